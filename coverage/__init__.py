@@ -1,0 +1,62 @@
+"""safetynet-coverage: where Taiwan's Strengthening Social Safety Net (強化社會安全網) reaches.
+
+Map service points onto the 368 townships (鄉鎮市區), compute the township coverage rate
+counties report, list and flag the gaps.
+
+>>> import coverage
+>>> towns = coverage.load_townships()
+>>> len(towns)
+368
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("safetynet-coverage")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"
+
+# Public functions, imported on first use so that `import coverage` and the CLI stay fast.
+_EXPORTS = {
+    "load_townships": "geography",
+    "load_villages": "geography",
+    "load_boundaries": "geography",
+    "counties": "geography",
+    "locate_points": "geography",
+    "classify_geometry": "geography",
+    "FLAGS": "geography",
+    "normalise_name": "names",
+    "resolve_county": "names",
+    "resolve_township": "names",
+    "parse_address": "names",
+    "read_facilities": "facilities",
+    "Registry": "facilities",
+    "CATEGORIES": "facilities",
+    "township_coverage": "measure",
+    "county_coverage": "measure",
+    "facility_state": "measure",
+    "flag_gaps": "gaps",
+    "run_coverage": "analysis",
+    "CoverageReport": "analysis",
+    "write_report": "report",
+    "get_path": "datasets",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'coverage' has no attribute {name!r}") from None
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FLAGS",
     "FLAG_LABELS",
+    "COUNTY_ORDER",
+    "county_rank",
     "PROJECTED_CRS",
     "classify_geometry",
     "standardise_boundaries",
@@ -41,6 +43,13 @@ PROJECTED_CRS = "EPSG:3826"
 
 #: Classification columns carried by every township table, in the order gaps are reported.
 FLAGS = ["mountain_indigenous", "plain_indigenous", "coastal", "island", "county_remote"]
+
+#: The order in which MOI statistics tables list the 22 counties and cities.
+COUNTY_ORDER = [
+    "新北市", "臺北市", "桃園市", "臺中市", "臺南市", "高雄市", "宜蘭縣", "新竹縣", "苗栗縣", "彰化縣",
+    "南投縣", "雲林縣", "嘉義縣", "屏東縣", "臺東縣", "花蓮縣", "澎湖縣", "基隆市", "新竹市", "嘉義市",
+    "金門縣", "連江縣",
+]
 
 #: zh-TW labels of the flags, as used in reports and maps.
 FLAG_LABELS = {
@@ -74,6 +83,12 @@ def to_official(name: object) -> object:
     if isinstance(name, str):
         return name.replace("台", "臺").strip()
     return name
+
+
+def county_rank(county: pd.Series) -> pd.Series:
+    """Sort key putting counties in :data:`COUNTY_ORDER` (unknown names last, by name)."""
+    rank = {name: i for i, name in enumerate(COUNTY_ORDER)}
+    return county.map(lambda c: (rank.get(c, len(rank)), c))
 
 
 def standardise_boundaries(gdf: gpd.GeoDataFrame, level: str = "township") -> gpd.GeoDataFrame:
@@ -248,7 +263,7 @@ def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDa
 
     Returns
     -------
-    DataFrame aligned to ``points.index`` with ``towncode`` (``None`` when outside)
+    DataFrame aligned to ``points.index`` with ``towncode`` (missing, NA, when outside)
     and ``snapped`` (bool).
     """
     import numpy as np

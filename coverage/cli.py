@@ -1,0 +1,138 @@
+"""The ``safetynet`` command line: parse, call the library, print. No analysis logic here.
+
+Exit codes: 0 success (rejected rows are reported, not fatal); 1 an input error, with a
+one-line message naming the file; 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    name="safetynet",
+    help="強化社會安全網 服務據點涵蓋率 — township coverage of Taiwan's social safety net service points.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+FacilitiesOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--facilities", "-f", help="Registry file (CSV/XLSX/GeoJSON/GPKG); repeatable. Default: bundled seed registry."),
+]
+CountyOpt = Annotated[list[str] | None, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣; repeatable.")]
+CategoryOpt = Annotated[
+    list[str] | None, typer.Option("--category", help="Programme, e.g. community_support_point or 小衛星; repeatable.")
+]
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=1)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
+) -> None:
+    _configure_logging(verbose, quiet)
+
+
+@app.command()
+def report(
+    facilities: FacilitiesOpt = None,
+    county: CountyOpt = None,
+    category: CategoryOpt = None,
+    definition: Annotated[
+        str, typer.Option(help="presence (a facility in the township) or service-area (also its `serves` list).")
+    ] = "presence",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Count facilities open on this date (ISO or ROC, e.g. 112/07/01).")
+    ] = None,
+    boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
+) -> None:
+    """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json."""
+    from .errors import CoverageError
+
+    try:
+        from .analysis import run_coverage
+        from .report import write_report
+
+        when = _parse_as_of(as_of)
+        with _status("計算涵蓋率 computing coverage…"):
+            result = run_coverage(
+                facilities, counties=county, categories=category, definition=definition, as_of=when,
+                boundaries=boundaries,
+            )
+            paths = write_report(result, out)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    from .display import print_report
+
+    print_report(result, paths)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Registry file to check.")],
+    boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+) -> None:
+    """Read a registry and show what was accepted, rejected and mismatched. Writes nothing."""
+    from .errors import CoverageError
+
+    try:
+        from .facilities import read_facilities
+        from .geography import load_townships
+
+        registry = read_facilities([file], townships=load_townships(boundaries))
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    from .display import print_validation
+
+    print_validation(registry)
+
+
+def _parse_as_of(value: str | None):
+    if value is None:
+        return None
+    from .errors import InputError
+    from .facilities import parse_date
+
+    try:
+        when = parse_date(value)
+    except ValueError as exc:
+        raise InputError(f"--as-of: {exc}") from exc
+    if when is None:
+        raise InputError(f"--as-of: not a date: {value!r}")
+    return when
+
+
+def _status(message: str):
+    import contextlib
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

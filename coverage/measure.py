@@ -1,0 +1,214 @@
+"""Coverage rates: which townships have a service point, per county and programme.
+
+Two definitions (``definition=``):
+
+* ``"presence"`` — a township is covered when at least one facility of the category is
+  located in it. This is the figure counties report to the central government.
+* ``"service-area"`` — presence, or the township is named in the ``serves`` list (official
+  service district) of some facility of the category.
+
+Facilities count on the as-of date when ``opened <= as_of < closed``; a facility without
+an opening date counts as open. Facilities opening after the as-of date are *planned* and
+give the separate "with planned" figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+__all__ = [
+    "DEFINITIONS",
+    "facility_state",
+    "township_coverage",
+    "county_coverage",
+]
+
+DEFINITIONS = ("presence", "service-area")
+Definition = Literal["presence", "service-area"]
+
+_CLOSED_WORDS = ("停辦", "結束", "關閉", "裁撤", "撤除", "closed")
+_PLANNED_WORDS = ("規劃", "籌備", "籌設", "預計", "興建", "planned")
+
+
+def _as_timestamp(as_of: object) -> pd.Timestamp:
+    import pandas as pd
+
+    if as_of is None:
+        return pd.Timestamp(dt.date.today())
+    return pd.Timestamp(as_of).normalize()
+
+
+def facility_state(facilities: pd.DataFrame, as_of: object = None) -> pd.Series:
+    """State of each facility on ``as_of`` (default today): ``open``, ``planned`` or ``closed``.
+
+    ``closed`` when ``closed <= as_of`` or the status says so (停辦, 結束 …) without a
+    future closing date; ``planned`` when ``opened > as_of``, or when the status says so
+    (規劃中, 籌備中 …) and no opening date is known; ``open`` otherwise.
+    """
+    import numpy as np
+    import pandas as pd
+
+    when = _as_timestamp(as_of)
+    n = len(facilities)
+    opened = pd.to_datetime(facilities["opened"]) if "opened" in facilities else pd.Series(pd.NaT, index=facilities.index)
+    closed = pd.to_datetime(facilities["closed"]) if "closed" in facilities else pd.Series(pd.NaT, index=facilities.index)
+    status = (
+        facilities["status"].fillna("").astype(str).str.lower()
+        if "status" in facilities
+        else pd.Series([""] * n, index=facilities.index)
+    )
+    says_closed = status.str.contains("|".join(_CLOSED_WORDS), regex=True)
+    says_planned = status.str.contains("|".join(_PLANNED_WORDS), regex=True)
+    is_closed = (closed.notna() & (closed <= when)) | (says_closed & closed.isna())
+    is_planned = (opened.notna() & (opened > when)) | (says_planned & opened.isna())
+    state = np.where(is_closed, "closed", np.where(is_planned, "planned", "open"))
+    return pd.Series(state, index=facilities.index, name="state")
+
+
+def _select(frame: pd.DataFrame, column: str, values: list[str] | None) -> pd.DataFrame:
+    if not values:
+        return frame
+    return frame[frame[column].isin(values)]
+
+
+def township_coverage(
+    facilities: pd.DataFrame,
+    townships: gpd.GeoDataFrame,
+    *,
+    definition: Definition = "presence",
+    as_of: object = None,
+    categories: list[str] | None = None,
+    counties: list[str] | None = None,
+) -> pd.DataFrame:
+    """One row per township × category: facilities counted and whether it is covered.
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        Accepted facilities (:func:`coverage.read_facilities`): ``category, towncode,
+        opened, closed, status, serves``.
+    townships : GeoDataFrame
+        From :func:`coverage.load_townships`.
+    definition : {"presence", "service-area"}
+    as_of : date-like, optional
+        Count facilities open on this date (default today).
+    categories, counties : list of str, optional
+        Restrict to these categories (default: every category in ``facilities``) and
+        counties (official names; default all).
+
+    Returns
+    -------
+    DataFrame with ``towncode, county, township, category, facilities, planned,
+    covered, covered_with_planned`` and the township flags, sorted by category then
+    towncode.
+    """
+    import pandas as pd
+
+    from .geography import FLAGS
+
+    if definition not in DEFINITIONS:
+        raise ValueError(f"definition must be one of {DEFINITIONS}, got {definition!r}")
+    towns = _select(pd.DataFrame(townships.drop(columns="geometry")), "county", counties)
+    cats = list(categories) if categories else sorted(facilities["category"].dropna().unique().tolist())
+    fac = facilities[facilities["category"].isin(cats)].copy()
+    fac["state"] = facility_state(fac, as_of)
+
+    grid = towns[["towncode", "county", "township", *[f for f in FLAGS if f in towns]]].merge(
+        pd.DataFrame({"category": pd.Series(cats, dtype=object)}), how="cross"
+    )
+    counts = (
+        fac[fac["state"].isin(["open", "planned"])]
+        .groupby(["towncode", "category", "state"])
+        .size()
+        .unstack("state", fill_value=0)
+        .reindex(columns=["open", "planned"], fill_value=0)
+        .rename(columns={"open": "facilities"})
+        .reset_index()
+    )
+    out = grid.merge(counts, on=["towncode", "category"], how="left")
+    out[["facilities", "planned"]] = out[["facilities", "planned"]].fillna(0).astype(int)
+    out["covered"] = out["facilities"] > 0
+    out["covered_with_planned"] = (out["facilities"] + out["planned"]) > 0
+    if definition == "service-area" and "serves" in fac:
+        for state, col in (("open", "covered"), (("open", "planned"), "covered_with_planned")):
+            states = (state,) if isinstance(state, str) else state
+            served = fac[fac["state"].isin(states)][["category", "serves"]].explode("serves").dropna()
+            served = set(zip(served["serves"], served["category"], strict=True))
+            hit = [(t, c) in served for t, c in zip(out["towncode"], out["category"], strict=True)]
+            out[col] = out[col] | pd.Series(hit, index=out.index)
+    cols = ["towncode", "county", "township", "category", "facilities", "planned", "covered", "covered_with_planned"]
+    flags = [f for f in FLAGS if f in out]
+    return out[cols + flags].sort_values(["category", "towncode"], ignore_index=True)
+
+
+def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
+    """Per county × category: covered townships, total, rate (%, one decimal), missing.
+
+    Parameters
+    ----------
+    township_table : DataFrame
+        The output of :func:`township_coverage`.
+
+    Returns
+    -------
+    DataFrame ``county, category, covered, total, rate, missing, facilities,
+    covered_with_planned, rate_with_planned, missing_with_planned``; ``missing`` is the list
+    of uncovered township names in code order. Rows follow the MOI county order
+    (:data:`coverage.geography.COUNTY_ORDER`), then category.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"towncode": ["1", "2"], "county": ["甲縣", "甲縣"], "township": ["A鄉", "B鄉"],
+    ...     "category": ["x", "x"], "facilities": [1, 0], "planned": [0, 1],
+    ...     "covered": [True, False], "covered_with_planned": [True, True]})
+    >>> county_coverage(t)[["covered", "total", "rate", "missing"]].iloc[0].tolist()
+    [1, 2, 50.0, ['B鄉']]
+    """
+    import pandas as pd
+
+    t = township_table.sort_values("towncode")
+    rows = []
+    for (county, category), g in t.groupby(["county", "category"], sort=False):
+        total = len(g)
+        covered = int(g["covered"].sum())
+        with_planned = int(g["covered_with_planned"].sum())
+        rows.append(
+            {
+                "county": county,
+                "category": category,
+                "covered": covered,
+                "total": total,
+                "rate": _rate(covered, total),
+                "missing": g.loc[~g["covered"], "township"].tolist(),
+                "facilities": int(g["facilities"].sum()),
+                "covered_with_planned": with_planned,
+                "rate_with_planned": _rate(with_planned, total),
+                "missing_with_planned": g.loc[~g["covered_with_planned"], "township"].tolist(),
+                "_order": g["towncode"].iloc[0],
+            }
+        )
+    cols = ["county", "category", "covered", "total", "rate", "missing", "facilities",
+            "covered_with_planned", "rate_with_planned", "missing_with_planned"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    from .geography import county_rank
+
+    out = pd.DataFrame(rows)
+    out["_rank"] = county_rank(out["county"])
+    out = out.sort_values(["_rank", "_order", "category"], ignore_index=True)
+    return out[cols]
+
+
+def _rate(covered: int, total: int) -> float:
+    """Percent with one decimal, rounded half up (17/18 → 94.4, 1/8 → 12.5)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if total == 0:
+        return 0.0
+    return float((Decimal(covered * 100) / Decimal(total)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))

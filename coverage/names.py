@@ -1,0 +1,290 @@
+"""County and township names: normalisation, historic names, address parsing.
+
+Planners' registries spell places many ways: 台 or 臺, full-width characters, stray
+spaces, with or without the county, and names from before the 2010/2014 mergers
+(臺北縣板橋市 is today's 新北市板橋區). Everything here resolves such spellings to one
+MOI township code (TOWNCODE), or raises an error that suggests the closest official names.
+
+>>> resolve_township("台北縣板橋市")
+'65000010'
+>>> resolve_township("阿里山鄉", county="嘉義縣")
+'10010180'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .errors import AmbiguousNameError, UnknownNameError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = [
+    "normalise_name",
+    "resolve_county",
+    "resolve_township",
+    "parse_address",
+    "official_name",
+]
+
+_SPACES = re.compile(r"\s+")
+_ADDRESS_PREFIX = re.compile(r"^(?:\d{3,6}|中華民國|臺灣省|臺灣|\(\d+\))+")
+_SUFFIXES = "鄉鎮市區"
+
+
+def normalise_name(text: object) -> str:
+    """Canonical spelling for matching: NFKC (full-width → half-width), no spaces, 臺 for 台.
+
+    >>> normalise_name(" 台中市　大甲區 ")
+    '臺中市大甲區'
+    """
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text))
+    s = _SPACES.sub("", s)
+    return s.replace("台", "臺")
+
+
+@dataclass(frozen=True)
+class _Index:
+    counties: tuple[str, ...]  # current official county names, longest first
+    by_full: dict[str, str]  # 縣市鄉鎮市區 -> towncode
+    by_town: dict[str, tuple[str, ...]]  # 鄉鎮市區 -> towncodes
+    towns_of: dict[str, tuple[str, ...]]  # county -> its township names, longest first
+    full_of: dict[str, str]  # towncode -> 縣市鄉鎮市區
+    merged: dict[str, str]  # historic county -> today's county
+    renames: dict[tuple[str, str], tuple[str, str]]  # (old county or "", old township) -> (county, township)
+
+
+def _stem(township: str) -> str:
+    return township[:-1] if len(township) > 1 and township[-1] in _SUFFIXES else township
+
+
+def _build_index(townships: gpd.GeoDataFrame) -> _Index:
+    import pandas as pd
+
+    from .datasets import get_path
+
+    county = townships["county"].map(normalise_name).tolist()
+    town = townships["township"].map(normalise_name).tolist()
+    codes = townships["towncode"].astype(str).tolist()
+    by_full = {c + t: code for c, t, code in zip(county, town, codes, strict=True)}
+    by_town: dict[str, list[str]] = {}
+    towns_of: dict[str, list[str]] = {}
+    for c, t, code in zip(county, town, codes, strict=True):
+        by_town.setdefault(t, []).append(code)
+        towns_of.setdefault(c, []).append(t)
+    hist = pd.read_csv(get_path("historic_names"), dtype=str, comment="#").fillna("")
+    merged, renames = {}, {}
+    for row in hist.itertuples(index=False):
+        oc, ot = normalise_name(row.old_county), normalise_name(row.old_township)
+        nc, nt = normalise_name(row.new_county), normalise_name(row.new_township)
+        if not ot:
+            merged[oc] = nc
+        else:
+            renames[(oc, ot)] = (nc, nt)
+            renames.setdefault(("", ot), (nc, nt))
+    return _Index(
+        counties=tuple(sorted(set(county), key=len, reverse=True)),
+        by_full=by_full,
+        by_town={k: tuple(v) for k, v in by_town.items()},
+        towns_of={k: tuple(sorted(v, key=len, reverse=True)) for k, v in towns_of.items()},
+        full_of={code: full for full, code in by_full.items()},
+        merged=merged,
+        renames=renames,
+    )
+
+
+@lru_cache(maxsize=1)
+def _bundled_index() -> _Index:
+    from .geography import load_townships
+
+    return _build_index(load_townships())
+
+
+def _index(townships: gpd.GeoDataFrame | None) -> _Index:
+    return _bundled_index() if townships is None else _build_index(townships)
+
+
+def _suggest(query: str, choices: list[str], limit: int = 3) -> list[str]:
+    from rapidfuzz import fuzz, process
+
+    found = process.extract(query, choices, scorer=fuzz.WRatio, limit=limit, score_cutoff=50)
+    return [name for name, _score, _i in found]
+
+
+def _resolve_county_in(idx: _Index, name: str) -> str | None:
+    n = normalise_name(name)
+    if n in idx.counties:
+        return n
+    if n in idx.merged:
+        return idx.merged[n]
+    hits = [c for c in idx.counties if _stem(c) == n or c[:-1] == n]
+    return hits[0] if len(hits) == 1 else None
+
+
+def resolve_county(county: str, *, townships: gpd.GeoDataFrame | None = None) -> str:
+    """Official name of a county or city (直轄市、縣市).
+
+    Accepts 台/臺, full-width forms, a missing 縣/市 where unambiguous (臺北 → 臺北市) and
+    the counties merged in 2010/2014 (臺北縣 → 新北市, 桃園縣 → 桃園市).
+
+    Raises
+    ------
+    UnknownNameError
+        With the closest official names as suggestions.
+    """
+    idx = _index(townships)
+    found = _resolve_county_in(idx, county)
+    if found is None:
+        sugg = _suggest(normalise_name(county), list(idx.counties))
+        hint = f"; did you mean {'、'.join(sugg)}?" if sugg else ""
+        raise UnknownNameError(f"county '{county}' not found{hint}", str(county), sugg)
+    return found
+
+
+def _split_county(idx: _Index, text: str) -> tuple[str | None, str | None, str]:
+    """Split a leading county name (current or historic) off ``text``.
+
+    Returns (today's county, the historic county written or None, rest).
+    """
+    for old, new in idx.merged.items():
+        if text.startswith(old):
+            return new, old, text[len(old):]
+    for c in idx.counties:
+        if text.startswith(c):
+            return c, None, text[len(c):]
+    return None, None, text
+
+
+def _lookup(idx: _Index, county: str, town: str, old_county: str | None) -> str | None:
+    """Township code for an official or historic name inside a known county."""
+    code = idx.by_full.get(county + town)
+    if code:
+        return code
+    for key in ((old_county or county, town), ("", town)):
+        if key in idx.renames:
+            nc, nt = idx.renames[key]
+            if nc == county or key[0] == old_county:
+                code = idx.by_full.get(nc + nt)
+                if code:
+                    return code
+    # Merged counties: every 鄉/鎮/市 of the old county became a 區 of the same stem.
+    merged_into = set(idx.merged.values())
+    if county in merged_into and town and town[-1] in "鄉鎮市":
+        return idx.by_full.get(county + _stem(town) + "區")
+    return None
+
+
+def resolve_township(
+    township: str,
+    county: str | None = None,
+    *,
+    townships: gpd.GeoDataFrame | None = None,
+) -> str:
+    """MOI township code (TOWNCODE) of a township name.
+
+    Parameters
+    ----------
+    township : str
+        A township name, optionally prefixed by its county (``嘉義縣阿里山鄉``), in any of
+        the spellings described in the module docstring, or a historic name.
+    county : str, optional
+        The county, when the registry has it in a column of its own.
+    townships : GeoDataFrame, optional
+        Township table to resolve against (default: the bundled one).
+
+    Raises
+    ------
+    AmbiguousNameError
+        The name exists in several counties (e.g. ``東區``) and no county was given.
+    UnknownNameError
+        No such township; the message suggests the closest official names.
+
+    Examples
+    --------
+    >>> resolve_township("員林鎮", county="彰化縣")  # a 鎮 that became a 市 in 2015
+    '10007100'
+    """
+    idx = _index(townships)
+    text = normalise_name(township)
+    label = f"{normalise_name(county) if county else ''}{text}"
+    c_given = _resolve_county_in(idx, county) if county else None
+    old_given = normalise_name(county) if county and normalise_name(county) in idx.merged else None
+    if county and c_given is None:
+        resolve_county(county, townships=townships)  # raises with suggestions
+    c_pref, old_pref, rest = _split_county(idx, text)
+    if c_pref is not None and rest:
+        text, c, old = rest, c_pref, old_pref
+    else:
+        c, old = c_given, old_given
+    if c is not None:
+        code = _lookup(idx, c, text, old)
+        if code:
+            return code
+        pool = [c + t for t in idx.towns_of.get(c, ())]
+    else:
+        codes = idx.by_town.get(text, ())
+        if len(codes) == 1:
+            return codes[0]
+        if len(codes) > 1:
+            options = sorted(idx.full_of[code] for code in codes)
+            raise AmbiguousNameError(
+                f"township '{township}' exists in {len(codes)} counties ({'、'.join(options)}); "
+                "give the county",
+                str(township),
+                options,
+            )
+        key = ("", text)
+        if key in idx.renames:
+            nc, nt = idx.renames[key]
+            code = idx.by_full.get(nc + nt)
+            if code:
+                return code
+        pool = list(idx.by_full)
+    sugg = _suggest(label if c is None else c + text, pool)
+    hint = f"; did you mean {'、'.join(sugg)}?" if sugg else ""
+    raise UnknownNameError(f"township '{label}' not found{hint}", str(township), sugg)
+
+
+def parse_address(address: str, *, townships: gpd.GeoDataFrame | None = None) -> str | None:
+    """Township code parsed from a Taiwanese address, or ``None`` if it names none.
+
+    Leading postal codes and 臺灣/臺灣省 are skipped; the county may be historic
+    (臺北縣板橋市文化路 → 新北市板橋區) or absent when the township name is unique in Taiwan.
+
+    >>> parse_address("604嘉義縣竹崎鄉竹崎村舊車站1號")
+    '10010140'
+    >>> parse_address("東區民族路1號") is None   # 東區 exists in four cities
+    True
+    """
+    idx = _index(townships)
+    text = _ADDRESS_PREFIX.sub("", normalise_name(address))
+    if not text:
+        return None
+    county, old, rest = _split_county(idx, text)
+    if county is not None:
+        for t in idx.towns_of.get(county, ()):
+            if rest.startswith(t):
+                return idx.by_full[county + t]
+        # historic township of a merged county (臺北縣板橋市…), or a renamed one
+        for end in range(2, min(len(rest), 5) + 1):
+            if rest[end - 1] in _SUFFIXES:
+                code = _lookup(idx, county, rest[:end], old)
+                if code:
+                    return code
+        return None
+    for t, codes in idx.by_town.items():
+        if len(codes) == 1 and text.startswith(t) and len(t) >= 2:
+            return codes[0]
+    return None
+
+
+def official_name(towncode: str, *, townships: gpd.GeoDataFrame | None = None) -> str:
+    """``縣市鄉鎮市區`` official full name of a township code."""
+    return _index(townships).full_of[str(towncode)]

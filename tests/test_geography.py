@@ -1,0 +1,177 @@
+"""Bundled boundaries, classification flags, point location, user boundary files."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from coverage.datasets import available, get_path
+from coverage.errors import DataFileNotFoundError, UnreadableFileError
+from coverage.geography import (
+    COUNTY_ORDER,
+    FLAGS,
+    classify_geometry,
+    counties,
+    load_boundaries,
+    load_villages,
+    locate_points,
+)
+
+
+def names(t, county, flag):
+    return set(t.loc[(t.county == county) & t[flag], "township"])
+
+
+def test_counts(townships):
+    assert len(townships) == 368
+    assert townships["towncode"].is_unique
+    assert len(load_villages()) == 7701
+    c = counties(townships)
+    assert len(c) == 22 and set(c["county"]) == set(COUNTY_ORDER)
+    assert c.set_index("county").loc["嘉義縣", "townships"] == 18
+    assert c.set_index("county").loc["臺中市", "townships"] == 29
+
+
+def test_official_names_use_tai(townships):
+    for col in ("county", "township"):
+        assert not townships[col].str.contains("台").any()
+    assert "臺中市" in set(townships["county"])
+    assert (townships["county"] + townships["township"]).str.contains("屏東縣霧臺鄉").any()
+    villages = load_villages()
+    assert not villages["village"].str.contains("台").any()
+    assert villages["villcode"].str.len().eq(11).all()
+    assert villages["towncode"].isin(townships["towncode"]).all()
+
+
+def test_coastal_exact(townships):
+    assert names(townships, "嘉義縣", "coastal") == {"東石鄉", "布袋鎮"}
+    assert names(townships, "臺中市", "coastal") == {"大甲區", "大安區", "清水區", "梧棲區", "龍井區"}
+    assert names(townships, "南投縣", "coastal") == set()
+
+
+def test_island_exact(townships):
+    islands = townships[townships["island"]]
+    assert len(islands) == 19
+    assert islands.groupby("county").size().to_dict() == {
+        "澎湖縣": 6, "金門縣": 6, "連江縣": 4, "屏東縣": 1, "臺東縣": 2
+    }
+    assert {"琉球鄉", "綠島鄉", "蘭嶼鄉"} <= set(islands["township"])
+    assert islands["coastal"].all()
+
+
+def test_reference_flags(townships):
+    assert townships["mountain_indigenous"].sum() == 30
+    assert townships["plain_indigenous"].sum() == 25
+    assert not (townships["mountain_indigenous"] & townships["plain_indigenous"]).any()
+    assert names(townships, "嘉義縣", "mountain_indigenous") == {"阿里山鄉"}
+    assert names(townships, "臺東縣", "mountain_indigenous") == {"海端鄉", "延平鄉", "金峰鄉", "達仁鄉", "蘭嶼鄉"}
+    assert names(townships, "花蓮縣", "plain_indigenous") == {
+        "花蓮市", "鳳林鎮", "玉里鎮", "新城鄉", "吉安鄉", "壽豐鄉", "光復鄉", "豐濱鄉", "瑞穗鄉", "富里鄉"
+    }
+    assert names(townships, "嘉義縣", "county_remote") == {"阿里山鄉", "竹崎鄉", "梅山鄉", "東石鄉", "布袋鎮"}
+    assert townships["county_remote"].sum() == 5
+
+
+def test_reference_codes_match_boundaries(townships):
+    """Each reference list's TOWNCODE agrees with the names it gives (guards typos in geodata/)."""
+    from coverage.geography import to_official
+
+    lookup = dict(zip(townships["towncode"], townships["county"] + townships["township"], strict=True))
+    for ref in ("mountain_indigenous", "plain_indigenous", "offshore_islands", "county_remote"):
+        table = pd.read_csv(get_path(ref), dtype=str, comment="#")
+        for row in table.itertuples():
+            assert lookup[row.TOWNCODE] == to_official(row.COUNTYNAME) + to_official(row.TOWNNAME), (ref, row)
+
+
+def test_offshore_reference_agrees_with_computed_islands(townships):
+    listed = set(pd.read_csv(get_path("offshore_islands"), dtype=str, comment="#")["TOWNCODE"])
+    computed = set(townships.loc[townships["island"], "towncode"])
+    assert computed - listed == set(townships.loc[townships["township"] == "蘭嶼鄉", "towncode"])
+    assert listed <= computed
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "expected"),
+    [
+        (120.8030, 23.4530, "阿里山鄉"),  # 阿里山 area
+        (120.4665, 23.4825, "東區"),  # 嘉義市 嘉義公園
+        (121.5645, 25.0340, "信義區"),  # 臺北 101
+        (118.3200, 24.4320, "金城鎮"),  # 金門
+        (119.5660, 23.5680, "馬公市"),  # 澎湖
+    ],
+)
+def test_locate_known_points(townships, lon, lat, expected):
+    pts = gpd.GeoSeries([Point(lon, lat)], crs="EPSG:4326", index=[7])
+    found = locate_points(pts, townships)
+    assert list(found.index) == [7]
+    code = found.loc[7, "towncode"]
+    assert townships.set_index("towncode").loc[code, "township"] == expected
+    assert not found.loc[7, "snapped"]
+
+
+def test_locate_outside_and_near_shore(townships):
+    """Mid-strait is nowhere; 300 m off 布袋鎮's shore, due west of its centre, snaps to 布袋鎮."""
+    from shapely.geometry import LineString
+
+    budai = townships[townships["township"] == "布袋鎮"].to_crs("EPSG:3826").geometry.iloc[0]
+    y = budai.representative_point().y
+    shore_x = budai.intersection(LineString([(100000, y), (300000, y)])).bounds[0]
+    offshore = gpd.GeoSeries([Point(shore_x - 300, y)], crs="EPSG:3826").to_crs("EPSG:4326").iloc[0]
+    found = locate_points(gpd.GeoSeries([Point(120.0, 24.0), offshore], crs="EPSG:4326"), townships)
+    assert pd.isna(found["towncode"].iloc[0]) and not found["snapped"].iloc[0]
+    assert found["snapped"].iloc[1]
+    assert townships.set_index("towncode").loc[found["towncode"].iloc[1], "township"] == "布袋鎮"
+
+
+def test_locate_many_points_matches_sjoin(townships):
+    rng = np.random.default_rng(1)
+    xmin, ymin, xmax, ymax = townships.total_bounds
+    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(120, 122, 3000), rng.uniform(22, 25.3, 3000)), crs="EPSG:4326")
+    ours = locate_points(pts, townships)
+    ref = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), townships[["towncode", "geometry"]], predicate="within")
+    ref = ref[~ref.index.duplicated()]["towncode"]
+    inside = ours.loc[ref.index]
+    assert (inside["towncode"] == ref).all()
+    assert not inside["snapped"].any()
+
+
+def test_user_boundaries_same_schema(tmp_path, townships):
+    """An MOI-schema shapefile (TWD97 TM2, 台 spellings) loads and classifies like the bundled one."""
+    moi = townships.rename(
+        columns={"towncode": "TOWNCODE", "countycode": "COUNTYCODE", "county": "COUNTYNAME",
+                 "township": "TOWNNAME", "county_en": "COUNTYENG", "township_en": "TOWNENG"}
+    )[["TOWNCODE", "COUNTYCODE", "COUNTYNAME", "TOWNNAME", "COUNTYENG", "TOWNENG", "geometry"]].to_crs("EPSG:3826")
+    moi["COUNTYNAME"] = moi["COUNTYNAME"].str.replace("臺", "台")
+    path = tmp_path / "TOWN_MOI.shp"
+    moi.to_file(path, engine="pyogrio", encoding="utf-8")
+    loaded = load_boundaries(path)
+    assert len(loaded) == 368 and loaded.crs.equals("EPSG:4326")
+    pd.testing.assert_frame_equal(
+        loaded[["towncode", "county", "township", *FLAGS]].reset_index(drop=True),
+        townships[["towncode", "county", "township", *FLAGS]].reset_index(drop=True),
+    )
+
+
+def test_user_boundaries_errors(tmp_path):
+    with pytest.raises(UnreadableFileError, match="nope.shp: file not found"):
+        load_boundaries(tmp_path / "nope.shp")
+    bad = tmp_path / "bad.geojson"
+    gpd.GeoDataFrame({"name": ["x"]}, geometry=[Point(121, 23).buffer(0.1)], crs="EPSG:4326").to_file(bad)
+    with pytest.raises(UnreadableFileError, match=r"bad.geojson: .*TOWNCODE"):
+        load_boundaries(bad)
+
+
+def test_classify_geometry_toy(toy_townships):
+    out = classify_geometry(toy_townships.drop(columns=["coastal", "island"]).to_crs("EPSG:4326"))
+    # the largest landmass is the 3-township strip; 乙市 D區 is its own island
+    assert out.set_index("township")["island"].to_dict() == {"A鄉": False, "B鄉": False, "C鄉": False, "D區": True}
+    assert out["coastal"].all()  # every toy township has some edge on the outline
+
+
+def test_datasets_locator():
+    assert "townships" in available()
+    with pytest.raises(DataFileNotFoundError, match="valid names: .*townships"):
+        get_path("township")
