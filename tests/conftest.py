@@ -20,7 +20,7 @@ def townships() -> gpd.GeoDataFrame:
     return load_townships()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def toy_townships() -> gpd.GeoDataFrame:
     """A toy county 甲縣 of three 1×1 km townships in a row (A, B, C) and a one-township 乙市."""
     rows = [

@@ -1,0 +1,106 @@
+"""Coverage rates against hand-computed oracles, plus invariants."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from coverage.gaps import flag_gaps
+from coverage.measure import _rate, county_coverage, facility_state, township_coverage
+
+from .conftest import make_facilities
+
+
+def test_presence_oracle(toy_townships):
+    fac = make_facilities([
+        {"towncode": "90001010", "category": "x"},
+        {"towncode": "90001010", "category": "x"},
+        {"towncode": "90001030", "category": "y"},
+    ])
+    table = township_coverage(fac, toy_townships, as_of="2024-01-01")
+    # every county × every category in the registry
+    assert len(table) == 4 * 2
+    got = county_coverage(table).set_index(["county", "category"])
+    assert got.loc[("甲縣", "x"), ["covered", "total", "rate", "facilities"]].tolist() == [1, 3, 33.3, 2]
+    assert got.loc[("甲縣", "x"), "missing"] == ["B鄉", "C鄉"]
+    assert got.loc[("甲縣", "y"), ["covered", "total", "rate"]].tolist() == [1, 3, 33.3]
+    assert got.loc[("乙市", "x"), ["covered", "total", "rate", "missing"]].tolist() == [0, 1, 0.0, ["D區"]]
+
+
+def test_service_area_adds_served_townships(toy_townships):
+    fac = make_facilities([{"towncode": "90001010", "serves": ("90001010", "90001020")}])
+    presence = county_coverage(township_coverage(fac, toy_townships, counties=["甲縣"])).iloc[0]
+    service = county_coverage(
+        township_coverage(fac, toy_townships, definition="service-area", counties=["甲縣"])
+    ).iloc[0]
+    assert (presence["covered"], service["covered"]) == (1, 2)
+    assert service["missing"] == ["C鄉"]
+
+
+def test_as_of_and_planned(toy_townships):
+    fac = make_facilities([
+        {"towncode": "90001010", "opened": "2020-01-01"},
+        {"towncode": "90001020", "opened": "2023-07-01"},
+        {"towncode": "90001030", "opened": "2019-01-01", "closed": "2022-01-01"},
+    ])
+    row = county_coverage(township_coverage(fac, toy_townships, as_of="2023-01-01", counties=["甲縣"])).iloc[0]
+    assert (row["covered"], row["covered_with_planned"], row["rate_with_planned"]) == (1, 2, 66.7)
+    row = county_coverage(township_coverage(fac, toy_townships, as_of="2023-07-01", counties=["甲縣"])).iloc[0]
+    assert (row["covered"], row["missing"]) == (2, ["C鄉"])
+    row = county_coverage(township_coverage(fac, toy_townships, as_of="2021-12-31", counties=["甲縣"])).iloc[0]
+    assert row["covered"] == 2  # the closed one still counts before its closing date
+
+
+def test_facility_state_from_status_words():
+    fac = make_facilities([
+        {"status": "營運中"}, {"status": "停辦"}, {"status": "規劃中"},
+        {"status": "規劃中", "opened": "2020-01-01"}, {"status": "", "closed": "2030-01-01"},
+    ])
+    assert facility_state(fac, "2024-01-01").tolist() == ["open", "closed", "planned", "open", "open"]
+
+
+def test_gaps_flagged_first(toy_townships):
+    fac = make_facilities([{"towncode": "90001020"}])
+    gaps = flag_gaps(township_coverage(fac, toy_townships, counties=["甲縣"]))
+    assert gaps["township"].tolist() == ["A鄉", "C鄉"]
+    assert gaps["flags"].tolist() == ["山地原住民鄉", "沿海"]
+    fac = make_facilities([{"towncode": "90001010"}])
+    gaps = flag_gaps(township_coverage(fac, toy_townships, counties=["甲縣"]))
+    assert gaps["township"].tolist() == ["C鄉", "B鄉"]  # flagged C before unflagged B
+    assert gaps["flagged"].tolist() == [True, False]
+
+
+def test_bad_definition(toy_townships):
+    with pytest.raises(ValueError, match="definition must be one of"):
+        township_coverage(make_facilities([]), toy_townships, definition="nearby")
+
+
+@pytest.mark.parametrize(("covered", "total", "rate"), [(17, 18, 94.4), (6, 18, 33.3), (3, 29, 10.3),
+                                                        (5, 29, 17.2), (1, 8, 12.5), (0, 5, 0.0), (2, 2, 100.0)])
+def test_rate_rounding(covered, total, rate):
+    assert _rate(covered, total) == rate
+
+
+towncodes = st.sampled_from(["90001010", "90001020", "90001030", "90002010"])
+facility_rows = st.lists(
+    st.fixed_dictionaries({"towncode": towncodes, "category": st.sampled_from(["x", "y"])}), max_size=12
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=facility_rows, extra=st.fixed_dictionaries({"towncode": towncodes, "category": st.just("x")}))
+def test_invariants(toy_townships, rows, extra):
+    table = township_coverage(make_facilities(rows), toy_townships, categories=["x", "y"])
+    counties = county_coverage(table)
+    assert counties["rate"].between(0, 100).all()
+    # county totals equal the sum of their townships
+    per_town = table.groupby(["county", "category"])["covered"].sum()
+    for r in counties.itertuples():
+        assert r.covered == per_town[(r.county, r.category)]
+        assert r.covered + len(r.missing) == r.total
+    # adding a facility never lowers coverage
+    after = county_coverage(township_coverage(make_facilities([*rows, extra]), toy_townships, categories=["x", "y"]))
+    merged = counties.merge(after, on=["county", "category"], suffixes=("", "_after"))
+    assert (merged["covered_after"] >= merged["covered"]).all()
