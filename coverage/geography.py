@@ -271,29 +271,60 @@ def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDa
     import shapely
 
     geoms = points.geometry if hasattr(points, "geometry") else points
-    if geoms.crs is not None and not geoms.crs.equals(townships.crs):
+    if geoms.crs is not None and townships.crs is not None and not geoms.crs.equals(townships.crs):
         geoms = geoms.to_crs(townships.crs)
-    pts = geoms.values
-    tree = shapely.STRtree(townships.geometry.values)
-    ipt, ipoly = tree.query(pts, predicate="intersects")
-    codes = townships["towncode"].to_numpy()
+    pts = np.asarray(geoms.values)
+    polys = np.asarray(townships.geometry.values)
+    shapely.prepare(polys)
+    codes = townships["towncode"].to_numpy(dtype=object)
+    # Bounding-box candidates from the index, then an exact test on prepared polygons
+    # (faster than STRtree.query(predicate=...), which does not reuse the preparation).
+    ipt, ipoly = shapely.STRtree(polys).query(pts)
+    hit = shapely.intersects(polys[ipoly], pts[ipt])
+    ipt, ipoly = ipt[hit], ipoly[hit]
     result = np.full(len(pts), None, dtype=object)
-    if len(ipt):
-        order = np.lexsort((codes[ipoly], ipt))
-        ipt, ipoly = ipt[order], ipoly[order]
-        first = np.ones(len(ipt), dtype=bool)
-        first[1:] = ipt[1:] != ipt[:-1]
-        result[ipt[first]] = codes[ipoly[first]]
+    ipt, ipoly = _lowest_code_per_point(ipt, ipoly, codes)
+    result[ipt] = codes[ipoly]
     snapped = np.zeros(len(pts), dtype=bool)
-    todo = np.flatnonzero(pd.isna(result) & ~shapely.is_empty(pts) & ~shapely.is_missing(pts))
+    todo = np.flatnonzero(pd.isna(result) & ~shapely.is_missing(pts))
+    todo = todo[~shapely.is_empty(pts[todo])]
     if len(todo):
-        import geopandas as gpd
-
-        far = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pts[todo], crs=townships.crs)).to_crs(PROJECTED_CRS)
-        polys = townships[["towncode", "geometry"]].to_crs(PROJECTED_CRS)
-        near = gpd.sjoin_nearest(far, polys, how="left", max_distance=SNAP_DISTANCE_M)
-        near = near[~near.index.duplicated(keep="first")]
-        hit = near["towncode"].notna().to_numpy()
-        result[todo[hit]] = near["towncode"].to_numpy()[hit]
-        snapped[todo[hit]] = True
+        _snap(pts, todo, townships, codes, result, snapped)
     return pd.DataFrame({"towncode": result, "snapped": snapped}, index=geoms.index)
+
+
+def _snap(pts, todo, townships, codes, result, snapped) -> None:
+    """Snap unlocated points within SNAP_DISTANCE_M of a township to the nearest one (in place)."""
+    import numpy as np
+    import shapely
+
+    geographic = townships.crs is None or townships.crs.is_geographic
+    # Coarse pre-filter in the table's own units (0.011° is more than 1 km everywhere in Taiwan).
+    coarse = 0.011 * SNAP_DISTANCE_M / 1000 if geographic else SNAP_DISTANCE_M
+    near_pt, _ = shapely.STRtree(np.asarray(townships.geometry.values)).query(
+        pts[todo], predicate="dwithin", distance=coarse
+    )
+    todo = todo[np.unique(near_pt)]
+    if not len(todo):
+        return
+    import geopandas as gpd
+
+    proj_polys = np.asarray(townships.geometry.to_crs(PROJECTED_CRS).values) if geographic else np.asarray(
+        townships.geometry.values
+    )
+    cand = gpd.GeoSeries(pts[todo], crs=townships.crs).to_crs(PROJECTED_CRS).values if geographic else pts[todo]
+    ipt, ipoly = shapely.STRtree(proj_polys).query_nearest(np.asarray(cand), max_distance=SNAP_DISTANCE_M)
+    ipt, ipoly = _lowest_code_per_point(ipt, ipoly, codes)  # ties: equidistant townships
+    result[todo[ipt]] = codes[ipoly]
+    snapped[todo[ipt]] = True
+
+
+def _lowest_code_per_point(ipt, ipoly, codes):
+    """Of several (point, polygon) pairs per point keep the one with the lowest township code."""
+    import numpy as np
+
+    order = np.lexsort((codes[ipoly], ipt))
+    ipt, ipoly = ipt[order], ipoly[order]
+    first = np.ones(len(ipt), dtype=bool)
+    first[1:] = ipt[1:] != ipt[:-1]
+    return ipt[first], ipoly[first]

@@ -1,0 +1,106 @@
+"""Benchmark harness: run each measurement several times and write BENCHMARKS.md.
+
+    python benchmarks/run.py            # full run (make bench)
+    python benchmarks/run.py --quick    # smoke run: fewer repeats and points, no file written
+
+Each figure: the command or call, input size, median of N runs and min–max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def fmt(samples: list[float]) -> str:
+    return f"{statistics.median(samples):.3f} s (min {min(samples):.3f}, max {max(samples):.3f}, n={len(samples)})"
+
+
+def bench_load_townships(repeat: int) -> tuple[str, str, list[float]]:
+    from coverage import geography
+
+    def run():
+        geography._load_bundled.cache_clear()
+        geography.load_townships()
+
+    run()  # warm the imports, not the cache
+    return ("load_townships() (bundled GeoParquet + reference flags)", "368 townships", timed(run, repeat))
+
+
+def bench_locate(repeat: int, n: int) -> tuple[str, str, list[float]]:
+    import geopandas as gpd
+    import numpy as np
+
+    from coverage.geography import load_townships, locate_points
+
+    towns = load_townships()
+    rng = np.random.default_rng(0)
+    # points placed inside townships (sampled within random township bounding boxes) plus uniform noise
+    xmin, ymin, xmax, ymax = towns.total_bounds
+    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(120.0, 122.0, n), rng.uniform(21.9, 25.3, n)), crs="EPSG:4326")
+    return (f"locate_points(): {n:,} random points over Taiwan into townships", f"{n:,} points × 368 polygons",
+            timed(lambda: locate_points(pts, towns), repeat))
+
+
+def bench_cli(repeat: int, args: list[str], label: str, size: str) -> tuple[str, str, list[float]]:
+    exe = BIN / "safetynet"
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [str(exe), *args] + (["--out", tmp] if "report" in args else [])
+        subprocess.run(cmd, check=True, capture_output=True)  # warm the OS file cache
+        return (f"`{' '.join(['safetynet', *args])}` wall time incl. start-up", size,
+                timed(lambda: subprocess.run(cmd, check=True, capture_output=True), repeat))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smoke run, writes nothing")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    repeat = 2 if args.quick else 5
+    n = 20_000 if args.quick else 1_000_000
+    results = [
+        bench_load_townships(repeat),
+        bench_locate(repeat, n),
+        bench_cli(repeat, ["--help"], label="help", size="-"),
+        bench_cli(repeat, ["report"], label="report", size="22 counties, seed registry (33 rows)"),
+    ]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `python benchmarks/run.py` (`make bench`) on {platform.platform()}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} cores. Median of {repeat} runs (min–max).",
+        "",
+        "| what | input | time |",
+        "|---|---|---|",
+        *[f"| {what} | {size} | {fmt(s)} |" for what, size, s in results],
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.quick:
+        args.out.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
