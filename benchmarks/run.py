@@ -56,8 +56,6 @@ def bench_locate(repeat: int, n: int) -> tuple[str, str, list[float]]:
 
     towns = load_townships()
     rng = np.random.default_rng(0)
-    # points placed inside townships (sampled within random township bounding boxes) plus uniform noise
-    xmin, ymin, xmax, ymax = towns.total_bounds
     pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(120.0, 122.0, n), rng.uniform(21.9, 25.3, n)), crs="EPSG:4326")
     return (f"locate_points(): {n:,} random points over Taiwan into townships", f"{n:,} points × 368 polygons",
             timed(lambda: locate_points(pts, towns), repeat))

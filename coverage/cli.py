@@ -23,7 +23,9 @@ app = typer.Typer(
 
 FacilitiesOpt = Annotated[
     list[Path] | None,
-    typer.Option("--facilities", "-f", help="Registry file (CSV/XLSX/GeoJSON/GPKG); repeatable. Default: bundled seed registry."),
+    typer.Option(
+        "--facilities", "-f", help="Registry file (CSV/XLSX/GeoJSON/GPKG); repeatable. Default: bundled seed registry."
+    ),
 ]
 CountyOpt = Annotated[list[str] | None, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣; repeatable.")]
 CategoryOpt = Annotated[

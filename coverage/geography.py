@@ -20,19 +20,19 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "COUNTY_ORDER",
     "FLAGS",
     "FLAG_LABELS",
-    "COUNTY_ORDER",
-    "county_rank",
     "PROJECTED_CRS",
-    "classify_geometry",
-    "standardise_boundaries",
     "add_reference_flags",
+    "classify_geometry",
+    "counties",
+    "county_rank",
+    "load_boundaries",
     "load_townships",
     "load_villages",
-    "load_boundaries",
-    "counties",
     "locate_points",
+    "standardise_boundaries",
     "to_official",
 ]
 
@@ -128,7 +128,7 @@ def standardise_boundaries(gdf: gpd.GeoDataFrame, level: str = "township") -> gp
     for col in wanted:
         out[col] = out[col].astype(str).str.strip()
     key = "towncode" if level == "township" else "villcode"
-    out = out[wanted + ["geometry"]].sort_values(key).reset_index(drop=True)
+    out = out[[*wanted, "geometry"]].sort_values(key).reset_index(drop=True)
     return out
 
 

@@ -23,9 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFINITIONS",
+    "county_coverage",
     "facility_state",
     "township_coverage",
-    "county_coverage",
 ]
 
 DEFINITIONS = ("presence", "service-area")
@@ -55,8 +55,9 @@ def facility_state(facilities: pd.DataFrame, as_of: object = None) -> pd.Series:
 
     when = _as_timestamp(as_of)
     n = len(facilities)
-    opened = pd.to_datetime(facilities["opened"]) if "opened" in facilities else pd.Series(pd.NaT, index=facilities.index)
-    closed = pd.to_datetime(facilities["closed"]) if "closed" in facilities else pd.Series(pd.NaT, index=facilities.index)
+    missing = pd.Series(pd.NaT, index=facilities.index)
+    opened = pd.to_datetime(facilities["opened"]) if "opened" in facilities else missing
+    closed = pd.to_datetime(facilities["closed"]) if "closed" in facilities else missing
     status = (
         facilities["status"].fillna("").astype(str).str.lower()
         if "status" in facilities

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .analysis import CoverageReport
 
-__all__ = ["atomic_open", "neutralise", "neutralise_frame", "write_csv", "write_report", "COVERAGE_COLUMNS"]
+__all__ = ["COVERAGE_COLUMNS", "atomic_open", "neutralise", "neutralise_frame", "write_csv", "write_report"]
 
 COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing"]
 REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
@@ -35,7 +35,8 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding, newline="" if "b" not in mode else None) as fh:
+        text = "b" not in mode
+        with os.fdopen(fd, mode, encoding=encoding if text else None, newline="" if text else None) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

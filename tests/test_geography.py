@@ -128,7 +128,6 @@ def test_locate_outside_and_near_shore(townships):
 
 def test_locate_many_points_matches_sjoin(townships):
     rng = np.random.default_rng(1)
-    xmin, ymin, xmax, ymax = townships.total_bounds
     pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(120, 122, 3000), rng.uniform(22, 25.3, 3000)), crs="EPSG:4326")
     ours = locate_points(pts, townships)
     ref = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), townships[["towncode", "geometry"]], predicate="within")
