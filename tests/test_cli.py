@@ -119,7 +119,8 @@ def test_service_area_definition(tmp_path):
 def test_validate(tmp_path):
     reg = tmp_path / "reg.csv"
     reg.write_text(
-        "類別,名稱,縣市,鄉鎮市區\n小衛星,甲,嘉義縣,竹崎鄉\n,乙,嘉義縣,竹崎鄉\n小衛星,丙,嘉義縣,阿里山\n", encoding="utf-8"
+        "類別,名稱,縣市,鄉鎮市區\n小衛星,甲,嘉義縣,竹崎鄉\n,乙,嘉義縣,竹崎鄉\n小衛星,丙,嘉義縣,阿里山\n",
+        encoding="utf-8",
     )
     result = run("validate", str(reg))
     assert result.exit_code == 0, result.output
