@@ -18,10 +18,17 @@ def _console():
     return Console(soft_wrap=False)
 
 
-def _label(category: str) -> str:
-    from .facilities import CATEGORIES
+# Short names planners use for the four programmes, to keep terminal tables narrow.
+_SHORT = {
+    "welfare_centre": "社福中心",
+    "community_support_point": "小衛星",
+    "psychiatric_collab_point": "精障協作據點",
+    "mental_health_centre": "心衛中心",
+}
 
-    return CATEGORIES.get(category, category)
+
+def _label(category: str) -> str:
+    return _SHORT.get(category, category)
 
 
 def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
@@ -45,7 +52,9 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         table.add_row(row.county, _label(row.category), str(row.facilities), f"{row.covered}/{row.total}",
                       f"{row.rate:.1f}", missing)
     con.print(table)
-    flagged = result.gaps[result.gaps["flagged"]]
+    # flagged gaps where the county has the programme at all (a county with none is one line below)
+    present = result.counties.loc[result.counties["facilities"] > 0, ["county", "category"]]
+    flagged = result.gaps[result.gaps["flagged"]].merge(present, on=["county", "category"])
     if len(flagged):
         con.print(f"[bold]偏遠/山地/沿海/離島缺口 flagged gaps:[/bold] {len(flagged)}")
         for g in flagged.head(20).itertuples(index=False):
@@ -79,12 +88,10 @@ def print_validation(registry: Registry) -> None:
             t.add_row(r.county, _label(r.category), str(r.n))
         con.print(t)
     if len(registry.rejected):
-        t = Table(title="rejected")
-        for col in ("file", "row", "field", "value", "reason"):
-            t.add_column(col, overflow="fold")
+        # one line per rejection (not a table): messages stay whole and greppable
+        con.print("[bold]rejected[/bold]")
         for r in registry.rejected.itertuples(index=False):
-            t.add_row(str(r.file), str(r.row), str(r.field), str(r.value), str(r.reason))
-        con.print(t)
+            con.print(f"  {r.file} row {r.row}, {r.field}={r.value!r}: {r.reason}", highlight=False, markup=False)
     if len(registry.mismatches):
         t = Table(title="location mismatches (coordinates win)")
         for col in registry.mismatches.columns:

@@ -17,9 +17,9 @@ __all__ = ["flag_gaps", "flag_labels"]
 
 def flag_labels(row_flags: pd.DataFrame) -> pd.Series:
     """zh-TW label string (``山地原住民鄉、縣定偏遠``) of the true flags of each row."""
-    from .geography import FLAG_LABELS
-
     import pandas as pd
+
+    from .geography import FLAG_LABELS
 
     cols = [f for f in FLAG_LABELS if f in row_flags]
     values = row_flags[cols].fillna(False).astype(bool).to_numpy()
@@ -39,16 +39,18 @@ def flag_gaps(township_table: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame with ``county, category, towncode, township``, the flag columns,
     ``flagged`` (any flag set), ``flags`` (zh-TW labels) and ``planned`` (count of
-    facilities planned there), ordered by county (MOI order), category, flagged first,
+    facilities planned there), ordered by county (MOI order), category (programme order), flagged first,
     then township code.
     """
     from .geography import FLAGS, county_rank
+    from .measure import category_rank
 
     flags = [f for f in FLAGS if f in township_table]
     gaps = township_table[~township_table["covered"]].copy()
     gaps["flagged"] = gaps[flags].any(axis=1) if flags else False
     gaps["flags"] = flag_labels(gaps)
     gaps["_rank"] = county_rank(gaps["county"])
-    gaps = gaps.sort_values(["_rank", "category", "flagged", "towncode"], ascending=[True, True, False, True])
+    gaps["_cat"] = category_rank(gaps["category"])
+    gaps = gaps.sort_values(["_rank", "_cat", "flagged", "towncode"], ascending=[True, True, False, True])
     cols = ["county", "category", "towncode", "township", *flags, "flagged", "flags", "planned"]
     return gaps[cols].reset_index(drop=True)

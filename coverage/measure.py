@@ -202,8 +202,17 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
 
     out = pd.DataFrame(rows)
     out["_rank"] = county_rank(out["county"])
-    out = out.sort_values(["_rank", "_order", "category"], ignore_index=True)
+    out["_cat"] = category_rank(out["category"])
+    out = out.sort_values(["_rank", "_order", "_cat"], ignore_index=True)
     return out[cols]
+
+
+def category_rank(category: pd.Series) -> pd.Series:
+    """Sort key: the four programme categories in programme order, then others by name."""
+    from .facilities import CATEGORIES
+
+    rank = {key: i for i, key in enumerate(CATEGORIES)}
+    return category.map(lambda c: (rank.get(c, len(rank)), c))
 
 
 def _rate(covered: int, total: int) -> float:
