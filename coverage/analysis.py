@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .facilities import Registry
 
-__all__ = ["CoverageReport", "run_coverage", "resolve_counties", "resolve_categories"]
+__all__ = ["CoverageReport", "resolve_categories", "resolve_counties", "run_coverage"]
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ def run_coverage(
     Examples
     --------
     >>> r = run_coverage(counties=["嘉義縣"], categories=["小衛星"], as_of="2024-01-01")
-    >>> r.counties[["covered", "total", "rate"]].iloc[0].tolist()
-    [17, 18, 94.4]
+    >>> row = r.counties.iloc[0]
+    >>> int(row["covered"]), int(row["total"]), float(row["rate"]), row["missing"]
+    (17, 18, 94.4, ['阿里山鄉'])
     """
     from .datasets import get_path
     from .facilities import read_facilities

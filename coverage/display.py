@@ -44,10 +44,11 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         table.add_column(col, justify=justify, overflow="fold")
     empty = 0
     for row in result.counties.itertuples(index=False):
+        missing = "、".join(row.missing)
         if row.facilities == 0 and row.covered_with_planned == 0:
             empty += 1
-        missing = "、".join(row.missing)
-        if len(row.missing) > 8:
+            missing = f"全部 {row.total}（清冊無此類據點 none in registry）"
+        elif len(row.missing) > 8:
             missing = "、".join(row.missing[:8]) + f" …（共 {len(row.missing)}）"
         table.add_row(row.county, _label(row.category), str(row.facilities), f"{row.covered}/{row.total}",
                       f"{row.rate:.1f}", missing)

@@ -168,8 +168,9 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
     >>> t = pd.DataFrame({"towncode": ["1", "2"], "county": ["甲縣", "甲縣"], "township": ["A鄉", "B鄉"],
     ...     "category": ["x", "x"], "facilities": [1, 0], "planned": [0, 1],
     ...     "covered": [True, False], "covered_with_planned": [True, True]})
-    >>> county_coverage(t)[["covered", "total", "rate", "missing"]].iloc[0].tolist()
-    [1, 2, 50.0, ['B鄉']]
+    >>> row = county_coverage(t).iloc[0]
+    >>> int(row["covered"]), int(row["total"]), float(row["rate"]), row["missing"]
+    (1, 2, 50.0, ['B鄉'])
     """
     import pandas as pd
 
