@@ -159,3 +159,23 @@ def test_outputs_neutralise_formulas(tmp_path):
     text = (tmp_path / "o" / "coverage.csv").read_text(encoding="utf-8-sig")
     assert ",=1+2," not in text
     assert "嘉義縣,'=1+2,1,18,5.6," in text
+
+
+def test_user_boundaries_option(tmp_path, townships):
+    """--boundaries: an MOI-schema shapefile (TWD97 TM2, 台 spellings) gives the same figures."""
+    moi = townships.rename(columns={"towncode": "TOWNCODE", "countycode": "COUNTYCODE", "county": "COUNTYNAME",
+                                    "township": "TOWNNAME"})[["TOWNCODE", "COUNTYCODE", "COUNTYNAME", "TOWNNAME",
+                                                              "geometry"]]
+    moi = moi[moi["COUNTYNAME"].isin(["嘉義縣", "嘉義市"])].to_crs("EPSG:3826")
+    moi["COUNTYNAME"] = moi["COUNTYNAME"].str.replace("臺", "台")
+    shp = tmp_path / "TOWN_MOI_1120825.shp"
+    moi.to_file(shp, engine="pyogrio", encoding="utf-8")
+    result = run("report", "--boundaries", str(shp), "--county", "嘉義縣", "--category", "小衛星", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    cov = read_csv(tmp_path / "coverage.csv")
+    assert cov[["covered", "total", "rate", "missing"]].iloc[0].tolist() == ["17", "18", "94.4", "阿里山鄉"]
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert summary["boundaries"].endswith("TOWN_MOI_1120825.shp")
+    # coastal computed from the user's own outline: here only two counties, so inland edges become "coast"
+    towns = read_csv(tmp_path / "townships.csv")
+    assert set(towns.loc[towns["coastal"] == "True", "township"]) >= {"東石鄉", "布袋鎮"}

@@ -1,0 +1,41 @@
+"""Output writers: atomic writes and spreadsheet-formula neutralisation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from coverage.report import atomic_open, neutralise, neutralise_frame, write_csv
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("=1+2", "'=1+2"), ("+886", "'+886"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=x", "'\t=x"),
+     ("阿里山鄉", "阿里山鄉"), ("", ""), (5, 5), (-5, -5), (None, None)],
+)
+def test_neutralise(value, expected):
+    assert neutralise(value) == expected
+
+
+def test_neutralise_frame_keeps_numbers():
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"http://x\")", "ok"], "n": [-1, 2]})
+    out = neutralise_frame(frame)
+    assert out["name"].tolist() == ["'=HYPERLINK(\"http://x\")", "ok"]
+    assert out["n"].tolist() == [-1, 2]
+    assert frame["name"].iloc[0].startswith("=")  # input untouched
+
+
+def test_atomic_open_keeps_old_file_on_failure(tmp_path):
+    target = tmp_path / "coverage.csv"
+    target.write_text("old\n", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic_open(target) as fh:
+        fh.write("half a new fi")
+        raise RuntimeError("interrupted")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["coverage.csv"]  # no temporary left behind
+
+
+def test_write_csv_utf8_bom(tmp_path):
+    path = write_csv(pd.DataFrame({"縣市": ["嘉義縣"]}), tmp_path / "sub" / "t.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and "嘉義縣".encode() in raw
