@@ -26,10 +26,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "normalise_name",
+    "official_name",
+    "parse_address",
     "resolve_county",
     "resolve_township",
-    "parse_address",
-    "official_name",
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -100,15 +100,27 @@ def _build_index(townships: gpd.GeoDataFrame) -> _Index:
     )
 
 
+@lru_cache(maxsize=8)
+def _cached_index(key: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]) -> _Index:
+    import pandas as pd
+
+    codes, county, town = key
+    return _build_index(pd.DataFrame({"towncode": codes, "county": county, "township": town}))
+
+
 @lru_cache(maxsize=1)
 def _bundled_index() -> _Index:
     from .geography import load_townships
 
-    return _build_index(load_townships())
+    return _index(load_townships())
 
 
 def _index(townships: gpd.GeoDataFrame | None) -> _Index:
-    return _bundled_index() if townships is None else _build_index(townships)
+    """Name index of a township table, built once per distinct table (the bundled one by default)."""
+    if townships is None:
+        return _bundled_index()
+    key = tuple(tuple(townships[c].astype(str)) for c in ("towncode", "county", "township"))
+    return _cached_index(key)
 
 
 def _suggest(query: str, choices: list[str], limit: int = 3) -> list[str]:

@@ -1,0 +1,603 @@
+"""Read and validate facility registries (any format) into one GeoDataFrame plus a rejection table.
+
+A registry is a table of service points: category, name, where it is (coordinates, a
+township or an address), when it opened and closed, which townships it serves. Files come
+as CSV (UTF-8 or Big5), XLSX, GeoJSON or GeoPackage (read by :mod:`coverage.readers`).
+Every row read ends up either as a facility or in the rejection table, with the file, the
+row number a spreadsheet user sees, the field, the value and the reason::
+
+    reg = read_facilities(["taipei.xlsx", "chiayi.csv"])
+    reg.facilities        # accepted rows, EPSG:4326
+    reg.rejected          # file, row, field, value, reason
+    reg.mismatches        # coordinates in another township than the one declared
+
+Rules, in the order they are checked:
+
+* ``category`` must not be blank; known names map to the keys of :data:`CATEGORIES`.
+* Coordinates: WGS84 ``lon``/``lat`` (used when given), else TWD97 TM2 ``x``/``y`` (EPSG:3826; EPSG:3825 for a
+  point that only lands in a township, or in its declared county, that way). Swapped
+  lon/lat and metres written in lon/lat columns are recognised and noted in ``note``.
+  A point outside lon 118–123, lat 21.5–26.5 or farther than 1 km from every township
+  is rejected. Coordinates win over the declared township; a disagreement is listed in
+  ``mismatches``.
+* Without coordinates, the declared county/township locates the row, else the address;
+  the facility then stands on the township's representative point (``precision`` =
+  ``"township"``).
+* ``opened``/``closed``: see :func:`parse_date`; ``closed`` before ``opened`` is rejected.
+* ``serves``: township names separated by ``、 , ; /`` or spaces, resolved to towncodes.
+* A row repeating an earlier accepted row (same category, name, address and place) is
+  rejected as a duplicate of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import AmbiguousNameError, NameResolutionError
+from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, flatten_tables, read_table
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = [
+    "CATEGORIES",
+    "FACILITY_COLUMNS",
+    "REJECTED_COLUMNS",
+    "Registry",
+    "normalise_category",
+    "parse_date",
+    "read_facilities",
+    "read_table",
+]
+
+log = logging.getLogger(__name__)
+
+#: Canonical category key -> zh-TW label.
+CATEGORIES: dict[str, str] = {
+    "welfare_centre": "社會福利服務中心",
+    "community_support_point": "兒少及家庭社區支持服務據點",
+    "psychiatric_collab_point": "精神障礙者協作模式服務據點",
+    "mental_health_centre": "社區心理衛生中心",
+}
+_CATEGORY_ALIASES = {
+    "welfare_centre": ("社福中心", "家庭福利服務中心"),
+    "community_support_point": ("小衛星", "兒少及家庭社區支持服務"),
+    "psychiatric_collab_point": ("精障協作據點", "會所"),
+    "mental_health_centre": ("心衛中心",),
+}
+
+#: Columns of :attr:`Registry.facilities` (then any extra columns of the files, then geometry).
+FACILITY_COLUMNS = [
+    "facility_id", "file", "row", "category", "name", "county", "township", "towncode", "address",
+    "lon", "lat", "precision", "status", "opened", "closed", "serves", "source", "snapped", "note",
+]
+#: Columns of :attr:`Registry.rejected`.
+REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
+MISMATCH_COLUMNS = ["file", "row", "name", "declared", "located"]
+
+# Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
+_LON, _LAT = (118.0, 123.0), (21.5, 26.5)
+_MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
+_SERVES_SPLIT = re.compile(r"[、,;/\s]+")
+_PRECISION = {"point": "point", "點": "point", "點位": "point",
+              "township": "township", "鄉鎮": "township", "鄉鎮市區": "township"}
+
+
+def _key(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower().replace("台", "臺")
+
+
+_CATEGORY_LOOKUP = {
+    _key(alias): key
+    for key, label in CATEGORIES.items()
+    for alias in (key, label, *_CATEGORY_ALIASES[key])
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The result of :func:`read_facilities`.
+
+    Attributes
+    ----------
+    facilities : GeoDataFrame
+        Accepted rows (EPSG:4326), columns :data:`FACILITY_COLUMNS`, the files' other
+        columns, ``geometry``; sorted by file order, then row.
+    rejected : DataFrame
+        ``file, row, field, value, reason``: one line per problem, so a row with several
+        problems has several lines.
+    mismatches : DataFrame
+        ``file, row, name, declared, located``: accepted rows whose coordinates lie in
+        another township (or county) than the declared one (official ``縣市鄉鎮市區`` names).
+    rows_read : int
+        Non-blank data rows read. Invariant:
+        ``rows_read == len(facilities) + rejected.groupby("file")["row"].nunique().sum()``.
+    """
+
+    facilities: gpd.GeoDataFrame
+    rejected: pd.DataFrame
+    mismatches: pd.DataFrame
+    rows_read: int
+
+
+def normalise_category(value: object) -> str:
+    """Canonical key of a category name, or the name as written if it is not a known one.
+
+    >>> normalise_category(" 社福中心 "), normalise_category("小衛星"), normalise_category("據點")
+    ('welfare_centre', 'community_support_point', '據點')
+
+    Blank input gives ``""`` (which :func:`read_facilities` rejects).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value))).strip()
+    return _CATEGORY_LOOKUP.get(_key(text), text)
+
+
+# ----------------------------------------------------------------------------- dates
+
+_ROC_PREFIX = re.compile(r"^(?:中華)?民國")
+_TIME = re.compile(r"(?:[T ]+|[T ]*[上下]午\s*)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AP]M)?$", re.I)
+_YMD = re.compile(r"^(\d{2,4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?$")
+_CJK = re.compile(r"^(\d{2,4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?$")
+_DATE_FORMS = "2023-07-01, 2023/7/1, 2023, 112/07/01, 1120701, 民國112年7月"
+
+
+def _make_date(year: int, month: int, day: int, roc: bool, text: str) -> pd.Timestamp:
+    year = year + 1911 if roc else year
+    if not 1900 <= year <= 2100:
+        raise ValueError(f"'{text}' gives the year {year}; expected a date such as {_DATE_FORMS}")
+    try:
+        return pd.Timestamp(dt.date(year, month, day))
+    except ValueError as exc:
+        raise ValueError(f"'{text}' is not a valid date ({exc})") from None
+
+
+def parse_date(value: Any) -> pd.Timestamp | None:
+    """A registry date: ISO, a year alone, ROC (民國) forms, Excel dates and serial numbers.
+
+    Years of 2–3 digits are ROC years (112 → 2023). Digit strings: 8 = ``YYYYMMDD``,
+    7 = ``yyyMMdd`` (ROC), 6 = ``YYYYMM`` or ``yyMMdd`` (ROC), 5 = ``yyyMM`` (ROC) or an
+    Excel serial day number (45108 → 2023-07-01), 4 = a year, 2–3 = an ROC year.
+
+    Returns
+    -------
+    Timestamp, or ``None`` for a blank value.
+
+    Raises
+    ------
+    ValueError
+        The value is not a date; the message says what was expected.
+
+    Examples
+    --------
+    >>> [str(parse_date(v).date()) for v in ("2023/7/1", "民國112年7月", "1120701", "11207", 2023)]
+    ['2023-07-01', '2023-07-01', '2023-07-01', '2023-07-01', '2023-01-01']
+    """
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return pd.Timestamp(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        if math.isnan(value):
+            return None
+        if not math.isfinite(value) or not float(value).is_integer():
+            raise ValueError(f"{value!r} is not a date; expected a date such as {_DATE_FORMS}")
+        value = str(int(value))
+    original = str(value)
+    text = _TIME.sub("", unicodedata.normalize("NFKC", original).strip())
+    text = re.sub(r"\s+", "", text)
+    if not text:
+        return None
+    roc = bool(_ROC_PREFIX.match(text))
+    text = _ROC_PREFIX.sub("", text)
+    m = _YMD.match(text) or _CJK.match(text)
+    if m:
+        y, mo, d = m.groups()
+        return _make_date(int(y), int(mo or 1), int(d or 1), roc or len(y) < 4, original)
+    if text.isdigit():
+        n, num = len(text), int(text)
+        if n == 8:
+            return _make_date(num // 10000, num // 100 % 100, num % 100, roc, original)
+        if n == 7:
+            return _make_date(num // 10000, num // 100 % 100, num % 100, True, original)
+        if n == 6:
+            if 1900 <= num // 100 <= 2100 and 1 <= num % 100 <= 12 and not roc:
+                return _make_date(num // 100, num % 100, 1, False, original)
+            return _make_date(num // 10000, num // 100 % 100, num % 100, True, original)
+        if n == 5:
+            if 1 <= num % 100 <= 12 and num // 100 <= 189:
+                return _make_date(num // 100, num % 100, 1, True, original)
+            if 20_000 <= num <= 73_000 and not roc:
+                return pd.Timestamp("1899-12-30") + pd.Timedelta(days=num)
+        if n == 4:
+            return _make_date(num, 1, 1, roc, original)
+        if n in (2, 3):
+            return _make_date(num, 1, 1, True, original)
+    raise ValueError(f"'{original}' is not a date; expected a date such as {_DATE_FORMS}")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+class _Rejections:
+    """Collects rejection lines as (position, field, value, reason) for the whole table."""
+
+    def __init__(self, n: int) -> None:
+        self.parts: list[pd.DataFrame] = []
+        self.bad = np.zeros(n, dtype=bool)
+
+    def add(self, mask: np.ndarray, field: Any, value: Any, reason: Any) -> None:
+        """Reject the rows of ``mask``; each of field/value/reason is a scalar, an array
+        aligned to the table, or a function of the rejected positions returning a list."""
+        pos = np.flatnonzero(mask)
+        if not len(pos):
+            return
+
+        def pick(v: Any) -> Any:
+            if callable(v):
+                return v(pos)
+            return np.asarray(v, dtype=object)[pos] if np.ndim(v) else v
+
+        self.parts.append(pd.DataFrame(
+            {"_pos": pos, "field": pick(field), "value": pick(value), "reason": pick(reason)}
+        ))
+        self.bad[pos] = True
+
+    def table(self, t: pd.DataFrame) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "str")
+                                 for c in REJECTED_COLUMNS})
+        lines = pd.concat(self.parts, ignore_index=True).sort_values("_pos", kind="stable")
+        pos = lines["_pos"].to_numpy()
+        out = pd.DataFrame({
+            "file": t["file"].to_numpy()[pos],
+            "row": t["row"].to_numpy()[pos].astype("int64"),
+            "field": lines["field"].astype("str").to_numpy(),
+            "value": lines["value"].astype("str").to_numpy(),
+            "reason": lines["reason"].astype("str").to_numpy(),
+        })
+        return out.astype({c: "str" for c in REJECTED_COLUMNS if c != "row"})
+
+
+def _objects(values: Any) -> np.ndarray:
+    """A 1-d object array (tuples stay elements)."""
+    items = list(values)
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[Any]:
+    """``[func(k) for k in keys]``, calling ``func`` once per distinct key."""
+    cache: dict[Hashable, Any] = {}
+    return [cache[k] if k in cache else cache.setdefault(k, func(k)) for k in keys]
+
+
+def _numbers(text: np.ndarray) -> np.ndarray:
+    cleaned = pd.Series(text, dtype="str").str.replace(r"[°度\s]", "", regex=True)
+    return pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
+
+
+def _inside(v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    return (v >= bounds[0]) & (v <= bounds[1])
+
+
+def _declared(county: str, township: str, names_towns: Any) -> tuple[Any, ...]:
+    """(towncode or None, official county or None, error field, error message, suggestions)."""
+    from . import names
+
+    if township:
+        try:
+            code = names.resolve_township(township, county or None, townships=names_towns)
+        except NameResolutionError as exc:
+            field = "township"
+            if county:
+                try:
+                    names.resolve_county(county, townships=names_towns)
+                except NameResolutionError:
+                    field = "county"
+            sugg = tuple(exc.suggestions) if isinstance(exc, AmbiguousNameError) else None
+            return None, None, field, str(exc), sugg
+        return code, None, None, None, None
+    if county:
+        try:
+            return None, names.resolve_county(county, townships=names_towns), None, None, None
+        except NameResolutionError as exc:
+            return None, None, "county", str(exc), None
+    return None, None, None, None, None
+
+
+def _serves(value: str, county: str | None, names_towns: Any) -> tuple[tuple[str, ...], str | None]:
+    """(towncodes, error message) of a ``serves`` cell."""
+    from . import names
+
+    codes: list[str] = []
+    for part in filter(None, _SERVES_SPLIT.split(value)):
+        try:
+            code = names.resolve_township(part, county, townships=names_towns)
+        except NameResolutionError as exc:
+            return (), f"'{part}': {exc}"
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes), None
+
+
+def _coordinates(
+    t: pd.DataFrame, towns: gpd.GeoDataFrame, decl_county: np.ndarray, county_of: dict[str, str],
+    rej: _Rejections, notes: list[list[str]],
+) -> dict[str, np.ndarray]:
+    """Parse, recognise, reproject and locate the coordinates of every row that has some."""
+    import geopandas as gpd
+    from pyproj import Transformer
+
+    from .geography import SNAP_DISTANCE_M, locate_points
+
+    n = len(t)
+    lon_s, lat_s, x_s, y_s = (t[c].to_numpy(dtype=object) for c in ("lon", "lat", "x", "y"))
+    use_ll = (lon_s != "") | (lat_s != "")
+    has = use_ll | (x_s != "") | (y_s != "")
+    a_s, b_s = np.where(use_ll, lon_s, x_s), np.where(use_ll, lat_s, y_s)
+    fa, fb = np.where(use_ll, "lon", "x"), np.where(use_ll, "lat", "y")
+    a, b = _numbers(a_s), _numbers(b_s)
+    for f, g, s, other, num in ((fa, fb, a_s, b_s, a), (fb, fa, b_s, a_s, b)):
+        rej.add(has & (s == "") & (other != ""), f, "",
+                lambda p, f=f, g=g, o=other: [f"{f[i]} is blank but {g[i]} is '{o[i]}'; give both or neither"
+                                              for i in p])
+        rej.add(has & (s != "") & ~np.isfinite(num), f, s,
+                lambda p, s=s, f=f: [f"{f[i]} '{s[i]}' is not a finite number" for i in p])
+    ok = has & np.isfinite(a) & np.isfinite(b)
+    deg = ok & _inside(a, _LON) & _inside(b, _LAT)
+    deg_sw = ok & ~deg & _inside(b, _LON) & _inside(a, _LAT)
+    met = ok & ~deg & ~deg_sw & _inside(a, _MX) & _inside(b, _MY)
+    met_sw = ok & ~deg & ~deg_sw & ~met & _inside(b, _MX) & _inside(a, _MY)
+    proj = met | met_sw
+    lon, lat = np.where(deg_sw | met_sw, b, a), np.where(deg_sw | met_sw, a, b)
+    alt_lon, alt_lat = np.full(n, np.nan), np.full(n, np.nan)
+    if proj.any():
+        mx, my = lon[proj], lat[proj]
+        for epsg, (xs, ys) in (("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat))):
+            xs[proj], ys[proj] = Transformer.from_crs(epsg, "EPSG:4326", always_xy=True).transform(mx, my)
+    prim = (deg | deg_sw | proj) & _inside(lon, _LON) & _inside(lat, _LAT)
+    alt = proj & _inside(alt_lon, _LON) & _inside(alt_lat, _LAT)
+    rej.add(ok & ~prim & ~alt, fa, a_s, lambda p: [
+        f"({fa[i]}, {fb[i]}) = ({a_s[i]}, {b_s[i]}) lies outside Taiwan; expected WGS84 lon "
+        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or TWD97 TM2 metres" for i in p])
+    ip, ia = np.flatnonzero(prim), np.flatnonzero(alt)
+    pts = gpd.GeoSeries(gpd.points_from_xy(np.r_[lon[ip], alt_lon[ia]], np.r_[lat[ip], alt_lat[ia]]),
+                        crs="EPSG:4326")
+    found = locate_points(pts, towns[["towncode", "geometry"]])
+    code, code2 = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    snapped, snapped2 = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    code[ip], snapped[ip] = found["towncode"].to_numpy()[: len(ip)], found["snapped"].to_numpy()[: len(ip)]
+    code2[ia], snapped2[ia] = found["towncode"].to_numpy()[len(ip):], found["snapped"].to_numpy()[len(ip):]
+    county1 = np.array([county_of.get(c) for c in code], dtype=object)
+    county2 = np.array([county_of.get(c) for c in code2], dtype=object)
+    use2 = alt & pd.notna(code2) & (
+        pd.isna(code) | (pd.notna(decl_county) & (county1 != decl_county) & (county2 == decl_county))
+    )
+    code[use2], snapped[use2] = code2[use2], snapped2[use2]
+    lon[use2], lat[use2] = alt_lon[use2], alt_lat[use2]
+    rej.add((prim | alt) & pd.isna(code), fa, a_s, lambda p: [
+        f"point (lon {lon[i]:.5f}, lat {lat[i]:.5f}) is not within {SNAP_DISTANCE_M / 1000:g} km "
+        "of any township" for i in p])
+    for mask, text in (
+        (deg_sw, "lon/lat swapped"),
+        (met_sw, "x/y swapped"),
+        (deg & ~use_ll, "x/y hold degrees; read as lon/lat"),
+        (proj & use_ll, "lon/lat hold TWD97 metres; read as x/y"),
+        (use2, "TWD97 TM2 zone 119 (EPSG:3825)"),
+    ):
+        for i in np.flatnonzero(mask & pd.notna(code)):
+            notes[i].append(text)
+    return {"has": has, "code": code, "snapped": snapped, "lon": lon, "lat": lat}
+
+
+def _safe(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, str | None]]:
+    def wrapped(value: Any) -> tuple[Any, str | None]:
+        try:
+            return func(value), None
+        except ValueError as exc:
+            return None, str(exc)
+
+    return wrapped
+
+
+def read_facilities(
+    paths: str | Path | Sequence[str | Path],
+    townships: gpd.GeoDataFrame | None = None,
+) -> Registry:
+    """Read, validate and locate one or more facility registries.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        CSV, XLSX, GeoJSON or GeoPackage files (see :func:`coverage.readers.read_table`).
+    townships : GeoDataFrame, optional
+        Township table to locate against; defaults to
+        :func:`coverage.geography.load_townships`.
+
+    Returns
+    -------
+    Registry
+        Accepted facilities, rejected rows, coordinate/declaration mismatches and the
+        number of rows read. See the module docstring for the rules.
+
+    Raises
+    ------
+    UnreadableFileError
+        A file cannot be read at all. Bad rows never raise: they are rejected.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "registry.csv"
+    >>> _ = p.write_text("類別,名稱,鄉鎮市區\\n社福中心,竹崎,嘉義縣竹崎鄉\\n小衛星,,\\n", encoding="utf-8")
+    >>> reg = read_facilities(p)
+    >>> reg.facilities[["facility_id", "category", "towncode", "precision"]].values.tolist()
+    [['registry.csv:2', 'welfare_centre', '10010140', 'township']]
+    >>> reg.rejected[["row", "field"]].values.tolist(), reg.rows_read
+    ([[3, 'township']], 2)
+    """
+    import geopandas as gpd
+
+    from . import names
+    from .geography import load_townships
+
+    path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    towns = load_townships() if townships is None else townships
+    t = flatten_tables([(read_table(p), Path(p).name) for p in path_list])
+    n = len(t)
+    rej, notes = _Rejections(n), [[] for _ in range(n)]
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
+    full_of = {c: county_of[c] + town_of[c] for c in county_of}
+    col = {c: t[c].to_numpy(dtype=object) for c in (*COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM)}
+
+    # Whole-row problems and category.
+    rej.add(col[EXTRA_CELLS] != "", "row", col[EXTRA_CELLS],
+            "the row has more cells than the header (an unquoted comma or delimiter in a value?)")
+    rej.add(col[GEOMETRY_PROBLEM] != "", "geometry", col[GEOMETRY_PROBLEM],
+            lambda p: [f"geometry is a {col[GEOMETRY_PROBLEM][i]}; expected a Point" for i in p])
+    category = np.array(_map_unique(col["category"], normalise_category), dtype=object)
+    rej.add(category == "", "category", "",
+            f"category is blank; expected one of {'、'.join(CATEGORIES.values())} or another service type")
+
+    # Declared county/township, resolved once per distinct pair.
+    decl = _map_unique(list(zip(col["county"], col["township"], strict=True)),
+                       lambda k: _declared(k[0], k[1], townships))
+    d_code, d_county, d_field, d_msg, d_sugg = (_objects(d[j] for d in decl) for j in range(5))
+    decl_county = np.array([county_of.get(c, d) for c, d in zip(d_code, d_county, strict=True)], dtype=object)
+
+    # Location by coordinates, else by declared township, else by address.
+    xy = _coordinates(t, towns, decl_county, county_of, rej, notes)
+    has, code = xy["has"], xy["code"]
+    need = ~has
+    amb = need & pd.notna(d_sugg) & (col["address"] != "")
+    for i in np.flatnonzero(amb):
+        parsed = names.parse_address(col["address"][i], townships=townships)
+        if parsed is not None and full_of.get(parsed) in d_sugg[i]:
+            d_code[i], d_field[i] = parsed, None
+    code[need] = d_code[need]
+    rej.add(need & pd.notna(d_field), d_field,
+            lambda p: [col[d_field[i]][i] for i in p], d_msg)
+    by_addr = need & (col["township"] == "") & pd.isna(d_field) & (col["address"] != "")
+    addr_keys = list(zip(col["address"][by_addr], col["county"][by_addr], strict=True))
+    code[by_addr] = _map_unique(addr_keys, lambda k: names.parse_address(k[0], townships=townships)
+                                or (names.parse_address(k[1] + k[0], townships=townships) if k[1] else None))
+    rej.add(by_addr & pd.isna(code), "address", col["address"], lambda p: [
+        f"no township found in address '{col['address'][i]}'; add a 鄉鎮市區 column or coordinates"
+        for i in p])
+    wrong = by_addr & pd.notna(code) & pd.notna(decl_county)
+    wrong[wrong] = [county_of.get(c) != d for c, d in zip(code[wrong], decl_county[wrong], strict=True)]
+    rej.add(wrong, "address", col["address"], lambda p: [
+        f"address is in {full_of[code[i]]} but county is {decl_county[i]}" for i in p])
+    rej.add(need & (col["township"] == "") & (col["address"] == "") & pd.isna(d_field), "township", "",
+            "no location: give lon/lat, TWD97 x/y, a township (鄉鎮市區) or an address")
+
+    # Precision, dates, serves.
+    prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in col["precision"]], dtype=object)
+    rej.add(prec_in == "?", "precision", col["precision"],
+            lambda p: [f"precision '{col['precision'][i]}' is not point or township" for i in p])
+    precision = np.where(has, "point", "township").astype(object)
+    precision[prec_in == "township"] = "township"
+    for i in np.flatnonzero(need & (prec_in == "point")):
+        notes[i].append("precision 'point' given but no coordinates; located by township")
+    dates = {}
+    for field in ("opened", "closed"):
+        parsed = _map_unique(col[field], _safe(parse_date))
+        dates[field] = np.array([d for d, _ in parsed], dtype=object)
+        err = np.array([e for _, e in parsed], dtype=object)
+        rej.add(pd.notna(err), field, col[field], err)
+    both = pd.notna(dates["opened"]) & pd.notna(dates["closed"])
+    both[both] = dates["closed"][both] < dates["opened"][both]
+    rej.add(both, "closed", col["closed"], lambda p: [
+        f"closed {dates['closed'][i].date()} is before opened {dates['opened'][i].date()}" for i in p])
+    ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
+    serves_keys = [(v, c) for v, c in zip(col["serves"], ctx, strict=True)]
+    serves = _map_unique(serves_keys, lambda k: _serves(k[0], k[1], townships) if k[0] else ((), None))
+    s_err = np.array([e for _, e in serves], dtype=object)
+    rej.add(pd.notna(s_err), "serves", col["serves"], s_err)
+
+    # Geometry of township-precision rows: the township's representative point.
+    rep = towns.set_index("towncode").geometry.representative_point()
+    lon, lat = xy["lon"].astype(float), xy["lat"].astype(float)
+    town_rows = np.flatnonzero((precision == "township") & pd.notna(code))
+    lon[town_rows] = rep.x.reindex(code[town_rows]).to_numpy()
+    lat[town_rows] = rep.y.reindex(code[town_rows]).to_numpy()
+
+    # Exact duplicates among otherwise accepted rows.
+    good = np.flatnonzero(~rej.bad)
+    keys = pd.DataFrame({"c": category[good], "n": col["name"][good], "a": col["address"][good],
+                         "t": code[good], "x": np.round(lon[good], 6), "y": np.round(lat[good], 6),
+                         "p": precision[good]})
+    first = pd.Series(good).groupby([keys[k] for k in keys], dropna=False, sort=False).transform("first")
+    dup = np.zeros(n, dtype=bool)
+    dup[good] = first.to_numpy() != good
+    first_of = np.zeros(n, dtype=int)
+    first_of[good] = first.to_numpy()
+    rej.add(dup, "row", col["name"], lambda p: [
+        f"duplicate of {t['file'].iat[first_of[i]]} row {t['row'].iat[first_of[i]]}" for i in p])
+
+    # Mismatches between coordinates and the declared place; notes on unusable declarations.
+    keep = ~rej.bad
+    for i in np.flatnonzero(keep & has & pd.notna(d_sugg)):
+        if full_of.get(code[i]) in d_sugg[i]:  # an ambiguous 東區 that the coordinates settle
+            d_code[i], d_msg[i] = code[i], None
+    mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
+    located_county = np.array([county_of.get(c) for c in code], dtype=object)
+    mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
+    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)
+    for i in np.flatnonzero(mism):
+        notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
+    for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
+        notes[i].append(f"declared place not used: {d_msg[i]}")
+    mismatches = pd.DataFrame({
+        "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
+        "name": col["name"][mism], "declared": declared[mism],
+        "located": [full_of[c] for c in code[mism]],
+    }).astype({"file": "str", "name": "str", "declared": "str", "located": "str"})
+
+    k = np.flatnonzero(keep)
+    kc = code[k]
+    out = pd.DataFrame({
+        "facility_id": [f"{f}:{r}" for f, r in zip(t["file"].to_numpy()[k], t["row"].to_numpy()[k],
+                                                     strict=True)],
+        "file": t["file"].to_numpy()[k],
+        "row": t["row"].to_numpy()[k].astype("int64"),
+        "category": category[k],
+        "name": col["name"][k],
+        "county": [county_of[c] for c in kc],
+        "township": [town_of[c] for c in kc],
+        "towncode": kc,
+        "address": col["address"][k],
+        "lon": lon[k],
+        "lat": lat[k],
+        "precision": precision[k],
+        "status": col["status"][k],
+        "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
+        "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
+        "serves": pd.Series([serves[i][0] for i in k], dtype=object),
+        "source": col["source"][k],
+        "snapped": xy["snapped"][k],
+        "note": ["; ".join(notes[i]) for i in k],
+    })
+    text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
+                                                           "serves", "snapped")]
+    out = out.astype(dict.fromkeys(text_cols, "str"))
+    extras = [c for c in t.columns if c not in {"file", "row", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM}]
+    for c in extras:
+        out[c] = t[c].to_numpy()[k]
+    facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+    rejected = rej.table(t)
+    log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",
+             n, len(path_list), len(facilities), int(rej.bad.sum()), len(mismatches))
+    return Registry(facilities, rejected, mismatches, n)

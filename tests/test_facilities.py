@@ -1,0 +1,581 @@
+"""Tests of coverage.facilities (and coverage.readers): reading, validating, locating registries.
+
+Every fixture file is written into ``tmp_path`` by the test that uses it; nothing binary is
+committed. Coordinates are real: 嘉義縣竹崎鄉 ~ (120.55, 23.52), 嘉義縣阿里山鄉 ~ (120.80, 23.45),
+嘉義市東區 ~ (120.47, 23.48), 金門縣金城鎮 ~ (118.32, 24.43).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyproj import Transformer
+from shapely.geometry import Point
+
+from coverage.errors import UnreadableFileError
+from coverage.facilities import (
+    CATEGORIES,
+    FACILITY_COLUMNS,
+    REJECTED_COLUMNS,
+    Registry,
+    normalise_category,
+    parse_date,
+    read_facilities,
+    read_table,
+)
+
+ZHUQI, ALISHAN, CHIAYI_EAST, BANQIAO, YUANLIN, DAJIA, JINCHENG = (
+    "10010140", "10010180", "10020010", "65000010", "10007100", "66000110", "09020010",
+)
+HEADER = ["類別", "名稱", "縣市", "鄉鎮市區", "地址", "經度", "緯度", "TWD97X", "TWD97Y",
+          "啟用日期", "結束日期", "服務區域"]
+
+
+def twd97(lon: float, lat: float, epsg: int = 3826) -> tuple[float, float]:
+    return Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
+
+
+def write_csv(path: Path, rows: list[list[object]], encoding: str = "utf-8", header=HEADER) -> Path:
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def row(**kw: object) -> list[object]:
+    """A registry row in HEADER order from keyword arguments named by the canonical columns."""
+    keys = ["category", "name", "county", "township", "address", "lon", "lat", "x", "y",
+            "opened", "closed", "serves"]
+    return [kw.get(k, "") for k in keys]
+
+
+def check_invariant(reg: Registry) -> None:
+    rejected_rows = reg.rejected.groupby("file")["row"].nunique().sum() if len(reg.rejected) else 0
+    assert len(reg.facilities) + rejected_rows == reg.rows_read
+    assert list(reg.rejected.columns) == REJECTED_COLUMNS
+    assert list(reg.facilities.columns[: len(FACILITY_COLUMNS)]) == FACILITY_COLUMNS
+    assert reg.facilities.crs.equals("EPSG:4326")
+    accepted = set(zip(reg.facilities["file"], reg.facilities["row"], strict=True))
+    assert not accepted & set(zip(reg.rejected["file"], reg.rejected["row"], strict=True))
+
+
+# ----------------------------------------------------------------------------- the messy registry
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Registry:
+    x, y = twd97(120.55, 23.52)
+    ax, ay = twd97(120.80, 23.45)
+    rows = [
+        row(category="社福中心", name="竹崎社福中心", county="嘉義縣", township="竹崎鄉",  # 2
+            lon=120.55, lat=23.52, opened="民國112年7月", serves="竹崎鄉、阿里山鄉"),
+        row(category="小衛星", name="板橋據點", county="臺北縣", township="板橋市"),  # 3: historic
+        row(category="會所", name="阿里山會所", county="嘉義縣\u3000", township="阿里山鄉",  # 4: swapped
+            lon=23.45, lat=120.80),
+        row(category="心衛中心", name="竹崎心衛", x=f"{x:.2f}", y=f"{y:.2f}", opened="1120701"),  # 5
+        row(category="社福中心", name="巴黎中心", lon=2.35, lat=48.85),  # 6: outside Taiwan
+        row(category="", name="無類別", county="嘉義市", township="東區"),  # 7: blank category
+        row(category="社福中心", name="竹崎社福中心", county="嘉義縣", township="竹崎鄉",  # 8: duplicate
+            lon=120.55, lat=23.52, opened="民國112年7月", serves="竹崎鄉、阿里山鄉"),
+        row(category="社福中心", name="員林中心", county="彰化縣", township="員林鎮"),  # 9: historic
+        row(category="家庭福利服務中心", name="大甲中心", county="台中市", township="大甲區"),  # 10: 台
+        row(category="社福中心", name="ＡＢＣ\u3000中心", township="嘉義縣竹崎鄉"),  # 11: full width
+        row(category="社福中心", name="打錯字", township="嘉義縣阿里山"),  # 12: unknown township
+        row(category="社福中心", name="米制", lon=f"{ax:.1f}", lat=f"{ay:.1f}"),  # 13: TWD97 in lon/lat
+    ]
+    path = write_csv(tmp_path / "messy.csv", rows, encoding="cp950")
+    return read_facilities(path)
+
+
+def test_messy_registry_towncodes(messy: Registry) -> None:
+    f = messy.facilities.set_index("row")
+    assert f["towncode"].to_dict() == {
+        2: ZHUQI, 3: BANQIAO, 4: ALISHAN, 5: ZHUQI, 9: YUANLIN, 10: DAJIA, 11: ZHUQI, 13: ALISHAN,
+    }
+    assert f.loc[3, ["county", "township", "precision"]].tolist() == ["新北市", "板橋區", "township"]
+    assert f.loc[2, "precision"] == "point"
+    assert f.loc[2, "category"] == "welfare_centre"
+    assert f.loc[4, "category"] == "psychiatric_collab_point"
+    assert f.loc[10, "category"] == "welfare_centre"
+    assert f.loc[11, "name"] == "ABC 中心"
+    assert f.loc[4, ["lon", "lat"]].tolist() == [120.80, 23.45]
+    assert "swapped" in f.loc[4, "note"]
+    assert "TWD97" in f.loc[13, "note"]
+    assert f.loc[5, ["lon", "lat"]].tolist() == pytest.approx([120.55, 23.52])
+    assert f.loc[2, "serves"] == (ZHUQI, ALISHAN)
+    assert f.loc[3, "serves"] == ()
+    assert f.loc[2, "opened"] == pd.Timestamp("2023-07-01")
+    assert f.loc[5, "opened"] == pd.Timestamp("2023-07-01")
+    assert pd.isna(f.loc[2, "closed"])
+    assert f.loc[2, "facility_id"] == "messy.csv:2"
+    assert (f["file"] == "messy.csv").all()
+
+
+def test_messy_registry_rejections(messy: Registry) -> None:
+    rej = messy.rejected
+    assert rej[["row", "field"]].values.tolist() == [
+        [6, "lon"], [7, "category"], [8, "row"], [12, "township"],
+    ]
+    by_row = rej.set_index("row")
+    assert "outside Taiwan" in by_row.loc[6, "reason"]
+    assert by_row.loc[6, "value"] == "2.35"
+    assert by_row.loc[8, "reason"] == "duplicate of messy.csv row 2"
+    assert "did you mean 嘉義縣阿里山鄉" in by_row.loc[12, "reason"]
+    assert by_row.loc[12, "value"] == "嘉義縣阿里山"
+    assert messy.rows_read == 12
+    check_invariant(messy)
+
+
+def test_township_rows_stand_on_representative_point(messy: Registry) -> None:
+    from coverage.geography import load_townships
+
+    towns = load_townships().set_index("towncode")
+    f = messy.facilities.set_index("row")
+    rep = towns.geometry.representative_point()
+    assert f.loc[3, "geometry"].equals_exact(rep.loc[BANQIAO], 1e-9)
+    assert towns.loc[BANQIAO, "geometry"].contains(f.loc[3, "geometry"])
+
+
+def test_utf8_bom_and_english_headers(tmp_path: Path) -> None:
+    path = tmp_path / "bom.csv"
+    path.write_text("Category, NAME ,Longitude,LAT\nwelfare_centre,A,120.55,23.52\n", encoding="utf-8-sig")
+    reg = read_facilities(path)
+    assert reg.facilities["towncode"].tolist() == [ZHUQI]
+    assert reg.facilities["category"].tolist() == ["welfare_centre"]
+
+
+@pytest.mark.parametrize(
+    ("header", "canonical"),
+    [
+        (["服務類別", "機構名稱", "縣市別", "行政區"], None),
+        (["據點類型", "據點名稱", "縣市", "鄉鎮"], None),
+        (["類別", "單位名稱", "住址", "ＴＷＤ97 X", "TWD97Y", "設立日期", "服務範圍", "資料來源", "備註"],
+         ["category", "name", "address", "x", "y", "opened", "serves", "source", "備註"]),
+        (["類別", "名稱", "經度(WGS84)", "緯度（WGS84）", "成立日期", "停辦日期"],
+         ["category", "name", "lon", "lat", "opened", "closed"]),
+    ],
+)
+def test_chinese_headers(tmp_path: Path, header: list[str], canonical: list[str] | None) -> None:
+    values = {
+        "服務類別": "社福中心", "據點類型": "社福中心", "類別": "社福中心",
+        "機構名稱": "甲", "據點名稱": "甲", "單位名稱": "甲", "名稱": "甲",
+        "縣市別": "嘉義縣", "縣市": "嘉義縣", "行政區": "竹崎鄉", "鄉鎮": "竹崎鄉",
+        "住址": "嘉義縣竹崎鄉竹崎村1號", "ＴＷＤ97 X": f"{twd97(120.55, 23.52)[0]:.1f}",
+        "TWD97Y": f"{twd97(120.55, 23.52)[1]:.1f}", "設立日期": "112年7月1日", "服務範圍": "竹崎鄉 梅山鄉",
+        "資料來源": "縣府", "備註": "電話 05-1234567", "經度(WGS84)": "120.55", "緯度（WGS84）": "23.52",
+        "成立日期": "2023-07-01", "停辦日期": "113/12/31",
+    }
+    path = write_csv(tmp_path / "zh.csv", [[values[h] for h in header]], header=header)
+    if canonical:
+        table = read_table(path)
+        assert [c for c in table.columns if c in canonical] == canonical
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.rejected.empty, reg.rejected.to_dict("records")
+    assert reg.facilities["towncode"].tolist() == [ZHUQI]
+    assert reg.facilities["name"].tolist() == ["甲"]
+
+
+def test_extra_columns_are_kept(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "x.csv", [["社福中心", "甲", "竹崎鄉", "05-1234567", "x"]],
+                     header=["類別", "名稱", "鄉鎮市區", "電話", "note"])
+    f = read_facilities(path).facilities
+    assert f["電話"].tolist() == ["05-1234567"]
+    assert f["src_note"].tolist() == ["x"]  # a file column named like an output column is renamed
+
+
+# ----------------------------------------------------------------------------- other formats
+
+def test_xlsx_title_rows_dates_and_second_sheet(tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "說明"
+    notes.append(["本檔為社安網據點清冊"])
+    sheet = book.create_sheet("據點")
+    sheet.append(["嘉義縣社會福利據點一覽"])  # row 1: a title
+    sheet.append([])  # row 2: blank
+    sheet.append(["類別", "名稱", "經度", "緯度", "啟用日期", "結束日期"])  # row 3: header
+    sheet.append(["社福中心", "甲", 120.55, 23.52, dt.datetime(2023, 7, 1), None])  # row 4
+    sheet.append([])  # row 5: blank, skipped
+    sheet.append(["小衛星", "乙", 120.80, 23.45, 1120701, 45658])  # row 6: ROC number, Excel serial
+    sheet.append(["小衛星", "丙", 120.80, 23.45, "nonsense", None])  # row 7
+    path = tmp_path / "registry.xlsx"
+    book.save(path)
+    reg = read_facilities(path)
+    check_invariant(reg)
+    f = reg.facilities.set_index("row")
+    assert f.index.tolist() == [4, 6]
+    assert f["towncode"].tolist() == [ZHUQI, ALISHAN]
+    assert f.loc[4, "opened"] == pd.Timestamp("2023-07-01")
+    assert f.loc[6, "opened"] == pd.Timestamp("2023-07-01")
+    assert f.loc[6, "closed"] == pd.Timestamp("2025-01-01")
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[7, "opened", "nonsense"]]
+    assert reg.rows_read == 3
+
+
+def test_geojson(tmp_path: Path) -> None:
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.55, 23.52]},
+         "properties": {"類別": "社福中心", "名稱": "甲", "鄉鎮市區": "竹崎鄉"}},
+        {"type": "Feature", "geometry": None,
+         "properties": {"類別": "小衛星", "名稱": "乙", "鄉鎮市區": "嘉義縣阿里山鄉"}},
+        {"type": "Feature",
+         "geometry": {"type": "Polygon", "coordinates": [[[120.5, 23.5], [120.6, 23.5], [120.6, 23.6],
+                                                          [120.5, 23.5]]]},
+         "properties": {"類別": "會所", "名稱": "丙", "鄉鎮市區": "竹崎鄉"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.47, 23.48]},
+         "properties": {"類別": "會所", "名稱": "丁", "鄉鎮市區": "竹崎鄉"}},
+    ]
+    path = tmp_path / "points.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    reg = read_facilities(path)
+    check_invariant(reg)
+    f = reg.facilities.set_index("row")
+    assert f["towncode"].to_dict() == {1: ZHUQI, 2: ALISHAN, 4: CHIAYI_EAST}
+    assert f["precision"].to_dict() == {1: "point", 2: "township", 4: "point"}
+    assert reg.rejected[["row", "field"]].values.tolist() == [[3, "geometry"]]
+    assert "Polygon" in reg.rejected["reason"].iloc[0]
+    assert reg.mismatches[["row", "declared", "located"]].values.tolist() == [[4, "嘉義縣竹崎鄉", "嘉義市東區"]]
+
+
+def test_gpkg_is_reprojected(tmp_path: Path) -> None:
+    gdf = gpd.GeoDataFrame(
+        {"category": ["mental_health_centre", "社福中心"], "name": ["甲", "乙"],
+         "opened": [dt.date(2023, 7, 1), None]},
+        geometry=[Point(120.55, 23.52), Point(120.80, 23.45)], crs="EPSG:4326",
+    ).to_crs("EPSG:3826")
+    path = tmp_path / "points.gpkg"
+    gdf.to_file(path, driver="GPKG", engine="pyogrio")
+    reg = read_facilities(path)
+    check_invariant(reg)
+    f = reg.facilities
+    assert f["towncode"].tolist() == [ZHUQI, ALISHAN]
+    assert f["row"].tolist() == [1, 2]
+    assert f["lon"].tolist() == pytest.approx([120.55, 120.80])
+    assert f["opened"].tolist()[0] == pd.Timestamp("2023-07-01")
+
+
+def test_gpkg_first_layer_with_registry_columns(tmp_path: Path) -> None:
+    path = tmp_path / "layers.gpkg"
+    gpd.GeoDataFrame({"說明": ["x"]}, geometry=[None], crs="EPSG:4326").to_file(
+        path, layer="readme", driver="GPKG", engine="pyogrio")
+    gpd.GeoDataFrame({"類別": ["社福中心"], "名稱": ["甲"]}, geometry=[Point(120.80, 23.45)],
+                     crs="EPSG:4326").to_file(path, layer="points", driver="GPKG", engine="pyogrio")
+    reg = read_facilities(path)
+    assert reg.facilities[["row", "towncode"]].values.tolist() == [[1, ALISHAN]]
+
+
+def test_several_files_in_order_with_cross_file_duplicate(tmp_path: Path) -> None:
+    a = write_csv(tmp_path / "a.csv", [row(category="社福中心", name="甲", township="竹崎鄉")])
+    b = write_csv(tmp_path / "b.csv", [row(category="小衛星", name="乙", township="阿里山鄉"),
+                                       row(category="社福中心", name="甲", township="竹崎鄉")])
+    reg = read_facilities([b, a])
+    check_invariant(reg)
+    assert reg.facilities["facility_id"].tolist() == ["b.csv:2", "b.csv:3"]
+    assert reg.rejected[["file", "row", "reason"]].values.tolist() == [["a.csv", 2, "duplicate of b.csv row 3"]]
+
+
+# ----------------------------------------------------------------------------- coordinates, places
+
+def test_coordinates_win_and_mismatch_is_listed(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "m.csv", [
+        row(category="社福中心", name="錯區", county="臺中市", township="東區", lon=120.47, lat=23.48),
+        row(category="社福中心", name="錯縣", county="臺南市", lon=120.55, lat=23.52),
+        row(category="社福中心", name="對", county="嘉義縣", township="竹崎鄉", lon=120.55, lat=23.52),
+    ])
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.facilities["towncode"].tolist() == [CHIAYI_EAST, ZHUQI, ZHUQI]
+    assert reg.mismatches.to_dict("records") == [
+        {"file": "m.csv", "row": 2, "name": "錯區", "declared": "臺中市東區", "located": "嘉義市東區"},
+        {"file": "m.csv", "row": 3, "name": "錯縣", "declared": "臺南市", "located": "嘉義縣竹崎鄉"},
+    ]
+    assert "declared 臺中市東區" in reg.facilities["note"].iloc[0]
+
+
+def test_kinmen_in_tm2_zone_119(tmp_path: Path) -> None:
+    x, y = twd97(118.32, 24.43, epsg=3825)
+    path = write_csv(tmp_path / "k.csv", [row(category="社福中心", name="金城", county="金門縣", x=x, y=y)])
+    reg = read_facilities(path)
+    assert reg.facilities["towncode"].tolist() == [JINCHENG]
+    assert "3825" in reg.facilities["note"].iloc[0]
+    assert reg.facilities["lon"].iloc[0] == pytest.approx(118.32)
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "reason"),
+    [
+        ({"lon": "abc", "lat": 23.5}, "lon", "not a finite number"),
+        ({"lon": "inf", "lat": 23.5}, "lon", "not a finite number"),
+        ({"lon": "nan", "lat": 23.5}, "lon", "not a finite number"),
+        ({"lon": 120.5}, "lat", "lat is blank"),
+        ({"x": 200000}, "y", "y is blank"),
+        ({"lon": 121.0, "lat": 20.0}, "lon", "outside Taiwan"),
+        ({"lon": 119.0, "lat": 22.0}, "lon", "not within 1 km of any township"),
+        ({"county": "嘉義"}, "county", "did you mean"),
+        ({"township": "東區"}, "township", "give the county"),
+        ({"address": "火星路1號"}, "address", "no township found"),
+        ({}, "township", "no location"),
+        ({"township": "竹崎鄉", "opened": "2023-13-01"}, "opened", "not a valid date"),
+        ({"township": "竹崎鄉", "opened": "2023", "closed": "2022"}, "closed", "before opened"),
+        ({"township": "竹崎鄉", "serves": "竹崎鄉、火星鄉"}, "serves", "'火星鄉'"),
+    ],
+)
+def test_row_rejections(tmp_path: Path, kw: dict[str, object], field: str, reason: str) -> None:
+    path = write_csv(tmp_path / "bad.csv", [row(category="社福中心", name="甲", **kw)])
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.facilities.empty
+    assert reg.rejected[["file", "row", "field"]].values.tolist() == [["bad.csv", 2, field]]
+    assert reason in reg.rejected["reason"].iloc[0]
+
+
+def test_all_problems_of_a_row_are_reported(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "bad.csv", [row(category="", lon="x", lat=23.5, opened="?")])
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert sorted(reg.rejected["field"]) == ["category", "lon", "opened"]
+    assert reg.rows_read == 1
+
+
+def test_location_by_address_and_ambiguous_township(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "a.csv", [
+        row(category="社福中心", name="甲", address="604嘉義縣竹崎鄉竹崎村1號"),
+        row(category="社福中心", name="乙", township="東區", address="600嘉義市東區民族路1號"),
+        row(category="社福中心", name="丙", county="嘉義市", address="東區民族路2號"),
+    ])
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.facilities["towncode"].tolist() == [ZHUQI, CHIAYI_EAST, CHIAYI_EAST]
+    assert (reg.facilities["precision"] == "township").all()
+
+
+def test_precision_column(tmp_path: Path) -> None:
+    header = ["類別", "名稱", "鄉鎮市區", "經度", "緯度", "precision"]
+    path = write_csv(tmp_path / "p.csv", [
+        ["社福中心", "甲", "", "120.55", "23.52", "township"],
+        ["社福中心", "乙", "竹崎鄉", "", "", "point"],
+        ["社福中心", "丙", "竹崎鄉", "", "", "exact"],
+    ], header=header)
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.facilities["precision"].tolist() == ["township", "township"]
+    assert "no coordinates" in reg.facilities["note"].iloc[1]
+    assert reg.rejected[["row", "field"]].values.tolist() == [[4, "precision"]]
+
+
+def test_malformed_row_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text("類別,名稱,鄉鎮市區\n社福中心,甲,竹崎鄉\n\n社福中心,乙,竹崎鄉,多的,\n社福中心,丙,竹崎鄉,,\n",
+                    encoding="utf-8")
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.rows_read == 3
+    assert reg.facilities["row"].tolist() == [2, 5]
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[4, "row", "多的"]]
+
+
+def test_row_numbers_count_records_not_lines(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "q.csv", [row(category="社福中心", name="兩行\n名稱", township="竹崎鄉"),
+                                          row(category="", name="乙", township="竹崎鄉")])
+    reg = read_facilities(path)
+    assert reg.facilities["name"].tolist() == ["兩行 名稱"]
+    assert reg.rejected["row"].tolist() == [3]
+
+
+@pytest.mark.parametrize(("delimiter", "encoding"), [(";", "utf-8"), ("\t", "utf-16"), ("|", "big5")])
+def test_delimiters_and_encodings(tmp_path: Path, delimiter: str, encoding: str) -> None:
+    path = tmp_path / "d.txt"
+    text = f"嘉義縣社福據點,,\n類別{delimiter}名稱{delimiter}鄉鎮市區\n社福中心{delimiter}甲,乙{delimiter}竹崎鄉\n"
+    path.write_bytes(text.encode(encoding))
+    reg = read_facilities(path)
+    assert reg.facilities[["row", "name", "towncode"]].values.tolist() == [[3, "甲,乙", ZHUQI]]
+
+
+def test_ambiguous_township_settled_by_coordinates(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "e.csv", [row(category="社福中心", name="甲", township="東區", lon=120.47,
+                                              lat=23.48)])
+    reg = read_facilities(path)
+    assert reg.facilities[["towncode", "note"]].values.tolist() == [[CHIAYI_EAST, ""]]
+    assert reg.mismatches.empty
+
+
+def test_own_township_table(tmp_path: Path) -> None:
+    from coverage.geography import load_townships
+
+    towns = load_townships()
+    chiayi = towns[towns["county"] == "嘉義縣"]
+    path = write_csv(tmp_path / "o.csv", [
+        row(category="社福中心", name="甲", township="竹崎鄉"),
+        row(category="社福中心", name="乙", lon=120.47, lat=23.48),  # 嘉義市東區: not in this table
+    ])
+    reg = read_facilities(path, townships=chiayi)
+    check_invariant(reg)
+    assert reg.facilities["towncode"].tolist() == [ZHUQI]
+    assert reg.rejected[["row", "field"]].values.tolist() == [[3, "lon"]]
+
+
+def test_no_files_gives_empty_registry() -> None:
+    reg = read_facilities([])
+    check_invariant(reg)
+    assert reg.rows_read == 0
+
+
+def test_header_only_file_gives_empty_registry(tmp_path: Path) -> None:
+    reg = read_facilities(write_csv(tmp_path / "h.csv", []))
+    check_invariant(reg)
+    assert reg.rows_read == 0
+    assert reg.facilities.empty and reg.rejected.empty and reg.mismatches.empty
+
+
+# ----------------------------------------------------------------------------- unreadable files
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("missing.csv", None, "not found"),
+        ("empty.csv", b"", "empty"),
+        ("blank.csv", b"  \n\n", "empty"),
+        ("garbage.csv", bytes(range(256)) * 8, "binary"),
+        ("latin.csv", b"\x81\xfe\xff\x80" * 50, "decode"),
+        ("noheader.csv", b"a,b,c\n1,2,3\n", "no recognisable header"),
+        ("garbage.xlsx", b"PK\x03\x04 not really a zip", "XLSX"),
+        ("garbage.gpkg", b"SQLite format 3\x00 nonsense", "GeoPackage"),
+        ("garbage.geojson", b"{not json", "GeoJSON"),
+        ("nothing.geojson", b'{"type": "FeatureCollection", "features": []}', "no features"),
+        ("directory.csv", "dir", "not a file"),
+    ],
+)
+def test_unreadable_files(tmp_path: Path, name: str, content: bytes | str | None, reason: str) -> None:
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UnreadableFileError, match=name.replace(".", r"\.")) as info:
+        read_facilities(path)
+    assert reason in str(info.value)
+    assert "\n" not in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+# ----------------------------------------------------------------------------- dates, categories
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2023-07-01", "2023-07-01"),
+        ("2023/7/1", "2023-07-01"),
+        ("2023.07.01", "2023-07-01"),
+        ("2023-07-01 00:00:00", "2023-07-01"),
+        ("2023-07", "2023-07-01"),
+        ("2023", "2023-01-01"),
+        (2023, "2023-01-01"),
+        ("20230701", "2023-07-01"),
+        ("202307", "2023-07-01"),
+        ("民國112年7月", "2023-07-01"),
+        ("中華民國112年7月1日", "2023-07-01"),
+        ("112年7月1日", "2023-07-01"),
+        ("112年", "2023-01-01"),
+        ("112/07", "2023-07-01"),
+        ("112/07/01", "2023-07-01"),
+        ("112-7-1", "2023-07-01"),
+        ("99/12/25", "2010-12-25"),
+        ("1120701", "2023-07-01"),
+        (1120701, "2023-07-01"),
+        ("11207", "2023-07-01"),
+        ("991225", "2010-12-25"),
+        ("112", "2023-01-01"),
+        ("45108", "2023-07-01"),
+        ("２０２３／７／１", "2023-07-01"),
+        ("2023/7/1 上午 12:00:00", "2023-07-01"),
+        ("民國 112 年 7 月 1 日", "2023-07-01"),
+        (dt.date(2023, 7, 1), "2023-07-01"),
+        (dt.datetime(2023, 7, 1, 9, 30), "2023-07-01 09:30"),
+        (pd.Timestamp("2023-07-01"), "2023-07-01"),
+    ],
+)
+def test_parse_date(value: object, expected: str) -> None:
+    assert parse_date(value) == pd.Timestamp(expected)
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", float("nan"), pd.NaT])
+def test_parse_blank_date(value: object) -> None:
+    assert parse_date(value) is None
+
+
+@pytest.mark.parametrize(
+    "value", ["abc", "2023-13-01", "2023-02-30", "112/13", "1121301", "7/1", "99999", "3000", "1.5", 1.5,
+              float("inf"), "2023-07-01-05", "民國abc"],
+)
+def test_parse_date_rejects_nonsense(value: object) -> None:
+    with pytest.raises(ValueError, match="date|year"):
+        parse_date(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("社會福利服務中心", "welfare_centre"),
+        (" 社福中心 ", "welfare_centre"),
+        ("家庭福利服務中心", "welfare_centre"),
+        ("WELFARE_CENTRE", "welfare_centre"),
+        ("兒少及家庭社區支持服務據點", "community_support_point"),
+        ("兒少及家庭社區支持服務", "community_support_point"),
+        ("小衛星", "community_support_point"),
+        ("精神障礙者協作模式服務據點", "psychiatric_collab_point"),
+        ("精障協作據點", "psychiatric_collab_point"),
+        ("會所", "psychiatric_collab_point"),
+        ("社區心理衛生中心", "mental_health_centre"),
+        ("心衛中心", "mental_health_centre"),
+        ("心衛　中心", "mental_health_centre"),
+        ("  日間照顧  中心 ", "日間照顧 中心"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_normalise_category(value: object, expected: str) -> None:
+    assert normalise_category(value) == expected
+
+
+def test_categories_labels() -> None:
+    assert CATEGORIES["welfare_centre"] == "社會福利服務中心"
+    assert set(CATEGORIES) == {"welfare_centre", "community_support_point", "psychiatric_collab_point",
+                               "mental_health_centre"}
+    assert all(normalise_category(label) == key for key, label in CATEGORIES.items())
+
+
+# ----------------------------------------------------------------------------- properties
+
+_cell = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12),
+    st.sampled_from(["社福中心", "小衛星", "竹崎鄉", "嘉義縣", "東區", "120.55", "23.52", "inf", "nan",
+                     "2600000", "200000", "112/07/01", "民國112年", "臺北縣板橋市", "、", "1e400", "-0"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.lists(_cell, min_size=0, max_size=len(HEADER) + 2), min_size=0, max_size=12))
+def test_junk_rows_never_raise_and_every_row_is_accounted_for(rows: list[list[str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_csv(Path(tmp) / "junk.csv", rows)
+        reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.rows_read == sum(1 for r in rows if any(unicodedata.normalize("NFKC", c).split() for c in r))
+    assert np.isfinite(reg.facilities[["lon", "lat"]].to_numpy()).all()
+    assert reg.facilities["towncode"].notna().all()
