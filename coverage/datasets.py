@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import DataFileNotFoundError
 
-__all__ = ["get_path", "available", "geodata_dir"]
+__all__ = ["available", "geodata_dir", "get_path"]
 
 _FILES = {
     "townships": "townships.parquet",

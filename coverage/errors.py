@@ -8,13 +8,13 @@ Messages name the file, the row and the field, what was found and what was expec
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousNameError",
     "CoverageError",
+    "DataFileNotFoundError",
     "InputError",
-    "UnreadableFileError",
     "NameResolutionError",
     "UnknownNameError",
-    "AmbiguousNameError",
-    "DataFileNotFoundError",
+    "UnreadableFileError",
 ]
 
 
