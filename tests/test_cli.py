@@ -179,3 +179,39 @@ def test_user_boundaries_option(tmp_path, townships):
     # coastal computed from the user's own outline: here only two counties, so inland edges become "coast"
     towns = read_csv(tmp_path / "townships.csv")
     assert set(towns.loc[towns["coastal"] == "True", "township"]) >= {"東石鄉", "布袋鎮"}
+
+
+def test_messy_big5_registry_end_to_end(tmp_path):
+    """Big5, 台/臺, full-width spaces, historic names, TWD97, swapped lon/lat, outside Taiwan,
+    blank category, duplicate: correct coverage and a complete rejection table."""
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 3826, always_xy=True).transform(120.55, 23.52)  # 竹崎鄉
+    lines = [
+        "類別,名稱,縣市,鄉鎮市區,經度,緯度,X,Y",
+        "小衛星,竹崎,嘉義縣,竹崎鄉,120.55,23.52,,",
+        f"小衛星,竹崎TWD97,,,,,{x:.1f},{y:.1f}",
+        "小衛星,阿里山,嘉義縣,阿里山鄉,23.45,120.80,,",  # swapped
+        "小衛星,東石,嘉義縣　,東石鄉 ,,,,",  # full-width and trailing spaces
+        "小衛星,板橋,台北縣,板橋市,,,,",  # historic name, 台
+        "小衛星,巴黎,,,2.35,48.85,,",  # outside Taiwan
+        ",無類別,嘉義縣,布袋鎮,,,,",  # blank category
+        "小衛星,竹崎,嘉義縣,竹崎鄉,120.55,23.52,,",  # duplicate of row 2
+    ]
+    reg = tmp_path / "messy.csv"
+    reg.write_bytes(("\n".join(lines) + "\n").encode("cp950"))
+    result = run("report", "-f", str(reg), "--county", "嘉義縣", "--county", "新北市", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 0, result.output
+    rejected = read_csv(tmp_path / "o" / "rejected.csv")
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text(encoding="utf-8"))
+    reg_info = summary["registry"]
+    assert reg_info["rows_read"] == 8
+    assert reg_info["accepted"] + rejected["row"].nunique() == 8
+    # outside Taiwan, blank category, duplicate of row 2
+    assert rejected[["row", "field"]].values.tolist() == [["7", "lon"], ["8", "category"], ["9", "row"]]
+    assert reg_info["accepted"] == 5
+    cov = read_csv(tmp_path / "o" / "coverage.csv").set_index("county")
+    # 竹崎 (by lon/lat and by TWD97), 阿里山 (swapped lon/lat), 東石
+    assert cov.loc["嘉義縣", ["covered", "total", "rate"]].tolist() == ["3", "18", "16.7"]
+    assert cov.loc["新北市", ["covered", "total", "rate", "missing"]].tolist()[:3] == ["1", "29", "3.4"]
+    assert "板橋區" not in cov.loc["新北市", "missing"]
