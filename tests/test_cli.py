@@ -170,7 +170,8 @@ def test_user_boundaries_option(tmp_path, townships):
     moi["COUNTYNAME"] = moi["COUNTYNAME"].str.replace("臺", "台")
     shp = tmp_path / "TOWN_MOI_1120825.shp"
     moi.to_file(shp, engine="pyogrio", encoding="utf-8")
-    result = run("report", "--boundaries", str(shp), "--county", "嘉義縣", "--category", "小衛星", "--out", str(tmp_path))
+    args = ["--boundaries", str(shp), "--county", "嘉義縣", "--category", "小衛星", "--out", str(tmp_path)]
+    result = run("report", *args)
     assert result.exit_code == 0, result.output
     cov = read_csv(tmp_path / "coverage.csv")
     assert cov[["covered", "total", "rate", "missing"]].iloc[0].tolist() == ["17", "18", "94.4", "阿里山鄉"]
