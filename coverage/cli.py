@@ -131,9 +131,57 @@ def _status(message: str):
     return Console(stderr=True).status(message)
 
 
+@app.command("map")
+def map_(
+    facilities: FacilitiesOpt = None,
+    county: CountyOpt = None,
+    category: CategoryOpt = None,
+    level: Annotated[
+        str, typer.Option(help="township (fill townships) or village (villages, by their township's state).")
+    ] = "township",
+    basemap: Annotated[
+        str | None,
+        typer.Option(help="osm (OpenStreetMap), nlsc (通用版電子地圖) or none. Default osm; none with --offline."),
+    ] = None,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Write the JavaScript/CSS into DIR/lib so the maps need no internet.")
+    ] = False,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Count facilities open on this date (ISO or ROC, e.g. 112/07/01).")
+    ] = None,
+    definition: Annotated[
+        str, typer.Option(help="presence (a facility in the township) or service-area (also its `serves` list).")
+    ] = "presence",
+    boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
+) -> None:
+    """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html."""
+    from .errors import CoverageError
+
+    try:
+        from .analysis import run_coverage
+        from .maps import write_maps
+
+        when = _parse_as_of(as_of)
+        with _status("繪製地圖 drawing maps…"):
+            result = run_coverage(
+                facilities, counties=county, categories=category, definition=definition, as_of=when,
+                boundaries=boundaries,
+            )
+            paths = write_maps(result, out, level=level, basemap=basemap, offline=offline, national=not county)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    for name, path in paths.items():
+        typer.echo(f"wrote {name}: {path} ({path.stat().st_size / 1024:.0f} KB)")
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+# Planning commands (trend, targets, whatif, site) register themselves on `app`.
+from . import cli_plan  # noqa: E402, F401
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,7 +27,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import scipy.sparse as sp
 
-__all__ = ["SitingResult", "maximal_covering", "set_cover", "greedy_maximal_covering", "coverage_matrix"]
+__all__ = [
+    "SitingPlan",
+    "SitingResult",
+    "coverage_matrix",
+    "greedy_maximal_covering",
+    "maximal_covering",
+    "set_cover",
+    "site_new_points",
+]
 
 log = logging.getLogger(__name__)
 
@@ -452,3 +460,167 @@ def set_cover(cover: sp.spmatrix, *, time_limit: float = 60.0) -> SitingResult:
     gap = (len(sel) - lower) / len(sel) if sel else 0.0
     return SitingResult(sel, float(len(sel)), float(lower), gap, "milp", status, time.perf_counter() - t0, gains,
                         (k, m))
+
+
+@dataclass
+class SitingPlan:
+    """Recommended new sites for one county and category, with before/after figures."""
+
+    sites: object  # DataFrame: rank, towncode, county, township, village, lon, lat, gain, newly_covered_townships
+    summary: dict
+    result: SitingResult
+
+
+def site_new_points(
+    facilities,
+    townships,
+    villages,
+    *,
+    county: str,
+    category: str,
+    new: int | None,
+    radius_km: float = 5.0,
+    objective: str = "population",
+    population=None,
+    candidates=None,
+    as_of: object = None,
+    time_limit: float = 60.0,
+) -> SitingPlan:
+    """Where to put ``new`` points of ``category`` in ``county``, existing points kept.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Accepted facilities (points in EPSG:4326); those of ``category`` open on ``as_of`` stay.
+    townships, villages : GeoDataFrame
+        :func:`coverage.load_townships` and :func:`coverage.load_villages`.
+    county, category : str
+        Official county name and canonical category key.
+    new : int or None
+        Number of new points. ``None`` with ``objective="townships"`` asks for the fewest
+        points that leave no township uncovered (set cover).
+    radius_km : float
+        Service radius for the population objectives (straight line, TWD97).
+    objective : {"population", "children", "townships"}
+        ``population``/``children``: maximise people (of ``population``) within the radius of
+        a point (MCLP). ``townships``: maximise newly covered townships, presence definition,
+        the figure counties report; ties go to more populous townships and, within a
+        township, to the site reaching the most people.
+    population : Series, optional
+        People per village, indexed by ``villcode`` (the age group of the objective).
+    candidates : GeoDataFrame, optional
+        Candidate sites (points); default the representative point of every village of the county.
+    """
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+    from .errors import InputError
+    from .geography import PROJECTED_CRS, locate_points
+    from .measure import facility_state
+
+    if objective not in ("population", "children", "townships"):
+        raise InputError(f"--objective must be townships, population or children, got {objective!r}")
+    if objective != "townships" and population is None:
+        raise InputError(f"--objective {objective} needs village population: give --population FILE")
+    if new is None and objective != "townships":
+        raise InputError("--new is required for the population objectives")
+    towns = townships[townships["county"] == county]
+    if towns.empty:
+        raise InputError(f"county {county!r} has no townships in the boundaries")
+    vill = villages[villages["towncode"].isin(towns["towncode"])].reset_index(drop=True)
+    radius = float(radius_km) * 1000.0
+    vpts = vill.geometry.to_crs(PROJECTED_CRS).representative_point()
+    vxy = np.c_[vpts.x, vpts.y]
+    pop = (
+        vill["villcode"].map(population).fillna(0).to_numpy(dtype=float)
+        if population is not None else np.zeros(len(vill))
+    )
+    fac = facilities[(facilities["category"] == category)]
+    fac = fac[(facility_state(fac, as_of) == "open").to_numpy()]
+    fac = fac[fac["towncode"].isin(towns["towncode"])]
+    fxy = np.c_[fac.geometry.to_crs(PROJECTED_CRS).x, fac.geometry.to_crs(PROJECTED_CRS).y] if len(fac) else (
+        np.empty((0, 2)))
+    reached_before = np.asarray(coverage_matrix(vxy, fxy, radius).sum(axis=1)).ravel() > 0
+
+    if candidates is None:
+        cand = gpd.GeoDataFrame(
+            {"towncode": vill["towncode"], "village": vill["village"], "villcode": vill["villcode"]},
+            geometry=vill.geometry.representative_point(), crs=vill.crs,
+        )
+    else:
+        cand = candidates.copy()
+        cand["towncode"] = locate_points(cand, townships)["towncode"].to_numpy()
+        cand = cand[cand["towncode"].isin(towns["towncode"])].reset_index(drop=True)
+        for col in ("village", "villcode"):
+            if col not in cand:
+                cand[col] = cand["name"] if "name" in cand and col == "village" else ""
+    if cand.empty:
+        raise InputError(f"no candidate sites in {county}")
+    cxy_s = cand.geometry.to_crs(PROJECTED_CRS)
+    cxy = np.c_[cxy_s.x, cxy_s.y]
+    reach = coverage_matrix(vxy, cxy, radius)  # villages × candidates
+    reach_pop = np.asarray(reach.T @ (pop * ~reached_before)).ravel()
+
+    covered_towns = set(fac["towncode"])
+    town_codes = towns["towncode"].to_numpy()
+    if objective == "townships":
+        open_towns = np.array([t not in covered_towns for t in town_codes])
+        demand = town_codes[open_towns]
+        row_of = {t: i for i, t in enumerate(demand)}
+        rows = [row_of.get(t, -1) for t in cand["towncode"]]
+        mask = np.array(rows) >= 0
+        cover = sp.csr_matrix(
+            (np.ones(mask.sum(), dtype=bool), (np.array(rows)[mask], np.flatnonzero(mask))),
+            shape=(len(demand), len(cand)),
+        )
+        town_pop = pd.Series(pop).groupby(vill["towncode"]).sum().reindex(demand).fillna(0).to_numpy()
+        if not town_pop.any():  # no population: prefer townships in code order, deterministically
+            town_pop = np.arange(len(demand), 0, -1, dtype=float)
+        if new is None:
+            result = set_cover(cover, time_limit=time_limit)
+        else:
+            # one unit per township, ties to the more populous: weights 1 + pop/(total+1) < 2
+            weights = 1.0 + town_pop / (town_pop.sum() + 1.0)
+            result = maximal_covering(cover, weights, new, time_limit=time_limit)
+        # within each chosen township, the candidate reaching the most people
+        best_in_town = pd.Series(reach_pop).groupby(cand["towncode"].to_numpy()).idxmax()
+        chosen = [int(best_in_town[cand["towncode"].iat[j]]) for j in result.selected]
+    else:
+        weights = pop * ~reached_before
+        result = maximal_covering(reach, weights, new, time_limit=time_limit)
+        chosen = list(result.selected)
+
+    # marginal figures in rank order
+    remaining = pop * ~reached_before
+    towns_now = set(covered_towns)
+    rows = []
+    csc = reach.tocsc()
+    for rank, j in enumerate(chosen, start=1):
+        hit = csc.indices[csc.indptr[j]:csc.indptr[j + 1]]
+        gain = float(remaining[hit].sum())
+        remaining[hit] = 0.0
+        code = cand["towncode"].iat[j]
+        new_town = code not in towns_now
+        towns_now.add(code)
+        geom = cand.geometry.iat[j]
+        t = towns.loc[towns["towncode"] == code].iloc[0]
+        rows.append({"rank": rank, "towncode": code, "county": t["county"], "township": t["township"],
+                     "village": cand["village"].iat[j], "lon": round(geom.x, 6), "lat": round(geom.y, 6),
+                     "people_newly_within_radius": int(round(gain)), "township_newly_covered": new_town})
+    total_pop = float(pop.sum())
+    before_pop = float(pop[reached_before].sum())
+    after_pop = total_pop - float(remaining[~reached_before].sum()) if total_pop else 0.0
+    summary = {
+        "county": county, "category": category, "objective": objective, "radius_km": radius_km,
+        "new": len(chosen), "townships_total": len(towns),
+        "townships_covered_before": len(covered_towns), "townships_covered_after": len(towns_now),
+        "rate_before": round(100 * len(covered_towns) / len(towns), 1),
+        "rate_after": round(100 * len(towns_now) / len(towns), 1),
+        "population_total": int(total_pop), "population_within_radius_before": int(before_pop),
+        "population_within_radius_after": int(round(after_pop)),
+        "method": result.method, "status": result.status, "optimality_gap": result.gap,
+        "objective_value": result.objective, "bound": result.bound, "solve_seconds": round(result.seconds, 3),
+    }
+    return SitingPlan(pd.DataFrame(rows), summary, result)

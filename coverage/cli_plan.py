@@ -1,0 +1,243 @@
+"""Planning commands of the ``safetynet`` CLI: trend, targets, whatif, site. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import CategoryOpt, CountyOpt, FacilitiesOpt, _fail, _parse_as_of, app
+
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")]
+BoundariesOpt = Annotated[Path | None, typer.Option(help="Your own official township boundary file.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+
+
+_HEADERS = {
+    "year": "年", "roc_year": "民國年", "county": "縣市", "scope": "範圍", "category": "類別", "covered": "涵蓋",
+    "total": "鄉鎮市區數", "rate": "涵蓋率%", "facilities": "據點", "measure": "指標", "current": "現況",
+    "target": "目標", "gap": "差距", "status": "達成", "still_needed": "尚需", "rank": "序", "township": "鄉鎮市區",
+    "village": "村里", "people_newly_within_radius": "新增服務人口", "township_newly_covered": "新涵蓋鄉鎮",
+    "newly_covered": "新涵蓋", "newly_uncovered": "失去涵蓋",
+}
+
+
+def _table(frame, title: str, hide: tuple[str, ...] = ()) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .display import _label
+
+    frame = frame.drop(columns=[c for c in hide if c in frame])
+    t = Table(title=title)
+    for col in frame.columns:
+        t.add_column(_HEADERS.get(str(col), str(col)), overflow="fold")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for col, v in zip(frame.columns, row, strict=True):
+            if isinstance(v, list):
+                v = "、".join(v)
+            elif col == "category":
+                v = _label(v)
+            elif isinstance(v, bool):
+                v = "是" if v else ""
+            cells.append(str(v))
+        t.add_row(*cells)
+    Console().print(t)
+
+
+def _load(facilities, boundaries):
+    from .facilities import read_facilities
+    from .geography import load_townships
+
+    towns = load_townships(boundaries)
+    if not facilities:
+        from .datasets import get_path
+
+        facilities = [get_path("seed_registry")]
+    return read_facilities(facilities, townships=towns), towns
+
+
+@app.command()
+def trend(
+    facilities: FacilitiesOpt = None,
+    county: CountyOpt = None,
+    category: CategoryOpt = None,
+    year_from: Annotated[str, typer.Option("--from", help="First year, e.g. 2019 or ROC 108.")] = "2019",
+    year_to: Annotated[str | None, typer.Option("--to", help="Last year; default this year.")] = None,
+    roc: Annotated[bool, typer.Option("--roc", help="Label years in ROC (民國).")] = False,
+    definition: Annotated[str, typer.Option(help="presence or service-area.")] = "presence",
+    boundaries: BoundariesOpt = None,
+    out: OutOpt = Path("maps"),
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Also write trend.png.")] = True,
+) -> None:
+    """Township coverage at each year end (from opening/closing dates): trend.csv and trend.png."""
+    import datetime as dt
+
+    from .errors import CoverageError
+
+    try:
+        from .analysis import resolve_categories, resolve_counties
+        from .plan import coverage_trend, parse_year
+        from .report import write_csv
+
+        first = parse_year(year_from)
+        last = parse_year(year_to) if year_to else dt.date.today().year
+        if last < first:
+            raise CoverageError(f"--to {year_to} is before --from {year_from}")
+        registry, towns = _load(facilities, boundaries)
+        table = coverage_trend(registry.facilities, towns, list(range(first, last + 1)), definition=definition,
+                               categories=resolve_categories(category), counties=resolve_counties(county, towns))
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(table, out / "trend.csv")
+        png = None
+        if chart and len(table):
+            from .charts import trend_chart
+
+            png = trend_chart(table[table["facilities"] > 0] if (table["facilities"] > 0).any() else table,
+                              out / "trend.png", roc=roc)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    shown = table.drop(columns=["year"] if roc else ["roc_year"])
+    shown = shown[shown["facilities"] > 0] if (shown["facilities"] > 0).any() else shown
+    _table(shown, "涵蓋率趨勢 coverage by year end")
+    typer.echo(f"wrote {out / 'trend.csv'}" + (f", {png}" if png else ""))
+
+
+@app.command()
+def targets(
+    facilities: FacilitiesOpt = None,
+    targets_file: Annotated[Path | None, typer.Option("--targets", help="Targets CSV/XLSX; default national.")] = None,
+    as_of: AsOfOpt = None,
+    boundaries: BoundariesOpt = None,
+    out: OutOpt = Path("maps"),
+) -> None:
+    """Current value vs targets: 已達標 / 未達標 and facilities still needed (targets.csv)."""
+    from .errors import CoverageError
+
+    try:
+        from .plan import compare_targets, load_targets
+        from .report import write_csv
+
+        registry, towns = _load(facilities, boundaries)
+        table = compare_targets(registry.facilities, towns, load_targets(targets_file), as_of=_parse_as_of(as_of))
+        write_csv(table, out / "targets.csv")
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    _table(table, "目標達成 targets", hide=("source", "met"))
+    typer.echo(f"wrote {out / 'targets.csv'}")
+
+
+@app.command()
+def whatif(
+    facilities: FacilitiesOpt = None,
+    add: Annotated[list[str] | None, typer.Option("--add", help="縣市鄉鎮市區:category; repeatable.")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="Facility name; repeatable.")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="CSV with action (add/remove) and target columns.")] = None,
+    county: CountyOpt = None,
+    category: CategoryOpt = None,
+    definition: Annotated[str, typer.Option(help="presence or service-area.")] = "presence",
+    as_of: AsOfOpt = None,
+    boundaries: BoundariesOpt = None,
+) -> None:
+    """Recompute coverage with facilities added/removed and print before → after."""
+    from .errors import CoverageError
+
+    try:
+        from .analysis import resolve_categories, resolve_counties
+        from .plan import read_scenario, whatif as run_whatif
+
+        adds, removes = list(add or []), list(remove or [])
+        if scenario:
+            more_add, more_remove = read_scenario(scenario)
+            adds += more_add
+            removes += more_remove
+        if not adds and not removes:
+            raise CoverageError("nothing to change: give --add, --remove or --scenario")
+        registry, towns = _load(facilities, boundaries)
+        table = run_whatif(registry.facilities, towns, adds, removes, definition=definition,
+                           as_of=_parse_as_of(as_of), counties=resolve_counties(county, towns),
+                           categories=resolve_categories(category))
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    shown = table.assign(
+        涵蓋=[f"{a}/{t} → {b}/{t}" for a, b, t in zip(table["covered_before"], table["covered_after"],
+                                                      table["total"], strict=True)],
+        涵蓋率=[f"{a:.1f}% → {b:.1f}%" for a, b in zip(table["rate_before"], table["rate_after"], strict=True)],
+    )[["county", "category", "涵蓋", "涵蓋率", "newly_covered", "newly_uncovered"]]
+    _table(shown, "情境模擬 what-if (before → after)")
+
+
+@app.command()
+def site(
+    county: Annotated[str, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣.")],
+    category: Annotated[str, typer.Option(help="Programme, e.g. community_support_point.")],
+    new: Annotated[int | None, typer.Option("--new", help="Number of new points (townships: default fewest)")] = None,
+    radius_km: Annotated[float, typer.Option("--radius-km", help="Service radius, km.")] = 5.0,
+    objective: Annotated[str, typer.Option(help="townships, population or children.")] = "townships",
+    population: Annotated[Path | None, typer.Option(help="MOI village population file.")] = None,
+    candidates: Annotated[str, typer.Option(help="villages (default) or a registry-format file of sites.")] = "villages",
+    facilities: FacilitiesOpt = None,
+    as_of: AsOfOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds before greedy/incumbent.")] = 60.0,
+    boundaries: BoundariesOpt = None,
+    out: OutOpt = Path("maps"),
+) -> None:
+    """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS)."""
+    from .errors import CoverageError
+
+    try:
+        import json
+
+        from .analysis import resolve_categories, resolve_counties
+        from .geography import load_villages
+        from .report import atomic_open, write_csv
+        from .siting import site_new_points
+
+        registry, towns = _load(facilities, boundaries)
+        (county_name,) = resolve_counties([county], towns)
+        (cat,) = resolve_categories([category])
+        pop = _village_population(population, objective) if population else None
+        cand = None
+        if candidates != "villages":
+            from .facilities import read_facilities
+
+            cand = read_facilities([candidates], townships=towns).facilities
+        plan = site_new_points(registry.facilities, towns, load_villages(), county=county_name, category=cat,
+                               new=new, radius_km=radius_km, objective=objective, population=pop,
+                               candidates=cand, as_of=_parse_as_of(as_of), time_limit=time_limit)
+        write_csv(plan.sites, out / "sites.csv")
+        with atomic_open(out / "sites.json") as fh:
+            json.dump({"summary": plan.summary, "sites": plan.sites.to_dict("records")}, fh, ensure_ascii=False,
+                      indent=2, default=str)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    s = plan.summary
+    _table(plan.sites, f"建議新設點 {county_name} {cat}（{objective}, {radius_km:g} km）", hide=("towncode", "county"))
+    if pop is None:
+        typer.echo("note: no --population given; townships are ranked without population (ties by township code)")
+    people = (f"; people within {radius_km:g} km {s['population_within_radius_before']:,} → "
+              f"{s['population_within_radius_after']:,}") if pop is not None else ""
+    typer.echo(
+        f"townships covered {s['townships_covered_before']}/{s['townships_total']} ({s['rate_before']}%) → "
+        f"{s['townships_covered_after']}/{s['townships_total']} ({s['rate_after']}%){people}"
+    )
+    typer.echo(f"solver: {s['method']} ({s['status']}), optimality gap {100 * s['optimality_gap']:.3f}%, "
+               f"{s['solve_seconds']} s; wrote {out / 'sites.csv'}")
+
+
+def _village_population(path: Path, objective: str):
+    """People per village (Series by villcode) for the objective's age group."""
+    from .errors import InputError
+
+    try:
+        from .population import read_population
+    except ImportError as exc:  # pragma: no cover - population module not installed
+        raise InputError("population files are not supported in this build") from exc
+    table = read_population(path)
+    villages = getattr(table, "villages", table)
+    column = "children" if objective == "children" else "total"
+    if column not in villages:
+        raise InputError(f"{path}: the file gives no '{column}' age group for villages")
+    return villages.set_index("villcode")[column]
