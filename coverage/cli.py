@@ -64,6 +64,7 @@ def report(
     ] = None,
     boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
 ) -> None:
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json."""
     from .errors import CoverageError
@@ -79,6 +80,10 @@ def report(
                 boundaries=boundaries,
             )
             paths = write_report(result, out)
+            if xlsx:
+                from .workbook import write_planner_workbook
+
+                paths["workbook"] = write_planner_workbook(result, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     from .display import print_report

@@ -146,7 +146,8 @@ def whatif(
 
     try:
         from .analysis import resolve_categories, resolve_counties
-        from .plan import read_scenario, whatif as run_whatif
+        from .plan import read_scenario
+        from .plan import whatif as run_whatif
 
         adds, removes = list(add or []), list(remove or [])
         if scenario:
@@ -177,7 +178,9 @@ def site(
     radius_km: Annotated[float, typer.Option("--radius-km", help="Service radius, km.")] = 5.0,
     objective: Annotated[str, typer.Option(help="townships, population or children.")] = "townships",
     population: Annotated[Path | None, typer.Option(help="MOI village population file.")] = None,
-    candidates: Annotated[str, typer.Option(help="villages (default) or a registry-format file of sites.")] = "villages",
+    candidates: Annotated[
+        str, typer.Option(help="villages (default) or a registry-format file of sites.")
+    ] = "villages",
     facilities: FacilitiesOpt = None,
     as_of: AsOfOpt = None,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds before greedy/incumbent.")] = 60.0,

@@ -19,15 +19,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
-    "roc_year",
-    "parse_year",
+    "apply_scenario",
+    "compare_targets",
     "coverage_trend",
     "load_targets",
-    "compare_targets",
     "parse_addition",
-    "apply_scenario",
-    "whatif",
+    "parse_year",
     "read_scenario",
+    "roc_year",
+    "whatif",
 ]
 
 ROC_OFFSET = 1911
@@ -80,7 +80,8 @@ def coverage_trend(
         c.insert(1, "roc_year", year - ROC_OFFSET)
         frames.append(c)
     if not frames:
-        return pd.DataFrame(columns=["year", "roc_year", "county", "category", "covered", "total", "rate", "facilities"])
+        cols = ["year", "roc_year", "county", "category", "covered", "total", "rate", "facilities"]
+        return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)
 
 

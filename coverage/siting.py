@@ -297,7 +297,6 @@ def greedy_maximal_covering(cover: sp.csr_matrix, weights: np.ndarray, p: int) -
 
 def _order_by_gain(cover: sp.csr_matrix, weights: np.ndarray, chosen: list[int]) -> tuple[list[int], list[float]]:
     """Order a chosen set greedily (largest marginal gain first) for a readable ranking."""
-    import numpy as np
 
     sub = cover[:, chosen]
     order, gains = greedy_maximal_covering(sub, weights, len(chosen))

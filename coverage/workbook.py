@@ -1,0 +1,181 @@
+"""The planner's Excel workbook (``coverage.xlsx``), written with XlsxWriter.
+
+Sheets: 摘要 (county × programme matrix of coverage rates, coloured), 缺口 (missing townships
+with flags), 鄉鎮明細 (per township), 目標 (targets and progress), 趨勢 (coverage at each year
+end), 剔除 (rejected registry rows), 資料來源 (sources and dates). Each table has a zh-TW header
+row with the English key beneath, frozen, with filters and percent formats. Text cells are
+written as text (never formulas) and neutralised; the file is written atomically and is
+byte-identical for identical inputs (fixed document dates).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .analysis import CoverageReport
+
+__all__ = ["ZH_HEADERS", "write_planner_workbook", "write_workbook"]
+
+#: zh-TW header of each English column key used in the workbook.
+ZH_HEADERS = {
+    "county": "縣市", "category": "類別", "category_label": "類別名稱", "covered": "已涵蓋鄉鎮市區數",
+    "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數",
+    "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率", "towncode": "鄉鎮市區代碼",
+    "township": "鄉鎮市區", "planned": "規劃中據點", "flags": "地區特性", "flagged": "偏遠/特殊地區",
+    "mountain_indigenous": "山地原住民鄉", "plain_indigenous": "平地原住民鄉", "coastal": "沿海", "island": "離島",
+    "county_remote": "縣定偏遠", "scope": "範圍", "year": "年度", "roc_year": "民國年", "measure": "指標",
+    "current": "現況", "target": "目標", "gap": "差距", "met": "是否達標", "status": "達成情形",
+    "still_needed": "尚需", "source": "來源", "file": "檔案", "row": "列", "field": "欄位", "value": "內容",
+    "reason": "原因", "item": "項目", "detail": "說明",
+}
+_RATE_COLUMNS = {"rate", "rate_with_planned"}
+
+
+def _sheet(wb, name: str, frame: pd.DataFrame, formats: dict, widths: dict[str, int] | None = None):
+    """Write ``frame`` with a zh-TW header row and an English key row; freeze and filter."""
+    import math
+
+    from .report import neutralise
+
+    ws = wb.add_worksheet(name)
+    cols = list(frame.columns)
+    for c, key in enumerate(cols):
+        ws.write_string(0, c, ZH_HEADERS.get(key, key), formats["head"])
+        ws.write_string(1, c, key, formats["key"])
+        width = (widths or {}).get(key) or min(40, max(8, 2 * len(ZH_HEADERS.get(key, key)) + 2, len(key) + 2))
+        ws.set_column(c, c, width, formats["pct"] if key in _RATE_COLUMNS else None)
+    for r, row in enumerate(frame.itertuples(index=False), start=2):
+        for c, (key, value) in enumerate(zip(cols, row, strict=True)):
+            if isinstance(value, list | tuple):
+                value = "、".join(map(str, value))
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                ws.write_blank(r, c, None)
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                ws.write_number(r, c, value / 100 if key in _RATE_COLUMNS else value,
+                                formats["pct"] if key in _RATE_COLUMNS else None)
+            else:
+                ws.write_string(r, c, str(neutralise(str(value))))
+    ws.freeze_panes(2, 0)
+    if cols:
+        ws.autofilter(1, 0, max(1, len(frame) + 1), len(cols) - 1)
+    return ws
+
+
+def write_workbook(
+    report: CoverageReport,
+    path: str | Path,
+    *,
+    targets: pd.DataFrame | None = None,
+    trend: pd.DataFrame | None = None,
+    extra_sheets: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write the planner's workbook for ``report`` to ``path`` (atomically)."""
+    import pandas as pd
+    import xlsxwriter
+
+    from . import __version__
+    from .facilities import CATEGORIES
+    from .report import atomic_open
+
+    path = Path(path)
+    counties = report.counties.copy()
+    counties.insert(2, "category_label", counties["category"].map(lambda c: CATEGORIES.get(c, c)))
+    with atomic_open(path, "wb") as fh:
+        wb = xlsxwriter.Workbook(fh, {"strings_to_formulas": False, "strings_to_urls": False,
+                                      "strings_to_numbers": False})
+        when = dt.datetime.combine(report.as_of.date(), dt.time())
+        wb.set_properties({"title": "強化社會安全網 服務據點涵蓋率", "author": "safetynet-coverage",
+                           "created": when, "comments": f"safetynet-coverage {__version__}"})
+        formats = {
+            "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
+            "key": wb.add_format({"italic": True, "font_color": "#666666", "border": 1}),
+            "pct": wb.add_format({"num_format": "0.0%"}),
+        }
+        # 摘要: county × category matrix of rates
+        labels = {c: CATEGORIES.get(c, c) for c in counties["category"].unique()}
+        matrix = counties.pivot_table(index="county", columns="category", values="rate", sort=False)
+        matrix = matrix.reindex(index=list(dict.fromkeys(counties["county"])),
+                                columns=list(dict.fromkeys(counties["category"])))
+        ws = wb.add_worksheet("摘要")
+        ws.write_string(0, 0, "縣市", formats["head"])
+        ws.write_string(1, 0, "county", formats["key"])
+        for c, key in enumerate(matrix.columns, start=1):
+            ws.write_string(0, c, labels[key], formats["head"])
+            ws.write_string(1, c, key, formats["key"])
+            ws.set_column(c, c, 16, formats["pct"])
+        ws.set_column(0, 0, 10)
+        for r, (county, row) in enumerate(matrix.iterrows(), start=2):
+            ws.write_string(r, 0, county)
+            for c, value in enumerate(row, start=1):
+                if pd.notna(value):
+                    ws.write_number(r, c, float(value) / 100, formats["pct"])
+        last = len(matrix) + 1
+        if len(matrix.columns):
+            ws.conditional_format(2, 1, last, len(matrix.columns), {
+                "type": "3_color_scale", "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B",
+                "min_type": "num", "min_value": 0, "mid_type": "num", "mid_value": 0.5,
+                "max_type": "num", "max_value": 1,
+            })
+        ws.freeze_panes(2, 1)
+        ws.write_string(last + 2, 0, f"資料日期 as of {report.as_of.date().isoformat()}；定義 {report.definition}")
+
+        _sheet(wb, "涵蓋率", counties, formats, {"missing": 60})
+        _sheet(wb, "缺口", report.gaps, formats)
+        _sheet(wb, "鄉鎮明細", report.townships, formats)
+        if targets is not None:
+            _sheet(wb, "目標", targets, formats, {"source": 40})
+        if trend is not None:
+            _sheet(wb, "趨勢", trend, formats)
+        for name, frame in (extra_sheets or {}).items():
+            _sheet(wb, name, frame, formats)
+        _sheet(wb, "剔除", report.registry.rejected[["file", "row", "field", "value", "reason"]], formats,
+               {"reason": 60, "value": 30})
+        sources = pd.DataFrame([
+            {"item": "資料日期 as-of", "detail": report.as_of.date().isoformat()},
+            {"item": "涵蓋定義 definition", "detail": report.definition},
+            {"item": "鄉鎮市區界 boundaries", "detail": report.boundaries},
+            {"item": "據點清冊 registry", "detail": "、".join(Path(f).name for f in report.files)},
+            {"item": "讀入列數 rows read", "detail": str(report.registry.rows_read)},
+            {"item": "剔除列數 rows rejected",
+             "detail": str(report.registry.rows_read - len(report.registry.facilities))},
+            {"item": "偏遠與原住民鄉清單 reference lists",
+             "detail": "原住民族委員會 山地/平地原住民鄉；嘉義縣 2021-11-24 報告之偏遠山海區；"
+                       "見 geodata/PROVENANCE.md"},
+            {"item": "產生工具 tool", "detail": f"safetynet-coverage {__version__}"},
+        ])
+        _sheet(wb, "資料來源", sources, formats, {"item": 28, "detail": 80})
+        wb.close()
+    return path
+
+
+def write_planner_workbook(report: CoverageReport, out_dir: str | Path, *, first_year: int | None = None) -> Path:
+    """``coverage.xlsx`` for ``report``: with national targets and the trend since ``first_year``.
+
+    ``first_year`` defaults to the earliest opening year in the registry (at least 2018, the
+    programme's first phase) and the trend runs to the as-of year.
+    """
+    import pandas as pd
+
+    from .geography import load_townships
+    from .plan import compare_targets, coverage_trend, load_targets
+
+    fac = report.registry.facilities
+    towns = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
+    last = report.as_of.year
+    if first_year is None:
+        opened = pd.to_datetime(fac["opened"]).dropna() if "opened" in fac else pd.Series(dtype="datetime64[ns]")
+        first_year = max(2018, int(opened.dt.year.min())) if len(opened) else last - 4
+    first_year = min(first_year, last)
+    cats = sorted(report.townships["category"].unique())
+    counties = sorted(report.townships["county"].unique())
+    trend = coverage_trend(fac, towns, range(first_year, last + 1), definition=report.definition,
+                           categories=cats, counties=counties)
+    targets = compare_targets(fac, towns, load_targets(), as_of=report.as_of, definition=report.definition)
+    return write_workbook(report, Path(out_dir) / "coverage.xlsx", targets=targets, trend=trend)
