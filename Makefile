@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench geodata clean
+.PHONY: setup system-deps demo test lint bench geodata clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+## Debian packages for charts (CJK font) and browser tests (chromium); no-op when present or not root.
+system-deps:
+	bash scripts/install_system_deps.sh
+
 ## Set up and run the main job on the bundled data: coverage for every county, written to maps/.
 demo: setup
 	$(BIN)/safetynet report --out maps
 
 ## Set up and run the test suite.
-test: setup
+test: setup system-deps
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import geopandas as gpd
@@ -44,6 +45,15 @@ def make_facilities(rows: list[dict]) -> pd.DataFrame:
     for col in ("opened", "closed"):
         frame[col] = pd.to_datetime(frame[col])
     return frame
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip a test whose system dependency is missing, except in CI, where it must be present."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{reason} (CI installs it with scripts/install_system_deps.sh)")
+    pytest.skip(reason)
 
 
 @pytest.fixture

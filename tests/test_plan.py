@@ -149,6 +149,17 @@ def test_site_population_objective(seed, townships):
 
 
 def test_cli_planning_commands(tmp_path):
+    from coverage.charts import cjk_font
+    from coverage.errors import CoverageError
+
+    from .conftest import require
+
+    try:
+        cjk_font()
+        has_font = True
+    except CoverageError:
+        has_font = False
+    require(has_font, "no CJK font installed (fonts-noto-cjk) for zh-TW chart labels")
     out = tmp_path / "o"
     r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--out", str(out)])
     assert r.exit_code == 0, r.output
