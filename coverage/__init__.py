@@ -46,6 +46,16 @@ _EXPORTS = {
     "CoverageReport": "analysis",
     "write_report": "report",
     "get_path": "datasets",
+    "render_map": "maps",
+    "write_maps": "maps",
+    "write_workbook": "workbook",
+    "site_new_points": "siting",
+    "maximal_covering": "siting",
+    "set_cover": "siting",
+    "coverage_trend": "plan",
+    "compare_targets": "plan",
+    "load_targets": "plan",
+    "whatif": "plan",
 }
 
 __all__ = ["__version__", *_EXPORTS]

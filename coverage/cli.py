@@ -65,6 +65,7 @@ def report(
     boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
+    no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
 ) -> None:
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json."""
     from .errors import CoverageError
@@ -80,6 +81,10 @@ def report(
                 boundaries=boundaries,
             )
             paths = write_report(result, out)
+            if not no_maps:
+                from .maps import write_maps
+
+                paths.update({f"map {k}": v for k, v in write_maps(result, out, national=not county).items()})
             if xlsx:
                 from .workbook import write_planner_workbook
 
@@ -158,6 +163,7 @@ def map_(
         str, typer.Option(help="presence (a facility in the township) or service-area (also its `serves` list).")
     ] = "presence",
     boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+    png: Annotated[bool, typer.Option("--png", help="Also a static PNG figure per county (print).")] = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
 ) -> None:
     """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html."""
@@ -173,7 +179,9 @@ def map_(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries,
             )
-            paths = write_maps(result, out, level=level, basemap=basemap, offline=offline, national=not county)
+            paths = write_maps(
+                result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png
+            )
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     for name, path in paths.items():

@@ -68,8 +68,13 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     reg = result.registry
     con.print(f"registry: {reg.rows_read} rows read, {len(reg.facilities)} accepted, "
               f"{reg.rows_read - len(reg.facilities)} rejected, {len(reg.mismatches)} location mismatches")
+    maps = {name: path for name, path in paths.items() if name.startswith("map ")}
     for name, path in paths.items():
-        con.print(f"wrote {name}: {path}", highlight=False)
+        if name not in maps:
+            con.print(f"wrote {name}: {path}", highlight=False)
+    if maps:
+        index = maps.get("map index", next(iter(maps.values())))
+        con.print(f"wrote {len(maps)} HTML maps; open {index}", highlight=False)
 
 
 def print_validation(registry: Registry) -> None:

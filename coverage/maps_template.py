@@ -1,0 +1,220 @@
+"""The page-side part of the coverage maps: CSS and the script that draws :func:`coverage.mapdata.map_payload`.
+
+Kept apart from :mod:`coverage.maps` so the Python stays readable. The script is this project's
+own code (no third-party JavaScript is copied here); it runs on Leaflet and, for clustering,
+Leaflet.markercluster, which folium links from its CDN or ``--offline`` writes beside the map.
+
+The script inserts into the page only the HTML fragments of the payload, which
+:mod:`coverage.mapdata` built from escaped text.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CSS", "SCRIPT"]
+
+CSS = """
+.leaflet-container { font-family: "Noto Sans TC", "Noto Sans CJK TC", "Microsoft JhengHei", "PingFang TC",
+  sans-serif; font-size: 13px; background: #f4f6f8; }
+.sn-box { background: rgba(255,255,255,.94); padding: 6px 10px; border-radius: 6px;
+  box-shadow: 0 1px 5px rgba(0,0,0,.35); line-height: 1.45; max-width: 360px; }
+.sn-title h1 { font-size: 16px; margin: 0 0 2px 0; }
+.sn-title .sn-sub { font-weight: bold; }
+.sn-title .sn-meta, .sn-legend .sn-meta { color: #444; font-size: 12px; }
+.sn-legend { max-height: 60vh; overflow: auto; font-size: 12px; }
+.sn-legend summary { cursor: pointer; font-weight: bold; }
+.sn-legend .sn-h { font-weight: bold; margin-top: 6px; }
+.sn-legend .sn-data { margin-top: 6px; }
+.sn-legend .sn-data summary { font-weight: normal; }
+.sn-legend svg { vertical-align: middle; width: 14px; height: 20px; }
+.sn-sw { display: inline-block; width: 14px; height: 12px; margin-right: 5px; vertical-align: middle;
+  border: 1px solid #666; }
+.sn-sw-gap { background: transparent; border: 3px solid %(gap)s; width: 10px; height: 8px; }
+.sn-sw-line { background: transparent; border: 0; border-top: 2px solid #333; height: 0; }
+.sn-layer svg { vertical-align: middle; width: 12px; height: 17px; }
+.sn-layer small { color: #555; }
+.sn-marker { background: none; border: 0; }
+.sn-marker svg { display: block; filter: drop-shadow(0 1px 1px rgba(0,0,0,.5)); }
+.sn-approx svg { opacity: .72; }
+.sn-planned svg { filter: grayscale(1); opacity: .6; }
+.sn-cluster { background: none; border: 0; }
+.sn-cluster div { width: 30px; height: 30px; border-radius: 50%%; color: #fff; text-align: center;
+  font: bold 12px/26px sans-serif; border: 2px solid #fff; box-shadow: 0 1px 4px rgba(0,0,0,.5); }
+.sn-tooltip table, .sn-pop table { border-collapse: collapse; margin-top: 3px; }
+.sn-tooltip td, .sn-pop td, .sn-pop th { padding: 1px 4px; vertical-align: top; text-align: left; }
+.sn-pop th { white-space: nowrap; color: #555; font-weight: normal; }
+.sn-pop { max-width: 300px; }
+.sn-flags { color: #6a3d9a; font-weight: bold; }
+.sn-note { margin-top: 4px; color: #8c510a; font-size: 12px; }
+.sn-state { margin-top: 2px; }
+%(active_rows)s
+@media print { .leaflet-control-layers { display: none; } }
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  var D = %(payload)s;
+  var map = %(map)s;
+  var q = D.q, cats = D.cats, towns = D.towns, villages = D.villages;
+
+  function ring(r) {
+    var x = 0, y = 0, out = new Array(r.length / 2);
+    for (var i = 0, j = 0; i < r.length; i += 2, j++) { x += r[i]; y += r[i + 1]; out[j] = [y / q, x / q]; }
+    return out;
+  }
+  function decode(g) { return g.map(function (p) { return p.map(ring); }); }
+  towns.forEach(function (t) { t.ll = decode(t.g); delete t.g; });
+  var units = towns;
+  if (villages) {
+    villages.forEach(function (v) {
+      var t = towns[v.i];
+      v.ll = decode(v.g); delete v.g; v.s = t.s; v.t = '<div class="sn-tt"><b>' + v.n + '</b></div>' + t.t;
+    });
+    units = villages;
+  }
+
+  map.setMinZoom(5);
+  map.setMaxZoom(19);  // without a tile layer Leaflet has none, and marker clusters need one
+  map.createPane("snOutline").style.zIndex = 440;
+  map.createPane("snGaps").style.zIndex = 450;
+
+  function control(position, html, cls) {
+    var c = L.control({position: position});
+    c.onAdd = function () {
+      var div = L.DomUtil.create("div", "sn-box " + cls);
+      div.innerHTML = html;
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    return c.addTo(map);
+  }
+  var title = control("topleft", D.ui.title, "sn-title");
+  L.control.zoom({position: "topleft", zoomInTitle: "放大", zoomOutTitle: "縮小"}).addTo(map);
+  L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
+  var legend = control("bottomright", D.ui.legend, "sn-legend");
+  map.attributionControl.addAttribution(D.ui.attribution);
+
+  if (window.innerWidth < 900) { legend.getContainer().querySelector("details").open = false; }
+
+  var groups = [], fills = [], markers = [], gapLayers = [], icons = {};
+  function gapWeight() { return map.getZoom() < 9 ? 1.5 : 3; }  // heavy red borders, lighter nationwide
+  map.on("zoomend", function () {
+    gapLayers.forEach(function (g) { if (g) { g.setStyle({weight: gapWeight()}); } });
+  });
+  var gaps = L.layerGroup(), active = -1;
+
+  function icon(i, f) {
+    var cls = "sn-marker sn-cat-" + i + (f.x ? " sn-approx" : "") + (f.pl ? " sn-planned" : "");
+    if (!icons[cls]) {
+      icons[cls] = L.divIcon({html: cats[i].icon, className: cls, iconSize: [24, 34], iconAnchor: [12, 33],
+                              popupAnchor: [0, -30], tooltipAnchor: [10, -18]});
+    }
+    return icons[cls];
+  }
+  function clusterIcon(i) {
+    return function (cluster) {
+      return L.divIcon({html: '<div style="background:' + cats[i].colour + '">' + cluster.getChildCount() + "</div>",
+                        className: "sn-cluster sn-cat-" + i, iconSize: [30, 30]});
+    };
+  }
+  function build(i) {
+    if (fills[i]) { return; }
+    var fill = L.featureGroup(), gap = L.featureGroup();
+    units.forEach(function (u) {
+      var st = +u.s.charAt(i);
+      L.polygon(u.ll, {color: villages ? "#8a8a8a" : "#555", weight: villages ? 0.3 : 0.7, fillColor: D.colours[st],
+                       fillOpacity: 0.6, className: "sn-fill sn-state-" + st})
+        .bindTooltip(u.t + '<div class="sn-state">' + cats[i].label + "：" + D.stateLabels[st] + "</div>",
+                     {sticky: true, className: "sn-tooltip"})
+        .addTo(fill);
+    });
+    towns.forEach(function (t) {
+      if (t.s.charAt(i) !== "0") {
+        L.polygon(t.ll, {pane: "snGaps", color: D.gapColour, weight: gapWeight(), fill: false, interactive: false,
+                         className: "sn-gap"}).addTo(gap);
+      }
+    });
+    var mk = L.markerClusterGroup ?
+      L.markerClusterGroup({maxClusterRadius: D.clusterRadius, showCoverageOnHover: false,
+                            spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon(i)}) : L.featureGroup();
+    D.fac.forEach(function (f) {
+      if (f.k === i) {
+        mk.addLayer(L.marker(f.a, {icon: icon(i, f), riseOnHover: true}).bindPopup(f.p).bindTooltip(f.n));
+      }
+    });
+    fills[i] = fill; gapLayers[i] = gap; markers[i] = mk;
+  }
+  function subtitle(i) {
+    var c = cats[i];
+    return c.label + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" + c.rate.toFixed(1) + "%%）" +
+      (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "");
+  }
+  function activate(i) {
+    build(i);
+    groups.forEach(function (g, j) { if (j !== i && map.hasLayer(g)) { map.removeLayer(g); } });
+    groups[i].addLayer(fills[i]);
+    groups[i].addLayer(markers[i]);
+    gaps.clearLayers();
+    gaps.addLayer(gapLayers[i]);
+    active = i;
+    var box = title.getContainer();
+    box.querySelector(".sn-sub").innerHTML = subtitle(i);
+    legend.getContainer().querySelector(".sn-active-label").innerHTML = cats[i].label;
+    var el = map.getContainer();
+    el.className = el.className.replace(/ ?sn-active-\d+/g, "") + " sn-active-" + i;
+  }
+  function deactivate(i) {
+    if (active !== i) { return; }
+    gaps.clearLayers();
+    active = -1;
+    title.getContainer().querySelector(".sn-sub").innerHTML = "（未選擇服務類別）";
+  }
+
+  var overlays = {};
+  cats.forEach(function (c, i) {
+    var g = L.featureGroup();
+    g.on("add", function () { activate(i); });
+    g.on("remove", function () { deactivate(i); });
+    groups.push(g);
+    overlays['<span class="sn-layer" data-cat="' + i + '">' + c.icon + " " + c.label + " <small>" + c.covered +
+             "/" + c.total + "（" + c.rate.toFixed(1) + "%%）</small></span>"] = g;
+  });
+  overlays['<span class="sn-layer" data-layer="gaps"><i class="sn-sw sn-sw-gap"></i>缺口：未涵蓋鄉鎮市區</span>'] =
+    gaps;
+  var outlines = null;
+  if (villages) {
+    outlines = L.featureGroup();
+    towns.forEach(function (t) {
+      L.polygon(t.ll, {pane: "snOutline", color: "#333", weight: 1.2, fill: false, interactive: false,
+                       className: "sn-outline"}).addTo(outlines);
+    });
+    overlays['<span class="sn-layer" data-layer="outlines"><i class="sn-sw sn-sw-line"></i>鄉鎮市區界</span>'] =
+      outlines;
+  }
+
+  var bases = {};
+  %(bases)s
+  var layers = L.control.layers(bases, overlays, {collapsed: window.innerWidth < 700, sortLayers: false}).addTo(map);
+  // One programme at a time: ticking one unticks the others before Leaflet reads the boxes.
+  layers.getContainer().addEventListener("click", function (e) {
+    var box = e.target;
+    if (box.tagName !== "INPUT" || !box.checked) { return; }
+    var mine = box.parentNode.querySelector(".sn-layer[data-cat]");
+    if (!mine) { return; }
+    layers.getContainer().querySelectorAll(".sn-layer[data-cat]").forEach(function (span) {
+      if (span !== mine) { span.parentNode.parentNode.querySelector("input").checked = false; }
+    });
+  }, true);
+
+  var start = cats.map(function (c) { return c.key; }).indexOf(decodeURIComponent(location.hash.slice(1)));
+  gaps.addTo(map);
+  if (outlines) { outlines.addTo(map); }
+  if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
+  map.fitBounds(D.bounds, {padding: [8, 8]});
+
+  window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
+                      towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
+                      active: function () { return active; }};
+})();
+"""

@@ -1,0 +1,265 @@
+"""The maps in a real browser: headless Debian chromium driven by Playwright, with no network.
+
+The maps are written with ``offline=True`` (JavaScript/CSS in ``lib/`` beside them, no basemap)
+and every request that is not a local file is blocked and recorded, so these tests also prove
+that the pages need no internet.
+
+Skipped, with the reason, when Playwright or chromium is missing; failed instead in CI
+(``tests.conftest.require``). ``scripts/install_system_deps.sh`` installs chromium and
+``fonts-noto-cjk``; Playwright comes from the ``test`` extra. No browser is downloaded:
+Playwright drives Debian's chromium through ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require
+from tests.test_maps import AS_OF, XSS_CATEGORY, XSS_IMG, XSS_SCRIPT, payload_of, write_fixture_registry
+
+CHROMIUM = os.environ.get("SAFETYNET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _playwright_installed() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+MAPS = ["嘉義縣.html", "taiwan.html"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """Offline maps of the seed registry plus a 嘉義縣 registry with points and hostile strings."""
+    from coverage.analysis import run_coverage
+    from coverage.datasets import get_path
+    from coverage.maps import render_map, write_maps
+    from coverage.report import atomic_open
+
+    root = tmp_path_factory.mktemp("site")
+    registry = write_fixture_registry(root / "chiayi.csv")
+    report = run_coverage([get_path("seed_registry"), registry], as_of=AS_OF)
+    write_maps(report, root / "maps", offline=True)
+    with atomic_open(root / "maps" / "嘉義縣-村里.html") as fh:
+        fh.write(render_map(report, "嘉義縣", level="village", basemap="none", offline=True))
+    return root / "maps"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    require(_playwright_installed(), "Playwright for Python is not installed (pip install playwright)")
+    require(CHROMIUM is not None, "chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """One opened map with everything the browser reported."""
+
+    def __init__(self, browser, path: Path) -> None:
+        self.errors: list[str] = []
+        self.blocked: list[str] = []
+        self.dialogs: list[str] = []
+        self.payload = payload_of(path.read_text(encoding="utf-8"))
+        self.page = page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("dialog", self._dialog)
+        page.route("**/*", self._route)
+        page.goto(path.as_uri())
+        page.wait_for_function("window.safetynet !== undefined && window.safetynet.active() >= 0")
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:  # networking off: nothing but local files
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def js(self, expression: str, arg=None):
+        return self.page.evaluate(expression, arg)
+
+    def count(self, selector: str) -> int:
+        return self.js("s => document.querySelectorAll(s).length", selector)
+
+    def drawn_fills(self) -> int:
+        """Polygons actually drawn (an SVG path with a non-empty outline) in the overlay pane."""
+        return self.js("""() => Array.from(document.querySelectorAll('.leaflet-overlay-pane path.sn-fill'))
+                          .filter(p => { const d = p.getAttribute('d') || ''; return d.length > 8; }).length""")
+
+    def category_checkbox(self, i: int):
+        return self.page.locator(f'.leaflet-control-layers-overlays label:has(span[data-cat="{i}"]) input')
+
+    def show_category(self, i: int) -> None:
+        self.category_checkbox(i).check()
+        assert self.js("() => window.safetynet.active()") == i
+
+    def view(self, lat: float, lon: float, zoom: int) -> None:
+        self.js("([lat, lon, z]) => { window.safetynet.map.setView([lat, lon], z, {animate: false}); }",
+                [lat, lon, zoom])
+
+    def page_point(self, lat: float, lon: float) -> tuple[float, float]:
+        """Page coordinates of a place on the map."""
+        x, y = self.js("""([lat, lon]) => {
+            const m = window.safetynet.map, p = m.latLngToContainerPoint([lat, lon]),
+                  r = m.getContainer().getBoundingClientRect();
+            return [r.left + p.x, r.top + p.y]; }""", [lat, lon])
+        return x, y
+
+    def close(self) -> None:
+        self.page.close()
+
+
+@pytest.fixture
+def open_map(browser, site):
+    pages = []
+
+    def _open(name: str) -> Page:
+        page = Page(browser, site / name)
+        pages.append(page)
+        return page
+
+    yield _open
+    for page in pages:
+        page.close()
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_loads_offline_without_errors(open_map, name, tmp_path):
+    m = open_map(name)
+    assert m.errors == []
+    assert m.blocked == []  # it asked for nothing outside the local files
+    assert m.dialogs == []
+    shot = tmp_path / f"{Path(name).stem}.png"
+    m.page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # title, legend, scale bar and attribution are on the page
+    text = m.page.inner_text(".leaflet-container")
+    assert "強化社會安全網服務據點涵蓋" in text and f"資料日期 {AS_OF}" in text
+    assert "圖例" in text and "內政部" in text
+    assert m.count(".leaflet-control-scale-line") == 1
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_every_township_polygon_is_drawn(open_map, name):
+    m = open_map(name)
+    expected = 18 if name == "嘉義縣.html" else 368
+    assert len(m.payload["towns"]) == expected
+    assert m.drawn_fills() == expected
+    # the gaps layer outlines exactly the uncovered townships of the shown programme
+    active = m.js("() => window.safetynet.active()")
+    gaps = sum(t["s"][active] != "0" for t in m.payload["towns"])
+    assert m.count(".leaflet-pane path.sn-gap") == gaps > 0
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_markers_per_category_and_toggling(open_map, name):
+    m = open_map(name)
+    expected = Counter(f["k"] for f in m.payload["fac"])
+    assert set(expected) == set(range(len(m.payload["cats"])))
+    for i, cat in enumerate(m.payload["cats"]):
+        m.show_category(i)
+        # markers (or clusters of them, nationwide) of this category, and only this one, are drawn
+        assert m.count(f".leaflet-marker-pane .sn-cat-{i}") > 0, cat["key"]
+        assert m.count(".leaflet-marker-pane .leaflet-marker-icon") == m.count(f".leaflet-marker-pane .sn-cat-{i}")
+        assert m.js("i => window.safetynet.markers[i].getLayers().length", i) == expected[i]
+        assert m.drawn_fills() == len(m.payload["towns"])
+    # switching the layer off hides its markers, fills and gap outlines; on again shows them
+    last = len(m.payload["cats"]) - 1
+    m.category_checkbox(last).uncheck()
+    assert m.count(f".leaflet-marker-pane .sn-cat-{last}") == 0
+    assert m.drawn_fills() == 0 and m.count("path.sn-gap") == 0
+    m.category_checkbox(0).check()
+    assert m.count(".leaflet-marker-pane .sn-cat-0") > 0 and m.count(f".leaflet-marker-pane .sn-cat-{last}") == 0
+    assert not m.category_checkbox(last).is_checked()
+    # the gaps layer has its own switch
+    m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="gaps"]) input').uncheck()
+    assert m.count("path.sn-gap") == 0 and m.drawn_fills() == len(m.payload["towns"])
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_hovering_alishan_shows_its_tooltip(open_map, name, tmp_path):
+    from tests.test_maps import inner_point
+
+    m = open_map(name)
+    lon, lat = inner_point("阿里山鄉")
+    m.view(lat, lon, 11)
+    x, y = m.page_point(lat, lon)
+    assert m.js("([x, y]) => document.elementFromPoint(x, y).classList.contains('sn-fill')", [x, y])
+    m.page.mouse.move(x, y)
+    tooltip = m.page.locator(".leaflet-tooltip.sn-tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    text = tooltip.inner_text()
+    assert "嘉義縣 阿里山鄉" in text
+    assert "山地原住民鄉" in text and "縣定偏遠" in text
+    assert "兒少及家庭社區支持服務據點" in text and "0 處" in text
+    assert "未涵蓋・特殊地區" in text
+    m.page.screenshot(path=str(tmp_path / f"{Path(name).stem}-alishan.png"))
+    assert m.errors == []
+
+
+def test_hostile_strings_do_not_execute(open_map, tmp_path):
+    m = open_map("嘉義縣.html")
+    scripts = m.count("script")
+    popups = []
+    for i in range(len(m.payload["cats"])):
+        m.show_category(i)
+        # the fixture's markers: every one carries hostile text (name, address or source)
+        hostile = m.js("""i => window.safetynet.markers[i].getLayers().map((l, j) => [j, l.getPopup().getContent()])
+                          .filter(x => x[1].includes("測試 &lt;img")).map(x => x[0])""", i)
+        assert hostile, m.payload["cats"][i]["key"]
+        for j in hostile:
+            # bring the marker into view as a user would (zoom in, spiderfy a cluster), then point at it
+            m.js("""([i, j]) => new Promise(done => {
+                const group = window.safetynet.markers[i], marker = group.getLayers()[j];
+                document.querySelectorAll("[data-sn-test]").forEach(e => e.removeAttribute("data-sn-test"));
+                window.safetynet.map.setView(marker.getLatLng(), 14, {animate: false});
+                group.zoomToShowLayer(marker, () => {
+                    marker.getElement().setAttribute("data-sn-test", "1");
+                    done();
+                });
+            })""", [i, j])
+            target = m.page.locator("[data-sn-test]")
+            target.hover()  # Playwright waits until the marker is still and not covered
+            m.page.locator(".leaflet-tooltip").first.wait_for(state="visible", timeout=5000)  # its name …
+            target.click()  # … and its popup
+            popup = m.page.locator(".leaflet-popup-content")
+            popup.wait_for(state="visible", timeout=5000)
+            popups.append(popup.inner_text())
+            m.js("() => { window.safetynet.map.closePopup(); }")
+            m.page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+    m.page.screenshot(path=str(tmp_path / "hostile.png"))
+    text = "\n".join(popups)
+    # shown as text, literally …
+    assert XSS_IMG in text and XSS_SCRIPT in text and '"><svg onload=alert(3)>' in text
+    assert m.page.locator(".leaflet-control-layers").inner_text().count(XSS_CATEGORY) == 1
+    # … and nothing ran or was injected
+    assert m.dialogs == []
+    assert m.errors == []
+    assert m.count("script") == scripts
+    assert m.count("img[src='x'], [onerror], [onload], [onmouseover], svg script") == 0
+
+
+def test_village_level_map(open_map):
+    m = open_map("嘉義縣-村里.html")
+    assert m.errors == [] and m.blocked == []
+    assert m.drawn_fills() == len(m.payload["villages"]) > 300
+    assert m.count(".leaflet-pane path.sn-outline") == 18

