@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .analysis import CoverageReport
 
-__all__ = ["COVERAGE_COLUMNS", "atomic_open", "neutralise", "neutralise_frame", "write_csv", "write_report"]
+__all__ = ["COVERAGE_COLUMNS", "atomic_open", "neutralise", "neutralise_frame", "remove_stale_parts", "write_csv", "write_report"]
 
 COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing"]
 REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
@@ -116,6 +116,16 @@ def summary(report: CoverageReport) -> dict:
     }
 
 
+def remove_stale_parts(out_dir: str | Path) -> list[Path]:
+    """Delete temporary ``.<name>.*.part`` files a killed earlier run left in ``out_dir``."""
+    removed = []
+    for part in Path(out_dir).glob(".*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            part.unlink()
+            removed.append(part)
+    return removed
+
+
 def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]:
     """Write ``coverage.csv``, ``townships.csv``, ``rejected.csv`` and ``summary.json``.
 
@@ -123,6 +133,7 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(out)
     paths = {
         "coverage": write_csv(_coverage_table(report), out / "coverage.csv"),
         "townships": write_csv(_township_table(report), out / "townships.csv"),

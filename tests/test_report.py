@@ -39,3 +39,36 @@ def test_write_csv_utf8_bom(tmp_path):
     path = write_csv(pd.DataFrame({"縣市": ["嘉義縣"]}), tmp_path / "sub" / "t.csv")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "嘉義縣".encode() in raw
+
+
+def test_killed_writer_leaves_no_partial_output(tmp_path):
+    """SIGKILL in the middle of a large write: the target is absent or whole, never half-written,
+    and the next run removes the hidden temporary file."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from coverage.report import remove_stale_parts
+
+    target = tmp_path / "big.csv"
+    code = (
+        "import sys, time\n"
+        "from coverage.report import atomic_open\n"
+        "with atomic_open(sys.argv[1]) as fh:\n"
+        "    for i in range(10**9):\n"
+        "        fh.write(f'{i},阿里山鄉\\n')\n"
+        "        if i == 1000:\n"
+        "            print('writing', flush=True)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(target)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "writing"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert not target.exists()
+    parts = list(tmp_path.glob(".big.csv.*.part"))
+    assert len(parts) == 1 and parts[0].stat().st_size > 0
+    assert remove_stale_parts(tmp_path) == parts
+    assert list(tmp_path.iterdir()) == []
