@@ -194,7 +194,7 @@ def main() -> None:
 
 
 # Planning commands (trend, targets, whatif, site) register themselves on `app`.
-from . import cli_plan  # noqa: E402, F401, I001
+from . import cli_data, cli_plan  # noqa: E402, F401, I001
 
 
 if __name__ == "__main__":  # pragma: no cover

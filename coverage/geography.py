@@ -253,7 +253,9 @@ def counties(townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
     )
 
 
-def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> pd.DataFrame:
+def locate_points(
+    points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode"
+) -> pd.DataFrame:
     """Find the township of each point (point in polygon, with a spatial index).
 
     A point on a shared boundary goes to the township with the lowest code. A point
@@ -261,9 +263,12 @@ def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDa
     pier or a shoreline the 1:10,000 outline cuts — is snapped to the nearest township
     and marked ``snapped``. Points farther out get no township.
 
+    ``key`` names the code column of the polygons: ``"towncode"`` for townships, or
+    ``"villcode"`` to locate points in :func:`load_villages`.
+
     Returns
     -------
-    DataFrame aligned to ``points.index`` with ``towncode`` (missing, NA, when outside)
+    DataFrame aligned to ``points.index`` with ``key`` (missing, NA, when outside)
     and ``snapped`` (bool).
     """
     import numpy as np
@@ -276,7 +281,7 @@ def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDa
     pts = np.asarray(geoms.values)
     polys = np.asarray(townships.geometry.values)
     shapely.prepare(polys)
-    codes = townships["towncode"].to_numpy(dtype=object)
+    codes = townships[key].to_numpy(dtype=object)
     # Bounding-box candidates from the index, then an exact test on prepared polygons
     # (faster than STRtree.query(predicate=...), which does not reuse the preparation).
     ipt, ipoly = shapely.STRtree(polys).query(pts)
@@ -290,7 +295,7 @@ def locate_points(points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDa
     todo = todo[~shapely.is_empty(pts[todo])]
     if len(todo):
         _snap(pts, todo, townships, codes, result, snapped)
-    return pd.DataFrame({"towncode": result, "snapped": snapped}, index=geoms.index)
+    return pd.DataFrame({key: result, "snapped": snapped}, index=geoms.index)
 
 
 def _snap(pts, todo, townships, codes, result, snapped) -> None:

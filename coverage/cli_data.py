@@ -1,0 +1,52 @@
+"""Data commands of the ``safetynet`` CLI: locate large point sets. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import _fail, app
+
+
+@app.command()
+def locate(
+    points: Annotated[Path, typer.Argument(help="Points: GeoParquet, GeoPackage/GeoJSON, or CSV with lon/lat or x/y.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet file.")],
+    level: Annotated[str, typer.Option(help="township or village.")] = "township",
+    engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
+    partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
+) -> None:
+    """Township (or village) code of every point, for address- or grid-level point sets."""
+    from .errors import CoverageError, InputError
+
+    try:
+        from .geography import load_townships, load_villages
+        from .report import atomic_open
+        from .scale import locate as run_locate
+        from .scale import read_points
+
+        if level not in ("township", "village"):
+            raise InputError(f"--level must be township or village, got {level!r}")
+        lazy = engine == "dask" and points.suffix.lower() == ".parquet"
+        pts = read_points(points, lazy=lazy, npartitions=partitions)
+        polygons = load_townships() if level == "township" else load_villages()
+        key = "towncode" if level == "township" else "villcode"
+        client = None
+        if scheduler:
+            from distributed import Client
+
+            client = Client(scheduler)
+        result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client)
+        if level == "village":
+            town_of = dict(zip(polygons["villcode"], polygons["towncode"], strict=True))
+            result.insert(1, "towncode", result["villcode"].map(town_of))
+        with atomic_open(out, "wb") as fh:
+            result.to_parquet(fh)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    found = int(result[key].notna().sum())
+    typer.echo(f"{len(result):,} points: {found:,} located ({int(result['snapped'].sum()):,} snapped to the "
+               f"shore), {len(result) - found:,} outside Taiwan; wrote {out}")
