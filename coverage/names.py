@@ -115,12 +115,28 @@ def _bundled_index() -> _Index:
     return _index(load_townships())
 
 
+_BY_IDENTITY: dict[int, tuple[object, _Index]] = {}
+
+
 def _index(townships: gpd.GeoDataFrame | None) -> _Index:
-    """Name index of a township table, built once per distinct table (the bundled one by default)."""
+    """Name index of a township table, built once per distinct table (the bundled one by default).
+
+    Looked up first by the table's identity (a weak reference, so a table that is collected
+    does not match its successor at the same address), then by its codes and names.
+    """
+    import weakref
+
     if townships is None:
         return _bundled_index()
+    hit = _BY_IDENTITY.get(id(townships))
+    if hit is not None and hit[0]() is townships:
+        return hit[1]
     key = tuple(tuple(townships[c].astype(str)) for c in ("towncode", "county", "township"))
-    return _cached_index(key)
+    index = _cached_index(key)
+    if len(_BY_IDENTITY) > 64:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[id(townships)] = (weakref.ref(townships), index)
+    return index
 
 
 def _suggest(query: str, choices: list[str], limit: int = 3) -> list[str]:
