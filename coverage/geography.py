@@ -306,19 +306,20 @@ def _snap(pts, todo, townships, codes, result, snapped) -> None:
     geographic = townships.crs is None or townships.crs.is_geographic
     # Coarse pre-filter in the table's own units (0.011° is more than 1 km everywhere in Taiwan).
     coarse = 0.011 * SNAP_DISTANCE_M / 1000 if geographic else SNAP_DISTANCE_M
-    near_pt, _ = shapely.STRtree(np.asarray(townships.geometry.values)).query(
-        pts[todo], predicate="dwithin", distance=coarse
-    )
-    todo = todo[np.unique(near_pt)]
-    if not len(todo):
+    polys = np.asarray(townships.geometry.values)
+    near_pt, near_poly = shapely.STRtree(polys).query(pts[todo], predicate="dwithin", distance=coarse)
+    if not len(near_pt):
         return
+    todo = todo[np.unique(near_pt)]
+    # only the polygons near some unlocated point are projected and searched
+    near = np.unique(near_poly)
     import geopandas as gpd
 
-    proj_polys = np.asarray(townships.geometry.to_crs(PROJECTED_CRS).values) if geographic else np.asarray(
-        townships.geometry.values
-    )
+    sub = townships.geometry.iloc[near]
+    proj_polys = np.asarray(sub.to_crs(PROJECTED_CRS).values if geographic else sub.values)
     cand = gpd.GeoSeries(pts[todo], crs=townships.crs).to_crs(PROJECTED_CRS).values if geographic else pts[todo]
     ipt, ipoly = shapely.STRtree(proj_polys).query_nearest(np.asarray(cand), max_distance=SNAP_DISTANCE_M)
+    ipoly = near[ipoly]
     ipt, ipoly = _lowest_code_per_point(ipt, ipoly, codes)  # ties: equidistant townships
     result[todo[ipt]] = codes[ipoly]
     snapped[todo[ipt]] = True
