@@ -153,7 +153,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
             raise InputError(f"{where}: neither target_count nor target_rate is given")
         rows.append({"scope": scope, "category": normalise_category(r["category"]), "year": year,
                      "target_count": count, "target_rate": rate, "source": str(r.get("source", path.name))})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["scope", "category", "year", "target_count", "target_rate", "source"])
 
 
 def compare_targets(
