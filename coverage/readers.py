@@ -12,9 +12,9 @@ import codecs
 import csv
 import datetime as dt
 import io
-import os
 import logging
 import math
+import os
 import re
 import unicodedata
 import warnings

@@ -21,7 +21,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .analysis import CoverageReport
 
-__all__ = ["COVERAGE_COLUMNS", "atomic_open", "neutralise", "neutralise_frame", "remove_stale_parts", "write_csv", "write_report"]
+__all__ = [
+    "COVERAGE_COLUMNS",
+    "atomic_open",
+    "neutralise",
+    "neutralise_frame",
+    "remove_stale_parts",
+    "write_csv",
+    "write_report",
+]
 
 COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing"]
 REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
@@ -82,7 +90,63 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
 
     cols = ["towncode", "county", "township", "category", "facilities", "covered"]
     flags = [f for f in FLAGS if f in report.townships]
-    return report.townships[cols + flags]
+    extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with --population / --dem
+    table = report.townships[cols + flags + extra]
+    if extra:
+        table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1})
+    return table
+
+
+# Columns --population / --dem add to townships.csv (coverage.analysis._population_figures).
+POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "mean_km", "max_km", "nearest_facility",
+                               "density", "remote", "seat_km", "mean_elevation_m", "mountain"]
+VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "category", "population",
+                   "nearest_km", "nearest_facility", "within_km", "across_sea_km", "fca_2sfca", "fca_e2sfca"]
+
+
+def _village_table(report: CoverageReport) -> pd.DataFrame:
+    points = report.access.points.rename(columns={"people": "population", "distance_km": "nearest_km",
+                                                  "facility_name": "nearest_facility", "within": "within_km"})
+    out = points[VILLAGE_COLUMNS].copy()
+    for col in ("nearest_km", "across_sea_km"):
+        out[col] = out[col].round(3)
+    for col in ("fca_2sfca", "fca_e2sfca"):
+        out[col] = out[col].round(6)
+    return out
+
+
+def _population_summary(report: CoverageReport) -> dict:
+    """The --population / --dem figures for summary.json."""
+    out: dict = {}
+    pop, acc = getattr(report, "population", None), getattr(report, "access", None)
+    remoteness, priorities = getattr(report, "remoteness", None), getattr(report, "priorities", None)
+    if pop is not None:
+        out["population"] = pop.summary()
+    if acc is not None:
+        out["population_coverage"] = {
+            "age_group": acc.group,
+            "distance_km": acc.distance_km,
+            "catchment_km": acc.catchment_km,
+            "cross_sea": acc.cross_sea,
+            "points": acc.basis,
+            "fca_unit": "facilities (capacity-weighted) per 10,000 people of the age group",
+            "counties": _records(acc.counties),
+        }
+    if remoteness is not None:
+        towns = set(report.townships["towncode"])
+        rem = remoteness[remoteness["towncode"].isin(towns)]
+        names = report.townships.drop_duplicates("towncode").set_index("towncode")[["county", "township"]]
+        rem = rem.join(names, on="towncode")
+        out["remoteness"] = {
+            "remote": _records(rem.loc[rem["remote"].fillna(False).astype(bool),
+                                       ["towncode", "county", "township", "remote_reason"]]),
+            **({"mountain": _records(rem.loc[rem["mountain"].fillna(False).astype(bool),
+                                             ["towncode", "county", "township", "mean_elevation_m"]])}
+               if "mountain" in rem else {}),
+        }
+    if priorities is not None:
+        out["priorities"] = _records(priorities)
+    return out
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -113,6 +177,7 @@ def summary(report: CoverageReport) -> dict:
         "gaps": _records(report.gaps),
         "rejected": _records(reg.rejected[REJECTED_COLUMNS]),
         "mismatches": _records(reg.mismatches),
+        **_population_summary(report),
     }
 
 
@@ -139,6 +204,12 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
         "townships": write_csv(_township_table(report), out / "townships.csv"),
         "rejected": write_csv(report.registry.rejected[REJECTED_COLUMNS], out / "rejected.csv"),
     }
+    if getattr(report, "access", None) is not None and report.population.level == "village":
+        paths["villages"] = write_csv(_village_table(report), out / "villages.csv")
+    if getattr(report, "priorities", None) is not None:
+        paths["priorities"] = write_csv(report.priorities, out / "priorities.csv")
+    if getattr(report, "population", None) is not None and len(report.population.rejected):
+        paths["population rejected"] = write_csv(report.population.rejected, out / "population_rejected.csv")
     with atomic_open(out / "summary.json") as fh:
         json.dump(summary(report), fh, ensure_ascii=False, indent=2, sort_keys=False)
         fh.write("\n")

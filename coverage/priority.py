@@ -1,0 +1,277 @@
+"""Computed remoteness (MOI 偏遠地區) and a gap priority ranking with reasons.
+
+Remoteness
+----------
+The Ministry of the Interior defines 偏遠地區 as a township whose population density is below one
+fifth of the national density, or an offshore island 7.5 km or more from its county seat.
+:func:`compute_remoteness` applies both rules to a population file:
+
+* density = population / area, with the area the file gives (the MOI township JSON's ``size``,
+  km²) or else the polygon area in TWD97 TM2; the national density is computed from the same file,
+  so it needs every township (or ``national_density=``);
+* offshore island = a township that does not touch the Taiwan main island (the ``island`` flag);
+  the county seat is the representative point of the township that holds the county government
+  (``geodata/reference/county_seats.csv``), and the island's distance is measured from there to
+  the representative point of the township's largest land part.
+
+Priority score
+--------------
+:func:`rank_priorities` ranks, per county × category, the townships that are uncovered or whose
+people live on average farther than ``distance_km`` from the nearest facility::
+
+    score = people affected × distance (km) × boost
+    boost = 1 + 0.5·remote + 0.5·mountain + 0.5·island + 0.25·coastal     (PRIORITY_BOOSTS)
+
+*people affected* are all the township's people of the age group when it is uncovered, else those
+living beyond ``distance_km``; *distance* is their population-weighted mean distance to the
+nearest facility on the same land mass (across the sea when there is none). ``mountain`` is the
+DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+    from .population import Population
+
+__all__ = [
+    "DENSITY_FRACTION",
+    "ISLAND_SEAT_KM",
+    "PRIORITY_BOOSTS",
+    "PRIORITY_COLUMNS",
+    "compute_remoteness",
+    "county_seats",
+    "rank_priorities",
+]
+
+DENSITY_FRACTION = 0.2
+ISLAND_SEAT_KM = 7.5
+#: Added to the multiplier 1 for each flag a township has.
+PRIORITY_BOOSTS = {"remote": 0.5, "mountain": 0.5, "island": 0.5, "coastal": 0.25}
+PRIORITY_COLUMNS = [
+    "county", "category", "rank", "towncode", "township", "age_group", "people", "distance_km", "max_km",
+    "nearest_name", "covered", "remote", "mountain", "coastal", "island", "boost", "score", "reasons",
+]
+_FLAG_TEXT = {"remote": "偏遠 remote", "mountain": "山區 mountain", "island": "離島 island", "coastal": "沿海 coastal"}
+
+
+def _main_points(geoms) -> object:
+    """Representative point of the largest part of each (multi)polygon."""
+    import numpy as np
+    import shapely
+
+    parts, owner = shapely.get_parts(np.asarray(geoms), return_index=True)
+    area = shapely.area(parts)
+    order = np.lexsort((-area, owner))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = owner[order][1:] != owner[order][:-1]
+    largest = parts[order[first]]
+    return shapely.point_on_surface(largest)
+
+
+def county_seats(townships: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The county seats: ``county, towncode, township, government, geometry`` (points, EPSG:3826).
+
+    Counties whose seat township is not in ``townships`` are left out.
+    """
+    import pandas as pd
+
+    from .datasets import geodata_dir
+    from .errors import DataFileNotFoundError
+    from .geography import PROJECTED_CRS, to_official
+
+    path = geodata_dir() / "reference" / "county_seats.csv"
+    if not path.exists():
+        raise DataFileNotFoundError(f"bundled data 'county_seats' is missing at {path}")
+    seats = pd.read_csv(path, dtype=str, comment="#")
+    seats["county"] = seats["COUNTYNAME"].map(to_official)
+    seats["township"] = seats["TOWNNAME"].map(to_official)
+    towns = townships[["towncode", "county", "township", "geometry"]]
+    seats = seats.merge(towns, on=["county", "township"], how="inner")
+    points = _main_points(seats.set_geometry("geometry", crs=townships.crs).geometry.to_crs(PROJECTED_CRS).values)
+    return pd.DataFrame({"county": seats["county"], "towncode": seats["towncode"], "township": seats["township"],
+                         "government": seats["government"], "geometry": points})
+
+
+def compute_remoteness(
+    townships: gpd.GeoDataFrame,
+    population: Population | None = None,
+    *,
+    national_density: float | None = None,
+    density_fraction: float = DENSITY_FRACTION,
+    island_km: float = ISLAND_SEAT_KM,
+) -> pd.DataFrame:
+    """Apply the MOI 偏遠地區 definition to every township.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        With the ``island`` flag (:func:`coverage.load_townships`).
+    population : Population, optional
+        Needs the ``total`` age group; without it only the island rule applies.
+    national_density : float, optional
+        People per km²; default: computed from ``population`` when it covers every township.
+
+    Returns
+    -------
+    DataFrame aligned to ``townships``: ``towncode, population, area_km2, density,
+    national_density, low_density, seat_km, remote_island, remote, remote_reason``;
+    ``low_density``/``remote`` are NA where the density cannot be known.
+    """
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    from .geography import PROJECTED_CRS
+
+    out = pd.DataFrame({"towncode": townships["towncode"].to_numpy()}, index=townships.index)
+    proj = townships.geometry.to_crs(PROJECTED_CRS)
+    polygon_area = proj.area.to_numpy() / 1e6
+    out["population"] = np.nan
+    out["area_km2"] = polygon_area
+    note = ""
+    if population is not None and "total" in population.groups:
+        pt = population.townships.set_index("towncode")
+        out["population"] = out["towncode"].map(pt["total"]).to_numpy(dtype=float)
+        if "area_km2" in pt:
+            given = out["towncode"].map(pt["area_km2"]).to_numpy(dtype=float)
+            out["area_km2"] = np.where(given > 0, given, polygon_area)
+        known = out["population"].notna()
+        if national_density is None and known.all():
+            national_density = float(out["population"].sum() / out["area_km2"].sum())
+        elif national_density is None:
+            note = f"national density unknown: the population file covers {int(known.sum())} of {len(out)} townships"
+    out["density"] = out["population"] / out["area_km2"]
+    out["national_density"] = np.nan if national_density is None else float(national_density)
+    threshold = out["national_density"] * density_fraction
+    low = pd.array(out["density"] < threshold, dtype="boolean")
+    low[(out["density"].isna() | threshold.isna()).to_numpy()] = pd.NA
+    out["low_density"] = low
+
+    seats = county_seats(townships).set_index("county")
+    here = _main_points(proj.values)
+    seat_pt = townships["county"].map(seats["geometry"]).to_numpy()
+    has_seat = pd.notna(seat_pt)
+    seat_km = np.full(len(out), np.nan)
+    seat_km[has_seat] = shapely.distance(here[has_seat], seat_pt[has_seat].astype(object)) / 1000
+    out["seat_km"] = seat_km
+    island = townships["island"].to_numpy(dtype=bool) if "island" in townships else np.zeros(len(out), bool)
+    out["remote_island"] = island & (np.nan_to_num(seat_km, nan=np.inf) >= island_km)
+    remote = out["low_density"].copy()
+    remote[out["remote_island"].to_numpy()] = True
+    out["remote"] = remote
+    reasons = []
+    for r in out.itertuples(index=False):
+        parts = []
+        if pd.notna(r.low_density) and bool(r.low_density):
+            parts.append(f"人口密度 density {r.density:,.0f}/km² < 1/5 of national {r.national_density:,.0f}/km²")
+        if r.remote_island:
+            parts.append(f"離島 island {r.seat_km:.1f} km from the county seat (≥ {island_km:g} km)")
+        if pd.isna(r.low_density) and note:
+            parts.append(note)
+        reasons.append("；".join(parts))
+    out["remote_reason"] = reasons
+    return out
+
+
+def rank_priorities(
+    township_table: pd.DataFrame,
+    township_access: pd.DataFrame,
+    flags: pd.DataFrame,
+    *,
+    distance_km: float,
+    group: str = "total",
+    population: Population | None = None,
+) -> pd.DataFrame:
+    """Rank uncovered or far-from-service townships per county × category (see the module docstring).
+
+    Parameters
+    ----------
+    township_table : DataFrame
+        :func:`coverage.measure.township_coverage` output (``covered`` and the official flags).
+    township_access : DataFrame
+        :attr:`coverage.access.AccessResult.townships` (people and distances per township × category).
+    flags : DataFrame
+        Per ``towncode``: ``remote`` and ``mountain`` (either may be missing or NA).
+    distance_km : float
+        The "near a service" distance.
+    population : Population, optional
+        Township totals of ``group`` count the people of uncovered townships (else the people
+        placed at village points).
+
+    Returns
+    -------
+    DataFrame with :data:`PRIORITY_COLUMNS`, by county (MOI order), category, rank.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .geography import county_rank
+    from .measure import category_rank
+    from .population import AGE_GROUPS
+
+    t = township_table.merge(township_access, on=["towncode", "category"], how="left")
+    f = flags.set_index("towncode")
+    for flag in ("remote", "mountain"):
+        col = f[flag] if flag in f else pd.Series(dtype="boolean")
+        t[flag] = t["towncode"].map(col).astype("boolean").fillna(False).astype(bool)
+    mountain_source = "DEM" if "mountain" in f and f["mountain"].notna().any() else "山地原住民鄉 list"
+    if mountain_source != "DEM" and "mountain_indigenous" in t:
+        t["mountain"] = t["mountain_indigenous"].astype(bool)
+    for flag in ("coastal", "island"):
+        t[flag] = t[flag].astype(bool) if flag in t else False
+    if population is not None and group in population.groups:
+        total = t["towncode"].map(population.townships.set_index("towncode")[group])
+        t["town_people"] = total.fillna(t["people"]).fillna(0)
+    else:
+        t["town_people"] = t["people"].fillna(0)
+    far = t["mean_km"] > distance_km
+    no_land = t["mean_km"].isna() & t["mean_across_sea_km"].notna()
+    cand = t[~t["covered"] | far | no_land].copy()
+    cand["people_affected"] = np.where(~cand["covered"], cand["town_people"], cand["people_beyond"].fillna(0))
+    cand["distance"] = cand["mean_km"].fillna(cand["mean_across_sea_km"])
+    boost = np.ones(len(cand))
+    for flag, add in PRIORITY_BOOSTS.items():
+        boost += add * cand[flag].to_numpy(dtype=bool)
+    cand["boost"] = boost
+    cand["score"] = (cand["people_affected"] * cand["distance"].fillna(0) * cand["boost"]).round(1)
+    label = AGE_GROUPS[group][2]
+    cand["reasons"] = [_reasons(r, label, distance_km, mountain_source) for r in cand.itertuples(index=False)]
+    cand["_rank"] = county_rank(cand["county"])
+    cand["_cat"] = category_rank(cand["category"])
+    cand = cand.sort_values(["_rank", "_cat", "score", "towncode"], ascending=[True, True, False, True])
+    cand["rank"] = cand.groupby(["county", "category"], sort=False).cumcount() + 1
+    out = cand.drop(columns=["people", "distance_km"], errors="ignore").rename(
+        columns={"people_affected": "people", "distance": "distance_km"})
+    out["age_group"] = group
+    out["people"] = out["people"].round().astype("int64")
+    out["distance_km"] = out["distance_km"].round(2)
+    out["max_km"] = out["max_km"].round(2)
+    return out[PRIORITY_COLUMNS].reset_index(drop=True)
+
+
+def _reasons(r, label: str, distance_km: float, mountain_source: str) -> str:
+    import pandas as pd
+
+    parts = []
+    people = int(round(r.people_affected))
+    if pd.isna(r.mean_km) and pd.notna(r.mean_across_sea_km):
+        where = f"no facility on the island; nearest across the sea, {r.mean_across_sea_km:.1f} km on average"
+    elif pd.notna(r.distance):
+        near = f" ({r.nearest_name})" if isinstance(r.nearest_name, str) and r.nearest_name else ""
+        where = f"{r.distance:.1f} km on average (max {r.max_km:.1f} km) from the nearest{near}"
+    else:
+        where = "no facility of this category anywhere"
+    if not r.covered:
+        parts.append(f"未設點 no facility in the township: {people:,} {label} live {where}")
+    else:
+        parts.append(f"遠離服務 far from service: {people:,} {label} live beyond {distance_km:g} km; {where}")
+    flags = [_FLAG_TEXT[f] + (f" ({mountain_source})" if f == "mountain" else "") for f in PRIORITY_BOOSTS
+             if getattr(r, f)]
+    if flags:
+        parts.append(f"{'、'.join(flags)} → ×{r.boost:g}")
+    return "；".join(parts)
