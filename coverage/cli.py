@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -66,8 +66,31 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
+    population: Annotated[
+        Path | None, typer.Option("--population", help="MOI population file (village or township, CSV/JSON).")
+    ] = None,
+    dem: Annotated[
+        list[Path] | None, typer.Option("--dem", help="Elevation raster (any GDAL format) for `mountain`; repeatable.")
+    ] = None,
+    age_group: Annotated[
+        str, typer.Option("--age-group", help="total, children (0–17), young_children (0–11) or elderly (65+).")
+    ] = "total",
+    distance_km: Annotated[
+        float, typer.Option("--distance-km", help="Straight-line distance counted as near a service.")
+    ] = 5.0,
+    catchment_km: Annotated[float, typer.Option("--catchment-km", help="2SFCA/E2SFCA catchment.")] = 20.0,
+    cross_sea: Annotated[
+        bool, typer.Option("--cross-sea", help="Let a facility serve villages on another island.")
+    ] = False,
+    mountain_m: Annotated[
+        float, typer.Option("--mountain-m", help="Mean elevation (m) from which a township is `mountain`.")
+    ] = 500.0,
 ) -> None:
-    """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json."""
+    """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
+
+    With --population also villages.csv and priorities.csv (population coverage, nearest service,
+    2SFCA, computed remoteness, gap priority); with --dem the computed `mountain` flag.
+    """
     from .errors import CoverageError
 
     try:
@@ -78,7 +101,8 @@ def report(
         with _status("計算涵蓋率 computing coverage…"):
             result = run_coverage(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
-                boundaries=boundaries,
+                boundaries=boundaries, population=population, dem=dem, age_group=age_group,
+                distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
             )
             paths = write_report(result, out)
             if not no_maps:
@@ -147,10 +171,11 @@ def map_(
     county: CountyOpt = None,
     category: CategoryOpt = None,
     level: Annotated[
-        str, typer.Option(help="township (fill townships) or village (villages, by their township's state).")
+        Literal["township", "village"],
+        typer.Option(help="township (fill townships) or village (villages, by their township's state)."),
     ] = "township",
     basemap: Annotated[
-        str | None,
+        Literal["osm", "nlsc", "none"] | None,
         typer.Option(help="osm (OpenStreetMap), nlsc (通用版電子地圖) or none. Default osm; none with --offline."),
     ] = None,
     offline: Annotated[

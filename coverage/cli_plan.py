@@ -186,34 +186,52 @@ def site(
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds before greedy/incumbent.")] = 60.0,
     boundaries: BoundariesOpt = None,
     out: OutOpt = Path("maps"),
+    no_map: Annotated[
+        bool, typer.Option("--no-map", help="Do not write the map sites_<county>_<category>.html.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Map's JavaScript/CSS into DIR/lib, no basemap: works without internet.")
+    ] = False,
 ) -> None:
-    """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS)."""
+    """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS).
+
+    Writes sites.csv, sites.json and the map sites_<county>_<category>.html (existing points,
+    township fill 現況/新增後, numbered new sites and their service radius).
+    """
     from .errors import CoverageError
 
     try:
         import json
 
-        from .analysis import resolve_categories, resolve_counties
-        from .geography import load_villages
+        from .analysis import resolve_categories, resolve_counties, run_coverage
+        from .geography import load_townships, load_villages
         from .report import atomic_open, write_csv
         from .siting import site_new_points
 
-        registry, towns = _load(facilities, boundaries)
+        towns = load_townships(boundaries)
         (county_name,) = resolve_counties([county], towns)
         (cat,) = resolve_categories([category])
+        # Coverage of the county now (the map's 現況), from the same read of the registries.
+        report = run_coverage(facilities, counties=[county_name], categories=[cat], as_of=_parse_as_of(as_of),
+                              boundaries=boundaries)
         pop = _village_population(population, objective) if population else None
         cand = None
         if candidates != "villages":
             from .facilities import read_facilities
 
             cand = read_facilities([candidates], townships=towns).facilities
-        plan = site_new_points(registry.facilities, towns, load_villages(), county=county_name, category=cat,
+        plan = site_new_points(report.registry.facilities, towns, load_villages(), county=county_name, category=cat,
                                new=new, radius_km=radius_km, objective=objective, population=pop,
-                               candidates=cand, as_of=_parse_as_of(as_of), time_limit=time_limit)
-        write_csv(plan.sites, out / "sites.csv")
+                               candidates=cand, as_of=report.as_of, time_limit=time_limit)
+        written = [write_csv(plan.sites, out / "sites.csv")]
         with atomic_open(out / "sites.json") as fh:
             json.dump({"summary": plan.summary, "sites": plan.sites.to_dict("records")}, fh, ensure_ascii=False,
                       indent=2, default=str)
+        written.append(out / "sites.json")
+        if not no_map:
+            from .maps import write_site_map
+
+            written.append(write_site_map(report, plan, out, offline=offline))
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     s = plan.summary
@@ -227,7 +245,7 @@ def site(
         f"{s['townships_covered_after']}/{s['townships_total']} ({s['rate_after']}%){people}"
     )
     typer.echo(f"solver: {s['method']} ({s['status']}), optimality gap {100 * s['optimality_gap']:.3f}%, "
-               f"{s['solve_seconds']} s; wrote {out / 'sites.csv'}")
+               f"{s['solve_seconds']} s; wrote {', '.join(str(p) for p in written)}")
 
 
 def _village_population(path: Path, objective: str):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from .analysis import CoverageReport
+    from .siting import SitingPlan
 
 __all__ = [
     "COVERED",
@@ -42,6 +43,7 @@ __all__ = [
     "map_payload",
     "marker_svg",
     "ordered_categories",
+    "sites_payload",
     "to_script_json",
     "township_states",
     "township_tooltips",
@@ -307,6 +309,7 @@ def map_payload(
     townships: gpd.GeoDataFrame | None = None,
     villages: gpd.GeoDataFrame | None = None,
     tolerance_m: float | None = None,
+    sites: SitingPlan | None = None,
 ) -> dict[str, Any]:
     """Everything one map page draws, as JSON-able data (HTML fragments already escaped).
 
@@ -322,6 +325,9 @@ def map_payload(
         Boundaries (default: the report's boundaries, the bundled villages).
     tolerance_m : float, optional
         Display simplification tolerance; default :data:`TOLERANCE_M` for the scale and level.
+    sites : SitingPlan, optional
+        Recommended new sites (:func:`coverage.siting.site_new_points`) of ``county``: adds
+        ``sites`` (see :func:`sites_payload`).
 
     Returns
     -------
@@ -329,7 +335,7 @@ def map_payload(
     total, rate, gaps), ``towns`` (code, tooltip ``t``, state string ``s``, geometry ``g``),
     ``villages`` (name ``n``, town index ``i``, geometry ``g``) or None, ``fac`` (category
     index ``k``, ``[lat, lon]`` ``a``, name ``n``, popup ``p``, approximate ``x``, planned
-    ``pl``), ``colours``, ``stateLabels``.
+    ``pl``), ``colours``, ``stateLabels``; with ``sites`` also ``sites``.
     """
     from .errors import InputError
     from .geography import load_townships, load_villages
@@ -412,7 +418,7 @@ def map_payload(
             "gaps": int((states[cat] != COVERED).sum()),
             "flaggedGaps": int((states[cat] == UNCOVERED_FLAGGED).sum()),
         })
-    return {
+    payload = {
         "q": q,
         "level": level,
         "county": esc(county) if county else None,
@@ -424,6 +430,105 @@ def map_payload(
         "colours": [STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
         "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
         "gapColour": GAP_COLOUR,
+    }
+    if sites is not None:
+        if county is None:
+            raise InputError("a siting plan is drawn on its county's map: give the county")
+        payload["sites"] = sites_payload(sites, county, cats, states, styles)
+    return payload
+
+
+_OBJECTIVE_LABELS = {"townships": "新涵蓋鄉鎮市區數最多", "population": "服務半徑內新增人口最多",
+                     "children": "服務半徑內新增兒少人口最多"}
+_METHOD_LABELS = {"milp": "整數規劃（HiGHS）", "greedy": "貪婪法"}
+
+
+def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd.DataFrame,
+                  styles: dict) -> dict[str, Any]:
+    """The ``sites`` part of a county map's payload: recommended new sites and the fill after them.
+
+    A township with a recommended site counts as covered afterwards (presence), whatever its
+    state before. Returns ``k`` (category index), ``radius`` (metres), ``after`` (state per
+    township, in the payload's township order), ``covered``/``rate``/``gaps``/``flaggedGaps``
+    after, ``items`` (rank ``r``, ``[lat, lon]`` ``a``, tooltip ``t``, popup ``p``, township
+    newly covered ``nc``) and the escaped zh-TW texts ``summary``, ``toggle``, ``layer``,
+    ``radiusLayer``.
+    """
+    from .errors import InputError
+
+    summary, frame = plan.summary, plan.sites
+    cat = summary.get("category")
+    if summary.get("county") != county:
+        raise InputError(f"the siting plan is for {summary.get('county')!r}, not {county!r}")
+    if cat not in cats:
+        raise InputError(f"the siting plan is for category {cat!r}, which the coverage report does not have; "
+                         f"it has: {', '.join(cats)}")
+    k = list(cats).index(cat)
+    label = styles[cat]["label"]
+    unknown = sorted(set(frame["towncode"]) - set(states.index)) if len(frame) else []
+    if unknown:
+        raise InputError(f"the siting plan has townships not in the coverage report: {', '.join(unknown)}")
+    before = states[cat].astype(int)
+    after = before.copy()
+    if len(frame):
+        after[after.index.isin(frame["towncode"])] = COVERED
+    total = len(after)
+    covered_before, covered_after = int((before == COVERED).sum()), int((after == COVERED).sum())
+    radius_km = float(summary.get("radius_km") or 0.0)
+    km = f"{radius_km:g} km"
+    has_people = bool(summary.get("population_total"))
+
+    items = []
+    for row in frame.itertuples(index=False):
+        place = f"{esc(row.county)}{esc(row.township)}{esc(row.village)}"
+        people = (f"{int(row.people_newly_within_radius):,} 人" if has_people else "—（未提供人口資料）")
+        newly = ("是：由未涵蓋變為已涵蓋" if row.township_newly_covered
+                 else "否：已有據點或較前序位的建議點")
+        tooltip = (f'<div class="sn-tt"><b>建議點 {int(row.rank)}</b>：{place}'
+                   f"<table><tr><td>半徑 {km} 內新增服務人口</td><td>{people}</td></tr>"
+                   f"<tr><td>鄉鎮市區新涵蓋</td><td>{'是' if row.township_newly_covered else '否'}</td></tr>"
+                   "</table></div>")
+        rows = [("服務類別", label), ("鄉鎮市區", f"{esc(row.county)}{esc(row.township)}"),
+                ("村里", esc(row.village) or "—"), (f"半徑 {km} 內新增服務人口", people),
+                ("使鄉鎮市區新涵蓋", newly), ("位置", f"{float(row.lat):.5f}, {float(row.lon):.5f}")]
+        body = "".join(f"<tr><th>{key}</th><td>{value}</td></tr>" for key, value in rows)
+        popup = (f'<div class="sn-pop"><b>建議新設點 第 {int(row.rank)} 順位</b><table>{body}</table>'
+                 '<div class="sn-note">候選位置為村里代表點，供規劃參考，非實際地址。</div></div>')
+        items.append({"r": int(row.rank), "a": [round(float(row.lat), 6), round(float(row.lon), 6)],
+                      "t": tooltip, "p": popup, "nc": int(bool(row.township_newly_covered))})
+
+    rate_before, rate_after = _rate(covered_before, total), _rate(covered_after, total)
+    people_line = ""
+    if has_people:
+        people_line = (f"；半徑 {km} 內人口 {int(summary['population_within_radius_before']):,} → "
+                       f"{int(summary['population_within_radius_after']):,} 人")
+    gap = float(summary.get("optimality_gap") or 0.0)
+    method = _METHOD_LABELS.get(str(summary.get("method")), esc(summary.get("method")))
+    text = (f"建議新設 {len(items)} 處・目標：{_OBJECTIVE_LABELS.get(str(summary.get('objective')), '')}"
+            f"・服務半徑 {km}（直線）<br>涵蓋 {covered_before}/{total} → {covered_after}/{total} 鄉鎮市區"
+            f"（{rate_before:.1f}% → {rate_after:.1f}%）{people_line}<br>"
+            f"求解：{method}，最適性缺口 {100 * gap:.2f}%")
+    toggle = ('<div class="sn-mode" role="radiogroup" aria-label="鄉鎮市區著色">著色：'
+              '<label><input type="radio" name="sn-mode" value="0" checked> 現況 '
+              f"<small>{covered_before}/{total}</small></label> "
+              '<label><input type="radio" name="sn-mode" value="1"> 新增後 '
+              f"<small>{covered_after}/{total}</small></label></div>")
+    return {
+        "k": k,
+        "radius": radius_km * 1000.0,
+        "after": [int(s) for s in after.to_numpy()],
+        "covered": covered_after,
+        "total": total,
+        "rate": rate_after,
+        "gaps": int((after != COVERED).sum()),
+        "flaggedGaps": int((after == UNCOVERED_FLAGGED).sum()),
+        "items": items,
+        "summary": text,
+        "toggle": toggle,
+        "layer": (f'<span class="sn-layer" data-layer="sites"><i class="sn-site sn-site-new sn-site-sw">1</i>'
+                  f"建議新設點 <small>{len(items)} 處</small></span>"),
+        "radiusLayer": (f'<span class="sn-layer" data-layer="radius"><i class="sn-sw sn-sw-radius"></i>'
+                        f"服務半徑 {km} <small>（虛線：既有據點）</small></span>"),
     }
 
 

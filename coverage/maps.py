@@ -9,7 +9,10 @@ Each page is a folium (Leaflet) map that works from a file, without a server:
 * zh-TW tooltips (county, township, flags, facilities per programme) and popups (name,
   programme, address, status, opened, source, a note when only the township is known);
 * title, legend, as-of date, scale bar, boundary attribution; basemap OpenStreetMap, the
-  NLSC 通用版電子地圖 (EMAP) or none.
+  NLSC 通用版電子地圖 (EMAP) or none;
+* with a siting plan (:func:`write_site_map`, ``safetynet site``): the recommended new sites as
+  numbered markers, a layer of their service-radius circles, and the township fill switchable
+  between 現況 (now) and 新增後 (with the new sites).
 
 ``offline=True`` writes the JavaScript/CSS the pages need into ``lib/`` beside them, taken from
 the registry package ``folium-offline`` (which ships folium's web assets), so the maps open
@@ -37,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
     from .analysis import CoverageReport
+    from .siting import SitingPlan
 
 __all__ = [
     "ASSET_DIR",
@@ -45,8 +49,10 @@ __all__ = [
     "map_filename",
     "render_index",
     "render_map",
+    "site_map_filename",
     "write_maps",
     "write_offline_assets",
+    "write_site_map",
 ]
 
 log = logging.getLogger(__name__)
@@ -112,12 +118,20 @@ def write_offline_assets(out_dir: str | Path) -> list[Path]:
     return written
 
 
+def _safe_name(text: str, default: str) -> str:
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", text).strip(" .") or default
+
+
 def map_filename(county: str | None) -> str:
     """File name of a county's map (``嘉義縣.html``), or of the national map (``taiwan.html``)."""
     if county is None:
         return NATIONAL_FILE
-    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "_", county).strip(" .")
-    return f"{safe or 'county'}.html"
+    return f"{_safe_name(county, 'county')}.html"
+
+
+def site_map_filename(county: str, category: str) -> str:
+    """File name of a siting map: ``sites_嘉義縣_community_support_point.html``."""
+    return f"sites_{_safe_name(county, 'county')}_{_safe_name(category, 'category')}.html"
 
 
 def _check(level: str, basemap: str) -> None:
@@ -127,13 +141,20 @@ def _check(level: str, basemap: str) -> None:
         raise InputError(f"basemap must be one of {', '.join(BASEMAPS)}; got {basemap!r}")
 
 
-def _title_html(report: CoverageReport, place: str, index_href: str | None) -> str:
+def _title_html(report: CoverageReport, place: str, index_href: str | None, payload: dict[str, Any]) -> str:
     from .mapdata import definition_label
 
     link = f'・<a href="{esc(index_href)}">各縣市總表</a>' if index_href else ""
+    sites = payload.get("sites")
+    heading = "強化社會安全網服務據點涵蓋"
+    extra = ""
+    if sites:
+        heading = f"{payload['cats'][sites['k']]['label']} 建議新設點"
+        extra = f'<div class="sn-meta sn-site-summary">{sites["summary"]}</div>'
     return (
-        f"<h1>{esc(place)} 強化社會安全網服務據點涵蓋</h1>"
+        f"<h1>{esc(place)} {heading}</h1>"
         '<div class="sn-sub"></div>'
+        f"{extra}"
         f'<div class="sn-meta">資料日期 {report.as_of.date().isoformat()}・涵蓋定義：'
         f"{definition_label(report.definition)}{link}</div>"
     )
@@ -152,6 +173,14 @@ def _legend_html(report: CoverageReport, payload: dict[str, Any], attribution: s
     parts.append('<div class="sn-h">服務據點</div>')
     parts += [f"<div>{c['icon']} {c['label']}</div>" for c in payload["cats"]]
     parts.append('<div class="sn-meta">淡色：位置僅知鄉鎮市區（標於代表點）；灰色：規劃中、尚未啟用</div>')
+    sites = payload.get("sites")
+    if sites:
+        km = f"{sites['radius'] / 1000:g} km"
+        parts += ['<div class="sn-h">建議新設點</div>',
+                  '<div><i class="sn-site sn-site-new sn-site-sw">1</i>依建議順位編號；紅：使鄉鎮市區新涵蓋，'
+                  '黑：該鄉鎮市區已有據點（點選看新增服務人口）</div>',
+                  f'<div><i class="sn-sw sn-sw-radius"></i>服務半徑 {km}（直線）；虛線：既有據點</div>',
+                  '<div class="sn-meta">「新增後」：有建議點的鄉鎮市區視為已涵蓋</div>']
     files = "、".join(esc(Path(f).name) for f in report.files) or "—"
     parts.append(
         '<details class="sn-data"><summary>資料說明</summary><div class="sn-meta">'
@@ -206,6 +235,7 @@ def render_map(
     offline: bool = False,
     index_href: str | None = None,
     townships: gpd.GeoDataFrame | None = None,
+    sites: SitingPlan | None = None,
 ) -> str:
     """One coverage map as a complete HTML page.
 
@@ -226,6 +256,10 @@ def render_map(
         Link to the index page shown in the title.
     townships : GeoDataFrame, optional
         The report's township boundaries, if already loaded.
+    sites : SitingPlan, optional
+        Recommended new sites of ``county`` (:func:`coverage.siting.site_new_points`), drawn as
+        numbered markers with their service radius; the township fill of the plan's category
+        can be switched between 現況 and 新增後.
 
     Returns
     -------
@@ -238,12 +272,12 @@ def render_map(
     from .mapdata import boundary_attribution, map_payload
 
     _check(level, basemap)
-    payload = map_payload(report, county, level=level, townships=townships)
+    payload = map_payload(report, county, level=level, townships=townships, sites=sites)
     attribution = boundary_attribution(report, level)
     place = county if county is not None else "全國"
     payload["clusterRadius"] = _CLUSTER_RADIUS["nation" if county is None else "county"]
     payload["ui"] = {
-        "title": _title_html(report, place, index_href),
+        "title": _title_html(report, place, index_href, payload),
         "legend": _legend_html(report, payload, attribution),
         "attribution": attribution,
     }
@@ -272,7 +306,13 @@ def render_map(
                  f"{'.addTo(map)' if basemap == 'none' else ''};")
     _layers_element(payload, "\n  ".join(bases)).add_to(fmap)
     root = fmap.get_root()
-    root.title = esc(f"{place} 社會安全網服務據點涵蓋地圖（{report.as_of.date().isoformat()}）")
+    what = "社會安全網服務據點涵蓋地圖"
+    if sites is not None:
+        from .facilities import CATEGORIES
+
+        category = sites.summary["category"]
+        what = f"{CATEGORIES.get(category, category)} 建議新設點地圖"
+    root.title = esc(f"{place} {what}（{report.as_of.date().isoformat()}）")
     return root.render().replace("<html>", '<html lang="zh-Hant-TW">', 1)
 
 
@@ -445,3 +485,40 @@ def write_maps(
         fh.write(render_index(report, links, NATIONAL_FILE if national else None))
     paths["index"] = out / INDEX_FILE
     return paths
+
+
+def write_site_map(
+    report: CoverageReport,
+    plan: SitingPlan,
+    out_dir: str | Path,
+    *,
+    level: str = "township",
+    basemap: str | None = None,
+    offline: bool = False,
+) -> Path:
+    """Write the siting map ``out_dir/sites_<county>_<category>.html`` (atomically) and return its path.
+
+    The county's map (:func:`render_map`) of ``report`` with ``plan``'s recommended sites. With
+    ``offline`` the JavaScript/CSS goes into ``out_dir/lib`` (basemap then ``none`` by default).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        Coverage of the plan's county (and category) on the plan's date.
+    plan : SitingPlan
+        From :func:`coverage.siting.site_new_points`.
+    """
+    from .report import atomic_open
+
+    basemap = basemap or ("none" if offline else "osm")
+    _check(level, basemap)
+    county, category = plan.summary["county"], plan.summary["category"]
+    html = render_map(report, county, level=level, basemap=basemap, offline=offline, sites=plan)
+    out = Path(out_dir)
+    if offline:
+        write_offline_assets(out)
+    path = out / site_map_filename(county, category)
+    log.info("writing %s", path)
+    with atomic_open(path) as fh:
+        fh.write(html)
+    return path

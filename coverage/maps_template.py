@@ -46,6 +46,18 @@ CSS = """
 .sn-flags { color: #6a3d9a; font-weight: bold; }
 .sn-note { margin-top: 4px; color: #8c510a; font-size: 12px; }
 .sn-state { margin-top: 2px; }
+.sn-site { display: block; width: 22px; height: 22px; border-radius: 50%%; background: #111; color: #fff;
+  border: 2px solid #fff; box-shadow: 0 1px 4px rgba(0,0,0,.6); font: bold 12px/22px sans-serif;
+  text-align: center; font-style: normal; }
+.sn-site.sn-site-new { background: #d7301f; }
+.sn-site-marker { background: none; border: 0; }
+.sn-site-sw { display: inline-block; width: 14px; height: 14px; font-size: 10px; line-height: 14px;
+  margin-right: 5px; vertical-align: middle; border-width: 1px; }
+.sn-sw-radius { background: transparent; border: 2px solid #d7301f; border-radius: 50%%; width: 10px; height: 10px; }
+.sn-mode { margin-top: 3px; }
+.sn-mode label { cursor: pointer; margin-right: 6px; white-space: nowrap; }
+.sn-mode small { color: #555; }
+.sn-title .sn-site-summary { color: #222; }
 %(active_rows)s
 @media print { .leaflet-control-layers { display: none; } }
 """
@@ -63,18 +75,23 @@ SCRIPT = r"""
     return out;
   }
   function decode(g) { return g.map(function (p) { return p.map(ring); }); }
-  towns.forEach(function (t) { t.ll = decode(t.g); delete t.g; });
+  towns.forEach(function (t, i) { t.ll = decode(t.g); delete t.g; t.ti = i; });
   var units = towns;
   if (villages) {
     villages.forEach(function (v) {
       var t = towns[v.i];
-      v.ll = decode(v.g); delete v.g; v.s = t.s; v.t = '<div class="sn-tt"><b>' + v.n + '</b></div>' + t.t;
+      v.ll = decode(v.g); delete v.g; v.s = t.s; v.ti = v.i;
+      v.t = '<div class="sn-tt"><b>' + v.n + '</b></div>' + t.t;
     });
     units = villages;
   }
+  // Siting maps: recommended new sites, and the fill of their category 現況 (mode 0) or 新增後 (mode 1).
+  var S = D.sites || null, mode = 0;
+  function stateOf(i, u) { return S && mode === 1 && i === S.k ? S.after[u.ti] : +u.s.charAt(i); }
 
   map.setMinZoom(5);
   map.setMaxZoom(19);  // without a tile layer Leaflet has none, and marker clusters need one
+  map.createPane("snRadius").style.zIndex = 430;
   map.createPane("snOutline").style.zIndex = 440;
   map.createPane("snGaps").style.zIndex = 450;
 
@@ -90,6 +107,11 @@ SCRIPT = r"""
     return c.addTo(map);
   }
   var title = control("topleft", D.ui.title, "sn-title");
+  if (S) {
+    control("topleft", S.toggle, "sn-modebox").getContainer().addEventListener("change", function (e) {
+      if (e.target.name === "sn-mode") { setMode(+e.target.value); }
+    });
+  }
   L.control.zoom({position: "topleft", zoomInTitle: "放大", zoomOutTitle: "縮小"}).addTo(map);
   L.control.scale({imperial: false, position: "bottomleft"}).addTo(map);
   var legend = control("bottomright", D.ui.legend, "sn-legend");
@@ -97,10 +119,10 @@ SCRIPT = r"""
 
   if (window.innerWidth < 900) { legend.getContainer().querySelector("details").open = false; }
 
-  var groups = [], fills = [], markers = [], gapLayers = [], icons = {};
+  var groups = [], fills = [], markers = [], gapLayers = [], gapsAfter = null, icons = {};
   function gapWeight() { return map.getZoom() < 9 ? 1.5 : 3; }  // heavy red borders, lighter nationwide
   map.on("zoomend", function () {
-    gapLayers.forEach(function (g) { if (g) { g.setStyle({weight: gapWeight()}); } });
+    gapLayers.concat([gapsAfter]).forEach(function (g) { if (g) { g.setStyle({weight: gapWeight()}); } });
   });
   var gaps = L.layerGroup(), active = -1;
 
@@ -118,23 +140,34 @@ SCRIPT = r"""
                         className: "sn-cluster sn-cat-" + i, iconSize: [30, 30]});
     };
   }
-  function build(i) {
-    if (fills[i]) { return; }
-    var fill = L.featureGroup(), gap = L.featureGroup();
-    units.forEach(function (u) {
-      var st = +u.s.charAt(i);
-      L.polygon(u.ll, {color: villages ? "#8a8a8a" : "#555", weight: villages ? 0.3 : 0.7, fillColor: D.colours[st],
-                       fillOpacity: 0.6, className: "sn-fill sn-state-" + st})
-        .bindTooltip(u.t + '<div class="sn-state">' + cats[i].label + "：" + D.stateLabels[st] + "</div>",
-                     {sticky: true, className: "sn-tooltip"})
-        .addTo(fill);
-    });
+  function gapGroup(i, after) {
+    var gap = L.featureGroup();
     towns.forEach(function (t) {
-      if (t.s.charAt(i) !== "0") {
+      if ((after ? S.after[t.ti] : +t.s.charAt(i)) !== 0) {
         L.polygon(t.ll, {pane: "snGaps", color: D.gapColour, weight: gapWeight(), fill: false, interactive: false,
                          className: "sn-gap"}).addTo(gap);
       }
     });
+    return gap;
+  }
+  function tooltipOf(i, u) {
+    return function () {
+      var when = S && i === S.k ? (mode ? "（新增後）" : "（現況）") : "";
+      return u.t + '<div class="sn-state">' + cats[i].label + when + "：" + D.stateLabels[stateOf(i, u)] + "</div>";
+    };
+  }
+  function build(i) {
+    if (fills[i]) { return; }
+    var fill = L.featureGroup();
+    units.forEach(function (u) {
+      var st = stateOf(i, u);
+      var poly = L.polygon(u.ll, {color: villages ? "#8a8a8a" : "#555", weight: villages ? 0.3 : 0.7,
+                                  fillColor: D.colours[st], fillOpacity: 0.6, className: "sn-fill sn-state-" + st})
+        .bindTooltip(tooltipOf(i, u), {sticky: true, className: "sn-tooltip"})
+        .addTo(fill);
+      poly.snUnit = u;
+    });
+    var gap = gapGroup(i, false);
     var mk = L.markerClusterGroup ?
       L.markerClusterGroup({maxClusterRadius: D.clusterRadius, showCoverageOnHover: false,
                             spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon(i)}) : L.featureGroup();
@@ -146,9 +179,14 @@ SCRIPT = r"""
     fills[i] = fill; gapLayers[i] = gap; markers[i] = mk;
   }
   function subtitle(i) {
-    var c = cats[i];
-    return c.label + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" + c.rate.toFixed(1) + "%%）" +
+    var c = S && mode === 1 && i === S.k ? S : cats[i];
+    return cats[i].label + (c === S ? "（新增後）" : "") + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" +
+      c.rate.toFixed(1) + "%%）" +
       (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "");
+  }
+  function gapsFor(i) {
+    if (S && mode === 1 && i === S.k) { return gapsAfter || (gapsAfter = gapGroup(i, true)); }
+    return gapLayers[i];
   }
   function activate(i) {
     build(i);
@@ -156,7 +194,7 @@ SCRIPT = r"""
     groups[i].addLayer(fills[i]);
     groups[i].addLayer(markers[i]);
     gaps.clearLayers();
-    gaps.addLayer(gapLayers[i]);
+    gaps.addLayer(gapsFor(i));
     active = i;
     var box = title.getContainer();
     box.querySelector(".sn-sub").innerHTML = subtitle(i);
@@ -193,6 +231,31 @@ SCRIPT = r"""
       outlines;
   }
 
+  var sites = null, radii = null;
+  if (S) {
+    sites = L.featureGroup();
+    radii = L.featureGroup();
+    D.fac.forEach(function (f) {
+      if (f.k === S.k && !f.pl) {
+        L.circle(f.a, {radius: S.radius, pane: "snRadius", color: "#555", weight: 1, dashArray: "4 4", fill: false,
+                       interactive: false, className: "sn-radius sn-radius-existing"}).addTo(radii);
+      }
+    });
+    S.items.forEach(function (s) {
+      L.circle(s.a, {radius: S.radius, pane: "snRadius", color: "#d7301f", weight: 2, fillColor: "#d7301f",
+                     fillOpacity: 0.08, interactive: false, className: "sn-radius sn-radius-site"}).addTo(radii);
+      var cls = "sn-site" + (s.nc ? " sn-site-new" : "");
+      L.marker(s.a, {icon: L.divIcon({html: '<span class="' + cls + '">' + s.r + "</span>",
+                                      className: "sn-site-marker sn-site-" + s.r, iconSize: [26, 26],
+                                      iconAnchor: [13, 13], popupAnchor: [0, -12], tooltipAnchor: [13, 0]}),
+                     zIndexOffset: 1000 - s.r, riseOnHover: true, title: "建議點 " + s.r})
+        .bindPopup(s.p).bindTooltip(s.t, {className: "sn-tooltip sn-site-tooltip", direction: "right"})
+        .addTo(sites);
+    });
+    overlays[S.layer] = sites;
+    overlays[S.radiusLayer] = radii;
+  }
+
   var bases = {};
   %(bases)s
   var layers = L.control.layers(bases, overlays, {collapsed: window.innerWidth < 700, sortLayers: false}).addTo(map);
@@ -207,14 +270,33 @@ SCRIPT = r"""
     });
   }, true);
 
+  function setMode(m) {
+    mode = m;
+    var radio = map.getContainer().querySelector('input[name="sn-mode"][value="' + m + '"]');
+    if (radio) { radio.checked = true; }
+    var el = map.getContainer();
+    el.className = el.className.replace(/ ?sn-mode-after/g, "") + (m ? " sn-mode-after" : "");
+    if (!S || !fills[S.k]) { return; }
+    fills[S.k].eachLayer(function (poly) {
+      var st = stateOf(S.k, poly.snUnit), cls = "sn-fill sn-state-" + st, path = poly.getElement();
+      poly.options.className = cls;
+      poly.setStyle({fillColor: D.colours[st]});
+      if (path) { path.setAttribute("class", path.getAttribute("class").replace(/sn-state-\d/, "sn-state-" + st)); }
+    });
+    if (active === S.k) { activate(S.k); }
+  }
   var start = cats.map(function (c) { return c.key; }).indexOf(decodeURIComponent(location.hash.slice(1)));
+  if (S && start < 0) { start = S.k; }
   gaps.addTo(map);
   if (outlines) { outlines.addTo(map); }
+  if (radii) { radii.addTo(map); }
+  if (sites) { sites.addTo(map); }
   if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
   map.fitBounds(D.bounds, {padding: [8, 8]});
 
   window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
-                      active: function () { return active; }};
+                      active: function () { return active; }, sites: sites, radii: radii,
+                      mode: function () { return mode; }, setMode: setMode};
 })();
 """

@@ -20,7 +20,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
-from tests.test_maps import AS_OF, XSS_CATEGORY, XSS_IMG, XSS_SCRIPT, payload_of, write_fixture_registry
+from tests.test_maps import (
+    AS_OF,
+    XSS_CATEGORY,
+    XSS_IMG,
+    XSS_SCRIPT,
+    make_site_plan,
+    payload_of,
+    write_fixture_registry,
+)
 
 CHROMIUM = os.environ.get("SAFETYNET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -36,6 +44,7 @@ def _playwright_installed() -> bool:
 
 
 MAPS = ["嘉義縣.html", "taiwan.html"]
+SITE_MAP = "sites_嘉義縣_welfare_centre.html"
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +52,7 @@ def site(tmp_path_factory) -> Path:
     """Offline maps of the seed registry plus a 嘉義縣 registry with points and hostile strings."""
     from coverage.analysis import run_coverage
     from coverage.datasets import get_path
-    from coverage.maps import render_map, write_maps
+    from coverage.maps import render_map, write_maps, write_site_map
     from coverage.report import atomic_open
 
     root = tmp_path_factory.mktemp("site")
@@ -52,6 +61,7 @@ def site(tmp_path_factory) -> Path:
     write_maps(report, root / "maps", offline=True)
     with atomic_open(root / "maps" / "嘉義縣-村里.html") as fh:
         fh.write(render_map(report, "嘉義縣", level="village", basemap="none", offline=True))
+    write_site_map(report, make_site_plan(report), root / "maps", offline=True)
     return root / "maps"
 
 
@@ -263,3 +273,59 @@ def test_village_level_map(open_map):
     assert m.errors == [] and m.blocked == []
     assert m.drawn_fills() == len(m.payload["villages"]) > 300
     assert m.count(".leaflet-pane path.sn-outline") == 18
+
+
+def test_site_map(open_map, tmp_path):
+    """`safetynet site` map: numbered sites with tooltips and popups, radius circles, 現況/新增後 fill."""
+    m = open_map(SITE_MAP)
+    assert m.errors == [] and m.blocked == [] and m.dialogs == []
+    sites = m.payload["sites"]
+    items, k = sites["items"], sites["k"]
+    assert m.js("() => window.safetynet.active()") == k
+    # numbered markers, one per recommended site, in rank order; their radius circles
+    markers = m.page.locator(".leaflet-marker-pane .sn-site-marker")
+    assert markers.count() == len(items) == 3
+    assert sorted(markers.all_inner_texts()) == ["1", "2", "3"]
+    assert m.count(".leaflet-pane path.sn-radius-site") == 3
+    assert m.count(".leaflet-pane path.sn-radius-existing") > 0  # the existing points' radius, dashed
+    # the existing facilities of every category are still there
+    assert m.js("i => window.safetynet.markers[i].getLayers().length", k) == sum(f["k"] == k for f in m.payload["fac"])
+    for item in items:
+        m.view(item["a"][0], item["a"][1], 12)
+        marker = m.page.locator(f".sn-site-{item['r']}")
+        marker.hover()  # hovering shows the site's tooltip …
+        tooltip = m.page.locator(".leaflet-tooltip.sn-site-tooltip", has_text=f"建議點 {item['r']}")
+        tooltip.wait_for(state="visible", timeout=5000)
+        text = tooltip.inner_text()
+        assert "嘉義縣" in text and "新增服務人口" in text and "鄉鎮市區新涵蓋" in text
+        marker.click()  # … and clicking it, its popup
+        popup = m.page.locator(".leaflet-popup-content")
+        popup.wait_for(state="visible", timeout=5000)
+        text = popup.inner_text()
+        assert f"建議新設點 第 {item['r']} 順位" in text
+        for label in ("鄉鎮市區", "村里", "新增服務人口", "使鄉鎮市區新涵蓋"):
+            assert label in text
+        m.js("() => { window.safetynet.map.closePopup(); }")
+        m.page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+        m.page.mouse.move(5, 890)
+    m.page.screenshot(path=str(tmp_path / "sites.png"))
+    # 現況 → 新增後: the sited townships turn covered and leave the gaps layer; and back
+    m.js("b => window.safetynet.map.fitBounds(b)", m.payload["bounds"])
+    covered = m.count(".leaflet-overlay-pane path.sn-fill.sn-state-0")
+    gaps = m.count(".leaflet-pane path.sn-gap")
+    newly = sum(i["nc"] for i in items)
+    assert covered == m.payload["cats"][k]["covered"] and newly == 3
+    m.page.get_by_role("radio", name="新增後").check()
+    assert m.js("() => window.safetynet.mode()") == 1
+    assert m.count(".leaflet-overlay-pane path.sn-fill.sn-state-0") == covered + newly == sites["covered"]
+    assert m.count(".leaflet-pane path.sn-gap") == gaps - newly
+    assert "（新增後）" in m.page.inner_text(".sn-title .sn-sub")
+    m.page.screenshot(path=str(tmp_path / "sites-after.png"))
+    m.page.get_by_role("radio", name="現況").check()
+    assert m.count(".leaflet-overlay-pane path.sn-fill.sn-state-0") == covered
+    assert m.count(".leaflet-pane path.sn-gap") == gaps
+    # the layer control switches the sites and circles off
+    m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="sites"]) input').uncheck()
+    m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="radius"]) input').uncheck()
+    assert m.count(".sn-site-marker") == 0 and m.count("path.sn-radius") == 0
+    assert m.errors == []

@@ -26,7 +26,7 @@ from coverage.mapdata import (
     map_payload,
     to_script_json,
 )
-from coverage.maps import render_map, write_maps
+from coverage.maps import BASEMAPS, LEVELS, render_map, write_maps, write_site_map
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "</script><script>alert(1)</script>"
@@ -363,8 +363,24 @@ def test_map_command(fixture_registry, tmp_path):
     assert result.exit_code == 0, result.output
     assert "wrote 嘉義縣" in result.output
     assert (tmp_path / "嘉義縣.html").exists() and (tmp_path / "index.html").exists()
-    bad = CliRunner().invoke(app, ["map", "--basemap", "google", "--out", str(tmp_path)])
-    assert bad.exit_code == 1 and "basemap must be one of osm, nlsc, none" in bad.output
+
+
+@pytest.mark.parametrize(("option", "value", "choices"), [("--level", "county", LEVELS),
+                                                          ("--basemap", "google", BASEMAPS)])
+def test_map_command_rejects_bad_choices(tmp_path, option, value, choices):
+    """A bad --level/--basemap is a usage error (exit 2) listing the choices, before any work is done."""
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    bad = CliRunner().invoke(app, ["map", option, value, "--out", str(tmp_path / "out")])
+    assert bad.exit_code == 2, bad.output
+    assert option in bad.output and repr(value) in bad.output
+    for choice in choices:  # the command's choices are the library's
+        assert repr(choice) in bad.output
+    assert not (tmp_path / "out").exists()
+    ok = CliRunner().invoke(app, ["map", "--help"])
+    assert ok.exit_code == 0 and "township|village" in ok.output and "osm|nlsc|none" in ok.output
 
 
 def test_static_county_figure(chiayi_report, tmp_path):
@@ -386,3 +402,123 @@ def test_static_county_figure(chiayi_report, tmp_path):
     height, width, _ = matplotlib.image.imread(png).shape
     assert width > 1000 and height > 1000  # five panels (four programmes and the test's own), legend, title
     assert not list(tmp_path.rglob("*.part"))
+
+
+# --- siting map (safetynet site) -----------------------------------------------------------------
+
+
+def make_site_plan(report, category: str = "welfare_centre", new: int | None = 3):
+    """Recommended sites in 嘉義縣 for the report's registry (townships objective, no population)."""
+    from coverage.geography import load_villages
+    from coverage.siting import site_new_points
+
+    return site_new_points(report.registry.facilities, load_townships(), load_villages(), county="嘉義縣",
+                           category=category, new=new, objective="townships", as_of=report.as_of)
+
+
+@pytest.fixture(scope="module")
+def site_plan(chiayi_report):
+    return make_site_plan(chiayi_report)
+
+
+def test_site_map_structure(chiayi_report, site_plan, tmp_path):
+    from coverage.siting import SitingPlan
+
+    plan = site_plan
+    assert len(plan.sites) == 3 and plan.sites["township_newly_covered"].all()
+    # a hostile village name (candidate files carry user text) must arrive escaped
+    hostile = SitingPlan(plan.sites.assign(village=[XSS_IMG, "溪東村", "東林里"]), plan.summary, plan.result)
+    path = write_site_map(chiayi_report, hostile, tmp_path, offline=True)
+    assert path == tmp_path / "sites_嘉義縣_welfare_centre.html"
+    assert not list(tmp_path.rglob("*.part")) and (tmp_path / "lib" / "leaflet.js").exists()
+    html = path.read_text(encoding="utf-8")
+    assert "<title>嘉義縣 社會福利服務中心 建議新設點地圖（2024-01-01）</title>" in html
+    assert XSS_IMG not in html and html.count("<script") == 4
+    p = payload_of(html)
+    # the county map of every category, with the existing facilities, reused as is
+    assert len(p["towns"]) == 18 and len(p["cats"]) == 5 and len(p["fac"]) == len(FIXTURE_ROWS)
+    s = p["sites"]
+    assert p["cats"][s["k"]]["key"] == "welfare_centre"
+    assert [i["r"] for i in s["items"]] == [1, 2, 3] and all(i["nc"] == 1 for i in s["items"])
+    assert s["radius"] == 5000.0
+    # fill after: the sited townships become covered, nothing else changes
+    sited = set(plan.sites["towncode"])
+    for town, after in zip(p["towns"], s["after"], strict=True):
+        before = int(town["s"][s["k"]])
+        assert after == (COVERED if town["c"] in sited else before)
+    before_covered = p["cats"][s["k"]]["covered"]
+    assert (before_covered, s["covered"]) == (plan.summary["townships_covered_before"],
+                                             plan.summary["townships_covered_after"]) == (2, 5)
+    assert s["gaps"] == 18 - 5
+    # popups: township, village, people newly within the radius, whether the township becomes covered
+    first = s["items"][0]
+    row = plan.sites.iloc[0]
+    assert f"嘉義縣{row['township']}" in first["p"] and "&lt;img src=x onerror=alert(1)&gt;" in first["p"]
+    assert "半徑 5 km 內新增服務人口" in first["p"] and "未提供人口資料" in first["p"]
+    assert "使鄉鎮市區新涵蓋" in first["p"] and "是：由未涵蓋變為已涵蓋" in first["p"]
+    assert "建議點 1" in first["t"] and "鄉鎮市區新涵蓋" in first["t"]
+    assert first["a"] == [round(row["lat"], 6), round(row["lon"], 6)]
+    # zh-TW labels: heading, summary, the 現況/新增後 toggle, the layers, the legend
+    assert "嘉義縣 社會福利服務中心 建議新設點" in p["ui"]["title"]
+    assert "涵蓋 2/18 → 5/18 鄉鎮市區" in p["ui"]["title"]
+    assert 'value="0" checked> 現況' in s["toggle"] and 'value="1"> 新增後' in s["toggle"]
+    assert 'data-layer="sites"' in s["layer"] and "3 處" in s["layer"]
+    assert 'data-layer="radius"' in s["radiusLayer"] and "服務半徑 5 km" in s["radiusLayer"]
+    assert "建議新設點" in p["ui"]["legend"]
+    assert "S.items.forEach" in html and "setMode" in html
+
+
+def test_site_map_with_population(chiayi_report):
+    """People figures are shown when the plan had population; otherwise a note says there was none."""
+    import pandas as pd
+
+    from coverage.geography import load_villages
+    from coverage.siting import site_new_points
+
+    villages = load_villages()
+    pop = pd.Series(100.0, index=villages["villcode"])
+    plan = site_new_points(chiayi_report.registry.facilities, load_townships(), villages, county="嘉義縣",
+                           category="community_support_point", new=2, objective="population", population=pop,
+                           as_of=chiayi_report.as_of)
+    p = map_payload(chiayi_report, "嘉義縣", sites=plan)
+    people = plan.sites["people_newly_within_radius"].tolist()
+    assert all(n > 0 for n in people)
+    for item, n, newly in zip(p["sites"]["items"], people, plan.sites["township_newly_covered"], strict=True):
+        assert f"{n:,} 人" in item["p"] and "未提供人口資料" not in item["p"]
+        assert ("是：" if newly else "否：") in item["p"]
+    assert "半徑 5 km 內人口" in p["sites"]["summary"]
+
+
+def test_site_map_rejects_mismatched_plan(chiayi_report, site_plan, seed_report):
+    from coverage.siting import SitingPlan
+
+    with pytest.raises(InputError, match="county"):
+        map_payload(chiayi_report, None, sites=site_plan)
+    other = SitingPlan(site_plan.sites, {**site_plan.summary, "county": "臺北市"}, site_plan.result)
+    with pytest.raises(InputError, match="臺北市"):
+        render_map(chiayi_report, "嘉義縣", sites=other)
+    only = run_coverage(counties=["嘉義縣"], categories=["小衛星"], as_of=AS_OF)
+    with pytest.raises(InputError, match="welfare_centre"):
+        render_map(only, "嘉義縣", sites=site_plan)
+
+
+def test_site_command_writes_map(fixture_registry, tmp_path):
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    args = ["site", "-f", str(fixture_registry), "--county", "嘉義縣", "--category", "社福中心", "--new", "2",
+            "--as-of", "113/01/01", "--offline"]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    page = tmp_path / "a" / "sites_嘉義縣_welfare_centre.html"
+    assert page.exists() and "sites_嘉義縣_welfare_centre.html" in result.output
+    assert (tmp_path / "a" / "lib" / "leaflet.js").exists()
+    p = payload_of(page.read_text(encoding="utf-8"))
+    sites = json.loads((tmp_path / "a" / "sites.json").read_text(encoding="utf-8"))["sites"]
+    assert [i["r"] for i in p["sites"]["items"]] == [s["rank"] for s in sites] == [1, 2]
+    assert [i["a"] for i in p["sites"]["items"]] == [[s["lat"], s["lon"]] for s in sites]
+    assert not list((tmp_path / "a").rglob("*.part"))
+    result = CliRunner().invoke(app, [*args, "--no-map", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b" / "sites.csv").exists() and not list((tmp_path / "b").glob("*.html"))
