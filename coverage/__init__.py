@@ -56,6 +56,18 @@ _EXPORTS = {
     "compare_targets": "plan",
     "load_targets": "plan",
     "whatif": "plan",
+    "write_site_map": "maps",
+    "read_population": "population",
+    "Population": "population",
+    "AGE_GROUPS": "population",
+    "population_access": "access",
+    "AccessResult": "access",
+    "nearest_facility": "access",
+    "floating_catchment": "access",
+    "zonal_elevation": "terrain",
+    "mountain_flags": "terrain",
+    "compute_remoteness": "priority",
+    "rank_priorities": "priority",
 }
 
 __all__ = ["__version__", *_EXPORTS]
