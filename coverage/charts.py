@@ -45,7 +45,11 @@ def cjk_font() -> str:
 
 
 def trend_chart(trend: pd.DataFrame, path: str | Path, *, roc: bool = False, title: str | None = None) -> Path:
-    """Line chart of township coverage (%) per year, one line per county × category."""
+    """Line chart of township coverage (%) per year, one line per county × category.
+
+    With the population columns of :func:`coverage.plan.coverage_trend` also a dashed line of the
+    share of people in covered townships.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,18 +61,23 @@ def trend_chart(trend: pd.DataFrame, path: str | Path, *, roc: bool = False, tit
     family = cjk_font()
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     x_col = "roc_year" if roc else "year"
+    with_people = "population_rate" in trend.columns and trend["population_rate"].notna().any()
     for (county, category), g in trend.groupby(["county", "category"], sort=False):
-        ax.plot(g[x_col], g["rate"], marker="o", label=f"{county} {CATEGORIES.get(category, category)}")
+        label = f"{county} {CATEGORIES.get(category, category)}"
+        (line,) = ax.plot(g[x_col], g["rate"], marker="o", label=label + (" 鄉鎮市區" if with_people else ""))
         for x, y in zip(g[x_col], g["rate"], strict=True):
             ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8,
                         family=family)
+        if with_people:
+            ax.plot(g[x_col], g["population_rate"], marker="s", linestyle="--", color=line.get_color(),
+                    label=label + " 人口")
     ax.set_ylim(0, 105)
     ax.set_xlabel("民國年" if roc else "年", family=family)
-    ax.set_ylabel("鄉鎮市區涵蓋率 (%)", family=family)
+    ax.set_ylabel("涵蓋率 (%)：鄉鎮市區（實線）、人口（虛線）" if with_people else "鄉鎮市區涵蓋率 (%)", family=family)
     ax.set_xticks(sorted(trend[x_col].unique()))
     ax.set_title(title or "服務據點鄉鎮市區涵蓋率趨勢（各年年底）", family=family)
     ax.grid(alpha=0.3)
-    ax.legend(prop={"family": family, "size": 8}, loc="upper left")
+    ax.legend(prop={"family": family, "size": 8}, loc="best")
     fig.tight_layout()
     path = Path(path)
     with atomic_open(path, "wb") as fh:

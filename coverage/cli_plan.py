@@ -12,6 +12,12 @@ from .cli import CategoryOpt, CountyOpt, FacilitiesOpt, _fail, _parse_as_of, app
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")]
 BoundariesOpt = Annotated[Path | None, typer.Option(help="Your own official township boundary file.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+PopulationOpt = Annotated[
+    Path | None, typer.Option("--population", help="MOI population file (village or township): adds population.")
+]
+AgeGroupOpt = Annotated[
+    str, typer.Option("--age-group", help="total, children (0–17), young_children (0–11) or elderly (65+).")
+]
 
 
 _HEADERS = {
@@ -19,7 +25,8 @@ _HEADERS = {
     "total": "鄉鎮市區數", "rate": "涵蓋率%", "facilities": "據點", "measure": "指標", "current": "現況",
     "target": "目標", "gap": "差距", "status": "達成", "still_needed": "尚需", "rank": "序", "township": "鄉鎮市區",
     "village": "村里", "people_newly_within_radius": "新增服務人口", "township_newly_covered": "新涵蓋鄉鎮",
-    "newly_covered": "新涵蓋", "newly_uncovered": "失去涵蓋",
+    "newly_covered": "新涵蓋", "newly_uncovered": "失去涵蓋", "people_covered": "涵蓋人口",
+    "people_total": "人口", "population_rate": "人口涵蓋率%",
 }
 
 
@@ -71,8 +78,13 @@ def trend(
     boundaries: BoundariesOpt = None,
     out: OutOpt = Path("maps"),
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Also write trend.png.")] = True,
+    population: PopulationOpt = None,
+    age_group: AgeGroupOpt = "total",
 ) -> None:
-    """Township coverage at each year end (from opening/closing dates): trend.csv and trend.png."""
+    """Township coverage at each year end (from opening/closing dates): trend.csv and trend.png.
+
+    With --population also the share of people (of --age-group) living in covered townships.
+    """
     import datetime as dt
 
     from .errors import CoverageError
@@ -87,8 +99,10 @@ def trend(
         if last < first:
             raise CoverageError(f"--to {year_to} is before --from {year_from}")
         registry, towns = _load(facilities, boundaries)
+        pop, group = _population(population, age_group, towns)
         table = coverage_trend(registry.facilities, towns, list(range(first, last + 1)), definition=definition,
-                               categories=resolve_categories(category), counties=resolve_counties(county, towns))
+                               categories=resolve_categories(category), counties=resolve_counties(county, towns),
+                               population=pop, age_group=group)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(table, out / "trend.csv")
         png = None
@@ -140,8 +154,13 @@ def whatif(
     definition: Annotated[str, typer.Option(help="presence or service-area.")] = "presence",
     as_of: AsOfOpt = None,
     boundaries: BoundariesOpt = None,
+    population: PopulationOpt = None,
+    age_group: AgeGroupOpt = "total",
 ) -> None:
-    """Recompute coverage with facilities added/removed and print before → after."""
+    """Recompute coverage with facilities added/removed and print before → after.
+
+    With --population also the share of people (of --age-group) living in covered townships.
+    """
     from .errors import CoverageError
 
     try:
@@ -157,17 +176,27 @@ def whatif(
         if not adds and not removes:
             raise CoverageError("nothing to change: give --add, --remove or --scenario")
         registry, towns = _load(facilities, boundaries)
+        pop, group = _population(population, age_group, towns)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition,
                            as_of=_parse_as_of(as_of), counties=resolve_counties(county, towns),
-                           categories=resolve_categories(category))
+                           categories=resolve_categories(category), population=pop, age_group=group)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     shown = table.assign(
         涵蓋=[f"{a}/{t} → {b}/{t}" for a, b, t in zip(table["covered_before"], table["covered_after"],
                                                       table["total"], strict=True)],
         涵蓋率=[f"{a:.1f}% → {b:.1f}%" for a, b in zip(table["rate_before"], table["rate_after"], strict=True)],
-    )[["county", "category", "涵蓋", "涵蓋率", "newly_covered", "newly_uncovered"]]
-    _table(shown, "情境模擬 what-if (before → after)")
+    )
+    cols = ["county", "category", "涵蓋", "涵蓋率"]
+    if pop is not None:
+        shown["人口涵蓋率"] = [
+            f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
+            for a, b, t, ra, rb in zip(table["people_covered_before"], table["people_covered_after"],
+                                       table["people_total"], table["population_rate_before"],
+                                       table["population_rate_after"], strict=True)
+        ]
+        cols.append("人口涵蓋率")
+    _table(shown[[*cols, "newly_covered", "newly_uncovered"]], "情境模擬 what-if (before → after)")
 
 
 @app.command()
@@ -248,17 +277,27 @@ def site(
                f"{s['solve_seconds']} s; wrote {', '.join(str(p) for p in written)}")
 
 
+def _population(path: Path | None, age_group: str, towns):
+    """(Population, age group key) from the --population/--age-group options, or (None, group)."""
+    from .population import read_population, require_group, resolve_age_group
+
+    group = resolve_age_group(age_group)
+    if path is None:
+        return None, group
+    pop = read_population(path, townships=towns)
+    require_group(pop, group)
+    return pop, group
+
+
 def _village_population(path: Path, objective: str):
     """People per village (Series by villcode) for the objective's age group."""
     from .errors import InputError
+    from .population import read_population, require_group
 
-    try:
-        from .population import read_population
-    except ImportError as exc:  # pragma: no cover - population module not installed
-        raise InputError("population files are not supported in this build") from exc
-    table = read_population(path)
-    villages = getattr(table, "villages", table)
+    pop = read_population(path)
+    if pop.level != "village":
+        raise InputError(f"{path.name}: siting needs people per village; this is a {pop.level}-level file "
+                         f"({pop.layout})")
     column = "children" if objective == "children" else "total"
-    if column not in villages:
-        raise InputError(f"{path}: the file gives no '{column}' age group for villages")
-    return villages.set_index("villcode")[column]
+    require_group(pop, column)
+    return pop.villages.set_index("villcode")[column]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
+    from .population import Population
+
 __all__ = [
     "apply_scenario",
     "compare_targets",
@@ -25,6 +27,7 @@ __all__ = [
     "load_targets",
     "parse_addition",
     "parse_year",
+    "population_coverage",
     "read_scenario",
     "roc_year",
     "whatif",
@@ -57,12 +60,22 @@ def coverage_trend(
     definition: str = "presence",
     categories: list[str] | None = None,
     counties: list[str] | None = None,
+    population: Population | None = None,
+    age_group: str = "total",
 ) -> pd.DataFrame:
     """Township coverage at the end of each year (as of 31 December).
 
+    Parameters
+    ----------
+    population : Population, optional
+        From :func:`coverage.read_population`: adds the population-weighted figures for
+        ``age_group`` (see :func:`population_coverage`). The same population is used for every
+        year (the file's month), so the change shows where points opened, not migration.
+
     Returns
     -------
-    DataFrame ``year, roc_year, county, category, covered, total, rate, facilities``.
+    DataFrame ``year, roc_year, county, category, covered, total, rate, facilities``; with
+    ``population`` also ``people_covered, people_total, population_rate``.
     Facilities without an opening date count in every year (see :mod:`coverage.measure`).
     """
     import pandas as pd
@@ -76,13 +89,61 @@ def coverage_trend(
             categories=categories, counties=counties,
         )
         c = county_coverage(table)[["county", "category", "covered", "total", "rate", "facilities"]]
+        if population is not None:
+            c = c.merge(population_coverage(table, population, age_group), on=["county", "category"], how="left")
         c.insert(0, "year", year)
         c.insert(1, "roc_year", year - ROC_OFFSET)
         frames.append(c)
     if not frames:
         cols = ["year", "roc_year", "county", "category", "covered", "total", "rate", "facilities"]
+        if population is not None:
+            cols += _POPULATION_COLUMNS
         return pd.DataFrame(columns=cols)
     return pd.concat(frames, ignore_index=True)
+
+
+_POPULATION_COLUMNS = ["people_covered", "people_total", "population_rate"]
+
+
+def population_coverage(township_table: pd.DataFrame, population: Population, age_group: str = "total"
+                        ) -> pd.DataFrame:
+    """Share of a county's people (of ``age_group``) who live in a covered township.
+
+    Parameters
+    ----------
+    township_table : DataFrame
+        :func:`coverage.township_coverage` output (``towncode, county, category, covered``).
+    population : Population
+        Village- or township-level; township totals are used (people that matched no village
+        still count for their township).
+    age_group : str
+        A group the file gives (:data:`coverage.population.AGE_GROUPS`).
+
+    Returns
+    -------
+    DataFrame ``county, category, people_covered, people_total, population_rate`` (percent, one
+    decimal, rounded half up as the township rate). Townships the file does not cover count as 0
+    people; a county with no people in the file gets ``population_rate`` NaN.
+    """
+    import pandas as pd
+
+    from .measure import _rate
+    from .population import require_group
+
+    require_group(population, age_group)
+    people = population.townships.set_index("towncode")[age_group]
+    t = township_table[["county", "category", "towncode", "covered"]].copy()
+    t["people"] = people.reindex(t["towncode"]).fillna(0).to_numpy()
+    t["people_covered"] = t["people"].where(t["covered"].astype(bool), 0)
+    g = t.groupby(["county", "category"], sort=False)[["people_covered", "people"]].sum().reset_index()
+    g = g.rename(columns={"people": "people_total"})
+    g["people_covered"] = g["people_covered"].round().astype("int64")
+    g["people_total"] = g["people_total"].round().astype("int64")
+    g["population_rate"] = [
+        _rate(int(a), int(b)) if b > 0 else float("nan")
+        for a, b in zip(g["people_covered"], g["people_total"], strict=True)
+    ]
+    return pd.DataFrame(g, columns=["county", "category", *_POPULATION_COLUMNS])
 
 
 _TARGET_COLUMNS = {
@@ -285,11 +346,16 @@ def whatif(
     as_of: object = None,
     counties: list[str] | None = None,
     categories: list[str] | None = None,
+    population: Population | None = None,
+    age_group: str = "total",
 ) -> pd.DataFrame:
     """Before → after coverage for every county × category the scenario changes.
 
     Returns ``county, category, covered_before, covered_after, total, rate_before,
-    rate_after, newly_covered, newly_uncovered``.
+    rate_after, facilities_before, facilities_after, newly_covered, newly_uncovered``; with
+    ``population`` (:func:`coverage.read_population`) also ``people_covered_before``,
+    ``people_covered_after``, ``people_total``, ``population_rate_before``,
+    ``population_rate_after`` for ``age_group`` (see :func:`population_coverage`).
     """
     import pandas as pd
 
@@ -316,4 +382,11 @@ def whatif(
         merged["facilities_before"] != merged["facilities_after"])
     cols = ["county", "category", "covered_before", "covered_after", "total", "rate_before", "rate_after",
             "facilities_before", "facilities_after", "newly_covered", "newly_uncovered"]
-    return merged.loc[changed, cols].reset_index(drop=True)
+    if population is not None:
+        pb = population_coverage(before_t, population, age_group)
+        pa = population_coverage(after_t, population, age_group)
+        p = pb.merge(pa, on=["county", "category", "people_total"], suffixes=("_before", "_after"))
+        merged = merged.merge(p, on=["county", "category"], how="left")
+        cols += ["people_covered_before", "people_covered_after", "people_total", "population_rate_before",
+                 "population_rate_after"]
+    return merged.loc[changed.to_numpy(), cols].reset_index(drop=True)

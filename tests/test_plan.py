@@ -179,3 +179,54 @@ def test_cli_planning_commands(tmp_path):
     assert sites["summary"]["optimality_gap"] == 0
     r = runner.invoke(app, ["trend", "--from", "2025", "--to", "2020", "--out", str(out)])
     assert r.exit_code == 1 and "before" in r.output
+
+
+@pytest.fixture(scope="module")
+def chiayi_people(tmp_path_factory, townships):
+    """Hand-made township population for 嘉義縣: 阿里山鄉 5,000, 太保市 30,000, 竹崎鄉 10,000 (others absent)."""
+    from coverage.population import read_population
+
+    path = tmp_path_factory.mktemp("pop") / "towns.csv"
+    path.write_text("COUNTYNAME,TOWNNAME,人口數\n嘉義縣,阿里山鄉,5000\n嘉義縣,太保市,30000\n嘉義縣,竹崎鄉,10000\n",
+                    encoding="utf-8")
+    return read_population(path, townships=townships)
+
+
+def test_population_weighted_trend(seed, townships, chiayi_people):
+    t = coverage_trend(seed, townships, [2024], counties=["嘉義縣"], categories=["community_support_point"],
+                       population=chiayi_people)
+    row = t.iloc[0]
+    # 17 of 18 townships covered, 阿里山鄉 not: 40,000 of the 45,000 people live in covered townships
+    assert (row["covered"], row["people_covered"], row["people_total"]) == (17, 40000, 45000)
+    assert row["population_rate"] == 88.9
+    empty = coverage_trend(seed, townships, [], population=chiayi_people)
+    assert "population_rate" in empty.columns and empty.empty
+
+
+def test_population_weighted_whatif(seed, townships, chiayi_people):
+    out = whatif(seed, townships, add=["嘉義縣阿里山鄉:小衛星"], remove=["嘉義縣日安社會福利服務中心（竹崎鄉）"],
+                 population=chiayi_people).set_index("category")
+    csp = out.loc["community_support_point"]
+    assert (csp["people_covered_before"], csp["people_covered_after"], csp["people_total"]) == (40000, 45000, 45000)
+    assert (csp["population_rate_before"], csp["population_rate_after"]) == (88.9, 100.0)
+    wc = out.loc["welfare_centre"]  # losing 竹崎鄉's centre leaves its 10,000 people uncovered
+    assert wc["people_covered_before"] - wc["people_covered_after"] == 10000
+    with pytest.raises(InputError, match="children"):
+        whatif(seed, townships, add=["嘉義縣阿里山鄉:小衛星"], population=chiayi_people, age_group="children")
+
+
+def test_cli_trend_and_whatif_with_population(tmp_path, shared_data):
+    pop = shared_data / "population" / "township_population_2026-01.json"
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["trend", "--county", "嘉義縣", "--category", "小衛星", "--from", "2023", "--to", "2024",
+                            "--no-chart", "--population", str(pop), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    trend = pd.read_csv(out / "trend.csv", encoding="utf-8-sig")
+    people = json.loads(pop.read_text(encoding="utf-8"))
+    assert set(trend["people_total"]) == {sum(int(v["population"]) for k, v in people.items() if k.startswith("10010"))}
+    assert (trend["people_covered"] < trend["people_total"]).all()  # 阿里山鄉 uncovered
+    r = runner.invoke(app, ["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--population", str(pop)])
+    assert r.exit_code == 0 and "→" in r.output and "100.0%)" in r.output, r.output
+    r = runner.invoke(app, ["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--population", str(pop),
+                            "--age-group", "children"])
+    assert r.exit_code == 1 and "children" in r.output
