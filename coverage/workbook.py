@@ -1,8 +1,10 @@
 """The planner's Excel workbook (``coverage.xlsx``), written with XlsxWriter.
 
 Sheets: 摘要 (county × programme matrix of coverage rates, coloured), 缺口 (missing townships
-with flags), 鄉鎮明細 (per township), 目標 (targets and progress), 趨勢 (coverage at each year
-end), 剔除 (rejected registry rows), 資料來源 (sources and dates). Each table has a zh-TW header
+with flags), 鄉鎮明細 (per township), with population also 人口涵蓋 (population-weighted
+coverage per county × programme) and 優先補點 (ranked gap priorities with their reasons), 目標
+(targets and progress), 趨勢 (coverage at each year end), 剔除 (rejected registry rows), 資料來源
+(sources and dates: as-of, boundary vintage, population file and month). Each table has a zh-TW header
 row with the English key beneath, frozen, with filters and percent formats. Text cells are
 written as text (never formulas) and neutralised; the file is written atomically and is
 byte-identical for identical inputs (fixed document dates).
@@ -32,8 +34,17 @@ ZH_HEADERS = {
     "current": "現況", "target": "目標", "gap": "差距", "met": "是否達標", "status": "達成情形",
     "still_needed": "尚需", "source": "來源", "file": "檔案", "row": "列", "field": "欄位", "value": "內容",
     "reason": "原因", "item": "項目", "detail": "說明",
+    # population (report --population / --dem)
+    "population": "人口", "population_covered": "設點鄉鎮人口", "population_rate": "人口涵蓋率",
+    "townships_without_population": "無人口資料鄉鎮數", "people_placed": "已定位人口", "people_within": "距離內人口",
+    "within_rate": "距離內人口比率", "people_across_sea": "隔海人口", "people_no_facility_on_island": "島上無據點人口",
+    "people_covered": "涵蓋人口", "people_total": "總人口", "mean_km": "平均距離(km)", "max_km": "最遠距離(km)",
+    "nearest_facility": "最近據點", "population_within_km": "距離內人口", "density": "人口密度(人/km²)",
+    "remote": "偏遠(計算)", "seat_km": "距縣治(km)", "mean_elevation_m": "平均海拔(m)", "mountain": "山區(計算)",
+    "rank": "優先序", "age_group": "年齡組", "people": "受影響人口", "distance_km": "平均距離(km)",
+    "nearest_name": "最近據點", "boost": "加權", "score": "分數", "reasons": "理由",
 }
-_RATE_COLUMNS = {"rate", "rate_with_planned"}
+_RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate"}
 
 
 def _sheet(wb, name: str, frame: pd.DataFrame, formats: dict, widths: dict[str, int] | None = None):
@@ -129,6 +140,12 @@ def write_workbook(
         _sheet(wb, "涵蓋率", counties, formats, {"missing": 60})
         _sheet(wb, "缺口", report.gaps, formats)
         _sheet(wb, "鄉鎮明細", report.townships, formats)
+        access = getattr(report, "access", None)
+        if access is not None:
+            _sheet(wb, "人口涵蓋", access.counties, formats)
+        priorities = getattr(report, "priorities", None)
+        if priorities is not None:
+            _sheet(wb, "優先補點", priorities, formats, {"reasons": 80, "nearest_name": 30})
         if targets is not None:
             _sheet(wb, "目標", targets, formats, {"source": 40})
         if trend is not None:
@@ -142,6 +159,7 @@ def write_workbook(
             {"item": "涵蓋定義 definition", "detail": report.definition},
             {"item": "鄉鎮市區界 boundaries", "detail": report.boundaries},
             {"item": "據點清冊 registry", "detail": "、".join(Path(f).name for f in report.files)},
+            *_population_sources(report),
             {"item": "讀入列數 rows read", "detail": str(report.registry.rows_read)},
             {"item": "剔除列數 rows rejected",
              "detail": str(report.registry.rows_read - len(report.registry.facilities))},
@@ -153,6 +171,28 @@ def write_workbook(
         _sheet(wb, "資料來源", sources, formats, {"item": 28, "detail": 80})
         wb.close()
     return path
+
+
+def _population_sources(report: CoverageReport) -> list[dict]:
+    """Rows of the 資料來源 sheet that describe the population input (none without one)."""
+    pop = getattr(report, "population", None)
+    if pop is None:
+        return []
+    rows = [
+        {"item": "人口資料 population file", "detail": f"{Path(pop.file).name}（{pop.layout}）"},
+        {"item": "人口資料年月 population month", "detail": pop.period or "未載明 not stated in the file"},
+        {"item": "人口配對 matching",
+         "detail": "；".join(f"{r.how} {int(r.rows):,} 列 {int(r.people):,} 人" for r in pop.matching.itertuples())},
+    ]
+    if pop.unavailable:
+        rows.append({"item": "無法計算的年齡組 unavailable age groups",
+                     "detail": "；".join(f"{k}: {v}" for k, v in pop.unavailable.items())})
+    access = getattr(report, "access", None)
+    if access is not None:
+        rows.append({"item": "距離與可近性 distances",
+                     "detail": f"年齡組 {access.group}；直線距離 {access.distance_km:g} km（TWD97 EPSG:3826）；"
+                               f"2SFCA 服務範圍 {access.catchment_km:g} km；跨海服務 {'是' if access.cross_sea else '否'}"})
+    return rows
 
 
 def write_planner_workbook(report: CoverageReport, out_dir: str | Path, *, first_year: int | None = None) -> Path:
@@ -175,7 +215,10 @@ def write_planner_workbook(report: CoverageReport, out_dir: str | Path, *, first
     first_year = min(first_year, last)
     cats = sorted(report.townships["category"].unique())
     counties = sorted(report.townships["county"].unique())
+    pop = getattr(report, "population", None)
+    access = getattr(report, "access", None)
     trend = coverage_trend(fac, towns, range(first_year, last + 1), definition=report.definition,
-                           categories=cats, counties=counties)
+                           categories=cats, counties=counties, population=pop,
+                           age_group=access.group if access is not None else "total")
     targets = compare_targets(fac, towns, load_targets(), as_of=report.as_of, definition=report.definition)
     return write_workbook(report, Path(out_dir) / "coverage.xlsx", targets=targets, trend=trend)

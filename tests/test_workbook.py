@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import openpyxl
 import pandas as pd
 import pytest
@@ -98,3 +100,28 @@ def test_workbook_is_deterministic(tmp_path):
         assert r.exit_code == 0, r.output
     for file in ("coverage.xlsx", "coverage.csv", "townships.csv", "summary.json"):
         assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes(), file
+
+
+def test_population_sheets(tmp_path, shared_data):
+    """With --population the workbook carries population coverage, priorities and the population source."""
+    pop = shared_data / "population" / "township_population_2026-01.json"
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["report", "--county", "嘉義縣", "--population", str(pop), "--as-of", "2024-01-01",
+                            "--xlsx", "--no-maps", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(out / "coverage.xlsx")
+    assert {"人口涵蓋", "優先補點"} <= set(wb.sheetnames)
+    priorities = pd.read_csv(out / "priorities.csv", encoding="utf-8-sig")
+    sheet = rows(wb["優先補點"])
+    assert [(r["category"], r["rank"], r["township"]) for r in sheet] == list(
+        priorities[["category", "rank", "township"]].itertuples(index=False, name=None))
+    csp = next(r for r in rows(wb["人口涵蓋"]) if r["category"] == "community_support_point")
+    people = sum(v["population"] for k, v in json.loads(pop.read_text(encoding="utf-8")).items()
+                 if k.startswith("10010"))
+    assert csp["population"] == people and 0 < csp["population_rate"] < 1  # 阿里山鄉 uncovered
+    sources = {r["item"]: r["detail"] for r in rows(wb["資料來源"])}
+    # the JSON itself states no month (only its file name does): said so rather than guessed
+    assert sources["人口資料年月 population month"].startswith("未載明")
+    assert "township_population_2026-01.json" in sources["人口資料 population file"]
+    trend = rows(wb["趨勢"])
+    assert all(t["people_total"] == people for t in trend)
