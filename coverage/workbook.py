@@ -189,9 +189,10 @@ def _population_sources(report: CoverageReport) -> list[dict]:
                      "detail": "；".join(f"{k}: {v}" for k, v in pop.unavailable.items())})
     access = getattr(report, "access", None)
     if access is not None:
+        sea = "是" if access.cross_sea else "否"
         rows.append({"item": "距離與可近性 distances",
                      "detail": f"年齡組 {access.group}；直線距離 {access.distance_km:g} km（TWD97 EPSG:3826）；"
-                               f"2SFCA 服務範圍 {access.catchment_km:g} km；跨海服務 {'是' if access.cross_sea else '否'}"})
+                               f"2SFCA 服務範圍 {access.catchment_km:g} km；跨海服務 {sea}"})
     return rows
 
 
