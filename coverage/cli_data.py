@@ -50,3 +50,53 @@ def locate(
     found = int(result[key].notna().sum())
     typer.echo(f"{len(result):,} points: {found:,} located ({int(result['snapped'].sum()):,} snapped to the "
                f"shore), {len(result) - found:,} outside Taiwan; wrote {out}")
+
+
+@app.command()
+def nearest(
+    points: Annotated[Path, typer.Argument(help="Points: GeoParquet, GeoPackage/GeoJSON, or CSV with lon/lat or x/y.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet file (one row per point × programme).")],
+    facilities: Annotated[
+        list[Path] | None, typer.Option("--facilities", "-f", help="Registry file(s); default the seed registry.")
+    ] = None,
+    category: Annotated[list[str] | None, typer.Option("--category", help="Programme(s); default all.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")] = None,
+    cross_sea: Annotated[bool, typer.Option("--cross-sea", help="Let a facility serve points on another island.")
+                         ] = False,
+    engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
+    partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
+) -> None:
+    """Distance from every point to the nearest open facility of each programme (km, straight line)."""
+    from .cli import _parse_as_of
+    from .errors import CoverageError
+
+    try:
+        from .analysis import resolve_categories
+        from .datasets import get_path
+        from .facilities import read_facilities
+        from .geography import load_townships
+        from .report import atomic_open
+        from .scale import nearest as run_nearest
+        from .scale import read_points
+
+        towns = load_townships()
+        registry = read_facilities(facilities or [get_path("seed_registry")], townships=towns)
+        lazy = engine == "dask" and points.suffix.lower() == ".parquet"
+        pts = read_points(points, lazy=lazy, npartitions=partitions)
+        client = None
+        if scheduler:
+            from distributed import Client
+
+            client = Client(scheduler)
+        result = run_nearest(pts, registry.facilities, towns, as_of=_parse_as_of(as_of),
+                             categories=resolve_categories(category), cross_sea=cross_sea, engine=engine,
+                             npartitions=partitions, client=client)
+        with atomic_open(out, "wb") as fh:
+            result.to_parquet(fh)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    summary = result.groupby("category", sort=False)["distance_km"].agg(["median", "max", "count"])
+    for cat, row in summary.iterrows():
+        typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} points")
+    typer.echo(f"wrote {out}")

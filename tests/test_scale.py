@@ -9,7 +9,7 @@ import pytest
 
 from coverage.errors import InputError
 from coverage.geography import load_villages
-from coverage.scale import locate, read_points
+from coverage.scale import locate, nearest, read_points
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +77,59 @@ def test_csv_points_and_errors(tmp_path):
         read_points(path)
     with pytest.raises(InputError, match="--engine must be"):
         locate(gpd.GeoDataFrame(geometry=[]), None, engine="spark")
+
+
+@pytest.fixture(scope="module")
+def seed_facilities(townships):
+    from coverage.datasets import get_path
+    from coverage.facilities import read_facilities
+
+    return read_facilities(get_path("seed_registry"), townships=townships).facilities
+
+
+def test_nearest_oracle(townships, seed_facilities):
+    """Hand-checked: a point at a facility is 0 km from it; distances equal a brute-force minimum."""
+    fac = seed_facilities[seed_facilities["category"] == "community_support_point"]
+    here = fac.iloc[[0]]
+    pts = gpd.GeoDataFrame(geometry=[*here.geometry, gpd.points_from_xy([120.8], [23.47])[0]],
+                           crs="EPSG:4326", index=["at", "alishan"])
+    out = nearest(pts, seed_facilities, townships, categories=["community_support_point"])
+    at = out.set_index("point").loc["at"]
+    assert at["distance_km"] == pytest.approx(0, abs=1e-6) and at["facility_name"] == here["name"].iloc[0]
+    # both points are on the main island: facilities on other islands do not count
+    main_island = fac[fac["towncode"].isin(townships.loc[~townships["island"], "towncode"])].to_crs(3826)
+    brute = main_island.distance(pts.to_crs(3826).geometry["alishan"]).min() / 1000
+    assert out.set_index("point").loc["alishan", "distance_km"] == pytest.approx(brute, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_nearest_dask_cluster_equals_local(points, townships, seed_facilities):
+    distributed = pytest.importorskip("distributed")
+    local = nearest(points, seed_facilities, townships)
+    assert local["distance_km"].notna().sum() > 4000 and local["category"].nunique() >= 3
+    threads = nearest(points, seed_facilities, townships, engine="dask", npartitions=6)
+    pd.testing.assert_frame_equal(threads, local)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        remote = nearest(points, seed_facilities, townships, engine="dask", npartitions=11, client=client)
+    pd.testing.assert_frame_equal(remote, local)
+
+
+def test_cli_nearest(tmp_path, points):
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    src = tmp_path / "pts.parquet"
+    points.iloc[:500].to_parquet(src)
+    frames = []
+    for engine in ("local", "dask"):
+        out = tmp_path / f"n-{engine}.parquet"
+        r = CliRunner().invoke(app, ["nearest", str(src), "--engine", engine, "--category", "小衛星",
+                                     "--as-of", "2024-01-01", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert "community_support_point: median" in r.output
+        frames.append(pd.read_parquet(out))
+    pd.testing.assert_frame_equal(*frames)
+    assert set(frames[0]["category"]) == {"community_support_point"} and len(frames[0]) == 500

@@ -1,6 +1,8 @@
 """2SFCA / Gaussian E2SFCA benchmark: ours (coverage.access) vs PySAL access on the same instance.
 
-    python benchmarks/access.py [--repeat 5] [--access-repeat 5]
+    python benchmarks/fca.py [--repeat 5] [--access-repeat 5]
+
+(Named fca.py, not access.py, so that it never shadows PySAL's ``access`` package.)
 
 Instance: all 7,701 villages (bundled boundaries, representative points, TWD97 TM2) weighted by
 2021-03 village population (../shared/data/population/village_population_agegroups_2021-03.csv,
@@ -110,22 +112,6 @@ def run(repeat: int, access_repeat: int) -> tuple[list[str], bool]:
     return lines, ok
 
 
-def _pysal_access():
-    """PySAL ``access``, not this file (which shadows it when benchmarks/ is on sys.path)."""
-    import importlib
-
-    here = Path(__file__).resolve().parent
-    mine = sys.modules.get("access")
-    if mine is not None and Path(getattr(mine, "__file__", "") or ".").resolve() == Path(__file__).resolve():
-        del sys.modules["access"]
-    saved = sys.path[:]
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
-    try:
-        return importlib.import_module("access")
-    finally:
-        sys.path[:] = saved
-
-
 def _dai_scalar(x: float) -> float:
     """Dai (2010) Gaussian as the plain-Python scalar function access applies row by row (its fastest form)."""
     import math
@@ -135,7 +121,7 @@ def _dai_scalar(x: float) -> float:
 
 
 def _run_access(method, n, **frames):
-    access = _pysal_access()
+    import access
     logging.getLogger("access").setLevel(logging.WARNING)  # access logs "Overwriting …" at INFO on its own handler
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # access 1.1 uses pandas APIs pandas 3 deprecates
