@@ -101,11 +101,13 @@ def _merge_rows(cover: sp.csr_matrix, weights: np.ndarray) -> tuple[sp.csr_matri
 
 
 def _dominated(cover: sp.csr_matrix, fixed: np.ndarray) -> np.ndarray:
-    """Candidates whose covered rows are a subset of another's, with no more fixed gain.
+    """Candidates without fixed gain whose covered rows are a subset of another's.
 
-    Ties (equal sets and gains) keep the lowest index. Dropping them keeps an optimum as long
-    as at least ``p`` candidates remain (swap a dominated site for its dominator, or for any
-    unused site when the dominator is already open).
+    Ties (equal sets) keep the lowest index. Dropping them keeps an optimum as long as at least
+    ``p`` candidates remain: swap a dominated site for its dominator, or, when the dominator is
+    already open, for any unused site (the dominated site then adds nothing). A candidate with
+    a fixed gain (demand only it covers) is never dropped: open beside its "dominator" it still
+    adds that gain, which an arbitrary unused site need not match.
     """
     import numpy as np
 
@@ -113,8 +115,8 @@ def _dominated(cover: sp.csr_matrix, fixed: np.ndarray) -> np.ndarray:
     size = np.diff(csc.indptr)
     overlap = (csc.T @ csc).tocoo()
     i, j, n = overlap.row, overlap.col, overlap.data
-    subset = (i != j) & (n == size[i]) & (fixed[i] <= fixed[j])
-    strict = (size[i] < size[j]) | (fixed[i] < fixed[j]) | (i > j)
+    subset = (i != j) & (n == size[i]) & (fixed[i] <= 0)
+    strict = (size[i] < size[j]) | (fixed[j] > 0) | (i > j)
     out = np.zeros(cover.shape[1], dtype=bool)
     out[i[subset & strict]] = True
     return out
