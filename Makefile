@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_NOTEBOOKS = $(BIN)/python -m pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=120 --durations=0 notebooks
 
-.PHONY: setup system-deps demo test lint bench geodata clean
+.PHONY: setup system-deps demo test notebooks lint bench geodata clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +26,15 @@ system-deps:
 demo: setup
 	$(BIN)/safetynet report --out maps
 
-## Set up and run the test suite.
+## Set up and run the test suite, then execute the notebooks.
 test: setup system-deps
 	$(BIN)/python -m pytest
+	$(RUN_NOTEBOOKS)
+
+## Execute notebooks/*.ipynb on the venv's python3 kernel (nbmake); any error fails. Outputs are not saved.
+## 02/03 read ../shared/data (or $$SAFETYNET_SHARED_DATA).
+notebooks: setup system-deps
+	$(RUN_NOTEBOOKS)
 
 lint: setup
 	$(BIN)/ruff check coverage tests scripts benchmarks

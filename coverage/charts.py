@@ -25,7 +25,17 @@ _PREFERRED = ("Noto Sans CJK TC", "Noto Sans TC", "Noto Serif CJK TC", "Noto San
 
 
 def cjk_font() -> str:
-    """Family name of an installed CJK font for matplotlib (registers ``SAFETYNET_CJK_FONT``)."""
+    """Family name of an installed CJK font for matplotlib (registers ``SAFETYNET_CJK_FONT``).
+
+    Use it for your own charts with zh-TW labels, e.g. in a notebook::
+
+        plt.rcParams["font.family"] = coverage.cjk_font()
+
+    Raises
+    ------
+    CoverageError
+        No CJK font is installed; the message says how to get one.
+    """
     from matplotlib import font_manager
 
     forced = os.environ.get("SAFETYNET_CJK_FONT")
