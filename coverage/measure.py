@@ -106,7 +106,9 @@ def township_coverage(
     -------
     DataFrame with ``towncode, county, township, category, facilities, planned,
     covered, covered_with_planned`` and the township flags, sorted by category then
-    towncode.
+    towncode. When ``facilities`` has a ``cases`` column with any value, also ``cases``: the
+    people served by the open facilities there that report a caseload (NaN when none does).
+    Outputs write it through :func:`coverage.privacy.suppress_counts`.
     """
     import pandas as pd
 
@@ -143,6 +145,11 @@ def township_coverage(
             hit = [(t, c) in served for t, c in zip(out["towncode"], out["category"], strict=True)]
             out[col] = out[col] | pd.Series(hit, index=out.index)
     cols = ["towncode", "county", "township", "category", "facilities", "planned", "covered", "covered_with_planned"]
+    if "cases" in fac and pd.to_numeric(fac["cases"], errors="coerce").notna().any():
+        open_fac = fac[fac["state"] == "open"].assign(cases=lambda f: pd.to_numeric(f["cases"], errors="coerce"))
+        cases = open_fac.groupby(["towncode", "category"])["cases"].sum(min_count=1).rename("cases").reset_index()
+        out = out.merge(cases, on=["towncode", "category"], how="left")
+        cols.append("cases")
     flags = [f for f in FLAGS if f in out]
     return out[cols + flags].sort_values(["category", "towncode"], ignore_index=True)
 

@@ -63,6 +63,7 @@ _GROUP_ALIASES = {
 }
 
 _INF = 10_000  # stands for "and over" in age intervals
+_MAX_COUNT = 100_000_000  # no count (or area in km²) of one row can be larger
 
 # Header vocabulary, after _norm() (NFKC, no spaces, lower case).
 _ROLES = {
@@ -272,6 +273,14 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise UnreadableFileError(path, "file not found")
     if path.is_dir():
         raise UnreadableFileError(path, "is a directory, not a population file")
+    from .readers import max_file_bytes
+
+    limit = max_file_bytes()
+    if path.stat().st_size > limit:
+        raise UnreadableFileError(
+            path, f"file is {path.stat().st_size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit; "
+            "raise SAFETYNET_MAX_FILE_MB if this machine has the memory"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -425,10 +434,14 @@ def read_population(
         ok = np.isfinite(values) & (values >= 0)
         if not allow_fraction:
             ok &= values == np.round(values)
+        too_big = ok & (values > _MAX_COUNT)
+        ok &= ~too_big
         for k in np.flatnonzero(~ok & ~bad):
             reason = "empty count" if not text.iloc[k] else "not a whole number ≥ 0"
             if allow_fraction:
                 reason = "not a number ≥ 0"
+            if too_big[k]:
+                reason = f"more than {_MAX_COUNT:,}, over Taiwan's whole population"
             rejected.append((file, int(line[k]), header[col], cells[col].iloc[k], reason))
         bad[~ok] = True
         return np.where(ok, values, 0.0)
@@ -471,14 +484,18 @@ def read_population(
     code_ok = towncode_from_code.isin(known_towns)
     towncode = name_code.where(name_code.notna(), towncode_from_code.where(code_ok, None))
     how = pd.Series(np.where(name_code.notna(), "township name", "township code"), dtype=object)
+    place_field = header[cols["area"]] if "area" in cols else header[cols.get("township", 0)]
     for k in np.flatnonzero(towncode.isna().to_numpy() & ~bad):
-        if name_error.iloc[k]:
-            fld, value, reason = (header[cols["area"]] if "area" in cols else header[cols.get("township", 0)],
-                                  place.iloc[k], name_error.iloc[k])
-        else:
-            fld, value, reason = header[cols["code"]] if "code" in cols else "place", code.iloc[k], (
+        error = name_error.iloc[k]
+        if isinstance(error, str) and error:
+            fld, value, reason = place_field, place.iloc[k], error
+        elif "code" in cols and code.iloc[k]:
+            fld, value, reason = header[cols["code"]], code.iloc[k], (
                 "township code not in the boundaries and no township name to fall back on")
-        rejected.append((file, int(line[k]), fld, value, reason))
+        else:
+            fld, value, reason = (header[cols["code"]] if "code" in cols else place_field), "", (
+                "no place: the township code and name are blank")
+        rejected.append((file, int(line[k]), fld or "place", value, reason))
     bad |= towncode.isna().to_numpy()
 
     # duplicates: the same code (or the same names when there is no code) twice
@@ -539,7 +556,7 @@ def read_population(
     else:
         vill_out = pd.DataFrame(columns=["villcode", "towncode", "county", "township", "village", *avail])
     rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS).sort_values(["row", "field"], ignore_index=True)
-    period = _period(cells[cols["period"]]) if "period" in cols else None
+    period = _period(cells[cols["period"]], notes) if "period" in cols else None
     layout = _layout(level, ages, "code" in cols)
     pop = Population(
         file=str(path), layout=layout, level=level, period=period, groups=avail,
@@ -572,17 +589,28 @@ def _resolve_place(name: str, by_name: dict[str, str], townships) -> tuple[str |
         return None, str(exc)
 
 
-def _period(values: pd.Series) -> str | None:
-    """``YYYY-MM`` of the most common period value (ROC ``10405`` → ``2015-05``)."""
+def _period(values: pd.Series, notes: list[str] | None = None) -> str | None:
+    """``YYYY-MM`` of the most common period value (ROC ``10405`` → ``2015-05``), None if it is not one.
+
+    >>> import pandas as pd
+    >>> _period(pd.Series(["10405", "10405", ""])), _period(pd.Series(["2022/08"])), _period(pd.Series(["11413"]))
+    ('2015-05', '2022-08', None)
+    """
     values = values[values != ""]
     if values.empty:
         return None
-    text = re.sub(r"\D", "", values.mode().iloc[0])
+    common = values.mode().iloc[0]
+    text = re.sub(r"\D", "", common)
+    year, month = None, None
     if len(text) in (4, 5):  # ROC yyymm
-        return f"{int(text[:-2]) + 1911:04d}-{text[-2:]}"
-    if len(text) == 6:
-        return f"{text[:4]}-{text[4:]}"
-    return values.mode().iloc[0]
+        year, month = int(text[:-2]) + 1911, int(text[-2:])
+    elif len(text) == 6:
+        year, month = int(text[:4]), int(text[4:])
+    if year is not None and 1946 <= year <= 2100 and 1 <= month <= 12:
+        return f"{year:04d}-{month:02d}"
+    if notes is not None:
+        notes.append(f"statistics period {common!r} is not a year-month (ROC 11412 or 2025-12); period unknown")
+    return None
 
 
 def _layout(level: str, ages: dict, coded: bool) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
+import itertools
 import logging
 import math
 import os
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UnreadableFileError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     import pandas as pd
 
@@ -40,10 +40,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Canonical registry columns, in output order (``precision`` is optional).
+#: Canonical registry columns, in output order (``precision`` and ``cases`` are optional).
 COLUMNS = [
     "category", "name", "county", "township", "address", "lon", "lat", "x", "y",
-    "status", "opened", "closed", "serves", "source", "precision",
+    "status", "opened", "closed", "serves", "source", "precision", "cases",
 ]
 
 #: Accepted header spellings of each canonical column (matched by :func:`canonical_header`).
@@ -65,6 +65,7 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "serves": ("serves", "servicearea", "服務區域", "服務範圍", "服務鄉鎮"),
     "source": ("source", "資料來源", "來源"),
     "precision": ("precision", "精確度", "定位精度", "定位精確度"),
+    "cases": ("cases", "caseload", "個案數", "服務人數", "案量", "服務個案數", "個案量"),
 }
 
 #: Name of the column holding cells found beyond the header's width (a malformed row).
@@ -76,6 +77,9 @@ _ALIAS = {alias: canon for canon, names in HEADER_ALIASES.items() for alias in n
 _HEADER_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
 _SPACES = re.compile(r"\s+")
 _HEADER_SEARCH_ROWS = 20
+_CHUNK_ROWS = 50_000  # rows cleaned at a time
+_BLOCK_BYTES = 2**20  # bytes decoded at a time
+_DETECT_BYTES = 4 * 2**20  # bytes the encoding detector sees
 _RESERVED = {
     "facility_id", "file", "row", "towncode", "snapped", "note", "geometry", EXTRA_CELLS, GEOMETRY_PROBLEM,
 }
@@ -129,15 +133,6 @@ def _cell_text(value: Any) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def _clean(column: pd.Series) -> pd.Series:
-    """:func:`_cell_text` of a column of strings or ``None`` (a list comprehension is the fastest)."""
-    import pandas as pd
-
-    nfkc = unicodedata.normalize
-    cells = [" ".join(nfkc("NFKC", v).split()) if v else "" for v in column.tolist()]
-    return pd.Series(cells, index=column.index, dtype="str")
-
-
 def _find_header(rows: list[list[str]]) -> int | None:
     """Index of the first row (of the first few) naming at least two registry columns."""
     for i, cells in enumerate(rows[:_HEADER_SEARCH_ROWS]):
@@ -171,63 +166,134 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _frame(path: Path, rows: list[list[Any]]) -> pd.DataFrame:
-    """Table of clean strings from raw rows of strings (header somewhere in the first rows)."""
+def _frame(path: Path, rows: Iterable[list[Any]]) -> pd.DataFrame:
+    """Table of clean strings from raw rows of strings (header somewhere in the first rows).
+
+    ``rows`` may be an iterator (a ``csv.reader`` over the open file): the body is cleaned
+    :data:`_CHUNK_ROWS` rows at a time into Arrow-backed string columns, so the peak memory is
+    about the size of the table, not of a Python list of every cell; more than :func:`max_rows`
+    rows are refused as soon as they are seen.
+    """
     import pandas as pd
 
-    h = _find_header([[_cell_text(v) for v in r] for r in rows[:_HEADER_SEARCH_ROWS]])
+    it = iter(rows)
+    head = list(itertools.islice(it, _HEADER_SEARCH_ROWS))
+    h = _find_header([[_cell_text(v) for v in r] for r in head])
     if h is None:
         raise UnreadableFileError(
             path,
             "no recognisable header row; expected columns such as 類別/category, 名稱/name, "
             "縣市/county, 鄉鎮市區/township, 地址/address, 經度/lon, 緯度/lat",
         )
-    header = [_cell_text(v) for v in rows[h]]
+    header = [_cell_text(v) for v in head[h]]
     while header and not header[-1]:
         header.pop()
     names = _column_names(header)
-    width = len(names)
-    raw = rows[h + 1:]
-    ncol = max([width, *map(len, raw)])
-    body = pd.DataFrame([list(r) + [""] * (ncol - len(r)) for r in raw], columns=range(ncol), dtype="object")
-    body.index = pd.RangeIndex(h + 2, h + 2 + len(body), name="row")
-    cells = pd.DataFrame({j: _clean(body[j]) for j in body.columns}, index=body.index)
-    cells = cells.loc[cells.ne("").any(axis=1)]  # a blank line is not a registry row
-    table = cells.iloc[:, :width].set_axis(names, axis=1)
-    over = cells.iloc[:, width:]
-    extra = pd.Series("", index=table.index, dtype="str")
-    bad = over.ne("").any(axis=1).to_numpy() if over.shape[1] else []
-    if len(bad) and bad.any():
-        extra[bad] = [",".join(c for c in r if c) for r in over.loc[bad].itertuples(index=False)]
-    table[EXTRA_CELLS] = extra
-    table.index = table.index.astype("int64")
+    body = itertools.chain(head[h + 1:], it)
+    parts, first, limit = [], h + 2, max_rows()
+    while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
+        parts.append(_chunk_table(chunk, first, names))
+        first += len(chunk)
+        if first - h - 2 > limit:
+            raise UnreadableFileError(
+                path, f"more than {limit:,} rows, over the row limit for a registry; split it, "
+                "or raise SAFETYNET_MAX_ROWS"
+            )
+    if not parts:
+        parts.append(_chunk_table([], first, names))
+    table = pd.concat(parts) if len(parts) > 1 else parts[0]
     return _finish(table)
+
+
+def _chunk_table(chunk: list[list[Any]], first: int, names: list[str]) -> pd.DataFrame:
+    """Clean string table of consecutive raw rows, indexed by row number from ``first``; blank rows dropped."""
+    import numpy as np
+    import pandas as pd
+
+    width = len(names)
+    ncol = max([width, *map(len, chunk)])
+    nfkc = unicodedata.normalize
+    columns = [
+        [" ".join(nfkc("NFKC", c).split()) if c else "" for c in col]
+        for col in zip(*[[*r, *[""] * (ncol - len(r))] for r in chunk], strict=True)
+    ] if chunk else [[] for _ in range(ncol)]
+    keep = np.zeros(len(chunk), dtype=bool)
+    for col in columns:
+        keep |= np.fromiter((c != "" for c in col), dtype=bool, count=len(chunk))
+    index = pd.Index(np.arange(first, first + len(chunk), dtype="int64")[keep], name="row")
+    table = pd.DataFrame(
+        {name: pd.Series(np.asarray(col, dtype=object)[keep], dtype="str", index=index)
+         for name, col in zip(names, columns[:width], strict=True)},
+        index=index,
+    )
+    over = columns[width:]
+    extra = [",".join(c for c in cells if c) for cells in zip(*over, strict=True)] if over else [""] * len(chunk)
+    table[EXTRA_CELLS] = pd.Series(np.asarray(extra, dtype=object)[keep], dtype="str", index=index)
+    return table
 
 
 # ----------------------------------------------------------------------------- CSV
 
-def _decode(path: Path, data: bytes) -> str:
-    """Text of a CSV file: UTF-16 by BOM, else strict UTF-8, cp950, Big5-HKSCS, else a detector's guess."""
-    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+def _encoding(path: Path) -> str:
+    """Encoding of a CSV file, found in one streaming pass that also enforces the row limit.
+
+    UTF-16 by BOM, else the first of strict UTF-8, cp950 and Big5-HKSCS that decodes the whole
+    file, else a detector's guess on its first megabytes. The file is read in 1 MB blocks, never
+    whole; more lines than :func:`max_rows` are refused as soon as they are counted.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableFileError(path, "contains NUL bytes; it is a binary file, not a CSV table")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     else:
         candidates = ["utf-8-sig", "cp950", "big5hkscs"]
     for enc in candidates:
         try:
-            text = data.decode(enc)
+            _scan(path, enc)
         except UnicodeDecodeError:
             continue
         log.debug("%s: decoded as %s", path, enc)
-        return text
+        return enc
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
+    with open(path, "rb") as fh:
+        sample = fh.read(_DETECT_BYTES)
+    best = from_bytes(sample).best()
     if best is not None and best.encoding and best.chaos < 0.2:
-        log.info("%s: not UTF-8 or Big5; decoded as %s (detected)", path, best.encoding)
-        return str(best)
+        try:
+            _scan(path, best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+        else:
+            log.info("%s: not UTF-8 or Big5; decoded as %s (detected)", path, best.encoding)
+            return best.encoding
     raise UnreadableFileError(path, "cannot decode the text; save it as UTF-8 or Big5 (cp950)")
+
+
+def _scan(path: Path, encoding: str) -> None:
+    """Decode the whole file in blocks (UnicodeDecodeError if it is not ``encoding``); refuse
+    a blank or binary file and one with more than :func:`max_rows` lines."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    limit, lines, blank = max_rows(), 0, True
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(_BLOCK_BYTES)
+            text = decoder.decode(block, final=not block)
+            if "\x00" in text:
+                raise UnreadableFileError(path, "contains NUL characters; it is a binary file, not a CSV table")
+            blank = blank and not text.strip()
+            lines += text.count("\n")
+            if lines > limit:
+                raise UnreadableFileError(
+                    path, f"more than {limit:,} lines, over the {limit:,}-row limit for a registry; split it, "
+                    "or raise SAFETYNET_MAX_ROWS"
+                )
+            if not block:
+                break
+    if blank:
+        raise UnreadableFileError(path, "file is empty")
 
 
 def _delimiters(text: str) -> list[str]:
@@ -239,38 +305,34 @@ def _delimiters(text: str) -> list[str]:
 
 
 def max_file_bytes() -> int:
-    """Largest registry file read (``SAFETYNET_MAX_FILE_MB``, default 1,024 MB)."""
-    return int(float(os.environ.get("SAFETYNET_MAX_FILE_MB", "1024")) * 2**20)
+    """Largest registry file read (``SAFETYNET_MAX_FILE_MB``, default 512 MB)."""
+    return int(float(os.environ.get("SAFETYNET_MAX_FILE_MB", "512")) * 2**20)
 
 
 def max_rows() -> int:
-    """Most rows read from one registry file (``SAFETYNET_MAX_ROWS``, default 5,000,000)."""
-    return int(os.environ.get("SAFETYNET_MAX_ROWS", "5000000"))
+    """Most rows read from one registry file (``SAFETYNET_MAX_ROWS``, default 2,000,000).
+
+    Validating a registry takes about 2 KB of memory a row (1.9 GB for a million rows,
+    ``benchmarks/memory.py``); real registries have hundreds to thousands of rows.
+    """
+    return int(os.environ.get("SAFETYNET_MAX_ROWS", "2000000"))
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    if not data.strip():
-        raise UnreadableFileError(path, "file is empty")
-    lines = data.count(b"\n")
-    if lines > max_rows():
-        raise UnreadableFileError(
-            path, f"{lines:,} lines, over the {max_rows():,}-row limit for a registry; split it, "
-            "or raise SAFETYNET_MAX_ROWS"
-        )
-    text = _decode(path, data)
-    if "\x00" in text:
-        raise UnreadableFileError(path, "contains NUL characters; it is a binary file, not a CSV table")
+    encoding = _encoding(path)
+    with open(path, encoding=encoding, newline="") as fh:
+        head = fh.read(_BLOCK_BYTES)
     first_error = None
-    for delimiter in _delimiters(text):  # the first one under which a header is found
-        try:
-            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        except csv.Error as exc:
-            raise UnreadableFileError(path, f"malformed CSV ({exc})") from exc
-        try:
-            return _frame(path, rows)
-        except UnreadableFileError as exc:
-            first_error = first_error or exc
+    for delimiter in _delimiters(head):  # the first one under which a header is found
+        with open(path, encoding=encoding, newline="") as fh:
+            try:
+                return _frame(path, csv.reader(fh, delimiter=delimiter))
+            except csv.Error as exc:
+                raise UnreadableFileError(path, f"malformed CSV ({exc})") from exc
+            except UnreadableFileError as exc:
+                if "row limit" in exc.reason:
+                    raise
+                first_error = first_error or exc
     raise first_error
 
 
@@ -287,10 +349,12 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     try:
         first_error: UnreadableFileError | None = None
         for sheet in book.worksheets:
-            rows = [[_raw_text(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+            rows = ([_raw_text(v) for v in r] for r in sheet.iter_rows(values_only=True))
             try:
                 table = _frame(path, rows)
             except UnreadableFileError as exc:
+                if "row limit" in exc.reason:
+                    raise
                 first_error = first_error or exc
                 continue
             log.debug("%s: reading sheet %r", path, sheet.title)
@@ -314,6 +378,13 @@ def _read_vector(path: Path) -> pd.DataFrame:
         raise UnreadableFileError(path, f"not a readable GeoJSON/GeoPackage file ({exc})") from exc
     first_error = UnreadableFileError(path, "the file has no layers")
     for i, layer in enumerate(layers):
+        try:
+            features = int(pyogrio.read_info(path, layer=layer).get("features") or 0)
+        except Exception:  # as above
+            features = 0
+        if features > max_rows():
+            raise UnreadableFileError(path, f"layer {layer!r} has {features:,} features, over the "
+                                      f"{max_rows():,}-row limit for a registry; split it, or raise SAFETYNET_MAX_ROWS")
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

@@ -3,7 +3,8 @@
 Every write is atomic (a temporary file in the same directory, then ``os.replace``), so an
 interrupted run never leaves a half-written table. Text cells that a spreadsheet would run
 as a formula (starting with ``= + - @``, tab or carriage return) are neutralised with a
-leading apostrophe.
+leading apostrophe. Caseloads below the report's ``suppress_below`` are written as ``"<3"``
+(:mod:`coverage.privacy`).
 """
 
 from __future__ import annotations
@@ -64,10 +65,13 @@ def neutralise(value: object) -> object:
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Copy of ``frame`` with every text cell passed through :func:`neutralise`."""
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or str(out[col].dtype) in ("str", "string"):
-            out[col] = out[col].map(neutralise).astype(object)
+            # a list, not Series.map, which would turn a column of ints and None into floats
+            out[col] = pd.Series([neutralise(v) for v in out[col].tolist()], index=out.index, dtype=object)
     return out
 
 
@@ -85,16 +89,24 @@ def _coverage_table(report: CoverageReport) -> pd.DataFrame:
     return table
 
 
+def _threshold(report: CoverageReport) -> int:
+    from .privacy import DEFAULT_THRESHOLD
+
+    return getattr(report, "suppress_below", DEFAULT_THRESHOLD)
+
+
 def _township_table(report: CoverageReport) -> pd.DataFrame:
     from .geography import FLAGS
+    from .privacy import CASELOAD_COLUMNS, suppress_counts
 
     cols = ["towncode", "county", "township", "category", "facilities", "covered"]
+    cols += [c for c in CASELOAD_COLUMNS if c in report.townships]  # registries with a cases column
     flags = [f for f in FLAGS if f in report.townships]
     extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with --population / --dem
     table = report.townships[cols + flags + extra]
     if extra:
         table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1})
-    return table
+    return suppress_counts(table, threshold=_threshold(report))
 
 
 # Columns --population / --dem add to townships.csv (coverage.analysis._population_figures).
@@ -157,6 +169,7 @@ def summary(report: CoverageReport) -> dict:
     """Everything in the report as plain JSON-able data (no timestamps but the as-of)."""
     from . import __version__
     from .facilities import CATEGORIES
+    from .privacy import suppress_counts
 
     reg = report.registry
     counties = report.counties.copy()
@@ -172,9 +185,12 @@ def summary(report: CoverageReport) -> dict:
             "accepted": len(reg.facilities),
             "rejected_rows": len(reg.rejected),
             "mismatches": len(reg.mismatches),
+            "withheld_columns": list(getattr(reg, "withheld_columns", ())),
+            "public_columns": list(getattr(reg, "public_columns", ())),
         },
-        "coverage": _records(counties),
-        "gaps": _records(report.gaps),
+        "suppress_below": _threshold(report),
+        "coverage": _records(suppress_counts(counties, threshold=_threshold(report))),
+        "gaps": _records(suppress_counts(report.gaps, threshold=_threshold(report))),
         "rejected": _records(reg.rejected[REJECTED_COLUMNS]),
         "mismatches": _records(reg.mismatches),
         **_population_summary(report),

@@ -93,6 +93,7 @@ def write_workbook(
 
     from . import __version__
     from .facilities import CATEGORIES
+    from .privacy import suppress_counts
     from .report import atomic_open
 
     path = Path(path)
@@ -139,7 +140,7 @@ def write_workbook(
 
         _sheet(wb, "涵蓋率", counties, formats, {"missing": 60})
         _sheet(wb, "缺口", report.gaps, formats)
-        _sheet(wb, "鄉鎮明細", report.townships, formats)
+        _sheet(wb, "鄉鎮明細", suppress_counts(report.townships, threshold=report.suppress_below), formats)
         access = getattr(report, "access", None)
         if access is not None:
             _sheet(wb, "人口涵蓋", access.counties, formats)

@@ -190,9 +190,10 @@ def test_chinese_headers(tmp_path: Path, header: list[str], canonical: list[str]
 def test_extra_columns_are_kept(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "x.csv", [["社福中心", "甲", "竹崎鄉", "05-1234567", "x"]],
                      header=["類別", "名稱", "鄉鎮市區", "電話", "note"])
-    f = read_facilities(path).facilities
+    f = read_facilities(path, public_columns=["電話"]).facilities
     assert f["電話"].tolist() == ["05-1234567"]
     assert f["src_note"].tolist() == ["x"]  # a file column named like an output column is renamed
+    assert "電話" not in read_facilities(path).facilities  # personal columns only when marked public
 
 
 # ----------------------------------------------------------------------------- other formats
@@ -589,7 +590,7 @@ def test_oversized_files_are_refused_early(tmp_path: Path, monkeypatch: pytest.M
     path = tmp_path / "big.csv"
     path.write_text("類別,名稱,鄉鎮市區\n" + "小衛星,甲,嘉義縣竹崎鄉\n" * 50, encoding="utf-8")
     monkeypatch.setenv("SAFETYNET_MAX_ROWS", "10")
-    with pytest.raises(UnreadableFileError, match=r"big.csv: 51 lines, over the 10-row limit"):
+    with pytest.raises(UnreadableFileError, match=r"big.csv: more than 10 lines, over the 10-row limit"):
         read_facilities(path)
     monkeypatch.setenv("SAFETYNET_MAX_ROWS", "100")
     monkeypatch.setenv("SAFETYNET_MAX_FILE_MB", "0.0001")

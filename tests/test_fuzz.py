@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import os
+import re
+
+import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from coverage.errors import CoverageError
-from coverage.facilities import read_facilities
+from coverage.facilities import parse_date, read_facilities
 from coverage.plan import load_targets, read_scenario
+from coverage.privacy import is_personal_column
 
-HEADERS = ["類別,名稱,縣市,鄉鎮市區,經度,緯度,啟用日期", "category,name,township,x,y,opened,closed,serves"]
+HEADERS = ["類別,名稱,縣市,鄉鎮市區,經度,緯度,啟用日期", "category,name,township,x,y,opened,closed,serves",
+           "類別,名稱,鄉鎮市區,個案數,聯絡人,電話,名稱,聯絡人"]
 cells = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "nan", "inf", "-inf", "1e400", "民國112年13月",
@@ -43,6 +52,9 @@ def test_registry_rows_never_crash_and_balance(tmp_path, townships, data, header
     assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
     assert set(reg.rejected.columns) >= {"file", "row", "field", "value", "reason"}
     assert reg.rejected["reason"].str.len().gt(0).all()
+    assert not [c for c in reg.facilities.columns if is_personal_column(c)]
+    cases = reg.facilities["cases"].dropna()
+    assert (cases >= 0).all() and (cases == cases.round()).all()
 
 
 @settings_
@@ -89,3 +101,328 @@ def test_targets_and_scenario_garbage(tmp_path, blob):
         path.write_bytes(blob)
         with pytest.raises(CoverageError, match=name):
             reader(path)
+
+
+# ----------------------------------------------------------------------------- population files
+
+POP_HEADERS = [
+    "統計年月,區域別,村里,戶數,人口數,人口數-男,人口數-女,0歲-男,0歲-女,100歲以上-男,100歲以上-女,",
+    "統計年月,區域別代碼,區域別,村里名稱,戶數,人口數,0歲-男,0歲-女",
+    "年月,村里代碼,區域,村里,戶數,人口,未滿15歲,15-64歲,超過64歲,超過20歲,18-19歲",
+    "TOWNCODE,area,ym,age_0_14,age_15_64,age_65plus",
+    "COUNTYNAME,TOWNNAME,Elderly65",
+    "statistic_yyymm,district_code,site_id,village,household_no,people_total\n統計年月,區域別代碼,區域別,村里名稱,戶數,人口數",
+    "人口數,人口數,區域別,區域別,村里,村里",  # duplicated headers
+    "區域別,人口數,人口數-男,0歲,0歲,1歲,超過64歲,65歲以上",  # overlapping age columns
+]
+pop_cells = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from([
+        "10405", "11412", "999", "00000", "11413", "1130", "民國112年13月", "112/02/30", "-1", "3.5", "1,234", "1e9",
+        "1e400", "nan", "inf", "-inf", "", " ", "\x00", "\x1b[31m", "\u2028", "=1+2", "@SUM(A1)", "+886",
+        "嘉義縣太保市", "嘉義縣阿里山鄉", "台北縣板橋市", "東區", "火星縣某鄉", "太保里", "10010010001",
+        "10010180-001", "1001018", "10010180", "99999999", "65000010-001", "x" * 3000,
+    ]),
+)
+pop_rows = st.lists(st.lists(pop_cells, min_size=0, max_size=13), min_size=0, max_size=8)
+
+
+@pytest.fixture(scope="module")
+def villages():
+    from coverage.geography import load_villages
+
+    return load_villages()
+
+
+def _check_population(pop, name: str) -> None:
+    """The reader's contract: everything read is accepted or rejected, each rejection says where and why."""
+    m = pop.matching.set_index("how")["rows"]
+    accepted = int(m.drop("rejected", errors="ignore").sum())
+    rejected_rows = pop.rejected["row"].nunique()
+    assert pop.rows_read == accepted + rejected_rows
+    assert int(m.get("rejected", 0)) == rejected_rows
+    rej = pop.rejected
+    assert list(rej.columns) == ["file", "row", "field", "value", "reason"]
+    assert (rej["file"] == name).all()
+    assert all(isinstance(r, int) and r >= 1 for r in rej["row"])
+    assert rej["field"].map(lambda f: isinstance(f, str) and f != "").all()
+    assert rej["value"].map(lambda v: isinstance(v, str)).all()
+    assert rej["reason"].map(lambda r: isinstance(r, str) and r != "").all()
+    for g in pop.groups:
+        assert (pop.townships[g] >= 0).all()
+    assert pop.period is None or re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])", pop.period), pop.period
+
+
+def _event(text: str) -> None:
+    """Count outcomes in ``--hypothesis-show-statistics`` (outside a hypothesis test: nothing)."""
+    with contextlib.suppress(InvalidArgument):
+        event(text)
+
+
+def _read_population_or_refuse(path, townships, villages):
+    from coverage.population import read_population
+
+    try:
+        pop = read_population(path, townships=townships, villages=villages)
+    except CoverageError as exc:
+        assert path.name in str(exc)
+        _event(f"refused: {type(exc).__name__}")
+        return None
+    _check_population(pop, path.name)
+    _event(f"read: {'some' if len(pop.rejected) else 'no'} rejections")
+    return pop
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=pop_rows, header=st.sampled_from(POP_HEADERS), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950"]),
+       quote=st.booleans())
+def test_population_rows_never_crash_and_balance(tmp_path, townships, villages, data, header, encoding, quote):
+    def q(c: str) -> str:
+        return '"' + c.replace('"', '""') + '"' if quote or any(ch in c for ch in ',"\n\r') else c
+
+    text = header + "\n" + "\n".join(",".join(q(c) for c in r) for r in data) + "\n"
+    path = tmp_path / "pop.csv"
+    path.write_bytes(text.encode(encoding, errors="replace"))
+    _read_population_or_refuse(path, townships, villages)
+
+
+_VALID_POPULATION = (
+    "統計年月,區域別代碼,區域別,村里名稱,戶數,人口數,0歲,1歲以上\n"
+    "11412,10010010001,嘉義縣太保市,太保里,10,200,2,198\n"
+    "11412,10010010002,嘉義縣太保市,後庄里,10,300,3,297\n"
+    "11412,,嘉義縣阿里山鄉,香林村,5,100,1,99\n"
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950", "utf-16", "latin-1", "shift_jis"]),
+    cut=st.integers(min_value=0, max_value=400),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=255)),
+                   max_size=6),
+    suffix=st.sampled_from([".csv", ".json", ".txt"]),
+)
+def test_population_corrupted_bytes(tmp_path, townships, villages, encoding, cut, flips, suffix):
+    """A valid file, re-encoded, truncated and with random bytes overwritten."""
+    data = bytearray(_VALID_POPULATION.encode(encoding, errors="replace"))[:cut]
+    for pos, byte in flips:
+        if pos < len(data):
+            data[pos] = byte
+    path = tmp_path / f"pop{suffix}"
+    path.write_bytes(bytes(data))
+    _read_population_or_refuse(path, townships, villages)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
+              st.sampled_from(["1001018", "10010180", "嘉義縣阿里山鄉", "population", "人口數"])),
+    lambda kids: st.one_of(st.lists(kids, max_size=4),
+                           st.dictionaries(st.sampled_from(["area", "population", "size", "1001018", "區域別",
+                                                            "人口數", "TOWNCODE", "age_65plus", "x"]),
+                                           kids, max_size=5)),
+    max_leaves=20,
+))
+def test_population_json_never_crashes(tmp_path, townships, villages, doc):
+    import json
+
+    path = tmp_path / "pop.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    _read_population_or_refuse(path, townships, villages)
+
+
+@pytest.mark.parametrize("text", [
+    "統計年月,區域別,村里,人口數\n",  # header only
+    "統計年月,區域別,村里,人口數\n\n\n",
+    "統計年月,區域別,村里,人口數\n11412,嘉義縣太保市,太保里,5,多的欄,又一欄\n",  # extra cells
+    "統計年月,區域別,村里,人口數\n11412,嘉義縣太保市\n",  # missing cells
+    "統計年月,區域別,村里,人口數\n99999,嘉義縣太保市,太保里,5\n",  # nonsense ROC year-month
+    "統計年月,區域別,村里,人口數\n民國一百年,嘉義縣太保市,太保里,5\n",
+    "統計年月,區域別,村里,人口數\n11413,嘉義縣太保市,太保里,5\n",  # month 13
+    "統計年月,區域別,村里,人口數\n0,嘉義縣太保市,太保里,5\n",
+])
+def test_population_edge_files(tmp_path, townships, villages, text):
+    path = tmp_path / "edge.csv"
+    path.write_text(text, encoding="utf-8")
+    _read_population_or_refuse(path, townships, villages)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(records=st.dictionaries(
+    st.one_of(st.sampled_from(["1001018", "1001001", "6500001", "9999999", "", "abc"]), st.text(max_size=8)),
+    st.dictionaries(st.sampled_from(["area", "size", "households", "population", "male", "female", "age_65plus"]),
+                    st.one_of(pop_cells, st.integers(-10, 10**7), st.floats(allow_nan=True), st.none(),
+                              st.lists(st.integers(), max_size=2)), max_size=7),
+    max_size=6,
+), as_list=st.booleans())
+def test_population_json_records(tmp_path, townships, villages, records, as_list):
+    """The township JSON layout (keyed by 7-digit code) with hostile values."""
+    import json
+
+    doc = [{"TOWNCODE": k, **v} for k, v in records.items()] if as_list else records
+    path = tmp_path / "towns.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    _read_population_or_refuse(path, townships, villages)
+
+
+# ----------------------------------------------------------------------------- registry: coordinates and dates
+
+COORD_FORMS = ["wgs84", "wgs84 swapped", "twd97", "twd97 swapped", "twd97 in lon/lat", "twd67", "nan", "inf"]
+
+
+def _coordinate_cells(lon: float, lat: float, form: str) -> tuple[str, str, str, str]:
+    """(lon, lat, x, y) cells of a point written in ``form``."""
+    from pyproj import Transformer
+
+    if form in ("nan", "inf"):
+        return form, f"{lat:.6f}", "", ""
+    if form.startswith("wgs84"):
+        a, b = f"{lon:.6f}", f"{lat:.6f}"
+        return (b, a, "", "") if "swapped" in form else (a, b, "", "")
+    epsg = "EPSG:3828" if form == "twd67" else "EPSG:3826"
+    x, y = Transformer.from_crs("EPSG:4326", epsg, always_xy=True).transform(lon, lat)
+    a, b = f"{x:.2f}", f"{y:.2f}"
+    if form == "twd97 in lon/lat":
+        return a, b, "", ""
+    return ("", "", b, a) if "swapped" in form else ("", "", a, b)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.integers(0, 367), st.sampled_from(COORD_FORMS)), min_size=1, max_size=6),
+       duplicate_header=st.booleans())
+def test_registry_coordinate_systems(tmp_path, townships, picks, duplicate_header):
+    """WGS84, TWD97 (also swapped, or in the lon/lat columns) land in the right township; TWD67 (not
+    supported: read as TWD97, about 850 m off) never lands farther than 1.5 km; NaN/inf are rejected."""
+    reps = townships.set_index("towncode").geometry.representative_point()
+    header = "類別,名稱,經度,緯度,X,Y" + (",名稱,經度" if duplicate_header else "")
+    lines, truth = [header], {}
+    for i, (k, form) in enumerate(picks):
+        code = reps.index[k]
+        pt = reps.iloc[k]
+        cells = _coordinate_cells(pt.x, pt.y, form)
+        lines.append(",".join(["小衛星", f"點{i}", *cells] + (["別名", "1"] if duplicate_header else [])))
+        truth[f"點{i}"] = (code, form, pt)
+    path = tmp_path / "coords.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reg = read_facilities(path, townships=townships)
+    assert reg.rows_read == len(reg.facilities) + reg.rejected["row"].nunique() == len(picks)
+    accepted = reg.facilities.set_index("name")
+    for name, (code, form, pt) in truth.items():
+        if form in ("nan", "inf"):
+            assert name not in accepted.index
+            continue
+        if form == "twd67":
+            if name in accepted.index:
+                row = accepted.loc[name]
+                assert abs(row["lon"] - pt.x) < 0.016 and abs(row["lat"] - pt.y) < 0.014
+            continue
+        assert name in accepted.index, reg.rejected
+        assert accepted.loc[name, "towncode"] == code, (form, accepted.loc[name, "note"])
+    if duplicate_header:
+        assert "名稱" in reg.facilities.columns  # the second 名稱 column kept under its own name
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(min_value=dt.date(1922, 1, 1), max_value=dt.date(2099, 12, 31)))  # ROC years of 2–3 digits
+def test_every_accepted_date_form(day):
+    roc = day.year - 1911
+    full = [day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day.year}.{day.month:02d}.{day.day:02d}",
+            f"{day.year}{day.month:02d}{day.day:02d}", f"{roc}/{day.month:02d}/{day.day:02d}",
+            f"{roc:03d}{day.month:02d}{day.day:02d}", f"民國{roc}年{day.month}月{day.day}日",
+            f"{day.isoformat()} 10:30", f"{day.year}/{day.month}/{day.day} 下午 03:04:05",
+            f"{day.isoformat()}T00:00:00"]
+    month = [f"{day.year}-{day.month:02d}", f"{roc}/{day.month:02d}", f"民國{roc}年{day.month}月",
+             f"{day.year}{day.month:02d}"] + ([f"{roc}{day.month:02d}"] if roc >= 100 else [])
+    year = [str(day.year), f"{roc}年", f"民國{roc}年", str(roc)]
+    for forms, expected in ((full, day), (month, day.replace(day=1)), (year, dt.date(day.year, 1, 1))):
+        for text in forms:
+            assert parse_date(text) == pd.Timestamp(expected), text
+    serial = (day - dt.date(1899, 12, 30)).days
+    if 20_000 <= serial <= 73_000:  # Excel serial day numbers: 1954-10-04 … 2099-11-12
+        assert parse_date(serial) == pd.Timestamp(day)
+
+
+@pytest.mark.parametrize("text", ["2023-02-30", "112/13/01", "民國112年13月", "0000-00-00", "2101-01-01", "1899",
+                                  "12345678", "1", "昨天", "2023-07-01-01", "--", "９９９９", "1e5", "2023/7/1 25:00"])
+def test_nonsense_dates_are_rejected_with_the_value(tmp_path, townships, text):
+    path = tmp_path / "dates.csv"
+    path.write_text(f'類別,名稱,鄉鎮市區,啟用日期\n小衛星,甲,嘉義縣竹崎鄉,"{text}"\n', encoding="utf-8")
+    reg = read_facilities(path, townships=townships)
+    assert reg.facilities.empty
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[2, "opened", text.replace("９", "9")]]
+
+
+# ----------------------------------------------------------------------------- absurd sizes
+
+_MEASURE = """
+import json, resource, sys
+from coverage.errors import CoverageError
+from coverage.readers import read_table
+import pandas, pyarrow, geopandas  # noqa: F401  (imports out of the baseline)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    outcome = f"read {len(read_table(sys.argv[1]))} rows"
+except CoverageError as exc:
+    outcome = str(exc)
+grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+print(json.dumps({"outcome": outcome, "grew_mb": grew}))
+"""
+
+
+def _read_in_child(path, **env):
+    """(outcome, MB the peak resident memory grew by) of read_table in a fresh process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, cwd=repo,
+                          env={**os.environ, **env}, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out["outcome"], out["grew_mb"]
+
+
+def test_two_gigabyte_file_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_bytes("類別,名稱,鄉鎮市區\n小衛星,甲,嘉義縣竹崎鄉\n".encode())
+    os.truncate(path, 2 * 2**30)  # sparse: no 2 GB written
+    outcome, grew = _read_in_child(path)
+    assert "huge.csv: file is 2,048 MB, over the 512 MB limit" in outcome and "SAFETYNET_MAX_FILE_MB" in outcome
+    assert grew < 50
+
+
+def test_too_many_rows_refused_as_soon_as_counted(tmp_path):
+    """Past the row limit the rest of the file is never read: here 1.9 GB of it (a sparse hole),
+    which reading the file whole would have put in memory."""
+    path = tmp_path / "rows.csv"
+    path.write_bytes("類別,名稱,鄉鎮市區\n".encode() + b"x,y,z\n" * 400_000)  # 2.3 MB of lines
+    os.truncate(path, int(1.9 * 2**30))
+    outcome, grew = _read_in_child(path, SAFETYNET_MAX_ROWS="1000", SAFETYNET_MAX_FILE_MB="4096")
+    assert "rows.csv: more than 1,000 lines, over the 1,000-row limit" in outcome
+    assert grew < 50
+
+
+def test_large_registry_read_in_bounded_memory(tmp_path):
+    """300,000 rows (25 MB): the table of clean strings costs a few times the file, not ~15×
+    as a list of Python cells did (benchmarks/memory.py measures a million rows)."""
+    path = tmp_path / "large.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("類別,名稱,鄉鎮市區,經度,緯度,啟用日期,個案數\n")
+        fh.writelines(f"小衛星,據點{i},嘉義縣竹崎鄉,120.5512,23.5231,112/07/01,{i % 50}\n" for i in range(300_000))
+    size_mb = path.stat().st_size / 2**20
+    outcome, grew = _read_in_child(path)
+    assert outcome == "read 300000 rows"
+    assert grew < 5 * size_mb, (grew, size_mb)
+
+
+def test_population_file_size_limit(tmp_path):
+    from coverage.errors import UnreadableFileError
+    from coverage.population import read_population
+
+    path = tmp_path / "pop.csv"
+    path.write_text("TOWNCODE,population\n10010180,5000\n", encoding="utf-8")
+    os.truncate(path, 2 * 2**30)
+    with pytest.raises(UnreadableFileError, match="pop.csv: file is 2,048 MB, over the 512 MB limit"):
+        read_population(path)
