@@ -58,6 +58,7 @@ _EXPORTS = {
     "whatif": "plan",
     "write_site_map": "maps",
     "write_offline_assets": "maps",
+    "show_map": "maps",
     "cjk_font": "charts",
     "trend_chart": "charts",
     "read_population": "population",

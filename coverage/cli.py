@@ -32,6 +32,25 @@ CategoryOpt = Annotated[
     list[str] | None, typer.Option("--category", help="Programme, e.g. community_support_point or 小衛星; repeatable.")
 ]
 
+# Population options, shared by `report` and `map`.
+PopulationOpt = Annotated[
+    Path | None, typer.Option("--population", help="MOI population file (village or township, CSV/JSON).")
+]
+DemOpt = Annotated[
+    list[Path] | None, typer.Option("--dem", help="Elevation raster (any GDAL format) for `mountain`; repeatable.")
+]
+AgeGroupOpt = Annotated[
+    str, typer.Option("--age-group", help="total, children (0–17), young_children (0–11) or elderly (65+).")
+]
+DistanceKmOpt = Annotated[
+    float, typer.Option("--distance-km", help="Straight-line distance counted as near a service.")
+]
+CatchmentKmOpt = Annotated[float, typer.Option("--catchment-km", help="2SFCA/E2SFCA catchment.")]
+CrossSeaOpt = Annotated[bool, typer.Option("--cross-sea", help="Let a facility serve villages on another island.")]
+MountainMOpt = Annotated[
+    float, typer.Option("--mountain-m", help="Mean elevation (m) from which a township is `mountain`.")
+]
+
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
@@ -66,25 +85,20 @@ def report(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
-    population: Annotated[
-        Path | None, typer.Option("--population", help="MOI population file (village or township, CSV/JSON).")
+    population: PopulationOpt = None,
+    dem: DemOpt = None,
+    age_group: AgeGroupOpt = "total",
+    distance_km: DistanceKmOpt = 5.0,
+    catchment_km: CatchmentKmOpt = 20.0,
+    cross_sea: CrossSeaOpt = False,
+    mountain_m: MountainMOpt = 500.0,
+    suppress_below: Annotated[
+        int, typer.Option("--suppress-below", min=0, help="Write caseloads from 1 to N−1 as <N (0: none).")
+    ] = 3,
+    public_column: Annotated[
+        list[str] | None,
+        typer.Option("--public-column", help="Keep and show this personal registry column (e.g. 聯絡人); repeatable."),
     ] = None,
-    dem: Annotated[
-        list[Path] | None, typer.Option("--dem", help="Elevation raster (any GDAL format) for `mountain`; repeatable.")
-    ] = None,
-    age_group: Annotated[
-        str, typer.Option("--age-group", help="total, children (0–17), young_children (0–11) or elderly (65+).")
-    ] = "total",
-    distance_km: Annotated[
-        float, typer.Option("--distance-km", help="Straight-line distance counted as near a service.")
-    ] = 5.0,
-    catchment_km: Annotated[float, typer.Option("--catchment-km", help="2SFCA/E2SFCA catchment.")] = 20.0,
-    cross_sea: Annotated[
-        bool, typer.Option("--cross-sea", help="Let a facility serve villages on another island.")
-    ] = False,
-    mountain_m: Annotated[
-        float, typer.Option("--mountain-m", help="Mean elevation (m) from which a township is `mountain`.")
-    ] = 500.0,
 ) -> None:
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
 
@@ -103,6 +117,7 @@ def report(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
+                suppress_below=suppress_below, public_columns=public_column or (),
             )
             paths = write_report(result, out)
             if not no_maps:
@@ -190,8 +205,19 @@ def map_(
     boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
     png: Annotated[bool, typer.Option("--png", help="Also a static PNG figure per county (print).")] = False,
     out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
+    population: PopulationOpt = None,
+    dem: DemOpt = None,
+    age_group: AgeGroupOpt = "total",
+    distance_km: DistanceKmOpt = 5.0,
+    catchment_km: CatchmentKmOpt = 20.0,
+    cross_sea: CrossSeaOpt = False,
+    mountain_m: MountainMOpt = 500.0,
 ) -> None:
-    """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html."""
+    """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
+
+    With --population the tooltips add people, distances to the nearest service and 2SFCA, and a
+    優先補點 layer marks the ranked gap townships; with --dem the computed `mountain` flag.
+    """
     from .errors import CoverageError
 
     try:
@@ -202,7 +228,8 @@ def map_(
         with _status("繪製地圖 drawing maps…"):
             result = run_coverage(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
-                boundaries=boundaries,
+                boundaries=boundaries, population=population, dem=dem, age_group=age_group,
+                distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
             )
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png

@@ -101,10 +101,16 @@ def esc(value: object) -> str:
 
 
 def to_script_json(obj: Any) -> str:
-    """JSON safe to place inside a ``<script>`` element (``<``, ``>``, ``&``, ``'`` as \\u escapes)."""
+    """JSON safe to place inside a ``<script>`` element (``<``, ``>``, ``&``, ``'`` as \\u escapes).
+
+    ``{{``, ``{%`` and ``{#`` (only ever inside strings) are broken up too: folium/branca render a
+    page's script text once more as a Jinja template, where ``{{ … }}`` from a registry cell would
+    be evaluated (template injection).
+    """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
-                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
+                       ("{{", "{\\u007b"), ("{%", "{\\u0025"), ("{#", "{\\u0023")):
         text = text.replace(char, code)
     return text
 
@@ -237,13 +243,20 @@ def township_states(table: pd.DataFrame, categories: Sequence[str]) -> pd.DataFr
     return frame.pivot(index="towncode", columns="category", values="state").reindex(columns=list(categories))
 
 
-def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: dict) -> dict[str, str]:
-    """zh-TW tooltip HTML per towncode: county and township, flags, facilities per category."""
+def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: dict, *,
+                      suppress_below: int = 3) -> dict[str, str]:
+    """zh-TW tooltip HTML per towncode: county and township, flags, facilities per category.
+
+    With a ``cases`` column, also the caseload per category, 1 … ``suppress_below − 1`` shown as
+    ``<3`` (:func:`coverage.privacy.suppress_value`).
+    """
     from .gaps import flag_labels
+    from .privacy import suppress_value
 
     first = table.drop_duplicates("towncode").set_index("towncode")
     flags = flag_labels(first)
-    counts = table.set_index(["towncode", "category"])[["facilities", "planned"]]
+    shown = ["facilities", "planned", *(["cases"] if "cases" in table else [])]
+    counts = table.set_index(["towncode", "category"])[shown]
     lookup = counts.to_dict("index")
     out = {}
     for code, row in first.iterrows():
@@ -254,6 +267,8 @@ def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: di
         for i, cat in enumerate(categories):
             c = lookup.get((code, cat), {"facilities": 0, "planned": 0})
             planned = f"（規劃 {int(c['planned'])}）" if c["planned"] else ""
+            if suppress_value(c.get("cases"), suppress_below) is not None:
+                planned += f"・個案 {esc(suppress_value(c['cases'], suppress_below))}"
             lines.append(f'<tr class="sn-r{i}"><td>{styles[cat]["label"]}</td>'
                          f'<td>{int(c["facilities"])} 處{planned}</td></tr>')
         lines.append("</table></div>")
@@ -269,8 +284,11 @@ def _date(value: object) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
-def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict) -> list[str]:
-    """Popup HTML per facility: name, category, address, status, opened date, source, notes."""
+def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *,
+                    public_columns: Sequence[str] = ()) -> list[str]:
+    """Popup HTML per facility: name, category, address, status, opened date, source, the columns
+    the user marked public (e.g. 聯絡人), notes. Never a facility's caseload (a township total of a
+    few facilities would give a small one away)."""
     out = []
     for (_, f), state in zip(facilities.iterrows(), states, strict=True):
         status = esc(f.get("status")) or "—"
@@ -286,6 +304,7 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict) -
         if _date(f.get("closed")):
             rows.append(("結束日期", _date(f.get("closed"))))
         rows.append(("資料來源", esc(f.get("source")) or "—"))
+        rows += [(esc(c), esc(f.get(c)) or "—") for c in public_columns]
         body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
         notes = []
         if f.get("precision") == "township":
@@ -335,7 +354,12 @@ def map_payload(
     total, rate, gaps), ``towns`` (code, tooltip ``t``, state string ``s``, geometry ``g``),
     ``villages`` (name ``n``, town index ``i``, geometry ``g``) or None, ``fac`` (category
     index ``k``, ``[lat, lon]`` ``a``, name ``n``, popup ``p``, approximate ``x``, planned
-    ``pl``), ``colours``, ``stateLabels``; with ``sites`` also ``sites``.
+    ``pl``), ``colours``, ``stateLabels``; with ``sites`` also ``sites``. ``pop``
+    (:func:`coverage.mapaccess.population_meta`) and ``prio`` (``items`` per category from
+    :func:`coverage.mapaccess.priority_items`, ``top``, ``show``, ``layer``) are None unless the
+    report has population figures; then towns also carry the figures of
+    :func:`coverage.mapaccess.township_figures` (``names``: the nearest facilities' names) and,
+    with a village-level population file, villages their people ``p`` and nearest distances ``d``.
     """
     from .errors import InputError
     from .geography import load_townships, load_villages
@@ -362,8 +386,8 @@ def map_payload(
     towns = townships.set_index("towncode").loc[codes].reset_index()
 
     states = township_states(table, cats).reindex(codes)
-    tips = township_tooltips(table, cats, styles)
-    vill_payload = None
+    tips = township_tooltips(table, cats, styles, suppress_below=getattr(report, "suppress_below", 3))
+    vill_payload = villcodes = None
     if level == "village":
         vill = load_villages() if villages is None else villages
         vill = vill[vill["towncode"].isin(codes)].sort_values("villcode").reset_index(drop=True)
@@ -373,6 +397,7 @@ def map_payload(
             {"n": esc(name), "i": index[code], "g": encode_geometry(g, q)}
             for name, code, g in zip(vill["village"], vill["towncode"], vgeom.values, strict=True)
         ]
+        villcodes = vill["villcode"].tolist()
         # Township outlines from the simplified villages themselves, so the two layers agree.
         import geopandas as gpd
 
@@ -395,7 +420,7 @@ def map_payload(
     fstate = facility_state(fac, report.as_of)
     shown = fstate != "closed"
     fac, fstate = fac[shown], fstate[shown]
-    popups = facility_popups(fac, fstate, styles)
+    popups = facility_popups(fac, fstate, styles, public_columns=getattr(report.registry, "public_columns", ()))
     cat_index = {c: i for i, c in enumerate(cats)}
     fac_payload = [
         {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)], "n": esc(name) or "（未命名）",
@@ -431,6 +456,9 @@ def map_payload(
         "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
         "gapColour": GAP_COLOUR,
     }
+    from .mapaccess import add_population
+
+    add_population(payload, report, county, codes, cats, towns, villcodes)
     if sites is not None:
         if county is None:
             raise InputError("a siting plan is drawn on its county's map: give the county")

@@ -10,6 +10,13 @@ Each page is a folium (Leaflet) map that works from a file, without a server:
   programme, address, status, opened, source, a note when only the township is known);
 * title, legend, as-of date, scale bar, boundary attribution; basemap OpenStreetMap, the
   NLSC 通用版電子地圖 (EMAP) or none;
+* with population figures (``run_coverage(population=…, dem=…)``, :mod:`coverage.mapaccess`): the
+  tooltips add the people of the age group (and in total), per programme the share within
+  ``distance_km``, the mean/max distance to and name of the nearest point and the 2SFCA value,
+  the computed 偏遠/山區 flags beside the official ones, village people and distances on village
+  maps; and a 優先補點 layer numbers the ranked gap townships of the shown programme
+  (:func:`coverage.priority.rank_priorities`; all ranks on a county map, on by default; the first
+  five per county on the national map, off by default);
 * with a siting plan (:func:`write_site_map`, ``safetynet site``): the recommended new sites as
   numbered markers, a layer of their service-radius circles, and the township fill switchable
   between 現況 (now) and 新增後 (with the new sites).
@@ -46,9 +53,11 @@ __all__ = [
     "ASSET_DIR",
     "BASEMAPS",
     "LEVELS",
+    "MapFrame",
     "map_filename",
     "render_index",
     "render_map",
+    "show_map",
     "site_map_filename",
     "write_maps",
     "write_offline_assets",
@@ -85,6 +94,25 @@ def _asset_urls() -> dict[str, str]:
     }
 
 
+def _asset_texts() -> dict[str, str]:
+    """File name → text of each web asset the pages use, from the package ``folium-offline``."""
+    try:
+        from offlinefolium.elements import _res as bundled
+    except ImportError as exc:
+        raise CoverageError(
+            "--offline needs the package folium-offline (folium's web assets for use without internet); "
+            "install it with: pip install folium-offline"
+        ) from exc
+    texts = {}
+    for name, url in _asset_urls().items():
+        text = bundled.get(url)
+        if text is None:
+            raise CoverageError(f"folium-offline does not ship {url} (needed by this folium version); "
+                                "install the folium-offline release matching folium")
+        texts[name] = text
+    return texts
+
+
 def write_offline_assets(out_dir: str | Path) -> list[Path]:
     """Write Leaflet and Leaflet.markercluster (JS, CSS) into ``out_dir/lib`` for offline maps.
 
@@ -98,24 +126,44 @@ def write_offline_assets(out_dir: str | Path) -> list[Path]:
     """
     from .report import atomic_open
 
-    try:
-        from offlinefolium.elements import _res as bundled
-    except ImportError as exc:
-        raise CoverageError(
-            "--offline needs the package folium-offline (folium's web assets for use without internet); "
-            "install it with: pip install folium-offline"
-        ) from exc
     written = []
-    for name, url in _asset_urls().items():
-        text = bundled.get(url)
-        if text is None:
-            raise CoverageError(f"folium-offline does not ship {url} (needed by this folium version); "
-                                "install the folium-offline release matching folium")
+    for name, text in _asset_texts().items():
         path = Path(out_dir) / ASSET_DIR / name
         with atomic_open(path) as fh:
             fh.write(text)
         written.append(path)
     return written
+
+
+class MapFrame(str):
+    """A map page that shows itself in Jupyter: the page in a sandboxed ``<iframe srcdoc>``.
+
+    It is the HTML string itself (``str`` methods, ``open(...).write(frame)`` work); in a notebook
+    cell it displays the map. Made by :func:`show_map`.
+    """
+
+    height: int = 560
+
+    def _repr_html_(self) -> str:
+        import html
+
+        style = f"width:100%;height:{int(self.height)}px;border:1px solid #ccc;box-sizing:border-box"
+        return (f'<iframe srcdoc="{html.escape(str(self), quote=True)}" style="{style}" '
+                'sandbox="allow-scripts"></iframe>')
+
+
+def show_map(page: str, height: int = 560) -> MapFrame:
+    """Wrap a map page (:func:`render_map` with ``offline="inline"``) for display in a notebook.
+
+    Examples
+    --------
+    >>> frame = show_map("<html><body>地圖</body></html>", height=300)
+    >>> 'srcdoc="&lt;html&gt;' in frame._repr_html_() and "300px" in frame._repr_html_()
+    True
+    """
+    frame = MapFrame(page)
+    frame.height = height
+    return frame
 
 
 def _safe_name(text: str, default: str) -> str:
@@ -181,6 +229,7 @@ def _legend_html(report: CoverageReport, payload: dict[str, Any], attribution: s
                   '黑：該鄉鎮市區已有據點（點選看新增服務人口）</div>',
                   f'<div><i class="sn-sw sn-sw-radius"></i>服務半徑 {km}（直線）；虛線：既有據點</div>',
                   '<div class="sn-meta">「新增後」：有建議點的鄉鎮市區視為已涵蓋</div>']
+    parts += _priority_legend(payload)
     files = "、".join(esc(Path(f).name) for f in report.files) or "—"
     parts.append(
         '<details class="sn-data"><summary>資料說明</summary><div class="sn-meta">'
@@ -188,9 +237,44 @@ def _legend_html(report: CoverageReport, payload: dict[str, Any], attribution: s
         f"涵蓋定義：{definition_label(report.definition)}<br>"
         f"據點清冊：{files}<br>{attribution}<br>"
         f"特殊地區：{'、'.join(_flag_labels())}<br>"
+        f"{_population_note(report, payload)}"
         f"產製：safetynet-coverage {esc(__version__)}</div></details></details>"
     )
     return "".join(parts)
+
+
+def _priority_legend(payload: dict[str, Any]) -> list[str]:
+    """Legend lines of the 優先補點 layer (none without population)."""
+    from .mapaccess import PRIORITY_CLASS_LABELS
+
+    prio, pop = payload.get("prio"), payload.get("pop")
+    if not prio or not pop:
+        return []
+    parts = ['<div class="sn-h">優先補點（所選服務類別）</div>']
+    parts += [f'<div><i class="sn-prio sn-prio-{c} sn-prio-sw">{label.split()[1].split("–")[0]}</i>{label}</div>'
+              for c, label in PRIORITY_CLASS_LABELS.items()]
+    top = f"全國圖僅標示各縣市前 {prio['top']} 順位。" if prio.get("top") else ""
+    parts.append(f'<div class="sn-meta">未設點、或{pop["label"]}平均距最近據點超過 {pop["km"]:g} km 的鄉鎮市區，'
+                 "各縣市依優先分數排序：分數 = 受影響人口 × 平均最近距離 × 加權"
+                 f"（偏遠、山區、離島各 +0.5，沿海 +0.25）。{top}滑鼠移至編號看原因。</div>")
+    return parts
+
+
+def _population_note(report: CoverageReport, payload: dict[str, Any]) -> str:
+    """資料說明 lines on population, distances and the computed flags (empty without them)."""
+    pop = payload.get("pop")
+    lines = []
+    if pop:
+        period = f"（{pop['period']}）" if pop["period"] else ""
+        where = "村里代表點" if pop["level"] == "village" else "鄉鎮市區代表點"
+        lines.append(f"人口資料：{pop['file']}{period}，{pop['label']}<br>"
+                     f"距離：{where}至最近據點的直線距離（人口加權平均／最遠）；"
+                     f"2SFCA：服務圈 {pop['catchment']:g} km 內每萬人據點數<br>")
+    if report.remoteness is not None:
+        mountain = "；山區 = 數值地形模型（DEM）平均海拔達門檻" if "mountain" in report.remoteness else ""
+        lines.append("計算旗標：偏遠 = 人口密度低於全國 1/5，或距縣治 7.5 km 以上之離島（內政部定義）"
+                     f"{mountain}<br>")
+    return "".join(lines)
 
 
 def _flag_labels() -> list[str]:
@@ -218,7 +302,11 @@ def _layers_element(payload: dict[str, Any], bases_js: str):
             self._name = "CoverageLayers"
             rows = "\n".join(f".sn-active-{i} .sn-tooltip .sn-r{i} {{ font-weight: bold; }}"
                              for i in range(len(payload["cats"])))
-            self.css = CSS % {"gap": GAP_COLOUR, "active_rows": rows}
+            from .mapaccess import PRIORITY_COLOURS
+
+            prio = "\n".join(f".sn-prio-{c} {{ background: {colour}; {'color: #333; ' if c == 4 else ''}}}"
+                              for c, colour in PRIORITY_COLOURS.items())
+            self.css = CSS % {"gap": GAP_COLOUR, "active_rows": rows, "prio": prio}
 
         def script_text(self, map_name: str) -> str:
             return SCRIPT % {"payload": to_script_json(payload), "map": map_name, "bases": bases_js}
@@ -232,7 +320,7 @@ def render_map(
     *,
     level: str = "township",
     basemap: str = "osm",
-    offline: bool = False,
+    offline: bool | str = False,
     index_href: str | None = None,
     townships: gpd.GeoDataFrame | None = None,
     sites: SitingPlan | None = None,
@@ -249,9 +337,11 @@ def render_map(
         Fill townships, or villages coloured by their township's state (township outlines on top).
     basemap : {"osm", "nlsc", "none"}
         The basemap shown first; the others stay selectable in the layer control.
-    offline : bool
-        Link the JavaScript/CSS from ``lib/`` beside the page (see :func:`write_offline_assets`)
-        instead of folium's CDN.
+    offline : bool or "inline"
+        ``True``: link the JavaScript/CSS from ``lib/`` beside the page (see
+        :func:`write_offline_assets`) instead of folium's CDN. ``"inline"``: embed them in the
+        page (data URIs; one self-contained file, about 0.2 MB larger — for notebooks, see
+        :func:`show_map`, or to send a single file).
     index_href : str, optional
         Link to the index page shown in the title.
     townships : GeoDataFrame, optional
@@ -285,8 +375,19 @@ def render_map(
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
                       tiles=None, zoom_control=False, control_scale=False)
     urls = _asset_urls()
+    if offline not in (True, False, "inline"):
+        raise InputError(f"offline must be True, False or 'inline', got {offline!r}")
+    inline = {}
+    if offline == "inline":
+        import base64
+
+        for name, text in _asset_texts().items():
+            mime = "text/javascript" if name.endswith(".js") else "text/css"
+            inline[name] = f"data:{mime};base64,{base64.b64encode(text.encode('utf-8')).decode('ascii')}"
 
     def src(name: str) -> str:
+        if inline:
+            return inline[name]
         return f"{ASSET_DIR}/{name}" if offline else urls[name]
 
     # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.

@@ -5,7 +5,8 @@ own code (no third-party JavaScript is copied here); it runs on Leaflet and, for
 Leaflet.markercluster, which folium links from its CDN or ``--offline`` writes beside the map.
 
 The script inserts into the page only the HTML fragments of the payload, which
-:mod:`coverage.mapdata` built from escaped text.
+:mod:`coverage.mapdata` and :mod:`coverage.mapaccess` built from escaped text, and numbers of the
+payload that it formats itself (population figures, distances, priority scores).
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ CSS = """
 .sn-mode label { cursor: pointer; margin-right: 6px; white-space: nowrap; }
 .sn-mode small { color: #555; }
 .sn-title .sn-site-summary { color: #222; }
+.sn-tooltip .sn-th td { color: #555; font-size: 11px; }
+.sn-tooltip .sn-near { color: #555; font-size: 12px; }
+.sn-computed { color: #b15928; }
+.sn-calc { color: #555; font-size: 12px; }
+.sn-prio { display: block; width: 22px; height: 22px; border-radius: 4px; color: #fff; border: 2px solid #fff;
+  box-shadow: 0 1px 4px rgba(0,0,0,.6); font: bold 12px/22px sans-serif; text-align: center; font-style: normal; }
+.sn-prio-marker { background: none; border: 0; }
+.sn-prio-sw { display: inline-block; width: 14px; height: 14px; font-size: 10px; line-height: 14px;
+  margin-right: 5px; vertical-align: middle; border-width: 1px; }
+.leaflet-tooltip.sn-prio-tooltip { white-space: normal; width: 340px; }
+.sn-reasons { margin-top: 3px; color: #444; font-size: 12px; }
+%(prio)s
 %(active_rows)s
 @media print { .leaflet-control-layers { display: none; } }
 """
@@ -75,13 +88,55 @@ SCRIPT = r"""
     return out;
   }
   function decode(g) { return g.map(function (p) { return p.map(ring); }); }
-  towns.forEach(function (t, i) { t.ll = decode(t.g); delete t.g; t.ti = i; });
+  // Population figures (numbers from the payload, formatted here; labels and names are escaped text).
+  function num(n) { return n.toLocaleString("en-US"); }
+  function km(x) { return x === null || x === undefined ? "—" : x.toFixed(1); }
+  function share(p) {
+    if (p === null) { return "—"; }
+    return p > 0 && p < 1 ? "&lt;1%%" : p > 99 && p < 100 ? "&gt;99%%" : Math.round(p) + "%%";
+  }
+  function withPopulation(t) {
+    var P = D.pop, head = "", flags = [], info = [], html = t.t;
+    if (P && t.pp !== undefined) {
+      head += '<div class="sn-people">人口：' + (t.pp === null ? "人口資料未含此鄉鎮市區" : P.label + " " + num(t.pp) +
+        " 人" + (t.pt !== undefined && t.pt !== null ? "・總人口 " + num(t.pt) + " 人" : "")) + "</div>";
+    }
+    if (t.rf && t.rf[0]) { flags.push("偏遠"); }
+    if (t.rf && t.rf[1]) { flags.push("山區"); }
+    if (flags.length) { head += '<div class="sn-flags sn-computed">計算：' + flags.join("、") + "</div>"; }
+    if (t.dn !== undefined) { info.push("人口密度 " + num(t.dn) + " 人/km²"); }
+    if (t.el !== undefined) { info.push("平均海拔 " + num(t.el) + " m"); }
+    if (info.length) { head += '<div class="sn-calc">' + info.join("・") + "</div>"; }
+    var k = html.indexOf("<table>");
+    if (k < 0) { return html; }
+    html = html.slice(0, k) + head + "<table>" + (t.ac ? '<tr class="sn-th"><td></td><td>據點</td><td>' + P.km +
+      " km 內人口</td><td>最近據點 平均／最遠 km</td><td>2SFCA／萬人</td></tr>" : "") + html.slice(k + 7);
+    (t.ac || []).forEach(function (a, i) {
+      if (!a) { return; }
+      var dist = a[1] !== null ? km(a[1]) + "／" + km(a[2]) :
+        a[5] !== null ? "同島無據點；跨海 " + km(a[5]) : "無此類據點";
+      var cells = "<td>" + share(a[0]) + "</td><td>" + dist + "</td><td>" + a[4].toFixed(2) + "</td>";
+      var near = a[3] < 0 ? "" : '<tr class="sn-r' + i + ' sn-sub"><td></td><td colspan="4" class="sn-near">最近：' +
+        D.names[a[3]] + "</td></tr>";
+      var row = html.indexOf('<tr class="sn-r' + i + '">'), end = row < 0 ? -1 : html.indexOf("</tr>", row);
+      if (end < 0) { return; }
+      html = html.slice(0, end) + cells + "</tr>" + near + html.slice(end + 5);
+    });
+    return html;
+  }
+  towns.forEach(function (t, i) {
+    t.ll = decode(t.g); delete t.g; t.ti = i;
+    if (D.pop || t.rf) { t.t = withPopulation(t); }
+  });
   var units = towns;
   if (villages) {
     villages.forEach(function (v) {
       var t = towns[v.i];
       v.ll = decode(v.g); delete v.g; v.s = t.s; v.ti = v.i;
-      v.t = '<div class="sn-tt"><b>' + v.n + '</b></div>' + t.t;
+      // village population (payload numbers only; the age-group label is escaped text)
+      var people = v.p === undefined ? "" : '<div class="sn-people">村里人口：' + D.pop.label + " " +
+        v.p.toLocaleString("en-US") + " 人</div>";
+      v.t = '<div class="sn-tt"><b>' + v.n + '</b>' + people + '</div>' + t.t;
     });
     units = villages;
   }
@@ -153,7 +208,10 @@ SCRIPT = r"""
   function tooltipOf(i, u) {
     return function () {
       var when = S && i === S.k ? (mode ? "（新增後）" : "（現況）") : "";
-      return u.t + '<div class="sn-state">' + cats[i].label + when + "：" + D.stateLabels[stateOf(i, u)] + "</div>";
+      var near = !u.d ? "" : '<div class="sn-vnear">村里至最近' + cats[i].label + "：" +
+        (u.d[i] === null ? "同島無據點" : u.d[i].toFixed(1) + " km") + "</div>";
+      return u.t + '<div class="sn-state">' + cats[i].label + when + "：" + D.stateLabels[stateOf(i, u)] + "</div>" +
+        near;
     };
   }
   function build(i) {
@@ -195,6 +253,7 @@ SCRIPT = r"""
     groups[i].addLayer(markers[i]);
     gaps.clearLayers();
     gaps.addLayer(gapsFor(i));
+    drawPriorities(i);
     active = i;
     var box = title.getContainer();
     box.querySelector(".sn-sub").innerHTML = subtitle(i);
@@ -205,6 +264,7 @@ SCRIPT = r"""
   function deactivate(i) {
     if (active !== i) { return; }
     gaps.clearLayers();
+    drawPriorities(-1);
     active = -1;
     title.getContainer().querySelector(".sn-sub").innerHTML = "（未選擇服務類別）";
   }
@@ -229,6 +289,31 @@ SCRIPT = r"""
     });
     overlays['<span class="sn-layer" data-layer="outlines"><i class="sn-sw sn-sw-line"></i>鄉鎮市區界</span>'] =
       outlines;
+  }
+
+  // 優先補點: the ranked gap townships of the shown programme, numbered badges at representative points.
+  var P = D.prio || null, prio = null;
+  if (P) {
+    prio = L.featureGroup();
+    overlays[P.layer] = prio;
+  }
+  function drawPriorities(i) {
+    if (!prio) { return; }
+    prio.clearLayers();
+    (i >= 0 ? P.items[i] : []).forEach(function (p) {
+      var state = p.u ? "已設點，但平均距離超過 " + D.pop.km + " km" : "未設點";
+      var tip = '<div class="sn-tt"><b>優先補點 第 ' + p.r + " 順位</b>：" + p.n + "<div>" + cats[i].label + "</div>" +
+        "<table><tr><td>優先分數</td><td>" + num(p.s) + "</td></tr><tr><td>受影響人口</td><td>" + num(p.p) + " 人（" +
+        D.pop.label + "）</td></tr><tr><td>平均最近距離</td><td>" +
+        (p.d === null ? "—" : km(p.d) + " km（最遠 " + km(p.m) + " km）") + "</td></tr><tr><td>狀態</td><td>" + state +
+        '</td></tr></table><div class="sn-reasons">' + p.w + "</div></div>";
+      L.marker(p.a, {icon: L.divIcon({html: '<span class="sn-prio sn-prio-' + p.c + '">' + p.r + "</span>",
+                                      className: "sn-prio-marker sn-prio-rank-" + p.r, iconSize: [26, 26],
+                                      iconAnchor: [13, 13], tooltipAnchor: [13, 0]}),
+                     zIndexOffset: 2000 - p.r, riseOnHover: true, keyboard: false})
+        .bindTooltip(tip, {className: "sn-tooltip sn-prio-tooltip", direction: "right"})
+        .addTo(prio);
+    });
   }
 
   var sites = null, radii = null;
@@ -291,12 +376,13 @@ SCRIPT = r"""
   if (outlines) { outlines.addTo(map); }
   if (radii) { radii.addTo(map); }
   if (sites) { sites.addTo(map); }
+  if (prio && P.show) { prio.addTo(map); }
   if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
   map.fitBounds(D.bounds, {padding: [8, 8]});
 
   window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
                       active: function () { return active; }, sites: sites, radii: radii,
-                      mode: function () { return mode; }, setMode: setMode};
+                      mode: function () { return mode; }, setMode: setMode, priorities: prio};
 })();
 """

@@ -329,3 +329,193 @@ def test_site_map(open_map, tmp_path):
     m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="radius"]) input').uncheck()
     assert m.count(".sn-site-marker") == 0 and m.count("path.sn-radius") == 0
     assert m.errors == []
+
+
+# --- with population (--population, --dem): tooltips and the 優先補點 layer -------------------------
+
+
+@pytest.fixture(scope="module")
+def pop_site(tmp_path_factory) -> Path:
+    """Offline 嘉義縣 maps (township and village level) with the 2021-03 village population and the DEM."""
+    from coverage.analysis import run_coverage
+    from coverage.datasets import get_path
+    from coverage.maps import render_map, write_maps
+    from coverage.report import atomic_open
+    from tests.test_maps import shared_dems, shared_file
+
+    population = shared_file("population", "village_population_agegroups_2021-03.csv")
+    root = tmp_path_factory.mktemp("pop-site")
+    registry = write_fixture_registry(root / "chiayi.csv")
+    report = run_coverage([get_path("seed_registry"), registry], counties=["嘉義縣"], as_of=AS_OF,
+                          population=population, dem=shared_dems())
+    write_maps(report, root / "maps", offline=True)
+    with atomic_open(root / "maps" / "嘉義縣-村里.html") as fh:
+        fh.write(render_map(report, "嘉義縣", level="village", basemap="none", offline=True))
+    return root / "maps"
+
+
+@pytest.fixture
+def open_pop_map(browser, pop_site):
+    pages = []
+
+    def _open(name: str) -> Page:
+        page = Page(browser, pop_site / name)
+        pages.append(page)
+        return page
+
+    yield _open
+    for page in pages:
+        page.close()
+
+
+def _hover_alishan(m: Page) -> str:
+    from tests.test_maps import inner_point
+
+    lon, lat = inner_point("阿里山鄉")
+    m.view(lat, lon, 11)
+    x, y = m.page_point(lat, lon)
+    m.page.mouse.move(x, y)
+    tooltip = m.page.locator(".leaflet-tooltip.sn-tooltip", has_text="嘉義縣 阿里山鄉").last
+    tooltip.wait_for(state="visible", timeout=5000)
+    return tooltip.inner_text()
+
+
+def test_population_tooltip(open_pop_map):
+    m = open_pop_map("嘉義縣.html")
+    assert m.errors == [] and m.blocked == []
+    k = [c["key"] for c in m.payload["cats"]].index("community_support_point")
+    m.show_category(k)
+    town = next(t for t in m.payload["towns"] if t["c"] == "10010180")
+    text = _hover_alishan(m)
+    assert "嘉義縣 阿里山鄉" in text and "山地原住民鄉" in text  # the official flags …
+    assert "計算：偏遠、山區" in text  # … and the computed ones beside them
+    assert f"人口：總人口 {town['pp']:,} 人" in text
+    assert "km 內人口" in text and "最近據點 平均／最遠 km" in text
+    _share, mean, most, name, _fca, _across = town["ac"][k]
+    assert f"{mean:.1f}／{most:.1f}" in text
+    assert f"最近：{m.payload['names'][name]}" in text
+    assert m.errors == [] and m.dialogs == []
+
+
+def test_village_population_tooltip(open_pop_map):
+    m = open_pop_map("嘉義縣-村里.html")
+    assert m.errors == []
+    text = _hover_alishan(m)
+    assert "村里人口：總人口" in text and " 人" in text
+    active = m.js("() => window.safetynet.active()")
+    assert f"村里至最近{m.payload['cats'][active]['label']}：" in text and " km" in text
+    assert m.errors == []
+
+
+def test_priority_layer_toggles(open_pop_map, tmp_path):
+    m = open_pop_map("嘉義縣.html")
+    items = m.payload["prio"]["items"]
+    for i in range(len(m.payload["cats"])):
+        m.show_category(i)
+        # one numbered badge per ranked township of the shown programme, on by default
+        badges = m.page.locator(".leaflet-marker-pane .sn-prio-marker")
+        assert badges.count() == len(items[i])
+        assert sorted(int(t) for t in badges.all_inner_texts()) == [it["r"] for it in items[i]]
+    k = next(i for i, its in enumerate(items) if its)
+    m.show_category(k)
+    first = items[k][0]
+    m.view(first["a"][0], first["a"][1], 11)
+    m.page.locator(".sn-prio-rank-1").hover()
+    tooltip = m.page.locator(".leaflet-tooltip.sn-prio-tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    text = tooltip.inner_text()
+    assert f"優先補點 第 1 順位：{first['n']}" in text
+    assert f"{first['s']:,}" in text and f"{first['p']:,} 人" in text
+    m.page.screenshot(path=str(tmp_path / "priority.png"))
+    # the layer control switches the badges off and on again
+    box = m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="priority"]) input')
+    assert box.is_checked()
+    box.uncheck()
+    assert m.count(".sn-prio-marker") == 0
+    box.check()
+    assert m.count(".sn-prio-marker") == len(items[k])
+    assert m.errors == [] and m.dialogs == []
+
+
+def test_priority_reasons_do_not_execute(open_pop_map):
+    """The hostile facility names are the nearest mental health centre: shown as text in the reasons."""
+    m = open_pop_map("嘉義縣.html")
+    scripts = m.count("script")
+    k = [c["key"] for c in m.payload["cats"]].index("mental_health_centre")
+    m.show_category(k)
+    hostile = [it for it in m.payload["prio"]["items"][k] if "&lt;/script&gt;" in it["w"]]
+    assert hostile
+    item = hostile[0]
+    m.view(item["a"][0], item["a"][1], 11)
+    m.page.locator(f".sn-prio-rank-{item['r']}").hover()
+    tooltip = m.page.locator(".leaflet-tooltip.sn-prio-tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    assert XSS_SCRIPT in tooltip.inner_text()
+    assert m.dialogs == [] and m.errors == []
+    assert m.count("script") == scripts
+    assert m.count("img[src='x'], [onerror], [onload], [onmouseover], svg script") == 0
+
+
+def test_xss_corpus_fires_no_dialog(browser, tmp_path_factory):
+    """Every payload of tests.test_maps.XSS_CORPUS as name, address, status, source, public 聯絡人 and a
+    category: every popup and tooltip opened, and the index page loaded; nothing runs or is injected."""
+    from coverage.analysis import run_coverage
+    from coverage.maps import write_maps
+    from tests.test_maps import XSS_CORPUS, write_xss_registry
+
+    root = tmp_path_factory.mktemp("xss")
+    registry = write_xss_registry(root / "xss.csv", XSS_CORPUS, category=XSS_CORPUS[0])
+    report = run_coverage([registry], counties=["嘉義縣"], as_of=AS_OF, public_columns=["聯絡人"])
+    write_maps(report, root / "maps", national=False, offline=True)
+    m = Page(browser, root / "maps" / "嘉義縣.html")
+    try:
+        scripts = m.count("script")
+        opened = 0
+        for i in range(len(m.payload["cats"])):
+            m.show_category(i)
+            opened += m.js("""i => new Promise(done => {
+                const group = window.safetynet.markers[i], layers = group.getLayers();
+                const next = j => {
+                    if (j >= layers.length) { done(layers.length); return; }
+                    group.zoomToShowLayer(layers[j], () => {
+                        layers[j].openTooltip(); layers[j].openPopup(); next(j + 1);
+                    });
+                };
+                next(0);
+            })""", i)
+        assert opened == len(m.payload["fac"]) == len(XSS_CORPUS)
+        m.page.wait_for_timeout(300)  # let an injected onerror/onload fire, if there were one
+        assert m.dialogs == [] and m.errors == [] and m.blocked == []
+        assert m.count("script") == scripts
+        injected = "img[src='x'], iframe, [onerror], [onload], [onmouseover], svg script, a[href^='javascript']"
+        assert m.count(injected) == 0
+    finally:
+        m.close()
+    page, dialogs = browser.new_page(), []
+    try:
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto((root / "maps" / "index.html").as_uri())
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(300)
+        assert dialogs == []
+        assert page.evaluate("() => document.querySelectorAll('img, iframe, [onerror], [onload], script').length") == 0
+        assert XSS_CORPUS[0] in page.inner_text("body")  # the category, shown as text
+    finally:
+        page.close()
+
+
+def test_inline_page_loads_alone(browser, tmp_path):
+    """An offline="inline" page copied anywhere, with no lib/ beside it, still draws every township."""
+    from coverage.analysis import run_coverage
+    from coverage.maps import render_map
+
+    report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
+    path = tmp_path / "alone" / "嘉義縣.html"
+    path.parent.mkdir()
+    path.write_text(render_map(report, "嘉義縣", offline="inline", basemap="none"), encoding="utf-8")
+    m = Page(browser, path)
+    try:
+        assert m.errors == [] and m.blocked == [] and m.dialogs == []
+        assert m.drawn_fills() == 18
+    finally:
+        m.close()

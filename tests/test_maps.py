@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -522,3 +523,356 @@ def test_site_command_writes_map(fixture_registry, tmp_path):
     result = CliRunner().invoke(app, [*args, "--no-map", "--out", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "b" / "sites.csv").exists() and not list((tmp_path / "b").glob("*.html"))
+
+
+# --- population, distances and the 優先補點 layer (--population / --dem) ------------------------
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared/data (real MOI population, DEM); skip when the data is absent."""
+    from tests.conftest import SHARED_DATA
+
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real population/terrain data not available: {path} is missing")
+    return path
+
+
+def shared_dems() -> list[Path]:
+    return [shared_file("terrain", f"G1km_TWD97-{zone}_DTM_ELE.tif") for zone in (121, 119)]
+
+
+@pytest.fixture(scope="module")
+def chiayi_pop_report(fixture_registry):
+    """The fixture registry with the 2026-01 township population and the DEM."""
+    return run_coverage([fixture_registry], counties=["嘉義縣"], as_of=AS_OF, dem=shared_dems(),
+                        population=shared_file("population", "township_population_2026-01.json"))
+
+
+def test_population_payload(chiayi_pop_report):
+    import html
+
+    report = chiayi_pop_report
+    p = map_payload(report, "嘉義縣")
+    assert p["pop"] == {"group": "total", "label": "總人口", "km": 5.0, "catchment": 20.0,
+                        "file": "township_population_2026-01.json", "period": report.population.period,
+                        "level": "township"}
+    people = report.population.townships.set_index("towncode")["total"]
+    assert {t["c"]: t["pp"] for t in p["towns"]} == {c: int(people[c]) for c in (t["c"] for t in p["towns"])}
+    alishan = next(t for t in p["towns"] if "阿里山鄉" in t["t"])
+    assert alishan["pp"] == 5174  # MOI 2026-01
+    assert alishan["rf"] == [1, 1]  # computed 偏遠 (density < 1/5 national) and 山區 (DEM), beside the official flags
+    assert alishan["dn"] == 12 and 1400 < alishan["el"] < 1550
+    dongshi = next(t for t in p["towns"] if "東石鄉" in t["t"])
+    assert dongshi["rf"] == [0, 0] and dongshi["el"] < 50
+    # per category: share within 5 km, mean/max distance, the nearest facility's name, 2SFCA
+    acc = report.access.townships.set_index(["towncode", "category"])
+    keys = [c["key"] for c in p["cats"]]
+    for k, cat in enumerate(keys):
+        share, mean, most, name, fca, across = alishan["ac"][k]
+        row = acc.loc[("10010180", html.unescape(cat))]
+        assert mean == round(row["mean_km"], 1) and most == round(row["max_km"], 1) and across is None
+        assert share == round(100 * row["people_within"] / row["people"], 1)
+        assert p["names"][name] == html.escape(row["nearest_name"])
+        assert fca >= 0
+    k = keys.index("community_support_point")
+    assert alishan["ac"][k][0] == 0.0 and 10 < alishan["ac"][k][1] < 30  # nobody within 5 km of 梅山/竹崎
+    assert p["names"][alishan["ac"][k][3]] in ("梅山小衛星", "竹崎小衛星")
+    covered = next(t for t in p["towns"] if "竹崎鄉" in t["t"])
+    assert covered["ac"][k][1] < 10 and covered["ac"][k][0] > 0
+    # the script draws these lines into the township tooltips
+    html_page = render_map(report, "嘉義縣", basemap="none")
+    for text in ("人口：", "計算：", "km 內人口", "最近據點 平均／最遠 km", "2SFCA／萬人", "最近："):
+        assert text in html_page
+    legend = payload_of(html_page)["ui"]["legend"]
+    assert "人口資料：township_population_2026-01.json" in legend and "計算旗標：偏遠" in legend
+
+
+def test_priority_layer_matches_report(chiayi_pop_report):
+    report = chiayi_pop_report
+    p = map_payload(report, "嘉義縣")
+    prio = p["prio"]
+    assert prio["show"] is True and prio["top"] is None and 'data-layer="priority"' in prio["layer"]
+    keys = [c["key"] for c in p["cats"]]
+    towns = load_townships().set_index("towncode")
+    expected = report.priorities
+    assert len(expected) > 0
+    for k, key in enumerate(keys):
+        import html
+
+        rows = expected[expected["category"] == html.unescape(key)]
+        items = prio["items"][k]
+        assert [(i["r"], i["n"], i["s"], i["p"]) for i in items] == [
+            (r.rank, f"嘉義縣 {esc_text(r.township)}", round(r.score), r.people) for r in rows.itertuples()]
+        for item, row in zip(items, rows.itertuples(), strict=True):
+            assert item["c"] == (1 if row.rank == 1 else 2 if row.rank <= 3 else 3 if row.rank <= 5 else 4)
+            lat, lon = item["a"]
+            assert towns.loc[row.towncode, "geometry"].contains(shapely.Point(lon, lat))  # inside its township
+            assert item["u"] == int(row.covered)
+    # 阿里山鄉, uncovered: all its people, their mean distance, flags ×2 in the reasons
+    k = keys.index("community_support_point")
+    (alishan,) = [i for i in prio["items"][k] if i["n"] == "嘉義縣 阿里山鄉"]
+    assert alishan["p"] == 5174 and alishan["u"] == 0 and alishan["d"] > 5
+    assert abs(alishan["s"] - 5174 * alishan["d"] * 2) <= 5174 * 0.05 * 2  # score = people × km × boost; d to 0.1 km
+    assert "未設點" in alishan["w"] and "偏遠 remote、山區 mountain (DEM) → ×2" in alishan["w"]
+    legend = payload_of(render_map(report, "嘉義縣"))["ui"]["legend"]
+    assert "優先補點" in legend and "受影響人口 × 平均最近距離" in legend
+
+
+def esc_text(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def test_priority_reasons_are_escaped(chiayi_pop_report):
+    """Facility names from the registry reach the reasons (nearest facility): escaped on the page."""
+    report = chiayi_pop_report
+    mental = report.priorities[report.priorities["category"] == "mental_health_centre"]
+    assert mental["reasons"].str.contains(XSS_SCRIPT, regex=False).all()  # the hostile name is the nearest
+    html_page = render_map(report, "嘉義縣")
+    for raw in (XSS_IMG, XSS_SCRIPT, XSS_CATEGORY):
+        assert raw not in html_page
+    assert html_page.count("<script") == html_page.count("</script>") == 4
+    p = payload_of(html_page)
+    k = [c["key"] for c in p["cats"]].index("mental_health_centre")
+    assert p["prio"]["items"][k]
+    for item in p["prio"]["items"][k]:
+        assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in item["w"] and "<" not in item["w"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in p["names"]
+    assert all("<" not in name for name in p["names"])
+
+
+def test_no_population_no_priority_layer(chiayi_report):
+    p = payload_of(render_map(chiayi_report, "嘉義縣"))
+    assert p["pop"] is None and p["prio"] is None and "names" not in p
+    assert not any(key in t for t in p["towns"] for key in ("pp", "ac", "rf"))
+    assert "優先補點" not in p["ui"]["legend"] and "人口資料" not in p["ui"]["legend"]
+
+
+def test_village_payload_with_population(fixture_registry):
+    import html
+
+    import pandas as pd
+
+    report = run_coverage([fixture_registry], counties=["嘉義縣"], as_of=AS_OF, age_group="兒少",
+                          population=shared_file("population", "village_population_agegroups_2021-03.csv"))
+    p = map_payload(report, "嘉義縣", level="village")
+    assert p["pop"]["label"] == "兒少 0–17歲" and p["pop"]["level"] == "village"
+    keys = [c["key"] for c in p["cats"]]
+    points = report.access.points.set_index(["villcode", "category"])
+    from coverage.geography import load_villages
+
+    vill = load_villages()
+    vill = vill[vill["county"] == "嘉義縣"].sort_values("villcode").reset_index(drop=True)
+    with_people = 0
+    for v, code in zip(p["villages"], vill["villcode"], strict=True):
+        if "p" not in v:
+            continue
+        with_people += 1
+        for k, key in enumerate(keys):
+            row = points.loc[(code, html.unescape(key))]
+            assert v["p"] == row["people"]
+            assert v["d"][k] == (None if pd.isna(row["distance_km"]) else round(row["distance_km"], 1))
+    assert with_people > 340
+    alishan = [v for v, t in zip(p["villages"], vill["township"], strict=True) if t == "阿里山鄉"]
+    assert sum(v["p"] for v in alishan) == int(
+        report.access.townships.query("towncode == '10010180'")["people"].iloc[0])
+    # townships still carry the age group and the total
+    town = next(t for t in p["towns"] if "阿里山鄉" in t["t"])
+    assert town["pt"] > town["pp"] > 0
+
+
+def test_map_and_report_commands_with_population(fixture_registry, tmp_path):
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    pop = shared_file("population", "village_population_agegroups_2021-03.csv")
+    dems = [arg for dem in shared_dems() for arg in ("--dem", str(dem))]
+    args = ["-f", str(fixture_registry), "--county", "嘉義縣", "--as-of", "113/01/01", "--population", str(pop),
+            "--age-group", "兒少", "--distance-km", "3", "--catchment-km", "15", *dems]
+    result = CliRunner().invoke(app, ["map", *args, "--mountain-m", "700", "--out", str(tmp_path / "map")])
+    assert result.exit_code == 0, result.output
+    p = payload_of((tmp_path / "map" / "嘉義縣.html").read_text(encoding="utf-8"))
+    assert p["pop"]["group"] == "children" and p["pop"]["km"] == 3.0 and p["pop"]["catchment"] == 15.0
+    mountain = {t["t"].split("</b>")[0].split()[-1] for t in p["towns"] if t["rf"][1]}
+    assert mountain == {"阿里山鄉", "梅山鄉"}  # mean elevation ≥ 700 m (番路 616, 竹崎 537, 大埔 529 are not)
+    assert p["prio"] is not None
+    # `report` writes its maps from the same report: population figures and priorities included
+    result = CliRunner().invoke(app, ["report", *args, "--out", str(tmp_path / "report")])
+    assert result.exit_code == 0, result.output
+    q = payload_of((tmp_path / "report" / "嘉義縣.html").read_text(encoding="utf-8"))
+    assert q["pop"] == p["pop"] and q["prio"]["items"]
+    text = (tmp_path / "report" / "priorities.csv").read_text(encoding="utf-8-sig")
+    prio = list(csv.DictReader(text.splitlines()))
+    k = [c["key"] for c in q["cats"]].index("community_support_point")
+    expected = [int(r["rank"]) for r in prio if r["category"] == "community_support_point"]
+    assert [i["r"] for i in q["prio"]["items"][k]] == expected
+
+
+def test_sizes_with_population(tmp_path):
+    """Size budgets hold with population: national ≤ 1.5 MB, county ≤ 400 KB, national village ≤ 4 MB."""
+    report = run_coverage(as_of=AS_OF, dem=shared_dems(),
+                          population=shared_file("population", "village_population_agegroups_2021-03.csv"))
+    paths = write_maps(report, tmp_path)
+    national = paths["taiwan"].read_text(encoding="utf-8")
+    assert len(national.encode("utf-8")) <= 1_500_000
+    p = payload_of(national)
+    assert p["prio"]["top"] == 5 and p["prio"]["show"] is False
+    assert max(i["r"] for items in p["prio"]["items"] for i in items) == 5
+    counties = [k for k in paths if k not in ("taiwan", "index")]
+    sizes = {k: paths[k].stat().st_size for k in counties}
+    assert max(sizes.values()) <= 400_000, sizes
+    village = render_map(report, None, level="village")
+    assert len(village.encode("utf-8")) <= 4_000_000
+    assert sum("p" in v for v in payload_of(village)["villages"]) > 7600
+
+
+# --- a corpus of injection payloads in every user-supplied text --------------------------------
+
+XSS_CORPUS = [
+    "<img src=x onerror=alert(1)>",
+    "</script><script>alert(1)</script>",
+    '"><svg onload=alert(1)>',
+    "javascript:alert(1)",
+    "{{7*7}}",
+    "'-alert(1)-'",
+    "線\u2028分隔\u2029段落",
+    "<!--",
+    "]]>",
+    "<iframe srcdoc='<script>alert(1)</script>'>",
+    "${alert(1)}`",
+    "'\"><a href=javascript:alert(1)>x</a>",
+    "&lt;b&gt;already escaped&lt;/b&gt;",
+    "<style>body{display:none}</style>",
+    "{% if 1 %}IF{% endif %}{# c #}{{ cycler.__init__.__globals__.os.getpid() }}",  # Jinja: must stay text
+]
+_XSS_TOWNS = ["太保市", "朴子市", "民雄鄉", "新港鄉", "水上鄉", "中埔鄉", "竹崎鄉"]
+
+
+def write_xss_registry(path: Path, corpus: list[str], *, category: str) -> Path:
+    """One 嘉義縣 point per string, the string as name, address, status, source and a public 聯絡人."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["category", "name", "county", "township", "address", "lon", "lat", "status", "source", "聯絡人"])
+        for i, text in enumerate(corpus):
+            town = _XSS_TOWNS[i % len(_XSS_TOWNS)]
+            lon, lat = inner_point(town)
+            cat = category if i == 0 else ["welfare_centre", "community_support_point"][i % 2]
+            w.writerow([cat, f"{text}#{i}", "嘉義縣", town, f"嘉義縣{town}{text}", lon, lat, text, text, text])
+    return path
+
+
+class _Structure(HTMLParser):
+    """Elements and attributes of a page or fragment, and the text of its scripts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: set[tuple[str, frozenset[str]]] = set()
+        self.urls: list[str] = []
+        self.text: list[str] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.add((tag, frozenset(name for name, _ in attrs)))
+        self.urls += [v or "" for name, v in attrs if name in ("href", "src", "action", "formaction", "xlink:href")]
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        (self.scripts if self._in_script else self.text).append(data)
+
+
+def _structure(html: str) -> _Structure:
+    parser = _Structure()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def _fragments(payload: dict) -> list[str]:
+    """Every HTML fragment the page's script inserts."""
+    out = [t["t"] for t in payload["towns"]] + [f["p"] for f in payload["fac"]] + [f["n"] for f in payload["fac"]]
+    out += [c["label"] for c in payload["cats"]]
+    out += [v for v in payload.get("ui", {}).values() if isinstance(v, str)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def xss_pages(tmp_path_factory) -> dict[str, dict[str, str]]:
+    """Pages written from the hostile corpus and from harmless strings of the same shape."""
+    pages = {}
+    for kind, corpus, cat in (("hostile", XSS_CORPUS, XSS_CORPUS[0]),
+                              ("benign", [f"安全字串{i}" for i in range(len(XSS_CORPUS))], "自訂類別")):
+        root = tmp_path_factory.mktemp(kind)
+        registry = write_xss_registry(root / "xss.csv", corpus, category=cat)
+        report = run_coverage([registry], counties=["嘉義縣"], as_of=AS_OF, public_columns=["聯絡人"])
+        write_maps(report, root / "maps", national=False)
+        pages[kind] = {p.name: p.read_text(encoding="utf-8") for p in (root / "maps").glob("*.html")}
+    return pages
+
+
+def test_xss_corpus_never_reaches_a_page_unescaped(xss_pages):
+    hostile, benign = xss_pages["hostile"], xss_pages["benign"]
+    assert set(hostile) == set(benign) >= {"index.html", "嘉義縣.html"}
+    for name, html in hostile.items():
+        for raw in XSS_CORPUS:
+            if any(ch in raw for ch in "<>\"'&\u2028\u2029"):
+                assert raw not in html, (name, raw)
+        assert "\u2028" not in html and "\u2029" not in html
+        page, reference = _structure(html), _structure(benign[name])
+        assert page.elements == reference.elements, (name, page.elements ^ reference.elements)
+        assert len(page.scripts) == len(reference.scripts)
+        assert not [u for u in page.urls if u.strip().lower().startswith("javascript:")]
+        assert "".join(page.scripts).count("<!--") == "".join(reference.scripts).count("<!--") == 0
+
+
+def test_xss_corpus_in_the_map_payload_stays_text(xss_pages):
+    import html as html_lib
+
+    payload, reference = payload_of(xss_pages["hostile"]["嘉義縣.html"]), payload_of(xss_pages["benign"]["嘉義縣.html"])
+    allowed = set().union(*(_structure(f).elements for f in _fragments(reference)))
+    links = {u for f in _fragments(reference) for u in _structure(f).urls}  # the page's own: index.html
+    popups = " ".join(f["p"] for f in payload["fac"])
+    for fragment in _fragments(payload):
+        parsed = _structure(fragment)
+        assert parsed.elements <= allowed, (fragment, parsed.elements - allowed)
+        assert not parsed.scripts and set(parsed.urls) <= links
+    text = html_lib.unescape(popups)
+    for raw in XSS_CORPUS:  # each shown literally (the reader folds U+2028/9 to spaces): name, status, source, 聯絡人
+        assert text.count(" ".join(raw.split())) >= 4, raw
+    names = [html_lib.unescape(f["n"]) for f in payload["fac"]]
+    assert "{{7*7}}#4" in names and f"{XSS_CORPUS[-1]}#{len(XSS_CORPUS) - 1}" in names  # never evaluated
+    assert [f["n"] for f in payload["fac"]].count(html_lib.escape(XSS_CORPUS[2] + "#2", quote=True)) == 1
+    labels = [c["label"] for c in payload["cats"]]
+    assert html_lib.escape(XSS_CORPUS[0], quote=True) in labels
+
+
+def test_script_json_breaks_template_delimiters():
+    obj = {"a": "{{7*7}}{%x%}{#c#}{{{", "b": [{"c": {}}], "d": "}}"}
+    text = to_script_json(obj)
+    assert "{{" not in text and "{%" not in text and "{#" not in text
+    assert json.loads(text) == obj
+
+
+def test_inline_page_is_self_contained():
+    """offline="inline" embeds Leaflet in the page: no lib/ link, no CDN, and it shows in a notebook."""
+    import base64
+    import re
+
+    from coverage import run_coverage, show_map
+    from coverage.maps import render_map
+
+    report = run_coverage(counties=["嘉義市"], as_of="2024-01-01")
+    page = render_map(report, "嘉義市", offline="inline", basemap="none")
+    assert "lib/" not in page and "cdn.jsdelivr" not in page and "unpkg.com" not in page
+    scripts = re.findall(r'src="data:text/javascript;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(scripts) == 2 and "Leaflet 1.9" in base64.b64decode(scripts[0]).decode("utf-8")
+    frame = show_map(page, height=400)._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and "400px" in frame and "<script" not in frame.split('"')[1]
+    with pytest.raises(InputError, match="inline"):
+        render_map(report, "嘉義市", offline="embed")

@@ -1,0 +1,281 @@
+"""What the maps show of a population run: people, distances, computed flags and gap priorities.
+
+Plain data for :func:`coverage.mapdata.map_payload` when the report was run with a population
+file (``--population``) and/or a DEM (``--dem``); independent of folium and of the browser.
+
+* :func:`township_figures` — per township, the tooltip lines (people of the age group and in
+  total, computed 偏遠/山區 beside the official flags) and, per category, the extra tooltip cells:
+  share of people within ``distance_km``, population-weighted mean and maximum distance to the
+  nearest facility, its name, and the 2SFCA value;
+* :func:`village_figures` — per village, people and the distance to the nearest facility of
+  each category (village-level population files only);
+* :func:`priority_items` — the ranked gap townships of :func:`coverage.priority.rank_priorities`
+  as numbered badges at each township's representative point.
+
+Every text placed in HTML is escaped here (:func:`coverage.mapdata.esc`); facility names and the
+priority reasons come from user files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .mapdata import esc
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import pandas as pd
+
+    from .analysis import CoverageReport
+
+__all__ = [
+    "NATIONAL_PRIORITY_TOP",
+    "PRIORITY_COLOURS",
+    "PRIORITY_LAYER",
+    "add_population",
+    "age_label",
+    "population_meta",
+    "priority_items",
+    "priority_rank_class",
+    "representative_points",
+    "township_figures",
+    "village_figures",
+]
+
+#: The national map marks only the first ranks of each county × category (the county maps mark all).
+NATIONAL_PRIORITY_TOP = 5
+#: Badge colour per rank class: 1, 2–3, 4–5, 6 and after.
+PRIORITY_COLOURS = {1: "#67000d", 2: "#cb181d", 3: "#f16913", 4: "#fdd0a2"}
+PRIORITY_CLASS_LABELS = {1: "第 1 順位", 2: "第 2–3 順位", 3: "第 4–5 順位", 4: "第 6 順位以後"}
+PRIORITY_LAYER = ('<span class="sn-layer" data-layer="priority"><i class="sn-prio sn-prio-1 sn-prio-sw">1</i>'
+                  "優先補點 <small>（所選服務類別）</small></span>")
+_AGE_LABELS = {"total": "總人口", "children": "兒少 0–17歲", "young_children": "兒童 0–11歲",
+               "elderly": "老人 65歲以上"}
+
+
+def age_label(group: str) -> str:
+    """zh-TW name of an age group (``children`` → ``兒少 0–17歲``), escaped."""
+    from .population import AGE_GROUPS
+
+    return esc(_AGE_LABELS.get(group) or AGE_GROUPS.get(group, (0, 0, group))[2])
+
+
+def _int(value: object) -> int | None:
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else int(round(float(value)))
+
+
+def _km(value: object) -> str:
+    import pandas as pd
+
+    return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
+
+
+def population_meta(report: CoverageReport) -> dict[str, Any] | None:
+    """The payload's ``pop``: age group, its label, distance, file, period and level; None without population."""
+    from pathlib import Path
+
+    acc, pop = report.access, report.population
+    if acc is None or pop is None:
+        return None
+    return {"group": esc(acc.group), "label": age_label(acc.group), "km": float(acc.distance_km),
+            "catchment": float(acc.catchment_km), "file": esc(Path(pop.file).name), "period": esc(pop.period) or None,
+            "level": pop.level}
+
+
+def _fca_by_township(points: pd.DataFrame) -> pd.Series:
+    """Population-weighted mean 2SFCA per township × category (plain mean where nobody lives)."""
+    import numpy as np
+    import pandas as pd
+
+    p = points[["towncode", "category", "people", "fca_2sfca"]].copy()
+    p["_w"] = p["people"].astype(float)
+    p["_wf"] = p["_w"] * p["fca_2sfca"].astype(float)
+    g = p.groupby(["towncode", "category"], sort=False).agg(w=("_w", "sum"), wf=("_wf", "sum"),
+                                                           plain=("fca_2sfca", "mean"))
+    return pd.Series(np.where(g["w"] > 0, g["wf"] / g["w"].where(g["w"] > 0, 1.0), g["plain"]), index=g.index)
+
+
+def _round(value: object, digits: int) -> float | None:
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def _flag(value: object) -> int | None:
+    import pandas as pd
+
+    return None if value is None or pd.isna(value) else int(bool(value))
+
+
+def township_figures(report: CoverageReport, codes: Sequence[str],
+                     categories: Sequence[str]) -> tuple[dict[str, dict[str, Any]], list[str]] | None:
+    """Per township of ``codes``, the numbers its tooltip shows; and the nearest facilities' names.
+
+    Returns None when the report has neither population nor computed flags. Otherwise
+    ``(figures, names)``: ``figures[towncode]`` has, where known, ``pp`` (people of the age
+    group; None when the population file lacks the township), ``pt`` (all ages, when the group is
+    not ``total``), ``rf`` (computed ``[remote, mountain]``, 1/0/None), ``dn`` (people per km²),
+    ``el`` (mean elevation, m) and ``ac``: per category ``[share within distance_km (%), mean km,
+    max km, index of the nearest facility's name in names or -1, 2SFCA per 10,000, km across the
+    sea]`` (None where the category has no figure). ``names`` are escaped.
+    """
+    import pandas as pd
+
+    acc, pop, rem = report.access, report.population, report.remoteness
+    if acc is None and rem is None:
+        return None
+    figures: dict[str, dict[str, Any]] = {c: {} for c in codes}
+    names: dict[str, int] = {}
+    if acc is not None and pop is not None:
+        group = acc.group
+        ptab = pop.townships.drop_duplicates("towncode").set_index("towncode")
+        for code in codes:
+            row = ptab.loc[code] if code in ptab.index else None
+            figures[code]["pp"] = None if row is None else _int(row[group])
+            if row is not None and group != "total" and "total" in ptab:
+                figures[code]["pt"] = _int(row["total"])
+    if rem is not None:
+        r = rem.drop_duplicates("towncode").set_index("towncode")
+        for code in codes:
+            if code not in r.index:
+                continue
+            row, f = r.loc[code], figures[code]
+            f["rf"] = [_flag(row.get("remote")), _flag(row.get("mountain"))]
+            if pd.notna(row.get("density")):
+                f["dn"] = _int(row["density"])
+            if pd.notna(row.get("mean_elevation_m")):
+                f["el"] = _int(row["mean_elevation_m"])
+    if acc is not None:
+        town = acc.townships.set_index(["towncode", "category"])
+        fca = _fca_by_township(acc.points)
+        for code in codes:
+            ac = []
+            for cat in categories:
+                if (code, cat) not in town.index:
+                    ac.append(None)
+                    continue
+                row = town.loc[(code, cat)]
+                whole = _int(row["people"])
+                share = round(100.0 * float(row["people_within"]) / whole, 1) if whole else None
+                name = row["nearest_name"]
+                idx = names.setdefault(esc(name), len(names)) if isinstance(name, str) and name else -1
+                ac.append([share, _round(row["mean_km"], 1), _round(row["max_km"], 1), idx,
+                           _round(fca.get((code, cat)), 2) or 0.0, _round(row["mean_across_sea_km"], 1)])
+            if any(a is not None for a in ac):
+                figures[code]["ac"] = ac
+    return figures, list(names)
+
+
+def village_figures(report: CoverageReport, villcodes: Sequence[str],
+                    categories: Sequence[str]) -> list[dict[str, Any]] | None:
+    """Per village (in ``villcodes`` order): people ``p`` and nearest distance (km) per category ``d``.
+
+    None unless the report's population is village-level. A distance is None where no facility
+    of the category is on the village's land mass.
+    """
+    import math
+
+    acc, pop = report.access, report.population
+    if acc is None or pop is None or pop.level != "village":
+        return None
+    pts = acc.points[acc.points["villcode"].notna()]
+    people = pts.drop_duplicates("villcode").set_index("villcode")["people"]
+    dist = pts.pivot_table(index="villcode", columns="category", values="distance_km", aggfunc="first",
+                           dropna=False).reindex(columns=list(categories))
+    out = []
+    for code in villcodes:
+        if code not in people.index:
+            out.append({})
+            continue
+        row = dist.loc[code] if code in dist.index else None
+        d = [None if row is None or math.isnan(float(row[c])) else round(float(row[c]), 1) for c in categories]
+        out.append({"p": int(people.loc[code]), "d": d})
+    return out
+
+
+def representative_points(townships: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
+    """towncode → (lat, lon) of a point inside the township's largest part."""
+    import numpy as np
+    import shapely
+
+    from .geography import PROJECTED_CRS
+
+    proj = townships.geometry.to_crs(PROJECTED_CRS)
+    parts, owner = shapely.get_parts(np.asarray(proj.values), return_index=True)
+    order = np.lexsort((-shapely.area(parts), owner))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = owner[order][1:] != owner[order][:-1]
+    import geopandas as gpd
+
+    pts = gpd.GeoSeries(shapely.point_on_surface(parts[order[first]]), crs=PROJECTED_CRS).to_crs("EPSG:4326")
+    codes = townships["towncode"].to_numpy()[owner[order[first]]]
+    return {c: (round(float(p.y), 5), round(float(p.x), 5)) for c, p in zip(codes, pts.values, strict=True)}
+
+
+def priority_rank_class(rank: int) -> int:
+    """Colour class of a rank: 1 → 1, 2–3 → 2, 4–5 → 3, later → 4 (:data:`PRIORITY_COLOURS`)."""
+    return 1 if rank <= 1 else 2 if rank <= 3 else 3 if rank <= 5 else 4
+
+
+def priority_items(report: CoverageReport, county: str | None, categories: Sequence[str],
+                   townships: gpd.GeoDataFrame, *, top: int | None = None) -> list[list[dict[str, Any]]] | None:
+    """Per category (in ``categories`` order), the ranked gap townships as badges; None without priorities.
+
+    Each item: rank ``r``, colour class ``c`` (:func:`priority_rank_class`), ``[lat, lon]`` ``a``
+    (the township's representative point), escaped ``county township`` ``n``, score ``s``, people
+    affected ``p``, mean and maximum distance ``d``/``m`` (km, None when unknown), already
+    covered ``u`` (0/1) and the escaped reasons ``w``. ``top`` keeps the first ranks of each
+    county × category.
+    """
+    prio = report.priorities
+    if prio is None or report.access is None:
+        return None
+    if county is not None:
+        prio = prio[prio["county"] == county]
+    if top is not None:
+        prio = prio[prio["rank"] <= top]
+    points = representative_points(townships[townships["towncode"].isin(set(prio["towncode"]))])
+    out: list[list[dict[str, Any]]] = [[] for _ in categories]
+    index = {c: i for i, c in enumerate(categories)}
+    for row in prio.itertuples(index=False):
+        i = index.get(row.category)
+        if i is None or row.towncode not in points:
+            continue
+        out[i].append({"r": int(row.rank), "c": priority_rank_class(int(row.rank)), "a": list(points[row.towncode]),
+                       "n": f"{esc(row.county)} {esc(row.township)}", "s": _int(row.score), "p": _int(row.people),
+                       "d": _round(row.distance_km, 1), "m": _round(row.max_km, 1), "u": int(bool(row.covered)),
+                       "w": esc(row.reasons)})
+    return out
+
+
+def add_population(payload: dict[str, Any], report: CoverageReport, county: str | None, codes: Sequence[str],
+                   categories: Sequence[str], townships: gpd.GeoDataFrame,
+                   villcodes: Sequence[str] | None = None) -> None:
+    """Put the population figures of ``report`` into a map payload (in place).
+
+    Sets ``pop`` (:func:`population_meta`), ``prio`` (None, or ``items`` per category from
+    :func:`priority_items`, ``top``, ``show`` and the layer name ``layer``) and ``names``; merges
+    :func:`township_figures` into ``towns`` and :func:`village_figures` into ``villages``
+    (``villcodes``: the villages' codes in payload order). Without population and DEM it only
+    sets ``pop`` and ``prio`` to None.
+    """
+    payload["pop"] = population_meta(report)
+    payload["prio"] = None
+    found = township_figures(report, codes, categories)
+    if found is not None:
+        figures, names = found
+        for town in payload["towns"]:
+            town.update(figures.get(town["c"], {}))
+        payload["names"] = names
+    if villcodes is not None and payload.get("villages"):
+        people = village_figures(report, villcodes, categories)
+        if people is not None:
+            for village, extra in zip(payload["villages"], people, strict=True):
+                village.update(extra)
+    top = NATIONAL_PRIORITY_TOP if county is None else None
+    items = priority_items(report, county, categories, townships, top=top)
+    if items is not None:
+        payload["prio"] = {"items": items, "top": top, "show": county is not None, "layer": PRIORITY_LAYER}
