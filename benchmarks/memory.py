@@ -108,6 +108,33 @@ def measure(what: str, path: Path, env: dict[str, str] | None = None) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run(*, quick: bool = False, rows: int = 1_000_000, mb: float = 100.0, absurd_rows: int = 10_000_000,
+        absurd_gb: float = 2.0) -> list[str]:
+    """Markdown lines: time and peak memory of reading large registries; refusal of absurd ones."""
+    if quick:
+        rows, mb, absurd_rows, absurd_gb = 20_000, 2.0, 2_100_000, 0.6
+    lines = ["Each read in a fresh process; baseline = the process after imports and loading the townships. "
+             "Limits at their defaults (`SAFETYNET_MAX_ROWS` 2,000,000 lines, `SAFETYNET_MAX_FILE_MB` 512).", "",
+             "| input | file MB | run | outcome | wall s | peak RSS MB | over baseline MB |",
+             "|---|---:|---|---|---:|---:|---:|"]
+    with tempfile.TemporaryDirectory(prefix="safetynet-memory-") as tmp:
+        d = Path(tmp)
+        inputs = [
+            (f"{rows:,} rows", write_rows(d / "rows.csv", rows), ("read_table", "read_facilities")),
+            (f"{mb:g} MB", write_megabytes(d / "big.csv", mb), ("read_table", "read_facilities")),
+            (f"{absurd_rows:,} rows", write_many_lines(d / "lines.csv", absurd_rows), ("read_facilities",)),
+            (f"{absurd_gb:g} GB (sparse)", write_sparse(d / "sparse.csv", int(absurd_gb * 2**30)),
+             ("read_facilities",)),
+        ]
+        for label, path, runs in inputs:
+            size = path.stat().st_size / 2**20
+            for what in runs:
+                r = measure(what, path)
+                lines.append(f"| {label} | {size:,.0f} | `{what}` | {r['outcome']} | {r['seconds']:.1f} | "
+                             f"{r['peak_mb']:,.0f} | {r['peak_mb'] - r['base_mb']:,.0f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the large registry")
@@ -115,25 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--absurd-rows", type=int, default=10_000_000, help="rows of the refused file")
     parser.add_argument("--absurd-gb", type=float, default=2.0, help="size of the refused sparse file")
     args = parser.parse_args(argv)
-
-    with tempfile.TemporaryDirectory(prefix="safetynet-memory-") as tmp:
-        d = Path(tmp)
-        inputs = [
-            (f"{args.rows:,} rows", write_rows(d / "rows.csv", args.rows), ("read_table", "read_facilities")),
-            (f"{args.mb:g} MB", write_megabytes(d / "big.csv", args.mb), ("read_table", "read_facilities")),
-            (f"{args.absurd_rows:,} rows", write_many_lines(d / "lines.csv", args.absurd_rows), ("read_facilities",)),
-            (f"{args.absurd_gb:g} GB (sparse)", write_sparse(d / "sparse.csv", int(args.absurd_gb * 2**30)),
-             ("read_facilities",)),
-        ]
-        print(f"Python {sys.version.split()[0]}, limits: SAFETYNET_MAX_ROWS and SAFETYNET_MAX_FILE_MB defaults\n")
-        print("| input | file MB | run | outcome | wall s | peak RSS MB | over baseline MB |")
-        print("|---|---:|---|---|---:|---:|---:|")
-        for label, path, runs in inputs:
-            size = path.stat().st_size / 2**20
-            for what in runs:
-                r = measure(what, path)
-                print(f"| {label} | {size:,.0f} | `{what}` | {r['outcome']} | {r['seconds']:.1f} | "
-                      f"{r['peak_mb']:,.0f} | {r['peak_mb'] - r['base_mb']:,.0f} |", flush=True)
+    print(f"Python {sys.version.split()[0]}\n")
+    print("\n".join(run(rows=args.rows, mb=args.mb, absurd_rows=args.absurd_rows, absurd_gb=args.absurd_gb)))
     return 0
 
 

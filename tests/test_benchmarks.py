@@ -16,7 +16,7 @@ def test_quick_harness_writes_every_section(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     text = out.read_text(encoding="utf-8")
     for heading in ("## Core", "## Locating points", "## 2SFCA", "## Siting", "## Maps", "## Map page load",
-                    "## Profile"):
+                    "## Large and absurd registries", "## Profile"):
         assert heading in text, heading
     assert "`safetynet --help` wall time" in text
     assert "| ours: coverage.siting.maximal_covering" in text  # the siting instance was solved
