@@ -72,6 +72,8 @@ _EXPORTS = {
     "mountain_flags": "terrain",
     "compute_remoteness": "priority",
     "rank_priorities": "priority",
+    "suppress_counts": "privacy",
+    "personal_columns": "privacy",
 }
 
 __all__ = ["__version__", *_EXPORTS]

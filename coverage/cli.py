@@ -33,6 +33,13 @@ CategoryOpt = Annotated[
 ]
 
 # Population options, shared by `report` and `map`.
+SuppressOpt = Annotated[
+    int, typer.Option("--suppress-below", min=0, help="Write caseloads from 1 to N−1 as <N (0: none).")
+]
+PublicColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option("--public-column", help="Keep and show this personal registry column (e.g. 聯絡人); repeatable."),
+]
 PopulationOpt = Annotated[
     Path | None, typer.Option("--population", help="MOI population file (village or township, CSV/JSON).")
 ]
@@ -92,13 +99,8 @@ def report(
     catchment_km: CatchmentKmOpt = 20.0,
     cross_sea: CrossSeaOpt = False,
     mountain_m: MountainMOpt = 500.0,
-    suppress_below: Annotated[
-        int, typer.Option("--suppress-below", min=0, help="Write caseloads from 1 to N−1 as <N (0: none).")
-    ] = 3,
-    public_column: Annotated[
-        list[str] | None,
-        typer.Option("--public-column", help="Keep and show this personal registry column (e.g. 聯絡人); repeatable."),
-    ] = None,
+    suppress_below: SuppressOpt = 3,
+    public_column: PublicColumnOpt = None,
 ) -> None:
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
 
@@ -212,6 +214,8 @@ def map_(
     catchment_km: CatchmentKmOpt = 20.0,
     cross_sea: CrossSeaOpt = False,
     mountain_m: MountainMOpt = 500.0,
+    suppress_below: SuppressOpt = 3,
+    public_column: PublicColumnOpt = None,
 ) -> None:
     """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
 
@@ -230,6 +234,7 @@ def map_(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
+                suppress_below=suppress_below, public_columns=public_column or (),
             )
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png

@@ -43,6 +43,7 @@ ZH_HEADERS = {
     "remote": "偏遠(計算)", "seat_km": "距縣治(km)", "mean_elevation_m": "平均海拔(m)", "mountain": "山區(計算)",
     "rank": "優先序", "age_group": "年齡組", "people": "受影響人口", "distance_km": "平均距離(km)",
     "nearest_name": "最近據點", "boost": "加權", "score": "分數", "reasons": "理由",
+    "cases": "個案數",
 }
 _RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate"}
 

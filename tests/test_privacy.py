@@ -206,3 +206,17 @@ def test_map_tooltips_suppress_caseloads(registry_file, private_run):
     assert "個案 \\u0026lt;3" in html and not re.search(r"個案 [12][^0-9]", html)
     popups = " ".join(f["p"] for f in map_payload(report, "嘉義縣")["fac"])
     assert "個案" not in popups  # facility caseloads are never shown, only township totals
+
+
+def test_map_command_has_the_same_privacy_options(registry_file, tmp_path):
+    """`safetynet map` withholds personal columns by default and honours --public-column/--suppress-below."""
+    out = tmp_path / "maps"
+    args = ["map", "-f", str(registry_file), "--county", "嘉義縣", "--as-of", "2024-01-01", "--out", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    page = (out / "嘉義縣.html").read_text(encoding="utf-8")
+    assert not [w for w in PERSONAL if w in page]
+    r = runner.invoke(app, [*args, "--public-column", "聯絡人", "--suppress-below", "6"])
+    assert r.exit_code == 0, r.output
+    page = (out / "嘉義縣.html").read_text(encoding="utf-8")
+    assert "王小明" in page and "0912-345-678" not in page
+    assert "個案 \\u0026lt;6" in page and "個案 5" not in page  # 番路鄉's 5 is now below the threshold
