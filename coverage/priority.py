@@ -30,6 +30,7 @@ DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each r
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -47,6 +48,8 @@ __all__ = [
     "county_seats",
     "rank_priorities",
 ]
+
+log = logging.getLogger(__name__)
 
 DENSITY_FRACTION = 0.2
 ISLAND_SEAT_KM = 7.5
@@ -205,7 +208,8 @@ def rank_priorities(
 
     Returns
     -------
-    DataFrame with :data:`PRIORITY_COLUMNS`, by county (MOI order), category, rank.
+    DataFrame with :data:`PRIORITY_COLUMNS`, by county (MOI order), category, rank. Townships
+    the population file does not cover are not ranked (they cannot be scored).
     """
     import numpy as np
     import pandas as pd
@@ -226,9 +230,15 @@ def rank_priorities(
         t[flag] = t[flag].astype(bool) if flag in t else False
     if population is not None and group in population.groups:
         total = t["towncode"].map(population.townships.set_index("towncode")[group])
+        known = total.notna() | t["people"].notna()
         t["town_people"] = total.fillna(t["people"]).fillna(0)
     else:
+        known = t["people"].notna()
         t["town_people"] = t["people"].fillna(0)
+    if not known.all():  # a partial population file: townships it does not cover cannot be scored
+        log.info("priorities: %d township × category rows have no population data and are not ranked",
+                 int((~known).sum()))
+        t = t[known.to_numpy()]
     far = t["mean_km"] > distance_km
     no_land = t["mean_km"].isna() & t["mean_across_sea_km"].notna()
     cand = t[~t["covered"] | far | no_land].copy()

@@ -148,3 +148,15 @@ def test_report_population_errors_exit_1(tmp_path, shared_data):
     assert result.exit_code == 1 and "township_elderly_2024.csv" in result.output and "elderly" in result.output
     result = CliRunner().invoke(app, [*args[:-2], "--population", str(tmp_path / "nope.csv"), "--out", str(tmp_path)])
     assert result.exit_code == 1 and "nope.csv" in result.output
+
+
+def test_partial_population_ranks_only_covered_townships(shared_data):
+    """A 嘉義縣-only file on a two-county run: 嘉義市 has no population data and is not ranked at 0 people."""
+    from coverage.analysis import run_coverage
+
+    pop = shared_data / "population" / "moi_village_single_age_2015-05_chiayi_county.csv"
+    report = run_coverage(counties=["嘉義縣", "嘉義市"], population=pop, as_of="2024-01-01")
+    pri = report.priorities
+    assert set(pri["county"]) == {"嘉義縣"}
+    assert (pri["people"] > 0).all()
+    assert "阿里山鄉" in set(pri.loc[pri["category"] == "community_support_point", "township"])
