@@ -129,6 +129,10 @@ def print_validation(registry: Registry) -> None:
     fac = registry.facilities
     con.print(f"{registry.rows_read} rows read: {len(fac)} accepted, "
               f"{registry.rows_read - len(fac)} rejected, {len(registry.mismatches)} mismatched")
+    withheld = getattr(registry, "withheld_columns", ())
+    if withheld:
+        con.print(f"personal columns withheld from every output (個資欄位不輸出): {'、'.join(withheld)}; "
+                  "name one with --public-column to keep it", highlight=False, markup=False)
     if len(fac):
         counts = fac.groupby(["county", "category"]).size().reset_index(name="n")
         t = Table(title="accepted")

@@ -220,3 +220,13 @@ def test_map_command_has_the_same_privacy_options(registry_file, tmp_path):
     page = (out / "嘉義縣.html").read_text(encoding="utf-8")
     assert "王小明" in page and "0912-345-678" not in page
     assert "個案 \\u0026lt;6" in page and "個案 5" not in page  # 番路鄉's 5 is now below the threshold
+
+
+def test_validate_names_the_withheld_columns(registry_file):
+    r = runner.invoke(app, ["validate", str(registry_file)])
+    assert r.exit_code == 0, r.output
+    text = "".join(r.output.splitlines())  # the console may wrap the line
+    line = text[text.index("withheld"):]
+    for column in ("聯絡人", "電話", "email", "承辦社工"):
+        assert column in line
+    assert "王小明" not in r.output  # the values themselves are not shown
