@@ -84,6 +84,7 @@ def run_coverage(
     mountain_m: float = 500.0,
     suppress_below: int = 3,
     public_columns: Sequence[str] = (),
+    xy_datum: str = "TWD97",
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -112,6 +113,8 @@ def run_coverage(
         (:mod:`coverage.privacy`); 0 or 1 switch this off.
     public_columns : sequence of str
         Registry columns about a person (聯絡人 …) to keep and show; all others are dropped.
+    xy_datum : {"TWD97", "TWD67"}
+        Datum of TM2 metre coordinates in the registries (see :func:`coverage.read_facilities`).
 
     Examples
     --------
@@ -134,7 +137,7 @@ def run_coverage(
     county_names = resolve_counties(counties, towns)
     cats = resolve_categories(categories)
     paths = [Path(p) for p in facilities] if facilities else [get_path("seed_registry")]
-    registry = read_facilities(paths, townships=towns, public_columns=public_columns)
+    registry = read_facilities(paths, townships=towns, public_columns=public_columns, xy_datum=xy_datum)
     when = _as_timestamp(as_of)
     table = township_coverage(
         registry.facilities, towns, definition=definition, as_of=when, categories=cats, counties=county_names

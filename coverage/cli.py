@@ -36,6 +36,9 @@ CategoryOpt = Annotated[
 SuppressOpt = Annotated[
     int, typer.Option("--suppress-below", min=0, help="Write caseloads from 1 to N−1 as <N (0: none).")
 ]
+XyDatumOpt = Annotated[
+    str, typer.Option("--xy-datum", help="Datum of x/y metre coordinates: TWD97 (default) or TWD67 (old registries).")
+]
 PublicColumnOpt = Annotated[
     list[str] | None,
     typer.Option("--public-column", help="Keep and show this personal registry column (e.g. 聯絡人); repeatable."),
@@ -101,6 +104,7 @@ def report(
     mountain_m: MountainMOpt = 500.0,
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
 
@@ -119,7 +123,7 @@ def report(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
-                suppress_below=suppress_below, public_columns=public_column or (),
+                suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
             )
             paths = write_report(result, out)
             if not no_maps:
@@ -141,6 +145,7 @@ def report(
 def validate(
     file: Annotated[Path, typer.Argument(help="Registry file to check.")],
     boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Read a registry and show what was accepted, rejected and mismatched. Writes nothing."""
     from .errors import CoverageError
@@ -149,7 +154,7 @@ def validate(
         from .facilities import read_facilities
         from .geography import load_townships
 
-        registry = read_facilities([file], townships=load_townships(boundaries))
+        registry = read_facilities([file], townships=load_townships(boundaries), xy_datum=xy_datum)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     from .display import print_validation
@@ -216,6 +221,7 @@ def map_(
     mountain_m: MountainMOpt = 500.0,
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
 
@@ -234,7 +240,7 @@ def map_(
                 facilities, counties=county, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
-                suppress_below=suppress_below, public_columns=public_column or (),
+                suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
             )
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png

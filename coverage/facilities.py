@@ -15,7 +15,10 @@ Rules, in the order they are checked:
 
 * ``category`` must not be blank; known names map to the keys of :data:`CATEGORIES`.
 * Coordinates: WGS84 ``lon``/``lat`` (used when given), else TWD97 TM2 ``x``/``y`` (EPSG:3826; EPSG:3825 for a
-  point that only lands in a township, or in its declared county, that way). Swapped
+  point that only lands in a township, or in its declared county, that way). Old TWD67 TM2
+  metres cannot be told from TWD97 by their values (they lie ~850 m apart): declare them with
+  ``xy_datum="TWD67"`` (EPSG:3828, TM2 zone 121, converted with EPSG's TWD67 → TWD97
+  transformation; CLI ``--xy-datum TWD67``). Swapped
   lon/lat and metres written in lon/lat columns are recognised and noted in ``note``.
   A point outside lon 118–123, lat 21.5–26.5 or farther than 1 km from every township
   is rejected. Coordinates win over the declared township; a disagreement is listed in
@@ -49,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import AmbiguousNameError, NameResolutionError
+from .errors import AmbiguousNameError, InputError, NameResolutionError
 from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, flatten_tables, read_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -358,9 +361,22 @@ def _serves(value: str, county: str | None, names_towns: Any) -> tuple[tuple[str
     return tuple(codes), None
 
 
+#: Projected CRS of TM2 metres per datum: (zone 121 — Taiwan, Penghu; zone 119 — Kinmen, Matsu).
+#: TWD67 is read in zone 121 only (the zone EPSG defines a TWD67 → TWD97 transformation for).
+XY_DATUMS = {"TWD97": ("EPSG:3826", "EPSG:3825"), "TWD67": ("EPSG:3828",)}
+
+
+def _xy_datum(value: str) -> str:
+    key = str(value).strip().upper().replace(" ", "")
+    key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
+    if key not in XY_DATUMS:
+        raise InputError(f"--xy-datum must be TWD97 or TWD67, got {value!r}")
+    return key
+
+
 def _coordinates(
     t: pd.DataFrame, towns: gpd.GeoDataFrame, decl_county: np.ndarray, county_of: dict[str, str],
-    rej: _Rejections, notes: list[list[str]],
+    rej: _Rejections, notes: list[list[str]], datum: str = "TWD97",
 ) -> dict[str, np.ndarray]:
     """Parse, recognise, reproject and locate the coordinates of every row that has some."""
     import geopandas as gpd
@@ -391,13 +407,19 @@ def _coordinates(
     alt_lon, alt_lat = np.full(n, np.nan), np.full(n, np.nan)
     if proj.any():
         mx, my = lon[proj], lat[proj]
-        for epsg, (xs, ys) in (("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat))):
+        zones = (("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat)))
+        if datum == "TWD67":
+            # EPSG's TWD67 → TWD97 transformation for TM2 zone 121 (PROJ has only a ballpark shift
+            # from TWD67 degrees or zone 119); zone 119 (Kinmen, Matsu) is not offered for TWD67.
+            mx, my = Transformer.from_crs("EPSG:3828", "EPSG:3826", always_xy=True).transform(mx, my)
+            zones = zones[:1]
+        for epsg, (xs, ys) in zones:
             xs[proj], ys[proj] = Transformer.from_crs(epsg, "EPSG:4326", always_xy=True).transform(mx, my)
     prim = (deg | deg_sw | proj) & _inside(lon, _LON) & _inside(lat, _LAT)
     alt = proj & _inside(alt_lon, _LON) & _inside(alt_lat, _LAT)
     rej.add(ok & ~prim & ~alt, fa, a_s, lambda p: [
         f"({fa[i]}, {fb[i]}) = ({a_s[i]}, {b_s[i]}) lies outside Taiwan; expected WGS84 lon "
-        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or TWD97 TM2 metres" for i in p])
+        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or {datum} TM2 metres" for i in p])
     ip, ia = np.flatnonzero(prim), np.flatnonzero(alt)
     pts = gpd.GeoSeries(gpd.points_from_xy(np.r_[lon[ip], alt_lon[ia]], np.r_[lat[ip], alt_lat[ia]]),
                         crs="EPSG:4326")
@@ -420,8 +442,9 @@ def _coordinates(
         (deg_sw, "lon/lat swapped"),
         (met_sw, "x/y swapped"),
         (deg & ~use_ll, "x/y hold degrees; read as lon/lat"),
-        (proj & use_ll, "lon/lat hold TWD97 metres; read as x/y"),
+        (proj & use_ll, f"lon/lat hold {datum} metres; read as x/y"),
         (use2, "TWD97 TM2 zone 119 (EPSG:3825)"),
+        (proj & ~use2 if datum != "TWD97" else np.zeros(n, bool), f"{datum} TM2 ({XY_DATUMS[datum][0]})"),
     ):
         for i in np.flatnonzero(mask & pd.notna(code)):
             notes[i].append(text)
@@ -456,6 +479,7 @@ def read_facilities(
     townships: gpd.GeoDataFrame | None = None,
     *,
     public_columns: Sequence[str] = (),
+    xy_datum: str = "TWD97",
 ) -> Registry:
     """Read, validate and locate one or more facility registries.
 
@@ -469,6 +493,9 @@ def read_facilities(
     public_columns : sequence of str, optional
         Columns to keep even though they are about a person (e.g. ``["聯絡人"]``); every other
         personal column is dropped (:func:`coverage.privacy.is_personal_column`).
+    xy_datum : {"TWD97", "TWD67"}
+        Datum of TM2 metre coordinates (``x``/``y``, or metres in ``lon``/``lat``). WGS84
+        degrees are unaffected.
 
     Returns
     -------
@@ -498,6 +525,7 @@ def read_facilities(
     from .geography import load_townships
     from .privacy import column_key, personal_columns
 
+    datum = _xy_datum(xy_datum)
     path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
     towns = load_townships() if townships is None else townships
     tables = [(read_table(p), Path(p).name) for p in path_list]
@@ -527,7 +555,7 @@ def read_facilities(
     decl_county = np.array([county_of.get(c, d) for c, d in zip(d_code, d_county, strict=True)], dtype=object)
 
     # Location by coordinates, else by declared township, else by address.
-    xy = _coordinates(t, towns, decl_county, county_of, rej, notes)
+    xy = _coordinates(t, towns, decl_county, county_of, rej, notes, datum)
     has, code = xy["has"], xy["code"]
     need = ~has
     amb = need & pd.notna(d_sugg) & (col["address"] != "")

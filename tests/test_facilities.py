@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import Point
 
-from coverage.errors import UnreadableFileError
+from coverage.errors import InputError, UnreadableFileError
 from coverage.facilities import (
     CATEGORIES,
     FACILITY_COLUMNS,
@@ -598,3 +598,21 @@ def test_oversized_files_are_refused_early(tmp_path: Path, monkeypatch: pytest.M
         read_facilities(path)
     monkeypatch.delenv("SAFETYNET_MAX_FILE_MB")
     assert len(read_facilities(path).facilities) == 1  # 49 duplicates rejected, nothing lost
+
+
+def test_twd67_metres_are_read_when_declared(tmp_path, townships):
+    """TWD67 TM2 metres are ~850 m from TWD97: undeclared, a point 300 m inside 太保市 lands in 新港鄉."""
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    path = tmp_path / "old.csv"
+    path.write_text("類別,名稱,X,Y\n小衛星,太保舊據點,186550.4,2601550.6\n", encoding="utf-8")
+    as97 = read_facilities(path, townships=townships).facilities.iloc[0]
+    as67 = read_facilities(path, townships=townships, xy_datum="TWD67").facilities.iloc[0]
+    assert (as97["township"], as67["township"]) == ("新港鄉", "太保市")
+    assert "TWD67 TM2 (EPSG:3828)" in as67["note"]
+    with pytest.raises(InputError, match="TWD97 or TWD67"):
+        read_facilities(path, townships=townships, xy_datum="TWD83")
+    r = CliRunner().invoke(app, ["validate", str(path), "--xy-datum", "twd67"])
+    assert r.exit_code == 0 and "1 accepted" in r.output

@@ -279,8 +279,9 @@ def _coordinate_cells(lon: float, lat: float, form: str) -> tuple[str, str, str,
     if form.startswith("wgs84"):
         a, b = f"{lon:.6f}", f"{lat:.6f}"
         return (b, a, "", "") if "swapped" in form else (a, b, "", "")
-    epsg = "EPSG:3828" if form == "twd67" else "EPSG:3826"
-    x, y = Transformer.from_crs("EPSG:4326", epsg, always_xy=True).transform(lon, lat)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3826", always_xy=True).transform(lon, lat)
+    if form == "twd67":  # EPSG's TWD97 → TWD67 transformation (TM2 zone 121), as old registries hold
+        x, y = Transformer.from_crs("EPSG:3826", "EPSG:3828", always_xy=True).transform(x, y)
     a, b = f"{x:.2f}", f"{y:.2f}"
     if form == "twd97 in lon/lat":
         return a, b, "", ""
@@ -291,8 +292,8 @@ def _coordinate_cells(lon: float, lat: float, form: str) -> tuple[str, str, str,
 @given(picks=st.lists(st.tuples(st.integers(0, 367), st.sampled_from(COORD_FORMS)), min_size=1, max_size=6),
        duplicate_header=st.booleans())
 def test_registry_coordinate_systems(tmp_path, townships, picks, duplicate_header):
-    """WGS84, TWD97 (also swapped, or in the lon/lat columns) land in the right township; TWD67 (not
-    supported: read as TWD97, about 850 m off) never lands farther than 1.5 km; NaN/inf are rejected."""
+    """WGS84, TWD97 (also swapped, or in the lon/lat columns) land in the right township; undeclared
+    TWD67 (read as TWD97, about 850 m off) never lands farther than 1.5 km; NaN/inf are rejected."""
     reps = townships.set_index("towncode").geometry.representative_point()
     header = "類別,名稱,經度,緯度,X,Y" + (",名稱,經度" if duplicate_header else "")
     lines, truth = [header], {}
@@ -320,6 +321,21 @@ def test_registry_coordinate_systems(tmp_path, townships, picks, duplicate_heade
         assert accepted.loc[name, "towncode"] == code, (form, accepted.loc[name, "note"])
     if duplicate_header:
         assert "名稱" in reg.facilities.columns  # the second 名稱 column kept under its own name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 367), min_size=1, max_size=6))
+def test_declared_twd67_lands_in_its_township(tmp_path, townships, picks):
+    """TWD67 TM2 metres declared with xy_datum="TWD67" land in the right township (main island)."""
+    main = townships[~townships["island"]].set_index("towncode").geometry.representative_point()
+    lines = ["類別,名稱,X,Y"]
+    for i, k in enumerate(picks):
+        _, _, x, y = _coordinate_cells(main.iloc[k % len(main)].x, main.iloc[k % len(main)].y, "twd67")
+        lines.append(f"小衛星,點{i},{x},{y}")
+    path = tmp_path / "twd67.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = read_facilities(path, townships=townships, xy_datum="TWD67").facilities.set_index("name")["towncode"]
+    assert [got[f"點{i}"] for i in range(len(picks))] == [main.index[k % len(main)] for k in picks]
 
 
 @settings(max_examples=300, deadline=None)
