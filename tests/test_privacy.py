@@ -146,8 +146,11 @@ def test_caseloads_suppressed_in_csv_json_and_xlsx(private_run):
 
     import openpyxl
 
-    sheet = openpyxl.load_workbook(private_run / "coverage.xlsx", read_only=True)["鄉鎮明細"]
-    rows = list(sheet.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(private_run / "coverage.xlsx", read_only=True)
+    try:
+        rows = list(book["鄉鎮明細"].iter_rows(values_only=True))
+    finally:
+        book.close()  # read-only workbooks keep the file open until closed
     keys = list(rows[1])
     xlsx = {r[keys.index("township")]: r[keys.index("cases")] for r in rows[2:]}
     assert {t: xlsx[t] for t in ("竹崎鄉", "中埔鄉", "大林鎮", "番路鄉", "民雄鄉")} == {
