@@ -137,6 +137,29 @@ def test_locate_many_points_matches_sjoin(townships):
     assert not inside["snapped"].any()
 
 
+def test_locate_shared_boundary_goes_to_lowest_code():
+    """Points on a shared edge or corner go to the lowest code, whatever the polygon order."""
+    from shapely.geometry import box
+
+    # codes deliberately not in row order: the row order must not decide ties
+    polys = gpd.GeoDataFrame(
+        {"towncode": ["T3", "T1", "T2"]},
+        geometry=[box(1, 0, 2, 1), box(0, 0, 1, 1), box(0, 1, 2, 2)],
+        crs="EPSG:3826",
+    )
+    pts = gpd.GeoSeries(
+        [Point(1.5, 0.5), Point(1, 0.5), Point(0.5, 0.5), Point(1, 1), Point(1.5, 1), Point(1.5, 1.5)],
+        crs="EPSG:3826",
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    found = locate_points(pts, polys)
+    assert found["towncode"].tolist() == ["T3", "T1", "T1", "T1", "T2", "T2"]
+    assert not found["snapped"].any()
+    # one point per call gives the same answers (the single-hit path)
+    for i, code in zip(pts.index, found["towncode"]):
+        assert locate_points(pts.loc[[i]], polys).loc[i, "towncode"] == code
+
+
 def test_user_boundaries_same_schema(tmp_path, townships):
     """An MOI-schema shapefile (TWD97 TM2, 台 spellings) loads and classifies like the bundled one."""
     moi = townships.rename(
