@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import CategoryOpt, CountyOpt, FacilitiesOpt, _fail, _parse_as_of, app
+from .cli import CategoryOpt, CountyOpt, FacilitiesOpt, XyDatumOpt, _fail, _parse_as_of, app
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")]
 BoundariesOpt = Annotated[Path | None, typer.Option(help="Your own official township boundary file.")]
@@ -54,7 +54,7 @@ def _table(frame, title: str, hide: tuple[str, ...] = ()) -> None:
     Console().print(t)
 
 
-def _load(facilities, boundaries):
+def _load(facilities, boundaries, xy_datum="TWD97"):
     from .facilities import read_facilities
     from .geography import load_townships
 
@@ -63,7 +63,7 @@ def _load(facilities, boundaries):
         from .datasets import get_path
 
         facilities = [get_path("seed_registry")]
-    return read_facilities(facilities, townships=towns), towns
+    return read_facilities(facilities, townships=towns, xy_datum=xy_datum), towns
 
 
 @app.command()
@@ -80,6 +80,7 @@ def trend(
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Also write trend.png.")] = True,
     population: PopulationOpt = None,
     age_group: AgeGroupOpt = "total",
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Township coverage at each year end (from opening/closing dates): trend.csv and trend.png.
 
@@ -98,7 +99,7 @@ def trend(
         last = parse_year(year_to) if year_to else dt.date.today().year
         if last < first:
             raise CoverageError(f"--to {year_to} is before --from {year_from}")
-        registry, towns = _load(facilities, boundaries)
+        registry, towns = _load(facilities, boundaries, xy_datum)
         pop, group = _population(population, age_group, towns)
         table = coverage_trend(registry.facilities, towns, list(range(first, last + 1)), definition=definition,
                                categories=resolve_categories(category), counties=resolve_counties(county, towns),
@@ -126,6 +127,7 @@ def targets(
     as_of: AsOfOpt = None,
     boundaries: BoundariesOpt = None,
     out: OutOpt = Path("maps"),
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Current value vs targets: 已達標 / 未達標 and facilities still needed (targets.csv)."""
     from .errors import CoverageError
@@ -134,7 +136,7 @@ def targets(
         from .plan import compare_targets, load_targets
         from .report import write_csv
 
-        registry, towns = _load(facilities, boundaries)
+        registry, towns = _load(facilities, boundaries, xy_datum)
         table = compare_targets(registry.facilities, towns, load_targets(targets_file), as_of=_parse_as_of(as_of))
         write_csv(table, out / "targets.csv")
     except (CoverageError, OSError) as exc:
@@ -156,6 +158,7 @@ def whatif(
     boundaries: BoundariesOpt = None,
     population: PopulationOpt = None,
     age_group: AgeGroupOpt = "total",
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Recompute coverage with facilities added/removed and print before → after.
 
@@ -175,7 +178,7 @@ def whatif(
             removes += more_remove
         if not adds and not removes:
             raise CoverageError("nothing to change: give --add, --remove or --scenario")
-        registry, towns = _load(facilities, boundaries)
+        registry, towns = _load(facilities, boundaries, xy_datum)
         pop, group = _population(population, age_group, towns)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition,
                            as_of=_parse_as_of(as_of), counties=resolve_counties(county, towns),
@@ -221,6 +224,7 @@ def site(
     offline: Annotated[
         bool, typer.Option("--offline", help="Map's JavaScript/CSS into DIR/lib, no basemap: works without internet.")
     ] = False,
+    xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS).
 
@@ -242,13 +246,13 @@ def site(
         (cat,) = resolve_categories([category])
         # Coverage of the county now (the map's 現況), from the same read of the registries.
         report = run_coverage(facilities, counties=[county_name], categories=[cat], as_of=_parse_as_of(as_of),
-                              boundaries=boundaries)
+                              boundaries=boundaries, xy_datum=xy_datum)
         pop = _village_population(population, objective) if population else None
         cand = None
         if candidates != "villages":
             from .facilities import read_facilities
 
-            cand = read_facilities([candidates], townships=towns).facilities
+            cand = read_facilities([candidates], townships=towns, xy_datum=xy_datum).facilities
         plan = site_new_points(report.registry.facilities, towns, load_villages(), county=county_name, category=cat,
                                new=new, radius_km=radius_km, objective=objective, population=pop,
                                candidates=cand, as_of=report.as_of, time_limit=time_limit)

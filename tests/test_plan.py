@@ -181,6 +181,28 @@ def test_cli_planning_commands(tmp_path):
     assert r.exit_code == 1 and "before" in r.output
 
 
+def test_planning_commands_take_the_xy_datum(tmp_path):
+    """An old registry in TWD67 metres: the point 300 m inside 太保市 lands there only when declared."""
+    path = tmp_path / "old.csv"
+    path.write_text("類別,名稱,X,Y\n小衛星,太保舊據點,186550.4,2601550.6\n", encoding="utf-8")
+    base = ["whatif", "--facilities", str(path), "--county", "嘉義縣", "--category", "小衛星",
+            "--add", "嘉義縣新港鄉:小衛星"]
+    r = runner.invoke(app, base)  # read as TWD97 the point is in 新港鄉 already: nothing changes
+    assert r.exit_code == 0 and "1/18 → 1/18" in r.output, r.output
+    r = runner.invoke(app, [*base, "--xy-datum", "TWD67"])
+    assert r.exit_code == 0 and "1/18 → 2/18" in r.output, r.output
+    for command in (["trend", "--from", "2025", "--to", "2025", "--no-chart"], ["targets"]):
+        r = runner.invoke(app, [*command, "--facilities", str(path), "--xy-datum", "TWD67", "--out", str(tmp_path)])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["site", "--county", "嘉義縣", "--category", "小衛星", "--facilities", str(path),
+                            "--xy-datum", "TWD67", "--no-map", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    sites = json.loads((tmp_path / "sites.json").read_text(encoding="utf-8"))
+    assert "太保市" not in {s["township"] for s in sites["sites"]}  # already covered by the old point
+    r = runner.invoke(app, ["targets", "--facilities", str(path), "--xy-datum", "TWD83"])
+    assert r.exit_code == 1 and "TWD67" in r.output
+
+
 @pytest.fixture(scope="module")
 def chiayi_people(tmp_path_factory, townships):
     """Hand-made township population for 嘉義縣: 阿里山鄉 5,000, 太保市 30,000, 竹崎鄉 10,000 (others absent)."""
