@@ -10,6 +10,7 @@ leading apostrophe. Caseloads below the report's ``suppress_below`` are written 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import tempfile
@@ -44,6 +45,13 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
+        # mkstemp makes the file private (0600); the result gets the permissions of the file
+        # it replaces, or those of any new file (umask), so a map put on a web server is readable
+        try:
+            mode_bits = path.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode_bits = 0o666 & ~_umask()
+        os.chmod(tmp, mode_bits)
         text = "b" not in mode
         with os.fdopen(fd, mode, encoding=encoding if text else None, newline="" if text else None) as fh:
             yield fh
@@ -54,6 +62,14 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    """The process umask (read once: reading it means setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def neutralise(value: object) -> object:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pandas as pd
 import pytest
 
@@ -33,6 +36,23 @@ def test_atomic_open_keeps_old_file_on_failure(tmp_path):
         raise RuntimeError("interrupted")
     assert target.read_text(encoding="utf-8") == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["coverage.csv"]  # no temporary left behind
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    """A new output follows the umask (not mkstemp's private 0600: a map put on an intranet
+    web server must be readable by it); a replaced file keeps the permissions it had."""
+    old = os.umask(0o022)
+    try:
+        new = write_csv(pd.DataFrame({"a": [1]}), tmp_path / "new.csv")
+        kept = tmp_path / "private.csv"
+        kept.write_text("old\n", encoding="utf-8")
+        kept.chmod(0o600)
+        write_csv(pd.DataFrame({"a": [1]}), kept)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(new.stat().st_mode) == 0o644
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
 
 
 def test_write_csv_utf8_bom(tmp_path):
