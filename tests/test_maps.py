@@ -712,7 +712,8 @@ def test_map_and_report_commands_with_population(fixture_registry, tmp_path):
 
 
 def test_sizes_with_population(tmp_path):
-    """Size budgets hold with population: national ≤ 1.5 MB, county ≤ 400 KB, national village ≤ 4 MB."""
+    """Size budgets hold with population: national ≤ 1.5 MB, county ≤ 400 KB (also the largest at
+    village level), national village ≤ 4 MB."""
     report = run_coverage(as_of=AS_OF, dem=shared_dems(),
                           population=shared_file("population", "village_population_agegroups_2021-03.csv"))
     paths = write_maps(report, tmp_path)
@@ -727,6 +728,10 @@ def test_sizes_with_population(tmp_path):
     village = render_map(report, None, level="village")
     assert len(village.encode("utf-8")) <= 4_000_000
     assert sum("p" in v for v in payload_of(village)["villages"]) > 7600
+    # the heaviest county page: 高雄市 (891 villages) at village level with people and distances
+    kaohsiung = render_map(report, "高雄市", level="village")
+    assert len(kaohsiung.encode("utf-8")) <= 400_000
+    assert len(payload_of(kaohsiung)["villages"]) > 850
 
 
 # --- a corpus of injection payloads in every user-supplied text --------------------------------
