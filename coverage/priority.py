@@ -25,7 +25,9 @@ people live on average farther than ``distance_km`` from the nearest facility::
 *people affected* are all the township's people of the age group when it is uncovered, else those
 living beyond ``distance_km``; *distance* is their population-weighted mean distance to the
 nearest facility on the same land mass (across the sea when there is none). ``mountain`` is the
-DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``.
+DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``;
+when no township of the county is covered (the registry holds no point of the programme there,
+e.g. a registry of other counties) the reasons say so, as the distances then run to other counties.
 """
 
 from __future__ import annotations
@@ -228,6 +230,8 @@ def rank_priorities(
         t["mountain"] = t["mountain_indigenous"].astype(bool)
     for flag in ("coastal", "island"):
         t[flag] = t[flag].astype(bool) if flag in t else False
+    # a county with no covered township of a category: its distances are to other counties' points
+    t["county_has_any"] = t.groupby(["county", "category"])["covered"].transform("any").astype(bool)
     if population is not None and group in population.groups:
         total = t["towncode"].map(population.townships.set_index("towncode")[group])
         known = total.notna() | t["people"].notna()
@@ -280,6 +284,8 @@ def _reasons(r, label: str, distance_km: float, mountain_source: str) -> str:
         parts.append(f"未設點 no facility in the township: {people:,} {label} live {where}")
     else:
         parts.append(f"遠離服務 far from service: {people:,} {label} live beyond {distance_km:g} km; {where}")
+    if not r.county_has_any:
+        parts.append("全縣市無此類據點 none in the whole county (registry): distances are to other counties' points")
     flags = [_FLAG_TEXT[f] + (f" ({mountain_source})" if f == "mountain" else "") for f in PRIORITY_BOOSTS
              if getattr(r, f)]
     if flags:

@@ -44,6 +44,22 @@ def test_rank_priorities_hand_computed():
     assert "偏遠 remote、山區 mountain (DEM) → ×2" in reasons["A鄉"]
     assert "no facility on the island; nearest across the sea, 12.0 km" in reasons["D鄉"]
     assert reasons["B鄉"].startswith("遠離服務 far from service: 500 兒少 0–17歲 live beyond 5 km")
+    assert not out["reasons"].str.contains("none in the whole county").any()  # B and C are covered
+
+
+def test_county_without_any_point_says_so():
+    """No township of 乙縣 is covered: its distances run to 甲縣's point, and the reasons say that."""
+    table = pd.DataFrame({"towncode": ["A", "B", "C"], "county": ["甲縣", "甲縣", "乙縣"],
+                          "township": ["A鄉", "B鄉", "C鄉"], "category": "x", "covered": [True, False, False]})
+    access = pd.DataFrame({"towncode": ["A", "B", "C"], "category": "x", "people": [10, 20, 30],
+                           "mean_km": [1.0, 9.0, 40.0], "max_km": [2.0, 10.0, 45.0],
+                           "nearest_name": ["甲站"] * 3, "people_beyond": [0, 20, 30],
+                           "mean_across_sea_km": np.nan})
+    out = rank_priorities(table, access, pd.DataFrame({"towncode": ["A", "B", "C"]}), distance_km=5)
+    reasons = dict(zip(out["township"], out["reasons"], strict=True))
+    assert set(reasons) == {"B鄉", "C鄉"}
+    assert "全縣市無此類據點 none in the whole county" in reasons["C鄉"]
+    assert "none in the whole county" not in reasons["B鄉"]
 
 
 def test_without_dem_mountain_is_the_official_list():
