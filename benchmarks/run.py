@@ -170,12 +170,16 @@ def profile_report(top: int = 8) -> list[str]:
 
 
 PROFILE_CHANGES = [
-    "Hot spots removed after profiling the national run (pyinstrument), in the order found:",
+    "Hot spots removed after profiling (pyinstrument on the national run; cProfile on locating points), in the order found:",
     "",
     "* township-name index rebuilt for every registry read (70 ms a report): now cached per township table "
     "by identity (`coverage.names`);",
     "* shoreline snapping projected every polygon for every unlocated point: it now projects only the polygons "
-    "within reach of the unlocated points (`coverage.geography.locate_points`).",
+    "within reach of the unlocated points (`coverage.geography.locate_points`);",
+    "* locating points (cProfile of `locate_points`, 10^6 points into villages): the tie-break between polygons "
+    "sorted every point's string code (~0.4 s per million) and the code column was re-inferred from Python "
+    "strings (0.14 s); it now sorts only when some point lies in two polygons, on integer ranks, and takes the "
+    "codes from the column itself (10^6 points into villages 2.03 → 1.40 s).",
 ]
 
 
