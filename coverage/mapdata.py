@@ -104,15 +104,21 @@ def esc(value: object) -> str:
 
 
 def to_script_json(obj: Any) -> str:
-    """JSON safe to place inside a ``<script>`` element (``<``, ``>``, ``&``, ``'`` as \\u escapes).
+    """JSON safe to place inside a ``<script>`` element.
+
+    In a script element the HTML parser only reacts to ``<`` followed by ``/`` (an end tag such
+    as ``</script>``) or ``!`` (``<!--``, which starts the escaped states where ``<script`` nests),
+    so exactly those are escaped: ``</`` as ``<\\/`` (JSON's escaped solidus) and ``<!`` as
+    ``\\u003c!``. The markup of the pre-built tooltips and popups therefore costs one byte per
+    end tag instead of five per angle bracket (``\\u003c``), which had made facility popups twice
+    their size. U+2028/2029 are escaped for older JavaScript engines.
 
     ``{{``, ``{%`` and ``{#`` (only ever inside strings) are broken up too: folium/branca render a
     page's script text once more as a Jinja template, where ``{{ … }}`` from a registry cell would
     be evaluated (template injection).
     """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027"),
-                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
+    for char, code in (("</", "<\\/"), ("<!", "\\u003c!"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
                        ("{{", "{\\u007b"), ("{%", "{\\u0025"), ("{#", "{\\u0023")):
         text = text.replace(char, code)
     return text
