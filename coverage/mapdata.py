@@ -83,7 +83,7 @@ _PIN = "M12 1C5.9 1 1 5.9 1 12c0 8.3 11 21 11 21s11-12.7 11-21C23 5.9 18.1 1 12 
 #: Display simplification tolerance (metres) and coordinate quantum (1/q degree) per map scale.
 #: The quantum stays well under the tolerance (nation 1/10,000° ≈ 11 m vs 150 m; county
 #: 1/20,000° ≈ 5 m vs 30 m): finer digits would only add bytes (1/100,000° made the 高雄市
-#: village page with population 398 KB against the 400 KB budget; 1/20,000° makes it 359 KB).
+#: village page with population 398 KB against the 400 KB budget; 1/20,000° makes it ~360 KB).
 TOLERANCE_M = {("nation", "township"): 150.0, ("nation", "village"): 150.0,
                ("county", "township"): 30.0, ("county", "village"): 30.0}
 QUANTUM = {"nation": 10_000, "county": 20_000}

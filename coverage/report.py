@@ -10,7 +10,6 @@ leading apostrophe. Caseloads below the report's ``suppress_below`` are written 
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import tempfile
@@ -64,9 +63,8 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
         raise
 
 
-@functools.cache
 def _umask() -> int:
-    """The process umask (read once: reading it means setting it)."""
+    """The process umask (reading it means setting it, so it is set straight back)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
