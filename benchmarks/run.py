@@ -170,7 +170,8 @@ def profile_report(top: int = 8) -> list[str]:
 
 
 PROFILE_CHANGES = [
-    "Hot spots removed after profiling (pyinstrument on the national run; cProfile on locating points), in the order found:",
+    "Hot spots removed after profiling (pyinstrument on the national run; cProfile on locating points), "
+    "in the order found:",
     "",
     "* township-name index rebuilt for every registry read (70 ms a report): now cached per township table "
     "by identity (`coverage.names`);",

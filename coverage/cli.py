@@ -31,6 +31,14 @@ CountyOpt = Annotated[list[str] | None, typer.Option("--county", "-c", help="Cou
 CategoryOpt = Annotated[
     list[str] | None, typer.Option("--category", help="Programme, e.g. community_support_point or 小衛星; repeatable.")
 ]
+DefinitionOpt = Annotated[
+    str, typer.Option(help="presence (a facility in the township) or service-area (also its `serves` list).")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Count facilities open on this date (ISO or ROC, e.g. 112/07/01).")
+]
+BoundariesOpt = Annotated[Path | None, typer.Option(help="Your own official township boundary file.")]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
 
 # Population options, shared by `report` and `map`.
 SuppressOpt = Annotated[
@@ -85,14 +93,10 @@ def report(
     facilities: FacilitiesOpt = None,
     county: CountyOpt = None,
     category: CategoryOpt = None,
-    definition: Annotated[
-        str, typer.Option(help="presence (a facility in the township) or service-area (also its `serves` list).")
-    ] = "presence",
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Count facilities open on this date (ISO or ROC, e.g. 112/07/01).")
-    ] = None,
-    boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
+    definition: DefinitionOpt = "presence",
+    as_of: AsOfOpt = None,
+    boundaries: BoundariesOpt = None,
+    out: OutOpt = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
     population: PopulationOpt = None,
@@ -144,7 +148,7 @@ def report(
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Registry file to check.")],
-    boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+    boundaries: BoundariesOpt = None,
     xy_datum: XyDatumOpt = "TWD97",
 ) -> None:
     """Read a registry and show what was accepted, rejected and mismatched. Writes nothing."""
@@ -203,15 +207,11 @@ def map_(
     offline: Annotated[
         bool, typer.Option("--offline", help="Write the JavaScript/CSS into DIR/lib so the maps need no internet.")
     ] = False,
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Count facilities open on this date (ISO or ROC, e.g. 112/07/01).")
-    ] = None,
-    definition: Annotated[
-        str, typer.Option(help="presence (a facility in the township) or service-area (also its `serves` list).")
-    ] = "presence",
-    boundaries: Annotated[Path | None, typer.Option(help="Your own official township boundary file.")] = None,
+    as_of: AsOfOpt = None,
+    definition: DefinitionOpt = "presence",
+    boundaries: BoundariesOpt = None,
     png: Annotated[bool, typer.Option("--png", help="Also a static PNG figure per county (print).")] = False,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output directory.")] = Path("maps"),
+    out: OutOpt = Path("maps"),
     population: PopulationOpt = None,
     dem: DemOpt = None,
     age_group: AgeGroupOpt = "total",

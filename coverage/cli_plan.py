@@ -7,18 +7,21 @@ from typing import Annotated
 
 import typer
 
-from .cli import CategoryOpt, CountyOpt, FacilitiesOpt, XyDatumOpt, _fail, _parse_as_of, app
-
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")]
-BoundariesOpt = Annotated[Path | None, typer.Option(help="Your own official township boundary file.")]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
-PopulationOpt = Annotated[
-    Path | None, typer.Option("--population", help="MOI population file (village or township): adds population.")
-]
-AgeGroupOpt = Annotated[
-    str, typer.Option("--age-group", help="total, children (0–17), young_children (0–11) or elderly (65+).")
-]
-
+from .cli import (
+    AgeGroupOpt,
+    AsOfOpt,
+    BoundariesOpt,
+    CategoryOpt,
+    CountyOpt,
+    DefinitionOpt,
+    FacilitiesOpt,
+    OutOpt,
+    PopulationOpt,
+    XyDatumOpt,
+    _fail,
+    _parse_as_of,
+    app,
+)
 
 _HEADERS = {
     "year": "年", "roc_year": "民國年", "county": "縣市", "scope": "範圍", "category": "類別", "covered": "涵蓋",
@@ -74,7 +77,7 @@ def trend(
     year_from: Annotated[str, typer.Option("--from", help="First year, e.g. 2019 or ROC 108.")] = "2019",
     year_to: Annotated[str | None, typer.Option("--to", help="Last year; default this year.")] = None,
     roc: Annotated[bool, typer.Option("--roc", help="Label years in ROC (民國).")] = False,
-    definition: Annotated[str, typer.Option(help="presence or service-area.")] = "presence",
+    definition: DefinitionOpt = "presence",
     boundaries: BoundariesOpt = None,
     out: OutOpt = Path("maps"),
     chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Also write trend.png.")] = True,
@@ -153,7 +156,7 @@ def whatif(
     scenario: Annotated[Path | None, typer.Option(help="CSV with action (add/remove) and target columns.")] = None,
     county: CountyOpt = None,
     category: CategoryOpt = None,
-    definition: Annotated[str, typer.Option(help="presence or service-area.")] = "presence",
+    definition: DefinitionOpt = "presence",
     as_of: AsOfOpt = None,
     boundaries: BoundariesOpt = None,
     population: PopulationOpt = None,

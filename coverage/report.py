@@ -50,7 +50,7 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
             mode_bits = path.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode_bits = 0o666 & ~_umask()
-        os.chmod(tmp, mode_bits)
+        Path(tmp).chmod(mode_bits)
         text = "b" not in mode
         with os.fdopen(fd, mode, encoding=encoding if text else None, newline="" if text else None) as fh:
             yield fh

@@ -156,7 +156,7 @@ def test_locate_shared_boundary_goes_to_lowest_code():
     assert found["towncode"].tolist() == ["T3", "T1", "T1", "T1", "T2", "T2"]
     assert not found["snapped"].any()
     # one point per call gives the same answers (the single-hit path)
-    for i, code in zip(pts.index, found["towncode"]):
+    for i, code in zip(pts.index, found["towncode"], strict=True):
         assert locate_points(pts.loc[[i]], polys).loc[i, "towncode"] == code
 
 
