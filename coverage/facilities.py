@@ -54,6 +54,7 @@ import pandas as pd
 
 from .errors import AmbiguousNameError, InputError, NameResolutionError
 from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, flatten_tables, read_table
+from .rejections import REJECTED_COLUMNS, Rejections
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -91,7 +92,6 @@ FACILITY_COLUMNS = [
     "lon", "lat", "precision", "status", "opened", "closed", "serves", "source", "cases", "snapped", "note",
 ]
 #: Columns of :attr:`Registry.rejected`.
-REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
 MISMATCH_COLUMNS = ["file", "row", "name", "declared", "located"]
 
 # Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
@@ -244,52 +244,6 @@ def parse_date(value: Any) -> pd.Timestamp | None:
 
 # ----------------------------------------------------------------------------- helpers
 
-class _Rejections:
-    """Collects rejection lines as (position, field, value, reason) for the whole table."""
-
-    def __init__(self, n: int) -> None:
-        self.parts: list[pd.DataFrame] = []
-        self.bad = np.zeros(n, dtype=bool)
-
-    def add(self, mask: np.ndarray, field: Any, value: Any, reason: Any) -> None:
-        """Reject the rows of ``mask``; each of field/value/reason is a scalar, an array
-        aligned to the table, or a function of the rejected positions returning a list."""
-        pos = np.flatnonzero(mask)
-        if not len(pos):
-            return
-
-        def pick(v: Any) -> Any:
-            if callable(v):
-                return v(pos)
-            return np.asarray(v, dtype=object)[pos] if np.ndim(v) else v
-
-        self.parts.append(pd.DataFrame(
-            {"_pos": pos, "field": pick(field), "value": pick(value), "reason": pick(reason)}
-        ))
-        self.bad[pos] = True
-
-    def table(self, t: pd.DataFrame, withhold: np.ndarray | None = None, reason: Any = "") -> pd.DataFrame:
-        """The rejection table; the lines of ``withhold`` rows become one line with ``reason``, no values."""
-        if withhold is not None and withhold.any():
-            pos = np.flatnonzero(withhold)
-            self.parts = [p[~withhold[p["_pos"].to_numpy()]] for p in self.parts]
-            self.parts.append(pd.DataFrame({"_pos": pos, "field": "row", "value": "(withheld)",
-                                            "reason": reason(pos) if callable(reason) else reason}))
-        if not self.parts:
-            return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "str")
-                                 for c in REJECTED_COLUMNS})
-        lines = pd.concat(self.parts, ignore_index=True).sort_values("_pos", kind="stable")
-        pos = lines["_pos"].to_numpy()
-        out = pd.DataFrame({
-            "file": t["file"].to_numpy()[pos],
-            "row": t["row"].to_numpy()[pos].astype("int64"),
-            "field": lines["field"].astype("str").to_numpy(),
-            "value": lines["value"].astype("str").to_numpy(),
-            "reason": lines["reason"].astype("str").to_numpy(),
-        })
-        return out.astype({c: "str" for c in REJECTED_COLUMNS if c != "row"})
-
-
 def _objects(values: Any) -> np.ndarray:
     """A 1-d object array (tuples stay elements)."""
     items = list(values)
@@ -376,7 +330,7 @@ def _xy_datum(value: str) -> str:
 
 def _coordinates(
     t: pd.DataFrame, towns: gpd.GeoDataFrame, decl_county: np.ndarray, county_of: dict[str, str],
-    rej: _Rejections, notes: list[list[str]], datum: str = "TWD97",
+    rej: Rejections, notes: list[list[str]], datum: str = "TWD97",
 ) -> dict[str, np.ndarray]:
     """Parse, recognise, reproject and locate the coordinates of every row that has some."""
     import geopandas as gpd
@@ -533,7 +487,7 @@ def read_facilities(
     t = flatten_tables(tables)
     del tables
     n = len(t)
-    rej, notes = _Rejections(n), [[] for _ in range(n)]
+    rej, notes = Rejections(n), [[] for _ in range(n)]
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
     full_of = {c: county_of[c] + town_of[c] for c in county_of}

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import CoverageError, InputError, UnreadableFileError
+from .rejections import REJECTED_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -54,7 +55,6 @@ AGE_GROUPS: dict[str, tuple[int, int | None, str]] = {
     "young_children": (0, 11, "兒童 0–11歲"),
     "elderly": (65, None, "老人 65歲以上"),
 }
-REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
 _GROUP_ALIASES = {
     "all": "total", "全部": "total", "總人口": "total", "人口": "total",
     "兒少": "children", "兒童及少年": "children", "0-17": "children",

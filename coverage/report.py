@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from .rejections import REJECTED_COLUMNS
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -33,7 +35,6 @@ __all__ = [
 ]
 
 COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing"]
-REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
