@@ -81,7 +81,7 @@ def nearest(
         from .scale import read_points
 
         towns = load_townships()
-        registry = read_facilities(facilities or [get_path("seed_registry")], townships=towns)
+        registry = read_facilities(facilities or [get_path("registry")], townships=towns)
         lazy = engine == "dask" and points.suffix.lower() == ".parquet"
         pts = read_points(points, lazy=lazy, npartitions=partitions)
         client = None
