@@ -74,6 +74,8 @@ _EXPORTS = {
     "rank_priorities": "priority",
     "suppress_counts": "privacy",
     "personal_columns": "privacy",
+    "parse_service_area": "serviceareas",
+    "diff_registries": "diff",
 }
 
 __all__ = ["__version__", *_EXPORTS]
