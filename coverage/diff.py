@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["CHANGES", "DIFF_COLUMNS", "COVERAGE_DIFF_COLUMNS", "RegistryDiff", "diff_coverage", "diff_registries"]
+__all__ = ["CHANGES", "COVERAGE_DIFF_COLUMNS", "DIFF_COLUMNS", "RegistryDiff", "diff_coverage", "diff_registries"]
 
 #: Values of the ``change`` column, in output order.
 CHANGES = ("opened", "closed", "moved", "renamed", "unchanged")
@@ -108,7 +108,8 @@ def _point_rows(old, new, pairs, left, right, names) -> list[dict]:
               "county": old.at[i, "county"], "township_before": names.get(old.at[i, "towncode"], ""),
               "township_after": "", "name_before": "", "matched_by": ""} for i in sorted(left)]
     rows += [{"change": "opened", "category": new.at[j, "category"], "name": new.at[j, "name"],
-              "county": new.at[j, "county"], "township_before": "", "township_after": names.get(new.at[j, "towncode"], ""),
+              "county": new.at[j, "county"], "township_before": "",
+              "township_after": names.get(new.at[j, "towncode"], ""),
               "name_before": "", "matched_by": ""} for j in sorted(right)]
     return rows
 

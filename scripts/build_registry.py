@@ -52,8 +52,9 @@ WELFARE_SOURCE = "衛生福利部社會及家庭署 社會福利服務中心資�
 MENTAL_SOURCE = "衛生福利部 社會福利機構總表（data.gov.tw 165355，2024-11-12，政府資料開放授權條款 1.0；部分名單）"
 COLUMNS = ["id", "category", "name", "county", "township", "address", "lon", "lat", "status", "opened", "closed",
            "serves", "serves_text", "source", "precision", "kind"]
-PROVENANCE = ("# Derived by scripts/build_registry.py from ../shared/data/registries/ ({files}) and geodata/seed_registry.csv, "
-              "with geodata/reference/registry_corrections.csv. Official data under the Open Government Data License 1.0.")
+PROVENANCE = ("# Derived by scripts/build_registry.py from ../shared/data/registries/ ({files}) and "
+              "geodata/seed_registry.csv, with geodata/reference/registry_corrections.csv. "
+              "Official data under the Open Government Data License 1.0.")
 _GENERIC = re.compile(r"社會福利服務中心|家庭福利服務中心|社區心理衛生中心|社福中心|心衛中心|中心")
 
 
@@ -174,8 +175,9 @@ def merge_seed(national: list[dict], codes: list, seed: list[dict], towns) -> tu
             notes.append(f"seed {s['name']}: ambiguous, {len(match)} national rows in its township "
                          f"({'、'.join(national[i]['name'] for i in match)}); not merged")
         if len(match) != 1:
-            extra.append({**{c: "" for c in COLUMNS}, **{c: s.get(c, "") for c in COLUMNS if c in s},
-                          "id": f"seed-{k:03d}", "category": cat, "kind": "centre" if "據點" not in s["name"] else "point"})
+            kind = "centre" if cat in ("welfare_centre", "mental_health_centre") else "point"
+            extra.append({**dict.fromkeys(COLUMNS, ""), **{c: s.get(c, "") for c in COLUMNS if c in s},
+                          "id": f"seed-{k:03d}", "category": cat, "kind": kind})
             continue
         i = match[0]
         taken.add(i)
