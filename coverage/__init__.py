@@ -76,6 +76,8 @@ _EXPORTS = {
     "personal_columns": "privacy",
     "parse_service_area": "serviceareas",
     "diff_registries": "diff",
+    "read_network": "network",
+    "nearest_by_network": "network",
 }
 
 __all__ = ["__version__", *_EXPORTS]
