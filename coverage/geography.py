@@ -32,6 +32,7 @@ __all__ = [
     "load_townships",
     "load_villages",
     "locate_points",
+    "locate_points_exact",
     "standardise_boundaries",
     "to_official",
 ]
@@ -256,7 +257,7 @@ def counties(townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
 def locate_points(
     points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode"
 ) -> pd.DataFrame:
-    """Find the township of each point (point in polygon, with a spatial index).
+    """Find the township of each point (point in polygon, with a grid pre-index).
 
     A point on a shared boundary goes to the township with the lowest code. A point
     that falls in no polygon but lies within ``SNAP_DISTANCE_M`` (1 km) of one — a
@@ -266,11 +267,44 @@ def locate_points(
     ``key`` names the code column of the polygons: ``"towncode"`` for townships, or
     ``"villcode"`` to locate points in :func:`load_villages`.
 
+    Most points are resolved by one array lookup: the polygons are rasterised once into a
+    grid whose cells lie wholly inside one polygon, wholly outside every polygon (farther than
+    the snap distance), or near a boundary; only points in boundary cells are tested exactly
+    (:func:`locate_points_exact`), so the result is identical to the exact test.
+
     Returns
     -------
     DataFrame aligned to ``points.index`` with ``key`` (missing, NA, when outside)
     and ``snapped`` (bool).
     """
+    import numpy as np
+    import pandas as pd
+
+    geoms = points.geometry if hasattr(points, "geometry") else points
+    if geoms.crs is not None and townships.crs is not None and not geoms.crs.equals(townships.crs):
+        geoms = geoms.to_crs(townships.crs)
+    grid = _grid_for(townships, key, len(geoms)) if len(geoms) >= _GRID_MIN_POINTS else None
+    if grid is None:
+        return locate_points_exact(geoms, townships, key)
+    which = grid.lookup(geoms)
+    exact = np.flatnonzero(which == _EXACT)
+    snapped = np.zeros(len(geoms), dtype=bool)
+    if len(exact):
+        sub = locate_points_exact(geoms.iloc[exact], townships, key, rows=True)
+        which[exact] = sub["_row"].to_numpy()
+        snapped[exact] = sub["snapped"].to_numpy()
+    which[which < 0] = -1
+    found = townships[key].array.take(which, allow_fill=True)
+    return pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+
+
+def locate_points_exact(
+    points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode", *,
+    rows: bool = False,
+) -> pd.DataFrame:
+    """:func:`locate_points` by an exact point-in-polygon test of every point (spatial index, prepared
+    polygons): the reference the grid pre-index is tested against. ``rows`` adds ``_row``, the polygon's
+    position (−1 for none)."""
     import numpy as np
     import pandas as pd
     import shapely
@@ -292,11 +326,155 @@ def locate_points(
     snapped = np.zeros(len(pts), dtype=bool)
     todo = np.flatnonzero(which < 0)
     todo = todo[~(shapely.is_missing(pts[todo]) | shapely.is_empty(pts[todo]))]
+    todo = todo[np.isfinite(shapely.bounds(pts[todo])).all(axis=1)]  # NaN/inf coordinates: nowhere
     if len(todo):
         _snap(pts, todo, townships, codes, which, snapped)
     # take from the column itself: keeps its dtype and avoids re-inferring a million strings
     found = townships[key].array.take(which, allow_fill=True)
-    return pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+    out = pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+    if rows:
+        out["_row"] = which
+    return out
+
+
+_EXACT = -2  # grid cell near a boundary (or a point the grid cannot place): test exactly
+_GRID_MIN_POINTS = 20_000  # below this the exact test is as fast as building a grid
+_GRID_MAX_CELLS = 16_000_000
+
+
+class _Grid:
+    """Cells labelled with the one polygon that contains them wholly, −1 (no polygon within the snap
+    distance) or −2 (near a boundary: test exactly)."""
+
+    def __init__(self, x0: float, y1: float, cell: float, labels) -> None:
+        self.x0, self.y1, self.cell, self.labels = x0, y1, cell, labels
+
+    def lookup(self, geoms):
+        import numpy as np
+        import shapely
+
+        values = np.asarray(geoms.values)
+        xy = shapely.get_coordinates(values, include_z=False)
+        out = np.full(len(values), _EXACT, dtype=np.intp)
+        simple = shapely.get_type_id(values) == 0  # points; anything else goes the exact way
+        if len(xy) != int(simple.sum()):
+            return out
+        ny, nx = self.labels.shape
+        with np.errstate(invalid="ignore"):
+            ix = np.floor((xy[:, 0] - self.x0) / self.cell)
+            iy = np.floor((self.y1 - xy[:, 1]) / self.cell)
+        inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)  # NaN compares False
+        got = np.full(len(xy), _EXACT, dtype=np.intp)
+        got[inside] = self.labels[iy[inside].astype(np.intp), ix[inside].astype(np.intp)]
+        finite = np.isfinite(xy).all(axis=1)
+        got[finite & ~inside] = -1  # the grid reaches past the snap distance: nothing out there
+        out[simple] = got
+        return out
+
+
+_GRIDS: dict = {}
+_GRID_BUILD_POINTS = 500_000  # build a grid (a few seconds, then cached on disk) only for this many points
+
+
+def _cache_dir() -> Path:
+    """Where built grids are kept between runs: ``SAFETYNET_CACHE`` or ``~/.cache/safetynet-coverage``."""
+    import os
+
+    return Path(os.environ.get("SAFETYNET_CACHE") or Path.home() / ".cache" / "safetynet-coverage")
+
+
+def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = _GRID_BUILD_POINTS) -> _Grid | None:
+    """The grid of these polygons: from memory, from the disk cache, or built (for large point sets)."""
+    import hashlib
+
+    import numpy as np
+    import shapely
+
+    digest = hashlib.sha256()
+    digest.update(f"{key}|{townships.crs}|v1".encode())
+    digest.update(b"".join(shapely.to_wkb(np.asarray(townships.geometry.values))))
+    ident = digest.hexdigest()[:24]
+    if ident in _GRIDS:
+        return _GRIDS[ident]
+    path = _cache_dir() / f"grid-{ident}.npz"
+    grid = None
+    try:
+        with np.load(path) as data:
+            grid = _Grid(float(data["x0"]), float(data["y1"]), float(data["cell"]), data["labels"])
+    except (OSError, KeyError, ValueError):
+        if n_points < _GRID_BUILD_POINTS:
+            return None
+        grid = _build_grid(townships)
+        if grid is not None:
+            _save_grid(path, grid)
+    if len(_GRIDS) >= 4:
+        _GRIDS.pop(next(iter(_GRIDS)))
+    _GRIDS[ident] = grid
+    return grid
+
+
+def _save_grid(path: Path, grid: _Grid) -> None:
+    """Write the grid to the cache atomically; a cache that cannot be written is only logged."""
+    import os
+    import tempfile
+
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, x0=grid.x0, y1=grid.y1, cell=grid.cell, labels=grid.labels)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("grid cache not written (%s)", exc)
+
+
+def _dilate(mask, k: int):
+    """Square dilation by ``k`` cells (two running maxima: linear in the cells, whatever ``k``)."""
+    from scipy import ndimage
+
+    out = ndimage.maximum_filter1d(mask, size=2 * k + 1, axis=0, mode="constant")
+    return ndimage.maximum_filter1d(out, size=2 * k + 1, axis=1, mode="constant")
+
+
+def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
+    import warnings
+
+    import numpy as np
+    import shapely
+    from rasterio import features
+    from rasterio.enums import MergeAlg
+    from rasterio.transform import from_origin
+
+    polys = np.asarray(townships.geometry.values)
+    ok = ~(shapely.is_missing(polys) | shapely.is_empty(polys))
+    if not ok.any() or len(polys) >= 2**31 - 1:
+        return None
+    geographic = townships.crs is None or townships.crs.is_geographic
+    snap = (0.011 if geographic else 1000.0) * SNAP_DISTANCE_M / 1000  # > 1 km in degrees, everywhere in Taiwan
+    minx, miny, maxx, maxy = townships.total_bounds
+    minx, miny, maxx, maxy = minx - 2 * snap, miny - 2 * snap, maxx + 2 * snap, maxy + 2 * snap
+    cell = float(np.sqrt((maxx - minx) * (maxy - miny) / _GRID_MAX_CELLS))  # as fine as the budget allows
+    nx, ny = int(np.ceil((maxx - minx) / cell)), int(np.ceil((maxy - miny) / cell))
+    shape = (ny, nx)
+    idx = np.flatnonzero(ok)
+    with warnings.catch_warnings():  # rasterio still multiplies Affine with `*` (affine ≥ 2.4 warns)
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        transform = from_origin(minx, maxy, cell, cell)
+        label = features.rasterize(zip(polys[idx], idx + 1, strict=True), out_shape=shape, transform=transform,
+                                   fill=0, dtype="int32")
+        count = features.rasterize(((g, 1) for g in polys[idx]), out_shape=shape, transform=transform, fill=0,
+                                   dtype="uint8", merge_alg=MergeAlg.add)
+        edges = features.rasterize(((b, 1) for b in shapely.boundary(polys[idx])), out_shape=shape,
+                                   transform=transform, fill=0, dtype="uint8", all_touched=True)
+    # one more cell round every boundary cell: a cell kept as interior is a full cell away from any edge
+    edges = _dilate(edges, 1).astype(bool)
+    near = _dilate(((label > 0) | edges).astype(np.uint8), int(np.ceil(snap / cell)) + 1).astype(bool)
+    labels = (label - 1).astype(np.int32 if len(polys) >= 2**15 - 2 else np.int16)
+    labels[edges | (count > 1)] = _EXACT
+    labels[(label == 0) & near & ~edges] = _EXACT  # outside every polygon but within snapping reach
+    return _Grid(minx, maxy, cell, labels)
 
 
 def _snap(pts, todo, townships, codes, which, snapped) -> None:

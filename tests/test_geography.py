@@ -197,3 +197,62 @@ def test_datasets_locator():
     assert "townships" in available()
     with pytest.raises(DataFileNotFoundError, match="valid names: .*townships"):
         get_path("township")
+
+
+# --- grid pre-index of locate_points: identical to the exact test ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def grid_cache(tmp_path_factory):
+    import os
+
+    old = os.environ.get("SAFETYNET_CACHE")
+    os.environ["SAFETYNET_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("SAFETYNET_CACHE")
+    else:
+        os.environ["SAFETYNET_CACHE"] = old
+
+
+@pytest.mark.parametrize("level", ["township", "village"])
+def test_grid_locate_equals_exact(level, grid_cache):
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from coverage import geography
+    from coverage.geography import load_townships, load_villages, locate_points, locate_points_exact
+
+    polys = load_townships() if level == "township" else load_villages()
+    key = "towncode" if level == "township" else "villcode"
+    assert geography._grid_for(polys, key, n_points=10**9) is not None  # built, and cached on disk
+    geography._GRIDS.clear()
+    assert geography._grid_for(polys, key, n_points=0) is not None  # read back from the disk cache
+    verts = shapely.get_coordinates(np.asarray(polys.geometry.values))
+    seen = {"on_vertex": 0, "outside": 0, "snapped": 0}
+
+    @settings(max_examples=8, deadline=None)
+    @given(seed=st.integers(0, 2**32 - 1))
+    def check(seed):
+        rng = np.random.default_rng(seed)
+        n = geography._GRID_MIN_POINTS + 5_000
+        x = rng.uniform(118.1, 122.1, n)
+        y = rng.uniform(21.8, 26.4, n)
+        k = rng.integers(0, len(verts), n // 3)  # exactly on boundaries: shared edges and corners
+        x[: n // 3], y[: n // 3] = verts[k, 0], verts[k, 1]
+        near = rng.integers(0, len(verts), 500)  # just off the coast (snapping)
+        x[-500:], y[-500:] = verts[near, 0] + rng.normal(0, 0.004, 500), verts[near, 1] + rng.normal(0, 0.004, 500)
+        x[5], y[5] = np.nan, np.nan
+        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=polys.crs)
+        pts.iloc[7] = None
+        fast, exact = locate_points(pts, polys, key), locate_points_exact(pts, polys, key)
+        assert fast.equals(exact)
+        seen["on_vertex"] += 1
+        seen["outside"] += int(exact[key].isna().sum())
+        seen["snapped"] += int(exact["snapped"].sum())
+
+    check()
+    assert seen["on_vertex"] == 8 and seen["outside"] > 0 and seen["snapped"] > 0
