@@ -3,6 +3,7 @@ OSM PBF reader, errors, and the real 苗栗縣 roads against a brute-force netwo
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import geopandas as gpd
@@ -216,7 +217,7 @@ def test_miaoli_equals_networkx(miaoli):
     graph = nx.Graph()
     for li, line in enumerate(lines):
         xy = shapely.get_coordinates(line)
-        for (x0, y0), (x1, y1) in zip(xy[:-1], xy[1:], strict=True):
+        for (x0, y0), (x1, y1) in itertools.pairwise(xy):
             a, b = (round(x0, 2), round(y0, 2)), (round(x1, 2), round(y1, 2))
             w = minutes(np.hypot(x1 - x0, y1 - y0) / 1000, speed[li])
             if a != b and (not graph.has_edge(a, b) or graph[a][b]["weight"] > w):
