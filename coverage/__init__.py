@@ -78,6 +78,8 @@ _EXPORTS = {
     "diff_registries": "diff",
     "read_network": "network",
     "nearest_by_network": "network",
+    "write_brief": "brief",
+    "data_completeness": "completeness",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -308,3 +308,37 @@ def _village_population(path: Path, objective: str):
     column = "children" if objective == "children" else "total"
     require_group(pop, column)
     return pop.villages.set_index("villcode")[column]
+
+
+@app.command()
+def brief(
+    county: Annotated[str | None, typer.Option("--county", "-c", help="County/city; default the national brief.")
+                      ] = None,
+    facilities: FacilitiesOpt = None,
+    as_of: AsOfOpt = None,
+    definition: DefinitionOpt = "presence",
+    boundaries: BoundariesOpt = None,
+    population: PopulationOpt = None,
+    dem: Annotated[list[Path] | None, typer.Option("--dem", help="Elevation raster(s) for `mountain`.")] = None,
+    targets_file: Annotated[Path | None, typer.Option("--targets", help="Targets file (scope,category,year,…).")
+                            ] = None,
+    no_siting: Annotated[bool, typer.Option("--no-siting", help="Leave out the siting suggestion.")] = False,
+    out: OutOpt = Path("maps"),
+) -> None:
+    """The planning-meeting brief: ‹縣市›_brief.pptx (editable) and ‹縣市›_brief.pdf (A4 landscape)."""
+    from .errors import CoverageError
+
+    try:
+        from .analysis import resolve_counties, run_coverage
+        from .brief import write_brief
+        from .geography import load_townships
+        from .plan import load_targets
+
+        names = resolve_counties([county], load_townships(boundaries)) if county else None
+        result = run_coverage(facilities, counties=names, definition=definition, as_of=_parse_as_of(as_of),
+                              boundaries=boundaries, population=population, dem=dem)
+        paths = write_brief(result, out, names[0] if names else None, targets=load_targets(targets_file),
+                            siting=not no_siting)
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    typer.echo(f"wrote {paths['pptx']} and {paths['pdf']}")

@@ -196,6 +196,8 @@ def county_figure(
     *,
     townships: gpd.GeoDataFrame | None = None,
     level: str = "township",
+    categories: list[str] | None = None,
+    dpi: int = 130,
 ) -> Path:
     """Write a PNG of one county's coverage, one panel per programme, and return its path.
 
@@ -215,6 +217,10 @@ def county_figure(
     level : {"township", "village"}
         ``village`` also draws the village (村里) boundaries and, when the report has village-level
         population figures, fills each village by its distance to the programme's nearest point.
+    categories : list of str, optional
+        Programmes to draw (canonical keys), one panel each; default every programme of the report.
+    dpi : int
+        Resolution of the PNG.
     """
     import geopandas as gpd
     import matplotlib
@@ -238,6 +244,10 @@ def county_figure(
     if townships is None:
         townships = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
     cats = ordered_categories(table["category"].unique().tolist())
+    if categories is not None:
+        cats = [c for c in cats if c in set(categories)]
+        if not cats:
+            raise InputError(f"categories={categories!r}: none of them is in this report for {county}")
     codes = sorted(table["towncode"].unique())
     towns = townships.set_index("towncode").loc[codes]
     geoms = gpd.GeoSeries(towns.geometry.values, index=codes, crs=towns.crs).to_crs(PROJECTED_CRS)
@@ -262,7 +272,7 @@ def county_figure(
     legend_rows = math.ceil((len(STATE_LABELS) + 2 + len(cats) + (5 if villages is not None else 0)) / 2)
     legend_h = 0.5 + 0.2 * legend_rows
     fig_h = nrows * panel_h + 0.7 + legend_h
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, fig_h), dpi=130, squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, fig_h), dpi=dpi, squeeze=False)
     for ax, cat in zip(axes.flat, cats, strict=False):
         _panel(ax, cat, ctx)
     for ax in list(axes.flat)[len(cats):]:
