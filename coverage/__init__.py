@@ -79,6 +79,7 @@ _EXPORTS = {
     "read_network": "network",
     "nearest_by_network": "network",
     "write_brief": "brief",
+    "write_geopackage": "gpkg",
     "data_completeness": "completeness",
 }
 
