@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUN_NOTEBOOKS = $(BIN)/python -m pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=120 --durations=0 notebooks
 
-.PHONY: setup system-deps demo test notebooks lint bench geodata clean
+.PHONY: setup system-deps demo test notebooks notebook lint bench geodata clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ demo: setup
 test: setup system-deps
 	$(BIN)/python -m pytest
 	$(RUN_NOTEBOOKS)
+
+## Open JupyterLab on notebooks/ in the project's venv (installs the `notebook` extra: JupyterLab).
+notebook: setup
+	$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	cd notebooks && ../$(BIN)/jupyter lab
 
 ## Execute notebooks/*.ipynb on the venv's python3 kernel (nbmake); any error fails. Outputs are not saved.
 ## 02/03 read ../shared/data (or $$SAFETYNET_SHARED_DATA).

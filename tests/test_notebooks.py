@@ -19,7 +19,7 @@ import coverage
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
-EXPECTED = {"01-coverage-quickstart.ipynb", "02-population-access.ipynb", "03-planning.ipynb"}
+EXPECTED = {"01-coverage-quickstart.ipynb", "02-population-access.ipynb", "03-planning.ipynb", "04-brief.ipynb"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
