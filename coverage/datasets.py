@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import DataFileNotFoundError
 
-__all__ = ["available", "geodata_dir", "get_path"]
+__all__ = ["available", "cache_dir", "geodata_dir", "get_path"]
 
 _FILES = {
     "townships": "townships.parquet",
@@ -45,6 +45,13 @@ def geodata_dir() -> Path:
         if (candidate / "townships.parquet").exists():
             return candidate
     return here.parent / "geodata"
+
+
+def cache_dir() -> Path:
+    """Where built indexes (locate grids, road graphs) are kept between runs: ``SAFETYNET_CACHE``, else
+    ``~/.cache/safetynet-coverage``. Everything there can be deleted; it is rebuilt when needed."""
+    env = os.environ.get("SAFETYNET_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "safetynet-coverage"
 
 
 def available() -> list[str]:

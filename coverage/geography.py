@@ -376,13 +376,6 @@ _GRIDS: dict = {}
 _GRID_BUILD_POINTS = 500_000  # build a grid (a few seconds, then cached on disk) only for this many points
 
 
-def _cache_dir() -> Path:
-    """Where built grids are kept between runs: ``SAFETYNET_CACHE`` or ``~/.cache/safetynet-coverage``."""
-    import os
-
-    return Path(os.environ.get("SAFETYNET_CACHE") or Path.home() / ".cache" / "safetynet-coverage")
-
-
 def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = _GRID_BUILD_POINTS) -> _Grid | None:
     """The grid of these polygons: from memory, from the disk cache, or built (for large point sets)."""
     import hashlib
@@ -396,7 +389,9 @@ def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = _GRID_BUILD
     ident = digest.hexdigest()[:24]
     if ident in _GRIDS:
         return _GRIDS[ident]
-    path = _cache_dir() / f"grid-{ident}.npz"
+    from .datasets import cache_dir
+
+    path = cache_dir() / f"grid-{ident}.npz"
     grid = None
     try:
         with np.load(path) as data:

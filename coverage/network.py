@@ -24,6 +24,7 @@ Snapping
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_SPEEDS",
     "RoadNetwork",
     "nearest_by_network",
+    "network_from_lines",
     "read_network",
     "read_speeds",
 ]
@@ -273,8 +275,13 @@ def read_network(
     road_class_column: str | None = None,
     speeds: dict[str, float] | str | Path | None = None,
     layer: str | None = None,
+    cache: bool = True,
 ) -> RoadNetwork:
     """Read a road network and build its routable graph.
+
+    The built graph is kept in the cache folder (``SAFETYNET_CACHE``, default
+    ``~/.cache/safetynet-coverage``) under the file's content hash and the speeds, so the next run
+    skips reading and noding; ``RoadNetwork.source`` says when the cache was used.
 
     Parameters
     ----------
@@ -286,6 +293,8 @@ def read_network(
         km/h per class, or a CSV ``class,kmh``; default :data:`DEFAULT_SPEEDS`.
     layer : str, optional
         Layer of a multi-layer file (default: the first; ``lines`` for ``.osm.pbf``).
+    cache : bool
+        Use and fill the graph cache.
 
     Returns
     -------
@@ -296,17 +305,43 @@ def read_network(
     UnreadableFileError, InputError
         Unreadable file, no class column, or classes with no speed (all listed).
     """
+    import json
+
     import numpy as np
 
     path = Path(path)
     table = read_speeds(speeds) if isinstance(speeds, (str, Path)) else dict(speeds or DEFAULT_SPEEDS)
+    if not path.exists():
+        raise UnreadableFileError(path, "file not found")
+    digest = _file_hash(path)
+    key = hashlib.sha256(json.dumps([_CACHE_VERSION, digest, road_class_column, layer, sorted(table.items())])
+                         .encode()).hexdigest()[:24]
+    cached = _load_cached(key) if cache else None
+    if cached is not None:
+        log.info("%s: road graph from the cache (%s)", path.name, _cache_file(key))
+        cached.source = f"{path.name} (sha256 {digest}; graph from the cache)"
+        return cached
     frame = _read_lines(path, layer)
     if frame.empty:
         raise UnreadableFileError(path, "the layer has no lines")
     cls, _ = _classes(frame, path, road_class_column, table)
-    kmh = np.array([table[c] for c in cls], dtype=float)
-    oneway = _oneway(frame)
-    node_xy, node_id, is_node, line_of, along = _node(frame.geometry)
+    net = network_from_lines(frame.geometry, [table[c] for c in cls], _oneway(frame),
+                             source=f"{path.name} (sha256 {digest})")
+    net.classes = {c: int(n) for c, n in zip(*np.unique(cls, return_counts=True), strict=True)}
+    if cache:
+        _save_cached(key, net)
+    return net
+
+
+def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = "lines") -> RoadNetwork:
+    """Build the routable graph of line geometries in TWD97 TM2 metres, with a speed (km/h) per line and
+    optionally a direction (+1 forward only, −1 reverse only, 0 both)."""
+    import numpy as np
+
+    lines = lines.reset_index(drop=True)
+    kmh = np.asarray(kmh, dtype=float)
+    oneway = np.zeros(len(lines), dtype=np.int8) if oneway is None else np.asarray(oneway, dtype=np.int8)
+    node_xy, node_id, is_node, line_of, along = _node(lines)
     # edges: consecutive nodes along each line
     nline = line_of[is_node]
     npos = along[is_node]
@@ -317,14 +352,72 @@ def read_network(
     minutes = km / kmh[eline] * 60.0
     mins, kms = _graph(len(node_xy), tail, head, km, minutes, oneway[eline])
     bounds = np.r_[0, np.flatnonzero(np.diff(nline)) + 1, len(nline)]
-    lengths = frame.geometry.length.to_numpy()
+    lengths = lines.length.to_numpy()
     line_base = np.r_[0.0, np.cumsum(lengths + 1.0)[:-1]]  # 1 m gap: a line's end never meets the next start
-    classes = {c: int(n) for c, n in zip(*np.unique(cls, return_counts=True), strict=True)}
-    log.info("%s: %d lines, %d nodes, %d directed edges", path.name, len(frame), len(node_xy), mins.nnz)
-    return RoadNetwork(node_xy=node_xy, minutes=mins, km=kms, lines=frame.geometry, seq_node=node_id,
+    log.info("%s: %d lines, %d nodes, %d directed edges", source, len(lines), len(node_xy), mins.nnz)
+    return RoadNetwork(node_xy=node_xy, minutes=mins, km=kms, lines=lines, seq_node=node_id,
                        seq_pos=npos + line_base[nline], line_start=bounds, line_base=line_base,
-                       line_speed=kmh, line_oneway=oneway,
-                       source=f"{path.name} (sha256 {_file_hash(path)})", classes=classes)
+                       line_speed=kmh, line_oneway=oneway, source=source, classes={})
+
+
+_CACHE_VERSION = 1
+_ARRAYS = ("node_xy", "seq_node", "seq_pos", "line_start", "line_base", "line_speed", "line_oneway")
+
+
+def _cache_file(key: str) -> Path:
+    from .datasets import cache_dir
+
+    return cache_dir() / f"network-{key}.npz"
+
+
+def _load_cached(key: str) -> RoadNetwork | None:
+    import json
+
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from scipy.sparse import csr_matrix
+
+    from .geography import PROJECTED_CRS
+
+    try:
+        with np.load(_cache_file(key), allow_pickle=False) as data:
+            shape = tuple(data["shape"])
+            mats = [csr_matrix((data[f"{m}_data"], data["indices"], data["indptr"]), shape=shape)
+                    for m in ("minutes", "km")]
+            blob, offsets = data["wkb"].tobytes(), data["wkb_offsets"]
+            wkb = [blob[a:b] for a, b in itertools.pairwise(offsets)]
+            lines = gpd.GeoSeries(shapely.from_wkb(wkb), crs=PROJECTED_CRS)
+            arrays = {k: data[k] for k in _ARRAYS}
+            meta = json.loads(str(data["meta"]))
+    except (OSError, KeyError, ValueError):
+        return None
+    return RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"], **arrays)
+
+
+def _save_cached(key: str, net: RoadNetwork) -> None:
+    """Write the graph to the cache atomically (a cache that cannot be written is only logged)."""
+    import json
+    import os
+    import tempfile
+
+    import numpy as np
+    import shapely
+
+    path = _cache_file(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        wkb = shapely.to_wkb(np.asarray(net.lines.values))
+        offsets = np.r_[0, np.cumsum([len(w) for w in wkb])]
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, shape=np.array(net.minutes.shape), indices=net.minutes.indices, indptr=net.minutes.indptr,
+                     minutes_data=net.minutes.data, km_data=net.km.data,
+                     wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), wkb_offsets=offsets,
+                     meta=json.dumps({"classes": net.classes}), **{k: getattr(net, k) for k in _ARRAYS})
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.debug("road graph cache not written (%s)", exc)
 
 
 #: A point may join the network at any road within this many metres beyond its nearest road: the fastest

@@ -246,3 +246,19 @@ def test_miaoli_equals_networkx(miaoli):
         expected = nx.shortest_path_length(graph, ("v", i), "sink", weight="weight")
         assert res.at[i, "minutes"] == pytest.approx(expected, rel=1e-6), i
         graph.remove_node(("v", i))
+
+
+def test_graph_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAFETYNET_CACHE", str(tmp_path / "cache"))
+    path = write_toy(tmp_path)
+    first = read_network(path)
+    assert "from the cache" not in first.source and list((tmp_path / "cache").glob("network-*.npz"))
+    second = read_network(path)
+    assert "graph from the cache" in second.source
+    assert (second.minutes != first.minutes).nnz == 0 and second.lines.geom_equals(first.lines).all()
+    assert second.classes == first.classes
+    origins, fac = pts((0, 0), (0, 500)), pts((1000, 1000))
+    assert nearest_by_network(second, origins, fac).equals(nearest_by_network(first, origins, fac))
+    other = tmp_path / "speeds.csv"
+    other.write_text("class,kmh\n" + "".join(f"{c},{v / 2}\n" for c, v in DEFAULT_SPEEDS.items()), encoding="utf-8")
+    assert "from the cache" not in read_network(path, speeds=other).source  # other speeds: another graph
