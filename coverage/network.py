@@ -118,6 +118,24 @@ class RoadNetwork:
     classes: dict
 
     @property
+    def geoms(self) -> np.ndarray:
+        """The lines as a plain array of shapely geometries (snapping works on it)."""
+        if getattr(self, "_geoms", None) is None:
+            import numpy as np
+
+            self._geoms = np.asarray(self.lines.values)
+        return self._geoms
+
+    @property
+    def tree(self):
+        """A spatial index of the lines, built on first use."""
+        if getattr(self, "_tree", None) is None:
+            import shapely
+
+            self._tree = shapely.STRtree(self.geoms)
+        return self._tree
+
+    @property
     def n_nodes(self) -> int:
         return len(self.node_xy)
 
@@ -449,12 +467,12 @@ def _candidates(net: RoadNetwork, pts) -> tuple[np.ndarray, np.ndarray, np.ndarr
     import numpy as np
     import shapely
 
-    tree = shapely.STRtree(net.lines.values)
+    tree = net.tree
     near, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
     nearest = np.full(len(pts), np.inf)
     nearest[near[0]] = dist
     pi, li = tree.query(pts, predicate="dwithin", distance=nearest + SNAP_SLACK_M)
-    d = shapely.distance(pts[pi], net.lines.values[li])
+    d = shapely.distance(pts[pi], net.geoms[li])
     keep = d <= nearest[pi] + SNAP_SLACK_M
     pi, li, d = pi[keep], li[keep], d[keep]
     order = np.lexsort((li, d, pi))
@@ -474,7 +492,7 @@ def _snap(net: RoadNetwork, xy: np.ndarray, access_kmh: float, outbound: bool) -
 
     pts = shapely.points(xy)
     owner, line, leg = _candidates(net, pts)
-    pos = shapely.line_locate_point(net.lines.values[line], pts[owner])
+    pos = shapely.line_locate_point(net.geoms[line], pts[owner])
     # the piece holding each projection: one search in the lines' concatenated node positions
     at = net.line_base[line] + pos
     j = np.searchsorted(net.seq_pos, at, side="right") - 1

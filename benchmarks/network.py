@@ -1,0 +1,136 @@
+"""Travel-time benchmark: coverage.network vs networkx on the same graphs, each in a fresh process.
+
+    python benchmarks/network.py [--nodes 2000000] [--villages 7701] [--facilities 150] [--peer-max 2000000]
+
+Graphs: (1) the real OSM major roads of 苗栗縣 (../shared/data/roads; 5,152 lines) with its 275 village
+representative points and 5 社福中心; (2) a synthetic road network the size of Taiwan's drivable OSM
+graph: a jittered square grid of ~``--nodes`` nodes with 35% of its links removed at random (about 2.5 M
+two-way links = 5 M directed edges), speeds drawn from the default classes, ``--villages`` origins and
+``--facilities`` facilities at random.
+
+Figures per graph: graph build from line geometries; routing every origin to its fastest facility
+(``nearest_by_network``: snapping, multi-source Dijkstra in scipy's compiled csgraph, network km); the
+same query by networkx ``multi_source_dijkstra_path_length`` on the same directed graph (built from
+ours, origins and facilities joined at their nearest node, so networkx does strictly less work); and
+each process's peak resident memory (VmHWM). Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROADS = ROOT.parent / "shared" / "data" / "roads" / "Miaoli_Road_Network.shp"
+
+CHILD = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+spec = json.loads(sys.argv[2])
+import geopandas as gpd, shapely
+from coverage.network import DEFAULT_SPEEDS, nearest_by_network, network_from_lines, read_network
+
+def peak():
+    with open("/proc/self/status") as fh:
+        return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+
+rng = np.random.default_rng(0)
+t0 = time.perf_counter()
+if spec["graph"] == "miaoli":
+    import coverage
+    from coverage.geography import load_villages
+    net = read_network(spec["roads"], cache=False)
+    v = load_villages(); v = v[v["towncode"].str.startswith("10005")].to_crs(3826)
+    reg = coverage.read_facilities(coverage.get_path("registry")).facilities
+    fac = reg[(reg["county"] == "苗栗縣") & (reg["category"] == "welfare_centre")].to_crs(3826).geometry
+    origins = v.representative_point()
+else:
+    side = int(np.sqrt(spec["nodes"]))
+    gx, gy = np.meshgrid(np.arange(side) * 300.0, np.arange(side) * 300.0)
+    xy = np.c_[gx.ravel(), gy.ravel()] + rng.normal(0, 60, (side * side, 2))
+    ids = np.arange(side * side).reshape(side, side)
+    a = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
+    b = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
+    keep = rng.random(len(a)) > 0.35
+    a, b = a[keep], b[keep]
+    lines = gpd.GeoSeries(shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)), crs=3826)
+    speeds = np.array(list(DEFAULT_SPEEDS.values())[:12])
+    kmh = rng.choice(speeds, len(lines))
+    t_lines = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    net = network_from_lines(lines, kmh)
+    span = side * 300.0
+    origins = gpd.GeoSeries(gpd.points_from_xy(*rng.uniform(0, span, (2, spec["villages"]))), crs=3826)
+    fac = gpd.GeoSeries(gpd.points_from_xy(*rng.uniform(0, span, (2, spec["facilities"]))), crs=3826)
+build = time.perf_counter() - t0
+out = {"nodes": net.n_nodes, "edges": net.n_edges, "build_s": build}
+if spec["engine"] == "ours":
+    t0 = time.perf_counter()
+    res = nearest_by_network(net, origins, fac)
+    out.update(route_s=time.perf_counter() - t0, reached=int(res["minutes"].notna().sum()),
+               mean_min=float(res["minutes"].mean()))
+else:
+    import networkx as nx
+    t0 = time.perf_counter()
+    g = nx.from_scipy_sparse_array(net.minutes.T.tocsr(), create_using=nx.DiGraph)  # reversed: from facilities
+    out["nx_build_s"] = time.perf_counter() - t0
+    node_tree = shapely.STRtree(shapely.points(net.node_xy))
+    src = node_tree.query_nearest(np.asarray(fac.values))[1]
+    dst = node_tree.query_nearest(np.asarray(origins.values))[1]
+    t0 = time.perf_counter()
+    dist = nx.multi_source_dijkstra_path_length(g, set(src.tolist()), weight="weight")
+    got = [dist.get(int(d), np.inf) for d in dst]
+    out.update(route_s=time.perf_counter() - t0, reached=int(np.isfinite(got).sum()))
+out["peak_mb"] = peak()
+print(json.dumps(out))
+"""
+
+
+def measure(spec: dict) -> dict:
+    done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), json.dumps(spec)], capture_output=True, text=True)
+    if done.returncode:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(nodes: int, villages: int, facilities: int, peer_max: int) -> list[str]:
+    rows = ["| graph | nodes / directed edges | engine | graph build | route all origins | peak memory | reached |",
+            "|---|---|---|---|---|---|---|"]
+    graphs = []
+    if ROADS.exists():
+        graphs.append(("苗栗縣 OSM major roads, 275 villages → 5 社福中心", {"graph": "miaoli", "roads": str(ROADS)}))
+    graphs.append((f"synthetic ~{nodes:,} nodes, {villages:,} origins → {facilities} facilities",
+                   {"graph": "synthetic", "nodes": nodes, "villages": villages, "facilities": facilities}))
+    for label, spec in graphs:
+        ours = measure({**spec, "engine": "ours"})
+        peer = (measure({**spec, "engine": "networkx"}) if spec.get("nodes", 0) <= peer_max
+                else {"error": "skipped (--peer-max)"})
+        for name, r in (("coverage.network (scipy csgraph)", ours), ("networkx multi_source_dijkstra", peer)):
+            if "error" in r:
+                rows.append(f"| {label} | | {name} | | {r['error']} | | |")
+                continue
+            extra = f" (+ networkx graph {r['nx_build_s']:.1f} s)" if "nx_build_s" in r else ""
+            build = f"{r['build_s']:.2f} s{extra}"
+            rows.append(f"| {label} | {r['nodes']:,} / {r['edges']:,} | {name} | {build} | {r['route_s']:.2f} s | "
+                        f"{r['peak_mb']:,.0f} MB | {r['reached']:,} |")
+        if "error" not in ours and "error" not in peer:
+            rows.append(f"| | | ratio networkx / ours (routing) | | {peer['route_s'] / ours['route_s']:.1f}× | | |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=2_000_000)
+    parser.add_argument("--villages", type=int, default=7_701)
+    parser.add_argument("--facilities", type=int, default=150)
+    parser.add_argument("--peer-max", type=int, default=2_000_000, help="largest graph networkx is run on")
+    args = parser.parse_args(argv)
+    print("\n".join(run(args.nodes, args.villages, args.facilities, args.peer_max)))
+
+
+if __name__ == "__main__":
+    main()
