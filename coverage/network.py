@@ -43,11 +43,13 @@ __all__ = [
     "ACCESS_KMH",
     "CLASS_COLUMNS",
     "DEFAULT_SPEEDS",
+    "TRAVEL_COLUMNS",
     "RoadNetwork",
     "nearest_by_network",
     "network_from_lines",
     "read_network",
     "read_speeds",
+    "village_travel_times",
 ]
 
 log = logging.getLogger(__name__)
@@ -681,3 +683,78 @@ def nearest_by_network(
     out["reason"] = np.where(reached, "", np.where(has_group, "no road connection to a facility",
                                                    "no facility in its group"))
     return out
+
+
+#: Columns of :func:`village_travel_times`.
+TRAVEL_COLUMNS = ["villcode", "towncode", "county", "category", "nearest_min", "network_km", "snap_km",
+                  "facility_id", "facility_name", "reason"]
+
+
+def village_travel_times(
+    net: RoadNetwork,
+    villages: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    *,
+    as_of: object = None,
+    categories: list[str] | None = None,
+    across_counties: bool = False,
+    access_kmh: float = ACCESS_KMH,
+) -> pd.DataFrame:
+    """Minutes by road from every village to the fastest open point of each programme.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    villages : GeoDataFrame
+        ``villcode``, ``towncode`` and polygons (:func:`coverage.load_villages`, or a subset); travel
+        starts at each village's representative point.
+    facilities : GeoDataFrame
+        Accepted facilities (:func:`coverage.read_facilities`): ``category``, ``county``, ``facility_id``,
+        ``name``, dates and status; only those open on ``as_of`` count.
+    categories : list of str, optional
+        Programmes (default: every one among the facilities).
+    across_counties : bool
+        Let a village use another county's points; by default a county's points serve its own residents.
+    access_kmh : float
+        Speed of the off-network legs.
+
+    Returns
+    -------
+    DataFrame (:data:`TRAVEL_COLUMNS`), one row per village × programme; ``nearest_min`` and
+    ``network_km`` are NaN with the ``reason`` where no point is reachable (never 0, never a straight line).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .geography import PROJECTED_CRS, load_townships
+    from .measure import facility_state
+
+    county_of = load_townships().set_index("towncode")["county"]
+    vills = villages.to_crs(PROJECTED_CRS)
+    origins = vills.representative_point()
+    v_county = vills["towncode"].map(county_of).to_numpy(dtype=object)
+    open_fac = facilities[facility_state(facilities, as_of).to_numpy() == "open"]
+    cats = categories if categories is not None else sorted(open_fac["category"].unique())
+    parts = []
+    for cat in cats:
+        fac = open_fac[open_fac["category"] == cat]
+        res = nearest_by_network(
+            net, origins, fac.geometry, access_kmh=access_kmh,
+            origin_groups=None if across_counties else v_county,
+            facility_groups=None if across_counties else fac["county"].to_numpy(dtype=object))
+        pos = res["facility"].to_numpy()
+        hit = pos >= 0
+        ids = np.full(len(res), "", dtype=object)
+        names = np.full(len(res), "", dtype=object)
+        ids[hit] = fac["facility_id"].to_numpy(dtype=object)[pos[hit]]
+        names[hit] = fac["name"].to_numpy(dtype=object)[pos[hit]]
+        reason = res["reason"].replace({"no facility in its group": "no open point of the programme in the county",
+                                        "no facility": "no open point of the programme"}).to_numpy(dtype=object)
+        parts.append(pd.DataFrame({
+            "villcode": vills["villcode"].to_numpy(), "towncode": vills["towncode"].to_numpy(), "county": v_county,
+            "category": cat, "nearest_min": res["minutes"].round(2).to_numpy(),
+            "network_km": res["network_km"].round(3).to_numpy(), "snap_km": res["snap_km"].round(3).to_numpy(),
+            "facility_id": ids, "facility_name": names, "reason": reason}))
+    if not parts:
+        return pd.DataFrame(columns=TRAVEL_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[TRAVEL_COLUMNS]

@@ -262,3 +262,28 @@ def test_graph_cache(tmp_path, monkeypatch):
     other = tmp_path / "speeds.csv"
     other.write_text("class,kmh\n" + "".join(f"{c},{v / 2}\n" for c, v in DEFAULT_SPEEDS.items()), encoding="utf-8")
     assert "from the cache" not in read_network(path, speeds=other).source  # other speeds: another graph
+
+
+def test_village_travel_times_miaoli(miaoli, tmp_path):
+    import coverage
+    from coverage.geography import load_villages
+    from coverage.network import TRAVEL_COLUMNS, village_travel_times
+
+    net, _, _, res = miaoli
+    villages = load_villages()
+    villages = villages[villages["towncode"].str.startswith(("10005", "10004"))]  # 苗栗縣 and 新竹縣
+    reg = coverage.read_facilities(coverage.get_path("registry")).facilities
+    table = village_travel_times(net, villages, reg, categories=["welfare_centre"])
+    assert list(table.columns) == TRAVEL_COLUMNS
+    miaoli_rows = table[table["county"] == "苗栗縣"].set_index("villcode")
+    # 苗栗縣's villages reach 苗栗縣's own centres: the same minutes as routing to those alone
+    expected = res.set_index(villages.loc[villages["towncode"].str.startswith("10005"), "villcode"].to_numpy())
+    assert miaoli_rows["nearest_min"].to_numpy() == pytest.approx(expected["minutes"].round(2).to_numpy(),
+                                                                 nan_ok=True)
+    assert miaoli_rows["facility_name"].str.endswith("社會福利服務中心").all()
+    # 新竹縣's centres are off this road extract's reach only through 苗栗縣's roads: their villages are
+    # routed to 新竹縣's own centres, never to 苗栗縣's
+    hsinchu = table[table["county"] == "新竹縣"]
+    names = set(reg.loc[reg["county"] == "新竹縣", "name"])
+    assert set(hsinchu["facility_name"]) - {""} <= names
+    assert (hsinchu["nearest_min"].isna() == (hsinchu["reason"] != "")).all()
