@@ -27,7 +27,8 @@ module's field limit (131,072 characters; the usual symptom of a quote swallowin
 of the file), a line containing a NUL character, and a last record whose quote is never
 closed. Reading resumes on the next line after a damaged range.
 
-Blank lines (no cells, or only blank cells) are not records and are not counted. Line
+Blank lines (no cells, or only blank cells; also a record whose only content is a quoted line
+break) are not records and are not counted. Line
 numbers count every physical line (``\\n``, ``\\r\\n`` or ``\\r``), from 1.
 
 This is a leaf module: it imports only the standard library.
@@ -151,6 +152,9 @@ def _events(lines: Iterable[str], delimiter: str, width: int | None) -> Iterator
                 yield ("record", first, cells)
         else:
             raw_lines = list(buf)
+            if not any(c.strip() for c in cells) and "\x00" not in "".join(raw_lines):
+                first = last + 1  # a blank record whose quoted cell holds only a line break
+                continue
             if any("\x00" in ln for ln in raw_lines):
                 reason = f"{_span(first, last)} contain a NUL character (binary data?)"
             elif _legitimate("".join(raw_lines), cells, delimiter, width):
