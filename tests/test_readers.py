@@ -142,9 +142,11 @@ def test_properly_closed_multiline_cell_of_header_width_is_a_record() -> None:
 
 
 def test_unterminated_quote_on_the_last_line() -> None:
-    r = csv_records('a,b\nx,"1')
-    assert r.records == [(1, ["a", "b"])]
-    assert r.damaged == [(2, 2, 'unterminated quote (") on line 2')]
+    for text in ('a,b\nx,"1', 'a,b\nx,"1\n', 'a,b\r\nx,"1\r\n'):
+        r = csv_records(text)
+        assert r.records == [(1, ["a", "b"])]
+        assert r.damaged == [(2, 2, 'unterminated quote (") on line 2')]
+    assert csv_records('a,b\nx,"1"\n').records == [(1, ["a", "b"]), (2, ["x", "1"])]
 
 
 def test_cell_over_the_field_limit_is_damage_and_reading_resumes() -> None:
