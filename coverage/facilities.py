@@ -493,7 +493,7 @@ def read_facilities(
     towns = load_townships() if townships is None else townships
     tables = [(read_table(p, layer=layer), label) for p, label in zip(path_list, file_labels(path_list), strict=True)]
     personal_of = {f"{file}#{part}" if part else file: personal_columns(table.columns, public_columns)
-                   for table, file in tables for part in table[PART].unique()}
+                   for table, file in tables for part in {"", *table[PART].unique()}}
     t = flatten_tables(tables)
     del tables
     n = len(t)
