@@ -293,6 +293,19 @@ def test_shared_strings_bomb_is_refused_before_parsing(tmp_path: Path) -> None:
         read_table(path)
 
 
+def test_zip_member_lying_about_its_size_is_refused(tmp_path: Path) -> None:
+    """A central directory declaring a small size: zipfile stops there, and the cut XML is one error."""
+    path = tmp_path / "liar.xlsx"
+    write_xlsx(path, [("S", registry_sheet(GOOD * 50), "visible")])
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "l.xlsx", "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+        dst.getinfo("xl/worksheets/sheet1.xml").file_size = 300  # written into the central directory
+    with pytest.raises(UnreadableFileError, match=r"l\.xlsx: sheet 'S': (malformed XML|xl/worksheets/sheet1\.xml "
+                       "is damaged)"):
+        read_table(tmp_path / "l.xlsx")
+
+
 def test_part_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAFETYNET_MAX_XLSX_PART_MB", "0.001")
     path = write_xlsx(tmp_path / "big.xlsx", [("S", registry_sheet(GOOD), "visible")], compress=zipfile.ZIP_STORED)
