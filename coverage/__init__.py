@@ -74,6 +74,10 @@ _EXPORTS = {
     "rank_priorities": "priority",
     "suppress_counts": "privacy",
     "personal_columns": "privacy",
+    "parse_service_area": "serviceareas",
+    "diff_registries": "diff",
+    "read_network": "network",
+    "nearest_by_network": "network",
 }
 
 __all__ = ["__version__", *_EXPORTS]

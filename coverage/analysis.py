@@ -140,7 +140,7 @@ def run_coverage(
     towns = load_townships(boundaries)
     county_names = resolve_counties(counties, towns)
     cats = resolve_categories(categories)
-    paths = [Path(p) for p in facilities] if facilities else [get_path("seed_registry")]
+    paths = [Path(p) for p in facilities] if facilities else [get_path("registry")]
     registry = read_facilities(paths, townships=towns, public_columns=public_columns, xy_datum=xy_datum,
                                layer=layer)
     when = _as_timestamp(as_of)

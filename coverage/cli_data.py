@@ -81,7 +81,7 @@ def nearest(
         from .scale import read_points
 
         towns = load_townships()
-        registry = read_facilities(facilities or [get_path("seed_registry")], townships=towns)
+        registry = read_facilities(facilities or [get_path("registry")], townships=towns)
         lazy = engine == "dask" and points.suffix.lower() == ".parquet"
         pts = read_points(points, lazy=lazy, npartitions=partitions)
         client = None
@@ -100,3 +100,46 @@ def nearest(
     for cat, row in summary.iterrows():
         typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} points")
     typer.echo(f"wrote {out}")
+
+
+_CHANGE_LABELS = {"opened": "新增", "closed": "裁撤", "moved": "遷移", "renamed": "更名", "unchanged": "未變"}
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier registry (e.g. last year's).")],
+    new: Annotated[Path, typer.Argument(help="The later registry.")],
+    county: Annotated[list[str] | None, typer.Option("--county", "-c", help="County (縣市); repeatable.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("maps"),
+) -> None:
+    """Compare two registries: points opened, closed, moved, renamed; coverage before → after."""
+    from .cli import _parse_as_of
+    from .errors import CoverageError
+
+    try:
+        from .analysis import resolve_counties
+        from .diff import diff_registries
+        from .facilities import read_facilities
+        from .geography import load_townships
+        from .report import write_csv
+
+        towns = load_townships()
+        counties = resolve_counties(county, towns) if county else None
+        before = read_facilities([old], townships=towns).facilities
+        after = read_facilities([new], townships=towns).facilities
+        result = diff_registries(before, after, towns, counties=counties, as_of=_parse_as_of(as_of))
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(result.points, out / "diff.csv")
+        write_csv(result.coverage, out / "coverage_diff.csv")
+    except (CoverageError, OSError) as exc:
+        raise _fail(exc) from exc
+    counts = result.counts()
+    typer.echo("、".join(f"{_CHANGE_LABELS[c]} {n}" for c, n in counts.items()) + " 處")
+    changed = result.coverage[result.coverage["covered_before"] != result.coverage["covered_after"]]
+    for row in changed.itertuples():
+        typer.echo(f"{row.county} {row.category}: {row.covered_before} → {row.covered_after} / {row.total} "
+                   f"({row.rate_before:.1f}% → {row.rate_after:.1f}%)")
+    for note in result.ambiguous:
+        typer.echo(f"not paired (ambiguous): {note}")
+    typer.echo(f"wrote {out / 'diff.csv'} and {out / 'coverage_diff.csv'}")

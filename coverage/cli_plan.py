@@ -65,7 +65,7 @@ def _load(facilities, boundaries, xy_datum="TWD97"):
     if not facilities:
         from .datasets import get_path
 
-        facilities = [get_path("seed_registry")]
+        facilities = [get_path("registry")]
     return read_facilities(facilities, townships=towns, xy_datum=xy_datum), towns
 
 

@@ -99,7 +99,8 @@ _LON, _LAT = (118.0, 123.0), (21.5, 26.5)
 _MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
 _SERVES_SPLIT = re.compile(r"[、,;/\s]+")
 _PRECISION = {"point": "point", "點": "point", "點位": "point",
-              "township": "township", "鄉鎮": "township", "鄉鎮市區": "township"}
+              "township": "township", "鄉鎮": "township", "鄉鎮市區": "township",
+              "office": "office", "辦公室": "office", "共用辦公室": "office"}
 
 
 def _key(text: str) -> str:
@@ -548,9 +549,10 @@ def read_facilities(
     # Precision, dates, serves.
     prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in col["precision"]], dtype=object)
     rej.add(prec_in == "?", "precision", col["precision"],
-            lambda p: [f"precision '{col['precision'][i]}' is not point or township" for i in p])
+            lambda p: [f"precision '{col['precision'][i]}' is not point, office or township" for i in p])
     precision = np.where(has, "point", "township").astype(object)
     precision[prec_in == "township"] = "township"
+    precision[has & (prec_in == "office")] = "office"  # the point is an office several centres share
     for i in np.flatnonzero(need & (prec_in == "point")):
         notes[i].append("precision 'point' given but no coordinates; located by township")
     dates = {}

@@ -581,7 +581,7 @@ def write_maps(
                 from .maps_static import county_figure
 
                 figure = out / f"{Path(name).stem}.png"
-                paths[f"{county}.png"] = county_figure(report, county, figure, townships=towns)
+                paths[f"{county}.png"] = county_figure(report, county, figure, townships=towns, level=level)
     with atomic_open(out / INDEX_FILE) as fh:
         fh.write(render_index(report, links, NATIONAL_FILE if national else None))
     paths["index"] = out / INDEX_FILE

