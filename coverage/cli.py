@@ -148,7 +148,7 @@ def report(
 
     try:
         from .analysis import run_coverage
-        from .report import output_run, write_report
+        from .report import MANIFEST_FILE, output_run, write_report
 
         when = _parse_as_of(as_of)
         with _status("計算涵蓋率 computing coverage…"):
@@ -171,11 +171,13 @@ def report(
 
                 maps = write_maps(result, out, level=level, basemap=basemap, offline=offline,
                                   national=not county, png=png)
-                paths.update({f"map {k}": v for k, v in maps.items()})
+                paths.update({f"map {k}": v for k, v in maps.items() if v.suffix == ".html"})
+                paths.update({k: v for k, v in maps.items() if v.suffix == ".png"})
             if xlsx:
                 from .workbook import write_planner_workbook
 
                 paths["workbook"] = write_planner_workbook(result, out, targets=target_table)
+        paths["manifest"] = out / MANIFEST_FILE
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     from .display import print_report

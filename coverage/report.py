@@ -309,8 +309,11 @@ def _prune(root: Path, previous: list[dict], written: dict[str, dict]) -> None:
         name, digest = entry.get("path"), entry.get("sha256")
         if not isinstance(name, str) or name in written or name == MANIFEST_FILE:
             continue
-        path = (root / name).resolve()
-        if not path.is_relative_to(root) or path == root or not path.is_file():
+        try:
+            path = (root / name).resolve()
+            if not path.is_relative_to(root) or path == root or not path.is_file():
+                continue
+        except (OSError, ValueError):  # a NUL byte, a loop of links: not a file this tool wrote
             continue
         try:
             unchanged = file_digest(path) == digest
