@@ -988,3 +988,27 @@ def test_inline_page_is_self_contained():
     assert frame.startswith("<iframe srcdoc=") and "400px" in frame and "<script" not in frame.split('"')[1]
     with pytest.raises(InputError, match="inline"):
         render_map(report, "嘉義市", offline="embed")
+
+
+def test_report_takes_the_map_options(fixture_registry, tmp_path):
+    """`report` passes --level, --basemap, --offline and --png to the maps, like `map`."""
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["report", "-f", str(fixture_registry), "--county", "嘉義縣", "--as-of", AS_OF,
+                                      "--level", "village", "--basemap", "nlsc", "--png", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "嘉義縣.html").read_text(encoding="utf-8")
+    assert len(payload_of(html)["villages"]) > 300
+    assert "wmts.nlsc.gov.tw" in html and "L.layerGroup().addTo(map)" not in html
+    assert (out / "嘉義縣.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert assert_nothing_off_host(out) == 4
+    listed = {f["path"] for f in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]}
+    assert {"嘉義縣.png", "嘉義縣.html", "lib/leaflet.js"} <= listed
+    offline = CliRunner().invoke(app, ["report", "-f", str(fixture_registry), "--county", "嘉義縣", "--as-of", AS_OF,
+                                       "--offline", "--out", str(out)])
+    assert offline.exit_code == 0, offline.output
+    assert "L.layerGroup().addTo(map)" in (out / "嘉義縣.html").read_text(encoding="utf-8")  # no basemap
+    assert not (out / "嘉義縣.png").exists()  # not written by this run: removed
