@@ -69,6 +69,7 @@ _PART = re.compile(r"^\..+\.(\d+)-[^.]*\.part$")
 # Runs in progress in this context (output directory → files written), see output_run.
 _RUNS: contextvars.ContextVar[dict[Path, dict[str, dict]] | None] = contextvars.ContextVar("_RUNS", default=None)
 _CLEANED: set[Path] = set()
+_MAX_MANIFEST_BYTES = 64 << 20  # a manifest lists a few hundred files; anything far larger is not ours
 _CLEANED_LOCK = threading.Lock()
 
 
@@ -293,6 +294,8 @@ def _previous_files(root: Path) -> list[dict]:
     """The ``files`` of the folder's manifest, or none (missing or unreadable: a warning)."""
     path = root / MANIFEST_FILE
     try:
+        if path.stat().st_size > _MAX_MANIFEST_BYTES:
+            raise ValueError("too large")
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
