@@ -164,7 +164,7 @@ def report(
 
                 target_table = load_targets(targets)
         with output_run(out, command=_command(ctx),
-                        inputs=_inputs(facilities, population, dem, boundaries, targets)):
+                        inputs=_inputs(result, population, dem, boundaries, targets)):
             paths = write_report(result, out)
             if not no_maps:
                 from .maps import write_maps
@@ -232,12 +232,9 @@ def _command(ctx: typer.Context) -> dict:
     return {"name": ctx.info_name, "options": {k: plain(v) for k, v in sorted(ctx.params.items()) if k != "out"}}
 
 
-def _inputs(facilities, population, dem, boundaries, *more) -> list:
-    """Input files of a run, for its manifest (the bundled seed registry when none is given)."""
-    from .datasets import get_path
-
-    files = list(facilities) if facilities else [get_path("seed_registry")]
-    return [*files, *(p for p in (population, *(dem or []), boundaries, *more) if p is not None)]
+def _inputs(result, population, dem, boundaries, *more) -> list:
+    """Input files of a run, for its manifest: the registries read (bundled when none was given) and the rest."""
+    return [*result.files, *(p for p in (population, *(dem or []), boundaries, *more) if p is not None)]
 
 
 def _status(message: str):
@@ -295,7 +292,7 @@ def map_(
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
             )
-        with output_run(out, command=_command(ctx), inputs=_inputs(facilities, population, dem, boundaries)):
+        with output_run(out, command=_command(ctx), inputs=_inputs(result, population, dem, boundaries)):
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png
             )

@@ -157,9 +157,11 @@ def test_county_report_compares_with_its_own_targets(tmp_path):
                               "嘉義縣,社福中心,2025,,50,縣府計畫\n"
                               "臺北市,小衛星,2025,99,,北市\n"
                               "全國,小衛星,2025,1000,,全國\n")
+    from coverage.datasets import get_path
+
     out = tmp_path / "o"
-    r = runner.invoke(app, ["report", "--county", "嘉義縣", "--as-of", "2024-01-01", "--xlsx", "--no-maps",
-                            "--targets", str(targets), "--out", str(out)])
+    r = runner.invoke(app, ["report", "-f", str(get_path("seed_registry")), "--county", "嘉義縣", "--as-of",
+                            "2024-01-01", "--xlsx", "--no-maps", "--targets", str(targets), "--out", str(out)])
     assert r.exit_code == 0, r.output
     wb = openpyxl.load_workbook(out / "coverage.xlsx")
     sheet = rows(wb["目標"])
