@@ -74,6 +74,27 @@ MountainMOpt = Annotated[
     float, typer.Option("--mountain-m", help="Mean elevation (m) from which a township is `mountain`.")
 ]
 
+# Map options, shared by `report` and `map`.
+LevelOpt = Annotated[
+    Literal["township", "village"],
+    typer.Option(help="township (fill townships) or village (villages, by their township's state)."),
+]
+BasemapOpt = Annotated[
+    Literal["osm", "nlsc", "none"] | None,
+    typer.Option(help="osm (OpenStreetMap), nlsc (通用版電子地圖) or none. Default osm; none with --offline."),
+]
+OfflineOpt = Annotated[
+    bool,
+    typer.Option("--offline", help="No network at all: no basemap by default (the JavaScript/CSS is always "
+                                   "written into DIR/lib, so the maps draw without internet anyway)."),
+]
+PngOpt = Annotated[bool, typer.Option("--png", help="Also a static PNG figure per county (print).")]
+TargetsOpt = Annotated[
+    Path | None,
+    typer.Option("--targets", help="Targets table (scope, category, year, target_count/target_rate) for the "
+                                   "workbook's 目標 sheet. Default: the national targets, for a national report."),
+]
+
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
@@ -95,6 +116,7 @@ def _root(
 
 @app.command()
 def report(
+    ctx: typer.Context,
     facilities: FacilitiesOpt = None,
     county: CountyOpt = None,
     category: CategoryOpt = None,
@@ -103,7 +125,12 @@ def report(
     boundaries: BoundariesOpt = None,
     out: OutOpt = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
+    targets: TargetsOpt = None,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
+    level: LevelOpt = "township",
+    basemap: BasemapOpt = None,
+    offline: OfflineOpt = False,
+    png: PngOpt = False,
     population: PopulationOpt = None,
     dem: DemOpt = None,
     age_group: AgeGroupOpt = "total",
@@ -119,13 +146,15 @@ def report(
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
 
     With --population also villages.csv and priorities.csv (population coverage, nearest service,
-    2SFCA, computed remoteness, gap priority); with --dem the computed `mountain` flag.
+    2SFCA, computed remoteness, gap priority); with --dem the computed `mountain` flag. The maps
+    take the options of `map`. Every run writes manifest.json and removes what an earlier run
+    wrote into DIR and this one did not.
     """
     from .errors import CoverageError
 
     try:
         from .analysis import run_coverage
-        from .report import write_report
+        from .report import MANIFEST_FILE, output_run, write_report
 
         when = _parse_as_of(as_of)
         with _status("計算涵蓋率 computing coverage…"):
@@ -136,15 +165,26 @@ def report(
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
             )
+            target_table = None
+            if targets is not None:  # read before writing anything: a bad targets file fails the run early
+                from .plan import load_targets
+
+                target_table = load_targets(targets)
+        with output_run(out, command=_command(ctx),
+                        inputs=_inputs(result, population, dem, boundaries, targets)):
             paths = write_report(result, out)
             if not no_maps:
                 from .maps import write_maps
 
-                paths.update({f"map {k}": v for k, v in write_maps(result, out, national=not county).items()})
+                maps = write_maps(result, out, level=level, basemap=basemap, offline=offline,
+                                  national=not county, png=png)
+                paths.update({f"map {k}": v for k, v in maps.items() if v.suffix == ".html"})
+                paths.update({k: v for k, v in maps.items() if v.suffix == ".png"})
             if xlsx:
                 from .workbook import write_planner_workbook
 
-                paths["workbook"] = write_planner_workbook(result, out)
+                paths["workbook"] = write_planner_workbook(result, out, targets=target_table)
+        paths["manifest"] = out / MANIFEST_FILE
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     from .display import print_report
@@ -189,6 +229,22 @@ def _parse_as_of(value: str | None):
     return when
 
 
+def _command(ctx: typer.Context) -> dict:
+    """The command and its options as given (``--out`` left out: the manifest is the same wherever written)."""
+
+    def plain(value):
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return str(value) if isinstance(value, Path) else value
+
+    return {"name": ctx.info_name, "options": {k: plain(v) for k, v in sorted(ctx.params.items()) if k != "out"}}
+
+
+def _inputs(result, population, dem, boundaries, *more) -> list:
+    """Input files of a run, for its manifest: the registries read (bundled when none was given) and the rest."""
+    return [*result.files, *(p for p in (population, *(dem or []), boundaries, *more) if p is not None)]
+
+
 def _status(message: str):
     import contextlib
 
@@ -201,24 +257,17 @@ def _status(message: str):
 
 @app.command("map")
 def map_(
+    ctx: typer.Context,
     facilities: FacilitiesOpt = None,
     county: CountyOpt = None,
     category: CategoryOpt = None,
-    level: Annotated[
-        Literal["township", "village"],
-        typer.Option(help="township (fill townships) or village (villages, by their township's state)."),
-    ] = "township",
-    basemap: Annotated[
-        Literal["osm", "nlsc", "none"] | None,
-        typer.Option(help="osm (OpenStreetMap), nlsc (通用版電子地圖) or none. Default osm; none with --offline."),
-    ] = None,
-    offline: Annotated[
-        bool, typer.Option("--offline", help="Write the JavaScript/CSS into DIR/lib so the maps need no internet.")
-    ] = False,
+    level: LevelOpt = "township",
+    basemap: BasemapOpt = None,
+    offline: OfflineOpt = False,
     as_of: AsOfOpt = None,
     definition: DefinitionOpt = "presence",
     boundaries: BoundariesOpt = None,
-    png: Annotated[bool, typer.Option("--png", help="Also a static PNG figure per county (print).")] = False,
+    png: PngOpt = False,
     out: OutOpt = Path("maps"),
     population: PopulationOpt = None,
     dem: DemOpt = None,
@@ -242,6 +291,7 @@ def map_(
     try:
         from .analysis import run_coverage
         from .maps import write_maps
+        from .report import output_run
 
         when = _parse_as_of(as_of)
         with _status("繪製地圖 drawing maps…"):
@@ -252,6 +302,7 @@ def map_(
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
             )
+        with output_run(out, command=_command(ctx), inputs=_inputs(result, population, dem, boundaries)):
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png
             )

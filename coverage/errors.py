@@ -13,6 +13,7 @@ __all__ = [
     "DataFileNotFoundError",
     "InputError",
     "NameResolutionError",
+    "OutputError",
     "UnknownNameError",
     "UnreadableFileError",
 ]
@@ -57,3 +58,15 @@ class AmbiguousNameError(NameResolutionError):
 
 class DataFileNotFoundError(CoverageError, FileNotFoundError):
     """A bundled data file was asked for by a name that does not exist."""
+
+
+class OutputError(CoverageError, OSError):
+    """An output file cannot be written (disk full, no permission, read-only folder).
+
+    The message names the file being written; nothing partial is left behind.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")

@@ -21,9 +21,13 @@ Each page is a folium (Leaflet) map that works from a file, without a server:
   numbered markers, a layer of their service-radius circles, and the township fill switchable
   between 現況 (now) and 新增後 (with the new sites).
 
-``offline=True`` writes the JavaScript/CSS the pages need into ``lib/`` beside them, taken from
-the registry package ``folium-offline`` (which ships folium's web assets), so the maps open
-with no internet access; the default basemap is then none.
+The maps draw without the internet: :func:`write_maps` always writes the JavaScript/CSS the pages
+need into ``lib/`` beside them (taken from the package ``folium-offline``, which ships folium's web
+assets), and no page links a script or style sheet off the machine. Only the basemap tiles come
+from the network; when they fail to load the page says so in a note, and the coverage layers,
+points and legend are drawn regardless. ``offline=True`` also makes the default basemap none.
+Pages are byte-identical for identical inputs: folium's random element ids are replaced by ids
+numbered in page order.
 
 >>> import coverage, coverage.maps
 >>> report = coverage.run_coverage(counties=["嘉義縣"], as_of="2024-01-01")
@@ -53,6 +57,7 @@ __all__ = [
     "ASSET_DIR",
     "BASEMAPS",
     "LEVELS",
+    "TILE_NOTE",
     "MapFrame",
     "map_filename",
     "render_index",
@@ -68,7 +73,7 @@ log = logging.getLogger(__name__)
 
 LEVELS = ("township", "village")
 BASEMAPS = ("osm", "nlsc", "none")
-#: Directory (beside the maps) that ``offline=True`` fills with the JavaScript/CSS.
+#: Directory (beside the maps) that holds the JavaScript/CSS the pages link.
 ASSET_DIR = "lib"
 NATIONAL_FILE = "taiwan.html"
 INDEX_FILE = "index.html"
@@ -77,6 +82,9 @@ NLSC_URL = "https://wmts.nlsc.gov.tw/wmts/EMAP/default/GoogleMapsCompatible/{z}/
 NLSC_ATTRIBUTION = '&copy; <a href="https://maps.nlsc.gov.tw/">內政部國土測繪中心</a> 通用版電子地圖'
 _BASE_LABELS = {"osm": "OpenStreetMap", "nlsc": "通用版電子地圖（國土測繪中心）", "none": "無底圖"}
 _CLUSTER_RADIUS = {"nation": 50, "county": 14}
+#: Shown on a page when basemap tiles fail to load (no internet): the rest of the map is local.
+TILE_NOTE = ("底圖圖磚無法載入（底圖需要網路連線）；涵蓋圖層、服務據點與圖例不受影響。"
+             "可於圖層選單改選「無底圖」。")
 
 
 def _asset_urls() -> dict[str, str]:
@@ -100,8 +108,8 @@ def _asset_texts() -> dict[str, str]:
         from offlinefolium.elements import _res as bundled
     except ImportError as exc:
         raise CoverageError(
-            "--offline needs the package folium-offline (folium's web assets for use without internet); "
-            "install it with: pip install folium-offline"
+            "the maps need the package folium-offline (folium's web assets, written beside the maps so they "
+            "draw without internet); install it with: pip install folium-offline"
         ) from exc
     texts = {}
     for name, url in _asset_urls().items():
@@ -283,7 +291,7 @@ def _flag_labels() -> list[str]:
     return list(FLAG_LABELS.values())
 
 
-def _layers_element(payload: dict[str, Any], bases_js: str):
+def _layers_element(payload: dict[str, Any], tiles: dict[str, Any], basemap: str):
     """The folium element that draws the payload (CSS in the head, script after the map)."""
     from branca.element import MacroElement
     from folium.template import Template
@@ -309,7 +317,11 @@ def _layers_element(payload: dict[str, Any], bases_js: str):
             self.css = CSS % {"gap": GAP_COLOUR, "active_rows": rows, "prio": prio}
 
         def script_text(self, map_name: str) -> str:
-            return SCRIPT % {"payload": to_script_json(payload), "map": map_name, "bases": bases_js}
+            # tile layer names are read at render time, after the page's ids are final
+            bases = [f"bases[{to_script_json(_BASE_LABELS[k])}] = {t.get_name()};" for k, t in tiles.items()]
+            bases.append(f"bases[{to_script_json(_BASE_LABELS['none'])}] = L.layerGroup()"
+                         f"{'.addTo(map)' if basemap == 'none' else ''};")
+            return SCRIPT % {"payload": to_script_json(payload), "map": map_name, "bases": "\n  ".join(bases)}
 
     return CoverageLayers()
 
@@ -320,7 +332,7 @@ def render_map(
     *,
     level: str = "township",
     basemap: str = "osm",
-    offline: bool | str = False,
+    offline: bool | str = True,
     index_href: str | None = None,
     townships: gpd.GeoDataFrame | None = None,
     sites: SitingPlan | None = None,
@@ -338,10 +350,10 @@ def render_map(
     basemap : {"osm", "nlsc", "none"}
         The basemap shown first; the others stay selectable in the layer control.
     offline : bool or "inline"
-        ``True``: link the JavaScript/CSS from ``lib/`` beside the page (see
-        :func:`write_offline_assets`) instead of folium's CDN. ``"inline"``: embed them in the
-        page (data URIs; one self-contained file, about 0.2 MB larger — for notebooks, see
-        :func:`show_map`, or to send a single file).
+        ``True`` (default): link the JavaScript/CSS from ``lib/`` beside the page (see
+        :func:`write_offline_assets`). ``"inline"``: embed them in the page (data URIs; one
+        self-contained file, about 0.2 MB larger — for notebooks, see :func:`show_map`, or to send
+        a single file). ``False``: link them from folium's CDN (the page then needs the internet).
     index_href : str, optional
         Link to the index page shown in the title.
     townships : GeoDataFrame, optional
@@ -370,6 +382,7 @@ def render_map(
         "title": _title_html(report, place, index_href, payload),
         "legend": _legend_html(report, payload, attribution),
         "attribution": attribution,
+        "tileNote": TILE_NOTE,
     }
     (south, west), (north, east) = payload["bounds"]
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
@@ -400,12 +413,7 @@ def render_map(
     }
     for tile in tiles.values():
         tile.add_to(fmap)
-    from .mapdata import to_script_json
-
-    bases = [f"bases[{to_script_json(_BASE_LABELS[k])}] = {t.get_name()};" for k, t in tiles.items()]
-    bases.append(f"bases[{to_script_json(_BASE_LABELS['none'])}] = L.layerGroup()"
-                 f"{'.addTo(map)' if basemap == 'none' else ''};")
-    _layers_element(payload, "\n  ".join(bases)).add_to(fmap)
+    _layers_element(payload, tiles, basemap).add_to(fmap)
     root = fmap.get_root()
     what = "社會安全網服務據點涵蓋地圖"
     if sites is not None:
@@ -414,7 +422,25 @@ def render_map(
         category = sites.summary["category"]
         what = f"{CATEGORIES.get(category, category)} 建議新設點地圖"
     root.title = esc(f"{place} {what}（{report.as_of.date().isoformat()}）")
-    return root.render().replace("<html>", '<html lang="zh-Hant-TW">', 1)
+    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+
+
+def _numbered_ids(root, html: str) -> str:
+    """``html`` with folium/branca's random element ids replaced by ids numbered in page order.
+
+    Only the ids of the page's own elements (walked from ``root``) are replaced, so two renders
+    of the same map are byte-identical.
+    """
+    ids: list[str] = []
+    stack = [root]
+    while stack:
+        element = stack.pop()
+        ids.append(element._id)
+        stack.extend(reversed(list(element._children.values())))
+    numbered = {old: f"sn{n}" for n, old in enumerate(dict.fromkeys(ids), start=1)}
+    if not numbered:
+        return html
+    return re.sub("|".join(map(re.escape, numbered)), lambda m: numbered[m.group()], html)
 
 
 _RATE_BINS = [(100.0, "#a6dba0"), (75.0, "#d9f0d3"), (50.0, "#fee0b6"), (25.0, "#fdb863"), (0.0, "#f4a582")]
@@ -535,9 +561,10 @@ def write_maps(
     out_dir : path
     level : {"township", "village"}
     basemap : {"osm", "nlsc", "none"}, optional
-        Default ``osm``, or ``none`` when ``offline``.
+        Default ``osm``, or ``none`` when ``offline``. Only the basemap needs the network.
     offline : bool
-        Write the JavaScript/CSS into ``out_dir/lib`` and link it from there.
+        No network at all: the default basemap becomes none. (The JavaScript/CSS is written into
+        ``out_dir/lib`` and linked from there in any case.)
     national : bool, optional
         Also write ``taiwan.html``; default: when the report covers every county of its boundaries.
     png : bool
@@ -547,7 +574,7 @@ def write_maps(
     -------
     dict
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
-        ``lib/…`` (offline) → path.
+        ``lib/…`` → path.
     """
     from .geography import load_townships
     from .report import atomic_open
@@ -557,14 +584,13 @@ def write_maps(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    if offline:
-        for path in write_offline_assets(out):
-            paths[f"{ASSET_DIR}/{path.name}"] = path
+    for path in write_offline_assets(out):
+        paths[f"{ASSET_DIR}/{path.name}"] = path
     towns = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
     counties = list(dict.fromkeys(report.counties["county"]))
     if national is None:
         national = set(counties) >= set(towns["county"])
-    options = {"level": level, "basemap": basemap, "offline": offline, "index_href": INDEX_FILE,
+    options = {"level": level, "basemap": basemap, "offline": True, "index_href": INDEX_FILE,
                "townships": towns}
     targets = ([None] if national else []) + counties
     links = {}
@@ -600,7 +626,7 @@ def write_site_map(
     """Write the siting map ``out_dir/sites_<county>_<category>.html`` (atomically) and return its path.
 
     The county's map (:func:`render_map`) of ``report`` with ``plan``'s recommended sites. With
-    ``offline`` the JavaScript/CSS goes into ``out_dir/lib`` (basemap then ``none`` by default).
+    The JavaScript/CSS goes into ``out_dir/lib``; with ``offline`` the basemap is ``none`` by default.
 
     Parameters
     ----------
@@ -614,10 +640,9 @@ def write_site_map(
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)
     county, category = plan.summary["county"], plan.summary["category"]
-    html = render_map(report, county, level=level, basemap=basemap, offline=offline, sites=plan)
+    html = render_map(report, county, level=level, basemap=basemap, offline=True, sites=plan)
     out = Path(out_dir)
-    if offline:
-        write_offline_assets(out)
+    write_offline_assets(out)
     path = out / site_map_filename(county, category)
     log.info("writing %s", path)
     with atomic_open(path) as fh:

@@ -2,7 +2,7 @@
 
 Kept apart from :mod:`coverage.maps` so the Python stays readable. The script is this project's
 own code (no third-party JavaScript is copied here); it runs on Leaflet and, for clustering,
-Leaflet.markercluster, which folium links from its CDN or ``--offline`` writes beside the map.
+Leaflet.markercluster, written beside the map (``lib/``) or inlined in it.
 
 The script inserts into the page only the HTML fragments of the payload, which
 :mod:`coverage.mapdata` and :mod:`coverage.mapaccess` built from escaped text, and numbers of the
@@ -72,7 +72,8 @@ CSS = """
 .sn-reasons { margin-top: 3px; color: #444; font-size: 12px; }
 %(prio)s
 %(active_rows)s
-@media print { .leaflet-control-layers { display: none; } }
+.sn-tile-note { color: #8c510a; font-size: 12px; max-width: 300px; }
+@media print { .leaflet-control-layers, .sn-tile-note { display: none; } }
 """
 
 SCRIPT = r"""
@@ -343,6 +344,14 @@ SCRIPT = r"""
 
   var bases = {};
   %(bases)s
+  // Only the basemap tiles come from the network: when they fail, say so once (the rest is local).
+  var tileNote = null;
+  Object.keys(bases).forEach(function (k) {
+    if (!(bases[k] instanceof L.TileLayer)) { return; }
+    bases[k].on("tileerror", function () {
+      if (!tileNote) { tileNote = control("bottomleft", D.ui.tileNote, "sn-tile-note"); }
+    });
+  });
   var layers = L.control.layers(bases, overlays, {collapsed: window.innerWidth < 700, sortLayers: false}).addTo(map);
   // One programme at a time: ticking one unticks the others before Leaflet reads the boxes.
   layers.getContainer().addEventListener("click", function (e) {
@@ -383,6 +392,7 @@ SCRIPT = r"""
   window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
                       active: function () { return active; }, sites: sites, radii: radii,
-                      mode: function () { return mode; }, setMode: setMode, priorities: prio};
+                      mode: function () { return mode; }, setMode: setMode, priorities: prio,
+                      tileNote: function () { return tileNote ? tileNote.getContainer() : null; }};
 })();
 """

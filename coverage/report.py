@@ -1,22 +1,41 @@
-"""Write coverage results: CSV tables and a machine-readable JSON summary.
+"""Write coverage results: CSV tables and a machine-readable JSON summary, and how every output is written.
 
-Every write is atomic (a temporary file in the same directory, then ``os.replace``), so an
-interrupted run never leaves a half-written table. Text cells that a spreadsheet would run
-as a formula (starting with ``= + - @``, tab or carriage return) are neutralised with a
-leading apostrophe. Caseloads below the report's ``suppress_below`` are written as ``"<3"``
-(:mod:`coverage.privacy`).
+Every write is atomic (:func:`atomic_open`: a temporary part in the same directory, then
+``os.replace``), so an interrupted run never leaves a half-written table, and a write that fails
+(disk full, no permission, read-only folder) raises :class:`coverage.errors.OutputError` naming the
+file, with nothing partial left. A temporary part carries its process id in its name
+(``.coverage.csv.4711-k2j4.part``): each run's parts are its own, and a run removes only the parts
+of processes that are no longer alive (or parts untouched for a day, :data:`STALE_PART_HOURS`), so
+two runs into one folder never break each other. The first write into a folder removes such stale
+parts, whatever the command.
+
+:func:`output_run` groups the writes of one run: it writes ``manifest.json`` (each file with size
+and sha256, the inputs with theirs, the command, the version; no timestamps, so identical runs give
+identical manifests) and removes the files a previous run's manifest listed that this run did not
+rewrite, so a folder never mixes two runs.
+
+Text cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or carriage
+return) are neutralised with a leading apostrophe. Caseloads below the report's ``suppress_below``
+are written as ``"<3"`` (:mod:`coverage.privacy`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import hashlib
 import json
+import logging
 import os
+import re
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
+from .errors import OutputError
 from .rejections import REJECTED_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,25 +45,54 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "COVERAGE_COLUMNS",
+    "MANIFEST_FILE",
+    "STALE_PART_HOURS",
     "atomic_open",
+    "file_digest",
     "neutralise",
     "neutralise_frame",
+    "output_run",
     "remove_stale_parts",
     "write_csv",
     "write_report",
 ]
 
+log = logging.getLogger(__name__)
+
 COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MANIFEST_FILE = "manifest.json"
+#: A temporary part untouched for this long is stale even if a process with its id is alive
+#: (the id may have been reused); parts of dead processes are stale at once.
+STALE_PART_HOURS = 24.0
+_PART = re.compile(r"^\..+\.(\d+)-[^.]*\.part$")
+# Runs in progress in this context (output directory → files written), see output_run.
+_RUNS: contextvars.ContextVar[dict[Path, dict[str, dict]] | None] = contextvars.ContextVar("_RUNS", default=None)
+_CLEANED: set[Path] = set()
+_MAX_MANIFEST_BYTES = 64 << 20  # a manifest lists a few hundred files; anything far larger is not ours
+_CLEANED_LOCK = threading.Lock()
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Open ``path`` for writing through a temporary sibling that replaces it on success."""
+    """Open ``path`` for writing through a temporary sibling that replaces it on success.
+
+    Raises
+    ------
+    OutputError
+        When the file cannot be written (disk full, permission, read-only folder); the message
+        names ``path`` and no temporary part is left.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _clean_once(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".part")
         # mkstemp makes the file private (0600); the result gets the permissions of the file
         # it replaces, or those of any new file (umask), so a map put on a web server is readable
         try:
@@ -57,11 +105,22 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        _record(path, tmp)
         os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        if isinstance(exc, OutputError):
+            raise
+        raise OutputError(path, _reason(exc)) from exc
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        _discard(tmp)
         raise
+
+
+def _discard(tmp: str | None) -> None:
+    if tmp is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _umask() -> int:
@@ -69,6 +128,242 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def file_digest(path: str | Path) -> str:
+    """sha256 (hex) of a file's bytes, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":  # no signal 0 elsewhere: rely on the age threshold alone
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_parts(out_dir: str | Path, *, max_age_hours: float = STALE_PART_HOURS) -> list[Path]:
+    """Delete the temporary ``.<name>.<pid>-….part`` files that killed earlier runs left in ``out_dir``.
+
+    A part is stale when the process whose id is in its name is no longer alive, or when it has
+    not been modified for ``max_age_hours`` (a process id can be reused). Parts of live runs,
+    including those of other runs writing into the same folder, are kept. Parts without a process
+    id (written by versions before 0.2) are stale.
+
+    Returns
+    -------
+    list of Path
+        The parts removed.
+    """
+    removed = []
+    now = time.time()
+    try:
+        candidates = sorted(Path(out_dir).glob(".*.part"))
+    except OSError:
+        return removed
+    for part in candidates:
+        match = _PART.match(part.name)
+        try:
+            age_h = (now - part.stat().st_mtime) / 3600
+        except OSError:
+            continue
+        if match and _pid_alive(int(match.group(1))) and age_h < max_age_hours:
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            part.unlink()
+            removed.append(part)
+            log.info("removed %s, left by an interrupted run", part)
+    return removed
+
+
+def _clean_once(directory: Path) -> None:
+    """Remove stale parts from ``directory`` on this process's first write there."""
+    key = directory.resolve()
+    with _CLEANED_LOCK:
+        if key in _CLEANED:
+            return
+        _CLEANED.add(key)
+    remove_stale_parts(directory)
+
+
+def _record(path: Path, tmp: str) -> None:
+    """Note ``path`` (about to be replaced by ``tmp``) in the output run writing into its folder."""
+    runs = _RUNS.get()
+    if not runs:
+        return
+    target = path.parent.resolve() / path.name
+    for root, files in runs.items():
+        if target.is_relative_to(root):
+            name = target.relative_to(root).as_posix()
+            if name != MANIFEST_FILE:
+                files[name] = {"path": name, "size": Path(tmp).stat().st_size, "sha256": file_digest(tmp)}
+            return
+
+
+def _input_entry(path: str | Path) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": str(path)}
+    with contextlib.suppress(OSError):
+        if Path(path).is_file():
+            entry.update(size=Path(path).stat().st_size, sha256=file_digest(path))
+    return entry
+
+
+@contextlib.contextmanager
+def output_run(
+    out_dir: str | Path,
+    *,
+    command: dict[str, Any] | None = None,
+    inputs: Iterable[str | Path] = (),
+) -> Iterator[dict[str, dict]]:
+    """Group the writes of one run into ``out_dir``; on leaving, write ``manifest.json`` and prune.
+
+    Every file written with :func:`atomic_open` under ``out_dir`` inside the block is listed in
+    ``manifest.json`` with its size and sha256, with ``command`` (name and options, as given) and
+    each of ``inputs`` (path, size, sha256). Files the previous manifest listed that this run did
+    not rewrite are removed, if they are still what that run wrote (a file changed since is kept,
+    with a warning). Stale temporary parts (:func:`remove_stale_parts`) are removed first. A run
+    that fails still writes its manifest, with ``"complete": false``, and prunes, so the folder
+    never mixes two runs. A block inside another on the same folder joins it.
+
+    Yields
+    ------
+    dict
+        Relative file name → manifest entry of each file written so far.
+    """
+    root = Path(out_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(root, _reason(exc)) from exc
+    root = root.resolve()
+    runs = _RUNS.get() or {}
+    if root in runs:
+        yield runs[root]
+        return
+    for sub in (root, *(d for d in root.iterdir() if d.is_dir() and not d.is_symlink())):
+        remove_stale_parts(sub)
+    files: dict[str, dict] = {}
+    token = _RUNS.set({**runs, root: files})
+    inputs = [_input_entry(p) for p in inputs]
+    complete = False
+    try:
+        yield files
+        complete = True
+    finally:
+        _RUNS.reset(token)
+        try:
+            _finish_run(root, files, command=command, inputs=inputs, complete=complete)
+        except OSError as exc:
+            if complete and isinstance(exc, OutputError):
+                raise
+            if complete:
+                raise OutputError(root / MANIFEST_FILE, _reason(exc)) from exc
+            log.warning("could not write %s after the failed run", root / MANIFEST_FILE)
+
+
+@contextlib.contextmanager
+def _folder_lock(root: Path) -> Iterator[None]:
+    """An exclusive lock on the folder itself (POSIX flock on its descriptor; none elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _previous_files(root: Path) -> list[dict]:
+    """The ``files`` of the folder's manifest, or none (missing or unreadable: a warning)."""
+    path = root / MANIFEST_FILE
+    try:
+        if path.stat().st_size > _MAX_MANIFEST_BYTES:
+            raise ValueError("too large")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, RecursionError) as exc:
+        log.warning("ignored %s: not a manifest this tool wrote (%s)", path, type(exc).__name__)
+        return []
+    files = data.get("files") if isinstance(data, dict) else None
+    return [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
+
+
+def _prune(root: Path, previous: list[dict], written: dict[str, dict]) -> None:
+    """Remove the previous run's files that this run did not rewrite (only if still unchanged)."""
+    for entry in previous:
+        name, digest = entry.get("path"), entry.get("sha256")
+        if not isinstance(name, str) or name in written or name == MANIFEST_FILE:
+            continue
+        try:
+            path = (root / name).resolve()
+            if not path.is_relative_to(root) or path == root or not path.is_file():
+                continue
+        except (OSError, ValueError):  # a NUL byte, a loop of links: not a file this tool wrote
+            continue
+        try:
+            unchanged = file_digest(path) == digest
+            if unchanged:
+                path.unlink()
+                log.info("removed %s, written by a previous run and not by this one", path)
+            else:
+                log.warning("kept %s: a previous run wrote it, but it has changed since", path)
+        except OSError as exc:
+            raise OutputError(path, f"cannot remove the previous run's file ({_reason(exc)})") from exc
+        parent = path.parent
+        while parent != root and parent.is_relative_to(root):
+            try:
+                parent.rmdir()  # only when empty
+            except OSError:
+                break
+            parent = parent.parent
+
+
+def _finish_run(root: Path, written: dict[str, dict], *, command: dict[str, Any] | None, inputs: list[dict],
+                complete: bool) -> None:
+    from . import __version__
+
+    with _folder_lock(root):
+        _prune(root, _previous_files(root), written)
+        files = []
+        for name in sorted(written):
+            entry = written[name]
+            path = root / name
+            if not path.is_file():
+                log.warning("%s was removed by another run writing into the same folder", path)
+                continue
+            digest = file_digest(path)
+            if digest != entry["sha256"]:
+                log.warning("%s was rewritten by another run writing into the same folder", path)
+                entry = {"path": name, "size": path.stat().st_size, "sha256": digest}
+            files.append(entry)
+        manifest = {
+            "tool": {"name": "safetynet-coverage", "version": __version__},
+            "command": command or {},
+            "complete": complete,
+            "inputs": inputs,
+            "files": files,
+        }
+        with atomic_open(root / MANIFEST_FILE) as fh:
+            json.dump(manifest, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
 
 
 def neutralise(value: object) -> object:
@@ -212,24 +507,12 @@ def summary(report: CoverageReport) -> dict:
     }
 
 
-def remove_stale_parts(out_dir: str | Path) -> list[Path]:
-    """Delete temporary ``.<name>.*.part`` files a killed earlier run left in ``out_dir``."""
-    removed = []
-    for part in Path(out_dir).glob(".*.part"):
-        with contextlib.suppress(FileNotFoundError):
-            part.unlink()
-            removed.append(part)
-    return removed
-
-
 def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]:
     """Write ``coverage.csv``, ``townships.csv``, ``rejected.csv`` and ``summary.json``.
 
     Returns the paths written, by name.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_parts(out)
     paths = {
         "coverage": write_csv(_coverage_table(report), out / "coverage.csv"),
         "townships": write_csv(_township_table(report), out / "townships.csv"),

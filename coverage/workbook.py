@@ -5,9 +5,16 @@ with flags), 鄉鎮明細 (per township), with population also 人口涵蓋 (pop
 coverage per county × programme) and 優先補點 (ranked gap priorities with their reasons), 目標
 (targets and progress), 趨勢 (coverage at each year end), 剔除 (rejected registry rows), 資料來源
 (sources and dates: as-of, boundary vintage, population file and month). Each table has a zh-TW header
-row with the English key beneath, frozen, with filters and percent formats. Text cells are
-written as text (never formulas) and neutralised; the file is written atomically and is
-byte-identical for identical inputs (fixed document dates).
+row with the English key beneath, frozen, with filters and percent formats. Programme keys and
+true/false values are written as zh-TW labels (社福中心, 已涵蓋/未涵蓋, 是/否); the English key appears
+only in the header's second row. Every text cell, headers and keys included, is written as text
+(never a formula) and neutralised; the file is written atomically and is byte-identical for
+identical inputs (fixed document dates).
+
+The 目標 sheet compares the report's own scope with targets of that scope: a national report
+with the national targets (and any county targets given), a county report with that county's
+targets only — or a line saying none were given; national targets are never set against one
+county's registry.
 """
 
 from __future__ import annotations
@@ -21,13 +28,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .analysis import CoverageReport
 
-__all__ = ["ZH_HEADERS", "write_planner_workbook", "write_workbook"]
+__all__ = ["BOOLEAN_LABELS", "MEASURE_LABELS", "ZH_HEADERS", "cell_label", "targets_for_report",
+           "write_planner_workbook", "write_workbook"]
 
 #: zh-TW header of each English column key used in the workbook.
 ZH_HEADERS = {
     "county": "縣市", "category": "類別", "category_label": "類別名稱", "covered": "已涵蓋鄉鎮市區數",
     "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數",
-    "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率", "towncode": "鄉鎮市區代碼",
+    "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率",
+    "missing_with_planned": "含規劃仍缺鄉鎮市區", "towncode": "鄉鎮市區代碼",
     "township": "鄉鎮市區", "planned": "規劃中據點", "flags": "地區特性", "flagged": "偏遠/特殊地區",
     "mountain_indigenous": "山地原住民鄉", "plain_indigenous": "平地原住民鄉", "coastal": "沿海", "island": "離島",
     "county_remote": "縣定偏遠", "scope": "範圍", "year": "年度", "roc_year": "民國年", "measure": "指標",
@@ -46,34 +55,70 @@ ZH_HEADERS = {
     "cases": "個案數",
 }
 _RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate"}
+#: zh-TW words for true/false in a column (others: 是/否).
+BOOLEAN_LABELS = {"covered": ("已涵蓋", "未涵蓋"), "covered_with_planned": ("已涵蓋", "未涵蓋"),
+                  "met": ("已達標", "未達標")}
+# Headers of a per-township sheet, where `covered` is a township's state rather than a count.
+_TOWNSHIP_HEADERS = {"covered": "涵蓋狀態", "covered_with_planned": "含規劃涵蓋狀態"}
+#: zh-TW words of the 目標 sheet's ``measure`` keys.
+MEASURE_LABELS = {"count": "據點數", "rate": "涵蓋率(%)"}
 
 
-def _sheet(wb, name: str, frame: pd.DataFrame, formats: dict, widths: dict[str, int] | None = None):
+def cell_label(key: str, value: object) -> object:
+    """What a workbook cell shows for ``value`` in column ``key``: zh-TW words for programme keys,
+    measures and true/false; anything else unchanged.
+
+    Examples
+    --------
+    >>> cell_label("category", "welfare_centre"), cell_label("covered", False), cell_label("island", True)
+    ('社會福利服務中心', '未涵蓋', '是')
+    """
+    import numpy as np
+
+    from .facilities import CATEGORIES
+
+    if isinstance(value, bool | np.bool_):
+        yes, no = BOOLEAN_LABELS.get(key, ("是", "否"))
+        return yes if value else no
+    if key == "category" and isinstance(value, str):
+        return CATEGORIES.get(value, value)
+    if key == "measure" and isinstance(value, str):
+        return MEASURE_LABELS.get(value, value)
+    return value
+
+
+def _text(ws, row: int, col: int, value: object, fmt=None) -> None:
+    """Write ``value`` as a neutralised text cell (never a formula)."""
+    from .report import neutralise
+
+    ws.write_string(row, col, str(neutralise(str(value))), fmt)
+
+
+def _sheet(wb, name: str, frame: pd.DataFrame, formats: dict, widths: dict[str, int] | None = None,
+           headers: dict[str, str] | None = None):
     """Write ``frame`` with a zh-TW header row and an English key row; freeze and filter."""
     import math
 
-    from .report import neutralise
-
     ws = wb.add_worksheet(name)
     cols = list(frame.columns)
+    headers = {**ZH_HEADERS, **(headers or {})}
     for c, key in enumerate(cols):
-        ws.write_string(0, c, ZH_HEADERS.get(key, key), formats["head"])
-        ws.write_string(1, c, key, formats["key"])
+        _text(ws, 0, c, headers.get(key, key), formats["head"])
+        _text(ws, 1, c, key, formats["key"])
         width = (widths or {}).get(key) or min(40, max(8, 2 * len(ZH_HEADERS.get(key, key)) + 2, len(key) + 2))
         ws.set_column(c, c, width, formats["pct"] if key in _RATE_COLUMNS else None)
     for r, row in enumerate(frame.itertuples(index=False), start=2):
         for c, (key, value) in enumerate(zip(cols, row, strict=True)):
             if isinstance(value, list | tuple):
                 value = "、".join(map(str, value))
+            value = cell_label(key, value)
             if value is None or (isinstance(value, float) and math.isnan(value)):
                 ws.write_blank(r, c, None)
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 ws.write_number(r, c, value / 100 if key in _RATE_COLUMNS else value,
                                 formats["pct"] if key in _RATE_COLUMNS else None)
             else:
-                ws.write_string(r, c, str(neutralise(str(value))))
+                _text(ws, r, c, value)
     ws.freeze_panes(2, 0)
     if cols:
         ws.autofilter(1, 0, max(1, len(frame) + 1), len(cols) - 1)
@@ -99,7 +144,6 @@ def write_workbook(
 
     path = Path(path)
     counties = report.counties.copy()
-    counties.insert(2, "category_label", counties["category"].map(lambda c: CATEGORIES.get(c, c)))
     with atomic_open(path, "wb") as fh:
         wb = xlsxwriter.Workbook(fh, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False})
@@ -117,15 +161,15 @@ def write_workbook(
         matrix = matrix.reindex(index=list(dict.fromkeys(counties["county"])),
                                 columns=list(dict.fromkeys(counties["category"])))
         ws = wb.add_worksheet("摘要")
-        ws.write_string(0, 0, "縣市", formats["head"])
-        ws.write_string(1, 0, "county", formats["key"])
+        _text(ws, 0, 0, "縣市", formats["head"])
+        _text(ws, 1, 0, "county", formats["key"])
         for c, key in enumerate(matrix.columns, start=1):
-            ws.write_string(0, c, labels[key], formats["head"])
-            ws.write_string(1, c, key, formats["key"])
+            _text(ws, 0, c, labels[key], formats["head"])
+            _text(ws, 1, c, key, formats["key"])
             ws.set_column(c, c, 16, formats["pct"])
         ws.set_column(0, 0, 10)
         for r, (county, row) in enumerate(matrix.iterrows(), start=2):
-            ws.write_string(r, 0, county)
+            _text(ws, r, 0, county)
             for c, value in enumerate(row, start=1):
                 if pd.notna(value):
                     ws.write_number(r, c, float(value) / 100, formats["pct"])
@@ -137,11 +181,12 @@ def write_workbook(
                 "max_type": "num", "max_value": 1,
             })
         ws.freeze_panes(2, 1)
-        ws.write_string(last + 2, 0, f"資料日期 as of {report.as_of.date().isoformat()}；定義 {report.definition}")
+        _text(ws, last + 2, 0, f"資料日期 as of {report.as_of.date().isoformat()}；定義 {report.definition}")
 
         _sheet(wb, "涵蓋率", counties, formats, {"missing": 60})
-        _sheet(wb, "缺口", report.gaps, formats)
-        _sheet(wb, "鄉鎮明細", suppress_counts(report.townships, threshold=report.suppress_below), formats)
+        _sheet(wb, "缺口", report.gaps, formats, headers=_TOWNSHIP_HEADERS)
+        _sheet(wb, "鄉鎮明細", suppress_counts(report.townships, threshold=report.suppress_below), formats,
+               headers=_TOWNSHIP_HEADERS)
         access = getattr(report, "access", None)
         if access is not None:
             _sheet(wb, "人口涵蓋", access.counties, formats)
@@ -198,11 +243,52 @@ def _population_sources(report: CoverageReport) -> list[dict]:
     return rows
 
 
-def write_planner_workbook(report: CoverageReport, out_dir: str | Path, *, first_year: int | None = None) -> Path:
-    """``coverage.xlsx`` for ``report``: with national targets and the trend since ``first_year``.
+def targets_for_report(report: CoverageReport, targets: pd.DataFrame | None) -> tuple[pd.DataFrame, str | None]:
+    """The targets that apply to ``report``'s scope, and a note when none do.
+
+    A report of every county compares with the national targets (``targets=None``: the bundled
+    ones) and with any county targets given; a report of some counties only with those counties'
+    targets — national targets are never set against one county's registry. Targets of
+    programmes the report does not cover are left out.
+
+    Returns
+    -------
+    (DataFrame, str or None)
+        The applicable targets (columns of :func:`coverage.plan.load_targets`), and a note for the
+        目標 sheet when there are none.
+    """
+    from .geography import load_townships
+    from .plan import load_targets
+
+    towns = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
+    counties = list(dict.fromkeys(report.counties["county"]))
+    national = set(counties) >= set(towns["county"])
+    if targets is None:
+        targets = load_targets() if national else load_targets().iloc[0:0]
+    scopes = set(counties) | ({"全國"} if national else set())
+    keep = targets["scope"].isin(scopes) & targets["category"].isin(set(report.counties["category"]))
+    applicable = targets[keep].reset_index(drop=True)
+    if len(applicable):
+        return applicable, None
+    where = "全國" if national else "、".join(counties)
+    note = (f"未提供{where}的目標（可以 targets 檔案提供，例如 safetynet report --targets 目標.csv）。"
+            + ("" if national else "全國目標不與單一縣市的據點比較。"))
+    return applicable, note
+
+
+def write_planner_workbook(
+    report: CoverageReport,
+    out_dir: str | Path,
+    *,
+    first_year: int | None = None,
+    targets: pd.DataFrame | str | Path | None = None,
+) -> Path:
+    """``coverage.xlsx`` for ``report``: with the targets of its scope and the trend since ``first_year``.
 
     ``first_year`` defaults to the earliest opening year in the registry (at least 2018, the
-    programme's first phase) and the trend runs to the as-of year.
+    programme's first phase) and the trend runs to the as-of year. ``targets`` (a table of
+    :func:`coverage.plan.load_targets`, or its file) defaults to the national targets for a
+    national report and to none for a county report (:func:`targets_for_report`).
     """
     import pandas as pd
 
@@ -223,5 +309,11 @@ def write_planner_workbook(report: CoverageReport, out_dir: str | Path, *, first
     trend = coverage_trend(fac, towns, range(first_year, last + 1), definition=report.definition,
                            categories=cats, counties=counties, population=pop,
                            age_group=access.group if access is not None else "total")
-    targets = compare_targets(fac, towns, load_targets(), as_of=report.as_of, definition=report.definition)
-    return write_workbook(report, Path(out_dir) / "coverage.xlsx", targets=targets, trend=trend)
+    if targets is not None and not isinstance(targets, pd.DataFrame):
+        targets = load_targets(targets)
+    applicable, note = targets_for_report(report, targets)
+    if note is None:
+        table = compare_targets(fac, towns, applicable, as_of=report.as_of, definition=report.definition)
+    else:
+        table = pd.DataFrame({"scope": ["、".join(dict.fromkeys(report.counties["county"]))], "detail": [note]})
+    return write_workbook(report, Path(out_dir) / "coverage.xlsx", targets=table, trend=trend)

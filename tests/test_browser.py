@@ -519,3 +519,28 @@ def test_inline_page_loads_alone(browser, tmp_path):
         assert m.drawn_fills() == 18
     finally:
         m.close()
+
+
+def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
+    """Maps written by default (basemap OpenStreetMap, no --offline) with every non-local request
+    blocked: the vector layers are all drawn, only tile requests were refused, and the page shows
+    the note that the basemap needs the network."""
+    from coverage.analysis import run_coverage
+    from coverage.maps import TILE_NOTE, write_maps
+
+    report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
+    write_maps(report, tmp_path)
+    m = Page(browser, tmp_path / "嘉義縣.html")
+    try:
+        m.page.wait_for_function("() => window.safetynet.tileNote() !== null")
+        assert m.blocked and all(url.startswith("https://tile.openstreetmap.org/") for url in m.blocked)
+        # the failed tiles are the only errors
+        assert [e for e in m.errors if "net::ERR_FAILED" not in e] == []
+        assert m.drawn_fills() == 18
+        assert m.count(".leaflet-pane path.sn-gap") > 0
+        assert m.count(".leaflet-marker-pane .leaflet-marker-icon") > 0
+        note = m.page.locator(".sn-tile-note")
+        assert note.count() == 1 and note.is_visible() and note.inner_text() == TILE_NOTE
+        m.page.screenshot(path=str(tmp_path / "tiles-blocked.png"))
+    finally:
+        m.close()

@@ -1,7 +1,8 @@
 """Interactive maps: payload, HTML structure, escaping, offline assets, sizes, the `map` command.
 
-HTML is checked by structure and key substrings (folium ids are random), never byte for byte.
-The rendering itself is proven in a real browser in test_browser.py.
+HTML is checked by structure and key substrings; identical inputs give byte-identical pages
+(folium's random ids are replaced by numbered ones). The rendering itself is proven in a real
+browser in test_browser.py.
 """
 
 from __future__ import annotations
@@ -368,6 +369,66 @@ def test_write_maps_offline_site(chiayi_report, tmp_path):
     assert "3/18" in index and "16.7%" in index
 
 
+class _Links(HTMLParser):
+    """Every URL a page loads by itself: script src, link href, img/iframe/source/embed src."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "link" and attrs.get("href"):
+            self.urls.append((tag, attrs["href"]))
+        elif tag in ("script", "img", "iframe", "source", "embed", "audio", "video") and attrs.get("src"):
+            self.urls.append((tag, attrs["src"]))
+
+
+def assert_nothing_off_host(folder: Path) -> int:
+    """Parse every page in ``folder``: each loaded script/style/image is a local file beside it."""
+    from urllib.parse import unquote, urlsplit
+
+    pages = sorted(folder.rglob("*.html"))
+    assert pages
+    loaded = 0
+    for page in pages:
+        parser = _Links()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for tag, url in parser.urls:
+            parts = urlsplit(url)
+            assert not parts.scheme and not parts.netloc and not url.startswith("//"), (page.name, tag, url)
+            assert (page.parent / unquote(parts.path)).is_file(), (page.name, url)
+            loaded += 1
+    return loaded
+
+
+def test_default_maps_need_no_internet_but_tiles(chiayi_report, site_plan, tmp_path):
+    """By default (no --offline) every script and style sheet is written beside the pages; only
+    the basemap (OpenStreetMap, shown) comes from the network, and the page carries the note it
+    shows when tiles fail."""
+    from coverage.maps import TILE_NOTE
+
+    paths = write_maps(chiayi_report, tmp_path)
+    write_site_map(chiayi_report, site_plan, tmp_path)
+    assert {"lib/leaflet.js", "lib/leaflet.css", "lib/leaflet.markercluster.js", "lib/MarkerCluster.css"} <= set(paths)
+    assert assert_nothing_off_host(tmp_path) == 2 * 4  # county map and site map, 4 assets each
+    html = (tmp_path / "嘉義縣.html").read_text(encoding="utf-8")
+    assert payload_of(html)["ui"]["tileNote"] == TILE_NOTE
+    assert "tile.openstreetmap.org" in html and "L.layerGroup().addTo(map)" not in html  # osm shown
+    inline = render_map(chiayi_report, "嘉義縣", offline="inline")
+    parser = _Links()
+    parser.feed(inline)
+    assert {url.split(",")[0] for _, url in parser.urls} == {"data:text/javascript;base64", "data:text/css;base64"}
+
+
+def test_pages_are_byte_identical(chiayi_report):
+    """folium's random element ids are replaced by ids numbered in page order."""
+    first = render_map(chiayi_report, "嘉義縣")
+    assert render_map(chiayi_report, "嘉義縣") == first
+    assert not re.search(r"_[0-9a-f]{32}\b", first)
+    assert "var map_sn2 = L.map(" in first
+
+
 def test_offline_needs_folium_offline(chiayi_report, tmp_path, monkeypatch):
     import sys
 
@@ -380,7 +441,7 @@ def test_national_site_index_and_sizes(seed_report, tmp_path):
     """Size budgets (BENCHMARKS.md): national ≤ 1.5 MB, each county ≤ 400 KB."""
     paths = write_maps(seed_report, tmp_path)
     assert (tmp_path / "taiwan.html").exists()
-    counties = [k for k in paths if k not in ("taiwan", "index")]
+    counties = [k for k in paths if k not in ("taiwan", "index") and not k.startswith("lib/")]
     assert len(counties) == 22
     assert paths["taiwan"].stat().st_size <= 1_500_000
     sizes = {k: paths[k].stat().st_size for k in counties}
@@ -410,21 +471,23 @@ def test_map_command(fixture_registry, tmp_path):
     assert (tmp_path / "嘉義縣.html").exists() and (tmp_path / "index.html").exists()
 
 
+@pytest.mark.parametrize("command", ["map", "report"])
 @pytest.mark.parametrize(("option", "value", "choices"), [("--level", "county", LEVELS),
                                                           ("--basemap", "google", BASEMAPS)])
-def test_map_command_rejects_bad_choices(tmp_path, option, value, choices):
-    """A bad --level/--basemap is a usage error (exit 2) listing the choices, before any work is done."""
+def test_map_command_rejects_bad_choices(tmp_path, command, option, value, choices):
+    """A bad --level/--basemap is a usage error (exit 2) listing the choices, before any work is done;
+    `report` takes the same map options as `map`."""
     from typer.testing import CliRunner
 
     from coverage.cli import app
 
-    bad = CliRunner().invoke(app, ["map", option, value, "--out", str(tmp_path / "out")])
+    bad = CliRunner().invoke(app, [command, option, value, "--out", str(tmp_path / "out")])
     assert bad.exit_code == 2, bad.output
     assert option in bad.output and repr(value) in bad.output
     for choice in choices:  # the command's choices are the library's
         assert repr(choice) in bad.output
     assert not (tmp_path / "out").exists()
-    ok = CliRunner().invoke(app, ["map", "--help"])
+    ok = CliRunner().invoke(app, [command, "--help"])
     assert ok.exit_code == 0 and "township|village" in ok.output and "osm|nlsc|none" in ok.output
 
 
@@ -925,3 +988,27 @@ def test_inline_page_is_self_contained():
     assert frame.startswith("<iframe srcdoc=") and "400px" in frame and "<script" not in frame.split('"')[1]
     with pytest.raises(InputError, match="inline"):
         render_map(report, "嘉義市", offline="embed")
+
+
+def test_report_takes_the_map_options(fixture_registry, tmp_path):
+    """`report` passes --level, --basemap, --offline and --png to the maps, like `map`."""
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    out = tmp_path / "o"
+    result = CliRunner().invoke(app, ["report", "-f", str(fixture_registry), "--county", "嘉義縣", "--as-of", AS_OF,
+                                      "--level", "village", "--basemap", "nlsc", "--png", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "嘉義縣.html").read_text(encoding="utf-8")
+    assert len(payload_of(html)["villages"]) > 300
+    assert "wmts.nlsc.gov.tw" in html and "L.layerGroup().addTo(map)" not in html
+    assert (out / "嘉義縣.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert assert_nothing_off_host(out) == 4
+    listed = {f["path"] for f in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]}
+    assert {"嘉義縣.png", "嘉義縣.html", "lib/leaflet.js"} <= listed
+    offline = CliRunner().invoke(app, ["report", "-f", str(fixture_registry), "--county", "嘉義縣", "--as-of", AS_OF,
+                                       "--offline", "--out", str(out)])
+    assert offline.exit_code == 0, offline.output
+    assert "L.layerGroup().addTo(map)" in (out / "嘉義縣.html").read_text(encoding="utf-8")  # no basemap
+    assert not (out / "嘉義縣.png").exists()  # not written by this run: removed
