@@ -17,7 +17,6 @@ The file is written to a temporary sibling and renamed, like every other output.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -203,23 +202,23 @@ def write_geopackage(report: CoverageReport, out_dir: str | Path, *, villages: b
               "facilities": _facilities(report, codes), "gaps": _gaps(report, towns),
               "priorities": _priorities(report, towns)}
     layers = {k: v for k, v in layers.items() if v is not None}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "coverage.gpkg"
-    fd, name = tempfile.mkstemp(dir=out, prefix=".coverage.gpkg.", suffix=".part.gpkg")  # GDAL wants .gpkg
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # GDAL creates the file itself
     import pyogrio
 
-    # GDAL stamps gpkg_contents with the current time: a fixed date keeps identical runs identical
-    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
-    try:
-        for layer, frame in layers.items():
-            frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+    from .report import atomic_open
+
+    path = Path(out_dir) / "coverage.gpkg"
+    # GDAL writes the file itself, so build it in a private folder, then hand the bytes to atomic_open
+    # (temporary part, rename, manifest) like every other output
+    with tempfile.TemporaryDirectory(prefix="safetynet-gpkg-") as tmp_dir:
+        tmp = Path(tmp_dir) / "coverage.gpkg"
+        # GDAL stamps gpkg_contents with the current time: a fixed date keeps identical runs identical
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
+        try:
+            for layer, frame in layers.items():
+                frame.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+        finally:
+            pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
         _write_styles(tmp, _styles(sorted(report.townships["category"].unique())), list(layers))
-        os.replace(tmp, path)
-    finally:
-        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
-        tmp.unlink(missing_ok=True)
+        with atomic_open(path, "wb") as fh:
+            fh.write(tmp.read_bytes())
     return path
