@@ -28,7 +28,7 @@ silently: ``rows_read == accepted rows + rejected rows``.
 
 from __future__ import annotations
 
-import io
+import functools
 import json
 import logging
 import re
@@ -234,8 +234,10 @@ def _rows_from_json(path: Path, text: str) -> _Rows:
         data = json.loads(text)
     except RecursionError:
         raise UnreadableFileError(path, "JSON nested too deeply; expected a flat table of records") from None
-    except ValueError as exc:  # JSONDecodeError, or an integer longer than Python converts
-        raise UnreadableFileError(path, f"not valid JSON ({str(exc).splitlines()[0]})") from None
+    except json.JSONDecodeError as exc:
+        raise UnreadableFileError(path, f"not valid JSON ({exc})") from None
+    except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+        raise UnreadableFileError(path, f"not valid JSON ({str(exc).split(':')[0]})") from None
     if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
         keys = list(dict.fromkeys(k for v in data.values() for k in v))
         rows = [(i, [str(code), *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(data.items(), 1)]
@@ -252,43 +254,35 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _csv_records(path: Path, text: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
-    """(first line, cells) of each CSV record, and (line, reason) of each line lost to quote damage.
+def _csv_records(text: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """(first line, cells) of each CSV record, and (line, reason) of each line lost to damage.
 
-    A population table has no cell that spans lines, so a record that does is quote damage: an
-    unbalanced ``"`` swallowed the following lines. Each of those lines is reported, never merged.
+    :func:`coverage.csvtext.csv_records` compares the records with the physical lines: the lines
+    an unbalanced ``"`` swallowed (or a cell over the csv module's field limit, a NUL) are
+    reported one by one, never merged into a record.
     """
-    import csv
+    from .csvtext import csv_records
 
-    physical = list(io.StringIO(text, newline=""))
-    reader = csv.reader(physical)
-    records, damaged, start = [], [], 1
-    try:
-        for cells in reader:
-            end = reader.line_num
-            if end > start:
-                reason = (f"an unbalanced quote (\") joins lines {start}–{end} into one record; "
-                          "these lines cannot be split into cells")
-                damaged.extend((n, reason) for n in range(start, end + 1) if physical[n - 1].strip())
-            else:
-                records.append((start, cells))
-            start = end + 1
-    except csv.Error as exc:
-        raise UnreadableFileError(path, f"line {reader.line_num}: cannot be split into cells ({exc})") from None
-    return records, damaged
+    parsed = csv_records(text)
+    damaged = []
+    for line in parsed.damaged_lines:
+        reason = next(why for first, last, why in parsed.damaged if first <= line <= last)
+        damaged.append((line, reason))
+    return parsed.records, damaged
 
 
 def _rows_from_csv(path: Path, text: str) -> _Rows:
-    records, damaged = _csv_records(path, text)
+    records, damaged = _csv_records(text)
     header_at = None
     for k, (_line, cells) in enumerate(records[:20]):
         if sum(_classify(c)[0] != "other" for c in cells) >= 2:
             header_at = k
             break
     if header_at is None:
+        early = [f"line {line}: {why}" for line, why in damaged[:1]]
         raise UnreadableFileError(
             path, "no population header found in the first 20 lines (expected columns such as 統計年月, "
-            "區域別, 村里, 人口數, or TOWNCODE, population)"
+            f"區域別, 村里, 人口數, or TOWNCODE, population){'; ' + early[0] if early else ''}"
         )
     header = records[header_at][1]
     start = header_at + 1
@@ -548,29 +542,33 @@ def _cell_table(raw: _Rows, layout: _Columns) -> tuple[np.ndarray, pd.DataFrame,
     short = ~is_damaged & ~extra & (length < layout.width)
     rej.add(short, "row", "", lambda pos: [
         f"{length[p]} cells but the header has {layout.header_width} columns: the row is cut short" for p in pos])
-    cells = pd.DataFrame([(cs + [""] * width)[:width] for _, cs in rows], columns=range(width), dtype=object)
-    cells = cells.fillna("").astype(str).apply(lambda s: s.str.strip())
+    cells = pd.DataFrame([[c.strip() for c in (cs + [""] * width)[:width]] for _, cs in rows], columns=range(width),
+                         dtype=object)
     return line, cells, rej
 
 
-def _whole_numbers(cells: pd.DataFrame, col: int, name: str, rej: Rejections, skip: np.ndarray, *,
-                   allow_fraction: bool = False) -> np.ndarray:
-    """The column's numbers; a cell that is not a count (or an area) is rejected with the reason."""
+def _whole_numbers(cells: pd.DataFrame, columns: list[int], header: list[str], rej: Rejections, skip: np.ndarray,
+                   *, allow_fraction: bool = False) -> np.ndarray:
+    """The columns' numbers (rows × columns); a cell that is not a count (or an area) is rejected with the reason."""
     import numpy as np
     import pandas as pd
 
-    text = cells[col].str.replace(",", "", regex=False)
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    n = len(cells)
+    if not columns:
+        return np.zeros((n, 0))
+    raw = cells[columns].to_numpy(dtype=object)
+    text = pd.Series(raw.ravel(order="F"), dtype=object).str.replace(",", "", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float).reshape(raw.shape, order="F")
     finite = np.isfinite(values)
-    whole = finite & ((values == np.round(values)) | allow_fraction)
-    reason = np.full(len(values), "", dtype=object)
+    reason = np.full(raw.shape, "", dtype=object)
     reason[~finite] = "not a number ≥ 0" if allow_fraction else "not a whole number ≥ 0"
-    reason[(text == "").to_numpy()] = "empty count"
-    reason[finite & ~whole] = "not a whole number"
+    reason[(text == "").to_numpy().reshape(raw.shape, order="F")] = "empty count"
+    if not allow_fraction:
+        reason[finite & (values != np.round(values))] = "not a whole number"
     reason[finite & (values < 0)] = f"negative {'area' if allow_fraction else 'count'}"
     reason[finite & (values > _MAX_COUNT)] = f"more than {_MAX_COUNT:,}, over Taiwan's whole population"
-    bad = (reason != "") & ~skip
-    rej.add(bad, name, cells[col].to_numpy(), reason)
+    for k in np.flatnonzero(((reason != "") & ~skip[:, None]).any(axis=0)):
+        rej.add((reason[:, k] != "") & ~skip, header[columns[k]], raw[:, k], reason[:, k])
     return np.where(reason == "", values, 0.0)
 
 
@@ -578,9 +576,11 @@ def _counts(cells: pd.DataFrame, layout: _Columns, rej: Rejections, skip: np.nda
             ) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
     """(total column, people per age interval, area in km²) of each row; None where absent."""
     header, cols = layout.header, layout.cols
-    totals = _whole_numbers(cells, cols["total"], header[cols["total"]], rej, skip) if "total" in cols else None
-    band = {iv: sum(_whole_numbers(cells, c, header[c], rej, skip) for c in idx) for iv, idx in layout.ages.items()}
-    area = (_whole_numbers(cells, cols["size"], header[cols["size"]], rej, skip, allow_fraction=True)
+    counted = ([cols["total"]] if "total" in cols else []) + [c for idx in layout.ages.values() for c in idx]
+    values = dict(zip(counted, _whole_numbers(cells, counted, header, rej, skip).T, strict=True))
+    totals = values[cols["total"]] if "total" in cols else None
+    band = {iv: sum(values[c] for c in idx) for iv, idx in layout.ages.items()}
+    area = (_whole_numbers(cells, [cols["size"]], header, rej, skip, allow_fraction=True)[:, 0]
             if "size" in cols else None)
     return totals, band, area
 
@@ -768,7 +768,8 @@ def _outputs(data: pd.DataFrame, avail: tuple[str, ...], towns: gpd.GeoDataFrame
     return town_out, vill_out.sort_values("villcode", ignore_index=True)
 
 
-def _norm_place(text: object) -> str:
+@functools.lru_cache(maxsize=65_536)
+def _norm_place(text: str) -> str:
     from .names import normalise_name
 
     return normalise_name(text)
