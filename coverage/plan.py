@@ -332,8 +332,9 @@ def _refuse_if_any(path: Path, problems: list[tuple[int, str]], kind: str) -> No
     rows = sorted({line for line, _ in problems})
     rest = sorted({line for line, _ in problems[_SHOWN_PROBLEMS:]} - {line for line, _ in problems[:_SHOWN_PROBLEMS]})
     more = f"; also rows {', '.join(map(str, rest[:20]))}{', …' if len(rest) > 20 else ''}" if rest else ""
-    raise InputError(f"{path.name} {shown}{more}. The {kind} file is not used until "
-                     f"{'this row is' if len(rows) == 1 else f'these {len(rows)} rows are'} fixed")
+    message = (f"{path.name} {shown}{more}. The {kind} file is not used until "
+               f"{'this row is' if len(rows) == 1 else f'these {len(rows)} rows are'} fixed")
+    raise InputError("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))  # one line
 
 
 def compare_targets(

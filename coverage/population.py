@@ -497,7 +497,8 @@ def _columns(path: Path, header: list[str]) -> _Columns:
             ages.setdefault(iv, []).append(i)
     has_place = "code" in cols or "area" in cols or "township" in cols
     if not has_place or not ("total" in cols or ages):
-        found = ", ".join(c for c in header if c.strip()) or "none"
+        found = "".join(ch if ch.isprintable() else repr(ch)[1:-1]
+                        for ch in ", ".join(c for c in header if c.strip())[:500]) or "none"
         what = ("place (區域別, 區域別代碼, TOWNCODE, 鄉鎮市區)" if not has_place
                 else "population count (人口數, population or age)")
         raise UnreadableFileError(path, f"no {what} column; found columns: {found}. Is this a population table?")
@@ -637,7 +638,7 @@ def _places(cells: pd.DataFrame, layout: _Columns, towns: gpd.GeoDataFrame, rej:
 
     header, cols, n = layout.header, layout.cols, len(cells)
     blank = pd.Series([""] * n, dtype=object)
-    code = cells[cols["code"]] if "code" in cols else blank
+    code = cells[cols["code"]].map(lambda c: unicodedata.normalize("NFKC", c)) if "code" in cols else blank
     vmatch = code.str.extract(_VILLAGE_CODE)
     villcode = (vmatch[0] + vmatch[1]).where(vmatch[0].notna(), "").astype(object)
     from_code = pd.Series(np.where(vmatch[0].notna(), vmatch[0], code.where(code.str.match(_TOWN_CODE), "")),
