@@ -21,15 +21,21 @@ is listed in :attr:`Population.unavailable` with the reason (未滿15歲 does no
 
 Villages are matched on VILLCODE, then on county + township + village name; what still does not
 match is kept at township level. :attr:`Population.matching` says how many rows and people went
-each way. Rows that cannot be used (a count that is not a whole number, an unknown township, a
-duplicate) go to :attr:`Population.rejected` (``file, row, field, value, reason``), never dropped
-silently: ``rows_read == accepted rows + rejected rows``.
+each way. One village is one village: a row giving a village (or, in a township table, a township)
+that an earlier row gave already — whatever the spelling: ``10010140-001``, ``10010140001``, the
+name only, ``嘉義縣 竹崎鄉``, trailing spaces, 台/臺 — is rejected as a duplicate of that row and its
+people are counted once. Rows that cannot be used (a count that is negative or not a whole number,
+an age column or group larger than the total, an unknown township, a township subtotal in a village
+table, too many or too few cells, a line damaged by an unbalanced quote) go to
+:attr:`Population.rejected` (``file, row, field, value, reason``; :mod:`coverage.rejections`),
+never dropped silently: ``rows_read == accepted rows + rejected rows``, rows numbered as in the file.
+
+Splitting the file into rows is :mod:`coverage.popfile`'s job; this module checks and matches them.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import unicodedata
@@ -38,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import CoverageError, InputError, UnreadableFileError
+from .popfile import OPEN_END, PopulationRows, classify_column, normalise_header, read_population_rows
 from .rejections import Rejections, rejected_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,38 +70,8 @@ _GROUP_ALIASES = {
     "老人": "elderly", "高齡": "elderly", "長者": "elderly", "65+": "elderly",
 }
 
-_INF = 10_000  # stands for "and over" in age intervals
 _MAX_COUNT = 100_000_000  # no count (or area in km²) of one row can be larger
 
-# Header vocabulary, after _norm() (NFKC, no spaces, lower case).
-_ROLES = {
-    "period": {"統計年月", "年月", "資料年月", "statistic_yyymm", "ym", "yyymm"},
-    "code": {"區域別代碼", "村里代碼", "區域代碼", "鄉鎮市區代碼", "villcode", "towncode", "district_code", "code"},
-    "area": {"區域別", "區域", "鄉鎮市區別", "site_id", "area"},
-    "county": {"縣市", "縣市名稱", "縣市別", "countyname", "county"},
-    "township": {"鄉鎮市區", "鄉鎮市區名稱", "townname", "township"},
-    "village": {"村里", "村里名稱", "村里別", "villname", "village"},
-    "households": {"戶數", "household_no", "households"},
-    "total": {"人口數", "人口", "總人口", "總人口數", "人口總數", "population", "people_total"},
-    "size": {"size", "面積", "土地面積", "area_km2"},
-    "ignore": {"人口數-男", "人口數-女", "男性人口", "女性人口", "男", "女", "male", "female",
-               "people_total_m", "people_total_f", "性比例", "sex_ratio"},
-}
-_ROLE_OF = {name: role for role, names in _ROLES.items() for name in names}
-_AGE_PATTERNS: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"^(\d+)歲(以上)?(?:-?[男女])?$"), lambda m: (int(m[1]), _INF if m[2] else int(m[1]))),
-    (re.compile(r"^people_age_(\d{3})(up)?(?:_[mf])?$"), lambda m: (int(m[1]), _INF if m[2] else int(m[1]))),
-    (re.compile(r"^age_(\d+)_(\d+)$"), lambda m: (int(m[1]), int(m[2]))),
-    (re.compile(r"^age_(\d+)(?:plus|up)$"), lambda m: (int(m[1]), _INF)),
-    (re.compile(r"^(\d+)[-~～](\d+)歲$"), lambda m: (int(m[1]), int(m[2]))),
-    (re.compile(r"^未滿(\d+)歲$"), lambda m: (0, int(m[1]) - 1)),
-    # 超過64歲 is 65 and over; but the tabulated 超過20歲 column is 20 and over: nationally in 2021-03,
-    # 人口 − 超過20歲 − 18-19歲 − 未滿15歲 = 645,129, three birth cohorts (15–17), not four.
-    (re.compile(r"^超過20歲$"), lambda m: (20, _INF)),
-    (re.compile(r"^超過(\d+)歲$"), lambda m: (int(m[1]) + 1, _INF)),
-    (re.compile(r"^(\d+)歲以上(?:人口)?$"), lambda m: (int(m[1]), _INF)),
-    (re.compile(r"^elderly(\d+)$"), lambda m: (int(m[1]), _INF)),
-]
 _VILLAGE_CODE = re.compile(r"^(\d{8})-?(\d{3})$")
 _TOWN_CODE = re.compile(r"^\d{7,8}$")
 
@@ -183,10 +160,10 @@ def resolve_age_group(name: str) -> str:
     >>> resolve_age_group("老人"), resolve_age_group("young-children")
     ('elderly', 'young_children')
     """
-    key = _norm(name).replace("-", "_").replace("–", "-")
+    key = normalise_header(name).replace("-", "_").replace("–", "-")
     if key in AGE_GROUPS:
         return key
-    alias = _GROUP_ALIASES.get(_norm(name).replace("–", "-"))
+    alias = _GROUP_ALIASES.get(normalise_header(name).replace("–", "-"))
     if alias:
         return alias
     choices = ", ".join(f"{k} ({v[2]})" for k, v in AGE_GROUPS.items())
@@ -194,136 +171,6 @@ def resolve_age_group(name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-def _norm(text: object) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
-
-
-def _decode(path: Path, data: bytes) -> str:
-    for enc in ("utf-8-sig", "cp950", "big5hkscs"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFileError(path, "cannot decode the text; expected UTF-8 or Big5 (cp950)")
-
-
-def _classify(name: str) -> tuple[str, object]:
-    """(role, age interval or None) of a column name."""
-    n = _norm(name)
-    if n in _ROLE_OF:
-        return _ROLE_OF[n], None
-    for pattern, make in _AGE_PATTERNS:
-        m = pattern.match(n)
-        if m:
-            return "age", make(m)
-    return "other", None
-
-
-class _Rows(NamedTuple):
-    """A population file split into cells: the header, the data rows and the damaged lines."""
-
-    header: list[str]
-    rows: list[tuple[int, list[str]]]  # (line in the file, cells) of each non-blank data row
-    damaged: list[tuple[int, str]]  # (line, reason) of the lines that could not be split into cells
-
-
-def _rows_from_json(path: Path, text: str) -> _Rows:
-    try:
-        data = json.loads(text)
-    except RecursionError:
-        raise UnreadableFileError(path, "JSON nested too deeply; expected a flat table of records") from None
-    except json.JSONDecodeError as exc:
-        raise UnreadableFileError(path, f"not valid JSON ({exc})") from None
-    except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
-        raise UnreadableFileError(path, f"not valid JSON ({str(exc).split(':')[0]})") from None
-    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        keys = list(dict.fromkeys(k for v in data.values() for k in v))
-        rows = [(i, [str(code), *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(data.items(), 1)]
-        return _Rows(["code", *keys], rows, [])
-    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
-        keys = list(dict.fromkeys(k for v in data for k in v))
-        return _Rows(keys, [(i, [_cell(v.get(k)) for k in keys]) for i, v in enumerate(data, 1)], [])
-    raise UnreadableFileError(path, "JSON must be an object of records keyed by code, or a list of records")
-
-
-def _cell(value: object) -> str:
-    if isinstance(value, (dict, list)):
-        return "(nested JSON)"  # never a count; str() of a deep structure could itself overflow
-    return "" if value is None else str(value)
-
-
-def _csv_records(text: str) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
-    """(first line, cells) of each CSV record, and (line, reason) of each line lost to damage.
-
-    :func:`coverage.csvtext.csv_records` compares the records with the physical lines: the lines
-    an unbalanced ``"`` swallowed (or a cell over the csv module's field limit, a NUL) are
-    reported one by one, never merged into a record.
-    """
-    from .csvtext import csv_records
-
-    parsed = csv_records(text)
-    damaged = []
-    for line in parsed.damaged_lines:
-        reason = next(why for first, last, why in parsed.damaged if first <= line <= last)
-        damaged.append((line, reason))
-    return parsed.records, damaged
-
-
-def _rows_from_csv(path: Path, text: str) -> _Rows:
-    records, damaged = _csv_records(text)
-    header_at = None
-    for k, (_line, cells) in enumerate(records[:20]):
-        if sum(_classify(c)[0] != "other" for c in cells) >= 2:
-            header_at = k
-            break
-    if header_at is None:
-        early = [f"line {line}: {why}" for line, why in damaged[:1]]
-        raise UnreadableFileError(
-            path, "no population header found in the first 20 lines (expected columns such as 統計年月, "
-            f"區域別, 村里, 人口數, or TOWNCODE, population){'; ' + early[0] if early else ''}"
-        )
-    header = records[header_at][1]
-    start = header_at + 1
-    # a second header row (English then Chinese, or the reverse) is not data
-    while start < len(records) and (
-            sum(_classify(c)[0] != "other" for c in records[start][1]) >= max(2, len(header) // 2)):
-        start += 1
-    if start > header_at + 1:  # name each column as the last header row does (MOI: Chinese below English)
-        rows_above = [cells for _line, cells in records[header_at:start]]
-        header = [next((r[i] for r in reversed(rows_above) if i < len(r) and _classify(r[i])[0] != "other"), name)
-                  for i, name in enumerate(header)]
-    first_data = records[start - 1][0] + 1
-    rows = [(line, cells) for line, cells in records[start:] if any(c.strip() for c in cells)]
-    return _Rows(header, rows, [(line, why) for line, why in damaged if line >= first_data])
-
-
-def _read_rows(path: Path) -> _Rows:
-    if not path.exists():
-        raise UnreadableFileError(path, "file not found")
-    if path.is_dir():
-        raise UnreadableFileError(path, "is a directory, not a population file")
-    from .readers import max_file_bytes
-
-    limit = max_file_bytes()
-    if path.stat().st_size > limit:
-        raise UnreadableFileError(
-            path, f"file is {path.stat().st_size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit; "
-            "raise SAFETYNET_MAX_FILE_MB if this machine has the memory"
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read ({exc.strerror or exc})") from exc
-    if not data.strip():
-        raise UnreadableFileError(path, "file is empty")
-    if b"\x00" in data[:4096]:
-        raise UnreadableFileError(path, "binary file; expected a CSV or JSON population table")
-    text = _decode(path, data)
-    if text.lstrip()[:1] in ("{", "["):
-        return _rows_from_json(path, text)
-    return _rows_from_csv(path, text)
 
 
 # ----------------------------------------------------------------------------- age groups
@@ -360,7 +207,7 @@ def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, d
     """Per age group: (sign, interval) terms (interval None = the total column), or why not."""
     recipes, unavailable = {}, {}
     for group, (lo, hi, _label) in AGE_GROUPS.items():
-        hi = _INF if hi is None else hi
+        hi = OPEN_END if hi is None else hi
         if group == "total" and has_total:
             recipes[group] = [(1, None)]
             continue
@@ -368,8 +215,8 @@ def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, d
         if direct is not None:
             recipes[group] = [(1, iv) for iv in direct]
             continue
-        if has_total and lo == 0 and hi < _INF:
-            rest = _tile(hi + 1, _INF, intervals)
+        if has_total and lo == 0 and hi < OPEN_END:
+            rest = _tile(hi + 1, OPEN_END, intervals)
             if rest is not None:
                 recipes[group] = [(1, None), *[(-1, iv) for iv in rest]]
                 continue
@@ -385,7 +232,7 @@ def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, d
 
 def _label_of(iv: tuple[int, int]) -> str:
     lo, hi = iv
-    if hi >= _INF:
+    if hi >= OPEN_END:
         return f"{lo}歲以上"
     return f"{lo}歲" if lo == hi else f"{lo}–{hi}歲"
 
@@ -436,7 +283,7 @@ def read_population(
     from .geography import load_townships, load_villages
 
     path = Path(path)
-    raw = _read_rows(path)
+    raw = read_population_rows(path)
     layout = _columns(path, raw.header)
     towns = load_townships() if townships is None else townships
     line, cells, rej = _cell_table(raw, layout)
@@ -489,7 +336,7 @@ class _Columns:
 
 def _columns(path: Path, header: list[str]) -> _Columns:
     """Classify the header's columns; refuse a table without place or population columns."""
-    roles = [_classify(c) for c in header]
+    roles = [classify_column(c) for c in header]
     cols = {role: i for i, (role, _iv) in reversed(list(enumerate(roles))) if role not in ("age", "other")}
     ages: dict[tuple[int, int], list[int]] = {}
     for i, (role, iv) in enumerate(roles):
@@ -504,18 +351,19 @@ def _columns(path: Path, header: list[str]) -> _Columns:
         raise UnreadableFileError(path, f"no {what} column; found columns: {found}. Is this a population table?")
     recipes, unavailable = _recipes(list(ages), "total" in cols)
     notes = []
-    if any(_norm(c) == "超過20歲" for c in header):
+    if any(normalise_header(c) == "超過20歲" for c in header):
         notes.append("超過20歲 read as ages 20 and over (checked against cohort sizes), "
                      "so 0–17 = 人口 − 18-19歲 − 超過20歲")
     for i, (role, _iv) in enumerate(roles):
-        if role not in ("age", "other", "ignore") and cols[role] != i and _norm(header[i]) == _norm(header[cols[role]]):
+        first = cols.get(role, i)
+        if first != i and normalise_header(header[i]) == normalise_header(header[first]):
             notes.append(f"column {i + 1} ({header[i]}) repeats column {cols[role] + 1}; the first is read")
     used = [i for role, i in cols.items() if role != "ignore"] + [i for idx in ages.values() for i in idx]
     named = max((i + 1 for i, c in enumerate(header) if c.strip()), default=0)
     return _Columns(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
 
 
-def _cell_table(raw: _Rows, layout: _Columns) -> tuple[np.ndarray, pd.DataFrame, Rejections]:
+def _cell_table(raw: PopulationRows, layout: _Columns) -> tuple[np.ndarray, pd.DataFrame, Rejections]:
     """(line numbers, stripped cells, rejections) of every data row, damaged lines included.
 
     A damaged line (quote damage) and a row with more filled cells than the header names (its
@@ -603,7 +451,7 @@ def _age_groups(totals: np.ndarray | None, band: dict, layout: _Columns, rej: Re
             rej.add((values > totals) & ~rej.bad, label, values.astype(np.int64).astype(str),
                     lambda pos, v=values, label=label: [f"{label} {int(v[p]):,} is more than the total "
                                                         f"({total_name}) {int(totals[p]):,}" for p in pos])
-        full = _tile(0, _INF, list(band))
+        full = _tile(0, OPEN_END, list(band))
         if full and len(full) > 1:
             summed = sum(band[iv] for iv in full)
             rej.add((summed > totals) & ~rej.bad, "、".join(_label_of(iv) for iv in full),

@@ -470,3 +470,19 @@ def test_steps_alone():
     groups = _age_groups(np.array([10.0, 10.0]), {(0, 14): np.array([2.0, 2.0]), (15, 64): np.array([5.0, 5.0]),
                                                  (65, 10_000): np.array([3.0, 30.0])}, layout, rej)
     assert groups["elderly"].tolist() == [3, 30] and rej.bad.tolist() == [False, True]
+
+
+def test_population_rows_keep_the_file_line_numbers(tmp_path):
+    """Two header rows, a blank line, a legitimately quoted cell and a damaged line: rows keep their
+    line numbers as in the file, the damaged lines come back separately."""
+    from coverage.popfile import classify_column, read_population_rows
+
+    f = tmp_path / "rows.csv"
+    f.write_text("statistic_yyymm,site_id,village,people_total\n統計年月,區域別,村里,人口數\n"
+                 '11412,"嘉義縣太保市",太保里,5\n\n11412,"嘉義縣太保市,後庄里,7\n11412,嘉義縣太保市,埤鄉里,9\n',
+                 encoding="utf-8")
+    rows = read_population_rows(f)
+    assert rows.header == ["統計年月", "區域別", "村里", "人口數"]
+    assert rows.rows == [(3, ["11412", "嘉義縣太保市", "太保里", "5"])]
+    assert [line for line, _ in rows.damaged] == [5, 6] and "unbalanced quote" in rows.damaged[0][1]
+    assert classify_column("65歲以上") == ("age", (65, 10_000)) and classify_column(" 人口 數") == ("total", None)
