@@ -87,27 +87,53 @@ class PopulationRows(NamedTuple):
     damaged: list[tuple[int, str]]  # (line, reason) of the lines that could not be split into cells
 
 
+class _Repeated(list):
+    """A JSON object whose keys repeat, kept as its (key, value) pairs (a dict would keep the last)."""
+
+
+_REPEATED = "(key repeated in the record)"
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict | _Repeated:
+    keys = [k for k, _ in pairs]
+    return dict(pairs) if len(set(keys)) == len(keys) else _Repeated(pairs)
+
+
+def _record(value: object) -> dict | None:
+    """A JSON record as a dict; a field given twice holds a marker that is never a count or a name."""
+    if isinstance(value, _Repeated):
+        counts: dict[str, int] = {}
+        for k, _ in value:
+            counts[k] = counts.get(k, 0) + 1
+        return {k: (_REPEATED if counts[k] > 1 else v) for k, v in value}
+    return value if isinstance(value, dict) else None
+
+
 def _rows_from_json(path: Path, text: str) -> PopulationRows:
+    """Rows of a JSON object of records keyed by code, or a list of records; a code given twice is two rows."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_json_object)
     except RecursionError:
         raise UnreadableFileError(path, "JSON nested too deeply; expected a flat table of records") from None
     except json.JSONDecodeError as exc:
         raise UnreadableFileError(path, f"not valid JSON ({exc})") from None
     except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
         raise UnreadableFileError(path, f"not valid JSON ({str(exc).split(':')[0]})") from None
-    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        keys = list(dict.fromkeys(k for v in data.values() for k in v))
-        rows = [(i, [str(code), *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(data.items(), 1)]
+    keyed = list(data) if isinstance(data, _Repeated) else list(data.items()) if isinstance(data, dict) else None
+    if keyed and all(_record(v) is not None for _, v in keyed):
+        records = [(str(code), _record(v)) for code, v in keyed]
+        keys = list(dict.fromkeys(k for _, v in records for k in v))
+        rows = [(i, [code, *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(records, 1)]
         return PopulationRows(["code", *keys], rows, [])
-    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
-        keys = list(dict.fromkeys(k for v in data for k in v))
-        return PopulationRows(keys, [(i, [_cell(v.get(k)) for k in keys]) for i, v in enumerate(data, 1)], [])
+    if isinstance(data, list) and data and all(_record(v) is not None for v in data):
+        records = [_record(v) for v in data]
+        keys = list(dict.fromkeys(k for v in records for k in v))
+        return PopulationRows(keys, [(i, [_cell(v.get(k)) for k in keys]) for i, v in enumerate(records, 1)], [])
     raise UnreadableFileError(path, "JSON must be an object of records keyed by code, or a list of records")
 
 
 def _cell(value: object) -> str:
-    if isinstance(value, (dict, list)):
+    if isinstance(value, (dict, list)):  # _Repeated is a list
         return "(nested JSON)"  # never a count; str() of a deep structure could itself overflow
     return "" if value is None else str(value)
 

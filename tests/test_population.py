@@ -486,3 +486,18 @@ def test_population_rows_keep_the_file_line_numbers(tmp_path):
     assert rows.rows == [(3, ["11412", "嘉義縣太保市", "太保里", "5"])]
     assert [line for line, _ in rows.damaged] == [5, 6] and "unbalanced quote" in rows.damaged[0][1]
     assert classify_column("65歲以上") == ("age", (65, 10_000)) and classify_column(" 人口 數") == ("total", None)
+
+
+def test_json_code_or_field_given_twice_is_not_lost_silently(tmp_path):
+    """json.loads keeps the last of repeated keys; the reader sees both and counts the township once."""
+    f = tmp_path / "towns.json"
+    f.write_text('{"1001018": {"area": "嘉義縣阿里山鄉", "population": 5174},'
+                 ' "1001018": {"area": "嘉義縣阿里山鄉", "population": 9999},'
+                 ' "1001001": {"area": "嘉義縣太保市", "population": 1, "population": 37000}}', encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.rows_read == 3
+    assert pop.townships.set_index("towncode")["total"].to_dict() == {"10010180": 5174}
+    rej = pop.rejected.set_index("row")
+    assert rej.loc[2, "reason"].startswith("duplicate of row 1: the same township 10010180")
+    assert rej.loc[3, ["field", "value"]].tolist() == ["population", "(key repeated in the record)"]
