@@ -85,6 +85,7 @@ def run_coverage(
     suppress_below: int = 3,
     public_columns: Sequence[str] = (),
     xy_datum: str = "TWD97",
+    layer: str | None = None,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -115,6 +116,9 @@ def run_coverage(
         Registry columns about a person (聯絡人 …) to keep and show; all others are dropped.
     xy_datum : {"TWD97", "TWD67"}
         Datum of TM2 metre coordinates in the registries (see :func:`coverage.read_facilities`).
+    layer : str, optional
+        Read only this sheet or layer of each workbook or GeoPackage; default every visible
+        registry sheet and every point layer (see :func:`coverage.read_facilities`).
 
     Examples
     --------
@@ -137,7 +141,8 @@ def run_coverage(
     county_names = resolve_counties(counties, towns)
     cats = resolve_categories(categories)
     paths = [Path(p) for p in facilities] if facilities else [get_path("seed_registry")]
-    registry = read_facilities(paths, townships=towns, public_columns=public_columns, xy_datum=xy_datum)
+    registry = read_facilities(paths, townships=towns, public_columns=public_columns, xy_datum=xy_datum,
+                               layer=layer)
     when = _as_timestamp(as_of)
     table = township_coverage(
         registry.facilities, towns, definition=definition, as_of=when, categories=cats, counties=county_names

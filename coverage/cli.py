@@ -39,6 +39,11 @@ AsOfOpt = Annotated[
 ]
 BoundariesOpt = Annotated[Path | None, typer.Option(help="Your own official township boundary file.")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Output directory.")]
+LayerOpt = Annotated[
+    str | None,
+    typer.Option("--layer", help="Read only this sheet (XLSX) or layer (GeoPackage); default every registry sheet "
+                 "and every point layer."),
+]
 
 # Population options, shared by `report` and `map`.
 SuppressOpt = Annotated[
@@ -109,6 +114,7 @@ def report(
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
     xy_datum: XyDatumOpt = "TWD97",
+    layer: LayerOpt = None,
 ) -> None:
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
 
@@ -128,6 +134,7 @@ def report(
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
+                layer=layer,
             )
             paths = write_report(result, out)
             if not no_maps:
@@ -150,6 +157,7 @@ def validate(
     file: Annotated[Path, typer.Argument(help="Registry file to check.")],
     boundaries: BoundariesOpt = None,
     xy_datum: XyDatumOpt = "TWD97",
+    layer: LayerOpt = None,
 ) -> None:
     """Read a registry and show what was accepted, rejected and mismatched. Writes nothing."""
     from .errors import CoverageError
@@ -158,7 +166,7 @@ def validate(
         from .facilities import read_facilities
         from .geography import load_townships
 
-        registry = read_facilities([file], townships=load_townships(boundaries), xy_datum=xy_datum)
+        registry = read_facilities([file], townships=load_townships(boundaries), xy_datum=xy_datum, layer=layer)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     from .display import print_validation
@@ -222,6 +230,7 @@ def map_(
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
     xy_datum: XyDatumOpt = "TWD97",
+    layer: LayerOpt = None,
 ) -> None:
     """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
 
@@ -241,6 +250,7 @@ def map_(
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
+                layer=layer,
             )
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png

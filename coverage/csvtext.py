@@ -27,7 +27,8 @@ module's field limit (131,072 characters; the usual symptom of a quote swallowin
 of the file), a line containing a NUL character, and a last record whose quote is never
 closed. Reading resumes on the next line after a damaged range.
 
-Blank lines (no cells, or only blank cells) are not records and are not counted. Line
+Blank lines (no cells, or only blank cells; also a record whose only content is a quoted line
+break) are not records and are not counted. Line
 numbers count every physical line (``\\n``, ``\\r\\n`` or ``\\r``), from 1.
 
 This is a leaf module: it imports only the standard library.
@@ -37,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -68,6 +70,7 @@ def _span(first: int, last: int) -> str:
     return f"line {first}" if first == last else f"lines {first}–{last}"
 
 
+_BLOCK_LINES = 4096  # physical lines read at a time
 _QUOTED = re.compile(r'"((?:[^"]|"")*)"')
 
 
@@ -113,17 +116,23 @@ def _blank(line: str, delimiter: str) -> bool:
 
 def _events(lines: Iterable[str], delimiter: str, width: int | None) -> Iterator[tuple]:
     """``("record", line, cells)`` and ``("damaged", first, last, reason, raw_lines)`` in file order."""
-    buf: list[str] = []
+    window: list[str] = []  # the physical lines from line base + 1 on, kept while a record may need them
+    state = {"base": 0, "first": 1}
 
-    def source() -> Iterator[str]:
-        for line in lines:
-            buf.append(line)
-            yield line
+    def blocks() -> Iterator[list[str]]:
+        it = iter(lines)
+        while block := list(itertools.islice(it, _BLOCK_LINES)):
+            drop = state["first"] - 1 - state["base"]
+            if drop > 0:
+                del window[:drop]
+                state["base"] += drop
+            window.extend(block)
+            yield block
 
-    reader = csv.reader(source(), delimiter=delimiter)
+    reader = csv.reader(itertools.chain.from_iterable(blocks()), delimiter=delimiter)
     first = 1
     while True:
-        buf.clear()
+        state["first"] = first
         try:
             cells = next(reader)
         except StopIteration:
@@ -135,25 +144,31 @@ def _events(lines: Iterable[str], delimiter: str, width: int | None) -> Iterator
                           f"({_span(first, last)}; an unbalanced quote (\") swallowing the lines below it?)")
             else:
                 reason = f"malformed CSV ({exc}) in {_span(first, last)}"
-            yield ("damaged", first, last, reason, list(buf))
+            yield ("damaged", first, last, reason, window[first - 1 - state["base"]:last - state["base"]])
             first = last + 1
             continue
         last = reader.line_num
         if last == first:  # the common case: one physical line
-            line = buf[0] if buf else ""
+            line = window[first - 1 - state["base"]] if last > state["base"] else ""
             if "\x00" in line:
                 yield ("damaged", first, last, f"line {first} contains a NUL character (binary data?)", [line])
-            elif '"' in line and _ends_in_quote(line, delimiter):
+            elif cells and (cells[-1][-1:] in ("\n", "\r") or (
+                    line[-1:] not in ("\n", "\r") and '"' in line and _ends_in_quote(line, delimiter))):
+                # a quoted cell still open at the end of the file
                 yield ("damaged", first, last, f"unterminated quote (\") on line {first}", [line])
-            elif any(c.strip() for c in cells):
+            elif "".join(cells).strip():
                 if width is None:
                     width = len(cells)
                 yield ("record", first, cells)
         else:
-            raw_lines = list(buf)
-            if any("\x00" in ln for ln in raw_lines):
+            raw_lines = window[first - 1 - state["base"]:last - state["base"]]
+            raw = "".join(raw_lines)
+            if "\x00" in raw:
                 reason = f"{_span(first, last)} contain a NUL character (binary data?)"
-            elif _legitimate("".join(raw_lines), cells, delimiter, width):
+            elif not "".join(cells).strip():
+                first = last + 1  # a blank record whose quoted cell holds only a line break
+                continue
+            elif _legitimate(raw, cells, delimiter, width):
                 yield ("record", first, cells)
                 first = last + 1
                 continue

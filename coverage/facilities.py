@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AmbiguousNameError, InputError, NameResolutionError
-from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, flatten_tables, read_table
+from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, PART, ROW_PROBLEM, file_labels, flatten_tables, read_table
 from .rejections import REJECTED_COLUMNS, Rejections
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,6 +135,9 @@ class Registry:
         Personal columns of the files that were dropped (:mod:`coverage.privacy`).
     public_columns : tuple of str
         Columns the user marked public (kept, and shown in map popups).
+    skipped : tuple of str
+        What the files held but was not read, one line each: hidden sheets and rows, sheets
+        without a registry header, layers that are not points (:func:`coverage.readers.read_table`).
     """
 
     facilities: gpd.GeoDataFrame
@@ -143,6 +146,7 @@ class Registry:
     rows_read: int
     withheld_columns: tuple[str, ...] = ()
     public_columns: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
 
 
 def normalise_category(value: object) -> str:
@@ -434,6 +438,7 @@ def read_facilities(
     *,
     public_columns: Sequence[str] = (),
     xy_datum: str = "TWD97",
+    layer: str | None = None,
 ) -> Registry:
     """Read, validate and locate one or more facility registries.
 
@@ -450,6 +455,10 @@ def read_facilities(
     xy_datum : {"TWD97", "TWD67"}
         Datum of TM2 metre coordinates (``x``/``y``, or metres in ``lon``/``lat``). WGS84
         degrees are unaffected.
+    layer : str, optional
+        Read only this sheet (XLSX) or layer (GeoPackage) of each file that has several; by
+        default every visible sheet with a registry header and every point layer is read, its
+        name appended to the file label (``清冊.xlsx#小衛星``).
 
     Returns
     -------
@@ -482,8 +491,9 @@ def read_facilities(
     datum = _xy_datum(xy_datum)
     path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
     towns = load_townships() if townships is None else townships
-    tables = [(read_table(p), Path(p).name) for p in path_list]
-    personal_of = {file: personal_columns(table.columns, public_columns) for table, file in tables}
+    tables = [(read_table(p, layer=layer), label) for p, label in zip(path_list, file_labels(path_list), strict=True)]
+    personal_of = {f"{file}#{part}" if part else file: personal_columns(table.columns, public_columns)
+                   for table, file in tables for part in {"", *table[PART].unique()}}
     t = flatten_tables(tables)
     del tables
     n = len(t)
@@ -491,9 +501,10 @@ def read_facilities(
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
     full_of = {c: county_of[c] + town_of[c] for c in county_of}
-    col = {c: _shared_objects(t[c]) for c in (*COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM)}
+    col = {c: _shared_objects(t[c]) for c in (*COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, ROW_PROBLEM)}
 
     # Whole-row problems and category.
+    rej.add(col[ROW_PROBLEM] != "", "row", "", col[ROW_PROBLEM])
     rej.add(col[EXTRA_CELLS] != "", "row", col[EXTRA_CELLS],
             "the row has more cells than the header (an unquoted comma or delimiter in a value?)")
     rej.add(col[GEOMETRY_PROBLEM] != "", "geometry", col[GEOMETRY_PROBLEM],
@@ -629,7 +640,7 @@ def read_facilities(
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
                                                            "serves", "cases", "snapped")]
     out = out.astype(dict.fromkeys(text_cols, "str"))
-    extras = [c for c in t.columns if c not in {"file", "row", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM}]
+    extras = [c for c in t.columns if c not in {"file", "row", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, ROW_PROBLEM}]
     withheld = [c for c in extras if c in {p for cols in personal_of.values() for p in cols}]
     marked = {column_key(p) for p in public_columns}
     public = [c for c in extras if column_key(c) in marked or column_key(c.removeprefix("src_")) in marked]
@@ -646,10 +657,12 @@ def read_facilities(
     facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
     file_col = t["file"].to_numpy()
     shifted = (col[EXTRA_CELLS] != "") & np.isin(file_col, [f for f, cols in personal_of.items() if cols])
-    rejected = rej.table(t, shifted, lambda p: [
+    unread = col[ROW_PROBLEM] != ""  # a line swallowed by a quote, a runaway row: rejected whole, one line
+    rejected = rej.table(t, shifted | unread, lambda p: [col[ROW_PROBLEM][i] or (
         "the row has more cells than the header (an unquoted comma or delimiter in a value?); its cells are "
         f"not shown because the file has personal columns ({'、'.join(personal_of[file_col[i]])}) whose values "
-        "may have moved" for i in p])
+        "may have moved") for i in p])
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",
              n, len(path_list), len(facilities), int(rej.bad.sum()), len(mismatches))
-    return Registry(facilities, rejected, mismatches, n, tuple(withheld), tuple(public))
+    return Registry(facilities, rejected, mismatches, n, tuple(withheld), tuple(public),
+                    tuple(t.attrs.get("skipped", ())))

@@ -9,7 +9,6 @@ It knows nothing about categories, coordinates or townships; validation happens 
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
 import itertools
 import logging
@@ -21,10 +20,11 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .csvtext import iter_csv_rows
 from .errors import UnreadableFileError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
 
     import pandas as pd
 
@@ -33,7 +33,10 @@ __all__ = [
     "EXTRA_CELLS",
     "GEOMETRY_PROBLEM",
     "HEADER_ALIASES",
+    "PART",
+    "ROW_PROBLEM",
     "canonical_header",
+    "file_labels",
     "flatten_tables",
     "read_table",
 ]
@@ -72,6 +75,12 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 EXTRA_CELLS = "_extra_cells"
 #: Name of the column of :func:`flatten_tables` naming a geometry that is not a point.
 GEOMETRY_PROBLEM = "_geometry"
+#: Name of the column holding why a row could not be read at all (e.g. a line swallowed by an
+#: unbalanced quote); its other cells are blank and it must be rejected whole.
+ROW_PROBLEM = "_row_problem"
+#: Name of the column of :func:`read_table` naming the sheet or layer a row came from
+#: (``""`` when the file has one part).
+PART = "_part"
 
 _ALIAS = {alias: canon for canon, names in HEADER_ALIASES.items() for alias in names}
 _HEADER_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
@@ -80,9 +89,18 @@ _HEADER_SEARCH_ROWS = 20
 _CHUNK_ROWS = 50_000  # rows cleaned at a time
 _BLOCK_BYTES = 2**20  # bytes decoded at a time
 _DETECT_BYTES = 4 * 2**20  # bytes the encoding detector sees
+_WIDE = 4096  # columns searched for a header; cells beyond are kept only as extra cells
+_MAX_CELLS = 1000  # a row with more cells (and more than 10 x the header's) is not read
+_EXTRA_CHARS = 200  # extra-cell text kept for the rejection
 _RESERVED = {
     "facility_id", "file", "row", "towncode", "snapped", "note", "geometry", EXTRA_CELLS, GEOMETRY_PROBLEM,
+    ROW_PROBLEM, PART,
 }
+
+#: One raw row: (row number as the user sees it, raw cells, None or the reason it is damaged).
+Row = tuple[int, list[Any], str | None]
+#: The parts of one file: (sheet or layer name, table), and what was skipped (one line each).
+Parts = tuple[list[tuple[str, "pd.DataFrame"]], list[str]]
 
 
 def canonical_header(header: object) -> str | None:
@@ -166,69 +184,93 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _frame(path: Path, rows: Iterable[list[Any]]) -> pd.DataFrame:
-    """Table of clean strings from raw rows of strings (header somewhere in the first rows).
+def _frame(path: Path, rows: Iterable[Row]) -> pd.DataFrame:
+    """Table of clean strings from raw rows (header somewhere in the first rows).
 
-    ``rows`` may be an iterator (a ``csv.reader`` over the open file): the body is cleaned
-    :data:`_CHUNK_ROWS` rows at a time into Arrow-backed string columns, so the peak memory is
-    about the size of the table, not of a Python list of every cell; more than :func:`max_rows`
-    rows are refused as soon as they are seen.
+    ``rows`` yields ``(row number, cells, problem)``: the row number as the user sees it, the
+    raw cells (strings), and ``None`` or the reason the row is damaged (its cells are then
+    empty; it becomes a :data:`ROW_PROBLEM` row for the caller to reject). It may be an iterator
+    over the open file: the body is cleaned :data:`_CHUNK_ROWS` rows at a time into Arrow-backed
+    string columns, so the peak memory is about the size of the table; more than
+    :func:`max_rows` rows are refused as soon as they are seen. No row is padded beyond the
+    header's width: cells past it are joined into :data:`EXTRA_CELLS`, and a row with far more
+    cells than the header is a :data:`ROW_PROBLEM` row.
     """
     import pandas as pd
 
     it = iter(rows)
     head = list(itertools.islice(it, _HEADER_SEARCH_ROWS))
-    h = _find_header([[_cell_text(v) for v in r] for r in head])
+    h = _find_header([[_cell_text(v) for v in r[1][:_WIDE]] for r in head])
     if h is None:
+        damage = next((r[2] for r in head if r[2]), None)
         raise UnreadableFileError(
             path,
             "no recognisable header row; expected columns such as 類別/category, 名稱/name, "
-            "縣市/county, 鄉鎮市區/township, 地址/address, 經度/lon, 緯度/lat",
+            "縣市/county, 鄉鎮市區/township, 地址/address, 經度/lon, 緯度/lat"
+            + (f" (the first lines are damaged: {damage})" if damage else ""),
         )
-    header = [_cell_text(v) for v in head[h]]
+    header = [_cell_text(v) for v in head[h][1][:_WIDE]]
     while header and not header[-1]:
         header.pop()
     names = _column_names(header)
     body = itertools.chain(head[h + 1:], it)
-    parts, first, limit = [], h + 2, max_rows()
+    parts, seen, limit = [], 0, max_rows()
     while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
-        parts.append(_chunk_table(chunk, first, names))
-        first += len(chunk)
-        if first - h - 2 > limit:
+        parts.append(_chunk_table(chunk, names))
+        seen += len(chunk)
+        if seen > limit:
             raise UnreadableFileError(
                 path, f"more than {limit:,} rows, over the row limit for a registry; split it, "
                 "or raise SAFETYNET_MAX_ROWS"
             )
     if not parts:
-        parts.append(_chunk_table([], first, names))
+        parts.append(_chunk_table([], names))
     table = pd.concat(parts) if len(parts) > 1 else parts[0]
     return _finish(table)
 
 
-def _chunk_table(chunk: list[list[Any]], first: int, names: list[str]) -> pd.DataFrame:
-    """Clean string table of consecutive raw rows, indexed by row number from ``first``; blank rows dropped."""
+def _chunk_table(chunk: list[Row], names: list[str]) -> pd.DataFrame:
+    """Clean string table of raw rows, indexed by their row numbers; blank rows dropped."""
     import numpy as np
     import pandas as pd
 
     width = len(names)
-    ncol = max([width, *map(len, chunk)])
+    most = max(_MAX_CELLS, 10 * width)
     nfkc = unicodedata.normalize
+    extra = [""] * len(chunk)
+    problem = [p or "" for _, _, p in chunk]
+    padded = []
+    blank = [""] * width
+    for k, (_, cells, _) in enumerate(chunk):
+        n = len(cells)
+        if n > most and not problem[k]:
+            problem[k] = (f"the row has {n:,} cells but the header {width} (a runaway delimiter?); "
+                          "the row is not read")
+        if problem[k]:  # not read: its cells (possibly shifted, possibly personal) are not kept
+            padded.append(blank)
+        elif n == width:
+            padded.append(cells)
+        elif n < width:
+            padded.append([*cells, *[""] * (width - n)])
+        else:
+            padded.append(cells[:width])
+            over = ",".join(t for c in cells[width:] if (t := _cell_text(c)))
+            extra[k] = over if len(over) <= _EXTRA_CHARS else over[:_EXTRA_CHARS] + "…"
     columns = [
-        [" ".join(nfkc("NFKC", c).split()) if c else "" for c in col]
-        for col in zip(*[[*r, *[""] * (ncol - len(r))] for r in chunk], strict=True)
-    ] if chunk else [[] for _ in range(ncol)]
-    keep = np.zeros(len(chunk), dtype=bool)
+        [" ".join(nfkc("NFKC", c).split()) if c else "" for c in col] for col in zip(*padded, strict=True)
+    ] if chunk else [[] for _ in range(width)]
+    keep = np.fromiter((bool(e or p) for e, p in zip(extra, problem, strict=True)), dtype=bool, count=len(chunk))
     for col in columns:
         keep |= np.fromiter((c != "" for c in col), dtype=bool, count=len(chunk))
-    index = pd.Index(np.arange(first, first + len(chunk), dtype="int64")[keep], name="row")
+    rownum = np.fromiter((r for r, _, _ in chunk), dtype="int64", count=len(chunk))
+    index = pd.Index(rownum[keep], name="row")
     table = pd.DataFrame(
         {name: pd.Series(np.asarray(col, dtype=object)[keep], dtype="str", index=index)
-         for name, col in zip(names, columns[:width], strict=True)},
+         for name, col in zip(names, columns, strict=True)},
         index=index,
     )
-    over = columns[width:]
-    extra = [",".join(c for c in cells if c) for cells in zip(*over, strict=True)] if over else [""] * len(chunk)
-    table[EXTRA_CELLS] = pd.Series(np.asarray(extra, dtype=object)[keep], dtype="str", index=index)
+    for name, values in ((EXTRA_CELLS, extra), (ROW_PROBLEM, problem)):
+        table[name] = pd.Series(np.asarray(values, dtype=object)[keep], dtype="str", index=index)
     return table
 
 
@@ -318,17 +360,20 @@ def max_rows() -> int:
     return int(os.environ.get("SAFETYNET_MAX_ROWS", "2000000"))
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, layer: str | None = None) -> Parts:
+    """The one table of a CSV file (``layer`` is ignored: a CSV has one part)."""
     encoding = _encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
         head = fh.read(_BLOCK_BYTES)
     first_error = None
     for delimiter in _delimiters(head):  # the first one under which a header is found
         with open(path, encoding=encoding, newline="") as fh:
+            peek = list(itertools.islice(iter_csv_rows(fh, delimiter=delimiter), _HEADER_SEARCH_ROWS))
+        h = _find_header([[_cell_text(v) for v in r[1][:_WIDE]] for r in peek])
+        width = len(peek[h][1]) if h is not None else None
+        with open(path, encoding=encoding, newline="") as fh:
             try:
-                return _frame(path, csv.reader(fh, delimiter=delimiter))
-            except csv.Error as exc:
-                raise UnreadableFileError(path, f"malformed CSV ({exc})") from exc
+                return [("", _frame(path, iter_csv_rows(fh, delimiter=delimiter, width=width)))], []
             except UnreadableFileError as exc:
                 if "row limit" in exc.reason:
                     raise
@@ -338,68 +383,131 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- XLSX
 
-def _read_xlsx(path: Path) -> pd.DataFrame:
-    import openpyxl
+def _dense(pairs: list[tuple[int, Any]]) -> tuple[list[str], str | None]:
+    """A row's cells as a list from its (column, value) pairs, and a problem if a cell is beyond :data:`_WIDE`."""
+    top = max(c for c, _ in pairs)
+    cells = [""] * (min(top, _WIDE - 1) + 1)
+    for c, v in pairs:
+        if c < _WIDE:
+            cells[c] = _raw_text(v)
+    if top < _WIDE:
+        return cells, None
+    return cells, (f"a cell at column {top + 1:,} lies far beyond the header (a stray cell?); "
+                   "the row is not read")
 
+
+def _read_xlsx(path: Path, layer: str | None = None) -> Parts:
+    """Every visible sheet with a registry header (or the sheet ``layer``)."""
+    from .xlsxread import open_workbook, sheet_rows
+
+    book = open_workbook(path)
+    parts: list[tuple[str, pd.DataFrame]] = []
+    skipped: list[str] = []
+    plain: list[str] = []
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
-        reason = f"not a readable XLSX workbook ({type(exc).__name__}: {exc})"
-        raise UnreadableFileError(path, reason) from exc
-    try:
-        first_error: UnreadableFileError | None = None
-        for sheet in book.worksheets:
-            rows = ([_raw_text(v) for v in r] for r in sheet.iter_rows(values_only=True))
+        names = [s.name for s in book.sheets]
+        if layer is not None and layer not in names:
+            raise UnreadableFileError(path, f"no sheet named {layer!r} (layer=); its sheets: {', '.join(names)}")
+        for sheet in book.sheets:
+            if layer is not None and sheet.name != layer:
+                continue
+            if sheet.part is None:
+                skipped.append(f"{path.name}: skipped sheet {sheet.name} (a chart sheet)")
+                continue
+            hidden: list[int] = []
+            if sheet.state != "visible" and layer is None:
+                n = sum(1 for _ in sheet_rows(book, sheet, hidden)) + len(hidden)
+                kind = "very hidden" if sheet.state == "veryHidden" else "hidden"
+                skipped.append(f"{path.name}: skipped {kind} sheet {sheet.name}, {n:,} row{'s' * (n != 1)}")
+                continue
+            rows = ((r, *_dense(pairs)) for r, pairs in sheet_rows(book, sheet, hidden))
             try:
                 table = _frame(path, rows)
             except UnreadableFileError as exc:
-                if "row limit" in exc.reason:
+                if exc.reason.startswith("sheet "):
                     raise
-                first_error = first_error or exc
+                if not exc.reason.startswith("no recognisable header"):
+                    raise UnreadableFileError(path, f"sheet {sheet.name!r}: {exc.reason}") from None
+                plain.append(sheet.name)
                 continue
-            log.debug("%s: reading sheet %r", path, sheet.title)
-            return table
+            if hidden:
+                shown = ", ".join(map(str, hidden[:20])) + (", …" if len(hidden) > 20 else "")
+                skipped.append(f"{path.name}#{sheet.name}: skipped {len(hidden):,} hidden "
+                               f"row{'s' * (len(hidden) != 1)} (rows {shown})")
+            log.debug("%s: reading sheet %r", path, sheet.name)
+            parts.append((sheet.name, table))
     finally:
         book.close()
-    if first_error is None:
-        raise UnreadableFileError(path, "the workbook has no sheets")
-    raise UnreadableFileError(path, f"no sheet has a recognisable header row ({first_error.reason})")
+    if not parts:
+        others = "; ".join(skipped)
+        raise UnreadableFileError(
+            path, "no sheet has a registry header row (columns such as 類別/category, 名稱/name, 縣市/county, "
+            f"鄉鎮市區/township, 地址/address, 經度/lon, 緯度/lat); sheets: {', '.join(names) or 'none'}"
+            + (f" ({others})" if others else ""))
+    skipped.extend(f"{path.name}: sheet {name} has no registry header; not read" for name in plain)
+    return parts, skipped
 
 
 # ----------------------------------------------------------------------------- GeoJSON / GPKG
 
-def _read_vector(path: Path) -> pd.DataFrame:
-    """The first layer (GeoPackage: of several) with registry columns or point geometry."""
+_NOT_POINT = ("LineString", "Polygon", "Curve", "Surface", "TIN", "Triangle")
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _read_vector(path: Path, layer: str | None = None) -> Parts:
+    """Every layer with point geometry or registry columns (or the layer ``layer``).
+
+    Layers of lines or polygons are not read but named in the skipped list.
+    """
     import pyogrio
 
     try:
-        layers = [str(layer[0]) for layer in pyogrio.list_layers(path)]
+        layers = [(str(name), None if kind is None else str(kind)) for name, kind in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError, …
-        raise UnreadableFileError(path, f"not a readable GeoJSON/GeoPackage file ({exc})") from exc
-    first_error = UnreadableFileError(path, "the file has no layers")
-    for i, layer in enumerate(layers):
+        raise UnreadableFileError(path, f"not a readable GeoJSON/GeoPackage file ({_one_line(exc)})") from None
+    if layer is not None and layer not in [name for name, _ in layers]:
+        raise UnreadableFileError(path, f"no layer named {layer!r} (layer=); its layers: "
+                                  f"{', '.join(name for name, _ in layers) or 'none'}")
+    parts: list[tuple[str, pd.DataFrame]] = []
+    skipped: list[str] = []
+    for name, kind in layers:
+        if layer is not None and name != layer:
+            continue
         try:
-            features = int(pyogrio.read_info(path, layer=layer).get("features") or 0)
+            features = int(pyogrio.read_info(path, layer=name).get("features") or 0)
         except Exception:  # as above
             features = 0
+        what = f"layer {name!r}" if len(layers) > 1 else "the layer"
+        if layer is None and kind and any(k in kind for k in _NOT_POINT):
+            skipped.append(f"{path.name}: skipped layer {name} ({kind}, {features:,} "
+                           f"feature{'s' * (features != 1)}; not points)")
+            continue
         if features > max_rows():
-            raise UnreadableFileError(path, f"layer {layer!r} has {features:,} features, over the "
+            raise UnreadableFileError(path, f"{what} has {features:,} features, over the "
                                       f"{max_rows():,}-row limit for a registry; split it, or raise SAFETYNET_MAX_ROWS")
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                raw = pyogrio.read_dataframe(path, layer=layer)
+                raw = pyogrio.read_dataframe(path, layer=name)
         except Exception as exc:  # as above
-            error = UnreadableFileError(path, f"layer {layer!r} is not readable ({exc})")
-        else:
-            for w in caught:
-                log.info("%s: layer %r: %s", path, layer, w.message)
-            try:
-                return _vector_table(path, raw)
-            except UnreadableFileError as exc:
-                error = exc
-        first_error = error if i == 0 else first_error
-    raise first_error
+            raise UnreadableFileError(path, f"{what} is not readable ({_one_line(exc)})") from None
+        for w in caught:
+            log.info("%s: layer %r: %s", path, name, w.message)
+        try:
+            table = _vector_table(path, raw)
+        except UnreadableFileError as exc:
+            if len(layers) == 1 or layer is not None:
+                raise
+            skipped.append(f"{path.name}: skipped layer {name} ({exc.reason})")
+            continue
+        parts.append((name, table))
+    if not parts:
+        raise UnreadableFileError(path, "no layer has points or registry columns" + (
+            f" ({'; '.join(skipped)})" if skipped else " (the file has no layers)"))
+    return parts, skipped
 
 
 def _vector_table(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
@@ -419,6 +527,7 @@ def _vector_table(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
     )
     table = _finish(table)
     table[EXTRA_CELLS] = ""
+    table[ROW_PROBLEM] = ""
     geom = raw.geometry if isinstance(raw, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(raw))
     if geom.crs is not None and not geom.crs.equals("EPSG:4326"):
         geom = geom.to_crs("EPSG:4326")
@@ -430,15 +539,21 @@ def _vector_table(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _flatten(raw: pd.DataFrame, file: str) -> pd.DataFrame:
-    """One file's table with ``file``/``row`` columns, point geometry moved into lon/lat."""
+    """One file's table with ``file``/``row`` columns, point geometry moved into lon/lat.
+
+    ``file`` becomes ``file#part`` for the rows of a named sheet or layer (:data:`PART`).
+    """
     import numpy as np
     import pandas as pd
     import shapely
 
-    t = pd.DataFrame(raw.drop(columns="geometry", errors="ignore"))
+    t = pd.DataFrame(raw.drop(columns=["geometry", PART], errors="ignore"))
     t.insert(0, "row", raw.index.to_numpy(dtype="int64"))
-    t.insert(0, "file", file)
+    part = raw[PART].to_numpy(dtype=object) if PART in raw.columns else np.full(len(raw), "", dtype=object)
+    t.insert(0, "file", [f"{file}#{p}" if p else file for p in part])
     t[GEOMETRY_PROBLEM] = ""
+    if ROW_PROBLEM not in t.columns:
+        t[ROW_PROBLEM] = ""
     if "geometry" in raw.columns:
         geoms = np.asarray(raw.geometry.values, dtype=object)
         kind = shapely.get_type_id(geoms)
@@ -453,32 +568,62 @@ def _flatten(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     return t.reset_index(drop=True)
 
 
-
 def flatten_tables(tables: list[tuple[pd.DataFrame, str]]) -> pd.DataFrame:
     """Tables of :func:`read_table` stacked into one, for validation.
 
     Parameters
     ----------
-    tables : list of (table, file name)
+    tables : list of (table, file label)
+        Labels as given by :func:`file_labels`.
 
     Returns
     -------
-    DataFrame with a RangeIndex and the columns ``file``, ``row``, the canonical and
-    extra columns of every table (``""`` where a table lacks one), :data:`EXTRA_CELLS` and
-    :data:`GEOMETRY_PROBLEM` (the type of a non-point geometry, else ``""``). A point
-    geometry replaces ``lon``/``lat`` (and blanks ``x``/``y``).
+    DataFrame with a RangeIndex and the columns ``file`` (the label, ``label#sheet`` for the
+    rows of one sheet or layer of a file that has several), ``row``, the canonical and extra
+    columns of every table (``""`` where a table lacks one), :data:`EXTRA_CELLS`,
+    :data:`ROW_PROBLEM` and :data:`GEOMETRY_PROBLEM` (the type of a non-point geometry, else
+    ``""``). A point geometry replaces ``lon``/``lat`` (and blanks ``x``/``y``).
+    ``attrs["skipped"]`` lists what the files held but was not read (hidden sheets and rows,
+    layers that are not points).
     """
     import pandas as pd
 
     frames = [_flatten(table, file) for table, file in tables]
+    skipped = [line for table, _ in tables for line in table.attrs.get("skipped", [])]
     if not frames:
-        columns = ["file", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM]
-        return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
-    t = pd.concat(frames, ignore_index=True)
-    text = [c for c in t.columns if c != "row"]
-    t[text] = t[text].fillna("").astype("str")
+        columns = ["file", *COLUMNS, EXTRA_CELLS, ROW_PROBLEM, GEOMETRY_PROBLEM]
+        t = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
+    else:
+        t = pd.concat(frames, ignore_index=True)
+        text = [c for c in t.columns if c != "row"]
+        t[text] = t[text].fillna("").astype("str")
+    t.attrs["skipped"] = skipped
     return t
 
+
+def file_labels(paths: Sequence[str | Path]) -> list[str]:
+    """Labels naming each file by the shortest path suffix that no other file shares.
+
+    Files with the same name in different folders stay distinct (``a/清冊.csv``,
+    ``b/清冊.csv``); the same file given twice is numbered (``清冊.csv (2)``).
+
+    >>> file_labels(["/d/a/清冊.csv", "/d/b/清冊.csv", "/d/x.csv"])
+    ['a/清冊.csv', 'b/清冊.csv', 'x.csv']
+    """
+    full = [Path(p).resolve().parts for p in paths]
+    labels = []
+    for i, parts in enumerate(full):
+        others = [q for j, q in enumerate(full) if j != i and q != parts]
+        k = 1
+        while k < len(parts) and any(q[-k:] == parts[-k:] for q in others):
+            k += 1
+        labels.append("/".join(parts[-k:]).replace("//", "/"))
+    seen: dict[str, int] = {}
+    for i, label in enumerate(labels):
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            labels[i] = f"{label} ({seen[label]})"
+    return labels
 
 
 _FORMATS = {
@@ -488,30 +633,57 @@ _FORMATS = {
 }
 
 
-def _sniff(path: Path) -> Callable[[Path], pd.DataFrame]:
+def _sniff(path: Path) -> Callable[[Path, str | None], Parts]:
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head.startswith(b"PK\x03\x04"):
         return _read_xlsx
     if head.startswith(b"SQLite format 3"):
         return _read_vector
-    if head.lstrip()[:1] == b"{":
+    if head.lstrip()[:1] in (b"{", b"["):
         return _read_vector
     return _read_csv
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def _stack(path: Path, parts: list[tuple[str, pd.DataFrame]]) -> pd.DataFrame:
+    """The parts of one file in one table, each row's part in :data:`PART` (``""`` if only one)."""
+    import pandas as pd
+
+    if len(parts) == 1:
+        table = parts[0][1]
+        table[PART] = ""
+        return table
+    crs = {str(getattr(t, "crs", None)) for _, t in parts}
+    if len(crs) > 1:
+        raise UnreadableFileError(path, f"its layers {', '.join(n for n, _ in parts)} have different coordinate "
+                                  "systems, some unknown; choose one with layer=")
+    for name, table in parts:
+        table[PART] = name
+    return pd.concat([t for _, t in parts])
+
+
+def read_table(path: str | Path, *, layer: str | None = None) -> pd.DataFrame:
     """Read one registry file into a table of clean strings.
 
     The format is chosen by extension (``.csv .txt .tsv``, ``.xlsx .xlsm``, ``.geojson .json``,
     ``.gpkg``), else by content. CSV text may be UTF-8 (with or without BOM), Big5/cp950 or
     UTF-16; the delimiter may be ``, ; | tab``. In CSV and XLSX the header is the first row
-    (of the first 20) naming at least two registry columns; in an XLSX workbook, the first
-    sheet that has one is read.
+    (of the first 20) naming at least two registry columns.
+
+    Nothing read is lost: a CSV line swallowed by an unbalanced quote is never merged into a
+    record (:mod:`coverage.csvtext`); it is a row whose :data:`ROW_PROBLEM` says why, as is a
+    row with far more cells than the header. Every visible sheet of a workbook that has a
+    registry header is read, and every GeoPackage/GeoJSON layer of points (or with registry
+    columns and no geometry type); the rows' sheet or layer is in :data:`PART` when the file
+    has several. Hidden sheets, hidden rows, sheets without a header and layers of lines or
+    polygons are not read but listed in ``attrs["skipped"]``, one line each. Workbooks are read
+    by :mod:`coverage.xlsxread`, which follows the cells that exist, not the declared shape.
 
     Parameters
     ----------
     path : str or Path
+    layer : str, optional
+        Read only this sheet (XLSX) or layer (GeoPackage/GeoJSON), hidden or not. Ignored for CSV.
 
     Returns
     -------
@@ -521,7 +693,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
         GeoJSON/GeoPackage, the feature number from 1). Columns are the canonical
         :data:`COLUMNS` (always all present, ``""`` when absent), then the file's other
         columns under their own header, then ``_extra_cells`` (non-blank cells beyond the
-        header's width, comma-joined; non-empty means a malformed row). Values are ``str``:
+        header's width, comma-joined; non-empty means a malformed row), ``_row_problem``
+        (non-empty: the row could not be read, e.g. a line swallowed by an unbalanced quote;
+        its cells are blank) and ``_part`` (sheet or layer name, ``""`` if the file has only
+        one). ``attrs["skipped"]`` lists what was not read. Values are ``str``:
         NFKC-normalised (full-width → half-width), stripped, inner whitespace collapsed,
         ``""`` when blank; XLSX dates become ISO dates. Entirely blank rows are skipped.
         GeoJSON/GeoPackage give a GeoDataFrame whose geometry is in EPSG:4326 when the
@@ -530,7 +705,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     UnreadableFileError
-        The file is missing, empty, binary, undecodable, or has no recognisable header.
+        The file is missing, empty, binary, undecodable, has no recognisable header (no sheet or
+        layer with one), no sheet or layer named ``layer``, a workbook part over the size or
+        compression-ratio limits, malformed XML or an XML DTD, or GeoJSON nested too deep.
 
     Examples
     --------
@@ -556,6 +733,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
             "split it, or raise SAFETYNET_MAX_FILE_MB if this machine has the memory"
         )
     reader = _FORMATS.get(path.suffix.lower()) or _sniff(path)
-    table = reader(path)
+    parts, skipped = reader(path, layer)
+    table = _stack(path, parts)
+    table.attrs["skipped"] = skipped
+    for line in skipped:
+        log.info("%s", line)
     log.debug("%s: %d rows", path, len(table))
     return table

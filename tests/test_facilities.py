@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import Point
 
+from coverage.csvtext import csv_records
 from coverage.errors import InputError, UnreadableFileError
 from coverage.facilities import (
     CATEGORIES,
@@ -390,12 +391,12 @@ def test_malformed_row_and_blank_lines(tmp_path: Path) -> None:
     assert reg.rejected[["row", "field", "value"]].values.tolist() == [[4, "row", "多的"]]
 
 
-def test_row_numbers_count_records_not_lines(tmp_path: Path) -> None:
+def test_row_numbers_are_physical_lines(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "q.csv", [row(category="社福中心", name="兩行\n名稱", township="竹崎鄉"),
                                           row(category="", name="乙", township="竹崎鄉")])
     reg = read_facilities(path)
-    assert reg.facilities["name"].tolist() == ["兩行 名稱"]
-    assert reg.rejected["row"].tolist() == [3]
+    assert reg.facilities["name"].tolist() == ["兩行 名稱"]  # a well-formed quoted cell over two lines
+    assert reg.rejected["row"].tolist() == [4]  # the line number in the file (coverage.csvtext)
 
 
 @pytest.mark.parametrize(("delimiter", "encoding"), [(";", "utf-8"), ("\t", "utf-16"), ("|", "big5")])
@@ -576,8 +577,12 @@ def test_junk_rows_never_raise_and_every_row_is_accounted_for(rows: list[list[st
     with tempfile.TemporaryDirectory() as tmp:
         path = write_csv(Path(tmp) / "junk.csv", rows)
         reg = read_facilities(path)
+        parsed = csv_records(path.read_text(encoding="utf-8"))
     check_invariant(reg)
-    assert reg.rows_read == sum(1 for r in rows if any(unicodedata.normalize("NFKC", c).split() for c in r))
+    if any("\n" in c or "\r" in c for r in rows for c in r):  # rows over several lines: counted as lines
+        assert reg.rows_read == len(parsed.records) - 1 + len(parsed.damaged_lines)
+    else:
+        assert reg.rows_read == sum(1 for r in rows if any(unicodedata.normalize("NFKC", c).split() for c in r))
     assert np.isfinite(reg.facilities[["lon", "lat"]].to_numpy()).all()
     assert reg.facilities["towncode"].notna().all()
 
