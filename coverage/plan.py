@@ -157,6 +157,7 @@ _TARGET_COLUMNS = {
 _TARGET_TABLE = ["scope", "category", "year", "target_count", "target_rate", "source"]
 _MAX_TARGET_COUNT = 100_000  # more service points than any programme could plan
 _SHOWN_PROBLEMS = 3  # rows named in a refusal; the rest are counted
+_MAX_CELLS = 256  # cells of a workbook row looked at; one further out makes the row too wide
 
 
 def load_targets(path: str | Path | None = None) -> pd.DataFrame:
@@ -194,7 +195,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
             "source": raw["programme"] + "：" + raw["source"],
         })
     path = Path(path)
-    header, rows, problems = _small_table(path, "targets")
+    header, rows, problems = _small_table(path, "targets", _TARGET_COLUMNS)
     canon = [next((c for c, aliases in _TARGET_COLUMNS.items() if str(h).strip().lower() in aliases), None)
              for h in header]
     for need in ("scope", "category", "year"):
@@ -266,14 +267,15 @@ def _target_number(text: str, name: str, *, whole: bool, top: float) -> float:
     return value
 
 
-def _small_table(path: Path, kind: str) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
+def _small_table(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
+                 ) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
     """(header, (row number, cells) of each non-blank data row, (row, problem) lines) of a small CSV or XLSX.
 
     CSV lines damaged by an unbalanced quote (:mod:`coverage.csvtext`) and rows with more filled
-    cells than the header, or fewer, come back as problems, never as rows.
+    cells than the header, or fewer, come back as problems, never as rows. A workbook is read
+    with :mod:`coverage.xlsxread` (size, ratio and XML checks) from the one sheet whose first row
+    names columns of ``aliases``; its hidden rows are problems (a hidden target still counts).
     """
-    import pandas as pd
-
     from .csvtext import csv_records
     from .readers import max_file_bytes
 
@@ -282,12 +284,7 @@ def _small_table(path: Path, kind: str) -> tuple[list[str], list[tuple[int, list
     if path.is_dir() or path.stat().st_size > max_file_bytes():
         raise UnreadableFileError(path, f"not a {kind} table (a directory, or over the size limit)")
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            sheet = pd.read_excel(path, dtype=str, header=None).fillna("")
-        except Exception as exc:  # openpyxl and zipfile raise many types for damaged workbooks
-            raise UnreadableFileError(path, f"not a readable {kind} workbook ({type(exc).__name__})") from None
-        records = [(i + 1, [str(c) for c in r]) for i, r in enumerate(sheet.itertuples(index=False))]
-        damaged = []
+        records, damaged = _workbook_records(path, kind, aliases)
     else:
         data = path.read_bytes()
         if b"\x00" in data[:4096]:
@@ -321,6 +318,44 @@ def _small_table(path: Path, kind: str) -> tuple[list[str], list[tuple[int, list
         else:
             good.append((line, cells))
     return header, good, problems
+
+
+def _workbook_records(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
+                      ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """(row number, cells) of the workbook's one sheet of ``kind``, and its hidden rows as problems."""
+    from .xlsxread import open_workbook, sheet_rows
+
+    known = {a for names in aliases.values() for a in names}
+    book = open_workbook(path)
+    try:
+        tables, first = [], None
+        for sheet in book.sheets:
+            hidden: list[int] = []
+            rows = [(n, [str(v) for v in _dense(pairs)]) for n, pairs in sheet_rows(book, sheet, hidden)]
+            if sheet.state == "visible" and first is None:
+                first = (sheet.name, rows, hidden)
+            if rows and sum(str(c).strip().lower() in known for c in rows[0][1]) >= 2:
+                tables.append((sheet.name, rows, hidden, sheet.state))
+    finally:
+        book.close()
+    hidden_tables = [name for name, _r, _h, state in tables if state != "visible"]
+    if hidden_tables or len(tables) > 1:
+        names = "、".join(name for name, *_ in tables)
+        raise UnreadableFileError(path, f"{kind} on {len(tables)} sheets ({names}"
+                                        f"{'; hidden: ' + '、'.join(hidden_tables) if hidden_tables else ''}); "
+                                        f"put the {kind} on one visible sheet")
+    name, rows, hidden = tables[0][:3] if tables else (first or ("", [], []))
+    return rows, [(n, f"row {n} of sheet {name!r} is hidden: unhide or delete it") for n in hidden]
+
+
+def _dense(pairs: list[tuple[int, object]]) -> list[object]:
+    """Cells of a row from its (column, value) pairs, blanks where no cell exists."""
+    width = max((c for c, _ in pairs), default=-1) + 1
+    cells: list[object] = [""] * min(width, _MAX_CELLS)
+    for c, v in pairs:
+        if c < _MAX_CELLS:
+            cells[c] = v
+    return cells if width <= _MAX_CELLS else [*cells, f"(a cell beyond column {_MAX_CELLS})"]
 
 
 def _refuse_if_any(path: Path, problems: list[tuple[int, str]], kind: str) -> None:
@@ -458,7 +493,7 @@ def read_scenario(path: str | Path) -> tuple[list[str], list[str]]:
     from .names import normalise_name
 
     path = Path(path)
-    header, rows, problems = _small_table(path, "scenario")
+    header, rows, problems = _small_table(path, "scenario", _SCENARIO_COLUMNS)
     canon = [next((c for c, aliases in _SCENARIO_COLUMNS.items() if str(h).strip().lower() in aliases), None)
              for h in header]
     if "action" not in canon or "target" not in canon:

@@ -321,8 +321,40 @@ def test_targets_workbook(tmp_path):
     with pytest.raises(InputError, match="t.xlsx row 3: target_count 'inf' is not a finite number"):
         load_targets(path)
     path.write_bytes(b"PK\x03\x04 not really a workbook")
-    with pytest.raises(InputError, match="t.xlsx: not a readable targets workbook"):
+    with pytest.raises(InputError, match="t.xlsx: not a readable XLSX workbook"):
         load_targets(path)
+
+
+def test_targets_workbook_hidden_rows_and_sheets(tmp_path):
+    """A notes sheet is fine; a hidden target row, or targets on two sheets, refuse the file."""
+    from openpyxl import Workbook
+
+    def book(hide_row=False, second=False, hidden_sheet=False):
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "說明"
+        ws.append(["本檔為各縣市目標"])
+        for title in ["目標", *(["更多"] if second else [])]:
+            t = wb.create_sheet(title)
+            for row in (["縣市", "類別", "年度", "目標處數"], ["嘉義市", "社福中心", 114, 2],
+                        ["嘉義縣", "小衛星", 115, 18]):
+                t.append(row)
+            if hide_row:
+                t.row_dimensions[3].hidden = True
+            if hidden_sheet and title == "目標":
+                t.sheet_state = "hidden"
+        path = tmp_path / "t.xlsx"
+        wb.save(path)
+        return path
+
+    table = load_targets(book())
+    assert table[["scope", "target_count"]].values.tolist() == [["嘉義市", 2], ["嘉義縣", 18]]
+    with pytest.raises(InputError, match="t.xlsx row 3: row 3 of sheet '目標' is hidden"):
+        load_targets(book(hide_row=True))
+    with pytest.raises(InputError, match="targets on 2 sheets \\(目標、更多\\)"):
+        load_targets(book(second=True))
+    with pytest.raises(InputError, match="hidden: 目標"):
+        load_targets(book(hidden_sheet=True))
 
 
 @pytest.mark.parametrize(("column", "value"), [("target_count", float("inf")), ("target_count", 1e300),
