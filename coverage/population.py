@@ -563,10 +563,13 @@ def _reject_duplicates(places: _Places, assigned: pd.Series, towns: gpd.GeoDataF
                  dict(zip(vill_table["villcode"], vill_table["county"] + vill_table["township"] + vill_table["village"],
                           strict=True)))
     if places.level == "village":
-        key = pd.Series([v if v is not None else (None if t is None else f"{t}|{_norm_place(name)}")
-                         for v, t, name in zip(assigned, places.towncode, places.village, strict=True)], dtype=object)
-        label = [f"village {k} {vill_name.get(k, '')}" if k in vill_name else
-                 f"village {town_name.get(str(k).split('|')[0], '')}{str(k).partition('|')[2]}" for k in key]
+        # matched: the boundary village; unmatched: the code as written, else the name in its township
+        key = pd.Series([v if v is not None else None if t is None else f"{t}|{c}|" if c else
+                         f"{t}||{_norm_place(name)}" for v, t, c, name in
+                         zip(assigned, places.towncode, places.villcode, places.village, strict=True)], dtype=object)
+        label = [f"village {k} {vill_name[k]}" if k in vill_name else
+                 f"village {(parts := str(k).split('|'))[1]} {town_name.get(parts[0], '')}{parts[2]}".replace("  ", " ")
+                 for k in key]
     else:
         key = places.towncode
         label = [f"township {k} {town_name.get(k, '')}" for k in key]

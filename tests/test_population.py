@@ -501,3 +501,19 @@ def test_json_code_or_field_given_twice_is_not_lost_silently(tmp_path):
     rej = pop.rejected.set_index("row")
     assert rej.loc[2, "reason"].startswith("duplicate of row 1: the same township 10010180")
     assert rej.loc[3, ["field", "value"]].tolist() == ["population", "(key repeated in the record)"]
+
+
+def test_new_village_codes_are_distinct_villages(tmp_path):
+    """Codes not in the boundary set (villages created since) count at township level, one per code;
+    the same unknown code twice is a duplicate."""
+    f = tmp_path / "new.csv"
+    f.write_text("統計年月,區域別代碼,區域別,村里名稱,人口數\n11412,10010140901,嘉義縣竹崎鄉,,100\n"
+                 "11412,10010140902,嘉義縣竹崎鄉,,200\n11412,10010140-902,嘉義縣竹崎鄉,,200\n"
+                 "11412,,嘉義縣竹崎鄉,新村,50\n11412,,嘉義縣竹崎鄉,新 村,50\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.townships["total"].tolist() == [350]
+    assert pop.rejected["row"].tolist() == [4, 6]
+    assert pop.rejected["reason"].tolist() == [
+        "duplicate of row 3: the same village 10010140902 嘉義縣竹崎鄉, counted once",
+        "duplicate of row 5: the same village 嘉義縣竹崎鄉新村, counted once"]
