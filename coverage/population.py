@@ -338,10 +338,7 @@ def _columns(path: Path, header: list[str]) -> _Columns:
     """Classify the header's columns; refuse a table without place or population columns."""
     roles = [classify_column(c) for c in header]
     cols = {role: i for i, (role, _iv) in reversed(list(enumerate(roles))) if role not in ("age", "other")}
-    ages: dict[tuple[int, int], list[int]] = {}
-    for i, (role, iv) in enumerate(roles):
-        if role == "age":
-            ages.setdefault(iv, []).append(i)
+    ages, notes = _age_columns(header, roles)
     has_place = "code" in cols or "area" in cols or "township" in cols
     if not has_place or not ("total" in cols or ages):
         found = "".join(ch if ch.isprintable() else repr(ch)[1:-1]
@@ -350,7 +347,6 @@ def _columns(path: Path, header: list[str]) -> _Columns:
                 else "population count (人口數, population or age)")
         raise UnreadableFileError(path, f"no {what} column; found columns: {found}. Is this a population table?")
     recipes, unavailable = _recipes(list(ages), "total" in cols)
-    notes = []
     if any(normalise_header(c) == "超過20歲" for c in header):
         notes.append("超過20歲 read as ages 20 and over (checked against cohort sizes), "
                      "so 0–17 = 人口 − 18-19歲 − 超過20歲")
@@ -361,6 +357,35 @@ def _columns(path: Path, header: list[str]) -> _Columns:
     used = [i for role, i in cols.items() if role != "ignore"] + [i for idx in ages.values() for i in idx]
     named = max((i + 1 for i, c in enumerate(header) if c.strip()), default=0)
     return _Columns(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
+
+
+def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[dict, list[str]]:
+    """Age interval -> the columns added up for it, and notes on the columns left out.
+
+    The columns of one interval are added only when they are its sexes (``0歲-男`` + ``0歲-女``);
+    a second column of the same ages (``0歲`` twice, ``超過64歲`` beside ``65歲以上``, or
+    ``65歲以上`` beside its sexes) would count those people twice: the first (or the both-sexes
+    one) is read and the others are named in a note.
+    """
+    by_sex: dict[tuple[int, int], dict[str, int]] = {}
+    notes = []
+    for i, (role, iv) in enumerate(roles):
+        if role != "age":
+            continue
+        name = normalise_header(header[i])
+        sex = "m" if name.endswith(("男", "_m")) else "f" if name.endswith(("女", "_f")) else ""
+        have = by_sex.setdefault(iv, {})
+        if sex in have:
+            notes.append(f"column {i + 1} ({header[i]}) gives the same ages as column {have[sex] + 1} "
+                         f"({header[have[sex]]}); the first is read")
+            continue
+        have[sex] = i
+    ages = {}
+    for iv, have in by_sex.items():
+        if "" in have and len(have) > 1:
+            notes.append(f"{header[have['']]} is read for {_label_of(iv)}; its columns by sex are not added to it")
+        ages[iv] = [have[""]] if "" in have else sorted(have.values())
+    return ages, notes
 
 
 def _cell_table(raw: PopulationRows, layout: _Columns) -> tuple[np.ndarray, pd.DataFrame, Rejections]:

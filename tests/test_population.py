@@ -517,3 +517,18 @@ def test_new_village_codes_are_distinct_villages(tmp_path):
     assert pop.rejected["reason"].tolist() == [
         "duplicate of row 3: the same village 10010140902 嘉義縣竹崎鄉, counted once",
         "duplicate of row 5: the same village 嘉義縣竹崎鄉新村, counted once"]
+
+
+def test_the_same_ages_twice_are_not_added(tmp_path):
+    """0歲 twice, or 超過64歲 beside 65歲以上: the people would be counted twice; the first is read."""
+    f = tmp_path / "ages.csv"
+    f.write_text("區域別,人口數,0歲,0歲,1歲以上,超過64歲,65歲以上\n嘉義縣太保市,100,4,4,96,20,20\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    t = pop.townships.iloc[0]
+    assert (t["total"], t["elderly"]) == (100, 20) and pop.rejected.empty
+    assert sum("the first is read" in n for n in pop.notes) == 2
+    f.write_text("區域別,人口數,65歲以上,65歲以上-男,65歲以上-女,0-64歲\n嘉義縣太保市,100,20,9,11,80\n",
+                 encoding="utf-8")
+    pop = read_population(f)
+    assert pop.townships["elderly"].tolist() == [20] and "by sex are not added" in pop.notes[-1]
