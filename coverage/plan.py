@@ -152,7 +152,12 @@ _TARGET_COLUMNS = {
     "year": ("year", "年度", "目標年"),
     "target_count": ("target_count", "target", "目標處數", "目標數"),
     "target_rate": ("target_rate", "目標涵蓋率", "rate"),
+    "source": ("source", "來源", "資料來源"),
 }
+_TARGET_TABLE = ["scope", "category", "year", "target_count", "target_rate", "source"]
+_MAX_TARGET_COUNT = 100_000  # more service points than any programme could plan
+_SHOWN_PROBLEMS = 3  # rows named in a refusal; the rest are counted
+_MAX_CELLS = 256  # cells of a workbook row looked at; one further out makes the row too wide
 
 
 def load_targets(path: str | Path | None = None) -> pd.DataFrame:
@@ -160,12 +165,24 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     ``target_count`` and/or ``target_rate`` (percent), ``source``.
 
     Default: the bundled national programme targets (社安網第二期 and 社安網 2.0).
+
+    A targets file (CSV in UTF-8 or Big5, or XLSX) is used whole or not at all: a target left
+    out would make the comparison silently incomplete. Every row is checked (a blank or unknown
+    county, a year that is not one, a count that is not a whole number ≥ 0, a rate outside
+    0–100, ``inf``/``nan``/``1e400``, a row repeating an earlier target, a line damaged by an
+    unbalanced quote or with too many or too few cells) and if any fails, one
+    :class:`InputError` names the file and every failing row (the first three in full).
+
+    Raises
+    ------
+    UnreadableFileError
+        The file is missing, not a table, or lacks the scope/category/year/target columns.
+    InputError
+        One or more rows cannot be used.
     """
     import pandas as pd
 
     from .datasets import get_path
-    from .facilities import normalise_category
-    from .names import resolve_county
 
     if path is None:
         raw = pd.read_csv(get_path("national_targets"), dtype=str, comment="#")
@@ -178,43 +195,181 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
             "source": raw["programme"] + "：" + raw["source"],
         })
     path = Path(path)
+    header, rows, problems = _small_table(path, "targets", _TARGET_COLUMNS)
+    canon = [next((c for c, aliases in _TARGET_COLUMNS.items() if str(h).strip().lower() in aliases), None)
+             for h in header]
+    for need in ("scope", "category", "year"):
+        if need not in canon:
+            raise UnreadableFileError(path, f"no '{need}' column; expected {', '.join(_TARGET_COLUMNS)}")
+    if "target_count" not in canon and "target_rate" not in canon:
+        raise UnreadableFileError(path, "needs a target_count or target_rate column")
+    out, seen = [], {}
+    for line, cells in rows:
+        values = {c: str(cells[i]).strip() for i, c in reversed(list(enumerate(canon))) if c and i < len(cells)}
+        try:
+            row = _parse_target(values, path.name)
+        except InputError as exc:
+            problems.append((line, str(exc)))
+            continue
+        for measure in ("target_count", "target_rate"):
+            if not math.isnan(row[measure]):
+                key = (row["scope"], row["category"], row["year"], measure)
+                if key in seen:
+                    problems.append((line, f"duplicate of row {seen[key]}: the same {measure} for "
+                                           f"{row['scope']} {row['category']} {row['year']}"))
+                seen.setdefault(key, line)
+        out.append(row)
+    _refuse_if_any(path, problems, "targets")
+    return pd.DataFrame(out, columns=_TARGET_TABLE)
+
+
+def _parse_target(values: dict[str, str], file: str) -> dict:
+    """One target from the row's cells; :class:`InputError` says what is wrong."""
+    from .facilities import normalise_category
+    from .names import resolve_county
+
+    scope = values.get("scope", "")
+    if not scope:
+        raise InputError("scope (縣市) is blank; write a county, or 全國 for a national target")
+    scope = "全國" if scope.lower() in ("全國", "national") else resolve_county(scope)
+    category = normalise_category(values.get("category", ""))
+    if not category:
+        raise InputError("category (類別) is blank")
+    year = parse_year(values.get("year", ""))
+    if not 1990 <= year <= 2100:
+        raise InputError(f"year {values['year']!r} gives {year}, not a target year (2019, or ROC 108)")
+    count = _target_number(values.get("target_count", ""), "target_count", whole=True, top=_MAX_TARGET_COUNT)
+    rate = _target_number(values.get("target_rate", ""), "target_rate", whole=False, top=100)
+    if math.isnan(count) and math.isnan(rate):
+        raise InputError("neither target_count nor target_rate is given")
+    return {"scope": scope, "category": category, "year": year, "target_count": count, "target_rate": rate,
+            "source": values.get("source") or file}
+
+
+def _target_number(text: str, name: str, *, whole: bool, top: float) -> float:
+    """NaN for a blank cell, else a finite number in [0, top] (whole for counts); :class:`InputError` if not."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFKC", text).replace(",", "").strip()
+    if not whole:
+        text = text.removesuffix("%").strip()
+    if not text:
+        return math.nan
+    kind = "a whole number" if whole else "a number"
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name} {text!r} is not {kind}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name} {text!r} is not a finite number")
+    if value < 0 or value > top or (whole and value != int(value)):
+        raise InputError(f"{name} {text!r} is not {kind} from 0 to {top:,}")
+    return value
+
+
+def _small_table(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
+                 ) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """(header, (row number, cells) of each non-blank data row, (row, problem) lines) of a small CSV or XLSX.
+
+    CSV lines damaged by an unbalanced quote (:mod:`coverage.csvtext`) and rows with more filled
+    cells than the header, or fewer, come back as problems, never as rows. A workbook is read
+    with :mod:`coverage.xlsxread` (size, ratio and XML checks) from the one sheet whose first row
+    names columns of ``aliases``; its hidden rows are problems (a hidden target still counts).
+    """
+    from .csvtext import csv_records
+    from .readers import max_file_bytes
+
     if not path.exists():
         raise UnreadableFileError(path, "file not found")
+    if path.is_dir() or path.stat().st_size > max_file_bytes():
+        raise UnreadableFileError(path, f"not a {kind} table (a directory, or over the size limit)")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        records, damaged = _workbook_records(path, kind, aliases)
+    else:
+        data = path.read_bytes()
+        if b"\x00" in data[:4096]:
+            raise UnreadableFileError(path, f"binary file; expected a {kind} CSV or XLSX")
+        text = None
+        for encoding in ("utf-8-sig", "cp950"):
+            try:
+                text = data.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        if text is None:
+            raise UnreadableFileError(path, "cannot decode the text; expected UTF-8 or Big5 (cp950)")
+        parsed = csv_records(text)
+        records = parsed.records
+        damaged = [(line, next(why for a, b, why in parsed.damaged if a <= line <= b))
+                   for line in parsed.damaged_lines]
+    records = [(n, cells) for n, cells in records if any(str(c).strip() for c in cells)]
+    if not records:
+        raise UnreadableFileError(path, f"no header row; an empty {kind} file")
+    (head_line, header), rows = records[0], records[1:]
+    width = max((i + 1 for i, c in enumerate(header) if str(c).strip()), default=0)
+    problems = [(line, why) for line, why in damaged if line > head_line]
+    good = []
+    for line, cells in rows:
+        filled = max((i + 1 for i, c in enumerate(cells) if str(c).strip()), default=0)
+        if filled > width:
+            problems.append((line, f"{filled} cells but the header names {width} columns: the cells may be shifted"))
+        elif len(cells) < width:
+            problems.append((line, f"{len(cells)} cells but the header has {width} columns: the row is cut short"))
+        else:
+            good.append((line, cells))
+    return header, good, problems
 
+
+def _workbook_records(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
+                      ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
+    """(row number, cells) of the workbook's one sheet of ``kind``, and its hidden rows as problems."""
+    from .xlsxread import open_workbook, sheet_rows
+
+    known = {a for names in aliases.values() for a in names}
+    book = open_workbook(path)
     try:
-        raw = pd.read_excel(path, dtype=str) if path.suffix.lower() in (".xlsx", ".xlsm") else pd.read_csv(
-            path, dtype=str, encoding="utf-8-sig"
-        )
-    except Exception as exc:  # pandas raises many types for unreadable files
-        raise UnreadableFileError(path, f"not a readable targets table ({exc})") from exc
-    rename = {}
-    for col in raw.columns:
-        key = str(col).strip().lower()
-        for canon, aliases in _TARGET_COLUMNS.items():
-            if key in aliases:
-                rename[col] = canon
-    raw = raw.rename(columns=rename)
-    for need in ("scope", "category", "year"):
-        if need not in raw:
-            raise UnreadableFileError(path, f"no '{need}' column; expected {', '.join(_TARGET_COLUMNS)}")
-    if "target_count" not in raw and "target_rate" not in raw:
-        raise UnreadableFileError(path, "needs a target_count or target_rate column")
-    rows = []
-    for i, r in enumerate(raw.fillna("").to_dict("records"), start=2):
-        where = f"{path.name} row {i}"
-        scope = str(r["scope"]).strip()
-        try:
-            scope = "全國" if scope in ("全國", "national", "") else resolve_county(scope)
-            year = parse_year(r["year"])
-            count = float(r["target_count"]) if str(r.get("target_count", "")).strip() else math.nan
-            rate = float(str(r["target_rate"]).rstrip("%")) if str(r.get("target_rate", "")).strip() else math.nan
-        except (InputError, ValueError) as exc:
-            raise InputError(f"{where}: {exc}") from exc
-        if math.isnan(count) and math.isnan(rate):
-            raise InputError(f"{where}: neither target_count nor target_rate is given")
-        rows.append({"scope": scope, "category": normalise_category(r["category"]), "year": year,
-                     "target_count": count, "target_rate": rate, "source": str(r.get("source", path.name))})
-    return pd.DataFrame(rows, columns=["scope", "category", "year", "target_count", "target_rate", "source"])
+        tables, first = [], None
+        for sheet in book.sheets:
+            hidden: list[int] = []
+            rows = [(n, [str(v) for v in _dense(pairs)]) for n, pairs in sheet_rows(book, sheet, hidden)]
+            if sheet.state == "visible" and first is None:
+                first = (sheet.name, rows, hidden)
+            if rows and sum(str(c).strip().lower() in known for c in rows[0][1]) >= 2:
+                tables.append((sheet.name, rows, hidden, sheet.state))
+    finally:
+        book.close()
+    hidden_tables = [name for name, _r, _h, state in tables if state != "visible"]
+    if hidden_tables or len(tables) > 1:
+        names = "、".join(name for name, *_ in tables)
+        raise UnreadableFileError(path, f"{kind} on {len(tables)} sheets ({names}"
+                                        f"{'; hidden: ' + '、'.join(hidden_tables) if hidden_tables else ''}); "
+                                        f"put the {kind} on one visible sheet")
+    name, rows, hidden = tables[0][:3] if tables else (first or ("", [], []))
+    return rows, [(n, f"row {n} of sheet {name!r} is hidden: unhide or delete it") for n in hidden]
+
+
+def _dense(pairs: list[tuple[int, object]]) -> list[object]:
+    """Cells of a row from its (column, value) pairs, blanks where no cell exists."""
+    width = max((c for c, _ in pairs), default=-1) + 1
+    cells: list[object] = [""] * min(width, _MAX_CELLS)
+    for c, v in pairs:
+        if c < _MAX_CELLS:
+            cells[c] = v
+    return cells if width <= _MAX_CELLS else [*cells, f"(a cell beyond column {_MAX_CELLS})"]
+
+
+def _refuse_if_any(path: Path, problems: list[tuple[int, str]], kind: str) -> None:
+    """One :class:`InputError` naming the file and every row of ``problems``; nothing if there are none."""
+    if not problems:
+        return
+    problems = sorted(problems)
+    shown = "; ".join(f"row {line}: {why}" for line, why in problems[:_SHOWN_PROBLEMS])
+    rows = sorted({line for line, _ in problems})
+    rest = sorted({line for line, _ in problems[_SHOWN_PROBLEMS:]} - {line for line, _ in problems[:_SHOWN_PROBLEMS]})
+    more = f"; also rows {', '.join(map(str, rest[:20]))}{', …' if len(rest) > 20 else ''}" if rest else ""
+    message = (f"{path.name} {shown}{more}. The {kind} file is not used until "
+               f"{'this row is' if len(rows) == 1 else f'these {len(rows)} rows are'} fixed")
+    raise InputError("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))  # one line
 
 
 def compare_targets(
@@ -236,13 +391,16 @@ def compare_targets(
 
     from .measure import county_coverage, facility_state, township_coverage
 
+    targets = _checked_targets(targets)
     state = facility_state(facilities, as_of)
     open_fac = facilities[state == "open"]
     table = township_coverage(facilities, townships, definition=definition, as_of=as_of,
                               categories=sorted(set(targets["category"])))
     per_county = county_coverage(table).set_index(["county", "category"])
     rows = []
-    for t in targets.itertuples(index=False):
+    for i, t in enumerate(targets.itertuples(index=False)):
+        if t.scope != "全國" and (t.scope, t.category) not in per_county.index:
+            raise InputError(f"targets= row {i}: no township of {t.scope!r} in the boundaries")
         mask = open_fac["category"] == t.category
         if t.scope != "全國":
             mask &= open_fac["county"] == t.scope
@@ -264,6 +422,38 @@ def compare_targets(
                                        "status", "still_needed", "source"])
 
 
+def _checked_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """``targets`` with a ``source`` column, after checking every target is a finite number in range.
+
+    A count or rate of ``inf``, ``-1`` or ``1e400`` (and a row with neither) is an
+    :class:`InputError` naming the ``targets=`` row (0-based position); NaN means "not given".
+    """
+    missing = [c for c in ("scope", "category", "year", "target_count", "target_rate") if c not in targets]
+    if missing:
+        raise InputError(f"targets= lacks the column(s) {', '.join(missing)}; see load_targets()")
+    for i, t in enumerate(targets.itertuples(index=False)):
+        given = 0
+        for name, top, whole in (("target_count", _MAX_TARGET_COUNT, True), ("target_rate", 100, False)):
+            value = getattr(t, name)
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise InputError(f"targets= row {i}: {name} {value!r} is not a number") from None
+            if math.isnan(number):
+                continue
+            given += 1
+            if not math.isfinite(number) or number < 0 or number > top or (whole and number != int(number)):
+                raise InputError(f"targets= row {i}: {name} {value!r} is not a finite "
+                                 f"{'whole number' if whole else 'number'} from 0 to {top:,}")
+        if not given:
+            raise InputError(f"targets= row {i}: neither target_count nor target_rate is given")
+        try:
+            int(t.year)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"targets= row {i}: year {t.year!r} is not a year") from None
+    return targets if "source" in targets else targets.assign(source="")
+
+
 def _target_row(t, measure: str, current: float, target: float, needed: int) -> dict:
     met = current >= target - 1e-9
     return {"scope": t.scope, "category": t.category, "year": int(t.year), "measure": measure, "current": current,
@@ -276,9 +466,10 @@ def parse_addition(text: str, townships: gpd.GeoDataFrame) -> dict:
     from .facilities import normalise_category
     from .names import resolve_township
 
-    place, sep, category = text.rpartition(":")
+    place, sep, category = text.replace("：", ":").rpartition(":")
     if not sep or not place.strip() or not category.strip():
-        raise InputError(f"--add {text!r}: expected 縣市鄉鎮市區:category, e.g. 嘉義縣阿里山鄉:community_support_point")
+        raise InputError(f"addition {text!r}: expected 縣市鄉鎮市區:category, "
+                         "e.g. 嘉義縣阿里山鄉:community_support_point")
     code = resolve_township(place, townships=townships)
     row = townships.loc[townships["towncode"] == code].iloc[0]
     return {"category": normalise_category(category), "name": f"（新增）{row['county']}{row['township']}",
@@ -286,29 +477,50 @@ def parse_addition(text: str, townships: gpd.GeoDataFrame) -> dict:
             "status": "what-if", "serves": (), "source": "what-if"}
 
 
+_SCENARIO_COLUMNS = {"action": ("action", "動作", "操作"), "target": ("target", "目標", "對象")}
+_ADD, _REMOVE = ("add", "新增", "加入"), ("remove", "移除", "刪除")
+
+
 def read_scenario(path: str | Path) -> tuple[list[str], list[str]]:
-    """A scenario file: CSV with ``action`` (add/remove, 新增/移除) and ``target`` columns."""
-    import pandas as pd
+    """A scenario file: CSV (or XLSX) with ``action`` (add/remove, 新增/移除) and ``target`` columns.
+
+    Returns ``(add, remove)``: ``縣市鄉鎮市區:category`` items to add and facility names to remove.
+    Like a targets file, a scenario is used whole or not at all: a row with an unknown action, a
+    blank target, an addition without ``:category``, a facility removed twice, or a line damaged
+    by an unbalanced quote or with too many or too few cells makes one :class:`InputError`
+    naming the file and every failing row.
+    """
+    from .names import normalise_name
 
     path = Path(path)
-    if not path.exists():
-        raise UnreadableFileError(path, "file not found")
-    try:
-        raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig").fillna("")
-    except Exception as exc:  # pandas raises many types
-        raise UnreadableFileError(path, f"not a readable scenario CSV ({exc})") from exc
-    raw.columns = [str(c).strip().lower() for c in raw.columns]
-    if not {"action", "target"} <= set(raw.columns):
-        raise UnreadableFileError(path, "needs columns action (add/remove) and target")
-    add, remove = [], []
-    for i, r in enumerate(raw.to_dict("records"), start=2):
-        action = r["action"].strip().lower()
-        if action in ("add", "新增"):
-            add.append(r["target"].strip())
-        elif action in ("remove", "移除", "刪除"):
-            remove.append(r["target"].strip())
+    header, rows, problems = _small_table(path, "scenario", _SCENARIO_COLUMNS)
+    canon = [next((c for c, aliases in _SCENARIO_COLUMNS.items() if str(h).strip().lower() in aliases), None)
+             for h in header]
+    if "action" not in canon or "target" not in canon:
+        raise UnreadableFileError(path, "needs columns action (add/remove, 新增/移除) and target")
+    at, tt = canon.index("action"), canon.index("target")
+    add, remove, removed = [], [], {}
+    for line, cells in rows:
+        action, target = str(cells[at]).strip(), str(cells[tt]).strip()
+        if action.lower() in _ADD:
+            place, sep, category = target.replace("：", ":").rpartition(":")
+            if sep and place.strip() and category.strip():
+                add.append(target)
+            else:
+                problems.append((line, f"target {target!r}: expected 縣市鄉鎮市區:category, "
+                                       "e.g. 嘉義縣阿里山鄉:community_support_point"))
+        elif action.lower() in _REMOVE:
+            key = normalise_name(target)
+            if not key:
+                problems.append((line, "target is blank: which facility is removed?"))
+            elif key in removed:
+                problems.append((line, f"duplicate of row {removed[key]}: {target!r} is removed already"))
+            else:
+                removed[key] = line
+                remove.append(target)
         else:
-            raise InputError(f"{path.name} row {i}: action {r['action']!r} is not add/remove (新增/移除)")
+            problems.append((line, f"action {action!r} is not add/remove (新增/移除)"))
+    _refuse_if_any(path, problems, "scenario")
     return add, remove
 
 

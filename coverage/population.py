@@ -21,27 +21,35 @@ is listed in :attr:`Population.unavailable` with the reason (未滿15歲 does no
 
 Villages are matched on VILLCODE, then on county + township + village name; what still does not
 match is kept at township level. :attr:`Population.matching` says how many rows and people went
-each way. Rows that cannot be used (a count that is not a whole number, an unknown township, a
-duplicate) go to :attr:`Population.rejected` (``file, row, field, value, reason``), never dropped
-silently: ``rows_read == accepted rows + rejected rows``.
+each way. One village is one village: a row giving a village (or, in a township table, a township)
+that an earlier row gave already — whatever the spelling: ``10010140-001``, ``10010140001``, the
+name only, ``嘉義縣 竹崎鄉``, trailing spaces, 台/臺 — is rejected as a duplicate of that row and its
+people are counted once. Rows that cannot be used (a count that is negative or not a whole number,
+an age column or group larger than the total, an unknown township, a township subtotal in a village
+table, too many or too few cells, a line damaged by an unbalanced quote) go to
+:attr:`Population.rejected` (``file, row, field, value, reason``; :mod:`coverage.rejections`),
+never dropped silently: ``rows_read == accepted rows + rejected rows``, rows numbered as in the file.
+
+Splitting the file into rows is :mod:`coverage.popfile`'s job; this module checks and matches them.
 """
 
 from __future__ import annotations
 
-import io
-import json
+import functools
 import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .errors import CoverageError, InputError, UnreadableFileError
-from .rejections import REJECTED_COLUMNS
+from .popfile import OPEN_END, PopulationRows, classify_column, normalise_header, read_population_rows
+from .rejections import Rejections, rejected_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
 __all__ = ["AGE_GROUPS", "Population", "read_population", "require_group", "resolve_age_group"]
@@ -62,38 +70,8 @@ _GROUP_ALIASES = {
     "老人": "elderly", "高齡": "elderly", "長者": "elderly", "65+": "elderly",
 }
 
-_INF = 10_000  # stands for "and over" in age intervals
 _MAX_COUNT = 100_000_000  # no count (or area in km²) of one row can be larger
 
-# Header vocabulary, after _norm() (NFKC, no spaces, lower case).
-_ROLES = {
-    "period": {"統計年月", "年月", "資料年月", "statistic_yyymm", "ym", "yyymm"},
-    "code": {"區域別代碼", "村里代碼", "區域代碼", "鄉鎮市區代碼", "villcode", "towncode", "district_code", "code"},
-    "area": {"區域別", "區域", "鄉鎮市區別", "site_id", "area"},
-    "county": {"縣市", "縣市名稱", "縣市別", "countyname", "county"},
-    "township": {"鄉鎮市區", "鄉鎮市區名稱", "townname", "township"},
-    "village": {"村里", "村里名稱", "村里別", "villname", "village"},
-    "households": {"戶數", "household_no", "households"},
-    "total": {"人口數", "人口", "總人口", "總人口數", "人口總數", "population", "people_total"},
-    "size": {"size", "面積", "土地面積", "area_km2"},
-    "ignore": {"人口數-男", "人口數-女", "男性人口", "女性人口", "男", "女", "male", "female",
-               "people_total_m", "people_total_f", "性比例", "sex_ratio"},
-}
-_ROLE_OF = {name: role for role, names in _ROLES.items() for name in names}
-_AGE_PATTERNS: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"^(\d+)歲(以上)?(?:-?[男女])?$"), lambda m: (int(m[1]), _INF if m[2] else int(m[1]))),
-    (re.compile(r"^people_age_(\d{3})(up)?(?:_[mf])?$"), lambda m: (int(m[1]), _INF if m[2] else int(m[1]))),
-    (re.compile(r"^age_(\d+)_(\d+)$"), lambda m: (int(m[1]), int(m[2]))),
-    (re.compile(r"^age_(\d+)(?:plus|up)$"), lambda m: (int(m[1]), _INF)),
-    (re.compile(r"^(\d+)[-~～](\d+)歲$"), lambda m: (int(m[1]), int(m[2]))),
-    (re.compile(r"^未滿(\d+)歲$"), lambda m: (0, int(m[1]) - 1)),
-    # 超過64歲 is 65 and over; but the tabulated 超過20歲 column is 20 and over: nationally in 2021-03,
-    # 人口 − 超過20歲 − 18-19歲 − 未滿15歲 = 645,129, three birth cohorts (15–17), not four.
-    (re.compile(r"^超過20歲$"), lambda m: (20, _INF)),
-    (re.compile(r"^超過(\d+)歲$"), lambda m: (int(m[1]) + 1, _INF)),
-    (re.compile(r"^(\d+)歲以上(?:人口)?$"), lambda m: (int(m[1]), _INF)),
-    (re.compile(r"^elderly(\d+)$"), lambda m: (int(m[1]), _INF)),
-]
 _VILLAGE_CODE = re.compile(r"^(\d{8})-?(\d{3})$")
 _TOWN_CODE = re.compile(r"^\d{7,8}$")
 
@@ -155,7 +133,7 @@ class Population:
             "age_groups": list(self.groups),
             "unavailable": dict(self.unavailable),
             "rows_read": self.rows_read,
-            "rejected_rows": int(self.rejected["row"].nunique()) if len(self.rejected) else 0,
+            "rejected_rows": rejected_rows(self.rejected),
             "matching": [
                 {"how": r.how, "rows": int(r.rows), "people": int(r.people)}
                 for r in self.matching.itertuples(index=False)
@@ -182,10 +160,10 @@ def resolve_age_group(name: str) -> str:
     >>> resolve_age_group("老人"), resolve_age_group("young-children")
     ('elderly', 'young_children')
     """
-    key = _norm(name).replace("-", "_").replace("–", "-")
+    key = normalise_header(name).replace("-", "_").replace("–", "-")
     if key in AGE_GROUPS:
         return key
-    alias = _GROUP_ALIASES.get(_norm(name).replace("–", "-"))
+    alias = _GROUP_ALIASES.get(normalise_header(name).replace("–", "-"))
     if alias:
         return alias
     choices = ", ".join(f"{k} ({v[2]})" for k, v in AGE_GROUPS.items())
@@ -193,106 +171,6 @@ def resolve_age_group(name: str) -> str:
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-def _norm(text: object) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
-
-
-def _decode(path: Path, data: bytes) -> str:
-    for enc in ("utf-8-sig", "cp950", "big5hkscs"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise UnreadableFileError(path, "cannot decode the text; expected UTF-8 or Big5 (cp950)")
-
-
-def _classify(name: str) -> tuple[str, object]:
-    """(role, age interval or None) of a column name."""
-    n = _norm(name)
-    if n in _ROLE_OF:
-        return _ROLE_OF[n], None
-    for pattern, make in _AGE_PATTERNS:
-        m = pattern.match(n)
-        if m:
-            return "age", make(m)
-    return "other", None
-
-
-def _rows_from_json(path: Path, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UnreadableFileError(path, f"not valid JSON ({exc})") from exc
-    if isinstance(data, dict) and data and all(isinstance(v, dict) for v in data.values()):
-        keys = list(dict.fromkeys(k for v in data.values() for k in v))
-        header = ["code", *keys]
-        rows = [(i, [str(code), *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(data.items(), 1)]
-        return header, rows
-    if isinstance(data, list) and data and all(isinstance(v, dict) for v in data):
-        keys = list(dict.fromkeys(k for v in data for k in v))
-        return keys, [(i, [_cell(v.get(k)) for k in keys]) for i, v in enumerate(data, 1)]
-    raise UnreadableFileError(path, "JSON must be an object of records keyed by code, or a list of records")
-
-
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _rows_from_csv(path: Path, text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    import csv
-
-    lines = list(csv.reader(io.StringIO(text, newline="")))
-    header_at = None
-    for i, row in enumerate(lines[:20]):
-        roles = [_classify(c)[0] for c in row]
-        if sum(r not in ("other",) for r in roles) >= 2:
-            header_at = i
-            break
-    if header_at is None:
-        raise UnreadableFileError(
-            path, "no population header found in the first 20 lines (expected columns such as 統計年月, "
-            "區域別, 村里, 人口數, or TOWNCODE, population)"
-        )
-    header = lines[header_at]
-    start = header_at + 1
-    # a second header row (English then Chinese, or the reverse) is not data
-    while start < len(lines) and sum(_classify(c)[0] != "other" for c in lines[start]) >= max(2, len(header) // 2):
-        start += 1
-    if start > header_at + 1:  # name each column as the last header row does (MOI: Chinese below English)
-        rows_above = lines[header_at:start]
-        header = [next((r[i] for r in reversed(rows_above) if i < len(r) and _classify(r[i])[0] != "other"), name)
-                  for i, name in enumerate(header)]
-    rows = [(i + 1, row) for i, row in enumerate(lines) if i >= start and any(c.strip() for c in row)]
-    return header, rows
-
-
-def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    if not path.exists():
-        raise UnreadableFileError(path, "file not found")
-    if path.is_dir():
-        raise UnreadableFileError(path, "is a directory, not a population file")
-    from .readers import max_file_bytes
-
-    limit = max_file_bytes()
-    if path.stat().st_size > limit:
-        raise UnreadableFileError(
-            path, f"file is {path.stat().st_size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit; "
-            "raise SAFETYNET_MAX_FILE_MB if this machine has the memory"
-        )
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFileError(path, f"cannot read ({exc.strerror or exc})") from exc
-    if not data.strip():
-        raise UnreadableFileError(path, "file is empty")
-    if b"\x00" in data[:4096]:
-        raise UnreadableFileError(path, "binary file; expected a CSV or JSON population table")
-    text = _decode(path, data)
-    if text.lstrip()[:1] in ("{", "["):
-        return _rows_from_json(path, text)
-    return _rows_from_csv(path, text)
 
 
 # ----------------------------------------------------------------------------- age groups
@@ -329,7 +207,7 @@ def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, d
     """Per age group: (sign, interval) terms (interval None = the total column), or why not."""
     recipes, unavailable = {}, {}
     for group, (lo, hi, _label) in AGE_GROUPS.items():
-        hi = _INF if hi is None else hi
+        hi = OPEN_END if hi is None else hi
         if group == "total" and has_total:
             recipes[group] = [(1, None)]
             continue
@@ -337,8 +215,8 @@ def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, d
         if direct is not None:
             recipes[group] = [(1, iv) for iv in direct]
             continue
-        if has_total and lo == 0 and hi < _INF:
-            rest = _tile(hi + 1, _INF, intervals)
+        if has_total and lo == 0 and hi < OPEN_END:
+            rest = _tile(hi + 1, OPEN_END, intervals)
             if rest is not None:
                 recipes[group] = [(1, None), *[(-1, iv) for iv in rest]]
                 continue
@@ -354,7 +232,7 @@ def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, d
 
 def _label_of(iv: tuple[int, int]) -> str:
     lo, hi = iv
-    if hi >= _INF:
+    if hi >= OPEN_END:
         return f"{lo}歲以上"
     return f"{lo}歲" if lo == hi else f"{lo}–{hi}歲"
 
@@ -370,6 +248,12 @@ def read_population(
 ) -> Population:
     """Read an official population file into people per village and per township by age group.
 
+    Every data row goes through the same checks, each a function of its own: its shape (cells
+    split cleanly, as many as the header), its counts (whole numbers ≥ 0, no age group larger
+    than the total), its township, its village, and whether an earlier row already gave the same
+    place (one village is one village, however its code or name is written). A row failing a
+    check is rejected with the reason and its people are counted nowhere.
+
     Parameters
     ----------
     path : path
@@ -381,7 +265,8 @@ def read_population(
     Raises
     ------
     UnreadableFileError
-        The file is missing, undecodable, or has no place or population columns.
+        The file is missing, undecodable, not a table (JSON nested too deeply, a CSV cell too
+        large to split), or has no place or population columns.
 
     Examples
     --------
@@ -398,177 +283,370 @@ def read_population(
     from .geography import load_townships, load_villages
 
     path = Path(path)
-    header, rows = _read_rows(path)
+    raw = read_population_rows(path)
+    layout = _columns(path, raw.header)
     towns = load_townships() if townships is None else townships
-    bundled_towns = townships is None
-    roles = [_classify(c) for c in header]
+    line, cells, rej = _cell_table(raw, layout)
+    whole = rej.bad.copy()  # rows rejected whole (damaged or misshapen): their cells are not read
+    totals, band, area = _counts(cells, layout, rej, whole)
+    groups = _age_groups(totals, band, layout, rej)
+    places = _places(cells, layout, towns, rej, whole, bundled=townships is None)
+    vill_table, assigned, how = None, pd.Series([None] * len(cells), dtype=object), places.how
+    if places.level == "village":
+        vill_table = load_villages() if villages is None else villages
+        vill_table = vill_table[vill_table["towncode"].isin(set(places.towncode.dropna()))]
+        assigned, how = _match_villages(places, vill_table, layout, rej, whole)
+    _reject_duplicates(places, assigned, towns, vill_table, layout, line, rej)
+    ok = ~rej.bad
+    avail = tuple(g for g in AGE_GROUPS if g in groups)
+    people = groups[avail[0]] if avail else np.zeros(len(cells))
+    data = pd.DataFrame({"towncode": places.towncode.to_numpy(), "villcode": assigned.to_numpy()})
+    for g in avail:
+        data[g] = groups[g]
+    if area is not None:
+        data["area_km2"] = area
+    town_out, vill_out = _outputs(data[ok], avail, towns, vill_table)
+    notes = list(layout.notes)
+    period = _period(cells.loc[~whole, layout.cols["period"]], notes) if "period" in layout.cols else None
+    kind = _layout(places.level, layout.ages, "code" in layout.cols)
+    rejected = rej.table(pd.DataFrame({"file": path.name, "row": line}))
+    log.info("%s: %s, %d rows, %d rejected; groups %s", path.name, kind, len(cells), rejected_rows(rejected),
+             ", ".join(avail))
+    return Population(
+        file=str(path), layout=kind, level=places.level, period=period, groups=avail,
+        unavailable={g: layout.unavailable[g] for g in AGE_GROUPS if g in layout.unavailable},
+        villages=vill_out, townships=town_out, matching=_matching(how, people, ok, line),
+        rejected=rejected, rows_read=len(cells), notes=notes,
+    )
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """What each column of a population table holds."""
+
+    header: list[str]
+    cols: dict[str, int]  # role -> first column with it
+    ages: dict[tuple[int, int], list[int]]  # age interval -> its columns (e.g. 男 and 女)
+    recipes: dict[str, list]  # age group -> (sign, interval or None for the total) terms
+    unavailable: dict[str, str]  # age group -> why the file cannot give it
+    notes: list[str]
+    width: int  # cells a data row needs: up to the last column read
+    header_width: int  # named columns (a trailing comma adds an unnamed one)
+
+
+def _columns(path: Path, header: list[str]) -> _Columns:
+    """Classify the header's columns; refuse a table without place or population columns."""
+    roles = [classify_column(c) for c in header]
     cols = {role: i for i, (role, _iv) in reversed(list(enumerate(roles))) if role not in ("age", "other")}
-    ages: dict[tuple[int, int], list[int]] = {}
-    for i, (role, iv) in enumerate(roles):
-        if role == "age":
-            ages.setdefault(iv, []).append(i)
+    ages, notes = _age_columns(header, roles)
     has_place = "code" in cols or "area" in cols or "township" in cols
     if not has_place or not ("total" in cols or ages):
-        found = ", ".join(c for c in header if c.strip()) or "none"
+        found = "".join(ch if ch.isprintable() else repr(ch)[1:-1]
+                        for ch in ", ".join(c for c in header if c.strip())[:500]) or "none"
         what = ("place (區域別, 區域別代碼, TOWNCODE, 鄉鎮市區)" if not has_place
                 else "population count (人口數, population or age)")
         raise UnreadableFileError(path, f"no {what} column; found columns: {found}. Is this a population table?")
     recipes, unavailable = _recipes(list(ages), "total" in cols)
-    notes = []
-    if any(_norm(c) == "超過20歲" for c in header):
+    if any(normalise_header(c) == "超過20歲" for c in header):
         notes.append("超過20歲 read as ages 20 and over (checked against cohort sizes), "
                      "so 0–17 = 人口 − 18-19歲 − 超過20歲")
+    for i, (role, _iv) in enumerate(roles):
+        first = cols.get(role, i)
+        if first != i and normalise_header(header[i]) == normalise_header(header[first]):
+            notes.append(f"column {i + 1} ({header[i]}) repeats column {cols[role] + 1}; the first is read")
+    used = [i for role, i in cols.items() if role != "ignore"] + [i for idx in ages.values() for i in idx]
+    named = max((i + 1 for i, c in enumerate(header) if c.strip()), default=0)
+    return _Columns(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
 
-    width = len(header)
-    file = path.name
-    n_rows = len(rows)
-    line = np.array([r for r, _ in rows], dtype=np.int64)
-    cells = pd.DataFrame([(cells + [""] * width)[:width] for _, cells in rows], columns=range(width), dtype=object)
-    cells = cells.fillna("").astype(str).apply(lambda s: s.str.strip())
-    rejected: list[tuple] = []
-    bad = np.zeros(n_rows, dtype=bool)
 
-    def number(col: int, *, allow_fraction: bool = False) -> np.ndarray:
-        text = cells[col].str.replace(",", "", regex=False)
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
-        ok = np.isfinite(values) & (values >= 0)
-        if not allow_fraction:
-            ok &= values == np.round(values)
-        too_big = ok & (values > _MAX_COUNT)
-        ok &= ~too_big
-        for k in np.flatnonzero(~ok & ~bad):
-            reason = "empty count" if not text.iloc[k] else "not a whole number ≥ 0"
-            if allow_fraction:
-                reason = "not a number ≥ 0"
-            if too_big[k]:
-                reason = f"more than {_MAX_COUNT:,}, over Taiwan's whole population"
-            rejected.append((file, int(line[k]), header[col], cells[col].iloc[k], reason))
-        bad[~ok] = True
-        return np.where(ok, values, 0.0)
+def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[dict, list[str]]:
+    """Age interval -> the columns added up for it, and notes on the columns left out.
 
-    totals = number(cols["total"]) if "total" in cols else None
-    band = {iv: sum(number(c) for c in idx) for iv, idx in ages.items()}
-    groups = {}
-    for group, terms in recipes.items():
-        groups[group] = sum(sign * (totals if iv is None else band[iv]) for sign, iv in terms)
-        groups[group] = np.asarray(groups[group], dtype=float)
-    for group in list(groups):
-        neg = (groups[group] < 0) & ~bad
-        rejected.extend((file, int(line[k]), group, str(int(groups[group][k])),
-                         f"age columns give a negative {group} count; the row's totals disagree")
-                        for k in np.flatnonzero(neg))
-        bad |= neg
-    area = number(cols["size"], allow_fraction=True) if "size" in cols else None
+    The columns of one interval are added only when they are its sexes (``0歲-男`` + ``0歲-女``);
+    a second column of the same ages (``0歲`` twice, ``超過64歲`` beside ``65歲以上``, or
+    ``65歲以上`` beside its sexes) would count those people twice: the first (or the both-sexes
+    one) is read and the others are named in a note.
+    """
+    by_sex: dict[tuple[int, int], dict[str, int]] = {}
+    notes = []
+    for i, (role, iv) in enumerate(roles):
+        if role != "age":
+            continue
+        name = normalise_header(header[i])
+        sex = "m" if name.endswith(("男", "_m")) else "f" if name.endswith(("女", "_f")) else ""
+        have = by_sex.setdefault(iv, {})
+        if sex in have:
+            notes.append(f"column {i + 1} ({header[i]}) gives the same ages as column {have[sex] + 1} "
+                         f"({header[have[sex]]}); the first is read")
+            continue
+        have[sex] = i
+    ages = {}
+    for iv, have in by_sex.items():
+        if "" in have and len(have) > 1:
+            notes.append(f"{header[have['']]} is read for {_label_of(iv)}; its columns by sex are not added to it")
+        ages[iv] = [have[""]] if "" in have else sorted(have.values())
+    return ages, notes
 
-    # ---- where each row belongs
-    code = cells[cols["code"]] if "code" in cols else pd.Series([""] * n_rows, dtype=object)
+
+def _cell_table(raw: PopulationRows, layout: _Columns) -> tuple[np.ndarray, pd.DataFrame, Rejections]:
+    """(line numbers, stripped cells, rejections) of every data row, damaged lines included.
+
+    A damaged line (quote damage) and a row with more filled cells than the header names (its
+    columns may be shifted) or too few to reach the columns read are rejected whole, without
+    echoing their cells.
+    """
+    import numpy as np
+    import pandas as pd
+
+    width = len(layout.header)
+    damaged = dict(raw.damaged)
+    rows = sorted([*raw.rows, *((n, []) for n in damaged)], key=lambda r: r[0])
+    line = np.array([n for n, _ in rows], dtype=np.int64)
+    rej = Rejections(len(rows))
+    if not rows:
+        return line, pd.DataFrame(columns=range(width), dtype=object), rej
+    is_damaged = np.array([n in damaged for n in line], dtype=bool)
+    rej.add(is_damaged, "row", "", lambda pos: [damaged[line[p]] for p in pos])
+    length = np.array([len(c) for _, c in rows])
+    filled = np.array([max((i + 1 for i, c in enumerate(cs) if c.strip()), default=0) for _, cs in rows])
+    extra = ~is_damaged & (filled > layout.header_width)
+    rej.add(extra, "row", "", lambda pos: [
+        f"{filled[p]} cells but the header names {layout.header_width} columns: the cells may be shifted"
+        for p in pos])
+    short = ~is_damaged & ~extra & (length < layout.width)
+    rej.add(short, "row", "", lambda pos: [
+        f"{length[p]} cells but the header has {layout.header_width} columns: the row is cut short" for p in pos])
+    cells = pd.DataFrame([[c.strip() for c in (cs + [""] * width)[:width]] for _, cs in rows], columns=range(width),
+                         dtype=object)
+    return line, cells, rej
+
+
+def _whole_numbers(cells: pd.DataFrame, columns: list[int], header: list[str], rej: Rejections, skip: np.ndarray,
+                   *, allow_fraction: bool = False) -> np.ndarray:
+    """The columns' numbers (rows × columns); a cell that is not a count (or an area) is rejected with the reason."""
+    import numpy as np
+    import pandas as pd
+
+    n = len(cells)
+    if not columns:
+        return np.zeros((n, 0))
+    raw = cells[columns].to_numpy(dtype=object)
+    text = pd.Series(raw.ravel(order="F"), dtype=object).str.replace(",", "", regex=False)
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float).reshape(raw.shape, order="F")
+    finite = np.isfinite(values)
+    reason = np.full(raw.shape, "", dtype=object)
+    reason[~finite] = "not a number ≥ 0" if allow_fraction else "not a whole number ≥ 0"
+    reason[(text == "").to_numpy().reshape(raw.shape, order="F")] = "empty count"
+    if not allow_fraction:
+        reason[finite & (values != np.round(values))] = "not a whole number"
+    reason[finite & (values < 0)] = f"negative {'area' if allow_fraction else 'count'}"
+    reason[finite & (values > _MAX_COUNT)] = f"more than {_MAX_COUNT:,}, over Taiwan's whole population"
+    for k in np.flatnonzero(((reason != "") & ~skip[:, None]).any(axis=0)):
+        rej.add((reason[:, k] != "") & ~skip, header[columns[k]], raw[:, k], reason[:, k])
+    return np.where(reason == "", values, 0.0)
+
+
+def _counts(cells: pd.DataFrame, layout: _Columns, rej: Rejections, skip: np.ndarray
+            ) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
+    """(total column, people per age interval, area in km²) of each row; None where absent."""
+    header, cols = layout.header, layout.cols
+    counted = ([cols["total"]] if "total" in cols else []) + [c for idx in layout.ages.values() for c in idx]
+    values = dict(zip(counted, _whole_numbers(cells, counted, header, rej, skip).T, strict=True))
+    totals = values[cols["total"]] if "total" in cols else None
+    band = {iv: sum(values[c] for c in idx) for iv, idx in layout.ages.items()}
+    area = (_whole_numbers(cells, [cols["size"]], header, rej, skip, allow_fraction=True)[:, 0]
+            if "size" in cols else None)
+    return totals, band, area
+
+
+def _age_groups(totals: np.ndarray | None, band: dict, layout: _Columns, rej: Rejections) -> dict[str, np.ndarray]:
+    """People of each age group per row; rows whose age columns contradict their total are rejected.
+
+    An age column or group larger than the total, age columns that add up to more than the total,
+    or a group derived as total minus bands that comes out negative: the row's figures disagree.
+    """
+    import numpy as np
+
+    groups = {g: np.asarray(sum(sign * (totals if iv is None else band[iv]) for sign, iv in terms), dtype=float)
+              for g, terms in layout.recipes.items()}
+    if totals is not None:
+        total_name = layout.header[layout.cols["total"]]
+        for iv, values in sorted(band.items()):
+            label = "+".join(layout.header[c] for c in layout.ages[iv])
+            rej.add((values > totals) & ~rej.bad, label, values.astype(np.int64).astype(str),
+                    lambda pos, v=values, label=label: [f"{label} {int(v[p]):,} is more than the total "
+                                                        f"({total_name}) {int(totals[p]):,}" for p in pos])
+        full = _tile(0, OPEN_END, list(band))
+        if full and len(full) > 1:
+            summed = sum(band[iv] for iv in full)
+            rej.add((summed > totals) & ~rej.bad, "、".join(_label_of(iv) for iv in full),
+                    summed.astype(np.int64).astype(str),
+                    lambda pos: [f"the age columns add up to {int(summed[p]):,}, more than the total "
+                                 f"({total_name}) {int(totals[p]):,}" for p in pos])
+    for g, values in groups.items():
+        rej.add((values < 0) & ~rej.bad, g, values.astype(np.int64).astype(str),
+                f"age columns give a negative {g} count; the row's totals disagree")
+    return groups
+
+
+class _Places(NamedTuple):
+    """Where each row belongs, as far as its township."""
+
+    level: str  # "village" or "township"
+    code: pd.Series  # the code cell as written
+    villcode: pd.Series  # the 11-digit village code read from it, "" when none
+    place: pd.Series  # the county + township name as written
+    village: pd.Series  # the village name as written
+    name_code: pd.Series  # TOWNCODE from the names, or None
+    towncode: pd.Series  # TOWNCODE from the names, else from the code, or None
+    how: pd.Series  # "township name" / "township code"
+    place_field: str  # the header of the place column
+
+
+def _places(cells: pd.DataFrame, layout: _Columns, towns: gpd.GeoDataFrame, rej: Rejections, skip: np.ndarray,
+            *, bundled: bool) -> _Places:
+    """Each row's township, from its county + township names, else from its code; rows with none are rejected."""
+    import numpy as np
+    import pandas as pd
+
+    header, cols, n = layout.header, layout.cols, len(cells)
+    blank = pd.Series([""] * n, dtype=object)
+    code = cells[cols["code"]].map(lambda c: unicodedata.normalize("NFKC", c)) if "code" in cols else blank
     vmatch = code.str.extract(_VILLAGE_CODE)
     villcode = (vmatch[0] + vmatch[1]).where(vmatch[0].notna(), "").astype(object)
-    towncode_from_code = np.where(vmatch[0].notna(), vmatch[0], code.where(code.str.match(_TOWN_CODE), ""))
-    towncode_from_code = pd.Series(towncode_from_code, dtype=object).map(lambda c: c + "0" if len(c) == 7 else c)
-    village_name = cells[cols["village"]] if "village" in cols else pd.Series([""] * n_rows, dtype=object)
-    level = "village" if ("village" in cols or (villcode != "").any()) else "township"
+    from_code = pd.Series(np.where(vmatch[0].notna(), vmatch[0], code.where(code.str.match(_TOWN_CODE), "")),
+                          dtype=object).map(lambda c: c + "0" if len(c) == 7 else c)
+    village = cells[cols["village"]] if "village" in cols else blank
     if "area" in cols:
         place = cells[cols["area"]]
     elif "township" in cols:
         place = (cells[cols["county"]] if "county" in cols else "") + cells[cols["township"]]
     else:
-        place = pd.Series([""] * n_rows, dtype=object)
-    known_towns = set(towns["towncode"])
+        place = blank
     by_name = dict(zip((towns["county"] + towns["township"]).map(_norm_place), towns["towncode"], strict=True))
-    resolved: dict[str, tuple[str | None, str | None]] = {}
-    for name in place.unique():
-        resolved[name] = _resolve_place(name, by_name, None if bundled_towns else towns)
-    name_code = place.map(lambda n: resolved[n][0])
-    name_error = place.map(lambda n: resolved[n][1])
-    code_ok = towncode_from_code.isin(known_towns)
-    towncode = name_code.where(name_code.notna(), towncode_from_code.where(code_ok, None))
+    resolved = {name: _resolve_place(name, by_name, None if bundled else towns) for name in place.unique()}
+    name_code = place.map(lambda p: resolved[p][0])
+    towncode = name_code.where(name_code.notna(), from_code.where(from_code.isin(set(towns["towncode"])), None))
     how = pd.Series(np.where(name_code.notna(), "township name", "township code"), dtype=object)
     place_field = header[cols["area"]] if "area" in cols else header[cols.get("township", 0)]
-    for k in np.flatnonzero(towncode.isna().to_numpy() & ~bad):
-        error = name_error.iloc[k]
-        if isinstance(error, str) and error:
-            fld, value, reason = place_field, place.iloc[k], error
-        elif "code" in cols and code.iloc[k]:
-            fld, value, reason = header[cols["code"]], code.iloc[k], (
-                "township code not in the boundaries and no township name to fall back on")
-        else:
-            fld, value, reason = (header[cols["code"]] if "code" in cols else place_field), "", (
-                "no place: the township code and name are blank")
-        rejected.append((file, int(line[k]), fld or "place", value, reason))
-    bad |= towncode.isna().to_numpy()
+    code_field = header[cols["code"]] if "code" in cols else place_field
+    lost = towncode.isna().to_numpy() & ~skip
+    error = place.map(lambda p: resolved[p][1] or "")
+    named, coded = lost & (error != "").to_numpy(), lost & (error == "").to_numpy() & (code != "").to_numpy()
+    rej.add(named, place_field or "place", place.to_numpy(), error.to_numpy())
+    rej.add(coded, code_field or "code", code.to_numpy(),
+            "township code not in the boundaries and no township name to fall back on")
+    rej.add(lost & ~named & ~coded, code_field or "place", "", "no place: the township code and name are blank")
+    level = "village" if ("village" in cols or (villcode != "").any()) else "township"
+    return _Places(level, code, villcode, place, village, name_code, towncode, how, place_field)
 
-    # duplicates: the same code (or the same names when there is no code) twice
-    key = code.where(code != "", place + "|" + village_name)
-    first_row = pd.Series(line).groupby(key.to_numpy()).transform("first").to_numpy()
-    dup = (first_row != line) & ~bad
-    rejected.extend((file, int(line[k]), header[cols["code"]] if "code" in cols else "place",
-                     key.iloc[k].replace("|", ""), f"duplicate of row {first_row[k]}") for k in np.flatnonzero(dup))
-    bad |= dup
 
-    vill_table = None
-    assigned = pd.Series([None] * n_rows, dtype=object)
-    if level == "village":
-        vill_table = load_villages() if villages is None else villages
-        vill_table = vill_table[vill_table["towncode"].isin(set(towncode.dropna()))]
-        known_vill = set(vill_table["villcode"])
-        by_vname = dict(zip(zip(vill_table["towncode"], vill_table["village"].map(_norm_place), strict=True),
-                            vill_table["villcode"], strict=True))
-        hit_code = villcode.isin(known_vill) & towncode.notna()
-        # a village code of another township than the names say is not trusted
-        hit_code &= villcode.str[:8].eq(towncode.fillna("")) | (name_code.isna())
-        assigned[hit_code] = villcode[hit_code]
-        by_name_hit = [by_vname.get((t, _norm_place(v))) for t, v in zip(towncode, village_name, strict=True)]
-        by_name_hit = pd.Series(by_name_hit, dtype=object)
-        use_name = assigned.isna() & by_name_hit.notna()
-        assigned[use_name] = by_name_hit[use_name]
-        how = pd.Series(np.where(hit_code, "village code", np.where(use_name, "village name",
-                                                                   "township only (no matching village)")),
-                        dtype=object)
+def _match_villages(places: _Places, vill_table: gpd.GeoDataFrame, layout: _Columns, rej: Rejections,
+                    skip: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """(VILLCODE or None, how matched) of each row: by village code, then by village name in its township.
 
-    ok = ~bad
-    first_group = "total" if "total" in groups else (next(iter(groups)) if groups else None)
-    people = groups[first_group] if first_group else np.zeros(n_rows)
+    A row of a village table with neither a village code nor a village name (a township subtotal)
+    is rejected: its people would be counted a second time.
+    """
+    import numpy as np
+    import pandas as pd
+
+    towncode, villcode = places.towncode, places.villcode
+    known = set(vill_table["villcode"])
+    by_name = dict(zip(zip(vill_table["towncode"], vill_table["village"].map(_norm_place), strict=True),
+                       vill_table["villcode"], strict=True))
+    hit_code = villcode.isin(known) & towncode.notna()
+    # a village code of another township than the names say is not trusted
+    hit_code &= villcode.str[:8].eq(towncode.fillna("")) | places.name_code.isna()
+    assigned = pd.Series(np.where(hit_code, villcode, None), dtype=object)
+    by_name_hit = pd.Series([by_name.get((t, _norm_place(v))) for t, v in zip(towncode, places.village, strict=True)],
+                            dtype=object)
+    use_name = assigned.isna() & by_name_hit.notna()
+    assigned[use_name] = by_name_hit[use_name]
+    how = pd.Series(np.where(hit_code, "village code", np.where(use_name, "village name",
+                                                               "township only (no matching village)")), dtype=object)
+    subtotal = (places.village == "").to_numpy() & (villcode == "").to_numpy() & towncode.notna().to_numpy() & ~skip
+    field = layout.header[layout.cols["village"]] if "village" in layout.cols else places.place_field
+    rej.add(subtotal, field or "village", "",
+            "no village name or code in a village table (a township subtotal?): its people would count twice")
+    return assigned, how
+
+
+def _reject_duplicates(places: _Places, assigned: pd.Series, towns: gpd.GeoDataFrame,
+                       vill_table: gpd.GeoDataFrame | None, layout: _Columns, line: np.ndarray,
+                       rej: Rejections) -> None:
+    """Reject each later row that gives the same place as an earlier accepted row.
+
+    The place is what the row resolved to, not how it was written: ``10010140-001``,
+    ``10010140001`` and the village's name in ``嘉義縣 竹崎鄉`` are one village, counted once.
+    """
+    import numpy as np
+    import pandas as pd
+
+    town_name = dict(zip(towns["towncode"], towns["county"] + towns["township"], strict=True))
+    vill_name = ({} if vill_table is None else
+                 dict(zip(vill_table["villcode"], vill_table["county"] + vill_table["township"] + vill_table["village"],
+                          strict=True)))
+    if places.level == "village":
+        # matched: the boundary village; unmatched: the code as written, else the name in its township
+        key = pd.Series([v if v is not None else None if t is None else f"{t}|{c}|" if c else
+                         f"{t}||{_norm_place(name)}" for v, t, c, name in
+                         zip(assigned, places.towncode, places.villcode, places.village, strict=True)], dtype=object)
+        label = [f"village {k} {vill_name[k]}" if k in vill_name else
+                 f"village {(parts := str(k).split('|'))[1]} {town_name.get(parts[0], '')}{parts[2]}".replace("  ", " ")
+                 for k in key]
+    else:
+        key = places.towncode
+        label = [f"township {k} {town_name.get(k, '')}" for k in key]
+    ok = ~rej.bad & key.notna().to_numpy()
+    first = pd.Series(line[ok]).groupby(key[ok].to_numpy()).transform("first").to_numpy()
+    first_row = np.zeros(len(line), dtype=np.int64)
+    first_row[ok] = first
+    dup = ok & (first_row != line)
+    coded = (places.code != "").to_numpy()
+    written = np.where(coded, places.code, (places.place + " " + places.village).str.strip())
+    code_field = layout.header[layout.cols["code"]] if "code" in layout.cols else ""
+    rej.add(dup, np.where(coded, code_field or "code", places.place_field or "place"), written,
+            lambda pos: [f"duplicate of row {first_row[p]}: the same {label[p]}, counted once" for p in pos])
+
+
+def _matching(how: pd.Series, people: np.ndarray, ok: np.ndarray, line: np.ndarray) -> pd.DataFrame:
+    """``how, rows, people``: how the accepted rows matched, and the rejected rows."""
+    import numpy as np
+    import pandas as pd
+
     match = pd.DataFrame({"how": how[ok].to_numpy(), "people": people[ok]})
     matching = match.groupby("how", sort=False).agg(rows=("people", "size"), people=("people", "sum")).reset_index()
-    matching = pd.concat([matching, pd.DataFrame([{"how": "rejected", "rows": int(np.unique(line[bad]).size),
-                                                   "people": float(people[bad].sum())}])], ignore_index=True)
+    rejected = pd.DataFrame([{"how": "rejected", "rows": int(np.unique(line[~ok]).size),
+                              "people": float(people[~ok].sum())}])
+    matching = pd.concat([matching, rejected], ignore_index=True)
     matching["people"] = matching["people"].round().astype("int64")
-    avail = tuple(g for g in AGE_GROUPS if g in groups)
-    data = pd.DataFrame({"towncode": towncode.to_numpy(), "villcode": assigned.to_numpy()})
-    for g in avail:
-        data[g] = groups[g]
-    if area is not None:
-        data["area_km2"] = area
-    data = data[ok]
-    town_cols = ["towncode", "county", "township"]
-    tsum = data.groupby("towncode")[[*avail, *(["area_km2"] if area is not None else [])]].sum()
-    town_out = towns[town_cols].merge(tsum, left_on="towncode", right_index=True, how="inner")
+    return matching
+
+
+def _outputs(data: pd.DataFrame, avail: tuple[str, ...], towns: gpd.GeoDataFrame,
+             vill_table: gpd.GeoDataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(townships, villages) tables from the accepted rows' ``towncode, villcode`` + groups (+ area)."""
+    import pandas as pd
+
+    sums = [*avail, *(["area_km2"] if "area_km2" in data else [])]
+    tsum = data.groupby("towncode")[sums].sum()
+    town_out = towns[["towncode", "county", "township"]].merge(tsum, left_on="towncode", right_index=True, how="inner")
     for g in avail:
         town_out[g] = town_out[g].round().astype("int64")
-    if level == "village":
-        vsum = data.dropna(subset=["villcode"]).groupby("villcode")[list(avail)].sum()
-        vcols = ["villcode", "towncode", "county", "township", "village"]
-        vill_out = pd.DataFrame(vill_table[vcols]).merge(vsum, left_on="villcode", right_index=True, how="left")
-        for g in avail:
-            vill_out[g] = vill_out[g].fillna(0).round().astype("int64")
-        vill_out = vill_out.sort_values("villcode", ignore_index=True)
-    else:
-        vill_out = pd.DataFrame(columns=["villcode", "towncode", "county", "township", "village", *avail])
-    rejected_frame = pd.DataFrame(rejected, columns=REJECTED_COLUMNS).sort_values(["row", "field"], ignore_index=True)
-    period = _period(cells[cols["period"]], notes) if "period" in cols else None
-    layout = _layout(level, ages, "code" in cols)
-    pop = Population(
-        file=str(path), layout=layout, level=level, period=period, groups=avail,
-        unavailable={g: unavailable[g] for g in AGE_GROUPS if g in unavailable},
-        villages=vill_out, townships=town_out.sort_values("towncode", ignore_index=True), matching=matching,
-        rejected=rejected_frame, rows_read=n_rows, notes=notes,
-    )
-    log.info("%s: %s, %d rows, %d rejected; groups %s", file, layout, n_rows, int(bad.sum()), ", ".join(avail))
-    return pop
+    town_out = town_out.sort_values("towncode", ignore_index=True)
+    vcols = ["villcode", "towncode", "county", "township", "village"]
+    if vill_table is None:
+        return town_out, pd.DataFrame(columns=[*vcols, *avail])
+    vsum = data.dropna(subset=["villcode"]).groupby("villcode")[list(avail)].sum()
+    vill_out = pd.DataFrame(vill_table[vcols]).merge(vsum, left_on="villcode", right_index=True, how="left")
+    for g in avail:
+        vill_out[g] = vill_out[g].fillna(0).round().astype("int64")
+    return town_out, vill_out.sort_values("villcode", ignore_index=True)
 
 
-def _norm_place(text: object) -> str:
+@functools.lru_cache(maxsize=65_536)
+def _norm_place(text: str) -> str:
     from .names import normalise_name
 
     return normalise_name(text)

@@ -15,7 +15,7 @@ from hypothesis.errors import InvalidArgument
 
 from coverage.errors import CoverageError
 from coverage.facilities import parse_date, read_facilities
-from coverage.plan import load_targets, read_scenario
+from coverage.plan import load_targets, parse_year, read_scenario
 from coverage.privacy import is_personal_column
 
 HEADERS = ["類別,名稱,縣市,鄉鎮市區,經度,緯度,啟用日期", "category,name,township,x,y,opened,closed,serves",
@@ -70,28 +70,123 @@ def test_random_bytes_are_refused_cleanly(tmp_path, townships, blob, suffix):
     assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
 
 
-@settings_
-@given(data=rows, header=st.sampled_from(["縣市,類別,年度,目標處數", "scope,category,year,target_rate", "x,y"]))
-def test_targets_reader(tmp_path, data, header):
-    path = tmp_path / "t.csv"
-    path.write_text(_csv(data, header), encoding="utf-8")
-    try:
-        table = load_targets(path)
-    except CoverageError:
-        return
-    assert set(table.columns) >= {"scope", "category", "year", "target_count", "target_rate"}
+# ----------------------------------------------------------------------------- targets and scenario files
+
+TARGET_HEADERS = ["縣市,類別,年度,目標處數,目標涵蓋率", "scope,category,year,target_count,target_rate"]
+good_target_rows = st.lists(st.tuples(
+    st.sampled_from(["嘉義縣", "全國", "臺中市", "台中市", "嘉義市"]),
+    st.sampled_from(["社福中心", "小衛星", "心衛中心", "會所", "welfare_centre"]),
+    st.sampled_from(["114", "2026", "民國115年", "2030"]),
+    st.sampled_from(["3", "0", "1,200", "", "156"]),
+    st.sampled_from(["", "50", "100%", "33.3"]),
+).filter(lambda r: r[3] or r[4]), min_size=1, max_size=6, unique_by=lambda r: (
+    r[0].replace("台", "臺"), r[1].replace("welfare_centre", "社福中心"), parse_year(r[2])))
+# a hostile cell put somewhere, a stray quote, an extra cell: each must refuse the file, never merge or drop
+damage = st.one_of(
+    st.none(),
+    st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 4), cells),
+    st.tuples(st.just("quote"), st.integers(0, 5), st.integers(0, 60)),
+    st.tuples(st.just("extra"), st.integers(0, 5), cells.filter(lambda c: c.strip() != "")),
+)
 
 
-@settings_
-@given(data=rows, header=st.sampled_from(["action,target", "target", "動作,目標"]))
-def test_scenario_reader(tmp_path, data, header):
-    path = tmp_path / "s.csv"
-    path.write_text(_csv(data, header), encoding="utf-8")
-    try:
-        add, remove = read_scenario(path)
-    except CoverageError:
-        return
-    assert len(add) + len(remove) <= len(data)
+def _damaged_csv(header: str, rows_: list[tuple], hit) -> tuple[str, int | None]:
+    """(CSV text, the 1-based file line damaged or None) of ``rows_`` with ``hit`` applied to one row."""
+    lines = [",".join('"' + str(c).replace('"', '""') + '"' if any(ch in str(c) for ch in ',"\n\r') else str(c)
+                      for c in r) for r in rows_]
+    line = None
+    if hit is not None:
+        k = hit[1] % len(lines)
+        line = k + 2
+        cells_ = list(rows_[k])
+        if hit[0] == "cell":
+            cells_[hit[2] % len(cells_)] = hit[3]
+            lines[k] = ",".join('"' + str(c).replace('"', '""') + '"' for c in cells_)
+        elif hit[0] == "quote":
+            pos = hit[2] % (len(lines[k]) + 1)
+            lines[k] = lines[k][:pos] + '"' + lines[k][pos:]
+        else:
+            lines[k] = lines[k] + "," + '"' + hit[2].replace('"', '""') + '"'
+    return header + "\n" + "\n".join(lines) + "\n", line
+
+
+def test_targets_reader(tmp_path):
+    """Valid targets files with one hostile cell, stray quote or extra cell: the file is read whole
+    (every row a target, each the row it came from) or refused in one line naming the file."""
+    import math
+    from collections import Counter
+
+    from coverage.errors import InputError, UnreadableFileError
+
+    seen: Counter = Counter()
+
+    @settings_
+    @given(rows_=good_target_rows, header=st.sampled_from(TARGET_HEADERS), hit=damage)
+    def run(rows_, header, hit):
+        path = tmp_path / "t.csv"
+        text, line = _damaged_csv(header, rows_, hit)
+        path.write_text(text, encoding="utf-8")
+        try:
+            table = load_targets(path)
+        except InputError as exc:
+            message = str(exc)
+            assert "\n" not in message and "t.csv" in message
+            assert isinstance(exc, UnreadableFileError) or re.search(r"^t\.csv row \d", message)
+            seen["refused"] += 1
+            event("refused")
+            return
+        assert len(table) == len(rows_)  # nothing dropped, nothing merged
+        for n, (got, want) in enumerate(zip(table.itertuples(index=False), rows_, strict=True), start=2):
+            assert math.isnan(got.target_count) or (math.isfinite(got.target_count) and got.target_count >= 0)
+            assert math.isnan(got.target_rate) or 0 <= got.target_rate <= 100
+            if n != line:  # an undamaged row reads as written
+                count = float(want[3].replace(",", "")) if want[3] else math.nan
+                rate = float(want[4].rstrip("%")) if want[4] else math.nan
+                assert (got.scope, got.year) == (want[0].replace("台", "臺"), parse_year(want[2]))
+                assert got.target_count == count or (math.isnan(count) and math.isnan(got.target_count))
+                assert got.target_rate == rate or (math.isnan(rate) and math.isnan(got.target_rate))
+        seen["accepted, damaged" if line else "accepted"] += 1
+        event("accepted" + (" despite the damage" if line else ""))
+
+    run()
+    assert seen["accepted"] and seen["refused"], seen
+
+
+def test_scenario_reader(tmp_path):
+    """Scenario files: read whole (every row an add or a remove) or refused in one line."""
+    from collections import Counter
+
+    from coverage.errors import InputError
+
+    seen: Counter = Counter()
+    rows_ = st.lists(st.tuples(st.sampled_from(["add", "新增", "remove", "移除", "ADD"]),
+                               st.sampled_from(["嘉義縣阿里山鄉:小衛星", "臺中市北區:社福中心", "甲中心", "乙中心",
+                                                "丙中心"])), min_size=1, max_size=6, unique_by=lambda r: r[1])
+
+    @settings_
+    @given(rows_=rows_, header=st.sampled_from(["action,target", "動作,目標", "target,action"]),
+           hit=st.one_of(damage, st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 1),
+                                           st.sampled_from(["move", "", "嘉義縣阿里山鄉", "新增 "]))))
+    def run(rows_, header, hit):
+        if header.startswith("target"):
+            rows_ = [(t, a) for a, t in rows_]
+        path = tmp_path / "s.csv"
+        text, _line = _damaged_csv(header, rows_, hit)
+        path.write_text(text, encoding="utf-8")
+        try:
+            add, remove = read_scenario(path)
+        except InputError as exc:
+            assert "\n" not in str(exc) and "s.csv" in str(exc)
+            seen["refused"] += 1
+            event("refused")
+            return
+        assert len(add) + len(remove) == len(rows_)  # every row used, none merged
+        assert all(":" in a for a in add)
+        seen["accepted"] += 1
+        event("accepted")
+
+    run()
+    assert seen["accepted"] and seen["refused"], seen
 
 
 @pytest.mark.parametrize("blob", [b"", b"\xff\xfe\x00", b"PK\x03\x04garbage", b"\x00" * 100])
@@ -442,3 +537,126 @@ def test_population_file_size_limit(tmp_path):
     os.truncate(path, 2 * 2**30)
     with pytest.raises(UnreadableFileError, match="pop.csv: file is 2,048 MB, over the 512 MB limit"):
         read_population(path)
+
+
+# ----------------------------------------------------------------------------- population: stray quotes, duplicates
+
+REAL_VILLAGE_ROWS = [  # real rows of village_population_agegroups_2021-03.csv (MOI 戶政司, 2021-03)
+    ("65000010-001", "新北市板橋區", "留侯里", "690,1679,802,877,236,1145,298,1382,21"),
+    ("10010010-001", "嘉義縣太保市", "太保里", "1012,2747,1401,1346,317,2017,413,2291,54"),
+    ("10010140-001", "嘉義縣竹崎鄉", "竹崎村", "1017,2891,1446,1445,318,2048,525,2437,69"),
+    ("10010140-002", "嘉義縣竹崎鄉", "和平村", "819,2566,1334,1232,309,1799,458,2134,60"),
+    ("10010140-003", "嘉義縣竹崎鄉", "坑頭村", "271,849,454,395,71,586,192,739,16"),
+    ("10020010-001", "嘉義市東區", "荖藤里", "2043,5751,2773,2978,1016,4200,535,4378,147"),
+    ("09007010-001", "連江縣南竿鄉", "介壽村", "661,2377,1266,1111,322,1751,304,1934,47"),
+]
+VILLAGE_HEADER = "年月,村里代碼,區域,村里,戶數,人口,男性人口,女性人口,未滿15歲,15-64歲,超過64歲,超過20歲,18-19歲"
+
+
+def _village_line(row: tuple[str, str, str, str], code: str | None = None, place: str | None = None,
+                  village: str | None = None) -> str:
+    return ",".join(["2021-03", row[0] if code is None else code, row[1] if place is None else place,
+                     row[2] if village is None else village, row[3]])
+
+
+def _people(row: tuple[str, str, str, str]) -> int:
+    return int(row[3].split(",")[1])
+
+
+def test_population_stray_quote_never_merges(tmp_path, townships, villages):
+    """Real rows with one ``"`` inserted anywhere in the data: every township total is exactly the
+    sum of the rows read whole (by their own line numbers); a damaged line is a rejected row."""
+    from collections import Counter
+
+    from coverage.population import read_population
+
+    seen: Counter = Counter()
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(picks=st.lists(st.integers(0, len(REAL_VILLAGE_ROWS) - 1), min_size=2, max_size=6, unique=True),
+           where=st.integers(0, 10_000), crlf=st.booleans())
+    def run(picks, where, crlf):
+        rows_ = [REAL_VILLAGE_ROWS[k] for k in picks]
+        body = "\n".join(_village_line(r) for r in rows_) + "\n"
+        pos = where % len(body)
+        body = body[:pos] + '"' + body[pos:]
+        text = VILLAGE_HEADER + "\n" + body
+        path = tmp_path / "quote.csv"
+        path.write_bytes(text.replace("\n", "\r\n" if crlf else "\n").encode("utf-8"))
+        pop = read_population(path, townships=townships, villages=villages)
+        _check_population(pop, path.name)
+        assert pop.rows_read == len(rows_)  # physical data lines, whatever the quote swallowed
+        rejected = set(pop.rejected["row"])
+        expected: dict[str, int] = {}
+        for line, r in enumerate(rows_, start=2):
+            if line not in rejected:
+                expected[r[0][:8]] = expected.get(r[0][:8], 0) + _people(r)
+        assert dict(zip(pop.townships["towncode"], pop.townships["total"], strict=True)) == expected
+        for line in rejected:  # a line named as damaged is one the quote touched or swallowed
+            reason = " ".join(pop.rejected.loc[pop.rejected["row"] == line, "reason"])
+            assert "quote" in reason or "not a whole number" in reason or "cells" in reason, reason
+        swallowed = int(pop.rejected["reason"].str.contains("swallows").sum())
+        seen["lines swallowed" if swallowed else ("a row rejected" if rejected else "all rows read")] += 1
+        event(f"{swallowed} lines swallowed, {len(rejected)} rows rejected")
+
+    run()
+    assert seen["lines swallowed"] and seen["all rows read"], seen
+
+
+SPELLINGS = ["code", "code without dash", "name only", "space in place", "trailing spaces", "台 for 臺",
+             "full-width digits"]
+
+
+def _respell(row: tuple[str, str, str, str], how: str) -> str:
+    code, place, village = row[0], row[1], row[2]
+    if how == "code without dash":
+        return _village_line(row, code=code.replace("-", ""))
+    if how == "name only":
+        return _village_line(row, code="")
+    if how == "space in place":
+        return _village_line(row, code="", place=place[:3] + " " + place[3:])
+    if how == "trailing spaces":
+        return _village_line(row, code="", place=place + " ", village=" " + village + "　")
+    if how == "台 for 臺":
+        return _village_line(row, code="", place=place.replace("臺", "台"), village=village.replace("臺", "台"))
+    if how == "full-width digits":
+        return _village_line(row, code=code.translate(str.maketrans("0123456789-", "０１２３４５６７８９－")))
+    return _village_line(row)
+
+
+def test_population_duplicates_in_any_spelling_count_once(tmp_path, townships, villages):
+    """Real rows, then some of them again in random spellings: totals as without the copies,
+    each copy rejected as a duplicate of its first row."""
+    from collections import Counter
+
+    from coverage.population import read_population
+
+    seen: Counter = Counter()
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(picks=st.lists(st.integers(0, len(REAL_VILLAGE_ROWS) - 1), min_size=1, max_size=5, unique=True),
+           again=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(SPELLINGS)), min_size=1, max_size=5),
+           first_spelling=st.sampled_from(SPELLINGS))
+    def run(picks, again, first_spelling):
+        rows_ = [REAL_VILLAGE_ROWS[k] for k in picks]
+        lines = [_respell(r, first_spelling) for r in rows_]
+        copies = [(k % len(rows_), how) for k, how in again]
+        lines += [_respell(rows_[k], how) for k, how in copies]
+        path = tmp_path / "dups.csv"
+        path.write_text(VILLAGE_HEADER + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        pop = read_population(path, townships=townships, villages=villages)
+        _check_population(pop, path.name)
+        expected: dict[str, int] = {}
+        for r in rows_:
+            expected[r[0][:8]] = expected.get(r[0][:8], 0) + _people(r)
+        assert dict(zip(pop.townships["towncode"], pop.townships["total"], strict=True)) == expected
+        rej = pop.rejected.set_index("row")["reason"]
+        for i, (k, how) in enumerate(copies):
+            line = len(rows_) + 2 + i
+            assert rej[line].startswith(f"duplicate of row {k + 2}: the same village "), (how, rej[line])
+        assert sorted(rej.index) == list(range(len(rows_) + 2, len(lines) + 2))
+        seen[first_spelling] += 1
+        event(f"first written as {first_spelling}; copies as {', '.join(sorted({h for _, h in copies}))}")
+
+    run()
+    assert len(seen) >= 3, seen

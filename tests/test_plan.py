@@ -252,3 +252,152 @@ def test_cli_trend_and_whatif_with_population(tmp_path, shared_data):
     r = runner.invoke(app, ["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--population", str(pop),
                             "--age-group", "children"])
     assert r.exit_code == 1 and "children" in r.output
+
+
+# ----------------------------------------------------------------------------- targets and scenarios: whole or refused
+
+TARGET_HEADER = "縣市,類別,年度,目標處數,目標涵蓋率\n"
+
+
+@pytest.mark.parametrize(("count", "rate", "reason"), [
+    ("inf", "", "target_count 'inf' is not a finite number"),
+    ("1e400", "", "target_count '1e400' is not a finite number"),
+    ("nan", "", "target_count 'nan' is not a finite number"),
+    ("-1", "", "target_count '-1' is not a whole number from 0 to 100,000"),
+    ("3.5", "", "target_count '3.5' is not a whole number from 0 to 100,000"),
+    ("三", "", "target_count '三' is not a whole number"),
+    ("", "101", "target_rate '101' is not a number from 0 to 100"),
+    ("", "-inf%", "target_rate '-inf' is not a finite number"),
+    ("", "", "neither target_count nor target_rate is given"),
+])
+def test_target_values_out_of_range_are_refused_with_the_row(tmp_path, count, rate, reason):
+    path = tmp_path / "t.csv"
+    path.write_text(TARGET_HEADER + "嘉義市,社福中心,114,2,\n" + f"嘉義縣,小衛星,115,{count},{rate}\n",
+                    encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_targets(path)
+    assert str(info.value) == f"t.csv row 3: {reason}. The targets file is not used until this row is fixed"
+
+
+def test_target_forms_that_are_fine(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(TARGET_HEADER + "嘉義市,社福中心,114,\"1,200\",\n嘉義縣,小衛星,民國115年,,９５％\n"
+                    "全國,心衛中心,2030,101,\n", encoding="utf-8")
+    t = load_targets(path)
+    assert t[["scope", "year", "target_count"]].values[0].tolist() == ["嘉義市", 2025, 1200]
+    assert t["target_rate"].iloc[1] == 95 and t["source"].tolist() == ["t.csv"] * 3
+
+
+def test_every_bad_target_row_is_named_in_one_line(tmp_path):
+    path = tmp_path / "targets.csv"
+    path.write_text(TARGET_HEADER + "嘉義市,社福中心,114,2,\n"  # row 2 fine
+                    ",小衛星,115,3,\n"  # blank scope (not silently national)
+                    "嘉義縣,小衛星,115,,100\n"  # fine
+                    "嘉義縣,小衛星,115,,90\n"  # the same rate target again
+                    "火星縣,小衛星,115,3,\n"
+                    "嘉義縣,小衛星,1921,3,\n"
+                    "嘉義縣,小衛星,115,3,,多的欄\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_targets(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("targets.csv row 3: scope (縣市) is blank")
+    assert "row 5: duplicate of row 4: the same target_rate for 嘉義縣 community_support_point 2026" in message
+    assert "row 6: county '火星縣'" in message
+    assert message.endswith("also rows 7, 8. The targets file is not used until these 5 rows are fixed")
+
+
+def test_quote_damage_in_a_targets_file_is_refused_never_merged(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(TARGET_HEADER + '嘉義市,"社福中心,114,2,\n嘉義縣,小衛星,115,,100\n台中市,心衛中心,2026,,20\n',
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=r't.csv row 2: unbalanced quote \("\) swallows lines 2–4; row 3: .*row 4'):
+        load_targets(path)
+
+
+def test_targets_workbook(tmp_path):
+    path = tmp_path / "t.xlsx"
+    pd.DataFrame({"縣市": ["嘉義市", "嘉義縣"], "類別": ["社福中心", "小衛星"], "年度": ["114", "115"],
+                  "目標處數": ["2", "inf"]}).to_excel(path, index=False)
+    with pytest.raises(InputError, match="t.xlsx row 3: target_count 'inf' is not a finite number"):
+        load_targets(path)
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    with pytest.raises(InputError, match="t.xlsx: not a readable XLSX workbook"):
+        load_targets(path)
+
+
+def test_targets_workbook_hidden_rows_and_sheets(tmp_path):
+    """A notes sheet is fine; a hidden target row, or targets on two sheets, refuse the file."""
+    from openpyxl import Workbook
+
+    def book(hide_row=False, second=False, hidden_sheet=False):
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "說明"
+        ws.append(["本檔為各縣市目標"])
+        for title in ["目標", *(["更多"] if second else [])]:
+            t = wb.create_sheet(title)
+            for row in (["縣市", "類別", "年度", "目標處數"], ["嘉義市", "社福中心", 114, 2],
+                        ["嘉義縣", "小衛星", 115, 18]):
+                t.append(row)
+            if hide_row:
+                t.row_dimensions[3].hidden = True
+            if hidden_sheet and title == "目標":
+                t.sheet_state = "hidden"
+        path = tmp_path / "t.xlsx"
+        wb.save(path)
+        return path
+
+    table = load_targets(book())
+    assert table[["scope", "target_count"]].values.tolist() == [["嘉義市", 2], ["嘉義縣", 18]]
+    with pytest.raises(InputError, match="t.xlsx row 3: row 3 of sheet '目標' is hidden"):
+        load_targets(book(hide_row=True))
+    with pytest.raises(InputError, match="targets on 2 sheets \\(目標、更多\\)"):
+        load_targets(book(second=True))
+    with pytest.raises(InputError, match="hidden: 目標"):
+        load_targets(book(hidden_sheet=True))
+
+
+@pytest.mark.parametrize(("column", "value"), [("target_count", float("inf")), ("target_count", 1e300),
+                                               ("target_count", -1.0), ("target_rate", float("inf")),
+                                               ("target_rate", 250.0), ("target_count", "x")])
+def test_compare_targets_refuses_impossible_targets(seed, townships, column, value):
+    """A targets table made in code gets the same checks (no OverflowError from math.ceil(inf))."""
+    targets = load_targets().head(2).copy()
+    targets["target_count"] = targets["target_count"].astype(object)
+    targets.loc[targets.index[1], column] = value
+    with pytest.raises(InputError, match=f"targets= row 1: {column}"):
+        compare_targets(seed, townships, targets, as_of="2024-06-30")
+
+
+def test_compare_targets_needs_a_target(seed, townships):
+    targets = pd.DataFrame({"scope": ["全國"], "category": ["welfare_centre"], "year": [2025],
+                            "target_count": [float("nan")], "target_rate": [float("nan")]})
+    with pytest.raises(InputError, match="targets= row 0: neither"):
+        compare_targets(seed, townships, targets)
+    out = compare_targets(seed, townships, targets.assign(target_count=[156.0]), as_of="2024-06-30")
+    assert out["still_needed"].tolist() == [148] and out["source"].tolist() == [""]
+
+
+def test_scenario_rows_are_checked_and_named(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("動作,目標\n新增,嘉義縣阿里山鄉：小衛星\n移除,甲中心\n", encoding="utf-8")
+    assert read_scenario(path) == (["嘉義縣阿里山鄉：小衛星"], ["甲中心"])
+    path.write_text("action,target\n"
+                    "add,嘉義縣阿里山鄉:小衛星\n"  # fine
+                    "add,嘉義縣阿里山鄉\n"  # no category
+                    "remove,\n"  # blank
+                    "remove,甲中心\n"
+                    "remove, 甲 中心 \n"  # the same facility again
+                    "move,x\n"
+                    'add,"嘉義縣竹崎鄉:小衛星\nremove,乙中心\n', encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_scenario(path)
+    message = str(info.value)
+    assert message.startswith("s.csv row 3: target '嘉義縣阿里山鄉': expected 縣市鄉鎮市區:category")
+    assert "row 4: target is blank" in message and "row 6: duplicate of row 5: '甲 中心' is removed already" in message
+    assert message.endswith("also rows 7, 8, 9. The scenario file is not used until these 6 rows are fixed")
+
+
+def test_whatif_takes_a_full_width_colon(seed, townships):
+    out = whatif(seed, townships, add=["嘉義縣阿里山鄉：小衛星"])
+    assert out.set_index("category").loc["community_support_point", "covered_after"] == 18

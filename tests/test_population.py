@@ -199,3 +199,336 @@ def test_real_township_files(shared_data):
 def test_real_births_file_is_not_population(shared_data):
     with pytest.raises(UnreadableFileError, match="moi_village_births_deaths_2025-12.csv.*no population count"):
         read_population(shared_data / "population" / "moi_village_births_deaths_2025-12.csv")
+
+
+# ----------------------------------------------------------------------------- one village is one village
+
+
+def balanced(pop) -> None:
+    """rows_read == accepted + rejected rows, and the matching table says the same."""
+    from coverage.rejections import rejected_rows
+
+    m = pop.matching.set_index("how")["rows"]
+    assert pop.rows_read == int(m.drop("rejected").sum()) + rejected_rows(pop.rejected)
+    assert int(m["rejected"]) == rejected_rows(pop.rejected)
+
+
+AGEGROUP_HEADER = "年月,村里代碼,區域,村里,戶數,人口,男性人口,女性人口,未滿15歲,15-64歲,超過64歲,超過20歲,18-19歲\n"
+竹崎村 = "1017,2891,1446,1445,318,2048,525,2437,69"  # a real 2021-03 row of 嘉義縣竹崎鄉竹崎村 (10010140-001)
+
+
+@pytest.mark.parametrize("again", [
+    "10010140001,嘉義縣竹崎鄉,竹崎村",  # the code without its dash
+    "10010140-001,嘉義縣竹崎鄉,竹崎村",  # the same spelling twice
+    ",嘉義縣竹崎鄉,竹崎村",  # by name only
+    ",嘉義縣 竹崎鄉,竹崎村",  # a space between county and township
+    ",嘉義縣竹崎鄉 , 竹崎村 ",  # trailing spaces
+    ",台灣 嘉義縣竹崎鄉,竹崎村",  # no: 台灣 is not a county (rejected, but not as a duplicate)
+    ",嘉義縣竹崎鄉,竹崎村",
+])
+def test_one_village_is_one_village(tmp_path, again):
+    f = tmp_path / "dup.csv"
+    f.write_text(AGEGROUP_HEADER + f"2021-03,10010140-001,嘉義縣竹崎鄉,竹崎村,{竹崎村}\n"
+                 f"2021-03,{again},{竹崎村}\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.townships.set_index("towncode").loc["10010140", "total"] == 2891  # counted once
+    assert pop.villages.set_index("villcode").loc["10010140001", "total"] == 2891
+    assert pop.rejected["row"].tolist() == [3]
+    reason = pop.rejected["reason"].item()
+    if "台灣" in again:
+        assert "not found" in reason
+    else:
+        assert reason == "duplicate of row 2: the same village 10010140001 嘉義縣竹崎鄉竹崎村, counted once"
+
+
+def test_first_spelling_wins_whichever_it_is(tmp_path):
+    """Name first, code later: the later row is the duplicate; a third village is unaffected."""
+    f = tmp_path / "dup.csv"
+    f.write_text(AGEGROUP_HEADER + f"2021-03,,嘉義縣竹崎鄉,竹崎村,{竹崎村}\n"
+                 "2021-03,10010140-002,嘉義縣竹崎鄉,和平村,819,2566,1334,1232,309,1799,458,2134,60\n"
+                 f"2021-03,10010140001,嘉義縣竹崎鄉,竹崎村,{竹崎村}\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    rej = pop.rejected
+    assert rej[["row", "field", "value"]].values.tolist() == [[4, "村里代碼", "10010140001"]]
+    assert "duplicate of row 2" in rej["reason"].item()
+    assert pop.townships["total"].sum() == 2891 + 2566
+
+
+def test_township_duplicates_old_and_new_names(tmp_path):
+    """臺北縣板橋市 is today's 新北市板橋區: the same township twice is counted once."""
+    f = tmp_path / "towns.csv"
+    f.write_text("COUNTYNAME,TOWNNAME,Elderly65\n新北市,板橋區,70000\n台北縣,板橋市,70000\n嘉義縣,阿里山鄉,900\n"
+                 "嘉義縣 ,阿里山鄉 ,900\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.townships["elderly"].sum() == 70900
+    assert pop.rejected["row"].tolist() == [3, 5]
+    assert pop.rejected["reason"].str.startswith("duplicate of row ").all()
+    assert "row 2: the same township 65000010 新北市板橋區" in pop.rejected["reason"].iloc[0]
+
+
+def test_a_real_row_appended_in_other_spellings_changes_nothing(tmp_path, shared_data):
+    src = shared_data / "population" / "village_population_agegroups_2021-03.csv"
+    lines = src.read_text(encoding="utf-8").splitlines()
+    row = next(i for i, line in enumerate(lines) if ",10010140-001," in line)  # 竹崎村 at line row + 1
+    cells = lines[row].split(",")
+    again = [
+        ",".join([cells[0], cells[1].replace("-", ""), *cells[2:]]),
+        ",".join([cells[0], "", "嘉義縣 竹崎鄉", *cells[3:]]),
+        ",".join([cells[0], "", "嘉義縣竹崎鄉 ", cells[3] + " ", *cells[4:]]),
+    ]
+    f = tmp_path / "village_population_with_duplicates.csv"
+    f.write_text("\n".join([*lines, *again]) + "\n", encoding="utf-8")
+    base, pop = read_population(src), read_population(f)
+    balanced(pop)
+    assert pop.rows_read == base.rows_read + 3
+    assert pop.townships["total"].sum() == base.townships["total"].sum() == 23_525_623
+    assert pop.villages["total"].tolist() == base.villages["total"].tolist()
+    n = len(lines)
+    assert pop.rejected["row"].tolist() == [n + 1, n + 2, n + 3]
+    assert (pop.rejected["reason"] == f"duplicate of row {row + 1}: the same village 10010140001 嘉義縣竹崎鄉竹崎村, "
+                                      "counted once").all()
+
+
+def test_real_single_age_file_duplicate_by_name(tmp_path, shared_data):
+    src = shared_data / "population" / "moi_village_single_age_2015-05_chiayi_county.csv"
+    text = src.read_text(encoding="utf-8-sig")
+    lines = text.splitlines()
+    f = tmp_path / "chiayi.csv"
+    f.write_text("\n".join([*lines, lines[1].replace("嘉義縣太保市", "嘉義縣 太保市", 1)]) + "\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.townships["total"].sum() == 522_065
+    assert pop.rejected["reason"].item().startswith("duplicate of row 2: the same village ")
+
+
+# ----------------------------------------------------------------------------- counts that cannot be right
+
+
+def test_negative_counts_and_age_groups_larger_than_the_total(tmp_path):
+    f = tmp_path / "counts.csv"
+    f.write_text(
+        AGEGROUP_HEADER
+        + "2021-03,10010140-001,嘉義縣竹崎鄉,竹崎村,1017,-2891,1446,1445,318,2048,525,2437,69\n"  # negative total
+        + "2021-03,10010140-002,嘉義縣竹崎鄉,和平村,819,2566,1334,1232,-309,1799,458,2134,60\n"  # negative band
+        + "2021-03,10010140-003,嘉義縣竹崎鄉,坑頭村,271,849,454,395,71,586,900,739,16\n"  # 65+ > total
+        + "2021-03,10010140-004,嘉義縣竹崎鄉,鹿滿村,271,849,454,395,71,586,500,739,16\n"  # bands add up > total
+        + "2021-03,10010140-005,嘉義縣竹崎鄉,紫雲村,271,849,454,395,71,586,192,839,16\n"  # 18-19 + 20+ > total
+        + "2021-03,10010140-006,嘉義縣竹崎鄉,沙坑村,271,849,454,395,71,586,192,739,16\n",  # fine
+        encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    rej = pop.rejected.set_index("row")
+    assert rej.loc[2, ["field", "value", "reason"]].tolist() == ["人口", "-2891", "negative count"]
+    assert rej.loc[3, ["field", "reason"]].tolist() == ["未滿15歲", "negative count"]
+    assert rej.loc[4, ["field", "value", "reason"]].tolist() == ["超過64歲", "900",
+                                                                   "超過64歲 900 is more than the total (人口) 849"]
+    assert rej.loc[5, "reason"] == "the age columns add up to 1,157, more than the total (人口) 849"
+    assert rej.loc[6, "reason"] == "age columns give a negative children count; the row's totals disagree"
+    assert list(rej.index) == [2, 3, 4, 5, 6]
+    assert pop.townships["total"].tolist() == [849]
+
+
+def test_single_age_band_larger_than_total(tmp_path):
+    f = single_age_file(tmp_path / "moi.csv", [(["10405", "嘉義縣太保市", "太保里"], lambda a: 1)])
+    text = f.read_text(encoding="utf-8-sig").splitlines()
+    text[1] = text[1].replace(",202,", ",150,", 1)  # the total says 150, the ages add up to 202
+    f.write_text("\n".join(text) + "\n", encoding="utf-8")
+    pop = read_population(f)
+    assert pop.rejected["reason"].item() == "the age columns add up to 202, more than the total (人口數) 150"
+    assert pop.townships.empty
+    balanced(pop)
+
+
+def test_rows_with_shifted_or_missing_cells_are_rejected_whole(tmp_path):
+    f = tmp_path / "shape.csv"
+    f.write_text("統計年月,區域別,村里,人口數\n"
+                 "11412,嘉義縣太保市,太保里,5,多的欄\n"  # one cell too many: the columns may be shifted
+                 "11412,嘉義縣太保市\n"  # cut short before 人口數
+                 "11412,嘉義縣太保市,後庄里,7,\n"  # an empty trailing cell is fine
+                 "11412,嘉義縣太保市,埤鄉里,3\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    rej = pop.rejected
+    assert rej[["row", "field", "value"]].values.tolist() == [[2, "row", ""], [3, "row", ""]]
+    assert "5 cells but the header names 4 columns" in rej["reason"].iloc[0]
+    assert "2 cells but the header has 4 columns" in rej["reason"].iloc[1]
+    assert pop.townships["total"].tolist() == [10]
+
+
+def test_township_subtotal_in_a_village_table_is_not_counted_twice(tmp_path):
+    f = tmp_path / "subtotal.csv"
+    f.write_text("統計年月,區域別,村里,人口數\n11412,嘉義縣太保市,,12\n11412,嘉義縣太保市,太保里,5\n"
+                 "11412,嘉義縣太保市,後庄里,7\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.rejected["row"].tolist() == [2] and "subtotal" in pop.rejected["reason"].item()
+    assert pop.townships["total"].tolist() == [12]
+
+
+# ----------------------------------------------------------------------------- damaged files
+
+
+VALID = ("統計年月,區域別代碼,區域別,村里名稱,戶數,人口數\n"
+         "11412,10010010001,嘉義縣太保市,太保里,10,200\n"
+         "11412,10010010002,嘉義縣太保市,後庄里,10,300\n"
+         "11412,10010010003,嘉義縣太保市,埤鄉里,10,400\n"
+         "11412,10010010004,嘉義縣太保市,東勢里,10,50\n")
+
+
+@pytest.mark.parametrize(("damage", "lost"), [
+    (('後庄里', '"後庄里'), [3, 4, 5]),  # a stray quote opens a cell that the end of the file closes
+    (('埤鄉里,10,400', '"埤鄉里,10,400'), [4, 5]),
+    (('東勢里,10,50', '東勢里,10,"50'), [5]),  # unterminated on the last line
+    (('後庄里,10,300\n', '後庄里,10,"300\n'), [3, 4, 5]),
+])
+def test_quote_damage_rejects_the_lines_never_merges_them(tmp_path, damage, lost):
+    f = tmp_path / "quote.csv"
+    f.write_text(VALID.replace(*damage), encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.rows_read == 4  # physical data lines, not parsed records
+    assert pop.rejected["row"].tolist() == lost
+    assert pop.rejected["reason"].str.contains('quote \\("\\)').all()
+    assert (pop.rejected["value"] == "").all()
+    counts = {2: 200, 3: 300, 4: 400, 5: 50}
+    assert pop.townships["total"].sum() == sum(v for k, v in counts.items() if k not in lost)
+
+
+def test_quote_damage_in_the_real_file(tmp_path, shared_data):
+    src = shared_data / "population" / "township_population_agegroups_2022-08.csv"
+    lines = src.read_text(encoding="utf-8").splitlines()
+    lines[10] = lines[10].replace(",", ',"', 1)  # line 11: the quote swallows the lines below until the next quote
+    lines[20] = lines[20] + '"'  # … which this one (line 21) supplies
+    f = tmp_path / "bands.csv"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    base, pop = read_population(src), read_population(f)
+    balanced(pop)
+    assert pop.rows_read == base.rows_read == 368
+    assert pop.rejected["row"].tolist() == list(range(11, 22))
+    assert len(pop.townships) == 368 - 11
+    lost = base.townships[~base.townships["towncode"].isin(pop.townships["towncode"])]
+    assert pop.townships["total"].sum() == base.townships["total"].sum() - lost["total"].sum()
+
+
+def test_a_cell_over_the_csv_field_limit_is_one_rejected_line(tmp_path):
+    f = tmp_path / "huge_cell.csv"
+    f.write_text(VALID.replace("後庄里", "x" * 200_000), encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.rejected["row"].tolist() == [3] and "CSV limit" in pop.rejected["reason"].item()
+    assert pop.townships["total"].sum() == 650
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("[" * 100_000, "JSON nested too deeply"),
+    ('{"1001018": {"population": ' + "9" * 5000 + "}}", "not valid JSON"),
+    ('"' + VALID, "no population header.*line 1: unbalanced quote"),
+])
+def test_hostile_structure_is_one_line(tmp_path, text, match):
+    f = tmp_path / "hostile.json"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match=match) as info:
+        read_population(f)
+    assert "\n" not in str(info.value) and "hostile.json" in str(info.value)
+
+
+def test_nested_json_values_are_rejected_not_echoed(tmp_path):
+    f = tmp_path / "nested.json"
+    f.write_text(json.dumps({"1001018": {"area": "嘉義縣阿里山鄉", "population": [[[[5174]]]]},
+                             "1001001": {"area": "嘉義縣太保市", "population": 37000}}), encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.rejected[["row", "field", "value"]].values.tolist() == [[1, "population", "(nested JSON)"]]
+    assert pop.townships["total"].tolist() == [37000]
+
+
+# ----------------------------------------------------------------------------- each step alone
+
+
+def test_steps_alone():
+    import numpy as np
+    import pandas as pd
+
+    from coverage.population import _age_groups, _columns, _whole_numbers
+    from coverage.rejections import Rejections
+
+    layout = _columns(__import__("pathlib").Path("x.csv"), ["區域別", "人口數", "未滿15歲", "15-64歲", "超過64歲"])
+    assert layout.cols == {"area": 0, "total": 1} and layout.width == 5
+    assert set(layout.recipes) == {"total", "elderly"}
+    cells = pd.DataFrame({1: ["10", "1,000", "-3", "2.5", "", "1e400", "x"]})
+    rej = Rejections(7)
+    values = _whole_numbers(cells, [1], ["區域別", "人口數"], rej, np.zeros(7, dtype=bool))
+    assert values[:, 0].tolist() == [10, 1000, 0, 0, 0, 0, 0]
+    assert rej.bad.tolist() == [False, False, True, True, True, True, True]
+    table = rej.table(pd.DataFrame({"file": "x.csv", "row": range(2, 9)}))
+    assert table["reason"].tolist() == ["negative count", "not a whole number", "empty count",
+                                        "not a whole number ≥ 0", "not a whole number ≥ 0"]
+    rej = Rejections(2)
+    groups = _age_groups(np.array([10.0, 10.0]), {(0, 14): np.array([2.0, 2.0]), (15, 64): np.array([5.0, 5.0]),
+                                                 (65, 10_000): np.array([3.0, 30.0])}, layout, rej)
+    assert groups["elderly"].tolist() == [3, 30] and rej.bad.tolist() == [False, True]
+
+
+def test_population_rows_keep_the_file_line_numbers(tmp_path):
+    """Two header rows, a blank line, a legitimately quoted cell and a damaged line: rows keep their
+    line numbers as in the file, the damaged lines come back separately."""
+    from coverage.popfile import classify_column, read_population_rows
+
+    f = tmp_path / "rows.csv"
+    f.write_text("statistic_yyymm,site_id,village,people_total\n統計年月,區域別,村里,人口數\n"
+                 '11412,"嘉義縣太保市",太保里,5\n\n11412,"嘉義縣太保市,後庄里,7\n11412,嘉義縣太保市,埤鄉里,9\n',
+                 encoding="utf-8")
+    rows = read_population_rows(f)
+    assert rows.header == ["統計年月", "區域別", "村里", "人口數"]
+    assert rows.rows == [(3, ["11412", "嘉義縣太保市", "太保里", "5"])]
+    assert [line for line, _ in rows.damaged] == [5, 6] and "unbalanced quote" in rows.damaged[0][1]
+    assert classify_column("65歲以上") == ("age", (65, 10_000)) and classify_column(" 人口 數") == ("total", None)
+
+
+def test_json_code_or_field_given_twice_is_not_lost_silently(tmp_path):
+    """json.loads keeps the last of repeated keys; the reader sees both and counts the township once."""
+    f = tmp_path / "towns.json"
+    f.write_text('{"1001018": {"area": "嘉義縣阿里山鄉", "population": 5174},'
+                 ' "1001018": {"area": "嘉義縣阿里山鄉", "population": 9999},'
+                 ' "1001001": {"area": "嘉義縣太保市", "population": 1, "population": 37000}}', encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.rows_read == 3
+    assert pop.townships.set_index("towncode")["total"].to_dict() == {"10010180": 5174}
+    rej = pop.rejected.set_index("row")
+    assert rej.loc[2, "reason"].startswith("duplicate of row 1: the same township 10010180")
+    assert rej.loc[3, ["field", "value"]].tolist() == ["population", "(key repeated in the record)"]
+
+
+def test_new_village_codes_are_distinct_villages(tmp_path):
+    """Codes not in the boundary set (villages created since) count at township level, one per code;
+    the same unknown code twice is a duplicate."""
+    f = tmp_path / "new.csv"
+    f.write_text("統計年月,區域別代碼,區域別,村里名稱,人口數\n11412,10010140901,嘉義縣竹崎鄉,,100\n"
+                 "11412,10010140902,嘉義縣竹崎鄉,,200\n11412,10010140-902,嘉義縣竹崎鄉,,200\n"
+                 "11412,,嘉義縣竹崎鄉,新村,50\n11412,,嘉義縣竹崎鄉,新 村,50\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    assert pop.townships["total"].tolist() == [350]
+    assert pop.rejected["row"].tolist() == [4, 6]
+    assert pop.rejected["reason"].tolist() == [
+        "duplicate of row 3: the same village 10010140902 嘉義縣竹崎鄉, counted once",
+        "duplicate of row 5: the same village 嘉義縣竹崎鄉新村, counted once"]
+
+
+def test_the_same_ages_twice_are_not_added(tmp_path):
+    """0歲 twice, or 超過64歲 beside 65歲以上: the people would be counted twice; the first is read."""
+    f = tmp_path / "ages.csv"
+    f.write_text("區域別,人口數,0歲,0歲,1歲以上,超過64歲,65歲以上\n嘉義縣太保市,100,4,4,96,20,20\n", encoding="utf-8")
+    pop = read_population(f)
+    balanced(pop)
+    t = pop.townships.iloc[0]
+    assert (t["total"], t["elderly"]) == (100, 20) and pop.rejected.empty
+    assert sum("the first is read" in n for n in pop.notes) == 2
+    f.write_text("區域別,人口數,65歲以上,65歲以上-男,65歲以上-女,0-64歲\n嘉義縣太保市,100,20,9,11,80\n",
+                 encoding="utf-8")
+    pop = read_population(f)
+    assert pop.townships["elderly"].tolist() == [20] and "by sex are not added" in pop.notes[-1]
