@@ -129,7 +129,7 @@ def _parse(book: Path, zf: zipfile.ZipFile, name: str, what: str, parser: expat.
     except _DtdError:
         raise UnreadableFileError(book, f"{what}: {name} declares a DTD or XML entities, which a workbook "
                                         "never does (an entity-expansion bomb?)") from None
-    except expat.ExpatError as exc:
+    except (expat.ExpatError, LookupError) as exc:  # LookupError: an XML declaration naming no known encoding
         raise UnreadableFileError(book, f"{what}: malformed XML in {name} ({exc})") from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise UnreadableFileError(book, f"{what}: {name} is damaged in the zip ({exc})") from None

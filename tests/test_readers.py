@@ -525,3 +525,26 @@ def test_every_fixture_balances(tmp_path: Path, townships) -> None:
     assert json.dumps(list(reg.skipped), ensure_ascii=False).count("skipped") == 2
     labels = set(reg.facilities["file"]) | set(reg.rejected["file"])
     assert {"pts.gpkg#社福", "pts.gpkg#小衛星", "清冊.xlsx#甲", "清冊.xlsx#乙"} <= labels
+
+
+def test_sheet_xml_declaring_an_unknown_encoding_is_one_error(tmp_path):
+    """A damaged byte in the XML declaration (encoding="UTF-X") was a LookupError traceback."""
+    import zipfile
+
+    from coverage.errors import UnreadableFileError
+    from coverage.readers import read_table
+
+    good = tmp_path / "good.xlsx"
+    import pandas as pd
+
+    pd.DataFrame({"類別": ["小衛星"], "名稱": ["甲"], "縣市": ["嘉義縣"], "鄉鎮市區": ["竹崎鄉"]}).to_excel(good, index=False)
+    bad = tmp_path / "清冊.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.startswith("xl/worksheets/"):
+                data = data.replace(b'encoding="UTF-8"', b'encoding="UTF-X"', 1)
+                assert b"UTF-X" in data
+            dst.writestr(info, data)
+    with pytest.raises(UnreadableFileError, match="清冊.xlsx.*malformed XML"):
+        read_table(bad)
