@@ -33,6 +33,7 @@ __all__ = [
     "EXTRA_CELLS",
     "GEOMETRY_PROBLEM",
     "HEADER_ALIASES",
+    "MISSING_CELLS",
     "canonical_header",
     "flatten_tables",
     "read_table",
@@ -70,6 +71,8 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Name of the column holding cells found beyond the header's width (a malformed row).
 EXTRA_CELLS = "_extra_cells"
+#: Name of the column holding, for a CSV row with fewer cells than the header, how many are missing.
+MISSING_CELLS = "_missing_cells"
 #: Name of the column of :func:`flatten_tables` naming a geometry that is not a point.
 GEOMETRY_PROBLEM = "_geometry"
 
@@ -82,6 +85,7 @@ _BLOCK_BYTES = 2**20  # bytes decoded at a time
 _DETECT_BYTES = 4 * 2**20  # bytes the encoding detector sees
 _RESERVED = {
     "facility_id", "file", "row", "towncode", "snapped", "note", "geometry", EXTRA_CELLS, GEOMETRY_PROBLEM,
+    MISSING_CELLS,
 }
 
 
@@ -166,13 +170,15 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _frame(path: Path, rows: Iterable[list[Any]]) -> pd.DataFrame:
+def _frame(path: Path, rows: Iterable[list[Any]], count_missing: bool = False) -> pd.DataFrame:
     """Table of clean strings from raw rows of strings (header somewhere in the first rows).
 
     ``rows`` may be an iterator (a ``csv.reader`` over the open file): the body is cleaned
     :data:`_CHUNK_ROWS` rows at a time into Arrow-backed string columns, so the peak memory is
     about the size of the table, not of a Python list of every cell; more than :func:`max_rows`
-    rows are refused as soon as they are seen.
+    rows are refused as soon as they are seen. With ``count_missing`` (delimited text, where a
+    short row is a malformed one), rows with fewer cells than the header are marked in
+    :data:`MISSING_CELLS`.
     """
     import pandas as pd
 
@@ -192,7 +198,7 @@ def _frame(path: Path, rows: Iterable[list[Any]]) -> pd.DataFrame:
     body = itertools.chain(head[h + 1:], it)
     parts, first, limit = [], h + 2, max_rows()
     while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
-        parts.append(_chunk_table(chunk, first, names))
+        parts.append(_chunk_table(chunk, first, names, count_missing))
         first += len(chunk)
         if first - h - 2 > limit:
             raise UnreadableFileError(
@@ -205,7 +211,7 @@ def _frame(path: Path, rows: Iterable[list[Any]]) -> pd.DataFrame:
     return _finish(table)
 
 
-def _chunk_table(chunk: list[list[Any]], first: int, names: list[str]) -> pd.DataFrame:
+def _chunk_table(chunk: list[list[Any]], first: int, names: list[str], count_missing: bool = False) -> pd.DataFrame:
     """Clean string table of consecutive raw rows, indexed by row number from ``first``; blank rows dropped."""
     import numpy as np
     import pandas as pd
@@ -229,6 +235,8 @@ def _chunk_table(chunk: list[list[Any]], first: int, names: list[str]) -> pd.Dat
     over = columns[width:]
     extra = [",".join(c for c in cells if c) for cells in zip(*over, strict=True)] if over else [""] * len(chunk)
     table[EXTRA_CELLS] = pd.Series(np.asarray(extra, dtype=object)[keep], dtype="str", index=index)
+    missing = [str(width - len(r)) if count_missing and len(r) < width else "" for r in chunk]
+    table[MISSING_CELLS] = pd.Series(np.asarray(missing, dtype=object)[keep], dtype="str", index=index)
     return table
 
 
@@ -326,7 +334,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     for delimiter in _delimiters(head):  # the first one under which a header is found
         with open(path, encoding=encoding, newline="") as fh:
             try:
-                return _frame(path, csv.reader(fh, delimiter=delimiter))
+                return _frame(path, csv.reader(fh, delimiter=delimiter), count_missing=True)
             except csv.Error as exc:
                 raise UnreadableFileError(path, f"malformed CSV ({exc})") from exc
             except UnreadableFileError as exc:
@@ -472,7 +480,7 @@ def flatten_tables(tables: list[tuple[pd.DataFrame, str]]) -> pd.DataFrame:
 
     frames = [_flatten(table, file) for table, file in tables]
     if not frames:
-        columns = ["file", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM]
+        columns = ["file", *COLUMNS, EXTRA_CELLS, MISSING_CELLS, GEOMETRY_PROBLEM]
         return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
     t = pd.concat(frames, ignore_index=True)
     text = [c for c in t.columns if c != "row"]

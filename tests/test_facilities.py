@@ -380,14 +380,19 @@ def test_precision_column(tmp_path: Path) -> None:
 
 
 def test_malformed_row_and_blank_lines(tmp_path: Path) -> None:
+    """Cells beyond the header, or (CSV) too few cells: rejected whole, values withheld; blank extras are fine."""
     path = tmp_path / "r.csv"
-    path.write_text("類別,名稱,鄉鎮市區\n社福中心,甲,竹崎鄉\n\n社福中心,乙,竹崎鄉,多的,\n社福中心,丙,竹崎鄉,,\n",
-                    encoding="utf-8")
+    path.write_text("類別,名稱,鄉鎮市區\n社福中心,甲,竹崎鄉\n\n社福中心,乙,竹崎鄉,多的,\n社福中心,丙,竹崎鄉,,\n"
+                    "社福中心,竹崎鄉\n", encoding="utf-8")
     reg = read_facilities(path)
     check_invariant(reg)
-    assert reg.rows_read == 3
+    assert reg.rows_read == 4
     assert reg.facilities["row"].tolist() == [2, 5]
-    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[4, "row", "多的"]]
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[4, "row", "(withheld)"],
+                                                                      [6, "row", "(withheld)"]]
+    reasons = reg.rejected["reason"].tolist()
+    assert "more cells than the header" in reasons[0] and "1 cell(s) fewer than the header" in reasons[1]
+    assert not [r for r in reasons if "多的" in r or "竹崎鄉" in r]
 
 
 def test_row_numbers_count_records_not_lines(tmp_path: Path) -> None:
