@@ -79,6 +79,7 @@ __all__ = [
     "check_dates",
     "check_precision",
     "check_serves",
+    "distinct_labels",
     "facility_frame",
     "find_mismatches",
     "locate_by_coordinates",
@@ -540,10 +541,46 @@ def read_registry_tables(
 
     path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
     tables = [(read_table(p), Path(p).name) for p in path_list]
+    labels = distinct_labels([(label, p) for (_, label), p in zip(tables, path_list, strict=True)])
+    tables = [(table, label) for (table, _), label in zip(tables, labels, strict=True)]
     personal_of: dict[str, list[str]] = {}
     for table, file in tables:  # two files may share a label: keep the personal columns of both
         personal_of.setdefault(file, []).extend(personal_columns(table.columns, public_columns))
     return flatten_tables(tables), personal_of
+
+
+def distinct_labels(pairs: Sequence[tuple[str, str | Path]]) -> list[str]:
+    """File labels made unique, so that ids and rejections tell every file apart.
+
+    A label shared by several files (``r.csv`` in two folders, a workbook's sheet label in two
+    copies) is prefixed with the fewest parent folders that tell them apart (``a/r.csv``,
+    ``b/r.csv``); the same file given twice gets a counter (``r.csv (2)``). Unique labels are
+    kept as they are.
+
+    Parameters
+    ----------
+    pairs : sequence of (label, path)
+
+    Returns
+    -------
+    list of str, aligned to ``pairs``.
+
+    Examples
+    --------
+    >>> distinct_labels([("r.csv", "x/a/r.csv"), ("r.csv", "x/b/r.csv"), ("s.csv", "s.csv")])
+    ['a/r.csv', 'b/r.csv', 's.csv']
+    """
+    labels = [str(label) for label, _ in pairs]
+    for label in sorted({x for x in labels if labels.count(x) > 1}):
+        idx = [i for i, x in enumerate(labels) if x == label]
+        parents = [Path(pairs[i][1]).resolve().parent.parts[1:] for i in idx]
+        tries = [["/".join((*p[-depth:], label)) for p in parents] for depth in range(1, max(map(len, parents)) + 1)]
+        best = max(tries, key=lambda tried: len(set(tried)), default=[])  # fewest folders telling most apart
+        found = best if len(set(best)) > 1 else [label] * len(idx)
+        for k, i in enumerate(idx):
+            n = found[: k + 1].count(found[k])
+            labels[i] = found[k] if n == 1 else f"{found[k]} ({n})"
+    return labels
 
 
 def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -64,6 +64,7 @@ def row(**kw: object) -> list[object]:
 def check_invariant(reg: Registry) -> None:
     rejected_rows = reg.rejected.groupby("file")["row"].nunique().sum() if len(reg.rejected) else 0
     assert len(reg.facilities) + rejected_rows == reg.rows_read
+    assert (reg.accepted, reg.rejected_rows) == (len(reg.facilities), rejected_rows)
     assert list(reg.rejected.columns) == REJECTED_COLUMNS
     assert list(reg.facilities.columns[: len(FACILITY_COLUMNS)]) == FACILITY_COLUMNS
     assert reg.facilities.crs.equals("EPSG:4326")
@@ -73,8 +74,8 @@ def check_invariant(reg: Registry) -> None:
 
 # ----------------------------------------------------------------------------- the messy registry
 
-@pytest.fixture
-def messy(tmp_path: Path) -> Registry:
+def messy_file(tmp_path: Path) -> Path:
+    """A cp950 registry with a dozen kinds of trouble (rows 2–13; see test_messy_registry_*)."""
     x, y = twd97(120.55, 23.52)
     ax, ay = twd97(120.80, 23.45)
     rows = [
@@ -94,8 +95,12 @@ def messy(tmp_path: Path) -> Registry:
         row(category="社福中心", name="打錯字", township="嘉義縣阿里山"),  # 12: unknown township
         row(category="社福中心", name="米制", lon=f"{ax:.1f}", lat=f"{ay:.1f}"),  # 13: TWD97 in lon/lat
     ]
-    path = write_csv(tmp_path / "messy.csv", rows, encoding="cp950")
-    return read_facilities(path)
+    return write_csv(tmp_path / "messy.csv", rows, encoding="cp950")
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Registry:
+    return read_facilities(messy_file(tmp_path))
 
 
 def test_messy_registry_towncodes(messy: Registry) -> None:
