@@ -875,9 +875,9 @@ def _validate(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str,
               "dates": check_dates(col, rej), "serves": check_serves(col, code, towns, rej),
               "cases": check_cases(col, rej), "snapped": xy["snapped"]}
     values["lon"], values["lat"] = _positions(xy, precision, code, towns)
+    rounded = {k: np.where(rej.bad, 0.0, values[k]).round(6) for k in ("lon", "lat")}  # rejected ones may be 1e308
     reject_duplicates(t, {"category": category, "name": col["name"], "address": col["address"], "code": code,
-                          "lon": np.round(values["lon"], 6), "lat": np.round(values["lat"], 6),
-                          "precision": precision}, rej)
+                          **rounded, "precision": precision}, rej)
     keep = ~rej.bad
     mismatches = find_mismatches(t, col, keep, xy["has"], code, decl, towns, notes)
     return {"rej": rej, "malformed": malformed, "values": values, "notes": notes, "keep": keep,
