@@ -34,9 +34,10 @@ Rules, in the order they are checked:
   trailing 人/案/位/名 allowed); blank is unknown. Outputs suppress small values (:mod:`coverage.privacy`).
 * Columns about a person (聯絡人, 負責人, 承辦人, 社工, 電話, email …; :func:`coverage.privacy.is_personal_column`)
   are dropped unless named in ``public_columns``.
-* A malformed row — non-blank cells beyond the header's width or, in CSV, fewer cells than the
-  header — is rejected whole with one line and none of its values, since they may have shifted
-  (a contact's name in the date column). A bad ``cases`` value is rejected without being shown.
+* A malformed row — non-blank cells beyond the header's width or, in CSV, fewer or more cells
+  than the header (blank ones included) — is rejected whole with one line and none of its
+  values, since they may have shifted (a contact's name in the date column). A bad ``cases``
+  value is rejected without being shown.
 
 Counts balance: ``rows_read == accepted + rejected_rows``. The steps are public functions
 (:func:`read_registry_tables` → :func:`registry_from_table`, which runs :func:`reject_malformed_rows`,
@@ -61,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import AmbiguousNameError, InputError, NameResolutionError
-from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, MISSING_CELLS, flatten_tables, read_table
+from .readers import CELL_COUNT, COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, flatten_tables, read_table
 from .rejections import REJECTED_COLUMNS, Rejections
 from .rejections import rejected_rows as _rejected_rows
 
@@ -515,7 +516,7 @@ WITHHELD = "(withheld)"
 _SHIFTED = ("its values are not shown: they may have shifted between columns, into or out of personal columns; "
             "fix the row in the file")
 #: Internal columns of a stacked table (not the files' own columns).
-_INTERNAL = ("file", "row", EXTRA_CELLS, MISSING_CELLS, GEOMETRY_PROBLEM)
+_INTERNAL = ("file", "row", EXTRA_CELLS, CELL_COUNT, GEOMETRY_PROBLEM)
 
 
 def read_registry_tables(
@@ -590,15 +591,16 @@ def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
     townships and blanks), so the arrays cost 8 bytes a cell.
     """
     return {c: _shared_objects(t[c]) if c in t.columns else np.full(len(t), "", dtype=object)
-            for c in (*COLUMNS, EXTRA_CELLS, MISSING_CELLS, GEOMETRY_PROBLEM)}
+            for c in (*COLUMNS, EXTRA_CELLS, CELL_COUNT, GEOMETRY_PROBLEM)}
 
 
 def reject_malformed_rows(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
     """Reject rows whose cells do not line up with the header, and geometries that are not points.
 
-    A row with more cells than the header (non-blank ones beyond its width) or, in delimited
-    text, fewer cells, may have its values shifted: a contact's name in the date column. Such a
-    row is rejected whole and none of its values is shown.
+    A row with non-blank cells beyond the header or, in delimited text, another number of cells
+    than the header (fewer, or more even if blank: a missing cell and an extra delimiter cancel
+    out only in the count of named columns) may have its values shifted: a contact's name in the
+    date column. Such a row is rejected whole and none of its values is shown.
 
     Returns
     -------
@@ -607,16 +609,24 @@ def reject_malformed_rows(col: dict[str, np.ndarray], rej: Rejections) -> np.nda
         a reason to :meth:`Rejections.table` as ``withhold``.
     """
     malformed = np.full(len(col["category"]), "", dtype=object)
-    extra, missing = col[EXTRA_CELLS] != "", col[MISSING_CELLS] != ""
+    extra, counted = col[EXTRA_CELLS] != "", col[CELL_COUNT] != ""
     malformed[extra] = ("the row has more cells than the header (an unquoted comma or delimiter in a "
                         f"value?); {_SHIFTED}")
-    malformed[missing] = [f"the row has {m} cell(s) fewer than the header (a missing delimiter, or a value "
-                          f"split over lines?); {_SHIFTED}" for m in col[MISSING_CELLS][missing]]
+    malformed[counted] = [_cell_count_reason(c) for c in col[CELL_COUNT][counted]]
     rej.add(malformed != "", "row", WITHHELD, malformed)
     geometry = col[GEOMETRY_PROBLEM]
     rej.add(geometry != "", "geometry", geometry, lambda p: [f"geometry is a {geometry[i]}; expected a Point"
                                                                for i in p])
     return malformed
+
+
+def _cell_count_reason(count: str) -> str:
+    cells, header = (int(x) for x in count.split("/"))
+    if cells < header:
+        return (f"the row has {cells} cells, fewer than the header's {header} (a missing delimiter?); "
+                f"{_SHIFTED}")
+    return (f"the row has {cells} cells, more than the header's {header} (an unquoted comma or delimiter "
+            f"in a value?); {_SHIFTED}")
 
 
 def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:

@@ -29,11 +29,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "CELL_COUNT",
     "COLUMNS",
     "EXTRA_CELLS",
     "GEOMETRY_PROBLEM",
     "HEADER_ALIASES",
-    "MISSING_CELLS",
     "canonical_header",
     "flatten_tables",
     "read_table",
@@ -71,8 +71,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Name of the column holding cells found beyond the header's width (a malformed row).
 EXTRA_CELLS = "_extra_cells"
-#: Name of the column holding, for a CSV row with fewer cells than the header, how many are missing.
-MISSING_CELLS = "_missing_cells"
+#: Name of the column holding, for a row of delimited text whose number of cells differs from the
+#: header's (fewer than its named columns, or more than all its cells, blank ones included),
+#: ``"cells/header cells"``; ``""`` for a row that lines up. Such a row's values may have shifted.
+CELL_COUNT = "_cell_count"
 #: Name of the column of :func:`flatten_tables` naming a geometry that is not a point.
 GEOMETRY_PROBLEM = "_geometry"
 
@@ -85,7 +87,7 @@ _BLOCK_BYTES = 2**20  # bytes decoded at a time
 _DETECT_BYTES = 4 * 2**20  # bytes the encoding detector sees
 _RESERVED = {
     "facility_id", "file", "row", "towncode", "snapped", "note", "geometry", EXTRA_CELLS, GEOMETRY_PROBLEM,
-    MISSING_CELLS,
+    CELL_COUNT,
 }
 
 
@@ -170,15 +172,15 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _frame(path: Path, rows: Iterable[list[Any]], count_missing: bool = False) -> pd.DataFrame:
+def _frame(path: Path, rows: Iterable[list[Any]], delimited: bool = False) -> pd.DataFrame:
     """Table of clean strings from raw rows of strings (header somewhere in the first rows).
 
     ``rows`` may be an iterator (a ``csv.reader`` over the open file): the body is cleaned
     :data:`_CHUNK_ROWS` rows at a time into Arrow-backed string columns, so the peak memory is
     about the size of the table, not of a Python list of every cell; more than :func:`max_rows`
-    rows are refused as soon as they are seen. With ``count_missing`` (delimited text, where a
-    short row is a malformed one), rows with fewer cells than the header are marked in
-    :data:`MISSING_CELLS`.
+    rows are refused as soon as they are seen. For ``delimited`` text, where a row's cells are
+    placed by counting delimiters, rows whose number of cells differs from the header's are
+    marked in :data:`CELL_COUNT`.
     """
     import pandas as pd
 
@@ -192,13 +194,14 @@ def _frame(path: Path, rows: Iterable[list[Any]], count_missing: bool = False) -
             "縣市/county, 鄉鎮市區/township, 地址/address, 經度/lon, 緯度/lat",
         )
     header = [_cell_text(v) for v in head[h]]
+    header_cells = len(header)
     while header and not header[-1]:
         header.pop()
     names = _column_names(header)
     body = itertools.chain(head[h + 1:], it)
     parts, first, limit = [], h + 2, max_rows()
     while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
-        parts.append(_chunk_table(chunk, first, names, count_missing))
+        parts.append(_chunk_table(chunk, first, names, header_cells if delimited else None))
         first += len(chunk)
         if first - h - 2 > limit:
             raise UnreadableFileError(
@@ -211,8 +214,14 @@ def _frame(path: Path, rows: Iterable[list[Any]], count_missing: bool = False) -
     return _finish(table)
 
 
-def _chunk_table(chunk: list[list[Any]], first: int, names: list[str], count_missing: bool = False) -> pd.DataFrame:
-    """Clean string table of consecutive raw rows, indexed by row number from ``first``; blank rows dropped."""
+def _chunk_table(
+    chunk: list[list[Any]], first: int, names: list[str], header_cells: int | None = None,
+) -> pd.DataFrame:
+    """Clean string table of consecutive raw rows, indexed by row number from ``first``; blank rows dropped.
+
+    With ``header_cells`` (delimited text), rows with fewer cells than ``names`` or more than
+    ``header_cells`` are marked in :data:`CELL_COUNT`.
+    """
     import numpy as np
     import pandas as pd
 
@@ -235,8 +244,10 @@ def _chunk_table(chunk: list[list[Any]], first: int, names: list[str], count_mis
     over = columns[width:]
     extra = [",".join(c for c in cells if c) for cells in zip(*over, strict=True)] if over else [""] * len(chunk)
     table[EXTRA_CELLS] = pd.Series(np.asarray(extra, dtype=object)[keep], dtype="str", index=index)
-    missing = [str(width - len(r)) if count_missing and len(r) < width else "" for r in chunk]
-    table[MISSING_CELLS] = pd.Series(np.asarray(missing, dtype=object)[keep], dtype="str", index=index)
+    counts = [""] * len(chunk) if header_cells is None else [
+        f"{len(r)}/{width}" if len(r) < width else f"{len(r)}/{header_cells}" if len(r) > header_cells else ""
+        for r in chunk]
+    table[CELL_COUNT] = pd.Series(np.asarray(counts, dtype=object)[keep], dtype="str", index=index)
     return table
 
 
@@ -334,7 +345,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     for delimiter in _delimiters(head):  # the first one under which a header is found
         with open(path, encoding=encoding, newline="") as fh:
             try:
-                return _frame(path, csv.reader(fh, delimiter=delimiter), count_missing=True)
+                return _frame(path, csv.reader(fh, delimiter=delimiter), delimited=True)
             except csv.Error as exc:
                 raise UnreadableFileError(path, f"malformed CSV ({exc})") from exc
             except UnreadableFileError as exc:
@@ -480,7 +491,7 @@ def flatten_tables(tables: list[tuple[pd.DataFrame, str]]) -> pd.DataFrame:
 
     frames = [_flatten(table, file) for table, file in tables]
     if not frames:
-        columns = ["file", *COLUMNS, EXTRA_CELLS, MISSING_CELLS, GEOMETRY_PROBLEM]
+        columns = ["file", *COLUMNS, EXTRA_CELLS, CELL_COUNT, GEOMETRY_PROBLEM]
         return pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
     t = pd.concat(frames, ignore_index=True)
     text = [c for c in t.columns if c != "row"]
