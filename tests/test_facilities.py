@@ -29,11 +29,24 @@ from coverage.facilities import (
     FACILITY_COLUMNS,
     REJECTED_COLUMNS,
     Registry,
+    check_cases,
+    check_dates,
+    check_precision,
+    distinct_labels,
+    locate_by_coordinates,
     normalise_category,
     parse_date,
     read_facilities,
+    read_registry_tables,
     read_table,
+    registry_columns,
+    registry_from_table,
+    reject_duplicates,
+    reject_malformed_rows,
+    resolve_declared,
+    split_extra_columns,
 )
+from coverage.rejections import Rejections
 
 ZHUQI, ALISHAN, CHIAYI_EAST, BANQIAO, YUANLIN, DAJIA, JINCHENG = (
     "10010140", "10010180", "10020010", "65000010", "10007100", "66000110", "09020010",
@@ -894,3 +907,104 @@ def test_same_file_twice_is_read_twice_and_rejected_as_duplicates(tmp_path: Path
     dup = reg.rejected[reg.rejected["file"] == "twice.csv (2)"]
     assert dup[["row", "reason"]].values.tolist()[0] == [2, "duplicate of twice.csv row 2"]
     assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (4, 1, 3)
+
+
+# ----------------------------------------------------------------------------- the steps, each alone
+
+def _table(rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
+    """A stacked table as read_registry_tables gives it: file, row, every canonical column as text."""
+    from coverage.readers import COLUMNS
+
+    frame = pd.DataFrame([{"file": file, "row": i + 2, **dict.fromkeys(COLUMNS, ""), **r} for i, r in enumerate(rows)])
+    return frame.fillna("")
+
+
+def test_registry_from_table_keeps_file_labels_opaque(townships) -> None:
+    """Labels such as 清冊.xlsx#小衛星 or a/r.csv are kept as given: in ids, rejections and duplicate reasons."""
+    rows = [{"category": "小衛星", "name": "甲", "township": "嘉義縣竹崎鄉"},
+            {"category": "", "name": "乙", "township": "嘉義縣竹崎鄉"}]
+    t = pd.concat([_table(rows, "清冊.xlsx#小衛星"), _table(rows, "清冊.xlsx#社福中心"), _table(rows, "a/r.csv")],
+                  ignore_index=True)
+    reg = registry_from_table(t, townships)
+    assert reg.facilities["facility_id"].tolist() == ["清冊.xlsx#小衛星:2"]
+    assert reg.rejected[["file", "row", "field"]].values.tolist() == [
+        ["清冊.xlsx#小衛星", 3, "category"], ["清冊.xlsx#社福中心", 2, "row"], ["清冊.xlsx#社福中心", 3, "category"],
+        ["a/r.csv", 2, "row"], ["a/r.csv", 3, "category"]]
+    assert set(reg.rejected.loc[reg.rejected["field"] == "row", "reason"]) == {"duplicate of 清冊.xlsx#小衛星 row 2"}
+    assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (6, 1, 5)
+
+
+def test_read_registry_tables_labels_and_personal_columns(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = write_csv(tmp_path / "a" / "r.csv", [["社福中心", "甲", "王小明"]], header=["類別", "名稱", "聯絡人"])
+    b = write_csv(tmp_path / "b" / "r.csv", [["社福中心", "乙", "0912"]], header=["類別", "名稱", "電話"])
+    t, personal = read_registry_tables([a, b])
+    assert t[["file", "row", "name"]].values.tolist() == [["a/r.csv", 2, "甲"], ["b/r.csv", 2, "乙"]]
+    assert personal == {"a/r.csv": ["聯絡人"], "b/r.csv": ["電話"]}
+    assert distinct_labels([("r.csv", a), ("r.csv", a)]) == ["r.csv", "r.csv (2)"]
+
+
+def test_reject_malformed_rows_alone() -> None:
+    t = _table([{"category": "甲"}, {"category": "乙", "_extra_cells": "王小明"},
+                {"category": "丙", "_cell_count": "2/5"}, {"category": "丁", "_cell_count": "7/5"},
+                {"category": "戊", "_geometry": "Polygon"}])
+    rej = Rejections(len(t))
+    malformed = reject_malformed_rows(registry_columns(t), rej)
+    assert [bool(m) for m in malformed] == [False, True, True, True, False]
+    assert "2 cells, fewer than the header's 5" in malformed[2] and "7 cells, more than the header's 5" in malformed[3]
+    assert rej.bad.tolist() == [False, True, True, True, True]
+    table = rej.table(t, malformed != "", lambda p: malformed[p].tolist())
+    assert table[["row", "field", "value"]].values.tolist() == [
+        [3, "row", "(withheld)"], [4, "row", "(withheld)"], [5, "row", "(withheld)"], [6, "geometry", "Polygon"]]
+    assert "王小明" not in table.to_csv()
+
+
+def test_check_cases_alone() -> None:
+    col = registry_columns(_table([{"cases": "1,204人"}, {"cases": ""}, {"cases": "王小明"}, {"cases": "-3"}]))
+    rej = Rejections(4)
+    cases = check_cases(col, rej)
+    assert cases[0] == 1204 and np.isnan(cases[1:]).all()
+    table = rej.table(_table([{}] * 4))
+    assert table[["row", "value"]].values.tolist() == [[4, "(withheld)"], [5, "(withheld)"]]
+    assert not table["reason"].str.contains("王小明|-3").any()
+
+
+def test_check_dates_and_precision_alone() -> None:
+    col = registry_columns(_table([{"opened": "112/07/01", "closed": "2023-01-01", "precision": "鄉鎮"},
+                                   {"opened": "nonsense", "precision": "exact"}, {"precision": "point"}]))
+    rej, notes = Rejections(3), [[], [], []]
+    dates = check_dates(col, rej)
+    assert dates["opened"][0] == pd.Timestamp("2023-07-01") and dates["opened"][2] is None
+    precision = check_precision(col, np.array([True, True, False]), rej, notes)
+    assert precision.tolist() == ["township", "point", "township"]
+    assert notes[2] == ["precision 'point' given but no coordinates; located by township"]
+    table = rej.table(_table([{}] * 3))
+    assert table[["row", "field"]].values.tolist() == [[2, "closed"], [3, "opened"], [3, "precision"]]
+
+
+def test_coordinates_and_declared_place_alone(townships) -> None:
+    col = registry_columns(_table([{"lon": "23.52", "lat": "120.55", "county": "嘉義縣", "township": "竹崎鄉"},
+                                   {"lon": "139.7", "lat": "35.7"}, {"township": "東區"}]))
+    decl = resolve_declared(col, townships)
+    assert decl["code"][0] == ZHUQI and decl["field"][2] == "township" and decl["sugg"][2] is not None
+    rej, notes = Rejections(3), [[], [], []]
+    xy = locate_by_coordinates(col, townships, decl["decl_county"], rej, notes)
+    assert xy["has"].tolist() == [True, True, False] and xy["code"].tolist() == [ZHUQI, None, None]
+    assert notes[0] == ["lon/lat swapped"] and xy["lon"][0] == pytest.approx(120.55)
+    assert rej.table(_table([{}] * 3))[["row", "field"]].values.tolist() == [[3, "lon"]]
+
+
+def test_reject_duplicates_alone() -> None:
+    t = _table([{}] * 4)
+    rej = Rejections(4)
+    rej.add(np.array([False, False, True, False]), "x", "", "bad")
+    reject_duplicates(t, {"name": np.array(["甲", "乙", "甲", "甲"], dtype=object)}, rej)
+    table = rej.table(t)
+    assert table[["row", "reason"]].values.tolist() == [[4, "bad"], [5, "duplicate of t.csv row 2"]]
+
+
+def test_split_extra_columns_alone() -> None:
+    t = _table([{"聯絡人": "王小明", "備註": "x", "電話": "0912"}])
+    kept, withheld, public = split_extra_columns(t, {"t.csv": ["聯絡人", "電話"]}, public_columns=["電話"])
+    assert (kept, withheld, public) == (["備註"], ["聯絡人", "電話"], ["電話"])
