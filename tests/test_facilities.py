@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import Point
 
+from coverage.coordinates import locate_by_coordinates
 from coverage.errors import InputError, UnreadableFileError
 from coverage.facilities import (
     CATEGORIES,
@@ -33,7 +34,6 @@ from coverage.facilities import (
     check_dates,
     check_precision,
     distinct_labels,
-    locate_by_coordinates,
     normalise_category,
     parse_date,
     read_facilities,
