@@ -33,8 +33,17 @@ Rules, in the order they are checked:
 * ``cases`` (個案數, 服務人數, 案量; optional): people served, a whole number ≥ 0 (``1,234`` and a
   trailing 人/案/位/名 allowed); blank is unknown. Outputs suppress small values (:mod:`coverage.privacy`).
 * Columns about a person (聯絡人, 負責人, 承辦人, 社工, 電話, email …; :func:`coverage.privacy.is_personal_column`)
-  are dropped unless named in ``public_columns``. A malformed row (more cells than the header) of a
-  file with such columns is rejected with its cells withheld, since they may have shifted.
+  are dropped unless named in ``public_columns``.
+* A malformed row — non-blank cells beyond the header's width or, in CSV, fewer or more cells
+  than the header (blank ones included) — is rejected whole with one line and none of its
+  values, since they may have shifted (a contact's name in the date column). A bad ``cases``
+  value is rejected without being shown.
+
+Counts balance: ``rows_read == accepted + rejected_rows``. The steps are public functions
+(:func:`read_registry_tables` → :func:`registry_from_table`, which runs :func:`reject_malformed_rows`,
+:func:`check_categories`, :func:`resolve_declared`, :func:`coverage.coordinates.locate_by_coordinates`,
+:func:`locate_without_coordinates`, the ``check_*`` functions, :func:`reject_duplicates`,
+:func:`find_mismatches` and :func:`facility_frame`), each usable on its own.
 """
 
 from __future__ import annotations
@@ -52,9 +61,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .errors import AmbiguousNameError, InputError, NameResolutionError
-from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, PART, ROW_PROBLEM, file_labels, flatten_tables, read_table
-from .rejections import REJECTED_COLUMNS, Rejections
+from .coordinates import check_xy_datum, locate_by_coordinates
+from .errors import AmbiguousNameError, NameResolutionError
+from .readers import (
+    CELL_COUNT,
+    COLUMNS,
+    EXTRA_CELLS,
+    GEOMETRY_PROBLEM,
+    PART,
+    ROW_PROBLEM,
+    file_labels,
+    flatten_tables,
+    read_table,
+)
+from .rejections import REJECTED_COLUMNS, WITHHELD, Rejections
+from .rejections import rejected_rows as _rejected_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -63,11 +84,27 @@ __all__ = [
     "CATEGORIES",
     "FACILITY_COLUMNS",
     "REJECTED_COLUMNS",
+    "WITHHELD",
     "Registry",
+    "check_cases",
+    "check_categories",
+    "check_dates",
+    "check_precision",
+    "check_serves",
+    "facility_frame",
+    "find_mismatches",
+    "locate_without_coordinates",
     "normalise_category",
     "parse_date",
     "read_facilities",
+    "read_registry_tables",
     "read_table",
+    "registry_columns",
+    "registry_from_table",
+    "reject_duplicates",
+    "reject_malformed_rows",
+    "resolve_declared",
+    "split_extra_columns",
 ]
 
 log = logging.getLogger(__name__)
@@ -94,9 +131,6 @@ FACILITY_COLUMNS = [
 #: Columns of :attr:`Registry.rejected`.
 MISMATCH_COLUMNS = ["file", "row", "name", "declared", "located"]
 
-# Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
-_LON, _LAT = (118.0, 123.0), (21.5, 26.5)
-_MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
 _SERVES_SPLIT = re.compile(r"[、,;/\s]+")
 _PRECISION = {"point": "point", "點": "point", "點位": "point",
               "township": "township", "鄉鎮": "township", "鄉鎮市區": "township",
@@ -125,13 +159,13 @@ class Registry:
         columns, ``geometry``; sorted by file order, then row.
     rejected : DataFrame
         ``file, row, field, value, reason``: one line per problem, so a row with several
-        problems has several lines.
+        problems has several lines (count rows with :attr:`rejected_rows`). A malformed row
+        (its cells do not line up with the header) has one line, its values withheld.
     mismatches : DataFrame
         ``file, row, name, declared, located``: accepted rows whose coordinates lie in
         another township (or county) than the declared one (official ``縣市鄉鎮市區`` names).
     rows_read : int
-        Non-blank data rows read. Invariant:
-        ``rows_read == len(facilities) + rejected.groupby("file")["row"].nunique().sum()``.
+        Non-blank data rows read. Invariant: ``rows_read == accepted + rejected_rows``.
     withheld_columns : tuple of str
         Personal columns of the files that were dropped (:mod:`coverage.privacy`).
     public_columns : tuple of str
@@ -148,6 +182,16 @@ class Registry:
     withheld_columns: tuple[str, ...] = ()
     public_columns: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> int:
+        """Number of accepted rows (``len(facilities)``)."""
+        return len(self.facilities)
+
+    @property
+    def rejected_rows(self) -> int:
+        """Number of distinct rows rejected (a row with three problems counts once)."""
+        return _rejected_rows(self.rejected)
 
 
 def normalise_category(value: object) -> str:
@@ -271,15 +315,6 @@ def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[An
     return [cache[k] if k in cache else cache.setdefault(k, func(k)) for k in keys]
 
 
-def _numbers(text: np.ndarray) -> np.ndarray:
-    cleaned = pd.Series(text, dtype="str").str.replace(r"[°度\s]", "", regex=True)
-    return pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
-
-
-def _inside(v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
-    return (v >= bounds[0]) & (v <= bounds[1])
-
-
 def _declared(county: str, township: str, names_towns: Any) -> tuple[Any, ...]:
     """(towncode or None, official county or None, error field, error message, suggestions)."""
     from . import names
@@ -320,96 +355,6 @@ def _serves(value: str, county: str | None, names_towns: Any) -> tuple[tuple[str
     return tuple(codes), None
 
 
-#: Projected CRS of TM2 metres per datum: (zone 121 — Taiwan, Penghu; zone 119 — Kinmen, Matsu).
-#: TWD67 is read in zone 121 only (the zone EPSG defines a TWD67 → TWD97 transformation for).
-XY_DATUMS = {"TWD97": ("EPSG:3826", "EPSG:3825"), "TWD67": ("EPSG:3828",)}
-
-
-def _xy_datum(value: str) -> str:
-    key = str(value).strip().upper().replace(" ", "")
-    key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
-    if key not in XY_DATUMS:
-        raise InputError(f"--xy-datum must be TWD97 or TWD67, got {value!r}")
-    return key
-
-
-def _coordinates(
-    t: pd.DataFrame, towns: gpd.GeoDataFrame, decl_county: np.ndarray, county_of: dict[str, str],
-    rej: Rejections, notes: list[list[str]], datum: str = "TWD97",
-) -> dict[str, np.ndarray]:
-    """Parse, recognise, reproject and locate the coordinates of every row that has some."""
-    import geopandas as gpd
-    from pyproj import Transformer
-
-    from .geography import SNAP_DISTANCE_M, locate_points
-
-    n = len(t)
-    lon_s, lat_s, x_s, y_s = (_shared_objects(t[c]) for c in ("lon", "lat", "x", "y"))
-    use_ll = (lon_s != "") | (lat_s != "")
-    has = use_ll | (x_s != "") | (y_s != "")
-    a_s, b_s = np.where(use_ll, lon_s, x_s), np.where(use_ll, lat_s, y_s)
-    fa, fb = np.where(use_ll, "lon", "x"), np.where(use_ll, "lat", "y")
-    a, b = _numbers(a_s), _numbers(b_s)
-    for f, g, s, other, num in ((fa, fb, a_s, b_s, a), (fb, fa, b_s, a_s, b)):
-        rej.add(has & (s == "") & (other != ""), f, "",
-                lambda p, f=f, g=g, o=other: [f"{f[i]} is blank but {g[i]} is '{o[i]}'; give both or neither"
-                                              for i in p])
-        rej.add(has & (s != "") & ~np.isfinite(num), f, s,
-                lambda p, s=s, f=f: [f"{f[i]} '{s[i]}' is not a finite number" for i in p])
-    ok = has & np.isfinite(a) & np.isfinite(b)
-    deg = ok & _inside(a, _LON) & _inside(b, _LAT)
-    deg_sw = ok & ~deg & _inside(b, _LON) & _inside(a, _LAT)
-    met = ok & ~deg & ~deg_sw & _inside(a, _MX) & _inside(b, _MY)
-    met_sw = ok & ~deg & ~deg_sw & ~met & _inside(b, _MX) & _inside(a, _MY)
-    proj = met | met_sw
-    lon, lat = np.where(deg_sw | met_sw, b, a), np.where(deg_sw | met_sw, a, b)
-    alt_lon, alt_lat = np.full(n, np.nan), np.full(n, np.nan)
-    if proj.any():
-        mx, my = lon[proj], lat[proj]
-        zones = (("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat)))
-        if datum == "TWD67":
-            # EPSG's TWD67 → TWD97 transformation for TM2 zone 121 (PROJ has only a ballpark shift
-            # from TWD67 degrees or zone 119); zone 119 (Kinmen, Matsu) is not offered for TWD67.
-            mx, my = Transformer.from_crs("EPSG:3828", "EPSG:3826", always_xy=True).transform(mx, my)
-            zones = zones[:1]
-        for epsg, (xs, ys) in zones:
-            xs[proj], ys[proj] = Transformer.from_crs(epsg, "EPSG:4326", always_xy=True).transform(mx, my)
-    prim = (deg | deg_sw | proj) & _inside(lon, _LON) & _inside(lat, _LAT)
-    alt = proj & _inside(alt_lon, _LON) & _inside(alt_lat, _LAT)
-    rej.add(ok & ~prim & ~alt, fa, a_s, lambda p: [
-        f"({fa[i]}, {fb[i]}) = ({a_s[i]}, {b_s[i]}) lies outside Taiwan; expected WGS84 lon "
-        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or {datum} TM2 metres" for i in p])
-    ip, ia = np.flatnonzero(prim), np.flatnonzero(alt)
-    pts = gpd.GeoSeries(gpd.points_from_xy(np.r_[lon[ip], alt_lon[ia]], np.r_[lat[ip], alt_lat[ia]]),
-                        crs="EPSG:4326")
-    found = locate_points(pts, towns[["towncode", "geometry"]])
-    code, code2 = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
-    snapped, snapped2 = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    code[ip], snapped[ip] = found["towncode"].to_numpy()[: len(ip)], found["snapped"].to_numpy()[: len(ip)]
-    code2[ia], snapped2[ia] = found["towncode"].to_numpy()[len(ip):], found["snapped"].to_numpy()[len(ip):]
-    county1 = np.array([county_of.get(c) for c in code], dtype=object)
-    county2 = np.array([county_of.get(c) for c in code2], dtype=object)
-    use2 = alt & pd.notna(code2) & (
-        pd.isna(code) | (pd.notna(decl_county) & (county1 != decl_county) & (county2 == decl_county))
-    )
-    code[use2], snapped[use2] = code2[use2], snapped2[use2]
-    lon[use2], lat[use2] = alt_lon[use2], alt_lat[use2]
-    rej.add((prim | alt) & pd.isna(code), fa, a_s, lambda p: [
-        f"point (lon {lon[i]:.5f}, lat {lat[i]:.5f}) is not within {SNAP_DISTANCE_M / 1000:g} km "
-        "of any township" for i in p])
-    for mask, text in (
-        (deg_sw, "lon/lat swapped"),
-        (met_sw, "x/y swapped"),
-        (deg & ~use_ll, "x/y hold degrees; read as lon/lat"),
-        (proj & use_ll, f"lon/lat hold {datum} metres; read as x/y"),
-        (use2, "TWD97 TM2 zone 119 (EPSG:3825)"),
-        (proj & ~use2 if datum != "TWD97" else np.zeros(n, bool), f"{datum} TM2 ({XY_DATUMS[datum][0]})"),
-    ):
-        for i in np.flatnonzero(mask & pd.notna(code)):
-            notes[i].append(text)
-    return {"has": has, "code": code, "snapped": snapped, "lon": lon, "lat": lat}
-
-
 def _safe(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, str | None]]:
     def wrapped(value: Any) -> tuple[Any, str | None]:
         try:
@@ -424,13 +369,417 @@ _CASES = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?(?:人|案|位|名)?")
 
 
 def _cases(value: str) -> float:
-    """People served: a whole number ≥ 0, NaN when blank (ValueError otherwise)."""
+    """People served: a whole number ≥ 0, NaN when blank (ValueError otherwise, not naming the value)."""
     if not value:
         return math.nan
     m = _CASES.fullmatch(value.replace(" ", ""))
     if not m:
-        raise ValueError(f"cases '{value}' is not a whole number ≥ 0 of people served (e.g. 12)")
+        raise ValueError("cases is not a whole number ≥ 0 of people served (e.g. 12); the value is not shown")
     return float(m[1].replace(",", ""))
+
+
+# ----------------------------------------------------------------------------- the steps of read_facilities
+
+_SHIFTED = ("its values are not shown: they may have shifted between columns, into or out of personal columns; "
+            "fix the row in the file")
+#: Internal columns of a stacked table (not the files' own columns).
+_INTERNAL = ("file", "row", EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM)
+
+
+def read_registry_tables(
+    paths: str | Path | Sequence[str | Path], public_columns: Sequence[str] = (), *, layer: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Read registry files and stack them into one table of strings.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+    public_columns : sequence of str
+        Personal columns the user marked public (not listed as personal).
+    layer : str, optional
+        Read only this sheet or layer of each file (:func:`coverage.readers.read_table`).
+
+    Returns
+    -------
+    table : DataFrame
+        :func:`coverage.readers.flatten_tables` of the files: ``file`` (an opaque label: the shortest
+        unique path, ``#sheet`` or ``#layer`` for a part of a file), ``row`` (as numbered in the file),
+        the canonical and the files' own columns; ``attrs["skipped"]`` names what was not read.
+    personal : dict
+        Personal columns (:func:`coverage.privacy.personal_columns`) of each file label.
+    """
+    from .privacy import personal_columns
+
+    path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    labels = file_labels(path_list)
+    tables = [(read_table(p, layer=layer), label) for p, label in zip(path_list, labels, strict=True)]
+    personal_of: dict[str, list[str]] = {}
+    for table, file in tables:
+        personal = personal_columns(table.columns, public_columns)
+        parts = set(table[PART].unique()) if PART in table.columns else set()
+        for key in (file, *(f"{file}#{p}" for p in parts if p)):
+            personal_of.setdefault(key, []).extend(personal)
+    return flatten_tables(tables), personal_of
+
+
+def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The canonical and internal columns of a stacked table as object arrays (``""`` if absent).
+
+    Equal values are one Python object (a registry of a million rows repeats its categories,
+    townships and blanks), so the arrays cost 8 bytes a cell.
+    """
+    return {c: _shared_objects(t[c]) if c in t.columns else np.full(len(t), "", dtype=object)
+            for c in (*COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM)}
+
+
+def reject_malformed_rows(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
+    """Reject rows whose cells do not line up with the header, and geometries that are not points.
+
+    A row with non-blank cells beyond the header or, in delimited text, another number of cells
+    than the header (fewer, or more even if blank: a missing cell and an extra delimiter cancel
+    out only in the count of named columns) may have its values shifted: a contact's name in the
+    date column. Such a row is rejected whole and none of its values is shown.
+
+    Returns
+    -------
+    array of str
+        Per row, the reason it is malformed (``""`` for a row that lines up); pass the rows with
+        a reason to :meth:`Rejections.table` as ``withhold``.
+    """
+    malformed = np.full(len(col["category"]), "", dtype=object)
+    extra, counted = col[EXTRA_CELLS] != "", col[CELL_COUNT] != ""
+    malformed[extra] = ("the row has more cells than the header (an unquoted comma or delimiter in a "
+                        f"value?); {_SHIFTED}")
+    malformed[counted] = [_cell_count_reason(c) for c in col[CELL_COUNT][counted]]
+    unread = col[ROW_PROBLEM] != ""  # a line swallowed by a quote, a runaway row: never read
+    malformed[unread] = col[ROW_PROBLEM][unread]
+    rej.add(malformed != "", "row", WITHHELD, malformed)
+    geometry = col[GEOMETRY_PROBLEM]
+    rej.add(geometry != "", "geometry", geometry, lambda p: [f"geometry is a {geometry[i]}; expected a Point"
+                                                               for i in p])
+    return malformed
+
+
+def _cell_count_reason(count: str) -> str:
+    cells, header = (int(x) for x in count.split("/"))
+    if cells < header:
+        return (f"the row has {cells} cells, fewer than the header's {header} (a missing delimiter?); "
+                f"{_SHIFTED}")
+    return (f"the row has {cells} cells, more than the header's {header} (an unquoted comma or delimiter "
+            f"in a value?); {_SHIFTED}")
+
+
+def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
+    """Category key of every row (:func:`normalise_category`); blank ones are rejected."""
+    category = np.array(_map_unique(col["category"], normalise_category), dtype=object)
+    rej.add(category == "", "category", "",
+            f"category is blank; expected one of {'、'.join(CATEGORIES.values())} or another service type")
+    return category
+
+
+def resolve_declared(col: dict[str, np.ndarray], towns: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """The place each row declares (county/township columns), resolved once per distinct pair.
+
+    Returns
+    -------
+    dict of arrays
+        ``code`` (towncode or ``None``), ``county`` (official county when only a county is
+        given), ``field``/``msg`` (the column and message of a name that does not resolve),
+        ``sugg`` (the candidates of an ambiguous township, else ``None``), ``decl_county``
+        (the official county declared either way).
+    """
+    decl = _map_unique(list(zip(col["county"], col["township"], strict=True)),
+                       lambda k: _declared(k[0], k[1], towns))
+    d = dict(zip(("code", "county", "field", "msg", "sugg"), (_objects(x[j] for x in decl) for j in range(5)),
+                 strict=True))
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    d["decl_county"] = np.array([county_of.get(c, k) for c, k in zip(d["code"], d["county"], strict=True)],
+                                dtype=object)
+    return d
+
+
+def locate_without_coordinates(
+    col: dict[str, np.ndarray], decl: dict[str, np.ndarray], xy: dict[str, np.ndarray],
+    towns: gpd.GeoDataFrame, rej: Rejections,
+) -> np.ndarray:
+    """Towncode of every row: its coordinates' (``xy["code"]``), else the declared township, else the address.
+
+    An ambiguous township (東區) is settled by the address when it names one of the candidates.
+    Rows with neither are rejected, naming the field at fault. ``decl["code"]``/``decl["field"]``
+    are updated for settled rows.
+    """
+    from . import names
+
+    full_of = {c: k + t for c, k, t in zip(towns["towncode"], towns["county"], towns["township"], strict=True)}
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    address, d_code, d_field = col["address"], decl["code"], decl["field"]
+    code, need = xy["code"].copy(), ~xy["has"]
+    for i in np.flatnonzero(need & pd.notna(decl["sugg"]) & (address != "")):
+        parsed = names.parse_address(address[i], townships=towns)
+        if parsed is not None and full_of.get(parsed) in decl["sugg"][i]:
+            d_code[i], d_field[i] = parsed, None
+    code[need] = d_code[need]
+    rej.add(need & pd.notna(d_field), d_field, lambda p: [col[d_field[i]][i] for i in p], decl["msg"])
+    by_addr = need & (col["township"] == "") & pd.isna(d_field) & (address != "")
+    keys = list(zip(address[by_addr], col["county"][by_addr], strict=True))
+    code[by_addr] = _map_unique(keys, lambda k: names.parse_address(k[0], townships=towns)
+                                or (names.parse_address(k[1] + k[0], townships=towns) if k[1] else None))
+    rej.add(by_addr & pd.isna(code), "address", address, lambda p: [
+        f"no township found in address '{address[i]}'; add a 鄉鎮市區 column or coordinates" for i in p])
+    wrong = by_addr & pd.notna(code) & pd.notna(decl["decl_county"])
+    wrong[wrong] = [county_of.get(c) != d for c, d in zip(code[wrong], decl["decl_county"][wrong], strict=True)]
+    rej.add(wrong, "address", address, lambda p: [
+        f"address is in {full_of[code[i]]} but county is {decl['decl_county'][i]}" for i in p])
+    rej.add(need & (col["township"] == "") & (address == "") & pd.isna(d_field), "township", "",
+            "no location: give lon/lat, TWD97 x/y, a township (鄉鎮市區) or an address")
+    return code
+
+
+def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
+                    notes: list[list[str]]) -> np.ndarray:
+    """``point``, ``office`` or ``township`` per row: ``point`` with coordinates unless the row says
+    ``township``, or ``office`` (the point is an office several centres share)."""
+    given = col["precision"]
+    prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
+    rej.add(prec_in == "?", "precision", given,
+            lambda p: [f"precision '{given[i]}' is not point, office or township" for i in p])
+    precision = np.where(has, "point", "township").astype(object)
+    precision[prec_in == "township"] = "township"
+    precision[has & (prec_in == "office")] = "office"
+    for i in np.flatnonzero(~has & (prec_in == "point")):
+        notes[i].append("precision 'point' given but no coordinates; located by township")
+    return precision
+
+
+def check_dates(col: dict[str, np.ndarray], rej: Rejections) -> dict[str, np.ndarray]:
+    """``opened``/``closed`` as Timestamps (``None`` when blank); bad dates, and closed before opened, rejected."""
+    dates = {}
+    for field in ("opened", "closed"):
+        parsed = _map_unique(col[field], _safe(parse_date))
+        dates[field] = np.array([d for d, _ in parsed], dtype=object)
+        err = np.array([e for _, e in parsed], dtype=object)
+        rej.add(pd.notna(err), field, col[field], err)
+    both = pd.notna(dates["opened"]) & pd.notna(dates["closed"])
+    both[both] = dates["closed"][both] < dates["opened"][both]
+    rej.add(both, "closed", col["closed"], lambda p: [
+        f"closed {dates['closed'][i].date()} is before opened {dates['opened'][i].date()}" for i in p])
+    return dates
+
+
+def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDataFrame,
+                 rej: Rejections) -> list[tuple[str, ...]]:
+    """Towncodes each row serves (read in the row's own county); unknown names are rejected."""
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
+    keys = list(zip(col["serves"], ctx, strict=True))
+    serves = _map_unique(keys, lambda k: _serves(k[0], k[1], towns) if k[0] else ((), None))
+    err = np.array([e for _, e in serves], dtype=object)
+    rej.add(pd.notna(err), "serves", col["serves"], err)
+    return [s for s, _ in serves]
+
+
+def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
+    """People served per row (NaN when blank); a bad value is rejected without being shown."""
+    parsed = _map_unique(col["cases"], _safe(_cases))
+    err = np.array([e for _, e in parsed], dtype=object)
+    rej.add(pd.notna(err), "cases", WITHHELD, err)
+    return np.array([np.nan if c is None else c for c, _ in parsed], dtype=float)
+
+
+def _positions(xy: dict[str, np.ndarray], precision: np.ndarray, code: np.ndarray,
+               towns: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of every row: its coordinates, or its township's representative point."""
+    rep = towns.set_index("towncode").geometry.representative_point()
+    lon, lat = xy["lon"].astype(float), xy["lat"].astype(float)
+    town_rows = np.flatnonzero((precision == "township") & pd.notna(code))
+    lon[town_rows] = rep.x.reindex(code[town_rows]).to_numpy()
+    lat[town_rows] = rep.y.reindex(code[town_rows]).to_numpy()
+    return lon, lat
+
+
+def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejections) -> None:
+    """Reject each otherwise accepted row that repeats an earlier one on every key.
+
+    ``keys`` are arrays aligned to ``t`` (category, name, address, towncode, rounded lon/lat,
+    precision); the reason names the first row by its file label and row number.
+    """
+    n = len(t)
+    good = np.flatnonzero(~rej.bad)
+    frame = pd.DataFrame({k: v[good] for k, v in keys.items()})
+    first = pd.Series(good).groupby([frame[k] for k in frame], dropna=False, sort=False).transform("first")
+    dup = np.zeros(n, dtype=bool)
+    dup[good] = first.to_numpy() != good
+    first_of = np.zeros(n, dtype=int)
+    first_of[good] = first.to_numpy()
+    files, rows = t["file"].to_numpy(), t["row"].to_numpy()
+    rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {files[first_of[i]]} row {rows[first_of[i]]}"
+                                                 for i in p])
+
+
+def find_mismatches(
+    t: pd.DataFrame, col: dict[str, np.ndarray], keep: np.ndarray, has: np.ndarray, code: np.ndarray,
+    decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame, notes: list[list[str]],
+) -> pd.DataFrame:
+    """Accepted rows whose coordinates lie in another township (or county) than the declared one.
+
+    Also notes, on each accepted row located by coordinates, a declaration that disagrees or
+    could not be used. Returns ``file, row, name, declared, located`` (official names).
+    """
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    full_of = {c: county_of[c] + t_ for c, t_ in zip(towns["towncode"], towns["township"], strict=True)}
+    d_code, d_county, d_msg = decl["code"], decl["county"], decl["msg"]
+    for i in np.flatnonzero(keep & has & pd.notna(decl["sugg"])):
+        if full_of.get(code[i]) in decl["sugg"][i]:  # an ambiguous 東區 that the coordinates settle
+            d_code[i], d_msg[i] = code[i], None
+    mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
+    located_county = np.array([county_of.get(c) for c in code], dtype=object)
+    mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
+    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)
+    for i in np.flatnonzero(mism):
+        notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
+    for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
+        notes[i].append(f"declared place not used: {d_msg[i]}")
+    return pd.DataFrame({
+        "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
+        "name": col["name"][mism], "declared": declared[mism],
+        "located": [full_of[c] for c in code[mism]],
+    }).astype({"file": "str", "name": "str", "declared": "str", "located": "str"})
+
+
+def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], towns: gpd.GeoDataFrame,
+                   notes: list[list[str]]) -> pd.DataFrame:
+    """The :data:`FACILITY_COLUMNS` of the accepted rows (``keep``), in table order.
+
+    ``values`` holds per-row arrays: ``category``, ``code``, ``lon``, ``lat``, ``precision``,
+    ``dates`` (opened/closed), ``serves``, ``cases``, ``snapped`` and ``col`` (:func:`registry_columns`).
+    ``facility_id`` is ``file:row`` with the file label kept as it is (it may carry a sheet or
+    layer name, or a folder), so ids are unique as long as labels are.
+    """
+    k = np.flatnonzero(keep)
+    col, kc = values["col"], values["code"][k]
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
+    files, rows = t["file"].to_numpy()[k], t["row"].to_numpy()[k].astype("int64")
+    dates = values["dates"]
+    out = pd.DataFrame({
+        "facility_id": [f"{f}:{r}" for f, r in zip(files, rows, strict=True)],
+        "file": files,
+        "row": rows,
+        "category": values["category"][k],
+        "name": col["name"][k],
+        "county": [county_of[c] for c in kc],
+        "township": [town_of[c] for c in kc],
+        "towncode": kc,
+        "address": col["address"][k],
+        "lon": values["lon"][k],
+        "lat": values["lat"][k],
+        "precision": values["precision"][k],
+        "status": col["status"][k],
+        "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
+        "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
+        "serves": pd.Series([values["serves"][i] for i in k], dtype=object),
+        "source": col["source"][k],
+        "cases": values["cases"][k],
+        "snapped": values["snapped"][k],
+        "note": ["; ".join(notes[i]) for i in k],
+    })
+    text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
+                                                           "serves", "cases", "snapped")]
+    return out.astype(dict.fromkeys(text_cols, "str"))
+
+
+def split_extra_columns(
+    t: pd.DataFrame, personal_of: dict[str, list[str]], public_columns: Sequence[str] = (),
+) -> tuple[list[str], list[str], list[str]]:
+    """The files' own columns: (kept, withheld as personal, marked public).
+
+    A column is withheld when it is personal in any file (:func:`coverage.privacy.personal_columns`)
+    and not marked public; a public mark that matches no column is logged.
+    """
+    from .privacy import column_key
+
+    extras = [c for c in t.columns if c not in {*_INTERNAL, *COLUMNS}]
+    personal = {p for cols in personal_of.values() for p in cols}
+    withheld = [c for c in extras if c in personal]
+    marked = {column_key(p) for p in public_columns}
+    public = [c for c in extras if column_key(c) in marked or column_key(c.removeprefix("src_")) in marked]
+    if withheld:
+        log.info("personal column(s) not kept: %s (mark one public to keep it)", ", ".join(withheld))
+    unknown = sorted(marked - {column_key(c) for c in public} - {column_key(c.removeprefix("src_")) for c in public})
+    if unknown:
+        log.warning("public column(s) not found in the registry: %s; its other columns: %s",
+                    ", ".join(p for p in public_columns if column_key(p) in unknown),
+                    ", ".join(extras) or "none")
+    return [c for c in extras if c not in withheld], withheld, public
+
+
+def _validate(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str, Any]:
+    """Every per-row check of a stacked table; the values, rejections and notes they give."""
+    n = len(t)
+    rej, notes, col = Rejections(n), [[] for _ in range(n)], registry_columns(t)
+    malformed = reject_malformed_rows(col, rej)
+    category = check_categories(col, rej)
+    decl = resolve_declared(col, towns)
+    xy = locate_by_coordinates(col, towns, decl["decl_county"], rej, notes, datum)
+    code = locate_without_coordinates(col, decl, xy, towns, rej)
+    precision = check_precision(col, xy["has"], rej, notes)
+    values = {"col": col, "category": category, "code": code, "precision": precision,
+              "dates": check_dates(col, rej), "serves": check_serves(col, code, towns, rej),
+              "cases": check_cases(col, rej), "snapped": xy["snapped"]}
+    values["lon"], values["lat"] = _positions(xy, precision, code, towns)
+    rounded = {k: np.where(rej.bad, 0.0, values[k]).round(6) for k in ("lon", "lat")}  # rejected ones may be 1e308
+    reject_duplicates(t, {"category": category, "name": col["name"], "address": col["address"], "code": code,
+                          **rounded, "precision": precision}, rej)
+    keep = ~rej.bad
+    mismatches = find_mismatches(t, col, keep, xy["has"], code, decl, towns, notes)
+    return {"rej": rej, "malformed": malformed, "values": values, "notes": notes, "keep": keep,
+            "mismatches": mismatches}
+
+
+def registry_from_table(
+    t: pd.DataFrame,
+    townships: gpd.GeoDataFrame | None = None,
+    *,
+    personal_of: dict[str, list[str]] | None = None,
+    public_columns: Sequence[str] = (),
+    xy_datum: str = "TWD97",
+) -> Registry:
+    """Validate and locate a stacked registry table (:func:`read_registry_tables`).
+
+    Parameters
+    ----------
+    t : DataFrame
+        ``file`` (an opaque label, kept as it is in ids and rejections), ``row``, the canonical
+        columns (absent ones count as blank) and the files' own columns, all strings.
+    townships : GeoDataFrame, optional
+        Townships to locate in; default :func:`coverage.geography.load_townships`.
+    personal_of : dict, optional
+        Personal columns of each file label; they are not kept.
+    public_columns : sequence of str
+    xy_datum : {"TWD97", "TWD67"}
+
+    Returns
+    -------
+    Registry
+        Every row of ``t`` is either a facility or rejected (``rows_read == len(t)``).
+    """
+    import geopandas as gpd
+
+    from .geography import load_townships
+
+    datum = check_xy_datum(xy_datum)
+    towns = load_townships() if townships is None else townships
+    t = t.reset_index(drop=True)
+    v = _validate(t, towns, datum)
+    out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
+    kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
+    for c in kept:
+        out[c] = t[c].to_numpy()[v["keep"]]
+    facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+    malformed = v["malformed"]
+    rejected = v["rej"].table(t, malformed != "", lambda p: malformed[p].tolist())
+    return Registry(facilities, rejected, v["mismatches"], len(t), tuple(withheld), tuple(public),
+                    tuple(t.attrs.get("skipped", ())))
 
 
 def read_facilities(
@@ -480,191 +829,13 @@ def read_facilities(
     >>> reg = read_facilities(p)
     >>> reg.facilities[["facility_id", "category", "towncode", "precision"]].values.tolist()
     [['registry.csv:2', 'welfare_centre', '10010140', 'township']]
-    >>> reg.rejected[["row", "field"]].values.tolist(), reg.rows_read
-    ([[3, 'township']], 2)
+    >>> reg.rejected[["row", "field"]].values.tolist(), (reg.rows_read, reg.accepted, reg.rejected_rows)
+    ([[3, 'township']], (2, 1, 1))
     """
-    import geopandas as gpd
-
-    from . import names
-    from .geography import load_townships
-    from .privacy import column_key, personal_columns
-
-    datum = _xy_datum(xy_datum)
-    path_list = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    towns = load_townships() if townships is None else townships
-    tables = [(read_table(p, layer=layer), label) for p, label in zip(path_list, file_labels(path_list), strict=True)]
-    personal_of = {f"{file}#{part}" if part else file: personal_columns(table.columns, public_columns)
-                   for table, file in tables for part in {"", *table[PART].unique()}}
-    t = flatten_tables(tables)
-    del tables
-    n = len(t)
-    rej, notes = Rejections(n), [[] for _ in range(n)]
-    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
-    town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
-    full_of = {c: county_of[c] + town_of[c] for c in county_of}
-    col = {c: _shared_objects(t[c]) for c in (*COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, ROW_PROBLEM)}
-
-    # Whole-row problems and category.
-    rej.add(col[ROW_PROBLEM] != "", "row", "", col[ROW_PROBLEM])
-    rej.add(col[EXTRA_CELLS] != "", "row", col[EXTRA_CELLS],
-            "the row has more cells than the header (an unquoted comma or delimiter in a value?)")
-    rej.add(col[GEOMETRY_PROBLEM] != "", "geometry", col[GEOMETRY_PROBLEM],
-            lambda p: [f"geometry is a {col[GEOMETRY_PROBLEM][i]}; expected a Point" for i in p])
-    category = np.array(_map_unique(col["category"], normalise_category), dtype=object)
-    rej.add(category == "", "category", "",
-            f"category is blank; expected one of {'、'.join(CATEGORIES.values())} or another service type")
-
-    # Declared county/township, resolved once per distinct pair.
-    decl = _map_unique(list(zip(col["county"], col["township"], strict=True)),
-                       lambda k: _declared(k[0], k[1], townships))
-    d_code, d_county, d_field, d_msg, d_sugg = (_objects(d[j] for d in decl) for j in range(5))
-    decl_county = np.array([county_of.get(c, d) for c, d in zip(d_code, d_county, strict=True)], dtype=object)
-
-    # Location by coordinates, else by declared township, else by address.
-    xy = _coordinates(t, towns, decl_county, county_of, rej, notes, datum)
-    has, code = xy["has"], xy["code"]
-    need = ~has
-    amb = need & pd.notna(d_sugg) & (col["address"] != "")
-    for i in np.flatnonzero(amb):
-        parsed = names.parse_address(col["address"][i], townships=townships)
-        if parsed is not None and full_of.get(parsed) in d_sugg[i]:
-            d_code[i], d_field[i] = parsed, None
-    code[need] = d_code[need]
-    rej.add(need & pd.notna(d_field), d_field,
-            lambda p: [col[d_field[i]][i] for i in p], d_msg)
-    by_addr = need & (col["township"] == "") & pd.isna(d_field) & (col["address"] != "")
-    addr_keys = list(zip(col["address"][by_addr], col["county"][by_addr], strict=True))
-    code[by_addr] = _map_unique(addr_keys, lambda k: names.parse_address(k[0], townships=townships)
-                                or (names.parse_address(k[1] + k[0], townships=townships) if k[1] else None))
-    rej.add(by_addr & pd.isna(code), "address", col["address"], lambda p: [
-        f"no township found in address '{col['address'][i]}'; add a 鄉鎮市區 column or coordinates"
-        for i in p])
-    wrong = by_addr & pd.notna(code) & pd.notna(decl_county)
-    wrong[wrong] = [county_of.get(c) != d for c, d in zip(code[wrong], decl_county[wrong], strict=True)]
-    rej.add(wrong, "address", col["address"], lambda p: [
-        f"address is in {full_of[code[i]]} but county is {decl_county[i]}" for i in p])
-    rej.add(need & (col["township"] == "") & (col["address"] == "") & pd.isna(d_field), "township", "",
-            "no location: give lon/lat, TWD97 x/y, a township (鄉鎮市區) or an address")
-
-    # Precision, dates, serves.
-    prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in col["precision"]], dtype=object)
-    rej.add(prec_in == "?", "precision", col["precision"],
-            lambda p: [f"precision '{col['precision'][i]}' is not point, office or township" for i in p])
-    precision = np.where(has, "point", "township").astype(object)
-    precision[prec_in == "township"] = "township"
-    precision[has & (prec_in == "office")] = "office"  # the point is an office several centres share
-    for i in np.flatnonzero(need & (prec_in == "point")):
-        notes[i].append("precision 'point' given but no coordinates; located by township")
-    dates = {}
-    for field in ("opened", "closed"):
-        parsed = _map_unique(col[field], _safe(parse_date))
-        dates[field] = np.array([d for d, _ in parsed], dtype=object)
-        err = np.array([e for _, e in parsed], dtype=object)
-        rej.add(pd.notna(err), field, col[field], err)
-    both = pd.notna(dates["opened"]) & pd.notna(dates["closed"])
-    both[both] = dates["closed"][both] < dates["opened"][both]
-    rej.add(both, "closed", col["closed"], lambda p: [
-        f"closed {dates['closed'][i].date()} is before opened {dates['opened'][i].date()}" for i in p])
-    ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
-    serves_keys = [(v, c) for v, c in zip(col["serves"], ctx, strict=True)]
-    serves = _map_unique(serves_keys, lambda k: _serves(k[0], k[1], townships) if k[0] else ((), None))
-    s_err = np.array([e for _, e in serves], dtype=object)
-    rej.add(pd.notna(s_err), "serves", col["serves"], s_err)
-    parsed_cases = _map_unique(col["cases"], _safe(_cases))
-    cases = np.array([np.nan if c is None else c for c, _ in parsed_cases], dtype=float)
-    c_err = np.array([e for _, e in parsed_cases], dtype=object)
-    rej.add(pd.notna(c_err), "cases", col["cases"], c_err)
-
-    # Geometry of township-precision rows: the township's representative point.
-    rep = towns.set_index("towncode").geometry.representative_point()
-    lon, lat = xy["lon"].astype(float), xy["lat"].astype(float)
-    town_rows = np.flatnonzero((precision == "township") & pd.notna(code))
-    lon[town_rows] = rep.x.reindex(code[town_rows]).to_numpy()
-    lat[town_rows] = rep.y.reindex(code[town_rows]).to_numpy()
-
-    # Exact duplicates among otherwise accepted rows.
-    good = np.flatnonzero(~rej.bad)
-    keys = pd.DataFrame({"c": category[good], "n": col["name"][good], "a": col["address"][good],
-                         "t": code[good], "x": np.round(lon[good], 6), "y": np.round(lat[good], 6),
-                         "p": precision[good]})
-    first = pd.Series(good).groupby([keys[k] for k in keys], dropna=False, sort=False).transform("first")
-    dup = np.zeros(n, dtype=bool)
-    dup[good] = first.to_numpy() != good
-    first_of = np.zeros(n, dtype=int)
-    first_of[good] = first.to_numpy()
-    rej.add(dup, "row", col["name"], lambda p: [
-        f"duplicate of {t['file'].iat[first_of[i]]} row {t['row'].iat[first_of[i]]}" for i in p])
-
-    # Mismatches between coordinates and the declared place; notes on unusable declarations.
-    keep = ~rej.bad
-    for i in np.flatnonzero(keep & has & pd.notna(d_sugg)):
-        if full_of.get(code[i]) in d_sugg[i]:  # an ambiguous 東區 that the coordinates settle
-            d_code[i], d_msg[i] = code[i], None
-    mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
-    located_county = np.array([county_of.get(c) for c in code], dtype=object)
-    mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
-    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)
-    for i in np.flatnonzero(mism):
-        notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
-    for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
-        notes[i].append(f"declared place not used: {d_msg[i]}")
-    mismatches = pd.DataFrame({
-        "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
-        "name": col["name"][mism], "declared": declared[mism],
-        "located": [full_of[c] for c in code[mism]],
-    }).astype({"file": "str", "name": "str", "declared": "str", "located": "str"})
-
-    k = np.flatnonzero(keep)
-    kc = code[k]
-    out = pd.DataFrame({
-        "facility_id": [f"{f}:{r}" for f, r in zip(t["file"].to_numpy()[k], t["row"].to_numpy()[k],
-                                                     strict=True)],
-        "file": t["file"].to_numpy()[k],
-        "row": t["row"].to_numpy()[k].astype("int64"),
-        "category": category[k],
-        "name": col["name"][k],
-        "county": [county_of[c] for c in kc],
-        "township": [town_of[c] for c in kc],
-        "towncode": kc,
-        "address": col["address"][k],
-        "lon": lon[k],
-        "lat": lat[k],
-        "precision": precision[k],
-        "status": col["status"][k],
-        "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
-        "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
-        "serves": pd.Series([serves[i][0] for i in k], dtype=object),
-        "source": col["source"][k],
-        "cases": cases[k],
-        "snapped": xy["snapped"][k],
-        "note": ["; ".join(notes[i]) for i in k],
-    })
-    text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
-                                                           "serves", "cases", "snapped")]
-    out = out.astype(dict.fromkeys(text_cols, "str"))
-    extras = [c for c in t.columns if c not in {"file", "row", *COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, ROW_PROBLEM}]
-    withheld = [c for c in extras if c in {p for cols in personal_of.values() for p in cols}]
-    marked = {column_key(p) for p in public_columns}
-    public = [c for c in extras if column_key(c) in marked or column_key(c.removeprefix("src_")) in marked]
-    if withheld:
-        log.info("personal column(s) not kept: %s (mark one public to keep it)", ", ".join(withheld))
-    unknown = sorted(marked - {column_key(c) for c in public} - {column_key(c.removeprefix("src_")) for c in public})
-    if unknown:
-        log.warning("public column(s) not found in the registry: %s; its other columns: %s",
-                    ", ".join(p for p in public_columns if column_key(p) in unknown),
-                    ", ".join(extras) or "none")
-    for c in extras:
-        if c not in withheld:
-            out[c] = t[c].to_numpy()[k]
-    facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
-    file_col = t["file"].to_numpy()
-    shifted = (col[EXTRA_CELLS] != "") & np.isin(file_col, [f for f, cols in personal_of.items() if cols])
-    unread = col[ROW_PROBLEM] != ""  # a line swallowed by a quote, a runaway row: rejected whole, one line
-    rejected = rej.table(t, shifted | unread, lambda p: [col[ROW_PROBLEM][i] or (
-        "the row has more cells than the header (an unquoted comma or delimiter in a value?); its cells are "
-        f"not shown because the file has personal columns ({'、'.join(personal_of[file_col[i]])}) whose values "
-        "may have moved") for i in p])
+    datum = check_xy_datum(xy_datum)
+    t, personal_of = read_registry_tables(paths, public_columns, layer=layer)
+    reg = registry_from_table(t, townships, personal_of=personal_of, public_columns=public_columns,
+                              xy_datum=datum)
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",
-             n, len(path_list), len(facilities), int(rej.bad.sum()), len(mismatches))
-    return Registry(facilities, rejected, mismatches, n, tuple(withheld), tuple(public),
-                    tuple(t.attrs.get("skipped", ())))
+             reg.rows_read, len(personal_of), reg.accepted, reg.rejected_rows, len(reg.mismatches))
+    return reg

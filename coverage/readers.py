@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "CELL_COUNT",
     "COLUMNS",
     "EXTRA_CELLS",
     "GEOMETRY_PROBLEM",
@@ -73,6 +74,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
 
 #: Name of the column holding cells found beyond the header's width (a malformed row).
 EXTRA_CELLS = "_extra_cells"
+#: Name of the column holding, for a row of delimited text whose number of cells differs from the
+#: header's (fewer than its named columns, or more than all its cells, blank ones included),
+#: ``"cells/header cells"``; ``""`` for a row that lines up. Such a row's values may have shifted.
+CELL_COUNT = "_cell_count"
 #: Name of the column of :func:`flatten_tables` naming a geometry that is not a point.
 GEOMETRY_PROBLEM = "_geometry"
 #: Name of the column holding why a row could not be read at all (e.g. a line swallowed by an
@@ -94,7 +99,7 @@ _MAX_CELLS = 1000  # a row with more cells (and more than 10 x the header's) is 
 _EXTRA_CHARS = 200  # extra-cell text kept for the rejection
 _RESERVED = {
     "facility_id", "file", "row", "towncode", "snapped", "note", "geometry", EXTRA_CELLS, GEOMETRY_PROBLEM,
-    ROW_PROBLEM, PART,
+    ROW_PROBLEM, PART, CELL_COUNT,
 }
 
 #: One raw row: (row number as the user sees it, raw cells, None or the reason it is damaged).
@@ -184,7 +189,7 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _frame(path: Path, rows: Iterable[Row]) -> pd.DataFrame:
+def _frame(path: Path, rows: Iterable[Row], delimited: bool = False) -> pd.DataFrame:
     """Table of clean strings from raw rows (header somewhere in the first rows).
 
     ``rows`` yields ``(row number, cells, problem)``: the row number as the user sees it, the
@@ -210,13 +215,14 @@ def _frame(path: Path, rows: Iterable[Row]) -> pd.DataFrame:
             + (f" (the first lines are damaged: {damage})" if damage else ""),
         )
     header = [_cell_text(v) for v in head[h][1][:_WIDE]]
+    header_cells = len(head[h][1]) if delimited else None
     while header and not header[-1]:
         header.pop()
     names = _column_names(header)
     body = itertools.chain(head[h + 1:], it)
     parts, seen, limit = [], 0, max_rows()
     while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
-        parts.append(_chunk_table(chunk, names))
+        parts.append(_chunk_table(chunk, names, header_cells))
         seen += len(chunk)
         if seen > limit:
             raise UnreadableFileError(
@@ -229,8 +235,12 @@ def _frame(path: Path, rows: Iterable[Row]) -> pd.DataFrame:
     return _finish(table)
 
 
-def _chunk_table(chunk: list[Row], names: list[str]) -> pd.DataFrame:
-    """Clean string table of raw rows, indexed by their row numbers; blank rows dropped."""
+def _chunk_table(chunk: list[Row], names: list[str], header_cells: int | None = None) -> pd.DataFrame:
+    """Clean string table of raw rows, indexed by their row numbers; blank rows dropped.
+
+    With ``header_cells`` (delimited text), rows with fewer cells than ``names`` or more than
+    ``header_cells`` are marked in :data:`CELL_COUNT` (``"cells/header cells"``).
+    """
     import numpy as np
     import pandas as pd
 
@@ -269,7 +279,13 @@ def _chunk_table(chunk: list[Row], names: list[str]) -> pd.DataFrame:
          for name, col in zip(names, columns, strict=True)},
         index=index,
     )
-    for name, values in ((EXTRA_CELLS, extra), (ROW_PROBLEM, problem)):
+    counts = [""] * len(chunk)
+    if header_cells is not None:
+        for k, (_, cells, _) in enumerate(chunk):
+            n = len(cells)
+            if not problem[k] and (n < width or n > header_cells):
+                counts[k] = f"{n}/{width}" if n < width else f"{n}/{header_cells}"
+    for name, values in ((EXTRA_CELLS, extra), (ROW_PROBLEM, problem), (CELL_COUNT, counts)):
         table[name] = pd.Series(np.asarray(values, dtype=object)[keep], dtype="str", index=index)
     return table
 
@@ -373,7 +389,7 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
         width = len(peek[h][1]) if h is not None else None
         with open(path, encoding=encoding, newline="") as fh:
             try:
-                return [("", _frame(path, iter_csv_rows(fh, delimiter=delimiter, width=width)))], []
+                return [("", _frame(path, iter_csv_rows(fh, delimiter=delimiter, width=width), delimited=True))], []
             except UnreadableFileError as exc:
                 if "row limit" in exc.reason:
                     raise
@@ -552,8 +568,9 @@ def _flatten(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     part = raw[PART].to_numpy(dtype=object) if PART in raw.columns else np.full(len(raw), "", dtype=object)
     t.insert(0, "file", [f"{file}#{p}" if p else file for p in part])
     t[GEOMETRY_PROBLEM] = ""
-    if ROW_PROBLEM not in t.columns:
-        t[ROW_PROBLEM] = ""
+    for marker in (ROW_PROBLEM, CELL_COUNT, EXTRA_CELLS):
+        if marker not in t.columns:
+            t[marker] = ""
     if "geometry" in raw.columns:
         geoms = np.asarray(raw.geometry.values, dtype=object)
         kind = shapely.get_type_id(geoms)
@@ -591,7 +608,7 @@ def flatten_tables(tables: list[tuple[pd.DataFrame, str]]) -> pd.DataFrame:
     frames = [_flatten(table, file) for table, file in tables]
     skipped = [line for table, _ in tables for line in table.attrs.get("skipped", [])]
     if not frames:
-        columns = ["file", *COLUMNS, EXTRA_CELLS, ROW_PROBLEM, GEOMETRY_PROBLEM]
+        columns = ["file", *COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM]
         t = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
     else:
         t = pd.concat(frames, ignore_index=True)

@@ -4,6 +4,9 @@ A rejected input row is data, never dropped: each rejection line names the ``fil
 numbered in that file, the ``field``, the ``value`` (withheld where it could be personal) and the
 ``reason``. Every reader reports ``rows_read == accepted + rejected rows``, where a row with several
 problems has several lines but counts once (:func:`rejected_rows`).
+
+A value that must not be shown — a cell of a row whose cells may have shifted (so any of them may be
+a contact's name), a caseload — is written as :data:`WITHHELD`, and the reason does not quote it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pandas as pd
 
-__all__ = ["REJECTED_COLUMNS", "Rejections", "empty_rejections", "rejected_rows"]
+__all__ = ["REJECTED_COLUMNS", "WITHHELD", "Rejections", "empty_rejections", "rejected_rows"]
 
 REJECTED_COLUMNS = ["file", "row", "field", "value", "reason"]
+#: Written in the ``value`` of a rejection in place of a cell that must not be shown.
+WITHHELD = "(withheld)"
 
 
 def empty_rejections() -> pd.DataFrame:
@@ -63,14 +68,18 @@ class Rejections:
         self.bad[pos] = True
 
     def table(self, t: pd.DataFrame, withhold: np.ndarray | None = None, reason: Any = "") -> pd.DataFrame:
-        """The rejection table; the lines of ``withhold`` rows become one line with ``reason``, no values."""
+        """The rejection table, in table order.
+
+        The lines of each ``withhold`` row become one line, field ``row``, value :data:`WITHHELD` and
+        ``reason`` (a scalar, or a function of the withheld positions returning a list).
+        """
         import numpy as np
         import pandas as pd
 
         if withhold is not None and withhold.any():
             pos = np.flatnonzero(withhold)
             self.parts = [p[~withhold[p["_pos"].to_numpy()]] for p in self.parts]
-            self.parts.append(pd.DataFrame({"_pos": pos, "field": "row", "value": "(withheld)",
+            self.parts.append(pd.DataFrame({"_pos": pos, "field": "row", "value": WITHHELD,
                                             "reason": reason(pos) if callable(reason) else reason}))
         if not self.parts:
             return empty_rejections()

@@ -492,8 +492,8 @@ def summary(report: CoverageReport) -> dict:
         "registry": {
             "files": [Path(f).name for f in report.files],
             "rows_read": int(reg.rows_read),
-            "accepted": len(reg.facilities),
-            "rejected_rows": len(reg.rejected),
+            "accepted": int(reg.accepted),
+            "rejected_rows": int(reg.rejected_rows),  # rows, not problems: rows_read == accepted + rejected_rows
             "mismatches": len(reg.mismatches),
             "withheld_columns": list(getattr(reg, "withheld_columns", ())),
             "public_columns": list(getattr(reg, "public_columns", ())),

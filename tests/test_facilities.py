@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import Point
 
+from coverage.coordinates import locate_by_coordinates
 from coverage.csvtext import csv_records
 from coverage.errors import InputError, UnreadableFileError
 from coverage.facilities import (
@@ -30,11 +31,22 @@ from coverage.facilities import (
     FACILITY_COLUMNS,
     REJECTED_COLUMNS,
     Registry,
+    check_cases,
+    check_dates,
+    check_precision,
     normalise_category,
     parse_date,
     read_facilities,
+    read_registry_tables,
     read_table,
+    registry_columns,
+    registry_from_table,
+    reject_duplicates,
+    reject_malformed_rows,
+    resolve_declared,
+    split_extra_columns,
 )
+from coverage.rejections import Rejections
 
 ZHUQI, ALISHAN, CHIAYI_EAST, BANQIAO, YUANLIN, DAJIA, JINCHENG = (
     "10010140", "10010180", "10020010", "65000010", "10007100", "66000110", "09020010",
@@ -65,6 +77,7 @@ def row(**kw: object) -> list[object]:
 def check_invariant(reg: Registry) -> None:
     rejected_rows = reg.rejected.groupby("file")["row"].nunique().sum() if len(reg.rejected) else 0
     assert len(reg.facilities) + rejected_rows == reg.rows_read
+    assert (reg.accepted, reg.rejected_rows) == (len(reg.facilities), rejected_rows)
     assert list(reg.rejected.columns) == REJECTED_COLUMNS
     assert list(reg.facilities.columns[: len(FACILITY_COLUMNS)]) == FACILITY_COLUMNS
     assert reg.facilities.crs.equals("EPSG:4326")
@@ -74,8 +87,8 @@ def check_invariant(reg: Registry) -> None:
 
 # ----------------------------------------------------------------------------- the messy registry
 
-@pytest.fixture
-def messy(tmp_path: Path) -> Registry:
+def messy_file(tmp_path: Path) -> Path:
+    """A cp950 registry with a dozen kinds of trouble (rows 2–13; see test_messy_registry_*)."""
     x, y = twd97(120.55, 23.52)
     ax, ay = twd97(120.80, 23.45)
     rows = [
@@ -95,8 +108,12 @@ def messy(tmp_path: Path) -> Registry:
         row(category="社福中心", name="打錯字", township="嘉義縣阿里山"),  # 12: unknown township
         row(category="社福中心", name="米制", lon=f"{ax:.1f}", lat=f"{ay:.1f}"),  # 13: TWD97 in lon/lat
     ]
-    path = write_csv(tmp_path / "messy.csv", rows, encoding="cp950")
-    return read_facilities(path)
+    return write_csv(tmp_path / "messy.csv", rows, encoding="cp950")
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Registry:
+    return read_facilities(messy_file(tmp_path))
 
 
 def test_messy_registry_towncodes(messy: Registry) -> None:
@@ -381,14 +398,28 @@ def test_precision_column(tmp_path: Path) -> None:
 
 
 def test_malformed_row_and_blank_lines(tmp_path: Path) -> None:
+    """A CSV row with another number of cells than the header (blank extras included): rejected whole, withheld.
+
+    Blank extras count because a missing cell and an extra delimiter cancel out only in the named columns
+    (a contact's name then sits in the date column). Cells the header itself has (blank header cells) are fine.
+    """
     path = tmp_path / "r.csv"
-    path.write_text("類別,名稱,鄉鎮市區\n社福中心,甲,竹崎鄉\n\n社福中心,乙,竹崎鄉,多的,\n社福中心,丙,竹崎鄉,,\n",
-                    encoding="utf-8")
+    path.write_text("類別,名稱,鄉鎮市區\n社福中心,甲,竹崎鄉\n\n社福中心,乙,竹崎鄉,多的,\n社福中心,丙,竹崎鄉,,\n"
+                    "社福中心,竹崎鄉\n", encoding="utf-8")
     reg = read_facilities(path)
     check_invariant(reg)
-    assert reg.rows_read == 3
-    assert reg.facilities["row"].tolist() == [2, 5]
-    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[4, "row", "多的"]]
+    assert reg.rows_read == 4
+    assert reg.facilities["row"].tolist() == [2]
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[4, "row", "(withheld)"],
+                                                                      [5, "row", "(withheld)"],
+                                                                      [6, "row", "(withheld)"]]
+    reasons = reg.rejected["reason"].tolist()
+    assert "5 cells, more than the header's 3" in reasons[0]
+    assert "5 cells, more than the header's 3" in reasons[1] and "2 cells, fewer than the header's 3" in reasons[2]
+    assert not [r for r in reasons if "多的" in r or "竹崎鄉" in r]
+    trailing = tmp_path / "t.csv"
+    trailing.write_text("類別,名稱,鄉鎮市區,,\n社福中心,甲,竹崎鄉,,\n社福中心,乙,竹崎鄉\n", encoding="utf-8")
+    assert read_facilities(trailing).facilities["row"].tolist() == [2, 3]
 
 
 def test_row_numbers_are_physical_lines(tmp_path: Path) -> None:
@@ -621,3 +652,365 @@ def test_twd67_metres_are_read_when_declared(tmp_path, townships):
         read_facilities(path, townships=townships, xy_datum="TWD83")
     r = CliRunner().invoke(app, ["validate", str(path), "--xy-datum", "twd67"])
     assert r.exit_code == 0 and "1 accepted" in r.output
+
+
+# ----------------------------------------------------------------------------- every fixture: counts balance
+# Each builder writes one registry fixture (a list of files) into tmp_path: the bundled seed registry, the files the
+# tests above write, and hand-made hostile ones. Over all of them: rows_read == accepted + rejected_rows, in the
+# Registry and in summary.json, every rejection names file, row, field and reason, and facility ids are unique.
+
+def _fx_seed(tmp_path: Path) -> list[Path]:
+    from coverage.datasets import get_path
+
+    return [get_path("seed_registry")]
+
+
+def _fx_messy(tmp_path: Path) -> list[Path]:
+    return [messy_file(tmp_path)]
+
+
+def _fx_two_files_cross_duplicate(tmp_path: Path) -> list[Path]:
+    a = write_csv(tmp_path / "a.csv", [row(category="社福中心", name="甲", township="竹崎鄉")])
+    b = write_csv(tmp_path / "b.csv", [row(category="小衛星", name="乙", township="阿里山鄉"),
+                                       row(category="社福中心", name="甲", township="竹崎鄉")])
+    return [b, a]
+
+
+def _fx_same_name_two_folders(tmp_path: Path) -> list[Path]:
+    paths = []
+    for folder, name in (("north", "北"), ("south", "南")):
+        (tmp_path / folder).mkdir()
+        paths.append(write_csv(tmp_path / folder / "清冊.csv", [row(category="社福中心", name=name, township="竹崎鄉"),
+                                                               row(category="", name="無類別", township="竹崎鄉")]))
+    return paths
+
+
+def _fx_same_file_twice(tmp_path: Path) -> list[Path]:
+    path = write_csv(tmp_path / "twice.csv", [row(category="社福中心", name="甲", township="竹崎鄉"),
+                                              row(category="小衛星", name="乙", township="火星鄉")])
+    return [path, path]
+
+
+def _fx_xlsx_titles(tmp_path: Path) -> list[Path]:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "說明"
+    book.active.append(["本檔為社安網據點清冊"])
+    sheet = book.create_sheet("據點")
+    for r in (["嘉義縣社會福利據點一覽"], [], ["類別", "名稱", "經度", "緯度", "啟用日期", "結束日期"],
+              ["社福中心", "甲", 120.55, 23.52, dt.datetime(2023, 7, 1), None], [],
+              ["小衛星", "乙", 120.80, 23.45, 1120701, 45658], ["小衛星", "丙", 120.80, 23.45, "nonsense", None]):
+        sheet.append(r)
+    book.save(tmp_path / "registry.xlsx")
+    return [tmp_path / "registry.xlsx"]
+
+
+def _fx_xlsx_hostile(tmp_path: Path) -> list[Path]:
+    """Cells beyond the header, a hidden sheet, a hidden row, formulas-looking text, a second registry sheet."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    main = book.active
+    main.title = "小衛星"
+    for r in (["類別", "名稱", "鄉鎮市區", "聯絡人"], ["小衛星", "甲", "竹崎鄉", "王小明"],
+              ["小衛星", "乙", "竹崎鄉", "陳美麗", "0912-345-678"], ["=1+1", "+丙", "@竹崎鄉", "-"],
+              ["小衛星", "丁", "番路鄉", ""]):
+        main.append(r)
+    main.row_dimensions[5].hidden = True
+    other = book.create_sheet("社福中心")
+    for r in (["類別", "名稱", "鄉鎮市區"], ["社福中心", "竹崎", "竹崎鄉"]):
+        other.append(r)
+    old = book.create_sheet("舊資料")
+    for r in (["類別", "名稱", "鄉鎮市區"], ["社福中心", "舊", "竹崎鄉"]):
+        old.append(r)
+    old.sheet_state = "hidden"
+    book.save(tmp_path / "清冊.xlsx")
+    return [tmp_path / "清冊.xlsx"]
+
+
+def _fx_geojson(tmp_path: Path) -> list[Path]:
+    features = [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [120.55, 23.52]},
+         "properties": {"類別": "社福中心", "名稱": "甲", "鄉鎮市區": "竹崎鄉", "聯絡人": "王小明"}},
+        {"type": "Feature", "geometry": None,
+         "properties": {"類別": "小衛星", "名稱": "乙", "鄉鎮市區": "嘉義縣阿里山鄉"}},
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": [[120.5, 23.5], [120.6, 23.5]]},
+         "properties": {"類別": "會所", "名稱": "丙", "鄉鎮市區": "竹崎鄉"}},
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [139.7, 35.7]},
+         "properties": {"類別": "會所", "名稱": "東京", "鄉鎮市區": ""}},
+    ]
+    path = tmp_path / "points.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                    encoding="utf-8")
+    return [path]
+
+
+def _fx_gpkg_two_layers(tmp_path: Path) -> list[Path]:
+    path = tmp_path / "layers.gpkg"
+    points = gpd.GeoDataFrame({"類別": ["社福中心", ""], "名稱": ["甲", "乙"]},
+                              geometry=[Point(120.80, 23.45), Point(120.55, 23.52)], crs="EPSG:4326")
+    points.to_crs("EPSG:3826").to_file(path, layer="points", driver="GPKG", engine="pyogrio")
+    gpd.GeoDataFrame({"類別": ["小衛星"], "名稱": ["丙"]}, geometry=[Point(120.55, 23.52)], crs="EPSG:4326").to_file(
+        path, layer="more", driver="GPKG", engine="pyogrio")
+    return [path]
+
+
+def _fx_malformed_rows(tmp_path: Path) -> list[Path]:
+    path = tmp_path / "r.csv"
+    path.write_text("類別,名稱,鄉鎮市區\n社福中心,甲,竹崎鄉\n\n社福中心,乙,竹崎鄉,多的,\n社福中心,丙,竹崎鄉,,\n"
+                    "社福中心,竹崎鄉\n,,\n社福中心\n", encoding="utf-8")
+    return [path]
+
+
+def _fx_every_row_rejection(tmp_path: Path) -> list[Path]:
+    kws = [{"lon": "abc", "lat": 23.5}, {"lon": "inf", "lat": 23.5}, {"lon": 120.5}, {"x": 200000},
+           {"lon": 121.0, "lat": 20.0}, {"lon": 119.0, "lat": 22.0}, {"county": "嘉義"}, {"township": "東區"},
+           {"address": "火星路1號"}, {}, {"township": "竹崎鄉", "opened": "2023-13-01"},
+           {"township": "竹崎鄉", "opened": "2023", "closed": "2022"}, {"township": "竹崎鄉", "serves": "火星鄉"},
+           {"category": "", "lon": "x", "lat": 23.5, "opened": "?"}, {"county": "嘉義縣", "address": "臺北市中正區1號"}]
+    return [write_csv(tmp_path / "bad.csv", [row(**{"category": "社福中心", "name": f"甲{i}", **kw})
+                                             for i, kw in enumerate(kws)])]
+
+
+def _fx_delimiters_encodings(tmp_path: Path) -> list[Path]:
+    paths = []
+    for i, (delimiter, encoding) in enumerate([(";", "utf-8"), ("\t", "utf-16"), ("|", "big5")]):
+        text = (f"嘉義縣社福據點,,\n類別{delimiter}名稱{delimiter}鄉鎮市區\n社福中心{delimiter}甲,乙{delimiter}竹崎鄉\n"
+                f"社福中心{delimiter}丙\n")
+        paths.append(tmp_path / f"d{i}.txt")
+        paths[-1].write_bytes(text.encode(encoding))
+    return paths
+
+
+def _fx_quotes(tmp_path: Path) -> list[Path]:
+    """A record over two lines, and a stray quote that makes the csv module swallow the following lines."""
+    ok = write_csv(tmp_path / "q.csv", [row(category="社福中心", name="兩行\n名稱", township="竹崎鄉"),
+                                        row(category="", name="乙", township="竹崎鄉")])
+    stray = tmp_path / "stray.csv"
+    stray.write_text('類別,名稱,鄉鎮市區,經度,緯度\n社福中心,"甲,竹崎鄉,,\n社福中心,乙,竹崎鄉,120.55,23.52\n'
+                     "社福中心,丙,番路鄉,,\n", encoding="utf-8")
+    return [ok, stray]
+
+
+def _fx_shifted_personal(tmp_path: Path) -> list[Path]:
+    path = tmp_path / "shifted.csv"
+    path.write_text("聯絡人,類別,名稱,電話,鄉鎮市區,啟用日期,個案數\n"
+                    "王小明,小衛星,甲,0912-345-678,竹崎鄉,2023-07-01,4\n"
+                    "小衛星,乙,0912-000-111,番路鄉,2023-07-01,5\n"  # the contact's cell is missing
+                    "陳美麗,,小衛星,丙,05-2591234,中埔鄉,2023-07-01,6\n", encoding="utf-8")  # one cell too many
+    return [path]
+
+
+def _fx_cases_and_precision(tmp_path: Path) -> list[Path]:
+    cases = tmp_path / "cases.csv"
+    cases.write_text('類別,名稱,鄉鎮市區,個案數\n小衛星,甲,嘉義縣竹崎鄉,"1,204人"\n小衛星,乙,嘉義縣番路鄉,-2\n'
+                     "小衛星,丙,嘉義縣中埔鄉,2.5\n小衛星,丁,嘉義縣大林鎮,12.0\n", encoding="utf-8")
+    precision = write_csv(tmp_path / "p.csv", [["社福中心", "甲", "", "120.55", "23.52", "township"],
+                                               ["社福中心", "乙", "竹崎鄉", "", "", "point"],
+                                               ["社福中心", "丙", "竹崎鄉", "", "", "exact"]],
+                          header=["類別", "名稱", "鄉鎮市區", "經度", "緯度", "precision"])
+    return [cases, precision]
+
+
+def _fx_coordinates(tmp_path: Path) -> list[Path]:
+    x, y = twd97(118.32, 24.43, epsg=3825)
+    return [write_csv(tmp_path / "m.csv", [
+        row(category="社福中心", name="錯區", county="臺中市", township="東區", lon=120.47, lat=23.48),
+        row(category="社福中心", name="錯縣", county="臺南市", lon=120.55, lat=23.52),
+        row(category="社福中心", name="金城", county="金門縣", x=x, y=y),
+        row(category="社福中心", name="東區", township="東區", lon=120.47, lat=23.48),
+        row(category="社福中心", name="東區", township="東區", lon=120.47, lat=23.48),
+    ])]
+
+
+def _fx_header_only_and_none(tmp_path: Path) -> list[Path]:
+    return [write_csv(tmp_path / "h.csv", [])]
+
+
+def _fx_no_files(tmp_path: Path) -> list[Path]:
+    return []
+
+
+def _fx_junk_cells(tmp_path: Path) -> list[Path]:
+    rows = [["\x7f社福中心", "甲\x1b[31m", "", "", "", "nan", "inf"],
+            ["社福中心", "=HYPERLINK(\"x\")", "嘉義縣", "竹崎鄉"],
+            ["小衛星", "x" * 5000, "", "臺北縣板橋市", "", "", "", "", "", "民國112年13月"], ["、", "、", "、"]]
+    return [write_csv(tmp_path / "junk.csv", rows)]
+
+
+REGISTRY_FIXTURES = [
+    _fx_seed, _fx_messy, _fx_two_files_cross_duplicate, _fx_same_name_two_folders, _fx_same_file_twice,
+    _fx_xlsx_titles, _fx_xlsx_hostile, _fx_geojson, _fx_gpkg_two_layers, _fx_malformed_rows, _fx_every_row_rejection,
+    _fx_delimiters_encodings, _fx_quotes, _fx_shifted_personal, _fx_cases_and_precision, _fx_coordinates,
+    _fx_header_only_and_none, _fx_no_files, _fx_junk_cells,
+]
+
+
+def check_rejections_name_their_rows(reg: Registry) -> None:
+    """Every rejection line names a file, the row as numbered in it (≥ 1), a field and a reason; ids are unique."""
+    rej = reg.rejected
+    assert list(rej.columns) == REJECTED_COLUMNS
+    assert (rej["file"].str.len() > 0).all() and (rej["field"].str.len() > 0).all()
+    assert (rej["reason"].str.len() > 0).all() and (rej["row"] >= 1).all()
+    assert rej["row"].dtype == "int64"
+    assert reg.facilities["facility_id"].is_unique
+    assert (reg.facilities["facility_id"] == reg.facilities["file"] + ":" + reg.facilities["row"].astype(str)).all()
+
+
+@pytest.mark.parametrize("build", REGISTRY_FIXTURES, ids=lambda f: f.__name__.removeprefix("_fx_"))
+def test_counts_balance_over_every_fixture(tmp_path: Path, build) -> None:
+    """rows_read == accepted + rejected_rows in the Registry and in summary.json, for every registry fixture."""
+    from coverage.analysis import run_coverage
+    from coverage.report import summary
+
+    paths = build(tmp_path)
+    reg = read_facilities(paths)
+    check_invariant(reg)
+    check_rejections_name_their_rows(reg)
+    assert reg.rows_read == reg.accepted + reg.rejected_rows
+    if not paths:
+        return
+    report = run_coverage(paths, counties=["嘉義縣"], as_of="2024-01-01")
+    counts = summary(report)["registry"]
+    assert counts["rows_read"] == counts["accepted"] + counts["rejected_rows"]
+    assert (counts["rows_read"], counts["accepted"], counts["rejected_rows"]) == (
+        reg.rows_read, reg.accepted, reg.rejected_rows)
+    assert counts["rejected_rows"] <= len(summary(report)["rejected"])
+
+
+def test_balance_counts_rows_not_problems(tmp_path: Path) -> None:
+    """A row with three problems is one rejected row (summary.json used to count problems)."""
+    from coverage.analysis import run_coverage
+    from coverage.report import summary
+
+    path = write_csv(tmp_path / "three.csv", [row(category="", lon="x", lat=23.5, opened="?"),
+                                              row(category="社福中心", name="甲", township="竹崎鄉")])
+    counts = summary(run_coverage([path], counties=["嘉義縣"], as_of="2024-01-01"))["registry"]
+    assert (counts["rows_read"], counts["accepted"], counts["rejected_rows"]) == (2, 1, 1)
+
+
+@pytest.mark.parametrize("name", ["welfare_centers_national.geojson", "mental_health_facilities_national.geojson"])
+def test_counts_balance_on_real_registries(shared_data: Path, name: str) -> None:
+    reg = read_facilities(shared_data / "registries" / name)
+    check_invariant(reg)
+    check_rejections_name_their_rows(reg)
+    assert reg.rows_read > 50  # the official lists have no category column (yet): rejected, but every row counted
+
+
+def test_same_name_in_two_folders_stays_distinct(tmp_path: Path) -> None:
+    reg = read_facilities(_fx_same_name_two_folders(tmp_path))
+    assert reg.facilities["facility_id"].tolist() == ["north/清冊.csv:2", "south/清冊.csv:2"]
+    assert reg.rejected[["file", "row"]].values.tolist() == [["north/清冊.csv", 3], ["south/清冊.csv", 3]]
+    assert reg.rejected_rows == 2
+
+
+def test_same_file_twice_is_read_twice_and_rejected_as_duplicates(tmp_path: Path) -> None:
+    reg = read_facilities(_fx_same_file_twice(tmp_path))
+    assert reg.facilities["facility_id"].tolist() == ["twice.csv:2"]
+    dup = reg.rejected[reg.rejected["file"] == "twice.csv (2)"]
+    assert dup[["row", "reason"]].values.tolist()[0] == [2, "duplicate of twice.csv row 2"]
+    assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (4, 1, 3)
+
+
+# ----------------------------------------------------------------------------- the steps, each alone
+
+def _table(rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
+    """A stacked table as read_registry_tables gives it: file, row, every canonical column as text."""
+    from coverage.readers import COLUMNS
+
+    frame = pd.DataFrame([{"file": file, "row": i + 2, **dict.fromkeys(COLUMNS, ""), **r} for i, r in enumerate(rows)])
+    return frame.fillna("")
+
+
+def test_registry_from_table_keeps_file_labels_opaque(townships) -> None:
+    """Labels such as 清冊.xlsx#小衛星 or a/r.csv are kept as given: in ids, rejections and duplicate reasons."""
+    rows = [{"category": "小衛星", "name": "甲", "township": "嘉義縣竹崎鄉"},
+            {"category": "", "name": "乙", "township": "嘉義縣竹崎鄉"}]
+    t = pd.concat([_table(rows, "清冊.xlsx#小衛星"), _table(rows, "清冊.xlsx#社福中心"), _table(rows, "a/r.csv")],
+                  ignore_index=True)
+    reg = registry_from_table(t, townships)
+    assert reg.facilities["facility_id"].tolist() == ["清冊.xlsx#小衛星:2"]
+    assert reg.rejected[["file", "row", "field"]].values.tolist() == [
+        ["清冊.xlsx#小衛星", 3, "category"], ["清冊.xlsx#社福中心", 2, "row"], ["清冊.xlsx#社福中心", 3, "category"],
+        ["a/r.csv", 2, "row"], ["a/r.csv", 3, "category"]]
+    assert set(reg.rejected.loc[reg.rejected["field"] == "row", "reason"]) == {"duplicate of 清冊.xlsx#小衛星 row 2"}
+    assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (6, 1, 5)
+
+
+def test_read_registry_tables_labels_and_personal_columns(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = write_csv(tmp_path / "a" / "r.csv", [["社福中心", "甲", "王小明"]], header=["類別", "名稱", "聯絡人"])
+    b = write_csv(tmp_path / "b" / "r.csv", [["社福中心", "乙", "0912"]], header=["類別", "名稱", "電話"])
+    t, personal = read_registry_tables([a, b])
+    assert t[["file", "row", "name"]].values.tolist() == [["a/r.csv", 2, "甲"], ["b/r.csv", 2, "乙"]]
+    assert personal == {"a/r.csv": ["聯絡人"], "b/r.csv": ["電話"]}
+    from coverage.readers import file_labels
+
+    assert file_labels([a, a]) == ["r.csv", "r.csv (2)"]
+
+
+def test_reject_malformed_rows_alone() -> None:
+    t = _table([{"category": "甲"}, {"category": "乙", "_extra_cells": "王小明"},
+                {"category": "丙", "_cell_count": "2/5"}, {"category": "丁", "_cell_count": "7/5"},
+                {"category": "戊", "_geometry": "Polygon"}])
+    rej = Rejections(len(t))
+    malformed = reject_malformed_rows(registry_columns(t), rej)
+    assert [bool(m) for m in malformed] == [False, True, True, True, False]
+    assert "2 cells, fewer than the header's 5" in malformed[2] and "7 cells, more than the header's 5" in malformed[3]
+    assert rej.bad.tolist() == [False, True, True, True, True]
+    table = rej.table(t, malformed != "", lambda p: malformed[p].tolist())
+    assert table[["row", "field", "value"]].values.tolist() == [
+        [3, "row", "(withheld)"], [4, "row", "(withheld)"], [5, "row", "(withheld)"], [6, "geometry", "Polygon"]]
+    assert "王小明" not in table.to_csv()
+
+
+def test_check_cases_alone() -> None:
+    col = registry_columns(_table([{"cases": "1,204人"}, {"cases": ""}, {"cases": "王小明"}, {"cases": "-3"}]))
+    rej = Rejections(4)
+    cases = check_cases(col, rej)
+    assert cases[0] == 1204 and np.isnan(cases[1:]).all()
+    table = rej.table(_table([{}] * 4))
+    assert table[["row", "value"]].values.tolist() == [[4, "(withheld)"], [5, "(withheld)"]]
+    assert not table["reason"].str.contains("王小明|-3").any()
+
+
+def test_check_dates_and_precision_alone() -> None:
+    col = registry_columns(_table([{"opened": "112/07/01", "closed": "2023-01-01", "precision": "鄉鎮"},
+                                   {"opened": "nonsense", "precision": "exact"}, {"precision": "point"}]))
+    rej, notes = Rejections(3), [[], [], []]
+    dates = check_dates(col, rej)
+    assert dates["opened"][0] == pd.Timestamp("2023-07-01") and dates["opened"][2] is None
+    precision = check_precision(col, np.array([True, True, False]), rej, notes)
+    assert precision.tolist() == ["township", "point", "township"]
+    assert notes[2] == ["precision 'point' given but no coordinates; located by township"]
+    table = rej.table(_table([{}] * 3))
+    assert table[["row", "field"]].values.tolist() == [[2, "closed"], [3, "opened"], [3, "precision"]]
+
+
+def test_coordinates_and_declared_place_alone(townships) -> None:
+    col = registry_columns(_table([{"lon": "23.52", "lat": "120.55", "county": "嘉義縣", "township": "竹崎鄉"},
+                                   {"lon": "139.7", "lat": "35.7"}, {"township": "東區"}]))
+    decl = resolve_declared(col, townships)
+    assert decl["code"][0] == ZHUQI and decl["field"][2] == "township" and decl["sugg"][2] is not None
+    rej, notes = Rejections(3), [[], [], []]
+    xy = locate_by_coordinates(col, townships, decl["decl_county"], rej, notes)
+    assert xy["has"].tolist() == [True, True, False] and xy["code"].tolist() == [ZHUQI, None, None]
+    assert notes[0] == ["lon/lat swapped"] and xy["lon"][0] == pytest.approx(120.55)
+    assert rej.table(_table([{}] * 3))[["row", "field"]].values.tolist() == [[3, "lon"]]
+
+
+def test_reject_duplicates_alone() -> None:
+    t = _table([{}] * 4)
+    rej = Rejections(4)
+    rej.add(np.array([False, False, True, False]), "x", "", "bad")
+    reject_duplicates(t, {"name": np.array(["甲", "乙", "甲", "甲"], dtype=object)}, rej)
+    table = rej.table(t)
+    assert table[["row", "reason"]].values.tolist() == [[4, "bad"], [5, "duplicate of t.csv row 2"]]
+
+
+def test_split_extra_columns_alone() -> None:
+    t = _table([{"聯絡人": "王小明", "備註": "x", "電話": "0912"}])
+    kept, withheld, public = split_extra_columns(t, {"t.csv": ["聯絡人", "電話"]}, public_columns=["電話"])
+    assert (kept, withheld, public) == (["備註"], ["聯絡人", "電話"], ["電話"])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from coverage.cli import app
@@ -233,3 +235,147 @@ def test_validate_names_the_withheld_columns(registry_file):
     for column in ("聯絡人", "電話", "email", "承辦社工"):
         assert column in line
     assert "王小明" not in r.output  # the values themselves are not shown
+
+
+# ----------------------------------------------------------------------------- shifted rows: nothing echoed
+# A row with fewer or more cells than the header may have its values shifted: a contact's name in the name or
+# date column. Such a row is rejected whole, one line, no value; its personal values reach no output.
+
+SHIFT_HEADER = ["聯絡人", "類別", "名稱", "電話", "鄉鎮市區", "地址", "啟用日期", "結束日期", "個案數", "經度", "緯度",
+                "備註", "email"]
+_GIVEN = ("甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥金木水火土"
+          "天地玄黃宇宙洪荒日月盈昃辰宿列張寒來暑往秋收冬藏閏餘成歲")
+
+
+def _person(i: int) -> dict[str, str]:
+    """Personal values no output could contain by chance (unique per row)."""
+    return {"聯絡人": f"游{_GIVEN[i]}萍", "電話": f"0977-{i:03d}-{i:03d}", "email": f"shift{i:03d}@example.org"}
+
+
+def _shift_row(i: int, township: str = "竹崎鄉") -> list[str]:
+    values = {"類別": "小衛星", "名稱": f"據點{i}", "鄉鎮市區": township, "地址": "", "啟用日期": "2023-07-01",
+              "結束日期": "", "個案數": str(7000 + i), "經度": "", "緯度": "", "備註": "週三休", **_person(i)}
+    return [values[h] for h in SHIFT_HEADER]
+
+
+def shifted_rows() -> tuple[list[list[str]], list[list[str]]]:
+    """(good rows, shifted rows): k cells inserted or deleted at the start (names, phones and e-mails land in
+    every column, and beyond), and one cell inserted or deleted at every position."""
+    good = [_shift_row(i, t) for i, t in enumerate(["竹崎鄉", "番路鄉", "中埔鄉"])]
+    shifted, i = [], len(good)
+    width = len(SHIFT_HEADER)
+    for k in range(1, width):
+        shifted.append([""] * k + _shift_row(i))  # contact → column k, phone → 3 + k, e-mail beyond the header
+        shifted.append(_shift_row(i + 1)[k:])  # e-mail → column 12 − k, phone → 3 − k
+        i += 2
+    for j in range(width):
+        r = _shift_row(i)
+        shifted.append([*r[:j], "", *r[j:]])
+        shifted.append(r[:j] + r[j + 1:] if j < width - 1 else r[:-2] + r[-1:])
+        i += 1
+    return good, shifted
+
+
+def _shift_personal(n: int) -> list[str]:
+    return [v for i in range(n) for v in _person(i).values()]
+
+
+@pytest.fixture(scope="module")
+def shifted_file(tmp_path_factory) -> Path:
+    import csv
+
+    good, shifted = shifted_rows()
+    path = tmp_path_factory.mktemp("shift") / "shifted.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([SHIFT_HEADER, *good, *shifted])
+    return path
+
+
+def test_shifted_rows_are_rejected_whole_without_values(shifted_file):
+    _, shifted = shifted_rows()
+    reg = read_facilities(shifted_file)
+    assert reg.facilities["row"].tolist() == [2, 3, 4]
+    assert reg.rejected["row"].tolist() == list(range(5, 5 + len(shifted)))  # one line per shifted row
+    assert set(reg.rejected["field"]) == {"row"} and set(reg.rejected["value"]) == {"(withheld)"}
+    assert reg.rejected["reason"].str.contains(r"cells, (?:more|fewer) than the header.s 13").all()
+    assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (3 + len(shifted), 3, len(shifted))
+    text = reg.rejected.to_csv() + reg.facilities.drop(columns="geometry").to_csv() + reg.mismatches.to_csv()
+    personal = _shift_personal(3 + len(shifted))
+    assert [w for w in personal if w in text] == []
+    assert not [c for c in (str(7000 + i) for i in range(3, 3 + len(shifted))) if c in reg.rejected.to_csv()]
+
+
+def test_shifted_personal_values_reach_no_written_file(shifted_file, tmp_path):
+    """report --xlsx: every CSV, JSON, HTML and every XML part of the workbook (剔除 sheet included)."""
+    out = _report(shifted_file, tmp_path / "out")
+    texts = _all_text(out)
+    assert {"rejected.csv", "summary.json", "coverage.xlsx"} <= set(texts)
+    assert "(withheld)" in texts["rejected.csv"] and "(withheld)" in texts["coverage.xlsx"]
+    _, shifted = shifted_rows()
+    personal = _shift_personal(3 + len(shifted))
+    leaks = [(name, word) for name, text in texts.items() for word in personal if word in text]
+    assert leaks == []
+    summary = json.loads(texts["summary.json"])["registry"]
+    assert (summary["rows_read"], summary["accepted"], summary["rejected_rows"]) == (3 + len(shifted), 3, len(shifted))
+    r = runner.invoke(app, ["validate", str(shifted_file)])
+    assert r.exit_code == 0, r.output
+    assert [w for w in personal if w in r.output] == []
+
+
+def test_bad_caseload_is_rejected_without_its_value(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("類別,名稱,鄉鎮市區,個案數\n小衛星,甲,嘉義縣竹崎鄉,王小明3人\n小衛星,乙,嘉義縣番路鄉,-17\n",
+                    encoding="utf-8")
+    reg = read_facilities(path)
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[2, "cases", "(withheld)"],
+                                                                      [3, "cases", "(withheld)"]]
+    assert not reg.rejected["reason"].str.contains("王小明|17").any()
+
+
+def test_xlsx_cells_beyond_the_header_are_withheld(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for r in (["類別", "名稱", "鄉鎮市區", "聯絡人"], ["小衛星", "甲", "竹崎鄉", "王小明"],
+              ["小衛星", "乙", "番路鄉", "陳美麗", "0912-345-678"]):
+        book.active.append(r)
+    book.save(tmp_path / "r.xlsx")
+    reg = read_facilities(tmp_path / "r.xlsx")
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[3, "row", "(withheld)"]]
+    text = reg.rejected.to_csv() + reg.facilities.drop(columns="geometry").to_csv()
+    assert not [w for w in ("王小明", "陳美麗", "0912-345-678") if w in text]
+
+
+def test_any_shift_of_any_header_order_echoes_nothing():
+    """Whatever the column order and wherever cells go missing or appear, personal values are not echoed.
+
+    The property runs inside this test so that the count of examples that reached the asserts is checked.
+    """
+    import csv
+    import tempfile
+
+    reached: dict[str, int] = {}
+
+    @settings(max_examples=60, deadline=None)
+    @given(order=st.permutations(SHIFT_HEADER), op=st.sampled_from(["insert", "delete"]), k=st.integers(1, 4),
+           at=st.integers(0, len(SHIFT_HEADER) - 1))
+    def shifted_row_is_withheld(order, op, k, at):
+        good = dict(zip(SHIFT_HEADER, _shift_row(0), strict=True))
+        bad = dict(zip(SHIFT_HEADER, _shift_row(1), strict=True))
+        cells = [bad[h] for h in order]
+        cells = [*cells[:at], *[""] * k, *cells[at:]] if op == "insert" else cells[:at] + cells[at + k:]
+        event(f"{op}, {'non-blank' if any(cells[len(order):]) else 'blank'} cells beyond the header")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "s.csv"
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                csv.writer(fh).writerows([order, [good[h] for h in order], cells])
+            reg = read_facilities(path)
+        assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (2, 1, 1)
+        assert reg.rejected[["row", "field", "value"]].values.tolist() == [[3, "row", "(withheld)"]]
+        text = reg.rejected.to_csv() + reg.facilities.drop(columns="geometry").to_csv()
+        assert [w for w in [*_person(0).values(), *_person(1).values()] if w in text] == []
+        assert bad["個案數"] not in reg.rejected.to_csv()
+        reached[op] = reached.get(op, 0) + 1
+
+    shifted_row_is_withheld()
+    assert reached.get("insert", 0) > 0 and reached.get("delete", 0) > 0, reached

@@ -537,7 +537,8 @@ def test_sheet_xml_declaring_an_unknown_encoding_is_one_error(tmp_path):
     good = tmp_path / "good.xlsx"
     import pandas as pd
 
-    pd.DataFrame({"類別": ["小衛星"], "名稱": ["甲"], "縣市": ["嘉義縣"], "鄉鎮市區": ["竹崎鄉"]}).to_excel(good, index=False)
+    table = pd.DataFrame({"類別": ["小衛星"], "名稱": ["甲"], "縣市": ["嘉義縣"], "鄉鎮市區": ["竹崎鄉"]})
+    table.to_excel(good, index=False)
     bad = tmp_path / "清冊.xlsx"
     with zipfile.ZipFile(good) as src, zipfile.ZipFile(bad, "w") as dst:
         for info in src.infolist():

@@ -1,0 +1,176 @@
+"""Coordinates of registry rows: recognised, reprojected and located in a township.
+
+WGS84 ``lon``/``lat`` are used when given, else TWD97 TM2 ``x``/``y`` (EPSG:3826; EPSG:3825 for
+a point that only lands in a township, or in its declared county, that way). Old TWD67 TM2 metres
+cannot be told from TWD97 by their values (they lie ~850 m apart): they are read as TWD67 only
+when declared (``xy_datum="TWD67"``: EPSG:3828, TM2 zone 121, converted with EPSG's TWD67 → TWD97
+transformation). Swapped lon/lat and metres written in lon/lat columns are recognised and noted.
+A point outside lon 118–123, lat 21.5–26.5, or farther than the snap distance from every
+township, is rejected.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .rejections import Rejections
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = ["XY_DATUMS", "check_xy_datum", "locate_by_coordinates"]
+
+# Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
+_LON, _LAT = (118.0, 123.0), (21.5, 26.5)
+_MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
+
+
+def _numbers(text: np.ndarray) -> np.ndarray:
+    cleaned = pd.Series(text, dtype="str").str.replace(r"[°度\s]", "", regex=True)
+    return pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
+
+
+def _inside(v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
+    return (v >= bounds[0]) & (v <= bounds[1])
+
+
+#: Projected CRS of TM2 metres per datum: (zone 121 — Taiwan, Penghu; zone 119 — Kinmen, Matsu).
+#: TWD67 is read in zone 121 only (the zone EPSG defines a TWD67 → TWD97 transformation for).
+XY_DATUMS = {"TWD97": ("EPSG:3826", "EPSG:3825"), "TWD67": ("EPSG:3828",)}
+
+
+def check_xy_datum(value: str) -> str:
+    """``"TWD97"`` or ``"TWD67"`` for a datum as a user writes it (``97``, ``epsg:3828`` …), else :class:`InputError`.
+
+    >>> check_xy_datum("twd67"), check_xy_datum("EPSG:3826")
+    ('TWD67', 'TWD97')
+    """
+    key = str(value).strip().upper().replace(" ", "")
+    key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
+    if key not in XY_DATUMS:
+        raise InputError(f"--xy-datum must be TWD97 or TWD67, got {value!r}")
+    return key
+
+
+def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -> dict[str, np.ndarray]:
+    """Parse the coordinate cells, recognise degrees or metres (swapped or not), project metres.
+
+    ``lon``/``lat`` are the positions in WGS84 (metres read in zone 121), ``alt_lon``/``alt_lat``
+    the same metres read in zone 119 (NaN where not metres, or for TWD67).
+    """
+    from pyproj import Transformer
+
+    n = len(col["lon"])
+    lon_s, lat_s, x_s, y_s = (col[c] for c in ("lon", "lat", "x", "y"))
+    use_ll = (lon_s != "") | (lat_s != "")
+    has = use_ll | (x_s != "") | (y_s != "")
+    a_s, b_s = np.where(use_ll, lon_s, x_s), np.where(use_ll, lat_s, y_s)
+    fa, fb = np.where(use_ll, "lon", "x"), np.where(use_ll, "lat", "y")
+    a, b = _numbers(a_s), _numbers(b_s)
+    for f, g, s, other, num in ((fa, fb, a_s, b_s, a), (fb, fa, b_s, a_s, b)):
+        rej.add(has & (s == "") & (other != ""), f, "",
+                lambda p, f=f, g=g, o=other: [f"{f[i]} is blank but {g[i]} is '{o[i]}'; give both or neither"
+                                              for i in p])
+        rej.add(has & (s != "") & ~np.isfinite(num), f, s,
+                lambda p, s=s, f=f: [f"{f[i]} '{s[i]}' is not a finite number" for i in p])
+    ok = has & np.isfinite(a) & np.isfinite(b)
+    deg = ok & _inside(a, _LON) & _inside(b, _LAT)
+    deg_sw = ok & ~deg & _inside(b, _LON) & _inside(a, _LAT)
+    met = ok & ~deg & ~deg_sw & _inside(a, _MX) & _inside(b, _MY)
+    met_sw = ok & ~deg & ~deg_sw & ~met & _inside(b, _MX) & _inside(a, _MY)
+    proj = met | met_sw
+    lon, lat = np.where(deg_sw | met_sw, b, a), np.where(deg_sw | met_sw, a, b)
+    alt_lon, alt_lat = np.full(n, np.nan), np.full(n, np.nan)
+    if proj.any():
+        mx, my = lon[proj], lat[proj]
+        zones = (("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat)))
+        if datum == "TWD67":
+            # EPSG's TWD67 → TWD97 transformation for TM2 zone 121 (PROJ has only a ballpark shift
+            # from TWD67 degrees or zone 119); zone 119 (Kinmen, Matsu) is not offered for TWD67.
+            mx, my = Transformer.from_crs("EPSG:3828", "EPSG:3826", always_xy=True).transform(mx, my)
+            zones = zones[:1]
+        for epsg, (xs, ys) in zones:
+            xs[proj], ys[proj] = Transformer.from_crs(epsg, "EPSG:4326", always_xy=True).transform(mx, my)
+    prim = (deg | deg_sw | proj) & _inside(lon, _LON) & _inside(lat, _LAT)
+    alt = proj & _inside(alt_lon, _LON) & _inside(alt_lat, _LAT)
+    rej.add(ok & ~prim & ~alt, fa, a_s, lambda p: [
+        f"({fa[i]}, {fb[i]}) = ({a_s[i]}, {b_s[i]}) lies outside Taiwan; expected WGS84 lon "
+        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or {datum} TM2 metres" for i in p])
+    return {"has": has, "use_ll": use_ll, "fa": fa, "a_s": a_s, "deg": deg, "deg_sw": deg_sw, "met_sw": met_sw,
+            "proj": proj, "prim": prim, "alt": alt, "lon": lon, "lat": lat, "alt_lon": alt_lon, "alt_lat": alt_lat}
+
+
+def locate_by_coordinates(
+    col: dict[str, np.ndarray], towns: gpd.GeoDataFrame, decl_county: np.ndarray,
+    rej: Rejections, notes: list[list[str]], datum: str = "TWD97",
+) -> dict[str, np.ndarray]:
+    """Parse, recognise, reproject and locate the coordinates of every row that has some.
+
+    Parameters
+    ----------
+    col : dict of arrays
+        Columns of :func:`registry_columns`.
+    towns : GeoDataFrame
+        Townships to locate in (``towncode``, ``county``, geometry).
+    decl_county : array
+        Official county each row declares (``None`` if none): it chooses TM2 zone 119 over
+        zone 121 for metres that land in a township either way.
+    rej : Rejections
+        Receives the rows whose coordinates are unusable.
+    notes : list of lists
+        Per row; receives what was recognised (swapped, metres in lon/lat, zone 119 …).
+    datum : {"TWD97", "TWD67"}
+
+    Returns
+    -------
+    dict of arrays
+        ``has`` (the row gives coordinates), ``code`` (towncode or ``None``), ``snapped``,
+        ``lon``, ``lat`` (WGS84).
+    """
+    import geopandas as gpd
+
+    from .geography import SNAP_DISTANCE_M, locate_points
+
+    c = _read_coordinates(col, rej, datum)
+    n, county_of = len(c["has"]), dict(zip(towns["towncode"], towns["county"], strict=True))
+    lon, lat, prim, alt = c["lon"], c["lat"], c["prim"], c["alt"]
+    ip, ia = np.flatnonzero(prim), np.flatnonzero(alt)
+    pts = gpd.GeoSeries(gpd.points_from_xy(np.r_[lon[ip], c["alt_lon"][ia]], np.r_[lat[ip], c["alt_lat"][ia]]),
+                        crs="EPSG:4326")
+    found = locate_points(pts, towns[["towncode", "geometry"]])
+    code, code2 = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    snapped, snapped2 = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    code[ip], snapped[ip] = found["towncode"].to_numpy()[: len(ip)], found["snapped"].to_numpy()[: len(ip)]
+    code2[ia], snapped2[ia] = found["towncode"].to_numpy()[len(ip):], found["snapped"].to_numpy()[len(ip):]
+    county1 = np.array([county_of.get(k) for k in code], dtype=object)
+    county2 = np.array([county_of.get(k) for k in code2], dtype=object)
+    use2 = alt & pd.notna(code2) & (
+        pd.isna(code) | (pd.notna(decl_county) & (county1 != decl_county) & (county2 == decl_county))
+    )
+    code[use2], snapped[use2] = code2[use2], snapped2[use2]
+    lon[use2], lat[use2] = c["alt_lon"][use2], c["alt_lat"][use2]
+    rej.add((prim | alt) & pd.isna(code), c["fa"], c["a_s"], lambda p: [
+        f"point (lon {lon[i]:.5f}, lat {lat[i]:.5f}) is not within {SNAP_DISTANCE_M / 1000:g} km "
+        "of any township" for i in p])
+    _coordinate_notes(c, use2, code, notes, datum)
+    return {"has": c["has"], "code": code, "snapped": snapped, "lon": lon, "lat": lat}
+
+
+def _coordinate_notes(c: dict[str, np.ndarray], use2: np.ndarray, code: np.ndarray,
+                      notes: list[list[str]], datum: str) -> None:
+    """Note on each located row what was recognised in its coordinates."""
+    proj, use_ll = c["proj"], c["use_ll"]
+    for mask, text in (
+        (c["deg_sw"], "lon/lat swapped"),
+        (c["met_sw"], "x/y swapped"),
+        (c["deg"] & ~use_ll, "x/y hold degrees; read as lon/lat"),
+        (proj & use_ll, f"lon/lat hold {datum} metres; read as x/y"),
+        (use2, "TWD97 TM2 zone 119 (EPSG:3825)"),
+        (proj & ~use2 if datum != "TWD97" else np.zeros(len(proj), bool), f"{datum} TM2 ({XY_DATUMS[datum][0]})"),
+    ):
+        for i in np.flatnonzero(mask & pd.notna(code)):
+            notes[i].append(text)
