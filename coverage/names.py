@@ -269,7 +269,10 @@ def _lookup(idx: _Index, county: str, town: str, old_county: str | None) -> str 
 
 
 def _by_stem(idx: _Index, county: str, town: str) -> str | None:
-    """The one township of ``county`` (``""``: of Taiwan) whose name differs only in 鄉/鎮/市/區 (南澳鎮 → 南澳鄉)."""
+    """The one township of ``county`` (``""``: of Taiwan) whose name differs only in 鄉/鎮/市/區 (南澳鎮 → 南澳鄉).
+
+    A name without its 鄉/鎮/市/區 (阿里山) is not matched this way: it gets a did-you-mean.
+    """
     if len(town) < 3 or town[-1] not in _SUFFIXES:
         return None
     codes = idx.by_stem.get((county, _stem(town)), ())
