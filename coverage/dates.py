@@ -122,8 +122,8 @@ def parse_date(value: Any) -> pd.Timestamp | None:
 
 # ----------------------------------------------------------------------------- status
 
-#: Words of a status (營運狀態) cell, by what they mean; matched in this order, as parts of the
-#: cell after NFKC and lower-casing (已停辦, 停辦中, "Closed" all say closed).
+#: Words of a status (營運狀態) cell, by what they mean; matched in this order after NFKC and
+#: lower-casing, Chinese words anywhere in the cell (已停辦, 停辦中), English ones as whole words.
 STATUS_WORDS: dict[str, tuple[str, ...]] = {
     "closed": ("停辦", "結束", "關閉", "裁撤", "撤除", "撤銷", "廢止", "終止", "歇業", "停業", "停止",
                "closed", "terminated", "discontinued", "ceased", "ended", "shut", "inactive", "not open",
@@ -137,6 +137,14 @@ STATUS_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """English words match whole words only ("suspended" is not "ended"); Chinese ones anywhere."""
+    return re.compile("|".join(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii() else re.escape(w) for w in words))
+
+
+_STATUS_PATTERNS = {kind: _word_pattern(words) for kind, words in STATUS_WORDS.items()}
+
+
 def status_kind(status: object) -> str:
     """What a status cell says: ``"closed"``, ``"suspended"``, ``"planned"``, ``"open"`` or ``""``.
 
@@ -146,8 +154,8 @@ def status_kind(status: object) -> str:
     if status is None or (isinstance(status, float) and math.isnan(status)):
         return ""
     text = unicodedata.normalize("NFKC", str(status)).lower()
-    for kind, words in STATUS_WORDS.items():
-        if any(w in text for w in words):
+    for kind, pattern in _STATUS_PATTERNS.items():
+        if pattern.search(text):
             return kind
     return ""
 
