@@ -173,10 +173,10 @@ def resolve_programme(name: str, *, custom: Collection[str] = ()) -> str:
     --------
     >>> resolve_programme("Mental Health Center")
     'mental_health_centre'
-    >>> resolve_programme("小衛")
+    >>> resolve_programme("小衛")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    coverage.errors.UnknownProgrammeError: programme '小衛' not found; did you mean 小衛星 …
+    coverage.errors.UnknownProgrammeError: programme '小衛' not found; did you mean 小衛星...
     """
     found = programme_key(name)
     if found is not None:

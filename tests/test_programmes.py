@@ -195,3 +195,40 @@ def test_labels_cover_the_four_programmes():
     for key, names in PROGRAMME_NAMES.items():
         for n in (key, PROGRAMMES[key], *names):
             assert owner.setdefault(name_key(n), key) == key
+
+
+def test_registry_files_with_any_category_names_balance(tmp_path_factory, townships):
+    """A registry CSV whose category cells are accepted names as typed, near misses, custom names or blanks."""
+    reached = {"files": 0, "near": 0, "custom": 0}
+    accepted = [n for k in PROGRAMMES for n in (k, PROGRAMMES[k], *PROGRAMME_NAMES[k])]
+    cell = st.one_of(
+        st.sampled_from(accepted).map(lambda n: f" {n.upper()} "),
+        st.sampled_from(["小衛", "社福中", "精障會", "心衛中", "welfare_centr"]),
+        st.sampled_from(["少年服務方案", "身障中心", "老人共餐據點"]),
+        st.just(""),
+        st.text(alphabet="社福小衛星中心據點少年方案 ", min_size=1, max_size=6),
+    )
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(cell, min_size=1, max_size=8))
+    def check(cells):
+        path = tmp_path_factory.mktemp("reg") / "reg.csv"
+        body = "".join(f'"{c}",點{i},嘉義縣,竹崎鄉\n' for i, c in enumerate(cells))
+        path.write_text("類別,名稱,縣市,鄉鎮市區\n" + body, encoding="utf-8")
+        reg = facilities.read_facilities(path, townships)
+        assert reg.rows_read == len(cells) == len(reg.facilities) + reg.rejected["row"].nunique()
+        for written, row in zip(cells, range(2, len(cells) + 2), strict=True):
+            cats, problems = classify([written])
+            kept = reg.facilities.loc[reg.facilities["row"] == row, "category"].tolist()
+            if problems[0] is not None:
+                assert kept == [] and row in set(reg.rejected["row"])
+                reached["near"] += "did you mean" in problems[0]
+            elif kept:
+                assert kept == [cats[0]]
+                reached["custom"] += cats[0] not in PROGRAMMES
+        assert set(custom_programmes(reg.facilities["category"])) <= {c.strip() for c in cells}
+        reached["files"] += 1
+        event(f"{len(reg.facilities)} accepted")
+
+    check()
+    assert reached["files"] >= 20 and reached["near"] >= 5 and reached["custom"] >= 5, reached
