@@ -215,3 +215,36 @@ def test_status_mismatches_in_validate_and_summary(tmp_path):
         (2, "status", "規劃中"), (3, "status", "營運中"), (4, "status", "營運中")]
     covered = {r["category"]: r["covered"] for r in summary["coverage"]}
     assert covered == {"welfare_centre": 1}  # only 大埔鄉's point is open
+
+
+def test_any_closing_date_written_in_a_registry_counts_that_day(tmp_path_factory, townships):
+    """A registry file whose 結束日期 is written as planners write it (ROC or western, / - 年月日)."""
+    reached = {"n": 0}
+    forms = {
+        "roc/": lambda d: f"{d.year - 1911}/{d.month:02d}/{d.day:02d}",
+        "roc年": lambda d: f"民國{d.year - 1911}年{d.month}月{d.day}日",
+        "iso": lambda d: d.strftime("%Y-%m-%d"),
+        "slash": lambda d: f"{d.year}/{d.month}/{d.day}",
+        "roc7": lambda d: f"{d.year - 1911:03d}{d.month:02d}{d.day:02d}",
+    }
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 12, 30)), st.sampled_from(sorted(forms)))
+    def check(day, form):
+        path = tmp_path_factory.mktemp("reg") / "reg.csv"
+        path.write_text("類別,名稱,縣市,鄉鎮市區,開辦日期,結束日期\n"
+                        f"社福中心,甲,嘉義縣,竹崎鄉,1999-01-01,{forms[form](day)}\n", encoding="utf-8")
+        reg = read_facilities(path, townships)
+        assert reg.rows_read == len(reg.facilities) == 1, reg.rejected.to_dict("records")
+        d = pd.Timestamp(day)
+
+        def covered(as_of):
+            table = township_coverage(reg.facilities, townships, as_of=as_of, counties=["嘉義縣"])
+            return int(table["covered"].sum())
+
+        event(form)
+        assert (covered(d), covered(d + pd.Timedelta(days=1))) == (1, 0)
+        reached["n"] += 1
+
+    check()
+    assert reached["n"] >= 20
