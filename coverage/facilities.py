@@ -455,8 +455,8 @@ def read_facilities(
     code[by_addr] = _map_unique(addr_keys, lambda k: names.parse_address(k[0], townships=townships)
                                 or (names.parse_address(k[1] + k[0], townships=townships) if k[1] else None))
     rej.add(by_addr & pd.isna(code), "address", col["address"], lambda p: [
-        f"no township found in address '{col['address'][i]}'{_did_you_mean(col['address'][i], townships)}; "
-        "add a 鄉鎮市區 column or coordinates" for i in p])
+        f"no township found in address '{col['address'][i]}'{hint}; add a 鄉鎮市區 column or coordinates"
+        for i, hint in zip(p, _map_unique(col["address"][p], lambda a: _did_you_mean(a, townships)), strict=True)])
     wrong = by_addr & pd.notna(code) & pd.notna(decl_county)
     wrong[wrong] = [county_of.get(c) != d for c, d in zip(code[wrong], decl_county[wrong], strict=True)]
     rej.add(wrong, "address", col["address"], lambda p: [

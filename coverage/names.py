@@ -110,6 +110,7 @@ class _Index:
     merged: dict[str, str]  # historic county -> today's county
     renames: dict[tuple[str, str], tuple[str, str]]  # (old county or "", old township) -> (county, township)
     by_stem: dict[tuple[str, str], tuple[str, ...]]  # (county or "", stem of ≥ 2 characters) -> towncodes
+    by_length: dict[int, list[str]]  # length -> 縣市鄉鎮市區 names of that length (address did-you-mean)
 
 
 def _stem(township: str) -> str:
@@ -145,6 +146,9 @@ def _build_index(townships: gpd.GeoDataFrame) -> _Index:
         if len(_stem(t)) >= 2:
             by_stem.setdefault((c, _stem(t)), []).append(code)
             by_stem.setdefault(("", _stem(t)), []).append(code)
+    by_length: dict[int, list[str]] = {}
+    for full in by_full:
+        by_length.setdefault(len(full), []).append(full)
     return _Index(
         counties=tuple(sorted(set(county), key=len, reverse=True)),
         by_full=by_full,
@@ -154,6 +158,7 @@ def _build_index(townships: gpd.GeoDataFrame) -> _Index:
         merged=merged,
         renames=renames,
         by_stem={k: tuple(v) for k, v in by_stem.items()},
+        by_length=by_length,
     )
 
 
@@ -399,18 +404,17 @@ def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, 
     >>> suggest_address("嘉義縣竹崎香竹崎村1號")
     ['嘉義縣竹崎鄉']
     """
-    from rapidfuzz import fuzz
+    from rapidfuzz import fuzz, process
 
     idx = _index(townships)
     text = _ADDRESS_PREFIX.sub("", normalise_name(address))
     if not text:
         return []
-    scored = []
-    for full in idx.by_full:
-        score = fuzz.ratio(full, text[: len(full)])
-        if score >= 75:
-            scored.append((-score, full))
-    return [full for _score, full in sorted(scored)[:limit]]
+    scored: list[tuple[float, str]] = []
+    for length, names in idx.by_length.items():
+        found = process.extract(text[:length], names, scorer=fuzz.ratio, score_cutoff=75, limit=limit)
+        scored += [(-score, name) for name, score, _i in found]
+    return [name for _score, name in sorted(scored)[:limit]]
 
 
 def official_name(towncode: str, *, townships: gpd.GeoDataFrame | None = None) -> str:
