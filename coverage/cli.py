@@ -65,6 +65,11 @@ DistanceKmOpt = Annotated[
 ]
 CatchmentKmOpt = Annotated[float, typer.Option("--catchment-km", help="2SFCA/E2SFCA catchment.")]
 CrossSeaOpt = Annotated[bool, typer.Option("--cross-sea", help="Let a facility serve villages on another island.")]
+AcrossCountiesOpt = Annotated[
+    bool,
+    typer.Option("--across-counties", help="Let other counties' points serve a county's people (distances, 2SFCA, "
+                 "priorities, siting); default each county's own points only."),
+]
 MountainMOpt = Annotated[
     float, typer.Option("--mountain-m", help="Mean elevation (m) from which a township is `mountain`.")
 ]
@@ -105,6 +110,7 @@ def report(
     distance_km: DistanceKmOpt = 5.0,
     catchment_km: CatchmentKmOpt = 20.0,
     cross_sea: CrossSeaOpt = False,
+    across_counties: AcrossCountiesOpt = False,
     mountain_m: MountainMOpt = 500.0,
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
@@ -128,6 +134,7 @@ def report(
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
+                across_counties=across_counties,
             )
             paths = write_report(result, out)
             if not no_maps:
@@ -218,6 +225,7 @@ def map_(
     distance_km: DistanceKmOpt = 5.0,
     catchment_km: CatchmentKmOpt = 20.0,
     cross_sea: CrossSeaOpt = False,
+    across_counties: AcrossCountiesOpt = False,
     mountain_m: MountainMOpt = 500.0,
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
@@ -241,6 +249,7 @@ def map_(
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
+                across_counties=across_counties,
             )
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png

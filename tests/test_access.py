@@ -136,8 +136,9 @@ def test_e2sfca_pysal_gaussian_sigma_matches(same_inputs):
 # ----------------------------------------------------------------------------- nearest facility, islands
 
 
-def _points(xy, land, codes):
-    return pd.DataFrame({"code": codes, "x": [p[0] for p in xy], "y": [p[1] for p in xy], "land": land})
+def _points(xy, land, codes, county="甲縣"):
+    return pd.DataFrame({"code": codes, "x": [p[0] for p in xy], "y": [p[1] for p in xy], "land": land,
+                         "county": county})
 
 
 def test_nearest_facility_does_not_cross_the_sea():
