@@ -24,7 +24,6 @@ def locate(
 
     try:
         from .geography import load_townships, load_villages
-        from .report import atomic_open
         from .scale import locate as run_locate
         from .scale import read_points
 
@@ -40,16 +39,31 @@ def locate(
 
             client = Client(scheduler)
         result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client)
-        if level == "village":
-            town_of = dict(zip(polygons["villcode"], polygons["towncode"], strict=True))
-            result.insert(1, "towncode", result["villcode"].map(town_of))
-        with atomic_open(out, "wb") as fh:
-            result.to_parquet(fh)
+        rejected = _write_points(result, pts, points, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
-    found = int(result[key].notna().sum())
-    typer.echo(f"{len(result):,} points: {found:,} located ({int(result['snapped'].sum()):,} snapped to the "
-               f"shore), {len(result) - found:,} outside Taiwan; wrote {out}")
+    typer.echo(_counts(result["status"], rejected, snapped=int(result["snapped"].sum())))
+    typer.echo(f"wrote {out}")
+
+
+def _write_points(result, pts, source: Path, out: Path) -> Path:
+    """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
+    from .report import atomic_open, write_csv
+    from .scale import point_rejections, rejections_path
+
+    with atomic_open(out, "wb") as fh:
+        result.to_parquet(fh)
+    return write_csv(point_rejections(pts, file=source.name), rejections_path(out))
+
+
+def _counts(status, rejected: Path, snapped: int | None = None) -> str:
+    """`N rows: located, outside, rejected` (each input row counted once)."""
+    n = {s: int((status == s).sum()) for s in ("located", "outside", "rejected")}
+    total = sum(n.values())
+    shore = f" ({snapped:,} snapped to the shore)" if snapped else ""
+    text = (f"{total:,} rows: {n['located']:,} located{shore}, {n['outside']:,} outside Taiwan (no township, "
+            f"no distance), {n['rejected']:,} rejected")
+    return text + (f" (row, field and reason in {rejected})" if n["rejected"] else "")
 
 
 @app.command()
@@ -63,6 +77,10 @@ def nearest(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")] = None,
     cross_sea: Annotated[bool, typer.Option("--cross-sea", help="Let a facility serve points on another island.")
                          ] = False,
+    across_counties: Annotated[
+        bool, typer.Option("--across-counties", help="Let other counties' facilities serve a point; default the "
+                           "point's own county's only.")
+    ] = False,
     engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
     partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
@@ -76,7 +94,6 @@ def nearest(
         from .datasets import get_path
         from .facilities import read_facilities
         from .geography import load_townships
-        from .report import atomic_open
         from .scale import nearest as run_nearest
         from .scale import read_points
 
@@ -90,13 +107,18 @@ def nearest(
 
             client = Client(scheduler)
         result = run_nearest(pts, registry.facilities, towns, as_of=_parse_as_of(as_of),
-                             categories=resolve_categories(category), cross_sea=cross_sea, engine=engine,
-                             npartitions=partitions, client=client)
-        with atomic_open(out, "wb") as fh:
-            result.to_parquet(fh)
+                             categories=resolve_categories(category), cross_sea=cross_sea,
+                             across_counties=across_counties, engine=engine, npartitions=partitions, client=client)
+        rejected = _write_points(result, pts, points, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
+    first = result[result["category"] == result["category"].iloc[0]] if len(result) else result
+    typer.echo(_counts(first["status"], rejected))
     summary = result.groupby("category", sort=False)["distance_km"].agg(["median", "max", "count"])
     for cat, row in summary.iterrows():
-        typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} points")
+        if not row["count"]:
+            typer.echo(f"{cat}: no located point has a distance (see the reason column)")
+            continue
+        typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} "
+                   "located points")
     typer.echo(f"wrote {out}")

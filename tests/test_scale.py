@@ -75,7 +75,7 @@ def test_csv_points_and_errors(tmp_path):
     path.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(InputError, match="lon/lat"):
         read_points(path)
-    with pytest.raises(InputError, match="--engine must be"):
+    with pytest.raises(InputError, match="engine must be one of local, dask"):
         locate(gpd.GeoDataFrame(geometry=[]), None, engine="spark")
 
 
@@ -107,9 +107,15 @@ def test_nearest_oracle(townships, seed_facilities):
 def test_nearest_dask_cluster_equals_local(points, townships, seed_facilities):
     distributed = pytest.importorskip("distributed")
     local = nearest(points, seed_facilities, townships)
-    assert local["distance_km"].notna().sum() > 4000 and local["category"].nunique() >= 3
+    # about half the points are at sea (outside); the seed registry covers a few counties only
+    assert local["distance_km"].notna().sum() > 400 and local["category"].nunique() >= 3
+    assert local["distance_km"].isna().eq(local["status"].ne("located") | local["reason"].ne("")).all()
     threads = nearest(points, seed_facilities, townships, engine="dask", npartitions=6)
     pd.testing.assert_frame_equal(threads, local)
+    across = nearest(points, seed_facilities, townships, across_counties=True)
+    assert across["distance_km"].notna().sum() > 4 * local["distance_km"].notna().sum()
+    pd.testing.assert_frame_equal(nearest(points, seed_facilities, townships, across_counties=True, engine="dask",
+                                          npartitions=5), across)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         remote = nearest(points, seed_facilities, townships, engine="dask", npartitions=11, client=client)
