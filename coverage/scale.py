@@ -104,10 +104,10 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
     """Points from GeoParquet, GeoPackage/GeoJSON, or CSV with ``lon``/``lat`` (or ``x``/``y`` in TWD97).
 
     Every row is kept with all its columns. A CSV is read as text (an id ``007`` stays ``007``);
-    its rows are labelled with their row number in the file (header = row 1) and a row whose
-    coordinates are text, blank, NaN, infinite or out of range has no geometry
+    its rows are labelled (index ``row``) with their row number in the file (header = row 1) and
+    a row whose coordinates are text, blank, NaN, infinite or out of range has no geometry
     (:func:`point_rejections` says why). GeoPackage/GeoJSON features are numbered from 1;
-    Parquet keeps its stored index. With ``lazy=True`` a GeoParquet file is opened as a
+    Parquet keeps its stored index (rows are then numbered by position). With ``lazy=True`` a GeoParquet file is opened as a
     dask-geopandas frame without reading it.
     """
     import geopandas as gpd
@@ -250,14 +250,20 @@ def _problems(points) -> pd.DataFrame:
     return frame.sort_values("_pos", kind="stable", ignore_index=True)
 
 
-def _rows(index: pd.Index, start: int = 0) -> np.ndarray:
-    """Row numbers of points: their index labels when integers, else their position + 1."""
-    import numpy as np
+def _numbered(index: pd.Index) -> bool:
+    """Whether an index holds file row numbers (an integer index named ``row``, as from :func:`read_points`)."""
     import pandas as pd
 
-    if pd.api.types.is_integer_dtype(index.dtype):
+    return index.name == "row" and pd.api.types.is_integer_dtype(index.dtype)
+
+
+def _rows(index: pd.Index) -> np.ndarray:
+    """Row numbers of points: the file's (:func:`_numbered`), else their position + 1."""
+    import numpy as np
+
+    if _numbered(index):
         return np.asarray(index, dtype="int64")
-    return np.arange(start + 1, start + len(index) + 1, dtype="int64")
+    return np.arange(1, len(index) + 1, dtype="int64")
 
 
 def _rejection_lines(points, file: str) -> pd.DataFrame:
@@ -275,8 +281,8 @@ def _rejection_lines(points, file: str) -> pd.DataFrame:
 def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
     """The rows of ``points`` with no usable coordinates, as a rejection table.
 
-    Columns :data:`coverage.rejections.REJECTED_COLUMNS`: ``file``, ``row`` (the point's index
-    label when an integer — the file's row number from :func:`read_points` — else its position + 1),
+    Columns :data:`coverage.rejections.REJECTED_COLUMNS`: ``file``, ``row`` (the row number in the
+    file: the index of :func:`read_points`, an integer index named ``row``; else the position + 1),
     ``field`` (``lon``, ``lat``, ``x``/``y`` or ``geometry``), ``value`` and ``reason``; a row with
     two bad coordinates has two lines (:func:`coverage.rejections.rejected_rows` counts it once).
     """
@@ -285,7 +291,7 @@ def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
     from .rejections import empty_rejections
 
     if hasattr(points, "map_partitions"):
-        if not pd.api.types.is_integer_dtype(points.index.dtype):
+        if not _numbered(points._meta.index):  # positions are only known for the whole table
             points = points.compute()
         else:
             meta = empty_rejections()
