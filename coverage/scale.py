@@ -107,8 +107,8 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
     its rows are labelled (index ``row``) with their row number in the file (header = row 1) and
     a row whose coordinates are text, blank, NaN, infinite or out of range has no geometry
     (:func:`point_rejections` says why). GeoPackage/GeoJSON features are numbered from 1;
-    Parquet keeps its stored index (rows are then numbered by position). With ``lazy=True`` a GeoParquet file is opened as a
-    dask-geopandas frame without reading it.
+    Parquet keeps its stored index (rows are then numbered by position). With ``lazy=True`` a
+    GeoParquet file is opened as a dask-geopandas frame without reading it.
     """
     import geopandas as gpd
     import numpy as np
@@ -286,8 +286,6 @@ def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
     ``field`` (``lon``, ``lat``, ``x``/``y`` or ``geometry``), ``value`` and ``reason``; a row with
     two bad coordinates has two lines (:func:`coverage.rejections.rejected_rows` counts it once).
     """
-    import pandas as pd
-
     from .rejections import empty_rejections
 
     if hasattr(points, "map_partitions"):

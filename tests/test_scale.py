@@ -177,7 +177,7 @@ def test_bad_rows_rejected_outside_points_get_no_distance(tmp_path, townships, s
     assert pd.isna(located.loc[5, "towncode"]) and "outside Taiwan" in located.loc[5, "reason"]
     rej = point_rejections(pts, file="pts.csv")
     assert rej.columns.tolist() == REJECTED_COLUMNS and rejected_rows(rej) == 5
-    reasons = dict(zip(zip(rej["row"], rej["field"]), rej["reason"], strict=True))
+    reasons = dict(zip(zip(rej["row"], rej["field"], strict=True), rej["reason"], strict=True))
     assert reasons[(3, "lon")] == "lon 'abc' is not a number"
     assert reasons[(4, "lon")] == "lon is blank" and reasons[(4, "lat")] == "lat is blank"
     assert "not a finite number" in reasons[(6, "lon")] and "not a finite number" in reasons[(8, "lon")]
