@@ -53,6 +53,7 @@ __all__ = [
     "population_points",
     "stack_groups",
     "two_step_fca",
+    "whatif_within",
 ]
 
 log = logging.getLogger(__name__)
@@ -584,3 +585,48 @@ def _county_figures(township_table: pd.DataFrame, town: pd.DataFrame, population
             "people_no_facility_on_island": int(g["people_no_facility_on_island"].fillna(0).sum()),
         })
     return pd.DataFrame(rows)
+
+
+def whatif_within(
+    before: gpd.GeoDataFrame,
+    after: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    population: Population,
+    *,
+    group: str = "total",
+    distance_km: float = 5.0,
+    as_of=None,
+    counties: list[str] | None = None,
+    categories: list[str] | None = None,
+    cross_sea: bool = False,
+    across_counties: bool = False,
+) -> pd.DataFrame:
+    """People within ``distance_km`` of a point, before → after a what-if change, where it changes.
+
+    ``before`` and ``after`` are facilities (e.g. a registry's, and
+    :func:`coverage.plan.apply_scenario` of them); the figures are :func:`population_access`'s, so
+    they equal the report's for the same inputs. With ``across_counties`` a point added in one
+    county can change its neighbours' figures; by default only its own county's.
+
+    Returns
+    -------
+    DataFrame ``county, category, people_placed, people_within_before, people_within_after,
+    within_rate_before, within_rate_after``: one row per county × category whose figure changed.
+    """
+    from .measure import township_coverage
+
+    cats = list(categories) if categories else sorted(
+        set(before["category"].dropna()) | set(after["category"].dropna()))
+
+    def figures(fac):
+        table = township_coverage(fac, townships, as_of=as_of, categories=cats, counties=counties)
+        acc = population_access(fac, table, townships, population, group=group, distance_km=distance_km,
+                                as_of=as_of, cross_sea=cross_sea, across_counties=across_counties)
+        return acc.counties[["county", "category", "people_placed", "people_within", "within_rate"]]
+
+    merged = figures(before).merge(figures(after), on=["county", "category", "people_placed"],
+                                   suffixes=("_before", "_after"))
+    changed = merged["people_within_before"] != merged["people_within_after"]
+    cols = ["county", "category", "people_placed", "people_within_before", "people_within_after",
+            "within_rate_before", "within_rate_after"]
+    return merged.loc[changed.to_numpy(), cols].reset_index(drop=True)

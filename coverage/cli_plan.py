@@ -15,6 +15,7 @@ from .cli import (
     CategoryOpt,
     CountyOpt,
     DefinitionOpt,
+    DistanceKmOpt,
     FacilitiesOpt,
     OutOpt,
     PopulationOpt,
@@ -163,10 +164,14 @@ def whatif(
     population: PopulationOpt = None,
     age_group: AgeGroupOpt = "total",
     xy_datum: XyDatumOpt = "TWD97",
+    distance_km: DistanceKmOpt = 5.0,
+    across_counties: AcrossCountiesOpt = False,
 ) -> None:
     """Recompute coverage with facilities added/removed and print before → after.
 
-    With --population also the share of people (of --age-group) living in covered townships.
+    With --population also the share of people (of --age-group) living in covered townships, and
+    of those within --distance-km of a point where it changes (each county's own points unless
+    --across-counties, as in report and site).
     """
     from .errors import CoverageError
 
@@ -184,9 +189,17 @@ def whatif(
             raise CoverageError("nothing to change: give --add, --remove or --scenario")
         registry, towns = _load(facilities, boundaries, xy_datum)
         pop, group = _population(population, age_group, towns)
+        when, counties, cats = _parse_as_of(as_of), resolve_counties(county, towns), resolve_categories(category)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition,
-                           as_of=_parse_as_of(as_of), counties=resolve_counties(county, towns),
-                           categories=resolve_categories(category), population=pop, age_group=group)
+                           as_of=when, counties=counties, categories=cats, population=pop, age_group=group)
+        within = None
+        if pop is not None:
+            from .access import whatif_within
+            from .plan import apply_scenario
+
+            within = whatif_within(registry.facilities, apply_scenario(registry.facilities, towns, adds, removes),
+                                   towns, pop, group=group, distance_km=distance_km, as_of=when, counties=counties,
+                                   categories=cats, across_counties=across_counties)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     shown = table.assign(
@@ -204,6 +217,18 @@ def whatif(
         ]
         cols.append("人口涵蓋率")
     _table(shown[[*cols, "newly_covered", "newly_uncovered"]], "情境模擬 what-if (before → after)")
+    if within is not None:
+        whose = "every county's points" if across_counties else "each county's own points"
+        if not len(within):
+            typer.echo(f"people within {distance_km:g} km of a point ({whose}): unchanged")
+            return
+        shown = within.assign(**{f"≤{distance_km:g}km": [
+            f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
+            for a, b, t, ra, rb in zip(within["people_within_before"], within["people_within_after"],
+                                       within["people_placed"], within["within_rate_before"],
+                                       within["within_rate_after"], strict=True)]})
+        _table(shown[["county", "category", f"≤{distance_km:g}km"]],
+               f"{distance_km:g} km 內人口 people within {distance_km:g} km ({whose})")
 
 
 @app.command()

@@ -295,3 +295,44 @@ def test_own_county_points_serve_own_people(townships, village_population):
     # 雲林縣's and 臺南市's people (not in this report) take a share of both counties' centres
     assert shared["嘉義市"] > 2.2 and shared.sum() < 8
     assert acc.across_counties is False and across.across_counties is True
+
+
+def test_whatif_within_own_and_across_counties(townships, village_population):
+    """Removing 嘉義市's 西區 centre: its own people lose; 嘉義縣's people lose too only across counties, and the
+    'before' figures are the report's (population_access) for the same inputs."""
+    from coverage.access import whatif_within
+    from coverage.analysis import run_coverage
+    from coverage.plan import apply_scenario
+
+    report = run_coverage(counties=["嘉義縣", "嘉義市"], categories=["社福中心"], as_of="2024-01-01")
+    before = report.registry.facilities
+    after = apply_scenario(before, townships, [], ["嘉義市西區社會福利服務中心"])
+    kw = dict(counties=["嘉義縣", "嘉義市"], categories=["welfare_centre"], as_of=report.as_of)
+    own = whatif_within(before, after, townships, village_population, **kw)
+    assert own["county"].tolist() == ["嘉義市"]
+    assert (own["people_within_after"] < own["people_within_before"]).all()
+    report_own = population_access(before, report.townships, townships, village_population, as_of=report.as_of)
+    assert own["people_within_before"].item() == report_own.counties.set_index("county").loc["嘉義市", "people_within"]
+    across = whatif_within(before, after, townships, village_population, across_counties=True, **kw)
+    assert sorted(across["county"]) == ["嘉義市", "嘉義縣"]
+    report_across = population_access(before, report.townships, townships, village_population, as_of=report.as_of,
+                                      across_counties=True).counties.set_index("county")
+    for row in across.itertuples(index=False):
+        assert row.people_within_before == report_across.loc[row.county, "people_within"]
+
+
+def test_cli_whatif_across_counties(tmp_path, shared_data):
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    args = ["whatif", "--remove", "嘉義市西區社會福利服務中心", "--county", "嘉義縣", "--county", "嘉義市",
+            "--category", "社福中心", "--as-of", "2024-01-01", "--population",
+            str(shared_data / "population" / "village_population_agegroups_2021-03.csv")]
+    own = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert own.exit_code == 0, own.output
+    assert "people within 5 km (each county's own points)" in own.output
+    assert "498,031" not in own.output  # 嘉義縣's row is not in the within table (its own points are unchanged)
+    across = CliRunner().invoke(app, [*args, "--across-counties"], env={"COLUMNS": "200"})
+    assert across.exit_code == 0, across.output
+    assert "people within 5 km (every county's points)" in across.output and "498,031" in across.output
