@@ -293,7 +293,8 @@ def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
             points = points.compute()
         else:
             meta = empty_rejections()
-            table = points.map_partitions(_rejection_lines, file, meta=meta, align_dataframes=False).compute()
+            with _same_dtypes():
+                table = points.map_partitions(_rejection_lines, file, meta=meta, align_dataframes=False).compute()
             return table.reset_index(drop=True).astype(meta.dtypes.to_dict())
     table = _rejection_lines(points, file)
     return table.reset_index(drop=True) if len(table) else empty_rejections()
@@ -376,6 +377,14 @@ def _partitioned(points, npartitions: int | None):
     return dask_geopandas.from_geopandas(points, npartitions=max(1, min(n, len(points) or 1)))
 
 
+def _same_dtypes():
+    """Dask keeps the input's column dtypes (it would turn text columns into Arrow strings), so both
+    engines return equal frames."""
+    import dask
+
+    return dask.config.set({"dataframe.convert-string": False})
+
+
 def locate(
     points,
     polygons: gpd.GeoDataFrame,
@@ -403,14 +412,32 @@ def locate(
     ``status`` (:data:`STATUSES`), ``reason`` and the geometry. Outside and rejected points have
     no code.
     """
-    import pandas as pd
 
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "local":
         if hasattr(points, "compute"):
             points = points.compute()
-        return _locate_partition(points, polygons, key)
+        result = _locate_partition(points, polygons, key)
+    else:
+        with _same_dtypes():
+            result = _locate_dask(points, polygons, key, npartitions, client)
+    result["snapped"] = result["snapped"].to_numpy(dtype=bool)
+    return _as_objects(result, [c for c in (key, "towncode", "status", "reason") if c in result])
+
+
+def _as_objects(result, columns: list[str]):
+    """Result columns as Python objects, None where missing: the same frame from either engine."""
+    import pandas as pd
+
+    for col in columns:
+        values = result[col].to_numpy(dtype=object).copy()
+        values[pd.isna(values)] = None
+        result[col] = pd.Series(values, index=result.index, dtype=object)
+    return result
+
+
+def _locate_dask(points, polygons, key, npartitions, client):
     import dask
 
     points = _partitioned(points, npartitions)
@@ -420,13 +447,7 @@ def locate(
     # the polygons travel once to each worker as a delayed object, not once per task
     polys = dask.delayed(polygons, pure=True) if client is None else client.scatter(polygons, broadcast=True)
     located = points.map_partitions(_locate_partition, polys, key, meta=meta, align_dataframes=False)
-    result = located.compute() if client is None else client.compute(located).result()
-    for col in [c for c in cols if c != "snapped"]:
-        values = result[col].to_numpy(dtype=object).copy()
-        values[pd.isna(values)] = None
-        result[col] = values
-    result["snapped"] = result["snapped"].to_numpy(dtype=bool)
-    return result
+    return located.compute() if client is None else client.compute(located).result()
 
 
 # ----------------------------------------------------------------------------- nearest
@@ -550,19 +571,21 @@ def nearest(
     else:
         import dask
 
-        points = _partitioned(points, npartitions)
-        cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
-        meta = _meta(points, cols)
-        if client is None:
-            fac_d, lands_d, towns_d = (dask.delayed(v, pure=True) for v in (fac, lands, townships))
-        else:
-            fac_d, lands_d, towns_d = (client.scatter(v, broadcast=True) for v in (fac, lands, townships))
-        parts = points.map_partitions(_nearest_partition, fac_d, lands_d, towns_d, cats, cross_sea,
-                                      across_counties, meta=meta, align_dataframes=False)
-        result = parts.compute() if client is None else client.compute(parts).result()
+        with _same_dtypes():
+            points = _partitioned(points, npartitions)
+            cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
+            meta = _meta(points, cols)
+            if client is None:
+                fac_d, lands_d, towns_d = (dask.delayed(v, pure=True) for v in (fac, lands, townships))
+            else:
+                fac_d, lands_d, towns_d = (client.scatter(v, broadcast=True) for v in (fac, lands, townships))
+            parts = points.map_partitions(_nearest_partition, fac_d, lands_d, towns_d, cats, cross_sea,
+                                          across_counties, meta=meta, align_dataframes=False)
+            result = parts.compute() if client is None else client.compute(parts).result()
     order = pd.Categorical(result["category"], categories=cats, ordered=True)
     result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")
     result = result.reset_index(drop=True)
     result["distance_km"] = pd.to_numeric(result["distance_km"]).astype(float)
     result["across_sea_km"] = pd.to_numeric(result["across_sea_km"]).astype(float)
-    return result
+    return _as_objects(result, ["towncode", "status", "reason", "category", "facility_id", "facility_name",
+                                "facility_towncode"])

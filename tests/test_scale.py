@@ -343,3 +343,21 @@ def test_points_csv_rows_balance_reached_every_kind():
         pytest.skip("run together with test_points_csv_rows_balance")
     assert _seen.get("asserted", 0) >= 20
     assert {k: _seen.get(k, 0) > 0 for k in EXPECTED} == dict.fromkeys(EXPECTED, True)
+
+
+def test_dask_engine_keeps_rows_and_rejections(tmp_path, townships, seed_facilities):
+    """The Dask engine gives the local results for bad rows too, and the same rejection table."""
+    from coverage.scale import point_rejections
+
+    path = tmp_path / "pts.csv"
+    path.write_text(HAND_MADE, encoding="utf-8")
+    pts = read_points(path)
+    pd.testing.assert_frame_equal(locate(pts, townships, engine="dask", npartitions=3).sort_index(),
+                                  locate(pts, townships))
+    pd.testing.assert_frame_equal(nearest(pts, seed_facilities, townships, engine="dask", npartitions=3),
+                                  nearest(pts, seed_facilities, townships))
+    import dask_geopandas
+
+    lazy = dask_geopandas.from_geopandas(pts, npartitions=3)
+    pd.testing.assert_frame_equal(point_rejections(lazy, file="pts.csv"), point_rejections(pts, file="pts.csv"))
+    assert len(point_rejections(lazy, file="pts.csv")) == 6
