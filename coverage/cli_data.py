@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import _fail, app
+from .cli import PublicColumnOpt, _fail, app
 
 
 @app.command()
@@ -18,8 +18,13 @@ def locate(
     engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
     partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
+    public_column: PublicColumnOpt = None,
 ) -> None:
-    """Township (or village) code of every point, for address- or grid-level point sets."""
+    """Township (or village) code of every point, for address- or grid-level point sets.
+
+    Writes OUT with every input row, its own columns (personal ones left out), the code, status
+    (located / outside / rejected) and reason; the rejected rows also to OUT's name + .rejected.csv.
+    """
     from .errors import CoverageError, InputError
 
     try:
@@ -38,10 +43,12 @@ def locate(
             from distributed import Client
 
             client = Client(scheduler)
-        result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client)
+        result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client,
+                            public_columns=public_column or ())
         rejected = _write_points(result, pts, points, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
+    _note_dropped(pts, public_column)
     typer.echo(_counts(result["status"], rejected, snapped=int(result["snapped"].sum())))
     typer.echo(f"wrote {out}")
 
@@ -54,6 +61,14 @@ def _write_points(result, pts, source: Path, out: Path) -> Path:
     with atomic_open(out, "wb") as fh:
         result.to_parquet(fh)
     return write_csv(point_rejections(pts, file=source.name), rejections_path(out))
+
+
+def _note_dropped(pts, public_column) -> None:
+    from .scale import dropped_columns
+
+    dropped = dropped_columns(list(pts.columns), public_column or ())
+    if dropped:
+        typer.echo(f"personal columns not written: {', '.join(dropped)} (--public-column NAME to keep one)")
 
 
 def _counts(status, rejected: Path, snapped: int | None = None) -> str:
@@ -84,8 +99,15 @@ def nearest(
     engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
     partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
+    public_column: PublicColumnOpt = None,
 ) -> None:
-    """Distance from every point to the nearest open facility of each programme (km, straight line)."""
+    """Distance from every point to the nearest open facility of each programme (km, straight line).
+
+    Writes OUT with one row per input row × programme: its own columns (personal ones left out),
+    status (located / outside / rejected), reason and the distance (none when outside or rejected,
+    nor to other counties' facilities unless --across-counties); rejected rows also to
+    OUT's name + .rejected.csv.
+    """
     from .cli import _parse_as_of
     from .errors import CoverageError
 
@@ -108,10 +130,12 @@ def nearest(
             client = Client(scheduler)
         result = run_nearest(pts, registry.facilities, towns, as_of=_parse_as_of(as_of),
                              categories=resolve_categories(category), cross_sea=cross_sea,
-                             across_counties=across_counties, engine=engine, npartitions=partitions, client=client)
+                             across_counties=across_counties, engine=engine, npartitions=partitions, client=client,
+                             public_columns=public_column or ())
         rejected = _write_points(result, pts, points, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
+    _note_dropped(pts, public_column)
     first = result[result["category"] == result["category"].iloc[0]] if len(result) else result
     typer.echo(_counts(first["status"], rejected))
     summary = result.groupby("category", sort=False)["distance_km"].agg(["median", "max", "count"])

@@ -16,7 +16,8 @@ Every input row is kept, in its order and with its own columns (an id, an addres
 results, and each says what became of it (``status``): ``located``; ``outside`` (in no township
 and more than 1 km from one: the point is not in Taiwan, and gets no township and no distance); or
 ``rejected`` (no usable coordinates: text, blank, NaN, infinite or out of range), with the
-``reason``. :func:`point_rejections` gives the rejected rows as the standard rejection table
+``reason``. Columns about a person (電話, 聯絡人, 姓名 …) are left out unless named public
+(:func:`dropped_columns`). :func:`point_rejections` gives the rejected rows as the standard rejection table
 (:data:`coverage.rejections.REJECTED_COLUMNS`); rows in == located + outside + rejected.
 
 When to use ``dask``: the single-machine engines hold all points and results in memory (about
@@ -46,6 +47,7 @@ __all__ = [
     "LOCATE_COLUMNS",
     "NEAREST_COLUMNS",
     "STATUSES",
+    "dropped_columns",
     "locate",
     "nearest",
     "point_rejections",
@@ -303,9 +305,19 @@ def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
 # ----------------------------------------------------------------------------- locating
 
 
-def _input_columns(points, taken: set[str]) -> pd.DataFrame:
-    """The points' own columns (geometry apart), renamed ``input_<name>`` where a result column has the name."""
-    frame = points.drop(columns=points.geometry.name)
+def dropped_columns(columns, public_columns=()) -> list[str]:
+    """The input columns :func:`locate` and :func:`nearest` leave out: those about a person (電話, 聯絡人,
+    姓名 … — :func:`coverage.privacy.is_personal_column`) not named in ``public_columns``."""
+    from .privacy import personal_columns
+
+    return personal_columns([c for c in columns if c != "geometry"], public_columns)
+
+
+def _input_columns(points, taken: set[str], public_columns=()) -> pd.DataFrame:
+    """The points' own columns (geometry and personal ones apart), renamed ``input_<name>`` where a result
+    column has the name."""
+    personal = set(dropped_columns([c for c in points.columns if c != points.geometry.name], public_columns))
+    frame = points.drop(columns=[points.geometry.name, *[c for c in points.columns if str(c) in personal]])
     names, used = {}, set(taken)
     for c in frame.columns:
         new = c
@@ -340,26 +352,26 @@ def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
                          "status": status.astype(object), "reason": reasons}, index=points.index)
 
 
-def _locate_partition(points, polygons: gpd.GeoDataFrame, key: str):
+def _locate_partition(points, polygons: gpd.GeoDataFrame, key: str, public_columns=()):
     import geopandas as gpd
 
     result = _status(points, polygons, key)
     if key != "towncode" and "towncode" in polygons:
         town_of = dict(zip(polygons[key], polygons["towncode"], strict=True))
         result.insert(1, "towncode", [town_of.get(c) for c in result[key]])
-    own = _input_columns(points, set(result.columns))
+    own = _input_columns(points, set(result.columns), public_columns)
     out = own.join(result)
     out[points.geometry.name] = points.geometry.to_numpy()
     return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
 
 
-def _meta(points, columns: dict):
+def _meta(points, columns: dict, public_columns=()):
     """Empty GeoDataFrame of a result: the input's own columns, then ``columns`` (name → dtype), geometry."""
     import geopandas as gpd
     import pandas as pd
 
     base = points._meta if hasattr(points, "_meta") else points.iloc[:0]
-    own = _input_columns(base, set(columns))
+    own = _input_columns(base, set(columns), public_columns)
     for name, dtype in columns.items():
         own[name] = pd.Series(dtype=dtype)
     own[base.geometry.name] = gpd.GeoSeries([], crs=base.crs)
@@ -393,6 +405,7 @@ def locate(
     engine: str = "local",
     npartitions: int | None = None,
     client=None,
+    public_columns=(),
 ) -> gpd.GeoDataFrame:
     """Code of the polygon holding each point (see :func:`coverage.geography.locate_points`).
 
@@ -404,11 +417,13 @@ def locate(
     engine : {"local", "dask"}
         ``dask`` partitions the points (``npartitions``, default 2 per core) and locates each
         partition in parallel; with ``client`` (a ``distributed.Client``) on that cluster.
+    public_columns : sequence of str
+        Columns about a person to keep all the same (others are left out: :func:`dropped_columns`).
 
     Returns
     -------
-    GeoDataFrame aligned to the points' index: the points' own columns (one named like a result
-    column becomes ``input_<name>``), ``key`` (and ``towncode`` for villages), ``snapped``,
+    GeoDataFrame aligned to the points' index: the points' own columns but personal ones (one
+    named like a result column becomes ``input_<name>``), ``key`` (and ``towncode`` for villages), ``snapped``,
     ``status`` (:data:`STATUSES`), ``reason`` and the geometry. Outside and rejected points have
     no code.
     """
@@ -418,10 +433,10 @@ def locate(
     if engine == "local":
         if hasattr(points, "compute"):
             points = points.compute()
-        result = _locate_partition(points, polygons, key)
+        result = _locate_partition(points, polygons, key, public_columns)
     else:
         with _same_dtypes():
-            result = _locate_dask(points, polygons, key, npartitions, client)
+            result = _locate_dask(points, polygons, key, npartitions, client, public_columns)
     result["snapped"] = result["snapped"].to_numpy(dtype=bool)
     return _as_objects(result, [c for c in (key, "towncode", "status", "reason") if c in result])
 
@@ -437,16 +452,17 @@ def _as_objects(result, columns: list[str]):
     return result
 
 
-def _locate_dask(points, polygons, key, npartitions, client):
+def _locate_dask(points, polygons, key, npartitions, client, public_columns):
     import dask
 
     points = _partitioned(points, npartitions)
     cols = {key: object, **({"towncode": object} if key != "towncode" and "towncode" in polygons else {}),
             "snapped": bool, "status": object, "reason": object}
-    meta = _meta(points, cols)
+    meta = _meta(points, cols, public_columns)
     # the polygons travel once to each worker as a delayed object, not once per task
     polys = dask.delayed(polygons, pure=True) if client is None else client.scatter(polygons, broadcast=True)
-    located = points.map_partitions(_locate_partition, polys, key, meta=meta, align_dataframes=False)
+    located = points.map_partitions(_locate_partition, polys, key, tuple(public_columns), meta=meta,
+                                    align_dataframes=False)
     return located.compute() if client is None else client.compute(located).result()
 
 
@@ -454,7 +470,7 @@ def _locate_dask(points, polygons, key, npartitions, client):
 
 
 def _nearest_partition(points, facilities: pd.DataFrame, lands, townships: gpd.GeoDataFrame, cats: list[str],
-                       cross_sea: bool, across_counties: bool):
+                       cross_sea: bool, across_counties: bool, public_columns=()):
     """:func:`nearest` for one partition of points (any CRS)."""
     import geopandas as gpd
     import numpy as np
@@ -473,7 +489,7 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, townships: gpd.G
         frame = pd.DataFrame({"code": np.flatnonzero(ok), "x": shapely.get_x(pts), "y": shapely.get_y(pts),
                               "land": land_of(pts, lands), "county": county[ok]})
         near = nearest_facility(frame, facilities, cross_sea=cross_sea, across_counties=across_counties)
-    own = _input_columns(points, set(NEAREST_COLUMNS))
+    own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
     blocks = []
     for cat in cats:
         block = own.copy()
@@ -505,7 +521,8 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, townships: gpd.G
         block["across_sea_km"] = across
         block[points.geometry.name] = points.geometry.to_numpy()
         blocks.append(block[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]])
-    out = pd.concat(blocks, ignore_index=True) if blocks else _meta(points, dict.fromkeys(NEAREST_COLUMNS, object))
+    out = pd.concat(blocks, ignore_index=True) if blocks else _meta(points, dict.fromkeys(NEAREST_COLUMNS, object),
+                                                                    public_columns)
     return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
 
 
@@ -521,6 +538,7 @@ def nearest(
     engine: str = "local",
     npartitions: int | None = None,
     client=None,
+    public_columns=(),
 ) -> gpd.GeoDataFrame:
     """Distance from every point to the nearest open facility of each programme.
 
@@ -541,13 +559,13 @@ def nearest(
         Let other counties' facilities serve a point. Default False: a point is measured to the
         facilities of its own county (a county-run programme serves its own residents); in a
         county with none, its distance is absent and the ``reason`` says so.
-    engine : {"local", "dask"}
+    engine, public_columns
         As in :func:`locate`.
 
     Returns
     -------
     GeoDataFrame, one row per point × category, sorted by category then point: the points' own
-    columns (renamed ``input_<name>`` where a result column has the name), then
+    columns but personal ones (renamed ``input_<name>`` where a result column has the name), then
     :data:`NEAREST_COLUMNS`: ``point`` (the points' index label), ``towncode``, ``status``,
     ``reason``, ``category``, ``distance_km`` (NaN when outside, rejected or no facility may
     serve the point), ``facility_id``, ``facility_name``, ``facility_towncode``,
@@ -567,20 +585,22 @@ def nearest(
     if engine == "local":
         if hasattr(points, "compute"):
             points = points.compute()
-        result = _nearest_partition(points, fac, lands, townships, cats, cross_sea, across_counties)
+        result = _nearest_partition(points, fac, lands, townships, cats, cross_sea, across_counties,
+                                    public_columns)
     else:
         import dask
 
         with _same_dtypes():
             points = _partitioned(points, npartitions)
             cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
-            meta = _meta(points, cols)
+            meta = _meta(points, cols, public_columns)
             if client is None:
                 fac_d, lands_d, towns_d = (dask.delayed(v, pure=True) for v in (fac, lands, townships))
             else:
                 fac_d, lands_d, towns_d = (client.scatter(v, broadcast=True) for v in (fac, lands, townships))
             parts = points.map_partitions(_nearest_partition, fac_d, lands_d, towns_d, cats, cross_sea,
-                                          across_counties, meta=meta, align_dataframes=False)
+                                          across_counties, tuple(public_columns), meta=meta,
+                                          align_dataframes=False)
             result = parts.compute() if client is None else client.compute(parts).result()
     order = pd.Categorical(result["category"], categories=cats, ordered=True)
     result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")

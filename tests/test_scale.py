@@ -361,3 +361,25 @@ def test_dask_engine_keeps_rows_and_rejections(tmp_path, townships, seed_facilit
     lazy = dask_geopandas.from_geopandas(pts, npartitions=3)
     pd.testing.assert_frame_equal(point_rejections(lazy, file="pts.csv"), point_rejections(pts, file="pts.csv"))
     assert len(point_rejections(lazy, file="pts.csv")) == 6
+
+
+def test_personal_columns_are_not_written(tmp_path, townships, seed_facilities):
+    """The input's own columns come back, but not those about a person (unless named public)."""
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    path = tmp_path / "households.csv"
+    path.write_text("id,聯絡人,電話,address,lon,lat\nA1,王小明,0912345678,嘉義縣太保市,120.38,23.47\n",
+                    encoding="utf-8")
+    pts = read_points(path)
+    out = locate(pts, townships)
+    assert out.columns.tolist()[:4] == ["id", "address", "lon", "lat"]
+    assert "王小明" not in out.to_string() and "0912345678" not in out.to_string()
+    kept = nearest(pts, seed_facilities, townships, public_columns=["聯絡人"])
+    assert kept.columns.tolist()[:5] == ["id", "聯絡人", "address", "lon", "lat"] and "電話" not in kept
+    target = tmp_path / "o.parquet"
+    r = CliRunner().invoke(app, ["locate", str(path), "--out", str(target)])
+    assert r.exit_code == 0, r.output
+    assert "personal columns not written: 聯絡人, 電話" in r.output
+    assert b"0912345678" not in target.read_bytes() and "王小明".encode() not in target.read_bytes()
