@@ -88,17 +88,38 @@ def _numbers(column: pd.Series) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
 
+def _data_lines(path: Path, encoding: str) -> np.ndarray:
+    """Line numbers (from 1) of the lines that are not blank, after the header (the CSV parser skips blank
+    lines)."""
+    from array import array
+
+    import numpy as np
+
+    found = array("q")
+    with open(path, encoding=encoding, newline=None) as fh:  # \r, \r\n and \n end a line, as for pandas
+        found.extend(i for i, line in enumerate(fh, start=1) if line.strip(" \t\n"))
+    return np.frombuffer(found, dtype=np.int64)[1:] if len(found) else np.empty(0, np.int64)
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     last: Exception | None = None
     for encoding in ("utf-8-sig", "cp950"):
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            lines = _data_lines(path, encoding)
         except UnicodeDecodeError as exc:
             last = exc
+            continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
             raise UnreadableFileError(path, f"not a readable CSV ({exc})") from exc
+        if len(lines) != len(frame):  # a quote left open swallows the next lines into one record
+            raise UnreadableFileError(path, f"{len(lines):,} data lines but {len(frame):,} records: a quote (\") "
+                                            "left open joins lines into one record; close or remove it (a cell may "
+                                            "not span lines)")
+        frame.index = pd.Index(lines, name="row")
+        return frame
     raise UnreadableFileError(path, f"neither UTF-8 nor Big5 (cp950) text ({last})")
 
 
@@ -106,7 +127,7 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
     """Points from GeoParquet, GeoPackage/GeoJSON, or CSV with ``lon``/``lat`` (or ``x``/``y`` in TWD97).
 
     Every row is kept with all its columns. A CSV is read as text (an id ``007`` stays ``007``);
-    its rows are labelled (index ``row``) with their row number in the file (header = row 1) and
+    its rows are labelled (index ``row``) with their line number in the file (header = 1) and
     a row whose coordinates are text, blank, NaN, infinite or out of range has no geometry
     (:func:`point_rejections` says why). GeoPackage/GeoJSON features are numbered from 1;
     Parquet keeps its stored index (rows are then numbered by position). With ``lazy=True`` a
@@ -134,7 +155,6 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
     except (OSError, ValueError, RuntimeError) as exc:
         raise UnreadableFileError(path, f"not a readable point file ({exc})") from exc
     frame = _read_csv(path)
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     cols = {str(c).lower().strip(): c for c in frame.columns}
     if {"lon", "lat"} <= set(cols):
         lon, lat = _numbers(frame[cols["lon"]]), _numbers(frame[cols["lat"]])

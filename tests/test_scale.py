@@ -292,7 +292,7 @@ def _cells(kind, arg) -> tuple[str, str]:
 
 
 @settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])  # ~1 s each
-@given(rows=st.lists(st.tuples(row_kinds, st.text(max_size=6), _text), min_size=1, max_size=12),
+@given(rows=st.lists(st.tuples(row_kinds, _text.map(lambda t: t[:6]), _text), min_size=1, max_size=12),
        order=st.sampled_from([("id", "lon", "lat", "address"), ("lat", "address", "id", "lon")]))
 def test_points_csv_rows_balance(tmp_path_factory, townships, seed_facilities, rows, order):
     """Any mix of valid, text, blank, NaN, inf, out-of-range and outside-Taiwan rows: rows in ==
@@ -383,3 +383,25 @@ def test_personal_columns_are_not_written(tmp_path, townships, seed_facilities):
     assert r.exit_code == 0, r.output
     assert "personal columns not written: 聯絡人, 電話" in r.output
     assert b"0912345678" not in target.read_bytes() and "王小明".encode() not in target.read_bytes()
+
+
+@pytest.mark.parametrize("text", [
+    'id,lon,lat\n"2,x\n3",120.6,23.6\n4,120.7,23.7\n',  # a merged record with row 3's coordinates
+    'id,lon,lat\n1,120.3,23.4\r2,"x\r\n3",23.6\n',
+])
+def test_open_quote_refused_not_merged(tmp_path, text):
+    """A quote left open never merges rows silently: the file is refused with one line naming it."""
+    path = tmp_path / "quote.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    with pytest.raises(InputError, match=r"quote.csv.*data lines but .* records: a quote"):
+        read_points(path)
+
+
+def test_blank_lines_and_line_endings_are_not_rows(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("lon,lat\r\n120.3,23.4\r\n\r\n   \n,\r120.5,23.5", encoding="utf-8", newline="")
+    pts = read_points(path)
+    assert len(pts) == 3 and pts.index.tolist() == [2, 5, 6]  # blank lines skipped; `,` is a (blank) row
+    from coverage.scale import point_rejections
+
+    assert point_rejections(pts)["row"].tolist() == [5, 5]  # its line in the file
