@@ -20,6 +20,7 @@ from coverage.access import (
     population_access,
     two_step_fca,
 )
+from coverage.datasets import get_path
 
 # ----------------------------------------------------------------------------- numeric core, hand oracles
 
@@ -274,7 +275,7 @@ def test_own_county_points_serve_own_people(townships, village_population):
     心衛中心, so no distance (not 73 km to 臺中市); each county's 2SFCA shares out exactly its own points."""
     from coverage.analysis import run_coverage
 
-    report = run_coverage(counties=["嘉義縣", "嘉義市"], as_of="2024-01-01")
+    report = run_coverage([get_path("seed_registry")], counties=["嘉義縣", "嘉義市"], as_of="2024-01-01")
     acc = population_access(report.registry.facilities, report.townships, townships, village_population)
     t = acc.townships.merge(townships[["towncode", "county", "township"]])
     wc = t[t["category"] == "welfare_centre"].set_index("township")
@@ -304,7 +305,8 @@ def test_whatif_within_own_and_across_counties(townships, village_population):
     from coverage.analysis import run_coverage
     from coverage.plan import apply_scenario
 
-    report = run_coverage(counties=["嘉義縣", "嘉義市"], categories=["社福中心"], as_of="2024-01-01")
+    report = run_coverage([get_path("seed_registry")], counties=["嘉義縣", "嘉義市"], categories=["社福中心"],
+                          as_of="2024-01-01")
     before = report.registry.facilities
     after = apply_scenario(before, townships, [], ["嘉義市西區社會福利服務中心"])
     kw = dict(counties=["嘉義縣", "嘉義市"], categories=["welfare_centre"], as_of=report.as_of)
@@ -326,7 +328,8 @@ def test_cli_whatif_across_counties(tmp_path, shared_data):
 
     from coverage.cli import app
 
-    args = ["whatif", "--remove", "嘉義市西區社會福利服務中心", "--county", "嘉義縣", "--county", "嘉義市",
+    args = ["whatif", "-f", str(get_path("seed_registry")), "--remove", "嘉義市西區社會福利服務中心",
+            "--county", "嘉義縣", "--county", "嘉義市",
             "--category", "社福中心", "--as-of", "2024-01-01", "--population",
             str(shared_data / "population" / "village_population_agegroups_2021-03.csv")]
     own = CliRunner().invoke(app, args, env={"COLUMNS": "200"})

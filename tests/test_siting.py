@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,6 +124,7 @@ def test_negative_p():
 # ----------------------------------------------------------------------------- report and site agree; candidates
 
 POPULATION = "village_population_agegroups_2021-03.csv"
+SEED = str(Path(__file__).resolve().parents[1] / "geodata" / "seed_registry.csv")  # the registry these facts hold for
 
 
 @pytest.mark.parametrize("across", [False, True])
@@ -136,7 +138,7 @@ def test_site_before_equals_report(shared_data, townships, county, category, acr
     from coverage.siting import site_new_points
 
     path = shared_data / "population" / POPULATION
-    report = run_coverage(counties=[county], categories=[category], population=path, distance_km=5,
+    report = run_coverage([SEED], counties=[county], categories=[category], population=path, distance_km=5,
                           as_of="2024-01-01", across_counties=across)
     pop = report.population.villages.set_index("villcode")["total"]
     plan = site_new_points(report.registry.facilities, townships, load_villages(), county=county, category=category,
@@ -154,7 +156,7 @@ def test_site_before_equals_report(shared_data, townships, county, category, acr
         assert s["population_within_radius_before"] == 0
     if category == "welfare_centre" and county == "嘉義縣":
         # 嘉義市's two centres reach 嘉義縣's people (太保市, 水上鄉, 民雄鄉) only across counties
-        own = run_coverage(counties=[county], categories=[category], population=path, distance_km=5,
+        own = run_coverage([SEED], counties=[county], categories=[category], population=path, distance_km=5,
                            as_of="2024-01-01").access.counties.iloc[0]["people_within"]
         assert (acc["people_within"] > own) if across else (acc["people_within"] == own)
 
@@ -170,16 +172,16 @@ def test_cli_report_and_site_agree(tmp_path, shared_data):
     pop = str(shared_data / "population" / POPULATION)
     for flag in ([], ["--across-counties"]):
         out = tmp_path / ("across" if flag else "own")
-        r = CliRunner().invoke(app, ["report", "--county", "嘉義縣", "--category", "社福中心", "--population", pop,
-                                     "--distance-km", "5", "--as-of", "2024-01-01", "--no-maps", "--out",
-                                     str(out / "r"), *flag])
+        r = CliRunner().invoke(app, ["report", "-f", SEED, "--county", "嘉義縣", "--category", "社福中心",
+                                     "--population", pop, "--distance-km", "5", "--as-of", "2024-01-01",
+                                     "--no-maps", "--out", str(out / "r"), *flag])
         assert r.exit_code == 0, r.output
         summary = json.loads((out / "r" / "summary.json").read_text(encoding="utf-8"))
         county = summary["population_coverage"]["counties"][0]
         assert summary["population_coverage"]["across_counties"] is bool(flag)
-        r = CliRunner().invoke(app, ["site", "--county", "嘉義縣", "--category", "社福中心", "--population", pop,
-                                     "--objective", "population", "--new", "1", "--radius-km", "5", "--as-of",
-                                     "2024-01-01", "--no-map", "--out", str(out / "s"), *flag])
+        r = CliRunner().invoke(app, ["site", "-f", SEED, "--county", "嘉義縣", "--category", "社福中心",
+                                     "--population", pop, "--objective", "population", "--new", "1", "--radius-km",
+                                     "5", "--as-of", "2024-01-01", "--no-map", "--out", str(out / "s"), *flag])
         assert r.exit_code == 0, r.output
         site = json.loads((out / "s" / "sites.json").read_text(encoding="utf-8"))["summary"]
         assert site["population_within_radius_before"] == county["people_within"]
