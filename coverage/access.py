@@ -13,6 +13,10 @@ Conventions
 * Islands: the land masses are the parts of the union of the township polygons. A facility on
   another land mass does not serve across the sea (``cross_sea=False``): villages whose only, or
   nearer, facility is across the sea are reported separately (``across_sea_km``).
+* Counties: a county-run programme serves its own residents, so by default people are measured
+  only to the points of their own county (nearest distance, share within D km, 2SFCA); a county
+  with no point of a programme then has no distance for it. ``across_counties=True`` lets every
+  county's points serve everyone (both directions of the 2SFCA).
 * 2SFCA (Luo & Wang 2003): ``R_j = S_j / Σ_k P_k`` over villages ``k`` within the catchment of
   facility ``j``; ``A_i = Σ_j R_j`` over facilities within the catchment of village ``i``.
   E2SFCA (Luo & Qi 2009) weights both sums by a distance decay ``w(d)``; here the Gaussian of
@@ -43,10 +47,13 @@ __all__ = [
     "floating_catchment",
     "gaussian_weight",
     "land_masses",
+    "land_of",
     "nearest_facility",
     "population_access",
     "population_points",
+    "stack_groups",
     "two_step_fca",
+    "whatif_within",
 ]
 
 log = logging.getLogger(__name__)
@@ -193,8 +200,9 @@ def land_masses(townships: gpd.GeoDataFrame) -> np.ndarray:
     return shapely.get_parts(union)
 
 
-def _land_of(points: np.ndarray, lands: np.ndarray) -> np.ndarray:
-    """Index of the land mass each point lies on (the nearest one for points in the sea)."""
+def land_of(points: np.ndarray, lands: np.ndarray) -> np.ndarray:
+    """Index of the land mass each point (shapely points, EPSG:3826) lies on (the nearest one for
+    points in the sea)."""
     import numpy as np
     import shapely
 
@@ -241,7 +249,7 @@ def population_points(population: Population, townships: gpd.GeoDataFrame, lands
         "village": table["village"].to_numpy() if "village" in table else "",
         "x": shapely.get_x(pts),
         "y": shapely.get_y(pts),
-        "land": _land_of(np.asarray(pts), lands),
+        "land": land_of(np.asarray(pts), lands),
     })
     for g in population.groups:
         out[g] = table[g].to_numpy(dtype=float)
@@ -249,10 +257,13 @@ def population_points(population: Population, townships: gpd.GeoDataFrame, lands
 
 
 def facility_points(facilities: gpd.GeoDataFrame, lands: np.ndarray, *, as_of=None,
-                    categories: list[str] | None = None) -> pd.DataFrame:
-    """Open facilities on ``as_of`` as ``facility_id, category, name, towncode, x, y, land, capacity``.
+                    categories: list[str] | None = None,
+                    townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Open facilities on ``as_of`` as ``facility_id, category, name, towncode, county, x, y, land, capacity``.
 
     ``capacity`` comes from a ``capacity`` column when the registry has one (blank or invalid → 1).
+    ``county`` is the county of the facility's township in ``townships`` when given, else the
+    registry's ``county`` column (None when neither is known).
     """
     import numpy as np
     import pandas as pd
@@ -267,46 +278,111 @@ def facility_points(facilities: gpd.GeoDataFrame, lands: np.ndarray, *, as_of=No
     pts = np.asarray(fac.geometry.to_crs(PROJECTED_CRS).values)
     cap = (pd.to_numeric(fac["capacity"], errors="coerce") if "capacity" in fac else pd.Series(np.nan, fac.index))
     cap = cap.where(cap > 0, 1.0).fillna(1.0).to_numpy(dtype=float)
+    county = pd.Series(fac["county"].to_numpy(dtype=object) if "county" in fac else None, index=fac.index,
+                       dtype=object)
+    if townships is not None and "towncode" in fac:
+        county = fac["towncode"].map(townships.set_index("towncode")["county"]).astype(object).fillna(county)
     return pd.DataFrame({
         "facility_id": fac["facility_id"].to_numpy() if "facility_id" in fac else np.arange(len(fac)),
         "category": fac["category"].to_numpy(),
         "name": fac["name"].astype(str).to_numpy() if "name" in fac else "",
         "towncode": fac["towncode"].to_numpy() if "towncode" in fac else None,
+        "county": county.to_numpy(dtype=object),
         "x": shapely.get_x(pts),
         "y": shapely.get_y(pts),
-        "land": _land_of(pts, lands) if len(pts) else np.empty(0, np.int64),
+        "land": land_of(pts, lands) if len(pts) else np.empty(0, np.int64),
         "capacity": cap,
     })
 
 
-def _xyz(frame: pd.DataFrame, cross_sea: bool) -> np.ndarray:
+def _groups(points: pd.DataFrame, facilities: pd.DataFrame, cross_sea: bool, across_counties: bool
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Who may be served by whom: (reach group of each point, of each facility, county group of each
+    point, of each facility). A facility serves a point only in the same reach group; its county
+    group bounds the across-sea search. Points without a county share no group with any facility."""
+    import numpy as np
+    import pandas as pd
+
+    def land(frame):
+        return frame["land"].to_numpy(dtype=np.int64) if "land" in frame else np.zeros(len(frame), np.int64)
+
+    if across_counties:
+        pc, fc, n = np.zeros(len(points), np.int64), np.zeros(len(facilities), np.int64), 1
+    else:
+        for name, frame in (("points", points), ("facilities", facilities)):
+            if "county" not in frame:
+                raise ValueError(f"{name}= needs a 'county' column to keep each county's points to its own "
+                                 "residents, or pass across_counties=True")
+        names = pd.concat([points["county"], facilities["county"]], ignore_index=True).astype(object)
+        codes, uniques = pd.factorize(names.where(names.notna() & (names.astype(str) != ""), None))
+        n = len(uniques)
+        pc, fc = codes[: len(points)].astype(np.int64), codes[len(points):].astype(np.int64)
+        pc = np.where(pc < 0, n, pc)  # a point with no county: a group no facility has
+        fc = np.where(fc < 0, n + 1, fc)
+        n += 2
+    if cross_sea:
+        return pc, fc, pc, fc
+    return land(points) * n + pc, land(facilities) * n + fc, pc, fc
+
+
+def _by_category(facilities: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
+    """(category, positions of its facilities), categories sorted."""
     import numpy as np
 
-    z = np.zeros(len(frame)) if cross_sea else frame["land"].to_numpy(dtype=float) * _ISLAND_GAP_M
-    return np.column_stack([frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float), z])
+    cats = facilities["category"].to_numpy(dtype=object)
+    return [(c, np.flatnonzero(cats == c)) for c in sorted(set(facilities["category"].dropna()))]
 
 
-def nearest_facility(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_sea: bool = False) -> pd.DataFrame:
+def stack_groups(x, y, group) -> np.ndarray:
+    """(n, 3) coordinates: ``x, y`` (metres) and a third axis that stacks the groups (land masses,
+    counties) so far apart that no catchment or k-d tree query pairs two groups."""
+    import numpy as np
+
+    z = np.asarray(group, dtype=float) * _ISLAND_GAP_M
+    return np.column_stack([np.asarray(x, dtype=float), np.asarray(y, dtype=float), z])
+
+
+def _xyz(frame: pd.DataFrame, group: np.ndarray) -> np.ndarray:
+    return stack_groups(frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float), group)
+
+
+def nearest_facility(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_sea: bool = False,
+                     across_counties: bool = False) -> pd.DataFrame:
     """Nearest facility of each category for every point (k-d tree, one query per category).
 
-    Returns one row per point × category: ``code, category, distance_km`` (on the same land mass
-    unless ``cross_sea``; NaN when the land mass has none), ``facility_id, facility_name,
-    facility_towncode`` and ``across_sea_km`` (distance to the nearest facility on another land
-    mass, where that one is nearer or the only one; NaN otherwise).
+    Parameters
+    ----------
+    points, facilities : DataFrame
+        ``x, y`` (metres), ``land`` (land mass) and, unless ``across_counties``, ``county``;
+        points also ``code``, facilities ``category, facility_id, name, towncode``.
+    cross_sea : bool
+        Let a facility serve points on another land mass.
+    across_counties : bool
+        Let a facility serve points of another county (default: each county's own points only;
+        a point with no county then has no distance).
+
+    Returns
+    -------
+    One row per point × category: ``code, category, distance_km`` (NaN when no facility may serve
+    the point), ``facility_id, facility_name, facility_towncode`` and ``across_sea_km`` (distance
+    to the nearest facility of the point's own county — any county with ``across_counties`` — on
+    another land mass, where that one is nearer or the only one; NaN otherwise).
     """
     import numpy as np
     import pandas as pd
     from scipy.spatial import cKDTree
 
     frames = []
-    pts = _xyz(points, cross_sea)
-    flat = pts[:, :2]
-    for category, fac in facilities.groupby("category", sort=True):
-        f = _xyz(fac, cross_sea)
-        dist, idx = cKDTree(f).query(pts, k=1)
+    reach_p, reach_f, county_p, county_f = _groups(points, facilities, cross_sea, across_counties)
+    pts, flat = _xyz(points, reach_p), _xyz(points, county_p)
+    for category, at in _by_category(facilities):
+        fac = facilities.iloc[at]
+        dist, idx = cKDTree(_xyz(fac, reach_f[at])).query(pts, k=1)
         reach = dist < _ISLAND_GAP_M / 2
-        d_any, _ = cKDTree(f[:, :2]).query(flat, k=1)
+        d_any, _ = cKDTree(_xyz(fac, county_f[at])).query(flat, k=1)
+        d_any = np.where(d_any < _ISLAND_GAP_M / 2, d_any, np.inf)
         across = np.where(d_any < np.where(reach, dist, np.inf) - 1e-6, d_any, np.nan)
+        idx = np.minimum(idx, len(fac) - 1)
         frames.append(pd.DataFrame({
             "code": points["code"].to_numpy(),
             "category": category,
@@ -320,14 +396,17 @@ def nearest_facility(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_se
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
-def _fca_columns(points, facilities, demand, catchment_m, cross_sea) -> pd.DataFrame:
-    """2SFCA and E2SFCA per point × category, per 10,000 people."""
+def _fca_columns(points, facilities, demand, catchment_m, cross_sea, across_counties) -> pd.DataFrame:
+    """2SFCA and E2SFCA per point × category, per 10,000 people (a facility's demand and a point's
+    supply both within the same reach group: land mass and, unless ``across_counties``, county)."""
     import pandas as pd
 
     frames = []
-    pts = _xyz(points, cross_sea)
-    for category, fac in facilities.groupby("category", sort=True):
-        i, j, d = catchment_pairs(pts, _xyz(fac, cross_sea), catchment_m)
+    reach_p, reach_f, _, _ = _groups(points, facilities, cross_sea, across_counties)
+    pts = _xyz(points, reach_p)
+    for category, at in _by_category(facilities):
+        fac = facilities.iloc[at]
+        i, j, d = catchment_pairs(pts, _xyz(fac, reach_f[at]), catchment_m)
         supply = fac["capacity"].to_numpy(dtype=float)
         plain = two_step_fca(i, j, 1.0, demand, supply)
         gauss = two_step_fca(i, j, dai_gaussian_weight(catchment_m)(d), demand, supply)
@@ -346,7 +425,8 @@ class AccessResult:
     ``townships``: per township × category — people, population-weighted mean and maximum
     distance, the facility nearest for most people, people within/beyond ``distance_km``.
     ``counties``: per county × category — population coverage in covered townships and
-    within ``distance_km``.
+    within ``distance_km``. ``across_counties``: whether other counties' points served a county's
+    people (default: each county's own points only).
     """
 
     group: str
@@ -357,6 +437,7 @@ class AccessResult:
     points: pd.DataFrame
     townships: pd.DataFrame
     counties: pd.DataFrame
+    across_counties: bool = False
 
 
 def population_access(
@@ -371,14 +452,15 @@ def population_access(
     as_of=None,
     cross_sea: bool = False,
     villages: gpd.GeoDataFrame | None = None,
+    across_counties: bool = False,
 ) -> AccessResult:
     """Population coverage, nearest facilities and 2SFCA/E2SFCA for a coverage run.
 
     Parameters
     ----------
     facilities : GeoDataFrame
-        Accepted registry rows (:attr:`coverage.facilities.Registry.facilities`); every open
-        facility counts, whatever its county (people cross county lines).
+        Accepted registry rows (:attr:`coverage.facilities.Registry.facilities`); the open ones
+        of a county serve its people (every county's with ``across_counties``).
     township_table : DataFrame
         :func:`coverage.measure.township_coverage` output: which townships × categories are
         covered, and which counties and categories to report.
@@ -392,6 +474,10 @@ def population_access(
         "Near a service" distance, and the 2SFCA catchment.
     cross_sea : bool
         Let facilities serve villages on another land mass.
+    across_counties : bool
+        Let facilities serve the people of other counties. Default False: a county-run programme
+        serves its own residents, so a county with no point of a category has no distance for it
+        (not a distance to another county's point).
     """
     import pandas as pd
 
@@ -401,14 +487,14 @@ def population_access(
     if distance_km <= 0 or catchment_km <= 0:
         from .errors import InputError
 
-        raise InputError(f"distances must be positive: --distance-km {distance_km}, --catchment-km {catchment_km}")
+        raise InputError(f"distances must be positive: distance_km={distance_km}, catchment_km={catchment_km}")
     cats = sorted(township_table["category"].unique().tolist())
     lands = land_masses(townships)
     pts = population_points(population, townships, lands, villages)
-    fac = facility_points(facilities, lands, as_of=as_of, categories=cats)
+    fac = facility_points(facilities, lands, as_of=as_of, categories=cats, townships=townships)
     demand = pts[group].to_numpy(dtype=float)
-    near = nearest_facility(pts, fac, cross_sea=cross_sea)
-    fca = _fca_columns(pts, fac, demand, catchment_km * 1000, cross_sea)
+    near = nearest_facility(pts, fac, cross_sea=cross_sea, across_counties=across_counties)
+    fca = _fca_columns(pts, fac, demand, catchment_km * 1000, cross_sea, across_counties)
     base = pts[["code", "villcode", "towncode", "county", "township", "village", group]].rename(
         columns={group: "people"})
     grid = base.merge(pd.DataFrame({"category": pd.Series(cats, dtype=object)}), how="cross")
@@ -424,7 +510,8 @@ def population_access(
              else "township representative points (township-level population file)")
     log.info("population access: %d points × %d categories, %d open facilities", len(pts), len(cats), len(fac))
     return AccessResult(group=group, distance_km=float(distance_km), catchment_km=float(catchment_km),
-                        cross_sea=cross_sea, basis=basis, points=table, townships=town, counties=counties)
+                        cross_sea=cross_sea, basis=basis, points=table, townships=town, counties=counties,
+                        across_counties=bool(across_counties))
 
 
 def _township_access(table: pd.DataFrame, distance_km: float) -> pd.DataFrame:
@@ -498,3 +585,48 @@ def _county_figures(township_table: pd.DataFrame, town: pd.DataFrame, population
             "people_no_facility_on_island": int(g["people_no_facility_on_island"].fillna(0).sum()),
         })
     return pd.DataFrame(rows)
+
+
+def whatif_within(
+    before: gpd.GeoDataFrame,
+    after: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    population: Population,
+    *,
+    group: str = "total",
+    distance_km: float = 5.0,
+    as_of=None,
+    counties: list[str] | None = None,
+    categories: list[str] | None = None,
+    cross_sea: bool = False,
+    across_counties: bool = False,
+) -> pd.DataFrame:
+    """People within ``distance_km`` of a point, before → after a what-if change, where it changes.
+
+    ``before`` and ``after`` are facilities (e.g. a registry's, and
+    :func:`coverage.plan.apply_scenario` of them); the figures are :func:`population_access`'s, so
+    they equal the report's for the same inputs. With ``across_counties`` a point added in one
+    county can change its neighbours' figures; by default only its own county's.
+
+    Returns
+    -------
+    DataFrame ``county, category, people_placed, people_within_before, people_within_after,
+    within_rate_before, within_rate_after``: one row per county × category whose figure changed.
+    """
+    from .measure import township_coverage
+
+    cats = list(categories) if categories else sorted(
+        set(before["category"].dropna()) | set(after["category"].dropna()))
+
+    def figures(fac):
+        table = township_coverage(fac, townships, as_of=as_of, categories=cats, counties=counties)
+        acc = population_access(fac, table, townships, population, group=group, distance_km=distance_km,
+                                as_of=as_of, cross_sea=cross_sea, across_counties=across_counties)
+        return acc.counties[["county", "category", "people_placed", "people_within", "within_rate"]]
+
+    merged = figures(before).merge(figures(after), on=["county", "category", "people_placed"],
+                                   suffixes=("_before", "_after"))
+    changed = merged["people_within_before"] != merged["people_within_after"]
+    cols = ["county", "category", "people_placed", "people_within_before", "people_within_after",
+            "within_rate_before", "within_rate_after"]
+    return merged.loc[changed.to_numpy(), cols].reset_index(drop=True)

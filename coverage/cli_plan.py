@@ -8,12 +8,14 @@ from typing import Annotated
 import typer
 
 from .cli import (
+    AcrossCountiesOpt,
     AgeGroupOpt,
     AsOfOpt,
     BoundariesOpt,
     CategoryOpt,
     CountyOpt,
     DefinitionOpt,
+    DistanceKmOpt,
     FacilitiesOpt,
     OutOpt,
     PopulationOpt,
@@ -29,7 +31,7 @@ _HEADERS = {
     "target": "目標", "gap": "差距", "status": "達成", "still_needed": "尚需", "rank": "序", "township": "鄉鎮市區",
     "village": "村里", "people_newly_within_radius": "新增服務人口", "township_newly_covered": "新涵蓋鄉鎮",
     "newly_covered": "新涵蓋", "newly_uncovered": "失去涵蓋", "people_covered": "涵蓋人口",
-    "people_total": "人口", "population_rate": "人口涵蓋率%",
+    "people_total": "人口", "population_rate": "人口涵蓋率%", "candidate": "候選點",
 }
 
 
@@ -162,10 +164,14 @@ def whatif(
     population: PopulationOpt = None,
     age_group: AgeGroupOpt = "total",
     xy_datum: XyDatumOpt = "TWD97",
+    distance_km: DistanceKmOpt = 5.0,
+    across_counties: AcrossCountiesOpt = False,
 ) -> None:
     """Recompute coverage with facilities added/removed and print before → after.
 
-    With --population also the share of people (of --age-group) living in covered townships.
+    With --population also the share of people (of --age-group) living in covered townships, and
+    of those within --distance-km of a point where it changes (each county's own points unless
+    --across-counties, as in report and site).
     """
     from .errors import CoverageError
 
@@ -183,9 +189,17 @@ def whatif(
             raise CoverageError("nothing to change: give --add, --remove or --scenario")
         registry, towns = _load(facilities, boundaries, xy_datum)
         pop, group = _population(population, age_group, towns)
+        when, counties, cats = _parse_as_of(as_of), resolve_counties(county, towns), resolve_categories(category)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition,
-                           as_of=_parse_as_of(as_of), counties=resolve_counties(county, towns),
-                           categories=resolve_categories(category), population=pop, age_group=group)
+                           as_of=when, counties=counties, categories=cats, population=pop, age_group=group)
+        within = None
+        if pop is not None:
+            from .access import whatif_within
+            from .plan import apply_scenario
+
+            within = whatif_within(registry.facilities, apply_scenario(registry.facilities, towns, adds, removes),
+                                   towns, pop, group=group, distance_km=distance_km, as_of=when, counties=counties,
+                                   categories=cats, across_counties=across_counties)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     shown = table.assign(
@@ -203,6 +217,18 @@ def whatif(
         ]
         cols.append("人口涵蓋率")
     _table(shown[[*cols, "newly_covered", "newly_uncovered"]], "情境模擬 what-if (before → after)")
+    if within is not None:
+        whose = "every county's points" if across_counties else "each county's own points"
+        if not len(within):
+            typer.echo(f"people within {distance_km:g} km of a point ({whose}): unchanged")
+            return
+        shown = within.assign(**{f"≤{distance_km:g}km": [
+            f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
+            for a, b, t, ra, rb in zip(within["people_within_before"], within["people_within_after"],
+                                       within["people_placed"], within["within_rate_before"],
+                                       within["within_rate_after"], strict=True)]})
+        _table(shown[["county", "category", f"≤{distance_km:g}km"]],
+               f"{distance_km:g} km 內人口 people within {distance_km:g} km ({whose})")
 
 
 @app.command()
@@ -228,6 +254,7 @@ def site(
         bool, typer.Option("--offline", help="Map's JavaScript/CSS into DIR/lib, no basemap: works without internet.")
     ] = False,
     xy_datum: XyDatumOpt = "TWD97",
+    across_counties: AcrossCountiesOpt = False,
 ) -> None:
     """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS).
 
@@ -251,14 +278,16 @@ def site(
         report = run_coverage(facilities, counties=[county_name], categories=[cat], as_of=_parse_as_of(as_of),
                               boundaries=boundaries, xy_datum=xy_datum)
         pop = _village_population(population, objective) if population else None
-        cand = None
+        cand, cand_notes, cand_rejected = None, [], None
         if candidates != "villages":
-            from .facilities import read_facilities
+            from .siting import read_candidates
 
-            cand = read_facilities([candidates], townships=towns, xy_datum=xy_datum).facilities
+            cand, cand_rejected, cand_notes = read_candidates(candidates, category=cat, townships=towns,
+                                                              xy_datum=xy_datum)
         plan = site_new_points(report.registry.facilities, towns, load_villages(), county=county_name, category=cat,
                                new=new, radius_km=radius_km, objective=objective, population=pop,
-                               candidates=cand, as_of=report.as_of, time_limit=time_limit)
+                               candidates=cand, as_of=report.as_of, time_limit=time_limit,
+                               across_counties=across_counties)
         written = [write_csv(plan.sites, out / "sites.csv")]
         with atomic_open(out / "sites.json") as fh:
             json.dump({"summary": plan.summary, "sites": plan.sites.to_dict("records")}, fh, ensure_ascii=False,
@@ -271,6 +300,14 @@ def site(
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     s = plan.summary
+    for note in cand_notes:
+        typer.echo(f"note: {note}")
+    if cand_rejected is not None and len(cand_rejected):
+        from .rejections import rejected_rows
+
+        first = cand_rejected.iloc[0]
+        typer.echo(f"note: {rejected_rows(cand_rejected)} candidate rows rejected, e.g. row {first['row']}: "
+                   f"{first['reason']}")
     _table(plan.sites, f"建議新設點 {county_name} {cat}（{objective}, {radius_km:g} km）", hide=("towncode", "county"))
     if pop is None:
         typer.echo("note: no --population given; townships are ranked without population (ties by township code)")

@@ -90,7 +90,7 @@ SCRIPT = r"""
   }
   function decode(g) { return g.map(function (p) { return p.map(ring); }); }
   // Population figures (numbers from the payload, formatted here; labels and names are escaped text).
-  function num(n) { return n.toLocaleString("en-US"); }
+  function num(n) { return n === null || n === undefined ? "—" : n.toLocaleString("en-US"); }
   function km(x) { return x === null || x === undefined ? "—" : x.toFixed(1); }
   function share(p) {
     if (p === null) { return "—"; }

@@ -25,9 +25,13 @@ people live on average farther than ``distance_km`` from the nearest facility::
 *people affected* are all the township's people of the age group when it is uncovered, else those
 living beyond ``distance_km``; *distance* is their population-weighted mean distance to the
 nearest facility on the same land mass (across the sea when there is none). ``mountain`` is the
-DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``;
-when no township of the county is covered (the registry holds no point of the programme there,
-e.g. a registry of other counties) the reasons say so, as the distances then run to other counties.
+DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``.
+
+A county's people are measured to that county's own points (a county-run programme serves its
+own residents). When the county has no open point of the programme (the registry holds none there,
+e.g. a registry of other counties) its townships have no distance: they are ranked by people
+affected, their ``score`` and ``distance_km`` are empty, and the reasons say so. With
+``across_counties`` the distances run to other counties' points, and the reasons say that instead.
 """
 
 from __future__ import annotations
@@ -191,6 +195,7 @@ def rank_priorities(
     distance_km: float,
     group: str = "total",
     population: Population | None = None,
+    across_counties: bool = False,
 ) -> pd.DataFrame:
     """Rank uncovered or far-from-service townships per county × category (see the module docstring).
 
@@ -207,6 +212,9 @@ def rank_priorities(
     population : Population, optional
         Township totals of ``group`` count the people of uncovered townships (else the people
         placed at village points).
+    across_counties : bool
+        Whether ``township_access`` measured people to other counties' points too
+        (:func:`coverage.access.population_access`); only the reasons depend on it.
 
     Returns
     -------
@@ -230,8 +238,9 @@ def rank_priorities(
         t["mountain"] = t["mountain_indigenous"].astype(bool)
     for flag in ("coastal", "island"):
         t[flag] = t[flag].astype(bool) if flag in t else False
-    # a county with no covered township of a category: its distances are to other counties' points
-    t["county_has_any"] = t.groupby(["county", "category"])["covered"].transform("any").astype(bool)
+    # a county with no open point of a category: no distance (or, across counties, other counties')
+    has = t["facilities"] > 0 if "facilities" in t else t["covered"].astype(bool)
+    t["county_has_any"] = has.groupby([t["county"], t["category"]]).transform("any").astype(bool)
     if population is not None and group in population.groups:
         total = t["towncode"].map(population.townships.set_index("towncode")[group])
         known = total.notna() | t["people"].notna()
@@ -252,12 +261,16 @@ def rank_priorities(
     for flag, add in PRIORITY_BOOSTS.items():
         boost += add * cand[flag].to_numpy(dtype=bool)
     cand["boost"] = boost
-    cand["score"] = (cand["people_affected"] * cand["distance"].fillna(0) * cand["boost"]).round(1)
+    # no distance (no point that may serve them): not scored, ranked after the scored by people
+    cand["score"] = (cand["people_affected"] * cand["distance"] * cand["boost"]).round(1)
     label = AGE_GROUPS[group][2]
-    cand["reasons"] = [_reasons(r, label, distance_km, mountain_source) for r in cand.itertuples(index=False)]
+    cand["reasons"] = [_reasons(r, label, distance_km, mountain_source, across_counties)
+                       for r in cand.itertuples(index=False)]
     cand["_rank"] = county_rank(cand["county"])
     cand["_cat"] = category_rank(cand["category"])
-    cand = cand.sort_values(["_rank", "_cat", "score", "towncode"], ascending=[True, True, False, True])
+    cand["_people"] = cand["people_affected"] * cand["boost"]
+    cand = cand.sort_values(["_rank", "_cat", "score", "_people", "towncode"],
+                            ascending=[True, True, False, False, True], na_position="last")
     cand["rank"] = cand.groupby(["county", "category"], sort=False).cumcount() + 1
     out = cand.drop(columns=["people", "distance_km"], errors="ignore").rename(
         columns={"people_affected": "people", "distance": "distance_km"})
@@ -268,7 +281,7 @@ def rank_priorities(
     return out[PRIORITY_COLUMNS].reset_index(drop=True)
 
 
-def _reasons(r, label: str, distance_km: float, mountain_source: str) -> str:
+def _reasons(r, label: str, distance_km: float, mountain_source: str, across_counties: bool) -> str:
     import pandas as pd
 
     parts = []
@@ -278,14 +291,20 @@ def _reasons(r, label: str, distance_km: float, mountain_source: str) -> str:
     elif pd.notna(r.distance):
         near = f" ({r.nearest_name})" if isinstance(r.nearest_name, str) and r.nearest_name else ""
         where = f"{r.distance:.1f} km on average (max {r.max_km:.1f} km) from the nearest{near}"
+    elif not r.county_has_any and not across_counties:
+        where = "with no distance measured (no point of the county)"
     else:
-        where = "no facility of this category anywhere"
+        where = "with no facility of this category within reach"
     if not r.covered:
         parts.append(f"未設點 no facility in the township: {people:,} {label} live {where}")
     else:
         parts.append(f"遠離服務 far from service: {people:,} {label} live beyond {distance_km:g} km; {where}")
-    if not r.county_has_any:
-        parts.append("全縣市無此類據點 none in the whole county (registry): distances are to other counties' points")
+    if not r.county_has_any and across_counties:
+        parts.append("全縣市無此類據點 none in the whole county (registry): distances are to other counties' points "
+                     "(across counties)")
+    elif not r.county_has_any:
+        parts.append("全縣市無此類據點 none in the whole county (registry): not scored, ranked by people; distances "
+                     "to other counties' points only across counties (across_counties / --across-counties)")
     flags = [_FLAG_TEXT[f] + (f" ({mountain_source})" if f == "mountain" else "") for f in PRIORITY_BOOSTS
              if getattr(r, f)]
     if flags:

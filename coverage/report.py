@@ -450,6 +450,7 @@ def _population_summary(report: CoverageReport) -> dict:
             "distance_km": acc.distance_km,
             "catchment_km": acc.catchment_km,
             "cross_sea": acc.cross_sea,
+            "across_counties": getattr(acc, "across_counties", False),
             "points": acc.basis,
             "fca_unit": "facilities (capacity-weighted) per 10,000 people of the age group",
             "counties": _records(acc.counties),

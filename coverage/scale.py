@@ -9,7 +9,16 @@ a cluster through a ``distributed.Client``. Results are identical to the single-
 because each partition runs exactly the same code against the same polygons.
 
 :func:`nearest` does the same for the distance from every point to the nearest open facility of
-each programme (k-d tree per programme in TWD97 TM2, same land mass unless ``cross_sea``).
+each programme (k-d tree per programme in TWD97 TM2, same land mass unless ``cross_sea``, the
+point's own county's facilities unless ``across_counties``).
+
+Every input row is kept, in its order and with its own columns (an id, an address …), beside the
+results, and each says what became of it (``status``): ``located``; ``outside`` (in no township
+and more than 1 km from one: the point is not in Taiwan, and gets no township and no distance); or
+``rejected`` (no usable coordinates: text, blank, NaN, infinite or out of range), with the
+``reason``. Columns about a person (電話, 聯絡人, 姓名 …) are left out unless named public
+(:func:`dropped_columns`). :func:`point_rejections` gives the rejected rows as the standard rejection table
+(:data:`coverage.rejections.REJECTED_COLUMNS`); rows in == located + outside + rejected.
 
 When to use ``dask``: the single-machine engines hold all points and results in memory (about
 0.5 GB per 10 million points for locating, plus the geometries themselves). Use ``dask`` when
@@ -21,6 +30,8 @@ spread many scenario runs over a cluster (``--scheduler tcp://…``). On a lapto
 from __future__ import annotations
 
 import logging
+import math
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,21 +39,102 @@ from .errors import InputError, UnreadableFileError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
-__all__ = ["ENGINES", "locate", "nearest", "read_points"]
+__all__ = [
+    "ENGINES",
+    "LOCATE_COLUMNS",
+    "NEAREST_COLUMNS",
+    "STATUSES",
+    "dropped_columns",
+    "locate",
+    "nearest",
+    "point_rejections",
+    "read_points",
+    "rejections_path",
+]
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "dask")
+#: What became of each input row.
+STATUSES = ("located", "outside", "rejected")
+#: Result columns of :func:`locate` after the input's own columns (``key`` first, then these).
+LOCATE_COLUMNS = ["snapped", "status", "reason"]
+#: Result columns of :func:`nearest` after the input's own columns.
+NEAREST_COLUMNS = ["point", "towncode", "status", "reason", "category", "distance_km", "facility_id",
+                   "facility_name", "facility_towncode", "across_sea_km"]
+OUTSIDE_REASON = "outside Taiwan: in no township and more than 1 km from one; no township, no distance"
+_NAN_WORDS = {"nan", "-nan", "+nan"}
+_VALUE_CHARS = 60
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(unicodedata.normalize("NFKC", text).strip().replace(",", ""))
+    except ValueError:
+        return None
+
+
+def _numbers(column: pd.Series) -> np.ndarray:
+    """Floats of a text column (NaN where blank or not a number)."""
+    import numpy as np
+
+    values = [_number(v) if isinstance(v, str) else (float(v) if v is not None else None) for v in column]
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _data_lines(path: Path, encoding: str) -> np.ndarray:
+    """Line numbers (from 1) of the lines that are not blank, after the header (the CSV parser skips blank
+    lines)."""
+    from array import array
+
+    import numpy as np
+
+    found = array("q")
+    with open(path, encoding=encoding, newline=None) as fh:  # \r, \r\n and \n end a line, as for pandas
+        found.extend(i for i, line in enumerate(fh, start=1) if line.strip(" \t\n"))
+    return np.frombuffer(found, dtype=np.int64)[1:] if len(found) else np.empty(0, np.int64)
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    last: Exception | None = None
+    for encoding in ("utf-8-sig", "cp950"):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
+            lines = _data_lines(path, encoding)
+        except UnicodeDecodeError as exc:
+            last = exc
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError) as exc:
+            raise UnreadableFileError(path, f"not a readable CSV ({exc})") from exc
+        if len(lines) != len(frame):  # a quote left open swallows the next lines into one record
+            raise UnreadableFileError(path, f"{len(lines):,} data lines but {len(frame):,} records: a quote (\") "
+                                            "left open joins lines into one record; close or remove it (a cell may "
+                                            "not span lines)")
+        frame.index = pd.Index(lines, name="row")
+        return frame
+    raise UnreadableFileError(path, f"neither UTF-8 nor Big5 (cp950) text ({last})")
 
 
 def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None = None):
     """Points from GeoParquet, GeoPackage/GeoJSON, or CSV with ``lon``/``lat`` (or ``x``/``y`` in TWD97).
 
-    With ``lazy=True`` a GeoParquet file is opened as a dask-geopandas frame without reading it.
+    Every row is kept with all its columns. A CSV is read as text (an id ``007`` stays ``007``);
+    its rows are labelled (index ``row``) with their line number in the file (header = 1) and
+    a row whose coordinates are text, blank, NaN, infinite or out of range has no geometry
+    (:func:`point_rejections` says why). GeoPackage/GeoJSON features are numbered from 1;
+    Parquet keeps its stored index (rows are then numbered by position). With ``lazy=True`` a
+    GeoParquet file is opened as a dask-geopandas frame without reading it.
     """
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
     path = Path(path)
@@ -57,18 +149,272 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
                 return dask_geopandas.read_parquet(path, npartitions=npartitions)
             return gpd.read_parquet(path)
         if suffix in (".gpkg", ".geojson", ".json", ".shp"):
-            return gpd.read_file(path, engine="pyogrio")
-        frame = pd.read_csv(path, encoding="utf-8-sig")
-    except (OSError, ValueError) as exc:
+            frame = gpd.read_file(path, engine="pyogrio")
+            frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+            return frame
+    except (OSError, ValueError, RuntimeError) as exc:
         raise UnreadableFileError(path, f"not a readable point file ({exc})") from exc
-    cols = {c.lower(): c for c in frame.columns}
+    frame = _read_csv(path)
+    cols = {str(c).lower().strip(): c for c in frame.columns}
     if {"lon", "lat"} <= set(cols):
-        geom = gpd.points_from_xy(frame[cols["lon"]], frame[cols["lat"]], crs="EPSG:4326")
+        lon, lat = _numbers(frame[cols["lon"]]), _numbers(frame[cols["lat"]])
     elif {"x", "y"} <= set(cols):
-        geom = gpd.points_from_xy(frame[cols["x"]], frame[cols["y"]], crs="EPSG:3826").to_crs("EPSG:4326")
+        from pyproj import Transformer
+
+        x, y = _numbers(frame[cols["x"]]), _numbers(frame[cols["y"]])
+        ok = np.isfinite(x) & np.isfinite(y)
+        lon, lat = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+        if ok.any():
+            lon[ok], lat[ok] = Transformer.from_crs("EPSG:3826", "EPSG:4326", always_xy=True).transform(x[ok], y[ok])
     else:
         raise UnreadableFileError(path, "needs lon/lat (WGS84) or x/y (TWD97 TM2) columns")
-    return gpd.GeoDataFrame(frame, geometry=geom)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    geometry = np.full(len(frame), None, dtype=object)
+    geometry[ok] = gpd.points_from_xy(lon[ok], lat[ok])
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, index=frame.index, crs="EPSG:4326"),
+                            crs="EPSG:4326")
+
+
+def rejections_path(out: str | Path) -> Path:
+    """Where the rejections of an output file go: ``points.parquet`` → ``points.rejected.csv``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.rejected.csv")
+
+
+# ----------------------------------------------------------------------------- checking
+
+
+def _shown(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
+
+
+def _cell_problem(value: object, name: str, bound: float | None) -> str | None:
+    """Why a coordinate cell is unusable, or None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{name} is blank"
+    text = str(value).strip()
+    if not text:
+        return f"{name} is blank"
+    number = _number(text)
+    if number is None:
+        return f"{name} {_shown(text)!r} is not a number"
+    if not math.isfinite(number):
+        return f"{name} {_shown(text)} is not a finite number"
+    if bound is not None and abs(number) > bound:
+        return f"{name} {_shown(text)} is outside −{bound:g}…{bound:g}"
+    return None
+
+
+def _coordinate_columns(points) -> tuple[tuple[str, str, float | None, float | None] | None, list]:
+    cols = {str(c).lower().strip(): c for c in points.columns if c != points.geometry.name}
+    if {"lon", "lat"} <= set(cols):
+        return ("lon", "lat", 180.0, 90.0), [cols["lon"], cols["lat"]]
+    if {"x", "y"} <= set(cols):
+        return ("x", "y", None, None), [cols["x"], cols["y"]]
+    return None, []
+
+
+def _problems(points) -> pd.DataFrame:
+    """One line per problem of each unusable row: ``_pos`` (position), ``field``, ``value``, ``reason``."""
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    geoms = np.asarray(points.geometry.values, dtype=object)
+    n = len(geoms)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    kind = shapely.get_type_id(geoms)
+    point = ~missing & (kind == 0)
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    x[point], y[point] = shapely.get_x(geoms[point]), shapely.get_y(geoms[point])
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(x) & np.isfinite(y)
+        lon, lat = x.copy(), y.copy()
+        crs = points.crs
+        if crs is not None and not crs.is_geographic and finite.any():
+            from pyproj import Transformer
+
+            lon[finite], lat[finite] = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(
+                x[finite], y[finite])
+        in_range = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    lines: list[tuple[int, str, str, str]] = []
+    names, columns = _coordinate_columns(points)
+    for i in np.flatnonzero(missing):
+        found = []
+        if names is not None:
+            (a, b, bound_a, bound_b), (col_a, col_b) = names, columns
+            va, vb = points[col_a].iat[i], points[col_b].iat[i]
+            for field, value, bound in ((a, va, bound_a), (b, vb, bound_b)):
+                why = _cell_problem(value, field, bound)
+                if why:
+                    found.append((field, _shown(value), why))
+            if bound_a is not None and len(found) == 1 and found[0][0] == b and "outside" in found[0][2]:
+                na, nb = _number(str(va)), _number(str(vb))
+                if na is not None and nb is not None and abs(na) <= 90 and abs(nb) <= 180:
+                    found[0] = (b, found[0][1], found[0][2] + " (lon and lat swapped?)")
+            if not found and a == "x":
+                found.append((f"{a}/{b}", _shown(f"{va} {vb}"), "x/y do not convert to a place: out of range for "
+                                                               "TWD97 TM2 metres"))
+        if not found:
+            empty = not shapely.is_missing(geoms[i])
+            found.append(("geometry", "", "the geometry is empty" if empty else "no geometry"))
+        lines += [(int(i), *f) for f in found]
+    for i in np.flatnonzero(~missing & ~point):
+        lines.append((int(i), "geometry", geoms[i].geom_type, f"geometry is a {geoms[i].geom_type}; expected a Point"))
+    for i in np.flatnonzero(point & ~finite):
+        lines.append((int(i), "geometry", _shown(f"{x[i]} {y[i]}"), "coordinates are not finite numbers"))
+    for i in np.flatnonzero(point & finite & ~in_range):
+        lines.append((int(i), "geometry", _shown(f"{x[i]} {y[i]}"),
+                      "coordinates are out of range (longitude −180…180, latitude −90…90)"))
+    frame = pd.DataFrame(lines, columns=["_pos", "field", "value", "reason"])
+    return frame.sort_values("_pos", kind="stable", ignore_index=True)
+
+
+def _numbered(index: pd.Index) -> bool:
+    """Whether an index holds file row numbers (an integer index named ``row``, as from :func:`read_points`)."""
+    import pandas as pd
+
+    return index.name == "row" and pd.api.types.is_integer_dtype(index.dtype)
+
+
+def _rows(index: pd.Index) -> np.ndarray:
+    """Row numbers of points: the file's (:func:`_numbered`), else their position + 1."""
+    import numpy as np
+
+    if _numbered(index):
+        return np.asarray(index, dtype="int64")
+    return np.arange(1, len(index) + 1, dtype="int64")
+
+
+def _rejection_lines(points, file: str) -> pd.DataFrame:
+    import pandas as pd
+
+    from .rejections import REJECTED_COLUMNS
+
+    lines = _problems(points)
+    rows = _rows(points.index)[lines["_pos"].to_numpy(dtype="int64")]
+    out = pd.DataFrame({"file": file, "row": rows.astype("int64"), "field": lines["field"].astype(str),
+                        "value": lines["value"].astype(str), "reason": lines["reason"].astype(str)})
+    return out[REJECTED_COLUMNS]
+
+
+def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
+    """The rows of ``points`` with no usable coordinates, as a rejection table.
+
+    Columns :data:`coverage.rejections.REJECTED_COLUMNS`: ``file``, ``row`` (the row number in the
+    file: the index of :func:`read_points`, an integer index named ``row``; else the position + 1),
+    ``field`` (``lon``, ``lat``, ``x``/``y`` or ``geometry``), ``value`` and ``reason``; a row with
+    two bad coordinates has two lines (:func:`coverage.rejections.rejected_rows` counts it once).
+    """
+    from .rejections import empty_rejections
+
+    if hasattr(points, "map_partitions"):
+        if not _numbered(points._meta.index):  # positions are only known for the whole table
+            points = points.compute()
+        else:
+            meta = empty_rejections()
+            with _same_dtypes():
+                table = points.map_partitions(_rejection_lines, file, meta=meta, align_dataframes=False).compute()
+            return table.reset_index(drop=True).astype(meta.dtypes.to_dict())
+    table = _rejection_lines(points, file)
+    return table.reset_index(drop=True) if len(table) else empty_rejections()
+
+
+# ----------------------------------------------------------------------------- locating
+
+
+def dropped_columns(columns, public_columns=()) -> list[str]:
+    """The input columns :func:`locate` and :func:`nearest` leave out: those about a person (電話, 聯絡人,
+    姓名 … — :func:`coverage.privacy.is_personal_column`) not named in ``public_columns``."""
+    from .privacy import personal_columns
+
+    return personal_columns([c for c in columns if c != "geometry"], public_columns)
+
+
+def _input_columns(points, taken: set[str], public_columns=()) -> pd.DataFrame:
+    """The points' own columns (geometry and personal ones apart), renamed ``input_<name>`` where a result
+    column has the name."""
+    personal = set(dropped_columns([c for c in points.columns if c != points.geometry.name], public_columns))
+    frame = points.drop(columns=[points.geometry.name, *[c for c in points.columns if str(c) in personal]])
+    names, used = {}, set(taken)
+    for c in frame.columns:
+        new = c
+        while str(new) in used:
+            new = f"input_{new}"
+        names[c] = new
+        used.add(str(new))
+    return frame.rename(columns=names)
+
+
+def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
+    """``key``, ``snapped``, ``status``, ``reason`` of each point, aligned to its index."""
+    import numpy as np
+    import pandas as pd
+
+    from .geography import locate_points
+
+    lines = _problems(points)
+    bad = np.zeros(len(points), dtype=bool)
+    bad[lines["_pos"].to_numpy(dtype="int64")] = True
+    reasons = np.full(len(points), "", dtype=object)
+    for pos, group in lines.groupby("_pos", sort=False):
+        reasons[int(pos)] = "; ".join(group["reason"])
+    geoms = points.geometry.copy()
+    geoms[bad] = None
+    found = locate_points(geoms, polygons, key=key)
+    code = found[key].to_numpy(dtype=object)
+    code[pd.isna(code)] = None
+    status = np.where(bad, "rejected", np.where(pd.notna(found[key].to_numpy()), "located", "outside"))
+    reasons[status == "outside"] = OUTSIDE_REASON
+    return pd.DataFrame({key: code, "snapped": found["snapped"].to_numpy(dtype=bool) & ~bad,
+                         "status": status.astype(object), "reason": reasons}, index=points.index)
+
+
+def _locate_partition(points, polygons: gpd.GeoDataFrame, key: str, public_columns=()):
+    import geopandas as gpd
+
+    result = _status(points, polygons, key)
+    if key != "towncode" and "towncode" in polygons:
+        town_of = dict(zip(polygons[key], polygons["towncode"], strict=True))
+        result.insert(1, "towncode", [town_of.get(c) for c in result[key]])
+    own = _input_columns(points, set(result.columns), public_columns)
+    out = own.join(result)
+    out[points.geometry.name] = points.geometry.to_numpy()
+    return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
+
+
+def _meta(points, columns: dict, public_columns=()):
+    """Empty GeoDataFrame of a result: the input's own columns, then ``columns`` (name → dtype), geometry."""
+    import geopandas as gpd
+    import pandas as pd
+
+    base = points._meta if hasattr(points, "_meta") else points.iloc[:0]
+    own = _input_columns(base, set(columns), public_columns)
+    for name, dtype in columns.items():
+        own[name] = pd.Series(dtype=dtype)
+    own[base.geometry.name] = gpd.GeoSeries([], crs=base.crs)
+    return gpd.GeoDataFrame(own, geometry=base.geometry.name, crs=base.crs)
+
+
+def _partitioned(points, npartitions: int | None):
+    import os
+
+    import dask_geopandas
+
+    if hasattr(points, "map_partitions"):
+        return points
+    n = npartitions or 2 * (os.cpu_count() or 1)
+    return dask_geopandas.from_geopandas(points, npartitions=max(1, min(n, len(points) or 1)))
+
+
+def _same_dtypes():
+    """Dask keeps the input's column dtypes (it would turn text columns into Arrow strings), so both
+    engines return equal frames."""
+    import dask
+
+    return dask.config.set({"dataframe.convert-string": False})
 
 
 def locate(
@@ -79,7 +425,8 @@ def locate(
     engine: str = "local",
     npartitions: int | None = None,
     client=None,
-) -> pd.DataFrame:
+    public_columns=(),
+) -> gpd.GeoDataFrame:
     """Code of the polygon holding each point (see :func:`coverage.geography.locate_points`).
 
     Parameters
@@ -90,59 +437,113 @@ def locate(
     engine : {"local", "dask"}
         ``dask`` partitions the points (``npartitions``, default 2 per core) and locates each
         partition in parallel; with ``client`` (a ``distributed.Client``) on that cluster.
+    public_columns : sequence of str
+        Columns about a person to keep all the same (others are left out: :func:`dropped_columns`).
 
     Returns
     -------
-    DataFrame aligned to the points' index: ``key`` and ``snapped``.
+    GeoDataFrame aligned to the points' index: the points' own columns but personal ones (one
+    named like a result column becomes ``input_<name>``), ``key`` (and ``towncode`` for villages), ``snapped``,
+    ``status`` (:data:`STATUSES`), ``reason`` and the geometry. Outside and rejected points have
+    no code.
     """
-    from .geography import locate_points
 
     if engine not in ENGINES:
-        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine == "local":
         if hasattr(points, "compute"):
             points = points.compute()
-        return locate_points(points, polygons, key=key)
-    import os
+        result = _locate_partition(points, polygons, key, public_columns)
+    else:
+        with _same_dtypes():
+            result = _locate_dask(points, polygons, key, npartitions, client, public_columns)
+    result["snapped"] = result["snapped"].to_numpy(dtype=bool)
+    return _as_objects(result, [c for c in (key, "towncode", "status", "reason") if c in result])
 
-    import dask_geopandas
+
+def _as_objects(result, columns: list[str]):
+    """Result columns as Python objects, None where missing: the same frame from either engine."""
     import pandas as pd
 
-    if not hasattr(points, "map_partitions"):
-        n = npartitions or 2 * (os.cpu_count() or 1)
-        points = dask_geopandas.from_geopandas(points, npartitions=max(1, min(n, len(points) or 1)))
-    meta = pd.DataFrame({key: pd.Series(dtype=object), "snapped": pd.Series(dtype=bool)})
-    # the polygons travel once to each worker as a delayed object, not once per task
+    for col in columns:
+        values = result[col].to_numpy(dtype=object).copy()
+        values[pd.isna(values)] = None
+        result[col] = pd.Series(values, index=result.index, dtype=object)
+    return result
+
+
+def _locate_dask(points, polygons, key, npartitions, client, public_columns):
     import dask
 
+    points = _partitioned(points, npartitions)
+    cols = {key: object, **({"towncode": object} if key != "towncode" and "towncode" in polygons else {}),
+            "snapped": bool, "status": object, "reason": object}
+    meta = _meta(points, cols, public_columns)
+    # the polygons travel once to each worker as a delayed object, not once per task
     polys = dask.delayed(polygons, pure=True) if client is None else client.scatter(polygons, broadcast=True)
-    located = points.map_partitions(locate_points, polys, key=key, meta=meta, align_dataframes=False)
-    result = located.compute() if client is None else client.compute(located).result()
-    codes = result[key].to_numpy(dtype=object)
-    codes[pd.isna(codes)] = None
-    # rebuilt like the local engine's frame so both engines give equal frames, dtypes included
-    return pd.DataFrame({key: codes, "snapped": result["snapped"].to_numpy(dtype=bool)}, index=result.index)
+    located = points.map_partitions(_locate_partition, polys, key, tuple(public_columns), meta=meta,
+                                    align_dataframes=False)
+    return located.compute() if client is None else client.compute(located).result()
 
 
-NEAREST_COLUMNS = ["point", "category", "distance_km", "facility_id", "facility_name", "facility_towncode",
-                   "across_sea_km"]
+# ----------------------------------------------------------------------------- nearest
 
 
-def _nearest_partition(points: gpd.GeoDataFrame, facilities: pd.DataFrame, lands, cross_sea: bool) -> pd.DataFrame:
-    """:func:`coverage.access.nearest_facility` for one partition of points (any CRS)."""
+def _nearest_partition(points, facilities: pd.DataFrame, lands, townships: gpd.GeoDataFrame, cats: list[str],
+                       cross_sea: bool, across_counties: bool, public_columns=()):
+    """:func:`nearest` for one partition of points (any CRS)."""
+    import geopandas as gpd
     import numpy as np
     import pandas as pd
     import shapely
 
-    from .access import PROJECTED_CRS, _land_of, nearest_facility
+    from .access import PROJECTED_CRS, land_of, nearest_facility
 
-    if len(points) == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in NEAREST_COLUMNS})
-    pts = np.asarray(points.geometry.to_crs(PROJECTED_CRS).values)
-    frame = pd.DataFrame({"code": np.asarray(points.index), "x": shapely.get_x(pts), "y": shapely.get_y(pts),
-                          "land": _land_of(pts, lands)})
-    out = nearest_facility(frame, facilities, cross_sea=cross_sea).rename(columns={"code": "point"})
-    return out[NEAREST_COLUMNS].astype(object)
+    state = _status(points, townships, "towncode")
+    ok = (state["status"] == "located").to_numpy()
+    county_of = dict(zip(townships["towncode"], townships["county"], strict=True))
+    county = np.array([county_of.get(c) for c in state["towncode"]], dtype=object)
+    near = None
+    if ok.any() and len(facilities):
+        pts = np.asarray(points.geometry[ok].to_crs(PROJECTED_CRS).values)
+        frame = pd.DataFrame({"code": np.flatnonzero(ok), "x": shapely.get_x(pts), "y": shapely.get_y(pts),
+                              "land": land_of(pts, lands), "county": county[ok]})
+        near = nearest_facility(frame, facilities, cross_sea=cross_sea, across_counties=across_counties)
+    own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
+    blocks = []
+    for cat in cats:
+        block = own.copy()
+        block["point"] = points.index.to_numpy()
+        block["towncode"] = state["towncode"].to_numpy()
+        block["status"] = state["status"].to_numpy()
+        reason = state["reason"].to_numpy().copy()
+        block["category"] = cat
+        values = {c: np.full(len(points), None, dtype=object) for c in ("facility_id", "facility_name",
+                                                                         "facility_towncode")}
+        dist, across = np.full(len(points), np.nan), np.full(len(points), np.nan)
+        if near is not None:
+            mine = near[near["category"] == cat]
+            pos = mine["code"].to_numpy(dtype="int64")
+            dist[pos] = mine["distance_km"].to_numpy(dtype=float)
+            across[pos] = mine["across_sea_km"].to_numpy(dtype=float)
+            for c in values:
+                values[c][pos] = mine[c].to_numpy(dtype=object)
+        none = ok & np.isnan(dist)
+        reason[none & ~np.isnan(across)] = "no open point of this programme on the island; nearest across the sea"
+        where = "" if across_counties else " of the point's own county"
+        for i in np.flatnonzero(none & np.isnan(across)):
+            reason[i] = f"no open point of this programme{where} ({county[i]})" if where else (
+                "no open point of this programme")
+        block["reason"] = reason
+        block["distance_km"] = dist
+        for c, v in values.items():
+            block[c] = v
+        block["across_sea_km"] = across
+        block[points.geometry.name] = points.geometry.to_numpy()
+        blocks.append(block[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]])
+    out = pd.concat(blocks, ignore_index=True) if blocks else _meta(points, dict.fromkeys(NEAREST_COLUMNS, object),
+                                                                    public_columns)
+    return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
 
 
 def nearest(
@@ -153,59 +554,78 @@ def nearest(
     as_of: object = None,
     categories: list[str] | None = None,
     cross_sea: bool = False,
+    across_counties: bool = False,
     engine: str = "local",
     npartitions: int | None = None,
     client=None,
-) -> pd.DataFrame:
+    public_columns=(),
+) -> gpd.GeoDataFrame:
     """Distance from every point to the nearest open facility of each programme.
 
     Parameters
     ----------
     points : GeoDataFrame or dask_geopandas.GeoDataFrame
-        Any CRS; points at sea count on the nearest land mass.
+        Any CRS. Each point is first located (:func:`locate`): a point in no township (more
+        than 1 km out) is ``outside`` and gets no distance; a row with no usable coordinates
+        is ``rejected``.
     facilities : GeoDataFrame
         A registry's facilities (:attr:`coverage.Registry.facilities`); those open on ``as_of``.
     townships : GeoDataFrame
-        Their union gives the land masses (a facility serves across the sea only with ``cross_sea``).
-    engine : {"local", "dask"}
+        Where points are located; their union gives the land masses (a facility serves across
+        the sea only with ``cross_sea``).
+    categories : list of str, optional
+        Programmes to measure to; default every programme with an open facility.
+    across_counties : bool
+        Let other counties' facilities serve a point. Default False: a point is measured to the
+        facilities of its own county (a county-run programme serves its own residents); in a
+        county with none, its distance is absent and the ``reason`` says so.
+    engine, public_columns
         As in :func:`locate`.
 
     Returns
     -------
-    DataFrame, one row per point × category, sorted by category then point: ``point`` (the
-    points' index label), ``category``, ``distance_km`` (NaN when the point's land mass has
-    none), ``facility_id``, ``facility_name``, ``facility_towncode``, ``across_sea_km``.
+    GeoDataFrame, one row per point × category, sorted by category then point: the points' own
+    columns but personal ones (renamed ``input_<name>`` where a result column has the name), then
+    :data:`NEAREST_COLUMNS`: ``point`` (the points' index label), ``towncode``, ``status``,
+    ``reason``, ``category``, ``distance_km`` (NaN when outside, rejected or no facility may
+    serve the point), ``facility_id``, ``facility_name``, ``facility_towncode``,
+    ``across_sea_km``; and the geometry.
     """
     import pandas as pd
 
     from .access import facility_points, land_masses
 
     if engine not in ENGINES:
-        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     lands = land_masses(townships)
-    fac = facility_points(facilities, lands, as_of=as_of, categories=categories)
+    fac = facility_points(facilities, lands, as_of=as_of, categories=categories, townships=townships)
+    cats = list(dict.fromkeys(categories)) if categories else sorted(set(fac["category"]))
+    if not cats:
+        raise InputError("facilities= has no open facility on the as_of date: nothing to measure to")
     if engine == "local":
         if hasattr(points, "compute"):
             points = points.compute()
-        result = _nearest_partition(points, fac, lands, cross_sea)
+        result = _nearest_partition(points, fac, lands, townships, cats, cross_sea, across_counties,
+                                    public_columns)
     else:
-        import os
-
         import dask
-        import dask_geopandas
 
-        if not hasattr(points, "map_partitions"):
-            n = npartitions or 2 * (os.cpu_count() or 1)
-            points = dask_geopandas.from_geopandas(points, npartitions=max(1, min(n, len(points) or 1)))
-        meta = pd.DataFrame({c: pd.Series(dtype=object) for c in NEAREST_COLUMNS})
-        if client is None:
-            fac_d, lands_d = dask.delayed(fac, pure=True), dask.delayed(lands, pure=True)
-        else:
-            fac_d, lands_d = client.scatter(fac, broadcast=True), client.scatter(lands, broadcast=True)
-        parts = points.map_partitions(_nearest_partition, fac_d, lands_d, cross_sea, meta=meta,
-                                      align_dataframes=False)
-        result = parts.compute() if client is None else client.compute(parts).result()
-    result = result.sort_values(["category", "point"], kind="stable", ignore_index=True)
+        with _same_dtypes():
+            points = _partitioned(points, npartitions)
+            cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
+            meta = _meta(points, cols, public_columns)
+            if client is None:
+                fac_d, lands_d, towns_d = (dask.delayed(v, pure=True) for v in (fac, lands, townships))
+            else:
+                fac_d, lands_d, towns_d = (client.scatter(v, broadcast=True) for v in (fac, lands, townships))
+            parts = points.map_partitions(_nearest_partition, fac_d, lands_d, towns_d, cats, cross_sea,
+                                          across_counties, tuple(public_columns), meta=meta,
+                                          align_dataframes=False)
+            result = parts.compute() if client is None else client.compute(parts).result()
+    order = pd.Categorical(result["category"], categories=cats, ordered=True)
+    result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")
+    result = result.reset_index(drop=True)
     result["distance_km"] = pd.to_numeric(result["distance_km"]).astype(float)
     result["across_sea_km"] = pd.to_numeric(result["across_sea_km"]).astype(float)
-    return result
+    return _as_objects(result, ["towncode", "status", "reason", "category", "facility_id", "facility_name",
+                                "facility_towncode"])

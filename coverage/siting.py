@@ -33,6 +33,7 @@ __all__ = [
     "coverage_matrix",
     "greedy_maximal_covering",
     "maximal_covering",
+    "read_candidates",
     "set_cover",
     "site_new_points",
 ]
@@ -66,13 +67,17 @@ class SitingResult:
 
 
 def coverage_matrix(demand_xy: np.ndarray, candidate_xy: np.ndarray, radius: float) -> sp.csr_matrix:
-    """Boolean sparse matrix: demand i is within ``radius`` of candidate j (projected units)."""
+    """Boolean sparse matrix: demand i is within ``radius`` of candidate j (projected units).
+
+    Coordinates are (n, 2), or (n, 3) with a third axis that keeps groups apart
+    (:func:`coverage.access.stack_groups`: land masses, counties)."""
     import numpy as np
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
 
-    demand_xy = np.asarray(demand_xy, dtype=float).reshape(-1, 2)
-    candidate_xy = np.asarray(candidate_xy, dtype=float).reshape(-1, 2)
+    demand_xy, candidate_xy = np.asarray(demand_xy, dtype=float), np.asarray(candidate_xy, dtype=float)
+    k = demand_xy.shape[-1] if demand_xy.ndim == 2 else candidate_xy.shape[-1] if candidate_xy.ndim == 2 else 2
+    demand_xy, candidate_xy = demand_xy.reshape(-1, k), candidate_xy.reshape(-1, k)
     if not len(demand_xy) or not len(candidate_xy):
         return sp.csr_matrix((len(demand_xy), len(candidate_xy)), dtype=bool)
     pairs = cKDTree(demand_xy).sparse_distance_matrix(cKDTree(candidate_xy), radius, output_type="coo_matrix")
@@ -472,6 +477,92 @@ class SitingPlan:
     result: SitingResult
 
 
+def read_candidates(path, *, category: str, townships, xy_datum: str = "TWD97"):
+    """Candidate sites from a registry-format file, for siting points of ``category``.
+
+    A file whose category column is missing or blank throughout is read with every candidate
+    taken as ``category`` (and a note says so). Otherwise the rows of other categories are left
+    out (noted); rows with a blank category among others are rejected, as in a registry.
+
+    Returns
+    -------
+    (candidates, rejected, notes): accepted candidates (GeoDataFrame, as
+    :attr:`coverage.facilities.Registry.facilities`), the rejection table
+    (:data:`coverage.rejections.REJECTED_COLUMNS`, rows as numbered in the file) and notes.
+    """
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from .errors import InputError
+    from .facilities import read_facilities
+    from .readers import EXTRA_CELLS, read_table
+
+    path = Path(path)
+    table = read_table(path)
+    notes: list[str] = []
+    if len(table) and (table["category"] == "").all():
+        notes.append(f"{path.name} has no category (類別) column or values: every candidate is taken as {category}")
+        cols = [c for c in table.columns if c != EXTRA_CELLS]
+        extra = table[EXTRA_CELLS].to_numpy() if EXTRA_CELLS in table else [""] * len(table)
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / f"{path.stem}.csv"
+            with open(copy, "w", newline="", encoding="utf-8") as fh:
+                out = csv.writer(fh)
+                out.writerow(cols)
+                for cells, more in zip(table[cols].assign(category=category).itertuples(index=False), extra,
+                                       strict=True):
+                    out.writerow([*cells, more] if more else list(cells))  # keep a too-long row too long
+            reg = read_facilities([copy], townships=townships, xy_datum=xy_datum)
+        rows = table.index.to_numpy(dtype="int64")  # line 2 of the copy is the table's first row
+
+        def back(frame):
+            return frame.assign(file=path.name, row=rows[frame["row"].to_numpy(dtype="int64") - 2])
+
+        return back(reg.facilities), back(reg.rejected), notes
+    reg = read_facilities([path], townships=townships, xy_datum=xy_datum)
+    fac = reg.facilities
+    mine = (fac["category"] == category).to_numpy()
+    if len(fac) and not mine.any():
+        found = "、".join(sorted(set(fac["category"].astype(str))))
+        raise InputError(f"{path.name}: no candidate of category {category!r}; the file's categories are {found} "
+                         "(leave the category column out to take every candidate as the requested one)")
+    if (~mine).any():
+        notes.append(f"{path.name}: {int((~mine).sum())} candidates of other categories left out")
+    return fac[mine], reg.rejected, notes
+
+
+def _village_points(vill, lands):
+    """The county's villages as points for :func:`coverage.access.nearest_facility` (as the report places people)."""
+    import numpy as np
+    import pandas as pd
+
+    from .access import land_of
+    from .geography import PROJECTED_CRS
+
+    pts = vill.geometry.to_crs(PROJECTED_CRS).representative_point()
+    return pd.DataFrame({"code": vill["villcode"].to_numpy(), "x": pts.x.to_numpy(), "y": pts.y.to_numpy(),
+                         "land": land_of(np.asarray(pts.values), lands), "county": vill["county"].to_numpy()})
+
+
+def _candidate_villages(cand, villages) -> list[str]:
+    """Village of each candidate: located for point candidates, else the file's own village column."""
+    import pandas as pd
+
+    from .geography import locate_points
+
+    own = cand["village"].fillna("").astype(str) if "village" in cand else pd.Series("", index=cand.index)
+    if "precision" not in cand:
+        point = pd.Series(True, index=cand.index)
+    else:
+        point = cand["precision"].astype(str) != "township"
+    name_of = dict(zip(villages["villcode"], villages["village"], strict=True))
+    code = locate_points(cand, villages, key="villcode")["villcode"]
+    located = code.map(name_of).astype(object)
+    return [loc if p and isinstance(loc, str) and loc else o
+            for loc, p, o in zip(located, point, own, strict=True)]
+
+
 def site_new_points(
     facilities,
     townships,
@@ -486,6 +577,8 @@ def site_new_points(
     candidates=None,
     as_of: object = None,
     time_limit: float = 60.0,
+    across_counties: bool = False,
+    cross_sea: bool = False,
 ) -> SitingPlan:
     """Where to put ``new`` points of ``category`` in ``county``, existing points kept.
 
@@ -501,39 +594,53 @@ def site_new_points(
         Number of new points. ``None`` with ``objective="townships"`` asks for the fewest
         points that leave no township uncovered (set cover).
     radius_km : float
-        Service radius for the population objectives (straight line, TWD97).
+        Service radius for the population objectives (straight line, TWD97; on the same land
+        mass unless ``cross_sea``).
     objective : {"population", "children", "townships"}
         ``population``/``children``: maximise people (of ``population``) within the radius of
         a point (MCLP). ``townships``: maximise newly covered townships, presence definition,
         the figure counties report; ties go to more populous townships and, within a
         township, to the site reaching the most people.
     population : Series, optional
-        People per village, indexed by ``villcode`` (the age group of the objective).
+        People per village, indexed by ``villcode`` (the age group of the objective). Without
+        it no people figure is computed: the sites have no ``people_newly_within_radius``
+        column and the summary's population figures are None.
     candidates : GeoDataFrame, optional
-        Candidate sites (points); default the representative point of every village of the county.
+        Candidate sites (points, e.g. from :func:`read_candidates`); default the representative
+        point of every village of the county. A ``name`` column is kept as ``candidate``.
+    across_counties : bool
+        Let other counties' existing points count as serving the county's people ("before").
+        Default False: the county's own points only, as
+        :func:`coverage.analysis.run_coverage` measures — so the "before" figures equal the
+        report's for the same inputs (``townships_covered_before``, ``rate_before``, and with
+        population ``population_within_radius_before``/``population_total`` equal its
+        ``people_within``/``people_placed`` at ``distance_km = radius_km``).
+    cross_sea : bool
+        Let points serve villages on another land mass.
     """
     import geopandas as gpd
     import numpy as np
     import pandas as pd
     import scipy.sparse as sp
 
+    from .access import facility_points, land_masses, land_of, nearest_facility, stack_groups
     from .errors import InputError
     from .geography import PROJECTED_CRS, locate_points
     from .measure import facility_state
 
     if objective not in ("population", "children", "townships"):
-        raise InputError(f"--objective must be townships, population or children, got {objective!r}")
+        raise InputError(f"objective must be townships, population or children, got {objective!r}")
     if objective != "townships" and population is None:
-        raise InputError(f"--objective {objective} needs village population: give --population FILE")
+        raise InputError(f"objective={objective!r} needs village population: give population= (--population FILE)")
     if new is None and objective != "townships":
-        raise InputError("--new is required for the population objectives")
+        raise InputError("new= (--new) is required for the population objectives")
     towns = townships[townships["county"] == county]
     if towns.empty:
         raise InputError(f"county {county!r} has no townships in the boundaries")
     vill = villages[villages["towncode"].isin(towns["towncode"])].reset_index(drop=True)
     radius = float(radius_km) * 1000.0
-    vpts = vill.geometry.to_crs(PROJECTED_CRS).representative_point()
-    vxy = np.c_[vpts.x, vpts.y]
+    lands = land_masses(townships)
+    vpts = _village_points(vill, lands)
     pop = (
         vill["villcode"].map(population).fillna(0).to_numpy(dtype=float)
         if population is not None else np.zeros(len(vill))
@@ -541,9 +648,12 @@ def site_new_points(
     fac = facilities[(facilities["category"] == category)]
     fac = fac[(facility_state(fac, as_of) == "open").to_numpy()]
     fac = fac[fac["towncode"].isin(towns["towncode"])]
-    fxy = np.c_[fac.geometry.to_crs(PROJECTED_CRS).x, fac.geometry.to_crs(PROJECTED_CRS).y] if len(fac) else (
-        np.empty((0, 2)))
-    reached_before = np.asarray(coverage_matrix(vxy, fxy, radius).sum(axis=1)).ravel() > 0
+    # who is served now: exactly as the report measures (nearest point, same land mass, own county)
+    existing = facility_points(facilities, lands, as_of=as_of, categories=[category], townships=townships)
+    near = nearest_facility(vpts, existing, cross_sea=cross_sea, across_counties=across_counties)
+    dist = near.set_index("code")["distance_km"].reindex(vpts["code"]).to_numpy(dtype=float) if len(near) else (
+        np.full(len(vpts), np.nan))
+    reached_before = dist <= float(radius_km)
 
     if candidates is None:
         cand = gpd.GeoDataFrame(
@@ -552,16 +662,23 @@ def site_new_points(
         )
     else:
         cand = candidates.copy()
-        cand["towncode"] = locate_points(cand, townships)["towncode"].to_numpy()
+        if "towncode" not in cand or cand["towncode"].isna().any():
+            cand["towncode"] = locate_points(cand, townships)["towncode"].to_numpy()
+        n_given = len(cand)
         cand = cand[cand["towncode"].isin(towns["towncode"])].reset_index(drop=True)
-        for col in ("village", "villcode"):
-            if col not in cand:
-                cand[col] = cand["name"] if "name" in cand and col == "village" else ""
+        if cand.empty:
+            raise InputError(f"no candidate sites in {county}: none of the {n_given} candidates given lies in "
+                             f"{county}" if n_given else f"no candidate sites in {county}: no candidates given")
+        cand["village"] = _candidate_villages(cand, villages)
+        cand["candidate"] = cand["name"].fillna("").astype(str) if "name" in cand else ""
     if cand.empty:
         raise InputError(f"no candidate sites in {county}")
     cxy_s = cand.geometry.to_crs(PROJECTED_CRS)
-    cxy = np.c_[cxy_s.x, cxy_s.y]
-    reach = coverage_matrix(vxy, cxy, radius)  # villages × candidates
+    cland = land_of(np.asarray(cxy_s.values), lands)
+    group_v = np.zeros(len(vpts)) if cross_sea else vpts["land"].to_numpy()
+    group_c = np.zeros(len(cand)) if cross_sea else cland
+    reach = coverage_matrix(stack_groups(vpts["x"], vpts["y"], group_v),
+                            stack_groups(cxy_s.x, cxy_s.y, group_c), radius)  # villages × candidates
     reach_pop = np.asarray(reach.T @ (pop * ~reached_before)).ravel()
 
     covered_towns = set(fac["towncode"])
@@ -607,20 +724,29 @@ def site_new_points(
         towns_now.add(code)
         geom = cand.geometry.iat[j]
         t = towns.loc[towns["towncode"] == code].iloc[0]
-        rows.append({"rank": rank, "towncode": code, "county": t["county"], "township": t["township"],
-                     "village": cand["village"].iat[j], "lon": round(geom.x, 6), "lat": round(geom.y, 6),
-                     "people_newly_within_radius": int(round(gain)), "township_newly_covered": new_town})
+        row = {"rank": rank, "towncode": code, "county": t["county"], "township": t["township"],
+               "village": cand["village"].iat[j]}
+        if "candidate" in cand:
+            row["candidate"] = cand["candidate"].iat[j]
+        row.update({"lon": round(geom.x, 6), "lat": round(geom.y, 6)})
+        if population is not None:
+            row["people_newly_within_radius"] = int(round(gain))
+        row["township_newly_covered"] = new_town
+        rows.append(row)
+    has_pop = population is not None
     total_pop = float(pop.sum())
     before_pop = float(pop[reached_before].sum())
     after_pop = total_pop - float(remaining[~reached_before].sum()) if total_pop else 0.0
     summary = {
         "county": county, "category": category, "objective": objective, "radius_km": radius_km,
+        "across_counties": bool(across_counties), "cross_sea": bool(cross_sea),
         "new": len(chosen), "townships_total": len(towns),
         "townships_covered_before": len(covered_towns), "townships_covered_after": len(towns_now),
         "rate_before": round(100 * len(covered_towns) / len(towns), 1),
         "rate_after": round(100 * len(towns_now) / len(towns), 1),
-        "population_total": int(total_pop), "population_within_radius_before": int(before_pop),
-        "population_within_radius_after": int(round(after_pop)),
+        "population_total": int(round(total_pop)) if has_pop else None,
+        "population_within_radius_before": int(round(before_pop)) if has_pop else None,
+        "population_within_radius_after": int(round(after_pop)) if has_pop else None,
         "method": result.method, "status": result.status, "optimality_gap": result.gap,
         "objective_value": result.objective, "bound": result.bound, "solve_seconds": round(result.seconds, 3),
     }

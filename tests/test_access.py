@@ -20,6 +20,7 @@ from coverage.access import (
     population_access,
     two_step_fca,
 )
+from coverage.datasets import get_path
 
 # ----------------------------------------------------------------------------- numeric core, hand oracles
 
@@ -136,8 +137,9 @@ def test_e2sfca_pysal_gaussian_sigma_matches(same_inputs):
 # ----------------------------------------------------------------------------- nearest facility, islands
 
 
-def _points(xy, land, codes):
-    return pd.DataFrame({"code": codes, "x": [p[0] for p in xy], "y": [p[1] for p in xy], "land": land})
+def _points(xy, land, codes, county="甲縣"):
+    return pd.DataFrame({"code": codes, "x": [p[0] for p in xy], "y": [p[1] for p in xy], "land": land,
+                         "county": county})
 
 
 def test_nearest_facility_does_not_cross_the_sea():
@@ -152,6 +154,26 @@ def test_nearest_facility_does_not_cross_the_sea():
     assert near.loc["island", "across_sea_km"] == 5.0
     across = nearest_facility(villages, fac, cross_sea=True).set_index("code")
     assert across.loc["island", "distance_km"] == 5.0 and across.loc["island", "facility_name"] == "乙"
+
+
+def test_each_county_served_by_its_own_points():
+    """甲縣's village next to 乙縣's point is measured to 甲縣's farther point; 丙縣 has none: no distance
+    (and no across-sea distance either). Across counties, the nearest point of any county."""
+    villages = _points([(0, 0), (10_000, 0), (30_000, 0)], [0, 0, 0], ["a", "b", "c"], ["甲縣", "乙縣", "丙縣"])
+    fac = _points([(9_000, 0), (1_000, 0)], [0, 0], ["fa", "fb"], ["甲縣", "乙縣"]).rename(
+        columns={"code": "facility_id"}).assign(category="x", name=["甲站", "乙站"], towncode=["ta", "tb"])
+    own = nearest_facility(villages, fac).set_index("code")
+    assert own["facility_name"].tolist()[:2] == ["甲站", "乙站"] and own["distance_km"].tolist()[:2] == [9.0, 9.0]
+    assert np.isnan(own.loc["c", "distance_km"]) and np.isnan(own.loc["c", "across_sea_km"])
+    across = nearest_facility(villages, fac, across_counties=True).set_index("code")
+    assert across["facility_name"].tolist() == ["乙站", "甲站", "甲站"]
+    assert across["distance_km"].tolist() == [1.0, 1.0, 21.0]
+    with pytest.raises(ValueError, match="needs a 'county' column"):
+        nearest_facility(villages.drop(columns="county"), fac)
+    # an island village of 甲縣: its own county's point across the sea, not 乙縣's nearer one
+    island = _points([(12_000, 0)], [1], ["i"], "甲縣")
+    far = nearest_facility(island, fac).set_index("code")
+    assert np.isnan(far.loc["i", "distance_km"]) and far.loc["i", "across_sea_km"] == 3.0
 
 
 @settings(max_examples=30, deadline=None)
@@ -240,3 +262,80 @@ def test_capacity_column_and_open_facilities_only(townships, tmp_path):
     pts = facility_points(fac, land_masses(townships), as_of="2024-01-01")
     assert dict(zip(pts["name"], pts["capacity"], strict=True)) == {"甲": 3.0, "乙": 1.0}  # blank → 1; closed left out
     assert pts["land"].nunique() == 1
+
+
+def _supply_per_county(acc, category):
+    """Σ people × 2SFCA per county (facilities per 10,000 → facilities): the supply each county's people share."""
+    pts = acc.points[acc.points["category"] == category]
+    return (pts["people"] * pts["fca_2sfca"] / 1e4).groupby(pts["county"]).sum()
+
+
+def test_own_county_points_serve_own_people(townships, village_population):
+    """Real data, 嘉義縣 and 嘉義市: 太保市 is measured to 嘉義縣's own centres (not 嘉義市's); 嘉義縣 has no
+    心衛中心, so no distance (not 73 km to 臺中市); each county's 2SFCA shares out exactly its own points."""
+    from coverage.analysis import run_coverage
+
+    report = run_coverage([get_path("seed_registry")], counties=["嘉義縣", "嘉義市"], as_of="2024-01-01")
+    acc = population_access(report.registry.facilities, report.townships, townships, village_population)
+    t = acc.townships.merge(townships[["towncode", "county", "township"]])
+    wc = t[t["category"] == "welfare_centre"].set_index("township")
+    assert wc.loc["太保市", "nearest_name"].startswith("嘉義縣")
+    mh = t[(t["category"] == "mental_health_centre") & (t["county"] == "嘉義縣")]
+    assert mh["mean_km"].isna().all() and (mh["people_within"] == 0).all()
+    supply = _supply_per_county(acc, "welfare_centre")
+    assert supply["嘉義縣"] == pytest.approx(6) and supply["嘉義市"] == pytest.approx(2)  # 6 and 2 centres
+    across = population_access(report.registry.facilities, report.townships, townships, village_population,
+                               across_counties=True)
+    ta = across.townships.merge(townships[["towncode", "county", "township"]])
+    assert ta[ta["category"] == "welfare_centre"].set_index("township").loc["太保市", "nearest_name"].startswith(
+        "嘉義市")
+    mh = ta[(ta["category"] == "mental_health_centre") & (ta["county"] == "嘉義縣")]
+    assert (mh["mean_km"] > 40).all()  # to 臺中市's centres
+    shared = _supply_per_county(across, "welfare_centre")
+    # across counties the shares cross the line: 嘉義市 (ringed by 嘉義縣) draws on 嘉義縣's centres too, and
+    # 雲林縣's and 臺南市's people (not in this report) take a share of both counties' centres
+    assert shared["嘉義市"] > 2.2 and shared.sum() < 8
+    assert acc.across_counties is False and across.across_counties is True
+
+
+def test_whatif_within_own_and_across_counties(townships, village_population):
+    """Removing 嘉義市's 西區 centre: its own people lose; 嘉義縣's people lose too only across counties, and the
+    'before' figures are the report's (population_access) for the same inputs."""
+    from coverage.access import whatif_within
+    from coverage.analysis import run_coverage
+    from coverage.plan import apply_scenario
+
+    report = run_coverage([get_path("seed_registry")], counties=["嘉義縣", "嘉義市"], categories=["社福中心"],
+                          as_of="2024-01-01")
+    before = report.registry.facilities
+    after = apply_scenario(before, townships, [], ["嘉義市西區社會福利服務中心"])
+    kw = dict(counties=["嘉義縣", "嘉義市"], categories=["welfare_centre"], as_of=report.as_of)
+    own = whatif_within(before, after, townships, village_population, **kw)
+    assert own["county"].tolist() == ["嘉義市"]
+    assert (own["people_within_after"] < own["people_within_before"]).all()
+    report_own = population_access(before, report.townships, townships, village_population, as_of=report.as_of)
+    assert own["people_within_before"].item() == report_own.counties.set_index("county").loc["嘉義市", "people_within"]
+    across = whatif_within(before, after, townships, village_population, across_counties=True, **kw)
+    assert sorted(across["county"]) == ["嘉義市", "嘉義縣"]
+    report_across = population_access(before, report.townships, townships, village_population, as_of=report.as_of,
+                                      across_counties=True).counties.set_index("county")
+    for row in across.itertuples(index=False):
+        assert row.people_within_before == report_across.loc[row.county, "people_within"]
+
+
+def test_cli_whatif_across_counties(tmp_path, shared_data):
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    args = ["whatif", "-f", str(get_path("seed_registry")), "--remove", "嘉義市西區社會福利服務中心",
+            "--county", "嘉義縣", "--county", "嘉義市",
+            "--category", "社福中心", "--as-of", "2024-01-01", "--population",
+            str(shared_data / "population" / "village_population_agegroups_2021-03.csv")]
+    own = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert own.exit_code == 0, own.output
+    assert "people within 5 km (each county's own points)" in own.output
+    assert "498,031" not in own.output  # 嘉義縣's row is not in the within table (its own points are unchanged)
+    across = CliRunner().invoke(app, [*args, "--across-counties"], env={"COLUMNS": "200"})
+    assert across.exit_code == 0, across.output
+    assert "people within 5 km (every county's points)" in across.output and "498,031" in across.output

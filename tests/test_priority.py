@@ -48,18 +48,46 @@ def test_rank_priorities_hand_computed():
 
 
 def test_county_without_any_point_says_so():
-    """No township of 乙縣 is covered: its distances run to 甲縣's point, and the reasons say that."""
+    """Across counties: no township of 乙縣 is covered, its distances run to 甲縣's point, and the reasons say that."""
     table = pd.DataFrame({"towncode": ["A", "B", "C"], "county": ["甲縣", "甲縣", "乙縣"],
                           "township": ["A鄉", "B鄉", "C鄉"], "category": "x", "covered": [True, False, False]})
     access = pd.DataFrame({"towncode": ["A", "B", "C"], "category": "x", "people": [10, 20, 30],
                            "mean_km": [1.0, 9.0, 40.0], "max_km": [2.0, 10.0, 45.0],
                            "nearest_name": ["甲站"] * 3, "people_beyond": [0, 20, 30],
                            "mean_across_sea_km": np.nan})
-    out = rank_priorities(table, access, pd.DataFrame({"towncode": ["A", "B", "C"]}), distance_km=5)
+    out = rank_priorities(table, access, pd.DataFrame({"towncode": ["A", "B", "C"]}), distance_km=5,
+                          across_counties=True)
     reasons = dict(zip(out["township"], out["reasons"], strict=True))
     assert set(reasons) == {"B鄉", "C鄉"}
-    assert "全縣市無此類據點 none in the whole county" in reasons["C鄉"]
+    assert "全縣市無此類據點 none in the whole county (registry): distances are to other counties' points" in (
+        reasons["C鄉"])
     assert "none in the whole county" not in reasons["B鄉"]
+    assert out.set_index("township").loc["C鄉", "score"] == 30 * 40.0
+
+
+def test_county_without_any_point_has_no_distance():
+    """Own county's points only (the default): 乙縣 has none, so its townships have no distance, are not
+    scored, are ranked by people affected, and the reasons say why and how to measure across counties."""
+    table = pd.DataFrame({"towncode": ["A", "B", "C", "D"], "county": ["甲縣", "甲縣", "乙縣", "乙縣"],
+                          "township": ["A鄉", "B鄉", "C鄉", "D鄉"], "category": "x",
+                          "facilities": [1, 0, 0, 0], "covered": [True, False, False, False]})
+    access = pd.DataFrame({"towncode": ["A", "B", "C", "D"], "category": "x", "people": [10, 20, 30, 50],
+                           "mean_km": [1.0, 9.0, np.nan, np.nan], "max_km": [2.0, 10.0, np.nan, np.nan],
+                           "nearest_name": ["甲站", "甲站", None, None], "people_beyond": [0, 20, 30, 50],
+                           "mean_across_sea_km": np.nan})
+    flags = pd.DataFrame({"towncode": ["A", "B", "C", "D"], "remote": [False, False, True, False]})
+    out = rank_priorities(table, access, flags, distance_km=5)
+    yi = out[out["county"] == "乙縣"].set_index("township")
+    assert yi.index.tolist() == ["D鄉", "C鄉"] and yi["rank"].tolist() == [1, 2]  # 50 × 1 before 30 × 1.5 (remote)
+    assert yi["score"].isna().all() and yi["distance_km"].isna().all()
+    assert yi["people"].tolist() == [50, 30]
+    for reason in yi["reasons"]:
+        assert "with no distance measured (no point of the county)" in reason
+        assert "none in the whole county (registry): not scored, ranked by people" in reason
+        assert "--across-counties" in reason and "km" not in reason.split("；")[0]
+    jia = out[out["county"] == "甲縣"].set_index("township")
+    assert jia.index.tolist() == ["B鄉"] and jia.loc["B鄉", "score"] == 20 * 9.0
+    assert "none in the whole county" not in jia.loc["B鄉", "reasons"]
 
 
 def test_without_dem_mountain_is_the_official_list():
