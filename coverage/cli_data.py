@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .cli import _fail, app
+from .cli_options import check_choice, check_positive, parse_as_of, resolve_category_options
 
 
 @app.command()
@@ -20,16 +21,17 @@ def locate(
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
 ) -> None:
     """Township (or village) code of every point, for address- or grid-level point sets."""
-    from .errors import CoverageError, InputError
+    from .errors import CoverageError
 
     try:
         from .geography import load_townships, load_villages
         from .report import atomic_open
+        from .scale import ENGINES, read_points
         from .scale import locate as run_locate
-        from .scale import read_points
 
-        if level not in ("township", "village"):
-            raise InputError(f"--level must be township or village, got {level!r}")
+        level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
+        engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
+        check_positive("--partitions", partitions)
         lazy = engine == "dask" and points.suffix.lower() == ".parquet"
         pts = read_points(points, lazy=lazy, npartitions=partitions)
         polygons = load_townships() if level == "township" else load_villages()
@@ -68,20 +70,22 @@ def nearest(
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
 ) -> None:
     """Distance from every point to the nearest open facility of each programme (km, straight line)."""
-    from .cli import _parse_as_of
     from .errors import CoverageError
 
     try:
-        from .analysis import resolve_categories
         from .datasets import get_path
         from .facilities import read_facilities
         from .geography import load_townships
         from .report import atomic_open
+        from .scale import ENGINES, read_points
         from .scale import nearest as run_nearest
-        from .scale import read_points
 
+        when = parse_as_of(as_of)
+        engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
+        check_positive("--partitions", partitions)
         towns = load_townships()
         registry = read_facilities(facilities or [get_path("seed_registry")], townships=towns)
+        cats = resolve_category_options(category, set(registry.facilities["category"]))
         lazy = engine == "dask" and points.suffix.lower() == ".parquet"
         pts = read_points(points, lazy=lazy, npartitions=partitions)
         client = None
@@ -89,8 +93,8 @@ def nearest(
             from distributed import Client
 
             client = Client(scheduler)
-        result = run_nearest(pts, registry.facilities, towns, as_of=_parse_as_of(as_of),
-                             categories=resolve_categories(category), cross_sea=cross_sea, engine=engine,
+        result = run_nearest(pts, registry.facilities, towns, as_of=when,
+                             categories=cats, cross_sea=cross_sea, engine=engine,
                              npartitions=partitions, client=client)
         with atomic_open(out, "wb") as fh:
             result.to_parquet(fh)
