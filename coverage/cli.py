@@ -93,19 +93,19 @@ _parse_as_of = parse_as_of
 
 def _run_options(*, county, definition, as_of, boundaries, age_group="total", xy_datum="TWD97",
                  distance_km=None, catchment_km=None):
-    """Check the options shared by report and map before any file is read: (as-of date, county names).
+    """Check the options of report and map before any file is read: (as-of date, county names, definition).
 
     Raises OptionError (exit 2) for a value that means nothing; a bad --boundaries file is an input error.
     """
     from .geography import load_townships
 
     when = parse_as_of(as_of)
-    check_definition(definition)
+    definition = check_definition(definition)
     resolve_age_group_option(age_group)
     check_xy_datum(xy_datum)
     check_positive("--distance-km", distance_km)
     check_positive("--catchment-km", catchment_km)
-    return when, resolve_county_options(county, load_townships(boundaries))
+    return when, resolve_county_options(county, load_townships(boundaries)), definition
 
 
 def _check_categories(category, result) -> None:
@@ -154,9 +154,10 @@ def report(
         from .analysis import run_coverage
         from .report import write_report
 
-        when, counties = _run_options(county=county, definition=definition, as_of=as_of, boundaries=boundaries,
-                                      age_group=age_group, xy_datum=xy_datum, distance_km=distance_km,
-                                      catchment_km=catchment_km)
+        when, counties, definition = _run_options(
+            county=county, definition=definition, as_of=as_of, boundaries=boundaries, age_group=age_group,
+            xy_datum=xy_datum, distance_km=distance_km, catchment_km=catchment_km,
+        )
         with _status("計算涵蓋率 computing coverage…"):
             result = run_coverage(
                 facilities, counties=counties, categories=category, definition=definition, as_of=when,
@@ -256,9 +257,10 @@ def map_(
         from .analysis import run_coverage
         from .maps import write_maps
 
-        when, counties = _run_options(county=county, definition=definition, as_of=as_of, boundaries=boundaries,
-                                      age_group=age_group, xy_datum=xy_datum, distance_km=distance_km,
-                                      catchment_km=catchment_km)
+        when, counties, definition = _run_options(
+            county=county, definition=definition, as_of=as_of, boundaries=boundaries, age_group=age_group,
+            xy_datum=xy_datum, distance_km=distance_km, catchment_km=catchment_km,
+        )
         with _status("繪製地圖 drawing maps…"):
             result = run_coverage(
                 facilities, counties=counties, categories=category, definition=definition, as_of=when,

@@ -110,7 +110,7 @@ def trend(
         last = parse_year_option("--to", year_to) if year_to else dt.date.today().year
         if last < first:
             raise OptionError("--to", f"{year_to} is before --from {year_from}")
-        check_definition(definition)
+        definition = check_definition(definition)
         resolve_age_group_option(age_group)
         check_xy_datum(xy_datum)
         counties = resolve_county_options(county, load_townships(boundaries))
@@ -244,7 +244,7 @@ def whatif(
         from .plan import whatif as run_whatif
 
         when = _parse_as_of(as_of)
-        check_definition(definition)
+        definition = check_definition(definition)
         resolve_age_group_option(age_group)
         check_xy_datum(xy_datum)
         if not add and not remove and not scenario:
