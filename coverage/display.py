@@ -180,6 +180,9 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
             p = pop_rows.get((row.county, row.category))
             cells += [_pct(getattr(p, "population_rate", None)), _pct(getattr(p, "within_rate", None))]
         rows.append(cells)
+    if len(rows) > 1 and len({r[0] for r in rows}) == 1:  # one county: its name in the title, not in each row
+        title = f"{rows[0][0]} {title}"
+        headers, rows = headers[1:], [r[1:] for r in rows]
     print_table(title, headers, rows, console=con)
     if acc is not None:
         _print_population(con, result)

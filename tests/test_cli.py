@@ -371,7 +371,8 @@ def test_custom_programme_works_as_category(tmp_path):
     assert result.exit_code == 0, result.output
     cov = read_csv(tmp_path / "coverage.csv")
     assert cov[["category", "covered", "total"]].values.tolist() == [["少年服務方案", "1", "18"]]
-    result = run("whatif", "-f", str(reg), *_CHIAYI, "--category", "少年服務方案", "--add", "嘉義縣阿里山鄉:少年服務方案")
+    result = run("whatif", "-f", str(reg), *_CHIAYI, "--category", "少年服務方案",
+                 "--add", "嘉義縣阿里山鄉:少年服務方案")
     assert result.exit_code == 0, result.output
     assert "1/18 → 2/18" in result.output
     result = runner.invoke(app, ["report", "-f", str(reg), *_CHIAYI, "--category", "少年服務方", "--no-maps",
