@@ -181,37 +181,6 @@ def resolve_age_group_option(name: str) -> str:
 # ----------------------------------------------------------------------------- programmes
 
 
-def _resolve_programme(name: str) -> str:
-    """Canonical key of one of the known programmes; InputError (with ``suggestions``) for any other name."""
-    try:
-        from .programmes import resolve_programme
-    except ImportError:  # TEMPORARY until coverage.programmes (wt/vocab) is merged
-        return _fallback_resolve_programme(name)
-    return resolve_programme(name)
-
-
-class _UnknownProgrammeError(InputError):
-    def __init__(self, message: str, suggestions: list[str]) -> None:
-        self.suggestions = suggestions
-        super().__init__(message)
-
-
-def _fallback_resolve_programme(name: str) -> str:
-    from .facilities import CATEGORIES, normalise_category
-
-    key = normalise_category(name)
-    if key in CATEGORIES:
-        return key
-    names = {n: k for k, label in CATEGORIES.items() for n in (k, label, _short_label(k))}
-    sugg = _closest(name, names, cutoff=0.5)
-    raise _UnknownProgrammeError(f"unknown programme {name!r}", sugg)
-
-
-def _short_label(key: str) -> str:
-    return {"welfare_centre": "社福中心", "community_support_point": "小衛星",
-            "psychiatric_collab_point": "精障協作據點", "mental_health_centre": "心衛中心"}.get(key, key)
-
-
 def resolve_category_options(
     names: Sequence[str] | None, present: Collection[str], *, name: str = "--category"
 ) -> list[str] | None:
@@ -228,25 +197,19 @@ def resolve_category_options(
 
 
 def _resolve_category(text: str, present: Collection[str], name: str) -> str:
-    from .facilities import CATEGORIES
+    from .programmes import PROGRAMMES, resolve_programme
 
     if not str(text).strip():
         raise OptionError(name, "empty programme name")
-    customs = {_fold(c): c for c in present if c and c not in CATEGORIES}
+    customs = sorted({c for c in present if isinstance(c, str) and c and c not in PROGRAMMES})
     try:
-        key = _resolve_programme(text)
+        return resolve_programme(text, custom=customs)
     except InputError as exc:
         sugg = list(getattr(exc, "suggestions", ()))
-    else:
-        if key in CATEGORIES or key in present:
-            return key
-        sugg = []
-    if _fold(text) in customs:
-        return customs[_fold(text)]
-    sugg += _closest(text, customs.values())
-    known = "、".join(f"{_short_label(k)} ({k})" for k in CATEGORIES)
-    extra = f"; custom programmes in the registry: {'、'.join(customs.values())}" if customs else ""
-    raise OptionError(name, f"no programme named {text!r}: known are {known}{extra}", sugg)
+        near_custom = _closest(text, customs)
+        if sugg or not near_custom:
+            raise OptionError(name, str(exc), sugg) from exc
+        raise OptionError(name, f"programme '{str(text).strip()}' not found", near_custom) from exc
 
 
 def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[str]) -> list[str]:

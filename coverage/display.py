@@ -138,18 +138,11 @@ def _print_vertical(con, title, headers, rows) -> None:
                 con.print(f"  {' ' * pad}  {more}", highlight=False, markup=False)
 
 
-# Short names planners use for the four programmes, to keep terminal tables narrow.
-_SHORT = {
-    "welfare_centre": "社福中心",
-    "community_support_point": "小衛星",
-    "psychiatric_collab_point": "精障協作據點",
-    "mental_health_centre": "心衛中心",
-}
-
-
 def programme_label(category: str) -> str:
     """Short zh-TW name of a programme for terminal tables (``community_support_point`` → 小衛星)."""
-    return _SHORT.get(category, category)
+    from .programmes import SHORT_LABELS
+
+    return SHORT_LABELS.get(category, category)
 
 
 _label = programme_label
@@ -157,6 +150,8 @@ _label = programme_label
 
 def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     """Summary table of coverage, flagged gaps, rejections and files written."""
+    from .programmes import custom_programmes
+
     con = _console()
     title = f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
     headers = ["縣市", "類別", "據點", "涵蓋", "涵蓋率 %", "尚缺"]
@@ -200,7 +195,10 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
                   "is the registry complete for them?[/yellow]")
     reg = result.registry
     con.print(f"registry: {reg.rows_read} rows read, {len(reg.facilities)} accepted, "
-              f"{reg.rows_read - len(reg.facilities)} rejected, {len(reg.mismatches)} location mismatches")
+              f"{reg.rows_read - len(reg.facilities)} rejected, {len(reg.mismatches)} mismatches (location or status)")
+    custom = custom_programmes(reg.facilities["category"])
+    if custom:
+        con.print(f"custom programmes (自訂類別): {'、'.join(custom)}", highlight=False, markup=False)
     maps = {name: path for name, path in paths.items() if name.startswith("map ")}
     for name, path in paths.items():
         if name not in maps:
@@ -246,6 +244,8 @@ def print_validation(registry: Registry) -> None:
     """Accepted / rejected / mismatched rows of one registry."""
     from rich.table import Table
 
+    from .programmes import custom_programmes
+
     con = _console()
     fac = registry.facilities
     con.print(f"{registry.rows_read} rows read: {len(fac)} accepted, "
@@ -254,6 +254,10 @@ def print_validation(registry: Registry) -> None:
     if withheld:
         con.print(f"personal columns withheld from every output (個資欄位不輸出): {'、'.join(withheld)}; "
                   "name one with --public-column to keep it", highlight=False, markup=False)
+    custom = custom_programmes(fac["category"])
+    if custom:
+        con.print(f"custom programmes (自訂類別, not one of the four): {'、'.join(custom)}", highlight=False,
+                  markup=False)
     if len(fac):
         counts = fac.groupby(["county", "category"]).size().reset_index(name="n")
         t = Table(title="accepted")
@@ -268,7 +272,7 @@ def print_validation(registry: Registry) -> None:
         for r in registry.rejected.itertuples(index=False):
             con.print(f"  {r.file} row {r.row}, {r.field}={r.value!r}: {r.reason}", highlight=False, markup=False)
     if len(registry.mismatches):
-        t = Table(title="location mismatches (coordinates win)")
+        t = Table(title="mismatches (location: coordinates win; status: not open when the status says so)")
         for col in registry.mismatches.columns:
             t.add_column(str(col))
         for r in registry.mismatches.itertuples(index=False):

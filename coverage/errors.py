@@ -14,6 +14,7 @@ __all__ = [
     "InputError",
     "NameResolutionError",
     "UnknownNameError",
+    "UnknownProgrammeError",
     "UnreadableFileError",
 ]
 
@@ -53,6 +54,18 @@ class UnknownNameError(NameResolutionError):
 
 class AmbiguousNameError(NameResolutionError):
     """Several townships have this name (e.g. ``東區``); the county is needed."""
+
+
+class UnknownProgrammeError(InputError):
+    """A programme (category) name matches none of the programmes.
+
+    ``suggestions`` holds the closest accepted names, best first.
+    """
+
+    def __init__(self, message: str, name: str, suggestions: list[str] | None = None) -> None:
+        self.name = name
+        self.suggestions = list(suggestions or [])
+        super().__init__(message)
 
 
 class DataFileNotFoundError(CoverageError, FileNotFoundError):

@@ -13,7 +13,9 @@ row number a spreadsheet user sees, the field, the value and the reason::
 
 Rules, in the order they are checked:
 
-* ``category`` must not be blank; known names map to the keys of :data:`CATEGORIES`.
+* ``category`` must not be blank; the programmes' accepted names map to the keys of :data:`CATEGORIES`
+  (:mod:`coverage.programmes`); any other name is a custom programme kept as written, unless it is a
+  near miss of an accepted name (小衛 for 小衛星), which is rejected with a did-you-mean.
 * Coordinates: WGS84 ``lon``/``lat`` (used when given), else TWD97 TM2 ``x``/``y`` (EPSG:3826; EPSG:3825 for a
   point that only lands in a township, or in its declared county, that way). Old TWD67 TM2
   metres cannot be told from TWD97 by their values (they lie ~850 m apart): declare them with
@@ -26,7 +28,9 @@ Rules, in the order they are checked:
 * Without coordinates, the declared county/township locates the row, else the address;
   the facility then stands on the township's representative point (``precision`` =
   ``"township"``).
-* ``opened``/``closed``: see :func:`parse_date`; ``closed`` before ``opened`` is rejected.
+* ``opened``/``closed``: see :func:`coverage.dates.parse_date`; ``closed`` (the last day of service)
+  before ``opened`` is rejected. A ``status`` that contradicts the dates (規劃中 with a past opening date)
+  is listed in ``mismatches`` (kind ``status``); see :mod:`coverage.dates` for what status words mean.
 * ``serves``: township names separated by ``、 , ; /`` or spaces, resolved to towncodes.
 * A row repeating an earlier accepted row (same category, name, address and place) is
   rejected as a duplicate of it.
@@ -39,11 +43,9 @@ Rules, in the order they are checked:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import re
-import unicodedata
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +54,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .dates import parse_date, status_conflicts
 from .errors import AmbiguousNameError, InputError, NameResolutionError
+from .programmes import PROGRAMMES, classify, programme_key
 from .readers import COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, flatten_tables, read_table
 from .rejections import REJECTED_COLUMNS, Rejections
 
@@ -72,27 +76,17 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Canonical category key -> zh-TW label.
-CATEGORIES: dict[str, str] = {
-    "welfare_centre": "社會福利服務中心",
-    "community_support_point": "兒少及家庭社區支持服務據點",
-    "psychiatric_collab_point": "精神障礙者協作模式服務據點",
-    "mental_health_centre": "社區心理衛生中心",
-}
-_CATEGORY_ALIASES = {
-    "welfare_centre": ("社福中心", "家庭福利服務中心"),
-    "community_support_point": ("小衛星", "兒少及家庭社區支持服務"),
-    "psychiatric_collab_point": ("精障協作據點", "會所"),
-    "mental_health_centre": ("心衛中心",),
-}
+#: Canonical category key -> zh-TW label (:data:`coverage.programmes.PROGRAMMES`).
+CATEGORIES: dict[str, str] = PROGRAMMES
 
 #: Columns of :attr:`Registry.facilities` (then any extra columns of the files, then geometry).
 FACILITY_COLUMNS = [
     "facility_id", "file", "row", "category", "name", "county", "township", "towncode", "address",
     "lon", "lat", "precision", "status", "opened", "closed", "serves", "source", "cases", "snapped", "note",
 ]
-#: Columns of :attr:`Registry.rejected`.
-MISMATCH_COLUMNS = ["file", "row", "name", "declared", "located"]
+#: Columns of :attr:`Registry.mismatches`: ``kind`` is ``location`` (declared place vs coordinates; ``declared``
+#: and ``located`` are places) or ``status`` (status vs dates; ``declared`` is the status, ``located`` the dates).
+MISMATCH_COLUMNS = ["file", "row", "name", "kind", "declared", "located", "reason"]
 
 # Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
 _LON, _LAT = (118.0, 123.0), (21.5, 26.5)
@@ -100,17 +94,6 @@ _MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
 _SERVES_SPLIT = re.compile(r"[、,;/\s]+")
 _PRECISION = {"point": "point", "點": "point", "點位": "point",
               "township": "township", "鄉鎮": "township", "鄉鎮市區": "township"}
-
-
-def _key(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower().replace("台", "臺")
-
-
-_CATEGORY_LOOKUP = {
-    _key(alias): key
-    for key, label in CATEGORIES.items()
-    for alias in (key, label, *_CATEGORY_ALIASES[key])
-}
 
 
 @dataclass(frozen=True)
@@ -126,8 +109,9 @@ class Registry:
         ``file, row, field, value, reason``: one line per problem, so a row with several
         problems has several lines.
     mismatches : DataFrame
-        ``file, row, name, declared, located``: accepted rows whose coordinates lie in
-        another township (or county) than the declared one (official ``縣市鄉鎮市區`` names).
+        :data:`MISMATCH_COLUMNS`: accepted rows whose coordinates lie in another township (or
+        county) than the declared one (kind ``location``; official ``縣市鄉鎮市區`` names), and
+        accepted rows whose status contradicts their dates (kind ``status``).
     rows_read : int
         Non-blank data rows read. Invariant:
         ``rows_read == len(facilities) + rejected.groupby("file")["row"].nunique().sum()``.
@@ -146,100 +130,15 @@ class Registry:
 
 
 def normalise_category(value: object) -> str:
-    """Canonical key of a category name, or the name as written if it is not a known one.
+    """Canonical key of a programme name, or the name as written if it is not an accepted one.
 
-    >>> normalise_category(" 社福中心 "), normalise_category("小衛星"), normalise_category("據點")
-    ('welfare_centre', 'community_support_point', '據點')
+    >>> normalise_category(" 社福中心 "), normalise_category("小衛星"), normalise_category("少年服務方案")
+    ('welfare_centre', 'community_support_point', '少年服務方案')
 
-    Blank input gives ``""`` (which :func:`read_facilities` rejects).
+    Blank input gives ``""`` (which :func:`read_facilities` rejects). See :mod:`coverage.programmes`.
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    text = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(value))).strip()
-    return _CATEGORY_LOOKUP.get(_key(text), text)
-
-
-# ----------------------------------------------------------------------------- dates
-
-_ROC_PREFIX = re.compile(r"^(?:中華)?民國")
-_TIME = re.compile(r"(?:[T ]+|[T ]*[上下]午\s*)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:\s*[AP]M)?$", re.I)
-_YMD = re.compile(r"^(\d{2,4})[-/.](\d{1,2})(?:[-/.](\d{1,2}))?$")
-_CJK = re.compile(r"^(\d{2,4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?$")
-_DATE_FORMS = "2023-07-01, 2023/7/1, 2023, 112/07/01, 1120701, 民國112年7月"
-
-
-def _make_date(year: int, month: int, day: int, roc: bool, text: str) -> pd.Timestamp:
-    year = year + 1911 if roc else year
-    if not 1900 <= year <= 2100:
-        raise ValueError(f"'{text}' gives the year {year}; expected a date such as {_DATE_FORMS}")
-    try:
-        return pd.Timestamp(dt.date(year, month, day))
-    except ValueError as exc:
-        raise ValueError(f"'{text}' is not a valid date ({exc})") from None
-
-
-def parse_date(value: Any) -> pd.Timestamp | None:
-    """A registry date: ISO, a year alone, ROC (民國) forms, Excel dates and serial numbers.
-
-    Years of 2–3 digits are ROC years (112 → 2023). Digit strings: 8 = ``YYYYMMDD``,
-    7 = ``yyyMMdd`` (ROC), 6 = ``YYYYMM`` or ``yyMMdd`` (ROC), 5 = ``yyyMM`` (ROC) or an
-    Excel serial day number (45108 → 2023-07-01), 4 = a year, 2–3 = an ROC year.
-
-    Returns
-    -------
-    Timestamp, or ``None`` for a blank value.
-
-    Raises
-    ------
-    ValueError
-        The value is not a date; the message says what was expected.
-
-    Examples
-    --------
-    >>> [str(parse_date(v).date()) for v in ("2023/7/1", "民國112年7月", "1120701", "11207", 2023)]
-    ['2023-07-01', '2023-07-01', '2023-07-01', '2023-07-01', '2023-01-01']
-    """
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, (dt.date, pd.Timestamp)):
-        return pd.Timestamp(value)
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        if math.isnan(value):
-            return None
-        if not math.isfinite(value) or not float(value).is_integer():
-            raise ValueError(f"{value!r} is not a date; expected a date such as {_DATE_FORMS}")
-        value = str(int(value))
-    original = str(value)
-    text = _TIME.sub("", unicodedata.normalize("NFKC", original).strip())
-    text = re.sub(r"\s+", "", text)
-    if not text:
-        return None
-    roc = bool(_ROC_PREFIX.match(text))
-    text = _ROC_PREFIX.sub("", text)
-    m = _YMD.match(text) or _CJK.match(text)
-    if m:
-        y, mo, d = m.groups()
-        return _make_date(int(y), int(mo or 1), int(d or 1), roc or len(y) < 4, original)
-    if text.isdigit():
-        n, num = len(text), int(text)
-        if n == 8:
-            return _make_date(num // 10000, num // 100 % 100, num % 100, roc, original)
-        if n == 7:
-            return _make_date(num // 10000, num // 100 % 100, num % 100, True, original)
-        if n == 6:
-            if 1900 <= num // 100 <= 2100 and 1 <= num % 100 <= 12 and not roc:
-                return _make_date(num // 100, num % 100, 1, False, original)
-            return _make_date(num // 10000, num // 100 % 100, num % 100, True, original)
-        if n == 5:
-            if 1 <= num % 100 <= 12 and num // 100 <= 189:
-                return _make_date(num // 100, num % 100, 1, True, original)
-            if 20_000 <= num <= 73_000 and not roc:
-                return pd.Timestamp("1899-12-30") + pd.Timedelta(days=num)
-        if n == 4:
-            return _make_date(num, 1, 1, roc, original)
-        if n in (2, 3):
-            return _make_date(num, 1, 1, True, original)
-    raise ValueError(f"'{original}' is not a date; expected a date such as {_DATE_FORMS}")
+    key = programme_key(value)
+    return key if key is not None else str(classify([value])[0][0])
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -428,6 +327,38 @@ def _cases(value: str) -> float:
     return float(m[1].replace(",", ""))
 
 
+def _did_you_mean(address: str, townships: gpd.GeoDataFrame | None) -> str:
+    from .names import suggest_address
+
+    sugg = suggest_address(address, townships=townships)
+    return f" (did you mean {'、'.join(sugg)}?)" if sugg else ""
+
+
+def _with_status_mismatches(
+    mismatches: pd.DataFrame, t: pd.DataFrame, col: dict[str, np.ndarray], dates: dict[str, np.ndarray],
+    keep: np.ndarray,
+) -> pd.DataFrame:
+    """``mismatches`` (kind location) plus the accepted rows whose status contradicts their dates."""
+    why = np.full(len(keep), None, dtype=object)
+    why[keep] = status_conflicts(col["status"][keep], dates["opened"][keep], dates["closed"][keep])
+    bad = pd.notna(why)
+
+    def when(i: int) -> str:
+        o, c = dates["opened"][i], dates["closed"][i]
+        return f"opened {o.date() if pd.notna(o) else '—'}, closed {c.date() if pd.notna(c) else '—'}"
+
+    status = pd.DataFrame({
+        "file": t["file"].to_numpy()[bad], "row": t["row"].to_numpy()[bad].astype("int64"),
+        "name": col["name"][bad], "kind": "status", "declared": col["status"][bad],
+        "located": [when(i) for i in np.flatnonzero(bad)], "reason": why[bad],
+    })
+    out = pd.concat([mismatches, status], ignore_index=True) if len(status) else mismatches
+    out = out.sort_values(["row"], kind="stable").sort_values(
+        "file", key=lambda f: f.map({v: i for i, v in enumerate(pd.unique(t["file"]))}), kind="stable")
+    return out.reset_index(drop=True)[MISMATCH_COLUMNS].astype(
+        {"file": "str", "name": "str", "kind": "str", "declared": "str", "located": "str", "reason": "str"})
+
+
 def read_facilities(
     paths: str | Path | Sequence[str | Path],
     townships: gpd.GeoDataFrame | None = None,
@@ -498,9 +429,8 @@ def read_facilities(
             "the row has more cells than the header (an unquoted comma or delimiter in a value?)")
     rej.add(col[GEOMETRY_PROBLEM] != "", "geometry", col[GEOMETRY_PROBLEM],
             lambda p: [f"geometry is a {col[GEOMETRY_PROBLEM][i]}; expected a Point" for i in p])
-    category = np.array(_map_unique(col["category"], normalise_category), dtype=object)
-    rej.add(category == "", "category", "",
-            f"category is blank; expected one of {'、'.join(CATEGORIES.values())} or another service type")
+    category, cat_problem = classify(col["category"])
+    rej.add(pd.notna(cat_problem), "category", col["category"], cat_problem)
 
     # Declared county/township, resolved once per distinct pair.
     decl = _map_unique(list(zip(col["county"], col["township"], strict=True)),
@@ -525,8 +455,8 @@ def read_facilities(
     code[by_addr] = _map_unique(addr_keys, lambda k: names.parse_address(k[0], townships=townships)
                                 or (names.parse_address(k[1] + k[0], townships=townships) if k[1] else None))
     rej.add(by_addr & pd.isna(code), "address", col["address"], lambda p: [
-        f"no township found in address '{col['address'][i]}'; add a 鄉鎮市區 column or coordinates"
-        for i in p])
+        f"no township found in address '{col['address'][i]}'{_did_you_mean(col['address'][i], townships)}; "
+        "add a 鄉鎮市區 column or coordinates" for i in p])
     wrong = by_addr & pd.notna(code) & pd.notna(decl_county)
     wrong[wrong] = [county_of.get(c) != d for c, d in zip(code[wrong], decl_county[wrong], strict=True)]
     rej.add(wrong, "address", col["address"], lambda p: [
@@ -597,9 +527,11 @@ def read_facilities(
         notes[i].append(f"declared place not used: {d_msg[i]}")
     mismatches = pd.DataFrame({
         "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
-        "name": col["name"][mism], "declared": declared[mism],
+        "name": col["name"][mism], "kind": "location", "declared": declared[mism],
         "located": [full_of[c] for c in code[mism]],
-    }).astype({"file": "str", "name": "str", "declared": "str", "located": "str"})
+        "reason": [f"declared {declared[i]}, coordinates in {full_of[code[i]]}" for i in np.flatnonzero(mism)],
+    })
+    mismatches = _with_status_mismatches(mismatches, t, col, dates, keep)
 
     k = np.flatnonzero(keep)
     kc = code[k]

@@ -7,9 +7,11 @@ Two definitions (``definition=``):
 * ``"service-area"`` — presence, or the township is named in the ``serves`` list (official
   service district) of some facility of the category.
 
-Facilities count on the as-of date when ``opened <= as_of < closed``; a facility without
-an opening date counts as open. Facilities opening after the as-of date are *planned* and
-give the separate "with planned" figures.
+Facilities count on the as-of date when ``opened <= as_of <= closed`` (the closing date is
+the last day of service); a facility without an opening date counts as open. A status that
+says not open (停辦, 暫停服務, 規劃中 …) wins over dates that contradict it; see
+:mod:`coverage.dates`. Facilities opening after the as-of date, or whose status says planned,
+are *planned* and give the separate "with planned" figures.
 """
 
 from __future__ import annotations
@@ -31,10 +33,6 @@ __all__ = [
 DEFINITIONS = ("presence", "service-area")
 Definition = Literal["presence", "service-area"]
 
-_CLOSED_WORDS = ("停辦", "結束", "關閉", "裁撤", "撤除", "closed")
-_PLANNED_WORDS = ("規劃", "籌備", "籌設", "預計", "興建", "planned")
-
-
 def _as_timestamp(as_of: object) -> pd.Timestamp:
     import pandas as pd
 
@@ -43,32 +41,33 @@ def _as_timestamp(as_of: object) -> pd.Timestamp:
     return pd.Timestamp(as_of).normalize()
 
 
-def facility_state(facilities: pd.DataFrame, as_of: object = None) -> pd.Series:
+def facility_state(facilities: pd.DataFrame, as_of: object = None, *, today: object = None) -> pd.Series:
     """State of each facility on ``as_of`` (default today): ``open``, ``planned`` or ``closed``.
 
-    ``closed`` when ``closed <= as_of`` or the status says so (停辦, 結束 …) without a
-    future closing date; ``planned`` when ``opened > as_of``, or when the status says so
-    (規劃中, 籌備中 …) and no opening date is known; ``open`` otherwise.
+    ``closed`` after the closing date (the last day of service: a point closed on
+    2020-12-31 is open that day); ``planned`` before the opening date; ``open`` otherwise.
+    A status that says not open (停辦, 已結束, 暫停服務 → ``closed``; 規劃中, 籌備中 →
+    ``planned``) wins over dates that contradict it; dates that agree with it keep the
+    history (:func:`coverage.dates.service_state`). ``today`` is the date the status
+    describes (default today).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"opened": pd.to_datetime(["2019-01-01", None, None]),
+    ...                   "closed": pd.to_datetime(["2020-12-31", None, "2030-01-01"]),
+    ...                   "status": ["", "籌備中", "停辦"]})
+    >>> facility_state(f, "2020-12-31").tolist(), facility_state(f, "2021-01-01").tolist()
+    (['open', 'planned', 'closed'], ['closed', 'planned', 'closed'])
     """
-    import numpy as np
     import pandas as pd
 
-    when = _as_timestamp(as_of)
-    n = len(facilities)
-    missing = pd.Series(pd.NaT, index=facilities.index)
-    opened = pd.to_datetime(facilities["opened"]) if "opened" in facilities else missing
-    closed = pd.to_datetime(facilities["closed"]) if "closed" in facilities else missing
-    status = (
-        facilities["status"].fillna("").astype(str).str.lower()
-        if "status" in facilities
-        else pd.Series([""] * n, index=facilities.index)
-    )
-    says_closed = status.str.contains("|".join(_CLOSED_WORDS), regex=True)
-    says_planned = status.str.contains("|".join(_PLANNED_WORDS), regex=True)
-    is_closed = (closed.notna() & (closed <= when)) | (says_closed & closed.isna())
-    is_planned = (opened.notna() & (opened > when)) | (says_planned & opened.isna())
-    state = np.where(is_closed, "closed", np.where(is_planned, "planned", "open"))
-    return pd.Series(state, index=facilities.index, name="state")
+    from .dates import service_state
+
+    missing = pd.Series(pd.NaT, index=facilities.index, dtype="datetime64[ns]")
+    state = service_state(facilities.get("opened", missing), facilities.get("closed", missing),
+                          facilities.get("status"), as_of, today=today)
+    return pd.Series(state, index=facilities.index, name="state", dtype=object)
 
 
 def _select(frame: pd.DataFrame, column: str, values: list[str] | None) -> pd.DataFrame:
@@ -217,9 +216,9 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
 
 def category_rank(category: pd.Series) -> pd.Series:
     """Sort key: the four programme categories in programme order, then others by name."""
-    from .facilities import CATEGORIES
+    from .programmes import PROGRAMMES
 
-    rank = {key: i for i, key in enumerate(CATEGORIES)}
+    rank = {key: i for i, key in enumerate(PROGRAMMES)}
     return category.map(lambda c: (rank.get(c, len(rank)), c))
 
 

@@ -1,7 +1,10 @@
 """County and township names: normalisation, historic names, address parsing.
 
-Planners' registries spell places many ways: 台 or 臺, full-width characters, stray
-spaces, with or without the county, and names from before the 2010/2014 mergers
+Planners' registries spell places many ways: 台 or 臺, variant characters (恒春 for 恆春,
+峨嵋 for 峨眉, 双溪 for 雙溪, 内湖 for 內湖 …, see :data:`VARIANT_CHARACTERS`), old or common
+spellings (苑里 for 苑裡, 後里 for 后里 …, :data:`VARIANT_SPELLINGS`), the wrong 鄉/鎮/市/區
+(南澳鎮 for 南澳鄉, when the stem names one township), full-width characters, stray spaces,
+with or without the county, and names from before the 2010/2014 mergers
 (臺北縣板橋市 is today's 新北市板橋區). Everything here resolves such spellings to one
 MOI township code (TOWNCODE), or raises an error that suggests the closest official names.
 
@@ -25,11 +28,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
 __all__ = [
+    "VARIANT_CHARACTERS",
+    "VARIANT_SPELLINGS",
+    "name_key",
     "normalise_name",
     "official_name",
     "parse_address",
     "resolve_county",
     "resolve_township",
+    "suggest_address",
 ]
 
 _SPACES = re.compile(r"\s+")
@@ -37,17 +44,60 @@ _ADDRESS_PREFIX = re.compile(r"^(?:\d{3,6}|中華民國|臺灣省|臺灣|\(\d+\)
 _SUFFIXES = "鄉鎮市區"
 
 
-def normalise_name(text: object) -> str:
-    """Canonical spelling for matching: NFKC (full-width → half-width), no spaces, 臺 for 台.
+#: Variant forms (old, common, Japanese or simplified) of characters used in official place names.
+#: Only characters that occur in no official county or township name are listed, so mapping them
+#: everywhere (names, addresses) never turns one official name into another.
+VARIANT_CHARACTERS: dict[str, str] = {
+    "台": "臺", "恒": "恆", "嵋": "眉", "双": "雙", "万": "萬", "内": "內", "来": "來", "脚": "腳",
+    "塩": "鹽", "盐": "鹽", "樸": "朴", "豊": "豐", "丰": "豐", "亀": "龜", "龟": "龜", "湾": "灣",
+    "峡": "峽", "帰": "歸", "归": "歸", "竜": "龍", "龙": "龍", "芦": "蘆", "緑": "綠", "绿": "綠",
+    "関": "關", "关": "關", "宝": "寶", "学": "學", "将": "將", "営": "營", "营": "營", "东": "東",
+    "県": "縣", "县": "縣", "乡": "鄉", "镇": "鎮", "区": "區", "兰": "蘭", "义": "義", "凤": "鳳",
+    "罗": "羅", "苏": "蘇", "弥": "彌", "壮": "壯", "寿": "壽", "満": "滿",
+    "满": "滿", "栄": "榮", "楽": "樂", "乐": "樂", "浜": "濱", "滨": "濱", "边": "邊",
+    "辺": "邊", "杨": "楊", "栖": "棲", "乌": "烏", "鸟": "鳥", "马": "馬", "长": "長",
+    "门": "門", "间": "間", "园": "園", "圆": "園", "华": "華",
+}
+#: Old or common spellings of official township names that differ by a character official elsewhere
+#: (後 is official in 後龍, 后 in 后里), so they are replaced as whole names.
+VARIANT_SPELLINGS: dict[str, str] = {
+    "苑里": "苑裡", "水裡": "水里", "後里": "后里", "后壁": "後壁", "后龍": "後龍", "茄定": "茄萣",
+    "新庄": "新莊", "南莊": "南庄", "滿洲": "滿州",
+}
+_VARIANTS = str.maketrans(VARIANT_CHARACTERS)
+_SPELLINGS = re.compile("|".join(sorted(VARIANT_SPELLINGS, key=len, reverse=True)))
+_KEY_DROP = re.compile(r"[\s_\-‐‑–—.·・/]+")
 
-    >>> normalise_name(" 台中市　大甲區 ")
-    '臺中市大甲區'
+
+def name_key(text: object) -> str:
+    """The key two spellings of one name share: NFKC, case-folded, no spaces or ``_ - . · /``, 臺 for 台.
+
+    The one matching key for names typed by people (programmes, headers); place names also
+    go through :func:`normalise_name`.
+
+    >>> name_key(" Welfare_Centre "), name_key("welfare centre"), name_key("台中")
+    ('welfarecentre', 'welfarecentre', '臺中')
+    """
+    if text is None:
+        return ""
+    return _KEY_DROP.sub("", unicodedata.normalize("NFKC", str(text))).casefold().replace("台", "臺")
+
+
+def normalise_name(text: object) -> str:
+    """Canonical spelling of a place name for matching.
+
+    NFKC (full-width → half-width), no spaces, variant characters to the official ones
+    (台 → 臺, 恒 → 恆, 双 → 雙 …; :data:`VARIANT_CHARACTERS`) and common misspellings of
+    official names (苑里 → 苑裡; :data:`VARIANT_SPELLINGS`).
+
+    >>> normalise_name(" 台中市　大甲區 "), normalise_name("屏東縣恒春鎮"), normalise_name("苗栗縣苑里鎮")
+    ('臺中市大甲區', '屏東縣恆春鎮', '苗栗縣苑裡鎮')
     """
     if text is None:
         return ""
     s = unicodedata.normalize("NFKC", str(text))
-    s = _SPACES.sub("", s)
-    return s.replace("台", "臺")
+    s = _SPACES.sub("", s).translate(_VARIANTS)
+    return _SPELLINGS.sub(lambda m: VARIANT_SPELLINGS[m[0]], s)
 
 
 @dataclass(frozen=True)
@@ -59,6 +109,7 @@ class _Index:
     full_of: dict[str, str]  # towncode -> 縣市鄉鎮市區
     merged: dict[str, str]  # historic county -> today's county
     renames: dict[tuple[str, str], tuple[str, str]]  # (old county or "", old township) -> (county, township)
+    by_stem: dict[tuple[str, str], tuple[str, ...]]  # (county or "", stem of ≥ 2 characters) -> towncodes
 
 
 def _stem(township: str) -> str:
@@ -89,6 +140,11 @@ def _build_index(townships: gpd.GeoDataFrame) -> _Index:
         else:
             renames[(oc, ot)] = (nc, nt)
             renames.setdefault(("", ot), (nc, nt))
+    by_stem: dict[tuple[str, str], list[str]] = {}
+    for c, t, code in zip(county, town, codes, strict=True):
+        if len(_stem(t)) >= 2:
+            by_stem.setdefault((c, _stem(t)), []).append(code)
+            by_stem.setdefault(("", _stem(t)), []).append(code)
     return _Index(
         counties=tuple(sorted(set(county), key=len, reverse=True)),
         by_full=by_full,
@@ -97,6 +153,7 @@ def _build_index(townships: gpd.GeoDataFrame) -> _Index:
         full_of={code: full for full, code in by_full.items()},
         merged=merged,
         renames=renames,
+        by_stem={k: tuple(v) for k, v in by_stem.items()},
     )
 
 
@@ -205,8 +262,21 @@ def _lookup(idx: _Index, county: str, town: str, old_county: str | None) -> str 
     # Merged counties: every 鄉/鎮/市 of the old county became a 區 of the same stem.
     merged_into = set(idx.merged.values())
     if county in merged_into and town and town[-1] in "鄉鎮市":
-        return idx.by_full.get(county + _stem(town) + "區")
-    return None
+        code = idx.by_full.get(county + _stem(town) + "區")
+        if code:
+            return code
+    return _by_stem(idx, county, town)
+
+
+def _by_stem(idx: _Index, county: str, town: str) -> str | None:
+    """The one township of ``county`` (``""``: of Taiwan) whose name differs only in 鄉/鎮/市/區 (南澳鎮 → 南澳鄉).
+
+    A name without its 鄉/鎮/市/區 (阿里山) is not matched this way: it gets a did-you-mean.
+    """
+    if len(town) < 3 or town[-1] not in _SUFFIXES:
+        return None
+    codes = idx.by_stem.get((county, _stem(town)), ())
+    return codes[0] if len(codes) == 1 else None
 
 
 def resolve_township(
@@ -274,6 +344,9 @@ def resolve_township(
             code = idx.by_full.get(nc + nt)
             if code:
                 return code
+        code = _by_stem(idx, "", text)
+        if code:
+            return code
         pool = list(idx.by_full)
     sugg = _suggest(label if c is None else c + text, pool)
     hint = f"; did you mean {'、'.join(sugg)}?" if sugg else ""
@@ -300,8 +373,8 @@ def parse_address(address: str, *, townships: gpd.GeoDataFrame | None = None) ->
         for t in idx.towns_of.get(county, ()):
             if rest.startswith(t):
                 return idx.by_full[county + t]
-        # historic township of a merged county (臺北縣板橋市…), or a renamed one
-        for end in range(2, min(len(rest), 5) + 1):
+        # historic township of a merged county (臺北縣板橋市…), a renamed one, or the wrong 鄉/鎮/市/區
+        for end in range(3, min(len(rest), 5) + 1):
             if rest[end - 1] in _SUFFIXES:
                 code = _lookup(idx, county, rest[:end], old)
                 if code:
@@ -310,7 +383,34 @@ def parse_address(address: str, *, townships: gpd.GeoDataFrame | None = None) ->
     for t, codes in idx.by_town.items():
         if len(codes) == 1 and text.startswith(t) and len(t) >= 2:
             return codes[0]
+    for end in range(3, min(len(text), 5) + 1):
+        if text[end - 1] in _SUFFIXES:
+            code = _by_stem(idx, "", text[:end])
+            if code:
+                return code
     return None
+
+
+def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, limit: int = 3) -> list[str]:
+    """Official ``縣市鄉鎮市區`` names closest to the start of an address that names no township.
+
+    For the did-you-mean of a rejected address; empty when nothing is close.
+
+    >>> suggest_address("嘉義縣竹崎香竹崎村1號")
+    ['嘉義縣竹崎鄉']
+    """
+    from rapidfuzz import fuzz
+
+    idx = _index(townships)
+    text = _ADDRESS_PREFIX.sub("", normalise_name(address))
+    if not text:
+        return []
+    scored = []
+    for full in idx.by_full:
+        score = fuzz.ratio(full, text[: len(full)])
+        if score >= 75:
+            scored.append((-score, full))
+    return [full for _score, full in sorted(scored)[:limit]]
 
 
 def official_name(towncode: str, *, townships: gpd.GeoDataFrame | None = None) -> str:

@@ -76,7 +76,9 @@ def coverage_trend(
     -------
     DataFrame ``year, roc_year, county, category, covered, total, rate, facilities``; with
     ``population`` also ``people_covered, people_total, population_rate``.
-    Facilities without an opening date count in every year (see :mod:`coverage.measure`).
+    Facilities without an opening date count in every year; a facility counts in the years from
+    its opening date to its closing date inclusive (closed 109/12/31 counts in 109), and a status
+    that says not open wins over dates that contradict it (see :mod:`coverage.dates`).
     """
     import pandas as pd
 

@@ -185,6 +185,7 @@ def summary(report: CoverageReport) -> dict:
     from . import __version__
     from .facilities import CATEGORIES
     from .privacy import suppress_counts
+    from .programmes import custom_programmes
 
     reg = report.registry
     counties = report.counties.copy()
@@ -203,6 +204,7 @@ def summary(report: CoverageReport) -> dict:
             "withheld_columns": list(getattr(reg, "withheld_columns", ())),
             "public_columns": list(getattr(reg, "public_columns", ())),
         },
+        "custom_categories": custom_programmes(reg.facilities["category"]),
         "suppress_below": _threshold(report),
         "coverage": _records(suppress_counts(counties, threshold=_threshold(report))),
         "gaps": _records(suppress_counts(report.gaps, threshold=_threshold(report))),

@@ -301,7 +301,8 @@ def test_coordinates_win_and_mismatch_is_listed(tmp_path: Path) -> None:
     reg = read_facilities(path)
     check_invariant(reg)
     assert reg.facilities["towncode"].tolist() == [CHIAYI_EAST, ZHUQI, ZHUQI]
-    assert reg.mismatches.to_dict("records") == [
+    # kind/reason columns added with the status mismatches (issue 13 item 7)
+    assert reg.mismatches.drop(columns=["kind", "reason"]).to_dict("records") == [
         {"file": "m.csv", "row": 2, "name": "錯區", "declared": "臺中市東區", "located": "嘉義市東區"},
         {"file": "m.csv", "row": 3, "name": "錯縣", "declared": "臺南市", "located": "嘉義縣竹崎鄉"},
     ]

@@ -57,7 +57,9 @@ def test_facility_state_from_status_words():
         {"status": "營運中"}, {"status": "停辦"}, {"status": "規劃中"},
         {"status": "規劃中", "opened": "2020-01-01"}, {"status": "", "closed": "2030-01-01"},
     ])
-    assert facility_state(fac, "2024-01-01").tolist() == ["open", "closed", "planned", "open", "open"]
+    # issue 13 item 7: 規劃中 with a past opening date is not open (it was "open" before)
+    assert facility_state(fac, "2024-01-01", today="2024-01-01").tolist() == [
+        "open", "closed", "planned", "planned", "open"]
 
 
 def test_gaps_flagged_first(toy_townships):

@@ -109,3 +109,127 @@ def test_every_official_name_roundtrips(townships):
         assert resolve_township(row.township, row.county) == row.towncode
         assert resolve_township(row.county + row.township) == row.towncode
         assert parse_address(f"{row.county}{row.township}某路1號") == row.towncode
+
+
+# ----------------------------------------------------------------------------- issue 13 item 8: as people write them
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("屏東縣恒春鎮", "屏東縣恆春鎮"),
+        ("恒春鎮", "屏東縣恆春鎮"),
+        ("新竹縣峨嵋鄉", "新竹縣峨眉鄉"),
+        ("峨嵋鄉", "新竹縣峨眉鄉"),
+        ("霧台鄉", "屏東縣霧臺鄉"),
+        ("屏東縣霧台鄉", "屏東縣霧臺鄉"),
+        ("雲林縣台西鄉", "雲林縣臺西鄉"),
+        ("宜蘭縣南澳鎮", "宜蘭縣南澳鄉"),
+        ("南澳鎮", "宜蘭縣南澳鄉"),
+        ("苗栗縣苑里鎮", "苗栗縣苑裡鎮"),
+        ("南投縣水裡鄉", "南投縣水里鄉"),
+        ("臺中市後里區", "臺中市后里區"),
+        ("臺南市后壁區", "臺南市後壁區"),
+        ("高雄市茄定區", "高雄市茄萣區"),
+        ("新北市新庄區", "新北市新莊區"),
+        ("屏東縣滿洲鄉", "屏東縣滿州鄉"),
+        ("台北市内湖區", "臺北市內湖區"),
+        ("新北市双溪區", "新北市雙溪區"),
+        ("臺北市万華區", "臺北市萬華區"),
+        ("嘉義縣樸子市", "嘉義縣朴子市"),
+        ("嘉義縣六脚鄉", "嘉義縣六腳鄉"),
+        ("台東縣緑島鄉", "臺東縣綠島鄉"),
+        ("臺南市塩水區", "臺南市鹽水區"),
+        ("桃園市亀山區", "桃園市龜山區"),
+        ("高雄縣三民鄉", "高雄市那瑪夏區"),  # a historic name still wins over the wrong-suffix rule
+    ],
+)
+def test_variant_spellings_resolve(written, expected):
+    assert official_name(resolve_township(written)) == expected
+    assert official_name(parse_address(f"{written}中正路1號")) == expected
+    assert official_name(parse_address(f"900{written}中正路1號")) == expected
+
+
+@pytest.mark.parametrize(("township", "county", "expected"), [
+    ("恒春鎮", "屏東縣", "屏東縣恆春鎮"), ("南澳鎮", "宜蘭縣", "宜蘭縣南澳鄉"), ("峨嵋鄉", "新竹縣", "新竹縣峨眉鄉"),
+    ("霧台鄉", "屏東縣", "屏東縣霧臺鄉"), ("内湖區", "台北市", "臺北市內湖區"),
+])
+def test_variant_spellings_with_county_column(township, county, expected):
+    assert official_name(resolve_township(township, county)) == expected
+
+
+def test_variant_tables_never_turn_one_official_name_into_another(townships):
+    from coverage.names import VARIANT_CHARACTERS, VARIANT_SPELLINGS
+
+    full = [c + t for c, t in zip(townships["county"], townships["township"], strict=True)]
+    text = "".join(full)
+    assert not [ch for ch in VARIANT_CHARACTERS if ch in text]  # no official name uses a variant character
+    assert all(ch in text for ch in VARIANT_CHARACTERS.values())
+    assert not [s for s in VARIANT_SPELLINGS if any(s in f for f in full)]
+    assert all(any(s in f for f in full) for s in VARIANT_SPELLINGS.values())
+    assert all(normalise_name(f) == f for f in full)
+
+
+def test_wrong_suffix_only_when_one_township_has_the_stem():
+    with pytest.raises(UnknownNameError):
+        resolve_township("東鄉", "嘉義市")  # one-character stems never match by stem
+    with pytest.raises(UnknownNameError):
+        resolve_township("阿里山")  # a missing suffix gets a did-you-mean, as before
+    with pytest.raises(UnknownNameError, match="did you mean"):
+        resolve_township("中正鄉")  # 中正區 exists in two cities: no guess
+
+
+def test_address_did_you_mean():
+    from coverage.names import suggest_address
+
+    assert parse_address("嘉義縣竹崎香竹崎村1號") is None
+    assert suggest_address("嘉義縣竹崎香竹崎村1號") == ["嘉義縣竹崎鄉"]
+    assert suggest_address("嘉意縣竹崎鄉竹崎村1號")[0] == "嘉義縣竹崎鄉"
+    assert suggest_address("火星基地1號") == []
+    assert suggest_address("") == []
+
+
+def test_rejected_address_row_has_a_did_you_mean(tmp_path):
+    from coverage.facilities import read_facilities
+
+    path = tmp_path / "reg.csv"
+    path.write_text("類別,名稱,地址\n社福中心,甲,嘉義縣竹崎香竹崎村1號\n社福中心,乙,宜蘭縣南澳鎮蘇花路1號\n",
+                    encoding="utf-8")
+    reg = read_facilities(path)
+    assert reg.facilities["township"].tolist() == ["南澳鄉"]
+    (reason,) = reg.rejected.loc[reg.rejected["field"] == "address", "reason"]
+    assert "did you mean 嘉義縣竹崎鄉" in reason
+
+
+_VARIANTS_OF: dict[str, list[str]] = {}
+
+
+def _variants_of(ch: str) -> list[str]:
+    from coverage.names import VARIANT_CHARACTERS
+
+    if not _VARIANTS_OF:
+        for variant, official in VARIANT_CHARACTERS.items():
+            _VARIANTS_OF.setdefault(official, []).append(variant)
+    return _VARIANTS_OF.get(ch, [])
+
+
+def test_any_township_written_with_variants_resolves(townships):
+    from hypothesis import event, given, settings
+    from hypothesis import strategies as st
+
+    rows = list(zip(townships["county"], townships["township"], townships["towncode"], strict=True))
+    reached = {"changed": 0}
+
+    @settings(max_examples=250, deadline=None)
+    @given(st.sampled_from(rows), st.randoms(use_true_random=False), st.sampled_from(["", " ", "\u3000"]))
+    def check(row, rnd, space):
+        county, town, code = row
+        written = "".join(rnd.choice([ch, *_variants_of(ch)]) for ch in county) + space + "".join(
+            rnd.choice([ch, *_variants_of(ch)]) for ch in town)
+        changed = written.replace(space, "") != county + town if space else written != county + town
+        event("written with variants" if changed else "written officially")
+        reached["changed"] += changed
+        assert resolve_township(written) == code
+        assert parse_address(f"{written}某某路1號") == code
+
+    check()
+    assert reached["changed"] >= 50
