@@ -205,11 +205,13 @@ def _resolve_category(text: str, present: Collection[str], name: str) -> str:
     try:
         return resolve_programme(text, custom=customs)
     except InputError as exc:
-        sugg = list(getattr(exc, "suggestions", ()))
         near_custom = _closest(text, customs)
-        if sugg or not near_custom:
-            raise OptionError(name, str(exc), sugg) from exc
-        raise OptionError(name, f"programme '{str(text).strip()}' not found", near_custom) from exc
+        if not near_custom:
+            raise OptionError(name, str(exc), getattr(exc, "suggestions", ())) from exc
+        # a near miss of a custom programme the registry has: that is the likeliest meaning
+        known = "、".join(PROGRAMMES)
+        raise OptionError(name, f"programme '{str(text).strip()}' not found (programmes: {known}; custom: "
+                                f"{'、'.join(customs)})", near_custom) from exc
 
 
 def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[str]) -> list[str]:

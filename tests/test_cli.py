@@ -226,7 +226,7 @@ USAGE_ERRORS = {
     "report-county": (["report", "--county", "嘉義", "--no-maps"], ["--county", "嘉義縣"]),
     "report-category": (["report", *_CHIAYI, "--category", "小衛", "--no-maps"], ["--category", "小衛星"]),
     "report-custom-category-absent": (["report", *_CHIAYI, "--category", "少年服務方案", "--no-maps"],
-                                      ["--category", "少年服務方案", "社福中心"]),
+                                      ["--category", "少年服務方案", "welfare_centre"]),
     "report-as-of": (["report", "--as-of", "2023-13-45"], ["--as-of", "2023-13-45"]),
     "report-definition": (["report", "--definition", "nearby"], ["--definition", "presence", "service-area"]),
     "report-age-group": (["report", "--age-group", "kids"], ["--age-group", "children"]),
