@@ -214,7 +214,8 @@ def _resolve_category(text: str, present: Collection[str], name: str) -> str:
                                 f"{'、'.join(customs)})", near_custom) from exc
 
 
-def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[str]) -> list[str]:
+def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[str], *, name: str = "--add"
+                      ) -> list[str]:
     """``--add 縣市鄉鎮市區:programme`` values with their township and programme checked; programme keys filled in."""
     from .names import resolve_township
 
@@ -222,20 +223,20 @@ def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[s
     for text in adds:
         place, sep, category = str(text).rpartition(":")
         if not sep or not place.strip() or not category.strip():
-            raise OptionError("--add", f"{text!r}: expected 縣市鄉鎮市區:programme, e.g. 嘉義縣阿里山鄉:小衛星")
-        with option("--add"):
+            raise OptionError(name, f"{text!r}: expected 縣市鄉鎮市區:programme, e.g. 嘉義縣阿里山鄉:小衛星")
+        with option(name):
             resolve_township(place, townships=townships)
-        key = _resolve_category(category, present, "--add")
+        key = _resolve_category(category, present, name)
         out.append(f"{place}:{key}")
     return out
 
 
-def check_removals(removes: Sequence[str], facility_names: Iterable[str]) -> None:
+def check_removals(removes: Sequence[str], facility_names: Iterable[str], *, name: str = "--remove") -> None:
     """Every ``--remove`` name must name a facility of the registry."""
     from .names import normalise_name
 
     names = {normalise_name(n): n for n in facility_names if isinstance(n, str)}
     for text in removes:
         if normalise_name(text) not in names:
-            raise OptionError("--remove", f"no facility is named {text!r}", _closest(text, names.values()))
+            raise OptionError(name, f"no facility is named {text!r}", _closest(text, names.values()))
 

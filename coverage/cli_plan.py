@@ -239,6 +239,7 @@ def whatif(
     from .errors import CoverageError
 
     try:
+        from .errors import InputError
         from .geography import load_townships
         from .plan import read_scenario
         from .plan import whatif as run_whatif
@@ -257,7 +258,11 @@ def whatif(
         check_removals(removes, registry.facilities["name"])
         if scenario:
             more_add, more_remove = read_scenario(scenario)
-            adds += more_add
+            try:  # the file's additions and removals, checked like the options, but an input error (exit 1)
+                adds += resolve_additions(more_add, towns, present, name="add")
+                check_removals(more_remove, registry.facilities["name"], name="remove")
+            except OptionError as exc:
+                raise InputError(f"{Path(scenario).name}: {exc}") from exc
             removes += more_remove
         pop, group = _population(population, age_group, towns)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition, as_of=when,

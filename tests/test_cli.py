@@ -308,6 +308,8 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
         "population": d / "人口.csv",
         "targets": d / "目標.csv",
         "scenario": d / "情境.csv",
+        "scenario_category": d / "情境類別.csv",
+        "scenario_remove": d / "情境移除.csv",
         "points": d / "點位.csv",
         "boundaries": d / "界線.shp",
     }
@@ -316,6 +318,9 @@ def bad_files(tmp_path_factory) -> dict[str, Path]:
     files["population"].write_text("甲,乙\n1,2\n", encoding="utf-8")
     files["targets"].write_text("甲,乙\n1,2\n", encoding="utf-8")
     files["scenario"].write_text("甲,乙\n1,2\n", encoding="utf-8")
+    # a near-miss programme in a scenario must not become a custom programme of its own
+    files["scenario_category"].write_text("action,target\nadd,嘉義縣阿里山鄉:小衛\n", encoding="utf-8")
+    files["scenario_remove"].write_text("action,target\nremove,不存在的中心\n", encoding="utf-8")
     files["points"].write_text("甲,乙\n1,2\n", encoding="utf-8")
     files["boundaries"].write_bytes(b"\x00\x00\x27\x0a not a shapefile")
     files["missing"] = d / "不存在.csv"
@@ -337,6 +342,8 @@ INPUT_ERRORS = {
     "targets-missing": (["targets", "--targets", "{missing}"], "missing"),
     "whatif-registry": (["whatif", "-f", "{csv}", "--add", "嘉義縣阿里山鄉:小衛星"], "csv"),
     "whatif-scenario": (["whatif", "--scenario", "{scenario}"], "scenario"),
+    "whatif-scenario-category": (["whatif", "--scenario", "{scenario_category}"], "scenario_category"),
+    "whatif-scenario-remove": (["whatif", "--scenario", "{scenario_remove}"], "scenario_remove"),
     "whatif-population": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--population", "{population}"], "population"),
     "site-candidates": (["site", *_CHIAYI, "--category", "小衛星", "--candidates", "{missing}", "--no-map"], "missing"),
     "site-registry": (["site", *_CHIAYI, "--category", "小衛星", "-f", "{registry}", "--no-map"], "registry"),
