@@ -88,7 +88,6 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 
 # One place maps errors to messages and exit codes (2 usage, 1 input): coverage.cli_options.fail.
 _fail = fail
-_parse_as_of = parse_as_of
 
 
 def _run_options(*, county, definition, as_of, boundaries, age_group="total", xy_datum="TWD97",
@@ -192,16 +191,24 @@ def validate(
     from .errors import CoverageError
 
     try:
+        check_xy_datum(xy_datum)
         from .facilities import read_facilities
         from .geography import load_townships
 
-        check_xy_datum(xy_datum)
         registry = read_facilities([file], townships=load_townships(boundaries), xy_datum=xy_datum)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
     from .display import print_validation
 
     print_validation(registry)
+
+
+def _parse_as_of(value: str | None):
+    if value is None:
+        return None
+    # a bad date is a usage error (exit 2): coverage.cli_options.parse_as_of
+    when = parse_as_of(value)
+    return when
 
 
 def _status(message: str):
