@@ -142,6 +142,9 @@ def _trend_table(table, *, roc: bool) -> None:
     from .display import programme_label
 
     year = "roc_year" if roc else "year"
+    if not len(table):
+        typer.echo("no county × programme to show: the registry has no accepted facility for this selection")
+        return
     shown = pd.DataFrame({year: table[year], "county": table["county"], "category": table["category"],
                           "facilities": table["facilities"]})
     shown["covered"] = [f"{a}/{t}" for a, t in zip(table["covered"], table["total"], strict=True)]
