@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import typer
 
 from .errors import InputError
+from .names import name_key
 
 __all__ = [
     "OptionError",
@@ -54,6 +54,8 @@ class OptionError(InputError):
     def __init__(self, option: str, message: str, suggestions: Iterable[str] = ()) -> None:
         self.option = option
         self.suggestions = list(dict.fromkeys(s for s in suggestions if s))
+        # one line whatever was typed: a newline or tab inside a quoted value is shown escaped
+        message = re.sub(r"[\r\n\t\v\f]", lambda m: repr(m.group())[1:-1], message)
         hint = ""
         if self.suggestions and "did you mean" not in message:
             hint = f"; did you mean {'、'.join(self.suggestions)}?"
@@ -81,14 +83,9 @@ def option(name: str) -> Iterator[None]:
 
 def _closest(value: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
     choices = list(choices)
-    folded = {_fold(c): c for c in choices}
-    hits = difflib.get_close_matches(_fold(value), list(folded), n=n, cutoff=cutoff)
+    folded = {name_key(c): c for c in choices}
+    hits = difflib.get_close_matches(name_key(value), list(folded), n=n, cutoff=cutoff)
     return [folded[h] for h in hits]
-
-
-def _fold(text: object) -> str:
-    """NFKC, no white space, lower case, 台 → 臺: how names are compared."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower().replace("台", "臺")
 
 
 def check_choice(name: str, value: str, choices: Sequence[str], normalise: Callable[[str], str] | None = None) -> str:
