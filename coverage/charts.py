@@ -8,6 +8,7 @@ or any installed font whose name contains "CJK TC", "TC" or "Taipei"; set
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from .errors import CoverageError
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["cjk_font", "trend_chart"]
+__all__ = ["MARKERS", "MAX_SERIES_ONE_PANEL", "PALETTE", "cjk_font", "series_style", "trend_chart", "trend_figure"]
 
 log = logging.getLogger(__name__)
 
@@ -54,43 +55,134 @@ def cjk_font() -> str:
     )
 
 
-def trend_chart(trend: pd.DataFrame, path: str | Path, *, roc: bool = False, title: str | None = None) -> Path:
-    """Line chart of township coverage (%) per year, one line per county × category.
+#: Okabe–Ito colours (distinguishable with the common colour-vision deficiencies), yellow last.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Above this many county × programme series, one small panel per county.
+MAX_SERIES_ONE_PANEL = 6
 
-    With the population columns of :func:`coverage.plan.coverage_trend` also a dashed line of the
-    share of people in covered townships.
+
+def series_style(i: int) -> tuple[str, str]:
+    """(colour, marker) of the ``i``-th series: every pair differs for the first 64 series."""
+    n = len(PALETTE)
+    return PALETTE[i % n], MARKERS[(i + i // n) % len(MARKERS)]
+
+
+def trend_chart(trend: pd.DataFrame, path: str | Path, *, roc: bool = False, title: str | None = None) -> Path:
+    """Line chart of township coverage (%) per year, one line per county × category; writes a PNG.
+
+    See :func:`trend_figure` for the layout.
+    """
+    import matplotlib.pyplot as plt
+
+    from .report import atomic_open
+
+    fig = trend_figure(trend, roc=roc, title=title)
+    path = Path(path)
+    try:
+        with atomic_open(path, "wb") as fh:
+            fig.savefig(fh, format="png", bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = None):
+    """The trend chart as a matplotlib Figure.
+
+    Up to :data:`MAX_SERIES_ONE_PANEL` county × category series share one plot, each with its
+    own colour and marker; more, and each county gets a small panel of its own, a programme
+    keeping one style across panels. The legend sits outside the plots. With the population
+    columns of :func:`coverage.plan.coverage_trend` each series also has a dashed line of the
+    share of people living in covered townships.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .facilities import CATEGORIES
-    from .report import atomic_open
-
     family = cjk_font()
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
     x_col = "roc_year" if roc else "year"
     with_people = "population_rate" in trend.columns and trend["population_rate"].notna().any()
-    for (county, category), g in trend.groupby(["county", "category"], sort=False):
-        label = f"{county} {CATEGORIES.get(category, category)}"
-        (line,) = ax.plot(g[x_col], g["rate"], marker="o", label=label + (" 鄉鎮市區" if with_people else ""))
-        for x, y in zip(g[x_col], g["rate"], strict=True):
-            ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8,
-                        family=family)
+    groups = list(trend.groupby(["county", "category"], sort=False))
+    counties = list(dict.fromkeys(trend["county"]))
+    multiples = len(groups) > MAX_SERIES_ONE_PANEL and len(counties) > 1
+    if multiples:
+        ncols = min(4, math.ceil(math.sqrt(len(counties))))
+        nrows = -(-len(counties) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols + 1.6, 2.4 * nrows + 0.8), dpi=120,
+                                 sharex=True, sharey=True, squeeze=False, layout="constrained")
+        panels = dict(zip(counties, axes.ravel(), strict=False))
+        for k, ax in enumerate(axes.ravel()):
+            if k >= len(counties):
+                ax.set_visible(False)
+            elif k + ncols >= len(counties):  # no panel below this one: it shows the years
+                ax.xaxis.set_tick_params(labelbottom=True)
+        order = _category_order(trend["category"])
+        style_of = {key: series_style(order.index(key[1])) for key, _ in groups}
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
+        panels = dict.fromkeys(counties, ax)
+        style_of = {key: series_style(i) for i, (key, _) in enumerate(groups)}
+    legend: dict[str, object] = {}
+    for (county, category), g in groups:
+        ax = panels[county]
+        colour, marker = style_of[(county, category)]
+        name = _short(category) if multiples else f"{county} {_short(category)}"
+        label = name + (" 鄉鎮市區" if with_people else "")
+        (line,) = ax.plot(g[x_col], g["rate"], color=colour, marker=marker, markersize=5, linewidth=1.6, label=label)
+        legend.setdefault(label, line)
         if with_people:
-            ax.plot(g[x_col], g["population_rate"], marker="s", linestyle="--", color=line.get_color(),
-                    label=label + " 人口")
-    ax.set_ylim(0, 105)
-    ax.set_xlabel("民國年" if roc else "年", family=family)
-    ax.set_ylabel("涵蓋率 (%)：鄉鎮市區（實線）、人口（虛線）" if with_people else "鄉鎮市區涵蓋率 (%)", family=family)
-    ax.set_xticks(sorted(trend[x_col].unique()))
-    ax.set_title(title or "服務據點鄉鎮市區涵蓋率趨勢（各年年底）", family=family)
-    ax.grid(alpha=0.3)
-    ax.legend(prop={"family": family, "size": 8}, loc="best")
-    fig.tight_layout()
-    path = Path(path)
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png")
-    plt.close(fig)
-    return path
+            (dashed,) = ax.plot(g[x_col], g["population_rate"], color=colour, marker=marker, markersize=5,
+                                markerfacecolor="white", linestyle="--", linewidth=1.2, label=name + " 人口")
+            legend.setdefault(name + " 人口", dashed)
+        if len(groups) == 1:  # with more series the labels would collide; the values are in trend.csv
+            _label_points(ax, g[x_col].tolist(), g["rate"].tolist(), colour, family)
+    years = sorted(trend[x_col].unique())
+    step = max(1, -(-len(years) // (6 if multiples else 12)))
+    for county, ax in panels.items():
+        ax.set_ylim(0, 105)
+        ax.set_xticks(years[::step])
+        ax.grid(alpha=0.3)
+        if multiples:
+            ax.set_title(county, family=family, fontsize=9)
+            ax.tick_params(labelsize=7)
+    heading = title or "服務據點鄉鎮市區涵蓋率趨勢（各年年底）"
+    y_label = "涵蓋率 (%)" if with_people else "鄉鎮市區涵蓋率 (%)"
+    x_label = "民國年" if roc else "年"
+    if multiples:
+        fig.suptitle(heading, family=family)
+        fig.supxlabel(x_label, family=family)
+        fig.supylabel(y_label, family=family)
+        fig.legend(list(legend.values()), list(legend), prop={"family": family, "size": 8},
+                   loc="outside right upper", frameon=False)
+    else:
+        ax = next(iter(panels.values()))
+        ax.set_title(heading, family=family)
+        ax.set_xlabel(x_label, family=family)
+        ax.set_ylabel(y_label, family=family)
+        ax.legend(list(legend.values()), list(legend), prop={"family": family, "size": 8},
+                  loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+        fig.tight_layout()
+    return fig
+
+
+def _short(category: str) -> str:
+    from .display import programme_label
+
+    return programme_label(category)
+
+
+def _category_order(categories) -> list[str]:
+    """The four programmes in their fixed order (one style each, whichever are present), then custom ones."""
+    from .facilities import CATEGORIES
+
+    present = list(dict.fromkeys(categories))
+    return list(CATEGORIES) + [c for c in present if c not in CATEGORIES]
+
+
+def _label_points(ax, xs, ys, colour, family) -> None:
+    """The value above each point of a lone series."""
+    for x, y in zip(xs, ys, strict=True):
+        ax.annotate(f"{y:.1f}", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7,
+                    color=colour, family=family)

@@ -13,6 +13,17 @@ from typing import Annotated, Literal
 
 import typer
 
+from .cli_options import (
+    check_definition,
+    check_positive,
+    check_xy_datum,
+    fail,
+    parse_as_of,
+    resolve_age_group_option,
+    resolve_category_options,
+    resolve_county_options,
+)
+
 app = typer.Typer(
     name="safetynet",
     help="強化社會安全網 服務據點涵蓋率 — township coverage of Taiwan's social safety net service points.",
@@ -106,9 +117,30 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(code=1)
+# One place maps errors to messages and exit codes (2 usage, 1 input): coverage.cli_options.fail.
+_fail = fail
+
+
+def _run_options(*, county, definition, as_of, boundaries, age_group="total", xy_datum="TWD97",
+                 distance_km=None, catchment_km=None):
+    """Check the options of report and map before any file is read: (as-of date, county names, definition).
+
+    Raises OptionError (exit 2) for a value that means nothing; a bad --boundaries file is an input error.
+    """
+    from .geography import load_townships
+
+    when = parse_as_of(as_of)
+    definition = check_definition(definition)
+    resolve_age_group_option(age_group)
+    check_xy_datum(xy_datum)
+    check_positive("--distance-km", distance_km)
+    check_positive("--catchment-km", catchment_km)
+    return when, resolve_county_options(county, load_townships(boundaries)), definition
+
+
+def _check_categories(category, result) -> None:
+    """--category names a programme the registry read by ``result`` can have (else exit 2)."""
+    resolve_category_options(category, set(result.registry.facilities["category"]))
 
 
 @app.callback()
@@ -162,16 +194,20 @@ def report(
         from .analysis import run_coverage
         from .report import MANIFEST_FILE, output_run, write_report
 
-        when = _parse_as_of(as_of)
+        when, counties, definition = _run_options(
+            county=county, definition=definition, as_of=as_of, boundaries=boundaries, age_group=age_group,
+            xy_datum=xy_datum, distance_km=distance_km, catchment_km=catchment_km,
+        )
         with _status("計算涵蓋率 computing coverage…"):
             result = run_coverage(
-                facilities, counties=county, categories=category, definition=definition, as_of=when,
+                facilities, counties=counties, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
                 across_counties=across_counties,
             )
+            _check_categories(category, result)
             target_table = None
             if targets is not None:  # read before writing anything: a bad targets file fails the run early
                 from .plan import load_targets
@@ -210,6 +246,7 @@ def validate(
     from .errors import CoverageError
 
     try:
+        check_xy_datum(xy_datum)
         from .facilities import read_facilities
         from .geography import load_townships
 
@@ -224,15 +261,8 @@ def validate(
 def _parse_as_of(value: str | None):
     if value is None:
         return None
-    from .errors import InputError
-    from .facilities import parse_date
-
-    try:
-        when = parse_date(value)
-    except ValueError as exc:
-        raise InputError(f"--as-of: {exc}") from exc
-    if when is None:
-        raise InputError(f"--as-of: not a date: {value!r}")
+    # a bad date is a usage error (exit 2): coverage.cli_options.parse_as_of
+    when = parse_as_of(value)
     return when
 
 
@@ -301,16 +331,20 @@ def map_(
         from .maps import write_maps
         from .report import output_run
 
-        when = _parse_as_of(as_of)
+        when, counties, definition = _run_options(
+            county=county, definition=definition, as_of=as_of, boundaries=boundaries, age_group=age_group,
+            xy_datum=xy_datum, distance_km=distance_km, catchment_km=catchment_km,
+        )
         with _status("繪製地圖 drawing maps…"):
             result = run_coverage(
-                facilities, counties=county, categories=category, definition=definition, as_of=when,
+                facilities, counties=counties, categories=category, definition=definition, as_of=when,
                 boundaries=boundaries, population=population, dem=dem, age_group=age_group,
                 distance_km=distance_km, catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
                 across_counties=across_counties,
             )
+            _check_categories(category, result)
         with output_run(out, command=_command(ctx), inputs=_inputs(result, population, dem, boundaries)):
             paths = write_maps(
                 result, out, level=level, basemap=basemap, offline=offline, national=not county, png=png
@@ -322,8 +356,14 @@ def map_(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it)."""
+    try:
+        app()
+    except Exception as exc:  # a defect, not the user's input; typer.Exit/SystemExit are not Exceptions here
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        typer.echo(f"error: unexpected {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                   "(a defect in safetynet, please report it; run with -vv for the traceback)", err=True)
+        sys.exit(1)
 
 
 # Planning commands (trend, targets, whatif, site) register themselves on `app`.
@@ -331,4 +371,8 @@ from . import cli_data, cli_plan  # noqa: E402, F401, I001
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # `python -m coverage.cli`: run the imported module's app, on which the planning and data
+    # commands registered themselves (this __main__ module's own `app` has only report/map/validate).
+    from coverage.cli import main as _imported_main
+
+    _imported_main()

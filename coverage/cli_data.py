@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .cli import PublicColumnOpt, _fail, app
+from .cli_options import check_choice, check_positive, parse_as_of, resolve_category_options
 
 
 @app.command()
@@ -25,15 +26,16 @@ def locate(
     Writes OUT with every input row, its own columns (personal ones left out), the code, status
     (located / outside / rejected) and reason; the rejected rows also to OUT's name + .rejected.csv.
     """
-    from .errors import CoverageError, InputError
+    from .errors import CoverageError
 
     try:
         from .geography import load_townships, load_villages
+        from .scale import ENGINES, read_points
         from .scale import locate as run_locate
-        from .scale import read_points
 
-        if level not in ("township", "village"):
-            raise InputError(f"--level must be township or village, got {level!r}")
+        level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
+        engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
+        check_positive("--partitions", partitions)
         lazy = engine == "dask" and points.suffix.lower() == ".parquet"
         pts = read_points(points, lazy=lazy, npartitions=partitions)
         polygons = load_townships() if level == "township" else load_villages()
@@ -108,19 +110,21 @@ def nearest(
     nor to other counties' facilities unless --across-counties); rejected rows also to
     OUT's name + .rejected.csv.
     """
-    from .cli import _parse_as_of
     from .errors import CoverageError
 
     try:
-        from .analysis import resolve_categories
         from .datasets import get_path
         from .facilities import read_facilities
         from .geography import load_townships
+        from .scale import ENGINES, read_points
         from .scale import nearest as run_nearest
-        from .scale import read_points
 
+        when = parse_as_of(as_of)
+        engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
+        check_positive("--partitions", partitions)
         towns = load_townships()
         registry = read_facilities(facilities or [get_path("registry")], townships=towns)
+        cats = resolve_category_options(category, set(registry.facilities["category"]))
         lazy = engine == "dask" and points.suffix.lower() == ".parquet"
         pts = read_points(points, lazy=lazy, npartitions=partitions)
         client = None
@@ -128,8 +132,7 @@ def nearest(
             from distributed import Client
 
             client = Client(scheduler)
-        result = run_nearest(pts, registry.facilities, towns, as_of=_parse_as_of(as_of),
-                             categories=resolve_categories(category), cross_sea=cross_sea,
+        result = run_nearest(pts, registry.facilities, towns, as_of=when, categories=cats, cross_sea=cross_sea,
                              across_counties=across_counties, engine=engine, npartitions=partitions, client=client,
                              public_columns=public_column or ())
         rejected = _write_points(result, pts, points, out)
@@ -160,7 +163,6 @@ def diff(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("maps"),
 ) -> None:
     """Compare two registries: points opened, closed, moved, renamed; coverage before → after."""
-    from .cli import _parse_as_of
     from .errors import CoverageError
 
     try:
@@ -174,7 +176,7 @@ def diff(
         counties = resolve_counties(county, towns) if county else None
         before = read_facilities([old], townships=towns).facilities
         after = read_facilities([new], townships=towns).facilities
-        result = diff_registries(before, after, towns, counties=counties, as_of=_parse_as_of(as_of))
+        result = diff_registries(before, after, towns, counties=counties, as_of=parse_as_of(as_of))
         out.mkdir(parents=True, exist_ok=True)
         write_csv(result.points, out / "diff.csv")
         write_csv(result.coverage, out / "coverage_diff.csv")

@@ -24,6 +24,19 @@ from .cli import (
     _parse_as_of,
     app,
 )
+from .cli_options import (
+    OptionError,
+    check_choice,
+    check_definition,
+    check_positive,
+    check_removals,
+    check_xy_datum,
+    parse_year_option,
+    resolve_additions,
+    resolve_age_group_option,
+    resolve_category_options,
+    resolve_county_options,
+)
 
 _HEADERS = {
     "year": "年", "roc_year": "民國年", "county": "縣市", "scope": "範圍", "category": "類別", "covered": "涵蓋",
@@ -36,27 +49,22 @@ _HEADERS = {
 
 
 def _table(frame, title: str, hide: tuple[str, ...] = ()) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from .display import _label
+    from .display import print_table, programme_label
 
     frame = frame.drop(columns=[c for c in hide if c in frame])
-    t = Table(title=title)
-    for col in frame.columns:
-        t.add_column(_HEADERS.get(str(col), str(col)), overflow="fold")
+    rows = []
     for row in frame.itertuples(index=False):
         cells = []
         for col, v in zip(frame.columns, row, strict=True):
-            if isinstance(v, list):
-                v = "、".join(v)
+            if isinstance(v, list | tuple):
+                v = "、".join(map(str, v))
             elif col == "category":
-                v = _label(v)
+                v = programme_label(v)
             elif isinstance(v, bool):
                 v = "是" if v else ""
             cells.append(str(v))
-        t.add_row(*cells)
-    Console().print(t)
+        rows.append(cells)
+    print_table(title, [_HEADERS.get(str(c), str(c)) for c in frame.columns], rows)
 
 
 def _load(facilities, boundaries, xy_datum="TWD97"):
@@ -96,33 +104,95 @@ def trend(
     from .errors import CoverageError
 
     try:
-        from .analysis import resolve_categories, resolve_counties
-        from .plan import coverage_trend, parse_year
+        from .geography import load_townships
+        from .plan import coverage_trend
         from .report import write_csv
 
-        first = parse_year(year_from)
-        last = parse_year(year_to) if year_to else dt.date.today().year
+        first = parse_year_option("--from", year_from)
+        last = parse_year_option("--to", year_to) if year_to else dt.date.today().year
         if last < first:
-            raise CoverageError(f"--to {year_to} is before --from {year_from}")
+            raise OptionError("--to", f"{year_to} is before --from {year_from}")
+        definition = check_definition(definition)
+        resolve_age_group_option(age_group)
+        check_xy_datum(xy_datum)
+        counties = resolve_county_options(county, load_townships(boundaries))
         registry, towns = _load(facilities, boundaries, xy_datum)
+        cats = resolve_category_options(category, set(registry.facilities["category"]))
         pop, group = _population(population, age_group, towns)
         table = coverage_trend(registry.facilities, towns, list(range(first, last + 1)), definition=definition,
-                               categories=resolve_categories(category), counties=resolve_counties(county, towns),
-                               population=pop, age_group=group)
+                               categories=cats, counties=counties, population=pop, age_group=group)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(table, out / "trend.csv")
+        shown, hidden = _series_with_facilities(table)
         png = None
-        if chart and len(table):
+        if chart and len(shown):
             from .charts import trend_chart
 
-            png = trend_chart(table[table["facilities"] > 0] if (table["facilities"] > 0).any() else table,
-                              out / "trend.png", roc=roc)
+            png = trend_chart(shown, out / "trend.png", roc=roc)
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
-    shown = table.drop(columns=["year"] if roc else ["roc_year"])
-    shown = shown[shown["facilities"] > 0] if (shown["facilities"] > 0).any() else shown
-    _table(shown, "涵蓋率趨勢 coverage by year end")
+    _trend_table(shown, roc=roc)
+    if hidden:
+        typer.echo(f"{hidden} county × programme series with no facility in any year are not shown (see trend.csv)")
     typer.echo(f"wrote {out / 'trend.csv'}" + (f", {png}" if png else ""))
+
+
+def _trend_table(table, *, roc: bool) -> None:
+    """The trend, narrow: covered/total in one cell; a county or programme common to all rows goes in the title."""
+    import pandas as pd
+
+    from .display import programme_label
+
+    year = "roc_year" if roc else "year"
+    if not len(table):
+        typer.echo("no county × programme to show: the registry has no accepted facility for this selection")
+        return
+    shown = pd.DataFrame({year: table[year], "county": table["county"], "category": table["category"],
+                          "facilities": table["facilities"]})
+    shown["covered"] = [f"{a}/{t}" for a, t in zip(table["covered"], table["total"], strict=True)]
+    shown["rate"] = [f"{r:.1f}" for r in table["rate"]]
+    if "people_covered" in table:
+        shown["people_covered"] = [_people(a, t) for a, t in zip(table["people_covered"], table["people_total"],
+                                                                  strict=True)]
+        shown["population_rate"] = [_pct(r) for r in table["population_rate"]]
+    title = "涵蓋率趨勢 coverage by year end"
+    for col in ("county", "category"):
+        if len(shown) > 1 and shown[col].nunique() == 1:
+            value = shown[col].iloc[0]
+            title += f" {programme_label(value) if col == 'category' else value}"
+            shown = shown.drop(columns=[col])
+    _table(shown, title)
+
+
+def _people(a, t) -> str:
+    import math
+
+    if any(isinstance(v, float) and math.isnan(v) for v in (a, t)):
+        return "–"
+    return f"{int(a):,}/{int(t):,}"
+
+
+def _pct(value) -> str:
+    import math
+
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
+
+
+def _series_with_facilities(table):
+    """(rows of the county × category series that have a facility in some year, number of series left out).
+
+    Every year of a kept series is kept, from the first year asked for, zeros included. When no
+    series has a facility, all are kept (the table then shows the zeros rather than nothing).
+    """
+    keys = ["county", "category"]
+    if not len(table):
+        return table, 0
+    has = table.groupby(keys, sort=False)["facilities"].transform("max") > 0
+    if not has.any():
+        return table, 0
+    n_all = table[keys].drop_duplicates().shape[0]
+    kept = table[has]
+    return kept, n_all - kept[keys].drop_duplicates().shape[0]
 
 
 @app.command()
@@ -141,8 +211,10 @@ def targets(
         from .plan import compare_targets, load_targets
         from .report import write_csv
 
+        when = _parse_as_of(as_of)
+        check_xy_datum(xy_datum)
         registry, towns = _load(facilities, boundaries, xy_datum)
-        table = compare_targets(registry.facilities, towns, load_targets(targets_file), as_of=_parse_as_of(as_of))
+        table = compare_targets(registry.facilities, towns, load_targets(targets_file), as_of=when)
         write_csv(table, out / "targets.csv")
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc
@@ -176,22 +248,34 @@ def whatif(
     from .errors import CoverageError
 
     try:
-        from .analysis import resolve_categories, resolve_counties
+        from .errors import InputError
+        from .geography import load_townships
         from .plan import read_scenario
         from .plan import whatif as run_whatif
 
-        adds, removes = list(add or []), list(remove or [])
+        when = _parse_as_of(as_of)
+        definition = check_definition(definition)
+        resolve_age_group_option(age_group)
+        check_xy_datum(xy_datum)
+        if not add and not remove and not scenario:
+            raise OptionError("--add", "nothing to change: give --add, --remove or --scenario")
+        counties = resolve_county_options(county, load_townships(boundaries))
+        registry, towns = _load(facilities, boundaries, xy_datum)
+        present = set(registry.facilities["category"])
+        cats = resolve_category_options(category, present)
+        adds, removes = resolve_additions(add or [], towns, present), list(remove or [])
+        check_removals(removes, registry.facilities["name"])
         if scenario:
             more_add, more_remove = read_scenario(scenario)
-            adds += more_add
+            try:  # the file's additions and removals, checked like the options, but an input error (exit 1)
+                adds += resolve_additions(more_add, towns, present, name="add")
+                check_removals(more_remove, registry.facilities["name"], name="remove")
+            except OptionError as exc:
+                raise InputError(f"{Path(scenario).name}: {exc}") from exc
             removes += more_remove
-        if not adds and not removes:
-            raise CoverageError("nothing to change: give --add, --remove or --scenario")
-        registry, towns = _load(facilities, boundaries, xy_datum)
         pop, group = _population(population, age_group, towns)
-        when, counties, cats = _parse_as_of(as_of), resolve_counties(county, towns), resolve_categories(category)
-        table = run_whatif(registry.facilities, towns, adds, removes, definition=definition,
-                           as_of=when, counties=counties, categories=cats, population=pop, age_group=group)
+        table = run_whatif(registry.facilities, towns, adds, removes, definition=definition, as_of=when,
+                           counties=counties, categories=cats, population=pop, age_group=group)
         within = None
         if pop is not None:
             from .access import whatif_within
@@ -209,14 +293,19 @@ def whatif(
     )
     cols = ["county", "category", "涵蓋", "涵蓋率"]
     if pop is not None:
-        shown["人口涵蓋率"] = [
-            f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
-            for a, b, t, ra, rb in zip(table["people_covered_before"], table["people_covered_after"],
-                                       table["people_total"], table["population_rate_before"],
-                                       table["population_rate_after"], strict=True)
+        shown["人口"] = [f"{t:,}" for t in table["people_total"]]
+        shown["涵蓋人口 (%)"] = [
+            f"{a:,} ({ra:.1f}%) → {b:,} ({rb:.1f}%)"
+            for a, b, ra, rb in zip(table["people_covered_before"], table["people_covered_after"],
+                                    table["population_rate_before"], table["population_rate_after"], strict=True)
         ]
-        cols.append("人口涵蓋率")
-    _table(shown[[*cols, "newly_covered", "newly_uncovered"]], "情境模擬 what-if (before → after)")
+        cols += ["人口", "涵蓋人口 (%)"]
+    shown = shown[[*cols, "newly_covered", "newly_uncovered"]]
+    title = "情境模擬 what-if (before → after)"
+    if len(shown) > 1 and shown["county"].nunique() == 1:
+        title += f" {shown['county'].iloc[0]}"
+        shown = shown.drop(columns=["county"])
+    _table(shown, title)
     if within is not None:
         whose = "every county's points" if across_counties else "each county's own points"
         if not len(within):
@@ -266,17 +355,33 @@ def site(
     try:
         import json
 
-        from .analysis import resolve_categories, resolve_counties, run_coverage
+        from .analysis import run_coverage
         from .geography import load_townships, load_villages
         from .report import atomic_open, write_csv
         from .siting import site_new_points
 
+        when = _parse_as_of(as_of)
+        check_xy_datum(xy_datum)
+        objective = check_choice("--objective", objective, ("townships", "population", "children"),
+                                 lambda v: v.strip().lower())
+        if objective != "townships" and population is None:
+            raise OptionError("--objective", f"{objective} needs people per village: give --population FILE")
+        if objective != "townships" and new is None:
+            raise OptionError("--new", f"is required with --objective {objective} (how many new points)")
+        check_positive("--new", new)
+        check_positive("--radius-km", radius_km)
+        check_positive("--time-limit", time_limit)
         towns = load_townships(boundaries)
-        (county_name,) = resolve_counties([county], towns)
-        (cat,) = resolve_categories([category])
+        (county_name,) = resolve_county_options([county], towns)
+        try:  # one of the four programmes; a custom one is checked against the registry below
+            (cat,) = resolve_category_options([category], ())
+        except OptionError:
+            cat = None
         # Coverage of the county now (the map's 現況), from the same read of the registries.
-        report = run_coverage(facilities, counties=[county_name], categories=[cat], as_of=_parse_as_of(as_of),
+        report = run_coverage(facilities, counties=[county_name], categories=[cat or category], as_of=when,
                               boundaries=boundaries, xy_datum=xy_datum)
+        if cat is None:
+            (cat,) = resolve_category_options([category], set(report.registry.facilities["category"]))
         pop = _village_population(population, objective) if population else None
         cand, cand_notes, cand_rejected = None, [], None
         if candidates != "villages":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .analysis import CoverageReport
     from .facilities import Registry
 
-__all__ = ["print_report", "print_validation"]
+__all__ = ["print_report", "print_table", "print_validation", "programme_label"]
 
 
 def _console():
@@ -18,39 +20,148 @@ def _console():
     return Console(soft_wrap=False)
 
 
-# Short names planners use for the four programmes, to keep terminal tables narrow.
-_SHORT = {
-    "welfare_centre": "社福中心",
-    "community_support_point": "小衛星",
-    "psychiatric_collab_point": "精障協作據點",
-    "mental_health_centre": "心衛中心",
-}
+# A cell of figures only ("17/18", "57,108/57,947 (98.6%) → 57,947/57,947 (100.0%)", "<3"): never wrapped.
+_FIGURES = re.compile(r"^[\s\d.,/%()+\-–→<>≥≤~]*\d[\s\d.,/%()+\-–→<>≥≤~]*$")
+_ARROW = " → "
 
 
-def _label(category: str) -> str:
-    return _SHORT.get(category, category)
+def _is_figure(cell: str) -> bool:
+    return bool(_FIGURES.match(cell))
+
+
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], *, console=None) -> None:
+    """A terminal table in which no figure is ever split across lines or cut.
+
+    A column whose cells are all figures is never wrapped (its header may be, onto two lines).
+    When the terminal is too narrow for those columns, ``before → after`` cells go on two lines;
+    when it is still too narrow, each row is printed as a block of ``header value`` lines (a
+    vertical layout).
+
+    Parameters
+    ----------
+    title : str
+    headers : sequence of str
+    rows : sequence of sequences of str
+        Cells as printed.
+    console : rich.console.Console, optional
+        Default: one on stdout, as wide as the terminal.
+    """
+    con = console or _console()
+    rows = [[str(c) for c in r] for r in rows]
+    figure = [any(r[i].strip() for r in rows) and all(_is_figure(r[i]) for r in rows if r[i].strip())
+              for i in range(len(headers))]
+    for text_min in (12, 6):  # text columns fold, down to this width (or their own, if narrower)
+        for split, brk in ((False, False), (False, True), (True, True)):
+            shown = [[c.replace(_ARROW, "\n→ ") if split and figure[i] else c for i, c in enumerate(r)]
+                     for r in rows]
+            heads = [_break_header(h, [r[i] for r in shown]) if brk and figure[i] else h
+                     for i, h in enumerate(headers)]
+            widths = [max([_width(h)] + [_width(r[i]) for r in shown]) for i, h in enumerate(heads)]
+            widths = [w if figure[i] else min(w, text_min) for i, w in enumerate(widths)]
+            if sum(widths) + 3 * len(widths) - 1 > con.width:  # padding and rules, no outer edge
+                continue
+            table = _grid(title, heads, shown, figure, widths)
+            if _figures_whole(con.width, table, shown, figure):
+                con.print(table)
+                return
+    _print_vertical(con, title, headers, rows)
+
+
+def _width(text: str) -> int:
+    from rich.cells import cell_len
+
+    return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def _break_header(head: str, cells: list[str]) -> str:
+    """A figure column's header on two lines when it is wider than the column's figures."""
+    from rich.cells import cell_len
+
+    widest = max([_width(c) for c in cells] + [4])
+    if cell_len(head) <= widest or " " in head or "\n" in head:
+        return head
+    cut = next((k for k in range(len(head), 0, -1) if cell_len(head[:k]) <= max(widest, cell_len(head) // 2 + 1)),
+               len(head))
+    return head[:cut] + "\n" + head[cut:]
+
+
+def _grid(title, headers, rows, figure, widths):
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False)
+    for head, fig, width in zip(headers, figure, widths, strict=True):
+        if fig:
+            t.add_column(head, justify="right", no_wrap=True)
+        else:
+            t.add_column(head, overflow="fold", min_width=width)
+    for r in rows:
+        t.add_row(*(Text(c) for c in r))
+    return t
+
+
+def _figures_whole(width: int, table, rows, figure) -> bool:
+    """Whether ``table`` rendered ``width`` cells wide shows every line of every figure whole, on one line."""
+    import io
+
+    from rich.console import Console
+
+    plain = Console(width=width, file=io.StringIO(), color_system=None, soft_wrap=False, highlight=False)
+    with plain.capture() as cap:
+        plain.print(table)
+    lines = cap.get().splitlines()
+    if any(_width(line) > width for line in lines):
+        return False
+    for r in rows:
+        for cell, fig in zip(r, figure, strict=True):
+            for part in cell.split("\n") if fig else ():
+                if part.strip() and not any(part.strip() in line for line in lines):
+                    return False
+    return True
+
+
+def _print_vertical(con, title, headers, rows) -> None:
+    from rich.cells import cell_len
+
+    con.print(f"[bold]{title}[/bold]" if title else "")
+    pad = max((cell_len(h) for h in headers), default=0)
+    for n, r in enumerate(rows, start=1):
+        con.print(f"── {n} ──", highlight=False, markup=False)
+        for head, cell in zip(headers, r, strict=True):
+            gap = " " * (pad - cell_len(head))
+            lines = [cell]
+            if _is_figure(cell) and 4 + pad + _width(cell) > con.width:  # before, then → after below it
+                lines = cell.replace(_ARROW, "\n→ ").split("\n")
+            con.print(f"  {head}{gap}  {lines[0]}", highlight=False, markup=False)
+            for more in lines[1:]:
+                con.print(f"  {' ' * pad}  {more}", highlight=False, markup=False)
+
+
+def programme_label(category: str) -> str:
+    """Short zh-TW name of a programme for terminal tables (``community_support_point`` → 小衛星)."""
+    from .programmes import SHORT_LABELS
+
+    return SHORT_LABELS.get(category, category)
+
+
+_label = programme_label
 
 
 def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     """Summary table of coverage, flagged gaps, rejections and files written."""
-    from rich.table import Table
-
     from .programmes import custom_programmes
 
     con = _console()
-    table = Table(
-        title=f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
-    )
-    for col, justify in (("縣市", "left"), ("類別", "left"), ("據點", "right"), ("涵蓋", "right"),
-                         ("涵蓋率 %", "right"), ("尚缺", "left")):
-        table.add_column(col, justify=justify, overflow="fold")
+    title = f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
+    headers = ["縣市", "類別", "據點", "涵蓋", "涵蓋率 %", "尚缺"]
     acc = getattr(result, "access", None)
     pop_rows = {}
     if acc is not None:  # population coverage next to township coverage
-        table.add_column("人口涵蓋%", justify="right", no_wrap=True)
-        table.add_column(f"≤{acc.distance_km:g}km%", justify="right", no_wrap=True)
+        headers += ["人口涵蓋%", f"≤{acc.distance_km:g}km%"]
         pop_rows = {(r.county, r.category): r for r in acc.counties.itertuples(index=False)}
     empty = 0
+    rows = []
     for row in result.counties.itertuples(index=False):
         missing = "、".join(row.missing)
         if row.facilities == 0 and row.covered_with_planned == 0:
@@ -63,8 +174,11 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         if acc is not None:
             p = pop_rows.get((row.county, row.category))
             cells += [_pct(getattr(p, "population_rate", None)), _pct(getattr(p, "within_rate", None))]
-        table.add_row(*cells)
-    con.print(table)
+        rows.append(cells)
+    if len(rows) > 1 and len({r[0] for r in rows}) == 1:  # one county: its name in the title, not in each row
+        title = f"{rows[0][0]} {title}"
+        headers, rows = headers[1:], [r[1:] for r in rows]
+    print_table(title, headers, rows, console=con)
     if acc is not None:
         _print_population(con, result)
     # flagged gaps where the county has the programme at all (a county with none is one line below)

@@ -129,16 +129,16 @@ def test_validate(tmp_path):
     assert not (tmp_path / "coverage.csv").exists()
 
 
-def test_input_errors_exit_1(tmp_path):
+def test_input_and_usage_errors(tmp_path):
     result = run("report", "-f", str(tmp_path / "missing.csv"), "--out", str(tmp_path))
     assert result.exit_code == 1
     assert "missing.csv" in result.output
     result = run("report", "--county", "火星縣", "--out", str(tmp_path))
-    assert result.exit_code == 1 and "火星縣" in result.output
+    assert result.exit_code == 2 and "火星縣" in result.output
     result = run("report", "--as-of", "not-a-date", "--out", str(tmp_path))
-    assert result.exit_code == 1 and "--as-of" in result.output
+    assert result.exit_code == 2 and "--as-of" in result.output
     result = run("report", "--definition", "nearby", "--out", str(tmp_path))
-    assert result.exit_code == 1 and "presence" in result.output
+    assert result.exit_code == 2 and "presence" in result.output
 
 
 def test_console_script_exit_codes(tmp_path):
@@ -216,3 +216,265 @@ def test_messy_big5_registry_end_to_end(tmp_path):
     assert cov.loc["嘉義縣", ["covered", "total", "rate"]].tolist() == ["3", "18", "16.7"]
     assert cov.loc["新北市", ["covered", "total", "rate", "missing"]].tolist()[:3] == ["1", "29", "3.4"]
     assert "板橋區" not in cov.loc["新北市", "missing"]
+
+
+# ----------------------------------------------------------------------------- exit codes, every command
+
+_CHIAYI = ["--county", "嘉義縣"]
+#: (command line, what the one-line message must contain): each is a usage error, exit 2.
+USAGE_ERRORS = {
+    "report-county": (["report", "--county", "嘉義", "--no-maps"], ["--county", "嘉義縣"]),
+    "report-category": (["report", *_CHIAYI, "--category", "小衛", "--no-maps"], ["--category", "小衛星"]),
+    "report-custom-category-absent": (["report", *_CHIAYI, "--category", "少年服務方案", "--no-maps"],
+                                      ["--category", "少年服務方案", "welfare_centre"]),
+    "report-as-of": (["report", "--as-of", "2023-13-45"], ["--as-of", "2023-13-45"]),
+    "report-definition": (["report", "--definition", "nearby"], ["--definition", "presence", "service-area"]),
+    "report-age-group": (["report", "--age-group", "kids"], ["--age-group", "children"]),
+    "report-xy-datum": (["report", "--xy-datum", "TWD98"], ["--xy-datum", "TWD97"]),
+    "report-distance": (["report", "--distance-km", "-1"], ["--distance-km"]),
+    "map-county": (["map", "--county", "台終市"], ["--county"]),
+    "map-category": (["map", *_CHIAYI, "--category", "心衛"], ["--category", "心衛中心"]),
+    "map-as-of": (["map", "--as-of", "112/13/01"], ["--as-of"]),
+    "map-definition": (["map", "--definition", "service_area2"], ["--definition", "service-area"]),
+    "map-level": (["map", "--level", "county"], ["--level"]),
+    "validate-xy-datum": (["validate", "x.csv", "--xy-datum", "WGS"], ["--xy-datum"]),
+    "trend-county": (["trend", "--county", "嘉義鄉", "--no-chart"], ["--county", "嘉義縣"]),
+    "trend-category": (["trend", *_CHIAYI, "--category", "小衛", "--no-chart"], ["--category", "小衛星"]),
+    "trend-from": (["trend", "--from", "abc", "--no-chart"], ["--from", "2019"]),
+    "trend-to-before-from": (["trend", "--from", "2025", "--to", "2020", "--no-chart"], ["--to", "before"]),
+    "trend-definition": (["trend", "--definition", "near", "--no-chart"], ["--definition"]),
+    "trend-age-group": (["trend", "--age-group", "old"], ["--age-group", "elderly"]),
+    "targets-as-of": (["targets", "--as-of", "someday"], ["--as-of", "someday"]),
+    "targets-xy-datum": (["targets", "--xy-datum", "TWD83"], ["--xy-datum", "TWD67"]),
+    "whatif-nothing": (["whatif"], ["nothing to change"]),
+    "whatif-add-township": (["whatif", "--add", "嘉義縣阿里山:小衛星"], ["--add", "嘉義縣阿里山鄉"]),
+    "whatif-add-category": (["whatif", "--add", "嘉義縣阿里山鄉:小衛"], ["--add", "小衛星"]),
+    "whatif-add-format": (["whatif", "--add", "嘉義縣阿里山鄉"], ["--add", "縣市鄉鎮市區:"]),
+    "whatif-remove": (["whatif", "--remove", "嘉義縣日安社會福利服務中心"], ["--remove", "did you mean", "日安竹崎社會福利服務中心"]),
+    "whatif-county": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--county", "加義縣"], ["--county", "嘉義縣"]),
+    "whatif-category": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--category", "社福"], ["--category", "社福中心"]),
+    "whatif-as-of": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--as-of", "soon"], ["--as-of"]),
+    "whatif-definition": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--definition", "x"], ["--definition"]),
+    "whatif-age-group": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--age-group", "x"], ["--age-group"]),
+    "site-county": (["site", "--county", "嘉義", "--category", "小衛星", "--no-map"], ["--county", "嘉義縣"]),
+    "site-category": (["site", *_CHIAYI, "--category", "小衛", "--no-map"], ["--category", "小衛星"]),
+    "site-objective": (["site", *_CHIAYI, "--category", "小衛星", "--objective", "people"], ["--objective"]),
+    "site-objective-needs-population": (["site", *_CHIAYI, "--category", "小衛星", "--objective", "population",
+                                         "--new", "1"], ["--population"]),
+    "site-new": (["site", *_CHIAYI, "--category", "小衛星", "--new", "0"], ["--new"]),
+    "site-radius": (["site", *_CHIAYI, "--category", "小衛星", "--radius-km", "0"], ["--radius-km"]),
+    "site-as-of": (["site", *_CHIAYI, "--category", "小衛星", "--as-of", "x"], ["--as-of"]),
+    "locate-level": (["locate", "p.csv", "--out", "o.parquet", "--level", "town"], ["--level", "township"]),
+    "locate-engine": (["locate", "p.csv", "--out", "o.parquet", "--engine", "spark"], ["--engine", "local"]),
+    "nearest-category": (["nearest", "p.csv", "--out", "o.parquet", "--category", "小衛"], ["--category", "小衛星"]),
+    "nearest-as-of": (["nearest", "p.csv", "--out", "o.parquet", "--as-of", "x"], ["--as-of"]),
+    "nearest-engine": (["nearest", "p.csv", "--out", "o.parquet", "--engine", "dask2"], ["--engine", "dask"]),
+}
+
+
+def _one_line_error(result) -> str:
+    """The message of a failed command: one line on stderr, starting with error:, no traceback."""
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("case", sorted(USAGE_ERRORS))
+def test_usage_errors_exit_2_with_a_suggestion(tmp_path, monkeypatch, case):
+    """Issue 13 item 10: an option value that means nothing exits 2, on one line, with the closest values."""
+    monkeypatch.chdir(tmp_path)
+    args, expected = USAGE_ERRORS[case]
+    if args[0] not in ("whatif", "validate", "locate", "nearest"):
+        args = [*args, "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, args)
+    if case == "map-level":  # click's own choice check: its usage message, still exit 2
+        assert result.exit_code == 2 and "--level" in result.output
+        return
+    assert result.exit_code == 2, result.output
+    message = _one_line_error(result)
+    for text in expected:
+        assert text in message, message
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())  # nothing written
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("bad")
+    files = {
+        "registry": d / "清冊.xlsx",  # not a zip: a broken workbook
+        "csv": d / "壞.csv",
+        "population": d / "人口.csv",
+        "targets": d / "目標.csv",
+        "scenario": d / "情境.csv",
+        "scenario_category": d / "情境類別.csv",
+        "scenario_remove": d / "情境移除.csv",
+        "points": d / "點位.csv",
+        "boundaries": d / "界線.shp",
+    }
+    files["registry"].write_bytes(b"PK\x03\x04 this is not a workbook")
+    files["csv"].write_bytes(b"\xff\xfe\x00garbage\x00\x00")
+    files["population"].write_text("甲,乙\n1,2\n", encoding="utf-8")
+    files["targets"].write_text("甲,乙\n1,2\n", encoding="utf-8")
+    files["scenario"].write_text("甲,乙\n1,2\n", encoding="utf-8")
+    # a near-miss programme in a scenario must not become a custom programme of its own
+    files["scenario_category"].write_text("action,target\nadd,嘉義縣阿里山鄉:小衛\n", encoding="utf-8")
+    files["scenario_remove"].write_text("action,target\nremove,不存在的中心\n", encoding="utf-8")
+    files["points"].write_text("甲,乙\n1,2\n", encoding="utf-8")
+    files["boundaries"].write_bytes(b"\x00\x00\x27\x0a not a shapefile")
+    files["missing"] = d / "不存在.csv"
+    return files
+
+
+#: (command line with {file} placeholders, the file the message must name): each is an input error, exit 1.
+INPUT_ERRORS = {
+    "report-registry": (["report", "-f", "{registry}", "--no-maps"], "registry"),
+    "report-missing": (["report", "-f", "{missing}", "--no-maps"], "missing"),
+    "report-population": (["report", *_CHIAYI, "--population", "{population}", "--no-maps"], "population"),
+    "report-boundaries": (["report", "--boundaries", "{boundaries}", "--no-maps"], "boundaries"),
+    "map-registry": (["map", "-f", "{csv}"], "csv"),
+    "validate-registry": (["validate", "{registry}"], "registry"),
+    "validate-missing": (["validate", "{missing}"], "missing"),
+    "trend-registry": (["trend", "-f", "{registry}", "--no-chart"], "registry"),
+    "trend-population": (["trend", *_CHIAYI, "--population", "{population}", "--no-chart"], "population"),
+    "targets-targets": (["targets", "--targets", "{targets}"], "targets"),
+    "targets-missing": (["targets", "--targets", "{missing}"], "missing"),
+    "whatif-registry": (["whatif", "-f", "{csv}", "--add", "嘉義縣阿里山鄉:小衛星"], "csv"),
+    "whatif-scenario": (["whatif", "--scenario", "{scenario}"], "scenario"),
+    "whatif-scenario-category": (["whatif", "--scenario", "{scenario_category}"], "scenario_category"),
+    "whatif-scenario-remove": (["whatif", "--scenario", "{scenario_remove}"], "scenario_remove"),
+    "whatif-population": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星", "--population", "{population}"], "population"),
+    "site-candidates": (["site", *_CHIAYI, "--category", "小衛星", "--candidates", "{missing}", "--no-map"], "missing"),
+    "site-registry": (["site", *_CHIAYI, "--category", "小衛星", "-f", "{registry}", "--no-map"], "registry"),
+    "site-population": (["site", *_CHIAYI, "--category", "小衛星", "--population", "{population}", "--no-map"],
+                        "population"),
+    "locate-points": (["locate", "{points}", "--out", "o.parquet"], "points"),
+    "locate-missing": (["locate", "{missing}", "--out", "o.parquet"], "missing"),
+    "nearest-points": (["nearest", "{points}", "--out", "o.parquet"], "points"),
+    "nearest-registry": (["nearest", "{points}", "-f", "{registry}", "--out", "o.parquet"], "registry"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INPUT_ERRORS))
+def test_input_errors_exit_1_naming_the_file(tmp_path, monkeypatch, bad_files, case):
+    """Issue 13 item 10: a file that cannot be used exits 1 with one line naming it, never a traceback."""
+    monkeypatch.chdir(tmp_path)
+    args, named = INPUT_ERRORS[case]
+    args = [a.format(**{k: str(v) for k, v in bad_files.items()}) for a in args]
+    if args[0] not in ("whatif", "validate", "locate", "nearest"):
+        args = [*args, "--out", str(tmp_path / "o")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert bad_files[named].name in _one_line_error(result)
+
+
+def test_custom_programme_works_as_category(tmp_path):
+    """A custom programme the registry has (少年服務方案) is a valid --category and --add programme."""
+    reg = tmp_path / "reg.csv"
+    reg.write_text("category,name,county,township\n少年服務方案,甲,嘉義縣,竹崎鄉\n小衛星,乙,嘉義縣,民雄鄉\n",
+                   encoding="utf-8")
+    result = run("report", "-f", str(reg), *_CHIAYI, "--category", "少年服務方案", "--no-maps", "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    cov = read_csv(tmp_path / "coverage.csv")
+    assert cov[["category", "covered", "total"]].values.tolist() == [["少年服務方案", "1", "18"]]
+    result = run("whatif", "-f", str(reg), *_CHIAYI, "--category", "少年服務方案",
+                 "--add", "嘉義縣阿里山鄉:少年服務方案")
+    assert result.exit_code == 0, result.output
+    assert "1/18 → 2/18" in result.output
+    result = runner.invoke(app, ["report", "-f", str(reg), *_CHIAYI, "--category", "少年服務方", "--no-maps",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "did you mean 少年服務方案?" in _one_line_error(result)
+
+
+def test_category_spellings_are_one_programme(tmp_path):
+    """--category in any common spelling counts the same 17 of 18 (today `小衛` would report 0/18)."""
+    for spelling in ("小衛星", "community_support_point", " 兒少及家庭社區支持服務據點 "):
+        out = tmp_path / spelling.strip()
+        result = run("report", *_CHIAYI, "--category", spelling, "--no-maps", "--out", str(out))
+        assert result.exit_code == 0, result.output
+        assert read_csv(out / "coverage.csv")[["covered", "total"]].values.tolist() == [["17", "18"]]
+
+
+def test_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A defect inside a command still ends in one line and exit 1 from the console entry point."""
+    import coverage.analysis
+    from coverage.cli import main
+
+    def broken(*args, **kwargs):
+        raise KeyError("towncode")
+
+    monkeypatch.setattr(coverage.analysis, "run_coverage", broken)
+    monkeypatch.setattr(sys, "argv", ["safetynet", "report", "--no-maps"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert err.startswith("error: unexpected KeyError") and "-vv" in err
+
+
+def test_python_dash_m_has_every_command():
+    """`python -m coverage.cli` registers the planning and data commands too."""
+    out = subprocess.run([sys.executable, "-m", "coverage.cli", "--help"], capture_output=True, text=True,
+                         env={**__import__("os").environ, "COLUMNS": "120"})
+    assert out.returncode == 0, out.stderr
+    for command in ("report", "map", "validate", "trend", "targets", "whatif", "site", "locate", "nearest"):
+        assert command in out.stdout
+
+
+# ----------------------------------------------------------------------------- option values, fuzzed
+
+_REAL = ["嘉義縣", "臺中市", "台中", "小衛星", "社福中心", "心衛中心", "會所", "children", "elderly", "presence",
+         "service-area", "2023-07-01", "112/07/01", "2019", "108"]
+_OPTION_COUNT = {"examples": 0}
+
+
+def _mangled():
+    from hypothesis import strategies as st
+
+    def mangle(text: str, cut: int, extra: str) -> str:
+        cut = cut % (len(text) + 1)
+        return text[:cut] + extra + text[cut + 1:]
+
+    return st.one_of(
+        st.sampled_from(_REAL),
+        st.builds(mangle, st.sampled_from(_REAL), st.integers(0, 12), st.text(max_size=2)),
+        st.text(max_size=12),
+    )
+
+
+def test_option_values_resolve_or_are_one_line_usage_errors(townships):
+    """Any text given to --county/--category/--as-of/--age-group/--definition/--from: a value, or a
+    one-line OptionError (exit 2) naming the option; never another exception."""
+    from hypothesis import event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage import cli_options as o
+
+    resolvers = {
+        "--county": lambda v: o.resolve_county_options([v], townships),
+        "--category": lambda v: o.resolve_category_options([v], {"少年服務方案", "community_support_point"}),
+        "--as-of": o.parse_as_of,
+        "--age-group": o.resolve_age_group_option,
+        "--definition": o.check_definition,
+        "--from": lambda v: o.parse_year_option("--from", v),
+        "--xy-datum": o.check_xy_datum,
+    }
+
+    @settings(max_examples=300, deadline=None)
+    @given(option=st.sampled_from(sorted(resolvers)), value=_mangled())
+    def check(option, value):
+        try:
+            resolvers[option](value)
+        except o.OptionError as exc:
+            event(f"{option}: usage error")
+            message = str(exc)
+            assert message.startswith(f"{option}: ") and "\n" not in message
+            assert o.fail(exc).exit_code == 2
+        else:
+            event(f"{option}: accepted")
+        _OPTION_COUNT["examples"] += 1
+
+    check()
+    assert _OPTION_COUNT["examples"] >= 300

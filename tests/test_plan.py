@@ -171,14 +171,14 @@ def test_cli_planning_commands(tmp_path):
     r = runner.invoke(app, ["whatif", "--add", "嘉義縣阿里山鄉:小衛星"])
     assert r.exit_code == 0 and "94.4% → 100.0%" in r.output
     r = runner.invoke(app, ["whatif"])
-    assert r.exit_code == 1 and "nothing to change" in r.output
+    assert r.exit_code == 2 and "nothing to change" in r.output
     r = runner.invoke(app, ["site", "--county", "嘉義縣", "--category", "小衛星", "--out", str(out)])
     assert r.exit_code == 0, r.output
     sites = json.loads((out / "sites.json").read_text(encoding="utf-8"))
     assert [s["township"] for s in sites["sites"]] == ["阿里山鄉"]
     assert sites["summary"]["optimality_gap"] == 0
     r = runner.invoke(app, ["trend", "--from", "2025", "--to", "2020", "--out", str(out)])
-    assert r.exit_code == 1 and "before" in r.output
+    assert r.exit_code == 2 and "before" in r.output
 
 
 def test_planning_commands_take_the_xy_datum(tmp_path):
@@ -200,7 +200,7 @@ def test_planning_commands_take_the_xy_datum(tmp_path):
     sites = json.loads((tmp_path / "sites.json").read_text(encoding="utf-8"))
     assert "太保市" not in {s["township"] for s in sites["sites"]}  # already covered by the old point
     r = runner.invoke(app, ["targets", "--facilities", str(path), "--xy-datum", "TWD83"])
-    assert r.exit_code == 1 and "TWD67" in r.output
+    assert r.exit_code == 2 and "TWD67" in r.output
 
 
 @pytest.fixture(scope="module")
