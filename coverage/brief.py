@@ -163,8 +163,9 @@ def _priority_section(report: CoverageReport, county: str | None) -> Section | N
     for r in pri.itertuples():
         flags = "、".join(w for k, w in _FLAG_WORDS.items() if bool(getattr(r, k)))
         why = ("未設點" if not r.covered else "距離遠") + (f"；{flags}" if flags else "")
+        far = f"{r.distance_km:.1f} 公里" if r.distance_km == r.distance_km else "—（縣市內無據點）"
         table.append([str(r.rank), _label(r.category), f"{'' if county else r.county}{r.township}",
-                      f"{int(r.people):,}", f"{r.distance_km:.1f} 公里", why])
+                      f"{int(r.people):,}", far, why])
     return Section(title="優先補點排序（各方案前 3 名）", table=table,
                    notes=["分數＝影響人口 × 平均距離 ×（偏遠、山區、離島各 +0.5，沿海 +0.25）；"
                           "完整理由見 priorities.csv。"])
