@@ -153,8 +153,12 @@ def run_coverage(
     table = township_coverage(
         registry.facilities, towns, definition=definition, as_of=when, categories=cats, counties=county_names
     )
+    from .completeness import data_completeness
+
+    counties = county_coverage(table)
+    counties["data"] = data_completeness(counties, registry.facilities, [str(p) for p in paths]).to_numpy()
     report = CoverageReport(
-        counties=county_coverage(table),
+        counties=counties,
         townships=table,
         gaps=flag_gaps(table),
         registry=registry,

@@ -164,13 +164,17 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     rows = []
     for row in result.counties.itertuples(index=False):
         missing = "、".join(row.missing)
-        if row.facilities == 0 and row.covered_with_planned == 0:
+        data = getattr(row, "data", "complete")
+        rate = f"{row.rate:.1f}" + ("（部分資料）" if data == "partial" else "")
+        if data == "none" or (row.facilities == 0 and row.covered_with_planned == 0):
             empty += 1
-            missing = f"全部 {row.total}（清冊無此類據點 none in registry）"
+            rate = "無資料" if data == "none" else rate
+            missing = ("—（無資料 no data）" if data == "none"
+                       else f"全部 {row.total}（清冊無此類據點 none in registry）")
         elif len(row.missing) > 8:
             missing = "、".join(row.missing[:8]) + f" …（共 {len(row.missing)}）"
         cells = [row.county, _label(row.category), str(row.facilities), f"{row.covered}/{row.total}",
-                 f"{row.rate:.1f}", missing]
+                 rate, missing]
         if acc is not None:
             p = pop_rows.get((row.county, row.category))
             cells += [_pct(getattr(p, "population_rate", None)), _pct(getattr(p, "within_rate", None))]

@@ -484,7 +484,13 @@ def render_index(report: CoverageReport, links: dict[str, str], national_href: s
             if r is None:
                 cells.append("<td>—</td>")
                 continue
+            data = getattr(r, "data", "complete")
+            if data == "none":  # no data is not 0%: a grey cell
+                cells.append('<td class=nodata style="background:#e0e0e0;color:#555">無資料</td>')
+                continue
             text = f"{r.covered}/{r.total}<br><b>{r.rate:.1f}%</b>"
+            if data == "partial":
+                text += "<br><small>部分資料</small>"
             if r.missing:
                 text += f"<br><small>缺 {len(r.missing)}</small>"
             if href:
@@ -495,10 +501,19 @@ def render_index(report: CoverageReport, links: dict[str, str], national_href: s
     totals = []
     for cat in cats:
         sub = table[table["category"] == cat]
+        if "data" in sub:  # national totals count only counties with complete data, and say so
+            complete = sub[sub["data"] == "complete"]
+            if complete.empty:
+                totals.append('<td class=nodata style="background:#e0e0e0;color:#555">無資料</td>')
+                continue
+            note = "" if len(complete) == len(sub) else f"<br><small>僅 {len(complete)} 縣市完整資料</small>"
+            sub = complete
+        else:
+            note = ""
         covered, total = int(sub["covered"].sum()), int(sub["total"].sum())
         rate = _rate(covered, total)
         totals.append(f'<td style="background:{_rate_colour(rate, total)}">'
-                      f"{covered}/{total}<br><b>{rate:.1f}%</b></td>")
+                      f"{covered}/{total}<br><b>{rate:.1f}%</b>{note}</td>")
     nat_total = int(table.drop_duplicates("county")["total"].sum())
     nat_name = f'<a href="{esc(quote(national_href))}">全國</a>' if national_href else "合計"
     rows.append(f"<tr class=total><th scope=row>{nat_name}</th><td class=n>{nat_total}</td>{''.join(totals)}</tr>")

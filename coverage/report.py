@@ -59,7 +59,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing"]
+COVERAGE_COLUMNS = ["county", "category", "covered", "total", "rate", "missing", "data"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MANIFEST_FILE = "manifest.json"
 #: A temporary part untouched for this long is stale even if a process with its id is alive
@@ -393,9 +393,14 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def _coverage_table(report: CoverageReport) -> pd.DataFrame:
-    table = report.counties[COVERAGE_COLUMNS].copy()
-    table["missing"] = table["missing"].map("、".join)
-    table["rate"] = table["rate"].map(lambda r: f"{r:.1f}")
+    """coverage.csv: ``rate`` is left empty where the registries hold no data for the pair (``data`` none):
+    no data is not 0%."""
+    table = report.counties.reindex(columns=COVERAGE_COLUMNS).copy()
+    if "data" not in report.counties:
+        table["data"] = "complete"
+    none = (table["data"] == "none").to_numpy()
+    table["missing"] = ["" if n else "、".join(m) for m, n in zip(table["missing"], none, strict=True)]
+    table["rate"] = ["" if n else f"{r:.1f}" for r, n in zip(table["rate"], none, strict=True)]
     return table
 
 

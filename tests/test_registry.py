@@ -156,3 +156,36 @@ def test_rebuild_reproduces_committed_files(shared_data):
     for name, data in files.items():
         assert (REPO / "geodata" / name).read_bytes() == data, f"{name} differs from its rebuild"
     assert any("unresolved" in n for n in notes)
+
+
+def test_no_data_is_not_zero_percent(tmp_path):
+    """coverage.csv says `none` and leaves rate and missing empty where no registry holds the programme;
+    index.html shows a grey 無資料 cell; partial data is marked."""
+    import pandas as pd
+
+    from coverage.maps import render_index
+    from coverage.report import write_report
+
+    report = run_coverage(counties=["嘉義縣", "臺東縣"], as_of="2024-01-01")
+    write_report(report, tmp_path)
+    cov = pd.read_csv(tmp_path / "coverage.csv", dtype=str, keep_default_na=False).set_index(["county", "category"])
+    assert cov.loc[("嘉義縣", "community_support_point"), ["rate", "data"]].tolist() == ["94.4", "complete"]
+    assert cov.loc[("臺東縣", "community_support_point"), ["rate", "missing", "data"]].tolist() == ["", "", "none"]
+    assert cov.loc[("嘉義縣", "mental_health_centre"), "data"] == "partial"
+    assert cov.loc[("臺東縣", "welfare_centre"), "data"] == "complete"
+    html = render_index(report, {})
+    assert html.count("無資料") >= 3 and "部分資料" in html
+    import json
+
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    states = {(r["county"], r["category"]): r["data"] for r in summary["coverage"]}
+    assert states[("臺東縣", "community_support_point")] == "none"
+
+
+def test_users_own_registry_has_no_data_where_it_has_no_points(tmp_path):
+    reg = tmp_path / "mine.csv"
+    reg.write_text("category,name,county,township\n小衛星,甲,嘉義縣,竹崎鄉\n", encoding="utf-8")
+    report = run_coverage([reg], counties=["嘉義縣"])
+    data = report.counties.set_index("category")["data"]
+    assert data["community_support_point"] == "complete"
+    assert (data.drop("community_support_point") == "none").all()
