@@ -162,6 +162,7 @@ def report(
     boundaries: BoundariesOpt = None,
     out: OutOpt = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
+    gpkg: Annotated[bool, typer.Option("--gpkg", help="Also write coverage.gpkg for QGIS (styled layers).")] = False,
     targets: TargetsOpt = None,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
     level: LevelOpt = "township",
@@ -227,6 +228,10 @@ def report(
                 from .workbook import write_planner_workbook
 
                 paths["workbook"] = write_planner_workbook(result, out, targets=target_table)
+            if gpkg:
+                from .gpkg import write_geopackage
+
+                paths["geopackage"] = write_geopackage(result, out)
         paths["manifest"] = out / MANIFEST_FILE
     except (CoverageError, OSError) as exc:
         raise _fail(exc) from exc

@@ -66,3 +66,18 @@ def test_identical_runs_identical_bytes(tmp_path):
     two = write_geopackage(report, tmp_path / "b", villages=True).read_bytes()
     assert one == two
     assert "priorities" not in [n for n, _ in pyogrio.list_layers(tmp_path / "a" / "coverage.gpkg")]
+
+
+def test_report_gpkg_option(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    result = CliRunner().invoke(app, ["report", "--county", "嘉義市", "--no-maps", "--gpkg", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    layers = [n for n, _ in pyogrio.list_layers(tmp_path / "coverage.gpkg")]
+    assert layers[:3] == ["townships", "villages", "facilities"]
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert "coverage.gpkg" in json.dumps(manifest)
