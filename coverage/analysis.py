@@ -42,6 +42,9 @@ class CoverageReport:
     priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
     suppress_below: int = 3  # caseloads 1 … suppress_below − 1 are written as "<3" (coverage.privacy)
     across_counties: bool = False  # other counties' points serve a county's people (distances, 2SFCA)
+    # With --network (coverage.network): minutes by road from every village to each programme's fastest point.
+    travel: pd.DataFrame | None = None
+    network: str | None = None  # the road network file and whether its graph came from the cache
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
@@ -88,6 +91,9 @@ def run_coverage(
     xy_datum: str = "TWD97",
     layer: str | None = None,
     across_counties: bool = False,
+    network: str | Path | None = None,
+    speeds: str | Path | dict | None = None,
+    road_class_column: str | None = None,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -121,6 +127,11 @@ def run_coverage(
     layer : str, optional
         Read only this sheet or layer of each workbook or GeoPackage; default every visible
         registry sheet and every point layer (see :func:`coverage.read_facilities`).
+    network : path, optional
+        A road network (GDAL line layer or ``.osm.pbf``; :func:`coverage.read_network`): adds the
+        minutes by road from every village to each programme's fastest open point (``report.travel``).
+    speeds, road_class_column
+        Speeds per road class and the class column of ``network`` (see :func:`coverage.read_network`).
     across_counties : bool
         Let other counties' points serve a county's people in the population figures (nearest
         distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
@@ -169,6 +180,8 @@ def run_coverage(
         suppress_below=threshold,
         across_counties=bool(across_counties),
     )
+    if network is not None:
+        _travel_times(report, towns, county_names, network, speeds, road_class_column)
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
                             catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m)
@@ -203,3 +216,18 @@ def _population_figures(report: CoverageReport, towns, population, dem, *, age_g
         cols = ["towncode", "category", "population", "mean_km", "max_km", "nearest_facility", "population_within_km"]
         report.townships = report.townships.merge(town[cols], on=["towncode", "category"], how="left")
     report.townships = report.townships.merge(extra, on="towncode", how="left")
+
+
+def _travel_times(report: CoverageReport, towns, county_names, network, speeds, road_class_column) -> None:
+    """Minutes by road from every village of the report's counties (``report.travel``)."""
+    from .geography import load_villages
+    from .network import read_network, village_travel_times
+
+    net = read_network(network, speeds=speeds, road_class_column=road_class_column)
+    villages = load_villages()
+    codes = set(towns.loc[towns["county"].isin(county_names), "towncode"]) if county_names else set(towns["towncode"])
+    villages = villages[villages["towncode"].isin(codes)]
+    report.travel = village_travel_times(net, villages, report.registry.facilities, as_of=report.as_of,
+                                         categories=sorted(report.counties["category"].unique()),
+                                         across_counties=report.across_counties)
+    report.network = net.source

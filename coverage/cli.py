@@ -163,6 +163,12 @@ def report(
     out: OutOpt = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
     gpkg: Annotated[bool, typer.Option("--gpkg", help="Also write coverage.gpkg for QGIS (styled layers).")] = False,
+    network: Annotated[Path | None, typer.Option(
+        "--network", help="Road network (GDAL line layer or .osm.pbf): minutes by road per village → travel_times.csv.")
+    ] = None,
+    speeds: Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")] = None,
+    road_class_column: Annotated[str | None, typer.Option("--road-class-column", help="Road-class column of --network.")
+                                 ] = None,
     targets: TargetsOpt = None,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
     level: LevelOpt = "township",
@@ -207,6 +213,7 @@ def report(
                 suppress_below=suppress_below, public_columns=public_column or (), xy_datum=xy_datum,
                 layer=layer,
                 across_counties=across_counties,
+                network=network, speeds=speeds, road_class_column=road_class_column,
             )
             _check_categories(category, result)
             target_table = None

@@ -504,6 +504,7 @@ def summary(report: CoverageReport) -> dict:
             "mismatches": len(reg.mismatches),
             "withheld_columns": list(getattr(reg, "withheld_columns", ())),
             "public_columns": list(getattr(reg, "public_columns", ())),
+            "skipped": list(getattr(reg, "skipped", ())),  # hidden sheets and rows, layers that are not points
         },
         "custom_categories": custom_programmes(reg.facilities["category"]),
         "suppress_below": _threshold(report),
@@ -512,7 +513,37 @@ def summary(report: CoverageReport) -> dict:
         "rejected": _records(reg.rejected[REJECTED_COLUMNS]),
         "mismatches": _records(reg.mismatches),
         **_population_summary(report),
+        **({"travel": travel} if (travel := _travel_summary(report)) is not None else {}),
     }
+
+
+def _travel_table(report: CoverageReport) -> pd.DataFrame:
+    """travel_times.csv: one row per village × programme, minutes and km by road (blank with a reason
+    where no point is reachable)."""
+    from .geography import load_villages
+
+    names = load_villages().set_index("villcode")[["village"]]
+    towns = report.townships.drop_duplicates("towncode").set_index("towncode")["township"]
+    table = report.travel.join(names, on="villcode")
+    table.insert(3, "township", table["towncode"].map(towns))
+    return table[["villcode", "towncode", "county", "township", "village", "category", "nearest_min", "network_km",
+                  "snap_km", "facility_name", "reason"]]
+
+
+def _travel_summary(report: CoverageReport) -> dict | None:
+    travel = getattr(report, "travel", None)
+    if travel is None:
+        return None
+    out = {"network": report.network, "by_category": {}}
+    for cat, group in travel.groupby("category", sort=False):
+        reached = group["nearest_min"].notna()
+        out["by_category"][cat] = {
+            "villages": int(len(group)), "reached": int(reached.sum()),
+            "median_min": None if not reached.any() else round(float(group.loc[reached, "nearest_min"].median()), 1),
+            "max_min": None if not reached.any() else round(float(group.loc[reached, "nearest_min"].max()), 1),
+            "unreached": {reason: int(n) for reason, n in group.loc[~reached, "reason"].value_counts().items()},
+        }
+    return out
 
 
 def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]:
@@ -530,6 +561,8 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
         paths["villages"] = write_csv(_village_table(report), out / "villages.csv")
     if getattr(report, "priorities", None) is not None:
         paths["priorities"] = write_csv(report.priorities, out / "priorities.csv")
+    if getattr(report, "travel", None) is not None:
+        paths["travel times"] = write_csv(_travel_table(report), out / "travel_times.csv")
     if getattr(report, "population", None) is not None and len(report.population.rejected):
         paths["population rejected"] = write_csv(report.population.rejected, out / "population_rejected.csv")
     with atomic_open(out / "summary.json") as fh:

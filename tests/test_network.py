@@ -287,3 +287,31 @@ def test_village_travel_times_miaoli(miaoli, tmp_path):
     names = set(reg.loc[reg["county"] == "新竹縣", "name"])
     assert set(hsinchu["facility_name"]) - {""} <= names
     assert (hsinchu["nearest_min"].isna() == (hsinchu["reason"] != "")).all()
+
+
+def test_report_with_network(tmp_path):
+    """`report --network`: travel_times.csv with minutes per village × programme, summary.json's travel block."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+
+    from .conftest import SHARED_DATA, require
+
+    require(SHARED_DATA.exists(), f"real road data not available: {SHARED_DATA} is missing")
+    roads = SHARED_DATA / "roads" / "Miaoli_Road_Network.shp"
+    result = CliRunner().invoke(app, ["report", "--county", "苗栗縣", "--category", "社福中心", "--no-maps",
+                                      "--network", str(roads), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    travel = pd.read_csv(tmp_path / "travel_times.csv", dtype={"villcode": str, "towncode": str})
+    assert len(travel) == 275 and set(travel["county"]) == {"苗栗縣"}
+    assert travel["nearest_min"].notna().sum() >= 273
+    assert (travel["nearest_min"].isna() == travel["reason"].notna()).all()
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    block = summary["travel"]["by_category"]["welfare_centre"]
+    assert block["villages"] == 275 and block["max_min"] > block["median_min"] > 0
+    assert summary["travel"]["network"].startswith("Miaoli_Road_Network.shp")
+    slowest = travel.sort_values("nearest_min").dropna(subset=["nearest_min"]).iloc[-1]
+    assert slowest["township"] == "泰安鄉"
