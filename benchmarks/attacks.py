@@ -52,6 +52,93 @@ MEM_CAP_MB = 3000.0  # a run past this is killed (the machine is shared) and cou
 _LOG_LINE = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+: ")
 _ENTRY = "from coverage.cli import main; main()"
 
+#: Known causes of breaks: (key, where in the code, what goes wrong, case-id pattern, problem pattern). A problem
+#: is attributed to the first cause whose two patterns match; the rest are listed as "unclassified".
+CAUSES = [
+    ("quote-merge", "readers.py `_read_csv`/`_frame`",
+     "csv.reader lets one unbalanced `\"` swallow the following lines into one field: rows_read counts parsed "
+     "records, not physical lines; the merged record is accepted (with a later line's coordinates) or rejected "
+     "as one row, and the row numbers after it shift", r"^csv-quote|^csv-", r"physical data lines|per township differ"),
+    ("population-quote", "population.py `_rows_from_csv`",
+     "the same quote damage in population files: lines swallowed, rows_read short", r"^population-stray", r"."),
+    ("rejected-rows-lines", "report.py `summary()`",
+     "`registry.rejected_rows` is `len(reg.rejected)`, the number of rejection lines, not of distinct rows, so "
+     "rows_read != accepted + rejected_rows whenever a row has two problems", r".", r"rejected_rows"),
+    ("privacy-rejection-values", "facilities.py (rejection values)",
+     "a rejection's `value` echoes the raw cell: contact names that quote damage or a missing cell moved into "
+     "鄉鎮市區/經度/結束日期, and `cases` text, reach rejected.csv and summary.json", r".", r"personal value"),
+    ("wide-row", "readers.py `_chunk_table`",
+     "every row of a 50,000-row chunk is padded to the widest row: one 1,000,000-comma line costs 520 MB and 44 s",
+     r"million-comma", r"."),
+    ("short-row", "readers.py `_chunk_table`", "a row with fewer cells than the header is padded with blanks and "
+     "accepted (only extra cells are detected)", r"too-few-cells-trailing", r"."),
+    ("xlsx-formula", "workbook.py", "a custom category '=2+5' is written un-neutralised into coverage.xlsx "
+     "(sharedStrings); the CSVs are neutralised", r"^csv-formula", r"."),
+    ("duplicate-header", "readers.py `_column_names`", "a second 經度 column with other values is renamed src_經度 "
+     "and ignored without a word", r"duplicate-header", r"."),
+    ("programme-aliases", "facilities.py `_CATEGORY_ALIASES`", "common programme names (社會福利中心, "
+     "小衛星據點, 兒少據點, 兒少及家庭支持服務據點, 兒童及少年家庭社區支持服務據點, 心理衛生中心, 社區心衛中心, "
+     "精障會所) and plain "
+     "English (Welfare Centre, Community Support Point, Mental Health Centre) fork into custom programmes",
+     r"^programme-(welfare|community|mental|psych)", r"."),
+    ("programme-custom", "facilities.py / display.py", "custom programmes are not listed as custom; a near-miss "
+     "(小衛, 社福中新, 心衛中, Welfare Center) becomes a new programme instead of a did-you-mean rejection",
+     r"^programme-(custom|near)", r"."),
+    ("status-words", "measure.py `facility_state`", "暫停服務 is not a closed status; 規劃中/籌備中 mean planned only "
+     "when no opening date is given (a past date makes them open); contradictions of status and dates are not "
+     "listed anywhere", r"^status-", r"."),
+    ("closing-day", "measure.py `facility_state`, plan.py `coverage_trend`", "`closed <= as_of` makes the closing "
+     "date exclusive: a point closed 109/12/31 is not open on 109/12/31 nor in 109's year-end trend",
+     r"^closed-109", r"."),
+    ("name-variants", "names.py", "恒春鎮 (恒/恆), 峨嵋鄉, 南澳鎮 are not resolved; a rejected address has no "
+     "did-you-mean", r"^place-", r"."),
+    ("xlsx-sheets", "readers.py `_read_xlsx`", "only the first sheet with a header is read and its name is not in "
+     "the label; hidden sheets are skipped and hidden rows read, both without a word", r"^xlsx-(two|hidden)", r"."),
+    ("xlsx-bombs", "readers.py `_read_xlsx` (openpyxl read-only)", "rows are padded to the last/declared column and "
+     "every shared string is parsed before the first row: XFD1048576 and a lying <dimension> pass 1–2 GB and 60 s; "
+     "12 M shared strings take over 60 s", r"^xlsx-(cell|dimension|shared)", r"."),
+    ("gpkg-layers", "readers.py `_read_vector`", "only the first readable layer of a GeoPackage is read; the other "
+     "point layer is ignored silently and no layer name is in the label", r"^gpkg", r"."),
+    ("same-name", "facilities.py `read_facilities` (label = file name)", "two 清冊.csv from different folders share "
+     "one label, so their rows and facility ids collide", r"^same-file", r"."),
+    ("population-duplicates", "population.py", "a village already read as 10010140-001 is read again as "
+     "10010140001 and by name: counted two or three times", r"three-spellings", r"."),
+    ("population-age-total", "population.py", "an age group larger than the total is accepted",
+     r"age-group-over", r"."),
+    ("deep-json", "population.py `_rows_from_json`", "json.loads raises RecursionError on deep nesting: traceback",
+     r"^population-json", r"."),
+    ("targets-values", "plan.py `load_targets`/`compare_targets`", "target_count/target_rate inf or 1e400 reach "
+     "math.ceil → OverflowError traceback; a negative target is accepted", r"^targets-", r"."),
+    ("scenario-rows", "plan.py `read_scenario`/`parse_addition`", "a bad scenario target is reported as `--add …` "
+     "(no file, no row); an unknown category or a NUL byte in a scenario is accepted", r"^scenario-", r"."),
+    ("points", "scale.py `read_points`/`nearest`, cli_data.py", "text, blank or NaN coordinates crash the whole "
+     "run (traceback, exit 1) instead of being rejected rows; out-of-range points pass as 'outside' with no "
+     "reason; a point in Tokyo gets a 2,300 km distance that drives the printed maximum",
+     r"^(locate|nearest)-", r"."),
+    ("module-entry", "cli.py `if __name__ == \"__main__\"`", "`python -m coverage.cli` runs cli.py as __main__; "
+     "cli_data/cli_plan register their commands on the imported copy of `app`, so only report/validate/map exist "
+     "(`No such command 'targets'`)", r"python-m-entry", r"."),
+    ("exit-codes", "cli.py, cli_plan.py, analysis.py `resolve_categories`", "unknown county, bad --as-of, "
+     "--definition, --age-group exit 1 (not 2); an unknown --category (小衛, 長照據點) or whatif --add …:小衛 is "
+     "accepted as a custom programme with exit 0", r"^cli-", r"."),
+    ("concurrent-parts", "report.py `remove_stale_parts`", "every run deletes every .part in --out, including a "
+     "live run's: the other run fails renaming its part (exit 1)", r"^concurrent", r"."),
+    ("manifest", "report.py", "no manifest.json; an earlier run's maps stay beside a new run's outputs",
+     r"^(manifest|leftover)", r"."),
+    ("map-determinism", "maps.py", "two identical runs give different 嘉義縣.html (folium's random element ids)",
+     r"^determinism", r"."),
+    ("map-offline", "maps.py", "maps load Leaflet and plug-ins from cdn.jsdelivr.net unless --offline",
+     r"^maps-offline", r"."),
+]
+
+
+def cause_of(case_id: str, problem: str) -> str:
+    """Key of the first :data:`CAUSES` entry matching a case's problem, else ``unclassified``."""
+    for key, _, _, id_re, prob_re in CAUSES:
+        if re.search(id_re, case_id) and re.search(prob_re, problem):
+            return key
+    return "unclassified"
+
 
 def _argv(case: Case, out: Path) -> list[str]:
     return [a.replace("{out}", str(out)).replace("{first}", str(out.parent / "first")) for a in case.argv]
@@ -215,7 +302,7 @@ def classify(case: Case, res: Result, control_wall: float) -> tuple[str, list[st
 
 def _outcome(res: Result) -> str:
     if res.timed_out:
-        return "timeout"
+        return "killed (time or memory cap)"
     if res.rc == 0:
         return "read (exit 0)"
     errors, _ = _error_lines(res.stderr)
@@ -249,8 +336,21 @@ def render(records: list[dict], repo: Path, commit: str, started: str, control_w
               "| case | input | outcome | wall s | peak RSS MB | verdict |", "|---|---|---|---:|---:|---|"]
     for r in records:
         if r["bomb"]:
-            lines.append(f"| {r['id']} | {r['title']} | {r['outcome']} | {r['wall_s']:.1f} | "
+            outcome = re.sub(r"/(?:[^/\s:]+/)+", "", r["outcome"])  # file names without their folders
+            lines.append(f"| {r['id']} | {r['title']} | {outcome} | {r['wall_s']:.1f} | "
                          f"{r['peak_rss_mb']:,.0f} | {r['verdict']} |")
+    by_cause: dict[str, list[str]] = {}
+    for r in records:
+        for p in r["problems"]:
+            ids = by_cause.setdefault(cause_of(r["id"], p), [])
+            if r["id"] not in ids:
+                ids.append(r["id"])
+    lines += ["", "## Causes of the breaks", "", "| cause | where | what goes wrong | cases |", "|---|---|---|---|"]
+    for key, where, what, _, _ in [*CAUSES, ("unclassified", "", "not matched to a known cause", "", "")]:
+        if key in by_cause:
+            ids = by_cause[key]
+            more = " …" if len(ids) > 8 else ""
+            lines.append(f"| {key} | {where} | {what} | {len(ids)}: {', '.join(ids[:8])}{more} |")
     lines += ["", "## Breaks", ""]
     for cls, rs in classes.items():
         broke = [r for r in rs if r["verdict"] == "BROKE"]
@@ -258,7 +358,8 @@ def render(records: list[dict], repo: Path, commit: str, started: str, control_w
             continue
         lines += [f"### {cls}", ""]
         for r in broke:
-            lines.append(f"- **{r['id']}** — {r['title']}: " + "; ".join(r["problems"]))
+            lines.append(f"- **{r['id']}** — {r['title']}: "
+                         + "; ".join(f"[{cause_of(r['id'], p)}] {p}" for p in r["problems"]))
         lines.append("")
     lines += ["## Every case", "", "| case | class | verdict | exit | wall s | RSS MB |",
               "|---|---|---|---:|---:|---:|"]
@@ -275,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="every case as JSON")
     ap.add_argument("--only", action="append", help="run only cases whose id contains this (repeatable)")
     ap.add_argument("--keep", type=Path, help="keep the corpus and outputs in this folder")
+    ap.add_argument("--merge", type=Path, help="an earlier --json of the same repo: its cases not run now are kept "
+                    "(re-run a few cases with --only after changing their checks)")
     args = ap.parse_args(argv)
     repo = args.repo.resolve()
     if not (repo / "coverage" / "cli.py").exists():
@@ -299,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         res = run_case(repo, case, work)
         if case.id == "control-report":
             control_wall, control_rss = res.wall, res.rss_mb
+            if args.merge:  # the bombs are judged against the earlier run's control
+                control_wall = json.loads(args.merge.read_text(encoding="utf-8"))["control_wall_s"]
         verdict, probs = classify(case, res, control_wall)
         records.append({
             "id": case.id, "class": case.cls, "title": case.title, "argv": _argv(case, Path("OUT")),
@@ -310,6 +415,15 @@ def main(argv: list[str] | None = None) -> int:
         })
         print(f"{verdict:5} {case.id:45} rc={res.rc} {res.wall:5.1f}s {res.rss_mb:6.0f}MB  "
               + "; ".join(probs)[:220], file=sys.stderr, flush=True)
+    if args.merge:
+        prev = json.loads(args.merge.read_text(encoding="utf-8"))
+        now = {r["id"]: r for r in records}
+        order = [c.id for c in build(base / "corpus-merge")]
+        records = [now.get(i) or next((p for p in prev["cases"] if p["id"] == i), None) for i in order]
+        records = [r for r in records if r is not None]
+        control_wall, control_rss = prev["control_wall_s"], prev["control_rss_mb"]
+        started = f"{prev['started']} (cases {', '.join(sorted(now))} re-run {started} at {commit})"
+        commit = prev["commit"]
     md = render(records, repo, commit, started, control_wall, control_rss)
     if args.out:
         args.out.write_text(md, encoding="utf-8")
