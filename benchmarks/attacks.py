@@ -232,7 +232,7 @@ def _formula_cells(res: Result) -> list[str]:
         if p.suffix == ".csv":
             with open(p, encoding="utf-8-sig", newline="") as fh:
                 for row in csv.reader(fh):
-                    found += [f"{p.name}: {c[:30]!r}" for c in row if c[:1] in "=+-@" and not num.match(c)]
+                    found += [f"{p.name}: {c[:30]!r}" for c in row if c and c[0] in "=+-@" and not num.match(c)]
         elif p.suffix == ".xlsx":
             with zipfile.ZipFile(p) as z:
                 for n in z.namelist():
@@ -243,7 +243,7 @@ def _formula_cells(res: Result) -> list[str]:
                         found.append(f"{p.name}/{n}: a formula element")
                     for t in re.findall(r"<t(?: [^>]*)?>([^<]*)</t>", xml):
                         t = t.replace("&amp;", "&")
-                        if t[:1] in "=+-@" and not num.match(t):
+                        if t and t[0] in "=+-@" and not num.match(t):
                             found.append(f"{p.name}/{n}: {t[:30]!r}")
     return found
 
