@@ -336,7 +336,7 @@ def render(records: list[dict], repo: Path, commit: str, started: str, control_w
               "| case | input | outcome | wall s | peak RSS MB | verdict |", "|---|---|---|---:|---:|---|"]
     for r in records:
         if r["bomb"]:
-            outcome = re.sub(r"/(?:[^/\s:]+/)+", "", r["outcome"])  # file names without their folders
+            outcome = re.sub(r"(?<![\w.])/(?:[^/\s:]+/)+", "", r["outcome"])  # file names without their folders
             lines.append(f"| {r['id']} | {r['title']} | {outcome} | {r['wall_s']:.1f} | "
                          f"{r['peak_rss_mb']:,.0f} | {r['verdict']} |")
     by_cause: dict[str, list[str]] = {}
@@ -369,9 +369,79 @@ def render(records: list[dict], repo: Path, commit: str, started: str, control_w
     return "\n".join(lines) + "\n"
 
 
+def compare(baseline: dict, runs: list[dict]) -> str:
+    """Before/after markdown: the baseline, the first run (a merge), and the first run or any later run (a branch
+    run on a subset of cases) holding each case."""
+    base = {r["id"]: r for r in baseline["cases"]}
+    first = {r["id"]: r for r in runs[0]["cases"]}
+    later = [{r["id"]: r for r in run["cases"]} for run in runs[1:]]
+    order = [r["id"] for r in baseline["cases"]]
+
+    def best(i: str) -> tuple[str, str]:
+        if first.get(i, {}).get("verdict") == "HELD":
+            return "HELD", runs[0]["label"]
+        for run, cases in zip(runs[1:], later, strict=True):
+            if cases.get(i, {}).get("verdict") == "HELD":
+                return "HELD", run["label"]
+        return "BROKE", ""
+
+    classes: dict[str, list[str]] = {}
+    for i in order:
+        classes.setdefault(base[i]["class"], []).append(i)
+    lines = [
+        "# Attack run: before and after", "",
+        f"- **before**: {baseline['repo']} @ {baseline['commit']}, {baseline['started']}.",
+        f"- **after (merge)**: {runs[0]['label']}: every case, {runs[0]['started']}.",
+    ]
+    lines += [f"- **after (branch)**: {r['label']}: {len(r['cases'])} cases of its own domain, {r['started']}."
+              for r in runs[1:]]
+    lines += ["", "A case counts as held in the last column if it held on the merge or on a branch run that "
+              "included it (branches that did not merge cleanly were attacked alone).", "",
+              "| class | cases | before: held / broke | after, merge: held / broke | after, merge or branch: "
+              "held / broke |", "|---|---:|---:|---:|---:|"]
+    tot = [0, 0, 0, 0]
+    for cls, ids in classes.items():
+        b = sum(base[i]["verdict"] == "HELD" for i in ids)
+        m = sum(first.get(i, {}).get("verdict") == "HELD" for i in ids)
+        c = sum(best(i)[0] == "HELD" for i in ids)
+        tot = [tot[0] + len(ids), tot[1] + b, tot[2] + m, tot[3] + c]
+        lines.append(f"| {cls} | {len(ids)} | {b} / {len(ids) - b} | {m} / {len(ids) - m} | {c} / {len(ids) - c} |")
+    n = tot[0]
+    lines.append(f"| **total** | **{n}** | **{tot[1]} / {n - tot[1]}** | **{tot[2]} / {n - tot[2]}** | "
+                 f"**{tot[3]} / {n - tot[3]}** |")
+    lines += ["", "## Bombs after (merge run)", "",
+              "| case | outcome | wall s | peak RSS MB | verdict (before → after) |", "|---|---|---:|---:|---|"]
+    for i in order:
+        r = first.get(i)
+        if r and r["bomb"]:
+            outcome = re.sub(r"(?<![\w.])/(?:[^/\s:]+/)+", "", r["outcome"])
+            lines.append(f"| {i} | {outcome[:90]} | {r['wall_s']:.1f} | {r['peak_rss_mb']:,.0f} | "
+                         f"{base[i]['verdict']} → {r['verdict']} |")
+    fixed = [i for i in order if base[i]["verdict"] == "BROKE" and best(i)[0] == "HELD"]
+    lines += ["", f"## Fixed ({len(fixed)})", ""]
+    by: dict[str, list[str]] = {}
+    for i in fixed:
+        by.setdefault(best(i)[1], []).append(i)
+    lines += [f"- on {k}: {', '.join(v)}" for k, v in by.items()]
+    still = [i for i in order if best(i)[0] == "BROKE"]
+    lines += ["", f"## Still broken ({len(still)}), with the cause", ""]
+    for i in still:
+        r = first.get(i) or next((c[i] for c in later if i in c), base[i])
+        for cases in later:  # a branch run of this case is the more relevant evidence
+            if i in cases:
+                r = cases[i]
+        probs = "; ".join(f"[{cause_of(i, p)}] {p}" for p in r["problems"]) or "(see run)"
+        new = " (new: held before)" if base[i]["verdict"] == "HELD" else ""
+        lines.append(f"- **{i}**{new}: {probs}")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repo", type=Path, required=True, help="checkout whose coverage/ package is attacked")
+    ap.add_argument("--repo", type=Path, help="checkout whose coverage/ package is attacked")
+    ap.add_argument("--compare", type=Path, nargs="+", metavar="JSON",
+                    help="no run: a before/after table from a baseline --json, a merge run's --json and any branch "
+                    "runs' --json (each may be given as LABEL=FILE)")
     ap.add_argument("--out", type=Path, help="markdown report")
     ap.add_argument("--json", type=Path, help="every case as JSON")
     ap.add_argument("--only", action="append", help="run only cases whose id contains this (repeatable)")
@@ -379,6 +449,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--merge", type=Path, help="an earlier --json of the same repo: its cases not run now are kept "
                     "(re-run a few cases with --only after changing their checks)")
     args = ap.parse_args(argv)
+    if args.compare:
+        loaded = []
+        for spec in args.compare:
+            label, _, file = str(spec).rpartition("=")
+            data = json.loads(Path(file).read_text(encoding="utf-8"))
+            data["label"] = label or f"{data['repo']} @ {data['commit']}"
+            loaded.append(data)
+        md = compare(loaded[0], loaded[1:])
+        if args.out:
+            args.out.write_text(md, encoding="utf-8")
+        else:
+            print(md)
+        return 0
+    if args.repo is None:
+        ap.error("--repo is required (or --compare)")
     repo = args.repo.resolve()
     if not (repo / "coverage" / "cli.py").exists():
         ap.error(f"{repo} has no coverage/cli.py")
