@@ -391,25 +391,29 @@ def compare(baseline: dict, runs: list[dict]) -> str:
     lines = [
         "# Attack run: before and after", "",
         f"- **before**: {baseline['repo']} @ {baseline['commit']}, {baseline['started']}.",
-        f"- **after (merge)**: {runs[0]['label']}: every case, {runs[0]['started']}.",
+        f"- **after**: {runs[0]['label']}: every case, {runs[0]['started']} UTC.",
     ]
     lines += [f"- **after (branch)**: {r['label']}: {len(r['cases'])} cases of its own domain, {r['started']}."
               for r in runs[1:]]
-    lines += ["", "A case counts as held in the last column if it held on the merge or on a branch run that "
-              "included it (branches that did not merge cleanly were attacked alone).", "",
-              "| class | cases | before: held / broke | after, merge: held / broke | after, merge or branch: "
-              "held / broke |", "|---|---:|---:|---:|---:|"]
+    branches = len(runs) > 1
+    if branches:
+        lines += ["", "A case counts as held in the last column if it held on the merge or on a branch run that "
+                  "included it (branches that did not merge cleanly were attacked alone)."]
+    lines += ["", "| class | cases | before: held / broke | after: held / broke |"
+              + (" after, merge or branch: held / broke |" if branches else ""),
+              "|---|---:|---:|---:|" + ("---:|" if branches else "")]
     tot = [0, 0, 0, 0]
     for cls, ids in classes.items():
         b = sum(base[i]["verdict"] == "HELD" for i in ids)
         m = sum(first.get(i, {}).get("verdict") == "HELD" for i in ids)
         c = sum(best(i)[0] == "HELD" for i in ids)
         tot = [tot[0] + len(ids), tot[1] + b, tot[2] + m, tot[3] + c]
-        lines.append(f"| {cls} | {len(ids)} | {b} / {len(ids) - b} | {m} / {len(ids) - m} | {c} / {len(ids) - c} |")
+        lines.append(f"| {cls} | {len(ids)} | {b} / {len(ids) - b} | {m} / {len(ids) - m} |"
+                     + (f" {c} / {len(ids) - c} |" if branches else ""))
     n = tot[0]
-    lines.append(f"| **total** | **{n}** | **{tot[1]} / {n - tot[1]}** | **{tot[2]} / {n - tot[2]}** | "
-                 f"**{tot[3]} / {n - tot[3]}** |")
-    lines += ["", "## Bombs after (merge run)", "",
+    lines.append(f"| **total** | **{n}** | **{tot[1]} / {n - tot[1]}** | **{tot[2]} / {n - tot[2]}** |"
+                 + (f" **{tot[3]} / {n - tot[3]}** |" if branches else ""))
+    lines += ["", "## Bombs after", "",
               "| case | outcome | wall s | peak RSS MB | verdict (before → after) |", "|---|---|---:|---:|---|"]
     for i in order:
         r = first.get(i)
