@@ -15,7 +15,9 @@ lines (a quoted cell containing a line break) is returned only if all of these h
    and no unquoted cell contains a quote;
 2. every quoted cell that contains a line break ends with a character other than the
    delimiter or a line break (a stray quote that pairs with the *opening* quote of a later
-   cell ends right after a delimiter or at a line start: this catches it);
+   cell ends right after a delimiter or at a line start: this catches it), and holds no
+   delimiter (a stray quote closed by another stray quote lines below swallows whole rows,
+   delimiters and all: a balanced but merged record);
 3. it has exactly the header's number of cells (``width``, by default the number of cells of
    the first non-blank record).
 
@@ -86,7 +88,8 @@ def _legitimate(raw: str, cells: list[str], delimiter: str, width: int | None) -
         return False
     for m in _QUOTED.finditer(raw):
         content = m[1]
-        if ("\n" in content or "\r" in content) and (not content or content[-1] in (delimiter, "\n", "\r")):
+        if ("\n" in content or "\r" in content) and (
+                not content or content[-1] in (delimiter, "\n", "\r") or delimiter in content):
             return False
     return True
 

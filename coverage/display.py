@@ -195,9 +195,10 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         if len(flagged) > 20:
             con.print(f"  … {len(flagged) - 20} more in summary.json")
     if empty:
-        con.print(f"[yellow]{empty} county × category pairs have no facility in the registry (0.0%); "
-                  "is the registry complete for them?[/yellow]")
+        con.print(f"[yellow]{empty} county × category pairs have no data (無資料): no registry read has a point "
+                  "of the programme there; they are not shown as 0%[/yellow]")
     reg = result.registry
+    _print_skipped(con, reg)
     con.print(f"registry: {reg.rows_read} rows read, {len(reg.facilities)} accepted, "
               f"{reg.rows_read - len(reg.facilities)} rejected, {len(reg.mismatches)} mismatches (location or status)")
     custom = custom_programmes(reg.facilities["category"])
@@ -210,6 +211,12 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     if maps:
         index = maps.get("map index", next(iter(maps.values())))
         con.print(f"wrote {len(maps)} HTML maps; open {index}", highlight=False)
+
+
+def _print_skipped(con, registry) -> None:
+    """What the files held but was not read (hidden sheets and rows, other layers, duplicate columns)."""
+    for line in getattr(registry, "skipped", ()):
+        con.print(f"not read (未讀取): {line}", highlight=False, markup=False)
 
 
 def _pct(value) -> str:
@@ -262,6 +269,7 @@ def print_validation(registry: Registry) -> None:
     if custom:
         con.print(f"custom programmes (自訂類別, not one of the four): {'、'.join(custom)}", highlight=False,
                   markup=False)
+    _print_skipped(con, registry)
     if len(fac):
         counts = fac.groupby(["county", "category"]).size().reset_index(name="n")
         t = Table(title="accepted")

@@ -182,6 +182,20 @@ def _column_names(header: list[str]) -> list[str]:
     return names
 
 
+def _unused_duplicates(path: Path, parts: list) -> list[str]:
+    """One line per registry column given twice: the first is read, the second kept as ``src_…`` only."""
+    lines = []
+    for part, frame in parts:
+        for name in frame.columns:
+            text = str(name).removeprefix("src_").rstrip("_")
+            canon = text if text in COLUMNS else canonical_header(text)
+            if canon in COLUMNS and name != canon and canon in frame.columns:
+                where = f"{path.name}#{part}" if part else path.name
+                lines.append(f"{where}: the column {canon} appears twice; only the first is read "
+                             f"(the other, {name}, is not used)")
+    return lines
+
+
 def _finish(table: pd.DataFrame) -> pd.DataFrame:
     for col in COLUMNS:
         if col not in table.columns:
@@ -752,7 +766,7 @@ def read_table(path: str | Path, *, layer: str | None = None) -> pd.DataFrame:
     reader = _FORMATS.get(path.suffix.lower()) or _sniff(path)
     parts, skipped = reader(path, layer)
     table = _stack(path, parts)
-    table.attrs["skipped"] = skipped
+    table.attrs["skipped"] = [*skipped, *_unused_duplicates(path, parts)]
     for line in skipped:
         log.info("%s", line)
     log.debug("%s: %d rows", path, len(table))

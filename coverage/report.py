@@ -487,6 +487,7 @@ def summary(report: CoverageReport) -> dict:
     from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .programmes import custom_programmes
+    from .readers import file_labels
 
     reg = report.registry
     counties = report.counties.copy()
@@ -497,7 +498,7 @@ def summary(report: CoverageReport) -> dict:
         "definition": report.definition,
         "boundaries": report.boundaries,
         "registry": {
-            "files": [Path(f).name for f in report.files],
+            "files": file_labels(report.files),  # the shortest unique paths, as in rejected.csv and the ids
             "rows_read": int(reg.rows_read),
             "accepted": int(reg.accepted),
             "rejected_rows": int(reg.rejected_rows),  # rows, not problems: rows_read == accepted + rejected_rows

@@ -549,3 +549,53 @@ def test_sheet_xml_declaring_an_unknown_encoding_is_one_error(tmp_path):
             dst.writestr(info, data)
     with pytest.raises(UnreadableFileError, match="清冊.xlsx.*malformed XML"):
         read_table(bad)
+
+
+def test_quote_pair_spanning_rows_is_not_a_record(tmp_path):
+    """A quote opened in line 3's name and closed in line 6's is balanced CSV: lines 3–6 parse as one
+    record with line 6's coordinates. A multi-line cell holding delimiters is whole rows swallowed."""
+    from coverage.csvtext import csv_records
+    from coverage.facilities import read_facilities
+
+    text = ("類別,名稱,縣市,鄉鎮市區,經度,緯度\n"
+            "小衛星,甲,嘉義縣,竹崎鄉,120.55,23.52\n"
+            '小衛星,"乙,嘉義縣,梅山鄉,120.57,23.58\n'
+            "小衛星,丙,嘉義縣,番路鄉,120.58,23.46\n"
+            "小衛星,丁,嘉義縣,大埔鄉,120.58,23.30\n"
+            '小衛星,戊",嘉義縣,東石鄉,120.15,23.46\n'
+            "小衛星,己,嘉義縣,布袋鎮,120.17,23.38\n")
+    parsed = csv_records(text)
+    assert [line for line, _ in parsed.records] == [1, 2, 7]
+    assert parsed.damaged == [(3, 6, 'unbalanced quote (") swallows lines 3–6')]
+    path = tmp_path / "清冊.csv"
+    path.write_text(text, encoding="utf-8")
+    reg = read_facilities(path)
+    assert reg.rows_read == 6 and reg.accepted == 2 and reg.rejected_rows == 4
+    assert sorted(reg.rejected["row"]) == [3, 4, 5, 6]
+
+
+def test_a_registry_column_given_twice_is_named(tmp_path):
+    from coverage.facilities import read_facilities
+
+    path = tmp_path / "清冊.csv"
+    path.write_text("類別,名稱,縣市,鄉鎮市區,經度,緯度,經度\n小衛星,甲,嘉義縣,竹崎鄉,120.55,23.52,121.0\n",
+                    encoding="utf-8")
+    reg = read_facilities(path)
+    assert reg.accepted == 1
+    assert any("the column lon appears twice" in line and "經度" in line for line in reg.skipped)
+
+
+def test_summary_names_same_named_files_apart(tmp_path):
+    import json
+
+    from coverage.analysis import run_coverage
+    from coverage.report import write_report
+
+    paths = []
+    for folder in ("north", "south"):
+        (tmp_path / folder).mkdir()
+        paths.append(tmp_path / folder / "清冊.csv")
+        paths[-1].write_text("類別,名稱,縣市,鄉鎮市區\n小衛星,甲,嘉義縣,竹崎鄉\n", encoding="utf-8")
+    write_report(run_coverage(paths, counties=["嘉義縣"]), tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["registry"]["files"] == ["north/清冊.csv", "south/清冊.csv"]
