@@ -206,7 +206,7 @@ def parse_service_area(
     --------
     >>> area = parse_service_area("基隆市暖暖、七堵全區", "基隆市")
     >>> [p["towncode"] for p in area.parts], area.unresolved
-    (['10017060', '10017050'], [])
+    (['10017030', '10017020'], [])
     """
     from .geography import load_townships, load_villages
 
