@@ -34,7 +34,7 @@ __all__ = ["BOOLEAN_LABELS", "MEASURE_LABELS", "ZH_HEADERS", "cell_label", "targ
 #: zh-TW header of each English column key used in the workbook.
 ZH_HEADERS = {
     "county": "縣市", "category": "類別", "category_label": "類別名稱", "covered": "已涵蓋鄉鎮市區數",
-    "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數",
+    "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數", "data": "資料完整度",
     "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率",
     "missing_with_planned": "含規劃仍缺鄉鎮市區", "towncode": "鄉鎮市區代碼",
     "township": "鄉鎮市區", "planned": "規劃中據點", "flags": "地區特性", "flagged": "偏遠/特殊地區",
@@ -134,16 +134,24 @@ def write_workbook(
     extra_sheets: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write the planner's workbook for ``report`` to ``path`` (atomically)."""
+    import numpy as np
     import pandas as pd
     import xlsxwriter
 
     from . import __version__
+    from .completeness import DATA_LABELS
     from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .report import atomic_open
 
     path = Path(path)
     counties = report.counties.copy()
+    none = counties["data"].eq("none").to_numpy() if "data" in counties else np.zeros(len(counties), dtype=bool)
+    if none.any():  # no data is not 0%: blank rates, no "missing" list, 無資料 in the matrix
+        counties.loc[none, [c for c in ("rate", "rate_with_planned") if c in counties]] = np.nan
+        counties["missing"] = [[] if n else m for m, n in zip(counties["missing"], none, strict=True)]
+    if "data" in counties:
+        counties["data"] = counties["data"].map(lambda d: DATA_LABELS.get(d, d))
     with atomic_open(path, "wb") as fh:
         wb = xlsxwriter.Workbook(fh, {"strings_to_formulas": False, "strings_to_urls": False,
                                       "strings_to_numbers": False})
@@ -160,6 +168,7 @@ def write_workbook(
         matrix = counties.pivot_table(index="county", columns="category", values="rate", sort=False)
         matrix = matrix.reindex(index=list(dict.fromkeys(counties["county"])),
                                 columns=list(dict.fromkeys(counties["category"])))
+        nodata = set(zip(counties["county"][none], counties["category"][none], strict=True))
         ws = wb.add_worksheet("摘要")
         _text(ws, 0, 0, "縣市", formats["head"])
         _text(ws, 1, 0, "county", formats["key"])
@@ -173,6 +182,8 @@ def write_workbook(
             for c, value in enumerate(row, start=1):
                 if pd.notna(value):
                     ws.write_number(r, c, float(value) / 100, formats["pct"])
+                elif (county, matrix.columns[c - 1]) in nodata:
+                    _text(ws, r, c, DATA_LABELS["none"])
         last = len(matrix) + 1
         if len(matrix.columns):
             ws.conditional_format(2, 1, last, len(matrix.columns), {

@@ -35,7 +35,7 @@ def chiayi(tmp_path_factory):
 def test_chiayi_county_acceptance(chiayi):
     out, result = chiayi
     cov = read_csv(out / "coverage.csv")
-    assert list(cov.columns) == ["county", "category", "covered", "total", "rate", "missing"]
+    assert list(cov.columns) == ["county", "category", "covered", "total", "rate", "missing", "data"]
     csp = cov[cov["category"] == "community_support_point"].iloc[0]
     assert (csp["county"], csp["covered"], csp["total"], csp["rate"], csp["missing"]) == (
         "嘉義縣", "17", "18", "94.4", "阿里山鄉"
