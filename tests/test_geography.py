@@ -228,7 +228,7 @@ def test_grid_locate_equals_exact(level, grid_cache):
 
     polys = load_townships() if level == "township" else load_villages()
     key = "towncode" if level == "township" else "villcode"
-    assert geography._grid_for(polys, key, n_points=10**9) is not None  # built, and cached on disk
+    assert geography._grid_for(polys, key, n_points=2**63) is not None  # built, and cached on disk
     geography._GRIDS.clear()
     assert geography._grid_for(polys, key, n_points=0) is not None  # read back from the disk cache
     verts = shapely.get_coordinates(np.asarray(polys.geometry.values))
