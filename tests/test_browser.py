@@ -215,7 +215,8 @@ def test_hovering_alishan_shows_its_tooltip(open_map, name, tmp_path):
     x, y = m.page_point(lat, lon)
     assert m.js("([x, y]) => document.elementFromPoint(x, y).classList.contains('sn-fill')", [x, y])
     m.page.mouse.move(x, y)
-    tooltip = m.page.locator(".leaflet-tooltip.sn-tooltip")
+    # the pointer may cross a neighbour (中埔鄉) on its way in: that tooltip can still be fading out
+    tooltip = m.page.locator(".leaflet-tooltip.sn-tooltip", has_text="阿里山鄉")
     tooltip.wait_for(state="visible", timeout=5000)
     text = tooltip.inner_text()
     assert "嘉義縣 阿里山鄉" in text
