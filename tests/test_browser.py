@@ -216,7 +216,7 @@ def test_hovering_alishan_shows_its_tooltip(open_map, name, tmp_path):
     assert m.js("([x, y]) => document.elementFromPoint(x, y).classList.contains('sn-fill')", [x, y])
     m.page.mouse.move(x, y)
     # the pointer may cross a neighbour (中埔鄉) on its way in: that tooltip can still be fading out
-    tooltip = m.page.locator(".leaflet-tooltip.sn-tooltip", has_text="阿里山鄉")
+    tooltip = m.page.locator(".leaflet-tooltip.sn-tooltip", has_text="阿里山鄉").last
     tooltip.wait_for(state="visible", timeout=5000)
     text = tooltip.inner_text()
     assert "嘉義縣 阿里山鄉" in text
@@ -422,7 +422,7 @@ def test_priority_layer_toggles(open_pop_map, tmp_path):
     first = items[k][0]
     m.view(first["a"][0], first["a"][1], 11)
     m.page.locator(".sn-prio-rank-1").hover()
-    tooltip = m.page.locator(".leaflet-tooltip.sn-prio-tooltip")
+    tooltip = m.page.locator(".leaflet-tooltip.sn-prio-tooltip", has_text="第 1 順位").last
     tooltip.wait_for(state="visible", timeout=5000)
     text = tooltip.inner_text()
     assert f"優先補點 第 1 順位：{first['n']}" in text
@@ -449,7 +449,7 @@ def test_priority_reasons_do_not_execute(open_pop_map):
     item = hostile[0]
     m.view(item["a"][0], item["a"][1], 11)
     m.page.locator(f".sn-prio-rank-{item['r']}").hover()
-    tooltip = m.page.locator(".leaflet-tooltip.sn-prio-tooltip")
+    tooltip = m.page.locator(".leaflet-tooltip.sn-prio-tooltip", has_text=f"第 {item['r']} 順位").last
     tooltip.wait_for(state="visible", timeout=5000)
     assert XSS_SCRIPT in tooltip.inner_text()
     assert m.dialogs == [] and m.errors == []
