@@ -55,3 +55,11 @@ geodata: setup
 
 clean:
 	rm -rf $(VENV) maps/*.csv maps/*.json maps/*.html
+
+## Prove a change kept behaviour: the same commands on two git refs, every output compared byte for byte
+## (scripts/behaviour_diff.py; ~30 min). make behaviour-diff BASE=main HEAD=wt/x (HEAD=WORKTREE: the files on disk).
+BASE ?= main
+HEAD ?= HEAD
+.PHONY: behaviour-diff
+behaviour-diff: setup
+	$(BIN)/python scripts/behaviour_diff.py $(BASE) $(HEAD)
