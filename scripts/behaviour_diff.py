@@ -390,6 +390,28 @@ def compare_trees(base: Path, head: Path, *, diff_lines: int = 20) -> list[tuple
     return problems
 
 
+def _lock(workdir: Path) -> Path:
+    """Claim ``workdir`` for this process (``.lock`` holding the pid); stop if a live process holds it."""
+    lock = workdir / ".lock"
+    for _attempt in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text(encoding="utf-8").strip() or 0)
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, FileNotFoundError):
+                lock.unlink(missing_ok=True)  # left by a run that is gone
+                continue
+            except PermissionError:
+                pass
+            _die(f"{workdir} is in use by process {pid}; give another --workdir")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return lock
+    _die(f"cannot claim {workdir} (.lock keeps reappearing)")
+
+
 def _data_dir(given: str | None) -> Path:
     for candidate in (given, os.environ.get("SAFETYNET_SHARED_DATA"), str(REPO.parent / "shared" / "data")):
         if candidate and (Path(candidate) / "PROVENANCE.md").is_file():
@@ -415,33 +437,47 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="behaviour-diff-")).resolve()
     keep = args.keep or args.workdir is not None
     names = args.only or list(COMMANDS)
-    try:
-        if not args.no_run:
-            data = _data_dir(args.data)
-            workdir.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(workdir / "inputs", ignore_errors=True)
-            registry = _git("show", f"{args.base}:geodata/registry.csv")
-            if registry.returncode:
-                _die(f"cannot read geodata/registry.csv at {args.base!r}: "
-                                 f"{registry.stderr.decode().strip()}")
-            _write_inputs(workdir / "inputs", registry.stdout)
-            if not (workdir / "inputs" / "bad_registry.xlsx").exists():
-                names = [n for n in names if n != "report-xlsx-registry"]
-            start = time.monotonic()
-            for ref, label in ((args.base, "base"), (args.head, "head")):
-                seconds = run_ref(ref, label, workdir, args.python, data, names)
-                print(f"[{label}] {sum(seconds.values()):.0f} s in commands", flush=True)
-            print(f"wall time {time.monotonic() - start:.0f} s")
-        problems = compare_trees(workdir / "out" / "base", workdir / "out" / "head", diff_lines=args.diff_lines)
-    finally:
-        shutil.rmtree(workdir / "checkout", ignore_errors=True)
-        if not keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    if keep:
+    if not args.no_run:
+        _run_both(args, workdir, names, keep)
+    base, head = workdir / "out" / "base", workdir / "out" / "head"
+    for side in (base, head):
+        if not side.is_dir():
+            _die(f"{side} does not exist: nothing to compare (run without --no-run first)")
+    problems = compare_trees(base, head, diff_lines=args.diff_lines)
+    if not keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
         print(f"outputs kept in {workdir}/out/{{base,head}}")
     print("IDENTICAL" if not problems else f"DIFFERENT: {len(problems)} files")
     return 1 if problems else 0
 
+
+def _run_both(args: argparse.Namespace, workdir: Path, names: list[str], keep: bool) -> None:
+    """Write the inputs, then run BASE and HEAD one after the other into ``workdir/out``."""
+    data = _data_dir(args.data)
+    workdir.mkdir(parents=True, exist_ok=True)
+    lock = _lock(workdir)
+    ok = False
+    try:
+        shutil.rmtree(workdir / "inputs", ignore_errors=True)
+        shutil.rmtree(workdir / "out", ignore_errors=True)
+        registry = _git("show", f"{args.base}:geodata/registry.csv")
+        if registry.returncode:
+            _die(f"cannot read geodata/registry.csv at {args.base!r}: {registry.stderr.decode().strip()}")
+        _write_inputs(workdir / "inputs", registry.stdout)
+        if not (workdir / "inputs" / "bad_registry.xlsx").exists():
+            names = [n for n in names if n != "report-xlsx-registry"]
+        start = time.monotonic()
+        for ref, label in ((args.base, "base"), (args.head, "head")):
+            seconds = run_ref(ref, label, workdir, args.python, data, names)
+            print(f"[{label}] {sum(seconds.values()):.0f} s in commands", flush=True)
+        print(f"wall time {time.monotonic() - start:.0f} s")
+        ok = True
+    finally:
+        shutil.rmtree(workdir / "checkout", ignore_errors=True)
+        lock.unlink(missing_ok=True)
+        if not ok and not keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import os
 import shutil
 import subprocess
 import zipfile
@@ -149,3 +150,24 @@ def test_one_command_on_two_checkouts_is_identical(tmp_path, shared_data, capsys
     assert "--population" in (work / "out" / "head" / "error-objective" / "_stderr.txt").read_text()
     assert "8 accepted" in (work / "out" / "base" / "validate-bad" / "_stdout.txt").read_text()
     assert not (work / "checkout").exists()
+
+
+def test_a_working_folder_in_use_is_refused_and_a_stale_lock_replaced(tmp_path, capsys):
+    (tmp_path / ".lock").write_text(f"{os.getpid()}\n")  # a live process holds it
+    with pytest.raises(SystemExit) as info:
+        bd._lock(tmp_path)
+    assert info.value.code == 2 and f"in use by process {os.getpid()}" in capsys.readouterr().err
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / ".lock").write_text(f"{gone.pid}\n")  # its process has ended
+    assert bd._lock(tmp_path).read_text() == f"{os.getpid()}\n"
+
+
+def test_compare_only_needs_both_output_trees(tmp_path, capsys):
+    _tree(tmp_path / "out" / "base", {"x/_exit.txt": b"0\n"})
+    with pytest.raises(SystemExit) as info:
+        bd.main(["main", "--no-run", "--workdir", str(tmp_path)])
+    assert info.value.code == 2 and "out/head does not exist" in capsys.readouterr().err
+    _tree(tmp_path / "out" / "head", {"x/_exit.txt": b"1\n"})
+    assert bd.main(["main", "--no-run", "--workdir", str(tmp_path)]) == 1
+    assert "DIFFERENT: 1 files" in capsys.readouterr().out
