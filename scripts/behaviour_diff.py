@@ -11,7 +11,8 @@ touched: no ``git worktree``, no checkout) into the SAME path, ``WORKDIR/checkou
 other, and every command runs in the SAME folder ``WORKDIR/run/NAME`` with the SAME absolute input paths.
 So file paths that an output records (the bundled registry in ``manifest.json``, map sources, …) are
 byte-identical for both refs and need no rewriting; the outputs of each ref are then moved to
-``WORKDIR/out/<label>/NAME``.
+``WORKDIR/out/<label>/NAME``. A run claims WORKDIR with ``WORKDIR/.lock`` (its pid): a second run into the
+same folder is refused, since both would export into the same checkout path.
 
 Each command runs with ``PYTHON -m coverage.cli …`` (default the interpreter running this script, e.g.
 ``.venv/bin/python``) and ``PYTHONPATH=WORKDIR/checkout``: the venv holds an editable install of one
