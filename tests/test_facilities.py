@@ -1,4 +1,4 @@
-"""Tests of coverage.facilities (and coverage.readers): reading, validating, locating registries.
+"""Tests of coverage.facilities (and coverage.tabular): reading, validating, locating registries.
 
 Every fixture file is written into ``tmp_path`` by the test that uses it; nothing binary is
 committed. Coordinates are real: 嘉義縣竹崎鄉 ~ (120.55, 23.52), 嘉義縣阿里山鄉 ~ (120.80, 23.45),
@@ -918,7 +918,7 @@ def test_same_file_twice_is_read_twice_and_rejected_as_duplicates(tmp_path: Path
 
 def _table(rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
     """A stacked table as read_registry_tables gives it: file, row, every canonical column as text."""
-    from coverage.readers import COLUMNS
+    from coverage.tabular import COLUMNS
 
     frame = pd.DataFrame([{"file": file, "row": i + 2, **dict.fromkeys(COLUMNS, ""), **r} for i, r in enumerate(rows)])
     return frame.fillna("")
@@ -947,7 +947,7 @@ def test_read_registry_tables_labels_and_personal_columns(tmp_path: Path) -> Non
     t, personal = read_registry_tables([a, b])
     assert t[["file", "row", "name"]].values.tolist() == [["a/r.csv", 2, "甲"], ["b/r.csv", 2, "乙"]]
     assert personal == {"a/r.csv": ["聯絡人"], "b/r.csv": ["電話"]}
-    from coverage.readers import file_labels
+    from coverage.tabular import file_labels
 
     assert file_labels([a, a]) == ["r.csv", "r.csv (2)"]
 

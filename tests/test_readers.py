@@ -1,4 +1,4 @@
-"""Tests of coverage.readers, coverage.csvtext and coverage.xlsxread on real-world and hostile files.
+"""Tests of coverage.tabular (with coverage.columns), coverage.csvtext and coverage.xlsxread on real-world and hostile files.
 
 Issue 13 items 1–3 for file reading: nothing read is lost (quote damage, every sheet and layer,
 same-named files), memory follows the real content (XFD1048576, shared-strings bombs, a
@@ -30,7 +30,7 @@ from shapely.geometry import LineString, Point, Polygon
 from coverage.csvtext import csv_records, iter_csv_rows
 from coverage.errors import UnreadableFileError
 from coverage.facilities import Registry, read_facilities
-from coverage.readers import EXTRA_CELLS, PART, ROW_PROBLEM, file_labels, read_table
+from coverage.tabular import EXTRA_CELLS, PART, ROW_PROBLEM, file_labels, read_table
 from coverage.rejections import rejected_rows
 from coverage.xlsxread import open_workbook, sheet_rows
 
@@ -532,7 +532,7 @@ def test_sheet_xml_declaring_an_unknown_encoding_is_one_error(tmp_path):
     import zipfile
 
     from coverage.errors import UnreadableFileError
-    from coverage.readers import read_table
+    from coverage.tabular import read_table
 
     good = tmp_path / "good.xlsx"
     import pandas as pd
