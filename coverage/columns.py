@@ -37,6 +37,7 @@ __all__ = [
     "WIDE",
     "canonical_header",
     "cell_text",
+    "chunk_table",
     "column_names",
     "find_header",
     "raw_text",
@@ -325,7 +326,7 @@ def rows_table(path: Path, rows: Iterable[Row], *, limit: int, delimited: bool =
     body = itertools.chain(head[h + 1:], it)
     parts, seen = [], 0
     while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
-        parts.append(_chunk_table(chunk, names, header_cells))
+        parts.append(chunk_table(chunk, names, header_cells))
         seen += len(chunk)
         if seen > limit:
             raise UnreadableFileError(
@@ -333,16 +334,31 @@ def rows_table(path: Path, rows: Iterable[Row], *, limit: int, delimited: bool =
                 "or raise SAFETYNET_MAX_ROWS"
             )
     if not parts:
-        parts.append(_chunk_table([], names))
+        parts.append(chunk_table([], names))
     table = pd.concat(parts) if len(parts) > 1 else parts[0]
     return with_all_columns(table)
 
 
-def _chunk_table(chunk: list[Row], names: list[str], header_cells: int | None = None) -> pd.DataFrame:
+def chunk_table(chunk: list[Row], names: list[str], header_cells: int | None = None) -> pd.DataFrame:
     """Clean string table of raw rows, indexed by their row numbers; blank rows dropped.
 
     With ``header_cells`` (delimited text), rows with fewer cells than ``names`` or more than
     ``header_cells`` are marked in :data:`CELL_COUNT` (``"cells/header cells"``).
+
+    Parameters
+    ----------
+    chunk : list of (int, list, str or None)
+        Raw rows (:data:`Row`) after the header.
+    names : list of str
+        Column names (:func:`column_names`).
+    header_cells : int, optional
+        The header's number of cells, blank ones included (delimited text only).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``row``: ``names``, then :data:`EXTRA_CELLS`, :data:`ROW_PROBLEM` and
+        :data:`CELL_COUNT`, all ``str``.
     """
     import numpy as np
     import pandas as pd

@@ -70,8 +70,9 @@ Parts = tuple[list[tuple[str, "pd.DataFrame"]], list[str]]
 
 # ----------------------------------------------------------------------------- CSV
 
-def _encoding(path: Path) -> str:
-    """Encoding of a CSV file, found in one streaming pass that also enforces the row limit.
+def _encoding(path: Path) -> tuple[str, bool]:
+    """Encoding of a CSV file, and whether it holds a quote character (``"``), found in one streaming
+    pass that also enforces the row limit.
 
     UTF-16 by BOM, else the first of strict UTF-8, cp950 and Big5-HKSCS that decodes the whole
     file, else a detector's guess on its first megabytes. The file is read in 1 MB blocks, never
@@ -87,11 +88,11 @@ def _encoding(path: Path) -> str:
         candidates = ["utf-8-sig", "cp950", "big5hkscs"]
     for enc in candidates:
         try:
-            _scan(path, enc)
+            quoted = _scan(path, enc)
         except UnicodeDecodeError:
             continue
         log.debug("%s: decoded as %s", path, enc)
-        return enc
+        return enc, quoted
     from charset_normalizer import from_bytes
 
     with open(path, "rb") as fh:
@@ -99,20 +100,20 @@ def _encoding(path: Path) -> str:
     best = from_bytes(sample).best()
     if best is not None and best.encoding and best.chaos < 0.2:
         try:
-            _scan(path, best.encoding)
+            quoted = _scan(path, best.encoding)
         except (UnicodeDecodeError, LookupError):
             pass
         else:
             log.info("%s: not UTF-8 or Big5; decoded as %s (detected)", path, best.encoding)
-            return best.encoding
+            return best.encoding, quoted
     raise UnreadableFileError(path, "cannot decode the text; save it as UTF-8 or Big5 (cp950)")
 
 
-def _scan(path: Path, encoding: str) -> None:
+def _scan(path: Path, encoding: str) -> bool:
     """Decode the whole file in blocks (UnicodeDecodeError if it is not ``encoding``); refuse
-    a blank or binary file and one with more than :func:`max_rows` lines."""
+    a blank or binary file and one with more than :func:`max_rows` lines. Whether it holds a ``"``."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    limit, lines, blank = max_rows(), 0, True
+    limit, lines, blank, quoted = max_rows(), 0, True, False
     with open(path, "rb") as fh:
         while True:
             block = fh.read(_BLOCK_BYTES)
@@ -120,6 +121,7 @@ def _scan(path: Path, encoding: str) -> None:
             if "\x00" in text:
                 raise UnreadableFileError(path, "contains NUL characters; it is a binary file, not a CSV table")
             blank = blank and not text.strip()
+            quoted = quoted or '"' in text
             lines += text.count("\n")
             if lines > limit:
                 raise UnreadableFileError(
@@ -130,6 +132,7 @@ def _scan(path: Path, encoding: str) -> None:
                 break
     if blank:
         raise UnreadableFileError(path, "file is empty")
+    return quoted
 
 
 def _delimiters(text: str) -> list[str]:
@@ -156,7 +159,7 @@ def max_rows() -> int:
 
 def _read_csv(path: Path, layer: str | None = None) -> Parts:
     """The one table of a CSV file (``layer`` is ignored: a CSV has one part)."""
-    encoding = _encoding(path)
+    encoding, quoted = _encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
         head = fh.read(_BLOCK_BYTES)
     first_error = None
@@ -165,6 +168,8 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
             peek = list(itertools.islice(iter_csv_rows(fh, delimiter=delimiter), HEADER_SEARCH_ROWS))
         h = find_header([[cell_text(v) for v in r[1][:WIDE]] for r in peek])
         width = len(peek[h][1]) if h is not None else None
+        if h is not None and not quoted:  # every line is one record: read column by column
+            return [("", _plain_csv(path, encoding, delimiter, peek[h]))], []
         with open(path, encoding=encoding, newline="") as fh:
             try:
                 rows = iter_csv_rows(fh, delimiter=delimiter, width=width)
@@ -174,6 +179,20 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
                     raise
                 first_error = first_error or exc
     raise first_error
+
+
+def _plain_csv(path: Path, encoding: str, delimiter: str, header_row: tuple) -> pd.DataFrame:
+    """The table of a CSV file without quotes whose header is ``header_row`` (:mod:`coverage.plaincsv`)."""
+    from .plaincsv import plain_table
+
+    line, cells, _ = header_row
+    header = [cell_text(v) for v in cells[:WIDE]]
+    while header and not header[-1]:
+        header.pop()
+    with open(path, encoding=encoding, newline="") as fh:
+        body = itertools.islice(fh, line, None)
+        return plain_table(path, body, first=line + 1, delimiter=delimiter, names=column_names(header),
+                           header_cells=len(cells), limit=max_rows())
 
 
 # ----------------------------------------------------------------------------- XLSX
