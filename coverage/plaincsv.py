@@ -14,6 +14,7 @@ handed to :func:`coverage.csvtext.iter_csv_rows` and :func:`coverage.columns.chu
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import re
 import unicodedata
@@ -30,14 +31,21 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["SPACE_CHARACTERS", "plain_table"]
+__all__ = ["COMBINING_STARTERS", "SPACE_CHARACTERS", "plain_table"]
 
 #: Every character ``str.split()`` splits on (``str.isspace()``), for the cleanliness test.
 SPACE_CHARACTERS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
                     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _ASCII_SPACES = tuple(c for c in SPACE_CHARACTERS if c.isascii() and c not in " \n")
 _OTHER_SPACES = re.compile("[" + re.escape(SPACE_CHARACTERS.replace(" ", "").replace("\n", "")) + "]")
+#: Starters (combining class 0) that compose with the character before them: the second character of
+#: a two-character canonical decomposition, and Hangul medial vowels and final consonants.
+COMBINING_STARTERS = frozenset(
+    "\u09be\u09d7\u0b3e\u0b56\u0b57\u0bbe\u0bd7\u0cc2\u0cd5\u0cd6\u0d3e\u0d57\u0dcf\u0ddf\u0fb5\u0fb7"
+    "\u102e\u1b35\U00011127\U0001133e\U00011357\U000114b0\U000114ba\U000114bd\U000115af\U00011930"
+    + "".join(map(chr, range(0x1161, 0x1176))) + "".join(map(chr, range(0x11A8, 0x11C3))))
 _CHUNK_LINES = 50_000
+_FILTER_MIN = 2_000  # a column this long is cleaned value by value only where a value may change
 
 
 def _clean(value: str) -> str:
@@ -66,11 +74,37 @@ def _clean_column(column: pa.Array) -> pa.Array:
     if len(column) == 0:
         return column
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(column)], pa.int32()), column), "\n")
-    if _is_clean(joined[0].as_py()):
+    text = joined[0].as_py()
+    if _is_clean(text):
         return column
+    if len(column) < _FILTER_MIN:
+        return _clean_distinct(column)
+    unsafe = sorted(c for c in set(text) if c != "\n" and not _safe_character(c))
+    pattern = "|".join(["  ", "^ ", " $", *(["[" + "".join(f"\\x{{{ord(c):x}}}" for c in unsafe) + "]"]
+                                              if unsafe else [])])  # RE2 syntax
+    changes = pc.match_substring_regex(column, pattern)
+    return pc.replace_with_mask(column, changes, _clean_distinct(column.filter(changes)))
+
+
+def _clean_distinct(column: pa.Array) -> pa.Array:
+    """``column`` cleaned by cleaning each distinct value once."""
+    import pyarrow as pa
+
     encoded = column.dictionary_encode()
     cleaned = pa.array([_clean(v) for v in encoded.dictionary.to_pylist()], pa.string())
     return cleaned.take(encoded.indices)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _safe_character(c: str) -> bool:
+    """Whether a value made of such characters (and single inner spaces) is its own :func:`_clean`.
+
+    NFKC leaves such a character as it is and never composes it with a neighbour: it is NFKC
+    alone, of combining class 0, and not one of :data:`COMBINING_STARTERS`; and ``str.split()``
+    does not split on it.
+    """
+    return (c == " " or not c.isspace()) and unicodedata.combining(c) == 0 and c not in COMBINING_STARTERS \
+        and unicodedata.normalize("NFKC", c) == c
 
 
 def _plain_chunk(lines: list[str], first: int, delimiter: str, names: list[str],

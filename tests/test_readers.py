@@ -607,8 +607,9 @@ def test_summary_names_same_named_files_apart(tmp_path):
 
 _plain_seen: Counter = Counter()
 # cells of quote-free registries: CJK, full-width forms NFKC changes (，Ａ１), odd spaces str.split() knows
+# and characters NFKC composes with their neighbour (é + dot below, Hangul jamo, a Tamil vowel sign)
 _CELL_CHARS = st.sampled_from([*"甲乙竹崎鄉ab1.-，Ａ１（）\u3000 \t\xa0\x1c\u2028\u200b", "嘉義縣竹崎鄉", "社福中心",
-                               "120.55"])
+                               "120.55", *"é\u0323\u0301\u1100\u1161\u11a8\u0b92\u0bd7ｶﾞ"])
 _cell = st.lists(_CELL_CHARS, max_size=4).map("".join)
 
 
@@ -634,9 +635,9 @@ def _plain_csv_text(draw: st.DrawFn) -> tuple[str, str]:
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(file=_plain_csv_text(), chunk=st.integers(1, 5))
+@given(file=_plain_csv_text(), chunk=st.integers(1, 5), by_value=st.booleans())
 def test_quote_free_csv_read_by_columns_equals_the_careful_reader(tmp_path: Path, file: tuple[str, str],
-                                                                  chunk: int) -> None:
+                                                                  chunk: int, by_value: bool) -> None:
     """A CSV without quotes is read column by column (coverage.plaincsv) into the very table the
     record-by-record reader gives: same rows and row numbers, same cells, same malformed-row markers."""
     import pandas as pd
@@ -662,6 +663,7 @@ def test_quote_free_csv_read_by_columns_equals_the_careful_reader(tmp_path: Path
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(plaincsv, "_CHUNK_LINES", chunk)
+        mp.setattr(plaincsv, "_FILTER_MIN", 0 if by_value else 10**9)  # find the values to clean, or clean all
         mp.setattr(plaincsv, "_plain_chunk", spy_chunk)
         by_columns = outcome(read_table)
         mp.setattr(tabular, "_plain_csv", lambda *a: pytest.fail("the careful reader was not used"))
@@ -686,6 +688,21 @@ def test_quote_free_property_reached_both_paths() -> None:
     if not _plain_seen:
         pytest.skip("run with test_quote_free_csv_read_by_columns_equals_the_careful_reader")
     assert _plain_seen["plain chunk"] > 20 and _plain_seen["careful chunk"] > 20 and _plain_seen["read"] > 20
+
+
+def test_combining_starters_are_those_unicodedata_knows() -> None:
+    """Every starter that is the second character of a canonical pair (plus Hangul medial and final jamo)."""
+    import unicodedata
+
+    from coverage.plaincsv import COMBINING_STARTERS
+
+    second = set()
+    for c in map(chr, range(0x110000)):
+        parts = unicodedata.decomposition(c).split()
+        if len(parts) == 2 and not parts[0].startswith("<") and unicodedata.combining(chr(int(parts[1], 16))) == 0:
+            second.add(chr(int(parts[1], 16)))
+    jamo = {chr(i) for i in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}
+    assert second | jamo == COMBINING_STARTERS
 
 
 def test_space_characters_are_those_str_split_splits_on() -> None:
