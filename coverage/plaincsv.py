@@ -67,32 +67,29 @@ def _is_clean(text: str) -> bool:
 
 
 def _clean_column(column: pa.Array) -> pa.Array:
-    """``column`` with every value cleaned, testing the whole column first and cleaning distinct values."""
+    """``column`` with every value cleaned: tested as a whole first, then cleaned once per distinct value
+    (or, in a long column of mostly distinct values, only the values that a cleaning may change)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if len(column) == 0:
         return column
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(column)], pa.int32()), column), "\n")
-    text = joined[0].as_py()
+    encoded = column.dictionary_encode()
+    distinct = encoded.dictionary.to_pylist()
+    if len(column) < _FILTER_MIN or 4 * len(distinct) <= len(column):
+        if _is_clean("\n".join(distinct)):
+            return column
+        return pa.array([_clean(v) for v in distinct], pa.string()).take(encoded.indices)
+    text = "\n".join(distinct)
     if _is_clean(text):
         return column
-    if len(column) < _FILTER_MIN:
-        return _clean_distinct(column)
     unsafe = sorted(c for c in set(text) if c != "\n" and not _safe_character(c))
     pattern = "|".join(["  ", "^ ", " $", *(["[" + "".join(f"\\x{{{ord(c):x}}}" for c in unsafe) + "]"]
                                               if unsafe else [])])  # RE2 syntax
     changes = pc.match_substring_regex(column, pattern)
-    return pc.replace_with_mask(column, changes, _clean_distinct(column.filter(changes)))
-
-
-def _clean_distinct(column: pa.Array) -> pa.Array:
-    """``column`` cleaned by cleaning each distinct value once."""
-    import pyarrow as pa
-
-    encoded = column.dictionary_encode()
-    cleaned = pa.array([_clean(v) for v in encoded.dictionary.to_pylist()], pa.string())
-    return cleaned.take(encoded.indices)
+    encoded = column.filter(changes).dictionary_encode()
+    cleaned = pa.array([_clean(v) for v in encoded.dictionary.to_pylist()], pa.string()).take(encoded.indices)
+    return pc.replace_with_mask(column, changes, cleaned)
 
 
 @functools.lru_cache(maxsize=65_536)
