@@ -248,36 +248,43 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
     layer name, or a folder), so ids are unique as long as labels are.
     """
     k = np.flatnonzero(keep)
-    col, kc = values["col"], values["code"][k]
-    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
-    town_of = dict(zip(towns["towncode"], towns["township"], strict=True))
-    files, rows = t["file"].to_numpy()[k], t["row"].to_numpy()[k].astype("int64")
+    kc = values["code"][k]
+    codes, distinct = pd.factorize(kc)  # every accepted row has a towncode
+    by_code = towns.set_index("towncode")
+    files, rows = _taken(t, "file", k), t["row"].to_numpy()[k].astype("int64")
     dates = values["dates"]
     out = pd.DataFrame({
-        "facility_id": [f"{f}:{r}" for f, r in zip(files, rows, strict=True)],
+        "facility_id": pd.Series(files, dtype="str").str.cat(pd.Series(rows).astype("str"), sep=":"),
         "file": files,
         "row": rows,
         "category": values["category"][k],
-        "name": col["name"][k],
-        "county": [county_of[c] for c in kc],
-        "township": [town_of[c] for c in kc],
+        "name": _taken(t, "name", k),
+        "county": by_code["county"].reindex(distinct).to_numpy()[codes],
+        "township": by_code["township"].reindex(distinct).to_numpy()[codes],
         "towncode": kc,
-        "address": col["address"][k],
+        "address": _taken(t, "address", k),
         "lon": values["lon"][k],
         "lat": values["lat"][k],
         "precision": values["precision"][k],
-        "status": col["status"][k],
+        "status": _taken(t, "status", k),
         "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
         "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
         "serves": pd.Series([values["serves"][i] for i in k], dtype=object),
-        "source": col["source"][k],
+        "source": _taken(t, "source", k),
         "cases": values["cases"][k],
         "snapped": values["snapped"][k],
-        "note": ["; ".join(notes[i]) for i in k],
+        "note": ["; ".join(n) if n else "" for n in map(notes.__getitem__, k)],
     })
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
                                                            "serves", "cases", "snapped")]
     return out.astype(dict.fromkeys(text_cols, "str"))
+
+
+def _taken(t: pd.DataFrame, column: str, rows: np.ndarray) -> Any:
+    """The values of ``column`` of ``t`` at the positions ``rows`` (``""`` when ``t`` has no such column)."""
+    if column not in t.columns:
+        return np.full(len(rows), "", dtype=object)
+    return t[column].array.take(rows)
 
 
 def split_extra_columns(

@@ -362,8 +362,7 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     """
     n = len(t)
     good = np.flatnonzero(~rej.bad)
-    frame = pd.DataFrame({k: v[good] for k, v in keys.items()})
-    first = pd.Series(good).groupby([frame[k] for k in frame], dropna=False, sort=False).transform("first")
+    first = pd.Series(good).groupby([v[good] for v in keys.values()], dropna=False, sort=False).transform("first")
     dup = np.zeros(n, dtype=bool)
     dup[good] = first.to_numpy() != good
     first_of = np.zeros(n, dtype=int)
