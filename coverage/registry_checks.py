@@ -72,6 +72,21 @@ def _shared_objects(column: pd.Series) -> np.ndarray:
     return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
 
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        c, uniques = pd.factorize(column, use_na_sentinel=False)
+        codes = pd.factorize(codes * len(uniques) + c)[0]
+    _, first = np.unique(codes, return_index=True)
+    return codes, [tuple(column[i] for column in columns) for i in first]
+
+
+def _fields(results: list[tuple[Any, ...]], codes: np.ndarray, count: int) -> list[np.ndarray]:
+    """Per row, each of the ``count`` fields of the result of its distinct key (object arrays)."""
+    return [_objects(r[j] for r in results)[codes] for j in range(count)]
+
+
 def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[Any]:
     """``[func(k) for k in keys]``, calling ``func`` once per distinct key."""
     cache: dict[Hashable, Any] = {}
@@ -244,14 +259,12 @@ def resolve_declared(col: dict[str, np.ndarray], towns: gpd.GeoDataFrame) -> dic
         ``sugg`` (the candidates of an ambiguous township, else ``None``), ``decl_county``
         (the official county declared either way).
     """
-    decl = _map_unique(list(zip(col["county"], col["township"], strict=True)),
-                       lambda k: _declared(k[0], k[1], towns))
-    d = dict(zip(("code", "county", "field", "msg", "sugg"), (_objects(x[j] for x in decl) for j in range(5)),
-                 strict=True))
+    codes, pairs = _distinct(col["county"], col["township"])
+    decl = [_declared(county, township, towns) for county, township in pairs]
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
-    d["decl_county"] = np.array([county_of.get(c, k) for c, k in zip(d["code"], d["county"], strict=True)],
-                                dtype=object)
-    return d
+    decl = [(*x, county_of.get(x[0], x[1])) for x in decl]
+    return dict(zip(("code", "county", "field", "msg", "sugg", "decl_county"), _fields(decl, codes, 6),
+                    strict=True))
 
 
 def locate_without_coordinates(
@@ -312,9 +325,8 @@ def check_dates(col: dict[str, np.ndarray], rej: Rejections) -> dict[str, np.nda
     """``opened``/``closed`` as Timestamps (``None`` when blank); bad dates, and closed before opened, rejected."""
     dates = {}
     for field in ("opened", "closed"):
-        parsed = _map_unique(col[field], _safe(parse_date))
-        dates[field] = np.array([d for d, _ in parsed], dtype=object)
-        err = np.array([e for _, e in parsed], dtype=object)
+        codes, distinct = _distinct(col[field])
+        dates[field], err = _fields([_safe(parse_date)(v) for v, in distinct], codes, 2)
         rej.add(pd.notna(err), field, col[field], err)
     both = pd.notna(dates["opened"]) & pd.notna(dates["closed"])
     both[both] = dates["closed"][both] < dates["opened"][both]
@@ -337,10 +349,11 @@ def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDat
 
 def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
     """People served per row (NaN when blank); a bad value is rejected without being shown."""
-    parsed = _map_unique(col["cases"], _safe(_cases))
-    err = np.array([e for _, e in parsed], dtype=object)
+    codes, distinct = _distinct(col["cases"])
+    parsed = [_safe(_cases)(v) for v, in distinct]
+    err = _fields(parsed, codes, 2)[1]
     rej.add(pd.notna(err), "cases", WITHHELD, err)
-    return np.array([np.nan if c is None else c for c, _ in parsed], dtype=float)
+    return np.array([np.nan if c is None else c for c, _ in parsed], dtype=float)[codes]
 
 
 def _positions(xy: dict[str, np.ndarray], precision: np.ndarray, code: np.ndarray,
