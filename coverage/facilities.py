@@ -284,6 +284,8 @@ def _taken(t: pd.DataFrame, column: str, rows: np.ndarray) -> Any:
     """The values of ``column`` of ``t`` at the positions ``rows`` (``""`` when ``t`` has no such column)."""
     if column not in t.columns:
         return np.full(len(rows), "", dtype=object)
+    if len(rows) == len(t):  # every row (rows are increasing): share the column, do not copy it
+        return t[column].array
     return t[column].array.take(rows)
 
 

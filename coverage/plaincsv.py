@@ -44,7 +44,7 @@ COMBINING_STARTERS = frozenset(
     "\u09be\u09d7\u0b3e\u0b56\u0b57\u0bbe\u0bd7\u0cc2\u0cd5\u0cd6\u0d3e\u0d57\u0dcf\u0ddf\u0fb5\u0fb7"
     "\u102e\u1b35\U00011127\U0001133e\U00011357\U000114b0\U000114ba\U000114bd\U000115af\U00011930"
     + "".join(map(chr, range(0x1161, 0x1176))) + "".join(map(chr, range(0x11A8, 0x11C3))))
-_CHUNK_LINES = 50_000
+_CHUNK_LINES = 20_000  # lines split and cleaned at a time (Arrow temporaries stay small)
 _FILTER_MIN = 2_000  # a column this long is cleaned value by value only where a value may change
 
 
