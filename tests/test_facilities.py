@@ -1015,3 +1015,20 @@ def test_split_extra_columns_alone() -> None:
     t = _table([{"聯絡人": "王小明", "備註": "x", "電話": "0912"}])
     kept, withheld, public = split_extra_columns(t, {"t.csv": ["聯絡人", "電話"]}, public_columns=["電話"])
     assert (kept, withheld, public) == (["備註"], ["聯絡人", "電話"], ["電話"])
+
+
+def test_coordinates_with_degree_signs_and_spaces_are_read(tmp_path: Path, townships) -> None:
+    """Plain numbers are parsed directly and only the other cells lose their ° 度 and spaces: both read alike."""
+    path = tmp_path / "deg.csv"
+    path.write_text("類別,名稱,經度,緯度\n"
+                    "社福中心,甲,120.55°,23.52度\n"
+                    "社福中心,乙,120 .551,23.521\n"
+                    "社福中心,丙,120.552,23.522\n"
+                    "社福中心,丁,12O.55,23.52\n"
+                    "社福中心,戊,°,23.52\n", encoding="utf-8")
+    reg = read_facilities(path, townships=townships)
+    got = dict(zip(reg.facilities["name"], zip(reg.facilities["lon"], reg.facilities["lat"], strict=True),
+                   strict=True))
+    assert got == {"甲": (120.55, 23.52), "乙": (120.551, 23.521), "丙": (120.552, 23.522)}
+    assert sorted(reg.rejected["row"]) == [5, 6]
+    assert reg.rows_read == reg.accepted + reg.rejected_rows
