@@ -610,7 +610,7 @@ _plain_seen: Counter = Counter()
 # and characters NFKC composes with their neighbour (é + dot below, Hangul jamo, a Tamil vowel sign)
 _CELL_CHARS = st.sampled_from([*"甲乙竹崎鄉ab1.-，Ａ１（）\u3000 \t\xa0\x1c\u2028\u200b", "嘉義縣竹崎鄉", "社福中心",
                                "120.55", *"é\u0323\u0301\u1100\u1161\u11a8\u0b92\u0bd7ｶﾞ"])
-_cell = st.lists(_CELL_CHARS, max_size=4).map("".join)
+_plain_cell = st.lists(_CELL_CHARS, max_size=4).map("".join)
 
 
 @st.composite
@@ -620,9 +620,9 @@ def _plain_csv_text(draw: st.DrawFn) -> tuple[str, str]:
     header = ["類別", "名稱", "鄉鎮市區", *draw(st.sampled_from([[], ["備註"], ["", ""]]))]
     width = len(header)
     rows = draw(st.lists(st.one_of(
-        st.lists(_cell, min_size=width, max_size=width),  # lines up
-        st.lists(_cell, min_size=width, max_size=width),
-        st.lists(_cell, min_size=0, max_size=width + 2),  # ragged, or blank
+        st.lists(_plain_cell, min_size=width, max_size=width),  # lines up
+        st.lists(_plain_cell, min_size=width, max_size=width),
+        st.lists(_plain_cell, min_size=0, max_size=width + 2),  # ragged, or blank
     ), max_size=12))
     ends = draw(st.lists(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]), min_size=len(rows) + 1,
                          max_size=len(rows) + 1))
