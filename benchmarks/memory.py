@@ -32,7 +32,7 @@ _CHILD = textwrap.dedent("""
     from coverage.errors import CoverageError
     from coverage.facilities import read_facilities
     from coverage.geography import load_townships
-    from coverage.readers import read_table
+    from coverage.tabular import read_table
 
     def peak_mb():
         # VmHWM: this process image's own peak. ru_maxrss would carry over the peak of the parent

@@ -30,8 +30,14 @@ _MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
 
 
 def _numbers(text: np.ndarray) -> np.ndarray:
-    cleaned = pd.Series(text, dtype="str").str.replace(r"[°度\s]", "", regex=True)
-    return pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
+    """Numbers of coordinate cells (NaN where blank or not a number), ``°``, ``度`` and spaces ignored."""
+    direct = pd.to_numeric(pd.Series(text, dtype="str").where(text != ""), errors="coerce")
+    plain = direct.to_numpy(dtype=float, copy=True)
+    retry = np.flatnonzero(np.isnan(plain) & (text != ""))  # only these can hold ° 度 or inner spaces
+    if len(retry):
+        cleaned = pd.Series(text[retry], dtype="str").str.replace(r"[°度\s]", "", regex=True)
+        plain[retry] = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
+    return plain
 
 
 def _inside(v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:

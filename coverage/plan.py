@@ -279,7 +279,7 @@ def _small_table(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
     names columns of ``aliases``; its hidden rows are problems (a hidden target still counts).
     """
     from .csvtext import csv_records
-    from .readers import max_file_bytes
+    from .tabular import max_file_bytes
 
     if not path.exists():
         raise UnreadableFileError(path, "file not found")

@@ -197,7 +197,7 @@ def read_population_rows(path: str | Path) -> PopulationRows:
         raise UnreadableFileError(path, "file not found")
     if path.is_dir():
         raise UnreadableFileError(path, "is a directory, not a population file")
-    from .readers import max_file_bytes
+    from .tabular import max_file_bytes
 
     limit = max_file_bytes()
     if path.stat().st_size > limit:

@@ -30,21 +30,21 @@ table, too many or too few cells, a line damaged by an unbalanced quote) go to
 :attr:`Population.rejected` (``file, row, field, value, reason``; :mod:`coverage.rejections`),
 never dropped silently: ``rows_read == accepted rows + rejected rows``, rows numbered as in the file.
 
-Splitting the file into rows is :mod:`coverage.popfile`'s job; this module checks and matches them.
+Splitting the file into rows is :mod:`coverage.popfile`'s job; this module checks the rows' columns and counts,
+and :mod:`coverage.popplaces` matches them to townships and villages.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
-from .errors import CoverageError, InputError, UnreadableFileError
+from .errors import InputError, UnreadableFileError
 from .popfile import OPEN_END, PopulationRows, classify_column, normalise_header, read_population_rows
+from .popplaces import find_places, match_villages, reject_duplicate_places
 from .rejections import Rejections, rejected_rows
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,8 +72,6 @@ _GROUP_ALIASES = {
 
 _MAX_COUNT = 100_000_000  # no count (or area in km²) of one row can be larger
 
-_VILLAGE_CODE = re.compile(r"^(\d{8})-?(\d{3})$")
-_TOWN_CODE = re.compile(r"^\d{7,8}$")
 
 
 @dataclass(frozen=True)
@@ -284,19 +282,19 @@ def read_population(
 
     path = Path(path)
     raw = read_population_rows(path)
-    layout = _columns(path, raw.header)
+    layout = column_layout(path, raw.header)
     towns = load_townships() if townships is None else townships
     line, cells, rej = _cell_table(raw, layout)
     whole = rej.bad.copy()  # rows rejected whole (damaged or misshapen): their cells are not read
     totals, band, area = _counts(cells, layout, rej, whole)
-    groups = _age_groups(totals, band, layout, rej)
-    places = _places(cells, layout, towns, rej, whole, bundled=townships is None)
+    groups = age_group_counts(totals, band, layout, rej)
+    places = find_places(cells, layout.header, layout.cols, towns, rej, whole, bundled=townships is None)
     vill_table, assigned, how = None, pd.Series([None] * len(cells), dtype=object), places.how
     if places.level == "village":
         vill_table = load_villages() if villages is None else villages
         vill_table = vill_table[vill_table["towncode"].isin(set(places.towncode.dropna()))]
-        assigned, how = _match_villages(places, vill_table, layout, rej, whole)
-    _reject_duplicates(places, assigned, towns, vill_table, layout, line, rej)
+        assigned, how = match_villages(places, vill_table, layout.header, layout.cols, rej, whole)
+    reject_duplicate_places(places, assigned, towns, vill_table, layout.header, layout.cols, line, rej)
     ok = ~rej.bad
     avail = tuple(g for g in AGE_GROUPS if g in groups)
     people = groups[avail[0]] if avail else np.zeros(len(cells))
@@ -321,7 +319,7 @@ def read_population(
 
 
 @dataclass(frozen=True)
-class _Columns:
+class ColumnLayout:
     """What each column of a population table holds."""
 
     header: list[str]
@@ -334,7 +332,7 @@ class _Columns:
     header_width: int  # named columns (a trailing comma adds an unnamed one)
 
 
-def _columns(path: Path, header: list[str]) -> _Columns:
+def column_layout(path: Path, header: list[str]) -> ColumnLayout:
     """Classify the header's columns; refuse a table without place or population columns."""
     roles = [classify_column(c) for c in header]
     cols = {role: i for i, (role, _iv) in reversed(list(enumerate(roles))) if role not in ("age", "other")}
@@ -356,7 +354,7 @@ def _columns(path: Path, header: list[str]) -> _Columns:
             notes.append(f"column {i + 1} ({header[i]}) repeats column {cols[role] + 1}; the first is read")
     used = [i for role, i in cols.items() if role != "ignore"] + [i for idx in ages.values() for i in idx]
     named = max((i + 1 for i, c in enumerate(header) if c.strip()), default=0)
-    return _Columns(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
+    return ColumnLayout(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
 
 
 def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[dict, list[str]]:
@@ -388,7 +386,7 @@ def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[di
     return ages, notes
 
 
-def _cell_table(raw: PopulationRows, layout: _Columns) -> tuple[np.ndarray, pd.DataFrame, Rejections]:
+def _cell_table(raw: PopulationRows, layout: ColumnLayout) -> tuple[np.ndarray, pd.DataFrame, Rejections]:
     """(line numbers, stripped cells, rejections) of every data row, damaged lines included.
 
     A damaged line (quote damage) and a row with more filled cells than the header names (its
@@ -421,7 +419,7 @@ def _cell_table(raw: PopulationRows, layout: _Columns) -> tuple[np.ndarray, pd.D
     return line, cells, rej
 
 
-def _whole_numbers(cells: pd.DataFrame, columns: list[int], header: list[str], rej: Rejections, skip: np.ndarray,
+def whole_numbers(cells: pd.DataFrame, columns: list[int], header: list[str], rej: Rejections, skip: np.ndarray,
                    *, allow_fraction: bool = False) -> np.ndarray:
     """The columns' numbers (rows × columns); a cell that is not a count (or an area) is rejected with the reason."""
     import numpy as np
@@ -446,20 +444,21 @@ def _whole_numbers(cells: pd.DataFrame, columns: list[int], header: list[str], r
     return np.where(reason == "", values, 0.0)
 
 
-def _counts(cells: pd.DataFrame, layout: _Columns, rej: Rejections, skip: np.ndarray
+def _counts(cells: pd.DataFrame, layout: ColumnLayout, rej: Rejections, skip: np.ndarray
             ) -> tuple[np.ndarray | None, dict, np.ndarray | None]:
     """(total column, people per age interval, area in km²) of each row; None where absent."""
     header, cols = layout.header, layout.cols
     counted = ([cols["total"]] if "total" in cols else []) + [c for idx in layout.ages.values() for c in idx]
-    values = dict(zip(counted, _whole_numbers(cells, counted, header, rej, skip).T, strict=True))
+    values = dict(zip(counted, whole_numbers(cells, counted, header, rej, skip).T, strict=True))
     totals = values[cols["total"]] if "total" in cols else None
     band = {iv: sum(values[c] for c in idx) for iv, idx in layout.ages.items()}
-    area = (_whole_numbers(cells, [cols["size"]], header, rej, skip, allow_fraction=True)[:, 0]
+    area = (whole_numbers(cells, [cols["size"]], header, rej, skip, allow_fraction=True)[:, 0]
             if "size" in cols else None)
     return totals, band, area
 
 
-def _age_groups(totals: np.ndarray | None, band: dict, layout: _Columns, rej: Rejections) -> dict[str, np.ndarray]:
+def age_group_counts(totals: np.ndarray | None, band: dict, layout: ColumnLayout,
+                     rej: Rejections) -> dict[str, np.ndarray]:
     """People of each age group per row; rows whose age columns contradict their total are rejected.
 
     An age column or group larger than the total, age columns that add up to more than the total,
@@ -488,126 +487,6 @@ def _age_groups(totals: np.ndarray | None, band: dict, layout: _Columns, rej: Re
                 f"age columns give a negative {g} count; the row's totals disagree")
     return groups
 
-
-class _Places(NamedTuple):
-    """Where each row belongs, as far as its township."""
-
-    level: str  # "village" or "township"
-    code: pd.Series  # the code cell as written
-    villcode: pd.Series  # the 11-digit village code read from it, "" when none
-    place: pd.Series  # the county + township name as written
-    village: pd.Series  # the village name as written
-    name_code: pd.Series  # TOWNCODE from the names, or None
-    towncode: pd.Series  # TOWNCODE from the names, else from the code, or None
-    how: pd.Series  # "township name" / "township code"
-    place_field: str  # the header of the place column
-
-
-def _places(cells: pd.DataFrame, layout: _Columns, towns: gpd.GeoDataFrame, rej: Rejections, skip: np.ndarray,
-            *, bundled: bool) -> _Places:
-    """Each row's township, from its county + township names, else from its code; rows with none are rejected."""
-    import numpy as np
-    import pandas as pd
-
-    header, cols, n = layout.header, layout.cols, len(cells)
-    blank = pd.Series([""] * n, dtype=object)
-    code = cells[cols["code"]].map(lambda c: unicodedata.normalize("NFKC", c)) if "code" in cols else blank
-    vmatch = code.str.extract(_VILLAGE_CODE)
-    villcode = (vmatch[0] + vmatch[1]).where(vmatch[0].notna(), "").astype(object)
-    from_code = pd.Series(np.where(vmatch[0].notna(), vmatch[0], code.where(code.str.match(_TOWN_CODE), "")),
-                          dtype=object).map(lambda c: c + "0" if len(c) == 7 else c)
-    village = cells[cols["village"]] if "village" in cols else blank
-    if "area" in cols:
-        place = cells[cols["area"]]
-    elif "township" in cols:
-        place = (cells[cols["county"]] if "county" in cols else "") + cells[cols["township"]]
-    else:
-        place = blank
-    by_name = dict(zip((towns["county"] + towns["township"]).map(_norm_place), towns["towncode"], strict=True))
-    resolved = {name: _resolve_place(name, by_name, None if bundled else towns) for name in place.unique()}
-    name_code = place.map(lambda p: resolved[p][0])
-    towncode = name_code.where(name_code.notna(), from_code.where(from_code.isin(set(towns["towncode"])), None))
-    how = pd.Series(np.where(name_code.notna(), "township name", "township code"), dtype=object)
-    place_field = header[cols["area"]] if "area" in cols else header[cols.get("township", 0)]
-    code_field = header[cols["code"]] if "code" in cols else place_field
-    lost = towncode.isna().to_numpy() & ~skip
-    error = place.map(lambda p: resolved[p][1] or "")
-    named, coded = lost & (error != "").to_numpy(), lost & (error == "").to_numpy() & (code != "").to_numpy()
-    rej.add(named, place_field or "place", place.to_numpy(), error.to_numpy())
-    rej.add(coded, code_field or "code", code.to_numpy(),
-            "township code not in the boundaries and no township name to fall back on")
-    rej.add(lost & ~named & ~coded, code_field or "place", "", "no place: the township code and name are blank")
-    level = "village" if ("village" in cols or (villcode != "").any()) else "township"
-    return _Places(level, code, villcode, place, village, name_code, towncode, how, place_field)
-
-
-def _match_villages(places: _Places, vill_table: gpd.GeoDataFrame, layout: _Columns, rej: Rejections,
-                    skip: np.ndarray) -> tuple[pd.Series, pd.Series]:
-    """(VILLCODE or None, how matched) of each row: by village code, then by village name in its township.
-
-    A row of a village table with neither a village code nor a village name (a township subtotal)
-    is rejected: its people would be counted a second time.
-    """
-    import numpy as np
-    import pandas as pd
-
-    towncode, villcode = places.towncode, places.villcode
-    known = set(vill_table["villcode"])
-    by_name = dict(zip(zip(vill_table["towncode"], vill_table["village"].map(_norm_place), strict=True),
-                       vill_table["villcode"], strict=True))
-    hit_code = villcode.isin(known) & towncode.notna()
-    # a village code of another township than the names say is not trusted
-    hit_code &= villcode.str[:8].eq(towncode.fillna("")) | places.name_code.isna()
-    assigned = pd.Series(np.where(hit_code, villcode, None), dtype=object)
-    by_name_hit = pd.Series([by_name.get((t, _norm_place(v))) for t, v in zip(towncode, places.village, strict=True)],
-                            dtype=object)
-    use_name = assigned.isna() & by_name_hit.notna()
-    assigned[use_name] = by_name_hit[use_name]
-    how = pd.Series(np.where(hit_code, "village code", np.where(use_name, "village name",
-                                                               "township only (no matching village)")), dtype=object)
-    subtotal = (places.village == "").to_numpy() & (villcode == "").to_numpy() & towncode.notna().to_numpy() & ~skip
-    field = layout.header[layout.cols["village"]] if "village" in layout.cols else places.place_field
-    rej.add(subtotal, field or "village", "",
-            "no village name or code in a village table (a township subtotal?): its people would count twice")
-    return assigned, how
-
-
-def _reject_duplicates(places: _Places, assigned: pd.Series, towns: gpd.GeoDataFrame,
-                       vill_table: gpd.GeoDataFrame | None, layout: _Columns, line: np.ndarray,
-                       rej: Rejections) -> None:
-    """Reject each later row that gives the same place as an earlier accepted row.
-
-    The place is what the row resolved to, not how it was written: ``10010140-001``,
-    ``10010140001`` and the village's name in ``嘉義縣 竹崎鄉`` are one village, counted once.
-    """
-    import numpy as np
-    import pandas as pd
-
-    town_name = dict(zip(towns["towncode"], towns["county"] + towns["township"], strict=True))
-    vill_name = ({} if vill_table is None else
-                 dict(zip(vill_table["villcode"], vill_table["county"] + vill_table["township"] + vill_table["village"],
-                          strict=True)))
-    if places.level == "village":
-        # matched: the boundary village; unmatched: the code as written, else the name in its township
-        key = pd.Series([v if v is not None else None if t is None else f"{t}|{c}|" if c else
-                         f"{t}||{_norm_place(name)}" for v, t, c, name in
-                         zip(assigned, places.towncode, places.villcode, places.village, strict=True)], dtype=object)
-        label = [f"village {k} {vill_name[k]}" if k in vill_name else
-                 f"village {(parts := str(k).split('|'))[1]} {town_name.get(parts[0], '')}{parts[2]}".replace("  ", " ")
-                 for k in key]
-    else:
-        key = places.towncode
-        label = [f"township {k} {town_name.get(k, '')}" for k in key]
-    ok = ~rej.bad & key.notna().to_numpy()
-    first = pd.Series(line[ok]).groupby(key[ok].to_numpy()).transform("first").to_numpy()
-    first_row = np.zeros(len(line), dtype=np.int64)
-    first_row[ok] = first
-    dup = ok & (first_row != line)
-    coded = (places.code != "").to_numpy()
-    written = np.where(coded, places.code, (places.place + " " + places.village).str.strip())
-    code_field = layout.header[layout.cols["code"]] if "code" in layout.cols else ""
-    rej.add(dup, np.where(coded, code_field or "code", places.place_field or "place"), written,
-            lambda pos: [f"duplicate of row {first_row[p]}: the same {label[p]}, counted once" for p in pos])
 
 
 def _matching(how: pd.Series, people: np.ndarray, ok: np.ndarray, line: np.ndarray) -> pd.DataFrame:
@@ -644,27 +523,6 @@ def _outputs(data: pd.DataFrame, avail: tuple[str, ...], towns: gpd.GeoDataFrame
         vill_out[g] = vill_out[g].fillna(0).round().astype("int64")
     return town_out, vill_out.sort_values("villcode", ignore_index=True)
 
-
-@functools.lru_cache(maxsize=65_536)
-def _norm_place(text: str) -> str:
-    from .names import normalise_name
-
-    return normalise_name(text)
-
-
-def _resolve_place(name: str, by_name: dict[str, str], townships) -> tuple[str | None, str | None]:
-    """(towncode, None) or (None, error message) for a county+township name."""
-    from .names import resolve_township
-
-    if not name:
-        return None, None
-    key = _norm_place(name)
-    if key in by_name:
-        return by_name[key], None
-    try:
-        return resolve_township(name, townships=townships), None
-    except CoverageError as exc:
-        return None, str(exc)
 
 
 def _period(values: pd.Series, notes: list[str] | None = None) -> str | None:

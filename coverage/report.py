@@ -487,7 +487,7 @@ def summary(report: CoverageReport) -> dict:
     from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .programmes import custom_programmes
-    from .readers import file_labels
+    from .tabular import file_labels
 
     reg = report.registry
     counties = report.counties.copy()

@@ -496,7 +496,7 @@ def read_candidates(path, *, category: str, townships, xy_datum: str = "TWD97"):
 
     from .errors import InputError
     from .facilities import read_facilities
-    from .readers import EXTRA_CELLS, read_table
+    from .tabular import EXTRA_CELLS, read_table
 
     path = Path(path)
     table = read_table(path)

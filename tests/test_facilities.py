@@ -1,4 +1,4 @@
-"""Tests of coverage.facilities (and coverage.readers): reading, validating, locating registries.
+"""Tests of coverage.facilities (and coverage.tabular): reading, validating, locating registries.
 
 Every fixture file is written into ``tmp_path`` by the test that uses it; nothing binary is
 committed. Coordinates are real: 嘉義縣竹崎鄉 ~ (120.55, 23.52), 嘉義縣阿里山鄉 ~ (120.80, 23.45),
@@ -918,7 +918,7 @@ def test_same_file_twice_is_read_twice_and_rejected_as_duplicates(tmp_path: Path
 
 def _table(rows: list[dict[str, str]], file: str = "t.csv") -> pd.DataFrame:
     """A stacked table as read_registry_tables gives it: file, row, every canonical column as text."""
-    from coverage.readers import COLUMNS
+    from coverage.tabular import COLUMNS
 
     frame = pd.DataFrame([{"file": file, "row": i + 2, **dict.fromkeys(COLUMNS, ""), **r} for i, r in enumerate(rows)])
     return frame.fillna("")
@@ -947,7 +947,7 @@ def test_read_registry_tables_labels_and_personal_columns(tmp_path: Path) -> Non
     t, personal = read_registry_tables([a, b])
     assert t[["file", "row", "name"]].values.tolist() == [["a/r.csv", 2, "甲"], ["b/r.csv", 2, "乙"]]
     assert personal == {"a/r.csv": ["聯絡人"], "b/r.csv": ["電話"]}
-    from coverage.readers import file_labels
+    from coverage.tabular import file_labels
 
     assert file_labels([a, a]) == ["r.csv", "r.csv (2)"]
 
@@ -1015,3 +1015,20 @@ def test_split_extra_columns_alone() -> None:
     t = _table([{"聯絡人": "王小明", "備註": "x", "電話": "0912"}])
     kept, withheld, public = split_extra_columns(t, {"t.csv": ["聯絡人", "電話"]}, public_columns=["電話"])
     assert (kept, withheld, public) == (["備註"], ["聯絡人", "電話"], ["電話"])
+
+
+def test_coordinates_with_degree_signs_and_spaces_are_read(tmp_path: Path, townships) -> None:
+    """Plain numbers are parsed directly and only the other cells lose their ° 度 and spaces: both read alike."""
+    path = tmp_path / "deg.csv"
+    path.write_text("類別,名稱,經度,緯度\n"
+                    "社福中心,甲,120.55°,23.52度\n"
+                    "社福中心,乙,120 .551,23.521\n"
+                    "社福中心,丙,120.552,23.522\n"
+                    "社福中心,丁,12O.55,23.52\n"
+                    "社福中心,戊,°,23.52\n", encoding="utf-8")
+    reg = read_facilities(path, townships=townships)
+    got = dict(zip(reg.facilities["name"], zip(reg.facilities["lon"], reg.facilities["lat"], strict=True),
+                   strict=True))
+    assert got == {"甲": (120.55, 23.52), "乙": (120.551, 23.521), "丙": (120.552, 23.522)}
+    assert sorted(reg.rejected["row"]) == [5, 6]
+    assert reg.rows_read == reg.accepted + reg.rejected_rows

@@ -468,7 +468,7 @@ def test_nonsense_dates_are_rejected_with_the_value(tmp_path, townships, text):
 _MEASURE = """
 import json, resource, sys
 from coverage.errors import CoverageError
-from coverage.readers import read_table
+from coverage.tabular import read_table
 import pandas, pyarrow, geopandas  # noqa: F401  (imports out of the baseline)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:

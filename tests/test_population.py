@@ -452,22 +452,22 @@ def test_steps_alone():
     import numpy as np
     import pandas as pd
 
-    from coverage.population import _age_groups, _columns, _whole_numbers
+    from coverage.population import age_group_counts, column_layout, whole_numbers
     from coverage.rejections import Rejections
 
-    layout = _columns(__import__("pathlib").Path("x.csv"), ["區域別", "人口數", "未滿15歲", "15-64歲", "超過64歲"])
+    layout = column_layout(__import__("pathlib").Path("x.csv"), ["區域別", "人口數", "未滿15歲", "15-64歲", "超過64歲"])
     assert layout.cols == {"area": 0, "total": 1} and layout.width == 5
     assert set(layout.recipes) == {"total", "elderly"}
     cells = pd.DataFrame({1: ["10", "1,000", "-3", "2.5", "", "1e400", "x"]})
     rej = Rejections(7)
-    values = _whole_numbers(cells, [1], ["區域別", "人口數"], rej, np.zeros(7, dtype=bool))
+    values = whole_numbers(cells, [1], ["區域別", "人口數"], rej, np.zeros(7, dtype=bool))
     assert values[:, 0].tolist() == [10, 1000, 0, 0, 0, 0, 0]
     assert rej.bad.tolist() == [False, False, True, True, True, True, True]
     table = rej.table(pd.DataFrame({"file": "x.csv", "row": range(2, 9)}))
     assert table["reason"].tolist() == ["negative count", "not a whole number", "empty count",
                                         "not a whole number ≥ 0", "not a whole number ≥ 0"]
     rej = Rejections(2)
-    groups = _age_groups(np.array([10.0, 10.0]), {(0, 14): np.array([2.0, 2.0]), (15, 64): np.array([5.0, 5.0]),
+    groups = age_group_counts(np.array([10.0, 10.0]), {(0, 14): np.array([2.0, 2.0]), (15, 64): np.array([5.0, 5.0]),
                                                  (65, 10_000): np.array([3.0, 30.0])}, layout, rej)
     assert groups["elderly"].tolist() == [3, 30] and rej.bad.tolist() == [False, True]
 

@@ -1,30 +1,46 @@
-"""Raw reading of facility registry files: CSV (any common encoding), XLSX, GeoJSON, GeoPackage.
+"""Reading one registry file into a table of strings: CSV (any common encoding), XLSX, GeoJSON, GeoPackage.
 
-This is the first half of :mod:`coverage.facilities`: it turns one file into a table of
-clean strings with canonical column names and the row numbers a spreadsheet user sees.
-It knows nothing about categories, coordinates or townships; validation happens in
+This is the first step of :mod:`coverage.facilities`: it turns one file into a table of
+clean strings with canonical column names (:mod:`coverage.columns`) and the row numbers a
+spreadsheet user sees, and stacks several files into one table. It knows nothing about
+categories, coordinates or townships; validation happens in
 :func:`coverage.facilities.read_facilities`.
 """
 
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import itertools
 import logging
-import math
 import os
-import re
-import unicodedata
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .columns import (
+    CELL_COUNT,
+    COLUMNS,
+    EXTRA_CELLS,
+    GEOMETRY_PROBLEM,
+    HEADER_ALIASES,
+    HEADER_SEARCH_ROWS,
+    PART,
+    ROW_PROBLEM,
+    WIDE,
+    canonical_header,
+    cell_text,
+    column_names,
+    find_header,
+    raw_text,
+    rows_table,
+    unused_duplicates,
+    with_all_columns,
+)
 from .csvtext import iter_csv_rows
 from .errors import UnreadableFileError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Sequence
 
     import pandas as pd
 
@@ -39,275 +55,24 @@ __all__ = [
     "canonical_header",
     "file_labels",
     "flatten_tables",
+    "max_file_bytes",
+    "max_rows",
     "read_table",
 ]
 
 log = logging.getLogger(__name__)
 
-#: Canonical registry columns, in output order (``precision`` and ``cases`` are optional).
-COLUMNS = [
-    "category", "name", "county", "township", "address", "lon", "lat", "x", "y",
-    "status", "opened", "closed", "serves", "source", "precision", "cases",
-]
-
-#: Accepted header spellings of each canonical column (matched by :func:`canonical_header`).
-HEADER_ALIASES: dict[str, tuple[str, ...]] = {
-    "category": ("category", "type", "類別", "服務類別", "據點類型", "類型", "據點類別", "機構類別"),
-    "name": ("name", "facility", "facilityname", "名稱", "機構名稱", "據點名稱", "單位名稱", "中心名稱"),
-    "county": ("county", "city", "縣市", "縣市別", "縣市名稱"),
-    "township": (
-        "township", "town", "district", "鄉鎮市區", "鄉鎮", "鄉鎮市", "鄉鎮區", "行政區", "鄉鎮市區別",
-    ),
-    "address": ("address", "addr", "地址", "住址", "服務地址", "據點地址"),
-    "lon": ("lon", "lng", "long", "longitude", "經度", "wgs84經度"),
-    "lat": ("lat", "latitude", "緯度", "wgs84緯度"),
-    "x": ("x", "twd97x", "xtwd97", "x坐標", "x座標", "twd97x坐標", "twd97x座標"),
-    "y": ("y", "twd97y", "ytwd97", "y坐標", "y座標", "twd97y坐標", "twd97y座標"),
-    "status": ("status", "狀態", "營運狀態", "服務狀態"),
-    "opened": ("opened", "opendate", "啟用日期", "開辦日期", "設立日期", "成立日期", "開始日期"),
-    "closed": ("closed", "closedate", "結束日期", "停辦日期", "關閉日期"),
-    "serves": ("serves", "servicearea", "服務區域", "服務範圍", "服務鄉鎮"),
-    "source": ("source", "資料來源", "來源"),
-    "precision": ("precision", "精確度", "定位精度", "定位精確度"),
-    "cases": ("cases", "caseload", "個案數", "服務人數", "案量", "服務個案數", "個案量"),
-}
-
-#: Name of the column holding cells found beyond the header's width (a malformed row).
-EXTRA_CELLS = "_extra_cells"
-#: Name of the column holding, for a row of delimited text whose number of cells differs from the
-#: header's (fewer than its named columns, or more than all its cells, blank ones included),
-#: ``"cells/header cells"``; ``""`` for a row that lines up. Such a row's values may have shifted.
-CELL_COUNT = "_cell_count"
-#: Name of the column of :func:`flatten_tables` naming a geometry that is not a point.
-GEOMETRY_PROBLEM = "_geometry"
-#: Name of the column holding why a row could not be read at all (e.g. a line swallowed by an
-#: unbalanced quote); its other cells are blank and it must be rejected whole.
-ROW_PROBLEM = "_row_problem"
-#: Name of the column of :func:`read_table` naming the sheet or layer a row came from
-#: (``""`` when the file has one part).
-PART = "_part"
-
-_ALIAS = {alias: canon for canon, names in HEADER_ALIASES.items() for alias in names}
-_HEADER_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
-_SPACES = re.compile(r"\s+")
-_HEADER_SEARCH_ROWS = 20
-_CHUNK_ROWS = 50_000  # rows cleaned at a time
 _BLOCK_BYTES = 2**20  # bytes decoded at a time
 _DETECT_BYTES = 4 * 2**20  # bytes the encoding detector sees
-_WIDE = 4096  # columns searched for a header; cells beyond are kept only as extra cells
-_MAX_CELLS = 1000  # a row with more cells (and more than 10 x the header's) is not read
-_EXTRA_CHARS = 200  # extra-cell text kept for the rejection
-_RESERVED = {
-    "facility_id", "file", "row", "towncode", "snapped", "note", "geometry", EXTRA_CELLS, GEOMETRY_PROBLEM,
-    ROW_PROBLEM, PART, CELL_COUNT,
-}
-
-#: One raw row: (row number as the user sees it, raw cells, None or the reason it is damaged).
-Row = tuple[int, list[Any], str | None]
 #: The parts of one file: (sheet or layer name, table), and what was skipped (one line each).
 Parts = tuple[list[tuple[str, "pd.DataFrame"]], list[str]]
 
 
-def canonical_header(header: object) -> str | None:
-    """Canonical column for a header cell, or ``None`` if it is not a registry column.
-
-    Matching ignores case, spaces, full-width forms, ``_ - . : /`` and a parenthesised
-    suffix such as ``經度(WGS84)``.
-
-    >>> canonical_header(" 機構名稱 "), canonical_header("ＴＷＤ97_X"), canonical_header("備註")
-    ('name', 'x', None)
-    """
-    if header is None:
-        return None
-    key = unicodedata.normalize("NFKC", str(header)).lower()
-    key = _HEADER_JUNK.sub("", key).replace("台", "臺")
-    return _ALIAS.get(key)
-
-
-def _raw_text(value: Any) -> str:
-    """One cell as a string, before cleaning: ``""`` if blank, integral floats without ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ") if value.time() != dt.time(0) else value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
-def _cell_text(value: Any) -> str:
-    """One cell as a clean string: NFKC, stripped, inner whitespace collapsed, ``""`` if blank."""
-    text = unicodedata.normalize("NFKC", _raw_text(value))
-    return _SPACES.sub(" ", text).strip()
-
-
-def _find_header(rows: list[list[str]]) -> int | None:
-    """Index of the first row (of the first few) naming at least two registry columns."""
-    for i, cells in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        if len({c for c in map(canonical_header, cells) if c}) >= 2:
-            return i
-    return None
-
-
-def _column_names(header: list[str]) -> list[str]:
-    """Output column names for a header row: canonical where recognised, else the header text."""
-    names: list[str] = []
-    for j, cell in enumerate(header):
-        canon = canonical_header(cell)
-        text = _cell_text(cell)
-        if canon and canon not in names:
-            names.append(canon)
-            continue
-        name = text or f"column_{j + 1}"
-        if name in _RESERVED or name in COLUMNS or name in names:
-            name = f"src_{name}"
-        while name in names:
-            name += "_"
-        names.append(name)
-    return names
-
-
-def _unused_duplicates(path: Path, parts: list) -> list[str]:
-    """One line per registry column given twice: the first is read, the second kept as ``src_…`` only."""
-    lines = []
-    for part, frame in parts:
-        for name in frame.columns:
-            text = str(name).removeprefix("src_").rstrip("_")
-            canon = text if text in COLUMNS else canonical_header(text)
-            if canon in COLUMNS and name != canon and canon in frame.columns:
-                where = f"{path.name}#{part}" if part else path.name
-                lines.append(f"{where}: the column {canon} appears twice; only the first is read "
-                             f"(the other, {name}, is not used)")
-    return lines
-
-
-def _finish(table: pd.DataFrame) -> pd.DataFrame:
-    for col in COLUMNS:
-        if col not in table.columns:
-            table[col] = ""
-    return table
-
-
-def _frame(path: Path, rows: Iterable[Row], delimited: bool = False) -> pd.DataFrame:
-    """Table of clean strings from raw rows (header somewhere in the first rows).
-
-    ``rows`` yields ``(row number, cells, problem)``: the row number as the user sees it, the
-    raw cells (strings), and ``None`` or the reason the row is damaged (its cells are then
-    empty; it becomes a :data:`ROW_PROBLEM` row for the caller to reject). It may be an iterator
-    over the open file: the body is cleaned :data:`_CHUNK_ROWS` rows at a time into Arrow-backed
-    string columns, so the peak memory is about the size of the table; more than
-    :func:`max_rows` rows are refused as soon as they are seen. No row is padded beyond the
-    header's width: cells past it are joined into :data:`EXTRA_CELLS`, and a row with far more
-    cells than the header is a :data:`ROW_PROBLEM` row.
-    """
-    import pandas as pd
-
-    it = iter(rows)
-    head = list(itertools.islice(it, _HEADER_SEARCH_ROWS))
-    h = _find_header([[_cell_text(v) for v in r[1][:_WIDE]] for r in head])
-    if h is None:
-        damage = next((r[2] for r in head if r[2]), None)
-        raise UnreadableFileError(
-            path,
-            "no recognisable header row; expected columns such as 類別/category, 名稱/name, "
-            "縣市/county, 鄉鎮市區/township, 地址/address, 經度/lon, 緯度/lat"
-            + (f" (the first lines are damaged: {damage})" if damage else ""),
-        )
-    header = [_cell_text(v) for v in head[h][1][:_WIDE]]
-    header_cells = len(head[h][1]) if delimited else None
-    while header and not header[-1]:
-        header.pop()
-    names = _column_names(header)
-    body = itertools.chain(head[h + 1:], it)
-    parts, seen, limit = [], 0, max_rows()
-    while chunk := list(itertools.islice(body, _CHUNK_ROWS)):
-        parts.append(_chunk_table(chunk, names, header_cells))
-        seen += len(chunk)
-        if seen > limit:
-            raise UnreadableFileError(
-                path, f"more than {limit:,} rows, over the row limit for a registry; split it, "
-                "or raise SAFETYNET_MAX_ROWS"
-            )
-    if not parts:
-        parts.append(_chunk_table([], names))
-    table = pd.concat(parts) if len(parts) > 1 else parts[0]
-    return _finish(table)
-
-
-def _chunk_table(chunk: list[Row], names: list[str], header_cells: int | None = None) -> pd.DataFrame:
-    """Clean string table of raw rows, indexed by their row numbers; blank rows dropped.
-
-    With ``header_cells`` (delimited text), rows with fewer cells than ``names`` or more than
-    ``header_cells`` are marked in :data:`CELL_COUNT` (``"cells/header cells"``).
-    """
-    import numpy as np
-    import pandas as pd
-
-    width = len(names)
-    most = max(_MAX_CELLS, 10 * width)
-    nfkc = unicodedata.normalize
-    extra = [""] * len(chunk)
-    problem = [p or "" for _, _, p in chunk]
-    padded = []
-    blank = [""] * width
-    for k, (_, cells, _) in enumerate(chunk):
-        n = len(cells)
-        if n > most and not problem[k]:
-            problem[k] = (f"the row has {n:,} cells but the header {width} (a runaway delimiter?); "
-                          "the row is not read")
-        if problem[k]:  # not read: its cells (possibly shifted, possibly personal) are not kept
-            padded.append(blank)
-        elif n == width:
-            padded.append(cells)
-        elif n < width:
-            padded.append([*cells, *[""] * (width - n)])
-        else:
-            padded.append(cells[:width])
-            over = ",".join(t for c in cells[width:] if (t := _cell_text(c)))
-            extra[k] = over if len(over) <= _EXTRA_CHARS else over[:_EXTRA_CHARS] + "…"
-    columns = [
-        [" ".join(nfkc("NFKC", c).split()) if c else "" for c in col] for col in zip(*padded, strict=True)
-    ] if chunk else [[] for _ in range(width)]
-    keep = np.fromiter((bool(e or p) for e, p in zip(extra, problem, strict=True)), dtype=bool, count=len(chunk))
-    for col in columns:
-        keep |= np.fromiter((c != "" for c in col), dtype=bool, count=len(chunk))
-    rownum = np.fromiter((r for r, _, _ in chunk), dtype="int64", count=len(chunk))
-    index = pd.Index(rownum[keep], name="row")
-    table = pd.DataFrame(
-        {name: pd.Series(np.asarray(col, dtype=object)[keep], dtype="str", index=index)
-         for name, col in zip(names, columns, strict=True)},
-        index=index,
-    )
-    counts = [""] * len(chunk)
-    if header_cells is not None:
-        for k, (_, cells, _) in enumerate(chunk):
-            n = len(cells)
-            if not problem[k] and (n < width or n > header_cells):
-                counts[k] = f"{n}/{width}" if n < width else f"{n}/{header_cells}"
-    for name, values in ((EXTRA_CELLS, extra), (ROW_PROBLEM, problem), (CELL_COUNT, counts)):
-        table[name] = pd.Series(np.asarray(values, dtype=object)[keep], dtype="str", index=index)
-    return table
-
-
 # ----------------------------------------------------------------------------- CSV
 
-def _encoding(path: Path) -> str:
-    """Encoding of a CSV file, found in one streaming pass that also enforces the row limit.
+def _encoding(path: Path) -> tuple[str, bool]:
+    """Encoding of a CSV file, and whether it holds a quote character (``"``), found in one streaming
+    pass that also enforces the row limit.
 
     UTF-16 by BOM, else the first of strict UTF-8, cp950 and Big5-HKSCS that decodes the whole
     file, else a detector's guess on its first megabytes. The file is read in 1 MB blocks, never
@@ -323,11 +88,11 @@ def _encoding(path: Path) -> str:
         candidates = ["utf-8-sig", "cp950", "big5hkscs"]
     for enc in candidates:
         try:
-            _scan(path, enc)
+            quoted = _scan(path, enc)
         except UnicodeDecodeError:
             continue
         log.debug("%s: decoded as %s", path, enc)
-        return enc
+        return enc, quoted
     from charset_normalizer import from_bytes
 
     with open(path, "rb") as fh:
@@ -335,20 +100,20 @@ def _encoding(path: Path) -> str:
     best = from_bytes(sample).best()
     if best is not None and best.encoding and best.chaos < 0.2:
         try:
-            _scan(path, best.encoding)
+            quoted = _scan(path, best.encoding)
         except (UnicodeDecodeError, LookupError):
             pass
         else:
             log.info("%s: not UTF-8 or Big5; decoded as %s (detected)", path, best.encoding)
-            return best.encoding
+            return best.encoding, quoted
     raise UnreadableFileError(path, "cannot decode the text; save it as UTF-8 or Big5 (cp950)")
 
 
-def _scan(path: Path, encoding: str) -> None:
+def _scan(path: Path, encoding: str) -> bool:
     """Decode the whole file in blocks (UnicodeDecodeError if it is not ``encoding``); refuse
-    a blank or binary file and one with more than :func:`max_rows` lines."""
+    a blank or binary file and one with more than :func:`max_rows` lines. Whether it holds a ``"``."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    limit, lines, blank = max_rows(), 0, True
+    limit, lines, blank, quoted = max_rows(), 0, True, False
     with open(path, "rb") as fh:
         while True:
             block = fh.read(_BLOCK_BYTES)
@@ -356,6 +121,7 @@ def _scan(path: Path, encoding: str) -> None:
             if "\x00" in text:
                 raise UnreadableFileError(path, "contains NUL characters; it is a binary file, not a CSV table")
             blank = blank and not text.strip()
+            quoted = quoted or '"' in text
             lines += text.count("\n")
             if lines > limit:
                 raise UnreadableFileError(
@@ -366,11 +132,12 @@ def _scan(path: Path, encoding: str) -> None:
                 break
     if blank:
         raise UnreadableFileError(path, "file is empty")
+    return quoted
 
 
 def _delimiters(text: str) -> list[str]:
     """Candidate delimiters, most frequent in the first non-blank line (then the next lines) first."""
-    lines = [ln for ln in text.splitlines()[:_HEADER_SEARCH_ROWS] if ln.strip()] or [""]
+    lines = [ln for ln in text.splitlines()[:HEADER_SEARCH_ROWS] if ln.strip()] or [""]
     rank = {d: (lines[0].count(d), max(ln.count(d) for ln in lines)) for d in (",", "\t", ";", "|")}
     found = sorted((d for d in rank if rank[d][1]), key=lambda d: rank[d], reverse=True)
     return found + [","] * ("," not in found)
@@ -392,18 +159,21 @@ def max_rows() -> int:
 
 def _read_csv(path: Path, layer: str | None = None) -> Parts:
     """The one table of a CSV file (``layer`` is ignored: a CSV has one part)."""
-    encoding = _encoding(path)
+    encoding, quoted = _encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
         head = fh.read(_BLOCK_BYTES)
     first_error = None
     for delimiter in _delimiters(head):  # the first one under which a header is found
         with open(path, encoding=encoding, newline="") as fh:
-            peek = list(itertools.islice(iter_csv_rows(fh, delimiter=delimiter), _HEADER_SEARCH_ROWS))
-        h = _find_header([[_cell_text(v) for v in r[1][:_WIDE]] for r in peek])
+            peek = list(itertools.islice(iter_csv_rows(fh, delimiter=delimiter), HEADER_SEARCH_ROWS))
+        h = find_header([[cell_text(v) for v in r[1][:WIDE]] for r in peek])
         width = len(peek[h][1]) if h is not None else None
+        if h is not None and not quoted:  # every line is one record: read column by column
+            return [("", _plain_csv(path, encoding, delimiter, peek[h]))], []
         with open(path, encoding=encoding, newline="") as fh:
             try:
-                return [("", _frame(path, iter_csv_rows(fh, delimiter=delimiter, width=width), delimited=True))], []
+                rows = iter_csv_rows(fh, delimiter=delimiter, width=width)
+                return [("", rows_table(path, rows, limit=max_rows(), delimited=True))], []
             except UnreadableFileError as exc:
                 if "row limit" in exc.reason:
                     raise
@@ -411,16 +181,30 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
     raise first_error
 
 
+def _plain_csv(path: Path, encoding: str, delimiter: str, header_row: tuple) -> pd.DataFrame:
+    """The table of a CSV file without quotes whose header is ``header_row`` (:mod:`coverage.plaincsv`)."""
+    from .plaincsv import plain_table
+
+    line, cells, _ = header_row
+    header = [cell_text(v) for v in cells[:WIDE]]
+    while header and not header[-1]:
+        header.pop()
+    with open(path, encoding=encoding, newline="") as fh:
+        body = itertools.islice(fh, line, None)
+        return plain_table(path, body, first=line + 1, delimiter=delimiter, names=column_names(header),
+                           header_cells=len(cells), limit=max_rows())
+
+
 # ----------------------------------------------------------------------------- XLSX
 
 def _dense(pairs: list[tuple[int, Any]]) -> tuple[list[str], str | None]:
-    """A row's cells as a list from its (column, value) pairs, and a problem if a cell is beyond :data:`_WIDE`."""
+    """A row's cells as a list from its (column, value) pairs, and a problem if a cell is beyond :data:`WIDE`."""
     top = max(c for c, _ in pairs)
-    cells = [""] * (min(top, _WIDE - 1) + 1)
+    cells = [""] * (min(top, WIDE - 1) + 1)
     for c, v in pairs:
-        if c < _WIDE:
-            cells[c] = _raw_text(v)
-    if top < _WIDE:
+        if c < WIDE:
+            cells[c] = raw_text(v)
+    if top < WIDE:
         return cells, None
     return cells, (f"a cell at column {top + 1:,} lies far beyond the header (a stray cell?); "
                    "the row is not read")
@@ -452,7 +236,7 @@ def _read_xlsx(path: Path, layer: str | None = None) -> Parts:
                 continue
             rows = ((r, *_dense(pairs)) for r, pairs in sheet_rows(book, sheet, hidden))
             try:
-                table = _frame(path, rows)
+                table = rows_table(path, rows, limit=max_rows())
             except UnreadableFileError as exc:
                 if exc.reason.startswith("sheet "):
                     raise
@@ -550,12 +334,12 @@ def _vector_table(path: Path, raw: pd.DataFrame) -> pd.DataFrame:
     if not recognised and not has_geom:
         reason = "the layer has no features" if raw.empty else "no recognisable attribute columns and no geometry"
         raise UnreadableFileError(path, reason)
-    names = _column_names(attrs)
+    names = column_names(attrs)
     table = pd.DataFrame(
-        {name: raw[col].map(_cell_text).astype("str") for name, col in zip(names, attrs, strict=True)},
+        {name: raw[col].map(cell_text).astype("str") for name, col in zip(names, attrs, strict=True)},
         index=pd.RangeIndex(len(raw)),
     )
-    table = _finish(table)
+    table = with_all_columns(table)
     table[EXTRA_CELLS] = ""
     table[ROW_PROBLEM] = ""
     geom = raw.geometry if isinstance(raw, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(raw))
@@ -766,7 +550,7 @@ def read_table(path: str | Path, *, layer: str | None = None) -> pd.DataFrame:
     reader = _FORMATS.get(path.suffix.lower()) or _sniff(path)
     parts, skipped = reader(path, layer)
     table = _stack(path, parts)
-    table.attrs["skipped"] = [*skipped, *_unused_duplicates(path, parts)]
+    table.attrs["skipped"] = [*skipped, *unused_duplicates(path, parts)]
     for line in skipped:
         log.info("%s", line)
     log.debug("%s: %d rows", path, len(table))

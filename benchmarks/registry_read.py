@@ -1,0 +1,158 @@
+"""Reading a large registry CSV: ``read_facilities`` against ``pandas.read_csv`` of the same file.
+
+The file is the bundled registry (``geodata/registry.csv``, 213 rows) repeated to ``--rows`` rows
+with Chinese headers, ROC dates (``112/07/01``) and coordinates jittered by up to ~100 m, as an
+exported national registry looks. Each measurement runs in a fresh Python process (so one run's
+memory never inflates another's) and reports its wall time and its peak resident memory
+(``VmHWM``); the baseline is the process after imports (and, for ours, loading the townships)::
+
+    python benchmarks/registry_read.py --rows 100000      # while developing
+    python benchmarks/registry_read.py                    # 1,000,000 rows (issue 16)
+    python benchmarks/registry_read.py --rows 100000 --profile   # cProfile of read_facilities, top 25
+
+Runs, each ``--repeat`` times (the minimum is reported):
+
+* ``bytes``: reading the file's bytes and decoding them (the physical floor of any reader);
+* ``pandas.read_csv``: ``pandas.read_csv(path, dtype=str)`` (the peer of issue 16);
+* ``read_table``: our raw reader (every cell a clean string, damaged lines found);
+* ``read_facilities``: reading, validation and location of every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+HEADER = ["類別", "名稱", "縣市", "鄉鎮市區", "地址", "經度", "緯度", "狀態", "啟用日期", "結束日期", "服務區域",
+          "資料來源", "精確度"]
+
+_CHILD = textwrap.dedent("""
+    import json, sys, time
+
+    def peak_mb():
+        with open("/proc/self/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+
+    what, path = sys.argv[1], sys.argv[2]
+    import pandas as pd
+    if what in ("read_table", "read_facilities"):
+        from coverage.facilities import read_facilities
+        from coverage.geography import load_townships
+        from coverage.tabular import read_table
+        towns = load_townships()
+    base = peak_mb()
+    t0 = time.perf_counter()
+    if what == "bytes":
+        rows, outcome = open(path, "rb").read().decode("utf-8").count("\\n") - 1, "decoded"
+    elif what == "pandas.read_csv":
+        rows, outcome = len(pd.read_csv(path, dtype=str)), "read"
+    elif what == "read_table":
+        rows, outcome = len(read_table(path)), "read"
+    else:
+        reg = read_facilities(path, townships=towns)
+        rows = reg.rows_read
+        assert reg.rows_read == reg.accepted + reg.rejected_rows
+        outcome = f"{reg.accepted:,} accepted, {reg.rejected_rows:,} rejected"
+    print(json.dumps({"seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "base_mb": base,
+                      "rows": rows, "outcome": outcome}))
+""")
+
+
+def _roc(day: int) -> str:
+    """An ROC date ``yyy/mm/dd`` (day 0 = 2000-01-01, ROC 89)."""
+    import datetime as dt
+
+    d = dt.date(2000, 1, 1) + dt.timedelta(days=day)
+    return f"{d.year - 1911}/{d.month:02d}/{d.day:02d}"
+
+
+def write_registry(path: Path, rows: int, seed: int = 16) -> Path:
+    """``rows`` rows of the bundled registry, repeated with jittered coordinates and ROC dates."""
+    rng = random.Random(seed)
+    with open(REPO / "geodata" / "registry.csv", encoding="utf-8", newline="") as fh:
+        seed_rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    dates = [_roc(d) for d in range(0, 8000, 4)]  # 2,000 distinct opening dates
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(HEADER)
+        for i in range(rows):
+            r = seed_rows[i % len(seed_rows)]
+            lon = float(r["lon"]) + rng.uniform(-0.0008, 0.0008) if r["lon"] else ""
+            lat = float(r["lat"]) + rng.uniform(-0.0008, 0.0008) if r["lat"] else ""
+            out.writerow([
+                r["category"], f"{r['name']}{i // len(seed_rows) or ''}", r["county"], r["township"], r["address"],
+                f"{lon:.6f}" if lon != "" else "", f"{lat:.6f}" if lat != "" else "", r["status"],
+                rng.choice(dates), "", r["serves"], r["source"], r["precision"],
+            ])
+    return path
+
+
+def measure(what: str, path: Path) -> dict:
+    """One run in a fresh process: wall time and peak resident memory."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", _CHILD, what, str(path)], capture_output=True, text=True,
+                          cwd=REPO, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def profile(path: Path, top: int = 25) -> None:
+    """cProfile of ``read_facilities`` on ``path``: the ``top`` functions by cumulative and own time."""
+    import cProfile
+    import pstats
+
+    sys.path.insert(0, str(REPO))
+    from coverage.facilities import read_facilities
+    from coverage.geography import load_townships
+
+    towns = load_townships()
+    prof = cProfile.Profile()
+    prof.enable()
+    read_facilities(path, townships=towns)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="cProfile read_facilities instead of timing")
+    parser.add_argument("--runs", default="bytes,pandas.read_csv,read_table,read_facilities")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="safetynet-registry-") as tmp:
+        path = write_registry(Path(tmp) / "registry.csv", args.rows)
+        if args.profile:
+            profile(path)
+            return
+        size = path.stat().st_size / 2**20
+        load = os.getloadavg()[0]
+        print(f"{args.rows:,} rows, {size:,.0f} MB; load average {load:.2f} before the runs\n")
+        print("| run | outcome | wall s (min of n) | peak RSS MB | over baseline MB | × read_csv |")
+        print("|---|---|---:|---:|---:|---:|")
+        peer = None
+        for what in args.runs.split(","):
+            results = [measure(what, path) for _ in range(args.repeat)]
+            best = min(results, key=lambda r: r["seconds"])
+            peer = best["seconds"] if what == "pandas.read_csv" else peer
+            ratio = f"{best['seconds'] / peer:.1f}" if peer else "-"
+            print(f"| `{what}` | {best['rows']:,} rows {best['outcome']} | {best['seconds']:.2f} (n={args.repeat}) | "
+                  f"{best['peak_mb']:,.0f} | {best['peak_mb'] - best['base_mb']:,.0f} | {ratio} |", flush=True)
+        print(f"\nload average {os.getloadavg()[0]:.2f} after the runs")
+
+
+if __name__ == "__main__":
+    main()

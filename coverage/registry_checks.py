@@ -1,0 +1,459 @@
+"""The per-row checks of a facility registry: each takes the stacked table's columns and rejects what fails.
+
+:func:`coverage.facilities.read_facilities` reads the files (:mod:`coverage.tabular`), then runs
+:func:`check_rows`, which runs every step below in order on the arrays of
+:func:`registry_columns`; a step adds its problems to one :class:`coverage.rejections.Rejections`
+and returns what it found (programme keys, towncodes, dates …). The rules are stated in
+:mod:`coverage.facilities`. Distinct values are checked once (a registry of a million rows
+repeats its categories, townships and dates).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .columns import CELL_COUNT, COLUMNS, EXTRA_CELLS, GEOMETRY_PROBLEM, ROW_PROBLEM
+from .coordinates import locate_by_coordinates
+from .dates import parse_date, status_conflicts
+from .errors import AmbiguousNameError, NameResolutionError
+from .programmes import classify
+from .rejections import WITHHELD, Rejections
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = [
+    "MISMATCH_COLUMNS",
+    "check_cases",
+    "check_categories",
+    "check_dates",
+    "check_precision",
+    "check_rows",
+    "check_serves",
+    "find_mismatches",
+    "locate_without_coordinates",
+    "registry_columns",
+    "reject_duplicates",
+    "reject_malformed_rows",
+    "resolve_declared",
+]
+
+#: Columns of :attr:`Registry.mismatches`: ``kind`` is ``location`` (declared place vs coordinates; ``declared``
+#: and ``located`` are places) or ``status`` (status vs dates; ``declared`` is the status, ``located`` the dates).
+MISMATCH_COLUMNS = ["file", "row", "name", "kind", "declared", "located", "reason"]
+
+_SERVES_SPLIT = re.compile(r"[、,;/\s]+")
+_PRECISION = {"point": "point", "點": "point", "點位": "point",
+              "township": "township", "鄉鎮": "township", "鄉鎮市區": "township",
+              "office": "office", "辦公室": "office", "共用辦公室": "office"}
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _objects(values: Any) -> np.ndarray:
+    """A 1-d object array (tuples stay elements)."""
+    items = list(values)
+    return np.fromiter(items, dtype=object, count=len(items))
+
+
+def _shared_objects(column: pd.Series) -> np.ndarray:
+    """A string column as an object array in which equal values are one Python object.
+
+    A registry of a million rows repeats its categories, townships, dates and blanks; sharing
+    them keeps the arrays the validation works on at 8 bytes a cell instead of ~60.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+
+
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        c, uniques = pd.factorize(column, use_na_sentinel=False)
+        codes = pd.factorize(codes * len(uniques) + c)[0]
+    _, first = np.unique(codes, return_index=True)
+    return codes, [tuple(column[i] for column in columns) for i in first]
+
+
+def _fields(results: list[tuple[Any, ...]], codes: np.ndarray, count: int) -> list[np.ndarray]:
+    """Per row, each of the ``count`` fields of the result of its distinct key (object arrays)."""
+    return [_objects(r[j] for r in results)[codes] for j in range(count)]
+
+
+def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[Any]:
+    """``[func(k) for k in keys]``, calling ``func`` once per distinct key."""
+    cache: dict[Hashable, Any] = {}
+    return [cache[k] if k in cache else cache.setdefault(k, func(k)) for k in keys]
+
+
+def _declared(county: str, township: str, names_towns: Any) -> tuple[Any, ...]:
+    """(towncode or None, official county or None, error field, error message, suggestions)."""
+    from . import names
+
+    if township:
+        try:
+            code = names.resolve_township(township, county or None, townships=names_towns)
+        except NameResolutionError as exc:
+            field = "township"
+            if county:
+                try:
+                    names.resolve_county(county, townships=names_towns)
+                except NameResolutionError:
+                    field = "county"
+            sugg = tuple(exc.suggestions) if isinstance(exc, AmbiguousNameError) else None
+            return None, None, field, str(exc), sugg
+        return code, None, None, None, None
+    if county:
+        try:
+            return None, names.resolve_county(county, townships=names_towns), None, None, None
+        except NameResolutionError as exc:
+            return None, None, "county", str(exc), None
+    return None, None, None, None, None
+
+
+def _serves(value: str, county: str | None, names_towns: Any) -> tuple[tuple[str, ...], str | None]:
+    """(towncodes, error message) of a ``serves`` cell."""
+    from . import names
+
+    codes: list[str] = []
+    for part in filter(None, _SERVES_SPLIT.split(value)):
+        try:
+            code = names.resolve_township(part, county, townships=names_towns)
+        except NameResolutionError as exc:
+            return (), f"'{part}': {exc}"
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes), None
+
+
+def _safe(func: Callable[[Any], Any]) -> Callable[[Any], tuple[Any, str | None]]:
+    def wrapped(value: Any) -> tuple[Any, str | None]:
+        try:
+            return func(value), None
+        except ValueError as exc:
+            return None, str(exc)
+
+    return wrapped
+
+
+_CASES = re.compile(r"(\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?(?:人|案|位|名)?")
+
+
+def _cases(value: str) -> float:
+    """People served: a whole number ≥ 0, NaN when blank (ValueError otherwise, not naming the value)."""
+    if not value:
+        return math.nan
+    m = _CASES.fullmatch(value.replace(" ", ""))
+    if not m:
+        raise ValueError("cases is not a whole number ≥ 0 of people served (e.g. 12); the value is not shown")
+    return float(m[1].replace(",", ""))
+
+
+def _did_you_mean(address: str, townships: gpd.GeoDataFrame | None) -> str:
+    from .names import suggest_address
+
+    sugg = suggest_address(address, townships=townships)
+    return f" (did you mean {'、'.join(sugg)}?)" if sugg else ""
+
+
+def _with_status_mismatches(
+    mismatches: pd.DataFrame, t: pd.DataFrame, col: dict[str, np.ndarray], dates: dict[str, np.ndarray],
+    keep: np.ndarray,
+) -> pd.DataFrame:
+    """``mismatches`` (kind location) plus the accepted rows whose status contradicts their dates."""
+    why = np.full(len(keep), None, dtype=object)
+    why[keep] = status_conflicts(col["status"][keep], dates["opened"][keep], dates["closed"][keep])
+    bad = pd.notna(why)
+
+    def when(i: int) -> str:
+        o, c = dates["opened"][i], dates["closed"][i]
+        return f"opened {o.date() if pd.notna(o) else '—'}, closed {c.date() if pd.notna(c) else '—'}"
+
+    status = pd.DataFrame({
+        "file": t["file"].to_numpy()[bad], "row": t["row"].to_numpy()[bad].astype("int64"),
+        "name": col["name"][bad], "kind": "status", "declared": col["status"][bad],
+        "located": [when(i) for i in np.flatnonzero(bad)], "reason": why[bad],
+    })
+    out = pd.concat([mismatches, status], ignore_index=True) if len(status) else mismatches
+    out = out.sort_values(["row"], kind="stable").sort_values(
+        "file", key=lambda f: f.map({v: i for i, v in enumerate(pd.unique(t["file"]))}), kind="stable")
+    return out.reset_index(drop=True)[MISMATCH_COLUMNS].astype(
+        {"file": "str", "name": "str", "kind": "str", "declared": "str", "located": "str", "reason": "str"})
+
+# ----------------------------------------------------------------------------- the steps of read_facilities
+
+_SHIFTED = ("its values are not shown: they may have shifted between columns, into or out of personal columns; "
+            "fix the row in the file")
+#: Internal columns of a stacked table (not the files' own columns).
+
+def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The canonical and internal columns of a stacked table as object arrays (``""`` if absent).
+
+    Equal values are one Python object (a registry of a million rows repeats its categories,
+    townships and blanks), so the arrays cost 8 bytes a cell.
+    """
+    return {c: _shared_objects(t[c]) if c in t.columns else np.full(len(t), "", dtype=object)
+            for c in (*COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM)}
+
+
+def reject_malformed_rows(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
+    """Reject rows whose cells do not line up with the header, and geometries that are not points.
+
+    A row with non-blank cells beyond the header or, in delimited text, another number of cells
+    than the header (fewer, or more even if blank: a missing cell and an extra delimiter cancel
+    out only in the count of named columns) may have its values shifted: a contact's name in the
+    date column. Such a row is rejected whole and none of its values is shown.
+
+    Returns
+    -------
+    array of str
+        Per row, the reason it is malformed (``""`` for a row that lines up); pass the rows with
+        a reason to :meth:`Rejections.table` as ``withhold``.
+    """
+    malformed = np.full(len(col["category"]), "", dtype=object)
+    extra, counted = col[EXTRA_CELLS] != "", col[CELL_COUNT] != ""
+    malformed[extra] = ("the row has more cells than the header (an unquoted comma or delimiter in a "
+                        f"value?); {_SHIFTED}")
+    malformed[counted] = [_cell_count_reason(c) for c in col[CELL_COUNT][counted]]
+    unread = col[ROW_PROBLEM] != ""  # a line swallowed by a quote, a runaway row: never read
+    malformed[unread] = col[ROW_PROBLEM][unread]
+    rej.add(malformed != "", "row", WITHHELD, malformed)
+    geometry = col[GEOMETRY_PROBLEM]
+    rej.add(geometry != "", "geometry", geometry, lambda p: [f"geometry is a {geometry[i]}; expected a Point"
+                                                               for i in p])
+    return malformed
+
+
+def _cell_count_reason(count: str) -> str:
+    cells, header = (int(x) for x in count.split("/"))
+    if cells < header:
+        return (f"the row has {cells} cells, fewer than the header's {header} (a missing delimiter?); "
+                f"{_SHIFTED}")
+    return (f"the row has {cells} cells, more than the header's {header} (an unquoted comma or delimiter "
+            f"in a value?); {_SHIFTED}")
+
+
+def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
+    """Programme key of every row (:func:`coverage.programmes.classify`): a known programme's key, or a
+    custom programme as written; blank names and near misses of a known name (did-you-mean) are rejected."""
+    category, problem = classify(col["category"])
+    rej.add(pd.notna(problem), "category", col["category"], problem)
+    return category
+
+
+def resolve_declared(col: dict[str, np.ndarray], towns: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """The place each row declares (county/township columns), resolved once per distinct pair.
+
+    Returns
+    -------
+    dict of arrays
+        ``code`` (towncode or ``None``), ``county`` (official county when only a county is
+        given), ``field``/``msg`` (the column and message of a name that does not resolve),
+        ``sugg`` (the candidates of an ambiguous township, else ``None``), ``decl_county``
+        (the official county declared either way).
+    """
+    codes, pairs = _distinct(col["county"], col["township"])
+    decl = [_declared(county, township, towns) for county, township in pairs]
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    decl = [(*x, county_of.get(x[0], x[1])) for x in decl]
+    return dict(zip(("code", "county", "field", "msg", "sugg", "decl_county"), _fields(decl, codes, 6),
+                    strict=True))
+
+
+def locate_without_coordinates(
+    col: dict[str, np.ndarray], decl: dict[str, np.ndarray], xy: dict[str, np.ndarray],
+    towns: gpd.GeoDataFrame, rej: Rejections,
+) -> np.ndarray:
+    """Towncode of every row: its coordinates' (``xy["code"]``), else the declared township, else the address.
+
+    An ambiguous township (東區) is settled by the address when it names one of the candidates.
+    Rows with neither are rejected, naming the field at fault. ``decl["code"]``/``decl["field"]``
+    are updated for settled rows.
+    """
+    from . import names
+
+    full_of = {c: k + t for c, k, t in zip(towns["towncode"], towns["county"], towns["township"], strict=True)}
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    address, d_code, d_field = col["address"], decl["code"], decl["field"]
+    code, need = xy["code"].copy(), ~xy["has"]
+    for i in np.flatnonzero(need & pd.notna(decl["sugg"]) & (address != "")):
+        parsed = names.parse_address(address[i], townships=towns)
+        if parsed is not None and full_of.get(parsed) in decl["sugg"][i]:
+            d_code[i], d_field[i] = parsed, None
+    code[need] = d_code[need]
+    rej.add(need & pd.notna(d_field), d_field, lambda p: [col[d_field[i]][i] for i in p], decl["msg"])
+    by_addr = need & (col["township"] == "") & pd.isna(d_field) & (address != "")
+    keys = list(zip(address[by_addr], col["county"][by_addr], strict=True))
+    code[by_addr] = _map_unique(keys, lambda k: names.parse_address(k[0], townships=towns)
+                                or (names.parse_address(k[1] + k[0], townships=towns) if k[1] else None))
+    rej.add(by_addr & pd.isna(code), "address", address, lambda p: [
+        f"no township found in address '{address[i]}'{hint}; add a 鄉鎮市區 column or coordinates"
+        for i, hint in zip(p, _map_unique(address[p], lambda a: _did_you_mean(a, towns)), strict=True)])
+    wrong = by_addr & pd.notna(code) & pd.notna(decl["decl_county"])
+    wrong[wrong] = [county_of.get(c) != d for c, d in zip(code[wrong], decl["decl_county"][wrong], strict=True)]
+    rej.add(wrong, "address", address, lambda p: [
+        f"address is in {full_of[code[i]]} but county is {decl['decl_county'][i]}" for i in p])
+    rej.add(need & (col["township"] == "") & (address == "") & pd.isna(d_field), "township", "",
+            "no location: give lon/lat, TWD97 x/y, a township (鄉鎮市區) or an address")
+    return code
+
+
+def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
+                    notes: list[list[str]]) -> np.ndarray:
+    """``point``, ``office`` or ``township`` per row: ``point`` with coordinates unless the row says
+    ``township``, or ``office`` (the point is an office several centres share)."""
+    given = col["precision"]
+    prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
+    rej.add(prec_in == "?", "precision", given,
+            lambda p: [f"precision '{given[i]}' is not point, office or township" for i in p])
+    precision = np.where(has, "point", "township").astype(object)
+    precision[prec_in == "township"] = "township"
+    precision[has & (prec_in == "office")] = "office"
+    for i in np.flatnonzero(~has & (prec_in == "point")):
+        notes[i].append("precision 'point' given but no coordinates; located by township")
+    return precision
+
+
+def check_dates(col: dict[str, np.ndarray], rej: Rejections) -> dict[str, np.ndarray]:
+    """``opened``/``closed`` as Timestamps (``None`` when blank); bad dates, and closed before opened, rejected."""
+    dates = {}
+    for field in ("opened", "closed"):
+        codes, distinct = _distinct(col[field])
+        dates[field], err = _fields([_safe(parse_date)(v) for v, in distinct], codes, 2)
+        rej.add(pd.notna(err), field, col[field], err)
+    both = pd.notna(dates["opened"]) & pd.notna(dates["closed"])
+    both[both] = dates["closed"][both] < dates["opened"][both]
+    rej.add(both, "closed", col["closed"], lambda p: [
+        f"closed {dates['closed'][i].date()} is before opened {dates['opened'][i].date()}" for i in p])
+    return dates
+
+
+def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDataFrame,
+                 rej: Rejections) -> list[tuple[str, ...]]:
+    """Towncodes each row serves (read in the row's own county); unknown names are rejected."""
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
+    keys = list(zip(col["serves"], ctx, strict=True))
+    serves = _map_unique(keys, lambda k: _serves(k[0], k[1], towns) if k[0] else ((), None))
+    err = np.array([e for _, e in serves], dtype=object)
+    rej.add(pd.notna(err), "serves", col["serves"], err)
+    return [s for s, _ in serves]
+
+
+def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
+    """People served per row (NaN when blank); a bad value is rejected without being shown."""
+    codes, distinct = _distinct(col["cases"])
+    parsed = [_safe(_cases)(v) for v, in distinct]
+    err = _fields(parsed, codes, 2)[1]
+    rej.add(pd.notna(err), "cases", WITHHELD, err)
+    return np.array([np.nan if c is None else c for c, _ in parsed], dtype=float)[codes]
+
+
+def _positions(xy: dict[str, np.ndarray], precision: np.ndarray, code: np.ndarray,
+               towns: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of every row: its coordinates, or its township's representative point."""
+    rep = towns.set_index("towncode").geometry.representative_point()
+    lon, lat = xy["lon"].astype(float), xy["lat"].astype(float)
+    town_rows = np.flatnonzero((precision == "township") & pd.notna(code))
+    lon[town_rows] = rep.x.reindex(code[town_rows]).to_numpy()
+    lat[town_rows] = rep.y.reindex(code[town_rows]).to_numpy()
+    return lon, lat
+
+
+def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejections) -> None:
+    """Reject each otherwise accepted row that repeats an earlier one on every key.
+
+    ``keys`` are arrays aligned to ``t`` (category, name, address, towncode, rounded lon/lat,
+    precision); the reason names the first row by its file label and row number.
+    """
+    n = len(t)
+    good = np.flatnonzero(~rej.bad)
+    first = pd.Series(good).groupby([v[good] for v in keys.values()], dropna=False, sort=False).transform("first")
+    dup = np.zeros(n, dtype=bool)
+    dup[good] = first.to_numpy() != good
+    first_of = np.zeros(n, dtype=int)
+    first_of[good] = first.to_numpy()
+    files, rows = t["file"].to_numpy(), t["row"].to_numpy()
+    rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {files[first_of[i]]} row {rows[first_of[i]]}"
+                                                 for i in p])
+
+
+def find_mismatches(
+    t: pd.DataFrame, col: dict[str, np.ndarray], keep: np.ndarray, has: np.ndarray, code: np.ndarray,
+    decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame, notes: list[list[str]],
+) -> pd.DataFrame:
+    """Accepted rows whose coordinates lie in another township (or county) than the declared one.
+
+    Also notes, on each accepted row located by coordinates, a declaration that disagrees or
+    could not be used. Returns :data:`MISMATCH_COLUMNS` with kind ``location`` (official names).
+    """
+    county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
+    full_of = {c: county_of[c] + t_ for c, t_ in zip(towns["towncode"], towns["township"], strict=True)}
+    d_code, d_county, d_msg = decl["code"], decl["county"], decl["msg"]
+    for i in np.flatnonzero(keep & has & pd.notna(decl["sugg"])):
+        if full_of.get(code[i]) in decl["sugg"][i]:  # an ambiguous 東區 that the coordinates settle
+            d_code[i], d_msg[i] = code[i], None
+    mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
+    located_county = np.array([county_of.get(c) for c in code], dtype=object)
+    mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
+    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)
+    for i in np.flatnonzero(mism):
+        notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
+    for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
+        notes[i].append(f"declared place not used: {d_msg[i]}")
+    return pd.DataFrame({
+        "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
+        "name": col["name"][mism], "kind": "location", "declared": declared[mism],
+        "located": [full_of[c] for c in code[mism]],
+        "reason": [f"declared {declared[i]}, coordinates in {full_of[code[i]]}" for i in np.flatnonzero(mism)],
+    })
+
+
+
+def check_rows(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str, Any]:
+    """Every per-row check of a stacked table, in order; the values, rejections and notes they give.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The stacked registry table (:func:`coverage.facilities.read_registry_tables`), with a RangeIndex.
+    towns : GeoDataFrame
+        Townships to locate in.
+    datum : {"TWD97", "TWD67"}
+        Datum of TM2 metre coordinates (:func:`coverage.coordinates.check_xy_datum`).
+
+    Returns
+    -------
+    dict
+        ``rej`` (the :class:`~coverage.rejections.Rejections`), ``malformed`` (per row, why it is
+        malformed, else ``""``), ``values`` (per-row arrays for
+        :func:`coverage.facilities.facility_frame`), ``notes`` (per row, a list of notes),
+        ``keep`` (accepted rows) and ``mismatches`` (:data:`MISMATCH_COLUMNS`).
+    """
+    n = len(t)
+    rej, notes, col = Rejections(n), [[] for _ in range(n)], registry_columns(t)
+    malformed = reject_malformed_rows(col, rej)
+    category = check_categories(col, rej)
+    decl = resolve_declared(col, towns)
+    xy = locate_by_coordinates(col, towns, decl["decl_county"], rej, notes, datum)
+    code = locate_without_coordinates(col, decl, xy, towns, rej)
+    precision = check_precision(col, xy["has"], rej, notes)
+    values = {"col": col, "category": category, "code": code, "precision": precision,
+              "dates": check_dates(col, rej), "serves": check_serves(col, code, towns, rej),
+              "cases": check_cases(col, rej), "snapped": xy["snapped"]}
+    values["lon"], values["lat"] = _positions(xy, precision, code, towns)
+    rounded = {k: np.where(rej.bad, 0.0, values[k]).round(6) for k in ("lon", "lat")}  # rejected ones may be 1e308
+    reject_duplicates(t, {"category": category, "name": col["name"], "address": col["address"], "code": code,
+                          **rounded, "precision": precision}, rej)
+    keep = ~rej.bad
+    mismatches = find_mismatches(t, col, keep, xy["has"], code, decl, towns, notes)
+    mismatches = _with_status_mismatches(mismatches, t, col, values["dates"], keep)
+    return {"rej": rej, "malformed": malformed, "values": values, "notes": notes, "keep": keep,
+            "mismatches": mismatches}
