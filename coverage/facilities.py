@@ -55,7 +55,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -208,7 +208,7 @@ def _shared_objects(column: pd.Series) -> np.ndarray:
     return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
 
-def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[Any]:
+def _map_unique(keys: Iterable[Hashable], func: Callable[[Any], Any]) -> list[Any]:
     """``[func(k) for k in keys]``, calling ``func`` once per distinct key."""
     cache: dict[Hashable, Any] = {}
     return [cache[k] if k in cache else cache.setdefault(k, func(k)) for k in keys]
@@ -293,7 +293,7 @@ def _with_status_mismatches(
     why[keep] = status_conflicts(col["status"][keep], dates["opened"][keep], dates["closed"][keep])
     bad = pd.notna(why)
 
-    def when(i: int) -> str:
+    def when(i: int | np.integer) -> str:
         o, c = dates["opened"][i], dates["closed"][i]
         return f"opened {o.date() if pd.notna(o) else '—'}, closed {c.date() if pd.notna(c) else '—'}"
 
@@ -565,7 +565,7 @@ def find_mismatches(
     mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
     located_county = np.array([county_of.get(c) for c in code], dtype=object)
     mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
-    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)
+    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)  # type: ignore[arg-type]
     for i in np.flatnonzero(mism):
         notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
     for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
@@ -648,6 +648,7 @@ def split_extra_columns(
 def _validate(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str, Any]:
     """Every per-row check of a stacked table; the values, rejections and notes they give."""
     n = len(t)
+    notes: list[list[str]]
     rej, notes, col = Rejections(n), [[] for _ in range(n)], registry_columns(t)
     malformed = reject_malformed_rows(col, rej)
     category = check_categories(col, rej)
@@ -655,7 +656,7 @@ def _validate(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str,
     xy = locate_by_coordinates(col, towns, decl["decl_county"], rej, notes, datum)
     code = locate_without_coordinates(col, decl, xy, towns, rej)
     precision = check_precision(col, xy["has"], rej, notes)
-    values = {"col": col, "category": category, "code": code, "precision": precision,
+    values: dict[str, Any] = {"col": col, "category": category, "code": code, "precision": precision,
               "dates": check_dates(col, rej), "serves": check_serves(col, code, towns, rej),
               "cases": check_cases(col, rej), "snapped": xy["snapped"]}
     values["lon"], values["lat"] = _positions(xy, precision, code, towns)

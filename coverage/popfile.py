@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import UnreadableFileError
 
@@ -37,7 +38,7 @@ _ROLES = {
                "people_total_m", "people_total_f", "性比例", "sex_ratio"},
 }
 _ROLE_OF = {name: role for role, names in _ROLES.items() for name in names}
-_AGE_PATTERNS: list[tuple[re.Pattern, object]] = [
+_AGE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, int]]]] = [
     (re.compile(r"^(\d+)歲(以上)?(?:-?[男女])?$"), lambda m: (int(m[1]), OPEN_END if m[2] else int(m[1]))),
     (re.compile(r"^people_age_(\d{3})(up)?(?:_[mf])?$"), lambda m: (int(m[1]), OPEN_END if m[2] else int(m[1]))),
     (re.compile(r"^age_(\d+)_(\d+)$"), lambda m: (int(m[1]), int(m[2]))),
@@ -67,7 +68,7 @@ def _decode(path: Path, data: bytes) -> str:
     raise UnreadableFileError(path, "cannot decode the text; expected UTF-8 or Big5 (cp950)")
 
 
-def classify_column(name: str) -> tuple[str, object]:
+def classify_column(name: str) -> tuple[str, tuple[int, int] | None]:
     """(role, age interval or None) of a column name."""
     n = normalise_header(name)
     if n in _ROLE_OF:
@@ -121,7 +122,7 @@ def _rows_from_json(path: Path, text: str) -> PopulationRows:
         raise UnreadableFileError(path, f"not valid JSON ({str(exc).split(':')[0]})") from None
     keyed = list(data) if isinstance(data, _Repeated) else list(data.items()) if isinstance(data, dict) else None
     if keyed and all(_record(v) is not None for _, v in keyed):
-        records = [(str(code), _record(v)) for code, v in keyed]
+        records: list[Any] = [(str(code), _record(v)) for code, v in keyed]
         keys = list(dict.fromkeys(k for _, v in records for k in v))
         rows = [(i, [code, *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(records, 1)]
         return PopulationRows(["code", *keys], rows, [])

@@ -205,7 +205,8 @@ def _tile(lo: int, hi: int, intervals: list[tuple[int, int]]) -> list[tuple[int,
 
 def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, dict]:
     """Per age group: (sign, interval) terms (interval None = the total column), or why not."""
-    recipes, unavailable = {}, {}
+    recipes: dict[str, list[tuple[int, tuple[int, int] | None]]] = {}
+    unavailable: dict[str, str] = {}
     for group, (lo, hi, _label) in AGE_GROUPS.items():
         hi = OPEN_END if hi is None else hi
         if group == "total" and has_total:
@@ -359,7 +360,7 @@ def _columns(path: Path, header: list[str]) -> _Columns:
     return _Columns(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
 
 
-def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[dict, list[str]]:
+def _age_columns(header: list[str], roles: list[tuple[str, tuple[int, int] | None]]) -> tuple[dict, list[str]]:
     """Age interval -> the columns added up for it, and notes on the columns left out.
 
     The columns of one interval are added only when they are its sexes (``0歲-男`` + ``0歲-女``);
@@ -372,6 +373,7 @@ def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[di
     for i, (role, iv) in enumerate(roles):
         if role != "age":
             continue
+        assert iv is not None  # classify_column gives every age column its interval
         name = normalise_header(header[i])
         sex = "m" if name.endswith(("男", "_m")) else "f" if name.endswith(("女", "_f")) else ""
         have = by_sex.setdefault(iv, {})
@@ -679,12 +681,13 @@ def _period(values: pd.Series, notes: list[str] | None = None) -> str | None:
         return None
     common = values.mode().iloc[0]
     text = re.sub(r"\D", "", common)
-    year, month = None, None
+    year: int | None = None
+    month: int | None = None
     if len(text) in (4, 5):  # ROC yyymm
         year, month = int(text[:-2]) + 1911, int(text[-2:])
     elif len(text) == 6:
         year, month = int(text[:4]), int(text[4:])
-    if year is not None and 1946 <= year <= 2100 and 1 <= month <= 12:
+    if year is not None and month is not None and 1946 <= year <= 2100 and 1 <= month <= 12:
         return f"{year:04d}-{month:02d}"
     if notes is not None:
         notes.append(f"statistics period {common!r} is not a year-month (ROC 11412 or 2025-12); period unknown")

@@ -395,7 +395,7 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
     encoding = _encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
         head = fh.read(_BLOCK_BYTES)
-    first_error = None
+    first_error: UnreadableFileError | None = None
     for delimiter in _delimiters(head):  # the first one under which a header is found
         with open(path, encoding=encoding, newline="") as fh:
             peek = list(itertools.islice(iter_csv_rows(fh, delimiter=delimiter), _HEADER_SEARCH_ROWS))
@@ -408,6 +408,7 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
                 if "row limit" in exc.reason:
                     raise
                 first_error = first_error or exc
+    assert first_error is not None  # _delimiters always offers at least ","
     raise first_error
 
 

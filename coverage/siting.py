@@ -21,10 +21,11 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
+    import pandas as pd
     import scipy.sparse as sp
 
 __all__ = [
@@ -288,6 +289,7 @@ def greedy_maximal_covering(cover: sp.csr_matrix, weights: np.ndarray, p: int) -
 
     csc = cover.tocsc()
     remaining = np.asarray(weights, dtype=float).copy()
+    chosen: list[int]
     chosen, gains = [], []
     for _ in range(min(p, cover.shape[1])):
         gain = csc.T @ remaining
@@ -472,7 +474,7 @@ def set_cover(cover: sp.spmatrix, *, time_limit: float = 60.0) -> SitingResult:
 class SitingPlan:
     """Recommended new sites for one county and category, with before/after figures."""
 
-    sites: object  # DataFrame: rank, towncode, county, township, village, lon, lat, gain, newly_covered_townships
+    sites: pd.DataFrame  # rank, towncode, county, township, village, lon, lat, gain, newly_covered_townships
     summary: dict
     result: SitingResult
 
@@ -687,7 +689,7 @@ def site_new_points(
         open_towns = np.array([t not in covered_towns for t in town_codes])
         demand = town_codes[open_towns]
         row_of = {t: i for i, t in enumerate(demand)}
-        rows = [row_of.get(t, -1) for t in cand["towncode"]]
+        rows: list[Any] = [row_of.get(t, -1) for t in cand["towncode"]]
         mask = np.array(rows) >= 0
         cover = sp.csr_matrix(
             (np.ones(mask.sum(), dtype=bool), (np.array(rows)[mask], np.flatnonzero(mask))),
@@ -707,6 +709,7 @@ def site_new_points(
         chosen = [int(best_in_town[cand["towncode"].iat[j]]) for j in result.selected]
     else:
         weights = pop * ~reached_before
+        assert new is not None  # refused above for the population objectives
         result = maximal_covering(reach, weights, new, time_limit=time_limit)
         chosen = list(result.selected)
 
