@@ -55,7 +55,18 @@ _AGE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, 
 
 
 def normalise_header(text: object) -> str:
-    """A header cell as matched: NFKC, no spaces, lower case (``人口 數`` → ``人口數``)."""
+    """A header cell as matched: NFKC, no spaces, lower case (``人口 數`` → ``人口數``).
+
+    Parameters
+    ----------
+    text : object
+        The cell as read; None or empty gives ``""``.
+
+    Returns
+    -------
+    str
+        The matching key.
+    """
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
 
 
@@ -69,7 +80,22 @@ def _decode(path: Path, data: bytes) -> str:
 
 
 def classify_column(name: str) -> tuple[str, tuple[int, int] | None]:
-    """(role, age interval or None) of a column name."""
+    """(role, age interval or None) of a column name.
+
+    Parameters
+    ----------
+    name : str
+        A header cell of a population file (``人口數``, ``65歲以上``, ``people_age_000_m`` …).
+
+    Returns
+    -------
+    role : str
+        ``period``, ``code``, ``area``, ``county``, ``township``, ``village``, ``households``,
+        ``total`` … for a known column, ``age`` for an age column, ``other`` otherwise.
+    interval : tuple of (int, int) or None
+        The ages an ``age`` column counts, both ends included (:data:`OPEN_END` for "and over");
+        None for the other roles.
+    """
     n = normalise_header(name)
     if n in _ROLE_OF:
         return _ROLE_OF[n], None
@@ -186,6 +212,17 @@ def _rows_from_csv(path: Path, text: str) -> PopulationRows:
 
 def read_population_rows(path: str | Path) -> PopulationRows:
     """The header, the non-blank data rows and the damaged lines of a population CSV or JSON file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The population file (CSV in UTF-8 or Big5, or JSON records).
+
+    Returns
+    -------
+    PopulationRows
+        Header cells, ``(line, cells)`` of each non-blank data row and ``(line, reason)`` of each
+        damaged line.
 
     Raises
     ------

@@ -143,7 +143,21 @@ class Population:
 
 
 def require_group(population: Population, group: str) -> None:
-    """Raise :class:`InputError` unless ``population`` gives the age group ``group``."""
+    """Raise :class:`InputError` unless ``population`` gives the age group ``group``.
+
+    Parameters
+    ----------
+    population : Population
+        From :func:`read_population`.
+    group : str
+        A key of :data:`AGE_GROUPS`.
+
+    Raises
+    ------
+    InputError
+        ``group`` is not an age group, or the file cannot give it (the message says why and
+        which groups it gives).
+    """
     if group not in AGE_GROUPS:
         raise InputError(f"unknown age group {group!r}; choose one of {', '.join(AGE_GROUPS)}")
     if group not in population.groups:
@@ -157,6 +171,23 @@ def require_group(population: Population, group: str) -> None:
 def resolve_age_group(name: str) -> str:
     """Key of :data:`AGE_GROUPS` for a user-typed name (``兒少`` → ``children``).
 
+    Parameters
+    ----------
+    name : str
+        A key, a zh-TW label or an alias, in any width or case; ``-`` for ``_``.
+
+    Returns
+    -------
+    str
+        The key of :data:`AGE_GROUPS`.
+
+    Raises
+    ------
+    InputError
+        No age group has that name; the message lists them.
+
+    Examples
+    --------
     >>> resolve_age_group("老人"), resolve_age_group("young-children")
     ('elderly', 'young_children')
     """
@@ -262,6 +293,12 @@ def read_population(
         docstring.
     townships, villages : GeoDataFrame, optional
         Boundaries to match against; default the bundled ones.
+
+    Returns
+    -------
+    Population
+        People per village and per township by age group, the rejected rows and how each row
+        was matched.
 
     Raises
     ------

@@ -114,6 +114,18 @@ def canonical_header(header: object) -> str | None:
     Matching ignores case, spaces, full-width forms, ``_ - . : /`` and a parenthesised
     suffix such as ``經度(WGS84)``.
 
+    Parameters
+    ----------
+    header : object
+        A header cell as read (``None`` for an empty one).
+
+    Returns
+    -------
+    str or None
+        The canonical column name (``name``, ``x``, ``county`` …), or None.
+
+    Examples
+    --------
     >>> canonical_header(" 機構名稱 "), canonical_header("ＴＷＤ97_X"), canonical_header("備註")
     ('name', 'x', None)
     """
@@ -639,6 +651,18 @@ def file_labels(paths: Sequence[str | Path]) -> list[str]:
     Files with the same name in different folders stay distinct (``a/清冊.csv``,
     ``b/清冊.csv``); the same file given twice is numbered (``清冊.csv (2)``).
 
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The files, in the order given.
+
+    Returns
+    -------
+    list of str
+        One label per path, in the same order.
+
+    Examples
+    --------
     >>> file_labels(["/d/a/清冊.csv", "/d/b/清冊.csv", "/d/x.csv"])
     ['a/清冊.csv', 'b/清冊.csv', 'x.csv']
     """
