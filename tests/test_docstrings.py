@@ -28,7 +28,6 @@ XFAIL_MODULES = {
     "coverage.display",
     "coverage.facilities",
     "coverage.gaps",
-    "coverage.geography",
     "coverage.mapaccess",
     "coverage.mapdata",
     "coverage.maps",
@@ -40,9 +39,7 @@ XFAIL_MODULES = {
     "coverage.privacy",
     "coverage.programmes",
     "coverage.report",
-    "coverage.scale",
     "coverage.serviceareas",
-    "coverage.siting",
     "coverage.terrain",
     "coverage.workbook",
 }
