@@ -26,7 +26,6 @@ XFAIL_MODULES = {
     "coverage.dates",
     "coverage.diff",
     "coverage.display",
-    "coverage.facilities",
     "coverage.gaps",
     "coverage.mapaccess",
     "coverage.mapdata",
