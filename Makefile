@@ -41,8 +41,10 @@ notebook: setup
 notebooks: setup system-deps
 	$(RUN_NOTEBOOKS)
 
+## ruff on the code, then the type checker on the package (config: [tool.mypy] in pyproject.toml).
 lint: setup
 	$(BIN)/ruff check coverage tests scripts benchmarks
+	$(BIN)/mypy coverage
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import InputError
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .access import AccessResult
     from .facilities import Registry
+    from .measure import Definition
     from .population import Population
 
 __all__ = ["CoverageReport", "resolve_categories", "resolve_counties", "run_coverage"]
@@ -162,12 +163,13 @@ def run_coverage(
                                layer=layer)
     when = _as_timestamp(as_of)
     table = township_coverage(
-        registry.facilities, towns, definition=definition, as_of=when, categories=cats, counties=county_names
+        registry.facilities, towns, definition=cast("Definition", definition), as_of=when, categories=cats,
+        counties=county_names,
     )
     from .completeness import data_completeness
 
     counties = county_coverage(table)
-    counties["data"] = data_completeness(counties, registry.facilities, [str(p) for p in paths]).to_numpy()
+    counties["data"] = data_completeness(counties, registry.facilities, [str(p) for p in paths]).to_numpy()  # type: ignore[index]
     report = CoverageReport(
         counties=counties,
         townships=table,

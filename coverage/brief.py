@@ -175,6 +175,7 @@ def _reach_section(report: CoverageReport, county: str | None) -> Section | None
     acc = report.access
     if acc is None:
         return None
+    assert report.population is not None  # access is computed from a population file
     rows = acc.counties if county is None else acc.counties[acc.counties["county"] == county]
     table = [["服務方案", "人口", "住在已涵蓋鄉鎮", f"{acc.distance_km:g} 公里內"]]
     table += [[_label(r.category), f"{int(r.population):,}",
@@ -327,6 +328,7 @@ def write_pptx(sections: list[Section], path: Path) -> Path:
     deck.slide_width, deck.slide_height = Emu(12192000), Emu(6858000)
     blank = deck.slide_layouts[6]
     width, height = deck.slide_width, deck.slide_height
+    assert width is not None and height is not None
     margin = Emu(457200)
     for s in sections:
         slide = deck.slides.add_slide(blank)
@@ -338,7 +340,7 @@ def write_pptx(sections: list[Section], path: Path) -> Path:
             para = box.add_paragraph()
             para.text = s.subtitle
             para.runs[0].font.size = Pt(14)
-        top = Emu(1150000)
+        top: int = Emu(1150000)
         if s.image is not None and s.table is None:
             pic_h = height - top - Emu(900000)
             slide.shapes.add_picture(str(s.image), margin, top, height=pic_h)

@@ -17,6 +17,7 @@ from .errors import CoverageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from matplotlib.artist import Artist
 
 __all__ = ["MARKERS", "MAX_SERIES_ONE_PANEL", "PALETTE", "cjk_font", "series_style", "trend_chart", "trend_figure"]
 
@@ -124,7 +125,7 @@ def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = 
         fig, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
         panels = dict.fromkeys(counties, ax)
         style_of = {key: series_style(i) for i, (key, _) in enumerate(groups)}
-    legend: dict[str, object] = {}
+    legend: dict[str, Artist] = {}
     for (county, category), g in groups:
         ax = panels[county]
         colour, marker = style_of[(county, category)]

@@ -114,6 +114,18 @@ def canonical_header(header: object) -> str | None:
     Matching ignores case, spaces, full-width forms, ``_ - . : /`` and a parenthesised
     suffix such as ``經度(WGS84)``.
 
+    Parameters
+    ----------
+    header : object
+        A header cell as read (``None`` for an empty one).
+
+    Returns
+    -------
+    str or None
+        The canonical column name (``name``, ``x``, ``county`` …), or None.
+
+    Examples
+    --------
     >>> canonical_header(" 機構名稱 "), canonical_header("ＴＷＤ97_X"), canonical_header("備註")
     ('name', 'x', None)
     """

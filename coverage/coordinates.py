@@ -93,7 +93,8 @@ def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -
     alt_lon, alt_lat = np.full(n, np.nan), np.full(n, np.nan)
     if proj.any():
         mx, my = lon[proj], lat[proj]
-        zones = (("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat)))
+        zones: tuple[tuple[str, tuple[np.ndarray, np.ndarray]], ...] = (
+            ("EPSG:3826", (lon, lat)), ("EPSG:3825", (alt_lon, alt_lat)))
         if datum == "TWD67":
             # EPSG's TWD67 → TWD97 transformation for TM2 zone 121 (PROJ has only a ballpark shift
             # from TWD67 degrees or zone 119); zone 119 (Kinmen, Matsu) is not offered for TWD67.

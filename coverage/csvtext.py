@@ -195,6 +195,15 @@ def iter_csv_rows(
     width : int, optional
         The header's cell count; by default that of the first non-blank record.
 
+    Yields
+    ------
+    line : int
+        1-based physical line where the record starts.
+    cells : list of str
+        The record's cells; empty for a line of a damaged range.
+    reason : str or None
+        Why the line could not be split into cells; None for a record.
+
     Examples
     --------
     >>> list(iter_csv_rows(['a,b\\n', '"x,1\\n', 'y,2\\n']))

@@ -36,6 +36,11 @@ def geodata_dir() -> Path:
 
     ``SAFETYNET_GEODATA`` overrides it; otherwise the repository's ``geodata/`` (an
     editable install) or the copy packaged inside the wheel (``coverage/geodata``).
+
+    Returns
+    -------
+    Path
+        The data directory.
     """
     env = os.environ.get("SAFETYNET_GEODATA")
     if env:
@@ -49,18 +54,40 @@ def geodata_dir() -> Path:
 
 def cache_dir() -> Path:
     """Where built indexes (locate grids, road graphs) are kept between runs: ``SAFETYNET_CACHE``, else
-    ``~/.cache/safetynet-coverage``. Everything there can be deleted; it is rebuilt when needed."""
+    ``~/.cache/safetynet-coverage``. Everything there can be deleted; it is rebuilt when needed.
+
+    Returns
+    -------
+    Path
+        The cache directory (not created here).
+    """
     env = os.environ.get("SAFETYNET_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "safetynet-coverage"
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`get_path`."""
+    """Names accepted by :func:`get_path`.
+
+    Returns
+    -------
+    list of str
+        The names, sorted.
+    """
     return sorted(_FILES)
 
 
 def get_path(name: str) -> Path:
     """Path of the bundled data file called ``name``.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available` (e.g. ``"townships"``, ``"registry"``).
+
+    Returns
+    -------
+    Path
+        The file, which exists.
 
     Raises
     ------

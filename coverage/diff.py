@@ -84,6 +84,8 @@ def _pair(old: pd.DataFrame, new: pd.DataFrame, left: set, right: set, key_old, 
 
 
 def _match(old: pd.DataFrame, new: pd.DataFrame) -> tuple[list[tuple], set, set, list[str]]:
+    pairs: list[tuple]
+    ambiguous: list[str]
     left, right, pairs, ambiguous = set(old.index), set(new.index), [], []
     if "id" in old.columns and "id" in new.columns:
         by_id = lambda r: (str(r["id"]).strip() or None) if r["id"] == r["id"] else None  # noqa: E731
@@ -172,4 +174,5 @@ def diff_registries(
     cats = sorted(set(old["category"]) | set(new["category"]))
     tables = [county_coverage(township_coverage(frame, townships, as_of=as_of, categories=cats, counties=counties))
               for frame in (old, new)]
-    return RegistryDiff(points=points, coverage=diff_coverage(*tables, points), ambiguous=ambiguous)
+    return RegistryDiff(points=points, coverage=diff_coverage(*tables, points),  # type: ignore[call-arg]  # 2 tables
+                        ambiguous=ambiguous)

@@ -188,10 +188,22 @@ class Registry:
 def normalise_category(value: object) -> str:
     """Canonical key of a programme name, or the name as written if it is not an accepted one.
 
+    Blank input gives ``""`` (which :func:`read_facilities` rejects). See :mod:`coverage.programmes`.
+
+    Parameters
+    ----------
+    value : object
+        A programme name or key as written in a registry or typed by a user.
+
+    Returns
+    -------
+    str
+        The canonical key (``welfare_centre`` …), or the name as written.
+
+    Examples
+    --------
     >>> normalise_category(" 社福中心 "), normalise_category("小衛星"), normalise_category("少年服務方案")
     ('welfare_centre', 'community_support_point', '少年服務方案')
-
-    Blank input gives ``""`` (which :func:`read_facilities` rejects). See :mod:`coverage.programmes`.
     """
     key = programme_key(value)
     return key if key is not None else str(classify([value])[0][0])
@@ -246,6 +258,25 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
     ``dates`` (opened/closed), ``serves``, ``cases``, ``snapped`` and ``col`` (:func:`registry_columns`).
     ``facility_id`` is ``file:row`` with the file label kept as it is (it may carry a sheet or
     layer name, or a folder), so ids are unique as long as labels are.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        canonical columns.
+    keep : array of bool
+        Rows accepted so far.
+    values : dict of str to object
+        The per-row arrays above.
+    towns : GeoDataFrame
+        The townships (:func:`coverage.load_townships` or the user's boundaries).
+    notes : list of list of str
+        Per-row notes; appended to in place.
+
+    Returns
+    -------
+    DataFrame
+        One row per accepted facility, columns :data:`FACILITY_COLUMNS`.
     """
     k = np.flatnonzero(keep)
     kc = values["code"][k]
@@ -296,6 +327,25 @@ def split_extra_columns(
 
     A column is withheld when it is personal in any file (:func:`coverage.privacy.personal_columns`)
     and not marked public; a public mark that matches no column is logged.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        canonical columns.
+    personal_of : dict of str to list of str
+        File label (and ``label#sheet`` or layer) → its personal columns not marked public.
+    public_columns : sequence of str
+        Columns about a person the caller marks public.
+
+    Returns
+    -------
+    kept : list of str
+        The files' own columns that are not withheld.
+    withheld : list of str
+        Personal columns left out.
+    public : list of str
+        The files' own columns that ``public_columns`` names.
     """
     from .privacy import column_key
 

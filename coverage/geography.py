@@ -80,14 +80,36 @@ SNAP_DISTANCE_M = 1000.0
 
 
 def to_official(name: object) -> object:
-    """Official spelling of a place name: 臺 for 台 (MOI writes 臺; the atlas writes 台)."""
+    """Official spelling of a place name: 臺 for 台 (MOI writes 臺; the atlas writes 台).
+
+    Parameters
+    ----------
+    name : object
+        A name; anything but a str is returned unchanged.
+
+    Returns
+    -------
+    object
+        The name with 臺 for 台, stripped.
+    """
     if isinstance(name, str):
         return name.replace("台", "臺").strip()
     return name
 
 
 def county_rank(county: pd.Series) -> pd.Series:
-    """Sort key putting counties in :data:`COUNTY_ORDER` (unknown names last, by name)."""
+    """Sort key putting counties in :data:`COUNTY_ORDER` (unknown names last, by name).
+
+    Parameters
+    ----------
+    county : Series
+        County names.
+
+    Returns
+    -------
+    Series
+        ``(rank, name)`` tuples aligned to ``county``, for ``sort_values(key=…)``.
+    """
     rank = {name: i for i, name in enumerate(COUNTY_ORDER)}
     return county.map(lambda c: (rank.get(c, len(rank)), c))
 
@@ -141,6 +163,16 @@ def classify_geometry(townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     * ``coastal``: some stretch of the township's boundary lies on the national outline,
       i.e. is not shared with another township (a length > 1 m in TWD97, so a corner
       touching the sea at one point does not count). Islands are coastal too.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        All the townships of the country (the main island is found from their union).
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with boolean columns ``coastal`` and ``island``.
     """
     import shapely
 
@@ -169,6 +201,16 @@ def add_reference_flags(townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
     Matching is by official county + township name, so it works for user boundaries
     whose codes differ in vintage.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        Townships with official ``county`` and ``township`` names.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with boolean columns ``mountain_indigenous``, ``plain_indigenous`` and ``county_remote``.
     """
     out = townships.copy()
     key = out["county"] + out["township"]
@@ -217,12 +259,35 @@ def load_townships(boundaries: str | Path | None = None) -> gpd.GeoDataFrame:
 
 
 def load_villages() -> gpd.GeoDataFrame:
-    """All 7,701 villages (村里) with ``villcode``, township/county codes and names, polygons."""
+    """All 7,701 villages (村里) with ``villcode``, township/county codes and names, polygons.
+
+    Returns
+    -------
+    GeoDataFrame
+        A fresh copy of the bundled villages (EPSG:4326), one row per village.
+    """
     return _load_bundled("villages").copy()
 
 
 def load_boundaries(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a user's official township boundary file and classify it like the bundled one."""
+    """Read a user's official township boundary file and classify it like the bundled one.
+
+    Parameters
+    ----------
+    path : str or Path
+        A boundary file GDAL reads (shapefile, GeoPackage, GeoJSON …) with the MOI schema;
+        polygons sharing a ``TOWNCODE`` are dissolved into one.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`load_townships`: EPSG:4326, the township columns, the :data:`FLAGS` and ``geometry``.
+
+    Raises
+    ------
+    UnreadableFileError
+        The file is missing, unreadable, or lacks the MOI columns.
+    """
     import geopandas as gpd
 
     path = Path(path)
@@ -245,7 +310,18 @@ def load_boundaries(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def counties(townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
-    """The 22 counties/cities: ``countycode, county, county_en, townships`` (count)."""
+    """The 22 counties/cities: ``countycode, county, county_en, townships`` (count).
+
+    Parameters
+    ----------
+    townships : GeoDataFrame, optional
+        Township table to count; default :func:`load_townships`.
+
+    Returns
+    -------
+    DataFrame
+        One row per county, by ``countycode``.
+    """
     t = load_townships() if townships is None else townships
     return (
         t.groupby(["countycode", "county", "county_en"], as_index=False)
@@ -264,13 +340,20 @@ def locate_points(
     pier or a shoreline the 1:10,000 outline cuts — is snapped to the nearest township
     and marked ``snapped``. Points farther out get no township.
 
-    ``key`` names the code column of the polygons: ``"towncode"`` for townships, or
-    ``"villcode"`` to locate points in :func:`load_villages`.
-
     Most points are resolved by one array lookup: the polygons are rasterised once into a
     grid whose cells lie wholly inside one polygon, wholly outside every polygon (farther than
     the snap distance), or near a boundary; only points in boundary cells are tested exactly
     (:func:`locate_points_exact`), so the result is identical to the exact test.
+
+    Parameters
+    ----------
+    points : GeoSeries or GeoDataFrame
+        Points, reprojected to the polygons' CRS when both have one.
+    townships : GeoDataFrame
+        The polygons, with a code column ``key``.
+    key : str
+        The code column of the polygons: ``"towncode"`` for townships, or ``"villcode"`` to
+        locate points in :func:`load_villages`.
 
     Returns
     -------
@@ -303,8 +386,24 @@ def locate_points_exact(
     rows: bool = False,
 ) -> pd.DataFrame:
     """:func:`locate_points` by an exact point-in-polygon test of every point (spatial index, prepared
-    polygons): the reference the grid pre-index is tested against. ``rows`` adds ``_row``, the polygon's
-    position (−1 for none)."""
+    polygons): the reference the grid pre-index is tested against.
+
+    Parameters
+    ----------
+    points : GeoSeries or GeoDataFrame
+        Points, reprojected to the polygons' CRS when both have one.
+    townships : GeoDataFrame
+        The polygons, with a code column ``key``.
+    key : str
+        The code column of the polygons (``"towncode"`` or ``"villcode"``).
+    rows : bool
+        Add ``_row``, the polygon's position (−1 for none).
+
+    Returns
+    -------
+    DataFrame
+        As :func:`locate_points`: aligned to ``points.index``, with ``key``, ``snapped`` (and ``_row``).
+    """
     import numpy as np
     import pandas as pd
     import shapely

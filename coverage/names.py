@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 from .errors import AmbiguousNameError, UnknownNameError
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     import geopandas as gpd
 
 __all__ = [
@@ -177,7 +179,7 @@ def _bundled_index() -> _Index:
     return _index(load_townships())
 
 
-_BY_IDENTITY: dict[int, tuple[object, _Index]] = {}
+_BY_IDENTITY: dict[int, tuple[Callable[[], object], _Index]] = {}
 
 
 def _index(townships: gpd.GeoDataFrame | None) -> _Index:
@@ -322,6 +324,7 @@ def resolve_township(
     if county and c_given is None:
         resolve_county(county, townships=townships)  # raises with suggestions
     c_pref, old_pref, rest = _split_county(idx, text)
+    c: str | None
     if c_pref is not None and rest:
         text, c, old = rest, c_pref, old_pref
     else:

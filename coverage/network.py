@@ -147,7 +147,25 @@ class RoadNetwork:
 
 
 def read_speeds(path: str | Path) -> dict[str, float]:
-    """A speeds table: CSV with columns ``class,kmh`` (one row per road class, km/h > 0)."""
+    """A speeds table: CSV with columns ``class,kmh`` (one row per road class, km/h > 0).
+
+    Parameters
+    ----------
+    path : str or Path
+        The CSV file (UTF-8, with or without BOM).
+
+    Returns
+    -------
+    dict of str to float
+        Road class → speed in km/h.
+
+    Raises
+    ------
+    UnreadableFileError
+        The file cannot be read or has no ``class,kmh`` header.
+    InputError
+        A row without 2 cells, or a speed that is not a number in (0, 200]; the message names the row.
+    """
     import csv
 
     path = Path(path)
@@ -355,7 +373,24 @@ def read_network(
 
 def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = "lines") -> RoadNetwork:
     """Build the routable graph of line geometries in TWD97 TM2 metres, with a speed (km/h) per line and
-    optionally a direction (+1 forward only, −1 reverse only, 0 both)."""
+    optionally a direction (+1 forward only, −1 reverse only, 0 both).
+
+    Parameters
+    ----------
+    lines : GeoSeries
+        LineStrings in TWD97 TM2 metres (EPSG:3826); lines meet where they share a vertex.
+    kmh : array-like of float
+        Speed of each line, km/h.
+    oneway : array-like of int, optional
+        Direction of each line: +1 forward only, −1 reverse only, 0 both ways (the default).
+    source : str
+        What the lines came from, for the log and :attr:`RoadNetwork.source`.
+
+    Returns
+    -------
+    RoadNetwork
+        The graph: minutes and km per directed edge, and each line's nodes for snapping.
+    """
     import numpy as np
 
     lines = lines.reset_index(drop=True)
@@ -711,6 +746,8 @@ def village_travel_times(
     facilities : GeoDataFrame
         Accepted facilities (:func:`coverage.read_facilities`): ``category``, ``county``, ``facility_id``,
         ``name``, dates and status; only those open on ``as_of`` count.
+    as_of : date-like, optional
+        Count facilities open on this date (default today).
     categories : list of str, optional
         Programmes (default: every one among the facilities).
     across_counties : bool

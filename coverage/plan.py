@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import InputError, UnreadableFileError
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
+    from .measure import Definition
     from .population import Population
 
 __all__ = [
@@ -87,7 +88,7 @@ def coverage_trend(
     frames = []
     for year in years:
         table = township_coverage(
-            facilities, townships, definition=definition, as_of=f"{year}-12-31",
+            facilities, townships, definition=cast("Definition", definition), as_of=f"{year}-12-31",
             categories=categories, counties=counties,
         )
         c = county_coverage(table)[["county", "category", "covered", "total", "rate", "facilities"]]
@@ -205,6 +206,7 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
             raise UnreadableFileError(path, f"no '{need}' column; expected {', '.join(_TARGET_COLUMNS)}")
     if "target_count" not in canon and "target_rate" not in canon:
         raise UnreadableFileError(path, "needs a target_count or target_rate column")
+    seen: dict[tuple, int]
     out, seen = [], {}
     for line, cells in rows:
         values = {c: str(cells[i]).strip() for i, c in reversed(list(enumerate(canon))) if c and i < len(cells)}
@@ -269,7 +271,7 @@ def _target_number(text: str, name: str, *, whole: bool, top: float) -> float:
     return value
 
 
-def _small_table(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
+def _small_table(path: Path, kind: str, aliases: Mapping[str, tuple[str, ...]]
                  ) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
     """(header, (row number, cells) of each non-blank data row, (row, problem) lines) of a small CSV or XLSX.
 
@@ -322,7 +324,7 @@ def _small_table(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
     return header, good, problems
 
 
-def _workbook_records(path: Path, kind: str, aliases: dict[str, tuple[str, ...]]
+def _workbook_records(path: Path, kind: str, aliases: Mapping[str, tuple[str, ...]]
                       ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, str]]]:
     """(row number, cells) of the workbook's one sheet of ``kind``, and its hidden rows as problems."""
     from .xlsxread import open_workbook, sheet_rows
@@ -396,10 +398,11 @@ def compare_targets(
     targets = _checked_targets(targets)
     state = facility_state(facilities, as_of)
     open_fac = facilities[state == "open"]
-    table = township_coverage(facilities, townships, definition=definition, as_of=as_of,
+    table = township_coverage(facilities, townships, definition=cast("Definition", definition), as_of=as_of,
                               categories=sorted(set(targets["category"])))
     per_county = county_coverage(table).set_index(["county", "category"])
     rows = []
+    current: float
     for i, t in enumerate(targets.itertuples(index=False)):
         if t.scope != "全國" and (t.scope, t.category) not in per_county.index:
             raise InputError(f"targets= row {i}: no township of {t.scope!r} in the boundaries")
@@ -501,6 +504,7 @@ def read_scenario(path: str | Path) -> tuple[list[str], list[str]]:
     if "action" not in canon or "target" not in canon:
         raise UnreadableFileError(path, "needs columns action (add/remove, 新增/移除) and target")
     at, tt = canon.index("action"), canon.index("target")
+    removed: dict[str, int]
     add, remove, removed = [], [], {}
     for line, cells in rows:
         action, target = str(cells[at]).strip(), str(cells[tt]).strip()
@@ -577,7 +581,7 @@ def whatif(
 
     after_fac = apply_scenario(facilities, townships, add, remove)
     cats = categories or sorted(set(facilities["category"]) | set(after_fac["category"]))
-    kw = dict(definition=definition, as_of=as_of, categories=cats, counties=counties)
+    kw: dict[str, Any] = dict(definition=definition, as_of=as_of, categories=cats, counties=counties)
     before_t = township_coverage(facilities, townships, **kw)
     after_t = township_coverage(after_fac, townships, **kw)
     before, after = county_coverage(before_t), county_coverage(after_t)

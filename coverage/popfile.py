@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import UnreadableFileError
 
@@ -37,7 +38,7 @@ _ROLES = {
                "people_total_m", "people_total_f", "性比例", "sex_ratio"},
 }
 _ROLE_OF = {name: role for role, names in _ROLES.items() for name in names}
-_AGE_PATTERNS: list[tuple[re.Pattern, object]] = [
+_AGE_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[int, int]]]] = [
     (re.compile(r"^(\d+)歲(以上)?(?:-?[男女])?$"), lambda m: (int(m[1]), OPEN_END if m[2] else int(m[1]))),
     (re.compile(r"^people_age_(\d{3})(up)?(?:_[mf])?$"), lambda m: (int(m[1]), OPEN_END if m[2] else int(m[1]))),
     (re.compile(r"^age_(\d+)_(\d+)$"), lambda m: (int(m[1]), int(m[2]))),
@@ -54,7 +55,18 @@ _AGE_PATTERNS: list[tuple[re.Pattern, object]] = [
 
 
 def normalise_header(text: object) -> str:
-    """A header cell as matched: NFKC, no spaces, lower case (``人口 數`` → ``人口數``)."""
+    """A header cell as matched: NFKC, no spaces, lower case (``人口 數`` → ``人口數``).
+
+    Parameters
+    ----------
+    text : object
+        The cell as read; None or empty gives ``""``.
+
+    Returns
+    -------
+    str
+        The matching key.
+    """
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text or ""))).lower()
 
 
@@ -67,8 +79,23 @@ def _decode(path: Path, data: bytes) -> str:
     raise UnreadableFileError(path, "cannot decode the text; expected UTF-8 or Big5 (cp950)")
 
 
-def classify_column(name: str) -> tuple[str, object]:
-    """(role, age interval or None) of a column name."""
+def classify_column(name: str) -> tuple[str, tuple[int, int] | None]:
+    """(role, age interval or None) of a column name.
+
+    Parameters
+    ----------
+    name : str
+        A header cell of a population file (``人口數``, ``65歲以上``, ``people_age_000_m`` …).
+
+    Returns
+    -------
+    role : str
+        ``period``, ``code``, ``area``, ``county``, ``township``, ``village``, ``households``,
+        ``total`` … for a known column, ``age`` for an age column, ``other`` otherwise.
+    interval : tuple of (int, int) or None
+        The ages an ``age`` column counts, both ends included (:data:`OPEN_END` for "and over");
+        None for the other roles.
+    """
     n = normalise_header(name)
     if n in _ROLE_OF:
         return _ROLE_OF[n], None
@@ -121,7 +148,7 @@ def _rows_from_json(path: Path, text: str) -> PopulationRows:
         raise UnreadableFileError(path, f"not valid JSON ({str(exc).split(':')[0]})") from None
     keyed = list(data) if isinstance(data, _Repeated) else list(data.items()) if isinstance(data, dict) else None
     if keyed and all(_record(v) is not None for _, v in keyed):
-        records = [(str(code), _record(v)) for code, v in keyed]
+        records: list[Any] = [(str(code), _record(v)) for code, v in keyed]
         keys = list(dict.fromkeys(k for _, v in records for k in v))
         rows = [(i, [code, *[_cell(v.get(k)) for k in keys]]) for i, (code, v) in enumerate(records, 1)]
         return PopulationRows(["code", *keys], rows, [])
@@ -185,6 +212,17 @@ def _rows_from_csv(path: Path, text: str) -> PopulationRows:
 
 def read_population_rows(path: str | Path) -> PopulationRows:
     """The header, the non-blank data rows and the damaged lines of a population CSV or JSON file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The population file (CSV in UTF-8 or Big5, or JSON records).
+
+    Returns
+    -------
+    PopulationRows
+        Header cells, ``(line, cells)`` of each non-blank data row and ``(line, reason)`` of each
+        damaged line.
 
     Raises
     ------

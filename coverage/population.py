@@ -141,7 +141,21 @@ class Population:
 
 
 def require_group(population: Population, group: str) -> None:
-    """Raise :class:`InputError` unless ``population`` gives the age group ``group``."""
+    """Raise :class:`InputError` unless ``population`` gives the age group ``group``.
+
+    Parameters
+    ----------
+    population : Population
+        From :func:`read_population`.
+    group : str
+        A key of :data:`AGE_GROUPS`.
+
+    Raises
+    ------
+    InputError
+        ``group`` is not an age group, or the file cannot give it (the message says why and
+        which groups it gives).
+    """
     if group not in AGE_GROUPS:
         raise InputError(f"unknown age group {group!r}; choose one of {', '.join(AGE_GROUPS)}")
     if group not in population.groups:
@@ -155,6 +169,23 @@ def require_group(population: Population, group: str) -> None:
 def resolve_age_group(name: str) -> str:
     """Key of :data:`AGE_GROUPS` for a user-typed name (``兒少`` → ``children``).
 
+    Parameters
+    ----------
+    name : str
+        A key, a zh-TW label or an alias, in any width or case; ``-`` for ``_``.
+
+    Returns
+    -------
+    str
+        The key of :data:`AGE_GROUPS`.
+
+    Raises
+    ------
+    InputError
+        No age group has that name; the message lists them.
+
+    Examples
+    --------
     >>> resolve_age_group("老人"), resolve_age_group("young-children")
     ('elderly', 'young_children')
     """
@@ -203,7 +234,8 @@ def _tile(lo: int, hi: int, intervals: list[tuple[int, int]]) -> list[tuple[int,
 
 def _recipes(intervals: list[tuple[int, int]], has_total: bool) -> tuple[dict, dict]:
     """Per age group: (sign, interval) terms (interval None = the total column), or why not."""
-    recipes, unavailable = {}, {}
+    recipes: dict[str, list[tuple[int, tuple[int, int] | None]]] = {}
+    unavailable: dict[str, str] = {}
     for group, (lo, hi, _label) in AGE_GROUPS.items():
         hi = OPEN_END if hi is None else hi
         if group == "total" and has_total:
@@ -259,6 +291,12 @@ def read_population(
         docstring.
     townships, villages : GeoDataFrame, optional
         Boundaries to match against; default the bundled ones.
+
+    Returns
+    -------
+    Population
+        People per village and per township by age group, the rejected rows and how each row
+        was matched.
 
     Raises
     ------
@@ -357,7 +395,7 @@ def column_layout(path: Path, header: list[str]) -> ColumnLayout:
     return ColumnLayout(header, cols, ages, recipes, unavailable, notes, max(used) + 1, named)
 
 
-def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[dict, list[str]]:
+def _age_columns(header: list[str], roles: list[tuple[str, tuple[int, int] | None]]) -> tuple[dict, list[str]]:
     """Age interval -> the columns added up for it, and notes on the columns left out.
 
     The columns of one interval are added only when they are its sexes (``0歲-男`` + ``0歲-女``);
@@ -370,6 +408,7 @@ def _age_columns(header: list[str], roles: list[tuple[str, object]]) -> tuple[di
     for i, (role, iv) in enumerate(roles):
         if role != "age":
             continue
+        assert iv is not None  # classify_column gives every age column its interval
         name = normalise_header(header[i])
         sex = "m" if name.endswith(("男", "_m")) else "f" if name.endswith(("女", "_f")) else ""
         have = by_sex.setdefault(iv, {})
@@ -537,12 +576,13 @@ def _period(values: pd.Series, notes: list[str] | None = None) -> str | None:
         return None
     common = values.mode().iloc[0]
     text = re.sub(r"\D", "", common)
-    year, month = None, None
+    year: int | None = None
+    month: int | None = None
     if len(text) in (4, 5):  # ROC yyymm
         year, month = int(text[:-2]) + 1911, int(text[-2:])
     elif len(text) == 6:
         year, month = int(text[:4]), int(text[4:])
-    if year is not None and 1946 <= year <= 2100 and 1 <= month <= 12:
+    if year is not None and month is not None and 1946 <= year <= 2100 and 1 <= month <= 12:
         return f"{year:04d}-{month:02d}"
     if notes is not None:
         notes.append(f"statistics period {common!r} is not a year-month (ROC 11412 or 2025-12); period unknown")

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
     from .population import Population
@@ -68,7 +69,7 @@ PRIORITY_COLUMNS = [
 _FLAG_TEXT = {"remote": "偏遠 remote", "mountain": "山區 mountain", "island": "離島 island", "coastal": "沿海 coastal"}
 
 
-def _main_points(geoms) -> object:
+def _main_points(geoms) -> np.ndarray:
     """Representative point of the largest part of each (multi)polygon."""
     import numpy as np
     import shapely

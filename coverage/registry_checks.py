@@ -198,6 +198,17 @@ def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
 
     Equal values are one Python object (a registry of a million rows repeats its categories,
     townships and blanks), so the arrays cost 8 bytes a cell.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        canonical columns.
+
+    Returns
+    -------
+    dict of str to array
+        Column name → object array aligned to ``t``.
     """
     return {c: _shared_objects(t[c]) if c in t.columns else np.full(len(t), "", dtype=object)
             for c in (*COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM)}
@@ -210,6 +221,13 @@ def reject_malformed_rows(col: dict[str, np.ndarray], rej: Rejections) -> np.nda
     than the header (fewer, or more even if blank: a missing cell and an extra delimiter cancel
     out only in the count of named columns) may have its values shifted: a contact's name in the
     date column. Such a row is rejected whole and none of its values is shown.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    rej : Rejections
+        Collects the rejected rows; added to in place.
 
     Returns
     -------
@@ -242,7 +260,20 @@ def _cell_count_reason(count: str) -> str:
 
 def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
     """Programme key of every row (:func:`coverage.programmes.classify`): a known programme's key, or a
-    custom programme as written; blank names and near misses of a known name (did-you-mean) are rejected."""
+    custom programme as written; blank names and near misses of a known name (did-you-mean) are rejected.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    rej : Rejections
+        Collects the rejected rows; added to in place.
+
+    Returns
+    -------
+    array
+        The programme of every row.
+    """
     category, problem = classify(col["category"])
     rej.add(pd.notna(problem), "category", col["category"], problem)
     return category
@@ -250,6 +281,13 @@ def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
 
 def resolve_declared(col: dict[str, np.ndarray], towns: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     """The place each row declares (county/township columns), resolved once per distinct pair.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    towns : GeoDataFrame
+        The townships (:func:`coverage.load_townships` or the user's boundaries).
 
     Returns
     -------
@@ -276,6 +314,24 @@ def locate_without_coordinates(
     An ambiguous township (東區) is settled by the address when it names one of the candidates.
     Rows with neither are rejected, naming the field at fault. ``decl["code"]``/``decl["field"]``
     are updated for settled rows.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    decl : dict of str to array
+        The declared places (:func:`resolve_declared`).
+    xy : dict of str to array
+        The coordinates' result (:func:`coverage.coordinates.locate_by_coordinates`): ``code``, ``has`` ….
+    towns : GeoDataFrame
+        The townships (:func:`coverage.load_townships` or the user's boundaries).
+    rej : Rejections
+        Collects the rejected rows; added to in place.
+
+    Returns
+    -------
+    array
+        Towncode of every row, None where none was found.
     """
     from . import names
 
@@ -308,7 +364,24 @@ def locate_without_coordinates(
 def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
                     notes: list[list[str]]) -> np.ndarray:
     """``point``, ``office`` or ``township`` per row: ``point`` with coordinates unless the row says
-    ``township``, or ``office`` (the point is an office several centres share)."""
+    ``township``, or ``office`` (the point is an office several centres share).
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    has : array of bool
+        Rows with usable coordinates.
+    rej : Rejections
+        Collects the rejected rows; added to in place.
+    notes : list of list of str
+        Per-row notes; appended to in place.
+
+    Returns
+    -------
+    array of str
+        The precision of every row.
+    """
     given = col["precision"]
     prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
     rej.add(prec_in == "?", "precision", given,
@@ -322,7 +395,20 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
 
 
 def check_dates(col: dict[str, np.ndarray], rej: Rejections) -> dict[str, np.ndarray]:
-    """``opened``/``closed`` as Timestamps (``None`` when blank); bad dates, and closed before opened, rejected."""
+    """``opened``/``closed`` as Timestamps (``None`` when blank); bad dates, and closed before opened, rejected.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    rej : Rejections
+        Collects the rejected rows; added to in place.
+
+    Returns
+    -------
+    dict of str to array
+        ``opened`` and ``closed``, object arrays of Timestamps or None.
+    """
     dates = {}
     for field in ("opened", "closed"):
         codes, distinct = _distinct(col[field])
@@ -337,7 +423,24 @@ def check_dates(col: dict[str, np.ndarray], rej: Rejections) -> dict[str, np.nda
 
 def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDataFrame,
                  rej: Rejections) -> list[tuple[str, ...]]:
-    """Towncodes each row serves (read in the row's own county); unknown names are rejected."""
+    """Towncodes each row serves (read in the row's own county); unknown names are rejected.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    code : array
+        Towncode of every row (:func:`locate_without_coordinates`), None where unknown.
+    towns : GeoDataFrame
+        The townships (:func:`coverage.load_townships` or the user's boundaries).
+    rej : Rejections
+        Collects the rejected rows; added to in place.
+
+    Returns
+    -------
+    list of tuple of str
+        Per row, the towncodes of its ``serves`` column (empty when blank).
+    """
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
     keys = list(zip(col["serves"], ctx, strict=True))
@@ -348,7 +451,20 @@ def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDat
 
 
 def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
-    """People served per row (NaN when blank); a bad value is rejected without being shown."""
+    """People served per row (NaN when blank); a bad value is rejected without being shown.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    rej : Rejections
+        Collects the rejected rows; added to in place.
+
+    Returns
+    -------
+    array of float
+        The caseload of every row.
+    """
     codes, distinct = _distinct(col["cases"])
     parsed = [_safe(_cases)(v) for v, in distinct]
     err = _fields(parsed, codes, 2)[1]
@@ -372,6 +488,16 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
 
     ``keys`` are arrays aligned to ``t`` (category, name, address, towncode, rounded lon/lat,
     precision); the reason names the first row by its file label and row number.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        canonical columns.
+    keys : dict of str to array
+        The compared values, aligned to ``t``.
+    rej : Rejections
+        Collects the rejected rows; added to in place.
     """
     n = len(t)
     good = np.flatnonzero(~rej.bad)
@@ -392,7 +518,32 @@ def find_mismatches(
     """Accepted rows whose coordinates lie in another township (or county) than the declared one.
 
     Also notes, on each accepted row located by coordinates, a declaration that disagrees or
-    could not be used. Returns :data:`MISMATCH_COLUMNS` with kind ``location`` (official names).
+    could not be used.
+
+    Parameters
+    ----------
+    t : DataFrame
+        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        canonical columns.
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    keep : array of bool
+        Rows accepted so far.
+    has : array of bool
+        Rows with usable coordinates.
+    code : array
+        Towncode of every row (:func:`locate_without_coordinates`), None where unknown.
+    decl : dict of str to array
+        The declared places (:func:`resolve_declared`).
+    towns : GeoDataFrame
+        The townships (:func:`coverage.load_townships` or the user's boundaries).
+    notes : list of list of str
+        Per-row notes; appended to in place.
+
+    Returns
+    -------
+    DataFrame
+        :data:`MISMATCH_COLUMNS` with kind ``location`` (official names).
     """
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     full_of = {c: county_of[c] + t_ for c, t_ in zip(towns["towncode"], towns["township"], strict=True)}

@@ -25,14 +25,31 @@ WITHHELD = "(withheld)"
 
 
 def empty_rejections() -> pd.DataFrame:
-    """A rejection table with no lines and the standard columns and dtypes."""
+    """A rejection table with no lines and the standard columns and dtypes.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`REJECTED_COLUMNS`; ``row`` is int64, the others str.
+    """
     import pandas as pd
 
     return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "str") for c in REJECTED_COLUMNS})
 
 
 def rejected_rows(table: pd.DataFrame) -> int:
-    """How many distinct input rows a rejection table names (a row with three problems counts once)."""
+    """How many distinct input rows a rejection table names (a row with three problems counts once).
+
+    Parameters
+    ----------
+    table : DataFrame
+        A rejection table with ``file`` and ``row`` columns.
+
+    Returns
+    -------
+    int
+        The number of distinct (file, row) pairs.
+    """
     if not len(table):
         return 0
     return int(table[["file", "row"]].drop_duplicates().shape[0])

@@ -168,7 +168,7 @@ def remove_stale_parts(out_dir: str | Path, *, max_age_hours: float = STALE_PART
     list of Path
         The parts removed.
     """
-    removed = []
+    removed: list[Path] = []
     now = time.time()
     try:
         candidates = sorted(Path(out_dir).glob(".*.part"))
@@ -257,7 +257,7 @@ def output_run(
         remove_stale_parts(sub)
     files: dict[str, dict] = {}
     token = _RUNS.set({**runs, root: files})
-    inputs = [_input_entry(p) for p in inputs]
+    entries = [_input_entry(p) for p in inputs]
     complete = False
     try:
         yield files
@@ -265,7 +265,7 @@ def output_run(
     finally:
         _RUNS.reset(token)
         try:
-            _finish_run(root, files, command=command, inputs=inputs, complete=complete)
+            _finish_run(root, files, command=command, inputs=entries, complete=complete)
         except OSError as exc:
             if complete and isinstance(exc, OutputError):
                 raise
@@ -432,6 +432,7 @@ VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "cat
 
 
 def _village_table(report: CoverageReport) -> pd.DataFrame:
+    assert report.access is not None
     points = report.access.points.rename(columns={"people": "population", "distance_km": "nearest_km",
                                                   "facility_name": "nearest_facility", "within": "within_km"})
     out = points[VILLAGE_COLUMNS].copy()
@@ -525,6 +526,7 @@ def _travel_table(report: CoverageReport) -> pd.DataFrame:
 
     names = load_villages().set_index("villcode")[["village"]]
     towns = report.townships.drop_duplicates("towncode").set_index("towncode")["township"]
+    assert report.travel is not None
     table = report.travel.join(names, on="villcode")
     table.insert(3, "township", table["towncode"].map(towns))
     return table[["villcode", "towncode", "county", "township", "village", "category", "nearest_min", "network_km",
@@ -535,7 +537,7 @@ def _travel_summary(report: CoverageReport) -> dict | None:
     travel = getattr(report, "travel", None)
     if travel is None:
         return None
-    out = {"network": report.network, "by_category": {}}
+    out: dict[str, Any] = {"network": report.network, "by_category": {}}
     for cat, group in travel.groupby("category", sort=False):
         reached = group["nearest_min"].notna()
         out["by_category"][cat] = {
@@ -558,13 +560,13 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
         "townships": write_csv(_township_table(report), out / "townships.csv"),
         "rejected": write_csv(report.registry.rejected[REJECTED_COLUMNS], out / "rejected.csv"),
     }
-    if getattr(report, "access", None) is not None and report.population.level == "village":
+    if report.access is not None and report.population is not None and report.population.level == "village":
         paths["villages"] = write_csv(_village_table(report), out / "villages.csv")
     if getattr(report, "priorities", None) is not None:
         paths["priorities"] = write_csv(report.priorities, out / "priorities.csv")
     if getattr(report, "travel", None) is not None:
         paths["travel times"] = write_csv(_travel_table(report), out / "travel_times.csv")
-    if getattr(report, "population", None) is not None and len(report.population.rejected):
+    if report.population is not None and len(report.population.rejected):
         paths["population rejected"] = write_csv(report.population.rejected, out / "population_rejected.csv")
     with atomic_open(out / "summary.json") as fh:
         json.dump(summary(report), fh, ensure_ascii=False, indent=2, sort_keys=False)

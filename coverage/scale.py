@@ -132,6 +132,21 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
     (:func:`point_rejections` says why). GeoPackage/GeoJSON features are numbered from 1;
     Parquet keeps its stored index (rows are then numbered by position). With ``lazy=True`` a
     GeoParquet file is opened as a dask-geopandas frame without reading it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The points file: ``.parquet``, ``.gpkg``, ``.geojson``/``.json``, ``.shp``; any other
+        suffix is read as CSV.
+    lazy : bool
+        Open a GeoParquet file as a dask-geopandas frame instead of reading it.
+    npartitions : int, optional
+        Partitions of the lazy frame.
+
+    Returns
+    -------
+    GeoDataFrame or dask_geopandas.GeoDataFrame
+        Every row with all its columns; rows without usable coordinates have no geometry.
     """
     import geopandas as gpd
     import numpy as np
@@ -177,7 +192,18 @@ def read_points(path: str | Path, *, lazy: bool = False, npartitions: int | None
 
 
 def rejections_path(out: str | Path) -> Path:
-    """Where the rejections of an output file go: ``points.parquet`` → ``points.rejected.csv``."""
+    """Where the rejections of an output file go: ``points.parquet`` → ``points.rejected.csv``.
+
+    Parameters
+    ----------
+    out : str or Path
+        The output file.
+
+    Returns
+    -------
+    Path
+        Beside ``out``, named after its stem.
+    """
     out = Path(out)
     return out.with_name(f"{out.stem}.rejected.csv")
 
@@ -307,6 +333,18 @@ def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
     file: the index of :func:`read_points`, an integer index named ``row``; else the position + 1),
     ``field`` (``lon``, ``lat``, ``x``/``y`` or ``geometry``), ``value`` and ``reason``; a row with
     two bad coordinates has two lines (:func:`coverage.rejections.rejected_rows` counts it once).
+
+    Parameters
+    ----------
+    points : GeoDataFrame
+        Points as :func:`read_points` gives them.
+    file : str
+        The file name written in the ``file`` column.
+
+    Returns
+    -------
+    DataFrame
+        The rejection table, one line per bad coordinate.
     """
     from .rejections import empty_rejections
 
@@ -327,7 +365,20 @@ def point_rejections(points, *, file: str = "points") -> pd.DataFrame:
 
 def dropped_columns(columns, public_columns=()) -> list[str]:
     """The input columns :func:`locate` and :func:`nearest` leave out: those about a person (電話, 聯絡人,
-    姓名 … — :func:`coverage.privacy.is_personal_column`) not named in ``public_columns``."""
+    姓名 … — :func:`coverage.privacy.is_personal_column`) not named in ``public_columns``.
+
+    Parameters
+    ----------
+    columns : iterable of str
+        The points' columns (``geometry`` is never personal).
+    public_columns : sequence of str
+        Columns about a person to keep all the same.
+
+    Returns
+    -------
+    list of str
+        The columns left out, in input order.
+    """
     from .privacy import personal_columns
 
     return personal_columns([c for c in columns if c != "geometry"], public_columns)
@@ -434,9 +485,15 @@ def locate(
     points : GeoDataFrame or dask_geopandas.GeoDataFrame
     polygons : GeoDataFrame
         Townships (``key="towncode"``) or villages (``key="villcode"``).
+    key : str
+        The polygons' code column.
     engine : {"local", "dask"}
         ``dask`` partitions the points (``npartitions``, default 2 per core) and locates each
         partition in parallel; with ``client`` (a ``distributed.Client``) on that cluster.
+    npartitions : int, optional
+        Partitions for ``engine="dask"``.
+    client : distributed.Client, optional
+        The cluster for ``engine="dask"``.
     public_columns : sequence of str
         Columns about a person to keep all the same (others are left out: :func:`dropped_columns`).
 
@@ -573,13 +630,17 @@ def nearest(
     townships : GeoDataFrame
         Where points are located; their union gives the land masses (a facility serves across
         the sea only with ``cross_sea``).
+    as_of : date-like, optional
+        Facilities open on this date count (default today).
     categories : list of str, optional
         Programmes to measure to; default every programme with an open facility.
+    cross_sea : bool
+        Let a facility serve points on another land mass.
     across_counties : bool
         Let other counties' facilities serve a point. Default False: a point is measured to the
         facilities of its own county (a county-run programme serves its own residents); in a
         county with none, its distance is absent and the ``reason`` says so.
-    engine, public_columns
+    engine, npartitions, client, public_columns
         As in :func:`locate`.
 
     Returns

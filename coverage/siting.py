@@ -21,10 +21,11 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
+    import pandas as pd
     import scipy.sparse as sp
 
 __all__ = [
@@ -70,7 +71,22 @@ def coverage_matrix(demand_xy: np.ndarray, candidate_xy: np.ndarray, radius: flo
     """Boolean sparse matrix: demand i is within ``radius`` of candidate j (projected units).
 
     Coordinates are (n, 2), or (n, 3) with a third axis that keeps groups apart
-    (:func:`coverage.access.stack_groups`: land masses, counties)."""
+    (:func:`coverage.access.stack_groups`: land masses, counties).
+
+    Parameters
+    ----------
+    demand_xy : array (n_demand, 2 or 3)
+        Demand points (e.g. villages), projected metres.
+    candidate_xy : array (n_candidates, 2 or 3)
+        Candidate sites, same axes as ``demand_xy``.
+    radius : float
+        Distance within which a candidate covers a demand point (inclusive), same units.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix (n_demand × n_candidates), bool
+        ``[i, j]`` is True when candidate j covers demand i, coincident points included.
+    """
     import numpy as np
     import scipy.sparse as sp
     from scipy.spatial import cKDTree
@@ -282,12 +298,28 @@ def greedy_maximal_covering(cover: sp.csr_matrix, weights: np.ndarray, p: int) -
     """Greedy MCLP: repeatedly add the candidate with the largest newly covered weight.
 
     Within a factor (1 − 1/e) of the optimum (Nemhauser, Wolsey & Fisher 1978).
-    Returns the chosen candidates and their marginal gains.
+
+    Parameters
+    ----------
+    cover : sparse matrix (n_demand × n_candidates), bool
+        ``cover[i, j]``: candidate j would cover demand i.
+    weights : array (n_demand,)
+        Demand weight, e.g. people.
+    p : int
+        Most candidates chosen; fewer when no candidate adds weight.
+
+    Returns
+    -------
+    chosen : list of int
+        Candidate indices in the order they were added.
+    gains : list of float
+        Weight each one newly covered.
     """
     import numpy as np
 
     csc = cover.tocsc()
     remaining = np.asarray(weights, dtype=float).copy()
+    chosen: list[int]
     chosen, gains = [], []
     for _ in range(min(p, cover.shape[1])):
         gain = csc.T @ remaining
@@ -331,6 +363,16 @@ def maximal_covering(
         Number of new sites.
     time_limit : float
         Seconds for the MILP; past it the incumbent is returned with its gap, or greedy.
+
+    Returns
+    -------
+    SitingResult
+        The chosen candidates in order of marginal gain, the covered weight, its bound and gap.
+
+    Raises
+    ------
+    ValueError
+        ``p`` is negative.
 
     Examples
     --------
@@ -423,6 +465,18 @@ def set_cover(cover: sp.spmatrix, *, time_limit: float = 60.0) -> SitingResult:
 
     Demand units no candidate can cover are ignored (report them separately).
 
+    Parameters
+    ----------
+    cover : sparse matrix (n_demand × n_candidates), bool
+        ``cover[i, j]``: candidate j would cover demand i.
+    time_limit : float
+        Seconds for the MILP; past it the incumbent is returned with its gap.
+
+    Returns
+    -------
+    SitingResult
+        The chosen candidates in order of marginal gain; ``objective`` is their number.
+
     Examples
     --------
     >>> import numpy as np, scipy.sparse as sp
@@ -472,7 +526,7 @@ def set_cover(cover: sp.spmatrix, *, time_limit: float = 60.0) -> SitingResult:
 class SitingPlan:
     """Recommended new sites for one county and category, with before/after figures."""
 
-    sites: object  # DataFrame: rank, towncode, county, township, village, lon, lat, gain, newly_covered_townships
+    sites: pd.DataFrame  # rank, towncode, county, township, village, lon, lat, gain, newly_covered_townships
     summary: dict
     result: SitingResult
 
@@ -484,11 +538,30 @@ def read_candidates(path, *, category: str, townships, xy_datum: str = "TWD97"):
     taken as ``category`` (and a note says so). Otherwise the rows of other categories are left
     out (noted); rows with a blank category among others are rejected, as in a registry.
 
+    Parameters
+    ----------
+    path : str or Path
+        A registry-format file (CSV, XLSX, GeoPackage …) of candidate sites.
+    category : str
+        Canonical category key the sites are for.
+    townships : GeoDataFrame
+        Boundaries the sites are located in (:func:`coverage.load_townships`).
+    xy_datum : str
+        Datum of projected x/y columns, as for :func:`coverage.read_facilities`.
+
     Returns
     -------
-    (candidates, rejected, notes): accepted candidates (GeoDataFrame, as
-    :attr:`coverage.facilities.Registry.facilities`), the rejection table
-    (:data:`coverage.rejections.REJECTED_COLUMNS`, rows as numbered in the file) and notes.
+    candidates : GeoDataFrame
+        Accepted candidates, as :attr:`coverage.facilities.Registry.facilities`.
+    rejected : DataFrame
+        The rejection table (:data:`coverage.rejections.REJECTED_COLUMNS`, rows as numbered in the file).
+    notes : list of str
+        What was assumed or left out.
+
+    Raises
+    ------
+    InputError
+        The file has categories but none is ``category``.
     """
     import csv
     import tempfile
@@ -617,6 +690,21 @@ def site_new_points(
         ``people_within``/``people_placed`` at ``distance_km = radius_km``).
     cross_sea : bool
         Let points serve villages on another land mass.
+    as_of : date-like, optional
+        Existing points count when open on this date (default today).
+    time_limit : float
+        Seconds for the MILP (see :func:`maximal_covering`, :func:`set_cover`).
+
+    Returns
+    -------
+    SitingPlan
+        The sites in rank order, before/after figures (``summary``) and the solver's result.
+
+    Raises
+    ------
+    InputError
+        An unknown objective, a population objective without ``population`` or ``new``, a county
+        without townships, or no candidate site in the county.
     """
     import geopandas as gpd
     import numpy as np
@@ -687,7 +775,7 @@ def site_new_points(
         open_towns = np.array([t not in covered_towns for t in town_codes])
         demand = town_codes[open_towns]
         row_of = {t: i for i, t in enumerate(demand)}
-        rows = [row_of.get(t, -1) for t in cand["towncode"]]
+        rows: list[Any] = [row_of.get(t, -1) for t in cand["towncode"]]
         mask = np.array(rows) >= 0
         cover = sp.csr_matrix(
             (np.ones(mask.sum(), dtype=bool), (np.array(rows)[mask], np.flatnonzero(mask))),
@@ -707,6 +795,7 @@ def site_new_points(
         chosen = [int(best_in_town[cand["towncode"].iat[j]]) for j in result.selected]
     else:
         weights = pop * ~reached_before
+        assert new is not None  # refused above for the population objectives
         result = maximal_covering(reach, weights, new, time_limit=time_limit)
         chosen = list(result.selected)
 

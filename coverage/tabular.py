@@ -144,7 +144,13 @@ def _delimiters(text: str) -> list[str]:
 
 
 def max_file_bytes() -> int:
-    """Largest registry file read (``SAFETYNET_MAX_FILE_MB``, default 512 MB)."""
+    """Largest registry file read (``SAFETYNET_MAX_FILE_MB``, default 512 MB).
+
+    Returns
+    -------
+    int
+        The limit in bytes.
+    """
     return int(float(os.environ.get("SAFETYNET_MAX_FILE_MB", "512")) * 2**20)
 
 
@@ -153,6 +159,11 @@ def max_rows() -> int:
 
     Validating a registry takes about 2 KB of memory a row (1.9 GB for a million rows,
     ``benchmarks/memory.py``); real registries have hundreds to thousands of rows.
+
+    Returns
+    -------
+    int
+        The limit in rows.
     """
     return int(os.environ.get("SAFETYNET_MAX_ROWS", "2000000"))
 
@@ -162,7 +173,7 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
     encoding, quoted = _encoding(path)
     with open(path, encoding=encoding, newline="") as fh:
         head = fh.read(_BLOCK_BYTES)
-    first_error = None
+    first_error: UnreadableFileError | None = None
     for delimiter in _delimiters(head):  # the first one under which a header is found
         with open(path, encoding=encoding, newline="") as fh:
             peek = list(itertools.islice(iter_csv_rows(fh, delimiter=delimiter), HEADER_SEARCH_ROWS))
@@ -178,6 +189,7 @@ def _read_csv(path: Path, layer: str | None = None) -> Parts:
                 if "row limit" in exc.reason:
                     raise
                 first_error = first_error or exc
+    assert first_error is not None  # _delimiters always offers at least ","
     raise first_error
 
 
@@ -422,6 +434,18 @@ def file_labels(paths: Sequence[str | Path]) -> list[str]:
     Files with the same name in different folders stay distinct (``a/清冊.csv``,
     ``b/清冊.csv``); the same file given twice is numbered (``清冊.csv (2)``).
 
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        The files, in the order given.
+
+    Returns
+    -------
+    list of str
+        One label per path, in the same order.
+
+    Examples
+    --------
     >>> file_labels(["/d/a/清冊.csv", "/d/b/清冊.csv", "/d/x.csv"])
     ['a/清冊.csv', 'b/清冊.csv', 'x.csv']
     """

@@ -43,7 +43,13 @@ _MAIN = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/off
 
 
 def max_part_bytes() -> int:
-    """Largest decompressed size of one workbook part (``SAFETYNET_MAX_XLSX_PART_MB``, default 256 MB)."""
+    """Largest decompressed size of one workbook part (``SAFETYNET_MAX_XLSX_PART_MB``, default 256 MB).
+
+    Returns
+    -------
+    int
+        The limit in bytes.
+    """
     return int(float(os.environ.get("SAFETYNET_MAX_XLSX_PART_MB", "256")) * 2**20)
 
 
@@ -161,6 +167,16 @@ def _rels(book: Path, zf: zipfile.ZipFile, name: str) -> dict[str, tuple[str, st
 
 def open_workbook(path: Path) -> Workbook:
     """Open an XLSX file: sheets and their states, shared strings, date styles.
+
+    Parameters
+    ----------
+    path : Path
+        The workbook.
+
+    Returns
+    -------
+    Workbook
+        The open workbook; its zip file stays open for :func:`sheet_rows`.
 
     Raises
     ------
@@ -329,6 +345,27 @@ def sheet_rows(book: Workbook, sheet: SheetInfo, hidden: list[int] | None = None
 
     Rows marked hidden are not yielded; their numbers (if they hold a value) are appended to
     ``hidden``. Rows without any cell are not yielded.
+
+    Parameters
+    ----------
+    book : Workbook
+        From :func:`open_workbook`.
+    sheet : SheetInfo
+        One of ``book.sheets``.
+    hidden : list of int, optional
+        Receives the numbers of the hidden rows that hold a value.
+
+    Yields
+    ------
+    row : int
+        1-based row number in the sheet.
+    cells : list of (int, object)
+        ``(0-based column, value)`` of each cell present, in column order.
+
+    Raises
+    ------
+    UnreadableFileError
+        A sheet part over the size limits or with malformed XML.
     """
     what = f"sheet {sheet.name!r}"
     if sheet.part is None:
