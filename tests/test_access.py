@@ -206,14 +206,10 @@ def _facility_frame(towns, rows):
 
 
 @pytest.fixture(scope="module")
-def village_population():
+def village_population(shared_data):
     from coverage.population import read_population
-    from tests.conftest import SHARED_DATA
 
-    path = SHARED_DATA / "population" / "village_population_agegroups_2021-03.csv"
-    if not path.exists():
-        pytest.skip(f"real population data not available: {path} is missing")
-    return read_population(path)
+    return read_population(shared_data / "population" / "village_population_agegroups_2021-03.csv")
 
 
 def test_chiayi_population_coverage(townships, village_population):

@@ -148,37 +148,64 @@ def test_site_population_objective(seed, townships):
         site_new_points(seed, townships, villages, county="嘉義縣", category="welfare_centre", new=1)
 
 
-def test_cli_planning_commands(tmp_path):
-    from coverage.charts import cjk_font
+@pytest.fixture
+def no_cjk_font(monkeypatch):
+    """As on a machine without fonts-noto-cjk: coverage.charts.cjk_font raises (so a test using this
+    fixture proves its command does not need the font)."""
+    from coverage import charts
     from coverage.errors import CoverageError
 
-    from .conftest import require
+    def missing() -> str:
+        raise CoverageError("no CJK font installed (test: fonts hidden)")
 
-    try:
-        cjk_font()
-        has_font = True
-    except CoverageError:
-        has_font = False
-    require(has_font, "no CJK font installed (fonts-noto-cjk) for zh-TW chart labels")
+    monkeypatch.setattr(charts, "cjk_font", missing)
+
+
+def test_cli_trend_table(tmp_path, no_cjk_font):
     out = tmp_path / "o"
-    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--out", str(out)])
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--no-chart",
+                            "--out", str(out)])
     assert r.exit_code == 0, r.output
     trend = pd.read_csv(out / "trend.csv", encoding="utf-8-sig")
     assert trend["roc_year"].min() == 108 and trend["year"].max() == 2024
+    mh = trend[trend["category"] == "mental_health_centre"].set_index("year")
+    assert mh.loc[[2022, 2023, 2024], "covered"].tolist() == [3, 5, 5]  # as coverage_trend above
+    assert not (out / "trend.png").exists()
+    r = runner.invoke(app, ["trend", "--from", "2025", "--to", "2020", "--out", str(out)])
+    assert r.exit_code == 2 and "before" in r.output
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "2023", "--to", "2024", "--out", str(out)])
+    assert r.exit_code == 1 and r.output.strip() == "error: no CJK font installed (test: fonts hidden)", r.output
+
+
+def test_cli_trend_chart(tmp_path, cjk_font):
+    """Only the chart needs the CJK font."""
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--out", str(out)])
+    assert r.exit_code == 0, r.output
     assert (out / "trend.png").read_bytes()[:4] == b"\x89PNG"
-    r = runner.invoke(app, ["targets", "--out", str(out)])
-    assert r.exit_code == 0 and "未達標" in r.output
+    assert len(pd.read_csv(out / "trend.csv", encoding="utf-8-sig")) > 0
+
+
+def test_cli_targets(tmp_path, no_cjk_font):
+    r = runner.invoke(app, ["targets", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "未達標" in r.output
+
+
+def test_cli_whatif(no_cjk_font):
     r = runner.invoke(app, ["whatif", "--add", "嘉義縣阿里山鄉:小衛星"])
-    assert r.exit_code == 0 and "94.4% → 100.0%" in r.output
+    assert r.exit_code == 0 and "94.4% → 100.0%" in r.output, r.output
     r = runner.invoke(app, ["whatif"])
     assert r.exit_code == 2 and "nothing to change" in r.output
+
+
+def test_cli_site(tmp_path, no_cjk_font):
+    out = tmp_path / "o"
     r = runner.invoke(app, ["site", "--county", "嘉義縣", "--category", "小衛星", "--out", str(out)])
     assert r.exit_code == 0, r.output
     sites = json.loads((out / "sites.json").read_text(encoding="utf-8"))
     assert [s["township"] for s in sites["sites"]] == ["阿里山鄉"]
     assert sites["summary"]["optimality_gap"] == 0
-    r = runner.invoke(app, ["trend", "--from", "2025", "--to", "2020", "--out", str(out)])
-    assert r.exit_code == 2 and "before" in r.output
 
 
 def test_planning_commands_take_the_xy_datum(tmp_path):
