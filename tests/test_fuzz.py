@@ -1,22 +1,22 @@
-"""Hostile inputs to every reader: only the project's own errors, never a crash, nothing lost."""
+"""Hostile inputs to the registry and population readers: only the project's own errors, never a crash, nothing lost.
+
+Targets and scenario files are fuzzed in test_plan.py, date forms in test_dates.py. Every property counts its
+outcomes and asserts that both the read path and the refusal path were reached."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import re
 from collections import Counter
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from coverage.errors import CoverageError
-from coverage.facilities import parse_date, read_facilities
-from coverage.plan import load_targets, parse_year, read_scenario
+from coverage.facilities import read_facilities
 from coverage.privacy import is_personal_column
 
 HEADERS = ["類別,名稱,縣市,鄉鎮市區,經度,緯度,啟用日期", "category,name,township,x,y,opened,closed,serves",
@@ -91,134 +91,6 @@ def test_random_bytes_are_refused_cleanly(tmp_path, townships):
 
     run()
     assert seen["refused"], seen
-
-
-# ----------------------------------------------------------------------------- targets and scenario files
-
-TARGET_HEADERS = ["縣市,類別,年度,目標處數,目標涵蓋率", "scope,category,year,target_count,target_rate"]
-good_target_rows = st.lists(st.tuples(
-    st.sampled_from(["嘉義縣", "全國", "臺中市", "台中市", "嘉義市"]),
-    st.sampled_from(["社福中心", "小衛星", "心衛中心", "會所", "welfare_centre"]),
-    st.sampled_from(["114", "2026", "民國115年", "2030"]),
-    st.sampled_from(["3", "0", "1,200", "", "156"]),
-    st.sampled_from(["", "50", "100%", "33.3"]),
-).filter(lambda r: r[3] or r[4]), min_size=1, max_size=6, unique_by=lambda r: (
-    r[0].replace("台", "臺"), r[1].replace("welfare_centre", "社福中心"), parse_year(r[2])))
-# a hostile cell put somewhere, a stray quote, an extra cell: each must refuse the file, never merge or drop
-damage = st.one_of(
-    st.none(),
-    st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 4), cells),
-    st.tuples(st.just("quote"), st.integers(0, 5), st.integers(0, 60)),
-    st.tuples(st.just("extra"), st.integers(0, 5), cells.filter(lambda c: c.strip() != "")),
-)
-
-
-def _damaged_csv(header: str, rows_: list[tuple], hit) -> tuple[str, int | None]:
-    """(CSV text, the 1-based file line damaged or None) of ``rows_`` with ``hit`` applied to one row."""
-    lines = [",".join('"' + str(c).replace('"', '""') + '"' if any(ch in str(c) for ch in ',"\n\r') else str(c)
-                      for c in r) for r in rows_]
-    line = None
-    if hit is not None:
-        k = hit[1] % len(lines)
-        line = k + 2
-        cells_ = list(rows_[k])
-        if hit[0] == "cell":
-            cells_[hit[2] % len(cells_)] = hit[3]
-            lines[k] = ",".join('"' + str(c).replace('"', '""') + '"' for c in cells_)
-        elif hit[0] == "quote":
-            pos = hit[2] % (len(lines[k]) + 1)
-            lines[k] = lines[k][:pos] + '"' + lines[k][pos:]
-        else:
-            lines[k] = lines[k] + "," + '"' + hit[2].replace('"', '""') + '"'
-    return header + "\n" + "\n".join(lines) + "\n", line
-
-
-def test_targets_reader(tmp_path):
-    """Valid targets files with one hostile cell, stray quote or extra cell: the file is read whole
-    (every row a target, each the row it came from) or refused in one line naming the file."""
-    import math
-    from collections import Counter
-
-    from coverage.errors import InputError, UnreadableFileError
-
-    seen: Counter = Counter()
-
-    @settings_
-    @given(rows_=good_target_rows, header=st.sampled_from(TARGET_HEADERS), hit=damage)
-    def run(rows_, header, hit):
-        path = tmp_path / "t.csv"
-        text, line = _damaged_csv(header, rows_, hit)
-        path.write_text(text, encoding="utf-8")
-        try:
-            table = load_targets(path)
-        except InputError as exc:
-            message = str(exc)
-            assert "\n" not in message and "t.csv" in message
-            assert isinstance(exc, UnreadableFileError) or re.search(r"^t\.csv row \d", message)
-            seen["refused"] += 1
-            event("refused")
-            return
-        assert len(table) == len(rows_)  # nothing dropped, nothing merged
-        for n, (got, want) in enumerate(zip(table.itertuples(index=False), rows_, strict=True), start=2):
-            assert math.isnan(got.target_count) or (math.isfinite(got.target_count) and got.target_count >= 0)
-            assert math.isnan(got.target_rate) or 0 <= got.target_rate <= 100
-            if n != line:  # an undamaged row reads as written
-                count = float(want[3].replace(",", "")) if want[3] else math.nan
-                rate = float(want[4].rstrip("%")) if want[4] else math.nan
-                assert (got.scope, got.year) == (want[0].replace("台", "臺"), parse_year(want[2]))
-                assert got.target_count == count or (math.isnan(count) and math.isnan(got.target_count))
-                assert got.target_rate == rate or (math.isnan(rate) and math.isnan(got.target_rate))
-        seen["accepted, damaged" if line else "accepted"] += 1
-        event("accepted" + (" despite the damage" if line else ""))
-
-    run()
-    assert seen["accepted"] and seen["refused"], seen
-
-
-def test_scenario_reader(tmp_path):
-    """Scenario files: read whole (every row an add or a remove) or refused in one line."""
-    from collections import Counter
-
-    from coverage.errors import InputError
-
-    seen: Counter = Counter()
-    rows_ = st.lists(st.tuples(st.sampled_from(["add", "新增", "remove", "移除", "ADD"]),
-                               st.sampled_from(["嘉義縣阿里山鄉:小衛星", "臺中市北區:社福中心", "甲中心", "乙中心",
-                                                "丙中心"])), min_size=1, max_size=6, unique_by=lambda r: r[1])
-
-    @settings_
-    @given(rows_=rows_, header=st.sampled_from(["action,target", "動作,目標", "target,action"]),
-           hit=st.one_of(damage, st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 1),
-                                           st.sampled_from(["move", "", "嘉義縣阿里山鄉", "新增 "]))))
-    def run(rows_, header, hit):
-        if header.startswith("target"):
-            rows_ = [(t, a) for a, t in rows_]
-        path = tmp_path / "s.csv"
-        text, _line = _damaged_csv(header, rows_, hit)
-        path.write_text(text, encoding="utf-8")
-        try:
-            add, remove = read_scenario(path)
-        except InputError as exc:
-            assert "\n" not in str(exc) and "s.csv" in str(exc)
-            seen["refused"] += 1
-            event("refused")
-            return
-        assert len(add) + len(remove) == len(rows_)  # every row used, none merged
-        assert all(":" in a for a in add)
-        seen["accepted"] += 1
-        event("accepted")
-
-    run()
-    assert seen["accepted"] and seen["refused"], seen
-
-
-@pytest.mark.parametrize("blob", [b"", b"\xff\xfe\x00", b"PK\x03\x04garbage", b"\x00" * 100])
-def test_targets_and_scenario_garbage(tmp_path, blob):
-    for reader, name in ((load_targets, "t.csv"), (read_scenario, "s.csv")):
-        path = tmp_path / name
-        path.write_bytes(blob)
-        with pytest.raises(CoverageError, match=name):
-            reader(path)
 
 
 # ----------------------------------------------------------------------------- population files
@@ -490,26 +362,6 @@ def test_declared_twd67_lands_in_its_township(tmp_path, townships, picks):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     got = read_facilities(path, townships=townships, xy_datum="TWD67").facilities.set_index("name")["towncode"]
     assert [got[f"點{i}"] for i in range(len(picks))] == [main.index[k % len(main)] for k in picks]
-
-
-@settings(max_examples=300, deadline=None)
-@given(day=st.dates(min_value=dt.date(1922, 1, 1), max_value=dt.date(2099, 12, 31)))  # ROC years of 2–3 digits
-def test_every_accepted_date_form(day):
-    roc = day.year - 1911
-    full = [day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day.year}.{day.month:02d}.{day.day:02d}",
-            f"{day.year}{day.month:02d}{day.day:02d}", f"{roc}/{day.month:02d}/{day.day:02d}",
-            f"{roc:03d}{day.month:02d}{day.day:02d}", f"民國{roc}年{day.month}月{day.day}日",
-            f"{day.isoformat()} 10:30", f"{day.year}/{day.month}/{day.day} 下午 03:04:05",
-            f"{day.isoformat()}T00:00:00"]
-    month = [f"{day.year}-{day.month:02d}", f"{roc}/{day.month:02d}", f"民國{roc}年{day.month}月",
-             f"{day.year}{day.month:02d}"] + ([f"{roc}{day.month:02d}"] if roc >= 100 else [])
-    year = [str(day.year), f"{roc}年", f"民國{roc}年", str(roc)]
-    for forms, expected in ((full, day), (month, day.replace(day=1)), (year, dt.date(day.year, 1, 1))):
-        for text in forms:
-            assert parse_date(text) == pd.Timestamp(expected), text
-    serial = (day - dt.date(1899, 12, 30)).days
-    if 20_000 <= serial <= 73_000:  # Excel serial day numbers: 1954-10-04 … 2099-11-12
-        assert parse_date(serial) == pd.Timestamp(day)
 
 
 @pytest.mark.parametrize("text", ["2023-02-30", "112/13/01", "民國112年13月", "0000-00-00", "2101-01-01", "1899",

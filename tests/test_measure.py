@@ -6,7 +6,6 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from coverage.gaps import flag_gaps
 from coverage.measure import _rate, county_coverage, facility_state, township_coverage
 
 
@@ -58,17 +57,6 @@ def test_facility_state_from_status_words(make_facilities):
     # issue 13 item 7: 規劃中 with a past opening date is not open (it was "open" before)
     assert facility_state(fac, "2024-01-01", today="2024-01-01").tolist() == [
         "open", "closed", "planned", "planned", "open"]
-
-
-def test_gaps_flagged_first(toy_townships, make_facilities):
-    fac = make_facilities([{"towncode": "90001020"}])
-    gaps = flag_gaps(township_coverage(fac, toy_townships, counties=["甲縣"]))
-    assert gaps["township"].tolist() == ["A鄉", "C鄉"]
-    assert gaps["flags"].tolist() == ["山地原住民鄉", "沿海"]
-    fac = make_facilities([{"towncode": "90001010"}])
-    gaps = flag_gaps(township_coverage(fac, toy_townships, counties=["甲縣"]))
-    assert gaps["township"].tolist() == ["C鄉", "B鄉"]  # flagged C before unflagged B
-    assert gaps["flagged"].tolist() == [True, False]
 
 
 def test_bad_definition(toy_townships, make_facilities):
