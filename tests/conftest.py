@@ -1,10 +1,11 @@
 """Shared fixtures: the real bundled geodata, a hand-made three-township toy county, and the gates.
 
 Gates. A test that needs something outside the repository asks for it through a fixture here:
-``shared_data`` (../shared/data: real MOI population, DEM, registries), ``cjk_font`` (a CJK font for
-zh-TW chart labels) or ``chromium`` (a headless browser). Each SKIPS with the reason when the thing
-is missing on a developer's machine and FAILS when the environment variable ``CI`` is set (``.ci/run``
-sets ``CI=true``), where a silent skip would hide a whole family of untested behaviour.
+``shared_data`` (../shared/data: real MOI population, DEM, registries), ``cjk_font`` (a CJK font
+for zh-TW chart labels), ``chromium`` (a headless browser) or ``import_or_skip`` (a module of the
+test extra). Each SKIPS with the reason when the thing is missing on a developer's machine and
+FAILS when the environment variable ``CI`` is set (``.ci/run`` sets ``CI=true``), where a silent
+skip would hide a whole family of untested behaviour (tests/test_conftest.py checks this).
 Test files take these fixtures; they never import from each other or from this file.
 """
 
@@ -37,6 +38,24 @@ def require(available: bool, reason: str) -> None:
         pytest.fail(f"{reason} (CI=true: this must be present; scripts/install_system_deps.sh installs system "
                     "packages, ../shared/data is checked out beside the repository)")
     pytest.skip(reason)
+
+
+def import_or_skip(module: str, reason: str | None = None):
+    """``pytest.importorskip`` that fails instead in CI, where every test extra is installed."""
+    if not in_ci():
+        return pytest.importorskip(module, reason=reason)
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"{reason or module + ' is not installed'} (CI=true: the test extra must be installed): {exc}")
+
+
+@pytest.fixture(name="import_or_skip", scope="session")
+def import_or_skip_fixture() -> Callable:
+    """``import_or_skip(module, reason=None)``: a test extra module; skipped locally when absent, a failure in CI."""
+    return import_or_skip
 
 
 @pytest.fixture(scope="session")
