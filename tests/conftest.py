@@ -1,8 +1,19 @@
-"""Shared fixtures: the real bundled geodata, and a hand-made three-township toy county."""
+"""Shared fixtures: the real bundled geodata, a hand-made three-township toy county, and the gates.
+
+Gates. A test that needs something outside the repository asks for it through a fixture here:
+``shared_data`` (../shared/data: real MOI population, DEM, registries), ``cjk_font`` (a CJK font
+for zh-TW chart labels), ``chromium`` (a headless browser) or ``import_or_skip`` (a module of the
+test extra). Each SKIPS with the reason when the thing is missing on a developer's machine and
+FAILS when the environment variable ``CI`` is set (``.ci/run`` sets ``CI=true``), where a silent
+skip would hide a whole family of untested behaviour (tests/test_conftest.py checks this).
+Test files take these fixtures; they never import from each other or from this file.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,6 +23,73 @@ from shapely.geometry import box
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def in_ci() -> bool:
+    """True when the environment variable ``CI`` is set to anything but an empty/false value."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip a test whose system dependency is missing, except in CI, where it must be present."""
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: this must be present; scripts/install_system_deps.sh installs system "
+                    "packages, ../shared/data is checked out beside the repository)")
+    pytest.skip(reason)
+
+
+def import_or_skip(module: str, reason: str | None = None):
+    """``pytest.importorskip`` that fails instead in CI, where every test extra is installed."""
+    if not in_ci():
+        return pytest.importorskip(module, reason=reason)
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pytest.fail(f"{reason or module + ' is not installed'} (CI=true: the test extra must be installed): {exc}")
+
+
+@pytest.fixture(name="import_or_skip", scope="session")
+def import_or_skip_fixture() -> Callable:
+    """``import_or_skip(module, reason=None)``: a test extra module; skipped locally when absent, a failure in CI."""
+    return import_or_skip
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    """The repository root (the directory holding pyproject.toml)."""
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data: skipped with the reason where it is absent, a failure in CI (where it is always present)."""
+    require(SHARED_DATA.is_dir(), f"real population/terrain/registry data not available: {SHARED_DATA} is missing")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def cjk_font() -> str:
+    """Family name of an installed CJK font (``coverage.cjk_font``); skipped locally, a failure in CI."""
+    from coverage.charts import cjk_font
+    from coverage.errors import CoverageError
+
+    try:
+        return cjk_font()
+    except CoverageError:
+        require(False, "no CJK font installed (fonts-noto-cjk) for zh-TW chart labels")
+        raise  # pragma: no cover - require() skipped or failed
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of a chromium executable (``SAFETYNET_CHROMIUM`` or on PATH); skipped locally, a failure in CI."""
+    path = os.environ.get("SAFETYNET_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    require(path is not None, "chromium is not installed")
+    return str(path)
 
 
 @pytest.fixture(scope="session")
@@ -47,17 +125,7 @@ def make_facilities(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
-def require(available: bool, reason: str) -> None:
-    """Skip a test whose system dependency is missing, except in CI, where it must be present."""
-    if available:
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail(f"{reason} (CI installs it with scripts/install_system_deps.sh)")
-    pytest.skip(reason)
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    """../shared/data: skipped with the reason where it is absent, a failure in CI (where it is always present)."""
-    require(SHARED_DATA.exists(), f"real population/terrain/registry data not available: {SHARED_DATA} is missing")
-    return SHARED_DATA
+@pytest.fixture(name="make_facilities", scope="session")
+def make_facilities_fixture() -> Callable[[list[dict]], pd.DataFrame]:
+    """``make_facilities(rows)``: a facilities frame (the columns measure uses) from a list of partial rows."""
+    return make_facilities

@@ -78,7 +78,8 @@ def test_fca_conserves_supply(seed, n, m, method):
 
 
 def _pysal(demand, supply, cost, max_cost, weight_fn=None):
-    access = pytest.importorskip("access")
+    import access
+
     with warnings.catch_warnings():
         # access 1.1 calls pandas APIs that pandas 3 deprecates; scoped to the third-party call
         warnings.simplefilter("ignore")
@@ -94,7 +95,9 @@ def _pysal(demand, supply, cost, max_cost, weight_fn=None):
 
 
 @pytest.fixture(scope="module")
-def same_inputs():
+def same_inputs(import_or_skip):
+    """Random villages and facilities in the shapes of both libraries (PySAL access: the test extra)."""
+    import_or_skip("access")
     rng = np.random.default_rng(42)
     n, m = 400, 60
     v = rng.uniform(0, 60_000, (n, 2))
@@ -127,7 +130,8 @@ def test_e2sfca_dai_gaussian_matches_pysal_access(same_inputs):
 
 
 def test_e2sfca_pysal_gaussian_sigma_matches(same_inputs):
-    access = pytest.importorskip("access")
+    import access
+
     v, f, pop, cap, demand, supply, cost = same_inputs
     ours = floating_catchment(v, f, pop, cap, 20_000, weight=gaussian_weight(8_000))
     theirs = _pysal(demand, supply, cost, 20_000, weight_fn=access.weights.gaussian(8_000))
@@ -206,14 +210,10 @@ def _facility_frame(towns, rows):
 
 
 @pytest.fixture(scope="module")
-def village_population():
+def village_population(shared_data):
     from coverage.population import read_population
-    from tests.conftest import SHARED_DATA
 
-    path = SHARED_DATA / "population" / "village_population_agegroups_2021-03.csv"
-    if not path.exists():
-        pytest.skip(f"real population data not available: {path} is missing")
-    return read_population(path)
+    return read_population(shared_data / "population" / "village_population_agegroups_2021-03.csv")
 
 
 def test_chiayi_population_coverage(townships, village_population):

@@ -20,8 +20,6 @@ from coverage.facilities import MISMATCH_COLUMNS, read_facilities
 from coverage.measure import county_coverage, facility_state, township_coverage
 from coverage.plan import coverage_trend
 
-from .conftest import make_facilities
-
 TODAY = "2024-06-30"
 
 
@@ -41,7 +39,7 @@ def test_status_kind(status, kind):
     assert status_kind(status) == kind
 
 
-def test_closed_on_the_last_day_counts_that_day(toy_townships):
+def test_closed_on_the_last_day_counts_that_day(toy_townships, make_facilities):
     fac = make_facilities([{"towncode": "90001010", "opened": "2019-01-01", "closed": "2020-12-31"}])
     assert facility_state(fac, "2020-12-31").tolist() == ["open"]
     assert facility_state(fac, "2021-01-01").tolist() == ["closed"]
@@ -64,7 +62,7 @@ def days(draw):
     return pd.Timestamp(draw(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2090, 12, 31))))
 
 
-def test_any_closing_day_counts_on_that_day_and_not_the_next():
+def test_any_closing_day_counts_on_that_day_and_not_the_next(make_facilities):
     reached = {"n": 0}
 
     @settings(max_examples=200, deadline=None)
@@ -88,7 +86,7 @@ def test_any_closing_day_counts_on_that_day_and_not_the_next():
 NOT_OPEN = [w for kind in ("closed", "suspended", "planned") for w in STATUS_WORDS[kind]]
 
 
-def test_status_words_override_dates():
+def test_status_words_override_dates(make_facilities):
     reached = {"contradicted": 0, "today": 0, "later": 0}
     maybe_day = st.one_of(st.none(), days())
 
@@ -124,7 +122,7 @@ def test_status_words_override_dates():
     assert min(reached.values()) >= 5, reached  # every branch was exercised
 
 
-def test_status_history_follows_agreeing_dates():
+def test_status_history_follows_agreeing_dates(make_facilities):
     fac = make_facilities([
         {"status": "停辦", "opened": "2018-01-01", "closed": "2022-06-30"},  # agrees: closed in the past
         {"status": "停辦", "opened": "2018-01-01", "closed": "2030-01-01"},  # contradicts: never counted
@@ -248,3 +246,23 @@ def test_any_closing_date_written_in_a_registry_counts_that_day(tmp_path_factory
 
     check()
     assert reached["n"] >= 20
+
+
+@settings(max_examples=300, deadline=None)
+@given(day=st.dates(min_value=dt.date(1922, 1, 1), max_value=dt.date(2099, 12, 31)))  # ROC years of 2–3 digits
+def test_every_accepted_date_form(day):
+    roc = day.year - 1911
+    full = [day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day.year}.{day.month:02d}.{day.day:02d}",
+            f"{day.year}{day.month:02d}{day.day:02d}", f"{roc}/{day.month:02d}/{day.day:02d}",
+            f"{roc:03d}{day.month:02d}{day.day:02d}", f"民國{roc}年{day.month}月{day.day}日",
+            f"{day.isoformat()} 10:30", f"{day.year}/{day.month}/{day.day} 下午 03:04:05",
+            f"{day.isoformat()}T00:00:00"]
+    month = [f"{day.year}-{day.month:02d}", f"{roc}/{day.month:02d}", f"民國{roc}年{day.month}月",
+             f"{day.year}{day.month:02d}"] + ([f"{roc}{day.month:02d}"] if roc >= 100 else [])
+    year = [str(day.year), f"{roc}年", f"民國{roc}年", str(roc)]
+    for forms, expected in ((full, day), (month, day.replace(day=1)), (year, dt.date(day.year, 1, 1))):
+        for text in forms:
+            assert parse_date(text) == pd.Timestamp(expected), text
+    serial = (day - dt.date(1899, 12, 30)).days
+    if 20_000 <= serial <= 73_000:  # Excel serial day numbers: 1954-10-04 … 2099-11-12
+        assert parse_date(serial) == pd.Timestamp(day)

@@ -1,21 +1,22 @@
-"""Hostile inputs to every reader: only the project's own errors, never a crash, nothing lost."""
+"""Hostile inputs to the registry and population readers: only the project's own errors, never a crash, nothing lost.
+
+Targets and scenario files are fuzzed in test_plan.py, date forms in test_dates.py. Every property counts its
+outcomes and asserts that both the read path and the refusal path were reached."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import re
+from collections import Counter
 
-import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from coverage.errors import CoverageError
-from coverage.facilities import parse_date, read_facilities
-from coverage.plan import load_targets, parse_year, read_scenario
+from coverage.facilities import read_facilities
 from coverage.privacy import is_personal_column
 
 HEADERS = ["類別,名稱,縣市,鄉鎮市區,經度,緯度,啟用日期", "category,name,township,x,y,opened,closed,serves",
@@ -37,165 +38,59 @@ def _csv(rows_: list[list[str]], header: str) -> str:
     return header + "\n" + "\n".join(",".join(q(c) for c in r) for r in rows_) + "\n"
 
 
-@settings_
-@given(data=rows, header=st.sampled_from(HEADERS), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950"]))
-def test_registry_rows_never_crash_and_balance(tmp_path, townships, data, header, encoding):
-    path = tmp_path / "r.csv"
-    try:
+def test_registry_rows_never_crash_and_balance(tmp_path, townships):
+    """Rows of hostile cells under real header layouts: refused in one line naming the file, or read with
+    every row accepted or rejected (with a reason) and no personal column kept. Both outcomes must occur."""
+    seen: Counter = Counter()
+
+    @settings_
+    @given(data=rows, header=st.sampled_from(HEADERS), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950"]))
+    def run(data, header, encoding):
+        path = tmp_path / "r.csv"
         path.write_bytes(_csv(data, header).encode(encoding, errors="replace"))
-    except UnicodeEncodeError:  # pragma: no cover
-        return
-    try:
-        reg = read_facilities(path, townships=townships)
-    except CoverageError:
-        return
-    assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
-    assert set(reg.rejected.columns) >= {"file", "row", "field", "value", "reason"}
-    assert reg.rejected["reason"].str.len().gt(0).all()
-    assert not [c for c in reg.facilities.columns if is_personal_column(c)]
-    cases = reg.facilities["cases"].dropna()
-    assert (cases >= 0).all() and (cases == cases.round()).all()
+        try:
+            reg = read_facilities(path, townships=townships)
+        except CoverageError as exc:
+            assert "\n" not in str(exc) and "r.csv" in str(exc), str(exc)
+            seen["refused"] += 1
+            event(f"refused: {type(exc).__name__}")
+            return
+        assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
+        assert set(reg.rejected.columns) >= {"file", "row", "field", "value", "reason"}
+        assert reg.rejected["reason"].str.len().gt(0).all()
+        assert not [c for c in reg.facilities.columns if is_personal_column(c)]
+        cases = reg.facilities["cases"].dropna()
+        assert (cases >= 0).all() and (cases == cases.round()).all()
+        outcome = "read, some rows rejected" if len(reg.rejected) else "read, no row rejected"
+        seen[outcome] += 1
+        event(outcome)
+
+    run()
+    assert seen["read, some rows rejected"] and seen["refused"], seen
 
 
-@settings_
-@given(blob=st.binary(max_size=2000), suffix=st.sampled_from([".csv", ".xlsx", ".geojson", ".gpkg", ".txt"]))
-def test_random_bytes_are_refused_cleanly(tmp_path, townships, blob, suffix):
-    path = tmp_path / f"junk{suffix}"
-    path.write_bytes(blob)
-    try:
-        reg = read_facilities(path, townships=townships)
-    except CoverageError as exc:
-        assert "junk" in str(exc)
-        return
-    assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
-
-
-# ----------------------------------------------------------------------------- targets and scenario files
-
-TARGET_HEADERS = ["縣市,類別,年度,目標處數,目標涵蓋率", "scope,category,year,target_count,target_rate"]
-good_target_rows = st.lists(st.tuples(
-    st.sampled_from(["嘉義縣", "全國", "臺中市", "台中市", "嘉義市"]),
-    st.sampled_from(["社福中心", "小衛星", "心衛中心", "會所", "welfare_centre"]),
-    st.sampled_from(["114", "2026", "民國115年", "2030"]),
-    st.sampled_from(["3", "0", "1,200", "", "156"]),
-    st.sampled_from(["", "50", "100%", "33.3"]),
-).filter(lambda r: r[3] or r[4]), min_size=1, max_size=6, unique_by=lambda r: (
-    r[0].replace("台", "臺"), r[1].replace("welfare_centre", "社福中心"), parse_year(r[2])))
-# a hostile cell put somewhere, a stray quote, an extra cell: each must refuse the file, never merge or drop
-damage = st.one_of(
-    st.none(),
-    st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 4), cells),
-    st.tuples(st.just("quote"), st.integers(0, 5), st.integers(0, 60)),
-    st.tuples(st.just("extra"), st.integers(0, 5), cells.filter(lambda c: c.strip() != "")),
-)
-
-
-def _damaged_csv(header: str, rows_: list[tuple], hit) -> tuple[str, int | None]:
-    """(CSV text, the 1-based file line damaged or None) of ``rows_`` with ``hit`` applied to one row."""
-    lines = [",".join('"' + str(c).replace('"', '""') + '"' if any(ch in str(c) for ch in ',"\n\r') else str(c)
-                      for c in r) for r in rows_]
-    line = None
-    if hit is not None:
-        k = hit[1] % len(lines)
-        line = k + 2
-        cells_ = list(rows_[k])
-        if hit[0] == "cell":
-            cells_[hit[2] % len(cells_)] = hit[3]
-            lines[k] = ",".join('"' + str(c).replace('"', '""') + '"' for c in cells_)
-        elif hit[0] == "quote":
-            pos = hit[2] % (len(lines[k]) + 1)
-            lines[k] = lines[k][:pos] + '"' + lines[k][pos:]
-        else:
-            lines[k] = lines[k] + "," + '"' + hit[2].replace('"', '""') + '"'
-    return header + "\n" + "\n".join(lines) + "\n", line
-
-
-def test_targets_reader(tmp_path):
-    """Valid targets files with one hostile cell, stray quote or extra cell: the file is read whole
-    (every row a target, each the row it came from) or refused in one line naming the file."""
-    import math
-    from collections import Counter
-
-    from coverage.errors import InputError, UnreadableFileError
-
+def test_random_bytes_are_refused_cleanly(tmp_path, townships):
+    """Random bytes under a reader's suffix: refused naming the file (or, rarely, read with counts balancing)."""
     seen: Counter = Counter()
 
     @settings_
-    @given(rows_=good_target_rows, header=st.sampled_from(TARGET_HEADERS), hit=damage)
-    def run(rows_, header, hit):
-        path = tmp_path / "t.csv"
-        text, line = _damaged_csv(header, rows_, hit)
-        path.write_text(text, encoding="utf-8")
-        try:
-            table = load_targets(path)
-        except InputError as exc:
-            message = str(exc)
-            assert "\n" not in message and "t.csv" in message
-            assert isinstance(exc, UnreadableFileError) or re.search(r"^t\.csv row \d", message)
-            seen["refused"] += 1
-            event("refused")
-            return
-        assert len(table) == len(rows_)  # nothing dropped, nothing merged
-        for n, (got, want) in enumerate(zip(table.itertuples(index=False), rows_, strict=True), start=2):
-            assert math.isnan(got.target_count) or (math.isfinite(got.target_count) and got.target_count >= 0)
-            assert math.isnan(got.target_rate) or 0 <= got.target_rate <= 100
-            if n != line:  # an undamaged row reads as written
-                count = float(want[3].replace(",", "")) if want[3] else math.nan
-                rate = float(want[4].rstrip("%")) if want[4] else math.nan
-                assert (got.scope, got.year) == (want[0].replace("台", "臺"), parse_year(want[2]))
-                assert got.target_count == count or (math.isnan(count) and math.isnan(got.target_count))
-                assert got.target_rate == rate or (math.isnan(rate) and math.isnan(got.target_rate))
-        seen["accepted, damaged" if line else "accepted"] += 1
-        event("accepted" + (" despite the damage" if line else ""))
-
-    run()
-    assert seen["accepted"] and seen["refused"], seen
-
-
-def test_scenario_reader(tmp_path):
-    """Scenario files: read whole (every row an add or a remove) or refused in one line."""
-    from collections import Counter
-
-    from coverage.errors import InputError
-
-    seen: Counter = Counter()
-    rows_ = st.lists(st.tuples(st.sampled_from(["add", "新增", "remove", "移除", "ADD"]),
-                               st.sampled_from(["嘉義縣阿里山鄉:小衛星", "臺中市北區:社福中心", "甲中心", "乙中心",
-                                                "丙中心"])), min_size=1, max_size=6, unique_by=lambda r: r[1])
-
-    @settings_
-    @given(rows_=rows_, header=st.sampled_from(["action,target", "動作,目標", "target,action"]),
-           hit=st.one_of(damage, st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 1),
-                                           st.sampled_from(["move", "", "嘉義縣阿里山鄉", "新增 "]))))
-    def run(rows_, header, hit):
-        if header.startswith("target"):
-            rows_ = [(t, a) for a, t in rows_]
-        path = tmp_path / "s.csv"
-        text, _line = _damaged_csv(header, rows_, hit)
-        path.write_text(text, encoding="utf-8")
-        try:
-            add, remove = read_scenario(path)
-        except InputError as exc:
-            assert "\n" not in str(exc) and "s.csv" in str(exc)
-            seen["refused"] += 1
-            event("refused")
-            return
-        assert len(add) + len(remove) == len(rows_)  # every row used, none merged
-        assert all(":" in a for a in add)
-        seen["accepted"] += 1
-        event("accepted")
-
-    run()
-    assert seen["accepted"] and seen["refused"], seen
-
-
-@pytest.mark.parametrize("blob", [b"", b"\xff\xfe\x00", b"PK\x03\x04garbage", b"\x00" * 100])
-def test_targets_and_scenario_garbage(tmp_path, blob):
-    for reader, name in ((load_targets, "t.csv"), (read_scenario, "s.csv")):
-        path = tmp_path / name
+    @given(blob=st.binary(max_size=2000), suffix=st.sampled_from([".csv", ".xlsx", ".geojson", ".gpkg", ".txt"]))
+    def run(blob, suffix):
+        path = tmp_path / f"junk{suffix}"
         path.write_bytes(blob)
-        with pytest.raises(CoverageError, match=name):
-            reader(path)
+        try:
+            reg = read_facilities(path, townships=townships)
+        except CoverageError as exc:
+            assert "junk" in str(exc) and "\n" not in str(exc), str(exc)
+            seen["refused"] += 1
+            event(f"refused: {type(exc).__name__}")
+            return
+        assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
+        seen["read"] += 1
+        event("read")
+
+    run()
+    assert seen["refused"], seen
 
 
 # ----------------------------------------------------------------------------- population files
@@ -254,31 +149,45 @@ def _event(text: str) -> None:
         event(text)
 
 
-def _read_population_or_refuse(path, townships, villages):
+def _read_population_or_refuse(path, townships, villages, seen: Counter) -> str:
+    """Read ``path``: refused in one line naming it, or read under the reader's contract. Counts the outcome."""
     from coverage.population import read_population
 
     try:
         pop = read_population(path, townships=townships, villages=villages)
     except CoverageError as exc:
-        assert path.name in str(exc)
+        assert path.name in str(exc) and "\n" not in str(exc), str(exc)
+        outcome = "refused"
         _event(f"refused: {type(exc).__name__}")
-        return None
-    _check_population(pop, path.name)
-    _event(f"read: {'some' if len(pop.rejected) else 'no'} rejections")
-    return pop
+    else:
+        _check_population(pop, path.name)
+        outcome = "read, some rows rejected" if len(pop.rejected) else "read, no row rejected"
+        _event(outcome)
+    seen[outcome] += 1
+    return outcome
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=pop_rows, header=st.sampled_from(POP_HEADERS), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950"]),
-       quote=st.booleans())
-def test_population_rows_never_crash_and_balance(tmp_path, townships, villages, data, header, encoding, quote):
-    def q(c: str) -> str:
-        return '"' + c.replace('"', '""') + '"' if quote or any(ch in c for ch in ',"\n\r') else c
+_POP_SETTINGS = settings(max_examples=150, deadline=None)
 
-    text = header + "\n" + "\n".join(",".join(q(c) for c in r) for r in data) + "\n"
-    path = tmp_path / "pop.csv"
-    path.write_bytes(text.encode(encoding, errors="replace"))
-    _read_population_or_refuse(path, townships, villages)
+
+def test_population_rows_never_crash_and_balance(tmp_path, townships, villages):
+    """Hostile cells under real MOI header layouts. Refusals and reads with rejected rows must both occur."""
+    seen: Counter = Counter()
+
+    @_POP_SETTINGS
+    @given(data=pop_rows, header=st.sampled_from(POP_HEADERS),
+           encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950"]), quote=st.booleans())
+    def run(data, header, encoding, quote):
+        def q(c: str) -> str:
+            return '"' + c.replace('"', '""') + '"' if quote or any(ch in c for ch in ',"\n\r') else c
+
+        text = header + "\n" + "\n".join(",".join(q(c) for c in r) for r in data) + "\n"
+        path = tmp_path / "pop.csv"
+        path.write_bytes(text.encode(encoding, errors="replace"))
+        _read_population_or_refuse(path, townships, villages, seen)
+
+    run()
+    assert seen["refused"] and seen["read, some rows rejected"], seen
 
 
 _VALID_POPULATION = (
@@ -289,41 +198,54 @@ _VALID_POPULATION = (
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950", "utf-16", "latin-1", "shift_jis"]),
-    cut=st.integers(min_value=0, max_value=400),
-    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=255)),
-                   max_size=6),
-    suffix=st.sampled_from([".csv", ".json", ".txt"]),
-)
-def test_population_corrupted_bytes(tmp_path, townships, villages, encoding, cut, flips, suffix):
-    """A valid file, re-encoded, truncated and with random bytes overwritten."""
-    data = bytearray(_VALID_POPULATION.encode(encoding, errors="replace"))[:cut]
-    for pos, byte in flips:
-        if pos < len(data):
-            data[pos] = byte
-    path = tmp_path / f"pop{suffix}"
-    path.write_bytes(bytes(data))
-    _read_population_or_refuse(path, townships, villages)
+def test_population_corrupted_bytes(tmp_path, townships, villages):
+    """A valid file, re-encoded, truncated and with random bytes overwritten. Some survive and are read."""
+    seen: Counter = Counter()
+
+    @_POP_SETTINGS
+    @given(
+        encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950", "utf-16", "latin-1", "shift_jis"]),
+        cut=st.integers(min_value=0, max_value=400),
+        flips=st.lists(st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=255)),
+                       max_size=6),
+        suffix=st.sampled_from([".csv", ".json", ".txt"]),
+    )
+    def run(encoding, cut, flips, suffix):
+        data = bytearray(_VALID_POPULATION.encode(encoding, errors="replace"))[:cut]
+        for pos, byte in flips:
+            if pos < len(data):
+                data[pos] = byte
+        path = tmp_path / f"pop{suffix}"
+        path.write_bytes(bytes(data))
+        _read_population_or_refuse(path, townships, villages, seen)
+
+    run()
+    assert seen["refused"] and seen["read, no row rejected"] + seen["read, some rows rejected"], seen
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(doc=st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
-              st.sampled_from(["1001018", "10010180", "嘉義縣阿里山鄉", "population", "人口數"])),
-    lambda kids: st.one_of(st.lists(kids, max_size=4),
-                           st.dictionaries(st.sampled_from(["area", "population", "size", "1001018", "區域別",
-                                                            "人口數", "TOWNCODE", "age_65plus", "x"]),
-                                           kids, max_size=5)),
-    max_leaves=20,
-))
-def test_population_json_never_crashes(tmp_path, townships, villages, doc):
+def test_population_json_never_crashes(tmp_path, townships, villages):
+    """Arbitrary JSON documents: refused naming the file, or read under the contract."""
     import json
 
-    path = tmp_path / "pop.json"
-    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    _read_population_or_refuse(path, townships, villages)
+    seen: Counter = Counter()
+
+    @settings(max_examples=100, deadline=None)
+    @given(doc=st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
+                  st.sampled_from(["1001018", "10010180", "嘉義縣阿里山鄉", "population", "人口數"])),
+        lambda kids: st.one_of(st.lists(kids, max_size=4),
+                               st.dictionaries(st.sampled_from(["area", "population", "size", "1001018", "區域別",
+                                                                "人口數", "TOWNCODE", "age_65plus", "x"]),
+                                               kids, max_size=5)),
+        max_leaves=20,
+    ))
+    def run(doc):
+        path = tmp_path / "pop.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        _read_population_or_refuse(path, townships, villages, seen)
+
+    run()
+    assert seen["refused"], seen
 
 
 @pytest.mark.parametrize("text", [
@@ -339,25 +261,33 @@ def test_population_json_never_crashes(tmp_path, townships, villages, doc):
 def test_population_edge_files(tmp_path, townships, villages, text):
     path = tmp_path / "edge.csv"
     path.write_text(text, encoding="utf-8")
-    _read_population_or_refuse(path, townships, villages)
+    seen: Counter = Counter()
+    _read_population_or_refuse(path, townships, villages, seen)
+    assert sum(seen.values()) == 1
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(records=st.dictionaries(
-    st.one_of(st.sampled_from(["1001018", "1001001", "6500001", "9999999", "", "abc"]), st.text(max_size=8)),
-    st.dictionaries(st.sampled_from(["area", "size", "households", "population", "male", "female", "age_65plus"]),
-                    st.one_of(pop_cells, st.integers(-10, 10**7), st.floats(allow_nan=True), st.none(),
-                              st.lists(st.integers(), max_size=2)), max_size=7),
-    max_size=6,
-), as_list=st.booleans())
-def test_population_json_records(tmp_path, townships, villages, records, as_list):
-    """The township JSON layout (keyed by 7-digit code) with hostile values."""
+def test_population_json_records(tmp_path, townships, villages):
+    """The township JSON layout (keyed by 7-digit code) with hostile values: some files are read, with rejections."""
     import json
 
-    doc = [{"TOWNCODE": k, **v} for k, v in records.items()] if as_list else records
-    path = tmp_path / "towns.json"
-    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
-    _read_population_or_refuse(path, townships, villages)
+    seen: Counter = Counter()
+
+    @settings(max_examples=100, deadline=None)
+    @given(records=st.dictionaries(
+        st.one_of(st.sampled_from(["1001018", "1001001", "6500001", "9999999", "", "abc"]), st.text(max_size=8)),
+        st.dictionaries(st.sampled_from(["area", "size", "households", "population", "male", "female", "age_65plus"]),
+                        st.one_of(pop_cells, st.integers(-10, 10**7), st.floats(allow_nan=True), st.none(),
+                                  st.lists(st.integers(), max_size=2)), max_size=7),
+        max_size=6,
+    ), as_list=st.booleans())
+    def run(records, as_list):
+        doc = [{"TOWNCODE": k, **v} for k, v in records.items()] if as_list else records
+        path = tmp_path / "towns.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        _read_population_or_refuse(path, townships, villages, seen)
+
+    run()
+    assert seen["refused"] and seen["read, some rows rejected"], seen
 
 
 # ----------------------------------------------------------------------------- registry: coordinates and dates
@@ -404,6 +334,7 @@ def test_registry_coordinate_systems(tmp_path, townships, picks, duplicate_heade
     assert reg.rows_read == len(reg.facilities) + reg.rejected["row"].nunique() == len(picks)
     accepted = reg.facilities.set_index("name")
     for name, (code, form, pt) in truth.items():
+        event(form)
         if form in ("nan", "inf"):
             assert name not in accepted.index
             continue
@@ -431,26 +362,6 @@ def test_declared_twd67_lands_in_its_township(tmp_path, townships, picks):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     got = read_facilities(path, townships=townships, xy_datum="TWD67").facilities.set_index("name")["towncode"]
     assert [got[f"點{i}"] for i in range(len(picks))] == [main.index[k % len(main)] for k in picks]
-
-
-@settings(max_examples=300, deadline=None)
-@given(day=st.dates(min_value=dt.date(1922, 1, 1), max_value=dt.date(2099, 12, 31)))  # ROC years of 2–3 digits
-def test_every_accepted_date_form(day):
-    roc = day.year - 1911
-    full = [day.isoformat(), f"{day.year}/{day.month}/{day.day}", f"{day.year}.{day.month:02d}.{day.day:02d}",
-            f"{day.year}{day.month:02d}{day.day:02d}", f"{roc}/{day.month:02d}/{day.day:02d}",
-            f"{roc:03d}{day.month:02d}{day.day:02d}", f"民國{roc}年{day.month}月{day.day}日",
-            f"{day.isoformat()} 10:30", f"{day.year}/{day.month}/{day.day} 下午 03:04:05",
-            f"{day.isoformat()}T00:00:00"]
-    month = [f"{day.year}-{day.month:02d}", f"{roc}/{day.month:02d}", f"民國{roc}年{day.month}月",
-             f"{day.year}{day.month:02d}"] + ([f"{roc}{day.month:02d}"] if roc >= 100 else [])
-    year = [str(day.year), f"{roc}年", f"民國{roc}年", str(roc)]
-    for forms, expected in ((full, day), (month, day.replace(day=1)), (year, dt.date(day.year, 1, 1))):
-        for text in forms:
-            assert parse_date(text) == pd.Timestamp(expected), text
-    serial = (day - dt.date(1899, 12, 30)).days
-    if 20_000 <= serial <= 73_000:  # Excel serial day numbers: 1954-10-04 … 2099-11-12
-        assert parse_date(serial) == pd.Timestamp(day)
 
 
 @pytest.mark.parametrize("text", ["2023-02-30", "112/13/01", "民國112年13月", "0000-00-00", "2101-01-01", "1899",

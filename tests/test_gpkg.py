@@ -12,17 +12,9 @@ from coverage.gpkg import LAYERS, write_geopackage
 
 
 @pytest.fixture(scope="module")
-def chiayi(shared_data_module):
+def chiayi(shared_data):
     return run_coverage(counties=["嘉義縣"], as_of="2024-01-01",
-                        population=shared_data_module / "population" / "village_population_agegroups_2021-03.csv")
-
-
-@pytest.fixture(scope="module")
-def shared_data_module():
-    from .conftest import SHARED_DATA, require
-
-    require(SHARED_DATA.exists(), f"real population data not available: {SHARED_DATA} is missing")
-    return SHARED_DATA
+                        population=shared_data / "population" / "village_population_agegroups_2021-03.csv")
 
 
 def test_every_layer_reads_back(chiayi, tmp_path):

@@ -636,12 +636,11 @@ def test_site_command_writes_map(fixture_registry, tmp_path):
 
 
 def shared_file(*parts: str) -> Path:
-    """A file of ../shared/data (real MOI population, DEM); skip when the data is absent."""
-    from tests.conftest import SHARED_DATA
+    """A file of ../shared/data (real MOI population, DEM); skip when the data is absent, fail in CI."""
+    from tests.conftest import SHARED_DATA, require
 
     path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real population/terrain data not available: {path} is missing")
+    require(path.exists(), f"real population/terrain data not available: {path} is missing")
     return path
 
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from coverage.gaps import flag_gaps
 from coverage.measure import _rate, county_coverage, facility_state, township_coverage
 
-from .conftest import make_facilities
 
-
-def test_presence_oracle(toy_townships):
+def test_presence_oracle(toy_townships, make_facilities):
     fac = make_facilities([
         {"towncode": "90001010", "category": "x"},
         {"towncode": "90001010", "category": "x"},
@@ -28,7 +25,7 @@ def test_presence_oracle(toy_townships):
     assert got.loc[("乙市", "x"), ["covered", "total", "rate", "missing"]].tolist() == [0, 1, 0.0, ["D區"]]
 
 
-def test_service_area_adds_served_townships(toy_townships):
+def test_service_area_adds_served_townships(toy_townships, make_facilities):
     fac = make_facilities([{"towncode": "90001010", "serves": ("90001010", "90001020")}])
     presence = county_coverage(township_coverage(fac, toy_townships, counties=["甲縣"])).iloc[0]
     service = county_coverage(
@@ -38,7 +35,7 @@ def test_service_area_adds_served_townships(toy_townships):
     assert service["missing"] == ["C鄉"]
 
 
-def test_as_of_and_planned(toy_townships):
+def test_as_of_and_planned(toy_townships, make_facilities):
     fac = make_facilities([
         {"towncode": "90001010", "opened": "2020-01-01"},
         {"towncode": "90001020", "opened": "2023-07-01"},
@@ -52,7 +49,7 @@ def test_as_of_and_planned(toy_townships):
     assert row["covered"] == 2  # the closed one still counts before its closing date
 
 
-def test_facility_state_from_status_words():
+def test_facility_state_from_status_words(make_facilities):
     fac = make_facilities([
         {"status": "營運中"}, {"status": "停辦"}, {"status": "規劃中"},
         {"status": "規劃中", "opened": "2020-01-01"}, {"status": "", "closed": "2030-01-01"},
@@ -62,18 +59,7 @@ def test_facility_state_from_status_words():
         "open", "closed", "planned", "planned", "open"]
 
 
-def test_gaps_flagged_first(toy_townships):
-    fac = make_facilities([{"towncode": "90001020"}])
-    gaps = flag_gaps(township_coverage(fac, toy_townships, counties=["甲縣"]))
-    assert gaps["township"].tolist() == ["A鄉", "C鄉"]
-    assert gaps["flags"].tolist() == ["山地原住民鄉", "沿海"]
-    fac = make_facilities([{"towncode": "90001010"}])
-    gaps = flag_gaps(township_coverage(fac, toy_townships, counties=["甲縣"]))
-    assert gaps["township"].tolist() == ["C鄉", "B鄉"]  # flagged C before unflagged B
-    assert gaps["flagged"].tolist() == [True, False]
-
-
-def test_bad_definition(toy_townships):
+def test_bad_definition(toy_townships, make_facilities):
     with pytest.raises(ValueError, match="definition must be one of"):
         township_coverage(make_facilities([]), toy_townships, definition="nearby")
 
@@ -92,7 +78,7 @@ facility_rows = st.lists(
 
 @settings(max_examples=60, deadline=None)
 @given(rows=facility_rows, extra=st.fixed_dictionaries({"towncode": towncodes, "category": st.just("x")}))
-def test_invariants(toy_townships, rows, extra):
+def test_invariants(toy_townships, make_facilities, rows, extra):
     table = township_coverage(make_facilities(rows), toy_townships, categories=["x", "y"])
     counties = county_coverage(table)
     assert counties["rate"].between(0, 100).all()
@@ -105,3 +91,5 @@ def test_invariants(toy_townships, rows, extra):
     after = county_coverage(township_coverage(make_facilities([*rows, extra]), toy_townships, categories=["x", "y"]))
     merged = counties.merge(after, on=["county", "category"], suffixes=("", "_after"))
     assert (merged["covered_after"] >= merged["covered"]).all()
+    event("the extra facility covered a new township" if (merged["covered_after"] > merged["covered"]).any()
+          else "the extra facility's township was covered already")

@@ -147,10 +147,10 @@ def test_private_use_checker(source, problem):
         assert any(problem in p for p in found), found
 
 
-def test_python3_kernel_is_this_environment():
+def test_python3_kernel_is_this_environment(import_or_skip):
     """nbmake starts the kernel named python3: it must be this interpreter, with this package."""
-    kernelspec = pytest.importorskip("jupyter_client.kernelspec", reason="jupyter_client (test extra) not installed")
-    pytest.importorskip("ipykernel", reason="ipykernel (test extra) not installed")
+    kernelspec = import_or_skip("jupyter_client.kernelspec", reason="jupyter_client (test extra) not installed")
+    import_or_skip("ipykernel", reason="ipykernel (test extra) not installed")
     argv = kernelspec.KernelSpecManager().get_kernel_spec("python3").argv
     # jupyter_client replaces a bare python/python3/python3.X by the running interpreter
     bare = {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 
 import pandas as pd
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from coverage.cli import app
-from coverage.errors import InputError
+from coverage.errors import CoverageError, InputError
 from coverage.facilities import read_facilities
 from coverage.geography import load_villages
 from coverage.plan import (
@@ -148,37 +152,64 @@ def test_site_population_objective(seed, townships):
         site_new_points(seed, townships, villages, county="嘉義縣", category="welfare_centre", new=1)
 
 
-def test_cli_planning_commands(tmp_path):
-    from coverage.charts import cjk_font
+@pytest.fixture
+def no_cjk_font(monkeypatch):
+    """As on a machine without fonts-noto-cjk: coverage.charts.cjk_font raises (so a test using this
+    fixture proves its command does not need the font)."""
+    from coverage import charts
     from coverage.errors import CoverageError
 
-    from .conftest import require
+    def missing() -> str:
+        raise CoverageError("no CJK font installed (test: fonts hidden)")
 
-    try:
-        cjk_font()
-        has_font = True
-    except CoverageError:
-        has_font = False
-    require(has_font, "no CJK font installed (fonts-noto-cjk) for zh-TW chart labels")
+    monkeypatch.setattr(charts, "cjk_font", missing)
+
+
+def test_cli_trend_table(tmp_path, no_cjk_font):
     out = tmp_path / "o"
-    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--out", str(out)])
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--no-chart",
+                            "--out", str(out)])
     assert r.exit_code == 0, r.output
     trend = pd.read_csv(out / "trend.csv", encoding="utf-8-sig")
     assert trend["roc_year"].min() == 108 and trend["year"].max() == 2024
+    mh = trend[trend["category"] == "mental_health_centre"].set_index("year")
+    assert mh.loc[[2022, 2023, 2024], "covered"].tolist() == [3, 5, 5]  # as coverage_trend above
+    assert not (out / "trend.png").exists()
+    r = runner.invoke(app, ["trend", "--from", "2025", "--to", "2020", "--out", str(out)])
+    assert r.exit_code == 2 and "before" in r.output
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "2023", "--to", "2024", "--out", str(out)])
+    assert r.exit_code == 1 and r.output.strip() == "error: no CJK font installed (test: fonts hidden)", r.output
+
+
+def test_cli_trend_chart(tmp_path, cjk_font):
+    """Only the chart needs the CJK font."""
+    out = tmp_path / "o"
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--from", "108", "--to", "113", "--roc", "--out", str(out)])
+    assert r.exit_code == 0, r.output
     assert (out / "trend.png").read_bytes()[:4] == b"\x89PNG"
-    r = runner.invoke(app, ["targets", "--out", str(out)])
-    assert r.exit_code == 0 and "未達標" in r.output
+    assert len(pd.read_csv(out / "trend.csv", encoding="utf-8-sig")) > 0
+
+
+def test_cli_targets(tmp_path, no_cjk_font):
+    r = runner.invoke(app, ["targets", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "未達標" in r.output
+
+
+def test_cli_whatif(no_cjk_font):
     r = runner.invoke(app, ["whatif", "--add", "嘉義縣阿里山鄉:小衛星"])
-    assert r.exit_code == 0 and "94.4% → 100.0%" in r.output
+    assert r.exit_code == 0 and "94.4% → 100.0%" in r.output, r.output
     r = runner.invoke(app, ["whatif"])
     assert r.exit_code == 2 and "nothing to change" in r.output
+
+
+def test_cli_site(tmp_path, no_cjk_font):
+    out = tmp_path / "o"
     r = runner.invoke(app, ["site", "--county", "嘉義縣", "--category", "小衛星", "--out", str(out)])
     assert r.exit_code == 0, r.output
     sites = json.loads((out / "sites.json").read_text(encoding="utf-8"))
     assert [s["township"] for s in sites["sites"]] == ["阿里山鄉"]
     assert sites["summary"]["optimality_gap"] == 0
-    r = runner.invoke(app, ["trend", "--from", "2025", "--to", "2020", "--out", str(out)])
-    assert r.exit_code == 2 and "before" in r.output
 
 
 def test_planning_commands_take_the_xy_datum(tmp_path):
@@ -401,3 +432,136 @@ def test_scenario_rows_are_checked_and_named(tmp_path):
 def test_whatif_takes_a_full_width_colon(seed, townships):
     out = whatif(seed, townships, add=["嘉義縣阿里山鄉：小衛星"])
     assert out.set_index("category").loc["community_support_point", "covered_after"] == 18
+
+
+# ----------------------------------------------------------------------------- fuzz: targets and scenario files
+
+# hostile cells, as in the registry fuzz tests (test_fuzz.py)
+cells = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "nan", "inf", "-inf", "1e400", "民國112年13月",
+                     "112/02/30", "0", "", "　", "\x00", "\x1b[31m", "臺北縣板橋市", "東區", "嘉義縣阿里山",
+                     "120.55", "23.52", "190000", "2600000", "x" * 5000]),
+)
+settings_ = settings(max_examples=60, deadline=None)
+
+TARGET_HEADERS = ["縣市,類別,年度,目標處數,目標涵蓋率", "scope,category,year,target_count,target_rate"]
+good_target_rows = st.lists(st.tuples(
+    st.sampled_from(["嘉義縣", "全國", "臺中市", "台中市", "嘉義市"]),
+    st.sampled_from(["社福中心", "小衛星", "心衛中心", "會所", "welfare_centre"]),
+    st.sampled_from(["114", "2026", "民國115年", "2030"]),
+    st.sampled_from(["3", "0", "1,200", "", "156"]),
+    st.sampled_from(["", "50", "100%", "33.3"]),
+).filter(lambda r: r[3] or r[4]), min_size=1, max_size=6, unique_by=lambda r: (
+    r[0].replace("台", "臺"), r[1].replace("welfare_centre", "社福中心"), parse_year(r[2])))
+# a hostile cell put somewhere, a stray quote, an extra cell: each must refuse the file, never merge or drop
+damage = st.one_of(
+    st.none(),
+    st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 4), cells),
+    st.tuples(st.just("quote"), st.integers(0, 5), st.integers(0, 60)),
+    st.tuples(st.just("extra"), st.integers(0, 5), cells.filter(lambda c: c.strip() != "")),
+)
+
+
+def _damaged_csv(header: str, rows_: list[tuple], hit) -> tuple[str, int | None]:
+    """(CSV text, the 1-based file line damaged or None) of ``rows_`` with ``hit`` applied to one row."""
+    lines = [",".join('"' + str(c).replace('"', '""') + '"' if any(ch in str(c) for ch in ',"\n\r') else str(c)
+                      for c in r) for r in rows_]
+    line = None
+    if hit is not None:
+        k = hit[1] % len(lines)
+        line = k + 2
+        cells_ = list(rows_[k])
+        if hit[0] == "cell":
+            cells_[hit[2] % len(cells_)] = hit[3]
+            lines[k] = ",".join('"' + str(c).replace('"', '""') + '"' for c in cells_)
+        elif hit[0] == "quote":
+            pos = hit[2] % (len(lines[k]) + 1)
+            lines[k] = lines[k][:pos] + '"' + lines[k][pos:]
+        else:
+            lines[k] = lines[k] + "," + '"' + hit[2].replace('"', '""') + '"'
+    return header + "\n" + "\n".join(lines) + "\n", line
+
+
+def test_targets_reader(tmp_path):
+    """Valid targets files with one hostile cell, stray quote or extra cell: the file is read whole
+    (every row a target, each the row it came from) or refused in one line naming the file."""
+    import math
+
+    from coverage.errors import UnreadableFileError
+
+    seen: Counter = Counter()
+
+    @settings_
+    @given(rows_=good_target_rows, header=st.sampled_from(TARGET_HEADERS), hit=damage)
+    def run(rows_, header, hit):
+        path = tmp_path / "t.csv"
+        text, line = _damaged_csv(header, rows_, hit)
+        path.write_text(text, encoding="utf-8")
+        try:
+            table = load_targets(path)
+        except InputError as exc:
+            message = str(exc)
+            assert "\n" not in message and "t.csv" in message
+            assert isinstance(exc, UnreadableFileError) or re.search(r"^t\.csv row \d", message)
+            seen["refused"] += 1
+            event("refused")
+            return
+        assert len(table) == len(rows_)  # nothing dropped, nothing merged
+        for n, (got, want) in enumerate(zip(table.itertuples(index=False), rows_, strict=True), start=2):
+            assert math.isnan(got.target_count) or (math.isfinite(got.target_count) and got.target_count >= 0)
+            assert math.isnan(got.target_rate) or 0 <= got.target_rate <= 100
+            if n != line:  # an undamaged row reads as written
+                count = float(want[3].replace(",", "")) if want[3] else math.nan
+                rate = float(want[4].rstrip("%")) if want[4] else math.nan
+                assert (got.scope, got.year) == (want[0].replace("台", "臺"), parse_year(want[2]))
+                assert got.target_count == count or (math.isnan(count) and math.isnan(got.target_count))
+                assert got.target_rate == rate or (math.isnan(rate) and math.isnan(got.target_rate))
+        seen["accepted, damaged" if line else "accepted"] += 1
+        event("accepted" + (" despite the damage" if line else ""))
+
+    run()
+    assert seen["accepted"] and seen["refused"], seen
+
+
+def test_scenario_reader(tmp_path):
+    """Scenario files: read whole (every row an add or a remove) or refused in one line."""
+
+    seen: Counter = Counter()
+    rows_ = st.lists(st.tuples(st.sampled_from(["add", "新增", "remove", "移除", "ADD"]),
+                               st.sampled_from(["嘉義縣阿里山鄉:小衛星", "臺中市北區:社福中心", "甲中心", "乙中心",
+                                                "丙中心"])), min_size=1, max_size=6, unique_by=lambda r: r[1])
+
+    @settings_
+    @given(rows_=rows_, header=st.sampled_from(["action,target", "動作,目標", "target,action"]),
+           hit=st.one_of(damage, st.tuples(st.just("cell"), st.integers(0, 5), st.integers(0, 1),
+                                           st.sampled_from(["move", "", "嘉義縣阿里山鄉", "新增 "]))))
+    def run(rows_, header, hit):
+        if header.startswith("target"):
+            rows_ = [(t, a) for a, t in rows_]
+        path = tmp_path / "s.csv"
+        text, _line = _damaged_csv(header, rows_, hit)
+        path.write_text(text, encoding="utf-8")
+        try:
+            add, remove = read_scenario(path)
+        except InputError as exc:
+            assert "\n" not in str(exc) and "s.csv" in str(exc)
+            seen["refused"] += 1
+            event("refused")
+            return
+        assert len(add) + len(remove) == len(rows_)  # every row used, none merged
+        assert all(":" in a for a in add)
+        seen["accepted"] += 1
+        event("accepted")
+
+    run()
+    assert seen["accepted"] and seen["refused"], seen
+
+
+@pytest.mark.parametrize("blob", [b"", b"\xff\xfe\x00", b"PK\x03\x04garbage", b"\x00" * 100])
+def test_targets_and_scenario_garbage(tmp_path, blob):
+    for reader, name in ((load_targets, "t.csv"), (read_scenario, "s.csv")):
+        path = tmp_path / name
+        path.write_bytes(blob)
+        with pytest.raises(CoverageError, match=name):
+            reader(path)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from coverage.cli import app
@@ -211,3 +215,40 @@ def test_headers_and_keys_are_neutralised(tmp_path):
     assert {summary.cell(1, c).value for c in (2, 3)} == {"'=cmd|' /C calc'!A0", "'@SUM(1)"}
     assert {summary.cell(2, c).value for c in (2, 3)} == {"'=cmd|' /C calc'!A0", "'@SUM(1)"}
     assert seen > 4
+
+
+_FORMULA = st.text(alphabet="=+-@(),!|:A1 社福", min_size=1, max_size=12).map(lambda t: "=+-@"[len(t) % 4] + t)
+
+
+def test_workbook_neutralises_every_text_cell(workbook_report):
+    """Any column name or text cell starting with = + - @, in any sheet, is written as inert text."""
+    from coverage.workbook import write_workbook
+
+    neutralised: list[str] = []
+
+    @settings(max_examples=25, deadline=None)
+    @given(headers=st.lists(_FORMULA, min_size=1, max_size=3, unique=True),
+           cells=st.lists(_FORMULA, min_size=1, max_size=5))
+    def run(headers, cells):
+        frame = pd.DataFrame({h: [cells[i % len(cells)] for i in range(len(cells))] for h in headers})
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write_workbook(workbook_report, Path(tmp) / "w.xlsx", extra_sheets={"自訂": frame})
+            wb = openpyxl.load_workbook(path)
+            ws = wb["自訂"]
+            assert [c.value for c in ws[1]] == ["'" + h for h in headers]  # zh-TW header row (none known)
+            assert [c.value for c in ws[2]] == ["'" + h for h in headers]  # English key row
+            for row in ws.iter_rows(min_row=3):
+                for cell in row:
+                    assert cell.data_type == "s" and cell.value.startswith("'"), cell.value
+                    neutralised.append(cell.value)
+        event(f"{len(headers)} formula headers")
+
+    run()
+    assert len(neutralised) >= 25  # every example wrote cells that reached the asserts
+
+
+@pytest.fixture(scope="module")
+def workbook_report():
+    from coverage.analysis import run_coverage
+
+    return run_coverage(counties=["嘉義縣"], as_of="2024-01-01")
