@@ -399,13 +399,13 @@ def test_category_spellings_are_one_programme(tmp_path):
 
 def test_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     """A defect inside a command still ends in one line and exit 1 from the console entry point."""
-    import coverage.analysis
+    import coverage
     from coverage.cli import main
 
     def broken(*args, **kwargs):
         raise KeyError("towncode")
 
-    monkeypatch.setattr(coverage.analysis, "run_coverage", broken)
+    monkeypatch.setattr(coverage, "run_coverage", broken)  # the CLI calls the public coverage.run_coverage
     monkeypatch.setattr(sys, "argv", ["safetynet", "report", "--no-maps"])
     with pytest.raises(SystemExit) as exit_info:
         main()
@@ -451,7 +451,8 @@ def test_option_values_resolve_or_are_one_line_usage_errors(townships):
     from hypothesis import event, given, settings
     from hypothesis import strategies as st
 
-    from coverage import cli_options as o
+    from coverage.cli import exits
+    from coverage.cli import options as o
 
     resolvers = {
         "--county": lambda v: o.resolve_county_options([v], townships),
@@ -468,11 +469,11 @@ def test_option_values_resolve_or_are_one_line_usage_errors(townships):
     def check(option, value):
         try:
             resolvers[option](value)
-        except o.OptionError as exc:
+        except exits.OptionError as exc:
             event(f"{option}: usage error")
             message = str(exc)
             assert message.startswith(f"{option}: ") and "\n" not in message
-            assert o.fail(exc).exit_code == 2
+            assert exits.fail(exc).exit_code == 2
         else:
             event(f"{option}: accepted")
         _OPTION_COUNT["examples"] += 1

@@ -1,0 +1,5 @@
+"""``python -m coverage.cli``: the ``safetynet`` command."""
+
+from coverage.cli import main
+
+main()
