@@ -67,17 +67,16 @@ def flag_names(message: str) -> str:
     >>> flag_names("嘉義縣 row 3: township 'x=' not found")
     "嘉義縣 row 3: township 'x=' not found"
     """
-    parts = _QUOTED.split(message)  # the even parts are outside quotes
-    return "".join(_unquoted_flags(part) if i % 2 == 0 else part for i, part in enumerate(parts))
+    quoted = [m.span() for m in _QUOTED.finditer(message)]
 
-
-def _unquoted_flags(text: str) -> str:
     def flag(match: re.Match[str]) -> str:
+        if any(a <= match.start() < b for a, b in quoted):
+            return match.group()
         name = PARAMETER_FLAGS[match.group(1)]
-        follows = text[match.end():match.end() + 1]
+        follows = message[match.end():match.end() + 1]
         return f"{name} " if follows and not follows.isspace() and follows not in ",;:.)]" else name
 
-    return _PARAMETER.sub(flag, text)
+    return _PARAMETER.sub(flag, message)
 
 
 class OptionError(InputError):
