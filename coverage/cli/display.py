@@ -11,6 +11,8 @@ import typer
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
 
     from .. import CoverageReport
     from ..facilities import Registry
@@ -29,7 +31,7 @@ __all__ = [
 ]
 
 
-def _console():
+def _console() -> Console:
     from rich.console import Console
 
     return Console(soft_wrap=False)
@@ -44,7 +46,8 @@ def _is_figure(cell: str) -> bool:
     return bool(_FIGURES.match(cell))
 
 
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], *, console=None) -> None:
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], *,
+                console: Console | None = None) -> None:
     """A terminal table in which no figure is ever split across lines or cut.
 
     A column whose cells are all figures is never wrapped (its header may be, onto two lines).
@@ -100,7 +103,8 @@ def _break_header(head: str, cells: list[str]) -> str:
     return head[:cut] + "\n" + head[cut:]
 
 
-def _grid(title, headers, rows, figure, widths):
+def _grid(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], figure: Sequence[bool],
+          widths: Sequence[int]) -> Table:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -116,7 +120,7 @@ def _grid(title, headers, rows, figure, widths):
     return t
 
 
-def _figures_whole(width: int, table, rows, figure) -> bool:
+def _figures_whole(width: int, table: Table, rows: Sequence[Sequence[str]], figure: Sequence[bool]) -> bool:
     """Whether ``table`` rendered ``width`` cells wide shows every line of every figure whole, on one line."""
     import io
 
@@ -136,7 +140,7 @@ def _figures_whole(width: int, table, rows, figure) -> bool:
     return True
 
 
-def _print_vertical(con, title, headers, rows) -> None:
+def _print_vertical(con: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.cells import cell_len
 
     con.print(f"[bold]{title}[/bold]" if title else "")
@@ -228,19 +232,19 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         con.print(f"wrote {len(maps)} HTML maps; open {index}", highlight=False)
 
 
-def _print_skipped(con, registry) -> None:
+def _print_skipped(con: Console, registry: Registry) -> None:
     """What the files held but was not read (hidden sheets and rows, other layers, duplicate columns)."""
     for line in getattr(registry, "skipped", ()):
         con.print(f"not read (未讀取): {line}", highlight=False, markup=False)
 
 
-def _pct(value) -> str:
+def _pct(value: object) -> str:
     import math
 
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
 
 
-def _print_population(con, result: CoverageReport) -> None:
+def _print_population(con: Console, result: CoverageReport) -> None:
     """Where the population figures come from, and the top gap priorities."""
     from ..population import AGE_GROUPS
 

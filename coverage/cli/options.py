@@ -44,7 +44,9 @@ __all__ = [
     "parse_year_option",
     "resolve_additions",
     "resolve_age_group_option",
+    "resolve_category_option",
     "resolve_category_options",
+    "resolve_county_option",
     "resolve_county_options",
     "with_options",
 ]
@@ -309,18 +311,20 @@ def resolve_county_options(names: Sequence[str] | None, townships: Any) -> list[
     """Official names for ``--county`` values (``台中`` → ``臺中市``); None means all counties."""
     if not names:
         return None
+    return list(dict.fromkeys(resolve_county_option(n, townships) for n in names))
+
+
+def resolve_county_option(name: str, townships: Any) -> str:
+    """The official name of one ``--county`` value, or an :class:`OptionError` with the closest counties."""
     from ..names import resolve_county
 
-    out = []
-    for n in names:
-        try:
-            out.append(resolve_county(n, townships=townships))
-        except InputError as exc:
-            counties = list(dict.fromkeys(townships["county"]))
-            sugg = list(getattr(exc, "suggestions", ())) or _closest(n, counties, cutoff=0.3)
-            known = "" if sugg else f" (counties: {'、'.join(counties)})"
-            raise OptionError("--county", f"no county or city named {n!r}{known}", sugg) from exc
-    return list(dict.fromkeys(out))
+    try:
+        return resolve_county(name, townships=townships)
+    except InputError as exc:
+        counties = list(dict.fromkeys(townships["county"]))
+        sugg = list(getattr(exc, "suggestions", ())) or _closest(name, counties, cutoff=0.3)
+        known = "" if sugg else f" (counties: {'、'.join(counties)})"
+        raise OptionError("--county", f"no county or city named {name!r}{known}", sugg) from exc
 
 
 def resolve_age_group_option(name: str) -> str:
@@ -350,10 +354,11 @@ def resolve_category_options(
     """
     if not names:
         return None
-    return list(dict.fromkeys(_resolve_category(n, present, name) for n in names))
+    return list(dict.fromkeys(resolve_category_option(n, present, name=name) for n in names))
 
 
-def _resolve_category(text: str, present: Collection[str], name: str) -> str:
+def resolve_category_option(text: str, present: Collection[str], *, name: str = "--category") -> str:
+    """The programme key of one ``--category`` value (see :func:`resolve_category_options`)."""
     from ..programmes import PROGRAMMES, resolve_programme
 
     if not str(text).strip():
@@ -383,7 +388,7 @@ def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[s
             raise OptionError(name, f"{text!r}: expected 縣市鄉鎮市區:programme, e.g. 嘉義縣阿里山鄉:小衛星")
         with option(name):
             resolve_township(place, townships=townships)
-        key = _resolve_category(category, present, name)
+        key = resolve_category_option(category, present, name=name)
         out.append(f"{place}:{key}")
     return out
 

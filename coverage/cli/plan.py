@@ -22,7 +22,9 @@ from .options import (
     parse_year_option,
     resolve_additions,
     resolve_age_group_option,
+    resolve_category_option,
     resolve_category_options,
+    resolve_county_option,
     resolve_county_options,
     with_options,
 )
@@ -234,9 +236,10 @@ def site(
         objective = _check_siting(objective, population=population, new=new, radius_km=radius_km,
                                   time_limit=time_limit)
         towns = load_townships(opts.boundaries)
-        (county_name,) = resolve_county_options([county], towns)
+        county_name = resolve_county_option(county, towns)
+        cat: str | None
         try:  # one of the four programmes; a custom one is checked against the registry below
-            (cat,) = resolve_category_options([category], ())
+            cat = resolve_category_option(category, ())
         except OptionError:
             cat = None
         # Coverage of the county now (the map's 現況), from the same read of the registries.
@@ -244,7 +247,7 @@ def site(
             report = run_coverage(**pipeline_keywords(opts, counties=[county_name], categories=[cat or category],
                                                       as_of=when, across_counties=False))  # 現況: as reported
         if cat is None:
-            (cat,) = resolve_category_options([category], set(report.registry.facilities["category"]))
+            cat = resolve_category_option(category, set(report.registry.facilities["category"]))
         pop = _village_population(population, objective) if population else None
         cand, cand_notes, cand_rejected = _candidates(candidates, cat, towns, opts.xy_datum)
         with progress.step("選址 siting"):
