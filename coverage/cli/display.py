@@ -174,7 +174,7 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     con = _console()
     title = f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
     headers = ["縣市", "類別", "據點", "涵蓋", "涵蓋率 %", "尚缺"]
-    acc = getattr(result, "access", None)
+    acc = result.access
     pop_rows = {}
     if acc is not None:  # population coverage next to township coverage
         headers += ["人口涵蓋%", f"≤{acc.distance_km:g}km%"]
@@ -183,7 +183,7 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     rows = []
     for row in result.counties.itertuples(index=False):
         missing = "、".join(row.missing)
-        data = getattr(row, "data", "complete")
+        data = row.data
         rate = f"{row.rate:.1f}" + ("（部分資料）" if data == "partial" else "")
         if data == "none" or (row.facilities == 0 and row.covered_with_planned == 0):
             empty += 1
@@ -234,7 +234,7 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
 
 def _print_skipped(con: Console, registry: Registry) -> None:
     """What the files held but was not read (hidden sheets and rows, other layers, duplicate columns)."""
-    for line in getattr(registry, "skipped", ()):
+    for line in registry.skipped:
         con.print(f"not read (未讀取): {line}", highlight=False, markup=False)
 
 
@@ -280,7 +280,7 @@ def print_validation(registry: Registry) -> None:
     fac = registry.facilities
     con.print(f"{registry.rows_read} rows read: {len(fac)} accepted, "
               f"{registry.rows_read - len(fac)} rejected, {len(registry.mismatches)} mismatched")
-    withheld = getattr(registry, "withheld_columns", ())
+    withheld = registry.withheld_columns
     if withheld:
         con.print(f"personal columns withheld from every output (個資欄位不輸出): {'、'.join(withheld)}; "
                   "name one with --public-column to keep it", highlight=False, markup=False)
