@@ -59,8 +59,12 @@ def _root(
     progress.configure(verbose, quiet)
 
 
-for _name, _command in COMMANDS:
-    app.command(_name)(_command)
+def _register(commands: tuple[tuple[str, Callable[..., None]], ...]) -> None:
+    for name, command in commands:
+        app.command(name)(command)
+
+
+_register(COMMANDS)
 
 
 def main() -> None:
