@@ -158,7 +158,17 @@ def _print_vertical(con: Console, title: str, headers: Sequence[str], rows: Sequ
 
 
 def programme_label(category: str) -> str:
-    """Short zh-TW name of a programme for terminal tables (``community_support_point`` → 小衛星)."""
+    """Short zh-TW name of a programme for terminal tables (``community_support_point`` → 小衛星).
+
+    Parameters
+    ----------
+    category : str
+        A programme key, or a custom programme's name (returned as it is).
+
+    Returns
+    -------
+    str
+    """
     from ..programmes import SHORT_LABELS
 
     return SHORT_LABELS.get(category, category)
@@ -168,7 +178,14 @@ _label = programme_label
 
 
 def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
-    """Summary table of coverage, flagged gaps, rejections and files written."""
+    """Summary table of coverage, flagged gaps, rejections and files written.
+
+    Parameters
+    ----------
+    result : CoverageReport
+    paths : dict of str to Path
+        What was written, by name (``map NAME`` for the HTML maps).
+    """
     from ..programmes import custom_programmes
 
     con = _console()
@@ -271,7 +288,12 @@ def _print_population(con: Console, result: CoverageReport) -> None:
 
 
 def print_validation(registry: Registry) -> None:
-    """Accepted / rejected / mismatched rows of one registry."""
+    """Accepted / rejected / mismatched rows of one registry.
+
+    Parameters
+    ----------
+    registry : Registry
+    """
     from rich.table import Table
 
     from ..programmes import custom_programmes

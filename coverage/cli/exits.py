@@ -62,6 +62,17 @@ def flag_names(message: str) -> str:
     ``name=`` alone becomes the flag; ``name=value`` becomes ``--flag value``. Text inside quotes
     (a value as typed) is left alone, and so is a message that names no parameter.
 
+    Parameters
+    ----------
+    message : str
+        A library error's message.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> flag_names("objective='children' needs people per village: give population=")
     "--objective 'children' needs people per village: give --population"
     >>> flag_names("嘉義縣 row 3: township 'x=' not found")
@@ -116,7 +127,12 @@ def fail(exc: BaseException) -> typer.Exit:
 
 @contextmanager
 def failing() -> Iterator[None]:
-    """Turn a :class:`~coverage.errors.CoverageError` or ``OSError`` raised inside into one line and its exit code."""
+    """Turn a :class:`~coverage.errors.CoverageError` or ``OSError`` raised inside into one line and its exit code.
+
+    Yields
+    ------
+    None
+    """
     try:
         yield
     except (CoverageError, OSError) as exc:
@@ -124,7 +140,13 @@ def failing() -> Iterator[None]:
 
 
 def run_main(app: Callable[[], object]) -> None:
-    """Run ``app``: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it)."""
+    """Run ``app``: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it).
+
+    Parameters
+    ----------
+    app : callable
+        The Typer application.
+    """
     try:
         app()
     except Exception as exc:  # a defect, not the user's input; typer.Exit/SystemExit are not Exceptions here

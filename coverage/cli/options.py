@@ -230,7 +230,17 @@ def with_options(layout: str) -> Callable[[Command], Command]:
 
 @contextmanager
 def option(name: str) -> Iterator[None]:
-    """Turn an InputError (or ValueError) raised while resolving the value of ``name`` into an OptionError."""
+    """Turn an InputError (or ValueError) raised while resolving the value of ``name`` into an OptionError.
+
+    Parameters
+    ----------
+    name : str
+        The flag, e.g. ``--as-of``.
+
+    Yields
+    ------
+    None
+    """
     try:
         yield
     except OptionError:
@@ -251,7 +261,21 @@ def _closest(value: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.5
 
 
 def check_choice(name: str, value: str, choices: Sequence[str], normalise: Callable[[str], str] | None = None) -> str:
-    """``value`` if it is one of ``choices`` (after ``normalise``), else an :class:`OptionError` with suggestions."""
+    """``value`` if it is one of ``choices`` (after ``normalise``), else an :class:`OptionError` with suggestions.
+
+    Parameters
+    ----------
+    name : str
+        The flag.
+    value : str
+    choices : sequence of str
+    normalise : callable, optional
+        Applied to ``value`` before the comparison.
+
+    Returns
+    -------
+    str
+    """
     key = normalise(value) if normalise else value
     if key in choices:
         return key
@@ -260,14 +284,33 @@ def check_choice(name: str, value: str, choices: Sequence[str], normalise: Calla
 
 
 def check_definition(value: str) -> str:
-    """The coverage definition (``--definition``): presence or service-area."""
+    """The coverage definition (``--definition``): presence or service-area.
+
+    Parameters
+    ----------
+    value : str
+
+    Returns
+    -------
+    str
+    """
     from ..measure import DEFINITIONS
 
     return check_choice("--definition", value, DEFINITIONS, lambda v: v.strip().lower().replace("_", "-"))
 
 
 def check_xy_datum(value: str) -> str:
-    """The datum of metre coordinates (``--xy-datum``): TWD97 or TWD67."""
+    """The datum of metre coordinates (``--xy-datum``): TWD97 or TWD67.
+
+    Parameters
+    ----------
+    value : str
+
+    Returns
+    -------
+    str
+    ``value`` as given.
+    """
     key = value.strip().upper().replace(" ", "")
     key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
     if key not in ("TWD97", "TWD67"):
@@ -276,7 +319,16 @@ def check_xy_datum(value: str) -> str:
 
 
 def check_positive(name: str, value: float | None, *, allow_zero: bool = False) -> None:
-    """A distance, count or time limit must be a positive finite number."""
+    """A distance, count or time limit must be a positive finite number.
+
+    Parameters
+    ----------
+    name : str
+        The flag.
+    value : float, optional
+        None: not given, nothing to check.
+    allow_zero : bool
+    """
     import math
 
     if value is None:
@@ -286,7 +338,16 @@ def check_positive(name: str, value: float | None, *, allow_zero: bool = False) 
 
 
 def parse_as_of(value: str | None) -> Any:
-    """``--as-of`` (ISO or ROC date) as a Timestamp, or None for today."""
+    """``--as-of`` (ISO or ROC date) as a Timestamp, or None for today.
+
+    Parameters
+    ----------
+    value : str, optional
+
+    Returns
+    -------
+    pandas.Timestamp or None
+    """
     if value is None:
         return None
     from ..facilities import parse_date
@@ -300,7 +361,18 @@ def parse_as_of(value: str | None) -> Any:
 
 
 def parse_year_option(name: str, value: str) -> int:
-    """``--from``/``--to``: a western (2019) or ROC (108) year."""
+    """``--from``/``--to``: a western (2019) or ROC (108) year.
+
+    Parameters
+    ----------
+    name : str
+        The flag.
+    value : str
+
+    Returns
+    -------
+    int
+    """
     from ..plan import parse_year
 
     with option(name):
@@ -308,14 +380,34 @@ def parse_year_option(name: str, value: str) -> int:
 
 
 def resolve_county_options(names: Sequence[str] | None, townships: Any) -> list[str] | None:
-    """Official names for ``--county`` values (``台中`` → ``臺中市``); None means all counties."""
+    """Official names for ``--county`` values (``台中`` → ``臺中市``); None means all counties.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+    townships : GeoDataFrame
+
+    Returns
+    -------
+    list of str or None
+    """
     if not names:
         return None
     return list(dict.fromkeys(resolve_county_option(n, townships) for n in names))
 
 
 def resolve_county_option(name: str, townships: Any) -> str:
-    """The official name of one ``--county`` value, or an :class:`OptionError` with the closest counties."""
+    """The official name of one ``--county`` value, or an :class:`OptionError` with the closest counties.
+
+    Parameters
+    ----------
+    name : str
+    townships : GeoDataFrame
+
+    Returns
+    -------
+    str
+    """
     from ..names import resolve_county
 
     try:
@@ -328,7 +420,16 @@ def resolve_county_option(name: str, townships: Any) -> str:
 
 
 def resolve_age_group_option(name: str) -> str:
-    """Key of the age group for ``--age-group`` (``兒少`` → ``children``)."""
+    """Key of the age group for ``--age-group`` (``兒少`` → ``children``).
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+    """
     from ..population import AGE_GROUPS, resolve_age_group
 
     try:
@@ -351,6 +452,18 @@ def resolve_category_options(
     programme that the registry has (``少年服務方案``). Anything else is an
     :class:`OptionError` naming the closest programmes (``小衛`` → 小衛星): counting a
     programme that no row has would report 0 % coverage everywhere.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+    present : collection of str
+        The categories the registry has (custom programmes among them).
+    name : str
+        The flag named in errors.
+
+    Returns
+    -------
+    list of str or None
     """
     if not names:
         return None
@@ -358,7 +471,20 @@ def resolve_category_options(
 
 
 def resolve_category_option(text: str, present: Collection[str], *, name: str = "--category") -> str:
-    """The programme key of one ``--category`` value (see :func:`resolve_category_options`)."""
+    """The programme key of one ``--category`` value (see :func:`resolve_category_options`).
+
+    Parameters
+    ----------
+    text : str
+    present : collection of str
+        The categories the registry has.
+    name : str
+        The flag named in errors.
+
+    Returns
+    -------
+    str
+    """
     from ..programmes import PROGRAMMES, resolve_programme
 
     if not str(text).strip():
@@ -378,7 +504,21 @@ def resolve_category_option(text: str, present: Collection[str], *, name: str = 
 
 def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[str], *, name: str = "--add"
                       ) -> list[str]:
-    """``--add 縣市鄉鎮市區:programme`` values with their township and programme checked; programme keys filled in."""
+    """``--add 縣市鄉鎮市區:programme`` values with their township and programme checked; programme keys filled in.
+
+    Parameters
+    ----------
+    adds : sequence of str
+    townships : GeoDataFrame
+    present : collection of str
+        The categories the registry has.
+    name : str
+        The flag (or scenario column) named in errors.
+
+    Returns
+    -------
+    list of str
+    """
     from ..names import resolve_township
 
     out = []
@@ -394,7 +534,15 @@ def resolve_additions(adds: Sequence[str], townships: Any, present: Collection[s
 
 
 def check_removals(removes: Sequence[str], facility_names: Iterable[str], *, name: str = "--remove") -> None:
-    """Every ``--remove`` name must name a facility of the registry."""
+    """Every ``--remove`` name must name a facility of the registry.
+
+    Parameters
+    ----------
+    removes : sequence of str
+    facility_names : iterable of str
+    name : str
+        The flag (or scenario column) named in errors.
+    """
     from ..names import normalise_name
 
     names = {normalise_name(n): n for n in facility_names if isinstance(n, str)}
