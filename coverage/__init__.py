@@ -12,12 +12,6 @@ counties report, list and flag the gaps.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("safetynet-coverage")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
 
 # Public functions, imported on first use so that `import coverage` and the CLI stay fast.
 _EXPORTS = {
@@ -89,7 +83,20 @@ _EXPORTS = {
 __all__ = ["__version__", *_EXPORTS]
 
 
+def _version() -> str:
+    """The installed version, read on first use (importlib.metadata is slow to import: ``safetynet --help``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("safetynet-coverage")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
+
 def __getattr__(name: str):
+    if name == "__version__":
+        globals()[name] = value = _version()
+        return value
     try:
         module = _EXPORTS[name]
     except KeyError:

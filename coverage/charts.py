@@ -169,9 +169,9 @@ def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = 
 
 
 def _short(category: str) -> str:
-    from .display import programme_label
+    from .programmes import SHORT_LABELS
 
-    return programme_label(category)
+    return SHORT_LABELS.get(category, category)
 
 
 def _category_order(categories) -> list[str]:

@@ -399,13 +399,13 @@ def test_category_spellings_are_one_programme(tmp_path):
 
 def test_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     """A defect inside a command still ends in one line and exit 1 from the console entry point."""
-    import coverage.analysis
+    import coverage
     from coverage.cli import main
 
     def broken(*args, **kwargs):
         raise KeyError("towncode")
 
-    monkeypatch.setattr(coverage.analysis, "run_coverage", broken)
+    monkeypatch.setattr(coverage, "run_coverage", broken)  # the CLI calls the public coverage.run_coverage
     monkeypatch.setattr(sys, "argv", ["safetynet", "report", "--no-maps"])
     with pytest.raises(SystemExit) as exit_info:
         main()
@@ -424,58 +424,94 @@ def test_python_dash_m_has_every_command():
         assert command in out.stdout
 
 
-# ----------------------------------------------------------------------------- option values, fuzzed
+# ----------------------------------------------------------------------------- the package's shape
 
-_REAL = ["嘉義縣", "臺中市", "台中", "小衛星", "社福中心", "心衛中心", "會所", "children", "elderly", "presence",
-         "service-area", "2023-07-01", "112/07/01", "2019", "108"]
-_OPTION_COUNT = {"examples": 0}
+PACKAGE = Path(__file__).resolve().parents[1] / "coverage"
 
 
-def _mangled():
-    from hypothesis import strategies as st
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
-    def mangle(text: str, cut: int, extra: str) -> str:
-        cut = cut % (len(text) + 1)
-        return text[:cut] + extra + text[cut + 1:]
 
-    return st.one_of(
-        st.sampled_from(_REAL),
-        st.builds(mangle, st.sampled_from(_REAL), st.integers(0, 12), st.text(max_size=2)),
-        st.text(max_size=12),
+def _imports(path: Path) -> set[str]:
+    """Modules of the coverage package that ``path`` imports, at module level or inside a function."""
+    import ast
+
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "coverage")
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            target = ".".join([*base, *([node.module] if node.module else [])])
+            if target.split(".")[0] != "coverage":
+                continue
+            for alias in node.names:  # `from . import progress` imports the module coverage.cli.progress
+                sub = f"{target}.{alias.name}"
+                found.add(sub if (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists() else target)
+    return found - {name}
+
+
+def test_no_import_circle_through_the_cli():
+    """No module of coverage.cli reaches itself again by imports (module- or function-level), and the
+    library never imports the command line."""
+    graph = {_module_name(p): _imports(p) for p in PACKAGE.rglob("*.py")}
+    cli = sorted(m for m in graph if m == "coverage.cli" or m.startswith("coverage.cli."))
+    assert len(cli) >= 9
+    for start in cli:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            assert module != start, f"{start} imports itself back"
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+    library = [m for m in graph if m not in cli]
+    assert not [m for m in library if any(i.startswith("coverage.cli") for i in graph[m])]
+
+
+def test_no_private_name_imported_across_cli_modules():
+    import ast
+
+    for path in (PACKAGE / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("coverage")):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+
+
+def test_no_cli_function_over_100_lines():
+    import ast
+
+    for path in (PACKAGE / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef):
+                assert node.end_lineno - node.lineno < 100, f"{path.name}: {node.name}"
+
+
+def test_help_imports_typer_and_rich_only():
+    """`safetynet --help` (and a command's --help) loads no part of the library but its errors, and no
+    pandas, numpy, geopandas, shapely …: the start-up stays at typer's own cost."""
+    code = (
+        "import sys\n"
+        "from coverage.cli import main\n"
+        "for args in (['--help'], ['report', '--help'], ['site', '--help'], []):\n"
+        "    sys.argv = ['safetynet', *args]\n"
+        "    try:\n"
+        "        main()\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(' '.join(sorted(sys.modules)), file=sys.stderr)\n"
     )
-
-
-def test_option_values_resolve_or_are_one_line_usage_errors(townships):
-    """Any text given to --county/--category/--as-of/--age-group/--definition/--from: a value, or a
-    one-line OptionError (exit 2) naming the option; never another exception."""
-    from hypothesis import event, given, settings
-    from hypothesis import strategies as st
-
-    from coverage import cli_options as o
-
-    resolvers = {
-        "--county": lambda v: o.resolve_county_options([v], townships),
-        "--category": lambda v: o.resolve_category_options([v], {"少年服務方案", "community_support_point"}),
-        "--as-of": o.parse_as_of,
-        "--age-group": o.resolve_age_group_option,
-        "--definition": o.check_definition,
-        "--from": lambda v: o.parse_year_option("--from", v),
-        "--xy-datum": o.check_xy_datum,
-    }
-
-    @settings(max_examples=300, deadline=None)
-    @given(option=st.sampled_from(sorted(resolvers)), value=_mangled())
-    def check(option, value):
-        try:
-            resolvers[option](value)
-        except o.OptionError as exc:
-            event(f"{option}: usage error")
-            message = str(exc)
-            assert message.startswith(f"{option}: ") and "\n" not in message
-            assert o.fail(exc).exit_code == 2
-        else:
-            event(f"{option}: accepted")
-        _OPTION_COUNT["examples"] += 1
-
-    check()
-    assert _OPTION_COUNT["examples"] >= 300
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent)
+    assert out.returncode == 0, out.stderr
+    loaded = set(out.stderr.split())
+    assert "report" in out.stdout and "typer" in loaded and "rich" in loaded
+    heavy = {"pandas", "numpy", "geopandas", "shapely", "pyproj", "pyogrio", "scipy", "matplotlib", "folium",
+             "rasterio", "openpyxl", "highspy", "pyarrow"}
+    assert not heavy & loaded, sorted(heavy & loaded)
+    ours = {m for m in loaded if m.split(".")[0] == "coverage"}
+    assert {m for m in ours if not m.startswith("coverage.cli")} <= {"coverage", "coverage.errors"}

@@ -1,20 +1,37 @@
-"""Terminal output of the CLI (rich tables). Presentation only."""
+"""Terminal output of the ``safetynet`` command line (rich tables, plain lines). Presentation only."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import typer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import CoverageReport
-    from .facilities import Registry
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
 
-__all__ = ["print_report", "print_table", "print_validation", "programme_label"]
+    from .. import CoverageReport
+    from ..facilities import Registry
+
+__all__ = [
+    "COLUMN_HEADERS",
+    "print_frame",
+    "print_report",
+    "print_siting",
+    "print_table",
+    "print_trend",
+    "print_validation",
+    "print_whatif",
+    "programme_label",
+    "series_with_facilities",
+]
 
 
-def _console():
+def _console() -> Console:
     from rich.console import Console
 
     return Console(soft_wrap=False)
@@ -29,7 +46,8 @@ def _is_figure(cell: str) -> bool:
     return bool(_FIGURES.match(cell))
 
 
-def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], *, console=None) -> None:
+def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], *,
+                console: Console | None = None) -> None:
     """A terminal table in which no figure is ever split across lines or cut.
 
     A column whose cells are all figures is never wrapped (its header may be, onto two lines).
@@ -85,7 +103,8 @@ def _break_header(head: str, cells: list[str]) -> str:
     return head[:cut] + "\n" + head[cut:]
 
 
-def _grid(title, headers, rows, figure, widths):
+def _grid(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], figure: Sequence[bool],
+          widths: Sequence[int]) -> Table:
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -101,7 +120,7 @@ def _grid(title, headers, rows, figure, widths):
     return t
 
 
-def _figures_whole(width: int, table, rows, figure) -> bool:
+def _figures_whole(width: int, table: Table, rows: Sequence[Sequence[str]], figure: Sequence[bool]) -> bool:
     """Whether ``table`` rendered ``width`` cells wide shows every line of every figure whole, on one line."""
     import io
 
@@ -121,7 +140,7 @@ def _figures_whole(width: int, table, rows, figure) -> bool:
     return True
 
 
-def _print_vertical(con, title, headers, rows) -> None:
+def _print_vertical(con: Console, title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     from rich.cells import cell_len
 
     con.print(f"[bold]{title}[/bold]" if title else "")
@@ -139,8 +158,18 @@ def _print_vertical(con, title, headers, rows) -> None:
 
 
 def programme_label(category: str) -> str:
-    """Short zh-TW name of a programme for terminal tables (``community_support_point`` → 小衛星)."""
-    from .programmes import SHORT_LABELS
+    """Short zh-TW name of a programme for terminal tables (``community_support_point`` → 小衛星).
+
+    Parameters
+    ----------
+    category : str
+        A programme key, or a custom programme's name (returned as it is).
+
+    Returns
+    -------
+    str
+    """
+    from ..programmes import SHORT_LABELS
 
     return SHORT_LABELS.get(category, category)
 
@@ -149,13 +178,20 @@ _label = programme_label
 
 
 def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
-    """Summary table of coverage, flagged gaps, rejections and files written."""
-    from .programmes import custom_programmes
+    """Summary table of coverage, flagged gaps, rejections and files written.
+
+    Parameters
+    ----------
+    result : CoverageReport
+    paths : dict of str to Path
+        What was written, by name (``map NAME`` for the HTML maps).
+    """
+    from ..programmes import custom_programmes
 
     con = _console()
     title = f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
     headers = ["縣市", "類別", "據點", "涵蓋", "涵蓋率 %", "尚缺"]
-    acc = getattr(result, "access", None)
+    acc = result.access
     pop_rows = {}
     if acc is not None:  # population coverage next to township coverage
         headers += ["人口涵蓋%", f"≤{acc.distance_km:g}km%"]
@@ -164,7 +200,7 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     rows = []
     for row in result.counties.itertuples(index=False):
         missing = "、".join(row.missing)
-        data = getattr(row, "data", "complete")
+        data = row.data
         rate = f"{row.rate:.1f}" + ("（部分資料）" if data == "partial" else "")
         if data == "none" or (row.facilities == 0 and row.covered_with_planned == 0):
             empty += 1
@@ -213,21 +249,21 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         con.print(f"wrote {len(maps)} HTML maps; open {index}", highlight=False)
 
 
-def _print_skipped(con, registry) -> None:
+def _print_skipped(con: Console, registry: Registry) -> None:
     """What the files held but was not read (hidden sheets and rows, other layers, duplicate columns)."""
-    for line in getattr(registry, "skipped", ()):
+    for line in registry.skipped:
         con.print(f"not read (未讀取): {line}", highlight=False, markup=False)
 
 
-def _pct(value) -> str:
+def _pct(value: object) -> str:
     import math
 
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
 
 
-def _print_population(con, result: CoverageReport) -> None:
+def _print_population(con: Console, result: CoverageReport) -> None:
     """Where the population figures come from, and the top gap priorities."""
-    from .population import AGE_GROUPS
+    from ..population import AGE_GROUPS
 
     pop, acc = result.population, result.access
     moved = "、".join(f"{r.how} {r.people:,}" for r in pop.matching.itertuples(index=False) if r.rows)
@@ -252,16 +288,21 @@ def _print_population(con, result: CoverageReport) -> None:
 
 
 def print_validation(registry: Registry) -> None:
-    """Accepted / rejected / mismatched rows of one registry."""
+    """Accepted / rejected / mismatched rows of one registry.
+
+    Parameters
+    ----------
+    registry : Registry
+    """
     from rich.table import Table
 
-    from .programmes import custom_programmes
+    from ..programmes import custom_programmes
 
     con = _console()
     fac = registry.facilities
     con.print(f"{registry.rows_read} rows read: {len(fac)} accepted, "
               f"{registry.rows_read - len(fac)} rejected, {len(registry.mismatches)} mismatched")
-    withheld = getattr(registry, "withheld_columns", ())
+    withheld = registry.withheld_columns
     if withheld:
         con.print(f"personal columns withheld from every output (個資欄位不輸出): {'、'.join(withheld)}; "
                   "name one with --public-column to keep it", highlight=False, markup=False)
@@ -290,3 +331,202 @@ def print_validation(registry: Registry) -> None:
         for r in registry.mismatches.itertuples(index=False):
             t.add_row(*map(str, r))
         con.print(t)
+
+
+# ----------------------------------------------------------------------------- planning commands
+
+#: zh-TW headers of the planning tables' columns.
+COLUMN_HEADERS = {
+    "year": "年", "roc_year": "民國年", "county": "縣市", "scope": "範圍", "category": "類別", "covered": "涵蓋",
+    "total": "鄉鎮市區數", "rate": "涵蓋率%", "facilities": "據點", "measure": "指標", "current": "現況",
+    "target": "目標", "gap": "差距", "status": "達成", "still_needed": "尚需", "rank": "序", "township": "鄉鎮市區",
+    "village": "村里", "people_newly_within_radius": "新增服務人口", "township_newly_covered": "新涵蓋鄉鎮",
+    "newly_covered": "新涵蓋", "newly_uncovered": "失去涵蓋", "people_covered": "涵蓋人口",
+    "people_total": "人口", "population_rate": "人口涵蓋率%", "candidate": "候選點",
+}
+
+
+def print_frame(frame: pd.DataFrame, title: str, hide: tuple[str, ...] = ()) -> None:
+    """A table (:func:`print_table`) of ``frame``: zh-TW headers, programme labels, lists joined, 是 for true.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    title : str
+    hide : tuple of str
+        Columns left out.
+    """
+    frame = frame.drop(columns=[c for c in hide if c in frame])
+    rows = []
+    for row in frame.itertuples(index=False):
+        cells = []
+        for col, v in zip(frame.columns, row, strict=True):
+            if isinstance(v, list | tuple):
+                v = "、".join(map(str, v))
+            elif col == "category":
+                v = programme_label(v)
+            elif isinstance(v, bool):
+                v = "是" if v else ""
+            cells.append(str(v))
+        rows.append(cells)
+    print_table(title, [COLUMN_HEADERS.get(str(c), str(c)) for c in frame.columns], rows)
+
+
+def series_with_facilities(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """(Rows of the county × category series that have a facility in some year, number of series left out).
+
+    Every year of a kept series is kept, from the first year asked for, zeros included. When no
+    series has a facility, all are kept (the table then shows the zeros rather than nothing).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`coverage.coverage_trend`'s table.
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, int)
+    """
+    keys = ["county", "category"]
+    if not len(table):
+        return table, 0
+    has = table.groupby(keys, sort=False)["facilities"].transform("max") > 0
+    if not has.any():
+        return table, 0
+    n_all = table[keys].drop_duplicates().shape[0]
+    kept = table[has]
+    return kept, n_all - kept[keys].drop_duplicates().shape[0]
+
+
+def print_trend(table: pd.DataFrame, *, roc: bool) -> None:
+    """The trend, narrow: covered/total in one cell; a county or programme common to all rows goes in the title.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`coverage.coverage_trend`'s table (the rows to show).
+    roc : bool
+        Years as ROC (民國) years.
+    """
+    import pandas as pd
+
+    year = "roc_year" if roc else "year"
+    if not len(table):
+        typer.echo("no county × programme to show: the registry has no accepted facility for this selection")
+        return
+    shown = pd.DataFrame({year: table[year], "county": table["county"], "category": table["category"],
+                          "facilities": table["facilities"]})
+    shown["covered"] = [f"{a}/{t}" for a, t in zip(table["covered"], table["total"], strict=True)]
+    shown["rate"] = [f"{r:.1f}" for r in table["rate"]]
+    if "people_covered" in table:
+        shown["people_covered"] = [_people(a, t) for a, t in zip(table["people_covered"], table["people_total"],
+                                                                  strict=True)]
+        shown["population_rate"] = [_pct(r) for r in table["population_rate"]]
+    title = "涵蓋率趨勢 coverage by year end"
+    for col in ("county", "category"):
+        if len(shown) > 1 and shown[col].nunique() == 1:
+            value = shown[col].iloc[0]
+            title += f" {programme_label(value) if col == 'category' else value}"
+            shown = shown.drop(columns=[col])
+    print_frame(shown, title)
+
+
+def _people(a: Any, t: Any) -> str:
+    import math
+
+    if any(isinstance(v, float) and math.isnan(v) for v in (a, t)):
+        return "–"
+    return f"{int(a):,}/{int(t):,}"
+
+
+def print_whatif(table: pd.DataFrame, within: pd.DataFrame | None, *, population: bool, distance_km: float,
+                 across_counties: bool) -> None:
+    """A what-if's before → after: townships covered, and with population the people covered and within reach.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`coverage.whatif`'s table.
+    within : pandas.DataFrame, optional
+        People within ``distance_km`` before and after, where it changes.
+    population : bool
+        Whether ``table`` has the population columns.
+    distance_km : float
+    across_counties : bool
+        Whether other counties' points counted.
+    """
+    shown = table.assign(
+        涵蓋=[f"{a}/{t} → {b}/{t}" for a, b, t in zip(table["covered_before"], table["covered_after"],
+                                                      table["total"], strict=True)],
+        涵蓋率=[f"{a:.1f}% → {b:.1f}%" for a, b in zip(table["rate_before"], table["rate_after"], strict=True)],
+    )
+    cols = ["county", "category", "涵蓋", "涵蓋率"]
+    if population:
+        shown["人口"] = [f"{t:,}" for t in table["people_total"]]
+        shown["涵蓋人口 (%)"] = [
+            f"{a:,} ({ra:.1f}%) → {b:,} ({rb:.1f}%)"
+            for a, b, ra, rb in zip(table["people_covered_before"], table["people_covered_after"],
+                                    table["population_rate_before"], table["population_rate_after"], strict=True)
+        ]
+        cols += ["人口", "涵蓋人口 (%)"]
+    shown = shown[[*cols, "newly_covered", "newly_uncovered"]]
+    title = "情境模擬 what-if (before → after)"
+    if len(shown) > 1 and shown["county"].nunique() == 1:
+        title += f" {shown['county'].iloc[0]}"
+        shown = shown.drop(columns=["county"])
+    print_frame(shown, title)
+    if within is None:
+        return
+    whose = "every county's points" if across_counties else "each county's own points"
+    if not len(within):
+        typer.echo(f"people within {distance_km:g} km of a point ({whose}): unchanged")
+        return
+    shown = within.assign(**{f"≤{distance_km:g}km": [
+        f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
+        for a, b, t, ra, rb in zip(within["people_within_before"], within["people_within_after"],
+                                   within["people_placed"], within["within_rate_before"],
+                                   within["within_rate_after"], strict=True)]})
+    print_frame(shown[["county", "category", f"≤{distance_km:g}km"]],
+                f"{distance_km:g} km 內人口 people within {distance_km:g} km ({whose})")
+
+
+def print_siting(plan: Any, county: str, category: str, *, objective: str, radius_km: float, population: bool,
+                 notes: Sequence[str], rejected: pd.DataFrame | None, written: Sequence[Path]) -> None:
+    """The suggested sites, townships covered before → after, the solver's figures and the files written.
+
+    Parameters
+    ----------
+    plan : SitingPlan
+        :func:`coverage.site_new_points`' result.
+    county, category : str
+    objective : str
+    radius_km : float
+    population : bool
+        Whether people per village were given.
+    notes : sequence of str
+        Notes on the candidate sites.
+    rejected : pandas.DataFrame, optional
+        Rejected candidate rows.
+    written : sequence of Path
+    """
+    s = plan.summary
+    for note in notes:
+        typer.echo(f"note: {note}")
+    if rejected is not None and len(rejected):
+        from ..rejections import rejected_rows
+
+        first = rejected.iloc[0]
+        typer.echo(f"note: {rejected_rows(rejected)} candidate rows rejected, e.g. row {first['row']}: "
+                   f"{first['reason']}")
+    print_frame(plan.sites, f"建議新設點 {county} {category}（{objective}, {radius_km:g} km）",
+                hide=("towncode", "county"))
+    if not population:
+        typer.echo("note: no --population given; townships are ranked without population (ties by township code)")
+    people = (f"; people within {radius_km:g} km {s['population_within_radius_before']:,} → "
+              f"{s['population_within_radius_after']:,}") if population else ""
+    typer.echo(
+        f"townships covered {s['townships_covered_before']}/{s['townships_total']} ({s['rate_before']}%) → "
+        f"{s['townships_covered_after']}/{s['townships_total']} ({s['rate_after']}%){people}"
+    )
+    typer.echo(f"solver: {s['method']} ({s['status']}), optimality gap {100 * s['optimality_gap']:.3f}%, "
+               f"{s['solve_seconds']} s; wrote {', '.join(str(p) for p in written)}")

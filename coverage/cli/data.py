@@ -1,17 +1,45 @@
-"""Data commands of the ``safetynet`` CLI: locate large point sets. Thin: parse, call, print."""
+"""Data commands of the ``safetynet`` CLI: validate a registry, locate large point sets, nearest services,
+compare two registries. Thin: parse, call the library, print."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from .cli import PublicColumnOpt, _fail, app
-from .cli_options import check_choice, check_positive, parse_as_of, resolve_category_options
+from . import progress
+from .exits import failing
+from .options import (
+    PublicColumnOpt,
+    RunOptions,
+    check_choice,
+    check_positive,
+    check_xy_datum,
+    parse_as_of,
+    resolve_category_options,
+    with_options,
+)
+
+__all__ = ["diff", "locate", "nearest", "validate"]
 
 
-@app.command()
+@with_options("file boundaries xy_datum layer")
+def validate(opts: RunOptions, file: Annotated[Path, typer.Argument(help="Registry file to check.")]) -> None:
+    """Read a registry and show what was accepted, rejected and mismatched. Writes nothing."""
+    with failing():
+        check_xy_datum(opts.xy_datum)
+        from ..facilities import read_facilities
+        from ..geography import load_townships
+
+        with progress.step("讀取清冊 reading the registry"):
+            registry = read_facilities([file], townships=load_townships(opts.boundaries), xy_datum=opts.xy_datum,
+                                       layer=opts.layer)
+    from .display import print_validation
+
+    print_validation(registry)
+
+
 def locate(
     points: Annotated[Path, typer.Argument(help="Points: GeoParquet, GeoPackage/GeoJSON, or CSV with lon/lat or x/y.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet file.")],
@@ -26,54 +54,63 @@ def locate(
     Writes OUT with every input row, its own columns (personal ones left out), the code, status
     (located / outside / rejected) and reason; the rejected rows also to OUT's name + .rejected.csv.
     """
-    from .errors import CoverageError
-
-    try:
-        from .geography import load_townships, load_villages
-        from .scale import ENGINES, read_points
-        from .scale import locate as run_locate
+    with failing():
+        from ..geography import load_townships, load_villages
+        from ..scale import ENGINES
+        from ..scale import locate as run_locate
 
         level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
         check_positive("--partitions", partitions)
-        lazy = engine == "dask" and points.suffix.lower() == ".parquet"
-        pts = read_points(points, lazy=lazy, npartitions=partitions)
+        pts = _read_points(points, engine, partitions)
         polygons = load_townships() if level == "township" else load_villages()
         key = "towncode" if level == "township" else "villcode"
-        client = None
-        if scheduler:
-            from distributed import Client
-
-            client = Client(scheduler)
-        result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions, client=client,
-                            public_columns=public_column or ())
+        with progress.step("定位 locating points"):
+            result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions,
+                                client=_client(scheduler), public_columns=public_column or ())
         rejected = _write_points(result, pts, points, out)
-    except (CoverageError, OSError) as exc:
-        raise _fail(exc) from exc
     _note_dropped(pts, public_column)
     typer.echo(_counts(result["status"], rejected, snapped=int(result["snapped"].sum())))
     typer.echo(f"wrote {out}")
 
 
-def _write_points(result, pts, source: Path, out: Path) -> Path:
+def _read_points(points: Path, engine: str, partitions: int | None) -> Any:
+    """The points to locate: lazily (Dask partitions) for the dask engine on a Parquet file."""
+    from ..scale import read_points
+
+    lazy = engine == "dask" and points.suffix.lower() == ".parquet"
+    with progress.step(f"讀取點位 reading {points.name}"):
+        return read_points(points, lazy=lazy, npartitions=partitions)
+
+
+def _client(scheduler: str | None) -> Any:
+    """A Dask client of the scheduler at ``scheduler``, or None (the default scheduler)."""
+    if not scheduler:
+        return None
+    from distributed import Client
+
+    return Client(scheduler)
+
+
+def _write_points(result: Any, pts: Any, source: Path, out: Path) -> Path:
     """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
-    from .report import atomic_open, write_csv
-    from .scale import point_rejections, rejections_path
+    from ..report import atomic_open, write_csv
+    from ..scale import point_rejections, rejections_path
 
     with atomic_open(out, "wb") as fh:
         result.to_parquet(fh)
     return write_csv(point_rejections(pts, file=source.name), rejections_path(out))
 
 
-def _note_dropped(pts, public_column) -> None:
-    from .scale import dropped_columns
+def _note_dropped(pts: Any, public_column: list[str] | None) -> None:
+    from ..scale import dropped_columns
 
     dropped = dropped_columns(list(pts.columns), public_column or ())
     if dropped:
         typer.echo(f"personal columns not written: {', '.join(dropped)} (--public-column NAME to keep one)")
 
 
-def _counts(status, rejected: Path, snapped: int | None = None) -> str:
+def _counts(status: Any, rejected: Path, snapped: int | None = None) -> str:
     """`N rows: located, outside, rejected` (each input row counted once)."""
     n = {s: int((status == s).sum()) for s in ("located", "outside", "rejected")}
     total = sum(n.values())
@@ -83,7 +120,6 @@ def _counts(status, rejected: Path, snapped: int | None = None) -> str:
     return text + (f" (row, field and reason in {rejected})" if n["rejected"] else "")
 
 
-@app.command()
 def nearest(
     points: Annotated[Path, typer.Argument(help="Points: GeoParquet, GeoPackage/GeoJSON, or CSV with lon/lat or x/y.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet file (one row per point × programme).")],
@@ -110,34 +146,26 @@ def nearest(
     nor to other counties' facilities unless --across-counties); rejected rows also to
     OUT's name + .rejected.csv.
     """
-    from .errors import CoverageError
-
-    try:
-        from .datasets import get_path
-        from .facilities import read_facilities
-        from .geography import load_townships
-        from .scale import ENGINES, read_points
-        from .scale import nearest as run_nearest
+    with failing():
+        from ..datasets import get_path
+        from ..facilities import read_facilities
+        from ..geography import load_townships
+        from ..scale import ENGINES
+        from ..scale import nearest as run_nearest
 
         when = parse_as_of(as_of)
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
         check_positive("--partitions", partitions)
         towns = load_townships()
-        registry = read_facilities(facilities or [get_path("registry")], townships=towns)
+        with progress.step("讀取清冊 reading registries"):
+            registry = read_facilities(facilities or [get_path("registry")], townships=towns)
         cats = resolve_category_options(category, set(registry.facilities["category"]))
-        lazy = engine == "dask" and points.suffix.lower() == ".parquet"
-        pts = read_points(points, lazy=lazy, npartitions=partitions)
-        client = None
-        if scheduler:
-            from distributed import Client
-
-            client = Client(scheduler)
-        result = run_nearest(pts, registry.facilities, towns, as_of=when, categories=cats, cross_sea=cross_sea,
-                             across_counties=across_counties, engine=engine, npartitions=partitions, client=client,
-                             public_columns=public_column or ())
+        pts = _read_points(points, engine, partitions)
+        with progress.step("最近據點 nearest services"):
+            result = run_nearest(pts, registry.facilities, towns, as_of=when, categories=cats, cross_sea=cross_sea,
+                                 across_counties=across_counties, engine=engine, npartitions=partitions,
+                                 client=_client(scheduler), public_columns=public_column or ())
         rejected = _write_points(result, pts, points, out)
-    except (CoverageError, OSError) as exc:
-        raise _fail(exc) from exc
     _note_dropped(pts, public_column)
     first = result[result["category"] == result["category"].iloc[0]] if len(result) else result
     typer.echo(_counts(first["status"], rejected))
@@ -154,7 +182,6 @@ def nearest(
 _CHANGE_LABELS = {"opened": "新增", "closed": "裁撤", "moved": "遷移", "renamed": "更名", "unchanged": "未變"}
 
 
-@app.command()
 def diff(
     old: Annotated[Path, typer.Argument(help="The earlier registry (e.g. last year's).")],
     new: Annotated[Path, typer.Argument(help="The later registry.")],
@@ -163,25 +190,23 @@ def diff(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("maps"),
 ) -> None:
     """Compare two registries: points opened, closed, moved, renamed; coverage before → after."""
-    from .errors import CoverageError
-
-    try:
-        from .analysis import resolve_counties
-        from .diff import diff_registries
-        from .facilities import read_facilities
-        from .geography import load_townships
-        from .report import write_csv
+    with failing():
+        from ..diff import diff_registries
+        from ..facilities import read_facilities
+        from ..geography import load_townships
+        from ..names import resolve_county
+        from ..report import write_csv
 
         towns = load_townships()
-        counties = resolve_counties(county, towns) if county else None
-        before = read_facilities([old], townships=towns).facilities
-        after = read_facilities([new], townships=towns).facilities
+        # a county that is not one is an input error here (exit 1), as it always was for diff
+        counties = list(dict.fromkeys(resolve_county(n, townships=towns) for n in county)) if county else None
+        with progress.step("讀取清冊 reading registries"):
+            before = read_facilities([old], townships=towns).facilities
+            after = read_facilities([new], townships=towns).facilities
         result = diff_registries(before, after, towns, counties=counties, as_of=parse_as_of(as_of))
         out.mkdir(parents=True, exist_ok=True)
         write_csv(result.points, out / "diff.csv")
         write_csv(result.coverage, out / "coverage_diff.csv")
-    except (CoverageError, OSError) as exc:
-        raise _fail(exc) from exc
     counts = result.counts()
     typer.echo("、".join(f"{_CHANGE_LABELS[c]} {n}" for c, n in counts.items()) + " 處")
     changed = result.coverage[result.coverage["covered_before"] != result.coverage["covered_after"]]

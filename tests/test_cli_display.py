@@ -1,4 +1,4 @@
-"""Terminal tables (coverage.display): no figure is ever split across lines, at any width."""
+"""Terminal tables (coverage.cli.display): no figure is ever split across lines, at any width."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
 
-from coverage.display import print_table
+from coverage.cli.display import print_table
 
 #: What `trend` and `whatif` print, with the widest figures the bundled data gives.
 TREND = (

@@ -1,0 +1,345 @@
+"""Planning commands of the ``safetynet`` CLI: trend, targets, whatif, site, brief. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import progress
+from .display import print_frame, print_siting, print_trend, print_whatif, series_with_facilities
+from .exits import OptionError, failing
+from .options import (
+    OutOpt,
+    RunOptions,
+    check_choice,
+    check_definition,
+    check_positive,
+    check_removals,
+    check_xy_datum,
+    parse_as_of,
+    parse_year_option,
+    resolve_additions,
+    resolve_age_group_option,
+    resolve_category_option,
+    resolve_category_options,
+    resolve_county_option,
+    resolve_county_options,
+    with_options,
+)
+from .run import pipeline_keywords
+
+__all__ = ["brief", "site", "targets", "trend", "whatif"]
+
+
+def _load(opts: RunOptions) -> tuple[Any, Any]:
+    """(The registries read, the townships): ``--facilities``, default the bundled seed registry."""
+    from ..facilities import read_facilities
+    from ..geography import load_townships
+
+    towns = load_townships(opts.boundaries)
+    facilities = opts.facilities
+    if not facilities:
+        from ..datasets import get_path
+
+        facilities = [get_path("registry")]
+    with progress.step("讀取清冊 reading registries"):
+        return read_facilities(facilities, townships=towns, xy_datum=opts.xy_datum), towns
+
+
+def _population(opts: RunOptions, towns: Any) -> tuple[Any, str]:
+    """(Population, age group key) from ``--population``/``--age-group``, or (None, group)."""
+    from ..population import read_population, require_group, resolve_age_group
+
+    group = resolve_age_group(opts.age_group)
+    if opts.population is None:
+        return None, group
+    with progress.step("讀取人口 reading population"):
+        pop = read_population(opts.population, townships=towns)
+    require_group(pop, group)
+    return pop, group
+
+
+@with_options("facilities county category year_from year_to roc definition boundaries out chart population "
+              "age_group xy_datum")
+def trend(
+    opts: RunOptions,
+    year_from: Annotated[str, typer.Option("--from", help="First year, e.g. 2019 or ROC 108.")] = "2019",
+    year_to: Annotated[str | None, typer.Option("--to", help="Last year; default this year.")] = None,
+    roc: Annotated[bool, typer.Option("--roc", help="Label years in ROC (民國).")] = False,
+    out: OutOpt = Path("maps"),
+    chart: Annotated[bool, typer.Option("--chart/--no-chart", help="Also write trend.png.")] = True,
+) -> None:
+    """Township coverage at each year end (from opening/closing dates): trend.csv and trend.png.
+
+    With --population also the share of people (of --age-group) living in covered townships.
+    """
+    import datetime as dt
+
+    with failing():
+        from ..geography import load_townships
+        from ..plan import coverage_trend
+        from ..report import write_csv
+
+        first = parse_year_option("--from", year_from)
+        last = parse_year_option("--to", year_to) if year_to else dt.date.today().year
+        if last < first:
+            raise OptionError("--to", f"{year_to} is before --from {year_from}")
+        definition = check_definition(opts.definition)
+        resolve_age_group_option(opts.age_group)
+        check_xy_datum(opts.xy_datum)
+        counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
+        registry, towns = _load(opts)
+        cats = resolve_category_options(opts.category, set(registry.facilities["category"]))
+        pop, group = _population(opts, towns)
+        table = coverage_trend(registry.facilities, towns, list(range(first, last + 1)), definition=definition,
+                               categories=cats, counties=counties, population=pop, age_group=group)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv(table, out / "trend.csv")
+        shown, hidden = series_with_facilities(table)
+        png = None
+        if chart and len(shown):
+            from ..charts import trend_chart
+
+            png = trend_chart(shown, out / "trend.png", roc=roc)
+    print_trend(shown, roc=roc)
+    if hidden:
+        typer.echo(f"{hidden} county × programme series with no facility in any year are not shown (see trend.csv)")
+    typer.echo(f"wrote {out / 'trend.csv'}" + (f", {png}" if png else ""))
+
+
+@with_options("facilities targets_file as_of boundaries out xy_datum")
+def targets(
+    opts: RunOptions,
+    targets_file: Annotated[Path | None, typer.Option("--targets", help="Targets CSV/XLSX; default national.")] = None,
+    out: OutOpt = Path("maps"),
+) -> None:
+    """Current value vs targets: 已達標 / 未達標 and facilities still needed (targets.csv)."""
+    with failing():
+        from ..plan import compare_targets, load_targets
+        from ..report import write_csv
+
+        when = parse_as_of(opts.as_of)
+        check_xy_datum(opts.xy_datum)
+        registry, towns = _load(opts)
+        table = compare_targets(registry.facilities, towns, load_targets(targets_file), as_of=when)
+        write_csv(table, out / "targets.csv")
+    print_frame(table, "目標達成 targets", hide=("source", "met"))
+    typer.echo(f"wrote {out / 'targets.csv'}")
+
+
+@with_options("facilities add remove scenario county category definition as_of boundaries population age_group "
+              "xy_datum distance_km across_counties")
+def whatif(
+    opts: RunOptions,
+    add: Annotated[list[str] | None, typer.Option("--add", help="縣市鄉鎮市區:category; repeatable.")] = None,
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="Facility name; repeatable.")] = None,
+    scenario: Annotated[Path | None, typer.Option(help="CSV with action (add/remove) and target columns.")] = None,
+) -> None:
+    """Recompute coverage with facilities added/removed and print before → after.
+
+    With --population also the share of people (of --age-group) living in covered townships, and
+    of those within --distance-km of a point where it changes (each county's own points unless
+    --across-counties, as in report and site).
+    """
+    with failing():
+        from ..geography import load_townships
+        from ..plan import whatif as run_whatif
+
+        when = parse_as_of(opts.as_of)
+        definition = check_definition(opts.definition)
+        resolve_age_group_option(opts.age_group)
+        check_xy_datum(opts.xy_datum)
+        if not add and not remove and not scenario:
+            raise OptionError("--add", "nothing to change: give --add, --remove or --scenario")
+        counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
+        registry, towns = _load(opts)
+        present = set(registry.facilities["category"])
+        cats = resolve_category_options(opts.category, present)
+        adds, removes = _changes(add or [], remove or [], scenario, registry, towns)
+        pop, group = _population(opts, towns)
+        table = run_whatif(registry.facilities, towns, adds, removes, definition=definition, as_of=when,
+                           counties=counties, categories=cats, population=pop, age_group=group)
+        within = None
+        if pop is not None:
+            from ..access import whatif_within
+            from ..plan import apply_scenario
+
+            within = whatif_within(registry.facilities, apply_scenario(registry.facilities, towns, adds, removes),
+                                   towns, pop, group=group, distance_km=opts.distance_km, as_of=when,
+                                   counties=counties, categories=cats, across_counties=opts.across_counties)
+    print_whatif(table, within, population=pop is not None, distance_km=opts.distance_km,
+                 across_counties=opts.across_counties)
+
+
+def _changes(add: list[str], remove: list[str], scenario: Path | None, registry: Any, towns: Any
+             ) -> tuple[list[str], list[str]]:
+    """The additions (programme keys filled in) and removals of ``--add``, ``--remove`` and ``--scenario``.
+
+    The options' values are usage errors (exit 2); the scenario file's, input errors naming it (exit 1).
+    """
+    from ..errors import InputError
+    from ..plan import read_scenario
+
+    present = set(registry.facilities["category"])
+    adds, removes = resolve_additions(add, towns, present), list(remove)
+    check_removals(removes, registry.facilities["name"])
+    if scenario:
+        more_add, more_remove = read_scenario(scenario)
+        try:
+            adds += resolve_additions(more_add, towns, present, name="add")
+            check_removals(more_remove, registry.facilities["name"], name="remove")
+        except OptionError as exc:
+            raise InputError(f"{Path(scenario).name}: {exc}") from exc
+        removes += more_remove
+    return adds, removes
+
+
+_OBJECTIVES = ("townships", "population", "children")
+
+
+@with_options("county category new radius_km objective population candidates facilities as_of time_limit boundaries "
+              "out no_map offline xy_datum across_counties")
+def site(
+    opts: RunOptions,
+    county: Annotated[str, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣.")],
+    category: Annotated[str, typer.Option(help="Programme, e.g. community_support_point.")],
+    new: Annotated[int | None, typer.Option("--new", help="Number of new points (townships: default fewest)")] = None,
+    radius_km: Annotated[float, typer.Option("--radius-km", help="Service radius, km.")] = 5.0,
+    objective: Annotated[str, typer.Option(help="townships, population or children.")] = "townships",
+    population: Annotated[Path | None, typer.Option(help="MOI village population file.")] = None,
+    candidates: Annotated[
+        str, typer.Option(help="villages (default) or a registry-format file of sites.")
+    ] = "villages",
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver seconds before greedy/incumbent.")] = 60.0,
+    out: OutOpt = Path("maps"),
+    no_map: Annotated[
+        bool, typer.Option("--no-map", help="Do not write the map sites_<county>_<category>.html.")
+    ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Map's JavaScript/CSS into DIR/lib, no basemap: works without internet.")
+    ] = False,
+) -> None:
+    """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS).
+
+    Writes sites.csv, sites.json and the map sites_<county>_<category>.html (existing points,
+    township fill 現況/新增後, numbered new sites and their service radius).
+    """
+    with failing():
+        from .. import run_coverage
+        from ..geography import load_townships, load_villages
+        from ..siting import site_new_points
+
+        when = parse_as_of(opts.as_of)
+        check_xy_datum(opts.xy_datum)
+        objective = _check_siting(objective, population=population, new=new, radius_km=radius_km,
+                                  time_limit=time_limit)
+        towns = load_townships(opts.boundaries)
+        county_name = resolve_county_option(county, towns)
+        cat: str | None
+        try:  # one of the four programmes; a custom one is checked against the registry below
+            cat = resolve_category_option(category, ())
+        except OptionError:
+            cat = None
+        # Coverage of the county now (the map's 現況), from the same read of the registries.
+        with progress.step("計算涵蓋率 computing coverage"):
+            report = run_coverage(**pipeline_keywords(opts, counties=[county_name], categories=[cat or category],
+                                                      as_of=when, across_counties=False))  # 現況: as reported
+        if cat is None:
+            cat = resolve_category_option(category, set(report.registry.facilities["category"]))
+        pop = _village_population(population, objective) if population else None
+        cand, cand_notes, cand_rejected = _candidates(candidates, cat, towns, opts.xy_datum)
+        with progress.step("選址 siting"):
+            plan = site_new_points(report.registry.facilities, towns, load_villages(), county=county_name,
+                                   category=cat, new=new, radius_km=radius_km, objective=objective, population=pop,
+                                   candidates=cand, as_of=report.as_of, time_limit=time_limit,
+                                   across_counties=opts.across_counties)
+        written = _write_siting(report, plan, out, map_=not no_map, offline=offline)
+    print_siting(plan, county_name, cat, objective=objective, radius_km=radius_km, population=pop is not None,
+                 notes=cand_notes, rejected=cand_rejected, written=written)
+
+
+def _check_siting(objective: str, *, population: Path | None, new: int | None, radius_km: float,
+                  time_limit: float) -> str:
+    """The objective's key, after checking it and the numbers of ``site`` (usage errors, exit 2)."""
+    objective = check_choice("--objective", objective, _OBJECTIVES, lambda v: v.strip().lower())
+    if objective != "townships" and population is None:
+        raise OptionError("--objective", f"{objective} needs people per village: give --population FILE")
+    if objective != "townships" and new is None:
+        raise OptionError("--new", f"is required with --objective {objective} (how many new points)")
+    check_positive("--new", new)
+    check_positive("--radius-km", radius_km)
+    check_positive("--time-limit", time_limit)
+    return objective
+
+
+def _candidates(candidates: str, category: str, towns: Any, xy_datum: str) -> tuple[Any, list[str], Any]:
+    """(Candidate sites or None for every village, notes, rejected candidate rows or None)."""
+    if candidates == "villages":
+        return None, [], None
+    from ..siting import read_candidates
+
+    cand, rejected, notes = read_candidates(candidates, category=category, townships=towns, xy_datum=xy_datum)
+    return cand, notes, rejected
+
+
+def _write_siting(report: Any, plan: Any, out: Path, *, map_: bool, offline: bool) -> list[Path]:
+    """sites.csv, sites.json and (unless ``map_`` is false) the siting map; the paths written."""
+    import json
+
+    from ..report import atomic_open, write_csv
+
+    written = [write_csv(plan.sites, out / "sites.csv")]
+    with atomic_open(out / "sites.json") as fh:
+        json.dump({"summary": plan.summary, "sites": plan.sites.to_dict("records")}, fh, ensure_ascii=False,
+                  indent=2, default=str)
+    written.append(out / "sites.json")
+    if map_:
+        from ..maps import write_site_map
+
+        written.append(write_site_map(report, plan, out, offline=offline))
+    return written
+
+
+def _village_population(path: Path, objective: str) -> Any:
+    """People per village (Series by villcode) for the objective's age group."""
+    from ..errors import InputError
+    from ..population import read_population, require_group
+
+    with progress.step("讀取人口 reading population"):
+        pop = read_population(path)
+    if pop.level != "village":
+        raise InputError(f"{path.name}: siting needs people per village; this is a {pop.level}-level file "
+                         f"({pop.layout})")
+    column = "children" if objective == "children" else "total"
+    require_group(pop, column)
+    return pop.villages.set_index("villcode")[column]
+
+
+@with_options("county facilities as_of definition boundaries population dem targets_file no_siting out")
+def brief(
+    opts: RunOptions,
+    county: Annotated[str | None, typer.Option("--county", "-c", help="County/city; default the national brief.")
+                      ] = None,
+    dem: Annotated[list[Path] | None, typer.Option("--dem", help="Elevation raster(s) for `mountain`.")] = None,
+    targets_file: Annotated[Path | None, typer.Option("--targets", help="Targets file (scope,category,year,…).")
+                            ] = None,
+    no_siting: Annotated[bool, typer.Option("--no-siting", help="Leave out the siting suggestion.")] = False,
+    out: OutOpt = Path("maps"),
+) -> None:
+    """The planning-meeting brief: ‹縣市›_brief.pptx (editable) and ‹縣市›_brief.pdf (A4 landscape)."""
+    with failing():
+        from .. import run_coverage
+        from ..brief import write_brief
+        from ..geography import load_townships
+        from ..names import resolve_county
+        from ..plan import load_targets
+
+        # a county that is not one is an input error here (exit 1), as it always was for brief
+        names = [resolve_county(county, townships=load_townships(opts.boundaries))] if county else None
+        with progress.step("計算涵蓋率 computing coverage"):
+            result = run_coverage(**pipeline_keywords(opts, counties=names, as_of=parse_as_of(opts.as_of), dem=dem))
+        paths = write_brief(result, out, names[0] if names else None, targets=load_targets(targets_file),
+                            siting=not no_siting)
+    typer.echo(f"wrote {paths['pptx']} and {paths['pdf']}")

@@ -1,0 +1,116 @@
+"""The coverage commands of the ``safetynet`` CLI: report and map. Thin: parse, call the library, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from . import progress
+from .exits import failing
+from .options import MapOptions, OutOpt, RunOptions, with_options
+from .run import check_categories, checked_keywords, command_record, input_files
+
+__all__ = ["map_", "report"]
+
+TargetsOpt = Annotated[
+    Path | None,
+    typer.Option("--targets", help="Targets table (scope, category, year, target_count/target_rate) for the "
+                                   "workbook's 目標 sheet. Default: the national targets, for a national report."),
+]
+
+
+@with_options("facilities county category definition as_of boundaries out xlsx gpkg network speeds road_class_column "
+              "targets no_maps level basemap offline png population dem age_group distance_km catchment_km cross_sea "
+              "across_counties mountain_m suppress_below public_column xy_datum layer")
+def report(
+    opts: RunOptions,
+    maps: MapOptions,
+    ctx: typer.Context,
+    out: OutOpt = Path("maps"),
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
+    gpkg: Annotated[bool, typer.Option("--gpkg", help="Also write coverage.gpkg for QGIS (styled layers).")] = False,
+    network: Annotated[Path | None, typer.Option(
+        "--network", help="Road network (GDAL line layer or .osm.pbf): minutes by road per village → travel_times.csv.")
+    ] = None,
+    speeds: Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")] = None,
+    road_class_column: Annotated[str | None, typer.Option("--road-class-column", help="Road-class column of --network.")
+                                 ] = None,
+    targets: TargetsOpt = None,
+    no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
+) -> None:
+    """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
+
+    With --population also villages.csv and priorities.csv (population coverage, nearest service,
+    2SFCA, computed remoteness, gap priority); with --dem the computed `mountain` flag. The maps
+    take the options of `map`. Every run writes manifest.json and removes what an earlier run
+    wrote into DIR and this one did not.
+    """
+    with failing():
+        from .. import run_coverage
+        from ..report import MANIFEST_FILE, output_run, write_report
+
+        keywords = checked_keywords(opts)
+        with progress.step("計算涵蓋率 computing coverage"):
+            result = run_coverage(**keywords, network=network, speeds=speeds, road_class_column=road_class_column)
+        check_categories(opts.category, result)
+        target_table = None
+        if targets is not None:  # read before writing anything: a bad targets file fails the run early
+            from ..plan import load_targets
+
+            target_table = load_targets(targets)
+        with output_run(out, command=command_record(ctx), inputs=input_files(result, opts, targets)):
+            paths = write_report(result, out)
+            if not no_maps:
+                paths.update(_write_maps(result, out, maps, national=not opts.county))
+            if xlsx:
+                from ..workbook import write_planner_workbook
+
+                paths["workbook"] = write_planner_workbook(result, out, targets=target_table)
+            if gpkg:
+                from ..gpkg import write_geopackage
+
+                paths["geopackage"] = write_geopackage(result, out)
+        paths["manifest"] = out / MANIFEST_FILE
+    from .display import print_report
+
+    print_report(result, paths)
+
+
+def _write_maps(result: Any, out: Path, maps: MapOptions, *, national: bool) -> dict[str, Path]:
+    """The report's maps: HTML ones as ``map NAME``, PNG figures by their own name."""
+    from ..maps import write_maps
+
+    with progress.step("繪製地圖 drawing maps"):
+        written = write_maps(result, out, level=maps.level, basemap=maps.basemap, offline=maps.offline,
+                             national=national, png=maps.png)
+    paths = {f"map {k}": v for k, v in written.items() if v.suffix == ".html"}
+    paths.update({k: v for k, v in written.items() if v.suffix == ".png"})
+    return paths
+
+
+@with_options("facilities county category level basemap offline as_of definition boundaries png out population dem "
+              "age_group distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column "
+              "xy_datum layer")
+def map_(opts: RunOptions, maps: MapOptions, ctx: typer.Context, out: OutOpt = Path("maps")) -> None:
+    """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
+
+    With --population the tooltips add people, distances to the nearest service and 2SFCA, and a
+    優先補點 layer marks the ranked gap townships; with --dem the computed `mountain` flag.
+    """
+    with failing():
+        from .. import run_coverage
+        from ..maps import write_maps
+        from ..report import output_run
+
+        keywords = checked_keywords(opts)
+        with progress.step("計算涵蓋率 computing coverage"):
+            result = run_coverage(**keywords)
+        check_categories(opts.category, result)
+        with output_run(out, command=command_record(ctx), inputs=input_files(result, opts)), \
+                progress.step("繪製地圖 drawing maps"):
+            paths = write_maps(result, out, level=maps.level, basemap=maps.basemap, offline=maps.offline,
+                               national=not opts.county, png=maps.png)
+    for name, path in paths.items():
+        typer.echo(f"wrote {name}: {path} ({path.stat().st_size / 1024:.0f} KB)")

@@ -1,0 +1,136 @@
+"""One coverage run from the command line's options: checked once, passed to the library pipeline.
+
+``report``, ``map`` and the planning commands receive their shared options as one
+:class:`~coverage.cli.options.RunOptions`; :func:`checked_keywords` checks them (usage errors,
+exit 2, before any registry is read) and :func:`pipeline_keywords` turns them into the keywords
+of :func:`coverage.run_coverage`. Also what a run records in its manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from .options import (
+    RunOptions,
+    check_definition,
+    check_positive,
+    check_xy_datum,
+    parse_as_of,
+    resolve_age_group_option,
+    resolve_category_options,
+    resolve_county_options,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .. import CoverageReport
+
+__all__ = ["check_categories", "checked_keywords", "command_record", "input_files", "pipeline_keywords"]
+
+
+def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
+    """The keywords of :func:`coverage.run_coverage` for ``opts``, with resolved values in place.
+
+    Parameters
+    ----------
+    opts : RunOptions
+        The options as given.
+    **resolved
+        Keywords that replace the given values, e.g. ``counties=['臺中市']`` or ``as_of=Timestamp(…)``.
+
+    Returns
+    -------
+    dict
+    """
+    keywords = {
+        "facilities": opts.facilities, "counties": opts.county, "categories": opts.category,
+        "definition": opts.definition, "as_of": opts.as_of, "boundaries": opts.boundaries,
+        "population": opts.population, "dem": opts.dem, "age_group": opts.age_group,
+        "distance_km": opts.distance_km, "catchment_km": opts.catchment_km, "cross_sea": opts.cross_sea,
+        "mountain_m": opts.mountain_m, "suppress_below": opts.suppress_below,
+        "public_columns": opts.public_column or (), "xy_datum": opts.xy_datum, "layer": opts.layer,
+        "across_counties": opts.across_counties,
+    }
+    return {**keywords, **resolved}
+
+
+def checked_keywords(opts: RunOptions) -> dict[str, Any]:
+    """:func:`pipeline_keywords` after checking every value, before any file but the boundaries is read.
+
+    Parameters
+    ----------
+    opts : RunOptions
+
+    Returns
+    -------
+    dict
+        With the date, county names and definition resolved.
+
+    Raises
+    ------
+    OptionError
+        A value that means nothing (exit 2); a bad ``--boundaries`` file is an input error.
+    """
+    from ..geography import load_townships
+
+    when = parse_as_of(opts.as_of)
+    definition = check_definition(opts.definition)
+    resolve_age_group_option(opts.age_group)
+    check_xy_datum(opts.xy_datum)
+    check_positive("--distance-km", opts.distance_km)
+    check_positive("--catchment-km", opts.catchment_km)
+    counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
+    return pipeline_keywords(opts, as_of=when, counties=counties, definition=definition)
+
+
+def check_categories(category: list[str] | None, result: CoverageReport) -> None:
+    """``--category`` names a programme the registry read by ``result`` can have (else exit 2).
+
+    Parameters
+    ----------
+    category : list of str, optional
+    result : CoverageReport
+    """
+    resolve_category_options(category, set(result.registry.facilities["category"]))
+
+
+def command_record(ctx: typer.Context) -> dict[str, Any]:
+    """The command and its options as given (``--out`` left out: the manifest is the same wherever written).
+
+    Parameters
+    ----------
+    ctx : typer.Context
+
+    Returns
+    -------
+    dict
+        ``{"name": …, "options": {…}}``, paths as text.
+    """
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return str(value) if isinstance(value, Path) else value
+
+    return {"name": ctx.info_name, "options": {k: plain(v) for k, v in sorted(ctx.params.items()) if k != "out"}}
+
+
+def input_files(result: CoverageReport, opts: RunOptions, *more: Path | None) -> list[Any]:
+    """Input files of a run, for its manifest: the registries read (bundled when none was given) and the rest.
+
+    Parameters
+    ----------
+    result : CoverageReport
+    opts : RunOptions
+    *more : path or None
+        Other files the command read (``--targets``).
+
+    Returns
+    -------
+    list
+    """
+    given: Iterable[Path | None] = (opts.population, *(opts.dem or []), opts.boundaries, *more)
+    return [*result.files, *(p for p in given if p is not None)]
