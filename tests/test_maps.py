@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from coverage.analysis import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
-from coverage.mapdata import (
+from coverage.maps import (
     COVERED,
     UNCOVERED,
     UNCOVERED_FLAGGED,

@@ -1,4 +1,4 @@
-"""Printable county figures (coverage.maps_static): labels, scale bar, clipping, village level."""
+"""Printable county figures (coverage.maps.static): labels, scale bar, clipping, village level."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from shapely.geometry import box
 from coverage.analysis import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
-from coverage.maps_static import county_figure, label_offsets, scale_bar_corner
+from coverage.maps import county_figure, label_offsets, scale_bar_corner
 
 from .conftest import require
 

@@ -1,7 +1,9 @@
 """What the maps show of a population run: people, distances, computed flags and gap priorities.
 
-Plain data for :func:`coverage.mapdata.map_payload` when the report was run with a population
-file (``--population``) and/or a DEM (``--dem``); independent of folium and of the browser.
+Plain data for :func:`coverage.maps.payload.map_payload` when the report was run with a population
+file (``run_coverage(population=…)``) and/or a DEM (``dem=…``); independent of folium and of the browser.
+This module imports only the leaf modules :mod:`coverage.maps.escape` and :mod:`coverage.maps.schema`
+of the package (``payload`` imports it, never the other way).
 
 * :func:`township_figures` — per township, the tooltip lines (people of the age group and in
   total, computed 偏遠/山區 beside the official flags) and, per category, the extra tooltip cells:
@@ -12,7 +14,7 @@ file (``--population``) and/or a DEM (``--dem``); independent of folium and of t
 * :func:`priority_items` — the ranked gap townships of :func:`coverage.priority.rank_priorities`
   as numbered badges at each township's representative point.
 
-Every text placed in HTML is escaped here (:func:`coverage.mapdata.esc`); facility names and the
+Every text placed in HTML is escaped here (:func:`coverage.maps.escape.esc`); facility names and the
 priority reasons come from user files.
 """
 
@@ -21,16 +23,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .mapdata import esc
+from .escape import esc
+from .schema import MapPayload, PopulationMeta, Priorities, PriorityItem
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from ..analysis import CoverageReport
 
 __all__ = [
     "NATIONAL_PRIORITY_TOP",
+    "PRIORITY_CLASS_LABELS",
     "PRIORITY_COLOURS",
     "PRIORITY_LAYER",
     "add_population",
@@ -56,7 +60,7 @@ _AGE_LABELS = {"total": "總人口", "children": "兒少 0–17歲", "young_chil
 
 def age_label(group: str) -> str:
     """zh-TW name of an age group (``children`` → ``兒少 0–17歲``), escaped."""
-    from .population import AGE_GROUPS
+    from ..population import AGE_GROUPS
 
     return esc(_AGE_LABELS.get(group) or AGE_GROUPS.get(group, (0, 0, group))[2])
 
@@ -73,7 +77,7 @@ def _km(value: object) -> str:
     return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
 
 
-def population_meta(report: CoverageReport) -> dict[str, Any] | None:
+def population_meta(report: CoverageReport) -> PopulationMeta | None:
     """The payload's ``pop``: age group, its label, distance, file, period and level; None without population."""
     from pathlib import Path
 
@@ -201,7 +205,7 @@ def representative_points(townships: gpd.GeoDataFrame) -> dict[str, tuple[float,
     import numpy as np
     import shapely
 
-    from .geography import PROJECTED_CRS
+    from ..geography import PROJECTED_CRS
 
     proj = townships.geometry.to_crs(PROJECTED_CRS)
     parts, owner = shapely.get_parts(np.asarray(proj.values), return_index=True)
@@ -221,7 +225,7 @@ def priority_rank_class(rank: int) -> int:
 
 
 def priority_items(report: CoverageReport, county: str | None, categories: Sequence[str],
-                   townships: gpd.GeoDataFrame, *, top: int | None = None) -> list[list[dict[str, Any]]] | None:
+                   townships: gpd.GeoDataFrame, *, top: int | None = None) -> list[list[PriorityItem]] | None:
     """Per category (in ``categories`` order), the ranked gap townships as badges; None without priorities.
 
     Each item: rank ``r``, colour class ``c`` (:func:`priority_rank_class`), ``[lat, lon]`` ``a``
@@ -238,7 +242,7 @@ def priority_items(report: CoverageReport, county: str | None, categories: Seque
     if top is not None:
         prio = prio[prio["rank"] <= top]
     points = representative_points(townships[townships["towncode"].isin(set(prio["towncode"]))])
-    out: list[list[dict[str, Any]]] = [[] for _ in categories]
+    out: list[list[PriorityItem]] = [[] for _ in categories]
     index = {c: i for i, c in enumerate(categories)}
     for row in prio.itertuples(index=False):
         i = index.get(row.category)
@@ -251,7 +255,7 @@ def priority_items(report: CoverageReport, county: str | None, categories: Seque
     return out
 
 
-def add_population(payload: dict[str, Any], report: CoverageReport, county: str | None, codes: Sequence[str],
+def add_population(payload: MapPayload, report: CoverageReport, county: str | None, codes: Sequence[str],
                    categories: Sequence[str], townships: gpd.GeoDataFrame,
                    villcodes: Sequence[str] | None = None) -> None:
     """Put the population figures of ``report`` into a map payload (in place).
@@ -278,4 +282,5 @@ def add_population(payload: dict[str, Any], report: CoverageReport, county: str 
     top = NATIONAL_PRIORITY_TOP if county is None else None
     items = priority_items(report, county, categories, townships, top=top)
     if items is not None:
-        payload["prio"] = {"items": items, "top": top, "show": county is not None, "layer": PRIORITY_LAYER}
+        prio: Priorities = {"items": items, "top": top, "show": county is not None, "layer": PRIORITY_LAYER}
+        payload["prio"] = prio
