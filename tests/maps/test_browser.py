@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
-from tests.test_maps import (
+from tests.maps.conftest import (
     AS_OF,
     XSS_CATEGORY,
     XSS_IMG,
@@ -207,7 +207,7 @@ def test_markers_per_category_and_toggling(open_map, name):
 
 @pytest.mark.parametrize("name", MAPS)
 def test_hovering_alishan_shows_its_tooltip(open_map, name, tmp_path):
-    from tests.test_maps import inner_point
+    from tests.maps.conftest import inner_point
 
     m = open_map(name)
     lon, lat = inner_point("阿里山鄉")
@@ -342,7 +342,7 @@ def pop_site(tmp_path_factory) -> Path:
     from coverage.datasets import get_path
     from coverage.maps import render_map, write_maps
     from coverage.report import atomic_open
-    from tests.test_maps import shared_dems, shared_file
+    from tests.maps.conftest import shared_dems, shared_file
 
     population = shared_file("population", "village_population_agegroups_2021-03.csv")
     root = tmp_path_factory.mktemp("pop-site")
@@ -370,7 +370,7 @@ def open_pop_map(browser, pop_site):
 
 
 def _hover_alishan(m: Page) -> str:
-    from tests.test_maps import inner_point
+    from tests.maps.conftest import inner_point
 
     lon, lat = inner_point("阿里山鄉")
     m.view(lat, lon, 11)
@@ -458,11 +458,11 @@ def test_priority_reasons_do_not_execute(open_pop_map):
 
 
 def test_xss_corpus_fires_no_dialog(browser, tmp_path_factory):
-    """Every payload of tests.test_maps.XSS_CORPUS as name, address, status, source, public 聯絡人 and a
+    """Every payload of tests.maps.conftest.XSS_CORPUS as name, address, status, source, public 聯絡人 and a
     category: every popup and tooltip opened, and the index page loaded; nothing runs or is injected."""
     from coverage.analysis import run_coverage
     from coverage.maps import write_maps
-    from tests.test_maps import XSS_CORPUS, write_xss_registry
+    from tests.maps.conftest import XSS_CORPUS, write_xss_registry
 
     root = tmp_path_factory.mktemp("xss")
     registry = write_xss_registry(root / "xss.csv", XSS_CORPUS, category=XSS_CORPUS[0])
