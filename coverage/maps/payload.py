@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .escape import esc
 from .population import add_population
@@ -196,7 +196,8 @@ def encode_geometry(geom, q: int) -> list[list[list[int]]]:
 
     if geom is None or geom.is_empty:
         return []
-    out, fallback = [], []
+    out: list[list[list[int]]] = []
+    fallback: list[list[list[int]]] = []
     for poly in shapely.get_parts(geom):
         rings = [_encode_ring(ring.coords, q) for ring in (poly.exterior, *poly.interiors)]
         if not fallback and rings[0]:
@@ -512,8 +513,9 @@ def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd
     """
     from ..errors import InputError
 
-    summary, frame = plan.summary, plan.sites
-    cat = summary.get("category")
+    summary: dict[str, Any] = plan.summary
+    frame = cast("pd.DataFrame", plan.sites)
+    cat: Any = summary.get("category")
     if summary.get("county") != county:
         raise InputError(f"the siting plan is for {summary.get('county')!r}, not {county!r}")
     if cat not in cats:

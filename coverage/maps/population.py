@@ -21,10 +21,10 @@ priority reasons come from user files.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .escape import esc
-from .schema import MapPayload, PopulationMeta, Priorities, PriorityItem
+from .schema import MapPayload, PopulationMeta, Priorities, PriorityItem, Town, Village
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -65,16 +65,10 @@ def age_label(group: str) -> str:
     return esc(_AGE_LABELS.get(group) or AGE_GROUPS.get(group, (0, 0, group))[2])
 
 
-def _int(value: object) -> int | None:
+def _int(value: Any) -> int | None:
     import pandas as pd
 
     return None if value is None or pd.isna(value) else int(round(float(value)))
-
-
-def _km(value: object) -> str:
-    import pandas as pd
-
-    return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
 
 
 def population_meta(report: CoverageReport) -> PopulationMeta | None:
@@ -102,7 +96,7 @@ def _fca_by_township(points: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(g["w"] > 0, g["wf"] / g["w"].where(g["w"] > 0, 1.0), g["plain"]), index=g.index)
 
 
-def _round(value: object, digits: int) -> float | None:
+def _round(value: Any, digits: int) -> float | None:
     import pandas as pd
 
     return None if value is None or pd.isna(value) else round(float(value), digits)
@@ -156,7 +150,7 @@ def township_figures(report: CoverageReport, codes: Sequence[str],
         town = acc.townships.set_index(["towncode", "category"])
         fca = _fca_by_township(acc.points)
         for code in codes:
-            ac = []
+            ac: list[list[float | int | None] | None] = []
             for cat in categories:
                 if (code, cat) not in town.index:
                     ac.append(None)
@@ -189,7 +183,7 @@ def village_figures(report: CoverageReport, villcodes: Sequence[str],
     people = pts.drop_duplicates("villcode").set_index("villcode")["people"]
     dist = pts.pivot_table(index="villcode", columns="category", values="distance_km", aggfunc="first",
                            dropna=False).reindex(columns=list(categories))
-    out = []
+    out: list[dict[str, Any]] = []
     for code in villcodes:
         if code not in people.index:
             out.append({})
@@ -272,13 +266,14 @@ def add_population(payload: MapPayload, report: CoverageReport, county: str | No
     if found is not None:
         figures, names = found
         for town in payload["towns"]:
-            town.update(figures.get(town["c"], {}))
+            town.update(cast("Town", figures.get(town["c"], {})))
         payload["names"] = names
-    if villcodes is not None and payload.get("villages"):
+    villages = payload["villages"]
+    if villcodes is not None and villages:
         people = village_figures(report, villcodes, categories)
         if people is not None:
-            for village, extra in zip(payload["villages"], people, strict=True):
-                village.update(extra)
+            for village, extra in zip(villages, people, strict=True):
+                village.update(cast("Village", extra))
     top = NATIONAL_PRIORITY_TOP if county is None else None
     items = priority_items(report, county, categories, townships, top=top)
     if items is not None:

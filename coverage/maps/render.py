@@ -443,7 +443,7 @@ def render_map(
     for tile in tiles.values():
         tile.add_to(fmap)
     _layers_element(payload, tiles).add_to(fmap)
-    root = fmap.get_root()
+    root: Any = fmap.get_root()  # a branca Figure
     root.title = _page_title(report, county, sites)
     return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
 

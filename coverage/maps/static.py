@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
 
     from ..analysis import CoverageReport
@@ -155,15 +156,16 @@ def _panel(ax, cat: str, ctx: dict) -> None:
     _scale_bar(ax, ctx["family"], ctx["land"])
 
 
-def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list:
+def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list[Artist]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from ..facilities import CATEGORIES
     from .payload import GAP_COLOUR, STATE_COLOURS, STATE_LABELS
 
-    handles = [] if village_fill else [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s])
-                                       for s in STATE_LABELS]
+    handles: list[Artist] = []
+    if not village_fill:
+        handles += [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s]) for s in STATE_LABELS]
     handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, linewidth=1.6, label="缺口：未涵蓋的鄉鎮市區"))
     if village_fill:
         handles += [Patch(facecolor=colour, edgecolor="#999999", label="村里至最近據點 " + _distance_label(lo, hi))
