@@ -94,7 +94,6 @@ def test_identical_inputs_identical_png(national, font, tmp_path):
 def test_static_county_figure(chiayi_report, tmp_path):
     from coverage.charts import cjk_font
 
-    from .conftest import require
 
     try:
         cjk_font()
