@@ -16,7 +16,7 @@ draws (its shape: :class:`coverage.maps.schema.MapPayload`); :mod:`coverage.maps
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from .escape import esc
@@ -276,10 +276,15 @@ def _date(value: object) -> str:
 
 
 def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *,
-                    public_columns: Sequence[str] = ()) -> list[str]:
+                    public_columns: Sequence[str] = (),
+                    town_names: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """Popup HTML per facility: name, category, address, status, opened date, source, the columns
     the user marked public (e.g. 聯絡人), notes. Never a facility's caseload (a township total of a
-    few facilities would give a small one away)."""
+    few facilities would give a small one away).
+
+    With ``town_names`` (towncode → (county, township)), a facility that names the townships it
+    serves (``serves``) shows them as 服務區域 (the county only where it is not the facility's own).
+    """
     out = []
     for (_, f), state in zip(facilities.iterrows(), states, strict=True):
         status = esc(f.get("status")) or "—"
@@ -289,6 +294,7 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
             ("類別", styles[f["category"]]["label"]),
             ("地址", esc(f.get("address")) or "—"),
             ("鄉鎮市區", f"{esc(f.get('county'))}{esc(f.get('township'))}" or "—"),
+            *_service_area_row(f.get("serves"), f.get("county"), town_names),
             ("狀態", status),
             ("啟用日期", _date(f.get("opened")) or "—"),
         ]
@@ -305,6 +311,18 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
         note = "".join(f'<div class="sn-note">{n}</div>' for n in notes)
         out.append(f'<div class="sn-pop"><b>{esc(f.get("name")) or "（未命名）"}</b><table>{body}</table>{note}</div>')
     return out
+
+
+def _service_area_row(serves: Any, county: Any, town_names: Mapping[str, tuple[str, str]] | None
+                      ) -> list[tuple[str, str]]:
+    """The popup row 服務區域 of a facility's ``serves`` towncodes (none when it names none)."""
+    if town_names is None or not isinstance(serves, (tuple, list)) or not serves:
+        return []
+    names = []
+    for code in serves:
+        town_county, township = town_names.get(code, ("", str(code)))
+        names.append(esc(township if town_county == county else f"{town_county}{township}"))
+    return [("服務區域", "、".join(names))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -400,7 +418,7 @@ def map_payload(
         "cats": _category_payload(report, county, cats, styles, states),
         "towns": town_payload,
         "villages": vill_payload,
-        "fac": _facility_payload(report, cats, codes, styles),
+        "fac": _facility_payload(report, cats, codes, styles, townships),
         "colours": [STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
         "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
         "gapColour": GAP_COLOUR,
@@ -455,8 +473,11 @@ def _village_geometry(towns: gpd.GeoDataFrame, codes: list[str], villages: gpd.G
 
 
 def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
-                      styles: dict[str, dict[str, str]]) -> list[Facility]:
-    """The service points of ``cats`` in the townships ``codes`` that are not closed on the report's date."""
+                      styles: dict[str, dict[str, str]], townships: gpd.GeoDataFrame) -> list[Facility]:
+    """The service points of ``cats`` in the townships ``codes`` that are not closed on the report's date.
+
+    ``townships`` (every township of the boundaries) names the townships of their service areas.
+    """
     from ..measure import facility_state
 
     fac = report.registry.facilities
@@ -464,7 +485,10 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     fstate = facility_state(fac, report.as_of)
     shown = fstate != "closed"
     fac, fstate = fac[shown], fstate[shown]
-    popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns)
+    town_names = dict(zip(townships["towncode"], zip(townships["county"], townships["township"], strict=True),
+                          strict=True))
+    popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
+                             town_names=town_names)
     cat_index = {c: i for i, c in enumerate(cats)}
     return [
         {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)], "n": esc(name) or "（未命名）",

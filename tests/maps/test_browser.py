@@ -545,3 +545,27 @@ def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
         m.page.screenshot(path=str(tmp_path / "tiles-blocked.png"))
     finally:
         m.close()
+
+
+def test_popup_shows_the_service_area(open_map, tmp_path):
+    """Clicking a 社會福利服務中心 that has an official service area shows its 服務區域 townships."""
+    m = open_map("嘉義縣.html")
+    k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+    m.show_category(k)
+    j = m.js("""i => window.safetynet.markers[i].getLayers().findIndex(l => l.getPopup().getContent()
+                .includes("日安民雄社會福利服務中心"))""", k)
+    assert j >= 0
+    m.js("""([i, j]) => new Promise(done => {
+        const group = window.safetynet.markers[i], marker = group.getLayers()[j];
+        document.querySelectorAll("[data-sn-test]").forEach(e => e.removeAttribute("data-sn-test"));
+        window.safetynet.map.setView(marker.getLatLng(), 14, {animate: false});
+        group.zoomToShowLayer(marker, () => { marker.getElement().setAttribute("data-sn-test", "1"); done(); });
+    })""", [k, j])
+    m.page.locator("[data-sn-test]").click()
+    popup = m.page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5000)
+    text = popup.inner_text()
+    m.page.screenshot(path=str(tmp_path / "service-area.png"))
+    assert "日安民雄社會福利服務中心" in text
+    assert "服務區域" in text and "民雄鄉、大林鎮、溪口鄉、新港鄉" in text
+    assert m.errors == []

@@ -164,3 +164,32 @@ def test_site_map_rejects_mismatched_plan(chiayi_report, site_plan, seed_report)
     only = run_coverage(counties=["嘉義縣"], categories=["小衛星"], as_of=AS_OF)
     with pytest.raises(InputError, match="welfare_centre"):
         render_map(only, "嘉義縣", sites=site_plan)
+
+
+def test_popups_show_the_service_area(seed_report):
+    """A centre with an official service area (``serves``) lists its townships as 服務區域; others have no row."""
+    p = map_payload(seed_report, "嘉義縣")
+    minxiong = [f["p"] for f in p["fac"] if "日安民雄社會福利服務中心" in f["n"]]
+    assert len(minxiong) == 1
+    assert "<tr><th>服務區域</th><td>民雄鄉、大林鎮、溪口鄉、新港鄉</td></tr>" in minxiong[0]
+    assert minxiong[0].index("服務區域") > minxiong[0].index("鄉鎮市區")  # right after the point's own township
+    with_area = sum("服務區域" in f["p"] for f in p["fac"])
+    assert 0 < with_area < len(p["fac"])
+
+
+def test_service_area_names_other_counties():
+    """A service area township in another county carries its county; an unknown code is shown as is."""
+    import pandas as pd
+
+    from coverage.maps import facility_popups
+
+    frame = pd.DataFrame([{"category": "welfare_centre", "name": "甲", "county": "嘉義縣", "township": "民雄鄉",
+                           "serves": ("A", "B", "Z"), "source": "s"},
+                          {"category": "welfare_centre", "name": "乙", "county": "嘉義縣", "township": "民雄鄉",
+                           "serves": (), "source": "s"}])
+    styles = {"welfare_centre": {"label": "社福中心"}}
+    names = {"A": ("嘉義縣", "大林鎮"), "B": ("嘉義市", "西區")}
+    first, second = facility_popups(frame, pd.Series(["open", "open"]), styles, town_names=names)
+    assert "<tr><th>服務區域</th><td>大林鎮、嘉義市西區、Z</td></tr>" in first
+    assert "服務區域" not in second
+    assert "服務區域" not in facility_popups(frame, pd.Series(["open", "open"]), styles)[0]  # without names
