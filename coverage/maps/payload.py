@@ -52,6 +52,7 @@ __all__ = [
     "display_geometry",
     "encode_geometry",
     "facility_popups",
+    "main_island_bounds",
     "map_payload",
     "marker_svg",
     "ordered_categories",
@@ -209,6 +210,24 @@ def encode_geometry(geom, q: int) -> list[list[list[int]]]:
 
 def _bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
     minx, miny, maxx, maxy = geoms.total_bounds
+    return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
+
+
+def main_island_bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of the largest land mass of ``geoms`` (lon/lat polygons).
+
+    The national map opens on it (Taiwan's main island) instead of on every island from 金門 to 蘭嶼.
+    Parts are measured in degrees², which ranks land masses of one latitude band correctly. The
+    polygons are merged as a coverage (:func:`display_geometry` keeps shared edges shared), which is
+    fast; overlapping input only shifts where the page opens.
+    """
+    import numpy as np
+    import shapely
+
+    land = shapely.coverage_union_all(shapely.make_valid(np.asarray(geoms.dropna().values)))
+    parts = shapely.get_parts(land)
+    largest = parts[int(np.argmax(shapely.area(parts)))]
+    minx, miny, maxx, maxy = largest.bounds
     return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
 
 
@@ -425,6 +444,8 @@ def map_payload(
         "pop": None,
         "prio": None,
     }
+    if county is None:
+        payload["view"] = main_island_bounds(tgeom)
     add_population(payload, report, county, codes, cats, towns, villcodes)
     if sites is not None and county is not None:
         payload["sites"] = sites_payload(sites, county, cats, states, styles)

@@ -163,6 +163,7 @@ class MapPayload(TypedDict):
     level: str  #: "township" or "village"
     county: str | None
     bounds: list[list[float]]  #: [[south, west], [north, east]]
+    view: NotRequired[list[list[float]]]  #: where the page opens, when not ``bounds`` (national map: main island)
     cats: list[Category]
     towns: list[Town]
     villages: list[Village] | None

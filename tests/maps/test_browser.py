@@ -569,3 +569,17 @@ def test_popup_shows_the_service_area(open_map, tmp_path):
     assert "日安民雄社會福利服務中心" in text
     assert "服務區域" in text and "民雄鄉、大林鎮、溪口鄉、新港鄉" in text
     assert m.errors == []
+
+
+def test_national_map_opens_on_the_main_island(open_map, tmp_path):
+    """taiwan.html opens fitted to the main island: all of it in view, at a closer zoom than every island needs."""
+    m = open_map("taiwan.html")
+    (south, west), (north, east) = m.payload["view"]
+    shown = m.js("""() => { const b = window.safetynet.map.getBounds();
+                           return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }""")
+    assert shown[0] <= south and shown[1] <= west and shown[2] >= north and shown[3] >= east
+    zoom = m.js("() => window.safetynet.map.getZoom()")
+    every_island = m.js("b => window.safetynet.map.getBoundsZoom(b, false, L.point(8, 8))", m.payload["bounds"])
+    assert zoom > every_island
+    m.page.screenshot(path=str(tmp_path / "taiwan.png"))
+    assert m.errors == []

@@ -193,3 +193,13 @@ def test_service_area_names_other_counties():
     assert "<tr><th>服務區域</th><td>大林鎮、嘉義市西區、Z</td></tr>" in first
     assert "服務區域" not in second
     assert "服務區域" not in facility_popups(frame, pd.Series(["open", "open"]), styles)[0]  # without names
+
+
+def test_national_map_opens_on_the_main_island(seed_report):
+    """taiwan.html fits the main island (臺灣本島), not 金門 to 馬祖; county maps open on their own bounds."""
+    p = map_payload(seed_report)
+    (south, west), (north, east) = p["view"]
+    assert 21.8 < south < 22.0 and 119.9 < west < 120.2 and 25.2 < north < 25.4 and 121.9 < east < 122.1
+    assert p["bounds"][0][1] < 118.5 and p["bounds"][1][0] > 26.0  # every island stays on the map: 金門, 馬祖
+    kinmen = map_payload(seed_report, "金門縣")
+    assert "view" not in kinmen and kinmen["bounds"][0][1] < 118.5

@@ -325,7 +325,7 @@ function safetynetDraw(map, D, tiles) {
   if (sites) { sites.addTo(map); }
   if (prio && P.show) { prio.addTo(map); }
   if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
-  map.fitBounds(D.bounds, {padding: [8, 8]});
+  map.fitBounds(D.view || D.bounds, {padding: [8, 8]});  // the national map opens on the main island
 
   window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
