@@ -583,3 +583,29 @@ def test_national_map_opens_on_the_main_island(open_map, tmp_path):
     assert zoom > every_island
     m.page.screenshot(path=str(tmp_path / "taiwan.png"))
     assert m.errors == []
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_panels_leave_the_map_visible(open_map, name, tmp_path):
+    """In a 1400×900 window the title, layer and legend panels together cover less than a quarter of the
+    map, even with the legend's 資料說明 open; the legend collapses to its heading."""
+    m = open_map(name)
+    m.page.set_viewport_size({"width": 1400, "height": 900})
+    m.page.locator(".sn-legend details.sn-data summary").click()  # open 資料說明: the legend at its largest
+    m.page.wait_for_function("() => document.querySelector('.sn-legend details.sn-data').open")
+
+    def area(selector: str) -> float:
+        box = m.page.locator(selector).first.bounding_box()
+        assert box is not None, selector
+        return box["width"] * box["height"]
+
+    panels = [".sn-title", ".leaflet-control-layers", ".sn-legend"]
+    covered = sum(area(s) for s in panels)
+    m.page.screenshot(path=str(tmp_path / f"{Path(name).stem}-panels.png"))
+    assert 0 < covered < 0.25 * 1400 * 900, {s: area(s) for s in panels}
+    open_height = m.page.locator(".sn-legend").bounding_box()["height"]
+    m.page.locator(".sn-legend > details > summary").click()  # collapse the legend
+    m.page.wait_for_function("() => !document.querySelector('.sn-legend > details').open")
+    closed_height = m.page.locator(".sn-legend").bounding_box()["height"]
+    assert closed_height < 40 < open_height
+    assert m.errors == []
