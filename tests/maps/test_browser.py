@@ -171,6 +171,8 @@ def test_loads_offline_without_errors(open_map, name, tmp_path):
 @pytest.mark.parametrize("name", MAPS)
 def test_every_township_polygon_is_drawn(open_map, name):
     m = open_map(name)
+    # taiwan.html opens on the main island, where Leaflet leaves the far islands (東引) undrawn: show them all
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
     expected = 18 if name == "嘉義縣.html" else 368
     assert len(m.payload["towns"]) == expected
     assert m.drawn_fills() == expected
@@ -183,6 +185,8 @@ def test_every_township_polygon_is_drawn(open_map, name):
 @pytest.mark.parametrize("name", MAPS)
 def test_markers_per_category_and_toggling(open_map, name):
     m = open_map(name)
+    # taiwan.html opens on the main island, where Leaflet leaves the far islands (東引) undrawn: show them all
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
     expected = Counter(f["k"] for f in m.payload["fac"])
     assert set(expected) == set(range(len(m.payload["cats"])))
     for i, cat in enumerate(m.payload["cats"]):
@@ -547,9 +551,16 @@ def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
         m.close()
 
 
-def test_popup_shows_the_service_area(open_map, tmp_path):
-    """Clicking a 社會福利服務中心 that has an official service area shows its 服務區域 townships."""
-    m = open_map("嘉義縣.html")
+def test_popup_shows_the_service_area(open_map, site, tmp_path):
+    """Clicking a 社會福利服務中心 that has an official service area shows its 服務區域 townships
+    (the bundled national registry; the seed registry names none)."""
+    from coverage.analysis import run_coverage
+    from coverage.maps import render_map
+
+    report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
+    page = render_map(report, "嘉義縣", basemap="none", offline=True)
+    (site / "嘉義縣-服務區域.html").write_text(page, encoding="utf-8")
+    m = open_map("嘉義縣-服務區域.html")
     k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
     m.show_category(k)
     j = m.js("""i => window.safetynet.markers[i].getLayers().findIndex(l => l.getPopup().getContent()
