@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 RUN_NOTEBOOKS = $(BIN)/python -m pytest --nbmake --nbmake-kernel=python3 --nbmake-timeout=120 --durations=0 notebooks
 
-.PHONY: setup system-deps demo test notebooks notebook lint bench geodata clean
+.PHONY: setup system-deps demo test notebooks notebook lint lint-js bench geodata clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,15 @@ notebook: setup
 notebooks: setup system-deps
 	$(RUN_NOTEBOOKS)
 
-## ruff on the code, then the type checker on the package (config: [tool.mypy] in pyproject.toml).
-lint: setup
+## ruff on the code, ESLint on the map script, then the type checker on the package ([tool.mypy] in pyproject.toml).
+lint: setup lint-js
 	$(BIN)/ruff check coverage tests scripts benchmarks
 	$(BIN)/mypy coverage
+
+## ESLint on the map page script (coverage/maps/assets/*.js), installed by npm from package-lock.json.
+lint-js:
+	npm ci --no-audit --no-fund --silent
+	npx --no-install eslint coverage/maps/assets
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

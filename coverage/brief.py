@@ -9,7 +9,7 @@ ROC year; the siting suggestion for the top gap (before → after); data-quality
 
 The content is built once (:func:`brief_sections`) and rendered twice: ``python-pptx`` writes native
 text and tables (editable, not pictures of text), ``fpdf2`` the PDF with the Noto CJK font embedded
-(text extractable). Maps and the trend chart are PNG figures (:mod:`coverage.maps_static`,
+(text extractable). Maps and the trend chart are PNG figures (:mod:`coverage.maps.static`,
 :mod:`coverage.charts`). Both files are written atomically.
 """
 
@@ -105,13 +105,13 @@ def _coverage_section(report: CoverageReport, county: str | None, targets, data)
     if any(r[-1] != DATA_LABELS["complete"] for r in table[1:]):
         notes.append("部分資料：清冊僅含部分據點，涵蓋率為下限；無資料：未讀到任何據點，不以 0% 呈現。")
     title = f"{county or '全國'} 各服務方案鄉鎮市區涵蓋率"
-    from .mapdata import definition_label
+    from .maps.payload import definition_label
 
     return Section(title=title, subtitle=f"涵蓋定義：{definition_label(report.definition)}", table=table, notes=notes)
 
 
 def _map_sections(report: CoverageReport, county: str, workdir: Path, data) -> list[Section]:
-    from .maps_static import county_figure
+    from .maps.static import county_figure
 
     out = []
     for cat in report.counties.loc[report.counties["county"] == county, "category"]:

@@ -199,7 +199,7 @@ def test_map_tooltips_suppress_caseloads(registry_file, private_run):
     import re
 
     from coverage.analysis import run_coverage
-    from coverage.mapdata import map_payload
+    from coverage.maps import map_payload
 
     report = run_coverage([registry_file], counties=["嘉義縣"], as_of="2024-01-01")
     tips = {t["c"]: t["t"] for t in map_payload(report, "嘉義縣")["towns"]}

@@ -1,7 +1,9 @@
 """What the maps show of a population run: people, distances, computed flags and gap priorities.
 
-Plain data for :func:`coverage.mapdata.map_payload` when the report was run with a population
-file (``--population``) and/or a DEM (``--dem``); independent of folium and of the browser.
+Plain data for :func:`coverage.maps.payload.map_payload` when the report was run with a population
+file (``run_coverage(population=…)``) and/or a DEM (``dem=…``); independent of folium and of the browser.
+This module imports only the leaf modules :mod:`coverage.maps.escape` and :mod:`coverage.maps.schema`
+of the package (``payload`` imports it, never the other way).
 
 * :func:`township_figures` — per township, the tooltip lines (people of the age group and in
   total, computed 偏遠/山區 beside the official flags) and, per category, the extra tooltip cells:
@@ -12,25 +14,27 @@ file (``--population``) and/or a DEM (``--dem``); independent of folium and of t
 * :func:`priority_items` — the ranked gap townships of :func:`coverage.priority.rank_priorities`
   as numbered badges at each township's representative point.
 
-Every text placed in HTML is escaped here (:func:`coverage.mapdata.esc`); facility names and the
+Every text placed in HTML is escaped here (:func:`coverage.maps.escape.esc`); facility names and the
 priority reasons come from user files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from .mapdata import esc
+from .escape import esc
+from .schema import MapPayload, PopulationMeta, Priorities, PriorityItem, Town, Village
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from ..analysis import CoverageReport
 
 __all__ = [
     "NATIONAL_PRIORITY_TOP",
+    "PRIORITY_CLASS_LABELS",
     "PRIORITY_COLOURS",
     "PRIORITY_LAYER",
     "add_population",
@@ -56,24 +60,18 @@ _AGE_LABELS = {"total": "總人口", "children": "兒少 0–17歲", "young_chil
 
 def age_label(group: str) -> str:
     """zh-TW name of an age group (``children`` → ``兒少 0–17歲``), escaped."""
-    from .population import AGE_GROUPS
+    from ..population import AGE_GROUPS
 
     return esc(_AGE_LABELS.get(group) or AGE_GROUPS.get(group, (0, 0, group))[2])
 
 
-def _int(value: object) -> int | None:
+def _int(value: Any) -> int | None:
     import pandas as pd
 
     return None if value is None or pd.isna(value) else int(round(float(value)))
 
 
-def _km(value: object) -> str:
-    import pandas as pd
-
-    return "—" if value is None or pd.isna(value) else f"{float(value):.1f}"
-
-
-def population_meta(report: CoverageReport) -> dict[str, Any] | None:
+def population_meta(report: CoverageReport) -> PopulationMeta | None:
     """The payload's ``pop``: age group, its label, distance, file, period and level; None without population."""
     from pathlib import Path
 
@@ -98,7 +96,7 @@ def _fca_by_township(points: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(g["w"] > 0, g["wf"] / g["w"].where(g["w"] > 0, 1.0), g["plain"]), index=g.index)
 
 
-def _round(value: object, digits: int) -> float | None:
+def _round(value: Any, digits: int) -> float | None:
     import pandas as pd
 
     return None if value is None or pd.isna(value) else round(float(value), digits)
@@ -152,7 +150,7 @@ def township_figures(report: CoverageReport, codes: Sequence[str],
         town = acc.townships.set_index(["towncode", "category"])
         fca = _fca_by_township(acc.points)
         for code in codes:
-            ac = []
+            ac: list[list[float | int | None] | None] = []
             for cat in categories:
                 if (code, cat) not in town.index:
                     ac.append(None)
@@ -185,7 +183,7 @@ def village_figures(report: CoverageReport, villcodes: Sequence[str],
     people = pts.drop_duplicates("villcode").set_index("villcode")["people"]
     dist = pts.pivot_table(index="villcode", columns="category", values="distance_km", aggfunc="first",
                            dropna=False).reindex(columns=list(categories))
-    out = []
+    out: list[dict[str, Any]] = []
     for code in villcodes:
         if code not in people.index:
             out.append({})
@@ -201,7 +199,7 @@ def representative_points(townships: gpd.GeoDataFrame) -> dict[str, tuple[float,
     import numpy as np
     import shapely
 
-    from .geography import PROJECTED_CRS
+    from ..geography import PROJECTED_CRS
 
     proj = townships.geometry.to_crs(PROJECTED_CRS)
     parts, owner = shapely.get_parts(np.asarray(proj.values), return_index=True)
@@ -221,7 +219,7 @@ def priority_rank_class(rank: int) -> int:
 
 
 def priority_items(report: CoverageReport, county: str | None, categories: Sequence[str],
-                   townships: gpd.GeoDataFrame, *, top: int | None = None) -> list[list[dict[str, Any]]] | None:
+                   townships: gpd.GeoDataFrame, *, top: int | None = None) -> list[list[PriorityItem]] | None:
     """Per category (in ``categories`` order), the ranked gap townships as badges; None without priorities.
 
     Each item: rank ``r``, colour class ``c`` (:func:`priority_rank_class`), ``[lat, lon]`` ``a``
@@ -238,7 +236,7 @@ def priority_items(report: CoverageReport, county: str | None, categories: Seque
     if top is not None:
         prio = prio[prio["rank"] <= top]
     points = representative_points(townships[townships["towncode"].isin(set(prio["towncode"]))])
-    out: list[list[dict[str, Any]]] = [[] for _ in categories]
+    out: list[list[PriorityItem]] = [[] for _ in categories]
     index = {c: i for i, c in enumerate(categories)}
     for row in prio.itertuples(index=False):
         i = index.get(row.category)
@@ -251,7 +249,7 @@ def priority_items(report: CoverageReport, county: str | None, categories: Seque
     return out
 
 
-def add_population(payload: dict[str, Any], report: CoverageReport, county: str | None, codes: Sequence[str],
+def add_population(payload: MapPayload, report: CoverageReport, county: str | None, codes: Sequence[str],
                    categories: Sequence[str], townships: gpd.GeoDataFrame,
                    villcodes: Sequence[str] | None = None) -> None:
     """Put the population figures of ``report`` into a map payload (in place).
@@ -268,14 +266,16 @@ def add_population(payload: dict[str, Any], report: CoverageReport, county: str 
     if found is not None:
         figures, names = found
         for town in payload["towns"]:
-            town.update(figures.get(town["c"], {}))
+            town.update(cast("Town", figures.get(town["c"], {})))
         payload["names"] = names
-    if villcodes is not None and payload.get("villages"):
+    villages = payload["villages"]
+    if villcodes is not None and villages:
         people = village_figures(report, villcodes, categories)
         if people is not None:
-            for village, extra in zip(payload["villages"], people, strict=True):
-                village.update(extra)
+            for village, extra in zip(villages, people, strict=True):
+                village.update(cast("Village", extra))
     top = NATIONAL_PRIORITY_TOP if county is None else None
     items = priority_items(report, county, categories, townships, top=top)
     if items is not None:
-        payload["prio"] = {"items": items, "top": top, "show": county is not None, "layer": PRIORITY_LAYER}
+        prio: Priorities = {"items": items, "top": top, "show": county is not None, "layer": PRIORITY_LAYER}
+        payload["prio"] = prio

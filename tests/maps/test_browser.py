@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require
-from tests.test_maps import (
+from tests.maps.conftest import (
     AS_OF,
     XSS_CATEGORY,
     XSS_IMG,
@@ -171,6 +171,8 @@ def test_loads_offline_without_errors(open_map, name, tmp_path):
 @pytest.mark.parametrize("name", MAPS)
 def test_every_township_polygon_is_drawn(open_map, name):
     m = open_map(name)
+    # taiwan.html opens on the main island, where Leaflet leaves the far islands (東引) undrawn: show them all
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
     expected = 18 if name == "嘉義縣.html" else 368
     assert len(m.payload["towns"]) == expected
     assert m.drawn_fills() == expected
@@ -183,6 +185,8 @@ def test_every_township_polygon_is_drawn(open_map, name):
 @pytest.mark.parametrize("name", MAPS)
 def test_markers_per_category_and_toggling(open_map, name):
     m = open_map(name)
+    # taiwan.html opens on the main island, where Leaflet leaves the far islands (東引) undrawn: show them all
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
     expected = Counter(f["k"] for f in m.payload["fac"])
     assert set(expected) == set(range(len(m.payload["cats"])))
     for i, cat in enumerate(m.payload["cats"]):
@@ -207,7 +211,7 @@ def test_markers_per_category_and_toggling(open_map, name):
 
 @pytest.mark.parametrize("name", MAPS)
 def test_hovering_alishan_shows_its_tooltip(open_map, name, tmp_path):
-    from tests.test_maps import inner_point
+    from tests.maps.conftest import inner_point
 
     m = open_map(name)
     lon, lat = inner_point("阿里山鄉")
@@ -342,7 +346,7 @@ def pop_site(tmp_path_factory) -> Path:
     from coverage.datasets import get_path
     from coverage.maps import render_map, write_maps
     from coverage.report import atomic_open
-    from tests.test_maps import shared_dems, shared_file
+    from tests.maps.conftest import shared_dems, shared_file
 
     population = shared_file("population", "village_population_agegroups_2021-03.csv")
     root = tmp_path_factory.mktemp("pop-site")
@@ -370,7 +374,7 @@ def open_pop_map(browser, pop_site):
 
 
 def _hover_alishan(m: Page) -> str:
-    from tests.test_maps import inner_point
+    from tests.maps.conftest import inner_point
 
     lon, lat = inner_point("阿里山鄉")
     m.view(lat, lon, 11)
@@ -458,11 +462,11 @@ def test_priority_reasons_do_not_execute(open_pop_map):
 
 
 def test_xss_corpus_fires_no_dialog(browser, tmp_path_factory):
-    """Every payload of tests.test_maps.XSS_CORPUS as name, address, status, source, public 聯絡人 and a
+    """Every payload of tests.maps.conftest.XSS_CORPUS as name, address, status, source, public 聯絡人 and a
     category: every popup and tooltip opened, and the index page loaded; nothing runs or is injected."""
     from coverage.analysis import run_coverage
     from coverage.maps import write_maps
-    from tests.test_maps import XSS_CORPUS, write_xss_registry
+    from tests.maps.conftest import XSS_CORPUS, write_xss_registry
 
     root = tmp_path_factory.mktemp("xss")
     registry = write_xss_registry(root / "xss.csv", XSS_CORPUS, category=XSS_CORPUS[0])
@@ -545,3 +549,74 @@ def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
         m.page.screenshot(path=str(tmp_path / "tiles-blocked.png"))
     finally:
         m.close()
+
+
+def test_popup_shows_the_service_area(open_map, site, tmp_path):
+    """Clicking a 社會福利服務中心 that has an official service area shows its 服務區域 townships
+    (the bundled national registry; the seed registry names none)."""
+    from coverage.analysis import run_coverage
+    from coverage.maps import render_map
+
+    report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
+    page = render_map(report, "嘉義縣", basemap="none", offline=True)
+    (site / "嘉義縣-服務區域.html").write_text(page, encoding="utf-8")
+    m = open_map("嘉義縣-服務區域.html")
+    k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+    m.show_category(k)
+    j = m.js("""i => window.safetynet.markers[i].getLayers().findIndex(l => l.getPopup().getContent()
+                .includes("日安民雄社會福利服務中心"))""", k)
+    assert j >= 0
+    m.js("""([i, j]) => new Promise(done => {
+        const group = window.safetynet.markers[i], marker = group.getLayers()[j];
+        document.querySelectorAll("[data-sn-test]").forEach(e => e.removeAttribute("data-sn-test"));
+        window.safetynet.map.setView(marker.getLatLng(), 14, {animate: false});
+        group.zoomToShowLayer(marker, () => { marker.getElement().setAttribute("data-sn-test", "1"); done(); });
+    })""", [k, j])
+    m.page.locator("[data-sn-test]").click()
+    popup = m.page.locator(".leaflet-popup-content")
+    popup.wait_for(state="visible", timeout=5000)
+    text = popup.inner_text()
+    m.page.screenshot(path=str(tmp_path / "service-area.png"))
+    assert "日安民雄社會福利服務中心" in text
+    assert "服務區域" in text and "民雄鄉、大林鎮、溪口鄉、新港鄉" in text
+    assert m.errors == []
+
+
+def test_national_map_opens_on_the_main_island(open_map, tmp_path):
+    """taiwan.html opens fitted to the main island: all of it in view, at a closer zoom than every island needs."""
+    m = open_map("taiwan.html")
+    (south, west), (north, east) = m.payload["view"]
+    shown = m.js("""() => { const b = window.safetynet.map.getBounds();
+                           return [b.getSouth(), b.getWest(), b.getNorth(), b.getEast()]; }""")
+    assert shown[0] <= south and shown[1] <= west and shown[2] >= north and shown[3] >= east
+    zoom = m.js("() => window.safetynet.map.getZoom()")
+    every_island = m.js("b => window.safetynet.map.getBoundsZoom(b, false, L.point(8, 8))", m.payload["bounds"])
+    assert zoom > every_island
+    m.page.screenshot(path=str(tmp_path / "taiwan.png"))
+    assert m.errors == []
+
+
+@pytest.mark.parametrize("name", MAPS)
+def test_panels_leave_the_map_visible(open_map, name, tmp_path):
+    """In a 1400×900 window the title, layer and legend panels together cover less than a quarter of the
+    map, even with the legend's 資料說明 open; the legend collapses to its heading."""
+    m = open_map(name)
+    m.page.set_viewport_size({"width": 1400, "height": 900})
+    m.page.locator(".sn-legend details.sn-data summary").click()  # open 資料說明: the legend at its largest
+    m.page.wait_for_function("() => document.querySelector('.sn-legend details.sn-data').open")
+
+    def area(selector: str) -> float:
+        box = m.page.locator(selector).first.bounding_box()
+        assert box is not None, selector
+        return box["width"] * box["height"]
+
+    panels = [".sn-title", ".leaflet-control-layers", ".sn-legend"]
+    covered = sum(area(s) for s in panels)
+    m.page.screenshot(path=str(tmp_path / f"{Path(name).stem}-panels.png"))
+    assert 0 < covered < 0.25 * 1400 * 900, {s: area(s) for s in panels}
+    open_height = m.page.locator(".sn-legend").bounding_box()["height"]
+    m.page.locator(".sn-legend > details > summary").click()  # collapse the legend
+    m.page.wait_for_function("() => !document.querySelector('.sn-legend > details').open")
+    closed_height = m.page.locator(".sn-legend").bounding_box()["height"]
+    assert closed_height < 40 < open_height
+    assert m.errors == []

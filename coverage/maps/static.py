@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    from matplotlib.artist import Artist
+    from matplotlib.figure import Figure
 
-    from .analysis import CoverageReport
+    from ..analysis import CoverageReport
 
 __all__ = ["county_figure", "label_offsets", "scale_bar_corner"]
 
@@ -122,8 +124,8 @@ def _panel(ax, cat: str, ctx: dict) -> None:
     """One programme's panel: fill, gaps, villages, points, halo labels, title, scale bar."""
     from matplotlib import patheffects
 
-    from .facilities import CATEGORIES
-    from .mapdata import COVERED, GAP_COLOUR, STATE_COLOURS
+    from ..facilities import CATEGORIES
+    from .payload import COVERED, GAP_COLOUR, STATE_COLOURS
 
     geoms, state = ctx["geoms"], ctx["states"][cat]
     geoms.plot(ax=ax, color=state.map(STATE_COLOURS).tolist(), edgecolor="#555555", linewidth=0.4, zorder=1)
@@ -154,15 +156,16 @@ def _panel(ax, cat: str, ctx: dict) -> None:
     _scale_bar(ax, ctx["family"], ctx["land"])
 
 
-def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list:
+def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list[Artist]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from .facilities import CATEGORIES
-    from .mapdata import GAP_COLOUR, STATE_COLOURS, STATE_LABELS
+    from ..facilities import CATEGORIES
+    from .payload import GAP_COLOUR, STATE_COLOURS, STATE_LABELS
 
-    handles = [] if village_fill else [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s])
-                                       for s in STATE_LABELS]
+    handles: list[Artist] = []
+    if not village_fill:
+        handles += [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s]) for s in STATE_LABELS]
     handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, linewidth=1.6, label="缺口：未涵蓋的鄉鎮市區"))
     if village_fill:
         handles += [Patch(facecolor=colour, edgecolor="#999999", label="村里至最近據點 " + _distance_label(lo, hi))
@@ -177,7 +180,7 @@ def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list:
 
 def _county_villages(report: CoverageReport, codes: list[str]):
     """The county's villages in metres and the per-village distances of the report, if any."""
-    from .geography import PROJECTED_CRS, load_villages
+    from ..geography import PROJECTED_CRS, load_villages
 
     villages = load_villages()
     villages = villages[villages["towncode"].isin(codes)].to_crs(PROJECTED_CRS)
@@ -222,18 +225,33 @@ def county_figure(
     dpi : int
         Resolution of the PNG.
     """
-    import geopandas as gpd
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .charts import cjk_font
-    from .errors import InputError
-    from .geography import PROJECTED_CRS, load_townships
-    from .mapdata import STATE_LABELS, category_styles, definition_label, ordered_categories, township_states
-    from .measure import facility_state
-    from .report import atomic_open
+    from ..report import atomic_open
+
+    ctx = _figure_context(report, county, townships=townships, level=level, categories=categories)
+    fig = _draw_figure(report, county, ctx, dpi)
+    path = Path(path)
+    with atomic_open(path, "wb") as fh:
+        # bbox_inches="tight" grows the canvas to whatever was drawn: the footer is never clipped
+        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=0.25, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDataFrame | None, level: str,
+                    categories: list[str] | None) -> dict[str, Any]:
+    """What every panel of a county figure draws: township geometry in metres, states, points, labels."""
+    import geopandas as gpd
+
+    from ..charts import cjk_font
+    from ..errors import InputError
+    from ..geography import PROJECTED_CRS, load_townships
+    from ..measure import facility_state
+    from .payload import category_styles, ordered_categories, township_states
 
     if level not in ("township", "village"):
         raise InputError(f"level={level!r}: expected 'township' or 'village'")
@@ -256,7 +274,8 @@ def county_figure(
     fac = fac.assign(_state=facility_state(fac, report.as_of))
     minx, miny, maxx, maxy = geoms.total_bounds
     villages, distances = _county_villages(report, codes) if level == "village" else (None, None)
-    ctx = {
+    return {
+        "cats": cats, "bounds": (minx, miny, maxx, maxy),
         "geoms": geoms, "states": township_states(table, cats).reindex(codes), "styles": category_styles(cats),
         "fac": fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS), "family": family,
         "summary": report.counties[report.counties["county"] == county].set_index("category"),
@@ -265,11 +284,20 @@ def county_figure(
         "villages": villages, "distances": distances, "village_fill": False,
     }
 
+
+def _draw_figure(report: CoverageReport, county: str, ctx: dict[str, Any], dpi: int) -> Figure:
+    """The figure: a grid of panels (:func:`_panel`), the legend, title and sources."""
+    import matplotlib.pyplot as plt
+
+    from .payload import STATE_LABELS, definition_label
+
+    cats, family = ctx["cats"], ctx["family"]
+    minx, miny, maxx, maxy = ctx["bounds"]
     ncols = 1 if len(cats) == 1 else 2
     nrows = math.ceil(len(cats) / ncols)
     panel_w = 6.0
     panel_h = min(max(panel_w * (maxy - miny) / max(maxx - minx, 1.0), 3.0), 8.0) + 0.5  # + panel title
-    legend_rows = math.ceil((len(STATE_LABELS) + 2 + len(cats) + (5 if villages is not None else 0)) / 2)
+    legend_rows = math.ceil((len(STATE_LABELS) + 2 + len(cats) + (5 if ctx["villages"] is not None else 0)) / 2)
     legend_h = 0.5 + 0.2 * legend_rows
     fig_h = nrows * panel_h + 0.7 + legend_h
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, fig_h), dpi=dpi, squeeze=False)
@@ -286,9 +314,4 @@ def county_figure(
     fig.text(0.5, 0.08 / fig_h, f"涵蓋定義：{definition_label(report.definition)}。{boundaries}。"
              "標於鄉鎮代表點者，位置僅知鄉鎮市區。", ha="center", fontsize=7, family=family, color="#444444")
     fig.tight_layout(rect=(0, legend_h / fig_h, 1, 1 - 0.6 / fig_h), h_pad=4.0)
-    path = Path(path)
-    with atomic_open(path, "wb") as fh:
-        # bbox_inches="tight" grows the canvas to whatever was drawn: the footer is never clipped
-        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=0.25, metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return fig

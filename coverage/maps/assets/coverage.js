@@ -1,86 +1,21 @@
-"""The page-side part of the coverage maps: CSS and the script that draws :func:`coverage.mapdata.map_payload`.
-
-Kept apart from :mod:`coverage.maps` so the Python stays readable. The script is this project's
-own code (no third-party JavaScript is copied here); it runs on Leaflet and, for clustering,
-Leaflet.markercluster, written beside the map (``lib/``) or inlined in it.
-
-The script inserts into the page only the HTML fragments of the payload, which
-:mod:`coverage.mapdata` and :mod:`coverage.mapaccess` built from escaped text, and numbers of the
-payload that it formats itself (population figures, distances, priority scores).
-"""
-
-from __future__ import annotations
-
-__all__ = ["CSS", "SCRIPT"]
-
-CSS = """
-.leaflet-container { font-family: "Noto Sans TC", "Noto Sans CJK TC", "Microsoft JhengHei", "PingFang TC",
-  sans-serif; font-size: 13px; background: #f4f6f8; }
-.sn-box { background: rgba(255,255,255,.94); padding: 6px 10px; border-radius: 6px;
-  box-shadow: 0 1px 5px rgba(0,0,0,.35); line-height: 1.45; max-width: 360px; }
-.sn-title h1 { font-size: 16px; margin: 0 0 2px 0; }
-.sn-title .sn-sub { font-weight: bold; }
-.sn-title .sn-meta, .sn-legend .sn-meta { color: #444; font-size: 12px; }
-.sn-legend { max-height: 60vh; overflow: auto; font-size: 12px; }
-.sn-legend summary { cursor: pointer; font-weight: bold; }
-.sn-legend .sn-h { font-weight: bold; margin-top: 6px; }
-.sn-legend .sn-data { margin-top: 6px; }
-.sn-legend .sn-data summary { font-weight: normal; }
-.sn-legend svg { vertical-align: middle; width: 14px; height: 20px; }
-.sn-sw { display: inline-block; width: 14px; height: 12px; margin-right: 5px; vertical-align: middle;
-  border: 1px solid #666; }
-.sn-sw-gap { background: transparent; border: 3px solid %(gap)s; width: 10px; height: 8px; }
-.sn-sw-line { background: transparent; border: 0; border-top: 2px solid #333; height: 0; }
-.sn-layer svg { vertical-align: middle; width: 12px; height: 17px; }
-.sn-layer small { color: #555; }
-.sn-marker { background: none; border: 0; }
-.sn-marker svg { display: block; filter: drop-shadow(0 1px 1px rgba(0,0,0,.5)); }
-.sn-approx svg { opacity: .72; }
-.sn-planned svg { filter: grayscale(1); opacity: .6; }
-.sn-cluster { background: none; border: 0; }
-.sn-cluster div { width: 30px; height: 30px; border-radius: 50%%; color: #fff; text-align: center;
-  font: bold 12px/26px sans-serif; border: 2px solid #fff; box-shadow: 0 1px 4px rgba(0,0,0,.5); }
-.sn-tooltip table, .sn-pop table { border-collapse: collapse; margin-top: 3px; }
-.sn-tooltip td, .sn-pop td, .sn-pop th { padding: 1px 4px; vertical-align: top; text-align: left; }
-.sn-pop th { white-space: nowrap; color: #555; font-weight: normal; }
-.sn-pop { max-width: 300px; }
-.sn-flags { color: #6a3d9a; font-weight: bold; }
-.sn-note { margin-top: 4px; color: #8c510a; font-size: 12px; }
-.sn-state { margin-top: 2px; }
-.sn-site { display: block; width: 22px; height: 22px; border-radius: 50%%; background: #111; color: #fff;
-  border: 2px solid #fff; box-shadow: 0 1px 4px rgba(0,0,0,.6); font: bold 12px/22px sans-serif;
-  text-align: center; font-style: normal; }
-.sn-site.sn-site-new { background: #d7301f; }
-.sn-site-marker { background: none; border: 0; }
-.sn-site-sw { display: inline-block; width: 14px; height: 14px; font-size: 10px; line-height: 14px;
-  margin-right: 5px; vertical-align: middle; border-width: 1px; }
-.sn-sw-radius { background: transparent; border: 2px solid #d7301f; border-radius: 50%%; width: 10px; height: 10px; }
-.sn-mode { margin-top: 3px; }
-.sn-mode label { cursor: pointer; margin-right: 6px; white-space: nowrap; }
-.sn-mode small { color: #555; }
-.sn-title .sn-site-summary { color: #222; }
-.sn-tooltip .sn-th td { color: #555; font-size: 11px; }
-.sn-tooltip .sn-near { color: #555; font-size: 12px; }
-.sn-computed { color: #b15928; }
-.sn-calc { color: #555; font-size: 12px; }
-.sn-prio { display: block; width: 22px; height: 22px; border-radius: 4px; color: #fff; border: 2px solid #fff;
-  box-shadow: 0 1px 4px rgba(0,0,0,.6); font: bold 12px/22px sans-serif; text-align: center; font-style: normal; }
-.sn-prio-marker { background: none; border: 0; }
-.sn-prio-sw { display: inline-block; width: 14px; height: 14px; font-size: 10px; line-height: 14px;
-  margin-right: 5px; vertical-align: middle; border-width: 1px; }
-.leaflet-tooltip.sn-prio-tooltip { white-space: normal; width: 340px; }
-.sn-reasons { margin-top: 3px; color: #444; font-size: 12px; }
-%(prio)s
-%(active_rows)s
-.sn-tile-note { color: #8c510a; font-size: 12px; max-width: 300px; }
-@media print { .leaflet-control-layers, .sn-tile-note { display: none; } }
-"""
-
-SCRIPT = r"""
-(function () {
+/*
+ * The page-side part of the coverage maps: draws the payload of coverage.maps.payload.map_payload.
+ *
+ * This project's own code (no third-party JavaScript is copied here); it runs on Leaflet and, for
+ * clustering, Leaflet.markercluster, written beside the map (folder lib) or inlined in it. The page calls
+ * safetynetDraw(map, payload, tiles) once, after folium has made the map and its tile layers; the
+ * payload is the JSON text of the page's script element of type application/json, id sn-payload.
+ *
+ * The script inserts into the page only the HTML fragments of the payload, which
+ * coverage.maps.payload and coverage.maps.population built from escaped text, and numbers of the
+ * payload that it formats itself (population figures, distances, priority scores).
+ *
+ * folium renders the page's script text as a Jinja template: this file never contains a brace
+ * followed by another brace, a percent sign or a hash sign (tests/test_maps_render.py checks).
+ */
+/* exported safetynetDraw */
+function safetynetDraw(map, D, tiles) {
   "use strict";
-  var D = %(payload)s;
-  var map = %(map)s;
   var q = D.q, cats = D.cats, towns = D.towns, villages = D.villages;
 
   function ring(r) {
@@ -94,7 +29,7 @@ SCRIPT = r"""
   function km(x) { return x === null || x === undefined ? "—" : x.toFixed(1); }
   function share(p) {
     if (p === null) { return "—"; }
-    return p > 0 && p < 1 ? "&lt;1%%" : p > 99 && p < 100 ? "&gt;99%%" : Math.round(p) + "%%";
+    return p > 0 && p < 1 ? "&lt;1%" : p > 99 && p < 100 ? "&gt;99%" : Math.round(p) + "%";
   }
   function withPopulation(t) {
     var P = D.pop, head = "", flags = [], info = [], html = t.t;
@@ -240,7 +175,7 @@ SCRIPT = r"""
   function subtitle(i) {
     var c = S && mode === 1 && i === S.k ? S : cats[i];
     return cats[i].label + (c === S ? "（新增後）" : "") + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" +
-      c.rate.toFixed(1) + "%%）" +
+      c.rate.toFixed(1) + "%）" +
       (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "");
   }
   function gapsFor(i) {
@@ -277,7 +212,7 @@ SCRIPT = r"""
     g.on("remove", function () { deactivate(i); });
     groups.push(g);
     overlays['<span class="sn-layer" data-cat="' + i + '">' + c.icon + " " + c.label + " <small>" + c.covered +
-             "/" + c.total + "（" + c.rate.toFixed(1) + "%%）</small></span>"] = g;
+             "/" + c.total + "（" + c.rate.toFixed(1) + "%）</small></span>"] = g;
   });
   overlays['<span class="sn-layer" data-layer="gaps"><i class="sn-sw sn-sw-gap"></i>缺口：未涵蓋鄉鎮市區</span>'] =
     gaps;
@@ -342,8 +277,11 @@ SCRIPT = r"""
     overlays[S.radiusLayer] = radii;
   }
 
+  // The basemaps: folium's tile layers (label → layer, in the layer control's order), then "none".
   var bases = {};
-  %(bases)s
+  Object.keys(tiles).forEach(function (k) { bases[k] = tiles[k]; });
+  bases[D.ui.noBasemap] = L.layerGroup();
+  if (D.ui.noBasemapShown) { bases[D.ui.noBasemap].addTo(map); }
   // Only the basemap tiles come from the network: when they fail, say so once (the rest is local).
   var tileNote = null;
   Object.keys(bases).forEach(function (k) {
@@ -387,12 +325,11 @@ SCRIPT = r"""
   if (sites) { sites.addTo(map); }
   if (prio && P.show) { prio.addTo(map); }
   if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
-  map.fitBounds(D.bounds, {padding: [8, 8]});
+  map.fitBounds(D.view || D.bounds, {padding: [8, 8]});  // the national map opens on the main island
 
   window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
                       active: function () { return active; }, sites: sites, radii: radii,
                       mode: function () { return mode; }, setMode: setMode, priorities: prio,
                       tileNote: function () { return tileNote ? tileNote.getContainer() : null; }};
-})();
-"""
+}

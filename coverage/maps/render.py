@@ -10,7 +10,7 @@ Each page is a folium (Leaflet) map that works from a file, without a server:
   programme, address, status, opened, source, a note when only the township is known);
 * title, legend, as-of date, scale bar, boundary attribution; basemap OpenStreetMap, the
   NLSC 通用版電子地圖 (EMAP) or none;
-* with population figures (``run_coverage(population=…, dem=…)``, :mod:`coverage.mapaccess`): the
+* with population figures (``run_coverage(population=…, dem=…)``, :mod:`coverage.maps.population`): the
   tooltips add the people of the age group (and in total), per programme the share within
   ``distance_km``, the mean/max distance to and name of the nearest point and the 2SFCA value,
   the computed 偏遠/山區 flags beside the official ones, village people and distances on village
@@ -44,22 +44,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from .errors import CoverageError, InputError
-from .mapdata import esc
+from ..errors import CoverageError, InputError
+from .escape import esc
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    import pandas as pd
 
-    from .analysis import CoverageReport
-    from .siting import SitingPlan
+    from ..analysis import CoverageReport
+    from ..siting import SitingPlan
+    from .schema import MapPayload
 
 __all__ = [
     "ASSET_DIR",
     "BASEMAPS",
     "LEVELS",
+    "PAYLOAD_ID",
     "TILE_NOTE",
     "MapFrame",
+    "asset_text",
     "map_filename",
+    "page_css",
     "render_index",
     "render_map",
     "show_map",
@@ -132,7 +137,7 @@ def write_offline_assets(out_dir: str | Path) -> list[Path]:
     CoverageError
         When ``folium-offline`` is not installed or lacks an asset of this folium version.
     """
-    from .report import atomic_open
+    from ..report import atomic_open
 
     written = []
     for name, text in _asset_texts().items():
@@ -197,8 +202,8 @@ def _check(level: str, basemap: str) -> None:
         raise InputError(f"basemap must be one of {', '.join(BASEMAPS)}; got {basemap!r}")
 
 
-def _title_html(report: CoverageReport, place: str, index_href: str | None, payload: dict[str, Any]) -> str:
-    from .mapdata import definition_label
+def _title_html(report: CoverageReport, place: str, index_href: str | None, payload: MapPayload) -> str:
+    from .payload import definition_label
 
     link = f'・<a href="{esc(index_href)}">各縣市總表</a>' if index_href else ""
     sites = payload.get("sites")
@@ -216,9 +221,9 @@ def _title_html(report: CoverageReport, place: str, index_href: str | None, payl
     )
 
 
-def _legend_html(report: CoverageReport, payload: dict[str, Any], attribution: str) -> str:
-    from . import __version__
-    from .mapdata import STATE_LABELS, definition_label
+def _legend_html(report: CoverageReport, payload: MapPayload, attribution: str) -> str:
+    from .. import __version__
+    from .payload import STATE_LABELS, definition_label
 
     colours = payload["colours"]
     parts = ['<details open><summary>圖例</summary>',
@@ -251,9 +256,9 @@ def _legend_html(report: CoverageReport, payload: dict[str, Any], attribution: s
     return "".join(parts)
 
 
-def _priority_legend(payload: dict[str, Any]) -> list[str]:
+def _priority_legend(payload: MapPayload) -> list[str]:
     """Legend lines of the 優先補點 layer (none without population)."""
-    from .mapaccess import PRIORITY_CLASS_LABELS
+    from .population import PRIORITY_CLASS_LABELS
 
     prio, pop = payload.get("prio"), payload.get("pop")
     if not prio or not pop:
@@ -268,7 +273,7 @@ def _priority_legend(payload: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _population_note(report: CoverageReport, payload: dict[str, Any]) -> str:
+def _population_note(report: CoverageReport, payload: MapPayload) -> str:
     """資料說明 lines on population, distances and the computed flags (empty without them)."""
     pop = payload.get("pop")
     lines = []
@@ -286,42 +291,83 @@ def _population_note(report: CoverageReport, payload: dict[str, Any]) -> str:
 
 
 def _flag_labels() -> list[str]:
-    from .geography import FLAG_LABELS
+    from ..geography import FLAG_LABELS
 
     return list(FLAG_LABELS.values())
 
 
-def _layers_element(payload: dict[str, Any], tiles: dict[str, Any], basemap: str):
-    """The folium element that draws the payload (CSS in the head, script after the map)."""
+def asset_text(name: str) -> str:
+    """Text of a file of the package's ``coverage/maps/assets`` (``coverage.js``, ``coverage.css``, ``index.css``).
+
+    Raises
+    ------
+    CoverageError
+        When the package was installed without its assets (the names it has are listed).
+    """
+    from importlib.resources import files
+
+    folder = files(__package__).joinpath("assets")
+    try:
+        return folder.joinpath(name).read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        have = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        raise CoverageError(f"map asset {name!r} is missing from the installed package "
+                            f"(coverage/maps/assets has: {', '.join(have) or 'nothing'}); reinstall safetynet-coverage"
+                            ) from exc
+
+
+def page_css(payload: MapPayload) -> str:
+    """The map page's stylesheet: ``assets/coverage.css`` and the rules that depend on the payload.
+
+    Those are the gap colour (a CSS variable), the priority badge colours and, per category, the
+    bold tooltip row of the programme shown.
+    """
+    from .payload import GAP_COLOUR
+    from .population import PRIORITY_COLOURS
+
+    prio = "\n".join(f".sn-prio-{c} {{ background: {colour}; {'color: #333; ' if c == 4 else ''}}}"
+                     for c, colour in PRIORITY_COLOURS.items())
+    rows = "\n".join(f".sn-active-{i} .sn-tooltip .sn-r{i} {{ font-weight: bold; }}"
+                     for i in range(len(payload["cats"])))
+    return f":root {{ --sn-gap: {GAP_COLOUR}; }}\n{asset_text('coverage.css')}{prio}\n{rows}\n"
+
+
+#: ``id`` of the page element that holds the payload as JSON.
+PAYLOAD_ID = "sn-payload"
+
+
+def _layers_element(payload: MapPayload, tiles: dict[str, Any]) -> Any:
+    """The folium element that draws the payload.
+
+    The stylesheet goes into the head; the payload into a ``<script type="application/json">``
+    element of the body; ``assets/coverage.js`` and one call of its ``safetynetDraw`` after the map
+    and its tile layers are made.
+    """
     from branca.element import MacroElement
     from folium.template import Template
 
-    from .mapdata import GAP_COLOUR, to_script_json
-    from .maps_template import CSS, SCRIPT
+    from .escape import to_script_json
 
     class CoverageLayers(MacroElement):
         _template = Template(
             "{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}"
+            "{% macro html(this, kwargs) %}<script type=\"application/json\" id=\"" + PAYLOAD_ID + "\">"
+            "{{ this.data }}</script>{% endmacro %}"
             "{% macro script(this, kwargs) %}{{ this.script_text(this._parent.get_name()) }}{% endmacro %}"
         )
 
         def __init__(self) -> None:
             super().__init__()
             self._name = "CoverageLayers"
-            rows = "\n".join(f".sn-active-{i} .sn-tooltip .sn-r{i} {{ font-weight: bold; }}"
-                             for i in range(len(payload["cats"])))
-            from .mapaccess import PRIORITY_COLOURS
-
-            prio = "\n".join(f".sn-prio-{c} {{ background: {colour}; {'color: #333; ' if c == 4 else ''}}}"
-                              for c, colour in PRIORITY_COLOURS.items())
-            self.css = CSS % {"gap": GAP_COLOUR, "active_rows": rows, "prio": prio}
+            self.css = page_css(payload)
+            self.data = to_script_json(payload)
 
         def script_text(self, map_name: str) -> str:
             # tile layer names are read at render time, after the page's ids are final
-            bases = [f"bases[{to_script_json(_BASE_LABELS[k])}] = {t.get_name()};" for k, t in tiles.items()]
-            bases.append(f"bases[{to_script_json(_BASE_LABELS['none'])}] = L.layerGroup()"
-                         f"{'.addTo(map)' if basemap == 'none' else ''};")
-            return SCRIPT % {"payload": to_script_json(payload), "map": map_name, "bases": "\n  ".join(bases)}
+            layers = ", ".join(f"{to_script_json(_BASE_LABELS[k])}: {t.get_name()}" for k, t in tiles.items())
+            return (f"{asset_text('coverage.js')}\nsafetynetDraw({map_name}, "
+                    f"JSON.parse(document.getElementById({to_script_json(PAYLOAD_ID)}).textContent), "
+                    f"{{{layers}}});\n")
 
     return CoverageLayers()
 
@@ -368,12 +414,46 @@ def render_map(
     str
         The HTML. A page's URL fragment (``嘉義縣.html#community_support_point``) selects
         the category shown first.
+
+    Raises
+    ------
+    InputError
+        When ``level``, ``basemap`` or ``offline`` is not one of its choices, ``county`` is not in
+        the report, or ``sites`` is for another county or category.
     """
     import folium
 
-    from .mapdata import boundary_attribution, map_payload
-
     _check(level, basemap)
+    if offline not in (True, False, "inline"):
+        raise InputError(f"offline must be True, False or 'inline', got {offline!r}")
+    payload = _page_payload(report, county, level=level, basemap=basemap, index_href=index_href,
+                            townships=townships, sites=sites)
+    (south, west), (north, east) = payload["bounds"]
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
+                      tiles=None, zoom_control=False, control_scale=False)
+    src = _asset_sources(offline)
+    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
+    fmap.default_js = [("leaflet", src["leaflet.js"]), ("markerclusterjs", src["leaflet.markercluster.js"])]
+    fmap.default_css = [("leaflet_css", src["leaflet.css"]), ("markerclustercss", src["MarkerCluster.css"])]
+    tiles = {
+        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
+        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
+                                 max_native_zoom=19, show=basemap == "nlsc"),
+    }
+    for tile in tiles.values():
+        tile.add_to(fmap)
+    _layers_element(payload, tiles).add_to(fmap)
+    root: Any = fmap.get_root()  # a branca Figure
+    root.title = _page_title(report, county, sites)
+    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+
+
+def _page_payload(report: CoverageReport, county: str | None, *, level: str, basemap: str,
+                  index_href: str | None, townships: gpd.GeoDataFrame | None,
+                  sites: SitingPlan | None) -> MapPayload:
+    """:func:`coverage.maps.payload.map_payload` with the page's texts (``ui``) and cluster radius."""
+    from .payload import boundary_attribution, map_payload
+
     payload = map_payload(report, county, level=level, townships=townships, sites=sites)
     attribution = boundary_attribution(report, level)
     place = county if county is not None else "全國"
@@ -383,46 +463,34 @@ def render_map(
         "legend": _legend_html(report, payload, attribution),
         "attribution": attribution,
         "tileNote": TILE_NOTE,
+        "noBasemap": _BASE_LABELS["none"],
+        "noBasemapShown": basemap == "none",
     }
-    (south, west), (north, east) = payload["bounds"]
-    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
-                      tiles=None, zoom_control=False, control_scale=False)
-    urls = _asset_urls()
-    if offline not in (True, False, "inline"):
-        raise InputError(f"offline must be True, False or 'inline', got {offline!r}")
-    inline = {}
+    return payload
+
+
+def _asset_sources(offline: bool | str) -> dict[str, str]:
+    """File name → where the page loads each web asset: ``lib/…``, a data URI (inline) or folium's CDN."""
     if offline == "inline":
         import base64
 
-        for name, text in _asset_texts().items():
-            mime = "text/javascript" if name.endswith(".js") else "text/css"
-            inline[name] = f"data:{mime};base64,{base64.b64encode(text.encode('utf-8')).decode('ascii')}"
+        return {name: f"data:{'text/javascript' if name.endswith('.js') else 'text/css'};base64,"
+                      f"{base64.b64encode(text.encode('utf-8')).decode('ascii')}"
+                for name, text in _asset_texts().items()}
+    urls = _asset_urls()
+    return {name: f"{ASSET_DIR}/{name}" if offline else url for name, url in urls.items()}
 
-    def src(name: str) -> str:
-        if inline:
-            return inline[name]
-        return f"{ASSET_DIR}/{name}" if offline else urls[name]
 
-    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
-    fmap.default_js = [("leaflet", src("leaflet.js")), ("markerclusterjs", src("leaflet.markercluster.js"))]
-    fmap.default_css = [("leaflet_css", src("leaflet.css")), ("markerclustercss", src("MarkerCluster.css"))]
-    tiles = {
-        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
-        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
-                                 max_native_zoom=19, show=basemap == "nlsc"),
-    }
-    for tile in tiles.values():
-        tile.add_to(fmap)
-    _layers_element(payload, tiles, basemap).add_to(fmap)
-    root = fmap.get_root()
+def _page_title(report: CoverageReport, county: str | None, sites: SitingPlan | None) -> str:
+    """The page's ``<title>`` (escaped)."""
+    place = county if county is not None else "全國"
     what = "社會安全網服務據點涵蓋地圖"
     if sites is not None:
-        from .facilities import CATEGORIES
+        from ..facilities import CATEGORIES
 
         category = sites.summary["category"]
         what = f"{CATEGORIES.get(category, category)} 建議新設點地圖"
-    root.title = esc(f"{place} {what}（{report.as_of.date().isoformat()}）")
-    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+    return esc(f"{place} {what}（{report.as_of.date().isoformat()}）")
 
 
 def _numbered_ids(root, html: str) -> str:
@@ -457,66 +525,31 @@ def render_index(report: CoverageReport, links: dict[str, str], national_href: s
 
     Parameters
     ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
     links : dict
         County name → map file name (relative href); counties without a map are not linked.
     national_href : str, optional
         File name of the national map.
+
+    Returns
+    -------
+    str
+        The HTML page (style: ``assets/index.css``).
     """
-    from . import __version__
-    from .mapdata import BUNDLED_ATTRIBUTION, category_styles, definition_label, ordered_categories
-    from .measure import _rate
+    from .. import __version__
+    from .payload import BUNDLED_ATTRIBUTION, category_styles, definition_label, ordered_categories
 
     table = report.counties
     cats = ordered_categories(table["category"].unique().tolist())
     styles = category_styles(cats)
     as_of = report.as_of.date().isoformat()
     head = "".join(f"<th>{styles[c]['label']}</th>" for c in cats)
-    rows = []
-    by_key = {(r.county, r.category): r for r in table.itertuples(index=False)}
-    counties = list(dict.fromkeys(table["county"]))
-    for county in counties:
-        href = links.get(county)
-        total = next((by_key[(county, c)].total for c in cats if (county, c) in by_key), 0)
-        name = f'<a href="{esc(quote(href))}">{esc(county)}</a>' if href else esc(county)
-        cells = [f"<th scope=row>{name}</th><td class=n>{total}</td>"]
-        for cat in cats:
-            r = by_key.get((county, cat))
-            if r is None:
-                cells.append("<td>—</td>")
-                continue
-            data = getattr(r, "data", "complete")
-            if data == "none":  # no data is not 0%: a grey cell
-                cells.append('<td class=nodata style="background:#e0e0e0;color:#555">無資料</td>')
-                continue
-            text = f"{r.covered}/{r.total}<br><b>{r.rate:.1f}%</b>"
-            if data == "partial":
-                text += "<br><small>部分資料</small>"
-            if r.missing:
-                text += f"<br><small>缺 {len(r.missing)}</small>"
-            if href:
-                title = f'{esc(county)} {styles[cat]["label"]}'
-                text = f'<a href="{esc(quote(href))}#{esc(quote(cat))}" title="{title}">{text}</a>'
-            cells.append(f'<td style="background:{_rate_colour(r.rate, r.total)}">{text}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    totals = []
-    for cat in cats:
-        sub = table[table["category"] == cat]
-        if "data" in sub:  # national totals count only counties with complete data, and say so
-            complete = sub[sub["data"] == "complete"]
-            if complete.empty:
-                totals.append('<td class=nodata style="background:#e0e0e0;color:#555">無資料</td>')
-                continue
-            note = "" if len(complete) == len(sub) else f"<br><small>僅 {len(complete)} 縣市完整資料</small>"
-            sub = complete
-        else:
-            note = ""
-        covered, total = int(sub["covered"].sum()), int(sub["total"].sum())
-        rate = _rate(covered, total)
-        totals.append(f'<td style="background:{_rate_colour(rate, total)}">'
-                      f"{covered}/{total}<br><b>{rate:.1f}%</b>{note}</td>")
+    rows = _index_rows(table, links, cats, styles)
     nat_total = int(table.drop_duplicates("county")["total"].sum())
     nat_name = f'<a href="{esc(quote(national_href))}">全國</a>' if national_href else "合計"
-    rows.append(f"<tr class=total><th scope=row>{nat_name}</th><td class=n>{nat_total}</td>{''.join(totals)}</tr>")
+    rows.append(f"<tr class=total><th scope=row>{nat_name}</th><td class=n>{nat_total}</td>"
+                f"{''.join(_index_totals(table, cats))}</tr>")
     files = "、".join(esc(Path(f).name) for f in report.files) or "—"
     boundaries = (esc(BUNDLED_ATTRIBUTION) if report.boundaries.startswith("bundled")
                   else esc(f"鄉鎮市區界線：{Path(report.boundaries).name}（使用者提供）"))
@@ -528,18 +561,7 @@ def render_index(report: CoverageReport, links: dict[str, str], national_href: s
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>強化社會安全網服務據點 鄉鎮市區涵蓋率（{as_of}）</title>
 <style>
-body {{ font-family: "Noto Sans TC", "Noto Sans CJK TC", "Microsoft JhengHei", "PingFang TC", sans-serif;
-  margin: 1.5em; color: #222; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #bbb; padding: 4px 8px; text-align: center; vertical-align: middle; }}
-thead th {{ background: #f0f0f0; max-width: 9em; }}
-th[scope=row] {{ text-align: left; white-space: nowrap; }}
-td a {{ color: inherit; text-decoration: none; display: block; }}
-td a:hover {{ text-decoration: underline; }}
-td.n {{ color: #555; }}
-tr.total th, tr.total td {{ border-top: 2px solid #333; }}
-.meta {{ color: #444; font-size: 90%; }}
-</style>
+{asset_text("index.css")}</style>
 </head>
 <body>
 <h1>強化社會安全網服務據點 鄉鎮市區涵蓋率</h1>
@@ -556,6 +578,64 @@ tr.total th, tr.total td {{ border-top: 2px solid #333; }}
 </body>
 </html>
 """
+
+
+_NO_DATA_CELL = '<td class=nodata style="background:#e0e0e0;color:#555">無資料</td>'
+
+
+def _index_rows(table: pd.DataFrame, links: dict[str, str], cats: list[str],
+                styles: dict[str, dict[str, str]]) -> list[str]:
+    """One table row per county: its name (linked to its map), township count and a cell per category."""
+    rows = []
+    by_key = {(r.county, r.category): r for r in table.itertuples(index=False)}
+    for county in dict.fromkeys(table["county"]):
+        href = links.get(county)
+        total = next((by_key[(county, c)].total for c in cats if (county, c) in by_key), 0)
+        name = f'<a href="{esc(quote(href))}">{esc(county)}</a>' if href else esc(county)
+        cells = [f"<th scope=row>{name}</th><td class=n>{total}</td>"]
+        cells += [_index_cell(by_key.get((county, cat)), county, cat, href, styles) for cat in cats]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return rows
+
+
+def _index_cell(r: Any, county: str, cat: str, href: str | None, styles: dict[str, dict[str, str]]) -> str:
+    """The cell of one county × category (``r``: its row of ``report.counties``, or None)."""
+    if r is None:
+        return "<td>—</td>"
+    data = getattr(r, "data", "complete")  # an itertuples row: a report without the data column has none
+    if data == "none":  # no data is not 0%: a grey cell
+        return _NO_DATA_CELL
+    text = f"{r.covered}/{r.total}<br><b>{r.rate:.1f}%</b>"
+    if data == "partial":
+        text += "<br><small>部分資料</small>"
+    if r.missing:
+        text += f"<br><small>缺 {len(r.missing)}</small>"
+    if href:
+        title = f'{esc(county)} {styles[cat]["label"]}'
+        text = f'<a href="{esc(quote(href))}#{esc(quote(cat))}" title="{title}">{text}</a>'
+    return f'<td style="background:{_rate_colour(r.rate, r.total)}">{text}</td>'
+
+
+def _index_totals(table: pd.DataFrame, cats: list[str]) -> list[str]:
+    """The national cell per category: counties with complete data only, and it says so."""
+    from .payload import coverage_rate
+
+    totals = []
+    for cat in cats:
+        sub = table[table["category"] == cat]
+        note = ""
+        if "data" in sub:
+            complete = sub[sub["data"] == "complete"]
+            if complete.empty:
+                totals.append(_NO_DATA_CELL)
+                continue
+            note = "" if len(complete) == len(sub) else f"<br><small>僅 {len(complete)} 縣市完整資料</small>"
+            sub = complete
+        covered, total = int(sub["covered"].sum()), int(sub["total"].sum())
+        rate = coverage_rate(covered, total)
+        totals.append(f'<td style="background:{_rate_colour(rate, total)}">'
+                      f"{covered}/{total}<br><b>{rate:.1f}%</b>{note}</td>")
+    return totals
 
 
 def write_maps(
@@ -583,7 +663,7 @@ def write_maps(
     national : bool, optional
         Also write ``taiwan.html``; default: when the report covers every county of its boundaries.
     png : bool
-        Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps_static.county_figure`).
+        Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps.static.county_figure`).
 
     Returns
     -------
@@ -591,8 +671,8 @@ def write_maps(
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
         ``lib/…`` → path.
     """
-    from .geography import load_townships
-    from .report import atomic_open
+    from ..geography import load_townships
+    from ..report import atomic_open
 
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)
@@ -619,7 +699,7 @@ def write_maps(
         if county is not None:
             links[county] = name
             if png:
-                from .maps_static import county_figure
+                from .static import county_figure
 
                 figure = out / f"{Path(name).stem}.png"
                 paths[f"{county}.png"] = county_figure(report, county, figure, townships=towns, level=level)
@@ -650,7 +730,7 @@ def write_site_map(
     plan : SitingPlan
         From :func:`coverage.siting.site_new_points`.
     """
-    from .report import atomic_open
+    from ..report import atomic_open
 
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)

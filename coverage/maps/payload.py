@@ -2,49 +2,61 @@
 
 Everything here is independent of folium and of the browser. :func:`map_payload` turns a
 :class:`~coverage.analysis.CoverageReport` into one JSON-able dict that the map page's script
-draws; :mod:`coverage.maps` renders it.
+draws (its shape: :class:`coverage.maps.schema.MapPayload`); :mod:`coverage.maps.render` renders it.
 
 * Geometry is simplified for display with :func:`shapely.coverage_simplify` (topology-preserving
   for a polygon coverage: an edge shared by two townships is simplified once, so neighbours keep
   a common border with no slivers or gaps), then quantised to ``1/q`` degree and delta-encoded.
 * Every text that reaches the page as HTML (tooltips, popups, layer names, the legend) is built
-  here from :func:`html.escape`-d parts; the script inserts only these fragments.
+  here from parts escaped by :func:`coverage.maps.escape.esc`; the script inserts only these fragments.
+* The population layer (people, distances, priorities) comes from :mod:`coverage.maps.population`,
+  which never imports this module.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from .escape import esc
+from .population import add_population
+from .schema import Category, Facility, MapPayload, SiteItem, Sites, Town, Village
+
+try:  # the public rate of issue 14 ("vocab"); the one place of this package that falls back on the private one
+    from ..measure import rate as _measure_rate  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - until coverage.measure.rate is merged
+    from ..measure import _rate as _measure_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from .analysis import CoverageReport
-    from .siting import SitingPlan
+    from ..analysis import CoverageReport
+    from ..siting import SitingPlan
 
 __all__ = [
+    "BUNDLED_ATTRIBUTION",
     "COVERED",
     "GAP_COLOUR",
+    "QUANTUM",
     "STATE_COLOURS",
     "STATE_LABELS",
+    "TOLERANCE_M",
     "UNCOVERED",
     "UNCOVERED_FLAGGED",
     "boundary_attribution",
     "category_styles",
+    "coverage_rate",
     "definition_label",
     "display_geometry",
     "encode_geometry",
-    "esc",
     "facility_popups",
+    "main_island_bounds",
     "map_payload",
     "marker_svg",
     "ordered_categories",
     "sites_payload",
-    "to_script_json",
     "township_states",
     "township_tooltips",
 ]
@@ -94,39 +106,9 @@ BUNDLED_ATTRIBUTION = (
 )
 
 
-def esc(value: object) -> str:
-    """HTML-escaped text of a value; missing values (None, NaN, NaT, "") give ``""``."""
-    import pandas as pd
-
-    if value is None or (not isinstance(value, (str, list, tuple)) and pd.isna(value)):
-        return ""
-    return html.escape(str(value), quote=True)
-
-
-def to_script_json(obj: Any) -> str:
-    """JSON safe to place inside a ``<script>`` element.
-
-    In a script element the HTML parser only reacts to ``<`` followed by ``/`` (an end tag such
-    as ``</script>``) or ``!`` (``<!--``, which starts the escaped states where ``<script`` nests),
-    so exactly those are escaped: ``</`` as ``<\\/`` (JSON's escaped solidus) and ``<!`` as
-    ``\\u003c!``. The markup of the pre-built tooltips and popups therefore costs one byte per
-    end tag instead of five per angle bracket (``\\u003c``), which had made facility popups twice
-    their size. U+2028/2029 are escaped for older JavaScript engines.
-
-    ``{{``, ``{%`` and ``{#`` (only ever inside strings) are broken up too: folium/branca render a
-    page's script text once more as a Jinja template, where ``{{ … }}`` from a registry cell would
-    be evaluated (template injection).
-    """
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    for char, code in (("</", "<\\/"), ("<!", "\\u003c!"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"),
-                       ("{{", "{\\u007b"), ("{%", "{\\u0025"), ("{#", "{\\u0023")):
-        text = text.replace(char, code)
-    return text
-
-
 def ordered_categories(categories: Sequence[str]) -> list[str]:
     """The known programmes in their official order, then any other category by name."""
-    from .facilities import CATEGORIES
+    from ..facilities import CATEGORIES
 
     present = list(dict.fromkeys(categories))
     return [c for c in CATEGORIES if c in present] + sorted(c for c in present if c not in CATEGORIES)
@@ -134,7 +116,7 @@ def ordered_categories(categories: Sequence[str]) -> list[str]:
 
 def category_styles(categories: Sequence[str]) -> dict[str, dict[str, str]]:
     """Per category: ``label`` (zh-TW, escaped), ``colour`` and ``symbol`` of its markers."""
-    from .facilities import CATEGORIES
+    from ..facilities import CATEGORIES
 
     spare = iter(_SPARE_STYLES * (1 + len(categories) // len(_SPARE_STYLES)))
     out = {}
@@ -169,7 +151,7 @@ def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeri
     import geopandas as gpd
     import shapely
 
-    from .geography import PROJECTED_CRS
+    from ..geography import PROJECTED_CRS
 
     proj = frame.geometry.to_crs(PROJECTED_CRS)
     geoms = shapely.make_valid(proj.values)
@@ -215,7 +197,8 @@ def encode_geometry(geom, q: int) -> list[list[list[int]]]:
 
     if geom is None or geom.is_empty:
         return []
-    out, fallback = [], []
+    out: list[list[list[int]]] = []
+    fallback: list[list[list[int]]] = []
     for poly in shapely.get_parts(geom):
         rings = [_encode_ring(ring.coords, q) for ring in (poly.exterior, *poly.interiors)]
         if not fallback and rings[0]:
@@ -227,6 +210,24 @@ def encode_geometry(geom, q: int) -> list[list[list[int]]]:
 
 def _bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
     minx, miny, maxx, maxy = geoms.total_bounds
+    return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
+
+
+def main_island_bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
+    """``[[south, west], [north, east]]`` of the largest land mass of ``geoms`` (lon/lat polygons).
+
+    The national map opens on it (Taiwan's main island) instead of on every island from 金門 to 蘭嶼.
+    Parts are measured in degrees², which ranks land masses of one latitude band correctly. The
+    polygons are merged as a coverage (:func:`display_geometry` keeps shared edges shared), which is
+    fast; overlapping input only shifts where the page opens.
+    """
+    import numpy as np
+    import shapely
+
+    land = shapely.coverage_union_all(shapely.make_valid(np.asarray(geoms.dropna().values)))
+    parts = shapely.get_parts(land)
+    largest = parts[int(np.argmax(shapely.area(parts)))]
+    minx, miny, maxx, maxy = largest.bounds
     return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
 
 
@@ -242,7 +243,7 @@ def township_states(table: pd.DataFrame, categories: Sequence[str]) -> pd.DataFr
     """
     import numpy as np
 
-    from .geography import FLAGS
+    from ..geography import FLAGS
 
     flags = [f for f in FLAGS if f in table]
     t = table[table["category"].isin(categories)]
@@ -259,8 +260,8 @@ def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: di
     With a ``cases`` column, also the caseload per category, 1 … ``suppress_below − 1`` shown as
     ``<3`` (:func:`coverage.privacy.suppress_value`).
     """
-    from .gaps import flag_labels
-    from .privacy import suppress_value
+    from ..gaps import flag_labels
+    from ..privacy import suppress_value
 
     first = table.drop_duplicates("towncode").set_index("towncode")
     flags = flag_labels(first)
@@ -294,10 +295,15 @@ def _date(value: object) -> str:
 
 
 def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *,
-                    public_columns: Sequence[str] = ()) -> list[str]:
+                    public_columns: Sequence[str] = (),
+                    town_names: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
     """Popup HTML per facility: name, category, address, status, opened date, source, the columns
     the user marked public (e.g. 聯絡人), notes. Never a facility's caseload (a township total of a
-    few facilities would give a small one away)."""
+    few facilities would give a small one away).
+
+    With ``town_names`` (towncode → (county, township)), a facility that names the townships it
+    serves (``serves``) shows them as 服務區域 (the county only where it is not the facility's own).
+    """
     out = []
     for (_, f), state in zip(facilities.iterrows(), states, strict=True):
         status = esc(f.get("status")) or "—"
@@ -307,6 +313,7 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
             ("類別", styles[f["category"]]["label"]),
             ("地址", esc(f.get("address")) or "—"),
             ("鄉鎮市區", f"{esc(f.get('county'))}{esc(f.get('township'))}" or "—"),
+            *_service_area_row(f.get("serves"), f.get("county"), town_names),
             ("狀態", status),
             ("啟用日期", _date(f.get("opened")) or "—"),
         ]
@@ -325,6 +332,18 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
     return out
 
 
+def _service_area_row(serves: Any, county: Any, town_names: Mapping[str, tuple[str, str]] | None
+                      ) -> list[tuple[str, str]]:
+    """The popup row 服務區域 of a facility's ``serves`` towncodes (none when it names none)."""
+    if town_names is None or not isinstance(serves, (tuple, list)) or not serves:
+        return []
+    names = []
+    for code in serves:
+        town_county, township = town_names.get(code, ("", str(code)))
+        names.append(esc(township if town_county == county else f"{town_county}{township}"))
+    return [("服務區域", "、".join(names))]
+
+
 # --------------------------------------------------------------------------------------------
 # the payload
 
@@ -338,7 +357,7 @@ def map_payload(
     villages: gpd.GeoDataFrame | None = None,
     tolerance_m: float | None = None,
     sites: SitingPlan | None = None,
-) -> dict[str, Any]:
+) -> MapPayload:
     """Everything one map page draws, as JSON-able data (HTML fragments already escaped).
 
     Parameters
@@ -359,79 +378,140 @@ def map_payload(
 
     Returns
     -------
-    dict with ``q`` (quantum), ``bounds``, ``cats`` (key, label, colour, icon, covered,
-    total, rate, gaps), ``towns`` (code, tooltip ``t``, state string ``s``, geometry ``g``),
-    ``villages`` (name ``n``, town index ``i``, geometry ``g``) or None, ``fac`` (category
-    index ``k``, ``[lat, lon]`` ``a``, name ``n``, popup ``p``, approximate ``x``, planned
-    ``pl``), ``colours``, ``stateLabels``; with ``sites`` also ``sites``. ``pop``
-    (:func:`coverage.mapaccess.population_meta`) and ``prio`` (``items`` per category from
-    :func:`coverage.mapaccess.priority_items`, ``top``, ``show``, ``layer``) are None unless the
-    report has population figures; then towns also carry the figures of
-    :func:`coverage.mapaccess.township_figures` (``names``: the nearest facilities' names) and,
-    with a village-level population file, villages their people ``p`` and nearest distances ``d``.
+    MapPayload
+        The dict described by :class:`coverage.maps.schema.MapPayload`: ``q`` (quantum),
+        ``bounds``, ``cats`` (key, label, colour, icon, covered, total, rate, gaps), ``towns``
+        (code, tooltip ``t``, state string ``s``, geometry ``g``), ``villages`` (name ``n``, town
+        index ``i``, geometry ``g``) or None, ``fac`` (category index ``k``, ``[lat, lon]`` ``a``,
+        name ``n``, popup ``p``, approximate ``x``, planned ``pl``), ``colours``, ``stateLabels``;
+        with ``sites`` also ``sites``. ``pop`` (:func:`coverage.maps.population.population_meta`)
+        and ``prio`` (``items`` per category from :func:`coverage.maps.population.priority_items`,
+        ``top``, ``show``, ``layer``) are None unless the report has population figures; then towns
+        also carry the figures of :func:`coverage.maps.population.township_figures` (``names``: the
+        nearest facilities' names) and, with a village-level population file, villages their
+        people ``p`` and nearest distances ``d``.
+
+    Raises
+    ------
+    InputError
+        When ``level`` is unknown, ``county`` is not in the report, or ``sites`` does not fit.
     """
-    from .errors import InputError
-    from .geography import load_townships, load_villages
-    from .measure import facility_state
+    from ..errors import InputError
+    from ..geography import load_townships
 
     if level not in ("township", "village"):
         raise InputError(f"level must be 'township' or 'village', got {level!r}")
+    if sites is not None and county is None:
+        raise InputError("a siting plan is drawn on its county's map: give the county")
     scale = "nation" if county is None else "county"
     tol = TOLERANCE_M[(scale, level)] if tolerance_m is None else tolerance_m
     q = QUANTUM[scale]
 
-    table = report.townships
-    if county is not None:
-        table = table[table["county"] == county]
-        if table.empty:
-            raise InputError(f"county {county!r} is not in this coverage report; "
-                             f"it has: {', '.join(report.counties['county'].unique())}")
+    table = _county_rows(report, county)
     cats = ordered_categories(table["category"].unique().tolist())
     styles = category_styles(cats)
-
     if townships is None:
         townships = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
     codes = list(dict.fromkeys(table.sort_values("towncode")["towncode"]))
     towns = townships.set_index("towncode").loc[codes].reset_index()
-
     states = township_states(table, cats).reindex(codes)
-    tips = township_tooltips(table, cats, styles, suppress_below=getattr(report, "suppress_below", 3))
-    vill_payload = villcodes = None
-    if level == "village":
-        vill = load_villages() if villages is None else villages
-        vill = vill[vill["towncode"].isin(codes)].sort_values("villcode").reset_index(drop=True)
-        vgeom = display_geometry(vill, tol)
-        index = {c: i for i, c in enumerate(codes)}
-        vill_payload = [
-            {"n": esc(name), "i": index[code], "g": encode_geometry(g, q)}
-            for name, code, g in zip(vill["village"], vill["towncode"], vgeom.values, strict=True)
-        ]
-        villcodes = vill["villcode"].tolist()
-        # Township outlines from the simplified villages themselves, so the two layers agree.
-        import geopandas as gpd
 
-        tgeom = (gpd.GeoDataFrame({"towncode": vill["towncode"]}, geometry=vgeom.values, crs="EPSG:4326")
-                 .dissolve("towncode").geometry.reindex(codes))
-        missing = tgeom.isna() | tgeom.is_empty
-        if missing.any():  # townships without villages in the village file
-            tgeom[missing] = display_geometry(towns.set_index("towncode").loc[missing[missing].index], tol)
+    vill_payload: list[Village] | None = None
+    villcodes = None
+    if level == "village":
+        vill_payload, villcodes, tgeom = _village_geometry(towns, codes, villages, tol, q)
     else:
         tgeom = display_geometry(towns, tol)
         tgeom.index = codes
-    town_payload = [
+    tips = township_tooltips(table, cats, styles, suppress_below=report.suppress_below)
+    town_payload: list[Town] = [
         {"c": code, "t": tips[code], "s": "".join(str(int(s)) for s in states.loc[code]),
          "g": encode_geometry(tgeom.loc[code], q)}
         for code in codes
     ]
+    payload: MapPayload = {
+        "q": q,
+        "level": level,
+        "county": esc(county) if county else None,
+        "bounds": _bounds(tgeom),
+        "cats": _category_payload(report, county, cats, styles, states),
+        "towns": town_payload,
+        "villages": vill_payload,
+        "fac": _facility_payload(report, cats, codes, styles, townships),
+        "colours": [STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
+        "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
+        "gapColour": GAP_COLOUR,
+        "pop": None,
+        "prio": None,
+    }
+    if county is None:
+        payload["view"] = main_island_bounds(tgeom)
+    add_population(payload, report, county, codes, cats, towns, villcodes)
+    if sites is not None and county is not None:
+        payload["sites"] = sites_payload(sites, county, cats, states, styles)
+    return payload
+
+
+def _county_rows(report: CoverageReport, county: str | None) -> pd.DataFrame:
+    """The report's township × category rows of ``county`` (all of them for None)."""
+    from ..errors import InputError
+
+    table = report.townships
+    if county is None:
+        return table
+    table = table[table["county"] == county]
+    if table.empty:
+        raise InputError(f"county {county!r} is not in this coverage report; "
+                         f"it has: {', '.join(report.counties['county'].unique())}")
+    return table
+
+
+def _village_geometry(towns: gpd.GeoDataFrame, codes: list[str], villages: gpd.GeoDataFrame | None,
+                      tol: float, q: int) -> tuple[list[Village], list[str], gpd.GeoSeries]:
+    """Village payload, the villages' codes, and township outlines dissolved from the simplified villages.
+
+    Outlines come from the simplified villages themselves, so the two layers agree; a township
+    without villages in the village file keeps its own simplified polygon.
+    """
+    import geopandas as gpd
+
+    from ..geography import load_villages
+
+    vill = load_villages() if villages is None else villages
+    vill = vill[vill["towncode"].isin(codes)].sort_values("villcode").reset_index(drop=True)
+    vgeom = display_geometry(vill, tol)
+    index = {c: i for i, c in enumerate(codes)}
+    payload: list[Village] = [
+        {"n": esc(name), "i": index[code], "g": encode_geometry(g, q)}
+        for name, code, g in zip(vill["village"], vill["towncode"], vgeom.values, strict=True)
+    ]
+    tgeom = (gpd.GeoDataFrame({"towncode": vill["towncode"]}, geometry=vgeom.values, crs="EPSG:4326")
+             .dissolve("towncode").geometry.reindex(codes))
+    missing = tgeom.isna() | tgeom.is_empty
+    if missing.any():
+        tgeom[missing] = display_geometry(towns.set_index("towncode").loc[missing[missing].index], tol)
+    return payload, vill["villcode"].tolist(), tgeom
+
+
+def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
+                      styles: dict[str, dict[str, str]], townships: gpd.GeoDataFrame) -> list[Facility]:
+    """The service points of ``cats`` in the townships ``codes`` that are not closed on the report's date.
+
+    ``townships`` (every township of the boundaries) names the townships of their service areas.
+    """
+    from ..measure import facility_state
 
     fac = report.registry.facilities
     fac = fac[fac["category"].isin(cats) & fac["towncode"].isin(codes)]
     fstate = facility_state(fac, report.as_of)
     shown = fstate != "closed"
     fac, fstate = fac[shown], fstate[shown]
-    popups = facility_popups(fac, fstate, styles, public_columns=getattr(report.registry, "public_columns", ()))
+    town_names = dict(zip(townships["towncode"], zip(townships["county"], townships["township"], strict=True),
+                          strict=True))
+    popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
+                             town_names=town_names)
     cat_index = {c: i for i, c in enumerate(cats)}
-    fac_payload = [
+    return [
         {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)], "n": esc(name) or "（未命名）",
          "p": popup, "x": int(prec == "township"), "pl": int(state == "planned")}
         for cat, lat, lon, name, prec, state, popup in zip(
@@ -439,40 +519,25 @@ def map_payload(
             strict=True)
     ]
 
+
+def _category_payload(report: CoverageReport, county: str | None, cats: list[str],
+                      styles: dict[str, dict[str, str]], states: pd.DataFrame) -> list[Category]:
+    """Per category: marker style, and covered/total/rate/gaps of ``county`` (or the country)."""
     summary = report.counties if county is None else report.counties[report.counties["county"] == county]
-    cat_payload = []
+    out: list[Category] = []
     for cat in cats:
         rows = summary[summary["category"] == cat]
         covered, total = int(rows["covered"].sum()), int(rows["total"].sum())
-        cat_payload.append({
-            "key": esc(cat), **{k: styles[cat][k] for k in ("label", "colour", "symbol")},
+        out.append({
+            "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
+            "symbol": styles[cat]["symbol"],
             "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
             "covered": covered, "total": total,
-            "rate": float(rows["rate"].iloc[0]) if len(rows) == 1 else _rate(covered, total),
+            "rate": float(rows["rate"].iloc[0]) if len(rows) == 1 else coverage_rate(covered, total),
             "gaps": int((states[cat] != COVERED).sum()),
             "flaggedGaps": int((states[cat] == UNCOVERED_FLAGGED).sum()),
         })
-    payload = {
-        "q": q,
-        "level": level,
-        "county": esc(county) if county else None,
-        "bounds": _bounds(tgeom),
-        "cats": cat_payload,
-        "towns": town_payload,
-        "villages": vill_payload,
-        "fac": fac_payload,
-        "colours": [STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
-        "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
-        "gapColour": GAP_COLOUR,
-    }
-    from .mapaccess import add_population
-
-    add_population(payload, report, county, codes, cats, towns, villcodes)
-    if sites is not None:
-        if county is None:
-            raise InputError("a siting plan is drawn on its county's map: give the county")
-        payload["sites"] = sites_payload(sites, county, cats, states, styles)
-    return payload
+    return out
 
 
 _OBJECTIVE_LABELS = {"townships": "新涵蓋鄉鎮市區數最多", "population": "服務半徑內新增人口最多",
@@ -481,7 +546,7 @@ _METHOD_LABELS = {"milp": "整數規劃（HiGHS）", "greedy": "貪婪法"}
 
 
 def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd.DataFrame,
-                  styles: dict) -> dict[str, Any]:
+                  styles: dict[str, dict[str, str]]) -> Sites:
     """The ``sites`` part of a county map's payload: recommended new sites and the fill after them.
 
     A township with a recommended site counts as covered afterwards (presence), whatever its
@@ -491,10 +556,11 @@ def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd
     newly covered ``nc``) and the escaped zh-TW texts ``summary``, ``toggle``, ``layer``,
     ``radiusLayer``.
     """
-    from .errors import InputError
+    from ..errors import InputError
 
-    summary, frame = plan.summary, plan.sites
-    cat = summary.get("category")
+    summary: dict[str, Any] = plan.summary
+    frame = cast("pd.DataFrame", plan.sites)
+    cat: Any = summary.get("category")
     if summary.get("county") != county:
         raise InputError(f"the siting plan is for {summary.get('county')!r}, not {county!r}")
     if cat not in cats:
@@ -515,26 +581,8 @@ def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd
     km = f"{radius_km:g} km"
     has_people = bool(summary.get("population_total"))
 
-    items = []
-    for row in frame.itertuples(index=False):
-        place = f"{esc(row.county)}{esc(row.township)}{esc(row.village)}"
-        people = (f"{int(row.people_newly_within_radius):,} 人" if has_people else "—（未提供人口資料）")
-        newly = ("是：由未涵蓋變為已涵蓋" if row.township_newly_covered
-                 else "否：已有據點或較前序位的建議點")
-        tooltip = (f'<div class="sn-tt"><b>建議點 {int(row.rank)}</b>：{place}'
-                   f"<table><tr><td>半徑 {km} 內新增服務人口</td><td>{people}</td></tr>"
-                   f"<tr><td>鄉鎮市區新涵蓋</td><td>{'是' if row.township_newly_covered else '否'}</td></tr>"
-                   "</table></div>")
-        rows = [("服務類別", label), ("鄉鎮市區", f"{esc(row.county)}{esc(row.township)}"),
-                ("村里", esc(row.village) or "—"), (f"半徑 {km} 內新增服務人口", people),
-                ("使鄉鎮市區新涵蓋", newly), ("位置", f"{float(row.lat):.5f}, {float(row.lon):.5f}")]
-        body = "".join(f"<tr><th>{key}</th><td>{value}</td></tr>" for key, value in rows)
-        popup = (f'<div class="sn-pop"><b>建議新設點 第 {int(row.rank)} 順位</b><table>{body}</table>'
-                 '<div class="sn-note">候選位置為村里代表點，供規劃參考，非實際地址。</div></div>')
-        items.append({"r": int(row.rank), "a": [round(float(row.lat), 6), round(float(row.lon), 6)],
-                      "t": tooltip, "p": popup, "nc": int(bool(row.township_newly_covered))})
-
-    rate_before, rate_after = _rate(covered_before, total), _rate(covered_after, total)
+    items = _site_items(plan.sites, label, km, has_people)
+    rate_before, rate_after = coverage_rate(covered_before, total), coverage_rate(covered_after, total)
     people_line = ""
     if has_people:
         people_line = (f"；半徑 {km} 內人口 {int(summary['population_within_radius_before']):,} → "
@@ -569,10 +617,37 @@ def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd
     }
 
 
-def _rate(covered: int, total: int) -> float:
-    from .measure import _rate as rate
+def _site_items(frame: pd.DataFrame, label: str, km: str, has_people: bool) -> list[SiteItem]:
+    """Marker, tooltip and popup of each recommended site (``label``: the category, ``km``: the radius text)."""
+    items: list[SiteItem] = []
+    for row in frame.itertuples(index=False):
+        place = f"{esc(row.county)}{esc(row.township)}{esc(row.village)}"
+        people = (f"{int(row.people_newly_within_radius):,} 人" if has_people else "—（未提供人口資料）")
+        newly = ("是：由未涵蓋變為已涵蓋" if row.township_newly_covered
+                 else "否：已有據點或較前序位的建議點")
+        tooltip = (f'<div class="sn-tt"><b>建議點 {int(row.rank)}</b>：{place}'
+                   f"<table><tr><td>半徑 {km} 內新增服務人口</td><td>{people}</td></tr>"
+                   f"<tr><td>鄉鎮市區新涵蓋</td><td>{'是' if row.township_newly_covered else '否'}</td></tr>"
+                   "</table></div>")
+        rows = [("服務類別", label), ("鄉鎮市區", f"{esc(row.county)}{esc(row.township)}"),
+                ("村里", esc(row.village) or "—"), (f"半徑 {km} 內新增服務人口", people),
+                ("使鄉鎮市區新涵蓋", newly), ("位置", f"{float(row.lat):.5f}, {float(row.lon):.5f}")]
+        body = "".join(f"<tr><th>{key}</th><td>{value}</td></tr>" for key, value in rows)
+        popup = (f'<div class="sn-pop"><b>建議新設點 第 {int(row.rank)} 順位</b><table>{body}</table>'
+                 '<div class="sn-note">候選位置為村里代表點，供規劃參考，非實際地址。</div></div>')
+        items.append({"r": int(row.rank), "a": [round(float(row.lat), 6), round(float(row.lon), 6)],
+                      "t": tooltip, "p": popup, "nc": int(bool(row.township_newly_covered))})
 
-    return rate(covered, total)
+    return items
+
+
+def coverage_rate(covered: int, total: int) -> float:
+    """Percent covered with one decimal, rounded half up, as every output of the package computes it.
+
+    >>> coverage_rate(17, 18), coverage_rate(1, 8), coverage_rate(0, 0)
+    (94.4, 12.5, 0.0)
+    """
+    return _measure_rate(covered, total)
 
 
 def definition_label(definition: str) -> str:

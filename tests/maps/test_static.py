@@ -1,4 +1,4 @@
-"""Printable county figures (coverage.maps_static): labels, scale bar, clipping, village level."""
+"""Printable county figures (coverage.maps.static): labels, scale bar, clipping, village level."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from shapely.geometry import box
 from coverage.analysis import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
-from coverage.maps_static import county_figure, label_offsets, scale_bar_corner
-
-from .conftest import require
+from coverage.maps import county_figure, label_offsets, scale_bar_corner, write_maps
+from tests.conftest import require
 
 
 @pytest.fixture(scope="module")
@@ -90,3 +89,23 @@ def test_identical_inputs_identical_png(national, font, tmp_path):
     one = county_figure(national, "連江縣", tmp_path / "a.png").read_bytes()
     two = county_figure(national, "連江縣", tmp_path / "b.png").read_bytes()
     assert one == two
+
+
+def test_static_county_figure(chiayi_report, tmp_path):
+    from coverage.charts import cjk_font
+
+
+    try:
+        cjk_font()
+        has_font = True
+    except CoverageError:
+        has_font = False
+    require(has_font, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    import matplotlib.image
+
+    paths = write_maps(chiayi_report, tmp_path, png=True)
+    png = paths["嘉義縣.png"]
+    assert png == tmp_path / "嘉義縣.png"
+    height, width, _ = matplotlib.image.imread(png).shape
+    assert width > 1000 and height > 1000  # five panels (four programmes and the test's own), legend, title
+    assert not list(tmp_path.rglob("*.part"))

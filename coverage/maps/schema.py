@@ -1,0 +1,179 @@
+"""The one shape of a map page's data: what :func:`coverage.maps.payload.map_payload` returns and
+``assets/coverage.js`` draws.
+
+A leaf module of typing declarations only. Keys are short because the payload is written into
+every page (a county map with population is a few hundred kB, mostly geometry). Every ``str``
+that the script places in the page as HTML is escaped text or markup built from escaped text
+(:mod:`coverage.maps.escape`); numbers are formatted by the script.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+__all__ = [
+    "Category",
+    "Facility",
+    "MapPayload",
+    "PopulationMeta",
+    "Priorities",
+    "PriorityItem",
+    "SiteItem",
+    "Sites",
+    "Town",
+    "UiText",
+    "Village",
+]
+
+#: Polygon parts → rings → ``[x0, y0, dx1, dy1, …]`` in units of ``1/q`` degree (lon, lat).
+Geometry = list[list[list[int]]]
+
+
+class Category(TypedDict):
+    """One programme (category): its marker and its coverage on this map."""
+
+    key: str  #: category key (escaped), also the URL fragment that selects it
+    label: str  #: zh-TW name (escaped)
+    colour: str  #: marker colour
+    symbol: str  #: marker symbol name
+    icon: str  #: marker SVG
+    covered: int  #: townships covered
+    total: int  #: townships
+    rate: float  #: percent, one decimal
+    gaps: int  #: townships not covered
+    flaggedGaps: int  #: of which in a flagged area
+
+
+class Town(TypedDict):
+    """One township: tooltip, coverage state per category, geometry; population figures if any."""
+
+    c: str  #: towncode
+    t: str  #: tooltip HTML
+    s: str  #: one digit per category: 0 covered, 1 uncovered, 2 uncovered in a flagged area
+    g: Geometry
+    pp: NotRequired[int | None]  #: people of the age group (None: not in the population file)
+    pt: NotRequired[int | None]  #: people of all ages (when the group is not ``total``)
+    rf: NotRequired[list[int | None]]  #: computed [remote, mountain] flags
+    dn: NotRequired[int]  #: people per km²
+    el: NotRequired[int]  #: mean elevation (m)
+    #: per category [share within distance %, mean km, max km, nearest name index, 2SFCA, km across the sea]
+    ac: NotRequired[list[list[float | int | None] | None]]
+
+
+class Village(TypedDict):
+    """One village of a village-level map (filled with its township's state)."""
+
+    n: str  #: village name (escaped)
+    i: int  #: index of its township in ``towns``
+    g: Geometry
+    p: NotRequired[int]  #: people (village-level population files)
+    d: NotRequired[list[float | None]]  #: km to the nearest facility, per category
+
+
+class Facility(TypedDict):
+    """One service point (closed ones are not drawn)."""
+
+    k: int  #: category index
+    a: list[float]  #: [lat, lon]
+    n: str  #: name (escaped)
+    p: str  #: popup HTML
+    x: int  #: 1: location known only to the township (drawn at its representative point)
+    pl: int  #: 1: planned, not yet open
+
+
+class PopulationMeta(TypedDict):
+    """The population run behind the figures."""
+
+    group: str
+    label: str  #: zh-TW age-group label (escaped)
+    km: float  #: distance of "within" shares
+    catchment: float  #: 2SFCA catchment (km)
+    file: str  #: population file name (escaped)
+    period: str | None
+    level: str  #: "township" or "village"
+
+
+class PriorityItem(TypedDict):
+    """A ranked gap township, drawn as a numbered badge."""
+
+    r: int  #: rank in its county and category
+    c: int  #: colour class 1–4
+    a: list[float]  #: [lat, lon] of the representative point
+    n: str  #: "county township" (escaped)
+    s: int | None  #: score
+    p: int | None  #: people affected
+    d: float | None  #: mean distance (km)
+    m: float | None  #: max distance (km)
+    u: int  #: 1: covered already (distance too long)
+    w: str  #: reasons (escaped)
+
+
+class Priorities(TypedDict):
+    """The 優先補點 layer."""
+
+    items: list[list[PriorityItem]]  #: per category
+    top: int | None  #: ranks kept per county (national map)
+    show: bool  #: layer shown at start
+    layer: str  #: layer-control label HTML
+
+
+class SiteItem(TypedDict):
+    """A recommended new site."""
+
+    r: int  #: rank
+    a: list[float]  #: [lat, lon]
+    t: str  #: tooltip HTML
+    p: str  #: popup HTML
+    nc: int  #: 1: its township becomes covered
+
+
+class Sites(TypedDict):
+    """A siting plan on its county's map."""
+
+    k: int  #: category index of the plan
+    radius: float  #: metres
+    after: list[int]  #: state per township with the new sites
+    covered: int
+    total: int
+    rate: float
+    gaps: int
+    flaggedGaps: int
+    items: list[SiteItem]
+    summary: str  #: title line HTML
+    toggle: str  #: 現況／新增後 radio buttons HTML
+    layer: str  #: layer-control label HTML
+    radiusLayer: str  #: layer-control label HTML
+
+
+class UiText(TypedDict):
+    """Texts of the page's controls, added by :func:`coverage.maps.render.render_map`."""
+
+    title: str
+    legend: str
+    attribution: str
+    tileNote: str
+    noBasemap: str  #: layer-control label of the "no basemap" choice
+    noBasemapShown: bool  #: start without a basemap
+
+
+class MapPayload(TypedDict):
+    """Everything one map page draws."""
+
+    q: int  #: coordinate quantum (1/q degree)
+    level: str  #: "township" or "village"
+    county: str | None
+    bounds: list[list[float]]  #: [[south, west], [north, east]]
+    view: NotRequired[list[list[float]]]  #: where the page opens, when not ``bounds`` (national map: main island)
+    cats: list[Category]
+    towns: list[Town]
+    villages: list[Village] | None
+    fac: list[Facility]
+    colours: list[str]  #: fill per state
+    stateLabels: list[str]  #: zh-TW per state
+    gapColour: str
+    pop: PopulationMeta | None
+    prio: Priorities | None
+    names: NotRequired[list[str]]  #: nearest facilities' names (escaped), indexed from ``Town.ac``
+    sites: NotRequired[Sites]
+    clusterRadius: NotRequired[int]  #: set by the renderer
+    ui: NotRequired[UiText]  #: set by the renderer
