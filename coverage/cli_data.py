@@ -30,8 +30,8 @@ def locate(
 
     try:
         from .geography import load_townships, load_villages
-        from .scale import ENGINES, read_points
-        from .scale import locate as run_locate
+        from .bulk import ENGINES, read_points
+        from .bulk import locate as run_locate
 
         level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
@@ -58,7 +58,7 @@ def locate(
 def _write_points(result, pts, source: Path, out: Path) -> Path:
     """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
     from .report import atomic_open, write_csv
-    from .scale import point_rejections, rejections_path
+    from .bulk import point_rejections, rejections_path
 
     with atomic_open(out, "wb") as fh:
         result.to_parquet(fh)
@@ -66,7 +66,7 @@ def _write_points(result, pts, source: Path, out: Path) -> Path:
 
 
 def _note_dropped(pts, public_column) -> None:
-    from .scale import dropped_columns
+    from .bulk import dropped_columns
 
     dropped = dropped_columns(list(pts.columns), public_column or ())
     if dropped:
@@ -116,8 +116,8 @@ def nearest(
         from .datasets import get_path
         from .facilities import read_facilities
         from .geography import load_townships
-        from .scale import ENGINES, read_points
-        from .scale import nearest as run_nearest
+        from .bulk import ENGINES, read_points
+        from .bulk import nearest as run_nearest
 
         when = parse_as_of(as_of)
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())

@@ -1,4 +1,4 @@
-"""Point location and nearest-service distance at scale: many millions of points (every household
+"""Bulk point location and nearest-service distance: many millions of points (every household
 address, a 100 m population grid over many scenarios) on a Dask cluster through ``dask-geopandas``.
 
 On one machine :func:`coverage.geography.locate_points` locates a million points in about two

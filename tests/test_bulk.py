@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from coverage.errors import InputError
 from coverage.geography import load_villages
-from coverage.scale import locate, nearest, read_points
+from coverage.bulk import locate, nearest, read_points
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +162,7 @@ def test_bad_rows_rejected_outside_points_get_no_distance(tmp_path, townships, s
     """Hand-made: each bad row rejected with its reason and row number; Tokyo outside and without a
     distance (it was 2,299 km from a 社福中心); the input's columns kept as written (id 007)."""
     from coverage.rejections import REJECTED_COLUMNS, rejected_rows
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     path = tmp_path / "pts.csv"
     path.write_text(HAND_MADE, encoding="utf-8")
@@ -211,7 +211,7 @@ def test_geometry_inputs_rejected_by_geometry(townships):
     """In-memory points: missing, empty, non-point, non-finite and out-of-range geometries are rejected."""
     from shapely.geometry import Point, Polygon
 
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     geoms = [Point(120.33, 23.46), None, Point(), Polygon([(120, 23), (121, 23), (121, 24)]),
              Point(float("inf"), 23), Point(200, 23), Point(0, 0)]
@@ -303,7 +303,7 @@ def test_points_csv_rows_balance(tmp_path_factory, townships, seed_facilities, r
     from hypothesis import event
 
     from coverage.rejections import rejected_rows
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     path = tmp_path_factory.mktemp("pts") / "pts.csv"
     written = []
@@ -347,7 +347,7 @@ def test_points_csv_rows_balance_reached_every_kind():
 
 def test_dask_engine_keeps_rows_and_rejections(tmp_path, townships, seed_facilities):
     """The Dask engine gives the local results for bad rows too, and the same rejection table."""
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     path = tmp_path / "pts.csv"
     path.write_text(HAND_MADE, encoding="utf-8")
@@ -402,6 +402,6 @@ def test_blank_lines_and_line_endings_are_not_rows(tmp_path):
     path.write_text("lon,lat\r\n120.3,23.4\r\n\r\n   \n,\r120.5,23.5", encoding="utf-8", newline="")
     pts = read_points(path)
     assert len(pts) == 3 and pts.index.tolist() == [2, 5, 6]  # blank lines skipped; `,` is a (blank) row
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     assert point_rejections(pts)["row"].tolist() == [5, 5]  # its line in the file
