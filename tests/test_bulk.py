@@ -9,9 +9,9 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from coverage.bulk import locate, nearest, read_points
 from coverage.errors import InputError
 from coverage.geography import load_villages
-from coverage.bulk import locate, nearest, read_points
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +161,8 @@ HAND_MADE = (
 def test_bad_rows_rejected_outside_points_get_no_distance(tmp_path, townships, seed_facilities):
     """Hand-made: each bad row rejected with its reason and row number; Tokyo outside and without a
     distance (it was 2,299 km from a 社福中心); the input's columns kept as written (id 007)."""
-    from coverage.rejections import REJECTED_COLUMNS, rejected_rows
     from coverage.bulk import point_rejections
+    from coverage.rejections import REJECTED_COLUMNS, rejected_rows
 
     path = tmp_path / "pts.csv"
     path.write_text(HAND_MADE, encoding="utf-8")
@@ -302,8 +302,8 @@ def test_points_csv_rows_balance(tmp_path_factory, townships, seed_facilities, r
 
     from hypothesis import event
 
-    from coverage.rejections import rejected_rows
     from coverage.bulk import point_rejections
+    from coverage.rejections import rejected_rows
 
     path = tmp_path_factory.mktemp("pts") / "pts.csv"
     written = []
@@ -405,3 +405,51 @@ def test_blank_lines_and_line_endings_are_not_rows(tmp_path):
     from coverage.bulk import point_rejections
 
     assert point_rejections(pts)["row"].tolist() == [5, 5]  # its line in the file
+
+
+_LAND_COUNT = {"checked": 0, "islands": 0}
+
+
+@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣",
+                                                               "新北市", "基隆市"]))
+def test_land_from_township_equals_land_of(townships, seed, county):
+    """Island membership taken from the located township (land_per_township) is the land mass a geometric
+    query finds, on coasts and multi-island townships; only snapped points and multi-island townships are
+    left to the query."""
+    from hypothesis import event
+
+    from coverage.access import land_masses, land_of
+    from coverage.bulk import land_per_township
+    from coverage.geography import locate_points
+
+    lands = land_masses(townships)
+    town_land = land_per_township(townships, lands)
+    assert (town_land == -1).sum() >= 1 and (town_land >= 0).sum() > 300  # some townships span islands
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
+    n = 3000
+    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)), crs=4326)
+    found = locate_points(pts, townships)
+    town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
+    fast = (town >= 0) & ~found["snapped"].to_numpy()
+    fast &= town_land[np.maximum(town, 0)] >= 0
+    proj = np.asarray(pts[fast].to_crs(3826).values)
+    assert (land_of(proj, lands) == town_land[town[fast]]).all()
+    _LAND_COUNT["checked"] += int(fast.sum())
+    _LAND_COUNT["islands"] += int((town_land[np.maximum(town, 0)][town >= 0] == -1).sum())
+    event(f"points decided by township: {'some' if fast.any() else 'none'}")
+
+
+def test_land_from_township_reached_points():
+    assert _LAND_COUNT["checked"] > 10_000 and _LAND_COUNT["islands"] > 100
+
+
+def test_nearest_same_whatever_the_row_order(points, townships, seed_facilities):
+    """Rows come out by category then point, whether the input index is sorted (no sort done) or not."""
+    ordered = nearest(points, seed_facilities, townships)
+    shuffled = nearest(points.sample(frac=1, random_state=2), seed_facilities, townships)
+    pd.testing.assert_frame_equal(shuffled, ordered)
+    assert ordered["point"].is_monotonic_increasing is False  # one block per category
+    first = ordered[ordered["category"] == ordered["category"].iloc[0]]
+    assert first["point"].is_monotonic_increasing and len(first) == len(points)
