@@ -1,8 +1,8 @@
 """Bulk point location and nearest-service distance: many millions of points (every household
 address, a 100 m population grid over many scenarios) on a Dask cluster through ``dask-geopandas``.
 
-On one machine :func:`coverage.geography.locate_points` locates a million points in about two
-seconds and is the right tool up to a few tens of millions of points held in memory. Beyond
+On one machine :func:`coverage.geography.locate_points` locates a million points in well under
+a second once its grid is cached, and is the right tool up to a few tens of millions of points held in memory. Beyond
 that — point sets larger than memory, or many scenario runs — partition the points and run
 the same function on each partition with Dask (``engine="dask"``): locally on all cores, or on
 a cluster through a ``distributed.Client``. Results are identical to the single-machine engine
@@ -10,7 +10,9 @@ because each partition runs exactly the same code against the same polygons.
 
 :func:`nearest` does the same for the distance from every point to the nearest open facility of
 each programme (k-d tree per programme in TWD97 TM2, same land mass unless ``cross_sea``, the
-point's own county's facilities unless ``across_counties``).
+point's own county's facilities unless ``across_counties``). A located point's land mass is its
+township's (:func:`land_per_township`); only points snapped from the sea and points of
+townships on several islands are placed on a land mass geometrically.
 
 Every input row is kept, in its order and with its own columns (an id, an address …), beside the
 results, and each says what became of it (``status``): ``located``; ``outside`` (in no township

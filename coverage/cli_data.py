@@ -29,9 +29,9 @@ def locate(
     from .errors import CoverageError
 
     try:
-        from .geography import load_townships, load_villages
         from .bulk import ENGINES, read_points
         from .bulk import locate as run_locate
+        from .geography import load_townships, load_villages
 
         level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
@@ -57,8 +57,8 @@ def locate(
 
 def _write_points(result, pts, source: Path, out: Path) -> Path:
     """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
-    from .report import atomic_open, write_csv
     from .bulk import point_rejections, rejections_path
+    from .report import atomic_open, write_csv
 
     with atomic_open(out, "wb") as fh:
         result.to_parquet(fh)
@@ -113,11 +113,11 @@ def nearest(
     from .errors import CoverageError
 
     try:
+        from .bulk import ENGINES, read_points
+        from .bulk import nearest as run_nearest
         from .datasets import get_path
         from .facilities import read_facilities
         from .geography import load_townships
-        from .bulk import ENGINES, read_points
-        from .bulk import nearest as run_nearest
 
         when = parse_as_of(as_of)
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
