@@ -52,6 +52,7 @@ __all__ = [
     "dropped_columns",
     "land_per_township",
     "locate",
+    "locate_parquet",
     "nearest",
     "point_rejections",
     "read_points",
@@ -462,6 +463,64 @@ def locate(
             result = _locate_dask(points, polygons, key, npartitions, client, public_columns)
     result["snapped"] = result["snapped"].to_numpy(dtype=bool)
     return _as_objects(result, [c for c in (key, "towncode", "status", "reason") if c in result])
+
+
+def locate_parquet(
+    source: str | Path,
+    out: str | Path,
+    polygons: gpd.GeoDataFrame,
+    *,
+    key: str = "towncode",
+    batch_rows: int = 1_000_000,
+    public_columns=(),
+) -> dict[str, int]:
+    """:func:`locate` a GeoParquet file larger than memory, ``batch_rows`` rows at a time.
+
+    Each batch is read, located and written as one part of the GeoParquet dataset ``out`` (a
+    directory: ``part-00000.parquet``, … in row order; ``geopandas.read_parquet(out)`` reads it
+    whole), and its rejected rows to ``rejected.csv`` inside it. Rows are numbered by position
+    from 1 (index ``row``), so the parts, the rejections and the counts refer to the same rows.
+    Memory stays that of one batch (plus the polygons and their grid) whatever the file size.
+
+    Returns
+    -------
+    dict with ``rows``, ``located``, ``outside``, ``rejected`` (rows = the other three summed).
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .report import write_csv
+
+    source, out = Path(source), Path(out)
+    if batch_rows < 1:
+        raise InputError(f"batch_rows= must be at least 1, got {batch_rows}")
+    try:
+        reader = pq.ParquetFile(source)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise UnreadableFileError(source, f"not a readable GeoParquet file ({exc})") from exc
+    out.mkdir(parents=True, exist_ok=True)
+    counts = dict.fromkeys(("rows", *STATUSES), 0)
+    rejected = []
+    for part, batch in enumerate(reader.iter_batches(batch_size=batch_rows)):
+        try:
+            frame = gpd.GeoDataFrame.from_arrow(pa.Table.from_batches([batch], schema=reader.schema_arrow))
+        except (ValueError, TypeError) as exc:
+            raise UnreadableFileError(source, f"not GeoParquet points ({exc})") from exc
+        frame.index = pd.RangeIndex(counts["rows"] + 1, counts["rows"] + 1 + len(frame), name="row")
+        result = locate(frame, polygons, key=key, public_columns=public_columns)
+        result.to_parquet(out / f"part-{part:05d}.parquet")
+        rejected.append(point_rejections(frame, file=source.name))
+        counts["rows"] += len(frame)
+        for status, n in result["status"].value_counts().items():
+            counts[status] += int(n)
+    from .rejections import empty_rejections
+
+    table = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) else (
+        empty_rejections())
+    write_csv(table, out / "rejected.csv")
+    return counts
 
 
 def _as_objects(result, columns: list[str]):

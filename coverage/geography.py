@@ -291,7 +291,9 @@ def locate_points(
     grid = _grid_for(townships, key, len(geoms)) if len(geoms) >= _GRID_MIN_POINTS else None
     if grid is None:
         return locate_points_exact(geoms, townships, key)
-    which = _grid_lookup(grid, geoms)
+    # in chunks: the lookup's temporaries (coordinates, cell indices) stay small whatever the point count
+    which = np.concatenate([_grid_lookup(grid, geoms.iloc[i:i + _GRID_CHUNK])
+                            for i in range(0, len(geoms), _GRID_CHUNK)])
     exact = np.flatnonzero(which == _EXACT)
     snapped = np.zeros(len(geoms), dtype=bool)
     if len(exact):
@@ -347,6 +349,7 @@ _GRID_MIN_POINTS = 20_000  # below this the exact test is as fast as building a 
 _GRID_CELLS = 4_000_000  # coarse cells over the polygons' extent
 _GRID_SPLIT = 16  # each coarse cell a boundary crosses is split into 16 × 16 fine cells
 _GRID_TILE = 64  # coarse cells per side of a tile rasterised at the fine resolution
+_GRID_CHUNK = 1_000_000  # points looked up at a time
 _GRIDS: dict = {}
 # Build a grid (seconds, once: it is then read from the disk cache) for this many points or more.
 _GRID_BUILD_POINTS = 200_000

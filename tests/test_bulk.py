@@ -453,3 +453,29 @@ def test_nearest_same_whatever_the_row_order(points, townships, seed_facilities)
     assert ordered["point"].is_monotonic_increasing is False  # one block per category
     first = ordered[ordered["category"] == ordered["category"].iloc[0]]
     assert first["point"].is_monotonic_increasing and len(first) == len(points)
+
+
+def test_locate_parquet_in_batches_equals_locate(tmp_path, points, townships):
+    """Streaming a GeoParquet file batch by batch gives the rows locate gives on the whole table, and the
+    counts balance: rows = located + outside + rejected."""
+    from coverage.bulk import locate_parquet
+
+    pts = points.reset_index(drop=True).copy()
+    pts.loc[[3, 1234], "geometry"] = None  # rejected rows, in two different batches
+    src = tmp_path / "points.parquet"
+    pts.to_parquet(src, row_group_size=700)
+    counts = locate_parquet(src, tmp_path / "out", townships, batch_rows=1000)
+    parts = sorted((tmp_path / "out").glob("part-*.parquet"))
+    assert len(parts) == 5  # 5,000 rows in batches of 1,000
+    streamed = pd.concat([gpd.read_parquet(p) for p in parts])
+    whole = pts.copy()
+    whole.index = pd.RangeIndex(1, len(pts) + 1, name="row")
+    expected = locate(whole, townships)
+    expected.to_parquet(tmp_path / "whole.parquet")  # the same round trip through Parquet
+    pd.testing.assert_frame_equal(streamed, gpd.read_parquet(tmp_path / "whole.parquet"))
+    assert counts == {"rows": 5000, "located": int((expected["status"] == "located").sum()),
+                      "outside": int((expected["status"] == "outside").sum()), "rejected": 2}
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", encoding="utf-8-sig")
+    assert rejected["row"].tolist() == [4, 1235] and set(rejected["file"]) == {"points.parquet"}
+    with pytest.raises(InputError, match="batch_rows="):
+        locate_parquet(src, tmp_path / "o2", townships, batch_rows=0)
