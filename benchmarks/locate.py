@@ -113,6 +113,58 @@ def run(sizes: list[int], repeat: int, peer_max: int = 1_000_000, spreads=("popu
     return lines
 
 
+STREAM = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from coverage.bulk import locate_parquet
+from coverage.geography import load_townships
+t = load_townships()
+t0 = time.perf_counter()
+counts = locate_parquet(sys.argv[2], sys.argv[3], t, batch_rows=1_000_000)
+elapsed = time.perf_counter() - t0
+with open("/proc/self/status") as fh:
+    peak = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+print(json.dumps({"seconds": elapsed, "peak_mb": peak, **counts}))
+"""
+
+WRITE = r"""
+import sys
+import numpy as np, geopandas as gpd, pyarrow.parquet as pq
+n, path = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(0)
+writer = None
+for start in range(0, n, 1_000_000):
+    m = min(1_000_000, n - start)
+    g = gpd.GeoDataFrame({"id": np.arange(start, start + m)},
+                         geometry=gpd.points_from_xy(rng.uniform(120.0, 122.0, m), rng.uniform(21.9, 25.3, m)),
+                         crs=4326)
+    g.to_parquet(f"{path}.{start // 1_000_000:04d}.parquet")
+"""
+
+
+def run_stream(n: int, workdir: Path) -> list[str]:
+    """Peak memory of :func:`coverage.bulk.locate_parquet` on ``n`` points (townships, batches of 10^6)."""
+    import pyarrow.parquet as pq
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    stem = workdir / "points"
+    subprocess.run([sys.executable, "-c", WRITE, str(n), str(stem)], check=True)
+    parts = sorted(workdir.glob("points.*.parquet"))
+    schema = pq.read_schema(parts[0])
+    with pq.ParquetWriter(workdir / "points.parquet", schema) as writer:  # one file, row groups of 10^6
+        for part in parts:
+            writer.write_table(pq.read_table(part))
+            part.unlink()
+    out = subprocess.run([sys.executable, "-c", STREAM, str(ROOT), str(workdir / "points.parquet"),
+                          str(workdir / "located")], check=True, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return ["| points | function | time | peak memory (process) | located / outside / rejected |",
+            "|---|---|---|---|---|",
+            f"| {r['rows']:,} (uniform 120–122°E × 21.9–25.3°N) | coverage.bulk.locate_parquet, townships, batches "
+            f"of 10^6 | {r['seconds']:.1f} s | {r['peak_mb']:,.0f} MB | {r['located']:,} / {r['outside']:,} / "
+            f"{r['rejected']:,} |"]
+
+
 def run_nearest(n: int, repeat: int) -> list[str]:
     """``coverage.nearest`` vs ``coverage.locate`` on the same points (townships, seed registry)."""
     lines = ["| points | function | time | peak memory (process) | rows with a value |", "|---|---|---|---|---|"]
@@ -130,7 +182,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--spread", nargs="+", default=["population", "area"], choices=["population", "area"])
     parser.add_argument("--nearest", type=int, default=0, help="compare nearest with locate on this many points")
+    parser.add_argument("--stream", type=int, default=0, help="peak memory of locate_parquet on this many points")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/safetynet-locate-stream"))
     args = parser.parse_args()
+    if args.stream:
+        print("\n".join(run_stream(args.stream, args.workdir)))
+        return
     if args.nearest:
         print("\n".join(run_nearest(args.nearest, args.repeat)))
         return

@@ -613,14 +613,15 @@ def _nearest_tables(near, n: int, cats: list[str]) -> dict[str, np.ndarray]:
     """Facility columns, ``distance_km`` and ``across_sea_km`` of ``n`` points for each category in turn
     (``n × len(cats)`` values each; None and NaN where no facility)."""
     import numpy as np
+    import pandas as pd
 
     k = len(cats)
     out = {c: np.full(n * k, None, dtype=object) for c in ("facility_id", "facility_name", "facility_towncode")}
     out["distance_km"], out["across_sea_km"] = np.full(n * k, np.nan), np.full(n * k, np.nan)
     if near is None or not len(near):
         return out
-    block = {c: i for i, c in enumerate(cats)}
-    pos = near["code"].to_numpy(dtype="int64") + n * np.array([block[c] for c in near["category"]], dtype="int64")
+    block = pd.Index(cats).get_indexer(near["category"].to_numpy(dtype=object))
+    pos = near["code"].to_numpy(dtype="int64") + n * block.astype("int64")
     for c in out:
         out[c][pos] = near[c].to_numpy(dtype=float if c.endswith("_km") else object)
     return out
