@@ -620,10 +620,22 @@ def _nearest_tables(near, n: int, cats: list[str]) -> dict[str, np.ndarray]:
     out["distance_km"], out["across_sea_km"] = np.full(n * k, np.nan), np.full(n * k, np.nan)
     if near is None or not len(near):
         return out
-    block = pd.Index(cats).get_indexer(near["category"].to_numpy(dtype=object))
+    codes, uniques = pd.factorize(near["category"])
+    block = pd.Index(cats).get_indexer(np.asarray(uniques, dtype=object))[codes]
     pos = near["code"].to_numpy(dtype="int64") + n * block.astype("int64")
     for c in out:
-        out[c][pos] = near[c].to_numpy(dtype=float if c.endswith("_km") else object)
+        out[c][pos] = near[c].to_numpy(dtype=float) if c.endswith("_km") else _objects(near[c])
+    return out
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A column as Python objects, None where missing (each distinct value converted once)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column)
+    out = np.asarray(uniques, dtype=object)[codes]
+    out[codes < 0] = None
     return out
 
 
