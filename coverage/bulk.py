@@ -634,9 +634,9 @@ def _objects(column: pd.Series) -> np.ndarray:
     import pandas as pd
 
     codes, uniques = pd.factorize(column)
-    out = np.asarray(uniques, dtype=object)[codes]
-    out[codes < 0] = None
-    return out
+    values = np.empty(len(uniques) + 1, dtype=object)  # the last one (code −1: missing) stays None
+    values[:-1] = np.asarray(uniques, dtype=object)
+    return values[codes]
 
 
 def _no_facility_reasons(base, none, across, county, across_counties: bool):
