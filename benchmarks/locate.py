@@ -1,12 +1,16 @@
-"""Locating synthetic points placed by population: ours vs geopandas.sjoin, time and peak memory.
+"""Locating synthetic points: ours vs geopandas.sjoin, time and peak memory; and nearest vs locate.
 
-    python benchmarks/locate.py [--sizes 1000000 10000000] [--repeat 5]
+    python benchmarks/locate.py [--sizes 1000000 10000000] [--repeat 5] [--spread population area]
+    python benchmarks/locate.py --nearest 1000000
 
-Points: villages drawn with probability proportional to their 2021-03 population
-(../shared/data; uniform if absent), each point scattered around the village's representative
-point (normal, sigma = half the radius of a circle of the village's area). Each measurement runs in
-a fresh subprocess so its peak resident memory (VmHWM) is its own; it includes building the
-points. Prints a markdown table.
+Points spread by population: villages drawn with probability proportional to their 2021-03
+population (../shared/data; uniform if absent), each point scattered around the village's
+representative point (normal, sigma = half the radius of a circle of the village's area). Points
+spread by area: villages drawn with probability proportional to their area, scattered the same
+way (so uniform over the land, not over the sea). Each measurement runs in a fresh subprocess so
+its peak resident memory (VmHWM) is its own; it includes building the points. The locate grid is
+built (or read from the disk cache) before the clock starts; ``build`` times it alone. Prints a
+markdown table.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import json, resource, sys, time
 import numpy as np, pandas as pd, geopandas as gpd
 sys.path.insert(0, sys.argv[4])
 from coverage.geography import load_townships, load_villages, locate_points
-n, level, engine, pop_path = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[5]
+n, level, engine, pop_path, spread = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[5], sys.argv[6]
 v = load_villages()
 polys = load_townships() if level == "township" else v
 key = "towncode" if level == "township" else "villcode"
@@ -38,14 +42,35 @@ try:
                             .astype(float)).fillna(0).to_numpy()
 except FileNotFoundError:
     pop = np.ones(len(v))
+if spread == "area":
+    pop = proj.area.to_numpy()
 rng = np.random.default_rng(0)
 pick = rng.choice(len(v), n, p=pop / pop.sum())
 sigma = np.sqrt(proj.area.to_numpy() / np.pi) / 2
 x = rep.x.to_numpy()[pick] + rng.normal(0, 1, n) * sigma[pick]
 y = rep.y.to_numpy()[pick] + rng.normal(0, 1, n) * sigma[pick]
 pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=3826).to_crs(4326)
+if engine in ("ours", "nearest", "locate"):
+    from coverage import geography
+    t_build = time.perf_counter()
+    geography._grid_for(polys, key, n_points=n)
+    t_build = time.perf_counter() - t_build
+else:
+    t_build = 0.0
 t0 = time.perf_counter()
-if engine == "ours":
+if engine == "nearest":
+    from coverage.bulk import nearest
+    from coverage.datasets import get_path
+    from coverage.facilities import read_facilities
+    fac = read_facilities(get_path("seed_registry"), townships=polys).facilities
+    t0 = time.perf_counter()
+    out = nearest(gpd.GeoDataFrame(geometry=pts), fac, polys)
+    found = int(out["distance_km"].notna().sum())
+elif engine == "locate":
+    from coverage.bulk import locate
+    out = locate(gpd.GeoDataFrame(geometry=pts), polys)
+    found = int(out["status"].eq("located").sum())
+elif engine == "ours":
     out = locate_points(pts, polys, key=key)
     found = int(out[key].notna().sum())
 else:
@@ -57,32 +82,97 @@ try:  # VmHWM: this image's own peak (ru_maxrss keeps the forking parent's peak 
         peak = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
 except (OSError, StopIteration):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak,
+print(json.dumps({"seconds": elapsed, "peak_mb": peak, "build": t_build,
                   "found": found}))
 """
 
 
-def measure(n: int, level: str, engine: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, str(n), level, engine, str(ROOT), str(POP)],
+def measure(n: int, level: str, engine: str, spread: str = "population") -> dict:
+    out = subprocess.run([sys.executable, "-c", CHILD, str(n), level, engine, str(ROOT), str(POP), spread],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run(sizes: list[int], repeat: int, peer_max: int = 1_000_000) -> list[str]:
-    lines = ["| points | polygons | engine | locate time | peak memory (process) | located |",
-             "|---|---|---|---|---|---|"]
+def run(sizes: list[int], repeat: int, peer_max: int = 1_000_000, spreads=("population",)) -> list[str]:
+    lines = ["| points | spread by | polygons | engine | locate time | grid build (once, then cached) | "
+             "peak memory (process) | located |", "|---|---|---|---|---|---|---|---|"]
     for n in sizes:
-        for level in ("township", "village"):
-            for engine in ("ours", "geopandas.sjoin"):
-                if engine != "ours" and n > peer_max:
-                    continue
-                runs = [measure(n, level, "ours" if engine == "ours" else "sjoin") for _ in range(repeat)]
-                s = [r["seconds"] for r in runs]
-                lines.append(
-                    f"| {n:,} | {level}s ({'368' if level == 'township' else '7,701'}) | {engine} | "
-                    f"{statistics.median(s):.2f} s (min {min(s):.2f}, max {max(s):.2f}, n={len(s)}) | "
-                    f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} |"
-                )
+        for spread in spreads:
+            for level in ("township", "village"):
+                for engine in ("ours", "geopandas.sjoin"):
+                    if engine != "ours" and n > peer_max:
+                        continue
+                    runs = [measure(n, level, "ours" if engine == "ours" else "sjoin", spread) for _ in range(repeat)]
+                    s = [r["seconds"] for r in runs]
+                    build = f"{max(r['build'] for r in runs):.2f} s" if engine == "ours" else "-"
+                    lines.append(
+                        f"| {n:,} | {spread} | {level}s ({'368' if level == 'township' else '7,701'}) | {engine} | "
+                        f"{statistics.median(s):.2f} s (min {min(s):.2f}, max {max(s):.2f}, n={len(s)}) | {build} | "
+                        f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} |"
+                    )
+    return lines
+
+
+STREAM = r"""
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from coverage.bulk import locate_parquet
+from coverage.geography import load_townships
+t = load_townships()
+t0 = time.perf_counter()
+counts = locate_parquet(sys.argv[2], sys.argv[3], t, batch_rows=1_000_000)
+elapsed = time.perf_counter() - t0
+with open("/proc/self/status") as fh:
+    peak = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
+print(json.dumps({"seconds": elapsed, "peak_mb": peak, **counts}))
+"""
+
+WRITE = r"""
+import sys
+import numpy as np, geopandas as gpd, pyarrow.parquet as pq
+n, path = int(sys.argv[1]), sys.argv[2]
+rng = np.random.default_rng(0)
+writer = None
+for start in range(0, n, 1_000_000):
+    m = min(1_000_000, n - start)
+    g = gpd.GeoDataFrame({"id": np.arange(start, start + m)},
+                         geometry=gpd.points_from_xy(rng.uniform(120.0, 122.0, m), rng.uniform(21.9, 25.3, m)),
+                         crs=4326)
+    g.to_parquet(f"{path}.{start // 1_000_000:04d}.parquet")
+"""
+
+
+def run_stream(n: int, workdir: Path) -> list[str]:
+    """Peak memory of :func:`coverage.bulk.locate_parquet` on ``n`` points (townships, batches of 10^6)."""
+    import pyarrow.parquet as pq
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    stem = workdir / "points"
+    subprocess.run([sys.executable, "-c", WRITE, str(n), str(stem)], check=True)
+    parts = sorted(workdir.glob("points.*.parquet"))
+    schema = pq.read_schema(parts[0])
+    with pq.ParquetWriter(workdir / "points.parquet", schema) as writer:  # one file, row groups of 10^6
+        for part in parts:
+            writer.write_table(pq.read_table(part))
+            part.unlink()
+    out = subprocess.run([sys.executable, "-c", STREAM, str(ROOT), str(workdir / "points.parquet"),
+                          str(workdir / "located")], check=True, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return ["| points | function | time | peak memory (process) | located / outside / rejected |",
+            "|---|---|---|---|---|",
+            f"| {r['rows']:,} (uniform 120–122°E × 21.9–25.3°N) | coverage.bulk.locate_parquet, townships, batches "
+            f"of 10^6 | {r['seconds']:.1f} s | {r['peak_mb']:,.0f} MB | {r['located']:,} / {r['outside']:,} / "
+            f"{r['rejected']:,} |"]
+
+
+def run_nearest(n: int, repeat: int) -> list[str]:
+    """``coverage.nearest`` vs ``coverage.locate`` on the same points (townships, seed registry)."""
+    lines = ["| points | function | time | peak memory (process) | rows with a value |", "|---|---|---|---|---|"]
+    for engine in ("locate", "nearest"):
+        runs = [measure(n, "township", engine) for _ in range(repeat)]
+        s = [r["seconds"] for r in runs]
+        lines.append(f"| {n:,} | coverage.{engine} | {statistics.median(s):.2f} s (min {min(s):.2f}, max "
+                     f"{max(s):.2f}, n={len(s)}) | {max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} |")
     return lines
 
 
@@ -90,8 +180,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--spread", nargs="+", default=["population", "area"], choices=["population", "area"])
+    parser.add_argument("--nearest", type=int, default=0, help="compare nearest with locate on this many points")
+    parser.add_argument("--stream", type=int, default=0, help="peak memory of locate_parquet on this many points")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/safetynet-locate-stream"))
     args = parser.parse_args()
-    print("\n".join(run(args.sizes, args.repeat)))
+    if args.stream:
+        print("\n".join(run_stream(args.stream, args.workdir)))
+        return
+    if args.nearest:
+        print("\n".join(run_nearest(args.nearest, args.repeat)))
+        return
+    print("\n".join(run(args.sizes, args.repeat, spreads=args.spread)))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .datasets import get_path
 from .errors import InputError, UnreadableFileError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
 __all__ = [
@@ -340,10 +341,17 @@ def locate_points(
     pier or a shoreline the 1:10,000 outline cuts — is snapped to the nearest township
     and marked ``snapped``. Points farther out get no township.
 
-    Most points are resolved by one array lookup: the polygons are rasterised once into a
-    grid whose cells lie wholly inside one polygon, wholly outside every polygon (farther than
-    the snap distance), or near a boundary; only points in boundary cells are tested exactly
-    (:func:`locate_points_exact`), so the result is identical to the exact test.
+    ``key`` names the code column of the polygons: ``"towncode"`` for townships, or
+    ``"villcode"`` to locate points in :func:`load_villages`.
+
+    For 20,000 points or more, most points are resolved by an array lookup in a two-level grid
+    of the polygons: about 4 million coarse cells, each wholly inside one polygon, wholly
+    outside every polygon (farther than the snap distance) or crossed by a boundary; each
+    crossed cell is split into 16 × 16 fine cells labelled the same way. Only points in fine
+    cells a boundary touches (a few per cent of points placed by population in villages) are
+    tested exactly (:func:`locate_points_exact`), so the result is identical to the exact test.
+    The grid is built for 200,000 points or more (seconds, once) and kept in
+    :func:`coverage.datasets.cache_dir`, keyed by a hash of the polygons.
 
     Parameters
     ----------
@@ -369,7 +377,9 @@ def locate_points(
     grid = _grid_for(townships, key, len(geoms)) if len(geoms) >= _GRID_MIN_POINTS else None
     if grid is None:
         return locate_points_exact(geoms, townships, key)
-    which = grid.lookup(geoms)
+    # in chunks: the lookup's temporaries (coordinates, cell indices) stay small whatever the point count
+    which = np.concatenate([_grid_lookup(grid, geoms.iloc[i:i + _GRID_CHUNK])
+                            for i in range(0, len(geoms), _GRID_CHUNK)])
     exact = np.flatnonzero(which == _EXACT)
     snapped = np.zeros(len(geoms), dtype=bool)
     if len(exact):
@@ -438,58 +448,79 @@ def locate_points_exact(
 
 _EXACT = -2  # grid cell near a boundary (or a point the grid cannot place): test exactly
 _GRID_MIN_POINTS = 20_000  # below this the exact test is as fast as building a grid
-_GRID_MAX_CELLS = 16_000_000
-
-
-class _Grid:
-    """Cells labelled with the one polygon that contains them wholly, −1 (no polygon within the snap
-    distance) or −2 (near a boundary: test exactly)."""
-
-    def __init__(self, x0: float, y1: float, cell: float, labels) -> None:
-        self.x0, self.y1, self.cell, self.labels = x0, y1, cell, labels
-
-    def lookup(self, geoms):
-        import numpy as np
-        import shapely
-
-        values = np.asarray(geoms.values)
-        xy = shapely.get_coordinates(values, include_z=False)
-        out = np.full(len(values), _EXACT, dtype=np.intp)
-        simple = shapely.get_type_id(values) == 0  # points; anything else goes the exact way
-        if len(xy) != int(simple.sum()):
-            return out
-        ny, nx = self.labels.shape
-        with np.errstate(invalid="ignore"):
-            ix = np.floor((xy[:, 0] - self.x0) / self.cell)
-            iy = np.floor((self.y1 - xy[:, 1]) / self.cell)
-        inside = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)  # NaN compares False
-        got = np.full(len(xy), _EXACT, dtype=np.intp)
-        got[inside] = self.labels[iy[inside].astype(np.intp), ix[inside].astype(np.intp)]
-        finite = np.isfinite(xy).all(axis=1)
-        got[finite & ~inside] = -1  # the grid reaches past the snap distance: nothing out there
-        out[simple] = got
-        return out
-
-
+_GRID_CELLS = 4_000_000  # coarse cells over the polygons' extent
+_GRID_SPLIT = 16  # each coarse cell a boundary crosses is split into 16 × 16 fine cells
+_GRID_TILE = 64  # coarse cells per side of a tile rasterised at the fine resolution
+_GRID_CHUNK = 1_000_000  # points looked up at a time
 _GRIDS: dict = {}
-# Build a grid automatically only for this many points. Measured on 10^6 points placed by population
-# (benchmarks/locate.py, 2026-12-01) the cached grid was no faster than the exact test at village level
-# (1.06x sjoin either way) and its first build costs seconds, so it is not built unless asked for
-# (``_grid_for(..., n_points=...)`` above this); a finer, two-level grid is the next step.
-_GRID_BUILD_POINTS = 2**62
+# Build a grid (seconds, once: it is then read from the disk cache) for this many points or more.
+_GRID_BUILD_POINTS = 200_000
 
 
-def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = _GRID_BUILD_POINTS) -> _Grid | None:
-    """The grid of these polygons: from memory, from the disk cache, or built (for large point sets)."""
+class _Grid(NamedTuple):
+    """Two-level label grid of a polygon table.
+
+    ``coarse`` (rows from the top edge ``y1``, columns from ``x0``) holds for each coarse cell the
+    position of the one polygon that contains it wholly, −1 (no polygon within the snap distance),
+    −2 (test exactly) or ``−3 − b`` where fine block ``b`` of ``blocks`` (``split × split`` fine
+    cells of side ``fine``) labels it the same way, finer.
+    """
+
+    x0: float
+    y1: float
+    fine: float
+    split: int
+    coarse: np.ndarray
+    blocks: np.ndarray
+
+
+def _grid_lookup(grid: _Grid, geoms) -> np.ndarray:
+    """Polygon position of each point by lookup: ≥ 0, −1 (nowhere) or −2 (test exactly)."""
+    import numpy as np
+    import shapely
+
+    values = np.asarray(geoms.values)
+    out = np.full(len(values), _EXACT, dtype=np.intp)
+    simple = shapely.get_type_id(values) == 0  # points; anything else goes the exact way
+    xy = shapely.get_coordinates(values[simple], include_z=False)
+    if len(xy) != int(simple.sum()):  # an empty point has no coordinates
+        return out
+    ny, nx = grid.coarse.shape
+    f = grid.split
+    with np.errstate(invalid="ignore"):
+        fx = np.floor((xy[:, 0] - grid.x0) / grid.fine)
+        fy = np.floor((grid.y1 - xy[:, 1]) / grid.fine)
+    inside = (fx >= 0) & (fx < nx * f) & (fy >= 0) & (fy < ny * f)  # NaN compares False
+    got = np.full(len(xy), _EXACT, dtype=np.intp)
+    jx, jy = fx[inside].astype(np.intp), fy[inside].astype(np.intp)
+    label = grid.coarse[jy // f, jx // f].astype(np.intp)
+    deep = label <= -3
+    if deep.any():
+        label[deep] = grid.blocks[-3 - label[deep], jy[deep] % f, jx[deep] % f]
+    got[inside] = label
+    got[np.isfinite(xy).all(axis=1) & ~inside] = -1  # the grid reaches past the snap distance: nothing out there
+    out[simple] = got
+    return out
+
+
+def _grid_ident(townships: gpd.GeoDataFrame, key: str) -> str:
     import hashlib
 
     import numpy as np
     import shapely
 
     digest = hashlib.sha256()
-    digest.update(f"{key}|{townships.crs}|v1".encode())
+    digest.update(f"{key}|{townships.crs}|v2|{_GRID_CELLS}|{_GRID_SPLIT}".encode())
     digest.update(b"".join(shapely.to_wkb(np.asarray(townships.geometry.values))))
-    ident = digest.hexdigest()[:24]
+    return digest.hexdigest()[:24]
+
+
+def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = 0) -> _Grid | None:
+    """The grid of these polygons: from memory, from the disk cache (``datasets.cache_dir()``, keyed by a
+    hash of the geometries), or built when ``n_points`` is at least ``_GRID_BUILD_POINTS``."""
+    import numpy as np
+
+    ident = _grid_ident(townships, key)
     if ident in _GRIDS:
         return _GRIDS[ident]
     from .datasets import cache_dir
@@ -498,7 +529,8 @@ def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = _GRID_BUILD
     grid = None
     try:
         with np.load(path) as data:
-            grid = _Grid(float(data["x0"]), float(data["y1"]), float(data["cell"]), data["labels"])
+            grid = _Grid(float(data["x0"]), float(data["y1"]), float(data["fine"]), int(data["split"]),
+                         data["coarse"], data["blocks"])
     except (OSError, KeyError, ValueError):
         if n_points < _GRID_BUILD_POINTS:
             return None
@@ -522,7 +554,7 @@ def _save_grid(path: Path, grid: _Grid) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, x0=grid.x0, y1=grid.y1, cell=grid.cell, labels=grid.labels)
+            np.savez(fh, **grid._asdict())
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("grid cache not written (%s)", exc)
@@ -536,43 +568,145 @@ def _dilate(mask, k: int):
     return ndimage.maximum_filter1d(out, size=2 * k + 1, axis=1, mode="constant")
 
 
-def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
-    import warnings
-
+def _edge_cells(polys, x0: float, y1: float, cell: float, shape: tuple[int, int]) -> np.ndarray:
+    """Sorted flat indices of the cells (of side ``cell``) that a polygon boundary may touch: every boundary
+    is cut into pieces no longer than a cell, and each piece marks the cells of its bounding box widened by
+    a margin, so no touched cell is missed (a superset of the exactly touched cells)."""
     import numpy as np
     import shapely
+
+    lines = shapely.get_parts(shapely.segmentize(shapely.boundary(polys), cell * 0.99))
+    xy = shapely.get_coordinates(lines)
+    line = np.repeat(np.arange(len(lines)), shapely.get_num_coordinates(lines))
+    same = line[:-1] == line[1:]  # a segment joins a vertex to the next one of the same line
+    a, b = xy[:-1][same], xy[1:][same]
+    margin = cell * 1e-6
+    ny, nx = shape
+    lo_x = np.floor((np.minimum(a[:, 0], b[:, 0]) - margin - x0) / cell).astype(np.int64)
+    hi_x = np.floor((np.maximum(a[:, 0], b[:, 0]) + margin - x0) / cell).astype(np.int64)
+    lo_y = np.floor((y1 - np.maximum(a[:, 1], b[:, 1]) - margin) / cell).astype(np.int64)
+    hi_y = np.floor((y1 - np.minimum(a[:, 1], b[:, 1]) + margin) / cell).astype(np.int64)
+    found = []
+    for dx in range(3):  # a piece shorter than a cell spans at most 3 cells along each axis (with the margin)
+        for dy in range(3):
+            ok = (lo_x + dx <= hi_x) & (lo_y + dy <= hi_y)
+            cx, cy = lo_x[ok] + dx, lo_y[ok] + dy
+            ok = (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+            found.append(cy[ok] * nx + cx[ok])
+    flat = np.sort(np.concatenate(found))
+    return flat[np.r_[True, flat[1:] != flat[:-1]]] if len(flat) else flat
+
+
+def _origin(left: float, top: float, size: float):
+    """Affine transform of square cells of ``size`` from the top-left corner."""
+    import warnings
+
+    from rasterio.transform import from_origin
+
+    with warnings.catch_warnings():  # rasterio still multiplies Affine with `*` (affine ≥ 2.4 warns)
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        return from_origin(left, top, size, size)
+
+
+def _rasterize(polys, idx, shape, transform, *, count: bool = False):
+    """Label (position + 1, 0 for none) or count of the polygons whose interior holds each cell's centre."""
+    import warnings
+
     from rasterio import features
     from rasterio.enums import MergeAlg
-    from rasterio.transform import from_origin
+
+    with warnings.catch_warnings():  # rasterio still multiplies Affine with `*` (affine ≥ 2.4 warns)
+        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
+        if count:
+            return features.rasterize(((g, 1) for g in polys[idx]), out_shape=shape, transform=transform, fill=0,
+                                      dtype="uint8", merge_alg=MergeAlg.add)
+        return features.rasterize(zip(polys[idx], idx + 1, strict=True), out_shape=shape, transform=transform,
+                                  fill=0, dtype="int32")
+
+
+def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
+    """Label every coarse cell that no boundary touches by rasterising; split the others into fine cells,
+    labelled the same way tile by tile; cells a boundary touches, cells in two polygons, and empty cells
+    within the snap distance of a polygon are left to the exact test."""
+    import numpy as np
+    import shapely
 
     polys = np.asarray(townships.geometry.values)
     ok = ~(shapely.is_missing(polys) | shapely.is_empty(polys))
-    if not ok.any() or len(polys) >= 2**31 - 1:
+    if not ok.any() or len(polys) >= 2**31 - 4:
         return None
+    idx = np.flatnonzero(ok)
     geographic = townships.crs is None or townships.crs.is_geographic
     snap = (0.011 if geographic else 1000.0) * SNAP_DISTANCE_M / 1000  # > 1 km in degrees, everywhere in Taiwan
     minx, miny, maxx, maxy = townships.total_bounds
     minx, miny, maxx, maxy = minx - 2 * snap, miny - 2 * snap, maxx + 2 * snap, maxy + 2 * snap
-    cell = float(np.sqrt((maxx - minx) * (maxy - miny) / _GRID_MAX_CELLS))  # as fine as the budget allows
-    nx, ny = int(np.ceil((maxx - minx) / cell)), int(np.ceil((maxy - miny) / cell))
-    shape = (ny, nx)
-    idx = np.flatnonzero(ok)
-    with warnings.catch_warnings():  # rasterio still multiplies Affine with `*` (affine ≥ 2.4 warns)
-        warnings.filterwarnings("ignore", message="Use `@` matmul", category=PendingDeprecationWarning)
-        transform = from_origin(minx, maxy, cell, cell)
-        label = features.rasterize(zip(polys[idx], idx + 1, strict=True), out_shape=shape, transform=transform,
-                                   fill=0, dtype="int32")
-        count = features.rasterize(((g, 1) for g in polys[idx]), out_shape=shape, transform=transform, fill=0,
-                                   dtype="uint8", merge_alg=MergeAlg.add)
-        edges = features.rasterize(((b, 1) for b in shapely.boundary(polys[idx])), out_shape=shape,
-                                   transform=transform, fill=0, dtype="uint8", all_touched=True)
-    # one more cell round every boundary cell: a cell kept as interior is a full cell away from any edge
-    edges = _dilate(edges, 1).astype(bool)
-    near = _dilate(((label > 0) | edges).astype(np.uint8), int(np.ceil(snap / cell)) + 1).astype(bool)
-    labels = (label - 1).astype(np.int32 if len(polys) >= 2**15 - 2 else np.int16)
-    labels[edges | (count > 1)] = _EXACT
-    labels[(label == 0) & near & ~edges] = _EXACT  # outside every polygon but within snapping reach
-    return _Grid(minx, maxy, cell, labels)
+    f = _GRID_SPLIT
+    cell = float(np.sqrt((maxx - minx) * (maxy - miny) / _GRID_CELLS))
+    fine = cell / f
+    cell = fine * f
+    ny, nx = int(np.ceil((maxy - miny) / cell)), int(np.ceil((maxx - minx) / cell))
+    edges = _edge_cells(polys[idx], minx, maxy, fine, (ny * f, nx * f))
+    touched = np.zeros((ny, nx), dtype=bool)
+    touched[edges // (nx * f) // f, (edges % (nx * f)) // f] = True
+    transform = _origin(minx, maxy, cell)
+    label = _rasterize(polys, idx, (ny, nx), transform)
+    count = _rasterize(polys, idx, (ny, nx), transform, count=True)
+    near = _dilate(((label > 0) | touched).astype(np.uint8), int(np.ceil(snap / cell)) + 1).astype(bool)
+    coarse = (label - 1).astype(np.int32)
+    coarse[count > 1] = _EXACT
+    coarse[(label == 0) & near] = _EXACT  # outside every polygon but within snapping reach
+    blocks = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
+    split = np.flatnonzero(touched.ravel())
+    coarse.flat[split] = -3 - np.arange(len(split), dtype=np.int32)
+    return _Grid(minx, maxy, fine, f, coarse, blocks)
+
+
+def _fine_blocks(polys, idx, touched, edges, frame) -> np.ndarray:
+    """The fine labels of the coarse cells ``touched`` by a boundary, in their flat order:
+    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none."""
+    import numpy as np
+    import shapely
+
+    x0, y1, fine, f = frame
+    ny, nx = touched.shape
+    big = len(polys) < 2**15 - 3
+    blocks = np.empty((int(touched.sum()), f, f), dtype=np.int16 if big else np.int32)
+    order = np.full(touched.size, -1, dtype=np.int64)
+    order[touched.ravel()] = np.arange(len(blocks))
+    tree = shapely.STRtree(polys[idx])
+    t = _GRID_TILE
+    gy, gx = np.divmod(edges, nx * f)  # touched fine cells, grouped by tile
+    tile = (gy // (t * f)) * (nx // t + 1) + gx // (t * f)
+    by_tile = np.argsort(tile, kind="stable")
+    tile = tile[by_tile]
+    gy, gx = gy[by_tile], gx[by_tile]
+    for ty in range(0, ny, t):
+        for tx in range(0, nx, t):
+            sub = touched[ty:ty + t, tx:tx + t]
+            if not sub.any():
+                continue
+            h, w = sub.shape
+            left, top = x0 + tx * f * fine, y1 - ty * f * fine
+            box = shapely.box(left - fine, top - (h * f + 1) * fine, left + (w * f + 1) * fine, top + fine)
+            near = idx[tree.query(box)]
+            shape = (h * f, w * f)
+            clipped = shapely.clip_by_rect(polys[near], *shapely.bounds(box))
+            keep = ~shapely.is_empty(clipped)
+            fine_lab = np.full(shape, _EXACT, dtype=blocks.dtype)  # in no polygon: near a coast (snapping)
+            if keep.any():
+                local = np.empty(len(polys), dtype=object)
+                local[near[keep]] = clipped[keep]
+                transform = _origin(left, top, fine)
+                label = _rasterize(local, near[keep], shape, transform)
+                count = _rasterize(local, near[keep], shape, transform, count=True)
+                fine_lab = np.where(count == 1, label - 1, _EXACT).astype(blocks.dtype)  # in two: exact
+            key = (ty // t) * (nx // t + 1) + tx // t
+            lo, hi = np.searchsorted(tile, [key, key + 1])
+            fine_lab[gy[lo:hi] - ty * f, gx[lo:hi] - tx * f] = _EXACT
+            cy, cx = np.nonzero(sub)
+            cells = fine_lab.reshape(h, f, w, f).transpose(0, 2, 1, 3)[cy, cx]
+            blocks[order[(cy + ty) * nx + cx + tx]] = cells
+    return blocks
 
 
 def _snap(pts, todo, townships, codes, which, snapped) -> None:

@@ -21,7 +21,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -401,17 +401,40 @@ def maximal_covering(
         total = float(w.sum() + fixed.sum())
         return SitingResult(sel, total, total, 0.0, "milp", "all useful candidates", time.perf_counter() - t0,
                             gains, (k, m))
-    deadline = t0 + time_limit
     full_cover = sp.csr_matrix(cover, dtype=bool)
     full_w = np.asarray(weights, dtype=float)
-    # 1. LP relaxation: an upper bound U and reduced costs.
-    lp = _highs(**_mclp_model(red, w, fixed, p, integer=False), time_limit=time_limit, options={"solver": "ipm"})
+    solved = _mclp_solve(red, w, fixed, p, t0 + time_limit)
+    if isinstance(solved, str):  # the relaxation or the restricted MILP failed
+        return _greedy_result(full_cover, full_w, p, t0, solved, (k, m))
+    chosen, status, bound, upper = solved
+    sel, gains = _order_by_gain(full_cover, full_w, [int(cols[j]) for j in chosen])
+    objective = float(sum(gains))
+    bound = max(min(bound, upper), objective)
+    gap = (bound - objective) / bound if bound > 0 else 0.0
+    if gap > 1e-9:
+        log.warning("MCLP stopped (%s) with optimality gap %.3f%%", status, 100 * gap)
+    return SitingResult(sel, objective, bound, gap, "milp", status, time.perf_counter() - t0, gains, (k, m))
+
+
+def _mclp_solve(red, w, fixed, p: int, deadline: float):
+    """Solve a reduced MCLP in three steps; ``(chosen columns, status, bound, LP bound)``, or the status of
+    the step that failed.
+
+    1. LP relaxation: an upper bound U and reduced costs d_j.
+    2. Restricted MILP over the LP support and the best-priced other candidates: an incumbent L.
+    3. Reduced-cost fixing: a solution opening j is worth at most U − d_j, so candidates with
+       U − d_j < L cannot be in a better solution; the rest go to the final MILP.
+    """
+    import numpy as np
+
+    m = red.shape[1]
+    lp = _highs(**_mclp_model(red, w, fixed, p, integer=False), time_limit=deadline - time.perf_counter(),
+                options={"solver": "ipm"})
     if lp.values is None or lp.duals is None:
         log.warning("MCLP relaxation failed (%s); using greedy", lp.status)
-        return _greedy_result(full_cover, full_w, p, t0, lp.status, (k, m))
+        return lp.status
     upper = -lp.objective
     xs, dj = lp.values[:m], lp.duals[:m]
-    # 2. Restricted MILP over the LP support and the best-priced other candidates: incumbent L.
     support = np.flatnonzero(xs > 1e-6)
     priced = np.setdiff1d(np.argsort(dj)[: len(support) + 2 * p], support)
     subset = np.union1d(support, priced)
@@ -419,37 +442,25 @@ def maximal_covering(
     sub = _highs(**_mclp_model(sub_red, sub_w, sub_fixed, p), time_limit=deadline - time.perf_counter(),
                  options={"mip_allow_restart": False})
     if sub.values is None:
-        return _greedy_result(full_cover, full_w, p, t0, sub.status, (k, m))
+        return sub.status
     incumbent = subset[sub_cols[np.flatnonzero(sub.values[: len(sub_cols)] > 0.5)]]
     lower = -sub.objective
-    # 3. Reduced-cost fixing: a solution opening j is worth at most U − d_j, so candidates
-    #    with U − d_j < L cannot be in a better solution. The rest go to the final MILP.
     tol = 1e-9 * max(1.0, abs(upper))
     free = np.union1d(np.flatnonzero(upper - dj >= lower - tol), incumbent)
     if len(free) == len(incumbent) or (sub.status == "Optimal" and np.array_equal(np.sort(free), subset)):
-        chosen, status, bound = incumbent, sub.status, (-sub.bound if sub.status == "Optimal" else upper)
-    else:
-        fin_red, fin_w, fin_fixed, fin_cols = _reduce(red[:, free], w, p, fixed[free])
-        start_cols = np.flatnonzero(np.isin(free[fin_cols], incumbent))
-        fin = _highs(
-            **_mclp_model(fin_red, fin_w, fin_fixed, p),
-            time_limit=deadline - time.perf_counter(),
-            start=_mclp_start(fin_red, start_cols) if len(start_cols) == p else None,
-            options={"mip_allow_restart": False, "mip_heuristic_effort": 0.0},
-        )
-        if fin.values is not None and -fin.objective >= lower - tol:
-            chosen = free[fin_cols[np.flatnonzero(fin.values[: len(fin_cols)] > 0.5)]]
-        else:
-            chosen = incumbent
-        status, bound = fin.status, (-fin.bound if np.isfinite(fin.bound) else upper)
-    picked = [int(cols[j]) for j in chosen]
-    sel, gains = _order_by_gain(full_cover, full_w, picked)
-    objective = float(sum(gains))
-    bound = max(min(bound, upper), objective)
-    gap = (bound - objective) / bound if bound > 0 else 0.0
-    if gap > 1e-9:
-        log.warning("MCLP stopped (%s) with optimality gap %.3f%%", status, 100 * gap)
-    return SitingResult(sel, objective, bound, gap, "milp", status, time.perf_counter() - t0, gains, (k, m))
+        return incumbent, sub.status, (-sub.bound if sub.status == "Optimal" else upper), upper
+    fin_red, fin_w, fin_fixed, fin_cols = _reduce(red[:, free], w, p, fixed[free])
+    start_cols = np.flatnonzero(np.isin(free[fin_cols], incumbent))
+    fin = _highs(
+        **_mclp_model(fin_red, fin_w, fin_fixed, p),
+        time_limit=deadline - time.perf_counter(),
+        start=_mclp_start(fin_red, start_cols) if len(start_cols) == p else None,
+        options={"mip_allow_restart": False, "mip_heuristic_effort": 0.0},
+    )
+    chosen = incumbent
+    if fin.values is not None and -fin.objective >= lower - tol:
+        chosen = free[fin_cols[np.flatnonzero(fin.values[: len(fin_cols)] > 0.5)]]
+    return chosen, fin.status, (-fin.bound if np.isfinite(fin.bound) else upper), upper
 
 
 def _greedy_result(cover, weights, p, t0, status, size) -> SitingResult:
@@ -706,28 +717,53 @@ def site_new_points(
         An unknown objective, a population objective without ``population`` or ``new``, a county
         without townships, or no candidate site in the county.
     """
-    import geopandas as gpd
-    import numpy as np
     import pandas as pd
-    import scipy.sparse as sp
 
-    from .access import facility_points, land_masses, land_of, nearest_facility, stack_groups
+    from .access import land_masses
     from .errors import InputError
-    from .geography import PROJECTED_CRS, locate_points
-    from .measure import facility_state
 
     if objective not in ("population", "children", "townships"):
         raise InputError(f"objective must be townships, population or children, got {objective!r}")
     if objective != "townships" and population is None:
-        raise InputError(f"objective={objective!r} needs village population: give population= (--population FILE)")
+        raise InputError(f"objective={objective!r} needs village population: give population=")
     if new is None and objective != "townships":
-        raise InputError("new= (--new) is required for the population objectives")
+        raise InputError("new= is required for the population objectives")
     towns = townships[townships["county"] == county]
     if towns.empty:
         raise InputError(f"county {county!r} has no townships in the boundaries")
-    vill = villages[villages["towncode"].isin(towns["towncode"])].reset_index(drop=True)
-    radius = float(radius_km) * 1000.0
     lands = land_masses(townships)
+    people = _people_served(facilities, townships, villages, towns, lands, category=category, radius_km=radius_km,
+                            population=population, as_of=as_of, cross_sea=cross_sea,
+                            across_counties=across_counties)
+    cand = _candidate_sites(candidates, people["villages"], villages, townships, towns, county)
+    reach = _reach(people["points"], cand, lands, float(radius_km) * 1000.0, cross_sea)  # villages × candidates
+    unserved = people["pop"] * ~people["reached_before"]
+    covered_towns = set(people["facilities"]["towncode"])
+    if objective == "townships":
+        result, chosen = _site_townships(reach, unserved, cand, towns, people, covered_towns, new, time_limit)
+    else:
+        result = maximal_covering(reach, unserved, new, time_limit=time_limit)
+        chosen = list(result.selected)
+    rows, remaining, towns_now = _ranked_sites(chosen, reach, unserved, cand, towns, covered_towns,
+                                               with_people=population is not None)
+    summary = _siting_summary(people, remaining, covered_towns, towns_now, len(towns), result, len(chosen),
+                              county=county, category=category, objective=objective, radius_km=radius_km,
+                              across_counties=across_counties, cross_sea=cross_sea,
+                              has_pop=population is not None)
+    return SitingPlan(pd.DataFrame(rows), summary, result)
+
+
+def _people_served(facilities, townships, villages, towns, lands, *, category, radius_km, population, as_of,
+                   cross_sea, across_counties) -> dict:
+    """The county's villages (``villages``), their points (``points``), people (``pop``), the county's open
+    points of the category (``facilities``), and which villages are within ``radius_km`` of one now
+    (``reached_before``), measured exactly as the report does (nearest point, same land mass, own county)."""
+    import numpy as np
+
+    from .access import facility_points, nearest_facility
+    from .measure import facility_state
+
+    vill = villages[villages["towncode"].isin(towns["towncode"])].reset_index(drop=True)
     vpts = _village_points(vill, lands)
     pop = (
         vill["villcode"].map(population).fillna(0).to_numpy(dtype=float)
@@ -736,12 +772,21 @@ def site_new_points(
     fac = facilities[(facilities["category"] == category)]
     fac = fac[(facility_state(fac, as_of) == "open").to_numpy()]
     fac = fac[fac["towncode"].isin(towns["towncode"])]
-    # who is served now: exactly as the report measures (nearest point, same land mass, own county)
     existing = facility_points(facilities, lands, as_of=as_of, categories=[category], townships=townships)
     near = nearest_facility(vpts, existing, cross_sea=cross_sea, across_counties=across_counties)
     dist = near.set_index("code")["distance_km"].reindex(vpts["code"]).to_numpy(dtype=float) if len(near) else (
         np.full(len(vpts), np.nan))
-    reached_before = dist <= float(radius_km)
+    return {"villages": vill, "points": vpts, "pop": pop, "facilities": fac,
+            "reached_before": dist <= float(radius_km)}
+
+
+def _candidate_sites(candidates, vill, villages, townships, towns, county: str):
+    """Candidate sites in the county: the given ones (located, with their village and ``candidate`` name)
+    or, by default, the representative point of every village."""
+    import geopandas as gpd
+
+    from .errors import InputError
+    from .geography import locate_points
 
     if candidates is None:
         cand = gpd.GeoDataFrame(
@@ -761,46 +806,57 @@ def site_new_points(
         cand["candidate"] = cand["name"].fillna("").astype(str) if "name" in cand else ""
     if cand.empty:
         raise InputError(f"no candidate sites in {county}")
+    return cand
+
+
+def _reach(vpts, cand, lands, radius: float, cross_sea: bool):
+    """Villages × candidates within ``radius`` metres (on the same land mass unless ``cross_sea``)."""
+    import numpy as np
+
+    from .access import land_of, stack_groups
+    from .geography import PROJECTED_CRS
+
     cxy_s = cand.geometry.to_crs(PROJECTED_CRS)
     cland = land_of(np.asarray(cxy_s.values), lands)
     group_v = np.zeros(len(vpts)) if cross_sea else vpts["land"].to_numpy()
     group_c = np.zeros(len(cand)) if cross_sea else cland
-    reach = coverage_matrix(stack_groups(vpts["x"], vpts["y"], group_v),
-                            stack_groups(cxy_s.x, cxy_s.y, group_c), radius)  # villages × candidates
-    reach_pop = np.asarray(reach.T @ (pop * ~reached_before)).ravel()
+    return coverage_matrix(stack_groups(vpts["x"], vpts["y"], group_v), stack_groups(cxy_s.x, cxy_s.y, group_c),
+                           radius)
 
-    covered_towns = set(fac["towncode"])
+
+def _site_townships(reach, unserved, cand, towns, people, covered_towns, new, time_limit):
+    """The ``townships`` objective: newly covered townships (set cover when ``new`` is None), ties to the more
+    populous; within each chosen township, the candidate reaching the most unserved people."""
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
     town_codes = towns["towncode"].to_numpy()
-    if objective == "townships":
-        open_towns = np.array([t not in covered_towns for t in town_codes])
-        demand = town_codes[open_towns]
-        row_of = {t: i for i, t in enumerate(demand)}
-        rows: list[Any] = [row_of.get(t, -1) for t in cand["towncode"]]
-        mask = np.array(rows) >= 0
-        cover = sp.csr_matrix(
-            (np.ones(mask.sum(), dtype=bool), (np.array(rows)[mask], np.flatnonzero(mask))),
-            shape=(len(demand), len(cand)),
-        )
-        town_pop = pd.Series(pop).groupby(vill["towncode"]).sum().reindex(demand).fillna(0).to_numpy()
-        if not town_pop.any():  # no population: prefer townships in code order, deterministically
-            town_pop = np.arange(len(demand), 0, -1, dtype=float)
-        if new is None:
-            result = set_cover(cover, time_limit=time_limit)
-        else:
-            # one unit per township, ties to the more populous: weights 1 + pop/(total+1) < 2
-            weights = 1.0 + town_pop / (town_pop.sum() + 1.0)
-            result = maximal_covering(cover, weights, new, time_limit=time_limit)
-        # within each chosen township, the candidate reaching the most people
-        best_in_town = pd.Series(reach_pop).groupby(cand["towncode"].to_numpy()).idxmax()
-        chosen = [int(best_in_town[cand["towncode"].iat[j]]) for j in result.selected]
+    open_towns = np.array([t not in covered_towns for t in town_codes])
+    demand = town_codes[open_towns]
+    row_of = {t: i for i, t in enumerate(demand)}
+    rows = np.array([row_of.get(t, -1) for t in cand["towncode"]])
+    mask = rows >= 0
+    cover = sp.csr_matrix((np.ones(mask.sum(), dtype=bool), (rows[mask], np.flatnonzero(mask))),
+                          shape=(len(demand), len(cand)))
+    town_pop = pd.Series(people["pop"]).groupby(people["villages"]["towncode"]).sum().reindex(demand).fillna(0)
+    town_pop = town_pop.to_numpy()
+    if not town_pop.any():  # no population: prefer townships in code order, deterministically
+        town_pop = np.arange(len(demand), 0, -1, dtype=float)
+    if new is None:
+        result = set_cover(cover, time_limit=time_limit)
     else:
-        weights = pop * ~reached_before
-        assert new is not None  # refused above for the population objectives
-        result = maximal_covering(reach, weights, new, time_limit=time_limit)
-        chosen = list(result.selected)
+        # one unit per township, ties to the more populous: weights 1 + pop/(total+1) < 2
+        result = maximal_covering(cover, 1.0 + town_pop / (town_pop.sum() + 1.0), new, time_limit=time_limit)
+    reach_pop = np.asarray(reach.T @ unserved).ravel()
+    best_in_town = pd.Series(reach_pop).groupby(cand["towncode"].to_numpy()).idxmax()
+    return result, [int(best_in_town[cand["towncode"].iat[j]]) for j in result.selected]
 
-    # marginal figures in rank order
-    remaining = pop * ~reached_before
+
+def _ranked_sites(chosen, reach, unserved, cand, towns, covered_towns, *, with_people: bool):
+    """One row per chosen site in rank order with its marginal figures; the people still unserved after
+    all of them; the townships covered after."""
+    remaining = unserved.copy()
     towns_now = set(covered_towns)
     rows = []
     csc = reach.tocsc()
@@ -818,25 +874,30 @@ def site_new_points(
         if "candidate" in cand:
             row["candidate"] = cand["candidate"].iat[j]
         row.update({"lon": round(geom.x, 6), "lat": round(geom.y, 6)})
-        if population is not None:
+        if with_people:
             row["people_newly_within_radius"] = int(round(gain))
         row["township_newly_covered"] = new_town
         rows.append(row)
-    has_pop = population is not None
+    return rows, remaining, towns_now
+
+
+def _siting_summary(people, remaining, covered_towns, towns_now, n_towns, result, n_new, *, county, category,
+                    objective, radius_km, across_counties, cross_sea, has_pop) -> dict:
+    """The plan's summary: townships and people within the radius before and after, and how it was solved."""
+    pop, reached_before = people["pop"], people["reached_before"]
     total_pop = float(pop.sum())
     before_pop = float(pop[reached_before].sum())
     after_pop = total_pop - float(remaining[~reached_before].sum()) if total_pop else 0.0
-    summary = {
+    return {
         "county": county, "category": category, "objective": objective, "radius_km": radius_km,
         "across_counties": bool(across_counties), "cross_sea": bool(cross_sea),
-        "new": len(chosen), "townships_total": len(towns),
+        "new": n_new, "townships_total": n_towns,
         "townships_covered_before": len(covered_towns), "townships_covered_after": len(towns_now),
-        "rate_before": round(100 * len(covered_towns) / len(towns), 1),
-        "rate_after": round(100 * len(towns_now) / len(towns), 1),
+        "rate_before": round(100 * len(covered_towns) / n_towns, 1),
+        "rate_after": round(100 * len(towns_now) / n_towns, 1),
         "population_total": int(round(total_pop)) if has_pop else None,
         "population_within_radius_before": int(round(before_pop)) if has_pop else None,
         "population_within_radius_after": int(round(after_pop)) if has_pop else None,
         "method": result.method, "status": result.status, "optimality_gap": result.gap,
         "objective_value": result.objective, "bound": result.bound, "solve_seconds": round(result.seconds, 3),
     }
-    return SitingPlan(pd.DataFrame(rows), summary, result)

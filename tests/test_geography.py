@@ -232,7 +232,7 @@ def test_grid_locate_equals_exact(level, grid_cache):
     geography._GRIDS.clear()
     assert geography._grid_for(polys, key, n_points=0) is not None  # read back from the disk cache
     verts = shapely.get_coordinates(np.asarray(polys.geometry.values))
-    seen = {"on_vertex": 0, "outside": 0, "snapped": 0}
+    seen = {"on_vertex": 0, "outside": 0, "snapped": 0, "by_lookup": 0}
 
     @settings(max_examples=8, deadline=None)
     @given(seed=st.integers(0, 2**32 - 1))
@@ -243,6 +243,9 @@ def test_grid_locate_equals_exact(level, grid_cache):
         y = rng.uniform(21.8, 26.4, n)
         k = rng.integers(0, len(verts), n // 3)  # exactly on boundaries: shared edges and corners
         x[: n // 3], y[: n // 3] = verts[k, 0], verts[k, 1]
+        close = rng.integers(0, len(verts), n // 3)  # within metres of a boundary: fine cells, both sides
+        x[n // 3: 2 * (n // 3)] = verts[close, 0] + rng.normal(0, 0.0001, n // 3)
+        y[n // 3: 2 * (n // 3)] = verts[close, 1] + rng.normal(0, 0.0001, n // 3)
         near = rng.integers(0, len(verts), 500)  # just off the coast (snapping)
         x[-500:], y[-500:] = verts[near, 0] + rng.normal(0, 0.004, 500), verts[near, 1] + rng.normal(0, 0.004, 500)
         x[5], y[5] = np.nan, np.nan
@@ -250,9 +253,11 @@ def test_grid_locate_equals_exact(level, grid_cache):
         pts.iloc[7] = None
         fast, exact = locate_points(pts, polys, key), locate_points_exact(pts, polys, key)
         assert fast.equals(exact)
+        which = geography._grid_lookup(geography._grid_for(polys, key), pts)
+        seen["by_lookup"] += int((which >= 0).sum())  # the grid did decide points, in fine cells too
         seen["on_vertex"] += 1
         seen["outside"] += int(exact[key].isna().sum())
         seen["snapped"] += int(exact["snapped"].sum())
 
     check()
-    assert seen["on_vertex"] == 8 and seen["outside"] > 0 and seen["snapped"] > 0
+    assert seen["on_vertex"] == 8 and seen["outside"] > 0 and seen["snapped"] > 0 and seen["by_lookup"] > 8 * 2000

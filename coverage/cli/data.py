@@ -55,9 +55,9 @@ def locate(
     (located / outside / rejected) and reason; the rejected rows also to OUT's name + .rejected.csv.
     """
     with failing():
+        from ..bulk import ENGINES
+        from ..bulk import locate as run_locate
         from ..geography import load_townships, load_villages
-        from ..scale import ENGINES
-        from ..scale import locate as run_locate
 
         level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
@@ -76,7 +76,7 @@ def locate(
 
 def _read_points(points: Path, engine: str, partitions: int | None) -> Any:
     """The points to locate: lazily (Dask partitions) for the dask engine on a Parquet file."""
-    from ..scale import read_points
+    from ..bulk import read_points
 
     lazy = engine == "dask" and points.suffix.lower() == ".parquet"
     with progress.step(f"讀取點位 reading {points.name}"):
@@ -94,8 +94,8 @@ def _client(scheduler: str | None) -> Any:
 
 def _write_points(result: Any, pts: Any, source: Path, out: Path) -> Path:
     """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
+    from ..bulk import point_rejections, rejections_path
     from ..report import atomic_open, write_csv
-    from ..scale import point_rejections, rejections_path
 
     with atomic_open(out, "wb") as fh:
         result.to_parquet(fh)
@@ -103,7 +103,7 @@ def _write_points(result: Any, pts: Any, source: Path, out: Path) -> Path:
 
 
 def _note_dropped(pts: Any, public_column: list[str] | None) -> None:
-    from ..scale import dropped_columns
+    from ..bulk import dropped_columns
 
     dropped = dropped_columns(list(pts.columns), public_column or ())
     if dropped:
@@ -147,11 +147,11 @@ def nearest(
     OUT's name + .rejected.csv.
     """
     with failing():
+        from ..bulk import ENGINES
+        from ..bulk import nearest as run_nearest
         from ..datasets import get_path
         from ..facilities import read_facilities
         from ..geography import load_townships
-        from ..scale import ENGINES
-        from ..scale import nearest as run_nearest
 
         when = parse_as_of(as_of)
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from coverage.bulk import locate, nearest, read_points
 from coverage.errors import InputError
 from coverage.geography import load_villages
-from coverage.scale import locate, nearest, read_points
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +161,8 @@ HAND_MADE = (
 def test_bad_rows_rejected_outside_points_get_no_distance(tmp_path, townships, seed_facilities):
     """Hand-made: each bad row rejected with its reason and row number; Tokyo outside and without a
     distance (it was 2,299 km from a 社福中心); the input's columns kept as written (id 007)."""
+    from coverage.bulk import point_rejections
     from coverage.rejections import REJECTED_COLUMNS, rejected_rows
-    from coverage.scale import point_rejections
 
     path = tmp_path / "pts.csv"
     path.write_text(HAND_MADE, encoding="utf-8")
@@ -211,7 +211,7 @@ def test_geometry_inputs_rejected_by_geometry(townships):
     """In-memory points: missing, empty, non-point, non-finite and out-of-range geometries are rejected."""
     from shapely.geometry import Point, Polygon
 
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     geoms = [Point(120.33, 23.46), None, Point(), Polygon([(120, 23), (121, 23), (121, 24)]),
              Point(float("inf"), 23), Point(200, 23), Point(0, 0)]
@@ -302,8 +302,8 @@ def test_points_csv_rows_balance(tmp_path_factory, townships, seed_facilities, r
 
     from hypothesis import event
 
+    from coverage.bulk import point_rejections
     from coverage.rejections import rejected_rows
-    from coverage.scale import point_rejections
 
     path = tmp_path_factory.mktemp("pts") / "pts.csv"
     written = []
@@ -347,7 +347,7 @@ def test_points_csv_rows_balance_reached_every_kind():
 
 def test_dask_engine_keeps_rows_and_rejections(tmp_path, townships, seed_facilities):
     """The Dask engine gives the local results for bad rows too, and the same rejection table."""
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     path = tmp_path / "pts.csv"
     path.write_text(HAND_MADE, encoding="utf-8")
@@ -402,6 +402,80 @@ def test_blank_lines_and_line_endings_are_not_rows(tmp_path):
     path.write_text("lon,lat\r\n120.3,23.4\r\n\r\n   \n,\r120.5,23.5", encoding="utf-8", newline="")
     pts = read_points(path)
     assert len(pts) == 3 and pts.index.tolist() == [2, 5, 6]  # blank lines skipped; `,` is a (blank) row
-    from coverage.scale import point_rejections
+    from coverage.bulk import point_rejections
 
     assert point_rejections(pts)["row"].tolist() == [5, 5]  # its line in the file
+
+
+_LAND_COUNT = {"checked": 0, "islands": 0}
+
+
+@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣",
+                                                               "新北市", "基隆市"]))
+def test_land_from_township_equals_land_of(townships, seed, county):
+    """Island membership taken from the located township (land_per_township) is the land mass a geometric
+    query finds, on coasts and multi-island townships; only snapped points and multi-island townships are
+    left to the query."""
+    from hypothesis import event
+
+    from coverage.access import land_masses, land_of
+    from coverage.bulk import land_per_township
+    from coverage.geography import locate_points
+
+    lands = land_masses(townships)
+    town_land = land_per_township(townships, lands)
+    assert (town_land == -1).sum() >= 1 and (town_land >= 0).sum() > 300  # some townships span islands
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
+    n = 3000
+    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)), crs=4326)
+    found = locate_points(pts, townships)
+    town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
+    fast = (town >= 0) & ~found["snapped"].to_numpy()
+    fast &= town_land[np.maximum(town, 0)] >= 0
+    proj = np.asarray(pts[fast].to_crs(3826).values)
+    assert (land_of(proj, lands) == town_land[town[fast]]).all()
+    _LAND_COUNT["checked"] += int(fast.sum())
+    _LAND_COUNT["islands"] += int((town_land[np.maximum(town, 0)][town >= 0] == -1).sum())
+    event(f"points decided by township: {'some' if fast.any() else 'none'}")
+
+
+def test_land_from_township_reached_points():
+    assert _LAND_COUNT["checked"] > 10_000 and _LAND_COUNT["islands"] > 100
+
+
+def test_nearest_same_whatever_the_row_order(points, townships, seed_facilities):
+    """Rows come out by category then point, whether the input index is sorted (no sort done) or not."""
+    ordered = nearest(points, seed_facilities, townships)
+    shuffled = nearest(points.sample(frac=1, random_state=2), seed_facilities, townships)
+    pd.testing.assert_frame_equal(shuffled, ordered)
+    assert ordered["point"].is_monotonic_increasing is False  # one block per category
+    first = ordered[ordered["category"] == ordered["category"].iloc[0]]
+    assert first["point"].is_monotonic_increasing and len(first) == len(points)
+
+
+def test_locate_parquet_in_batches_equals_locate(tmp_path, points, townships):
+    """Streaming a GeoParquet file batch by batch gives the rows locate gives on the whole table, and the
+    counts balance: rows = located + outside + rejected."""
+    from coverage.bulk import locate_parquet
+
+    pts = points.reset_index(drop=True).copy()
+    pts.loc[[3, 1234], "geometry"] = None  # rejected rows, in two different batches
+    src = tmp_path / "points.parquet"
+    pts.to_parquet(src, row_group_size=700)
+    counts = locate_parquet(src, tmp_path / "out", townships, batch_rows=1000)
+    parts = sorted((tmp_path / "out").glob("part-*.parquet"))
+    assert len(parts) == 5  # 5,000 rows in batches of 1,000
+    streamed = pd.concat([gpd.read_parquet(p) for p in parts])
+    whole = pts.copy()
+    whole.index = pd.RangeIndex(1, len(pts) + 1, name="row")
+    expected = locate(whole, townships)
+    expected.to_parquet(tmp_path / "whole.parquet")  # the same round trip through Parquet
+    pd.testing.assert_frame_equal(streamed, gpd.read_parquet(tmp_path / "whole.parquet"))
+    assert counts == {"rows": 5000, "located": int((expected["status"] == "located").sum()),
+                      "outside": int((expected["status"] == "outside").sum()), "rejected": 2}
+    rejected = pd.read_csv(tmp_path / "out" / "rejected.csv", encoding="utf-8-sig")
+    assert rejected["row"].tolist() == [4, 1235] and set(rejected["file"]) == {"points.parquet"}
+    with pytest.raises(InputError, match="batch_rows="):
+        locate_parquet(src, tmp_path / "o2", townships, batch_rows=0)

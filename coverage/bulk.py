@@ -1,8 +1,8 @@
-"""Point location and nearest-service distance at scale: many millions of points (every household
+"""Bulk point location and nearest-service distance: many millions of points (every household
 address, a 100 m population grid over many scenarios) on a Dask cluster through ``dask-geopandas``.
 
-On one machine :func:`coverage.geography.locate_points` locates a million points in about two
-seconds and is the right tool up to a few tens of millions of points held in memory. Beyond
+On one machine :func:`coverage.geography.locate_points` locates a million points in well under
+a second once its grid is cached, and is the right tool up to a few tens of millions of points held in memory. Beyond
 that — point sets larger than memory, or many scenario runs — partition the points and run
 the same function on each partition with Dask (``engine="dask"``): locally on all cores, or on
 a cluster through a ``distributed.Client``. Results are identical to the single-machine engine
@@ -10,7 +10,9 @@ because each partition runs exactly the same code against the same polygons.
 
 :func:`nearest` does the same for the distance from every point to the nearest open facility of
 each programme (k-d tree per programme in TWD97 TM2, same land mass unless ``cross_sea``, the
-point's own county's facilities unless ``across_counties``).
+point's own county's facilities unless ``across_counties``). A located point's land mass is its
+township's (:func:`land_per_township`); only points snapped from the sea and points of
+townships on several islands are placed on a land mass geometrically.
 
 Every input row is kept, in its order and with its own columns (an id, an address …), beside the
 results, and each says what became of it (``status``): ``located``; ``outside`` (in no township
@@ -48,7 +50,9 @@ __all__ = [
     "NEAREST_COLUMNS",
     "STATUSES",
     "dropped_columns",
+    "land_per_township",
     "locate",
+    "locate_parquet",
     "nearest",
     "point_rejections",
     "read_points",
@@ -518,13 +522,75 @@ def locate(
     return _as_objects(result, [c for c in (key, "towncode", "status", "reason") if c in result])
 
 
+def locate_parquet(
+    source: str | Path,
+    out: str | Path,
+    polygons: gpd.GeoDataFrame,
+    *,
+    key: str = "towncode",
+    batch_rows: int = 1_000_000,
+    public_columns=(),
+) -> dict[str, int]:
+    """:func:`locate` a GeoParquet file larger than memory, ``batch_rows`` rows at a time.
+
+    Each batch is read, located and written as one part of the GeoParquet dataset ``out`` (a
+    directory: ``part-00000.parquet``, … in row order; ``geopandas.read_parquet(out)`` reads it
+    whole), and its rejected rows to ``rejected.csv`` inside it. Rows are numbered by position
+    from 1 (index ``row``), so the parts, the rejections and the counts refer to the same rows.
+    Memory stays that of one batch (plus the polygons and their grid) whatever the file size.
+
+    Returns
+    -------
+    dict with ``rows``, ``located``, ``outside``, ``rejected`` (rows = the other three summed).
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .report import write_csv
+
+    source, out = Path(source), Path(out)
+    if batch_rows < 1:
+        raise InputError(f"batch_rows= must be at least 1, got {batch_rows}")
+    try:
+        reader = pq.ParquetFile(source)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise UnreadableFileError(source, f"not a readable GeoParquet file ({exc})") from exc
+    out.mkdir(parents=True, exist_ok=True)
+    counts = dict.fromkeys(("rows", *STATUSES), 0)
+    rejected = []
+    for part, batch in enumerate(reader.iter_batches(batch_size=batch_rows)):
+        try:
+            frame = gpd.GeoDataFrame.from_arrow(pa.Table.from_batches([batch], schema=reader.schema_arrow))
+        except (ValueError, TypeError) as exc:
+            raise UnreadableFileError(source, f"not GeoParquet points ({exc})") from exc
+        frame.index = pd.RangeIndex(counts["rows"] + 1, counts["rows"] + 1 + len(frame), name="row")
+        result = locate(frame, polygons, key=key, public_columns=public_columns)
+        result.to_parquet(out / f"part-{part:05d}.parquet")
+        rejected.append(point_rejections(frame, file=source.name))
+        counts["rows"] += len(frame)
+        for status, n in result["status"].value_counts().items():
+            counts[status] += int(n)
+    from .rejections import empty_rejections
+
+    table = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(len(r) for r in rejected) else (
+        empty_rejections())
+    write_csv(table, out / "rejected.csv")
+    return counts
+
+
 def _as_objects(result, columns: list[str]):
     """Result columns as Python objects, None where missing: the same frame from either engine."""
     import pandas as pd
 
     for col in columns:
-        values = result[col].to_numpy(dtype=object).copy()
-        values[pd.isna(values)] = None
+        values = result[col].to_numpy(dtype=object)
+        missing = pd.isna(values)
+        if result[col].dtype == object and not missing.any():
+            continue  # already objects, None where missing (pd.isna counts None)
+        values = values.copy()
+        values[missing] = None
         result[col] = pd.Series(values, index=result.index, dtype=object)
     return result
 
@@ -546,60 +612,149 @@ def _locate_dask(points, polygons, key, npartitions, client, public_columns):
 # ----------------------------------------------------------------------------- nearest
 
 
-def _nearest_partition(points, facilities: pd.DataFrame, lands, townships: gpd.GeoDataFrame, cats: list[str],
-                       cross_sea: bool, across_counties: bool, public_columns=()):
-    """:func:`nearest` for one partition of points (any CRS)."""
+def land_per_township(townships: gpd.GeoDataFrame, lands: np.ndarray) -> np.ndarray:
+    """The land mass (index into ``lands``) of each township, by position; −1 for a township on several
+    land masses (or on none), whose points are placed one by one.
+
+    A point inside a township that touches a single land mass lies on that land mass: the township is
+    part of it. So island membership of located points comes from their township, and only points
+    of multi-island townships, and points snapped from the sea, need a geometric query
+    (:func:`coverage.access.land_of`).
+    """
+    import numpy as np
+    import shapely
+
+    from .geography import PROJECTED_CRS
+
+    proj = np.asarray(townships.geometry.to_crs(PROJECTED_CRS).values)
+    itown, iland = shapely.STRtree(lands).query(proj, predicate="intersects")
+    count = np.bincount(itown, minlength=len(proj))
+    out = np.full(len(proj), -1, dtype=np.int64)
+    single = count[itown] == 1
+    out[itown[single]] = iland[single]
+    return out
+
+
+def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
+    """x, y in TWD97 TM2 metres of point geometries: the transform of ``GeoSeries.to_crs`` on the bare
+    coordinates (no intermediate shapely points)."""
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    from .geography import PROJECTED_CRS
+
+    if geoms.crs is None:  # same error as before: naive geometries cannot be projected
+        geoms.iloc[:0].to_crs(PROJECTED_CRS)
+    xy = shapely.get_coordinates(np.asarray(geoms.values))
+    if geoms.crs.equals(PROJECTED_CRS):
+        return xy[:, 0].copy(), xy[:, 1].copy()
+    x, y = Transformer.from_crs(geoms.crs, PROJECTED_CRS, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) -> np.ndarray:
+    """Land mass of located points: their township's (:func:`land_per_township`), else by geometry."""
+    import shapely
+
+    from .access import land_of
+
+    land = town_land[town]
+    todo = (land < 0) | (town < 0) | snapped
+    if todo.any():
+        land[todo] = land_of(shapely.points(x[todo], y[todo]), lands)
+    return land
+
+
+def _nearest_tables(near, n: int, cats: list[str]) -> dict[str, np.ndarray]:
+    """Facility columns, ``distance_km`` and ``across_sea_km`` of ``n`` points for each category in turn
+    (``n × len(cats)`` values each; None and NaN where no facility)."""
+    import numpy as np
+    import pandas as pd
+
+    k = len(cats)
+    out = {c: np.full(n * k, None, dtype=object) for c in ("facility_id", "facility_name", "facility_towncode")}
+    out["distance_km"], out["across_sea_km"] = np.full(n * k, np.nan), np.full(n * k, np.nan)
+    if near is None or not len(near):
+        return out
+    codes, uniques = pd.factorize(near["category"])
+    block = pd.Index(cats).get_indexer(np.asarray(uniques, dtype=object))[codes]
+    pos = near["code"].to_numpy(dtype="int64") + n * block.astype("int64")
+    for c in out:
+        out[c][pos] = near[c].to_numpy(dtype=float) if c.endswith("_km") else _objects(near[c])
+    return out
+
+
+def _objects(column: pd.Series) -> np.ndarray:
+    """A column as Python objects, None where missing (each distinct value converted once)."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column)
+    values = np.empty(len(uniques) + 1, dtype=object)  # the last one (code −1: missing) stays None
+    values[:-1] = np.asarray(uniques, dtype=object)
+    return values[codes]
+
+
+def _no_facility_reasons(base, none, across, county, across_counties: bool):
+    """``base`` reasons, with why no distance where ``none``: the nearest point is across the sea, or the
+    programme has no open point (in the point's own county unless ``across_counties``)."""
+    import numpy as np
+
+    reason = base.copy()
+    reason[none & ~np.isnan(across)] = "no open point of this programme on the island; nearest across the sea"
+    absent = none & np.isnan(across)
+    if across_counties:
+        reason[absent] = "no open point of this programme"
+    elif absent.any():
+        at = np.flatnonzero(absent)
+        text = {c: f"no open point of this programme of the point's own county ({c})" for c in set(county[at])}
+        reason[at] = [text[c] for c in county[at]]
+    return reason
+
+
+def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, townships: gpd.GeoDataFrame,
+                       cats: list[str], cross_sea: bool, across_counties: bool, public_columns=()):
+    """:func:`nearest` for one partition of points (any CRS); ``town_land`` from :func:`land_per_township`."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
-    import shapely
 
-    from .access import PROJECTED_CRS, land_of, nearest_facility
+    from .access import nearest_facility
 
     state = _status(points, townships, "towncode")
     ok = (state["status"] == "located").to_numpy()
-    county_of = dict(zip(townships["towncode"], townships["county"], strict=True))
-    county = np.array([county_of.get(c) for c in state["towncode"]], dtype=object)
+    codes = state["towncode"].to_numpy(dtype=object)
+    town = pd.Index(townships["towncode"].to_numpy(dtype=object)).get_indexer(codes)
+    county = np.full(len(points), None, dtype=object)
+    county[town >= 0] = townships["county"].to_numpy(dtype=object)[town[town >= 0]]
     near = None
     if ok.any() and len(facilities):
-        pts = np.asarray(points.geometry[ok].to_crs(PROJECTED_CRS).values)
-        frame = pd.DataFrame({"code": np.flatnonzero(ok), "x": shapely.get_x(pts), "y": shapely.get_y(pts),
-                              "land": land_of(pts, lands), "county": county[ok]})
+        x, y = _projected_xy(points.geometry[ok])
+        land = _point_lands(x, y, town[ok], state["snapped"].to_numpy(dtype=bool)[ok], lands, town_land)
+        frame = pd.DataFrame({"code": np.flatnonzero(ok), "x": x, "y": y, "land": land,
+                              "county": pd.Series(county[ok], dtype=object)})
         near = nearest_facility(frame, facilities, cross_sea=cross_sea, across_counties=across_counties)
     own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
-    blocks = []
-    for cat in cats:
-        block = own.copy()
-        block["point"] = points.index.to_numpy()
-        block["towncode"] = state["towncode"].to_numpy()
-        block["status"] = state["status"].to_numpy()
-        reason = state["reason"].to_numpy().copy()
-        block["category"] = cat
-        values = {c: np.full(len(points), None, dtype=object) for c in ("facility_id", "facility_name",
-                                                                         "facility_towncode")}
-        dist, across = np.full(len(points), np.nan), np.full(len(points), np.nan)
-        if near is not None:
-            mine = near[near["category"] == cat]
-            pos = mine["code"].to_numpy(dtype="int64")
-            dist[pos] = mine["distance_km"].to_numpy(dtype=float)
-            across[pos] = mine["across_sea_km"].to_numpy(dtype=float)
-            for c in values:
-                values[c][pos] = mine[c].to_numpy(dtype=object)
-        none = ok & np.isnan(dist)
-        reason[none & ~np.isnan(across)] = "no open point of this programme on the island; nearest across the sea"
-        where = "" if across_counties else " of the point's own county"
-        for i in np.flatnonzero(none & np.isnan(across)):
-            reason[i] = f"no open point of this programme{where} ({county[i]})" if where else (
-                "no open point of this programme")
-        block["reason"] = reason
-        block["distance_km"] = dist
-        for c, v in values.items():
-            block[c] = v
-        block["across_sea_km"] = across
-        block[points.geometry.name] = points.geometry.to_numpy()
-        blocks.append(block[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]])
-    out = pd.concat(blocks, ignore_index=True) if blocks else _meta(points, dict.fromkeys(NEAREST_COLUMNS, object),
-                                                                    public_columns)
+    if not cats:
+        return _meta(points, dict.fromkeys(NEAREST_COLUMNS, object), public_columns)
+    n, k = len(points), len(cats)
+    out = own.take(np.tile(np.arange(n), k)).reset_index(drop=True)
+    out["point"] = np.tile(points.index.to_numpy(), k)
+    out["towncode"] = pd.Series(np.tile(codes, k), dtype=object)
+    out["status"] = pd.Series(np.tile(state["status"].to_numpy(dtype=object), k), dtype=object)
+    found = _nearest_tables(near, n, cats)
+    base = state["reason"].to_numpy(dtype=object)
+    out["reason"] = pd.Series(np.concatenate([
+        _no_facility_reasons(base, ok & np.isnan(found["distance_km"][i * n:(i + 1) * n]),
+                             found["across_sea_km"][i * n:(i + 1) * n], county, across_counties)
+        for i in range(k)]), dtype=object)
+    out["category"] = pd.Series(np.repeat(np.array(cats, dtype=object), n), dtype=object)
+    for c in ("distance_km", "facility_id", "facility_name", "facility_towncode", "across_sea_km"):
+        out[c] = found[c] if c.endswith("_km") else pd.Series(found[c], dtype=object)
+    out[points.geometry.name] = gpd.GeoSeries(points.geometry.values.take(np.tile(np.arange(n), k)),
+                                              crs=points.crs)
+    out = out[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]]
     return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
 
 
@@ -652,39 +807,56 @@ def nearest(
     serve the point), ``facility_id``, ``facility_name``, ``facility_towncode``,
     ``across_sea_km``; and the geometry.
     """
-    import pandas as pd
 
     from .access import facility_points, land_masses
 
     if engine not in ENGINES:
         raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    lands = land_masses(townships)
-    fac = facility_points(facilities, lands, as_of=as_of, categories=categories, townships=townships)
+    masses = land_masses(townships)
+    fac = facility_points(facilities, masses, as_of=as_of, categories=categories, townships=townships)
     cats = list(dict.fromkeys(categories)) if categories else sorted(set(fac["category"]))
     if not cats:
         raise InputError("facilities= has no open facility on the as_of date: nothing to measure to")
     if engine == "local":
         if hasattr(points, "compute"):
             points = points.compute()
-        result = _nearest_partition(points, fac, lands, townships, cats, cross_sea, across_counties,
-                                    public_columns)
+        result = _nearest_partition(points, fac, masses, land_per_township(townships, masses), townships, cats,
+                                    cross_sea, across_counties, public_columns)
+        ordered = points.index.is_monotonic_increasing  # blocks by category, each in the points' order
     else:
-        import dask
+        shared = (fac, masses, land_per_township(townships, masses), townships)
+        result = _nearest_dask(points, shared, cats, cross_sea, across_counties, npartitions, client,
+                               public_columns)
+        ordered = False
+    return _nearest_result(result, cats, ordered)
 
-        with _same_dtypes():
-            points = _partitioned(points, npartitions)
-            cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
-            meta = _meta(points, cols, public_columns)
-            if client is None:
-                fac_d, lands_d, towns_d = (dask.delayed(v, pure=True) for v in (fac, lands, townships))
-            else:
-                fac_d, lands_d, towns_d = (client.scatter(v, broadcast=True) for v in (fac, lands, townships))
-            parts = points.map_partitions(_nearest_partition, fac_d, lands_d, towns_d, cats, cross_sea,
-                                          across_counties, tuple(public_columns), meta=meta,
-                                          align_dataframes=False)
-            result = parts.compute() if client is None else client.compute(parts).result()
-    order = pd.Categorical(result["category"], categories=cats, ordered=True)
-    result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")
+
+def _nearest_dask(points, shared: tuple, cats, cross_sea, across_counties, npartitions, client, public_columns):
+    """:func:`nearest` over partitions; ``shared`` (facilities, land masses, land of each township, townships)
+    travel once to each worker."""
+    import dask
+
+    with _same_dtypes():
+        points = _partitioned(points, npartitions)
+        cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
+        meta = _meta(points, cols, public_columns)
+        if client is None:
+            shared = [dask.delayed(v, pure=True) for v in shared]
+        else:
+            shared = [client.scatter(v, broadcast=True) for v in shared]
+        parts = points.map_partitions(_nearest_partition, *shared, cats, cross_sea,
+                                      across_counties, tuple(public_columns), meta=meta, align_dataframes=False)
+        return parts.compute() if client is None else client.compute(parts).result()
+
+
+def _nearest_result(result, cats: list[str], ordered: bool):
+    """Rows sorted by category then point (``ordered``: they already are), numbered from 0, the same
+    dtypes from either engine."""
+    import pandas as pd
+
+    if not ordered:
+        order = pd.Categorical(result["category"], categories=cats, ordered=True)
+        result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")
     result = result.reset_index(drop=True)
     result["distance_km"] = pd.to_numeric(result["distance_km"]).astype(float)
     result["across_sea_km"] = pd.to_numeric(result["across_sea_km"]).astype(float)
