@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["Section", "brief_sections", "roc_date", "write_brief"]
 

@@ -198,7 +198,7 @@ def report(
     from .errors import CoverageError
 
     try:
-        from .analysis import run_coverage
+        from .pipeline import run_coverage
         from .report import MANIFEST_FILE, output_run, write_report
 
         when, counties, definition = _run_options(
@@ -339,7 +339,7 @@ def map_(
     from .errors import CoverageError
 
     try:
-        from .analysis import run_coverage
+        from .pipeline import run_coverage
         from .maps import write_maps
         from .report import output_run
 

@@ -166,7 +166,7 @@ def diff(
     from .errors import CoverageError
 
     try:
-        from .analysis import resolve_counties
+        from .pipeline import resolve_counties
         from .diff import diff_registries
         from .facilities import read_facilities
         from .geography import load_townships

@@ -355,7 +355,7 @@ def site(
     try:
         import json
 
-        from .analysis import run_coverage
+        from .pipeline import run_coverage
         from .geography import load_townships, load_villages
         from .report import atomic_open, write_csv
         from .siting import site_new_points
@@ -471,7 +471,7 @@ def brief(
     from .errors import CoverageError
 
     try:
-        from .analysis import resolve_counties, run_coverage
+        from .pipeline import resolve_counties, run_coverage
         from .brief import write_brief
         from .geography import load_townships
         from .plan import load_targets

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
     from .facilities import Registry
 
 __all__ = ["print_report", "print_table", "print_validation", "programme_label"]

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["LAYERS", "write_geopackage"]
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = [
     "NATIONAL_PRIORITY_TOP",

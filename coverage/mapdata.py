@@ -1,7 +1,7 @@
 """What the interactive maps show, as plain data: display geometry, coverage states, tooltips, popups.
 
 Everything here is independent of folium and of the browser. :func:`map_payload` turns a
-:class:`~coverage.analysis.CoverageReport` into one JSON-able dict that the map page's script
+:class:`~coverage.pipeline.CoverageReport` into one JSON-able dict that the map page's script
 draws; :mod:`coverage.maps` renders it.
 
 * Geometry is simplified for display with :func:`shapely.coverage_simplify` (topology-preserving
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
     from .siting import SitingPlan
 
 __all__ = [

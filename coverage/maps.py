@@ -50,7 +50,7 @@ from .mapdata import esc
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
     from .siting import SitingPlan
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["county_figure", "label_offsets", "scale_bar_corner"]
 

@@ -41,7 +41,7 @@ from .rejections import REJECTED_COLUMNS
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -424,7 +424,7 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
     return suppress_counts(table, threshold=_threshold(report))
 
 
-# Columns --population / --dem add to townships.csv (coverage.analysis._population_figures).
+# Columns --population / --dem add to townships.csv (coverage.pipeline._population_figures).
 POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "mean_km", "max_km", "nearest_facility",
                                "density", "remote", "seat_km", "mean_elevation_m", "mountain"]
 VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "category", "population",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["BOOLEAN_LABELS", "MEASURE_LABELS", "ZH_HEADERS", "cell_label", "targets_for_report",
            "write_planner_workbook", "write_workbook"]

@@ -399,13 +399,13 @@ def test_category_spellings_are_one_programme(tmp_path):
 
 def test_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
     """A defect inside a command still ends in one line and exit 1 from the console entry point."""
-    import coverage.analysis
+    import coverage.pipeline
     from coverage.cli import main
 
     def broken(*args, **kwargs):
         raise KeyError("towncode")
 
-    monkeypatch.setattr(coverage.analysis, "run_coverage", broken)
+    monkeypatch.setattr(coverage.pipeline, "run_coverage", broken)
     monkeypatch.setattr(sys, "argv", ["safetynet", "report", "--no-maps"])
     with pytest.raises(SystemExit) as exit_info:
         main()

@@ -7,7 +7,7 @@ import sqlite3
 import pyogrio
 import pytest
 
-from coverage.analysis import run_coverage
+from coverage.pipeline import run_coverage
 from coverage.gpkg import LAYERS, write_geopackage
 
 

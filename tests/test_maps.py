@@ -18,7 +18,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverage.analysis import run_coverage
+from coverage.pipeline import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
 from coverage.mapdata import (

@@ -198,7 +198,7 @@ def test_public_column_is_shown_and_only_it(public_run):
 def test_map_tooltips_suppress_caseloads(registry_file, private_run):
     import re
 
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.mapdata import map_payload
 
     report = run_coverage([registry_file], counties=["嘉義縣"], as_of="2024-01-01")

@@ -170,7 +170,7 @@ def test_read_facilities_keeps_custom_rejects_near_miss(tmp_path):
 
 
 def test_validate_and_report_list_custom_programmes(tmp_path):
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.cli import app
     from coverage.report import write_report
 

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from coverage.analysis import run_coverage
+from coverage.pipeline import run_coverage
 from coverage.datasets import get_path
 from coverage.facilities import read_facilities
 from coverage.geography import load_townships, load_villages

@@ -208,7 +208,7 @@ def test_concurrent_runs_in_threads(tmp_path):
     """The same in one process: two threads each in their own output_run, started together."""
     import threading
 
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.maps import write_maps
 
     report = run_coverage(counties=["嘉義縣"], as_of="2024-01-01")
@@ -437,7 +437,7 @@ NEUTRALISED: list[str] = []
 
 @pytest.fixture(scope="module")
 def workbook_report():
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
 
     return run_coverage(counties=["嘉義縣"], as_of="2024-01-01")
 

@@ -178,7 +178,7 @@ def test_county_report_compares_with_its_own_targets(tmp_path):
 
 
 def test_national_report_keeps_national_targets(tmp_path):
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.workbook import targets_for_report
 
     report = run_coverage(as_of="2024-01-01")
