@@ -560,7 +560,7 @@ def _county_figures(township_table: pd.DataFrame, town: pd.DataFrame, population
     """Per county × category: the age group's population, share in covered townships, share within D km."""
     import pandas as pd
 
-    from .measure import _rate
+    from .measure import rate
 
     pop = population.townships.set_index("towncode")[group]
     t = township_table[["towncode", "county", "category", "covered"]].copy()
@@ -577,10 +577,10 @@ def _county_figures(township_table: pd.DataFrame, town: pd.DataFrame, population
         rows.append({
             "county": county, "category": category, "population": total if known.any() else None,
             "population_covered": covered if known.any() else None,
-            "population_rate": _rate(covered, total) if total else None,
+            "population_rate": rate(covered, total) if total else None,
             "townships_without_population": int((~known).sum()),
             "people_placed": placed, "people_within": within,
-            "within_rate": _rate(within, placed) if placed else None,
+            "within_rate": rate(within, placed) if placed else None,
             "people_across_sea": int(g["people_across_sea"].fillna(0).sum()),
             "people_no_facility_on_island": int(g["people_no_facility_on_island"].fillna(0).sum()),
         })

@@ -339,8 +339,8 @@ def map_(
     from .errors import CoverageError
 
     try:
-        from .pipeline import run_coverage
         from .maps import write_maps
+        from .pipeline import run_coverage
         from .report import output_run
 
         when, counties, definition = _run_options(

@@ -166,10 +166,10 @@ def diff(
     from .errors import CoverageError
 
     try:
-        from .pipeline import resolve_counties
         from .diff import diff_registries
         from .facilities import read_facilities
         from .geography import load_townships
+        from .pipeline import resolve_counties
         from .report import write_csv
 
         towns = load_townships()

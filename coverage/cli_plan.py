@@ -355,8 +355,8 @@ def site(
     try:
         import json
 
-        from .pipeline import run_coverage
         from .geography import load_townships, load_villages
+        from .pipeline import run_coverage
         from .report import atomic_open, write_csv
         from .siting import site_new_points
 
@@ -471,9 +471,9 @@ def brief(
     from .errors import CoverageError
 
     try:
-        from .pipeline import resolve_counties, run_coverage
         from .brief import write_brief
         from .geography import load_townships
+        from .pipeline import resolve_counties, run_coverage
         from .plan import load_targets
 
         names = resolve_counties([county], load_townships(boundaries)) if county else None

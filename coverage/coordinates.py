@@ -52,7 +52,7 @@ def check_xy_datum(value: str) -> str:
     key = str(value).strip().upper().replace(" ", "")
     key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
     if key not in XY_DATUMS:
-        raise InputError(f"--xy-datum must be TWD97 or TWD67, got {value!r}")
+        raise InputError(f"xy_datum= must be TWD97 or TWD67, got {value!r}")
     return key
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import CoverageReport
     from .facilities import Registry
+    from .pipeline import CoverageReport
 
 __all__ = ["print_report", "print_table", "print_validation", "programme_label"]
 

@@ -570,7 +570,7 @@ def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd
 
 
 def _rate(covered: int, total: int) -> float:
-    from .measure import _rate as rate
+    from .measure import rate
 
     return rate(covered, total)
 

@@ -464,7 +464,7 @@ def render_index(report: CoverageReport, links: dict[str, str], national_href: s
     """
     from . import __version__
     from .mapdata import BUNDLED_ATTRIBUTION, category_styles, definition_label, ordered_categories
-    from .measure import _rate
+    from .measure import rate as _rate
 
     table = report.counties
     cats = ordered_categories(table["category"].unique().tolist())

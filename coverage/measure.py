@@ -25,15 +25,40 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFINITIONS",
+    "as_timestamp",
+    "category_rank",
     "county_coverage",
     "facility_state",
+    "rate",
     "township_coverage",
 ]
 
 DEFINITIONS = ("presence", "service-area")
 Definition = Literal["presence", "service-area"]
 
-def _as_timestamp(as_of: object) -> pd.Timestamp:
+def as_timestamp(as_of: object) -> pd.Timestamp:
+    """The day of a date-like ``as_of`` (midnight); today when ``as_of`` is None.
+
+    Parameters
+    ----------
+    as_of : date-like or None
+        A date, datetime, ISO string or :class:`pandas.Timestamp`; ``None`` means today.
+
+    Returns
+    -------
+    pandas.Timestamp
+        ``as_of`` normalised to midnight.
+
+    Raises
+    ------
+    ValueError
+        ``as_of`` is not a date pandas can read.
+
+    Examples
+    --------
+    >>> as_timestamp("2024-01-01 13:45")
+    Timestamp('2024-01-01 00:00:00')
+    """
     import pandas as pd
 
     if as_of is None:
@@ -192,11 +217,11 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
                 "category": category,
                 "covered": covered,
                 "total": total,
-                "rate": _rate(covered, total),
+                "rate": rate(covered, total),
                 "missing": g.loc[~g["covered"], "township"].tolist(),
                 "facilities": int(g["facilities"].sum()),
                 "covered_with_planned": with_planned,
-                "rate_with_planned": _rate(with_planned, total),
+                "rate_with_planned": rate(with_planned, total),
                 "missing_with_planned": g.loc[~g["covered_with_planned"], "township"].tolist(),
                 "_order": g["towncode"].iloc[0],
             }
@@ -222,8 +247,26 @@ def category_rank(category: pd.Series) -> pd.Series:
     return category.map(lambda c: (rank.get(c, len(rank)), c))
 
 
-def _rate(covered: int, total: int) -> float:
-    """Percent with one decimal, rounded half up (17/18 → 94.4, 1/8 → 12.5)."""
+def rate(covered: int, total: int) -> float:
+    """Percent with one decimal, rounded half up: the one rate of every output.
+
+    Parameters
+    ----------
+    covered : int
+        The count covered (townships, people …).
+    total : int
+        The count of which ``covered`` is a part.
+
+    Returns
+    -------
+    float
+        ``100 × covered / total`` rounded half up to one decimal; ``0.0`` when ``total`` is 0.
+
+    Examples
+    --------
+    >>> rate(17, 18), rate(1, 8), rate(0, 0)
+    (94.4, 12.5, 0.0)
+    """
     from decimal import ROUND_HALF_UP, Decimal
 
     if total == 0:

@@ -129,7 +129,7 @@ def population_coverage(township_table: pd.DataFrame, population: Population, ag
     """
     import pandas as pd
 
-    from .measure import _rate
+    from .measure import rate
     from .population import require_group
 
     require_group(population, age_group)
@@ -142,7 +142,7 @@ def population_coverage(township_table: pd.DataFrame, population: Population, ag
     g["people_covered"] = g["people_covered"].round().astype("int64")
     g["people_total"] = g["people_total"].round().astype("int64")
     g["population_rate"] = [
-        _rate(int(a), int(b)) if b > 0 else float("nan")
+        rate(int(a), int(b)) if b > 0 else float("nan")
         for a, b in zip(g["people_covered"], g["people_total"], strict=True)
     ]
     return pd.DataFrame(g, columns=["county", "category", *_POPULATION_COLUMNS])
@@ -539,7 +539,7 @@ def apply_scenario(
     for name in remove:
         hit = out["name"].map(normalise_name) == normalise_name(name)
         if not hit.any():
-            raise InputError(f"--remove {name!r}: no facility has this name")
+            raise InputError(f"remove= {name!r}: no facility has this name")
         out = out[~hit]
     if add:
         rows = pd.DataFrame([parse_addition(a, townships) for a in add])

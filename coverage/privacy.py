@@ -94,7 +94,7 @@ def check_threshold(threshold: object) -> int:
     except ValueError:
         value = -1
     if value < 0:
-        raise InputError(f"--suppress-below must be a whole number ≥ 0 (0 or 1: no suppression), got {threshold!r}")
+        raise InputError(f"suppress_below= must be a whole number ≥ 0 (0 or 1: no suppression), got {threshold!r}")
     return value
 
 

@@ -404,12 +404,6 @@ def _coverage_table(report: CoverageReport) -> pd.DataFrame:
     return table
 
 
-def _threshold(report: CoverageReport) -> int:
-    from .privacy import DEFAULT_THRESHOLD
-
-    return getattr(report, "suppress_below", DEFAULT_THRESHOLD)
-
-
 def _township_table(report: CoverageReport) -> pd.DataFrame:
     from .geography import FLAGS
     from .privacy import CASELOAD_COLUMNS, suppress_counts
@@ -421,7 +415,7 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
     table = report.townships[cols + flags + extra]
     if extra:
         table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1})
-    return suppress_counts(table, threshold=_threshold(report))
+    return suppress_counts(table, threshold=report.suppress_below)
 
 
 # Columns --population / --dem add to townships.csv (coverage.pipeline._population_figures).
@@ -445,8 +439,8 @@ def _village_table(report: CoverageReport) -> pd.DataFrame:
 def _population_summary(report: CoverageReport) -> dict:
     """The --population / --dem figures for summary.json."""
     out: dict = {}
-    pop, acc = getattr(report, "population", None), getattr(report, "access", None)
-    remoteness, priorities = getattr(report, "remoteness", None), getattr(report, "priorities", None)
+    pop, acc = report.population, report.access
+    remoteness, priorities = report.remoteness, report.priorities
     if pop is not None:
         out["population"] = pop.summary()
     if acc is not None:
@@ -455,7 +449,7 @@ def _population_summary(report: CoverageReport) -> dict:
             "distance_km": acc.distance_km,
             "catchment_km": acc.catchment_km,
             "cross_sea": acc.cross_sea,
-            "across_counties": getattr(acc, "across_counties", False),
+            "across_counties": acc.across_counties,
             "points": acc.basis,
             "fca_unit": "facilities (capacity-weighted) per 10,000 people of the age group",
             "counties": _records(acc.counties),
@@ -503,14 +497,14 @@ def summary(report: CoverageReport) -> dict:
             "accepted": int(reg.accepted),
             "rejected_rows": int(reg.rejected_rows),  # rows, not problems: rows_read == accepted + rejected_rows
             "mismatches": len(reg.mismatches),
-            "withheld_columns": list(getattr(reg, "withheld_columns", ())),
-            "public_columns": list(getattr(reg, "public_columns", ())),
-            "skipped": list(getattr(reg, "skipped", ())),  # hidden sheets and rows, layers that are not points
+            "withheld_columns": list(reg.withheld_columns),
+            "public_columns": list(reg.public_columns),
+            "skipped": list(reg.skipped),  # hidden sheets and rows, layers that are not points
         },
         "custom_categories": custom_programmes(reg.facilities["category"]),
-        "suppress_below": _threshold(report),
-        "coverage": _records(suppress_counts(counties, threshold=_threshold(report))),
-        "gaps": _records(suppress_counts(report.gaps, threshold=_threshold(report))),
+        "suppress_below": report.suppress_below,
+        "coverage": _records(suppress_counts(counties, threshold=report.suppress_below)),
+        "gaps": _records(suppress_counts(report.gaps, threshold=report.suppress_below)),
         "rejected": _records(reg.rejected[REJECTED_COLUMNS]),
         "mismatches": _records(reg.mismatches),
         **_population_summary(report),
@@ -532,7 +526,7 @@ def _travel_table(report: CoverageReport) -> pd.DataFrame:
 
 
 def _travel_summary(report: CoverageReport) -> dict | None:
-    travel = getattr(report, "travel", None)
+    travel = report.travel
     if travel is None:
         return None
     out = {"network": report.network, "by_category": {}}
@@ -558,13 +552,13 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
         "townships": write_csv(_township_table(report), out / "townships.csv"),
         "rejected": write_csv(report.registry.rejected[REJECTED_COLUMNS], out / "rejected.csv"),
     }
-    if getattr(report, "access", None) is not None and report.population.level == "village":
+    if report.access is not None and report.population.level == "village":
         paths["villages"] = write_csv(_village_table(report), out / "villages.csv")
-    if getattr(report, "priorities", None) is not None:
+    if report.priorities is not None:
         paths["priorities"] = write_csv(report.priorities, out / "priorities.csv")
-    if getattr(report, "travel", None) is not None:
+    if report.travel is not None:
         paths["travel times"] = write_csv(_travel_table(report), out / "travel_times.csv")
-    if getattr(report, "population", None) is not None and len(report.population.rejected):
+    if report.population is not None and len(report.population.rejected):
         paths["population rejected"] = write_csv(report.population.rejected, out / "population_rejected.csv")
     with atomic_open(out / "summary.json") as fh:
         json.dump(summary(report), fh, ensure_ascii=False, indent=2, sort_keys=False)

@@ -198,10 +198,10 @@ def write_workbook(
         _sheet(wb, "缺口", report.gaps, formats, headers=_TOWNSHIP_HEADERS)
         _sheet(wb, "鄉鎮明細", suppress_counts(report.townships, threshold=report.suppress_below), formats,
                headers=_TOWNSHIP_HEADERS)
-        access = getattr(report, "access", None)
+        access = report.access
         if access is not None:
             _sheet(wb, "人口涵蓋", access.counties, formats)
-        priorities = getattr(report, "priorities", None)
+        priorities = report.priorities
         if priorities is not None:
             _sheet(wb, "優先補點", priorities, formats, {"reasons": 80, "nearest_name": 30})
         if targets is not None:
@@ -233,7 +233,7 @@ def write_workbook(
 
 def _population_sources(report: CoverageReport) -> list[dict]:
     """Rows of the 資料來源 sheet that describe the population input (none without one)."""
-    pop = getattr(report, "population", None)
+    pop = report.population
     if pop is None:
         return []
     rows = [
@@ -245,7 +245,7 @@ def _population_sources(report: CoverageReport) -> list[dict]:
     if pop.unavailable:
         rows.append({"item": "無法計算的年齡組 unavailable age groups",
                      "detail": "；".join(f"{k}: {v}" for k, v in pop.unavailable.items())})
-    access = getattr(report, "access", None)
+    access = report.access
     if access is not None:
         sea = "是" if access.cross_sea else "否"
         rows.append({"item": "距離與可近性 distances",
@@ -315,8 +315,8 @@ def write_planner_workbook(
     first_year = min(first_year, last)
     cats = sorted(report.townships["category"].unique())
     counties = sorted(report.townships["county"].unique())
-    pop = getattr(report, "population", None)
-    access = getattr(report, "access", None)
+    pop = report.population
+    access = report.access
     trend = coverage_trend(fac, towns, range(first_year, last + 1), definition=report.definition,
                            categories=cats, counties=counties, population=pop,
                            age_group=access.group if access is not None else "total")

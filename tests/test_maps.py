@@ -18,7 +18,6 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coverage.pipeline import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
 from coverage.mapdata import (
@@ -31,6 +30,7 @@ from coverage.mapdata import (
     to_script_json,
 )
 from coverage.maps import BASEMAPS, LEVELS, render_map, write_maps, write_site_map
+from coverage.pipeline import run_coverage
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "</script><script>alert(1)</script>"

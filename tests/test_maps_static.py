@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from coverage.pipeline import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
 from coverage.maps_static import county_figure, label_offsets, scale_bar_corner
+from coverage.pipeline import run_coverage
 
 from .conftest import require
 

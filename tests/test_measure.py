@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coverage.gaps import flag_gaps
-from coverage.measure import _rate, county_coverage, facility_state, township_coverage
+from coverage.measure import county_coverage, facility_state, township_coverage
+from coverage.measure import rate as rate_of
 
 from .conftest import make_facilities
 
@@ -81,7 +82,7 @@ def test_bad_definition(toy_townships):
 @pytest.mark.parametrize(("covered", "total", "rate"), [(17, 18, 94.4), (6, 18, 33.3), (3, 29, 10.3),
                                                         (5, 29, 17.2), (1, 8, 12.5), (0, 5, 0.0), (2, 2, 100.0)])
 def test_rate_rounding(covered, total, rate):
-    assert _rate(covered, total) == rate
+    assert rate_of(covered, total) == rate
 
 
 towncodes = st.sampled_from(["90001010", "90001020", "90001030", "90002010"])
