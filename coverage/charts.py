@@ -168,9 +168,9 @@ def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = 
 
 
 def _short(category: str) -> str:
-    from .display import programme_label
+    from .vocabulary import PROGRAMME_SHORT_LABELS
 
-    return programme_label(category)
+    return PROGRAMME_SHORT_LABELS.get(category, category)
 
 
 def _category_order(categories) -> list[str]:

@@ -19,7 +19,7 @@ def flag_labels(row_flags: pd.DataFrame) -> pd.Series:
     """zh-TW label string (``山地原住民鄉、縣定偏遠``) of the true flags of each row."""
     import pandas as pd
 
-    from .geography import FLAG_LABELS
+    from .vocabulary import FLAG_LABELS
 
     cols = [f for f in FLAG_LABELS if f in row_flags]
     values = row_flags[cols].fillna(False).astype(bool).to_numpy()

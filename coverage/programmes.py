@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import UnknownProgrammeError
 from .names import name_key
+from .vocabulary import PROGRAMME_LABELS, PROGRAMME_SHORT_LABELS
 
 __all__ = [
     "PROGRAMMES",
@@ -39,21 +40,11 @@ __all__ = [
     "resolve_programme",
 ]
 
-#: Programme key -> zh-TW label (the official name of the programme).
-PROGRAMMES: dict[str, str] = {
-    "welfare_centre": "社會福利服務中心",
-    "community_support_point": "兒少及家庭社區支持服務據點",
-    "psychiatric_collab_point": "精神障礙者協作模式服務據點",
-    "mental_health_centre": "社區心理衛生中心",
-}
+#: Programme key -> zh-TW label (the official name of the programme; :mod:`coverage.vocabulary`).
+PROGRAMMES: dict[str, str] = PROGRAMME_LABELS
 
-#: Short zh-TW names planners use (narrow terminal tables).
-SHORT_LABELS: dict[str, str] = {
-    "welfare_centre": "社福中心",
-    "community_support_point": "小衛星",
-    "psychiatric_collab_point": "精障協作據點",
-    "mental_health_centre": "心衛中心",
-}
+#: Short zh-TW names planners use (narrow terminal tables; :mod:`coverage.vocabulary`).
+SHORT_LABELS: dict[str, str] = PROGRAMME_SHORT_LABELS
 
 #: Programme key -> every accepted name besides the key and the label.
 PROGRAMME_NAMES: dict[str, tuple[str, ...]] = {

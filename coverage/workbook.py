@@ -23,6 +23,8 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .vocabulary import BOOLEAN_LABELS, COLUMN_LABELS, MEASURE_LABELS
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -31,37 +33,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["BOOLEAN_LABELS", "MEASURE_LABELS", "ZH_HEADERS", "cell_label", "targets_for_report",
            "write_planner_workbook", "write_workbook"]
 
-#: zh-TW header of each English column key used in the workbook.
-ZH_HEADERS = {
-    "county": "縣市", "category": "類別", "category_label": "類別名稱", "covered": "已涵蓋鄉鎮市區數",
-    "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數", "data": "資料完整度",
-    "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率",
-    "missing_with_planned": "含規劃仍缺鄉鎮市區", "towncode": "鄉鎮市區代碼",
-    "township": "鄉鎮市區", "planned": "規劃中據點", "flags": "地區特性", "flagged": "偏遠/特殊地區",
-    "mountain_indigenous": "山地原住民鄉", "plain_indigenous": "平地原住民鄉", "coastal": "沿海", "island": "離島",
-    "county_remote": "縣定偏遠", "scope": "範圍", "year": "年度", "roc_year": "民國年", "measure": "指標",
-    "current": "現況", "target": "目標", "gap": "差距", "met": "是否達標", "status": "達成情形",
-    "still_needed": "尚需", "source": "來源", "file": "檔案", "row": "列", "field": "欄位", "value": "內容",
-    "reason": "原因", "item": "項目", "detail": "說明",
-    # population (report --population / --dem)
-    "population": "人口", "population_covered": "設點鄉鎮人口", "population_rate": "人口涵蓋率",
-    "townships_without_population": "無人口資料鄉鎮數", "people_placed": "已定位人口", "people_within": "距離內人口",
-    "within_rate": "距離內人口比率", "people_across_sea": "隔海人口", "people_no_facility_on_island": "島上無據點人口",
-    "people_covered": "涵蓋人口", "people_total": "總人口", "mean_km": "平均距離(km)", "max_km": "最遠距離(km)",
-    "nearest_facility": "最近據點", "population_within_km": "距離內人口", "density": "人口密度(人/km²)",
-    "remote": "偏遠(計算)", "seat_km": "距縣治(km)", "mean_elevation_m": "平均海拔(m)", "mountain": "山區(計算)",
-    "rank": "優先序", "age_group": "年齡組", "people": "受影響人口", "distance_km": "平均距離(km)",
-    "nearest_name": "最近據點", "boost": "加權", "score": "分數", "reasons": "理由",
-    "cases": "個案數",
-}
+#: zh-TW header of each English column key used in the workbook (:data:`coverage.vocabulary.COLUMN_LABELS`).
+ZH_HEADERS = COLUMN_LABELS
 _RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate"}
-#: zh-TW words for true/false in a column (others: 是/否).
-BOOLEAN_LABELS = {"covered": ("已涵蓋", "未涵蓋"), "covered_with_planned": ("已涵蓋", "未涵蓋"),
-                  "met": ("已達標", "未達標")}
 # Headers of a per-township sheet, where `covered` is a township's state rather than a count.
 _TOWNSHIP_HEADERS = {"covered": "涵蓋狀態", "covered_with_planned": "含規劃涵蓋狀態"}
-#: zh-TW words of the 目標 sheet's ``measure`` keys.
-MEASURE_LABELS = {"count": "據點數", "rate": "涵蓋率(%)"}
 
 
 def cell_label(key: str, value: object) -> object:
@@ -139,10 +115,10 @@ def write_workbook(
     import xlsxwriter
 
     from . import __version__
-    from .completeness import DATA_LABELS
     from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .report import atomic_open
+    from .vocabulary import DATA_LABELS
 
     path = Path(path)
     counties = report.counties.copy()
