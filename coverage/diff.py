@@ -14,7 +14,6 @@ A matched pair is ``moved`` when its township differs, else ``renamed`` when its
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,7 +56,9 @@ class RegistryDiff:
 
 
 def _name_key(name: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(name)).replace("台", "臺").split())
+    from .names import name_key
+
+    return name_key(str(name), keep_case=True, keep_punctuation=True)
 
 
 def _pair(old: pd.DataFrame, new: pd.DataFrame, left: set, right: set, key_old, key_new, how: str,

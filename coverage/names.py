@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "VARIANT_CHARACTERS",
     "VARIANT_SPELLINGS",
+    "header_key",
     "name_key",
     "normalise_name",
     "official_name",
@@ -67,20 +68,73 @@ VARIANT_SPELLINGS: dict[str, str] = {
 _VARIANTS = str.maketrans(VARIANT_CHARACTERS)
 _SPELLINGS = re.compile("|".join(sorted(VARIANT_SPELLINGS, key=len, reverse=True)))
 _KEY_DROP = re.compile(r"[\s_\-‐‑–—.·・/]+")
+_HEADER_DROP = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
+_HEADER_DROP_LONE_BRACKETS = re.compile(r"\([^)]*\)|[\s_\-.:：/（）()]+")
 
 
-def name_key(text: object) -> str:
+def name_key(text: object, *, keep_case: bool = False, keep_punctuation: bool = False) -> str:
     """The key two spellings of one name share: NFKC, case-folded, no spaces or ``_ - . · /``, 臺 for 台.
 
-    The one matching key for names typed by people (programmes, headers); place names also
-    go through :func:`normalise_name`.
+    The one matching key for names typed by people (programmes, facility names); place names
+    also go through :func:`normalise_name`, column headers through :func:`header_key`.
 
+    Parameters
+    ----------
+    text : object
+        A name; ``None`` is ``""``, anything else is compared as ``str(text)``.
+    keep_case : bool
+        Do not case-fold (``Welfare`` and ``welfare`` stay two keys).
+    keep_punctuation : bool
+        Drop only whitespace, not ``_ - . · /`` (facility names, where ``A-1`` and ``A1``
+        may be two places: :func:`coverage.diff.diff_registries` pairs them by this key).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> name_key(" Welfare_Centre "), name_key("welfare centre"), name_key("台中")
     ('welfarecentre', 'welfarecentre', '臺中')
+    >>> name_key("台北 A-1 站", keep_case=True, keep_punctuation=True)
+    '臺北A-1站'
     """
     if text is None:
         return ""
-    return _KEY_DROP.sub("", unicodedata.normalize("NFKC", str(text))).casefold().replace("台", "臺")
+    text = unicodedata.normalize("NFKC", str(text))
+    if keep_punctuation:
+        text = "".join(text.split())
+    else:
+        text = _KEY_DROP.sub("", text)
+    return (text if keep_case else text.casefold()).replace("台", "臺")
+
+
+def header_key(header: object, *, lone_brackets: bool = False) -> str:
+    """The key a column header is matched by: NFKC, lower case, no notes in brackets, no ``_ - . : /``, 臺 for 台.
+
+    ``經度(WGS84)``, ``經度 (wgs84)`` and ``經度`` share a key; registries and the privacy check
+    compare headers by it.
+
+    Parameters
+    ----------
+    header : object
+        A header cell, compared as ``str(header)``.
+    lone_brackets : bool
+        Also drop brackets that open or close no note (``電話(`` → ``電話``): the privacy check
+        (:func:`coverage.privacy.column_key`) errs towards finding a personal column.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> header_key(" ＴＷＤ97_X "), header_key("經度(WGS84)"), header_key("台 電話(", lone_brackets=True)
+    ('twd97x', '經度', '臺電話')
+    """
+    text = unicodedata.normalize("NFKC", str(header)).lower()
+    junk = _HEADER_DROP_LONE_BRACKETS if lone_brackets else _HEADER_DROP
+    return junk.sub("", text).replace("台", "臺")
 
 
 def normalise_name(text: object) -> str:

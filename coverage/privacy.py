@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import InputError
+from .names import header_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -61,13 +61,28 @@ PERSONAL_WORDS = (
     "manager", "staff", "birth", "idno", "firstname", "lastname", "surname", "fullname",
 )
 _WORD_ONLY = re.compile(r"(?:src)?(?:tel|cell)\d*")  # personal only as the whole header
-_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/（）()]+")
 
 
 def column_key(header: object) -> str:
-    """A header as compared here: NFKC, lower case, no spaces or ``_ - . : /``, 台 → 臺."""
-    text = unicodedata.normalize("NFKC", str(header)).lower()
-    return _JUNK.sub("", text).replace("台", "臺")
+    """A header as compared here: NFKC, lower case, no spaces or ``_ - . : /``, 台 → 臺.
+
+    :func:`coverage.names.header_key` that also drops lone brackets.
+
+    Parameters
+    ----------
+    header : object
+        A column header.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> column_key("聯絡人(姓名)"), column_key("Contact_Phone")
+    ('聯絡人', 'contactphone')
+    """
+    return header_key(header, lone_brackets=True)
 
 
 def is_personal_column(header: object) -> bool:

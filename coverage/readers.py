@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .csvtext import iter_csv_rows
 from .errors import UnreadableFileError
+from .names import header_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Iterable, Sequence
@@ -88,7 +89,6 @@ ROW_PROBLEM = "_row_problem"
 PART = "_part"
 
 _ALIAS = {alias: canon for canon, names in HEADER_ALIASES.items() for alias in names}
-_HEADER_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
 _SPACES = re.compile(r"\s+")
 _HEADER_SEARCH_ROWS = 20
 _CHUNK_ROWS = 50_000  # rows cleaned at a time
@@ -119,9 +119,7 @@ def canonical_header(header: object) -> str | None:
     """
     if header is None:
         return None
-    key = unicodedata.normalize("NFKC", str(header)).lower()
-    key = _HEADER_JUNK.sub("", key).replace("台", "臺")
-    return _ALIAS.get(key)
+    return _ALIAS.get(header_key(header))
 
 
 def _raw_text(value: Any) -> str:
