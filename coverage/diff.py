@@ -116,7 +116,21 @@ def _point_rows(old, new, pairs, left, right, names) -> list[dict]:
 
 
 def diff_coverage(before: pd.DataFrame, after: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
-    """County × category coverage before → after (from two :func:`coverage.measure.county_coverage` tables)."""
+    """County × category coverage before → after (from two :func:`coverage.measure.county_coverage` tables).
+
+    Parameters
+    ----------
+    before, after : DataFrame
+        County × category coverage of the old and the new registry.
+    points : DataFrame
+        The paired points (:attr:`RegistryDiff.points`), whose changes are counted per county × category.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COVERAGE_DIFF_COLUMNS`: covered townships and rate before and after, and the
+        number of points that changed, per county × category.
+    """
     import pandas as pd
 
     keys = ["county", "category"]

@@ -76,6 +76,20 @@ def facility_state(facilities: pd.DataFrame, as_of: object = None, *, today: obj
     history (:func:`coverage.dates.service_state`). ``today`` is the date the status
     describes (default today).
 
+    Parameters
+    ----------
+    facilities : DataFrame
+        With ``opened`` and ``closed`` (datetimes, NaT when unknown) and optionally ``status``.
+    as_of : date-like, optional
+        The day the state is asked for (default today).
+    today : date-like, optional
+        The day the ``status`` column describes (default today).
+
+    Returns
+    -------
+    Series of str
+        ``open``, ``planned`` or ``closed``, aligned to ``facilities``.
+
     Examples
     --------
     >>> import pandas as pd
@@ -133,6 +147,11 @@ def township_coverage(
     towncode. When ``facilities`` has a ``cases`` column with any value, also ``cases``: the
     people served by the open facilities there that report a caseload (NaN when none does).
     Outputs write it through :func:`coverage.privacy.suppress_counts`.
+
+    Raises
+    ------
+    ValueError
+        ``definition`` is not one of :data:`DEFINITIONS`.
     """
     import pandas as pd
 
@@ -240,7 +259,18 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def category_rank(category: pd.Series) -> pd.Series:
-    """Sort key: the four programme categories in programme order, then others by name."""
+    """Sort key: the four programme categories in programme order, then others by name.
+
+    Parameters
+    ----------
+    category : Series
+        Category keys or custom programme names.
+
+    Returns
+    -------
+    Series
+        Sortable ``(rank, name)`` tuples aligned to ``category``.
+    """
     from .programmes import PROGRAMMES
 
     rank = {key: i for i, key in enumerate(PROGRAMMES)}

@@ -144,6 +144,17 @@ def normalise_name(text: object) -> str:
     (台 → 臺, 恒 → 恆, 双 → 雙 …; :data:`VARIANT_CHARACTERS`) and common misspellings of
     official names (苑里 → 苑裡; :data:`VARIANT_SPELLINGS`).
 
+    Parameters
+    ----------
+    text : object
+        A place name or address; ``None`` is ``""``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> normalise_name(" 台中市　大甲區 "), normalise_name("屏東縣恒春鎮"), normalise_name("苗栗縣苑里鎮")
     ('臺中市大甲區', '屏東縣恆春鎮', '苗栗縣苑裡鎮')
     """
@@ -278,6 +289,18 @@ def resolve_county(county: str, *, townships: gpd.GeoDataFrame | None = None) ->
     Accepts 台/臺, full-width forms, a missing 縣/市 where unambiguous (臺北 → 臺北市) and
     the counties merged in 2010/2014 (臺北縣 → 新北市, 桃園縣 → 桃園市).
 
+    Parameters
+    ----------
+    county : str
+        A county or city name as written (``台中``, ``臺北縣``, ``臺北``).
+    townships : GeoDataFrame, optional
+        Township table whose counties are the official names (default: the bundled one).
+
+    Returns
+    -------
+    str
+        Today's official name (``臺中市``).
+
     Raises
     ------
     UnknownNameError
@@ -356,6 +379,11 @@ def resolve_township(
     townships : GeoDataFrame, optional
         Township table to resolve against (default: the bundled one).
 
+    Returns
+    -------
+    str
+        The township's 8-digit code (TOWNCODE).
+
     Raises
     ------
     AmbiguousNameError
@@ -418,6 +446,20 @@ def parse_address(address: str, *, townships: gpd.GeoDataFrame | None = None) ->
     Leading postal codes and 臺灣/臺灣省 are skipped; the county may be historic
     (臺北縣板橋市文化路 → 新北市板橋區) or absent when the township name is unique in Taiwan.
 
+    Parameters
+    ----------
+    address : str
+        A Taiwanese address as written in a registry.
+    townships : GeoDataFrame, optional
+        Township table to resolve against (default: the bundled one).
+
+    Returns
+    -------
+    str or None
+        The township code, or ``None`` when the address names no township unambiguously.
+
+    Examples
+    --------
     >>> parse_address("604嘉義縣竹崎鄉竹崎村舊車站1號")
     '10010140'
     >>> parse_address("東區民族路1號") is None   # 東區 exists in four cities
@@ -455,6 +497,22 @@ def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, 
 
     For the did-you-mean of a rejected address; empty when nothing is close.
 
+    Parameters
+    ----------
+    address : str
+        An address that :func:`parse_address` could not place.
+    townships : GeoDataFrame, optional
+        Township table to suggest from (default: the bundled one).
+    limit : int
+        At most this many suggestions.
+
+    Returns
+    -------
+    list of str
+        Official ``縣市鄉鎮市區`` names, closest first.
+
+    Examples
+    --------
     >>> suggest_address("嘉義縣竹崎香竹崎村1號")
     ['嘉義縣竹崎鄉']
     """
@@ -472,5 +530,23 @@ def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, 
 
 
 def official_name(towncode: str, *, townships: gpd.GeoDataFrame | None = None) -> str:
-    """``縣市鄉鎮市區`` official full name of a township code."""
+    """``縣市鄉鎮市區`` official full name of a township code.
+
+    Parameters
+    ----------
+    towncode : str
+        An 8-digit MOI township code (TOWNCODE).
+    townships : GeoDataFrame, optional
+        Township table to look it up in (default: the bundled one).
+
+    Returns
+    -------
+    str
+        ``縣市鄉鎮市區``, e.g. ``嘉義縣阿里山鄉``.
+
+    Raises
+    ------
+    KeyError
+        No township of ``townships`` has this code.
+    """
     return _index(townships).full_of[str(towncode)]

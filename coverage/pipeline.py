@@ -60,7 +60,25 @@ class CoverageReport:
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
-    """Official names for user-typed county names (``台中`` → ``臺中市``); None means all."""
+    """Official names for user-typed county names (``台中`` → ``臺中市``); None means all.
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        County names as a user types them.
+    townships : GeoDataFrame
+        The township table whose counties are the official names.
+
+    Returns
+    -------
+    list of str or None
+        Official names, each once, in the order given; ``None`` when ``names`` is empty (all).
+
+    Raises
+    ------
+    UnknownNameError
+        A name matches no county (with suggestions).
+    """
     from .names import resolve_county
 
     if not names:
@@ -69,7 +87,23 @@ def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -
 
 
 def resolve_categories(names: Sequence[str] | None) -> list[str] | None:
-    """Canonical category keys for user-typed names (``小衛星`` → ``community_support_point``)."""
+    """Canonical category keys for user-typed names (``小衛星`` → ``community_support_point``).
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        Category names as a user types them (any accepted programme name, or a custom one).
+
+    Returns
+    -------
+    list of str or None
+        Canonical keys, each once, in the order given; ``None`` when ``names`` is empty (all).
+
+    Raises
+    ------
+    InputError
+        A name is blank.
+    """
     from .facilities import normalise_category
 
     if not names:
@@ -148,6 +182,18 @@ def run_coverage(
         Let other counties' points serve a county's people in the population figures (nearest
         distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
         own points only, as :func:`coverage.siting.site_new_points` measures its "before".
+
+    Returns
+    -------
+    CoverageReport
+        County and township coverage, gaps, the registry read, and the population, terrain and
+        road figures asked for.
+
+    Raises
+    ------
+    InputError
+        An option is invalid or an input file cannot be read (the message names the parameter or
+        the file, row and field).
 
     Examples
     --------
