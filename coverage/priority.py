@@ -125,6 +125,10 @@ def compute_remoteness(
         Needs the ``total`` age group; without it only the island rule applies.
     national_density : float, optional
         People per km²; default: computed from ``population`` when it covers every township.
+    density_fraction : float
+        A township is of low density below this fraction of ``national_density``.
+    island_km : float
+        An island township is remote when its seat is this far (km) from the county seat.
 
     Returns
     -------
@@ -210,6 +214,8 @@ def rank_priorities(
         Per ``towncode``: ``remote`` and ``mountain`` (either may be missing or NA).
     distance_km : float
         The "near a service" distance.
+    group : str
+        The age group ranked (:data:`coverage.population.AGE_GROUPS`).
     population : Population, optional
         Township totals of ``group`` count the people of uncovered townships (else the people
         placed at village points).
