@@ -48,7 +48,17 @@ class Section:
 
 
 def roc_date(when) -> str:
-    """``2024-01-05`` → ``民國113年1月5日``."""
+    """``2024-01-05`` → ``民國113年1月5日``.
+
+    Parameters
+    ----------
+    when : date-like
+        A date (``datetime.date``, ``datetime.datetime`` or ``pandas.Timestamp``).
+
+    Returns
+    -------
+    str
+    """
     return f"民國{when.year - 1911}年{when.month}月{when.day}日"
 
 
@@ -258,7 +268,27 @@ def brief_sections(
     targets: pd.DataFrame | None = None,
     siting: bool = True,
 ) -> list[Section]:
-    """The sections of the brief, in order (pictures written into ``workdir``)."""
+    """The sections of the brief, in order (pictures written into ``workdir``).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    county : str or None
+        Official county name; None for the national brief.
+    workdir : Path
+        Folder for the pictures of the sections.
+    targets : DataFrame, optional
+        :func:`coverage.plan.load_targets`.
+    siting : bool
+        Add the siting suggestion (county briefs only).
+
+    Returns
+    -------
+    list of Section
+        Title, coverage, maps, gaps, priorities, reach, trend, siting and data-quality sections;
+        long tables split over several.
+    """
     from .completeness import data_completeness
 
     states = data_completeness(report.counties, report.registry.facilities, report.files)
@@ -461,6 +491,13 @@ def write_brief(
     Returns
     -------
     dict with ``pptx`` and ``pdf`` paths.
+
+    Raises
+    ------
+    InputError
+        ``county`` is not in ``report`` (the message names ``county=``).
+    OutputError
+        A file cannot be written.
     """
     from .errors import InputError
 

@@ -32,6 +32,11 @@ def cjk_font() -> str:
 
         plt.rcParams["font.family"] = coverage.cjk_font()
 
+    Returns
+    -------
+    str
+        The font family name.
+
     Raises
     ------
     CoverageError
@@ -63,7 +68,20 @@ MAX_SERIES_ONE_PANEL = 6
 
 
 def series_style(i: int) -> tuple[str, str]:
-    """(colour, marker) of the ``i``-th series: every pair differs for the first 64 series."""
+    """(colour, marker) of the ``i``-th series: every pair differs for the first 64 series.
+
+    Parameters
+    ----------
+    i : int
+        Index of the series.
+
+    Returns
+    -------
+    colour : str
+        A hex colour of :data:`PALETTE`.
+    marker : str
+        A matplotlib marker of :data:`MARKERS`.
+    """
     n = len(PALETTE)
     return PALETTE[i % n], MARKERS[(i + i // n) % len(MARKERS)]
 
@@ -72,6 +90,27 @@ def trend_chart(trend: pd.DataFrame, path: str | Path, *, roc: bool = False, tit
     """Line chart of township coverage (%) per year, one line per county × category; writes a PNG.
 
     See :func:`trend_figure` for the layout.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        From :func:`coverage.plan.coverage_trend`.
+    path : str or Path
+        The PNG to write.
+    roc : bool
+        Label the years in ROC (民國) years.
+    title : str, optional
+        The chart's title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    CoverageError
+        No CJK font is installed (:func:`cjk_font`).
     """
     import matplotlib.pyplot as plt
 
@@ -95,6 +134,24 @@ def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = 
     keeping one style across panels. The legend sits outside the plots. With the population
     columns of :func:`coverage.plan.coverage_trend` each series also has a dashed line of the
     share of people living in covered townships.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        From :func:`coverage.plan.coverage_trend`.
+    roc : bool
+        Label the years in ROC (民國) years.
+    title : str, optional
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    CoverageError
+        No CJK font is installed (:func:`cjk_font`).
     """
     import matplotlib
 

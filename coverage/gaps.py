@@ -16,7 +16,19 @@ __all__ = ["flag_gaps", "flag_labels"]
 
 
 def flag_labels(row_flags: pd.DataFrame) -> pd.Series:
-    """zh-TW label string (``山地原住民鄉、縣定偏遠``) of the true flags of each row."""
+    """zh-TW label string (``山地原住民鄉、縣定偏遠``) of the true flags of each row.
+
+    Parameters
+    ----------
+    row_flags : DataFrame
+        Boolean flag columns (any of :data:`coverage.vocabulary.FLAG_LABELS`'s keys).
+
+    Returns
+    -------
+    Series of str
+        The zh-TW labels of the true flags of each row, joined by 、 (``""`` when none), aligned
+        to ``row_flags``.
+    """
     import pandas as pd
 
     from .vocabulary import FLAG_LABELS

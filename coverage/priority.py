@@ -87,6 +87,21 @@ def county_seats(townships: gpd.GeoDataFrame) -> pd.DataFrame:
     """The county seats: ``county, towncode, township, government, geometry`` (points, EPSG:3826).
 
     Counties whose seat township is not in ``townships`` are left out.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        The township table.
+
+    Returns
+    -------
+    DataFrame
+        One row per county whose seat is in ``townships``, with the columns above.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        The bundled list of county seats is missing (a broken install).
     """
     import pandas as pd
 

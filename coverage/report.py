@@ -81,6 +81,20 @@ def _reason(exc: OSError) -> str:
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open ``path`` for writing through a temporary sibling that replaces it on success.
 
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    mode : str
+        ``"w"`` (text) or ``"wb"`` (bytes).
+    encoding : str or None
+        Text encoding (ignored for ``"wb"``).
+
+    Yields
+    ------
+    file object
+        Open on the temporary sibling, which replaces ``path`` when the block ends without error.
+
     Raises
     ------
     OutputError
@@ -131,7 +145,18 @@ def _umask() -> int:
 
 
 def file_digest(path: str | Path) -> str:
-    """sha256 (hex) of a file's bytes, read in 1 MB blocks."""
+    """sha256 (hex) of a file's bytes, read in 1 MB blocks.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -162,6 +187,13 @@ def remove_stale_parts(out_dir: str | Path, *, max_age_hours: float = STALE_PART
     not been modified for ``max_age_hours`` (a process id can be reused). Parts of live runs,
     including those of other runs writing into the same folder, are kept. Parts without a process
     id (written by versions before 0.2) are stale.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The output folder.
+    max_age_hours : float
+        A part not modified for this long is stale whatever its process id.
 
     Returns
     -------
@@ -238,10 +270,24 @@ def output_run(
     that fails still writes its manifest, with ``"complete": false``, and prunes, so the folder
     never mixes two runs. A block inside another on the same folder joins it.
 
+    Parameters
+    ----------
+    out_dir : str or Path
+        The output folder (created when missing).
+    command : dict, optional
+        The command's name and options, recorded in the manifest.
+    inputs : iterable of path
+        The input files, recorded with their size and sha256.
+
     Yields
     ------
     dict
         Relative file name → manifest entry of each file written so far.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` or the manifest cannot be written; the message names the file.
     """
     root = Path(out_dir)
     try:
@@ -367,14 +413,36 @@ def _finish_run(root: Path, written: dict[str, dict], *, command: dict[str, Any]
 
 
 def neutralise(value: object) -> object:
-    """Make a text cell inert in spreadsheets: ``=SUM(A1)`` → ``'=SUM(A1)``."""
+    """Make a text cell inert in spreadsheets: ``=SUM(A1)`` → ``'=SUM(A1)``.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        ``value`` with ``'`` prepended when it is text starting with ``= + - @``, a tab or a
+        carriage return; anything else unchanged.
+    """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` with every text cell passed through :func:`neutralise`."""
+    """Copy of ``frame`` with every text cell passed through :func:`neutralise`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        A copy; ``frame`` is not changed.
+    """
     import pandas as pd
 
     out = frame.copy()
@@ -386,7 +454,20 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with BOM (Excel opens it as Unicode), atomically."""
+    """Write ``frame`` as UTF-8 CSV with BOM (Excel opens it as Unicode), atomically.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table; text cells are written through :func:`neutralise`.
+    path : str or Path
+        The file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     with atomic_open(path, encoding="utf-8-sig") as fh:
         neutralise_frame(frame).to_csv(fh, index=False, lineterminator="\n")
     return Path(path)
@@ -545,6 +626,24 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
     """Write ``coverage.csv``, ``townships.csv``, ``rejected.csv`` and ``summary.json``.
 
     Returns the paths written, by name.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    out_dir : str or Path
+        The output folder.
+
+    Returns
+    -------
+    dict of str to Path
+        Name → path of every file written (with population also ``villages.csv`` and
+        ``priorities.csv``, with a road network ``travel_times.csv``).
+
+    Raises
+    ------
+    OutputError
+        A file cannot be written; the message names it.
     """
     out = Path(out_dir)
     paths = {

@@ -44,6 +44,18 @@ def cell_label(key: str, value: object) -> object:
     """What a workbook cell shows for ``value`` in column ``key``: zh-TW words for programme keys,
     measures and true/false; anything else unchanged.
 
+    Parameters
+    ----------
+    key : str
+        The column's English key.
+    value : object
+        The cell's value.
+
+    Returns
+    -------
+    object
+        The zh-TW words (:mod:`coverage.vocabulary`), or ``value``.
+
     Examples
     --------
     >>> cell_label("category", "welfare_centre"), cell_label("covered", False), cell_label("island", True)
@@ -109,7 +121,31 @@ def write_workbook(
     trend: pd.DataFrame | None = None,
     extra_sheets: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write the planner's workbook for ``report`` to ``path`` (atomically)."""
+    """Write the planner's workbook for ``report`` to ``path`` (atomically).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    path : str or Path
+        The workbook to write.
+    targets : DataFrame, optional
+        Compared targets (:func:`coverage.plan.compare_targets`) for the 目標 sheet.
+    trend : DataFrame, optional
+        :func:`coverage.plan.coverage_trend` for the 趨勢 sheet.
+    extra_sheets : dict of str to DataFrame, optional
+        More sheets, by name.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        The workbook cannot be written.
+    """
     import numpy as np
     import pandas as pd
     import xlsxwriter
@@ -238,6 +274,13 @@ def targets_for_report(report: CoverageReport, targets: pd.DataFrame | None) -> 
     targets — national targets are never set against one county's registry. Targets of
     programmes the report does not cover are left out.
 
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    targets : DataFrame or None
+        Targets given (:func:`coverage.plan.load_targets`); None: the bundled national ones.
+
     Returns
     -------
     (DataFrame, str or None)
@@ -276,6 +319,27 @@ def write_planner_workbook(
     programme's first phase) and the trend runs to the as-of year. ``targets`` (a table of
     :func:`coverage.plan.load_targets`, or its file) defaults to the national targets for a
     national report and to none for a county report (:func:`targets_for_report`).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    out_dir : str or Path
+        The output folder; the workbook is ``coverage.xlsx`` in it.
+    first_year : int, optional
+        First year of the trend sheet.
+    targets : DataFrame or path, optional
+        Targets to compare with.
+
+    Returns
+    -------
+    Path
+        The workbook written.
+
+    Raises
+    ------
+    OutputError
+        The workbook cannot be written.
     """
     import pandas as pd
 
