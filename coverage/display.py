@@ -155,7 +155,7 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     con = _console()
     title = f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
     headers = ["縣市", "類別", "據點", "涵蓋", "涵蓋率 %", "尚缺"]
-    acc = getattr(result, "access", None)
+    acc = result.access
     pop_rows = {}
     if acc is not None:  # population coverage next to township coverage
         headers += ["人口涵蓋%", f"≤{acc.distance_km:g}km%"]

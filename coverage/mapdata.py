@@ -397,7 +397,7 @@ def map_payload(
     towns = townships.set_index("towncode").loc[codes].reset_index()
 
     states = township_states(table, cats).reindex(codes)
-    tips = township_tooltips(table, cats, styles, suppress_below=getattr(report, "suppress_below", 3))
+    tips = township_tooltips(table, cats, styles, suppress_below=report.suppress_below)
     vill_payload = villcodes = None
     if level == "village":
         vill = load_villages() if villages is None else villages
@@ -431,7 +431,7 @@ def map_payload(
     fstate = facility_state(fac, report.as_of)
     shown = fstate != "closed"
     fac, fstate = fac[shown], fstate[shown]
-    popups = facility_popups(fac, fstate, styles, public_columns=getattr(report.registry, "public_columns", ()))
+    popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns)
     cat_index = {c: i for i, c in enumerate(cats)}
     fac_payload = [
         {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)], "n": esc(name) or "（未命名）",
