@@ -44,6 +44,7 @@ _EXPORTS = {
     "township_coverage": "measure",
     "county_coverage": "measure",
     "facility_state": "measure",
+    "rate": "measure",
     "flag_gaps": "gaps",
     "run_coverage": "pipeline",
     "CoverageReport": "pipeline",

@@ -47,14 +47,14 @@ class CoverageReport:
     definition: str
     boundaries: str
     files: list[str] = field(default_factory=list)
-    # With --population / --dem (coverage.population, coverage.access, coverage.priority, coverage.terrain):
+    # With population= / dem= (coverage.population, coverage.access, coverage.priority, coverage.terrain):
     population: Population | None = None
     access: AccessResult | None = None  # population coverage, nearest facilities, 2SFCA per village
     remoteness: pd.DataFrame | None = None  # per township: density, remote, seat_km, mean_elevation_m, mountain
     priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
     suppress_below: int = 3  # caseloads 1 … suppress_below − 1 are written as "<3" (coverage.privacy)
     across_counties: bool = False  # other counties' points serve a county's people (distances, 2SFCA)
-    # With --network (coverage.network): minutes by road from every village to each programme's fastest point.
+    # With network= (coverage.network): minutes by road from every village to each programme's fastest point.
     travel: pd.DataFrame | None = None
     network: str | None = None  # the road network file and whether its graph came from the cache
 

@@ -492,14 +492,14 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
     cols = ["towncode", "county", "township", "category", "facilities", "covered"]
     cols += [c for c in CASELOAD_COLUMNS if c in report.townships]  # registries with a cases column
     flags = [f for f in FLAGS if f in report.townships]
-    extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with --population / --dem
+    extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with population= / dem=
     table = report.townships[cols + flags + extra]
     if extra:
         table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1})
     return suppress_counts(table, threshold=report.suppress_below)
 
 
-# Columns --population / --dem add to townships.csv (coverage.pipeline._population_figures).
+# Columns population= / dem= add to townships.csv (coverage.pipeline.run_coverage).
 POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "mean_km", "max_km", "nearest_facility",
                                "density", "remote", "seat_km", "mean_elevation_m", "mountain"]
 VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "category", "population",
@@ -518,7 +518,7 @@ def _village_table(report: CoverageReport) -> pd.DataFrame:
 
 
 def _population_summary(report: CoverageReport) -> dict:
-    """The --population / --dem figures for summary.json."""
+    """The population= / dem= figures for summary.json."""
     out: dict = {}
     pop, acc = report.population, report.access
     remoteness, priorities = report.remoteness, report.priorities
