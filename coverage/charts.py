@@ -232,10 +232,10 @@ def _short(category: str) -> str:
 
 def _category_order(categories) -> list[str]:
     """The four programmes in their fixed order (one style each, whichever are present), then custom ones."""
-    from .facilities import CATEGORIES
+    from .vocabulary import PROGRAMME_LABELS
 
     present = list(dict.fromkeys(categories))
-    return list(CATEGORIES) + [c for c in present if c not in CATEGORIES]
+    return list(PROGRAMME_LABELS) + [c for c in present if c not in PROGRAMME_LABELS]
 
 
 def _label_points(ax, xs, ys, colour, family) -> None:

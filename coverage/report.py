@@ -559,14 +559,14 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def summary(report: CoverageReport) -> dict:
     """Everything in the report as plain JSON-able data (no timestamps but the as-of)."""
     from . import __version__
-    from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .programmes import custom_programmes
     from .readers import file_labels
+    from .vocabulary import PROGRAMME_LABELS
 
     reg = report.registry
     counties = report.counties.copy()
-    counties.insert(2, "category_label", counties["category"].map(lambda c: CATEGORIES.get(c, c)))
+    counties.insert(2, "category_label", counties["category"].map(lambda c: PROGRAMME_LABELS.get(c, c)))
     return {
         "tool": {"name": "safetynet-coverage", "version": __version__},
         "as_of": report.as_of.date().isoformat(),

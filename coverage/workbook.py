@@ -63,13 +63,13 @@ def cell_label(key: str, value: object) -> object:
     """
     import numpy as np
 
-    from .facilities import CATEGORIES
+    from .vocabulary import PROGRAMME_LABELS
 
     if isinstance(value, bool | np.bool_):
         yes, no = BOOLEAN_LABELS.get(key, ("是", "否"))
         return yes if value else no
     if key == "category" and isinstance(value, str):
-        return CATEGORIES.get(value, value)
+        return PROGRAMME_LABELS.get(value, value)
     if key == "measure" and isinstance(value, str):
         return MEASURE_LABELS.get(value, value)
     return value
@@ -151,10 +151,9 @@ def write_workbook(
     import xlsxwriter
 
     from . import __version__
-    from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .report import atomic_open
-    from .vocabulary import DATA_LABELS
+    from .vocabulary import DATA_LABELS, PROGRAMME_LABELS
 
     path = Path(path)
     counties = report.counties.copy()
@@ -176,7 +175,7 @@ def write_workbook(
             "pct": wb.add_format({"num_format": "0.0%"}),
         }
         # 摘要: county × category matrix of rates
-        labels = {c: CATEGORIES.get(c, c) for c in counties["category"].unique()}
+        labels = {c: PROGRAMME_LABELS.get(c, c) for c in counties["category"].unique()}
         matrix = counties.pivot_table(index="county", columns="category", values="rate", sort=False)
         matrix = matrix.reindex(index=list(dict.fromkeys(counties["county"])),
                                 columns=list(dict.fromkeys(counties["category"])))
