@@ -118,7 +118,7 @@ CAUSES = [
     ("module-entry", "cli.py `if __name__ == \"__main__\"`", "`python -m coverage.cli` runs cli.py as __main__; "
      "cli_data/cli_plan register their commands on the imported copy of `app`, so only report/validate/map exist "
      "(`No such command 'targets'`)", r"python-m-entry", r"."),
-    ("exit-codes", "cli.py, cli_plan.py, analysis.py `resolve_categories`", "unknown county, bad --as-of, "
+    ("exit-codes", "cli.py, cli_plan.py, pipeline.py `resolve_categories`", "unknown county, bad --as-of, "
      "--definition, --age-group exit 1 (not 2); an unknown --category (小衛, 長照據點) or whatif --add …:小衛 is "
      "accepted as a custom programme with exit 0", r"^cli-", r"."),
     ("concurrent-parts", "report.py `remove_stale_parts`", "every run deletes every .part in --out, including a "

@@ -142,8 +142,8 @@ def profile_report(top: int = 8) -> list[str]:
     import cProfile
     import pstats
 
-    from coverage.analysis import run_coverage
     from coverage.maps import write_maps
+    from coverage.pipeline import run_coverage
     from coverage.report import write_report
 
     with tempfile.TemporaryDirectory() as tmp:

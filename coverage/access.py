@@ -97,6 +97,18 @@ def catchment_pairs(origins, destinations, radius: float) -> tuple[np.ndarray, n
 def dai_gaussian_weight(catchment: float) -> Callable[[np.ndarray], np.ndarray]:
     """Gaussian distance decay of Dai (2010): 1 at distance 0, 0 at the catchment ``d0`` and beyond.
 
+    Parameters
+    ----------
+    catchment : float
+        The catchment ``d0`` (same units as the distances the weight is applied to).
+
+    Returns
+    -------
+    callable
+        Vectorised weight of an array of distances.
+
+    Examples
+    --------
     >>> w = dai_gaussian_weight(20.0)
     >>> [round(float(x), 6) for x in w([0.0, 10.0, 20.0, 30.0])]
     [1.0, 0.701367, 0.0, 0.0]
@@ -114,7 +126,23 @@ def dai_gaussian_weight(catchment: float) -> Callable[[np.ndarray], np.ndarray]:
 
 
 def gaussian_weight(sigma: float) -> Callable[[np.ndarray], np.ndarray]:
-    """Unnormalised Gaussian ``exp(-d² / 2σ²)``, as PySAL ``access.weights.gaussian(sigma)``."""
+    """Unnormalised Gaussian ``exp(-d² / 2σ²)``, as PySAL ``access.weights.gaussian(sigma)``.
+
+    Parameters
+    ----------
+    sigma : float
+        The Gaussian's standard deviation (same units as the distances).
+
+    Returns
+    -------
+    callable
+        Vectorised weight of an array of distances.
+
+    Raises
+    ------
+    ValueError
+        ``sigma`` is 0.
+    """
     import numpy as np
 
     if sigma == 0:
@@ -173,6 +201,16 @@ def floating_catchment(
         ``e2sfca`` uses :func:`dai_gaussian_weight` unless ``weight`` is given.
     weight : callable, optional
         Vectorised distance-decay function (overrides ``method``'s).
+
+    Returns
+    -------
+    ndarray
+        Supply per person at each origin (0 where no destination is in reach).
+
+    Raises
+    ------
+    ValueError
+        ``method`` is neither ``2sfca`` nor ``e2sfca``.
     """
     import numpy as np
 
@@ -189,7 +227,18 @@ def floating_catchment(
 
 
 def land_masses(townships: gpd.GeoDataFrame) -> np.ndarray:
-    """Polygons (EPSG:3826) of the separate land masses: the parts of the union of the townships."""
+    """Polygons (EPSG:3826) of the separate land masses: the parts of the union of the townships.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        Township polygons (any CRS).
+
+    Returns
+    -------
+    ndarray of shapely Polygon
+        One polygon per land mass, in EPSG:3826.
+    """
     import numpy as np
     import shapely
 
@@ -202,7 +251,20 @@ def land_masses(townships: gpd.GeoDataFrame) -> np.ndarray:
 
 def land_of(points: np.ndarray, lands: np.ndarray) -> np.ndarray:
     """Index of the land mass each point (shapely points, EPSG:3826) lies on (the nearest one for
-    points in the sea)."""
+    points in the sea).
+
+    Parameters
+    ----------
+    points : ndarray of shapely Point
+        Points in EPSG:3826.
+    lands : ndarray of shapely Polygon
+        From :func:`land_masses`.
+
+    Returns
+    -------
+    ndarray of int
+        Index into ``lands`` for each point.
+    """
     import numpy as np
     import shapely
 
@@ -223,6 +285,22 @@ def population_points(population: Population, townships: gpd.GeoDataFrame, lands
 
     Returns a DataFrame ``code, villcode, towncode, county, township, village, x, y, land`` and
     the population's age-group columns.
+
+    Parameters
+    ----------
+    population : Population
+        From :func:`coverage.population.read_population`.
+    townships : GeoDataFrame
+        Township boundaries (for township-level files and unmatched villages).
+    lands : ndarray
+        Land-mass polygons (:func:`land_masses`).
+    villages : GeoDataFrame, optional
+        Village boundaries (default: the bundled villages).
+
+    Returns
+    -------
+    DataFrame
+        One row per village (or township) with the columns above.
     """
     import numpy as np
     import pandas as pd
@@ -264,6 +342,24 @@ def facility_points(facilities: gpd.GeoDataFrame, lands: np.ndarray, *, as_of=No
     ``capacity`` comes from a ``capacity`` column when the registry has one (blank or invalid → 1).
     ``county`` is the county of the facility's township in ``townships`` when given, else the
     registry's ``county`` column (None when neither is known).
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Accepted registry rows.
+    lands : ndarray
+        Land-mass polygons (:func:`land_masses`).
+    as_of : date-like, optional
+        Keep the facilities open on this date (default today).
+    categories : list of str, optional
+        Keep only these categories (default: all).
+    townships : GeoDataFrame, optional
+        Township table that gives each facility its county.
+
+    Returns
+    -------
+    DataFrame
+        One row per open facility, with the columns above (``x, y`` in EPSG:3826 metres).
     """
     import numpy as np
     import pandas as pd
@@ -335,7 +431,20 @@ def _by_category(facilities: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
 
 def stack_groups(x, y, group) -> np.ndarray:
     """(n, 3) coordinates: ``x, y`` (metres) and a third axis that stacks the groups (land masses,
-    counties) so far apart that no catchment or k-d tree query pairs two groups."""
+    counties) so far apart that no catchment or k-d tree query pairs two groups.
+
+    Parameters
+    ----------
+    x, y : array-like
+        Projected coordinates (metres).
+    group : array-like of int
+        Group of each point (land mass or county index).
+
+    Returns
+    -------
+    ndarray
+        Shape (n, 3).
+    """
     import numpy as np
 
     z = np.asarray(group, dtype=float) * _ISLAND_GAP_M
@@ -478,6 +587,23 @@ def population_access(
         Let facilities serve the people of other counties. Default False: a county-run programme
         serves its own residents, so a county with no point of a category has no distance for it
         (not a distance to another county's point).
+    as_of : date-like, optional
+        Count the facilities open on this date (default today).
+    villages : GeoDataFrame, optional
+        Village boundaries whose representative points place the people (default: the bundled
+        villages).
+
+    Returns
+    -------
+    AccessResult
+        Per village point, township and county × category: people, distances, the share within
+        ``distance_km`` and the 2SFCA/E2SFCA ratios.
+
+    Raises
+    ------
+    InputError
+        ``distance_km`` or ``catchment_km`` is not positive (the message names both parameters),
+        or ``group`` is not in ``population``.
     """
     import pandas as pd
 
@@ -560,7 +686,7 @@ def _county_figures(township_table: pd.DataFrame, town: pd.DataFrame, population
     """Per county × category: the age group's population, share in covered townships, share within D km."""
     import pandas as pd
 
-    from .measure import _rate
+    from .measure import rate
 
     pop = population.townships.set_index("towncode")[group]
     t = township_table[["towncode", "county", "category", "covered"]].copy()
@@ -577,10 +703,10 @@ def _county_figures(township_table: pd.DataFrame, town: pd.DataFrame, population
         rows.append({
             "county": county, "category": category, "population": total if known.any() else None,
             "population_covered": covered if known.any() else None,
-            "population_rate": _rate(covered, total) if total else None,
+            "population_rate": rate(covered, total) if total else None,
             "townships_without_population": int((~known).sum()),
             "people_placed": placed, "people_within": within,
-            "within_rate": _rate(within, placed) if placed else None,
+            "within_rate": rate(within, placed) if placed else None,
             "people_across_sea": int(g["people_across_sea"].fillna(0).sum()),
             "people_no_facility_on_island": int(g["people_no_facility_on_island"].fillna(0).sum()),
         })
@@ -607,6 +733,25 @@ def whatif_within(
     :func:`coverage.plan.apply_scenario` of them); the figures are :func:`population_access`'s, so
     they equal the report's for the same inputs. With ``across_counties`` a point added in one
     county can change its neighbours' figures; by default only its own county's.
+
+    Parameters
+    ----------
+    before, after : GeoDataFrame
+        Facilities before and after the change.
+    townships : GeoDataFrame
+        The township boundaries used.
+    population : Population
+        From :func:`coverage.population.read_population`.
+    group : str
+        Age group (:data:`coverage.population.AGE_GROUPS`).
+    distance_km : float
+        The "near a service" distance.
+    as_of : date-like, optional
+        Count the facilities open on this date (default today).
+    counties, categories : list of str, optional
+        Official county names and category keys to report (default: all).
+    cross_sea, across_counties : bool
+        As :func:`population_access`.
 
     Returns
     -------

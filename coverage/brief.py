@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .vocabulary import COMPUTED_FLAG_LABELS, GAP_KIND_SHORT
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["Section", "brief_sections", "roc_date", "write_brief"]
 
@@ -46,14 +48,24 @@ class Section:
 
 
 def roc_date(when) -> str:
-    """``2024-01-05`` → ``民國113年1月5日``."""
+    """``2024-01-05`` → ``民國113年1月5日``.
+
+    Parameters
+    ----------
+    when : date-like
+        A date (``datetime.date``, ``datetime.datetime`` or ``pandas.Timestamp``).
+
+    Returns
+    -------
+    str
+    """
     return f"民國{when.year - 1911}年{when.month}月{when.day}日"
 
 
 def _label(category: str) -> str:
-    from .facilities import CATEGORIES
+    from .vocabulary import PROGRAMME_LABELS
 
-    return CATEGORIES.get(category, category)
+    return PROGRAMME_LABELS.get(category, category)
 
 
 def _rate(value) -> str:
@@ -79,7 +91,7 @@ def _targets_for(county: str | None, targets: pd.DataFrame | None) -> dict[str, 
 
 
 def _coverage_section(report: CoverageReport, county: str | None, targets, data) -> Section:
-    from .completeness import DATA_LABELS
+    from .vocabulary import DATA_LABELS
 
     rows = report.counties if county is None else report.counties[report.counties["county"] == county]
     goal = _targets_for(county, targets)
@@ -105,9 +117,9 @@ def _coverage_section(report: CoverageReport, county: str | None, targets, data)
     if any(r[-1] != DATA_LABELS["complete"] for r in table[1:]):
         notes.append("部分資料：清冊僅含部分據點，涵蓋率為下限；無資料：未讀到任何據點，不以 0% 呈現。")
     title = f"{county or '全國'} 各服務方案鄉鎮市區涵蓋率"
-    from .maps.payload import definition_label
+    from .vocabulary import DEFINITION_LABELS
 
-    return Section(title=title, subtitle=f"涵蓋定義：{definition_label(report.definition)}", table=table, notes=notes)
+    return Section(title=title, subtitle=f"涵蓋定義：{DEFINITION_LABELS[report.definition]}", table=table, notes=notes)
 
 
 def _map_sections(report: CoverageReport, county: str, workdir: Path, data) -> list[Section]:
@@ -150,9 +162,6 @@ def _gap_section(report: CoverageReport, county: str | None, data) -> Section | 
                    notes=["標記：山地原住民鄉、平地原住民鄉、沿海、離島、縣定偏遠；有標記者列前。"])
 
 
-_FLAG_WORDS = {"remote": "偏遠", "mountain": "山區", "island": "離島", "coastal": "沿海"}
-
-
 def _priority_section(report: CoverageReport, county: str | None) -> Section | None:
     pri = report.priorities
     if pri is None or pri.empty:
@@ -161,8 +170,8 @@ def _priority_section(report: CoverageReport, county: str | None) -> Section | N
     pri = pri[pri["rank"] <= 3].sort_values(["rank", "score"], ascending=[True, False]).head(_MAX_ROWS)
     table = [["優先", "服務方案", "鄉鎮市區", "影響人口", "平均距離", "理由"]]
     for r in pri.itertuples():
-        flags = "、".join(w for k, w in _FLAG_WORDS.items() if bool(getattr(r, k)))
-        why = ("未設點" if not r.covered else "距離遠") + (f"；{flags}" if flags else "")
+        flags = "、".join(w for k, w in COMPUTED_FLAG_LABELS.items() if bool(getattr(r, k)))
+        why = GAP_KIND_SHORT["far" if r.covered else "uncovered"] + (f"；{flags}" if flags else "")
         far = f"{r.distance_km:.1f} 公里" if r.distance_km == r.distance_km else "—（縣市內無據點）"
         table.append([str(r.rank), _label(r.category), f"{'' if county else r.county}{r.township}",
                       f"{int(r.people):,}", far, why])
@@ -260,7 +269,27 @@ def brief_sections(
     targets: pd.DataFrame | None = None,
     siting: bool = True,
 ) -> list[Section]:
-    """The sections of the brief, in order (pictures written into ``workdir``)."""
+    """The sections of the brief, in order (pictures written into ``workdir``).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    county : str or None
+        Official county name; None for the national brief.
+    workdir : Path
+        Folder for the pictures of the sections.
+    targets : DataFrame, optional
+        :func:`coverage.plan.load_targets`.
+    siting : bool
+        Add the siting suggestion (county briefs only).
+
+    Returns
+    -------
+    list of Section
+        Title, coverage, maps, gaps, priorities, reach, trend, siting and data-quality sections;
+        long tables split over several.
+    """
     from .completeness import data_completeness
 
     states = data_completeness(report.counties, report.registry.facilities, report.files)
@@ -464,6 +493,13 @@ def write_brief(
     Returns
     -------
     dict with ``pptx`` and ``pdf`` paths.
+
+    Raises
+    ------
+    InputError
+        ``county`` is not in ``report`` (the message names ``county=``).
+    OutputError
+        A file cannot be written.
     """
     from .errors import InputError
 

@@ -33,6 +33,11 @@ def cjk_font() -> str:
 
         plt.rcParams["font.family"] = coverage.cjk_font()
 
+    Returns
+    -------
+    str
+        The font family name.
+
     Raises
     ------
     CoverageError
@@ -64,7 +69,20 @@ MAX_SERIES_ONE_PANEL = 6
 
 
 def series_style(i: int) -> tuple[str, str]:
-    """(colour, marker) of the ``i``-th series: every pair differs for the first 64 series."""
+    """(colour, marker) of the ``i``-th series: every pair differs for the first 64 series.
+
+    Parameters
+    ----------
+    i : int
+        Index of the series.
+
+    Returns
+    -------
+    colour : str
+        A hex colour of :data:`PALETTE`.
+    marker : str
+        A matplotlib marker of :data:`MARKERS`.
+    """
     n = len(PALETTE)
     return PALETTE[i % n], MARKERS[(i + i // n) % len(MARKERS)]
 
@@ -73,6 +91,27 @@ def trend_chart(trend: pd.DataFrame, path: str | Path, *, roc: bool = False, tit
     """Line chart of township coverage (%) per year, one line per county × category; writes a PNG.
 
     See :func:`trend_figure` for the layout.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        From :func:`coverage.plan.coverage_trend`.
+    path : str or Path
+        The PNG to write.
+    roc : bool
+        Label the years in ROC (民國) years.
+    title : str, optional
+        The chart's title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    CoverageError
+        No CJK font is installed (:func:`cjk_font`).
     """
     import matplotlib.pyplot as plt
 
@@ -96,6 +135,24 @@ def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = 
     keeping one style across panels. The legend sits outside the plots. With the population
     columns of :func:`coverage.plan.coverage_trend` each series also has a dashed line of the
     share of people living in covered townships.
+
+    Parameters
+    ----------
+    trend : DataFrame
+        From :func:`coverage.plan.coverage_trend`.
+    roc : bool
+        Label the years in ROC (民國) years.
+    title : str, optional
+        The chart's title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    CoverageError
+        No CJK font is installed (:func:`cjk_font`).
     """
     import matplotlib
 
@@ -169,17 +226,17 @@ def trend_figure(trend: pd.DataFrame, *, roc: bool = False, title: str | None = 
 
 
 def _short(category: str) -> str:
-    from .programmes import SHORT_LABELS
+    from .vocabulary import PROGRAMME_SHORT_LABELS
 
-    return SHORT_LABELS.get(category, category)
+    return PROGRAMME_SHORT_LABELS.get(category, category)
 
 
 def _category_order(categories) -> list[str]:
     """The four programmes in their fixed order (one style each, whichever are present), then custom ones."""
-    from .facilities import CATEGORIES
+    from .vocabulary import PROGRAMME_LABELS
 
     present = list(dict.fromkeys(categories))
-    return list(CATEGORIES) + [c for c in present if c not in CATEGORIES]
+    return list(PROGRAMME_LABELS) + [c for c in present if c not in PROGRAMME_LABELS]
 
 
 def _label_points(ax, xs, ys, colour, family) -> None:

@@ -18,6 +18,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Any
 
 from .errors import UnreadableFileError
+from .names import header_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable
@@ -90,7 +91,6 @@ ROW_PROBLEM = "_row_problem"
 PART = "_part"
 
 _ALIAS = {alias: canon for canon, names in HEADER_ALIASES.items() for alias in names}
-_HEADER_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
 _SPACES = re.compile(r"\s+")
 #: Rows searched for a header (the first row naming at least two registry columns).
 HEADER_SEARCH_ROWS = 20
@@ -131,9 +131,7 @@ def canonical_header(header: object) -> str | None:
     """
     if header is None:
         return None
-    key = unicodedata.normalize("NFKC", str(header)).lower()
-    key = _HEADER_JUNK.sub("", key).replace("台", "臺")
-    return _ALIAS.get(key)
+    return _ALIAS.get(header_key(header))
 
 
 def raw_text(value: Any) -> str:

@@ -14,6 +14,8 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .vocabulary import DATA_LABELS  # zh-TW labels of the states
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -21,8 +23,6 @@ __all__ = ["DATA_LABELS", "DATA_STATES", "data_completeness"]
 
 #: The states, best first.
 DATA_STATES = ("complete", "partial", "none")
-#: zh-TW labels of the states.
-DATA_LABELS = {"complete": "完整資料", "partial": "部分資料", "none": "無資料"}
 
 
 def _bundled() -> dict[tuple[str, str], str]:

@@ -52,13 +52,30 @@ XY_DATUMS = {"TWD97": ("EPSG:3826", "EPSG:3825"), "TWD67": ("EPSG:3828",)}
 def check_xy_datum(value: str) -> str:
     """``"TWD97"`` or ``"TWD67"`` for a datum as a user writes it (``97``, ``epsg:3828`` …), else :class:`InputError`.
 
+    Parameters
+    ----------
+    value : str
+        ``TWD97``, ``TWD67``, ``97``, ``67``, ``EPSG:3826`` or ``EPSG:3828``, in any case.
+
+    Returns
+    -------
+    str
+        ``"TWD97"`` or ``"TWD67"``.
+
+    Raises
+    ------
+    InputError
+        Any other datum; the message names ``xy_datum=``.
+
+    Examples
+    --------
     >>> check_xy_datum("twd67"), check_xy_datum("EPSG:3826")
     ('TWD67', 'TWD97')
     """
     key = str(value).strip().upper().replace(" ", "")
     key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
     if key not in XY_DATUMS:
-        raise InputError(f"--xy-datum must be TWD97 or TWD67, got {value!r}")
+        raise InputError(f"xy_datum= must be TWD97 or TWD67, got {value!r}")
     return key
 
 

@@ -63,6 +63,11 @@ def parse_date(value: Any) -> pd.Timestamp | None:
     7 = ``yyyMMdd`` (ROC), 6 = ``YYYYMM`` or ``yyMMdd`` (ROC), 5 = ``yyyMM`` (ROC) or an
     Excel serial day number (45108 → 2023-07-01), 4 = a year, 2–3 = an ROC year.
 
+    Parameters
+    ----------
+    value : object
+        A registry cell: text, int, float, date, datetime or Timestamp; blank/NaN/None is no date.
+
     Returns
     -------
     Timestamp, or ``None`` for a blank value.
@@ -148,6 +153,17 @@ _STATUS_PATTERNS = {kind: _word_pattern(words) for kind, words in STATUS_WORDS.i
 def status_kind(status: object) -> str:
     """What a status cell says: ``"closed"``, ``"suspended"``, ``"planned"``, ``"open"`` or ``""``.
 
+    Parameters
+    ----------
+    status : object
+        A status cell (any language the module docstring lists; blank/None is ``""``).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> [status_kind(s) for s in ("已停辦", "暫停服務", "籌備中", "營運中", "Planned", "", None)]
     ['closed', 'suspended', 'planned', 'open', 'planned', '', '']
     """
@@ -203,6 +219,11 @@ def status_conflicts(
     today : date-like, optional
         The date the status describes (default today).
 
+    Returns
+    -------
+    ndarray of object
+        ``None`` or the reason, per row.
+
     Examples
     --------
     >>> import pandas as pd
@@ -238,6 +259,21 @@ def service_state(
 
     The rules are the module docstring's: the closing date is the last day of service; a status
     that says not open wins over dates that contradict it.
+
+    Parameters
+    ----------
+    opened, closed : iterables of date-like, or None
+        Opening and closing dates (None: none known for any point).
+    status : iterable of str, or None
+        Status cells (None: no status column).
+    as_of : date-like, optional
+        The day the state is asked for (default today).
+    today : date-like, optional
+        The day the status describes (default today).
+
+    Returns
+    -------
+    ndarray of str
 
     Examples
     --------

@@ -14,7 +14,6 @@ A matched pair is ``moved`` when its township differs, else ``renamed`` when its
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -57,7 +56,9 @@ class RegistryDiff:
 
 
 def _name_key(name: object) -> str:
-    return "".join(unicodedata.normalize("NFKC", str(name)).replace("台", "臺").split())
+    from .names import name_key
+
+    return name_key(str(name), keep_case=True, keep_punctuation=True)
 
 
 def _pair(old: pd.DataFrame, new: pd.DataFrame, left: set, right: set, key_old, key_new, how: str,
@@ -117,7 +118,21 @@ def _point_rows(old, new, pairs, left, right, names) -> list[dict]:
 
 
 def diff_coverage(before: pd.DataFrame, after: pd.DataFrame, points: pd.DataFrame) -> pd.DataFrame:
-    """County × category coverage before → after (from two :func:`coverage.measure.county_coverage` tables)."""
+    """County × category coverage before → after (from two :func:`coverage.measure.county_coverage` tables).
+
+    Parameters
+    ----------
+    before, after : DataFrame
+        County × category coverage of the old and the new registry.
+    points : DataFrame
+        The paired points (:attr:`RegistryDiff.points`), whose changes are counted per county × category.
+
+    Returns
+    -------
+    DataFrame
+        :data:`COVERAGE_DIFF_COLUMNS`: covered townships and rate before and after, and the
+        number of points that changed, per county × category.
+    """
     import pandas as pd
 
     keys = ["county", "category"]

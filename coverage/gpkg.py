@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["LAYERS", "write_geopackage"]
 
@@ -144,7 +144,7 @@ def _qml_single(symbol: str) -> str:
 
 def _styles(categories: list[str]) -> dict[str, tuple[str, str]]:
     """QML and a description per layer."""
-    from .facilities import CATEGORIES
+    from .vocabulary import PROGRAMME_LABELS
 
     n = len(categories)
     towns = _qml_graduated("programmes_present", [(-0.5, 0.5, "253,174,97", "無任何方案"),
@@ -153,7 +153,7 @@ def _styles(categories: list[str]) -> dict[str, tuple[str, str]]:
     return {
         "townships": (towns, "鄉鎮市區：涵蓋方案數"),
         "villages": (_qml_single(_fill_symbol("0", "255,255,255", "150,150,150", 0.1, "no")), "村里界"),
-        "facilities": (_qml_categorised("category", {c: (_COLOURS.get(c, "90,90,90"), CATEGORIES.get(c, c))
+        "facilities": (_qml_categorised("category", {c: (_COLOURS.get(c, "90,90,90"), PROGRAMME_LABELS.get(c, c))
                                                      for c in categories}), "服務據點：依方案"),
         "gaps": (_qml_single(_fill_symbol("0", "215,25,28", "215,25,28", 0.8, "no")), "缺口：未涵蓋鄉鎮市區"),
         "priorities": (_qml_graduated("rank", [(0.5, 1.5, "189,0,38", "第 1 名"), (1.5, 3.5, "240,59,32", "第 2–3 名"),

@@ -25,15 +25,40 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFINITIONS",
+    "as_timestamp",
+    "category_rank",
     "county_coverage",
     "facility_state",
+    "rate",
     "township_coverage",
 ]
 
 DEFINITIONS = ("presence", "service-area")
 Definition = Literal["presence", "service-area"]
 
-def _as_timestamp(as_of: object) -> pd.Timestamp:
+def as_timestamp(as_of: object) -> pd.Timestamp:
+    """The day of a date-like ``as_of`` (midnight); today when ``as_of`` is None.
+
+    Parameters
+    ----------
+    as_of : date-like or None
+        A date, datetime, ISO string or :class:`pandas.Timestamp`; ``None`` means today.
+
+    Returns
+    -------
+    pandas.Timestamp
+        ``as_of`` normalised to midnight.
+
+    Raises
+    ------
+    ValueError
+        ``as_of`` is not a date pandas can read.
+
+    Examples
+    --------
+    >>> as_timestamp("2024-01-01 13:45")
+    Timestamp('2024-01-01 00:00:00')
+    """
     import pandas as pd
 
     if as_of is None:
@@ -50,6 +75,20 @@ def facility_state(facilities: pd.DataFrame, as_of: object = None, *, today: obj
     ``planned``) wins over dates that contradict it; dates that agree with it keep the
     history (:func:`coverage.dates.service_state`). ``today`` is the date the status
     describes (default today).
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        With ``opened`` and ``closed`` (datetimes, NaT when unknown) and optionally ``status``.
+    as_of : date-like, optional
+        The day the state is asked for (default today).
+    today : date-like, optional
+        The day the ``status`` column describes (default today).
+
+    Returns
+    -------
+    Series of str
+        ``open``, ``planned`` or ``closed``, aligned to ``facilities``.
 
     Examples
     --------
@@ -108,6 +147,11 @@ def township_coverage(
     towncode. When ``facilities`` has a ``cases`` column with any value, also ``cases``: the
     people served by the open facilities there that report a caseload (NaN when none does).
     Outputs write it through :func:`coverage.privacy.suppress_counts`.
+
+    Raises
+    ------
+    ValueError
+        ``definition`` is not one of :data:`DEFINITIONS`.
     """
     import pandas as pd
 
@@ -192,11 +236,11 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
                 "category": category,
                 "covered": covered,
                 "total": total,
-                "rate": _rate(covered, total),
+                "rate": rate(covered, total),
                 "missing": g.loc[~g["covered"], "township"].tolist(),
                 "facilities": int(g["facilities"].sum()),
                 "covered_with_planned": with_planned,
-                "rate_with_planned": _rate(with_planned, total),
+                "rate_with_planned": rate(with_planned, total),
                 "missing_with_planned": g.loc[~g["covered_with_planned"], "township"].tolist(),
                 "_order": g["towncode"].iloc[0],
             }
@@ -215,15 +259,44 @@ def county_coverage(township_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def category_rank(category: pd.Series) -> pd.Series:
-    """Sort key: the four programme categories in programme order, then others by name."""
+    """Sort key: the four programme categories in programme order, then others by name.
+
+    Parameters
+    ----------
+    category : Series
+        Category keys or custom programme names.
+
+    Returns
+    -------
+    Series
+        Sortable ``(rank, name)`` tuples aligned to ``category``.
+    """
     from .programmes import PROGRAMMES
 
     rank = {key: i for i, key in enumerate(PROGRAMMES)}
     return category.map(lambda c: (rank.get(c, len(rank)), c))
 
 
-def _rate(covered: int, total: int) -> float:
-    """Percent with one decimal, rounded half up (17/18 → 94.4, 1/8 → 12.5)."""
+def rate(covered: int, total: int) -> float:
+    """Percent with one decimal, rounded half up: the one rate of every output.
+
+    Parameters
+    ----------
+    covered : int
+        The count covered (townships, people …).
+    total : int
+        The count of which ``covered`` is a part.
+
+    Returns
+    -------
+    float
+        ``100 × covered / total`` rounded half up to one decimal; ``0.0`` when ``total`` is 0.
+
+    Examples
+    --------
+    >>> rate(17, 18), rate(1, 8), rate(0, 0)
+    (94.4, 12.5, 0.0)
+    """
     from decimal import ROUND_HALF_UP, Decimal
 
     if total == 0:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "VARIANT_CHARACTERS",
     "VARIANT_SPELLINGS",
+    "header_key",
     "name_key",
     "normalise_name",
     "official_name",
@@ -69,20 +70,73 @@ VARIANT_SPELLINGS: dict[str, str] = {
 _VARIANTS = str.maketrans(VARIANT_CHARACTERS)
 _SPELLINGS = re.compile("|".join(sorted(VARIANT_SPELLINGS, key=len, reverse=True)))
 _KEY_DROP = re.compile(r"[\s_\-‐‑–—.·・/]+")
+_HEADER_DROP = re.compile(r"\([^)]*\)|[\s_\-.:：/]+")
+_HEADER_DROP_LONE_BRACKETS = re.compile(r"\([^)]*\)|[\s_\-.:：/（）()]+")
 
 
-def name_key(text: object) -> str:
+def name_key(text: object, *, keep_case: bool = False, keep_punctuation: bool = False) -> str:
     """The key two spellings of one name share: NFKC, case-folded, no spaces or ``_ - . · /``, 臺 for 台.
 
-    The one matching key for names typed by people (programmes, headers); place names also
-    go through :func:`normalise_name`.
+    The one matching key for names typed by people (programmes, facility names); place names
+    also go through :func:`normalise_name`, column headers through :func:`header_key`.
 
+    Parameters
+    ----------
+    text : object
+        A name; ``None`` is ``""``, anything else is compared as ``str(text)``.
+    keep_case : bool
+        Do not case-fold (``Welfare`` and ``welfare`` stay two keys).
+    keep_punctuation : bool
+        Drop only whitespace, not ``_ - . · /`` (facility names, where ``A-1`` and ``A1``
+        may be two places: :func:`coverage.diff.diff_registries` pairs them by this key).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> name_key(" Welfare_Centre "), name_key("welfare centre"), name_key("台中")
     ('welfarecentre', 'welfarecentre', '臺中')
+    >>> name_key("台北 A-1 站", keep_case=True, keep_punctuation=True)
+    '臺北A-1站'
     """
     if text is None:
         return ""
-    return _KEY_DROP.sub("", unicodedata.normalize("NFKC", str(text))).casefold().replace("台", "臺")
+    text = unicodedata.normalize("NFKC", str(text))
+    if keep_punctuation:
+        text = "".join(text.split())
+    else:
+        text = _KEY_DROP.sub("", text)
+    return (text if keep_case else text.casefold()).replace("台", "臺")
+
+
+def header_key(header: object, *, lone_brackets: bool = False) -> str:
+    """The key a column header is matched by: NFKC, lower case, no notes in brackets, no ``_ - . : /``, 臺 for 台.
+
+    ``經度(WGS84)``, ``經度 (wgs84)`` and ``經度`` share a key; registries and the privacy check
+    compare headers by it.
+
+    Parameters
+    ----------
+    header : object
+        A header cell, compared as ``str(header)``.
+    lone_brackets : bool
+        Also drop brackets that open or close no note (``電話(`` → ``電話``): the privacy check
+        (:func:`coverage.privacy.column_key`) errs towards finding a personal column.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> header_key(" ＴＷＤ97_X "), header_key("經度(WGS84)"), header_key("台 電話(", lone_brackets=True)
+    ('twd97x', '經度', '臺電話')
+    """
+    text = unicodedata.normalize("NFKC", str(header)).lower()
+    junk = _HEADER_DROP_LONE_BRACKETS if lone_brackets else _HEADER_DROP
+    return junk.sub("", text).replace("台", "臺")
 
 
 def normalise_name(text: object) -> str:
@@ -92,6 +146,17 @@ def normalise_name(text: object) -> str:
     (台 → 臺, 恒 → 恆, 双 → 雙 …; :data:`VARIANT_CHARACTERS`) and common misspellings of
     official names (苑里 → 苑裡; :data:`VARIANT_SPELLINGS`).
 
+    Parameters
+    ----------
+    text : object
+        A place name or address; ``None`` is ``""``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
     >>> normalise_name(" 台中市　大甲區 "), normalise_name("屏東縣恒春鎮"), normalise_name("苗栗縣苑里鎮")
     ('臺中市大甲區', '屏東縣恆春鎮', '苗栗縣苑裡鎮')
     """
@@ -226,6 +291,18 @@ def resolve_county(county: str, *, townships: gpd.GeoDataFrame | None = None) ->
     Accepts 台/臺, full-width forms, a missing 縣/市 where unambiguous (臺北 → 臺北市) and
     the counties merged in 2010/2014 (臺北縣 → 新北市, 桃園縣 → 桃園市).
 
+    Parameters
+    ----------
+    county : str
+        A county or city name as written (``台中``, ``臺北縣``, ``臺北``).
+    townships : GeoDataFrame, optional
+        Township table whose counties are the official names (default: the bundled one).
+
+    Returns
+    -------
+    str
+        Today's official name (``臺中市``).
+
     Raises
     ------
     UnknownNameError
@@ -304,6 +381,11 @@ def resolve_township(
     townships : GeoDataFrame, optional
         Township table to resolve against (default: the bundled one).
 
+    Returns
+    -------
+    str
+        The township's 8-digit code (TOWNCODE).
+
     Raises
     ------
     AmbiguousNameError
@@ -367,6 +449,20 @@ def parse_address(address: str, *, townships: gpd.GeoDataFrame | None = None) ->
     Leading postal codes and 臺灣/臺灣省 are skipped; the county may be historic
     (臺北縣板橋市文化路 → 新北市板橋區) or absent when the township name is unique in Taiwan.
 
+    Parameters
+    ----------
+    address : str
+        A Taiwanese address as written in a registry.
+    townships : GeoDataFrame, optional
+        Township table to resolve against (default: the bundled one).
+
+    Returns
+    -------
+    str or None
+        The township code, or ``None`` when the address names no township unambiguously.
+
+    Examples
+    --------
     >>> parse_address("604嘉義縣竹崎鄉竹崎村舊車站1號")
     '10010140'
     >>> parse_address("東區民族路1號") is None   # 東區 exists in four cities
@@ -404,6 +500,22 @@ def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, 
 
     For the did-you-mean of a rejected address; empty when nothing is close.
 
+    Parameters
+    ----------
+    address : str
+        An address that :func:`parse_address` could not place.
+    townships : GeoDataFrame, optional
+        Township table to suggest from (default: the bundled one).
+    limit : int
+        At most this many suggestions.
+
+    Returns
+    -------
+    list of str
+        Official ``縣市鄉鎮市區`` names, closest first.
+
+    Examples
+    --------
     >>> suggest_address("嘉義縣竹崎香竹崎村1號")
     ['嘉義縣竹崎鄉']
     """
@@ -421,5 +533,23 @@ def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, 
 
 
 def official_name(towncode: str, *, townships: gpd.GeoDataFrame | None = None) -> str:
-    """``縣市鄉鎮市區`` official full name of a township code."""
+    """``縣市鄉鎮市區`` official full name of a township code.
+
+    Parameters
+    ----------
+    towncode : str
+        An 8-digit MOI township code (TOWNCODE).
+    townships : GeoDataFrame, optional
+        Township table to look it up in (default: the bundled one).
+
+    Returns
+    -------
+    str
+        ``縣市鄉鎮市區``, e.g. ``嘉義縣阿里山鄉``.
+
+    Raises
+    ------
+    KeyError
+        No township of ``townships`` has this code.
+    """
     return _index(townships).full_of[str(towncode)]

@@ -38,12 +38,38 @@ ROC_OFFSET = 1911
 
 
 def roc_year(year: int) -> str:
-    """``2023`` → ``民國112年``."""
+    """``2023`` → ``民國112年``.
+
+    Parameters
+    ----------
+    year : int
+        A western year.
+
+    Returns
+    -------
+    str
+    """
     return f"民國{year - ROC_OFFSET}年"
 
 
 def parse_year(text: str | int) -> int:
-    """A western or ROC year: ``2019``, ``108``, ``民國108``, ``108年`` → 2019."""
+    """A western or ROC year: ``2019``, ``108``, ``民國108``, ``108年`` → 2019.
+
+    Parameters
+    ----------
+    text : str or int
+        A year as written.
+
+    Returns
+    -------
+    int
+        The western year.
+
+    Raises
+    ------
+    InputError
+        Not a year.
+    """
     import re
 
     s = str(text).strip().replace("民國", "").replace("年", "")
@@ -68,6 +94,17 @@ def coverage_trend(
 
     Parameters
     ----------
+    facilities : DataFrame
+        Accepted facilities (:func:`coverage.read_facilities`), with their dates and status.
+    townships : GeoDataFrame
+        From :func:`coverage.load_townships`.
+    years : sequence of int
+        Western years, each measured on its 31 December.
+    definition : {"presence", "service-area"}
+    categories, counties : list of str, optional
+        Category keys and official county names to restrict to (default: all).
+    age_group : str
+        Age group of the population figures (:data:`coverage.population.AGE_GROUPS`).
     population : Population, optional
         From :func:`coverage.read_population`: adds the population-weighted figures for
         ``age_group`` (see :func:`population_coverage`). The same population is used for every
@@ -130,7 +167,7 @@ def population_coverage(township_table: pd.DataFrame, population: Population, ag
     """
     import pandas as pd
 
-    from .measure import _rate
+    from .measure import rate
     from .population import require_group
 
     require_group(population, age_group)
@@ -143,7 +180,7 @@ def population_coverage(township_table: pd.DataFrame, population: Population, ag
     g["people_covered"] = g["people_covered"].round().astype("int64")
     g["people_total"] = g["people_total"].round().astype("int64")
     g["population_rate"] = [
-        _rate(int(a), int(b)) if b > 0 else float("nan")
+        rate(int(a), int(b)) if b > 0 else float("nan")
         for a, b in zip(g["people_covered"], g["people_total"], strict=True)
     ]
     return pd.DataFrame(g, columns=["county", "category", *_POPULATION_COLUMNS])
@@ -175,6 +212,17 @@ def load_targets(path: str | Path | None = None) -> pd.DataFrame:
     0–100, ``inf``/``nan``/``1e400``, a row repeating an earlier target, a line damaged by an
     unbalanced quote or with too many or too few cells) and if any fails, one
     :class:`InputError` names the file and every failing row (the first three in full).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A targets file; default the bundled national targets.
+
+    Returns
+    -------
+    DataFrame
+        ``scope, category, year, target_count, target_rate, source``; NaN where a target has no
+        count or no rate.
 
     Raises
     ------
@@ -390,6 +438,28 @@ def compare_targets(
     ``measure`` is ``count`` (open facilities) or ``rate`` (township coverage, %). For a
     rate target, ``still_needed`` is the number of townships still to cover, i.e. at least
     that many new points.
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        Accepted facilities.
+    townships : GeoDataFrame
+        From :func:`coverage.load_townships`.
+    targets : DataFrame
+        From :func:`load_targets`.
+    as_of : date-like, optional
+        The day the current values are measured (default today).
+    definition : {"presence", "service-area"}
+
+    Returns
+    -------
+    DataFrame
+        One row per target and measure, with the columns above.
+
+    Raises
+    ------
+    InputError
+        A target's scope has no township in ``townships`` (the message names ``targets=`` and the row).
     """
     import pandas as pd
 
@@ -467,7 +537,26 @@ def _target_row(t, measure: str, current: float, target: float, needed: int) -> 
 
 
 def parse_addition(text: str, townships: gpd.GeoDataFrame) -> dict:
-    """``"嘉義縣阿里山鄉:community_support_point"`` → a township-precision facility row."""
+    """``"嘉義縣阿里山鄉:community_support_point"`` → a township-precision facility row.
+
+    Parameters
+    ----------
+    text : str
+        ``縣市鄉鎮市區:category`` (any spelling :func:`coverage.names.resolve_township` and
+        :func:`coverage.programmes.resolve_programme` accept).
+    townships : GeoDataFrame
+        The township table to resolve the township against.
+
+    Returns
+    -------
+    dict
+        The facility row: ``category, name, county, township, towncode, precision, status, serves, source``.
+
+    Raises
+    ------
+    InputError
+        No ``:``, or an unknown township or programme (with a did-you-mean).
+    """
     from .facilities import normalise_category
     from .names import resolve_township
 
@@ -494,6 +583,25 @@ def read_scenario(path: str | Path) -> tuple[list[str], list[str]]:
     blank target, an addition without ``:category``, a facility removed twice, or a line damaged
     by an unbalanced quote or with too many or too few cells makes one :class:`InputError`
     naming the file and every failing row.
+
+    Parameters
+    ----------
+    path : str or Path
+        A CSV or XLSX scenario file.
+
+    Returns
+    -------
+    add : list of str
+        ``縣市鄉鎮市區:category`` items to add.
+    remove : list of str
+        Facility names to remove.
+
+    Raises
+    ------
+    UnreadableFileError
+        The file cannot be read or lacks the ``action`` and ``target`` columns.
+    InputError
+        One or more rows cannot be used.
     """
     from .names import normalise_name
 
@@ -533,7 +641,31 @@ def read_scenario(path: str | Path) -> tuple[list[str], list[str]]:
 def apply_scenario(
     facilities: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> gpd.GeoDataFrame:
-    """Facilities with the scenario applied: ``add`` township:category items, ``remove`` by name."""
+    """Facilities with the scenario applied: ``add`` township:category items, ``remove`` by name.
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Accepted facilities.
+    townships : GeoDataFrame
+        The township table additions are placed in (at a representative point).
+    add : sequence of str
+        ``縣市鄉鎮市區:category`` items (:func:`parse_addition`).
+    remove : sequence of str
+        Facility names, compared by :func:`coverage.names.normalise_name`; every facility of that
+        name is removed.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``facilities`` without the removed rows, plus one township-precision row per addition.
+
+    Raises
+    ------
+    InputError
+        A name in ``remove`` names no facility (the message names ``remove=``), or an addition
+        cannot be parsed.
+    """
     import geopandas as gpd
     import pandas as pd
 
@@ -543,7 +675,7 @@ def apply_scenario(
     for name in remove:
         hit = out["name"].map(normalise_name) == normalise_name(name)
         if not hit.any():
-            raise InputError(f"--remove {name!r}: no facility has this name")
+            raise InputError(f"remove= {name!r}: no facility has this name")
         out = out[~hit]
     if add:
         rows = pd.DataFrame([parse_addition(a, townships) for a in add])
@@ -574,6 +706,34 @@ def whatif(
     ``population`` (:func:`coverage.read_population`) also ``people_covered_before``,
     ``people_covered_after``, ``people_total``, ``population_rate_before``,
     ``population_rate_after`` for ``age_group`` (see :func:`population_coverage`).
+
+    Parameters
+    ----------
+    facilities : GeoDataFrame
+        Accepted facilities, before the change.
+    townships : GeoDataFrame
+        From :func:`coverage.load_townships`.
+    add, remove : sequence of str
+        The scenario (see :func:`apply_scenario`).
+    definition : {"presence", "service-area"}
+    as_of : date-like, optional
+        Count facilities open on this date (default today).
+    counties, categories : list of str, optional
+        Official county names and category keys to restrict to (default: all).
+    population : Population, optional
+        Adds the population-weighted figures.
+    age_group : str
+        Age group of the population figures.
+
+    Returns
+    -------
+    DataFrame
+        The rows of the county × category pairs that change, with the columns above.
+
+    Raises
+    ------
+    InputError
+        The scenario cannot be applied (see :func:`apply_scenario`).
     """
     import pandas as pd
 

@@ -46,6 +46,7 @@ from .errors import InputError, UnreadableFileError
 from .popfile import OPEN_END, PopulationRows, classify_column, normalise_header, read_population_rows
 from .popplaces import find_places, match_villages, reject_duplicate_places
 from .rejections import Rejections, rejected_rows
+from .vocabulary import AGE_GROUP_TEXT
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -58,10 +59,10 @@ log = logging.getLogger(__name__)
 
 #: Age groups: key -> (first age, last age or None for open-ended, zh-TW label).
 AGE_GROUPS: dict[str, tuple[int, int | None, str]] = {
-    "total": (0, None, "全部人口 all ages"),
-    "children": (0, 17, "兒少 0–17歲"),
-    "young_children": (0, 11, "兒童 0–11歲"),
-    "elderly": (65, None, "老人 65歲以上"),
+    "total": (0, None, AGE_GROUP_TEXT["total"]),
+    "children": (0, 17, AGE_GROUP_TEXT["children"]),
+    "young_children": (0, 11, AGE_GROUP_TEXT["young_children"]),
+    "elderly": (65, None, AGE_GROUP_TEXT["elderly"]),
 }
 _GROUP_ALIASES = {
     "all": "total", "全部": "total", "總人口": "total", "人口": "total",

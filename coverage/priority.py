@@ -39,6 +39,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from .vocabulary import COMPUTED_FLAG_LABELS, bilingual
+
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import numpy as np
@@ -66,7 +68,6 @@ PRIORITY_COLUMNS = [
     "county", "category", "rank", "towncode", "township", "age_group", "people", "distance_km", "max_km",
     "nearest_name", "covered", "remote", "mountain", "coastal", "island", "boost", "score", "reasons",
 ]
-_FLAG_TEXT = {"remote": "偏遠 remote", "mountain": "山區 mountain", "island": "離島 island", "coastal": "沿海 coastal"}
 
 
 def _main_points(geoms) -> np.ndarray:
@@ -87,6 +88,21 @@ def county_seats(townships: gpd.GeoDataFrame) -> pd.DataFrame:
     """The county seats: ``county, towncode, township, government, geometry`` (points, EPSG:3826).
 
     Counties whose seat township is not in ``townships`` are left out.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        The township table.
+
+    Returns
+    -------
+    DataFrame
+        One row per county whose seat is in ``townships``, with the columns above.
+
+    Raises
+    ------
+    DataFileNotFoundError
+        The bundled list of county seats is missing (a broken install).
     """
     import pandas as pd
 
@@ -125,6 +141,10 @@ def compute_remoteness(
         Needs the ``total`` age group; without it only the island rule applies.
     national_density : float, optional
         People per km²; default: computed from ``population`` when it covers every township.
+    density_fraction : float
+        A township is of low density below this fraction of ``national_density``.
+    island_km : float
+        An island township is remote when its seat is this far (km) from the county seat.
 
     Returns
     -------
@@ -210,6 +230,8 @@ def rank_priorities(
         Per ``towncode``: ``remote`` and ``mountain`` (either may be missing or NA).
     distance_km : float
         The "near a service" distance.
+    group : str
+        The age group ranked (:data:`coverage.population.AGE_GROUPS`).
     population : Population, optional
         Township totals of ``group`` count the people of uncovered townships (else the people
         placed at village points).
@@ -227,7 +249,7 @@ def rank_priorities(
 
     from .geography import county_rank
     from .measure import category_rank
-    from .population import AGE_GROUPS
+    from .vocabulary import AGE_GROUP_TEXT
 
     t = township_table.merge(township_access, on=["towncode", "category"], how="left")
     f = flags.set_index("towncode")
@@ -264,7 +286,7 @@ def rank_priorities(
     cand["boost"] = boost
     # no distance (no point that may serve them): not scored, ranked after the scored by people
     cand["score"] = (cand["people_affected"] * cand["distance"] * cand["boost"]).round(1)
-    label = AGE_GROUPS[group][2]
+    label = AGE_GROUP_TEXT[group]
     cand["reasons"] = [_reasons(r, label, distance_km, mountain_source, across_counties)
                        for r in cand.itertuples(index=False)]
     cand["_rank"] = county_rank(cand["county"])
@@ -282,6 +304,13 @@ def rank_priorities(
     return out[PRIORITY_COLUMNS].reset_index(drop=True)
 
 
+def _gap_kind(kind: str) -> str:
+    """``未設點 no facility in the township``: a gap kind as the reasons write it."""
+    from .vocabulary import GAP_KIND_ENGLISH, GAP_KIND_LABELS
+
+    return f"{GAP_KIND_LABELS[kind]} {GAP_KIND_ENGLISH[kind]}"
+
+
 def _reasons(r, label: str, distance_km: float, mountain_source: str, across_counties: bool) -> str:
     import pandas as pd
 
@@ -297,17 +326,17 @@ def _reasons(r, label: str, distance_km: float, mountain_source: str, across_cou
     else:
         where = "with no facility of this category within reach"
     if not r.covered:
-        parts.append(f"未設點 no facility in the township: {people:,} {label} live {where}")
+        parts.append(f"{_gap_kind('uncovered')}: {people:,} {label} live {where}")
     else:
-        parts.append(f"遠離服務 far from service: {people:,} {label} live beyond {distance_km:g} km; {where}")
+        parts.append(f"{_gap_kind('far')}: {people:,} {label} live beyond {distance_km:g} km; {where}")
     if not r.county_has_any and across_counties:
         parts.append("全縣市無此類據點 none in the whole county (registry): distances are to other counties' points "
                      "(across counties)")
     elif not r.county_has_any:
         parts.append("全縣市無此類據點 none in the whole county (registry): not scored, ranked by people; distances "
                      "to other counties' points only across counties (across_counties / --across-counties)")
-    flags = [_FLAG_TEXT[f] + (f" ({mountain_source})" if f == "mountain" else "") for f in PRIORITY_BOOSTS
-             if getattr(r, f)]
+    flags = [bilingual(COMPUTED_FLAG_LABELS, f) + (f" ({mountain_source})" if f == "mountain" else "")
+             for f in PRIORITY_BOOSTS if getattr(r, f)]
     if flags:
         parts.append(f"{'、'.join(flags)} → ×{r.boost:g}")
     return "；".join(parts)

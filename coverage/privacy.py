@@ -28,11 +28,11 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from .errors import InputError
+from .names import header_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -61,13 +61,28 @@ PERSONAL_WORDS = (
     "manager", "staff", "birth", "idno", "firstname", "lastname", "surname", "fullname",
 )
 _WORD_ONLY = re.compile(r"(?:src)?(?:tel|cell)\d*")  # personal only as the whole header
-_JUNK = re.compile(r"\([^)]*\)|[\s_\-.:：/（）()]+")
 
 
 def column_key(header: object) -> str:
-    """A header as compared here: NFKC, lower case, no spaces or ``_ - . : /``, 台 → 臺."""
-    text = unicodedata.normalize("NFKC", str(header)).lower()
-    return _JUNK.sub("", text).replace("台", "臺")
+    """A header as compared here: NFKC, lower case, no spaces or ``_ - . : /``, 台 → 臺.
+
+    :func:`coverage.names.header_key` that also drops lone brackets.
+
+    Parameters
+    ----------
+    header : object
+        A column header.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> column_key("聯絡人(姓名)"), column_key("Contact_Phone")
+    ('聯絡人', 'contactphone')
+    """
+    return header_key(header, lone_brackets=True)
 
 
 def is_personal_column(header: object) -> bool:
@@ -75,32 +90,83 @@ def is_personal_column(header: object) -> bool:
 
     ``name`` alone is the facility's name (a canonical column) and is never personal; ``name of
     person``, ``contact_person``, ``聯絡人電話`` are.
+
+    Parameters
+    ----------
+    header : object
+        A column header of a registry.
+
+    Returns
+    -------
+    bool
     """
     key = column_key(header)
     return bool(key) and (any(word in key for word in PERSONAL_WORDS) or bool(_WORD_ONLY.fullmatch(key)))
 
 
 def personal_columns(columns: Iterable[object], public: Sequence[str] = ()) -> list[str]:
-    """The columns of ``columns`` that are personal and not marked public (in their order)."""
+    """The columns of ``columns`` that are personal and not marked public (in their order).
+
+    Parameters
+    ----------
+    columns : iterable
+        Column headers of a registry.
+    public : sequence of str
+        Headers the user marked public (compared by :func:`column_key`, also with a ``src_`` prefix).
+
+    Returns
+    -------
+    list of str
+        The personal columns to drop.
+    """
     marked = {column_key(p) for p in public}
     return [str(c) for c in columns if is_personal_column(c) and column_key(c) not in marked
             and column_key(str(c).removeprefix("src_")) not in marked]
 
 
 def check_threshold(threshold: object) -> int:
-    """``threshold`` as an int ≥ 0 (0 and 1 switch suppression off), else :class:`InputError`."""
+    """``threshold`` as an int ≥ 0 (0 and 1 switch suppression off), else :class:`InputError`.
+
+    Parameters
+    ----------
+    threshold : object
+        The ``suppress_below`` a user gave (int or text).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    InputError
+        Not a whole number ≥ 0; the message names ``suppress_below=``.
+    """
     try:
         value = int(str(threshold))
     except ValueError:
         value = -1
     if value < 0:
-        raise InputError(f"--suppress-below must be a whole number ≥ 0 (0 or 1: no suppression), got {threshold!r}")
+        raise InputError(f"suppress_below= must be a whole number ≥ 0 (0 or 1: no suppression), got {threshold!r}")
     return value
 
 
 def suppress_value(value: object, threshold: int = DEFAULT_THRESHOLD) -> object:
     """One count for output: ``"<threshold"`` when 1 ≤ value < threshold, an int otherwise, None if unknown.
 
+    Parameters
+    ----------
+    value : object
+        A count (int, float, None or NaN).
+    threshold : int
+        Counts from 1 to ``threshold − 1`` are suppressed; 0 or 1 suppress nothing.
+
+    Returns
+    -------
+    object
+        ``"<threshold"``, an int, or ``None`` for an unknown count.
+
+    Examples
+    --------
     >>> [suppress_value(v) for v in (0, 1, 2.0, 3, None, float("nan"))]
     [0, '<3', '<3', 3, None, None]
     """

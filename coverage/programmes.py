@@ -26,6 +26,7 @@ import numpy as np
 
 from .errors import UnknownProgrammeError
 from .names import name_key
+from .vocabulary import PROGRAMME_LABELS, PROGRAMME_SHORT_LABELS
 
 __all__ = [
     "PROGRAMMES",
@@ -39,21 +40,11 @@ __all__ = [
     "resolve_programme",
 ]
 
-#: Programme key -> zh-TW label (the official name of the programme).
-PROGRAMMES: dict[str, str] = {
-    "welfare_centre": "社會福利服務中心",
-    "community_support_point": "兒少及家庭社區支持服務據點",
-    "psychiatric_collab_point": "精神障礙者協作模式服務據點",
-    "mental_health_centre": "社區心理衛生中心",
-}
+#: Programme key -> zh-TW label (the official name of the programme; :mod:`coverage.vocabulary`).
+PROGRAMMES: dict[str, str] = PROGRAMME_LABELS
 
-#: Short zh-TW names planners use (narrow terminal tables).
-SHORT_LABELS: dict[str, str] = {
-    "welfare_centre": "社福中心",
-    "community_support_point": "小衛星",
-    "psychiatric_collab_point": "精障協作據點",
-    "mental_health_centre": "心衛中心",
-}
+#: Short zh-TW names planners use (narrow terminal tables; :mod:`coverage.vocabulary`).
+SHORT_LABELS: dict[str, str] = PROGRAMME_SHORT_LABELS
 
 #: Programme key -> every accepted name besides the key and the label.
 PROGRAMME_NAMES: dict[str, tuple[str, ...]] = {
@@ -101,6 +92,18 @@ def _as_text(value: object) -> str:
 def programme_key(name: object) -> str | None:
     """Key of an accepted programme name, else ``None``.
 
+    Parameters
+    ----------
+    name : object
+        A programme name as written (any case, spacing, full-width form).
+
+    Returns
+    -------
+    str or None
+        The programme key, or ``None`` for a custom or blank name.
+
+    Examples
+    --------
     >>> programme_key("MENTAL_HEALTH_CENTRE"), programme_key("社區 心衛中心"), programme_key("少年服務方案")
     ('mental_health_centre', 'mental_health_centre', None)
     """
@@ -130,6 +133,19 @@ def _suggestions(name: str, limit: int = 3) -> list[str]:
 def near_programme(name: object) -> str | None:
     """The accepted name a custom ``name`` is a near miss of (a few edits, or a truncation), else ``None``.
 
+    Parameters
+    ----------
+    name : object
+        A name that is not an accepted programme name.
+
+    Returns
+    -------
+    str or None
+        The accepted name it is closest to, or ``None`` when it is an accepted name, blank, or far
+        from every accepted name.
+
+    Examples
+    --------
     >>> near_programme("小衛"), near_programme("社福中"), near_programme("少年服務方案")
     ('小衛星', '社福中心', None)
     """
@@ -163,6 +179,11 @@ def resolve_programme(name: str, *, custom: Collection[str] = ()) -> str:
         Custom programme names that exist (e.g. the custom categories of a registry); a name
         equal to one of them (compared by :func:`coverage.names.name_key`) is returned as it is
         written there.
+
+    Returns
+    -------
+    str
+        The programme key, or the custom name as written in ``custom``.
 
     Raises
     ------
@@ -202,6 +223,18 @@ def _key_list(names: Sequence[str]) -> str:
 def display_name(name: object) -> str:
     """The zh-TW label of a programme key, or a custom name as it is.
 
+    Parameters
+    ----------
+    name : object
+        A programme key or a custom programme name.
+
+    Returns
+    -------
+    str
+        The official zh-TW label (:data:`coverage.vocabulary.PROGRAMME_LABELS`), or ``str(name)``.
+
+    Examples
+    --------
     >>> display_name("welfare_centre"), display_name("少年服務方案")
     ('社會福利服務中心', '少年服務方案')
     """
@@ -226,6 +259,11 @@ def _classify_one(value: object) -> tuple[str, str | None]:
 
 def classify(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
     """Programme of each registry ``category`` cell, and why a cell is rejected.
+
+    Parameters
+    ----------
+    values : iterable
+        The ``category`` cells of a registry, in row order.
 
     Returns
     -------
@@ -254,6 +292,18 @@ def classify(values: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
 def custom_programmes(categories: Iterable[object]) -> list[str]:
     """The custom programme names among ``categories`` (not one of the four), sorted, once each.
 
+    Parameters
+    ----------
+    categories : iterable
+        Category keys or names (e.g. the ``category`` column of accepted facilities).
+
+    Returns
+    -------
+    list of str
+        The names that are not one of the four programme keys; blanks and non-strings left out.
+
+    Examples
+    --------
     >>> custom_programmes(["welfare_centre", "少年服務方案", "少年服務方案", ""])
     ['少年服務方案']
     """

@@ -41,7 +41,7 @@ from .rejections import REJECTED_COLUMNS
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = [
     "COVERAGE_COLUMNS",
@@ -80,6 +80,20 @@ def _reason(exc: OSError) -> str:
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open ``path`` for writing through a temporary sibling that replaces it on success.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write.
+    mode : str
+        ``"w"`` (text) or ``"wb"`` (bytes).
+    encoding : str or None
+        Text encoding (ignored for ``"wb"``).
+
+    Yields
+    ------
+    file object
+        Open on the temporary sibling, which replaces ``path`` when the block ends without error.
 
     Raises
     ------
@@ -131,7 +145,18 @@ def _umask() -> int:
 
 
 def file_digest(path: str | Path) -> str:
-    """sha256 (hex) of a file's bytes, read in 1 MB blocks."""
+    """sha256 (hex) of a file's bytes, read in 1 MB blocks.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file.
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -162,6 +187,13 @@ def remove_stale_parts(out_dir: str | Path, *, max_age_hours: float = STALE_PART
     not been modified for ``max_age_hours`` (a process id can be reused). Parts of live runs,
     including those of other runs writing into the same folder, are kept. Parts without a process
     id (written by versions before 0.2) are stale.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        The output folder.
+    max_age_hours : float
+        A part not modified for this long is stale whatever its process id.
 
     Returns
     -------
@@ -238,10 +270,24 @@ def output_run(
     that fails still writes its manifest, with ``"complete": false``, and prunes, so the folder
     never mixes two runs. A block inside another on the same folder joins it.
 
+    Parameters
+    ----------
+    out_dir : str or Path
+        The output folder (created when missing).
+    command : dict, optional
+        The command's name and options, recorded in the manifest.
+    inputs : iterable of path
+        The input files, recorded with their size and sha256.
+
     Yields
     ------
     dict
         Relative file name → manifest entry of each file written so far.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` or the manifest cannot be written; the message names the file.
     """
     root = Path(out_dir)
     try:
@@ -367,14 +413,36 @@ def _finish_run(root: Path, written: dict[str, dict], *, command: dict[str, Any]
 
 
 def neutralise(value: object) -> object:
-    """Make a text cell inert in spreadsheets: ``=SUM(A1)`` → ``'=SUM(A1)``."""
+    """Make a text cell inert in spreadsheets: ``=SUM(A1)`` → ``'=SUM(A1)``.
+
+    Parameters
+    ----------
+    value : object
+        A cell value.
+
+    Returns
+    -------
+    object
+        ``value`` with ``'`` prepended when it is text starting with ``= + - @``, a tab or a
+        carriage return; anything else unchanged.
+    """
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Copy of ``frame`` with every text cell passed through :func:`neutralise`."""
+    """Copy of ``frame`` with every text cell passed through :func:`neutralise`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+
+    Returns
+    -------
+    DataFrame
+        A copy; ``frame`` is not changed.
+    """
     import pandas as pd
 
     out = frame.copy()
@@ -386,7 +454,20 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write ``frame`` as UTF-8 CSV with BOM (Excel opens it as Unicode), atomically."""
+    """Write ``frame`` as UTF-8 CSV with BOM (Excel opens it as Unicode), atomically.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table; text cells are written through :func:`neutralise`.
+    path : str or Path
+        The file to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     with atomic_open(path, encoding="utf-8-sig") as fh:
         neutralise_frame(frame).to_csv(fh, index=False, lineterminator="\n")
     return Path(path)
@@ -404,12 +485,6 @@ def _coverage_table(report: CoverageReport) -> pd.DataFrame:
     return table
 
 
-def _threshold(report: CoverageReport) -> int:
-    from .privacy import DEFAULT_THRESHOLD
-
-    return getattr(report, "suppress_below", DEFAULT_THRESHOLD)
-
-
 def _township_table(report: CoverageReport) -> pd.DataFrame:
     from .geography import FLAGS
     from .privacy import CASELOAD_COLUMNS, suppress_counts
@@ -417,14 +492,14 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
     cols = ["towncode", "county", "township", "category", "facilities", "covered"]
     cols += [c for c in CASELOAD_COLUMNS if c in report.townships]  # registries with a cases column
     flags = [f for f in FLAGS if f in report.townships]
-    extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with --population / --dem
+    extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with population= / dem=
     table = report.townships[cols + flags + extra]
     if extra:
         table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1})
-    return suppress_counts(table, threshold=_threshold(report))
+    return suppress_counts(table, threshold=report.suppress_below)
 
 
-# Columns --population / --dem add to townships.csv (coverage.analysis._population_figures).
+# Columns population= / dem= add to townships.csv (coverage.pipeline.run_coverage).
 POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "mean_km", "max_km", "nearest_facility",
                                "density", "remote", "seat_km", "mean_elevation_m", "mountain"]
 VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "category", "population",
@@ -444,10 +519,10 @@ def _village_table(report: CoverageReport) -> pd.DataFrame:
 
 
 def _population_summary(report: CoverageReport) -> dict:
-    """The --population / --dem figures for summary.json."""
+    """The population= / dem= figures for summary.json."""
     out: dict = {}
-    pop, acc = getattr(report, "population", None), getattr(report, "access", None)
-    remoteness, priorities = getattr(report, "remoteness", None), getattr(report, "priorities", None)
+    pop, acc = report.population, report.access
+    remoteness, priorities = report.remoteness, report.priorities
     if pop is not None:
         out["population"] = pop.summary()
     if acc is not None:
@@ -456,7 +531,7 @@ def _population_summary(report: CoverageReport) -> dict:
             "distance_km": acc.distance_km,
             "catchment_km": acc.catchment_km,
             "cross_sea": acc.cross_sea,
-            "across_counties": getattr(acc, "across_counties", False),
+            "across_counties": acc.across_counties,
             "points": acc.basis,
             "fca_unit": "facilities (capacity-weighted) per 10,000 people of the age group",
             "counties": _records(acc.counties),
@@ -485,14 +560,14 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def summary(report: CoverageReport) -> dict:
     """Everything in the report as plain JSON-able data (no timestamps but the as-of)."""
     from . import __version__
-    from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .programmes import custom_programmes
     from .tabular import file_labels
+    from .vocabulary import PROGRAMME_LABELS
 
     reg = report.registry
     counties = report.counties.copy()
-    counties.insert(2, "category_label", counties["category"].map(lambda c: CATEGORIES.get(c, c)))
+    counties.insert(2, "category_label", counties["category"].map(lambda c: PROGRAMME_LABELS.get(c, c)))
     return {
         "tool": {"name": "safetynet-coverage", "version": __version__},
         "as_of": report.as_of.date().isoformat(),
@@ -504,14 +579,14 @@ def summary(report: CoverageReport) -> dict:
             "accepted": int(reg.accepted),
             "rejected_rows": int(reg.rejected_rows),  # rows, not problems: rows_read == accepted + rejected_rows
             "mismatches": len(reg.mismatches),
-            "withheld_columns": list(getattr(reg, "withheld_columns", ())),
-            "public_columns": list(getattr(reg, "public_columns", ())),
-            "skipped": list(getattr(reg, "skipped", ())),  # hidden sheets and rows, layers that are not points
+            "withheld_columns": list(reg.withheld_columns),
+            "public_columns": list(reg.public_columns),
+            "skipped": list(reg.skipped),  # hidden sheets and rows, layers that are not points
         },
         "custom_categories": custom_programmes(reg.facilities["category"]),
-        "suppress_below": _threshold(report),
-        "coverage": _records(suppress_counts(counties, threshold=_threshold(report))),
-        "gaps": _records(suppress_counts(report.gaps, threshold=_threshold(report))),
+        "suppress_below": report.suppress_below,
+        "coverage": _records(suppress_counts(counties, threshold=report.suppress_below)),
+        "gaps": _records(suppress_counts(report.gaps, threshold=report.suppress_below)),
         "rejected": _records(reg.rejected[REJECTED_COLUMNS]),
         "mismatches": _records(reg.mismatches),
         **_population_summary(report),
@@ -534,7 +609,7 @@ def _travel_table(report: CoverageReport) -> pd.DataFrame:
 
 
 def _travel_summary(report: CoverageReport) -> dict | None:
-    travel = getattr(report, "travel", None)
+    travel = report.travel
     if travel is None:
         return None
     out: dict[str, Any] = {"network": report.network, "by_category": {}}
@@ -553,6 +628,24 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
     """Write ``coverage.csv``, ``townships.csv``, ``rejected.csv`` and ``summary.json``.
 
     Returns the paths written, by name.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    out_dir : str or Path
+        The output folder.
+
+    Returns
+    -------
+    dict of str to Path
+        Name → path of every file written (with population also ``villages.csv`` and
+        ``priorities.csv``, with a road network ``travel_times.csv``).
+
+    Raises
+    ------
+    OutputError
+        A file cannot be written; the message names it.
     """
     out = Path(out_dir)
     paths = {
@@ -562,9 +655,9 @@ def write_report(report: CoverageReport, out_dir: str | Path) -> dict[str, Path]
     }
     if report.access is not None and report.population is not None and report.population.level == "village":
         paths["villages"] = write_csv(_village_table(report), out / "villages.csv")
-    if getattr(report, "priorities", None) is not None:
+    if report.priorities is not None:
         paths["priorities"] = write_csv(report.priorities, out / "priorities.csv")
-    if getattr(report, "travel", None) is not None:
+    if report.travel is not None:
         paths["travel times"] = write_csv(_travel_table(report), out / "travel_times.csv")
     if report.population is not None and len(report.population.rejected):
         paths["population rejected"] = write_csv(report.population.rejected, out / "population_rejected.csv")

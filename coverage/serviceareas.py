@@ -233,6 +233,18 @@ def service_area_table(areas: dict[str, ServiceArea], villages: gpd.GeoDataFrame
 
     ``areas`` maps a centre id to its parsed area. Columns: ``id, towncode, part, villcode, note``;
     ``villcode`` is blank for whole and partial townships.
+
+    Parameters
+    ----------
+    areas : dict of str to ServiceArea
+        Centre id → its parsed service area (:func:`parse_service_area`).
+    villages : GeoDataFrame, optional
+        Village boundaries, for ``except``/``only`` areas (default: the bundled villages).
+
+    Returns
+    -------
+    DataFrame
+        The columns above, one row per centre × township (× village).
     """
     import pandas as pd
 

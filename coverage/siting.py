@@ -695,7 +695,7 @@ def site_new_points(
     across_counties : bool
         Let other counties' existing points count as serving the county's people ("before").
         Default False: the county's own points only, as
-        :func:`coverage.analysis.run_coverage` measures — so the "before" figures equal the
+        :func:`coverage.pipeline.run_coverage` measures — so the "before" figures equal the
         report's for the same inputs (``townships_covered_before``, ``rate_before``, and with
         population ``population_within_radius_before``/``population_total`` equal its
         ``people_within``/``people_placed`` at ``distance_km = radius_km``).

@@ -104,7 +104,27 @@ def mountain_flags(
     *,
     threshold_m: float = MOUNTAIN_THRESHOLD_M,
 ) -> pd.DataFrame:
-    """:func:`zonal_elevation` plus ``mountain`` (mean elevation ≥ ``threshold_m``; NA where unknown)."""
+    """:func:`zonal_elevation` plus ``mountain`` (mean elevation ≥ ``threshold_m``; NA where unknown).
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        Township polygons.
+    dems : path or sequence of paths
+        Elevation rasters (GeoTIFF), as :func:`zonal_elevation`.
+    threshold_m : float
+        Mean elevation (m) from which a township is a mountain township.
+
+    Returns
+    -------
+    DataFrame
+        :func:`zonal_elevation`'s columns plus ``mountain`` (nullable boolean).
+
+    Raises
+    ------
+    UnreadableFileError
+        A raster is missing, unreadable, without a coordinate reference system or without a band.
+    """
     import pandas as pd
 
     out = zonal_elevation(townships, dems)

@@ -23,50 +23,38 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .vocabulary import BOOLEAN_LABELS, COLUMN_LABELS, MEASURE_LABELS
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .analysis import CoverageReport
+    from .pipeline import CoverageReport
 
 __all__ = ["BOOLEAN_LABELS", "MEASURE_LABELS", "ZH_HEADERS", "cell_label", "targets_for_report",
            "write_planner_workbook", "write_workbook"]
 
-#: zh-TW header of each English column key used in the workbook.
-ZH_HEADERS = {
-    "county": "縣市", "category": "類別", "category_label": "類別名稱", "covered": "已涵蓋鄉鎮市區數",
-    "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數", "data": "資料完整度",
-    "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率",
-    "missing_with_planned": "含規劃仍缺鄉鎮市區", "towncode": "鄉鎮市區代碼",
-    "township": "鄉鎮市區", "planned": "規劃中據點", "flags": "地區特性", "flagged": "偏遠/特殊地區",
-    "mountain_indigenous": "山地原住民鄉", "plain_indigenous": "平地原住民鄉", "coastal": "沿海", "island": "離島",
-    "county_remote": "縣定偏遠", "scope": "範圍", "year": "年度", "roc_year": "民國年", "measure": "指標",
-    "current": "現況", "target": "目標", "gap": "差距", "met": "是否達標", "status": "達成情形",
-    "still_needed": "尚需", "source": "來源", "file": "檔案", "row": "列", "field": "欄位", "value": "內容",
-    "reason": "原因", "item": "項目", "detail": "說明",
-    # population (report --population / --dem)
-    "population": "人口", "population_covered": "設點鄉鎮人口", "population_rate": "人口涵蓋率",
-    "townships_without_population": "無人口資料鄉鎮數", "people_placed": "已定位人口", "people_within": "距離內人口",
-    "within_rate": "距離內人口比率", "people_across_sea": "隔海人口", "people_no_facility_on_island": "島上無據點人口",
-    "people_covered": "涵蓋人口", "people_total": "總人口", "mean_km": "平均距離(km)", "max_km": "最遠距離(km)",
-    "nearest_facility": "最近據點", "population_within_km": "距離內人口", "density": "人口密度(人/km²)",
-    "remote": "偏遠(計算)", "seat_km": "距縣治(km)", "mean_elevation_m": "平均海拔(m)", "mountain": "山區(計算)",
-    "rank": "優先序", "age_group": "年齡組", "people": "受影響人口", "distance_km": "平均距離(km)",
-    "nearest_name": "最近據點", "boost": "加權", "score": "分數", "reasons": "理由",
-    "cases": "個案數",
-}
+#: zh-TW header of each English column key used in the workbook (:data:`coverage.vocabulary.COLUMN_LABELS`).
+ZH_HEADERS = COLUMN_LABELS
 _RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate"}
-#: zh-TW words for true/false in a column (others: 是/否).
-BOOLEAN_LABELS = {"covered": ("已涵蓋", "未涵蓋"), "covered_with_planned": ("已涵蓋", "未涵蓋"),
-                  "met": ("已達標", "未達標")}
 # Headers of a per-township sheet, where `covered` is a township's state rather than a count.
 _TOWNSHIP_HEADERS = {"covered": "涵蓋狀態", "covered_with_planned": "含規劃涵蓋狀態"}
-#: zh-TW words of the 目標 sheet's ``measure`` keys.
-MEASURE_LABELS = {"count": "據點數", "rate": "涵蓋率(%)"}
 
 
 def cell_label(key: str, value: object) -> object:
     """What a workbook cell shows for ``value`` in column ``key``: zh-TW words for programme keys,
     measures and true/false; anything else unchanged.
+
+    Parameters
+    ----------
+    key : str
+        The column's English key.
+    value : object
+        The cell's value.
+
+    Returns
+    -------
+    object
+        The zh-TW words (:mod:`coverage.vocabulary`), or ``value``.
 
     Examples
     --------
@@ -75,13 +63,13 @@ def cell_label(key: str, value: object) -> object:
     """
     import numpy as np
 
-    from .facilities import CATEGORIES
+    from .vocabulary import PROGRAMME_LABELS
 
     if isinstance(value, bool | np.bool_):
         yes, no = BOOLEAN_LABELS.get(key, ("是", "否"))
         return yes if value else no
     if key == "category" and isinstance(value, str):
-        return CATEGORIES.get(value, value)
+        return PROGRAMME_LABELS.get(value, value)
     if key == "measure" and isinstance(value, str):
         return MEASURE_LABELS.get(value, value)
     return value
@@ -133,16 +121,39 @@ def write_workbook(
     trend: pd.DataFrame | None = None,
     extra_sheets: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
-    """Write the planner's workbook for ``report`` to ``path`` (atomically)."""
+    """Write the planner's workbook for ``report`` to ``path`` (atomically).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    path : str or Path
+        The workbook to write.
+    targets : DataFrame, optional
+        Compared targets (:func:`coverage.plan.compare_targets`) for the 目標 sheet.
+    trend : DataFrame, optional
+        :func:`coverage.plan.coverage_trend` for the 趨勢 sheet.
+    extra_sheets : dict of str to DataFrame, optional
+        More sheets, by name.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        The workbook cannot be written.
+    """
     import numpy as np
     import pandas as pd
     import xlsxwriter
 
     from . import __version__
-    from .completeness import DATA_LABELS
-    from .facilities import CATEGORIES
     from .privacy import suppress_counts
     from .report import atomic_open
+    from .vocabulary import DATA_LABELS, PROGRAMME_LABELS
 
     path = Path(path)
     counties = report.counties.copy()
@@ -164,7 +175,7 @@ def write_workbook(
             "pct": wb.add_format({"num_format": "0.0%"}),
         }
         # 摘要: county × category matrix of rates
-        labels = {c: CATEGORIES.get(c, c) for c in counties["category"].unique()}
+        labels = {c: PROGRAMME_LABELS.get(c, c) for c in counties["category"].unique()}
         matrix = counties.pivot_table(index="county", columns="category", values="rate", sort=False)
         matrix = matrix.reindex(index=list(dict.fromkeys(counties["county"])),
                                 columns=list(dict.fromkeys(counties["category"])))
@@ -198,10 +209,10 @@ def write_workbook(
         _sheet(wb, "缺口", report.gaps, formats, headers=_TOWNSHIP_HEADERS)
         _sheet(wb, "鄉鎮明細", suppress_counts(report.townships, threshold=report.suppress_below), formats,
                headers=_TOWNSHIP_HEADERS)
-        access = getattr(report, "access", None)
+        access = report.access
         if access is not None:
             _sheet(wb, "人口涵蓋", access.counties, formats)
-        priorities = getattr(report, "priorities", None)
+        priorities = report.priorities
         if priorities is not None:
             _sheet(wb, "優先補點", priorities, formats, {"reasons": 80, "nearest_name": 30})
         if targets is not None:
@@ -233,7 +244,7 @@ def write_workbook(
 
 def _population_sources(report: CoverageReport) -> list[dict]:
     """Rows of the 資料來源 sheet that describe the population input (none without one)."""
-    pop = getattr(report, "population", None)
+    pop = report.population
     if pop is None:
         return []
     rows = [
@@ -245,7 +256,7 @@ def _population_sources(report: CoverageReport) -> list[dict]:
     if pop.unavailable:
         rows.append({"item": "無法計算的年齡組 unavailable age groups",
                      "detail": "；".join(f"{k}: {v}" for k, v in pop.unavailable.items())})
-    access = getattr(report, "access", None)
+    access = report.access
     if access is not None:
         sea = "是" if access.cross_sea else "否"
         rows.append({"item": "距離與可近性 distances",
@@ -261,6 +272,13 @@ def targets_for_report(report: CoverageReport, targets: pd.DataFrame | None) -> 
     ones) and with any county targets given; a report of some counties only with those counties'
     targets — national targets are never set against one county's registry. Targets of
     programmes the report does not cover are left out.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    targets : DataFrame or None
+        Targets given (:func:`coverage.plan.load_targets`); None: the bundled national ones.
 
     Returns
     -------
@@ -300,6 +318,27 @@ def write_planner_workbook(
     programme's first phase) and the trend runs to the as-of year. ``targets`` (a table of
     :func:`coverage.plan.load_targets`, or its file) defaults to the national targets for a
     national report and to none for a county report (:func:`targets_for_report`).
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    out_dir : str or Path
+        The output folder; the workbook is ``coverage.xlsx`` in it.
+    first_year : int, optional
+        First year of the trend sheet.
+    targets : DataFrame or path, optional
+        Targets to compare with.
+
+    Returns
+    -------
+    Path
+        The workbook written.
+
+    Raises
+    ------
+    OutputError
+        The workbook cannot be written.
     """
     import pandas as pd
 
@@ -315,8 +354,8 @@ def write_planner_workbook(
     first_year = min(first_year, last)
     cats = sorted(report.townships["category"].unique())
     counties = sorted(report.townships["county"].unique())
-    pop = getattr(report, "population", None)
-    access = getattr(report, "access", None)
+    pop = report.population
+    access = report.access
     trend = coverage_trend(fac, towns, range(first_year, last + 1), definition=report.definition,
                            categories=cats, counties=counties, population=pop,
                            age_group=access.group if access is not None else "total")

@@ -217,7 +217,7 @@ def village_population(shared_data):
 
 
 def test_chiayi_population_coverage(townships, village_population):
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
 
     report = run_coverage(counties=["嘉義縣"], categories=["小衛星"], as_of="2024-01-01")
     acc = population_access(report.registry.facilities, report.townships, townships, village_population,
@@ -273,7 +273,7 @@ def _supply_per_county(acc, category):
 def test_own_county_points_serve_own_people(townships, village_population):
     """Real data, 嘉義縣 and 嘉義市: 太保市 is measured to 嘉義縣's own centres (not 嘉義市's); 嘉義縣 has no
     心衛中心, so no distance (not 73 km to 臺中市); each county's 2SFCA shares out exactly its own points."""
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
 
     report = run_coverage([get_path("seed_registry")], counties=["嘉義縣", "嘉義市"], as_of="2024-01-01")
     acc = population_access(report.registry.facilities, report.townships, townships, village_population)
@@ -302,7 +302,7 @@ def test_whatif_within_own_and_across_counties(townships, village_population):
     """Removing 嘉義市's 西區 centre: its own people lose; 嘉義縣's people lose too only across counties, and the
     'before' figures are the report's (population_access) for the same inputs."""
     from coverage.access import whatif_within
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.plan import apply_scenario
 
     report = run_coverage([get_path("seed_registry")], counties=["嘉義縣", "嘉義市"], categories=["社福中心"],

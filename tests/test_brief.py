@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from coverage.analysis import run_coverage
 from coverage.brief import roc_date, write_brief
 from coverage.errors import CoverageError, InputError
+from coverage.pipeline import run_coverage
 from coverage.plan import load_targets
 
 from .conftest import require

@@ -195,8 +195,8 @@ def test_status_mismatches_are_listed_with_both_values(tmp_path, townships):
 
 
 def test_status_mismatches_in_validate_and_summary(tmp_path):
-    from coverage.analysis import run_coverage
     from coverage.cli import app
+    from coverage.pipeline import run_coverage
     from coverage.report import write_report
 
     path = _status_registry(tmp_path)

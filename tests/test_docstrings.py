@@ -19,7 +19,6 @@ from numpydoc import validate as numpydoc_validate  # the test extra; missing, t
 # with xfail_strict, a module listed here that has become complete fails until it is removed.
 XFAIL_MODULES = {
     "coverage.access",
-    "coverage.analysis",
     "coverage.brief",
     "coverage.charts",
     "coverage.coordinates",

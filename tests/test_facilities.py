@@ -862,7 +862,7 @@ def check_rejections_name_their_rows(reg: Registry) -> None:
 @pytest.mark.parametrize("build", REGISTRY_FIXTURES, ids=lambda f: f.__name__.removeprefix("_fx_"))
 def test_counts_balance_over_every_fixture(tmp_path: Path, build) -> None:
     """rows_read == accepted + rejected_rows in the Registry and in summary.json, for every registry fixture."""
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.report import summary
 
     paths = build(tmp_path)
@@ -882,7 +882,7 @@ def test_counts_balance_over_every_fixture(tmp_path: Path, build) -> None:
 
 def test_balance_counts_rows_not_problems(tmp_path: Path) -> None:
     """A row with three problems is one rejected row (summary.json used to count problems)."""
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.report import summary
 
     path = write_csv(tmp_path / "three.csv", [row(category="", lon="x", lat=23.5, opened="?"),

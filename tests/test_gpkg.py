@@ -7,8 +7,8 @@ import sqlite3
 import pyogrio
 import pytest
 
-from coverage.analysis import run_coverage
 from coverage.gpkg import LAYERS, write_geopackage
+from coverage.pipeline import run_coverage
 
 
 @pytest.fixture(scope="module")

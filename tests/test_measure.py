@@ -6,7 +6,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from coverage.measure import _rate, county_coverage, facility_state, township_coverage
+from coverage.measure import county_coverage, facility_state, township_coverage
+from coverage.measure import rate as rate_of
 
 
 def test_presence_oracle(toy_townships, make_facilities):
@@ -67,7 +68,7 @@ def test_bad_definition(toy_townships, make_facilities):
 @pytest.mark.parametrize(("covered", "total", "rate"), [(17, 18, 94.4), (6, 18, 33.3), (3, 29, 10.3),
                                                         (5, 29, 17.2), (1, 8, 12.5), (0, 5, 0.0), (2, 2, 100.0)])
 def test_rate_rounding(covered, total, rate):
-    assert _rate(covered, total) == rate
+    assert rate_of(covered, total) == rate
 
 
 towncodes = st.sampled_from(["90001010", "90001020", "90001030", "90002010"])
@@ -93,3 +94,47 @@ def test_invariants(toy_townships, make_facilities, rows, extra):
     assert (merged["covered_after"] >= merged["covered"]).all()
     event("the extra facility covered a new township" if (merged["covered_after"] > merged["covered"]).any()
           else "the extra facility's township was covered already")
+
+
+def test_rate_is_the_half_up_percent_of_every_count():
+    """measure.rate (public, the one rate of every output): the exact percent rounded half up, in [0, 100]."""
+    from fractions import Fraction
+
+    from hypothesis import event, given
+    from hypothesis import strategies as st
+
+    reached = {"checked": 0}
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.integers(min_value=0, max_value=10**7).flatmap(
+        lambda total: st.tuples(st.integers(min_value=0, max_value=total), st.just(total))))
+    def check(pair):
+        covered, total = pair
+        got = rate_of(covered, total)
+        if total == 0:
+            assert got == 0.0
+            event("empty total")
+            return
+        exact = Fraction(covered * 1000, total)  # tenths of a percent
+        oracle = (exact.numerator * 2 + exact.denominator) // (2 * exact.denominator)  # half up
+        assert got == oracle / 10 and 0.0 <= got <= 100.0
+        reached["checked"] += 1
+        event("a tie, rounded up" if exact.denominator == 2 else "not a tie")
+
+    check()
+    assert reached["checked"] > 100
+    assert rate_of(1, 8) == 12.5 and rate_of(1, 16) == 6.3 and rate_of(3, 16) == 18.8  # ties go up
+
+
+def test_as_timestamp_is_a_day():
+    import datetime as dt
+
+    import pandas as pd
+
+    from coverage.measure import as_timestamp
+
+    assert as_timestamp("2024-02-29 23:59") == pd.Timestamp("2024-02-29")
+    assert as_timestamp(dt.date(2023, 7, 1)) == pd.Timestamp("2023-07-01")
+    assert as_timestamp(None) == pd.Timestamp(dt.date.today())
+    with pytest.raises(ValueError):
+        as_timestamp("not a date")

@@ -233,3 +233,82 @@ def test_any_township_written_with_variants_resolves(townships):
 
     check()
     assert reached["changed"] >= 50
+
+
+# --- one NFKC key: names.name_key and names.header_key, with the old per-module keys as oracles ---------
+
+def _old_diff_key(name):  # coverage.diff before issue 14
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", str(name)).replace("台", "臺").split())
+
+
+def _old_header_key(header, junk):  # coverage.readers (junk without brackets) / coverage.privacy (with)
+    import re
+    import unicodedata
+
+    return re.sub(junk, "", unicodedata.normalize("NFKC", str(header)).lower()).replace("台", "臺")
+
+
+_READERS_JUNK = r"\([^)]*\)|[\s_\-.:：/]+"
+_PRIVACY_JUNK = r"\([^)]*\)|[\s_\-.:：/（）()]+"
+
+
+def _spelled_names():
+    """Names and headers as registries write them: CJK, full-width forms, 台/臺, brackets (some unbalanced),
+    separators and odd whitespace (ideographic space, tab, no-break space)."""
+    from hypothesis import strategies as st
+
+    parts = st.sampled_from(["聯絡人", "電話", "台", "臺", "社福中心", "A", "b", "Ｘ", "ＴＷＤ", "97", "１２",
+                             "經度", "(WGS84)", "（備註）", "(", ")", "（", "）", "-", "_", ".", "/", ":", "：",
+                             "·", " ", "\u3000", "\t", "\u00a0", "ß", "İ", "Welfare", "centre"])
+    return st.lists(parts, min_size=0, max_size=8).map("".join)
+
+
+def test_name_keys_equal_the_keys_they_replace():
+    from coverage.readers import canonical_header
+    from hypothesis import event, given, settings
+
+    from coverage.names import header_key, name_key
+    from coverage.privacy import column_key
+
+    seen = {"different": 0}
+
+    @settings(max_examples=300, deadline=None)
+    @given(_spelled_names())
+    def check(text):
+        assert name_key(text, keep_case=True, keep_punctuation=True) == _old_diff_key(text)
+        assert header_key(text) == _old_header_key(text, _READERS_JUNK)
+        assert column_key(text) == header_key(text, lone_brackets=True) == _old_header_key(text, _PRIVACY_JUNK)
+        assert canonical_header(text) == canonical_header(header_key(text))
+        if header_key(text) != header_key(text, lone_brackets=True):
+            seen["different"] += 1
+            event("lone bracket: the two header keys differ")
+        else:
+            event("header keys agree")
+
+    check()
+    assert seen["different"] > 0  # the variants are not one key under two names
+
+
+@pytest.mark.parametrize(("text", "keys"), [
+    ("台北 A-1 站", {"": "臺北a1站", "case": "臺北A1站", "punct": "臺北a-1站", "both": "臺北A-1站"}),
+    ("Ｗｅｌｆａｒｅ_Centre", {"": "welfarecentre", "case": "WelfareCentre", "punct": "welfare_centre",
+                              "both": "Welfare_Centre"}),
+    (None, {"": "", "case": "", "punct": "", "both": ""}),
+])
+def test_name_key_variants(text, keys):
+    from coverage.names import name_key
+
+    assert name_key(text) == keys[""]
+    assert name_key(text, keep_case=True) == keys["case"]
+    assert name_key(text, keep_punctuation=True) == keys["punct"]
+    assert name_key(text, keep_case=True, keep_punctuation=True) == keys["both"]
+
+
+def test_header_key_drops_notes_and_lone_brackets_only_when_asked():
+    from coverage.names import header_key
+
+    assert header_key("經度(WGS84)") == header_key("經度 （wgs84）") == "經度"
+    assert header_key("電話(") == "電話(" and header_key("電話(", lone_brackets=True) == "電話"
+    assert header_key(" ＴＷＤ97_X ") == "twd97x"

@@ -196,7 +196,7 @@ def test_report_population_errors_exit_1(tmp_path, shared_data):
 
 def test_partial_population_ranks_only_covered_townships(shared_data):
     """A 嘉義縣-only file on a two-county run: 嘉義市 has no population data and is not ranked at 0 people."""
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
 
     pop = shared_data / "population" / "moi_village_single_age_2015-05_chiayi_county.csv"
     report = run_coverage(counties=["嘉義縣", "嘉義市"], population=pop, as_of="2024-01-01")

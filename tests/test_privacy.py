@@ -91,7 +91,7 @@ def test_suppress_counts_only_touches_caseloads():
     assert out["cases"].tolist() == ["<3", 7] and out["facilities"].tolist() == [1, 2]
     assert out["population"].tolist() == [2, 2]  # whole-village population counts are public statistics
     assert frame["cases"].tolist() == [1.0, 7.0]  # input untouched
-    with pytest.raises(InputError, match="suppress-below"):
+    with pytest.raises(InputError, match="suppress_below="):
         check_threshold(-1)
 
 
@@ -198,8 +198,8 @@ def test_public_column_is_shown_and_only_it(public_run):
 def test_map_tooltips_suppress_caseloads(registry_file, private_run):
     import re
 
-    from coverage.analysis import run_coverage
     from coverage.maps import map_payload
+    from coverage.pipeline import run_coverage
 
     report = run_coverage([registry_file], counties=["嘉義縣"], as_of="2024-01-01")
     tips = {t["c"]: t["t"] for t in map_payload(report, "嘉義縣")["towns"]}

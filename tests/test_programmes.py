@@ -170,8 +170,8 @@ def test_read_facilities_keeps_custom_rejects_near_miss(tmp_path):
 
 
 def test_validate_and_report_list_custom_programmes(tmp_path):
-    from coverage.analysis import run_coverage
     from coverage.cli import app
+    from coverage.pipeline import run_coverage
     from coverage.report import write_report
 
     path = registry(tmp_path, "少年服務方案,甲,嘉義縣,竹崎鄉\n社福中心,乙,嘉義縣,竹崎鄉\n")

@@ -590,7 +590,7 @@ def test_a_registry_column_given_twice_is_named(tmp_path):
 def test_summary_names_same_named_files_apart(tmp_path):
     import json
 
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.report import write_report
 
     paths = []

@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 
-from coverage.analysis import run_coverage
 from coverage.datasets import get_path
 from coverage.facilities import read_facilities
 from coverage.geography import load_townships, load_villages
+from coverage.pipeline import run_coverage
 from coverage.serviceareas import parse_service_area
 
 from .conftest import REPO

@@ -208,8 +208,8 @@ def test_concurrent_runs_in_threads(tmp_path):
     """The same in one process: two threads each in their own output_run, started together."""
     import threading
 
-    from coverage.analysis import run_coverage
     from coverage.maps import write_maps
+    from coverage.pipeline import run_coverage
 
     report = run_coverage(counties=["嘉義縣"], as_of="2024-01-01")
     out, barrier, errors = tmp_path / "o", threading.Barrier(2), []

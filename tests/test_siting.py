@@ -133,8 +133,8 @@ SEED = str(Path(__file__).resolve().parents[1] / "geodata" / "seed_registry.csv"
 def test_site_before_equals_report(shared_data, townships, county, category, across):
     """Same registry and population: site's "before" figures are the report's for that county and programme,
     whether each county's own points serve it (default) or every county's (across_counties)."""
-    from coverage.analysis import run_coverage
     from coverage.geography import load_villages
+    from coverage.pipeline import run_coverage
     from coverage.siting import site_new_points
 
     path = shared_data / "population" / POPULATION

@@ -182,7 +182,7 @@ def test_county_report_compares_with_its_own_targets(tmp_path):
 
 
 def test_national_report_keeps_national_targets(tmp_path):
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
     from coverage.workbook import targets_for_report
 
     report = run_coverage(as_of="2024-01-01")
@@ -249,6 +249,6 @@ def test_workbook_neutralises_every_text_cell(workbook_report):
 
 @pytest.fixture(scope="module")
 def workbook_report():
-    from coverage.analysis import run_coverage
+    from coverage.pipeline import run_coverage
 
     return run_coverage(counties=["嘉義縣"], as_of="2024-01-01")

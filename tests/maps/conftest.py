@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import shapely
 
-from coverage.analysis import run_coverage
 from coverage.geography import load_townships
 from coverage.maps import render_map
+from coverage.pipeline import run_coverage
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_SCRIPT = "</script><script>alert(1)</script>"

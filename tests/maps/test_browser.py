@@ -50,9 +50,9 @@ SITE_MAP = "sites_嘉義縣_welfare_centre.html"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """Offline maps of the seed registry plus a 嘉義縣 registry with points and hostile strings."""
-    from coverage.analysis import run_coverage
     from coverage.datasets import get_path
     from coverage.maps import render_map, write_maps, write_site_map
+    from coverage.pipeline import run_coverage
     from coverage.report import atomic_open
 
     root = tmp_path_factory.mktemp("site")
@@ -342,9 +342,9 @@ def test_site_map(open_map, tmp_path):
 @pytest.fixture(scope="module")
 def pop_site(tmp_path_factory) -> Path:
     """Offline 嘉義縣 maps (township and village level) with the 2021-03 village population and the DEM."""
-    from coverage.analysis import run_coverage
     from coverage.datasets import get_path
     from coverage.maps import render_map, write_maps
+    from coverage.pipeline import run_coverage
     from coverage.report import atomic_open
     from tests.maps.conftest import shared_dems, shared_file
 
@@ -464,8 +464,8 @@ def test_priority_reasons_do_not_execute(open_pop_map):
 def test_xss_corpus_fires_no_dialog(browser, tmp_path_factory):
     """Every payload of tests.maps.conftest.XSS_CORPUS as name, address, status, source, public 聯絡人 and a
     category: every popup and tooltip opened, and the index page loaded; nothing runs or is injected."""
-    from coverage.analysis import run_coverage
     from coverage.maps import write_maps
+    from coverage.pipeline import run_coverage
     from tests.maps.conftest import XSS_CORPUS, write_xss_registry
 
     root = tmp_path_factory.mktemp("xss")
@@ -511,8 +511,8 @@ def test_xss_corpus_fires_no_dialog(browser, tmp_path_factory):
 
 def test_inline_page_loads_alone(browser, tmp_path):
     """An offline="inline" page copied anywhere, with no lib/ beside it, still draws every township."""
-    from coverage.analysis import run_coverage
     from coverage.maps import render_map
+    from coverage.pipeline import run_coverage
 
     report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
     path = tmp_path / "alone" / "嘉義縣.html"
@@ -530,8 +530,8 @@ def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
     """Maps written by default (basemap OpenStreetMap, no --offline) with every non-local request
     blocked: the vector layers are all drawn, only tile requests were refused, and the page shows
     the note that the basemap needs the network."""
-    from coverage.analysis import run_coverage
     from coverage.maps import TILE_NOTE, write_maps
+    from coverage.pipeline import run_coverage
 
     report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
     write_maps(report, tmp_path)
@@ -554,8 +554,8 @@ def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
 def test_popup_shows_the_service_area(open_map, site, tmp_path):
     """Clicking a 社會福利服務中心 that has an official service area shows its 服務區域 townships
     (the bundled national registry; the seed registry names none)."""
-    from coverage.analysis import run_coverage
     from coverage.maps import render_map
+    from coverage.pipeline import run_coverage
 
     report = run_coverage(counties=["嘉義縣"], as_of=AS_OF)
     page = render_map(report, "嘉義縣", basemap="none", offline=True)

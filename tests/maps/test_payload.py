@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 import shapely
 
-from coverage.analysis import run_coverage
 from coverage.errors import InputError
 from coverage.geography import PROJECTED_CRS, load_townships
 from coverage.maps import (
@@ -18,6 +17,7 @@ from coverage.maps import (
     map_payload,
     render_map,
 )
+from coverage.pipeline import run_coverage
 from tests.maps.conftest import (
     AS_OF,
     FIXTURE_ROWS,

@@ -7,13 +7,13 @@ import csv
 
 import shapely
 
-from coverage.analysis import run_coverage
 from coverage.geography import load_townships
 from coverage.maps import (
     map_payload,
     render_map,
     write_maps,
 )
+from coverage.pipeline import run_coverage
 from tests.maps.conftest import (
     AS_OF,
     XSS_CATEGORY,

@@ -14,7 +14,6 @@ from html.parser import HTMLParser
 
 import pytest
 
-from coverage.analysis import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import load_townships
 from coverage.maps import (
@@ -27,6 +26,7 @@ from coverage.maps import (
     write_maps,
     write_site_map,
 )
+from coverage.pipeline import run_coverage
 from tests.maps.conftest import (
     AS_OF,
     FIXTURE_ROWS,

