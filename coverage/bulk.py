@@ -620,6 +620,18 @@ def land_per_township(townships: gpd.GeoDataFrame, lands: np.ndarray) -> np.ndar
     part of it. So island membership of located points comes from their township, and only points
     of multi-island townships, and points snapped from the sea, need a geometric query
     (:func:`coverage.access.land_of`).
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        The township polygons, in any CRS (projected to TWD97 TM2 here).
+    lands : array of Polygon
+        The land masses in TWD97 TM2 metres (:func:`coverage.access.land_masses`).
+
+    Returns
+    -------
+    array of int64
+        Per township (by position), the index of its land mass in ``lands``, or −1.
     """
     import numpy as np
     import shapely
@@ -841,10 +853,10 @@ def _nearest_dask(points, shared: tuple, cats, cross_sea, across_counties, npart
         cols = {c: (float if c in ("distance_km", "across_sea_km") else object) for c in NEAREST_COLUMNS}
         meta = _meta(points, cols, public_columns)
         if client is None:
-            shared = [dask.delayed(v, pure=True) for v in shared]
+            handles = [dask.delayed(v, pure=True) for v in shared]
         else:
-            shared = [client.scatter(v, broadcast=True) for v in shared]
-        parts = points.map_partitions(_nearest_partition, *shared, cats, cross_sea,
+            handles = [client.scatter(v, broadcast=True) for v in shared]
+        parts = points.map_partitions(_nearest_partition, *handles, cats, cross_sea,
                                       across_counties, tuple(public_columns), meta=meta, align_dataframes=False)
         return parts.compute() if client is None else client.compute(parts).result()
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import InputError
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .access import AccessResult
     from .facilities import Registry
+    from .measure import Definition
     from .population import Population
 
 __all__ = [
@@ -330,7 +331,9 @@ def measure_coverage(
 
     when = as_timestamp(as_of)
     table = township_coverage(
-        registry.facilities, townships, definition=definition, as_of=when, categories=categories, counties=counties
+        registry.facilities, townships, definition=cast("Definition", definition), as_of=when,
+        categories=None if categories is None else list(categories),
+        counties=None if counties is None else list(counties),
     )
     county_table = county_coverage(table)
     county_table["data"] = data_completeness(county_table, registry.facilities, [str(p) for p in paths]).to_numpy()

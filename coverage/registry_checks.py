@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,7 +87,7 @@ def _fields(results: list[tuple[Any, ...]], codes: np.ndarray, count: int) -> li
     return [_objects(r[j] for r in results)[codes] for j in range(count)]
 
 
-def _map_unique(keys: Sequence[Hashable], func: Callable[[Any], Any]) -> list[Any]:
+def _map_unique(keys: Iterable[Hashable], func: Callable[[Any], Any]) -> list[Any]:
     """``[func(k) for k in keys]``, calling ``func`` once per distinct key."""
     cache: dict[Hashable, Any] = {}
     return [cache[k] if k in cache else cache.setdefault(k, func(k)) for k in keys]
@@ -179,7 +179,7 @@ def _with_status_mismatches(
     status = pd.DataFrame({
         "file": t["file"].to_numpy()[bad], "row": t["row"].to_numpy()[bad].astype("int64"),
         "name": col["name"][bad], "kind": "status", "declared": col["status"][bad],
-        "located": [when(i) for i in np.flatnonzero(bad)], "reason": why[bad],
+        "located": [when(int(i)) for i in np.flatnonzero(bad)], "reason": why[bad],
     })
     out = pd.concat([mismatches, status], ignore_index=True) if len(status) else mismatches
     out = out.sort_values(["row"], kind="stable").sort_values(
@@ -554,7 +554,7 @@ def find_mismatches(
     mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
     located_county = np.array([county_of.get(c) for c in code], dtype=object)
     mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
-    declared = np.where(pd.notna(d_code), [full_of.get(c) for c in d_code], d_county)
+    declared = np.where(pd.notna(d_code), np.asarray([full_of.get(c) for c in d_code]), d_county)
     for i in np.flatnonzero(mism):
         notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
     for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
@@ -589,14 +589,15 @@ def check_rows(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str
         ``keep`` (accepted rows) and ``mismatches`` (:data:`MISMATCH_COLUMNS`).
     """
     n = len(t)
-    rej, notes, col = Rejections(n), [[] for _ in range(n)], registry_columns(t)
+    notes: list[list[str]] = [[] for _ in range(n)]
+    rej, col = Rejections(n), registry_columns(t)
     malformed = reject_malformed_rows(col, rej)
     category = check_categories(col, rej)
     decl = resolve_declared(col, towns)
     xy = locate_by_coordinates(col, towns, decl["decl_county"], rej, notes, datum)
     code = locate_without_coordinates(col, decl, xy, towns, rej)
     precision = check_precision(col, xy["has"], rej, notes)
-    values = {"col": col, "category": category, "code": code, "precision": precision,
+    values: dict[str, Any] = {"col": col, "category": category, "code": code, "precision": precision,
               "dates": check_dates(col, rej), "serves": check_serves(col, code, towns, rej),
               "cases": check_cases(col, rej), "snapped": xy["snapped"]}
     values["lon"], values["lat"] = _positions(xy, precision, code, towns)

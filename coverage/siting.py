@@ -742,6 +742,7 @@ def site_new_points(
     if objective == "townships":
         result, chosen = _site_townships(reach, unserved, cand, towns, people, covered_towns, new, time_limit)
     else:
+        assert new is not None  # refused above for the population objectives
         result = maximal_covering(reach, unserved, new, time_limit=time_limit)
         chosen = list(result.selected)
     rows, remaining, towns_now = _ranked_sites(chosen, reach, unserved, cand, towns, covered_towns,

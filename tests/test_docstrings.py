@@ -18,28 +18,11 @@ from numpydoc import validate as numpydoc_validate  # the test extra; missing, t
 # Modules whose exported functions still miss sections. Shrink this list as modules are completed:
 # with xfail_strict, a module listed here that has become complete fails until it is removed.
 XFAIL_MODULES = {
-    "coverage.access",
-    "coverage.brief",
-    "coverage.charts",
-    "coverage.coordinates",
-    "coverage.dates",
-    "coverage.diff",
-    "coverage.gaps",
     "coverage.maps.escape",
     "coverage.maps.payload",
     "coverage.maps.population",
     "coverage.maps.render",
     "coverage.maps.static",
-    "coverage.measure",
-    "coverage.names",
-    "coverage.plan",
-    "coverage.priority",
-    "coverage.privacy",
-    "coverage.programmes",
-    "coverage.report",
-    "coverage.serviceareas",
-    "coverage.terrain",
-    "coverage.workbook",
 }
 
 #: numpydoc.validate codes this test enforces (the others are style: summary punctuation, See Also, …).
