@@ -539,9 +539,32 @@ def locate_parquet(
     from 1 (index ``row``), so the parts, the rejections and the counts refer to the same rows.
     Memory stays that of one batch (plus the polygons and their grid) whatever the file size.
 
+    Parameters
+    ----------
+    source : str or Path
+        The GeoParquet file of points.
+    out : str or Path
+        The output directory (created if missing).
+    polygons : GeoDataFrame
+        Townships (or villages, with ``key="villcode"``) to locate in.
+    key : str, default "towncode"
+        The code column of ``polygons``.
+    batch_rows : int, default 1,000,000
+        Rows read, located and written at a time (at least 1).
+    public_columns : sequence of str, optional
+        Input columns to keep although their names look personal (:func:`locate`).
+
     Returns
     -------
-    dict with ``rows``, ``located``, ``outside``, ``rejected`` (rows = the other three summed).
+    dict of str to int
+        ``rows``, ``located``, ``outside``, ``rejected`` (rows = the other three summed).
+
+    Raises
+    ------
+    UnreadableFileError
+        ``source`` is not a readable GeoParquet file.
+    InputError
+        ``batch_rows`` is below 1.
     """
     import geopandas as gpd
     import pandas as pd

@@ -17,13 +17,7 @@ from numpydoc import validate as numpydoc_validate  # the test extra; missing, t
 
 # Modules whose exported functions still miss sections. Shrink this list as modules are completed:
 # with xfail_strict, a module listed here that has become complete fails until it is removed.
-XFAIL_MODULES = {
-    "coverage.maps.escape",
-    "coverage.maps.payload",
-    "coverage.maps.population",
-    "coverage.maps.render",
-    "coverage.maps.static",
-}
+XFAIL_MODULES: set[str] = set()
 
 #: numpydoc.validate codes this test enforces (the others are style: summary punctuation, See Also, …).
 CHECKS = {"GL08", "PR01", "PR02", "RT01", "YD01"}

@@ -16,6 +16,17 @@ __all__ = ["esc", "to_script_json"]
 def esc(value: object) -> str:
     """HTML-escaped text of a value; missing values (None, NaN, NaT, "") give ``""``.
 
+    Parameters
+    ----------
+    value : object
+        A cell or any other value; it is converted with :class:`str` (lists and tuples too,
+        never tested for missing values element-wise).
+
+    Returns
+    -------
+    str
+        ``str(value)`` with ``&``, ``<``, ``>``, ``"`` and ``'`` escaped, or ``""`` for a missing value.
+
     Examples
     --------
     >>> esc("<b>A&B</b>"), esc(None), esc(float("nan"))
@@ -43,6 +54,18 @@ def to_script_json(obj: Any) -> str:
     be evaluated (template injection).
 
     The result is valid JSON (``JSON.parse`` and :func:`json.loads` read it back unchanged).
+
+    Parameters
+    ----------
+    obj : object
+        JSON-able data (dict, list, str, numbers, bool, None); written compactly, non-ASCII text
+        kept as is. NaN and infinity are refused (:func:`json.dumps` with ``allow_nan=False``
+        raises ValueError).
+
+    Returns
+    -------
+    str
+        The JSON text with ``</``, ``<!``, U+2028, U+2029, ``{{``, ``{%`` and ``{#`` escaped.
 
     Examples
     --------

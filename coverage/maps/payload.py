@@ -104,7 +104,19 @@ BUNDLED_ATTRIBUTION = (
 
 
 def ordered_categories(categories: Sequence[str]) -> list[str]:
-    """The known programmes in their official order, then any other category by name."""
+    """The known programmes in their official order, then any other category by name.
+
+    Parameters
+    ----------
+    categories : sequence of str
+        Category keys, repeats allowed (e.g. the ``category`` column of a report's table).
+
+    Returns
+    -------
+    list of str
+        Each distinct key once: those of :data:`coverage.facilities.CATEGORIES` in its order,
+        then the others sorted.
+    """
     from ..facilities import CATEGORIES
 
     present = list(dict.fromkeys(categories))
@@ -112,7 +124,20 @@ def ordered_categories(categories: Sequence[str]) -> list[str]:
 
 
 def category_styles(categories: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Per category: ``label`` (zh-TW, escaped), ``colour`` and ``symbol`` of its markers."""
+    """Per category: ``label`` (zh-TW, escaped), ``colour`` and ``symbol`` of its markers.
+
+    Parameters
+    ----------
+    categories : sequence of str
+        Category keys, in the order the spare styles are handed out (:func:`ordered_categories`);
+        a known programme keeps its own colour and symbol, any other takes the next spare one.
+
+    Returns
+    -------
+    dict of str to dict
+        Category key → ``{"label", "colour", "symbol"}`` (str each); the label is the zh-TW
+        programme name, or the key itself for an unknown category.
+    """
     from ..facilities import CATEGORIES
 
     spare = iter(_SPARE_STYLES * (1 + len(categories) // len(_SPARE_STYLES)))
@@ -124,7 +149,22 @@ def category_styles(categories: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def marker_svg(colour: str, symbol: str, size: int = 24) -> str:
-    """A map pin in ``colour`` with a white ``symbol`` (one of circle, square, diamond, triangle, star, cross)."""
+    """A map pin in ``colour`` with a white ``symbol`` (one of circle, square, diamond, triangle, star, cross).
+
+    Parameters
+    ----------
+    colour : str
+        CSS colour of the pin (e.g. ``"#2166ac"``), placed in the SVG as is.
+    symbol : {"circle", "square", "diamond", "triangle", "star", "cross"}
+        The white symbol inside the pin.
+    size : int
+        Width of the SVG in pixels; the height is ``size × 34 / 24``, rounded.
+
+    Returns
+    -------
+    str
+        The ``<svg>`` element (``aria-hidden``).
+    """
     height = round(size * 34 / 24)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{height}" viewBox="0 0 24 34" '
@@ -144,6 +184,18 @@ def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeri
     two polygons is simplified once, so neighbours never overlap or open a sliver. Without it
     each polygon is simplified on its own (``preserve_topology=True``), which can leave hairline
     gaps, and a warning is logged.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Polygons (townships or villages) in any CRS; invalid ones are made valid first.
+    tolerance_m : float
+        Simplification tolerance in metres (:data:`TOLERANCE_M`); 0 or less keeps every vertex.
+
+    Returns
+    -------
+    GeoSeries
+        The simplified polygons in EPSG:4326, with the index of ``frame``.
     """
     import geopandas as gpd
     import shapely
@@ -186,6 +238,20 @@ def encode_geometry(geom, q: int) -> list[list[list[int]]]:
     quantisation collapses to fewer than three vertices are dropped (unless nothing else
     would be left of the geometry).
 
+    Parameters
+    ----------
+    geom : shapely Polygon or MultiPolygon or None
+        Geometry in lon/lat degrees; None or empty gives ``[]``.
+    q : int
+        Quantum: coordinates are rounded to ``1/q`` degree (:data:`QUANTUM`).
+
+    Returns
+    -------
+    list of list of list of int
+        Per polygon, its exterior ring then its holes, each delta-encoded.
+
+    Examples
+    --------
     >>> from shapely.geometry import box
     >>> encode_geometry(box(120.0, 23.0, 120.001, 23.002), 1000)
     [[[120001, 23000, 0, 2, -1, 0, 0, -2]]]
@@ -217,6 +283,16 @@ def main_island_bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
     Parts are measured in degrees², which ranks land masses of one latitude band correctly. The
     polygons are merged as a coverage (:func:`display_geometry` keeps shared edges shared), which is
     fast; overlapping input only shifts where the page opens.
+
+    Parameters
+    ----------
+    geoms : GeoSeries
+        Polygons in lon/lat (EPSG:4326), e.g. from :func:`display_geometry`; missing ones are skipped.
+
+    Returns
+    -------
+    list of list of float
+        ``[[south, west], [north, east]]`` in degrees, rounded to 4 decimals.
     """
     import numpy as np
     import shapely
@@ -237,6 +313,21 @@ def township_states(table: pd.DataFrame, categories: Sequence[str]) -> pd.DataFr
 
     :data:`COVERED` (0), :data:`UNCOVERED` (1) or :data:`UNCOVERED_FLAGGED` (2: uncovered and
     any of the township flags set: mountain/plain indigenous, coastal, island, county-remote).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Township × category rows as :attr:`CoverageReport.townships <coverage.pipeline.CoverageReport>`:
+        ``towncode``, ``category``, ``covered`` and the flag columns of
+        :data:`coverage.geography.FLAGS` that it has (missing flags count as unset).
+    categories : sequence of str
+        Categories to keep, in column order; rows of other categories are left out.
+
+    Returns
+    -------
+    DataFrame
+        Index ``towncode``, one column per category of ``categories``; NaN where a township has
+        no row for a category (or the category has none at all).
     """
     import numpy as np
 
@@ -256,6 +347,25 @@ def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: di
 
     With a ``cases`` column, also the caseload per category, 1 … ``suppress_below − 1`` shown as
     ``<3`` (:func:`coverage.privacy.suppress_value`).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Township × category rows as :attr:`CoverageReport.townships <coverage.pipeline.CoverageReport>`:
+        ``towncode``, ``county``, ``township``, ``category``, ``facilities``, ``planned``, the flag
+        columns and optionally ``cases``.
+    categories : sequence of str
+        Categories shown, one table row each in this order (row ``i`` gets the class ``sn-r{i}``);
+        a township without a row for one shows 0 facilities.
+    styles : dict of str to dict
+        :func:`category_styles` of the categories; gives each row's label.
+    suppress_below : int
+        Caseloads from 1 to ``suppress_below − 1`` are shown as ``<suppress_below``.
+
+    Returns
+    -------
+    dict of str to str
+        Towncode → tooltip HTML, for every township of ``table``.
     """
     from ..gaps import flag_labels
     from ..privacy import suppress_value
@@ -300,6 +410,28 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
 
     With ``town_names`` (towncode → (county, township)), a facility that names the townships it
     serves (``serves``) shows them as 服務區域 (the county only where it is not the facility's own).
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        Rows of :attr:`Registry.facilities <coverage.facilities.Registry>`: ``name``, ``category``,
+        ``address``, ``county``, ``township``, ``status``, ``opened``, ``closed``, ``source``,
+        ``precision``, ``note``, ``serves`` (any of them may be missing) and the public columns.
+    states : Series
+        State of each facility, aligned with ``facilities`` by position
+        (:func:`coverage.measure.facility_state`); ``planned`` adds 尚未啟用 to the status.
+    styles : dict of str to dict
+        :func:`category_styles` of every category of ``facilities``; gives the category label.
+    public_columns : sequence of str
+        Extra columns the user marked public, shown by name after 資料來源.
+    town_names : mapping of str to tuple of (str, str), optional
+        Towncode → (county, township), to name the townships a facility serves; None leaves
+        服務區域 out.
+
+    Returns
+    -------
+    list of str
+        One popup HTML per facility, in the order of ``facilities``.
     """
     out = []
     for (_, f), state in zip(facilities.iterrows(), states, strict=True):
@@ -552,6 +684,30 @@ def sites_payload(plan: SitingPlan, county: str, cats: Sequence[str], states: pd
     after, ``items`` (rank ``r``, ``[lat, lon]`` ``a``, tooltip ``t``, popup ``p``, township
     newly covered ``nc``) and the escaped zh-TW texts ``summary``, ``toggle``, ``layer``,
     ``radiusLayer``.
+
+    Parameters
+    ----------
+    plan : SitingPlan
+        From :func:`coverage.siting.site_new_points`, for ``county`` and one of ``cats``.
+    county : str
+        Official county name of the map.
+    cats : sequence of str
+        The payload's categories, in order (the plan's category gives ``k``).
+    states : DataFrame
+        :func:`township_states` of the map's townships, in the payload's township order.
+    styles : dict of str to dict
+        :func:`category_styles` of ``cats``.
+
+    Returns
+    -------
+    Sites
+        The dict described by :class:`coverage.maps.schema.Sites`.
+
+    Raises
+    ------
+    InputError
+        When the plan is for another county, for a category not in ``cats``, or names
+        townships not in ``states``.
     """
     from ..errors import InputError
 
@@ -641,6 +797,20 @@ def _site_items(frame: pd.DataFrame, label: str, km: str, has_people: bool) -> l
 def coverage_rate(covered: int, total: int) -> float:
     """Percent covered with one decimal, rounded half up, as every output of the package computes it.
 
+    Parameters
+    ----------
+    covered : int
+        Townships covered.
+    total : int
+        Townships in all; 0 gives 0.0.
+
+    Returns
+    -------
+    float
+        ``100 × covered / total`` rounded half up to one decimal (:func:`coverage.measure.rate`).
+
+    Examples
+    --------
     >>> coverage_rate(17, 18), coverage_rate(1, 8), coverage_rate(0, 0)
     (94.4, 12.5, 0.0)
     """
@@ -648,12 +818,36 @@ def coverage_rate(covered: int, total: int) -> float:
 
 
 def definition_label(definition: str) -> str:
-    """zh-TW wording of a coverage definition (``presence`` → 鄉鎮市區內至少一處據點)."""
+    """zh-TW wording of a coverage definition (``presence`` → 鄉鎮市區內至少一處據點).
+
+    Parameters
+    ----------
+    definition : str
+        The report's coverage definition: ``presence`` or ``service-area``.
+
+    Returns
+    -------
+    str
+        Its zh-TW wording; an unknown definition is returned escaped as given.
+    """
     return _DEFINITION_LABELS.get(definition, esc(definition))
 
 
 def boundary_attribution(report: CoverageReport, level: str = "township") -> str:
-    """Attribution HTML of the boundary data the map draws."""
+    """Attribution HTML of the boundary data the map draws.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        Its ``boundaries`` is ``bundled…`` or the path of a user's boundary file.
+    level : {"township", "village"}
+        ``village`` also credits the bundled village boundaries.
+
+    Returns
+    -------
+    str
+        Escaped text: :data:`BUNDLED_ATTRIBUTION`, or the name of the user's file.
+    """
     from pathlib import Path
 
     if report.boundaries.startswith("bundled"):

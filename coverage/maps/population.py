@@ -59,7 +59,19 @@ _AGE_LABELS = AGE_GROUP_LABELS
 
 
 def age_label(group: str) -> str:
-    """zh-TW name of an age group (``children`` → ``兒少 0–17歲``), escaped."""
+    """zh-TW name of an age group (``children`` → ``兒少 0–17歲``), escaped.
+
+    Parameters
+    ----------
+    group : str
+        Age-group key (:data:`coverage.population.AGE_GROUPS`: ``total``, ``children`` …).
+
+    Returns
+    -------
+    str
+        Its zh-TW label (:data:`coverage.vocabulary.AGE_GROUP_LABELS`); an unknown key is returned as is,
+        escaped.
+    """
     from ..population import AGE_GROUPS
 
     return esc(_AGE_LABELS.get(group) or AGE_GROUPS.get(group, (0, 0, group))[2])
@@ -72,7 +84,20 @@ def _int(value: Any) -> int | None:
 
 
 def population_meta(report: CoverageReport) -> PopulationMeta | None:
-    """The payload's ``pop``: age group, its label, distance, file, period and level; None without population."""
+    """The payload's ``pop``: age group, its label, distance, file, period and level; None without population.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        Its ``access`` (age group, ``distance_km``, ``catchment_km``) and ``population`` (file,
+        period, level) give the figures.
+
+    Returns
+    -------
+    PopulationMeta or None
+        The dict described by :class:`coverage.maps.schema.PopulationMeta` (texts escaped); None
+        when the report has no access figures or no population.
+    """
     from pathlib import Path
 
     acc, pop = report.access, report.population
@@ -119,6 +144,20 @@ def township_figures(report: CoverageReport, codes: Sequence[str],
     ``el`` (mean elevation, m) and ``ac``: per category ``[share within distance_km (%), mean km,
     max km, index of the nearest facility's name in names or -1, 2SFCA per 10,000, km across the
     sea]`` (None where the category has no figure). ``names`` are escaped.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        Its ``access``, ``population`` and ``remoteness`` (any may be None) give the figures.
+    codes : sequence of str
+        Towncodes of the map's townships; each gets an entry in ``figures``.
+    categories : sequence of str
+        The map's categories, in the order of the ``ac`` lists.
+
+    Returns
+    -------
+    tuple of (dict of str to dict, list of str) or None
+        ``(figures, names)`` as described above, or None.
     """
     import pandas as pd
 
@@ -173,6 +212,22 @@ def village_figures(report: CoverageReport, villcodes: Sequence[str],
 
     None unless the report's population is village-level. A distance is None where no facility
     of the category is on the village's land mass.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        Its ``access.points`` (per village × category: ``villcode``, ``people``, ``distance_km``)
+        give the figures.
+    villcodes : sequence of str
+        Village codes in the payload's village order.
+    categories : sequence of str
+        The map's categories, in the order of each ``d`` list.
+
+    Returns
+    -------
+    list of dict or None
+        One dict per village of ``villcodes``: ``{"p": people, "d": [km or None, …]}``, or ``{}``
+        for a village the population file lacks; None without village-level population.
     """
     import math
 
@@ -195,7 +250,19 @@ def village_figures(report: CoverageReport, villcodes: Sequence[str],
 
 
 def representative_points(townships: gpd.GeoDataFrame) -> dict[str, tuple[float, float]]:
-    """towncode → (lat, lon) of a point inside the township's largest part."""
+    """towncode → (lat, lon) of a point inside the township's largest part.
+
+    Parameters
+    ----------
+    townships : GeoDataFrame
+        Township boundaries with a ``towncode`` column, in any CRS; parts are compared by area in
+        TWD97 metres.
+
+    Returns
+    -------
+    dict of str to tuple of (float, float)
+        Towncode → (lat, lon) in degrees, rounded to 5 decimals.
+    """
     import numpy as np
     import shapely
 
@@ -214,7 +281,18 @@ def representative_points(townships: gpd.GeoDataFrame) -> dict[str, tuple[float,
 
 
 def priority_rank_class(rank: int) -> int:
-    """Colour class of a rank: 1 → 1, 2–3 → 2, 4–5 → 3, later → 4 (:data:`PRIORITY_COLOURS`)."""
+    """Colour class of a rank: 1 → 1, 2–3 → 2, 4–5 → 3, later → 4 (:data:`PRIORITY_COLOURS`).
+
+    Parameters
+    ----------
+    rank : int
+        Priority rank in its county and category, from 1.
+
+    Returns
+    -------
+    int
+        The colour class, 1 to 4.
+    """
     return 1 if rank <= 1 else 2 if rank <= 3 else 3 if rank <= 5 else 4
 
 
@@ -227,6 +305,27 @@ def priority_items(report: CoverageReport, county: str | None, categories: Seque
     affected ``p``, mean and maximum distance ``d``/``m`` (km, None when unknown), already
     covered ``u`` (0/1) and the escaped reasons ``w``. ``top`` keeps the first ranks of each
     county × category.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        Its ``priorities`` (:func:`coverage.priority.rank_priorities`) give the items.
+    county : str or None
+        Official county name; None keeps every county.
+    categories : sequence of str
+        The map's categories; priorities of other categories are left out.
+    townships : GeoDataFrame
+        Township boundaries (``towncode``, geometry) that give the representative points; a
+        ranked township not among them is left out.
+    top : int, optional
+        Keep ranks up to ``top`` only (:data:`NATIONAL_PRIORITY_TOP` on the national map); None
+        keeps all.
+
+    Returns
+    -------
+    list of list of PriorityItem or None
+        One list per category of ``categories``, in the order of the priorities; None when the
+        report has no priorities or no access figures.
     """
     prio = report.priorities
     if prio is None or report.access is None:
@@ -259,6 +358,26 @@ def add_population(payload: MapPayload, report: CoverageReport, county: str | No
     :func:`township_figures` into ``towns`` and :func:`village_figures` into ``villages``
     (``villcodes``: the villages' codes in payload order). Without population and DEM it only
     sets ``pop`` and ``prio`` to None.
+
+    Parameters
+    ----------
+    payload : MapPayload
+        The payload of :func:`coverage.maps.payload.map_payload` with ``towns`` and ``villages``
+        set; changed in place.
+    report : CoverageReport
+        The report the payload was made from.
+    county : str or None
+        Official county name of the map; None for the national map, which marks only the first
+        :data:`NATIONAL_PRIORITY_TOP` ranks and starts with the priority layer hidden.
+    codes : sequence of str
+        Towncodes of the payload's townships, in payload order.
+    categories : sequence of str
+        The payload's categories, in order.
+    townships : GeoDataFrame
+        Township boundaries that give the priority badges' positions (:func:`priority_items`).
+    villcodes : sequence of str, optional
+        Village codes of the payload's villages, in payload order; None (a township-level map)
+        adds no village figures.
     """
     payload["pop"] = population_meta(report)
     payload["prio"] = None

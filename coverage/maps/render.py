@@ -132,6 +132,18 @@ def write_offline_assets(out_dir: str | Path) -> list[Path]:
     The files come from the package ``folium-offline``, which ships the web assets of the
     same folium release (images inlined as data URIs), looked up by the URL folium uses.
 
+    Parameters
+    ----------
+    out_dir : str or Path
+        Directory of the maps; the files go into its ``lib`` subdirectory (:data:`ASSET_DIR`),
+        written atomically.
+
+    Returns
+    -------
+    list of Path
+        The files written: ``leaflet.js``, ``leaflet.css``, ``leaflet.markercluster.js`` and
+        ``MarkerCluster.css``.
+
     Raises
     ------
     CoverageError
@@ -168,6 +180,18 @@ class MapFrame(str):
 def show_map(page: str, height: int = 560) -> MapFrame:
     """Wrap a map page (:func:`render_map` with ``offline="inline"``) for display in a notebook.
 
+    Parameters
+    ----------
+    page : str
+        The HTML page.
+    height : int
+        Height of the ``<iframe>`` in pixels.
+
+    Returns
+    -------
+    MapFrame
+        The page as a :class:`MapFrame` of that height.
+
     Examples
     --------
     >>> frame = show_map("<html><body>地圖</body></html>", height=300)
@@ -184,14 +208,38 @@ def _safe_name(text: str, default: str) -> str:
 
 
 def map_filename(county: str | None) -> str:
-    """File name of a county's map (``嘉義縣.html``), or of the national map (``taiwan.html``)."""
+    """File name of a county's map (``嘉義縣.html``), or of the national map (``taiwan.html``).
+
+    Parameters
+    ----------
+    county : str or None
+        Official county name; None for the national map.
+
+    Returns
+    -------
+    str
+        The file name; characters not allowed in file names become ``_``.
+    """
     if county is None:
         return NATIONAL_FILE
     return f"{_safe_name(county, 'county')}.html"
 
 
 def site_map_filename(county: str, category: str) -> str:
-    """File name of a siting map: ``sites_嘉義縣_community_support_point.html``."""
+    """File name of a siting map: ``sites_嘉義縣_community_support_point.html``.
+
+    Parameters
+    ----------
+    county : str
+        Official county name of the plan.
+    category : str
+        Category key of the plan.
+
+    Returns
+    -------
+    str
+        The file name; characters not allowed in file names become ``_``.
+    """
     return f"sites_{_safe_name(county, 'county')}_{_safe_name(category, 'category')}.html"
 
 
@@ -299,6 +347,16 @@ def _flag_labels() -> list[str]:
 def asset_text(name: str) -> str:
     """Text of a file of the package's ``coverage/maps/assets`` (``coverage.js``, ``coverage.css``, ``index.css``).
 
+    Parameters
+    ----------
+    name : str
+        File name inside ``coverage/maps/assets``.
+
+    Returns
+    -------
+    str
+        The file's text (UTF-8).
+
     Raises
     ------
     CoverageError
@@ -321,6 +379,16 @@ def page_css(payload: MapPayload) -> str:
 
     Those are the gap colour (a CSS variable), the priority badge colours and, per category, the
     bold tooltip row of the programme shown.
+
+    Parameters
+    ----------
+    payload : MapPayload
+        The page's payload; its ``cats`` give the number of tooltip-row rules.
+
+    Returns
+    -------
+    str
+        The CSS text.
     """
     from .payload import GAP_COLOUR
     from .population import PRIORITY_COLOURS
@@ -653,8 +721,11 @@ def write_maps(
     Parameters
     ----------
     report : CoverageReport
-    out_dir : path
+        From :func:`coverage.run_coverage`; one map per county in it.
+    out_dir : str or Path
+        Directory to write into (created if missing).
     level : {"township", "village"}
+        Polygons filled, as for :func:`render_map`.
     basemap : {"osm", "nlsc", "none"}, optional
         Default ``osm``, or ``none`` when ``offline``. Only the basemap needs the network.
     offline : bool
@@ -720,7 +791,7 @@ def write_site_map(
 ) -> Path:
     """Write the siting map ``out_dir/sites_<county>_<category>.html`` (atomically) and return its path.
 
-    The county's map (:func:`render_map`) of ``report`` with ``plan``'s recommended sites. With
+    The county's map (:func:`render_map`) of ``report`` with ``plan``'s recommended sites.
     The JavaScript/CSS goes into ``out_dir/lib``; with ``offline`` the basemap is ``none`` by default.
 
     Parameters
@@ -729,6 +800,26 @@ def write_site_map(
         Coverage of the plan's county (and category) on the plan's date.
     plan : SitingPlan
         From :func:`coverage.siting.site_new_points`.
+    out_dir : str or Path
+        Directory to write into.
+    level : {"township", "village"}
+        Polygons filled, as for :func:`render_map`.
+    basemap : {"osm", "nlsc", "none"}, optional
+        Default ``osm``, or ``none`` when ``offline``.
+    offline : bool
+        No network at all: the default basemap becomes none. (The JavaScript/CSS is linked from
+        ``out_dir/lib`` in any case.)
+
+    Returns
+    -------
+    Path
+        The page written.
+
+    Raises
+    ------
+    InputError
+        When ``level`` or ``basemap`` is not one of its choices, or the plan's county or category
+        is not in ``report``.
     """
     from ..report import atomic_open
 

@@ -42,6 +42,19 @@ def scale_bar_corner(land, bounds: tuple[float, float, float, float]) -> tuple[s
     Corners are tried in the order lower left, lower right, upper left, upper right; the first
     that touches no land wins, else the one overlapping the least area (連江縣's 莒光 sits in
     the lower left). ``land`` is a shapely geometry in the same (metre) coordinates.
+
+    Parameters
+    ----------
+    land : shapely geometry
+        The county's land (union of its townships), in the coordinates of ``bounds``.
+    bounds : tuple of float
+        ``(x0, y0, x1, y1)`` of the panel, in metres (TWD97).
+
+    Returns
+    -------
+    tuple of (str, tuple of float)
+        The corner (``"lower left"``, ``"lower right"``, ``"upper left"`` or ``"upper right"``)
+        and the bar's box ``(x0, y0, x1, y1)`` there.
     """
     from shapely.geometry import box
 
@@ -78,6 +91,20 @@ def label_offsets(labels, markers, radius: float) -> list[float]:
     within ``radius`` metres of the label's anchor, so markers never cover names.
 
     ``labels`` and ``markers`` are arrays of (x, y) in metres.
+
+    Parameters
+    ----------
+    labels : array-like of (x, y)
+        Anchors of the township labels, in metres.
+    markers : array-like of (x, y)
+        Positions of the service points, in metres.
+    radius : float
+        Distance in metres within which a marker moves a label down.
+
+    Returns
+    -------
+    list of float
+        One offset per label: ``0.0`` or ``-8.0``.
     """
     import numpy as np
 
@@ -224,6 +251,17 @@ def county_figure(
         Programmes to draw (canonical keys), one panel each; default every programme of the report.
     dpi : int
         Resolution of the PNG.
+
+    Returns
+    -------
+    Path
+        ``path``, written.
+
+    Raises
+    ------
+    InputError
+        When ``level`` is not one of its choices, ``county`` is not in the report, or none of
+        ``categories`` is in the report for ``county``.
     """
     import matplotlib
 
