@@ -12,20 +12,21 @@ import datetime as dt
 import json
 import tempfile
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pyproj import Transformer
 from shapely.geometry import Point
 
 from coverage.coordinates import locate_by_coordinates
 from coverage.csvtext import csv_records
-from coverage.errors import InputError, UnreadableFileError
+from coverage.errors import CoverageError, InputError, UnreadableFileError
 from coverage.facilities import (
     CATEGORIES,
     FACILITY_COLUMNS,
@@ -46,6 +47,7 @@ from coverage.facilities import (
     resolve_declared,
     split_extra_columns,
 )
+from coverage.privacy import is_personal_column
 from coverage.rejections import Rejections
 
 ZHUQI, ALISHAN, CHIAYI_EAST, BANQIAO, YUANLIN, DAJIA, JINCHENG = (
@@ -1032,3 +1034,163 @@ def test_coordinates_with_degree_signs_and_spaces_are_read(tmp_path: Path, towns
     assert got == {"甲": (120.55, 23.52), "乙": (120.551, 23.521), "丙": (120.552, 23.522)}
     assert sorted(reg.rejected["row"]) == [5, 6]
     assert reg.rows_read == reg.accepted + reg.rejected_rows
+
+
+# ----------------------------------------------------------------------------- hostile registry files
+
+HEADERS = ["類別,名稱,縣市,鄉鎮市區,經度,緯度,啟用日期", "category,name,township,x,y,opened,closed,serves",
+           "類別,名稱,鄉鎮市區,個案數,聯絡人,電話,名稱,聯絡人"]
+cells = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "nan", "inf", "-inf", "1e400", "民國112年13月",
+                     "112/02/30", "0", "", "　", "\x00", "\x1b[31m", "臺北縣板橋市", "東區", "嘉義縣阿里山",
+                     "120.55", "23.52", "190000", "2600000", "x" * 5000]),
+)
+rows = st.lists(st.lists(cells, min_size=0, max_size=9), min_size=0, max_size=8)
+settings_ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _csv(rows_: list[list[str]], header: str) -> str:
+    def q(c: str) -> str:
+        return '"' + c.replace('"', '""') + '"'
+
+    return header + "\n" + "\n".join(",".join(q(c) for c in r) for r in rows_) + "\n"
+
+
+def test_registry_rows_never_crash_and_balance(tmp_path, townships):
+    """Rows of hostile cells under real header layouts: refused in one line naming the file, or read with
+    every row accepted or rejected (with a reason) and no personal column kept. Both outcomes must occur."""
+    seen: Counter = Counter()
+
+    @settings_
+    @given(data=rows, header=st.sampled_from(HEADERS), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp950"]))
+    def run(data, header, encoding):
+        path = tmp_path / "r.csv"
+        path.write_bytes(_csv(data, header).encode(encoding, errors="replace"))
+        try:
+            reg = read_facilities(path, townships=townships)
+        except CoverageError as exc:
+            assert "\n" not in str(exc) and "r.csv" in str(exc), str(exc)
+            seen["refused"] += 1
+            event(f"refused: {type(exc).__name__}")
+            return
+        assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
+        assert set(reg.rejected.columns) >= {"file", "row", "field", "value", "reason"}
+        assert reg.rejected["reason"].str.len().gt(0).all()
+        assert not [c for c in reg.facilities.columns if is_personal_column(c)]
+        cases = reg.facilities["cases"].dropna()
+        assert (cases >= 0).all() and (cases == cases.round()).all()
+        outcome = "read, some rows rejected" if len(reg.rejected) else "read, no row rejected"
+        seen[outcome] += 1
+        event(outcome)
+
+    run()
+    assert seen["read, some rows rejected"] and seen["refused"], seen
+
+
+def test_random_bytes_are_refused_cleanly(tmp_path, townships):
+    """Random bytes under a reader's suffix: refused naming the file (or, rarely, read with counts balancing)."""
+    seen: Counter = Counter()
+
+    @settings_
+    @given(blob=st.binary(max_size=2000), suffix=st.sampled_from([".csv", ".xlsx", ".geojson", ".gpkg", ".txt"]))
+    def run(blob, suffix):
+        path = tmp_path / f"junk{suffix}"
+        path.write_bytes(blob)
+        try:
+            reg = read_facilities(path, townships=townships)
+        except CoverageError as exc:
+            assert "junk" in str(exc) and "\n" not in str(exc), str(exc)
+            seen["refused"] += 1
+            event(f"refused: {type(exc).__name__}")
+            return
+        assert reg.rows_read == len(reg.facilities) + reg.rejected.groupby("file")["row"].nunique().sum()
+        seen["read"] += 1
+        event("read")
+
+    run()
+    assert seen["refused"], seen
+
+
+# ----------------------------------------------------------------------------- registry: coordinates and dates
+
+COORD_FORMS = ["wgs84", "wgs84 swapped", "twd97", "twd97 swapped", "twd97 in lon/lat", "twd67", "nan", "inf"]
+
+
+def _coordinate_cells(lon: float, lat: float, form: str) -> tuple[str, str, str, str]:
+    """(lon, lat, x, y) cells of a point written in ``form``."""
+    from pyproj import Transformer
+
+    if form in ("nan", "inf"):
+        return form, f"{lat:.6f}", "", ""
+    if form.startswith("wgs84"):
+        a, b = f"{lon:.6f}", f"{lat:.6f}"
+        return (b, a, "", "") if "swapped" in form else (a, b, "", "")
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:3826", always_xy=True).transform(lon, lat)
+    if form == "twd67":  # EPSG's TWD97 → TWD67 transformation (TM2 zone 121), as old registries hold
+        x, y = Transformer.from_crs("EPSG:3826", "EPSG:3828", always_xy=True).transform(x, y)
+    a, b = f"{x:.2f}", f"{y:.2f}"
+    if form == "twd97 in lon/lat":
+        return a, b, "", ""
+    return ("", "", b, a) if "swapped" in form else ("", "", a, b)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.tuples(st.integers(0, 367), st.sampled_from(COORD_FORMS)), min_size=1, max_size=6),
+       duplicate_header=st.booleans())
+def test_registry_coordinate_systems(tmp_path, townships, picks, duplicate_header):
+    """WGS84, TWD97 (also swapped, or in the lon/lat columns) land in the right township; undeclared
+    TWD67 (read as TWD97, about 850 m off) never lands farther than 1.5 km; NaN/inf are rejected."""
+    reps = townships.set_index("towncode").geometry.representative_point()
+    header = "類別,名稱,經度,緯度,X,Y" + (",名稱,經度" if duplicate_header else "")
+    lines, truth = [header], {}
+    for i, (k, form) in enumerate(picks):
+        code = reps.index[k]
+        pt = reps.iloc[k]
+        cells = _coordinate_cells(pt.x, pt.y, form)
+        lines.append(",".join(["小衛星", f"點{i}", *cells] + (["別名", "1"] if duplicate_header else [])))
+        truth[f"點{i}"] = (code, form, pt)
+    path = tmp_path / "coords.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reg = read_facilities(path, townships=townships)
+    assert reg.rows_read == len(reg.facilities) + reg.rejected["row"].nunique() == len(picks)
+    accepted = reg.facilities.set_index("name")
+    for name, (code, form, pt) in truth.items():
+        event(form)
+        if form in ("nan", "inf"):
+            assert name not in accepted.index
+            continue
+        if form == "twd67":
+            if name in accepted.index:
+                row = accepted.loc[name]
+                assert abs(row["lon"] - pt.x) < 0.016 and abs(row["lat"] - pt.y) < 0.014
+            continue
+        assert name in accepted.index, reg.rejected
+        assert accepted.loc[name, "towncode"] == code, (form, accepted.loc[name, "note"])
+    if duplicate_header:
+        assert "名稱" in reg.facilities.columns  # the second 名稱 column kept under its own name
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 367), min_size=1, max_size=6))
+def test_declared_twd67_lands_in_its_township(tmp_path, townships, picks):
+    """TWD67 TM2 metres declared with xy_datum="TWD67" land in the right township (main island)."""
+    main = townships[~townships["island"]].set_index("towncode").geometry.representative_point()
+    lines = ["類別,名稱,X,Y"]
+    for i, k in enumerate(picks):
+        _, _, x, y = _coordinate_cells(main.iloc[k % len(main)].x, main.iloc[k % len(main)].y, "twd67")
+        lines.append(f"小衛星,點{i},{x},{y}")
+    path = tmp_path / "twd67.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = read_facilities(path, townships=townships, xy_datum="TWD67").facilities.set_index("name")["towncode"]
+    assert [got[f"點{i}"] for i in range(len(picks))] == [main.index[k % len(main)] for k in picks]
+
+
+@pytest.mark.parametrize("text", ["2023-02-30", "112/13/01", "民國112年13月", "0000-00-00", "2101-01-01", "1899",
+                                  "12345678", "1", "昨天", "2023-07-01-01", "--", "９９９９", "1e5", "2023/7/1 25:00"])
+def test_nonsense_dates_are_rejected_with_the_value(tmp_path, townships, text):
+    path = tmp_path / "dates.csv"
+    path.write_text(f'類別,名稱,鄉鎮市區,啟用日期\n小衛星,甲,嘉義縣竹崎鄉,"{text}"\n', encoding="utf-8")
+    reg = read_facilities(path, townships=townships)
+    assert reg.facilities.empty
+    assert reg.rejected[["row", "field", "value"]].values.tolist() == [[2, "opened", text.replace("９", "9")]]

@@ -436,7 +436,7 @@ def test_whatif_takes_a_full_width_colon(seed, townships):
 
 # ----------------------------------------------------------------------------- fuzz: targets and scenario files
 
-# hostile cells, as in the registry fuzz tests (test_fuzz.py)
+# hostile cells, as in the registry fuzz tests (test_facilities.py)
 cells = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["=HYPERLINK(\"http://x\")", "+1", "@SUM(A1)", "nan", "inf", "-inf", "1e400", "民國112年13月",

@@ -1,4 +1,6 @@
-"""Tests of coverage.tabular (with coverage.columns, coverage.plaincsv), coverage.csvtext and coverage.xlsxread.
+"""Tests of coverage.tabular (with coverage.columns), coverage.csvtext and coverage.xlsxread.
+
+The quote-free column reader (coverage.plaincsv) is tested in test_plaincsv.py.
 
 Real-world and hostile files.
 
@@ -8,7 +10,8 @@ same-named files), memory follows the real content (XFD1048576, shared-strings b
 
 Every fixture is written by the test into ``tmp_path``. Workbooks are real XLSX zips whose XML
 parts are written here by hand (:func:`write_xlsx`), so a test can break exactly one part.
-Memory and time of the bombs are measured by ``benchmarks/hostile.py``, not asserted here.
+Memory and time of the bombs are measured by ``benchmarks/hostile.py``, not asserted here; the
+file-size and row limits and the memory of a large registry are measured in a child process.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -603,109 +607,66 @@ def test_summary_names_same_named_files_apart(tmp_path):
     assert summary["registry"]["files"] == ["north/清冊.csv", "south/清冊.csv"]
 
 
-# ----------------------------------------------------------------------------- quote-free CSV read by columns
+# ----------------------------------------------------------------------------- absurd sizes
 
-_plain_seen: Counter = Counter()
-# cells of quote-free registries: CJK, full-width forms NFKC changes (，Ａ１), odd spaces str.split() knows
-# and characters NFKC composes with their neighbour (é + dot below, Hangul jamo, a Tamil vowel sign)
-_CELL_CHARS = st.sampled_from([*"甲乙竹崎鄉ab1.-，Ａ１（）\u3000 \t\xa0\x1c\u2028\u200b", "嘉義縣竹崎鄉", "社福中心",
-                               "120.55", *"é\u0323\u0301\u1100\u1161\u11a8\u0b92\u0bd7ｶﾞ"])
-_plain_cell = st.lists(_CELL_CHARS, max_size=4).map("".join)
-
-
-@st.composite
-def _plain_csv_text(draw: st.DrawFn) -> tuple[str, str]:
-    """A quote-free delimited file: a registry header (maybe trailing blank cells), ragged rows, blank lines."""
-    delimiter = draw(st.sampled_from([",", ";", "|", "\t"]))
-    header = ["類別", "名稱", "鄉鎮市區", *draw(st.sampled_from([[], ["備註"], ["", ""]]))]
-    width = len(header)
-    rows = draw(st.lists(st.one_of(
-        st.lists(_plain_cell, min_size=width, max_size=width),  # lines up
-        st.lists(_plain_cell, min_size=width, max_size=width),
-        st.lists(_plain_cell, min_size=0, max_size=width + 2),  # ragged, or blank
-    ), max_size=12))
-    ends = draw(st.lists(st.sampled_from(["\n", "\n", "\n", "\r\n", "\r"]), min_size=len(rows) + 1,
-                         max_size=len(rows) + 1))
-    cells = [c.replace(delimiter, "") for c in header]
-    lines = [delimiter.join(cells) + ends[0]]
-    lines += [delimiter.join(c.replace(delimiter, "") for c in r) + e for r, e in zip(rows, ends[1:], strict=True)]
-    if draw(st.booleans()):
-        lines[-1] = lines[-1].rstrip("\r\n")  # no line break at the end
-    return "".join(lines), delimiter
+_MEASURE = """
+import json, resource, sys
+from coverage.errors import CoverageError
+from coverage.tabular import read_table
+import pandas, pyarrow, geopandas  # noqa: F401  (imports out of the baseline)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    outcome = f"read {len(read_table(sys.argv[1]))} rows"
+except CoverageError as exc:
+    outcome = str(exc)
+grew = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024
+print(json.dumps({"outcome": outcome, "grew_mb": grew}))
+"""
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(file=_plain_csv_text(), chunk=st.integers(1, 5), by_value=st.booleans())
-def test_quote_free_csv_read_by_columns_equals_the_careful_reader(tmp_path: Path, file: tuple[str, str],
-                                                                  chunk: int, by_value: bool) -> None:
-    """A CSV without quotes is read column by column (coverage.plaincsv) into the very table the
-    record-by-record reader gives: same rows and row numbers, same cells, same malformed-row markers."""
-    import pandas as pd
+def _read_in_child(path, **env):
+    """(outcome, MB the peak resident memory grew by) of read_table in a fresh process."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from coverage import plaincsv, tabular
-
-    text, _ = file
-    path = tmp_path / "plain.csv"
-    path.write_text(text, encoding="utf-8")
-    calls = Counter()
-    real_plain, real_chunk = tabular._plain_csv, plaincsv._plain_chunk
-
-    def spy_chunk(*args, **kwargs):
-        table = real_chunk(*args, **kwargs)
-        calls["plain chunk" if table is not None else "careful chunk"] += 1
-        return table
-
-    def outcome(read):
-        try:
-            return read(path)
-        except UnreadableFileError as exc:
-            return str(exc)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(plaincsv, "_CHUNK_LINES", chunk)
-        mp.setattr(plaincsv, "_FILTER_MIN", 0 if by_value else 10**9)  # find the values to clean, or clean all
-        mp.setattr(plaincsv, "_plain_chunk", spy_chunk)
-        by_columns = outcome(read_table)
-        mp.setattr(tabular, "_plain_csv", lambda *a: pytest.fail("the careful reader was not used"))
-        mp.setattr(tabular, "_scan", lambda *a: True)  # as if the file held a quote
-        careful = outcome(read_table)
-    if isinstance(careful, str):
-        assert by_columns == careful
-        kind = "refused"
-    else:
-        assert not isinstance(by_columns, str), by_columns
-        pd.testing.assert_frame_equal(by_columns, careful)
-        kind = "read"
-    assert real_plain is tabular._plain_csv
-    for k in calls:
-        event(k)
-        _plain_seen[k] += 1
-    event(kind)
-    _plain_seen[kind] += 1
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True, cwd=repo,
+                          env={**os.environ, **env}, check=True)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out["outcome"], out["grew_mb"]
 
 
-def test_quote_free_property_reached_both_paths() -> None:
-    if not _plain_seen:
-        pytest.skip("run with test_quote_free_csv_read_by_columns_equals_the_careful_reader")
-    assert _plain_seen["plain chunk"] > 20 and _plain_seen["careful chunk"] > 20 and _plain_seen["read"] > 20
+def test_two_gigabyte_file_refused_before_reading(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_bytes("類別,名稱,鄉鎮市區\n小衛星,甲,嘉義縣竹崎鄉\n".encode())
+    os.truncate(path, 2 * 2**30)  # sparse: no 2 GB written
+    outcome, grew = _read_in_child(path)
+    assert "huge.csv: file is 2,048 MB, over the 512 MB limit" in outcome and "SAFETYNET_MAX_FILE_MB" in outcome
+    assert grew < 50
 
 
-def test_combining_starters_are_those_unicodedata_knows() -> None:
-    """Every starter that is the second character of a canonical pair (plus Hangul medial and final jamo)."""
-    import unicodedata
-
-    from coverage.plaincsv import COMBINING_STARTERS
-
-    second = set()
-    for c in map(chr, range(0x110000)):
-        parts = unicodedata.decomposition(c).split()
-        if len(parts) == 2 and not parts[0].startswith("<") and unicodedata.combining(chr(int(parts[1], 16))) == 0:
-            second.add(chr(int(parts[1], 16)))
-    jamo = {chr(i) for i in [*range(0x1161, 0x1176), *range(0x11A8, 0x11C3)]}
-    assert second | jamo == COMBINING_STARTERS
+def test_too_many_rows_refused_as_soon_as_counted(tmp_path):
+    """Past the row limit the rest of the file is never read: here 1.9 GB of it (a sparse hole),
+    which reading the file whole would have put in memory."""
+    path = tmp_path / "rows.csv"
+    path.write_bytes("類別,名稱,鄉鎮市區\n".encode() + b"x,y,z\n" * 400_000)  # 2.3 MB of lines
+    os.truncate(path, int(1.9 * 2**30))
+    outcome, grew = _read_in_child(path, SAFETYNET_MAX_ROWS="1000", SAFETYNET_MAX_FILE_MB="4096")
+    assert "rows.csv: more than 1,000 lines, over the 1,000-row limit" in outcome
+    assert grew < 50
 
 
-def test_space_characters_are_those_str_split_splits_on() -> None:
-    from coverage.plaincsv import SPACE_CHARACTERS
-
-    assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == SPACE_CHARACTERS
+def test_large_registry_read_in_bounded_memory(tmp_path):
+    """300,000 rows (25 MB): the table of clean strings costs a few times the file, not ~15×
+    as a list of Python cells did (benchmarks/memory.py measures a million rows)."""
+    path = tmp_path / "large.csv"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("類別,名稱,鄉鎮市區,經度,緯度,啟用日期,個案數\n")
+        fh.writelines(f"小衛星,據點{i},嘉義縣竹崎鄉,120.5512,23.5231,112/07/01,{i % 50}\n" for i in range(300_000))
+    size_mb = path.stat().st_size / 2**20
+    outcome, grew = _read_in_child(path)
+    assert outcome == "read 300000 rows"
+    assert grew < 5 * size_mb, (grew, size_mb)
