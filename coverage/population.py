@@ -197,7 +197,7 @@ def resolve_age_group(name: str) -> str:
     if alias:
         return alias
     choices = ", ".join(f"{k} ({v[2]})" for k, v in AGE_GROUPS.items())
-    raise InputError(f"--age-group: unknown age group {name!r}; choose one of {choices}")
+    raise InputError(f"age_group=: unknown age group {name!r}; choose one of {choices}")
 
 
 # ----------------------------------------------------------------------------- reading

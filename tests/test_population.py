@@ -165,7 +165,7 @@ def test_unreadable_files_name_the_file(tmp_path, content, match):
 
 def test_age_group_names():
     assert resolve_age_group("兒少") == "children" and resolve_age_group("ELDERLY") == "elderly"
-    with pytest.raises(InputError, match="--age-group.*young_children"):
+    with pytest.raises(InputError, match="^age_group=.*young_children"):
         resolve_age_group("teenagers")
     assert set(AGE_GROUPS) == {"total", "children", "young_children", "elderly"}
 
