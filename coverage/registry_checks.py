@@ -410,7 +410,8 @@ def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.
 
     The village is looked for right after the township in the address, among the villages of the
     row's own township only (:func:`coverage.names.village_in_address`); the row then stands on the
-    village's representative point (inside its polygon, ``precision`` = ``"village"``). A 村/里 that
+    village's representative point (inside its polygon, computed in EPSG:3826 as the village's people
+    are placed by :func:`coverage.access.population_points`; ``precision`` = ``"village"``). A 村/里 that
     is not a village of the township is noted and the row stays on the township's point. A row
     declaring ``precision`` = ``township`` is left there. Townships whose code and name are not
     those of the bundled villages (:func:`coverage.geography.load_villages`) are not refined.
@@ -468,14 +469,17 @@ def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.
             notes[i].append(f"address names {unknown}, not a village of {full_name[code[i]]}; located by township")
     placed = rows[pd.notna(villcode)]
     if len(placed):
-        distinct, inverse = np.unique(villcode[pd.notna(villcode)].astype(str), return_inverse=True)
-        import shapely
+        import geopandas as gpd
 
-        geoms = index["geometry"][[index["position"][v] for v in distinct]]
-        rep = shapely.point_on_surface(geoms)
+        from .geography import PROJECTED_CRS
+
+        distinct, inverse = np.unique(villcode[pd.notna(villcode)].astype(str), return_inverse=True)
+        geoms = gpd.GeoSeries(index["geometry"][[index["position"][v] for v in distinct]], crs="EPSG:4326")
+        # the point people of the village stand on (coverage.access.population_points): same projection
+        rep = geoms.to_crs(PROJECTED_CRS).representative_point().to_crs("EPSG:4326").to_numpy()
         out["villcode"][placed] = distinct[inverse]
-        out["lon"][placed] = shapely.get_x(rep)[inverse]
-        out["lat"][placed] = shapely.get_y(rep)[inverse]
+        out["lon"][placed] = np.array([p.x for p in rep])[inverse]
+        out["lat"][placed] = np.array([p.y for p in rep])[inverse]
         precision[placed] = "village"
     for i in np.flatnonzero(~has & (declared == "village") & pd.isna(out["villcode"])):
         notes[i].append("precision 'village' given but the address names no village of the township; "
