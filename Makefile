@@ -22,8 +22,12 @@ setup: $(STAMP)
 system-deps:
 	bash scripts/install_system_deps.sh
 
-## Set up and run the main job on the bundled data: coverage for every county, written to maps/.
+## Set up and run the main job on the bundled data. First the national picture: the 社福中心 of every county,
+## by presence (table and CSVs in maps/welfare-centres/) and by their official service areas (maps/service-area/,
+## with maps); then every programme, the seed programmes of three counties included, written to maps/.
 demo: setup
+	$(BIN)/safetynet report --category welfare_centre --no-maps --out maps/welfare-centres
+	$(BIN)/safetynet report --category welfare_centre --definition service-area --out maps/service-area
 	$(BIN)/safetynet report --out maps
 
 ## Set up and run the test suite, then execute the notebooks.
@@ -61,7 +65,7 @@ geodata: setup
 	$(BIN)/python scripts/build_registry.py
 
 clean:
-	rm -rf $(VENV) maps/*.csv maps/*.json maps/*.html
+	rm -rf $(VENV) maps/*.csv maps/*.json maps/*.html maps/welfare-centres maps/service-area
 
 ## Prove a change kept behaviour: the same commands on two git refs, every output compared byte for byte
 ## (scripts/behaviour_diff.py; ~30 min). make behaviour-diff BASE=main HEAD=wt/x (HEAD=WORKTREE: the files on disk).

@@ -27,7 +27,9 @@ Rules, in the order they are checked:
   ``mismatches``.
 * Without coordinates, the declared county/township locates the row, else the address;
   the facility then stands on the township's representative point (``precision`` =
-  ``"township"``).
+  ``"township"``), or, when the address names a 村/里 of that township right after it, on the
+  village's representative point (``precision`` = ``"village"``; :func:`locate_villages`). A 村/里
+  that is not a village of the township is noted, and the row stays on the township's point.
 * ``opened``/``closed``: see :func:`coverage.dates.parse_date`; ``closed`` (the last day of service)
   before ``opened`` is rejected. A ``status`` that contradicts the dates (規劃中 with a past opening date)
   is listed in ``mismatches`` (kind ``status``); see :mod:`coverage.dates` for what status words mean.
@@ -75,6 +77,7 @@ from .registry_checks import (
     check_rows,
     check_serves,
     find_mismatches,
+    locate_villages,
     locate_without_coordinates,
     registry_columns,
     reject_duplicates,
@@ -112,6 +115,7 @@ __all__ = [
     "check_serves",
     "facility_frame",
     "find_mismatches",
+    "locate_villages",
     "locate_without_coordinates",
     "normalise_category",
     "parse_date",

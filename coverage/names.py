@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from .errors import AmbiguousNameError, UnknownNameError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import geopandas as gpd
 
@@ -40,11 +40,14 @@ __all__ = [
     "resolve_county",
     "resolve_township",
     "suggest_address",
+    "village_in_address",
 ]
 
 _SPACES = re.compile(r"\s+")
 _ADDRESS_PREFIX = re.compile(r"^(?:\d{3,6}|中華民國|臺灣省|臺灣|\(\d+\))+")
 _SUFFIXES = "鄉鎮市區"
+# A 村/里 named right after the township (not the start of a road: 里港路, 村中街).
+_VILLAGE_WORD = re.compile(r"^([^\d\W]{1,5}?[村里])(?![路街巷道段弄號])")
 
 
 #: Variant forms (old, common, Japanese or simplified) of characters used in official place names.
@@ -493,6 +496,57 @@ def parse_address(address: str, *, townships: gpd.GeoDataFrame | None = None) ->
             if code:
                 return code
     return None
+
+
+def village_in_address(address: str, township: str, villages: Sequence[str]) -> tuple[str | None, str | None]:
+    """The village (村/里) an address names right after its township, among ``villages``.
+
+    The township is the one the address was located in (:func:`parse_address`); only its own
+    villages are tried, since one 村/里 name exists in many townships. Spellings are compared by
+    :func:`normalise_name` and :func:`name_key` (台/臺, spaces, full-width characters).
+
+    Parameters
+    ----------
+    address : str
+        A Taiwanese address as written in a registry.
+    township : str
+        Official name of the township the address lies in (竹崎鄉).
+    villages : sequence of str
+        Official names of that township's villages.
+
+    Returns
+    -------
+    village : str or None
+        The official name of the village named, ``None`` when the address names none of ``villages``.
+    unknown : str or None
+        A 村/里 the address names that is not one of ``villages`` (``None`` otherwise).
+
+    Examples
+    --------
+    >>> village_in_address("604嘉義縣竹崎鄉竹崎村舊車站1號", "竹崎鄉", ["竹崎村", "和平村"])
+    ('竹崎村', None)
+    >>> village_in_address("嘉義縣竹崎鄉龍安里1號", "竹崎鄉", ["竹崎村"])
+    (None, '龍安里')
+    >>> village_in_address("嘉義縣竹崎鄉中山路1號", "竹崎鄉", ["竹崎村"])
+    (None, None)
+    """
+    text = name_key(normalise_name(address))
+    town = name_key(normalise_name(township))
+    at = text.find(town)
+    if at >= 0:
+        rest = text[at + len(town):]
+    else:  # a historic name (板橋市 for 板橋區): its stem and any suffix
+        stem = _stem(town)
+        at = text.find(stem) if len(stem) >= 2 else -1
+        if at < 0 or at + len(stem) >= len(text) or text[at + len(stem)] not in _SUFFIXES:
+            return None, None
+        rest = text[at + len(stem) + 1:]
+    keys = sorted(((name_key(normalise_name(v)), v) for v in villages), key=lambda kv: -len(kv[0]))
+    for key, official in keys:
+        if key and rest.startswith(key) and rest[len(key):len(key) + 1] not in ("路", "街", "巷", "道", "段"):
+            return official, None
+    m = _VILLAGE_WORD.match(rest)
+    return None, (m[1] if m else None)
 
 
 def suggest_address(address: str, *, townships: gpd.GeoDataFrame | None = None, limit: int = 3) -> list[str]:

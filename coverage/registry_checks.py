@@ -10,6 +10,7 @@ repeats its categories, townships and dates).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Hashable, Iterable
@@ -37,6 +38,7 @@ __all__ = [
     "check_rows",
     "check_serves",
     "find_mismatches",
+    "locate_villages",
     "locate_without_coordinates",
     "registry_columns",
     "reject_duplicates",
@@ -51,7 +53,8 @@ MISMATCH_COLUMNS = ["file", "row", "name", "kind", "declared", "located", "reaso
 _SERVES_SPLIT = re.compile(r"[、,;/\s]+")
 _PRECISION = {"point": "point", "點": "point", "點位": "point",
               "township": "township", "鄉鎮": "township", "鄉鎮市區": "township",
-              "office": "office", "辦公室": "office", "共用辦公室": "office"}
+              "office": "office", "辦公室": "office", "共用辦公室": "office",
+              "village": "village", "村里": "village", "村": "village", "里": "village"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -363,8 +366,9 @@ def locate_without_coordinates(
 
 def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
                     notes: list[list[str]]) -> np.ndarray:
-    """``point``, ``office`` or ``township`` per row: ``point`` with coordinates unless the row says
-    ``township``, or ``office`` (the point is an office several centres share).
+    """``point``, ``office``, ``village`` or ``township`` per row: ``point`` with coordinates unless the row
+    says ``township``, ``village`` (the coordinates stand for a 村/里) or ``office`` (the point is an office
+    several centres share); ``township`` without coordinates (:func:`locate_villages` may then refine it).
 
     Parameters
     ----------
@@ -383,15 +387,117 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
         The precision of every row.
     """
     given = col["precision"]
-    prec_in = np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
+    prec_in = _precision_given(given)
     rej.add(prec_in == "?", "precision", given,
-            lambda p: [f"precision '{given[i]}' is not point, office or township" for i in p])
+            lambda p: [f"precision '{given[i]}' is not point, office, village or township" for i in p])
     precision = np.where(has, "point", "township").astype(object)
     precision[prec_in == "township"] = "township"
     precision[has & (prec_in == "office")] = "office"
+    precision[has & (prec_in == "village")] = "village"
     for i in np.flatnonzero(~has & (prec_in == "point")):
         notes[i].append("precision 'point' given but no coordinates; located by township")
     return precision
+
+
+def _precision_given(given: np.ndarray) -> np.ndarray:
+    """The precision each row declares (``""`` when blank, ``"?"`` when not a known word)."""
+    return np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
+
+
+def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.ndarray, has: np.ndarray,
+                    towns: gpd.GeoDataFrame, notes: list[list[str]]) -> dict[str, np.ndarray]:
+    """Rows without coordinates whose address names a 村/里 of their township: that village's point.
+
+    The village is looked for right after the township in the address, among the villages of the
+    row's own township only (:func:`coverage.names.village_in_address`); the row then stands on the
+    village's representative point (inside its polygon, computed in EPSG:3826 as the village's people
+    are placed by :func:`coverage.access.population_points`; ``precision`` = ``"village"``). A 村/里 that
+    is not a village of the township is noted and the row stays on the township's point. A row
+    declaring ``precision`` = ``township`` is left there. Townships whose code and name are not
+    those of the bundled villages (:func:`coverage.geography.load_villages`) are not refined.
+
+    Parameters
+    ----------
+    col : dict of str to array
+        Per-row object arrays of the stacked table (:func:`registry_columns`).
+    code : array
+        Towncode of every row (:func:`locate_without_coordinates`), None where unknown.
+    precision : array of str
+        The precision of every row (:func:`check_precision`); ``village`` set in place.
+    has : array of bool
+        Rows with usable coordinates.
+    towns : GeoDataFrame
+        The townships the rows were located in.
+    notes : list of list of str
+        Per-row notes; appended to in place.
+
+    Returns
+    -------
+    dict of str to array
+        ``villcode`` (None where not placed in a village), ``lon`` and ``lat`` (NaN there).
+    """
+    from . import names
+
+    n = len(code)
+    out = {"villcode": np.full(n, None, dtype=object), "lon": np.full(n, np.nan), "lat": np.full(n, np.nan)}
+    address = col["address"]
+    declared = _precision_given(col["precision"])
+    todo = ~has & pd.notna(code) & (address != "") & (declared != "township") & (declared != "?")
+    todo[todo] = pd.Series(address[todo], dtype=object).str.contains("[村里]", regex=True).to_numpy(dtype=bool)
+    if not todo.any():
+        for i in np.flatnonzero(~has & (declared == "village")):
+            notes[i].append("precision 'village' given but the address names no village of the township; "
+                            "located by township")
+        return out
+    index = _village_index()
+    town_name = dict(zip(towns["towncode"], towns["township"], strict=True))
+    full_name = {c: k + t for c, k, t in zip(towns["towncode"], towns["county"], towns["township"], strict=True)}
+    rows = np.flatnonzero(todo)
+
+    def find(key: tuple[str, str]) -> tuple[str | None, str | None]:
+        addr, town = key
+        own = index["by_town"].get(town)
+        if own is None or own[0] != town_name.get(town):  # another set of boundaries
+            return None, None
+        village, unknown = names.village_in_address(addr, own[0], list(own[1]))
+        return (own[1][village] if village else None), unknown
+
+    found = _map_unique(zip(address[rows], code[rows], strict=True), find)
+    villcode = np.array([v for v, _ in found], dtype=object)
+    for i, (_, unknown) in zip(rows, found, strict=True):
+        if unknown:
+            notes[i].append(f"address names {unknown}, not a village of {full_name[code[i]]}; located by township")
+    placed = rows[pd.notna(villcode)]
+    if len(placed):
+        import geopandas as gpd
+
+        from .geography import PROJECTED_CRS
+
+        distinct, inverse = np.unique(villcode[pd.notna(villcode)].astype(str), return_inverse=True)
+        geoms = gpd.GeoSeries(index["geometry"][[index["position"][v] for v in distinct]], crs="EPSG:4326")
+        # the point people of the village stand on (coverage.access.population_points): same projection
+        rep = geoms.to_crs(PROJECTED_CRS).representative_point().to_crs("EPSG:4326").to_numpy()
+        out["villcode"][placed] = distinct[inverse]
+        out["lon"][placed] = np.array([p.x for p in rep])[inverse]
+        out["lat"][placed] = np.array([p.y for p in rep])[inverse]
+        precision[placed] = "village"
+    for i in np.flatnonzero(~has & (declared == "village") & pd.isna(out["villcode"])):
+        notes[i].append("precision 'village' given but the address names no village of the township; "
+                        "located by township")
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _village_index() -> dict[str, Any]:
+    """The bundled villages: per towncode (township name, {village name: villcode}), geometries, positions."""
+    from .geography import load_villages
+
+    v = load_villages()
+    by_town: dict[str, tuple[str, dict[str, str]]] = {}
+    for vc, tc, town, name in zip(v["villcode"], v["towncode"], v["township"], v["village"], strict=True):
+        by_town.setdefault(tc, (town, {}))[1][name] = vc
+    return {"by_town": by_town, "geometry": v.geometry.to_numpy(),
+            "position": {c: k for k, c in enumerate(v["villcode"])}}
 
 
 def check_dates(col: dict[str, np.ndarray], rej: Rejections) -> dict[str, np.ndarray]:
@@ -473,13 +579,15 @@ def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
 
 
 def _positions(xy: dict[str, np.ndarray], precision: np.ndarray, code: np.ndarray,
-               towns: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """lon/lat of every row: its coordinates, or its township's representative point."""
+               towns: gpd.GeoDataFrame, village: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """lon/lat of every row: its coordinates, its village's or its township's representative point."""
     rep = towns.set_index("towncode").geometry.representative_point()
     lon, lat = xy["lon"].astype(float), xy["lat"].astype(float)
     town_rows = np.flatnonzero((precision == "township") & pd.notna(code))
     lon[town_rows] = rep.x.reindex(code[town_rows]).to_numpy()
     lat[town_rows] = rep.y.reindex(code[town_rows]).to_numpy()
+    in_village = pd.notna(village["villcode"])
+    lon[in_village], lat[in_village] = village["lon"][in_village], village["lat"][in_village]
     return lon, lat
 
 
@@ -597,10 +705,11 @@ def check_rows(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str
     xy = locate_by_coordinates(col, towns, decl["decl_county"], rej, notes, datum)
     code = locate_without_coordinates(col, decl, xy, towns, rej)
     precision = check_precision(col, xy["has"], rej, notes)
+    village = locate_villages(col, code, precision, xy["has"], towns, notes)
     values: dict[str, Any] = {"col": col, "category": category, "code": code, "precision": precision,
               "dates": check_dates(col, rej), "serves": check_serves(col, code, towns, rej),
               "cases": check_cases(col, rej), "snapped": xy["snapped"]}
-    values["lon"], values["lat"] = _positions(xy, precision, code, towns)
+    values["lon"], values["lat"] = _positions(xy, precision, code, towns, village)
     rounded = {k: np.where(rej.bad, 0.0, values[k]).round(6) for k in ("lon", "lat")}  # rejected ones may be 1e308
     reject_duplicates(t, {"category": category, "name": col["name"], "address": col["address"], "code": code,
                           **rounded, "precision": precision}, rej)

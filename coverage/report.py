@@ -503,13 +503,17 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
 POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "mean_km", "max_km", "nearest_facility",
                                "density", "remote", "seat_km", "mean_elevation_m", "mountain"]
 VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "category", "population",
-                   "nearest_km", "nearest_facility", "within_km", "across_sea_km", "fca_2sfca", "fca_e2sfca"]
+                   "nearest_km", "nearest_facility", "nearest_precision", "within_km", "across_sea_km", "fca_2sfca",
+                   "fca_e2sfca"]
 
 
 def _village_table(report: CoverageReport) -> pd.DataFrame:
     assert report.access is not None
     points = report.access.points.rename(columns={"people": "population", "distance_km": "nearest_km",
                                                   "facility_name": "nearest_facility", "within": "within_km"})
+    precision_of = dict(zip(report.registry.facilities["facility_id"], report.registry.facilities["precision"],
+                            strict=True))
+    points["nearest_precision"] = points["facility_id"].map(precision_of)
     out = points[VILLAGE_COLUMNS].copy()
     for col in ("nearest_km", "across_sea_km"):
         out[col] = out[col].round(3)

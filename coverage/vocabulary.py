@@ -39,6 +39,7 @@ __all__ = [
     "GAP_KIND_LABELS",
     "GAP_KIND_SHORT",
     "MEASURE_LABELS",
+    "PRECISION_LABELS",
     "PROGRAMME_LABELS",
     "PROGRAMME_SHORT_LABELS",
     "bilingual",
@@ -94,6 +95,11 @@ DEFINITION_LABELS: dict[str, str] = {"presence": "鄉鎮市區內至少一處據
 #: Completeness of a county's registry data (:mod:`coverage.completeness`) -> zh-TW label.
 DATA_LABELS: dict[str, str] = {"complete": "完整資料", "partial": "部分資料", "none": "無資料"}
 
+#: How exactly a facility is placed (``precision`` of :func:`coverage.read_facilities`) -> zh-TW label:
+#: its own coordinates, an office several centres share, its village's (村里) or its township's
+#: representative point.
+PRECISION_LABELS: dict[str, str] = {"point": "點位", "office": "共用辦公室", "village": "村里", "township": "鄉鎮市區"}
+
 # --- age groups -------------------------------------------------------------------------------------
 
 #: Age group -> zh-TW label (maps, tables).
@@ -125,7 +131,8 @@ COLUMN_LABELS: dict[str, str] = {
     "townships_without_population": "無人口資料鄉鎮數", "people_placed": "已定位人口", "people_within": "距離內人口",
     "within_rate": "距離內人口比率", "people_across_sea": "隔海人口", "people_no_facility_on_island": "島上無據點人口",
     "people_covered": "涵蓋人口", "people_total": "總人口", "mean_km": "平均距離(km)", "max_km": "最遠距離(km)",
-    "nearest_facility": "最近據點", "population_within_km": "距離內人口", "density": "人口密度(人/km²)",
+    "nearest_facility": "最近據點",
+    "nearest_precision": "最近據點定位精度", "population_within_km": "距離內人口", "density": "人口密度(人/km²)",
     "remote": f"{COMPUTED_FLAG_LABELS['remote']}(計算)", "seat_km": "距縣治(km)", "mean_elevation_m": "平均海拔(m)",
     "mountain": f"{COMPUTED_FLAG_LABELS['mountain']}(計算)",
     "rank": "優先序", "age_group": "年齡組", "people": "受影響人口", "distance_km": "平均距離(km)",

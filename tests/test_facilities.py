@@ -35,6 +35,7 @@ from coverage.facilities import (
     check_cases,
     check_dates,
     check_precision,
+    locate_villages,
     normalise_category,
     parse_date,
     read_facilities,
@@ -383,7 +384,7 @@ def test_location_by_address_and_ambiguous_township(tmp_path: Path) -> None:
     reg = read_facilities(path)
     check_invariant(reg)
     assert reg.facilities["towncode"].tolist() == [ZHUQI, CHIAYI_EAST, CHIAYI_EAST]
-    assert (reg.facilities["precision"] == "township").all()
+    assert reg.facilities["precision"].tolist() == ["village", "township", "township"]  # 竹崎村 is named
 
 
 def test_precision_column(tmp_path: Path) -> None:
@@ -1194,3 +1195,118 @@ def test_nonsense_dates_are_rejected_with_the_value(tmp_path, townships, text):
     reg = read_facilities(path, townships=townships)
     assert reg.facilities.empty
     assert reg.rejected[["row", "field", "value"]].values.tolist() == [[2, "opened", text.replace("９", "9")]]
+
+
+# ----------------------------------------------------------------------------- addresses to villages (issue 15)
+
+DAAN = "63000030"  # 臺北市大安區
+
+
+def _village_polygon(towncode: str, village: str):
+    from coverage.geography import load_villages
+
+    v = load_villages()
+    return v.loc[(v["towncode"] == towncode) & (v["village"] == village), "geometry"].item()
+
+
+def test_address_naming_a_village_stands_on_the_village(tmp_path: Path) -> None:
+    """竹崎村 of 竹崎鄉 and 龍安里 of 大安區 (台/臺, a space) are placed inside their village polygon with
+    precision village; a 里 of another township and a 村 that exists nowhere keep the township's point,
+    with a note; a row declaring township precision and one naming no 村/里 stay on the township."""
+    path = write_csv(tmp_path / "v.csv", [
+        [*row(category="社福中心", name="竹崎", address="604嘉義縣竹崎鄉竹崎村舊車站1號"), ""],
+        [*row(category="社福中心", name="龍安", address="台北市大安區 龍安里新生南路三段1號"), ""],
+        [*row(category="社福中心", name="他鄉", address="嘉義縣竹崎鄉龍安里1號"), ""],  # 龍安里: 大安區
+        [*row(category="社福中心", name="無此村", address="嘉義縣竹崎鄉不存在村1號"), ""],
+        [*row(category="社福中心", name="路名", address="嘉義縣竹崎鄉中山路1號"), ""],
+        [*row(category="社福中心", name="縣內", county="嘉義縣", address="竹崎鄉和平村2號"), ""],
+        ["社福中心", "宣告", "", "", "嘉義縣竹崎鄉竹崎村3號", "", "", "", "", "", "", "", "township"],
+    ], header=[*HEADER, "precision"])
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (7, 7, 0)
+    f = reg.facilities.set_index("name")
+    assert f["precision"].to_dict() == {"竹崎": "village", "龍安": "village", "他鄉": "township",
+                                        "無此村": "township", "路名": "township", "縣內": "village",
+                                        "宣告": "township"}
+    assert f.loc["竹崎", "towncode"] == ZHUQI and f.loc["龍安", "towncode"] == DAAN
+    assert _village_polygon(ZHUQI, "竹崎村").contains(f.loc["竹崎", "geometry"])
+    assert _village_polygon(DAAN, "龍安里").contains(f.loc["龍安", "geometry"])
+    assert _village_polygon(ZHUQI, "和平村").contains(f.loc["縣內", "geometry"])
+    assert not _village_polygon(ZHUQI, "竹崎村").contains(f.loc["路名", "geometry"])
+    town_point = f.loc["路名", "geometry"]
+    for name in ("他鄉", "無此村", "宣告"):
+        assert f.loc[name, "geometry"].equals(town_point)
+    assert f.loc["他鄉", "note"] == "address names 龍安里, not a village of 嘉義縣竹崎鄉; located by township"
+    assert "不存在村" in f.loc["無此村", "note"]
+    assert f.loc["竹崎", "note"] == f.loc["路名", "note"] == ""
+
+
+def test_village_precision_declared(tmp_path: Path) -> None:
+    """precision 村里 is a word of the vocabulary: with coordinates they are kept and the precision said;
+    without, the address's village places the row, and an address naming none is noted."""
+    header = ["類別", "名稱", "地址", "經度", "緯度", "precision"]
+    path = write_csv(tmp_path / "p.csv", [
+        ["社福中心", "甲", "", "120.55", "23.52", "村里"],
+        ["社福中心", "乙", "嘉義縣竹崎鄉竹崎村1號", "", "", "village"],
+        ["社福中心", "丙", "嘉義縣竹崎鄉中山路1號", "", "", "village"],
+        ["社福中心", "丁", "嘉義縣竹崎鄉", "", "", "hamlet"],
+    ], header=header)
+    reg = read_facilities(path)
+    check_invariant(reg)
+    assert reg.facilities["precision"].tolist() == ["village", "village", "township"]
+    assert reg.facilities["lon"].iloc[0] == 120.55
+    assert "precision 'village' given" in reg.facilities["note"].iloc[2]
+    assert reg.rejected[["row", "field"]].values.tolist() == [[5, "precision"]]
+    assert "not point, office, village or township" in reg.rejected["reason"].iloc[0]
+
+
+def test_locate_villages_once_per_distinct_address() -> None:
+    """locate_villages alone: rows with coordinates or an unknown township are not touched; repeated
+    addresses give the same point."""
+    from coverage.geography import load_townships
+
+    towns = load_townships()
+    col = registry_columns(_table([{"address": "嘉義縣竹崎鄉竹崎村1號"}] * 3 + [{"address": "竹崎村1號"}]))
+    code = np.array([ZHUQI, ZHUQI, ZHUQI, None], dtype=object)
+    precision = np.array(["township", "township", "point", "township"], dtype=object)
+    has = np.array([False, False, True, False])
+    notes: list[list[str]] = [[] for _ in range(4)]
+    out = locate_villages(col, code, precision, has, towns, notes)
+    assert precision.tolist() == ["village", "village", "point", "township"]
+    assert out["villcode"][0] == out["villcode"][1] and out["villcode"][0].startswith(ZHUQI)
+    assert pd.isna(out["villcode"][2:]).all() and np.isnan(out["lon"][2:]).all()
+    assert out["lon"][0] == out["lon"][1]
+    assert notes == [[], [], [], []]
+
+
+def test_village_point_in_villages_csv_and_popup(tmp_path: Path, shared_data) -> None:
+    """With population: the village that holds the point is 0 km from it, and villages.csv says the
+    nearest point's precision; the map popup says 定位精度 村里."""
+    from typer.testing import CliRunner
+
+    from coverage.cli import app
+    from coverage.maps.payload import facility_popups
+
+    path = write_csv(tmp_path / "v.csv", [
+        row(category="小衛星", name="竹崎", address="嘉義縣竹崎鄉竹崎村舊車站1號"),
+        row(category="小衛星", name="朴子", township="嘉義縣朴子市"),
+    ])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [
+        "report", "--county", "嘉義縣", "--facilities", str(path), "--no-maps", "--out", str(out),
+        "--population", str(shared_data / "population" / "village_population_agegroups_2021-03.csv")],
+        catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    villages = pd.read_csv(out / "villages.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert "nearest_precision" in villages.columns
+    assert set(villages["nearest_precision"]) == {"village", "township"}
+    zhuqi = villages[(villages["towncode"] == ZHUQI) & (villages["village"] == "竹崎村")].iloc[0]
+    assert (zhuqi["nearest_facility"], zhuqi["nearest_precision"]) == ("竹崎", "village")
+    assert float(zhuqi["nearest_km"]) == 0.0
+    puzi = villages[villages["township"] == "朴子市"]
+    assert (puzi["nearest_precision"] == "township").all()
+    reg = read_facilities(path)
+    styles = {"community_support_point": {"label": "小衛星"}}
+    popups = facility_popups(reg.facilities, pd.Series(["open"] * 2, index=reg.facilities.index), styles)
+    assert "<th>定位精度</th><td>村里</td>" in popups[0] and "<th>定位精度</th><td>鄉鎮市區</td>" in popups[1]

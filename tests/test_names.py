@@ -312,3 +312,50 @@ def test_header_key_drops_notes_and_lone_brackets_only_when_asked():
     assert header_key("經度(WGS84)") == header_key("經度 （wgs84）") == "經度"
     assert header_key("電話(") == "電話(" and header_key("電話(", lone_brackets=True) == "電話"
     assert header_key(" ＴＷＤ97_X ") == "twd97x"
+
+
+# --- addresses to villages (issue 15 item 6) -----------------------------------------------------------
+
+def test_village_in_address_hand_made():
+    from coverage.names import village_in_address
+
+    assert village_in_address("604嘉義縣竹崎鄉竹崎村舊車站1號", "竹崎鄉", ["竹崎村", "和平村"]) == ("竹崎村", None)
+    assert village_in_address("台北市 大安區 龍安里 15鄰", "大安區", ["龍安里"]) == ("龍安里", None)
+    assert village_in_address("嘉義縣竹崎鄉龍安里1號", "竹崎鄉", ["竹崎村"]) == (None, "龍安里")
+    assert village_in_address("屏東縣里港鄉里港路1號", "里港鄉", ["里港村"]) == (None, None)  # a road, not 里港村
+    assert village_in_address("新北市萬里區萬里里1號", "萬里區", ["萬里里", "大鵬里"]) == ("萬里里", None)
+    assert village_in_address("臺北縣板橋市文化里1號", "板橋區", ["文化里"]) == ("文化里", None)  # historic 板橋市
+    assert village_in_address("竹崎村1號", "竹崎鄉", ["竹崎村"]) == (None, None)  # township not named
+
+
+def test_any_village_in_an_address_is_found():
+    """Every bundled village, written after its county and township with 台/臺 variants and spacing, and
+    followed by a road; malformed tails (a road right after the township, stray digits) give no village
+    of another township."""
+    from hypothesis import event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage.geography import load_villages
+    from coverage.names import village_in_address
+
+    v = load_villages()
+    own = v.groupby("towncode")["village"].agg(list).to_dict()
+    rows = list(zip(v["county"], v["township"], v["towncode"], v["village"], strict=True))
+    reached = {"found": 0, "none": 0}
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.sampled_from(rows), st.sampled_from(["", " ", "\u3000"]), st.booleans(),
+           st.sampled_from(["中山路1號", "15鄰民生路2段3號", "", "１２號"]), st.text(max_size=4))
+    def check(row, space, variant, tail, junk):
+        county, town, code, village = row
+        written_county = county.replace("臺", "台") if variant else county
+        address = f"{written_county}{space}{town}{space}{village}{tail}"
+        assert village_in_address(address, town, own[code]) == (village, None)
+        reached["found"] += 1
+        got, _unknown = village_in_address(f"{county}{town}{junk}", town, own[code])
+        assert got is None or got in own[code]
+        event("junk named a village" if got else "no village in junk")
+        reached["none"] += got is None
+
+    check()
+    assert reached["found"] >= 100 and reached["none"] >= 50

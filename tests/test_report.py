@@ -403,3 +403,63 @@ def test_any_previous_manifest_prunes_only_its_own_unchanged_files():
 
     run()
     assert "old.csv" in pruned and "sub/old.csv" in pruned, pruned  # the strategy reached the pruning asserts
+
+
+# ----------------------------------------------------------------------------- make demo (issue 15 item 4)
+
+def _demo_commands() -> list[list[str]]:
+    """The `safetynet` commands of the Makefile's demo recipe, in order, as argument lists."""
+    import shlex
+
+    lines = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8").splitlines()
+    start = lines.index("demo: setup")
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(shlex.split(line.strip()))
+    assert all(cmd[0] == "$(BIN)/safetynet" for cmd in recipe), recipe
+    return [cmd[1:] for cmd in recipe]
+
+
+def test_make_demo_shows_the_national_welfare_centres_first(tmp_path):
+    """make demo: 社福中心 of every county by presence, then by service area, then every programme into maps/.
+    The first two commands, run as written (with --no-maps, into tmp_path), cover all 22 counties with
+    complete data, and service areas cover at least what presence does."""
+    commands = _demo_commands()
+    assert [c[c.index("--out") + 1] for c in commands] == ["maps/welfare-centres", "maps/service-area", "maps"]
+    presence, service_area, everything = commands
+    assert presence[:3] == ["report", "--category", "welfare_centre"] and "--definition" not in presence
+    assert service_area[:5] == ["report", "--category", "welfare_centre", "--definition", "service-area"]
+    assert everything == ["report", "--out", "maps"]
+    rates = {}
+    for name, cmd in (("presence", presence), ("service-area", service_area)):
+        args = [a for a in cmd if a != "--no-maps"]
+        args[args.index("--out") + 1] = str(tmp_path / name)
+        result = CliRunner().invoke(app, [*args, "--no-maps"], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        table = pd.read_csv(tmp_path / name / "coverage.csv", dtype={"rate": float}, encoding="utf-8-sig",
+                            keep_default_na=False)
+        assert set(table["category"]) == {"welfare_centre"} and table["county"].nunique() == 22
+        assert (table["data"] == "complete").all()
+        rates[name] = table.set_index("county")["rate"]
+    assert (rates["service-area"] >= rates["presence"]).all() and (rates["service-area"] > rates["presence"]).any()
+
+
+def test_readme_counts_of_the_bundled_registry():
+    """The README's paragraph on what is bundled says the counts the files hold."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    reg = pd.read_csv(root / "geodata" / "registry.csv", comment="#", dtype=str, keep_default_na=False)
+    comp = pd.read_csv(root / "geodata" / "registry_completeness.csv", comment="#", dtype=str)
+    wc = reg[reg["category"] == "welfare_centre"]
+    mh = reg[reg["category"] == "mental_health_centre"]
+    n_pairs = reg["county"].nunique() * 4
+    data = comp["data"].value_counts()
+    claims = [f"`geodata/registry.csv` holds {len(reg)} points", f"({len(wc)} rows: {(wc['kind'] == 'centre').sum()} "
+              f"centres and\n{(wc['kind'] == 'outpost').sum()} 澎湖 outposts, all {wc['county'].nunique()} counties",
+              f"({len(mh)} rows\nin {mh['county'].nunique()} counties",
+              f"of the {n_pairs} pairs, {data['complete']} complete, {data['partial']} partial, and the other "
+              f"{n_pairs - len(comp)} have no data"]
+    for claim in claims:
+        assert claim in readme, claim

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..measure import rate as _measure_rate
-from ..vocabulary import DEFINITION_LABELS
+from ..vocabulary import DEFINITION_LABELS, PRECISION_LABELS
 from .escape import esc
 from .population import add_population
 from .schema import Category, Facility, MapPayload, SiteItem, Sites, Town, Village
@@ -442,6 +442,7 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
             ("類別", styles[f["category"]]["label"]),
             ("地址", esc(f.get("address")) or "—"),
             ("鄉鎮市區", f"{esc(f.get('county'))}{esc(f.get('township'))}" or "—"),
+            ("定位精度", PRECISION_LABELS.get(str(f.get("precision")), esc(f.get("precision")) or "—")),
             *_service_area_row(f.get("serves"), f.get("county"), town_names),
             ("狀態", status),
             ("啟用日期", _date(f.get("opened")) or "—"),
