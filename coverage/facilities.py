@@ -266,7 +266,7 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
     Parameters
     ----------
     t : DataFrame
-        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        The files read by :func:`coverage.tabular.read_table`, stacked: ``file``, ``row`` and the
         canonical columns.
     keep : array of bool
         Rows accepted so far.
@@ -335,7 +335,7 @@ def split_extra_columns(
     Parameters
     ----------
     t : DataFrame
-        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        The files read by :func:`coverage.tabular.read_table`, stacked: ``file``, ``row`` and the
         canonical columns.
     personal_of : dict of str to list of str
         File label (and ``label#sheet`` or layer) → its personal columns not marked public.

@@ -205,7 +205,7 @@ def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
     Parameters
     ----------
     t : DataFrame
-        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        The files read by :func:`coverage.tabular.read_table`, stacked: ``file``, ``row`` and the
         canonical columns.
 
     Returns
@@ -600,7 +600,7 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     Parameters
     ----------
     t : DataFrame
-        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        The files read by :func:`coverage.tabular.read_table`, stacked: ``file``, ``row`` and the
         canonical columns.
     keys : dict of str to array
         The compared values, aligned to ``t``.
@@ -631,7 +631,7 @@ def find_mismatches(
     Parameters
     ----------
     t : DataFrame
-        The files read by :func:`coverage.readers.read_table`, stacked: ``file``, ``row`` and the
+        The files read by :func:`coverage.tabular.read_table`, stacked: ``file``, ``row`` and the
         canonical columns.
     col : dict of str to array
         Per-row object arrays of the stacked table (:func:`registry_columns`).

@@ -266,9 +266,9 @@ def _spelled_names():
 
 
 def test_name_keys_equal_the_keys_they_replace():
-    from coverage.readers import canonical_header
     from hypothesis import event, given, settings
 
+    from coverage.columns import canonical_header
     from coverage.names import header_key, name_key
     from coverage.privacy import column_key
 
