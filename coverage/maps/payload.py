@@ -378,9 +378,10 @@ def map_payload(
     MapPayload
         The dict described by :class:`coverage.maps.schema.MapPayload`: ``q`` (quantum),
         ``bounds``, ``cats`` (key, label, colour, icon, covered, total, rate, gaps), ``towns``
-        (code, tooltip ``t``, state string ``s``, geometry ``g``), ``villages`` (name ``n``, town
-        index ``i``, geometry ``g``) or None, ``fac`` (category index ``k``, ``[lat, lon]`` ``a``,
-        name ``n``, popup ``p``, approximate ``x``, planned ``pl``), ``colours``, ``stateLabels``;
+        (code, tooltip ``t``, state string ``s``, geometry ``g``, name ``n``, label point ``lp``),
+        ``villages`` (name ``n``, town index ``i``, geometry ``g``) or None, ``fac`` (category
+        index ``k``, ``[lat, lon]`` ``a``, name ``n``, popup ``p``, approximate ``x``, planned
+        ``pl``), ``colours``, ``stateLabels``;
         with ``sites`` also ``sites``. ``pop`` (:func:`coverage.maps.population.population_meta`)
         and ``prio`` (``items`` per category from :func:`coverage.maps.population.priority_items`,
         ``top``, ``show``, ``layer``) are None unless the report has population figures; then towns
@@ -421,10 +422,12 @@ def map_payload(
         tgeom = display_geometry(towns, tol)
         tgeom.index = codes
     tips = township_tooltips(table, cats, styles, suppress_below=report.suppress_below)
+    labels = towns.set_index("towncode").geometry.representative_point()
     town_payload: list[Town] = [
         {"c": code, "t": tips[code], "s": "".join(str(int(s)) for s in states.loc[code]),
-         "g": encode_geometry(tgeom.loc[code], q)}
-        for code in codes
+         "g": encode_geometry(tgeom.loc[code], q), "n": esc(name),
+         "lp": [round(float(labels.loc[code].y), 5), round(float(labels.loc[code].x), 5)]}
+        for code, name in zip(codes, towns["township"], strict=True)
     ]
     payload: MapPayload = {
         "q": q,

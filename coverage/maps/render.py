@@ -465,6 +465,7 @@ def _page_payload(report: CoverageReport, county: str | None, *, level: str, bas
         "tileNote": TILE_NOTE,
         "noBasemap": _BASE_LABELS["none"],
         "noBasemapShown": basemap == "none",
+        "layersHeading": "圖層",
     }
     return payload
 

@@ -51,6 +51,8 @@ class Town(TypedDict):
     t: str  #: tooltip HTML
     s: str  #: one digit per category: 0 covered, 1 uncovered, 2 uncovered in a flagged area
     g: Geometry
+    n: str  #: township name (escaped), the map label
+    lp: list[float]  #: [lat, lon] of the label (a point inside the township)
     pp: NotRequired[int | None]  #: people of the age group (None: not in the population file)
     pt: NotRequired[int | None]  #: people of all ages (when the group is not ``total``)
     rf: NotRequired[list[int | None]]  #: computed [remote, mountain] flags
@@ -154,6 +156,7 @@ class UiText(TypedDict):
     tileNote: str
     noBasemap: str  #: layer-control label of the "no basemap" choice
     noBasemapShown: bool  #: start without a basemap
+    layersHeading: str  #: the layer panel's fold button
 
 
 class MapPayload(TypedDict):
