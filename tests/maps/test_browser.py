@@ -178,7 +178,7 @@ def test_every_township_polygon_is_drawn(open_map, name):
     assert m.drawn_fills() == expected
     # the gaps layer outlines exactly the uncovered townships of the shown programme
     active = m.js("() => window.safetynet.active()")
-    gaps = sum(t["s"][active] != "0" for t in m.payload["towns"])
+    gaps = sum(t["s"][active] in "12" for t in m.payload["towns"])  # 3: no data, not a gap
     assert m.count(".leaflet-pane path.sn-gap") == gaps > 0
 
 
@@ -695,4 +695,29 @@ def test_national_labels_start_off(open_map):
     assert m.count(".sn-label:not(.sn-label-hidden)") == 0  # zoomed out: no names
     m.view(23.5, 120.45, 10)
     m.page.wait_for_function("() => document.querySelectorAll('.sn-label:not(.sn-label-hidden)').length > 3")
+    assert m.errors == []
+
+
+def test_no_data_townships_are_grey_and_say_so(open_map):
+    """On the national map the counties without data for the shown programme (臺中市 社福中心 in the bundled
+    registry) are filled grey (state 3), are not outlined as gaps, and their tooltip says 無資料."""
+    m = open_map("taiwan.html")
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
+    k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+    m.show_category(k)
+    none = [t for t in m.payload["towns"] if t["s"][k] == "3"]
+    assert none and all(t["dq"][k] == "n" for t in none)
+    assert any("臺中市" in t["t"] for t in none)
+    assert m.count(".leaflet-overlay-pane path.sn-fill.sn-state-3") == len(none)
+    assert m.count("path.sn-gap") == sum(t["s"][k] in "12" for t in m.payload["towns"])
+    fill = m.js("() => getComputedStyle(document.querySelector('path.sn-state-3')).fill")
+    assert fill == "rgb(212, 212, 212)"
+    text = m.js("""code => { let out = null;
+        window.safetynet.fills[window.safetynet.active()].eachLayer(p => {
+          if (p.snUnit.c === code) { p.openTooltip(p.getCenter()); out = p.getTooltip().getElement().innerText; } });
+        return out; }""", next(t["c"] for t in none if "臺中市" in t["t"]))
+    assert "無資料" in text and "不以缺口計" in text
+    assert m.payload["cats"][k]["data"] == "partial"  # nationwide: some counties have data, some none
+    assert "部分資料" in m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    assert "無資料" in m.page.inner_text(".sn-legend")
     assert m.errors == []

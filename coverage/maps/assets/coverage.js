@@ -135,7 +135,8 @@ function safetynetDraw(map, D, tiles) {
   function gapGroup(i, after) {
     var gap = L.featureGroup();
     towns.forEach(function (t) {
-      if ((after ? S.after[t.ti] : +t.s.charAt(i)) !== 0) {
+      var st = after ? S.after[t.ti] : +t.s.charAt(i);
+      if (st === 1 || st === 2) {  // 0 covered, 3 no data: neither is a gap
         L.polygon(t.ll, {pane: "snGaps", color: D.gapColour, weight: gapWeight(), fill: false, interactive: false,
                          className: "sn-gap"}).addTo(gap);
       }
@@ -147,8 +148,9 @@ function safetynetDraw(map, D, tiles) {
       var when = S && i === S.k ? (mode ? "（新增後）" : "（現況）") : "";
       var near = !u.d ? "" : '<div class="sn-vnear">村里至最近' + cats[i].label + "：" +
         (u.d[i] === null ? "同島無據點" : u.d[i].toFixed(1) + " km") + "</div>";
+      var partial = towns[u.ti].dq.charAt(i) === "p" ? '<div class="sn-partial">' + D.ui.partial + "</div>" : "";
       return u.t + '<div class="sn-state">' + cats[i].label + when + "：" + D.stateLabels[stateOf(i, u)] + "</div>" +
-        near;
+        partial + near;
     };
   }
   function build(i) {
@@ -175,9 +177,11 @@ function safetynetDraw(map, D, tiles) {
   }
   function subtitle(i) {
     var c = S && mode === 1 && i === S.k ? S : cats[i];
+    if (c === cats[i] && c.data === "none") { return c.label + "：" + D.stateLabels[3]; }
     return cats[i].label + (c === S ? "（新增後）" : "") + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" +
       c.rate.toFixed(1) + "%）" +
-      (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "");
+      (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "") +
+      (cats[i].data === "partial" ? "・部分資料" : "");
   }
   function gapsFor(i) {
     if (S && mode === 1 && i === S.k) { return gapsAfter || (gapsAfter = gapGroup(i, true)); }
@@ -212,8 +216,10 @@ function safetynetDraw(map, D, tiles) {
     g.on("add", function () { activate(i); });
     g.on("remove", function () { deactivate(i); });
     groups.push(g);
-    overlays['<span class="sn-layer" data-cat="' + i + '">' + c.icon + " " + c.label + " <small>" + c.covered +
-             "/" + c.total + "（" + c.rate.toFixed(1) + "%）</small></span>"] = g;
+    var figure = c.data === "none" ? "無資料" : c.covered + "/" + c.total + "（" + c.rate.toFixed(1) + "%）" +
+      (c.data === "partial" ? " 部分資料" : "");
+    overlays['<span class="sn-layer sn-data-' + c.data + '" data-cat="' + i + '">' + c.icon + " " + c.label +
+             " <small>" + figure + "</small></span>"] = g;
   });
   overlays['<span class="sn-layer" data-layer="gaps"><i class="sn-sw sn-sw-gap"></i>缺口：未涵蓋鄉鎮市區</span>'] =
     gaps;
