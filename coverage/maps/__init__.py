@@ -27,11 +27,12 @@ from typing import Any
 
 _MODULES = ("render", "static", "payload", "population", "schema", "escape")
 _EXPORTS = {
-    "render": ["ASSET_DIR", "BASEMAPS", "LEVELS", "PAYLOAD_ID", "TILE_NOTE", "MapFrame", "asset_text",
+    "render": ["ASSET_DIR", "BASEMAPS", "LEVELS", "PARTIAL_NOTE", "PAYLOAD_ID", "TILE_NOTE", "MapFrame", "asset_text",
                "map_filename", "page_css", "render_index", "render_map", "show_map", "site_map_filename",
                "write_maps", "write_offline_assets", "write_site_map"],
     "static": ["county_figure", "label_offsets", "scale_bar_corner"],
-    "payload": ["BUNDLED_ATTRIBUTION", "COVERED", "GAP_COLOUR", "QUANTUM", "STATE_COLOURS", "STATE_LABELS",
+    "payload": ["BUNDLED_ATTRIBUTION", "COVERED", "GAP_COLOUR", "NO_DATA", "NO_DATA_COLOUR", "NO_DATA_LABEL",
+                "QUANTUM", "STATE_COLOURS", "STATE_LABELS",
                 "TOLERANCE_M", "UNCOVERED", "UNCOVERED_FLAGGED", "boundary_attribution", "category_styles",
                 "coverage_rate", "definition_label", "display_geometry", "encode_geometry", "facility_popups",
                 "main_island_bounds", "map_payload", "marker_svg", "ordered_categories", "sites_payload",

@@ -36,6 +36,9 @@ __all__ = [
     "BUNDLED_ATTRIBUTION",
     "COVERED",
     "GAP_COLOUR",
+    "NO_DATA",
+    "NO_DATA_COLOUR",
+    "NO_DATA_LABEL",
     "QUANTUM",
     "STATE_COLOURS",
     "STATE_LABELS",
@@ -69,6 +72,12 @@ STATE_LABELS = {
 }
 STATE_COLOURS = {COVERED: "#a6dba0", UNCOVERED: "#fdae61", UNCOVERED_FLAGGED: "#9e76c4"}
 GAP_COLOUR = "#e31a1c"
+#: The fill state of a township whose county has no data for the category (``data`` ``none``,
+#: :mod:`coverage.completeness`): grey, never a gap.
+NO_DATA = 3
+NO_DATA_COLOUR = "#d4d4d4"
+NO_DATA_LABEL = "無資料（清冊未含本縣市此類據點，不以缺口計）"
+_DATA_CODES = {"complete": "c", "partial": "p", "none": "n"}
 
 # Marker colour and symbol of the known programmes; other categories take the spares in order.
 _STYLES = {
@@ -511,9 +520,10 @@ def map_payload(
     MapPayload
         The dict described by :class:`coverage.maps.schema.MapPayload`: ``q`` (quantum),
         ``bounds``, ``cats`` (key, label, colour, icon, covered, total, rate, gaps), ``towns``
-        (code, tooltip ``t``, state string ``s``, geometry ``g``), ``villages`` (name ``n``, town
-        index ``i``, geometry ``g``) or None, ``fac`` (category index ``k``, ``[lat, lon]`` ``a``,
-        name ``n``, popup ``p``, approximate ``x``, planned ``pl``), ``colours``, ``stateLabels``;
+        (code, tooltip ``t``, state string ``s``, geometry ``g``, name ``n``, label point ``lp``),
+        ``villages`` (name ``n``, town index ``i``, geometry ``g``) or None, ``fac`` (category
+        index ``k``, ``[lat, lon]`` ``a``, name ``n``, popup ``p``, approximate ``x``, planned
+        ``pl``), ``colours``, ``stateLabels``;
         with ``sites`` also ``sites``. ``pop`` (:func:`coverage.maps.population.population_meta`)
         and ``prio`` (``items`` per category from :func:`coverage.maps.population.priority_items`,
         ``top``, ``show``, ``layer``) are None unless the report has population figures; then towns
@@ -554,22 +564,27 @@ def map_payload(
         tgeom = display_geometry(towns, tol)
         tgeom.index = codes
     tips = township_tooltips(table, cats, styles, suppress_below=report.suppress_below)
+    labels = towns.set_index("towncode").geometry.representative_point()
+    data = _data_states(report, towns, cats)
     town_payload: list[Town] = [
-        {"c": code, "t": tips[code], "s": "".join(str(int(s)) for s in states.loc[code]),
-         "g": encode_geometry(tgeom.loc[code], q)}
-        for code in codes
+        {"c": code, "t": tips[code],
+         "s": "".join(str(NO_DATA if d == "n" else int(s)) for s, d in zip(states.loc[code], data[code], strict=True)),
+         "dq": data[code],
+         "g": encode_geometry(tgeom.loc[code], q), "n": esc(name),
+         "lp": [round(float(labels.loc[code].y), 5), round(float(labels.loc[code].x), 5)]}
+        for code, name in zip(codes, towns["township"], strict=True)
     ]
     payload: MapPayload = {
         "q": q,
         "level": level,
         "county": esc(county) if county else None,
         "bounds": _bounds(tgeom),
-        "cats": _category_payload(report, county, cats, styles, states),
+        "cats": _category_payload(report, county, cats, styles, states, data),
         "towns": town_payload,
         "villages": vill_payload,
         "fac": _facility_payload(report, cats, codes, styles, townships),
-        "colours": [STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
-        "stateLabels": [STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)],
+        "colours": [*(STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)), NO_DATA_COLOUR],
+        "stateLabels": [*(STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)), NO_DATA_LABEL],
         "gapColour": GAP_COLOUR,
         "pop": None,
         "prio": None,
@@ -580,6 +595,17 @@ def map_payload(
     if sites is not None and county is not None:
         payload["sites"] = sites_payload(sites, county, cats, states, styles)
     return payload
+
+
+def _data_states(report: CoverageReport, towns: gpd.GeoDataFrame, cats: list[str]) -> dict[str, str]:
+    """Per towncode, one letter per category: how complete the data of its county is (``c``omplete,
+    ``p``artial, ``n``one; ``report.counties["data"]``, complete when the report has no such column)."""
+    summary = report.counties
+    known = ({(r.county, r.category): _DATA_CODES.get(str(r.data), "c")
+              for r in summary[["county", "category", "data"]].itertuples(index=False)}
+             if "data" in summary else {})
+    return {code: "".join(known.get((county, cat), "c") for cat in cats)
+            for code, county in zip(towns["towncode"], towns["county"], strict=True)}
 
 
 def _county_rows(report: CoverageReport, county: str | None) -> pd.DataFrame:
@@ -651,11 +677,20 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
 
 
 def _category_payload(report: CoverageReport, county: str | None, cats: list[str],
-                      styles: dict[str, dict[str, str]], states: pd.DataFrame) -> list[Category]:
-    """Per category: marker style, and covered/total/rate/gaps of ``county`` (or the country)."""
+                      styles: dict[str, dict[str, str]], states: pd.DataFrame,
+                      data: dict[str, str]) -> list[Category]:
+    """Per category: marker style, and covered/total/rate/gaps of ``county`` (or the country).
+
+    ``data`` (per towncode, a letter per category, :func:`_data_states`) makes ``data`` of the
+    category: ``none`` when no township has data, ``partial`` when some lack it or have partial
+    data, else ``complete``; townships without data are not gaps.
+    """
     summary = report.counties if county is None else report.counties[report.counties["county"] == county]
     out: list[Category] = []
-    for cat in cats:
+    for j, cat in enumerate(cats):
+        letters = [data[code][j] for code in states.index]
+        has_data = [x != "n" for x in letters]
+        quality = "none" if not any(has_data) else "complete" if set(letters) == {"c"} else "partial"
         rows = summary[summary["category"] == cat]
         covered, total = int(rows["covered"].sum()), int(rows["total"].sum())
         out.append({
@@ -664,8 +699,9 @@ def _category_payload(report: CoverageReport, county: str | None, cats: list[str
             "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
             "covered": covered, "total": total,
             "rate": float(rows["rate"].iloc[0]) if len(rows) == 1 else coverage_rate(covered, total),
-            "gaps": int((states[cat] != COVERED).sum()),
-            "flaggedGaps": int((states[cat] == UNCOVERED_FLAGGED).sum()),
+            "gaps": sum(st != COVERED and ok for st, ok in zip(states[cat], has_data, strict=True)),
+            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(states[cat], has_data, strict=True)),
+            "data": quality,
         })
     return out
 

@@ -59,6 +59,7 @@ __all__ = [
     "ASSET_DIR",
     "BASEMAPS",
     "LEVELS",
+    "PARTIAL_NOTE",
     "PAYLOAD_ID",
     "TILE_NOTE",
     "MapFrame",
@@ -250,6 +251,10 @@ def _check(level: str, basemap: str) -> None:
         raise InputError(f"basemap must be one of {', '.join(BASEMAPS)}; got {basemap!r}")
 
 
+#: What a partial registry means, in tooltips and the legend (coverage.completeness: ``partial``).
+PARTIAL_NOTE = "部分資料：清冊僅含部分據點，未涵蓋者未必為缺口"
+
+
 def _title_html(report: CoverageReport, place: str, index_href: str | None, payload: MapPayload) -> str:
     from .payload import definition_label
 
@@ -279,6 +284,7 @@ def _legend_html(report: CoverageReport, payload: MapPayload, attribution: str) 
     parts += [f'<div><i class="sn-sw" style="background:{colours[s]}"></i>{label}</div>'
               for s, label in STATE_LABELS.items()]
     parts.append('<div><i class="sn-sw sn-sw-gap"></i>缺口：未涵蓋的鄉鎮市區（紅框）</div>')
+    parts += _data_legend(payload)
     parts.append('<div class="sn-h">服務據點</div>')
     parts += [f"<div>{c['icon']} {c['label']}</div>" for c in payload["cats"]]
     parts.append('<div class="sn-meta">淡色：位置僅知鄉鎮市區（標於代表點）；灰色：規劃中、尚未啟用</div>')
@@ -302,6 +308,22 @@ def _legend_html(report: CoverageReport, payload: MapPayload, attribution: str) 
         f"產製：safetynet-coverage {esc(__version__)}</div></details></details>"
     )
     return "".join(parts)
+
+
+def _data_legend(payload: MapPayload) -> list[str]:
+    """Legend lines of the data completeness: the grey 無資料 fill, 部分資料 (none when all is complete)."""
+    from .payload import NO_DATA, NO_DATA_LABEL
+
+    quality = {c["label"]: c.get("data", "complete") for c in payload["cats"]}
+    parts = []
+    if any(d == "none" for d in quality.values()) or any("n" in t.get("dq", "") for t in payload["towns"]):
+        none = "、".join(label for label, d in quality.items() if d == "none")
+        parts.append(f'<div class="sn-nodata"><i class="sn-sw" style="background:{payload["colours"][NO_DATA]}">'
+                     f"</i>{NO_DATA_LABEL}{'：' + none if none and payload['county'] else ''}</div>")
+    partial = "、".join(label for label, d in quality.items() if d == "partial")
+    if partial:
+        parts.append(f'<div class="sn-partial">部分資料（{partial}）：{PARTIAL_NOTE.split("：", 1)[1]}</div>')
+    return parts
 
 
 def _priority_legend(payload: MapPayload) -> list[str]:
@@ -533,6 +555,8 @@ def _page_payload(report: CoverageReport, county: str | None, *, level: str, bas
         "tileNote": TILE_NOTE,
         "noBasemap": _BASE_LABELS["none"],
         "noBasemapShown": basemap == "none",
+        "layersHeading": "圖層",
+        "partial": PARTIAL_NOTE,
     }
     return payload
 

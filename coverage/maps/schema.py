@@ -42,6 +42,7 @@ class Category(TypedDict):
     rate: float  #: percent, one decimal
     gaps: int  #: townships not covered
     flaggedGaps: int  #: of which in a flagged area
+    data: str  #: completeness of the data behind it: ``complete``, ``partial`` or ``none``
 
 
 class Town(TypedDict):
@@ -49,8 +50,11 @@ class Town(TypedDict):
 
     c: str  #: towncode
     t: str  #: tooltip HTML
-    s: str  #: one digit per category: 0 covered, 1 uncovered, 2 uncovered in a flagged area
+    s: str  #: one digit per category: 0 covered, 1 uncovered, 2 uncovered in a flagged area, 3 no data
+    dq: str  #: one letter per category, its county's data: ``c`` complete, ``p`` partial, ``n`` none
     g: Geometry
+    n: str  #: township name (escaped), the map label
+    lp: list[float]  #: [lat, lon] of the label (a point inside the township)
     pp: NotRequired[int | None]  #: people of the age group (None: not in the population file)
     pt: NotRequired[int | None]  #: people of all ages (when the group is not ``total``)
     rf: NotRequired[list[int | None]]  #: computed [remote, mountain] flags
@@ -154,6 +158,8 @@ class UiText(TypedDict):
     tileNote: str
     noBasemap: str  #: layer-control label of the "no basemap" choice
     noBasemapShown: bool  #: start without a basemap
+    layersHeading: str  #: the layer panel's fold button
+    partial: str  #: tooltip line of a township whose county has partial data for the category
 
 
 class MapPayload(TypedDict):

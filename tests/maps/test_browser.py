@@ -178,7 +178,7 @@ def test_every_township_polygon_is_drawn(open_map, name):
     assert m.drawn_fills() == expected
     # the gaps layer outlines exactly the uncovered townships of the shown programme
     active = m.js("() => window.safetynet.active()")
-    gaps = sum(t["s"][active] != "0" for t in m.payload["towns"])
+    gaps = sum(t["s"][active] in "12" for t in m.payload["towns"])  # 3: no data, not a gap
     assert m.count(".leaflet-pane path.sn-gap") == gaps > 0
 
 
@@ -619,4 +619,105 @@ def test_panels_leave_the_map_visible(open_map, name, tmp_path):
     m.page.wait_for_function("() => !document.querySelector('.sn-legend > details').open")
     closed_height = m.page.locator(".sn-legend").bounding_box()["height"]
     assert closed_height < 40 < open_height
+    assert m.errors == []
+
+
+def _distinct_colours(png: Path) -> tuple[int, float]:
+    """Distinct RGB colours of a screenshot and the share of its pixels that are not near-white."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    pixels = (imread(str(png))[..., :3] * 255).round().astype(np.uint8).reshape(-1, 3)
+    distinct = len(np.unique(pixels, axis=0))
+    non_white = float((pixels.min(axis=1) < 235).mean())
+    return distinct, non_white
+
+
+def test_county_screenshot_has_content_and_township_labels(open_map, tmp_path):
+    """The screenshot of 嘉義縣.html is a drawn map (many colours, mostly not blank) and the township names are
+    labels in the DOM, legible ones (not hidden) among them; the label layer has its own switch."""
+    m = open_map("嘉義縣.html")
+    m.page.set_viewport_size({"width": 1400, "height": 900})
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
+    m.page.wait_for_timeout(100)
+    shot = tmp_path / "chiayi.png"
+    m.page.screenshot(path=str(shot))
+    distinct, non_white = _distinct_colours(shot)
+    assert distinct > 200 and non_white > 0.3, (distinct, non_white)
+    labels = m.page.locator(".leaflet-marker-pane .sn-label, .leaflet-snLabels-pane .sn-label")
+    names = labels.all_inner_texts()
+    assert len(names) == 18 and "阿里山鄉" in names and "番路鄉" in names
+    visible = m.page.locator(".leaflet-snLabels-pane .sn-label:not(.sn-label-hidden)").all_inner_texts()
+    assert "阿里山鄉" in visible and len(visible) >= 9, visible
+    # visible labels do not overlap one another
+    boxes = m.js("""() => Array.from(document.querySelectorAll('.sn-label:not(.sn-label-hidden) span'))
+                    .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })""")
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+    # legible: dark bold text with a white halo
+    style = m.js("""() => { const s = getComputedStyle(document.querySelector('.sn-label span'));
+                          return [s.color, s.fontWeight, s.textShadow]; }""")
+    assert style[0] == "rgb(26, 26, 26)" and int(style[1]) >= 600 and "255, 255, 255" in style[2]
+    box = m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="labels"]) input')
+    assert box.is_checked()
+    box.uncheck()
+    assert m.count(".sn-label") == 0
+    box.check()
+    assert m.count(".sn-label") == 18
+    assert m.errors == []
+
+
+def test_layer_panel_folds_on_wide_windows(open_map):
+    """The layer panel is open on a wide window and folds to its heading button (and opens again)."""
+    m = open_map("嘉義縣.html")
+    m.page.set_viewport_size({"width": 1400, "height": 900})
+    panel = m.page.locator(".leaflet-control-layers")
+    open_box = panel.bounding_box()
+    assert m.page.locator(".leaflet-control-layers-overlays").is_visible()
+    m.page.locator(".leaflet-control-layers .sn-fold").click()
+    assert not m.page.locator(".leaflet-control-layers-overlays").is_visible()
+    folded = panel.bounding_box()
+    assert folded["height"] < 40 < open_box["height"]
+    assert m.page.locator(".sn-fold").get_attribute("aria-expanded") == "false"
+    m.page.locator(".leaflet-control-layers .sn-fold").click()
+    assert m.page.locator(".leaflet-control-layers-overlays").is_visible()
+    m.show_category(0)
+    assert m.errors == []
+
+
+def test_national_labels_start_off(open_map):
+    """Nationwide the 368 names start switched off; switched on at zoom 10, some show and none overlap."""
+    m = open_map("taiwan.html")
+    assert m.count(".sn-label") == 0
+    m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="labels"]) input').check()
+    assert m.count(".sn-label") > 0
+    assert m.count(".sn-label:not(.sn-label-hidden)") == 0  # zoomed out: no names
+    m.view(23.5, 120.45, 10)
+    m.page.wait_for_function("() => document.querySelectorAll('.sn-label:not(.sn-label-hidden)').length > 3")
+    assert m.errors == []
+
+
+def test_no_data_townships_are_grey_and_say_so(open_map):
+    """On the national map the counties without data for the shown programme (臺中市 社福中心 in the bundled
+    registry) are filled grey (state 3), are not outlined as gaps, and their tooltip says 無資料."""
+    m = open_map("taiwan.html")
+    m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
+    k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+    m.show_category(k)
+    none = [t for t in m.payload["towns"] if t["s"][k] == "3"]
+    assert none and all(t["dq"][k] == "n" for t in none)
+    assert any("臺中市" in t["t"] for t in none)
+    assert m.count(".leaflet-overlay-pane path.sn-fill.sn-state-3") == len(none)
+    assert m.count("path.sn-gap") == sum(t["s"][k] in "12" for t in m.payload["towns"])
+    fill = m.js("() => getComputedStyle(document.querySelector('path.sn-state-3')).fill")
+    assert fill == "rgb(212, 212, 212)"
+    text = m.js("""code => { let out = null;
+        window.safetynet.fills[window.safetynet.active()].eachLayer(p => {
+          if (p.snUnit.c === code) { p.openTooltip(p.getCenter()); out = p.getTooltip().getElement().innerText; } });
+        return out; }""", next(t["c"] for t in none if "臺中市" in t["t"]))
+    assert "無資料" in text and "不以缺口計" in text
+    assert m.payload["cats"][k]["data"] == "partial"  # nationwide: some counties have data, some none
+    assert "部分資料" in m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    assert "無資料" in m.page.inner_text(".sn-legend")
     assert m.errors == []

@@ -203,3 +203,14 @@ def test_national_map_opens_on_the_main_island(seed_report):
     assert p["bounds"][0][1] < 118.5 and p["bounds"][1][0] > 26.0  # every island stays on the map: 金門, 馬祖
     kinmen = map_payload(seed_report, "金門縣")
     assert "view" not in kinmen and kinmen["bounds"][0][1] < 118.5
+
+
+def test_township_labels_name_a_point_inside_their_township(chiayi_report):
+    """Each town carries its name (escaped) and a label point inside its own township."""
+    p = map_payload(chiayi_report, "嘉義縣")
+    towns = load_townships(None).set_index("towncode")
+    for t in p["towns"]:
+        assert t["n"] == towns.loc[t["c"], "township"] and t["n"] in t["t"]
+        lat, lon = t["lp"]
+        assert towns.loc[t["c"]].geometry.contains(shapely.Point(lon, lat)), t["n"]
+    assert "阿里山鄉" in {t["n"] for t in p["towns"]}

@@ -431,3 +431,41 @@ def test_report_takes_the_map_options(fixture_registry, tmp_path):
     assert offline.exit_code == 0, offline.output
     assert payload_of((out / "嘉義縣.html").read_text(encoding="utf-8"))["ui"]["noBasemapShown"] is True  # no basemap
     assert not (out / "嘉義縣.png").exists()  # not written by this run: removed
+
+
+def test_no_data_is_grey_not_a_gap_on_the_county_map(seed_report):
+    """嘉義縣 has no 精神障礙者協作模式服務據點 in the bundled registry (coverage.csv data = none): its townships are
+    state 3 (grey, 無資料), none is a gap, and the layer, legend and subtitle say 無資料, not 0.0%."""
+    from coverage.maps import NO_DATA, NO_DATA_COLOUR, NO_DATA_LABEL, map_payload
+
+    rows = seed_report.counties.set_index(["county", "category"])
+    assert rows.loc[("嘉義縣", "psychiatric_collab_point"), "data"] == "none"
+    assert rows.loc[("嘉義縣", "community_support_point"), "data"] == "complete"
+    p = map_payload(seed_report, "嘉義縣")
+    keys = [c["key"] for c in p["cats"]]
+    k, s = keys.index("psychiatric_collab_point"), keys.index("community_support_point")
+    assert {t["s"][k] for t in p["towns"]} == {str(NO_DATA)}
+    assert {t["dq"][k] for t in p["towns"]} == {"n"} and {t["dq"][s] for t in p["towns"]} == {"c"}
+    assert p["cats"][k]["data"] == "none" and p["cats"][k]["gaps"] == 0 and p["cats"][k]["flaggedGaps"] == 0
+    assert p["cats"][s]["data"] == "complete" and p["cats"][s]["gaps"] == 1  # 阿里山鄉, a real gap
+    assert p["colours"][NO_DATA] == NO_DATA_COLOUR and p["stateLabels"][NO_DATA] == NO_DATA_LABEL
+    html = render_map(seed_report, "嘉義縣", basemap="none")
+    legend = payload_of(html)["ui"]["legend"]
+    assert "無資料" in legend and "精神障礙者協作模式服務據點" in legend.split("無資料", 1)[1]
+    assert "部分資料（社區心理衛生中心）" in legend  # the bundled list of 社區心理衛生中心 is partial
+
+
+def test_partial_data_says_so_on_the_county_map(seed_report):
+    """With the bundled registry, 嘉義市 精神障礙者協作模式服務據點 is partial: its townships keep their coverage
+    colours, the category says partial, and the legend and tooltips say 部分資料."""
+    from coverage.maps import PARTIAL_NOTE, map_payload
+
+    report = seed_report
+    rows = report.counties.set_index(["county", "category"])
+    assert rows.loc[("嘉義市", "psychiatric_collab_point"), "data"] == "partial"
+    p = map_payload(report, "嘉義市")
+    k = [c["key"] for c in p["cats"]].index("psychiatric_collab_point")
+    assert p["cats"][k]["data"] == "partial"
+    assert {t["dq"][k] for t in p["towns"]} == {"p"} and all(t["s"][k] in "012" for t in p["towns"])
+    page = payload_of(render_map(report, "嘉義市", basemap="none"))
+    assert "部分資料（" in page["ui"]["legend"] and page["ui"]["partial"] == PARTIAL_NOTE

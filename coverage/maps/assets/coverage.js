@@ -85,6 +85,7 @@ function safetynetDraw(map, D, tiles) {
   map.createPane("snRadius").style.zIndex = 430;
   map.createPane("snOutline").style.zIndex = 440;
   map.createPane("snGaps").style.zIndex = 450;
+  map.createPane("snLabels").style.zIndex = 460;
 
   function control(position, html, cls) {
     var c = L.control({position: position});
@@ -134,7 +135,8 @@ function safetynetDraw(map, D, tiles) {
   function gapGroup(i, after) {
     var gap = L.featureGroup();
     towns.forEach(function (t) {
-      if ((after ? S.after[t.ti] : +t.s.charAt(i)) !== 0) {
+      var st = after ? S.after[t.ti] : +t.s.charAt(i);
+      if (st === 1 || st === 2) {  // 0 covered, 3 no data: neither is a gap
         L.polygon(t.ll, {pane: "snGaps", color: D.gapColour, weight: gapWeight(), fill: false, interactive: false,
                          className: "sn-gap"}).addTo(gap);
       }
@@ -146,8 +148,9 @@ function safetynetDraw(map, D, tiles) {
       var when = S && i === S.k ? (mode ? "（新增後）" : "（現況）") : "";
       var near = !u.d ? "" : '<div class="sn-vnear">村里至最近' + cats[i].label + "：" +
         (u.d[i] === null ? "同島無據點" : u.d[i].toFixed(1) + " km") + "</div>";
+      var partial = towns[u.ti].dq.charAt(i) === "p" ? '<div class="sn-partial">' + D.ui.partial + "</div>" : "";
       return u.t + '<div class="sn-state">' + cats[i].label + when + "：" + D.stateLabels[stateOf(i, u)] + "</div>" +
-        near;
+        partial + near;
     };
   }
   function build(i) {
@@ -174,9 +177,11 @@ function safetynetDraw(map, D, tiles) {
   }
   function subtitle(i) {
     var c = S && mode === 1 && i === S.k ? S : cats[i];
+    if (c === cats[i] && c.data === "none") { return c.label + "：" + D.stateLabels[3]; }
     return cats[i].label + (c === S ? "（新增後）" : "") + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" +
       c.rate.toFixed(1) + "%）" +
-      (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "");
+      (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "") +
+      (cats[i].data === "partial" ? "・部分資料" : "");
   }
   function gapsFor(i) {
     if (S && mode === 1 && i === S.k) { return gapsAfter || (gapsAfter = gapGroup(i, true)); }
@@ -211,8 +216,10 @@ function safetynetDraw(map, D, tiles) {
     g.on("add", function () { activate(i); });
     g.on("remove", function () { deactivate(i); });
     groups.push(g);
-    overlays['<span class="sn-layer" data-cat="' + i + '">' + c.icon + " " + c.label + " <small>" + c.covered +
-             "/" + c.total + "（" + c.rate.toFixed(1) + "%）</small></span>"] = g;
+    var figure = c.data === "none" ? "無資料" : c.covered + "/" + c.total + "（" + c.rate.toFixed(1) + "%）" +
+      (c.data === "partial" ? " 部分資料" : "");
+    overlays['<span class="sn-layer sn-data-' + c.data + '" data-cat="' + i + '">' + c.icon + " " + c.label +
+             " <small>" + figure + "</small></span>"] = g;
   });
   overlays['<span class="sn-layer" data-layer="gaps"><i class="sn-sw sn-sw-gap"></i>缺口：未涵蓋鄉鎮市區</span>'] =
     gaps;
@@ -277,6 +284,42 @@ function safetynetDraw(map, D, tiles) {
     overlays[S.radiusLayer] = radii;
   }
 
+  // Township names: one label per township at a point inside it, above the fills and gap outlines.
+  // Where labels would overlap, the larger township keeps its label; the others hide until zoomed in.
+  var labels = L.featureGroup(), labelMarkers = [];
+  function extent(t) {
+    var s = 0;
+    t.ll.forEach(function (part) {
+      var r = part[0], a = 90, b = -90, c = 180, d = -180;
+      r.forEach(function (p) { a = Math.min(a, p[0]); b = Math.max(b, p[0]); c = Math.min(c, p[1]); d = Math.max(d, p[1]); });
+      s += (b - a) * (d - c);
+    });
+    return s;
+  }
+  towns.map(function (t) { return [extent(t), t]; }).sort(function (x, y) { return y[0] - x[0]; }).forEach(function (e) {
+    var t = e[1];
+    labelMarkers.push(L.marker(t.lp, {icon: L.divIcon({html: "<span>" + t.n + "</span>", className: "sn-label",
+                                                       iconSize: null}),
+                                      pane: "snLabels", interactive: false, keyboard: false}).addTo(labels));
+  });
+  function declutter() {
+    if (!map.hasLayer(labels)) { return; }
+    var shown = [], few = !D.county && map.getZoom() < 9;  // nationwide, names only from zoom 9
+    labelMarkers.forEach(function (m) {
+      var el = m.getElement();
+      if (!el) { return; }
+      el.classList.remove("sn-label-hidden");
+      var r = el.firstChild.getBoundingClientRect(), clash = few || shown.some(function (o) {
+        return r.left < o.right + 2 && o.left < r.right + 2 && r.top < o.bottom && o.top < r.bottom;
+      });
+      if (clash) { el.classList.add("sn-label-hidden"); } else { shown.push(r); }
+    });
+  }
+  map.on("zoomend", declutter);
+  labels.on("add", function () { window.setTimeout(declutter, 0); });
+  overlays['<span class="sn-layer" data-layer="labels"><i class="sn-sw sn-sw-label">名</i>鄉鎮市區名稱</span>'] =
+    labels;
+
   // The basemaps: folium's tile layers (label → layer, in the layer control's order), then "none".
   var bases = {};
   Object.keys(tiles).forEach(function (k) { bases[k] = tiles[k]; });
@@ -290,7 +333,18 @@ function safetynetDraw(map, D, tiles) {
       if (!tileNote) { tileNote = control("bottomleft", D.ui.tileNote, "sn-tile-note"); }
     });
   });
-  var layers = L.control.layers(bases, overlays, {collapsed: window.innerWidth < 700, sortLayers: false}).addTo(map);
+  var layers = L.control.layers(bases, overlays, {collapsed: false, sortLayers: false}).addTo(map);
+  // The layer panel folds to its heading (a button), on any window; folded from the start on narrow ones.
+  var panel = layers.getContainer(), fold = L.DomUtil.create("button", "sn-fold");
+  fold.type = "button";
+  fold.innerHTML = D.ui.layersHeading;
+  panel.insertBefore(fold, panel.firstChild);
+  function setFolded(f) {
+    panel.classList.toggle("sn-folded", f);
+    fold.setAttribute("aria-expanded", f ? "false" : "true");
+  }
+  fold.addEventListener("click", function () { setFolded(!panel.classList.contains("sn-folded")); });
+  setFolded(window.innerWidth < 700);
   // One programme at a time: ticking one unticks the others before Leaflet reads the boxes.
   layers.getContainer().addEventListener("click", function (e) {
     var box = e.target;
@@ -324,6 +378,7 @@ function safetynetDraw(map, D, tiles) {
   if (radii) { radii.addTo(map); }
   if (sites) { sites.addTo(map); }
   if (prio && P.show) { prio.addTo(map); }
+  if (D.county) { labels.addTo(map); }
   if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
   map.fitBounds(D.view || D.bounds, {padding: [8, 8]});  // the national map opens on the main island
 
@@ -331,5 +386,6 @@ function safetynetDraw(map, D, tiles) {
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
                       active: function () { return active; }, sites: sites, radii: radii,
                       mode: function () { return mode; }, setMode: setMode, priorities: prio,
+                      labels: labels, layerPanel: panel, setFolded: setFolded,
                       tileNote: function () { return tileNote ? tileNote.getContainer() : null; }};
 }
