@@ -18,6 +18,7 @@ import pandas as pd
 
 from .errors import InputError
 from .rejections import Rejections
+from .vocabulary import XY_DATUM_SPELLINGS
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -73,7 +74,7 @@ def check_xy_datum(value: str) -> str:
     ('TWD67', 'TWD97')
     """
     key = str(value).strip().upper().replace(" ", "")
-    key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
+    key = XY_DATUM_SPELLINGS.get(key, key)
     if key not in XY_DATUMS:
         raise InputError(f"xy_datum= must be TWD97 or TWD67, got {value!r}")
     return key

@@ -42,6 +42,7 @@ __all__ = [
     "PRECISION_LABELS",
     "PROGRAMME_LABELS",
     "PROGRAMME_SHORT_LABELS",
+    "XY_DATUM_SPELLINGS",
     "bilingual",
 ]
 
@@ -171,3 +172,7 @@ def bilingual(labels: Mapping[str, str], key: str) -> str:
     ('沿海 coastal', 'other')
     """
     return f"{labels[key]} {key}" if key in labels else key
+
+
+#: Other spellings of the two TM2 datums a user writes (after upper-casing and removing spaces) → the datum.
+XY_DATUM_SPELLINGS: dict[str, str] = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}

@@ -312,7 +312,9 @@ def check_xy_datum(value: str) -> str:
     ``value`` as given.
     """
     key = value.strip().upper().replace(" ", "")
-    key = {"97": "TWD97", "67": "TWD67", "EPSG:3826": "TWD97", "EPSG:3828": "TWD67"}.get(key, key)
+    from ..vocabulary import XY_DATUM_SPELLINGS
+
+    key = XY_DATUM_SPELLINGS.get(key, key)
     if key not in ("TWD97", "TWD67"):
         raise OptionError("--xy-datum", f"{value!r} is not TWD97 or TWD67", _closest(value, ("TWD97", "TWD67")))
     return value
