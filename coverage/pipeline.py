@@ -141,6 +141,7 @@ def run_coverage(
     network: str | Path | None = None,
     speeds: str | Path | dict | None = None,
     road_class_column: str | None = None,
+    access_kmh: float = 15.0,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -179,6 +180,8 @@ def run_coverage(
         minutes by road from every village to each programme's fastest open point (``report.travel``).
     speeds, road_class_column
         Speeds per road class and the class column of ``network`` (see :func:`coverage.read_network`).
+    access_kmh : float
+        Speed of the straight legs between a point and the road network (``coverage.network.ACCESS_KMH``).
     across_counties : bool
         Let other counties' points serve a county's people in the population figures (nearest
         distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
@@ -215,7 +218,7 @@ def run_coverage(
                               counties=county_names, boundaries=boundaries)
     report.suppress_below, report.across_counties = threshold, bool(across_counties)
     if network is not None:
-        _travel_times(report, towns, county_names, network, speeds, road_class_column)
+        _travel_times(report, towns, county_names, network, speeds, road_class_column, access_kmh)
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
                             catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m)
@@ -379,7 +382,8 @@ def _population_figures(report: CoverageReport, towns, population, dem, *, age_g
     report.townships = report.townships.merge(extra, on="towncode", how="left")
 
 
-def _travel_times(report: CoverageReport, towns, county_names, network, speeds, road_class_column) -> None:
+def _travel_times(report: CoverageReport, towns, county_names, network, speeds, road_class_column,
+                  access_kmh) -> None:
     """Minutes by road from every village of the report's counties (``report.travel``)."""
     from .geography import load_villages
     from .network import read_network, village_travel_times
@@ -390,5 +394,5 @@ def _travel_times(report: CoverageReport, towns, county_names, network, speeds, 
     villages = villages[villages["towncode"].isin(codes)]
     report.travel = village_travel_times(net, villages, report.registry.facilities, as_of=report.as_of,
                                          categories=sorted(report.counties["category"].unique()),
-                                         across_counties=report.across_counties)
+                                         across_counties=report.across_counties, access_kmh=access_kmh)
     report.network = net.source

@@ -152,3 +152,24 @@ def test_option_values_resolve_or_are_one_line_usage_errors(townships):
 
     check()
     assert _OPTION_COUNT["examples"] >= 300
+
+
+
+def write_snapshot() -> None:
+    """Rewrite tests/snapshots/cli_options.json after a deliberate change (``python tests/test_cli_options.py``)."""
+    def dump(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    lines = ["{"]
+    items = sorted(command_options().items())
+    for n, (name, command) in enumerate(items):
+        head = {k: v for k, v in command.items() if k != "params"}
+        lines.append(f" {dump(name)}: {dump(head)[:-1]}, \"params\": [")
+        lines.append(",\n".join(f"  {dump(p)}" for p in command["params"]))
+        lines.append(" ]}" + ("," if n < len(items) - 1 else ""))
+    lines.append("}")
+    SNAPSHOT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write_snapshot()

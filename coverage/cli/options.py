@@ -122,6 +122,12 @@ OfflineOpt = Annotated[
                                    "written into DIR/lib, so the maps draw without internet anyway)."),
 ]
 PngOpt = Annotated[bool, typer.Option("--png", help="Also a static PNG figure per county (print).")]
+NetworkOpt = Annotated[Path | None, typer.Option(
+    "--network", help="Road network (GDAL line layer or .osm.pbf): minutes by road per village → travel_times.csv.")]
+SpeedsOpt = Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")]
+RoadClassColumnOpt = Annotated[str | None, typer.Option("--road-class-column", help="Road-class column of --network.")]
+AccessKmhOpt = Annotated[float, typer.Option(
+    "--access-kmh", help="Speed (km/h) of the straight legs between a point and the road network.")]
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,10 @@ class RunOptions:
     public_column: list[str] | None = None
     xy_datum: str = "TWD97"
     layer: str | None = None
+    network: Path | None = None
+    speeds: Path | None = None
+    road_class_column: str | None = None
+    access_kmh: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +179,7 @@ SHARED_OPTIONS: dict[str, Any] = {
     "age_group": AgeGroupOpt, "distance_km": DistanceKmOpt, "catchment_km": CatchmentKmOpt, "cross_sea": CrossSeaOpt,
     "across_counties": AcrossCountiesOpt, "mountain_m": MountainMOpt, "suppress_below": SuppressOpt,
     "public_column": PublicColumnOpt, "xy_datum": XyDatumOpt, "layer": LayerOpt,
+    "network": NetworkOpt, "speeds": SpeedsOpt, "road_class_column": RoadClassColumnOpt, "access_kmh": AccessKmhOpt,
     "level": LevelOpt, "basemap": BasemapOpt, "offline": OfflineOpt, "png": PngOpt,
 }
 _BUNDLES: tuple[type[RunOptions] | type[MapOptions], ...] = (RunOptions, MapOptions)

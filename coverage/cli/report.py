@@ -22,8 +22,8 @@ TargetsOpt = Annotated[
 
 
 @with_options("facilities county category definition as_of boundaries out xlsx gpkg network speeds road_class_column "
-              "targets no_maps level basemap offline png population dem age_group distance_km catchment_km cross_sea "
-              "across_counties mountain_m suppress_below public_column xy_datum layer")
+              "access_kmh targets no_maps level basemap offline png population dem age_group distance_km catchment_km "
+              "cross_sea across_counties mountain_m suppress_below public_column xy_datum layer")
 def report(
     opts: RunOptions,
     maps: MapOptions,
@@ -31,12 +31,6 @@ def report(
     out: OutOpt = Path("maps"),
     xlsx: Annotated[bool, typer.Option("--xlsx", help="Also write the planner's workbook coverage.xlsx.")] = False,
     gpkg: Annotated[bool, typer.Option("--gpkg", help="Also write coverage.gpkg for QGIS (styled layers).")] = False,
-    network: Annotated[Path | None, typer.Option(
-        "--network", help="Road network (GDAL line layer or .osm.pbf): minutes by road per village → travel_times.csv.")
-    ] = None,
-    speeds: Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")] = None,
-    road_class_column: Annotated[str | None, typer.Option("--road-class-column", help="Road-class column of --network.")
-                                 ] = None,
     targets: TargetsOpt = None,
     no_maps: Annotated[bool, typer.Option("--no-maps", help="Do not write the HTML maps.")] = False,
 ) -> None:
@@ -53,7 +47,7 @@ def report(
 
         keywords = checked_keywords(opts)
         with progress.step("計算涵蓋率 computing coverage"):
-            result = run_coverage(**keywords, network=network, speeds=speeds, road_class_column=road_class_column)
+            result = run_coverage(**keywords)
         check_categories(opts.category, result)
         target_table = None
         if targets is not None:  # read before writing anything: a bad targets file fails the run early

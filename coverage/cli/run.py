@@ -52,7 +52,8 @@ def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
         "distance_km": opts.distance_km, "catchment_km": opts.catchment_km, "cross_sea": opts.cross_sea,
         "mountain_m": opts.mountain_m, "suppress_below": opts.suppress_below,
         "public_columns": opts.public_column or (), "xy_datum": opts.xy_datum, "layer": opts.layer,
-        "across_counties": opts.across_counties,
+        "across_counties": opts.across_counties, "network": opts.network, "speeds": opts.speeds,
+        "road_class_column": opts.road_class_column, "access_kmh": opts.access_kmh,
     }
     return {**keywords, **resolved}
 
@@ -81,6 +82,7 @@ def checked_keywords(opts: RunOptions) -> dict[str, Any]:
     resolve_age_group_option(opts.age_group)
     check_xy_datum(opts.xy_datum)
     check_positive("--distance-km", opts.distance_km)
+    check_positive("--access-kmh", opts.access_kmh)
     check_positive("--catchment-km", opts.catchment_km)
     counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
     return pipeline_keywords(opts, as_of=when, counties=counties, definition=definition)
