@@ -90,6 +90,36 @@ def _targets_for(county: str | None, targets: pd.DataFrame | None) -> dict[str, 
     return out
 
 
+def _national_state(data: dict, category: str) -> str:
+    """The state of a national figure: complete only where every county's data are complete."""
+    found = {v for (_, k), v in data.items() if k == category}
+    if found and found <= {"none"}:
+        return "none"
+    return "partial" if found - {"complete"} else "complete"
+
+
+def _judged(report: CoverageReport, county: str | None, targets) -> dict[str, str]:
+    """已達標 / 未達標 / not judged per category, for the nearest year's target of the scope
+    (:func:`coverage.plan.compare_targets`: outposts are not centres, incomplete data is not judged)."""
+    if targets is None or targets.empty:
+        return {}
+    from .geography import load_townships
+    from .plan import compare_targets
+
+    scope = county or "全國"
+    rows = targets[targets["scope"] == scope]
+    rows = rows[rows["year"] == rows.groupby("category")["year"].transform("min")]
+    if rows.empty:
+        return {}
+    table = compare_targets(report.registry.facilities, load_townships(), rows, as_of=report.as_of,
+                            definition=report.definition, data=report.counties)
+    out = {}
+    for cat, group in table.groupby("category", sort=False):
+        not_judged = group.loc[group["met"].isna(), "status"]
+        out[cat] = not_judged.iloc[0] if len(not_judged) else ("已達標" if group["met"].all() else "未達標")
+    return out
+
+
 def _coverage_section(report: CoverageReport, county: str | None, targets, data) -> Section:
     from .vocabulary import DATA_LABELS
 
@@ -97,19 +127,14 @@ def _coverage_section(report: CoverageReport, county: str | None, targets, data)
     goal = _targets_for(county, targets)
     table = [["服務方案", "已涵蓋／鄉鎮市區", "涵蓋率", "據點數", "目標", "達標", "資料"]]
     notes = []
+    judged = _judged(report, county, targets)
     for cat, group in rows.groupby("category", sort=False):
-        state = data.get((county, cat), "complete") if county else "complete"
+        state = data.get((county, cat), "complete") if county else _national_state(data, cat)
         covered, total = int(group["covered"].sum()), int(group["total"].sum())
         facilities = int(group["facilities"].sum())
         rate = 100 * covered / total if total and state != "none" else float("nan")
-        met = "—"
         target = goal.get(cat, "—")
-        if cat in goal and state != "none":
-            t = targets[(targets["scope"] == (county or "全國")) & (targets["category"] == cat)].sort_values("year")
-            t = t.iloc[0]
-            ok = (t["target_count"] != t["target_count"] or facilities >= t["target_count"]) and (
-                t["target_rate"] != t["target_rate"] or rate >= t["target_rate"])
-            met = "已達標" if ok else "未達標"
+        met = judged.get(cat, "—") if cat in goal else "—"
         table.append([_label(cat), f"{covered}/{total}" if state != "none" else "—", _rate(rate),
                       str(facilities), target, met, DATA_LABELS[state]])
     if county and not goal:

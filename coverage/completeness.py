@@ -19,7 +19,7 @@ from .vocabulary import DATA_LABELS  # zh-TW labels of the states
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DATA_LABELS", "DATA_STATES", "data_completeness"]
+__all__ = ["DATA_LABELS", "DATA_STATES", "data_completeness", "target_data"]
 
 #: The states, best first.
 DATA_STATES = ("complete", "partial", "none")
@@ -72,3 +72,30 @@ def data_completeness(county_table: pd.DataFrame, facilities: pd.DataFrame, file
 
     values = [state(c, k) for c, k in zip(county_table["county"], county_table["category"], strict=True)]
     return pd.Series(values, index=county_table.index, name="data", dtype="object")
+
+
+def target_data(townships: pd.DataFrame, categories, facilities: pd.DataFrame, files: list[str]) -> pd.DataFrame:
+    """:func:`data_completeness` of every county × category of ``categories`` (for
+    :func:`coverage.plan.compare_targets`).
+
+    Parameters
+    ----------
+    townships : DataFrame
+        With ``county`` (:func:`coverage.load_townships`).
+    categories : iterable of str
+        Programme keys.
+    facilities : DataFrame
+        The accepted facilities of every registry read.
+    files : list of str
+        The registry files read.
+
+    Returns
+    -------
+    DataFrame with ``county``, ``category``, ``data``.
+    """
+    import pandas as pd
+
+    counties = sorted(set(townships["county"]))
+    table = pd.DataFrame([(c, k) for c in counties for k in sorted(set(categories))], columns=["county", "category"])
+    table["data"] = data_completeness(table, facilities, files).to_numpy()
+    return table

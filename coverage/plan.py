@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -431,13 +431,19 @@ def compare_targets(
     *,
     as_of: object = None,
     definition: str = "presence",
+    data: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Current value vs each target: ``scope, category, year, measure, current, target, gap,
-    met, status, still_needed``.
+    met, status, still_needed, data``.
 
     ``measure`` is ``count`` (open facilities) or ``rate`` (township coverage, %). For a
     rate target, ``still_needed`` is the number of townships still to cover, i.e. at least
-    that many new points.
+    that many new points. A count target counts the programme's points but outposts (registry
+    column ``kind`` = ``outpost``, e.g. 澎湖's 七美據點): they serve their township, but are not a
+    centre. A target whose scope has incomplete data for its programme is not
+    judged: ``met``, ``gap`` and ``still_needed`` are left empty and ``status`` says why
+    (資料不完整 — the current value is only a floor; 無資料). A national target needs complete
+    data in every county.
 
     Parameters
     ----------
@@ -450,6 +456,10 @@ def compare_targets(
     as_of : date-like, optional
         The day the current values are measured (default today).
     definition : {"presence", "service-area"}
+    data : DataFrame, optional
+        How complete the registries are: ``county``, ``category``, ``data`` (complete, partial, none),
+        e.g. ``CoverageReport.counties`` (:func:`coverage.completeness.data_completeness`). Default:
+        every pair complete.
 
     Returns
     -------
@@ -471,6 +481,7 @@ def compare_targets(
     table = township_coverage(facilities, townships, definition=cast("Definition", definition), as_of=as_of,
                               categories=sorted(set(targets["category"])))
     per_county = county_coverage(table).set_index(["county", "category"])
+    states = _target_data(data, per_county.index)
     rows = []
     current: float
     for i, t in enumerate(targets.itertuples(index=False)):
@@ -479,10 +490,10 @@ def compare_targets(
         mask = open_fac["category"] == t.category
         if t.scope != "全國":
             mask &= open_fac["county"] == t.scope
-        if not math.isnan(t.target_count):
-            current = int(mask.sum())
+        if not math.isnan(t.target_count):  # a target counts centres: outposts (kind=outpost) serve, but are not one
+            current = int((mask & (open_fac["kind"] != "outpost")).sum()) if "kind" in open_fac else int(mask.sum())
             needed = max(0, math.ceil(t.target_count - current))
-            rows.append(_target_row(t, "count", current, t.target_count, needed))
+            rows.append(_target_row(t, "count", current, t.target_count, needed, states(t.scope, t.category)))
         if not math.isnan(t.target_rate):
             if t.scope == "全國":
                 covered = int(table.loc[table["category"] == t.category, "covered"].sum())
@@ -492,9 +503,29 @@ def compare_targets(
                 covered, total = int(row["covered"]), int(row["total"])
             current = round(100 * covered / total, 1) if total else 0.0
             needed = max(0, math.ceil(t.target_rate / 100 * total - 1e-9) - covered)
-            rows.append(_target_row(t, "rate", current, t.target_rate, needed))
-    return pd.DataFrame(rows, columns=["scope", "category", "year", "measure", "current", "target", "gap", "met",
-                                       "status", "still_needed", "source"])
+            rows.append(_target_row(t, "rate", current, t.target_rate, needed, states(t.scope, t.category)))
+    columns = ["scope", "category", "year", "measure", "current", "target", "gap", "met", "status", "still_needed",
+               "data", "source"]
+    out = pd.DataFrame(rows, columns=columns)
+    for col in ("met", "still_needed"):  # None where not judged, not NaN: a count stays a whole number
+        out[col] = pd.Series([r[col] for r in rows], index=out.index, dtype=object)
+    return out
+
+
+def _target_data(data: pd.DataFrame | None, pairs) -> Callable[[str, str], str]:
+    """scope, category → complete / partial / none (全國: the worst state over the counties)."""
+    known = {} if data is None else dict(zip(zip(data["county"], data["category"], strict=True), data["data"],
+                                             strict=True))
+
+    def state(scope: str, category: str) -> str:
+        if scope != "全國":
+            return known.get((scope, category), "complete")
+        found = {known.get((c, k), "complete") for c, k in pairs if k == category}
+        if found <= {"none"} and found:
+            return "none"
+        return "partial" if found - {"complete"} else "complete"
+
+    return state
 
 
 def _checked_targets(targets: pd.DataFrame) -> pd.DataFrame:
@@ -529,11 +560,15 @@ def _checked_targets(targets: pd.DataFrame) -> pd.DataFrame:
     return targets if "source" in targets else targets.assign(source="")
 
 
-def _target_row(t, measure: str, current: float, target: float, needed: int) -> dict:
+def _target_row(t, measure: str, current: float, target: float, needed: int, data: str) -> dict:
+    row = {"scope": t.scope, "category": t.category, "year": int(t.year), "measure": measure, "current": current,
+           "target": target, "data": data, "source": t.source}
+    if data != "complete":  # a floor is not a gap: not judged
+        status = "無資料，無法判定" if data == "none" else "資料不完整，無法判定"
+        return {**row, "gap": None, "met": None, "status": status, "still_needed": None}
     met = current >= target - 1e-9
-    return {"scope": t.scope, "category": t.category, "year": int(t.year), "measure": measure, "current": current,
-            "target": target, "gap": round(max(0.0, target - current), 1), "met": met,
-            "status": "已達標" if met else "未達標", "still_needed": needed, "source": t.source}
+    return {**row, "gap": round(max(0.0, target - current), 1), "met": met, "status": "已達標" if met else "未達標",
+            "still_needed": needed}
 
 
 def parse_addition(text: str, townships: gpd.GeoDataFrame) -> dict:

@@ -363,7 +363,8 @@ def write_planner_workbook(
         targets = load_targets(targets)
     applicable, note = targets_for_report(report, targets)
     if note is None:
-        table = compare_targets(fac, towns, applicable, as_of=report.as_of, definition=report.definition)
+        table = compare_targets(fac, towns, applicable, as_of=report.as_of, definition=report.definition,
+                                data=report.counties)
     else:
         table = pd.DataFrame({"scope": ["、".join(dict.fromkeys(report.counties["county"]))], "detail": [note]})
     return write_workbook(report, Path(out_dir) / "coverage.xlsx", targets=table, trend=trend)

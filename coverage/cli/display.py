@@ -367,6 +367,8 @@ def print_frame(frame: pd.DataFrame, title: str, hide: tuple[str, ...] = ()) -> 
                 v = programme_label(v)
             elif isinstance(v, bool):
                 v = "是" if v else ""
+            elif v is None or type(v).__name__ == "NAType" or (isinstance(v, float) and v != v):
+                v = "—"  # not judged / no value
             cells.append(str(v))
         rows.append(cells)
     print_table(title, [COLUMN_HEADERS.get(str(c), str(c)) for c in frame.columns], rows)

@@ -39,13 +39,15 @@ def _load(opts: RunOptions) -> tuple[Any, Any]:
     from ..geography import load_townships
 
     towns = load_townships(opts.boundaries)
-    facilities = opts.facilities
-    if not facilities:
-        from ..datasets import get_path
-
-        facilities = [get_path("registry")]
     with progress.step("讀取清冊 reading registries"):
-        return read_facilities(facilities, townships=towns, xy_datum=opts.xy_datum), towns
+        return read_facilities(registry_files(opts), townships=towns, xy_datum=opts.xy_datum), towns
+
+
+def registry_files(opts: RunOptions) -> list[str]:
+    """The registry files a command reads: ``--facilities``, default the bundled seed registry."""
+    from ..datasets import get_path
+
+    return [str(f) for f in (opts.facilities or [get_path("registry")])]
 
 
 def _population(opts: RunOptions, towns: Any) -> tuple[Any, str]:
@@ -117,15 +119,18 @@ def targets(
 ) -> None:
     """Current value vs targets: 已達標 / 未達標 and facilities still needed (targets.csv)."""
     with failing():
+        from ..completeness import target_data
         from ..plan import compare_targets, load_targets
         from ..report import write_csv
 
         when = parse_as_of(opts.as_of)
         check_xy_datum(opts.xy_datum)
         registry, towns = _load(opts)
-        table = compare_targets(registry.facilities, towns, load_targets(targets_file), as_of=when)
+        wanted = load_targets(targets_file)
+        data = target_data(towns, wanted["category"], registry.facilities, registry_files(opts))
+        table = compare_targets(registry.facilities, towns, wanted, as_of=when, data=data)
         write_csv(table, out / "targets.csv")
-    print_frame(table, "目標達成 targets", hide=("source", "met"))
+    print_frame(table, "目標達成 targets", hide=("source", "met", "data"))
     typer.echo(f"wrote {out / 'targets.csv'}")
 
 
