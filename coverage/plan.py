@@ -89,6 +89,7 @@ def coverage_trend(
     counties: list[str] | None = None,
     population: Population | None = None,
     age_group: str = "total",
+    data: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Township coverage at the end of each year (as of 31 December).
 
@@ -110,13 +111,20 @@ def coverage_trend(
         ``age_group`` (see :func:`population_coverage`). The same population is used for every
         year (the file's month), so the change shows where points opened, not migration.
 
+    data : DataFrame, optional
+        How complete the registries are per ``county`` × ``category`` (``data``: complete, partial,
+        none; :func:`coverage.completeness.target_data`). Default: every pair complete.
+
     Returns
     -------
-    DataFrame ``year, roc_year, county, category, covered, total, rate, facilities``; with
-    ``population`` also ``people_covered, people_total, population_rate``.
-    Facilities without an opening date count in every year; a facility counts in the years from
-    its opening date to its closing date inclusive (closed 109/12/31 counts in 109), and a status
-    that says not open wins over dates that contradict it (see :mod:`coverage.dates`).
+    DataFrame ``year, roc_year, county, category, covered, total, rate, facilities, undated, data``;
+    with ``population`` also ``people_covered, people_total, population_rate``. ``rate`` is empty
+    where ``data`` is none (no data is not 0%).
+    Facilities without an opening date count in every year, and ``undated`` says how many of a
+    year's facilities are such: an early year's figure is then an upper bound (the national
+    社福中心 list of 2023-04 has no dates). A facility counts in the years from its opening date to
+    its closing date inclusive (closed 109/12/31 counts in 109), and a status that says not open
+    wins over dates that contradict it (see :mod:`coverage.dates`).
     """
     import pandas as pd
 
@@ -129,17 +137,33 @@ def coverage_trend(
             categories=categories, counties=counties,
         )
         c = county_coverage(table)[["county", "category", "covered", "total", "rate", "facilities"]]
+        c["undated"] = _undated(facilities, f"{year}-12-31", c)
         if population is not None:
             c = c.merge(population_coverage(table, population, age_group), on=["county", "category"], how="left")
         c.insert(0, "year", year)
         c.insert(1, "roc_year", year - ROC_OFFSET)
         frames.append(c)
     if not frames:
-        cols = ["year", "roc_year", "county", "category", "covered", "total", "rate", "facilities"]
+        cols = ["year", "roc_year", "county", "category", "covered", "total", "rate", "facilities", "undated", "data"]
         if population is not None:
             cols += _POPULATION_COLUMNS
         return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True)
+    states = {} if data is None else dict(zip(zip(data["county"], data["category"], strict=True), data["data"],
+                                              strict=True))
+    out.insert(9, "data", [states.get(k, "complete") for k in zip(out["county"], out["category"], strict=True)])
+    out["rate"] = out["rate"].where(out["data"] != "none")  # no data is not 0%
+    return out
+
+
+def _undated(facilities: pd.DataFrame, as_of: str, counties: pd.DataFrame) -> list[int]:
+    """How many of each county × category's facilities open on ``as_of`` have no opening date."""
+    from .measure import facility_state
+
+    undated = (facility_state(facilities, as_of) == "open").to_numpy() & facilities["opened"].isna().to_numpy()
+    open_ = facilities[undated]
+    counts = open_.groupby(["county", "category"]).size()
+    return [int(counts.get(k, 0)) for k in zip(counties["county"], counties["category"], strict=True)]
 
 
 _POPULATION_COLUMNS = ["people_covered", "people_total", "population_rate"]

@@ -119,6 +119,7 @@ AGE_GROUP_TEXT: dict[str, str] = {**AGE_GROUP_LABELS, "total": "全部人口 all
 COLUMN_LABELS: dict[str, str] = {
     "county": "縣市", "category": "類別", "category_label": "類別名稱", "covered": "已涵蓋鄉鎮市區數",
     "total": "鄉鎮市區總數", "rate": "涵蓋率", "missing": "尚缺鄉鎮市區", "facilities": "據點數", "data": "資料完整度",
+    "undated": "無設立日期據點數",
     "covered_with_planned": "含規劃涵蓋數", "rate_with_planned": "含規劃涵蓋率",
     "missing_with_planned": "含規劃仍缺鄉鎮市區", "towncode": "鄉鎮市區代碼",
     "township": "鄉鎮市區", "planned": "規劃中據點", "flags": "地區特性", "flagged": "偏遠/特殊地區",

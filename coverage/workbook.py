@@ -358,7 +358,7 @@ def write_planner_workbook(
     access = report.access
     trend = coverage_trend(fac, towns, range(first_year, last + 1), definition=report.definition,
                            categories=cats, counties=counties, population=pop,
-                           age_group=access.group if access is not None else "total")
+                           age_group=access.group if access is not None else "total", data=report.counties)
     if targets is not None and not isinstance(targets, pd.DataFrame):
         targets = load_targets(targets)
     applicable, note = targets_for_report(report, targets)

@@ -84,3 +84,32 @@ def test_cli_targets_says_not_judged(tmp_path):
     assert len(mh) == 2 and set(mh["status"]) == {"資料不完整，無法判定"}
     assert set(mh["still_needed"]) == {""} and set(mh["gap"]) == {""} and set(mh["met"]) == {""}
     assert "資料不完整" in r.output
+
+
+def test_trend_says_undated_points_and_no_data(bundled, townships):
+    """coverage_trend: points without an opening date are counted in every year and said so (`undated`); a pair
+    with no data has no rate (not 0%), a partial one says partial."""
+    from coverage.plan import coverage_trend
+
+    data = target_data(townships, sorted(set(bundled["category"])), bundled, [str(get_path("registry"))])
+    table = coverage_trend(bundled, townships, [2019, 2024], data=data).set_index(["year", "county", "category"])
+    wc = table.xs("welfare_centre", level="category")
+    # the national 社福中心 list (2023-04) has no opening dates: every centre counted in 2019 is undated
+    assert (wc["undated"] == wc["facilities"]).all() and wc["undated"].sum() > 150
+    none = table[table["data"] == "none"]
+    assert len(none) and none["rate"].isna().all()
+    assert table.loc[(2024, "臺中市", "mental_health_centre"), "data"] == "partial"
+    dated = table.loc[(2024, "臺中市", "mental_health_centre")]
+    assert dated["undated"] < dated["facilities"]  # 臺中市's seed rows carry their dates
+    # without data= every pair is complete, and rates are numbers
+    plain = coverage_trend(bundled, townships, [2024])
+    assert set(plain["data"]) == {"complete"} and plain["rate"].notna().all()
+
+
+def test_cli_trend_marks_partial_and_undated(tmp_path, monkeypatch):
+    monkeypatch.setattr("coverage.charts.cjk_font", lambda: "DejaVu Sans")  # drawing is not what is tested here
+    r = runner.invoke(app, ["trend", "--county", "臺中市", "--no-chart", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "（部分資料）" in r.output and "without an opening date" in r.output
+    table = pd.read_csv(tmp_path / "trend.csv", encoding="utf-8-sig")
+    assert {"undated", "data"} <= set(table.columns)

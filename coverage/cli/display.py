@@ -419,7 +419,9 @@ def print_trend(table: pd.DataFrame, *, roc: bool) -> None:
     shown = pd.DataFrame({year: table[year], "county": table["county"], "category": table["category"],
                           "facilities": table["facilities"]})
     shown["covered"] = [f"{a}/{t}" for a, t in zip(table["covered"], table["total"], strict=True)]
-    shown["rate"] = [f"{r:.1f}" for r in table["rate"]]
+    data = table["data"] if "data" in table else pd.Series("complete", index=table.index)
+    shown["rate"] = ["無資料" if d == "none" else f"{r:.1f}" + ("（部分資料）" if d == "partial" else "")
+                     for r, d in zip(table["rate"], data, strict=True)]
     if "people_covered" in table:
         shown["people_covered"] = [_people(a, t) for a, t in zip(table["people_covered"], table["people_total"],
                                                                   strict=True)]

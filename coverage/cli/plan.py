@@ -80,6 +80,7 @@ def trend(
     import datetime as dt
 
     with failing():
+        from ..completeness import target_data
         from ..geography import load_townships
         from ..plan import coverage_trend
         from ..report import write_csv
@@ -95,8 +96,10 @@ def trend(
         registry, towns = _load(opts)
         cats = resolve_category_options(opts.category, set(registry.facilities["category"]))
         pop, group = _population(opts, towns)
+        data = target_data(towns, cats or sorted(set(registry.facilities["category"])), registry.facilities,
+                           registry_files(opts))
         table = coverage_trend(registry.facilities, towns, list(range(first, last + 1)), definition=definition,
-                               categories=cats, counties=counties, population=pop, age_group=group)
+                               categories=cats, counties=counties, population=pop, age_group=group, data=data)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(table, out / "trend.csv")
         shown, hidden = series_with_facilities(table)
@@ -106,6 +109,10 @@ def trend(
 
             png = trend_chart(shown, out / "trend.png", roc=roc)
     print_trend(shown, roc=roc)
+    undated = shown.loc[shown["undated"] > 0, ["county", "category"]].drop_duplicates() if len(shown) else shown
+    if len(undated):
+        typer.echo(f"{len(undated)} county × programme series count points without an opening date (設立日期) in "
+                   "every year: their early years are upper bounds (see trend.csv `undated`)")
     if hidden:
         typer.echo(f"{hidden} county × programme series with no facility in any year are not shown (see trend.csv)")
     typer.echo(f"wrote {out / 'trend.csv'}" + (f", {png}" if png else ""))
