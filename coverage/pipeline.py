@@ -340,10 +340,13 @@ def measure_coverage(
     )
     county_table = county_coverage(table)
     county_table["data"] = data_completeness(county_table, registry.facilities, [str(p) for p in paths]).to_numpy()
+    gaps = flag_gaps(table)  # a township without a point is a gap only as far as the data are complete: say how far
+    gaps["data"] = gaps.merge(county_table[["county", "category", "data"]], on=["county", "category"],
+                              how="left")["data"].fillna("complete").to_numpy()
     return CoverageReport(
         counties=county_table,
         townships=table,
-        gaps=flag_gaps(table),
+        gaps=gaps,
         registry=registry,
         as_of=when,
         definition=definition,

@@ -1,4 +1,5 @@
-"""Targets are judged only on complete data, and count centres, not outposts (coverage.plan.compare_targets)."""
+"""Figures on incomplete data say so: targets are judged only on complete data and count centres, not outposts;
+the trend says which points are undated; gaps say when their data are partial."""
 
 from __future__ import annotations
 
@@ -113,3 +114,21 @@ def test_cli_trend_marks_partial_and_undated(tmp_path, monkeypatch):
     assert "（部分資料）" in r.output and "without an opening date" in r.output
     table = pd.read_csv(tmp_path / "trend.csv", encoding="utf-8-sig")
     assert {"undated", "data"} <= set(table.columns)
+
+
+def test_gaps_say_when_their_data_are_partial(tmp_path):
+    """A township without a 心衛中心 in 臺中市 (partial list) may have one the registry lacks: gaps carry data=partial,
+    and the printed list puts them last, marked."""
+    from coverage import run_coverage
+
+    report = run_coverage(counties=["臺中市", "嘉義縣"], as_of="2024-06-30")
+    states = report.gaps.groupby(["county", "category"])["data"].first()
+    assert states[("臺中市", "mental_health_centre")] == "partial"
+    assert states[("嘉義縣", "community_support_point")] == "complete"
+    assert ("嘉義縣", "mental_health_centre") not in states or states[("嘉義縣", "mental_health_centre")] != "complete"
+    r = runner.invoke(app, ["report", "--county", "臺中市", "--no-maps", "--as-of", "2024-06-30", "--out",
+                            str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    listed = [line for line in r.output.splitlines() if line.startswith("  臺中市")]
+    marked = [i for i, line in enumerate(listed) if "（部分資料）" in line]
+    assert marked and marked == list(range(len(listed) - len(marked), len(listed)))  # partial ones last

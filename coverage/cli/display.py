@@ -224,10 +224,15 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     # flagged gaps where the county has the programme at all (a county with none is one line below)
     present = result.counties.loc[result.counties["facilities"] > 0, ["county", "category"]]
     flagged = result.gaps[result.gaps["flagged"]].merge(present, on=["county", "category"])
+    if "data" in flagged:  # gaps on partial data last: the township may have a point the registry lacks
+        flagged = flagged.sort_values("data", key=lambda d: d != "complete", kind="stable")
     if len(flagged):
-        con.print(f"[bold]偏遠/山地/沿海/離島缺口 flagged gaps:[/bold] {len(flagged)}")
+        partial = int((flagged["data"] == "partial").sum()) if "data" in flagged else 0
+        con.print(f"[bold]偏遠/山地/沿海/離島缺口 flagged gaps:[/bold] {len(flagged)}"
+                  + (f"（其中 {partial} 處屬部分資料，可能已有清冊未列之據點）" if partial else ""))
         for g in flagged.head(20).itertuples(index=False):
-            con.print(f"  {g.county}{g.township}  {_label(g.category)}  [{g.flags}]", highlight=False)
+            tag = "  （部分資料）" if getattr(g, "data", "complete") == "partial" else ""
+            con.print(f"  {g.county}{g.township}  {_label(g.category)}  [{g.flags}]{tag}", highlight=False)
         if len(flagged) > 20:
             con.print(f"  … {len(flagged) - 20} more in summary.json")
     if empty:
