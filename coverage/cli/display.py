@@ -271,7 +271,8 @@ def _print_travel(con: Console, result: CoverageReport) -> None:
     """Where the minutes by road come from (and whether the graph came from the cache), and what has none."""
     settings = result.travel_settings or {}
     cache = "graph from the cache 快取" if settings.get("graph_from_cache") else "graph built 建立路網"
-    con.print(f"道路 road network: {result.network or settings.get('file')}; {cache}; speeds "
+    name = Path(settings["file"]).name if settings.get("file") else result.network
+    con.print(f"道路 road network: {name}; {cache}; speeds "
               f"{settings.get('speeds', 'default')}; off-road legs at {settings.get('access_kmh', 15.0):g} km/h",
               highlight=False, markup=False)
     acc = result.access
