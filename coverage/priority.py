@@ -27,6 +27,11 @@ living beyond ``distance_km``; *distance* is their population-weighted mean dist
 nearest facility on the same land mass (across the sea when there is none). ``mountain`` is the
 DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``.
 
+With a road network (``within_min=``, :mod:`coverage.travelaccess`) the ranking is in minutes by road:
+a covered township is a candidate when its people live on average beyond ``within_min`` minutes or
+some of its villages have no road connection; *people affected* are those beyond ``within_min``
+minutes, *distance* is their population-weighted mean minutes, and the reasons say so.
+
 A county's people are measured to that county's own points (a county-run programme serves its
 own residents). When the county has no open point of the programme (the registry holds none there,
 e.g. a registry of other counties) its townships have no distance: they are ranked by people
@@ -305,7 +310,8 @@ def rank_priorities(
     # no distance (no point that may serve them): not scored, ranked after the scored by people
     cand["score"] = (cand["people_affected"] * cand["distance"] * cand["boost"]).round(1)
     label = AGE_GROUP_TEXT[group]
-    cand["reasons"] = [_reasons_min(r, label, within_min, mountain_source, across_counties) if by_min
+    limit = float(within_min) if within_min is not None else 0.0
+    cand["reasons"] = [_reasons_min(r, label, limit, mountain_source, across_counties) if by_min
                        else _reasons(r, label, distance_km, mountain_source, across_counties)
                        for r in cand.itertuples(index=False)]
     cand["_rank"] = county_rank(cand["county"])
