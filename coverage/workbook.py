@@ -42,9 +42,11 @@ _RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate", 
 _MINUTE_HEADERS = {
     "mean_min": "平均道路時間(分)", "max_min": "最長道路時間(分)", "population_within_min": "道路時間內人口",
     "people_within_min": "道路時間內人口", "within_min_rate": "道路時間內人口比率",
-    "villages_without_min": "無道路時間村里數", "villages": "村里數", "reached": "有道路時間村里數",
-    "median_min": "道路時間中位數(分)", "unreached": "無道路時間原因",
+    "villages_without_min": "無道路時間村里數",
 }
+# Headers of the 道路時間 sheet's own columns.
+_TRAVEL_HEADERS = {"villages": "村里數", "reached": "有道路時間村里數", "median_min": "道路時間中位數(分)",
+                   "unreached": "無道路時間原因"}
 # Headers of a per-township sheet, where `covered` is a township's state rather than a count.
 _TOWNSHIP_HEADERS = {"covered": "涵蓋狀態", "covered_with_planned": "含規劃涵蓋狀態"}
 
@@ -225,7 +227,7 @@ def write_workbook(
         if priorities is not None:
             _sheet(wb, "優先補點", priorities, formats, {"reasons": 80, "nearest_name": 30})
         if report.travel is not None:
-            _sheet(wb, "道路時間", _travel_sheet(report.travel), formats, {"unreached": 60})
+            _sheet(wb, "道路時間", _travel_sheet(report.travel), formats, {"unreached": 60}, headers=_TRAVEL_HEADERS)
         if targets is not None:
             _sheet(wb, "目標", targets, formats, {"source": 40})
         if trend is not None:
