@@ -535,7 +535,8 @@ class AccessResult:
     distance, the facility nearest for most people, people within/beyond ``distance_km``.
     ``counties``: per county × category — population coverage in covered townships and
     within ``distance_km``. ``across_counties``: whether other counties' points served a county's
-    people (default: each county's own points only).
+    people (default: each county's own points only). ``within_min`` / ``catchment_min``: set when
+    :func:`coverage.travelaccess.add_minutes` put minutes by road beside the kilometres.
     """
 
     group: str
@@ -547,6 +548,8 @@ class AccessResult:
     townships: pd.DataFrame
     counties: pd.DataFrame
     across_counties: bool = False
+    within_min: float | None = None  # with a road network (coverage.travelaccess.add_minutes)
+    catchment_min: float | None = None
 
 
 def population_access(

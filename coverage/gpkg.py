@@ -3,8 +3,11 @@
 :func:`write_geopackage` writes ``coverage.gpkg`` with
 
 * ``townships`` — polygons, one row per township: the flags and, per programme, ``‹key›_points`` and
-  ``‹key›_covered`` (and with population the people, mean/max km);
-* ``villages`` — polygons (with population: people and distance to the nearest point per programme);
+  ``‹key›_covered`` (and with population the people, mean/max km; with a road network the mean/max
+  minutes by road, and with both the people within the minutes);
+* ``villages`` — polygons (with population: people and distance to the nearest point per programme;
+  with a road network ``‹key›_nearest_min``, ``‹key›_network_km`` and ``‹key›_travel_reason`` where
+  there are no minutes);
 * ``facilities`` — points with category, name, place, precision, status, dates, source;
 * ``gaps`` — polygons of the uncovered townships per programme, with their flags;
 * ``priorities`` — polygons of the ranked townships (with population);
@@ -54,9 +57,14 @@ def _townships(report: CoverageReport, towns: gpd.GeoDataFrame) -> gpd.GeoDataFr
     out = base.merge(wide, left_on="towncode", right_index=True)
     if report.access is not None:
         acc = report.access.townships
-        keep = [c for c in ("population", "mean_km", "max_km") if c in acc.columns]
+        keep = [c for c in ("population", "mean_km", "max_km", "mean_min", "max_min", "people_within_min")
+                if c in acc.columns]
         for cat, group in acc.groupby("category"):
             part = group.set_index("towncode")[keep].add_prefix(f"{cat}_")
+            out = out.merge(part, left_on="towncode", right_index=True, how="left")
+    elif "mean_min" in table:  # a road network without village population: plain mean/max minutes
+        for cat, group in table.groupby("category"):
+            part = group.set_index("towncode")[["mean_min", "max_min"]].add_prefix(f"{cat}_")
             out = out.merge(part, left_on="towncode", right_index=True, how="left")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=towns.crs)
 
@@ -75,6 +83,11 @@ def _villages(report: CoverageReport, codes: set[str]) -> gpd.GeoDataFrame:
         for cat, group in pts.groupby("category"):
             km = group.set_index("villcode")["distance_km"].rename(f"{cat}_nearest_km")
             vills = vills.merge(km, left_on="villcode", right_index=True, how="left")
+    if report.travel is not None:  # minutes by road, with or without population (blank + reason: no road)
+        for cat, group in report.travel.groupby("category"):
+            part = group.set_index("villcode")[["nearest_min", "network_km", "reason"]]
+            part.columns = [f"{cat}_nearest_min", f"{cat}_network_km", f"{cat}_travel_reason"]
+            vills = vills.merge(part, left_on="villcode", right_index=True, how="left")
     return gpd.GeoDataFrame(vills, geometry="geometry", crs=vills.crs)
 
 

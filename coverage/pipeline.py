@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .access import AccessResult
     from .facilities import Registry
     from .measure import Definition
+    from .network import RoadNetwork
     from .population import Population
 
 __all__ = [
@@ -58,6 +59,8 @@ class CoverageReport:
     # With network= (coverage.network): minutes by road from every village to each programme's fastest point.
     travel: pd.DataFrame | None = None
     network: str | None = None  # the road network file and whether its graph came from the cache
+    # With network=: the file, speeds table, access_kmh, cache use, within_min / catchment_min (summary.json travel)
+    travel_settings: dict | None = None
 
 
 def resolve_counties(names: Sequence[str] | None, townships: gpd.GeoDataFrame) -> list[str] | None:
@@ -142,6 +145,8 @@ def run_coverage(
     speeds: str | Path | dict | None = None,
     road_class_column: str | None = None,
     access_kmh: float = 15.0,
+    within_min: float = 30.0,
+    catchment_min: float = 30.0,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -182,6 +187,12 @@ def run_coverage(
         Speeds per road class and the class column of ``network`` (see :func:`coverage.read_network`).
     access_kmh : float
         Speed of the straight legs between a point and the road network (``coverage.network.ACCESS_KMH``).
+    within_min, catchment_min : float
+        With ``network``: minutes by road counted as near a service (the twin of ``distance_km``:
+        ``population_within_min`` per township, ``within_min_rate`` per county), and the 2SFCA/E2SFCA
+        catchment in minutes (``fca_2sfca_min``, ``fca_e2sfca_min`` beside the km ones). With
+        ``population`` at village level, townships also get population-weighted ``mean_min`` /
+        ``max_min`` and the priorities are weighted by minutes (:mod:`coverage.travelaccess`).
     across_counties : bool
         Let other counties' points serve a county's people in the population figures (nearest
         distance, share within ``distance_km``, 2SFCA, priorities). Default False: each county's
@@ -209,6 +220,9 @@ def run_coverage(
     from .geography import load_townships
 
     threshold = check_options(definition=definition, suppress_below=suppress_below)
+    for name, value in (("within_min", within_min), ("catchment_min", catchment_min), ("access_kmh", access_kmh)):
+        if not value > 0:
+            raise InputError(f"{name}={value!r}: expected a number > 0")
     towns = load_townships(boundaries)
     county_names = resolve_counties(counties, towns)
     cats = resolve_categories(categories)
@@ -217,11 +231,25 @@ def run_coverage(
     report = measure_coverage(registry, towns, paths, definition=definition, as_of=as_of, categories=cats,
                               counties=county_names, boundaries=boundaries)
     report.suppress_below, report.across_counties = threshold, bool(across_counties)
+    net = None
     if network is not None:
-        _travel_times(report, towns, county_names, network, speeds, road_class_column, access_kmh)
+        net = _travel_times(report, towns, county_names, network, speeds, road_class_column, access_kmh)
+        report.travel_settings = {
+            "file": str(network), "graph_from_cache": bool(net.from_cache),
+            "speeds": str(speeds) if isinstance(speeds, (str, Path)) else
+            ("given as a table (speeds=)" if speeds else "default table (coverage.network.DEFAULT_SPEEDS)"),
+            "road_class_column": road_class_column, "access_kmh": float(access_kmh),
+            "within_min": float(within_min), "catchment_min": float(catchment_min),
+        }
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
-                            catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m)
+                            catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,
+                            net=net, within_min=within_min, catchment_min=catchment_min, access_kmh=access_kmh)
+    if report.travel is not None and "mean_min" not in report.townships:  # no village population: plain means
+        from .travelaccess import township_minutes
+
+        report.townships = report.townships.merge(township_minutes(report.travel), on=["towncode", "category"],
+                                                  how="left")
     return report
 
 
@@ -356,7 +384,8 @@ def measure_coverage(
 
 
 def _population_figures(report: CoverageReport, towns, population, dem, *, age_group, distance_km, catchment_km,
-                        cross_sea, mountain_m) -> None:
+                        cross_sea, mountain_m, net=None, within_min=30.0, catchment_min=30.0,
+                        access_kmh=15.0) -> None:
     """Add population coverage, remoteness, terrain and priorities to ``report`` (in place)."""
     from .access import population_access
     from .population import read_population, resolve_age_group
@@ -375,18 +404,30 @@ def _population_figures(report: CoverageReport, towns, population, dem, *, age_g
         acc = population_access(report.registry.facilities, report.townships, towns, pop, group=group,
                                 distance_km=distance_km, catchment_km=catchment_km, as_of=report.as_of,
                                 cross_sea=cross_sea, across_counties=report.across_counties)
+        minutes = report.travel is not None and pop.level == "village"
+        if minutes:
+            from .travelaccess import add_minutes, minute_catchment
+
+            fca = minute_catchment(net, acc.points, report.registry.facilities, towns, group=group,
+                                   catchment_min=catchment_min, as_of=report.as_of,
+                                   across_counties=report.across_counties, access_kmh=access_kmh)
+            acc = add_minutes(acc, report.travel, within_min=within_min, fca=fca, catchment_min=catchment_min)
         report.access = acc
         report.priorities = rank_priorities(report.townships, acc.townships, flags, distance_km=distance_km,
-                                            group=group, population=pop, across_counties=report.across_counties)
+                                            group=group, population=pop, across_counties=report.across_counties,
+                                            within_min=within_min if minutes else None)
         town = acc.townships.rename(columns={"people": "population", "nearest_name": "nearest_facility",
-                                             "people_within": "population_within_km"})
+                                             "people_within": "population_within_km",
+                                             "people_within_min": "population_within_min"})
         cols = ["towncode", "category", "population", "mean_km", "max_km", "nearest_facility", "population_within_km"]
+        if minutes:
+            cols += ["mean_min", "max_min", "population_within_min", "villages_without_min"]
         report.townships = report.townships.merge(town[cols], on=["towncode", "category"], how="left")
     report.townships = report.townships.merge(extra, on="towncode", how="left")
 
 
 def _travel_times(report: CoverageReport, towns, county_names, network, speeds, road_class_column,
-                  access_kmh) -> None:
+                  access_kmh) -> RoadNetwork:
     """Minutes by road from every village of the report's counties (``report.travel``)."""
     from .geography import load_villages
     from .network import read_network, village_travel_times
@@ -399,3 +440,4 @@ def _travel_times(report: CoverageReport, towns, county_names, network, speeds, 
                                          categories=sorted(report.counties["category"].unique()),
                                          across_counties=report.across_counties, access_kmh=access_kmh)
     report.network = net.source
+    return net

@@ -27,6 +27,11 @@ living beyond ``distance_km``; *distance* is their population-weighted mean dist
 nearest facility on the same land mass (across the sea when there is none). ``mountain`` is the
 DEM flag when a DEM was given, else the official 山地原住民鄉 list. Each row says why in ``reasons``.
 
+With a road network (``within_min=``, :mod:`coverage.travelaccess`) the ranking is in minutes by road:
+a covered township is a candidate when its people live on average beyond ``within_min`` minutes or
+some of its villages have no road connection; *people affected* are those beyond ``within_min``
+minutes, *distance* is their population-weighted mean minutes, and the reasons say so.
+
 A county's people are measured to that county's own points (a county-run programme serves its
 own residents). When the county has no open point of the programme (the registry holds none there,
 e.g. a registry of other counties) its townships have no distance: they are ranked by people
@@ -217,6 +222,7 @@ def rank_priorities(
     group: str = "total",
     population: Population | None = None,
     across_counties: bool = False,
+    within_min: float | None = None,
 ) -> pd.DataFrame:
     """Rank uncovered or far-from-service townships per county × category (see the module docstring).
 
@@ -238,11 +244,19 @@ def rank_priorities(
     across_counties : bool
         Whether ``township_access`` measured people to other counties' points too
         (:func:`coverage.access.population_access`); only the reasons depend on it.
+    within_min : float, optional
+        With minutes by road in ``township_access`` (``mean_min``, ``max_min``, ``people_within_min``,
+        :func:`coverage.travelaccess.add_minutes`): weight by minutes instead of km. A covered township
+        is a candidate when its people live on average beyond ``within_min`` minutes or some of its
+        villages have no road connection; *people affected* are those beyond ``within_min`` minutes,
+        and ``score = people affected × mean minutes × boost``. The output gains ``mean_min`` and
+        ``max_min``, and the reasons say the score is in minutes by road.
 
     Returns
     -------
-    DataFrame with :data:`PRIORITY_COLUMNS`, by county (MOI order), category, rank. Townships
-    the population file does not cover are not ranked (they cannot be scored).
+    DataFrame with :data:`PRIORITY_COLUMNS` (and ``mean_min``, ``max_min`` with ``within_min``), by
+    county (MOI order), category, rank. Townships the population file does not cover are not ranked
+    (they cannot be scored).
     """
     import numpy as np
     import pandas as pd
@@ -275,11 +289,20 @@ def rank_priorities(
         log.info("priorities: %d township × category rows have no population data and are not ranked",
                  int((~known).sum()))
         t = t[known.to_numpy()]
-    far = t["mean_km"] > distance_km
+    by_min = within_min is not None and "mean_min" in t
     no_land = t["mean_km"].isna() & t["mean_across_sea_km"].notna()
-    cand = t[~t["covered"] | far | no_land].copy()
-    cand["people_affected"] = np.where(~cand["covered"], cand["town_people"], cand["people_beyond"].fillna(0))
-    cand["distance"] = cand["mean_km"].fillna(cand["mean_across_sea_km"])
+    if by_min:
+        unrouted = t["villages_without_min"].fillna(0) > 0
+        far = (t["mean_min"] > within_min) | (unrouted & t["county_has_any"])
+        cand = t[~t["covered"] | far].copy()
+        beyond = (cand["people"].fillna(0) - cand["people_within_min"].fillna(0)).clip(lower=0)
+        cand["people_affected"] = np.where(~cand["covered"], cand["town_people"], beyond)
+        cand["distance"] = cand["mean_min"]
+    else:
+        far = t["mean_km"] > distance_km
+        cand = t[~t["covered"] | far | no_land].copy()
+        cand["people_affected"] = np.where(~cand["covered"], cand["town_people"], cand["people_beyond"].fillna(0))
+        cand["distance"] = cand["mean_km"].fillna(cand["mean_across_sea_km"])
     boost = np.ones(len(cand))
     for flag, add in PRIORITY_BOOSTS.items():
         boost += add * cand[flag].to_numpy(dtype=bool)
@@ -287,7 +310,9 @@ def rank_priorities(
     # no distance (no point that may serve them): not scored, ranked after the scored by people
     cand["score"] = (cand["people_affected"] * cand["distance"] * cand["boost"]).round(1)
     label = AGE_GROUP_TEXT[group]
-    cand["reasons"] = [_reasons(r, label, distance_km, mountain_source, across_counties)
+    limit = float(within_min) if within_min is not None else 0.0
+    cand["reasons"] = [_reasons_min(r, label, limit, mountain_source, across_counties) if by_min
+                       else _reasons(r, label, distance_km, mountain_source, across_counties)
                        for r in cand.itertuples(index=False)]
     cand["_rank"] = county_rank(cand["county"])
     cand["_cat"] = category_rank(cand["category"])
@@ -295,12 +320,17 @@ def rank_priorities(
     cand = cand.sort_values(["_rank", "_cat", "score", "_people", "towncode"],
                             ascending=[True, True, False, False, True], na_position="last")
     cand["rank"] = cand.groupby(["county", "category"], sort=False).cumcount() + 1
+    if by_min:  # distance_km stays the straight-line figure; the score is in minutes
+        cand["distance"] = cand["mean_km"].fillna(cand["mean_across_sea_km"])
     out = cand.drop(columns=["people", "distance_km"], errors="ignore").rename(
         columns={"people_affected": "people", "distance": "distance_km"})
     out["age_group"] = group
     out["people"] = out["people"].round().astype("int64")
     out["distance_km"] = out["distance_km"].round(2)
     out["max_km"] = out["max_km"].round(2)
+    if by_min:
+        out["mean_min"], out["max_min"] = out["mean_min"].round(1), out["max_min"].round(1)
+        return out[[*PRIORITY_COLUMNS[:9], "mean_min", "max_min", *PRIORITY_COLUMNS[9:]]].reset_index(drop=True)
     return out[PRIORITY_COLUMNS].reset_index(drop=True)
 
 
@@ -309,6 +339,33 @@ def _gap_kind(kind: str) -> str:
     from .vocabulary import GAP_KIND_ENGLISH, GAP_KIND_LABELS
 
     return f"{GAP_KIND_LABELS[kind]} {GAP_KIND_ENGLISH[kind]}"
+
+
+def _reasons_min(r, label: str, within_min: float, mountain_source: str, across_counties: bool) -> str:
+    """The reasons of a priority weighted by minutes by road."""
+    import pandas as pd
+
+    people = int(round(r.people_affected))
+    unrouted = int(r.villages_without_min) if pd.notna(r.villages_without_min) else 0
+    if pd.notna(r.mean_min):
+        near = f" ({r.nearest_name})" if isinstance(r.nearest_name, str) and r.nearest_name else ""
+        where = f"{r.mean_min:.0f} min by road on average (max {r.max_min:.0f} min) from the nearest{near}"
+    elif not r.county_has_any and not across_counties:
+        where = "with no minutes measured (no point of the county)"
+    else:
+        where = "with no road connection to a facility"
+    parts = [f"{_gap_kind('uncovered')}: {people:,} {label} live {where}" if not r.covered else
+             f"{_gap_kind('far')}: {people:,} {label} live beyond {within_min:g} min by road; {where}"]
+    if unrouted and r.county_has_any:
+        parts.append(f"{unrouted} 村里無道路時間 villages with no minutes by road (travel_times.csv says why)")
+    if not r.county_has_any:
+        parts.append("全縣市無此類據點 none in the whole county (registry): not scored, ranked by people")
+    flags = [bilingual(COMPUTED_FLAG_LABELS, f) + (f" ({mountain_source})" if f == "mountain" else "")
+             for f in PRIORITY_BOOSTS if getattr(r, f)]
+    if flags:
+        parts.append(f"{'、'.join(flags)} → ×{r.boost:g}")
+    parts.append("score = people × mean minutes by road × boost 依道路時間加權")
+    return "；".join(parts)
 
 
 def _reasons(r, label: str, distance_km: float, mountain_source: str, across_counties: bool) -> str:

@@ -495,16 +495,20 @@ def _township_table(report: CoverageReport) -> pd.DataFrame:
     extra = [c for c in POPULATION_TOWNSHIP_COLUMNS if c in report.townships]  # with population= / dem=
     table = report.townships[cols + flags + extra]
     if extra:
-        table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1})
+        table = table.round({"mean_km": 3, "max_km": 3, "density": 1, "seat_km": 2, "mean_elevation_m": 1,
+                             "mean_min": 2, "max_min": 2})
     return suppress_counts(table, threshold=report.suppress_below)
 
 
 # Columns population= / dem= add to townships.csv (coverage.pipeline.run_coverage).
-POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "mean_km", "max_km", "nearest_facility",
+# With network= the minute columns (coverage.travelaccess) sit beside the km ones.
+POPULATION_TOWNSHIP_COLUMNS = ["population", "population_within_km", "population_within_min", "mean_km", "max_km",
+                               "mean_min", "max_min", "villages_without_min", "nearest_facility",
                                "density", "remote", "seat_km", "mean_elevation_m", "mountain"]
 VILLAGE_COLUMNS = ["villcode", "towncode", "county", "township", "village", "category", "population",
-                   "nearest_km", "nearest_facility", "nearest_precision", "within_km", "across_sea_km", "fca_2sfca",
-                   "fca_e2sfca"]
+                   "nearest_km", "nearest_min", "network_km", "snap_km", "fastest_facility", "travel_reason",
+                   "nearest_facility", "nearest_precision", "within_km", "within_min", "across_sea_km", "fca_2sfca",
+                   "fca_e2sfca", "fca_2sfca_min", "fca_e2sfca_min"]
 
 
 def _village_table(report: CoverageReport) -> pd.DataFrame:
@@ -514,11 +518,12 @@ def _village_table(report: CoverageReport) -> pd.DataFrame:
     precision_of = dict(zip(report.registry.facilities["facility_id"], report.registry.facilities["precision"],
                             strict=True))
     points["nearest_precision"] = points["facility_id"].map(precision_of)
-    out = points[VILLAGE_COLUMNS].copy()
+    out = points[[c for c in VILLAGE_COLUMNS if c in points]].copy()
     for col in ("nearest_km", "across_sea_km"):
         out[col] = out[col].round(3)
-    for col in ("fca_2sfca", "fca_e2sfca"):
-        out[col] = out[col].round(6)
+    for col in ("fca_2sfca", "fca_e2sfca", "fca_2sfca_min", "fca_e2sfca_min"):
+        if col in out:
+            out[col] = out[col].round(6)
     return out
 
 
@@ -616,7 +621,13 @@ def _travel_summary(report: CoverageReport) -> dict | None:
     travel = report.travel
     if travel is None:
         return None
-    out: dict[str, Any] = {"network": report.network, "by_category": {}}
+    out: dict[str, Any] = {"network": report.network, **(report.travel_settings or {}), "by_category": {}}
+    unreached = travel[travel["nearest_min"].isna()]
+    out["villages_without_min"] = {reason: int(n) for reason, n in unreached["reason"].value_counts().items()}
+    # villages a county's own points should reach but no road does: listed (the rest are counted above)
+    cut = unreached[unreached["reason"] == "no road connection to a facility"]
+    out["unreached_villages"] = _records(_travel_table(report).loc[cut.index, [
+        "villcode", "county", "township", "village", "category", "reason"]])
     for cat, group in travel.groupby("category", sort=False):
         reached = group["nearest_min"].notna()
         out["by_category"][cat] = {

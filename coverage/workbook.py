@@ -2,7 +2,9 @@
 
 Sheets: 摘要 (county × programme matrix of coverage rates, coloured), 缺口 (missing townships
 with flags), 鄉鎮明細 (per township), with population also 人口涵蓋 (population-weighted
-coverage per county × programme) and 優先補點 (ranked gap priorities with their reasons), 目標
+coverage per county × programme) and 優先補點 (ranked gap priorities with their reasons), with a
+road network 道路時間 (villages with minutes by road per county × programme, and why the rest have none;
+the minute columns sit beside the km ones in the other sheets), 目標
 (targets and progress), 趨勢 (coverage at each year end), 剔除 (rejected registry rows), 資料來源
 (sources and dates: as-of, boundary vintage, population file and month). Each table has a zh-TW header
 row with the English key beneath, frozen, with filters and percent formats. Programme keys and
@@ -35,7 +37,16 @@ __all__ = ["BOOLEAN_LABELS", "MEASURE_LABELS", "ZH_HEADERS", "cell_label", "targ
 
 #: zh-TW header of each English column key used in the workbook (:data:`coverage.vocabulary.COLUMN_LABELS`).
 ZH_HEADERS = COLUMN_LABELS
-_RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate"}
+_RATE_COLUMNS = {"rate", "rate_with_planned", "population_rate", "within_rate", "within_min_rate"}
+# Headers of the minute columns a road network adds (coverage.travelaccess), beside the km ones.
+_MINUTE_HEADERS = {
+    "mean_min": "平均道路時間(分)", "max_min": "最長道路時間(分)", "population_within_min": "道路時間內人口",
+    "people_within_min": "道路時間內人口", "within_min_rate": "道路時間內人口比率",
+    "villages_without_min": "無道路時間村里數",
+}
+# Headers of the 道路時間 sheet's own columns.
+_TRAVEL_HEADERS = {"villages": "村里數", "reached": "有道路時間村里數", "median_min": "道路時間中位數(分)",
+                   "unreached": "無道路時間原因"}
 # Headers of a per-township sheet, where `covered` is a township's state rather than a count.
 _TOWNSHIP_HEADERS = {"covered": "涵蓋狀態", "covered_with_planned": "含規劃涵蓋狀態"}
 
@@ -89,7 +100,7 @@ def _sheet(wb, name: str, frame: pd.DataFrame, formats: dict, widths: dict[str, 
 
     ws = wb.add_worksheet(name)
     cols = list(frame.columns)
-    headers = {**ZH_HEADERS, **(headers or {})}
+    headers = {**ZH_HEADERS, **_MINUTE_HEADERS, **(headers or {})}
     for c, key in enumerate(cols):
         _text(ws, 0, c, headers.get(key, key), formats["head"])
         _text(ws, 1, c, key, formats["key"])
@@ -215,6 +226,8 @@ def write_workbook(
         priorities = report.priorities
         if priorities is not None:
             _sheet(wb, "優先補點", priorities, formats, {"reasons": 80, "nearest_name": 30})
+        if report.travel is not None:
+            _sheet(wb, "道路時間", _travel_sheet(report.travel), formats, {"unreached": 60}, headers=_TRAVEL_HEADERS)
         if targets is not None:
             _sheet(wb, "目標", targets, formats, {"source": 40})
         if trend is not None:
@@ -229,6 +242,7 @@ def write_workbook(
             {"item": "鄉鎮市區界 boundaries", "detail": report.boundaries},
             {"item": "據點清冊 registry", "detail": "、".join(Path(f).name for f in report.files)},
             *_population_sources(report),
+            *_travel_sources(report),
             {"item": "讀入列數 rows read", "detail": str(report.registry.rows_read)},
             {"item": "剔除列數 rows rejected",
              "detail": str(report.registry.rows_read - len(report.registry.facilities))},
@@ -240,6 +254,33 @@ def write_workbook(
         _sheet(wb, "資料來源", sources, formats, {"item": 28, "detail": 80})
         wb.close()
     return path
+
+
+def _travel_sheet(travel: pd.DataFrame) -> pd.DataFrame:
+    """道路時間: per county × programme, villages with minutes by road, median and max, and why the rest have none."""
+    import pandas as pd
+
+    rows = []
+    for (county, category), g in travel.groupby(["county", "category"], sort=False):
+        reached = g["nearest_min"].dropna()
+        why = g.loc[g["nearest_min"].isna(), "reason"].value_counts()
+        rows.append({"county": county, "category": category, "villages": len(g), "reached": len(reached),
+                     "median_min": round(float(reached.median()), 1) if len(reached) else None,
+                     "max_min": round(float(reached.max()), 1) if len(reached) else None,
+                     "unreached": "；".join(f"{r} {n}" for r, n in why.items())})
+    return pd.DataFrame(rows, columns=["county", "category", "villages", "reached", "median_min", "max_min",
+                                       "unreached"])
+
+
+def _travel_sources(report: CoverageReport) -> list[dict]:
+    """Rows of the 資料來源 sheet that describe the road network (none without one)."""
+    settings = report.travel_settings
+    if report.travel is None or settings is None:
+        return []
+    detail = (f"{report.network}；速度 speeds {settings['speeds']}；路外步段 off-road legs "
+              f"{settings['access_kmh']:g} km/h；{settings['within_min']:g} 分鐘內人口；"
+              f"2SFCA 服務範圍 {settings['catchment_min']:g} 分鐘")
+    return [{"item": "道路路網 road network", "detail": detail}]
 
 
 def _population_sources(report: CoverageReport) -> list[dict]:

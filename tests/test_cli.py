@@ -515,3 +515,81 @@ def test_help_imports_typer_and_rich_only():
     assert not heavy & loaded, sorted(heavy & loaded)
     ours = {m for m in loaded if m.split(".")[0] == "coverage"}
     assert {m for m in ours if not m.startswith("coverage.cli")} <= {"coverage", "coverage.errors"}
+
+
+# ----------------------------------------------------------------------------- --network: minutes by road
+
+
+@pytest.fixture(scope="module")
+def miaoli_network(shared_data, tmp_path_factory):
+    """`report --network --population --xlsx --gpkg` on 苗栗縣's 社福中心, twice (the second from the graph cache)."""
+    import os
+
+    out = tmp_path_factory.mktemp("miaoli_network")
+    args = ["report", "--county", "苗栗縣", "--category", "社福中心", "--no-maps", "--as-of", "2025-01-01",
+            "--population", str(shared_data / "population" / "village_population_agegroups_2021-03.csv"),
+            "--network", str(shared_data / "roads" / "Miaoli_Road_Network.shp"), "--within-min", "20",
+            "--catchment-min", "25", "--xlsx", "--gpkg", "--out", str(out)]
+    before = os.environ.get("SAFETYNET_CACHE")
+    os.environ["SAFETYNET_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    try:
+        first, second = run(*args), run(*args)
+    finally:
+        if before is None:
+            os.environ.pop("SAFETYNET_CACHE")
+        else:
+            os.environ["SAFETYNET_CACHE"] = before
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    return out, first.output, second.output
+
+
+def test_report_network_prints_minutes_and_cache(miaoli_network):
+    out, first, second = miaoli_network
+    first, second = "".join(first.split()), "".join(second.split())  # the terminal wraps long lines
+    assert "roadnetwork:Miaoli_Road_Network.shp" in first and "graphbuilt" in first
+    assert "graphfromthecache" in second and "graphfromthecache" not in first
+    assert "≤20min" in first and "20minutesbyroad" in first and "catchment25min" in first
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["travel"]["graph_from_cache"] is True  # the second run wrote this folder
+    assert (summary["travel"]["within_min"], summary["travel"]["catchment_min"]) == (20.0, 25.0)
+
+
+def test_report_network_outputs(miaoli_network):
+    import openpyxl
+    import pyogrio
+
+    out, _, _ = miaoli_network
+    villages = read_csv(out / "villages.csv")
+    reached = villages[villages["nearest_min"] != ""]
+    assert len(reached) >= len(villages) - 2
+    assert (reached["within_min"] == (reached["nearest_min"].astype(float) <= 20).astype(str)).all()
+    assert (villages.loc[villages["nearest_min"] == "", "travel_reason"] != "").all()  # never 0, a reason instead
+    towns = read_csv(out / "townships.csv")
+    cols = list(towns.columns)
+    assert cols.index("max_km") + 1 == cols.index("mean_min")  # beside mean_km / max_km
+    wb = openpyxl.load_workbook(out / "coverage.xlsx", read_only=True)
+    assert "道路時間" in wb.sheetnames
+    heads = [c.value for c in next(wb["鄉鎮明細"].iter_rows(min_row=2, max_row=2))]
+    assert {"mean_min", "max_min", "population_within_min"} <= set(heads)
+    sources = [r[1] for r in wb["資料來源"].iter_rows(min_row=3, values_only=True)]
+    assert any(isinstance(s, str) and s.startswith("Miaoli_Road_Network.shp") for s in sources)
+    wb.close()
+    layer = pyogrio.read_dataframe(out / "coverage.gpkg", layer="villages", read_geometry=False)
+    assert {"welfare_centre_nearest_min", "welfare_centre_network_km"} <= set(layer.columns)
+    towns_layer = pyogrio.read_dataframe(out / "coverage.gpkg", layer="townships", read_geometry=False)
+    assert "welfare_centre_mean_min" in towns_layer.columns
+
+
+def test_map_takes_the_network(shared_data, tmp_path):
+    result = run("map", "--county", "苗栗縣", "--category", "社福中心", "--network",
+                 str(shared_data / "roads" / "Miaoli_Road_Network.shp"), "--out", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["command"]["options"]["network"].endswith("Miaoli_Road_Network.shp")
+
+
+@pytest.mark.parametrize("flag", ["--within-min", "--catchment-min"])
+def test_minute_flags_must_be_positive(flag, tmp_path):
+    result = runner.invoke(app, ["report", "--county", "嘉義縣", "--no-maps", flag, "0", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and flag in result.output

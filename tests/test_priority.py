@@ -47,6 +47,35 @@ def test_rank_priorities_hand_computed():
     assert not out["reasons"].str.contains("none in the whole county").any()  # B and C are covered
 
 
+def test_rank_priorities_by_minutes_hand_computed():
+    """With minutes by road (within_min=): candidates, people and score in minutes; the reasons say so."""
+    table = pd.DataFrame({
+        "towncode": ["A", "B", "C", "E"], "county": "甲縣", "township": ["A鄉", "B鄉", "C鄉", "E鄉"],
+        "category": "x", "covered": [False, True, True, True], "coastal": False, "island": False,
+        "mountain_indigenous": False, "facilities": [0, 1, 1, 1],
+    })
+    access = pd.DataFrame({
+        "towncode": ["A", "B", "C", "E"], "category": "x", "people": [1000, 2000, 3000, 400],
+        "mean_km": [8.0, 6.0, 2.0, 1.0], "max_km": [12.0, 9.0, 4.0, 2.0],
+        "nearest_name": ["甲站", "乙站", "丙站", "丁站"],
+        "people_beyond": [900, 500, 0, 0], "mean_across_sea_km": np.nan,
+        # B is far in km (6 > 5) but near by road; C near in km and by road; E near but one village has no road
+        "mean_min": [25.0, 12.0, 8.0, 6.0], "max_min": [40.0, 20.0, 15.0, 9.0],
+        "people_within_min": [300, 2000, 3000, 350], "villages_without_min": [0, 0, 0, 1],
+    })
+    flags = pd.DataFrame({"towncode": ["A", "B", "C", "E"], "remote": [True, False, False, False]})
+    out = rank_priorities(table, access, flags, distance_km=5, within_min=15)
+    assert list(out.columns) == [*PRIORITY_COLUMNS[:9], "mean_min", "max_min", *PRIORITY_COLUMNS[9:]]
+    assert out["township"].tolist() == ["A鄉", "E鄉"]  # B: far in km only, not a gap by road
+    # A: uncovered, all 1,000 × 25 min × (1 + remote 0.5); E: 50 people beyond 15 min × 6 min
+    assert out["score"].tolist() == [37500.0, 300.0]
+    assert out["distance_km"].tolist() == [8.0, 1.0]  # the straight-line figure is kept beside the minutes
+    reasons = dict(zip(out["township"], out["reasons"], strict=True))
+    assert "live 25 min by road on average (max 40 min) from the nearest (甲站)" in reasons["A鄉"]
+    assert "1 村里無道路時間 villages with no minutes by road" in reasons["E鄉"]
+    assert out["reasons"].str.contains("score = people × mean minutes by road × boost").all()
+
+
 def test_county_without_any_point_says_so():
     """Across counties: no township of 乙縣 is covered, its distances run to 甲縣's point, and the reasons say that."""
     table = pd.DataFrame({"towncode": ["A", "B", "C"], "county": ["甲縣", "甲縣", "乙縣"],

@@ -463,3 +463,34 @@ def test_readme_counts_of_the_bundled_registry():
               f"{n_pairs - len(comp)} have no data"]
     for claim in claims:
         assert claim in readme, claim
+
+
+# ----------------------------------------------------------------------------- minutes by road
+
+
+def test_network_without_population_lists_unreached_villages(shared_data, tmp_path):
+    """苗栗縣's roads reach 苗栗縣's villages, not most of 新竹縣's: those get no minutes, a reason, a listing;
+    townships get the plain mean and max minutes of their villages (no population to weight them)."""
+    from coverage.pipeline import run_coverage
+    from coverage.report import write_report
+
+    report = run_coverage(counties=["苗栗縣", "新竹縣"], categories=["社福中心"], as_of="2025-01-01",
+                          network=shared_data / "roads" / "Miaoli_Road_Network.shp")
+    paths = write_report(report, tmp_path)
+    assert "villages" not in paths  # no population: no villages.csv
+    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))["travel"]
+    travel = report.travel
+    unreached = travel[travel["nearest_min"].isna()]
+    assert len(unreached) and sum(summary["villages_without_min"].values()) == len(unreached)
+    cut = unreached[unreached["reason"] == "no road connection to a facility"]
+    assert {v["villcode"] for v in summary["unreached_villages"]} == set(cut["villcode"])
+    assert all(v["village"] and v["township"] for v in summary["unreached_villages"])
+    towns = pd.read_csv(paths["townships"], dtype={"towncode": str})
+    assert {"mean_min", "max_min", "villages_without_min"} <= set(towns.columns)
+    assert "population_within_min" not in towns  # needs village population
+    by_town = travel.groupby("towncode")["nearest_min"]
+    t = towns.set_index("towncode")
+    assert t["mean_min"].to_numpy() == pytest.approx(by_town.mean().round(2).reindex(t.index).to_numpy(), nan_ok=True)
+    assert (t["villages_without_min"] == by_town.apply(lambda s: s.isna().sum()).reindex(t.index)).all()
+    miaoli = t[t["county"] == "苗栗縣"]
+    assert miaoli["mean_min"].notna().all() and miaoli["mean_min"].idxmax() == "10005180"  # 泰安鄉

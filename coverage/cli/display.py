@@ -195,6 +195,8 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     pop_rows = {}
     if acc is not None:  # population coverage next to township coverage
         headers += ["人口涵蓋%", f"≤{acc.distance_km:g}km%"]
+        if acc.within_min is not None:  # with --network: the minutes twin
+            headers.append(f"≤{acc.within_min:g}min%")
         pop_rows = {(r.county, r.category): r for r in acc.counties.itertuples(index=False)}
     empty = 0
     rows = []
@@ -214,11 +216,15 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
         if acc is not None:
             p = pop_rows.get((row.county, row.category))
             cells += [_pct(getattr(p, "population_rate", None)), _pct(getattr(p, "within_rate", None))]
+            if acc.within_min is not None:
+                cells.append(_pct(getattr(p, "within_min_rate", None)))
         rows.append(cells)
     if len(rows) > 1 and len({r[0] for r in rows}) == 1:  # one county: its name in the title, not in each row
         title = f"{rows[0][0]} {title}"
         headers, rows = headers[1:], [r[1:] for r in rows]
     print_table(title, headers, rows, console=con)
+    if result.travel is not None:
+        _print_travel(con, result)
     if acc is not None:
         _print_population(con, result)
     # flagged gaps where the county has the programme at all (a county with none is one line below)
@@ -264,6 +270,28 @@ def _pct(value: object) -> str:
     import math
 
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1f}"
+
+
+def _print_travel(con: Console, result: CoverageReport) -> None:
+    """Where the minutes by road come from (and whether the graph came from the cache), and what has none."""
+    settings = result.travel_settings or {}
+    cache = "graph from the cache 快取" if settings.get("graph_from_cache") else "graph built 建立路網"
+    name = Path(settings["file"]).name if settings.get("file") else result.network
+    con.print(f"道路 road network: {name}; {cache}; speeds "
+              f"{settings.get('speeds', 'default')}; off-road legs at {settings.get('access_kmh', 15.0):g} km/h",
+              highlight=False, markup=False)
+    acc = result.access
+    if acc is not None and acc.within_min is not None:
+        fca = (f"; 2SFCA in minutes: catchment {acc.catchment_min:g} min (fca_2sfca_min)"
+               if acc.catchment_min is not None else "")
+        con.print(f"  ≤{acc.within_min:g}min = share living within {acc.within_min:g} minutes by road of a "
+                  f"facility{fca}; priorities weighted by minutes", highlight=False, markup=False)
+    assert result.travel is not None
+    none = result.travel.loc[result.travel["nearest_min"].isna(), "reason"].value_counts()
+    if len(none):
+        listed = "; ".join(f"{reason} {n:,}" for reason, n in none.items())
+        con.print(f"  village × programme pairs without minutes 無道路時間: {listed} (travel_times.csv)",
+                  highlight=False, markup=False)
 
 
 def _print_population(con: Console, result: CoverageReport) -> None:

@@ -128,6 +128,10 @@ SpeedsOpt = Annotated[Path | None, typer.Option("--speeds", help="Speeds per roa
 RoadClassColumnOpt = Annotated[str | None, typer.Option("--road-class-column", help="Road-class column of --network.")]
 AccessKmhOpt = Annotated[float, typer.Option(
     "--access-kmh", help="Speed (km/h) of the straight legs between a point and the road network.")]
+WithinMinOpt = Annotated[float, typer.Option(
+    "--within-min", help="Share of population within this many minutes by road (with --network).")]
+CatchmentMinOpt = Annotated[float, typer.Option(
+    "--catchment-min", help="2SFCA/E2SFCA catchment in minutes by road (with --network and --population).")]
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ class RunOptions:
     speeds: Path | None = None
     road_class_column: str | None = None
     access_kmh: float = 15.0
+    within_min: float = 30.0
+    catchment_min: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,7 @@ SHARED_OPTIONS: dict[str, Any] = {
     "across_counties": AcrossCountiesOpt, "mountain_m": MountainMOpt, "suppress_below": SuppressOpt,
     "public_column": PublicColumnOpt, "xy_datum": XyDatumOpt, "layer": LayerOpt,
     "network": NetworkOpt, "speeds": SpeedsOpt, "road_class_column": RoadClassColumnOpt, "access_kmh": AccessKmhOpt,
+    "within_min": WithinMinOpt, "catchment_min": CatchmentMinOpt,
     "level": LevelOpt, "basemap": BasemapOpt, "offline": OfflineOpt, "png": PngOpt,
 }
 _BUNDLES: tuple[type[RunOptions] | type[MapOptions], ...] = (RunOptions, MapOptions)

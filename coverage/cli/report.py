@@ -22,8 +22,9 @@ TargetsOpt = Annotated[
 
 
 @with_options("facilities county category definition as_of boundaries out xlsx gpkg network speeds road_class_column "
-              "access_kmh targets no_maps level basemap offline png population dem age_group distance_km catchment_km "
-              "cross_sea across_counties mountain_m suppress_below public_column xy_datum layer")
+              "access_kmh within_min catchment_min targets no_maps level basemap offline png population dem age_group "
+              "distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column xy_datum "
+              "layer")
 def report(
     opts: RunOptions,
     maps: MapOptions,
@@ -37,7 +38,9 @@ def report(
     """Coverage per county × programme; writes coverage.csv, townships.csv, rejected.csv, summary.json.
 
     With --population also villages.csv and priorities.csv (population coverage, nearest service,
-    2SFCA, computed remoteness, gap priority); with --dem the computed `mountain` flag. The maps
+    2SFCA, computed remoteness, gap priority); with --dem the computed `mountain` flag. With
+    --network minutes by road beside every km figure (travel_times.csv; share within --within-min
+    minutes, 2SFCA in --catchment-min minutes, priorities weighted by minutes). The maps
     take the options of `map`. Every run writes manifest.json and removes what an earlier run
     wrote into DIR and this one did not.
     """
@@ -86,12 +89,13 @@ def _write_maps(result: Any, out: Path, maps: MapOptions, *, national: bool) -> 
 
 @with_options("facilities county category level basemap offline as_of definition boundaries png out population dem "
               "age_group distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column "
-              "xy_datum layer")
+              "xy_datum layer network speeds road_class_column access_kmh within_min catchment_min")
 def map_(opts: RunOptions, maps: MapOptions, ctx: typer.Context, out: OutOpt = Path("maps")) -> None:
     """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
 
     With --population the tooltips add people, distances to the nearest service and 2SFCA, and a
-    優先補點 layer marks the ranked gap townships; with --dem the computed `mountain` flag.
+    優先補點 layer marks the ranked gap townships; with --dem the computed `mountain` flag; with
+    --network the minutes by road.
     """
     with failing():
         from .. import run_coverage

@@ -54,6 +54,7 @@ def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
         "public_columns": opts.public_column or (), "xy_datum": opts.xy_datum, "layer": opts.layer,
         "across_counties": opts.across_counties, "network": opts.network, "speeds": opts.speeds,
         "road_class_column": opts.road_class_column, "access_kmh": opts.access_kmh,
+        "within_min": opts.within_min, "catchment_min": opts.catchment_min,
     }
     return {**keywords, **resolved}
 
@@ -84,6 +85,8 @@ def checked_keywords(opts: RunOptions) -> dict[str, Any]:
     check_positive("--distance-km", opts.distance_km)
     check_positive("--access-kmh", opts.access_kmh)
     check_positive("--catchment-km", opts.catchment_km)
+    check_positive("--within-min", opts.within_min)
+    check_positive("--catchment-min", opts.catchment_min)
     counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
     return pipeline_keywords(opts, as_of=when, counties=counties, definition=definition)
 
