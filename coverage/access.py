@@ -482,10 +482,12 @@ def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross
     pts, flat = _xyz(points, reach_p), _xyz(points, county_p)
     for category, at in _by_category(facilities):
         fac = facilities.iloc[at]
-        # workers=-1: the queries of many points share the cores
-        dist, idx = cKDTree(_xyz(fac, reach_f[at])).query(pts, k=1, workers=-1)
+        # workers=-1: the queries of many points share the cores; the bound prunes the other groups (a
+        # distance past it is inf, and counts as none either way)
+        bound = _ISLAND_GAP_M / 2
+        dist, idx = cKDTree(_xyz(fac, reach_f[at])).query(pts, k=1, workers=-1, distance_upper_bound=bound)
         reach = dist < _ISLAND_GAP_M / 2
-        d_any, _ = cKDTree(_xyz(fac, county_f[at])).query(flat, k=1, workers=-1)
+        d_any, _ = cKDTree(_xyz(fac, county_f[at])).query(flat, k=1, workers=-1, distance_upper_bound=bound)
         d_any = np.where(d_any < _ISLAND_GAP_M / 2, d_any, np.inf)
         across = np.where(d_any < np.where(reach, dist, np.inf) - 1e-6, d_any, np.nan)
         facility = np.where(reach, at[np.minimum(idx, len(at) - 1)], -1)
