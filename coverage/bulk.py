@@ -418,22 +418,27 @@ def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
         reasons[int(pos)] = "; ".join(group["reason"])
     geoms = points.geometry.copy()
     geoms[bad] = None
-    found = locate_points(geoms, polygons, key=key)
-    code = found[key].to_numpy(dtype=object)
-    code[pd.isna(code)] = None
-    status = np.where(bad, "rejected", np.where(pd.notna(found[key].to_numpy()), "located", "outside"))
+    found = locate_points(geoms, polygons, key=key, rows=True)
+    # the codes as objects, None where missing, taken by polygon position (not converted point by point)
+    code = _lookup(polygons[key], found["_row"].to_numpy())
+    status = np.where(bad, "rejected", np.where(pd.notna(code), "located", "outside")).astype(object)
     reasons[status == "outside"] = OUTSIDE_REASON
-    return pd.DataFrame({key: code, "snapped": found["snapped"].to_numpy(dtype=bool) & ~bad,
-                         "status": status.astype(object), "reason": reasons}, index=points.index)
+    index = points.index
+    return pd.DataFrame({key: pd.Series(code, index=index, dtype=object),  # objects: no string inference
+                         "snapped": pd.Series(found["snapped"].to_numpy(dtype=bool) & ~bad, index=index),
+                         "status": pd.Series(status, index=index, dtype=object),
+                         "reason": pd.Series(reasons, index=index, dtype=object)})
 
 
 def _locate_partition(points, polygons: gpd.GeoDataFrame, key: str, public_columns=()):
     import geopandas as gpd
+    import pandas as pd
 
     result = _status(points, polygons, key)
     if key != "towncode" and "towncode" in polygons:
         town_of = dict(zip(polygons[key], polygons["towncode"], strict=True))
-        result.insert(1, "towncode", [town_of.get(c) for c in result[key]])
+        result.insert(1, "towncode", pd.Series([town_of.get(c) for c in result[key]], index=result.index,
+                                               dtype=object))
     own = _input_columns(points, set(result.columns), public_columns)
     out = own.join(result)
     out[points.geometry.name] = points.geometry.to_numpy()

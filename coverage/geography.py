@@ -324,7 +324,8 @@ def counties(townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
 
 
 def locate_points(
-    points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode"
+    points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode", *,
+    rows: bool = False,
 ) -> pd.DataFrame:
     """Find the township of each point (point in polygon, with a grid pre-index).
 
@@ -354,11 +355,13 @@ def locate_points(
     key : str
         The code column of the polygons: ``"towncode"`` for townships, or ``"villcode"`` to
         locate points in :func:`load_villages`.
+    rows : bool
+        Add ``_row``, the position of the polygon in ``townships`` (−1 for none).
 
     Returns
     -------
     DataFrame aligned to ``points.index`` with ``key`` (missing, NA, when outside)
-    and ``snapped`` (bool).
+    and ``snapped`` (bool) (and ``_row``).
     """
     import numpy as np
     import pandas as pd
@@ -368,7 +371,7 @@ def locate_points(
         geoms = geoms.to_crs(townships.crs)
     grid = _grid_for(townships, key, len(geoms)) if len(geoms) >= _GRID_MIN_POINTS else None
     if grid is None:
-        return locate_points_exact(geoms, townships, key)
+        return locate_points_exact(geoms, townships, key, rows=rows)
     # in chunks: the lookup's temporaries (coordinates, cell indices) stay small whatever the point count
     which = np.concatenate([_grid_lookup(grid, geoms.iloc[i:i + _GRID_CHUNK])
                             for i in range(0, len(geoms), _GRID_CHUNK)])
@@ -380,7 +383,10 @@ def locate_points(
         snapped[exact] = sub["snapped"].to_numpy()
     which[which < 0] = -1
     found = townships[key].array.take(which, allow_fill=True)
-    return pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+    out = pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+    if rows:
+        out["_row"] = which
+    return out
 
 
 def locate_points_exact(
