@@ -48,6 +48,7 @@ __all__ = [
     "gaussian_weight",
     "land_masses",
     "land_of",
+    "nearest_by_category",
     "nearest_facility",
     "population_access",
     "population_points",
@@ -455,6 +456,46 @@ def _xyz(frame: pd.DataFrame, group: np.ndarray) -> np.ndarray:
     return stack_groups(frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float), group)
 
 
+def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_sea: bool = False,
+                        across_counties: bool = False) -> list[tuple[str, dict[str, np.ndarray]]]:
+    """The numeric core of :func:`nearest_facility`: arrays per category, no table.
+
+    Parameters
+    ----------
+    points, facilities : DataFrame
+        As for :func:`nearest_facility`.
+    cross_sea, across_counties : bool
+        As for :func:`nearest_facility`.
+
+    Returns
+    -------
+    list of (category, arrays)
+        Categories sorted; per category, aligned to ``points``: ``distance_m`` (NaN when no
+        facility may serve the point), ``facility`` (position in ``facilities``, −1 for none) and
+        ``across_sea_m`` (as ``across_sea_km`` of :func:`nearest_facility`, in metres).
+    """
+    import numpy as np
+    from scipy.spatial import cKDTree
+
+    out = []
+    reach_p, reach_f, county_p, county_f = _groups(points, facilities, cross_sea, across_counties)
+    pts, flat = _xyz(points, reach_p), _xyz(points, county_p)
+    for category, at in _by_category(facilities):
+        fac = facilities.iloc[at]
+        # workers=-1: the queries of many points share the cores; the bound prunes the other groups (a
+        # distance past it is inf, and counts as none either way)
+        bound = _ISLAND_GAP_M / 2
+        dist, idx = cKDTree(_xyz(fac, reach_f[at])).query(pts, k=1, workers=-1, distance_upper_bound=bound)
+        reach = dist < _ISLAND_GAP_M / 2
+        d_any, _ = cKDTree(_xyz(fac, county_f[at])).query(flat, k=1, workers=-1, distance_upper_bound=bound)
+        d_any = np.where(d_any < _ISLAND_GAP_M / 2, d_any, np.inf)
+        across = np.where(d_any < np.where(reach, dist, np.inf) - 1e-6, d_any, np.nan)
+        facility = np.where(reach, at[np.minimum(idx, len(at) - 1)], -1)
+        out.append((category, {"distance_m": np.where(reach, dist, np.nan), "facility": facility,
+                               "across_sea_m": across}))
+    return out
+
+
 def nearest_facility(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_sea: bool = False,
                      across_counties: bool = False) -> pd.DataFrame:
     """Nearest facility of each category for every point (k-d tree, one query per category).
@@ -479,27 +520,19 @@ def nearest_facility(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_se
     """
     import numpy as np
     import pandas as pd
-    from scipy.spatial import cKDTree
 
     frames = []
-    reach_p, reach_f, county_p, county_f = _groups(points, facilities, cross_sea, across_counties)
-    pts, flat = _xyz(points, reach_p), _xyz(points, county_p)
-    for category, at in _by_category(facilities):
-        fac = facilities.iloc[at]
-        dist, idx = cKDTree(_xyz(fac, reach_f[at])).query(pts, k=1)
-        reach = dist < _ISLAND_GAP_M / 2
-        d_any, _ = cKDTree(_xyz(fac, county_f[at])).query(flat, k=1)
-        d_any = np.where(d_any < _ISLAND_GAP_M / 2, d_any, np.inf)
-        across = np.where(d_any < np.where(reach, dist, np.inf) - 1e-6, d_any, np.nan)
-        idx = np.minimum(idx, len(fac) - 1)
+    for category, near in nearest_by_category(points, facilities, cross_sea=cross_sea,
+                                              across_counties=across_counties):
+        idx, reach = near["facility"], near["facility"] >= 0
         frames.append(pd.DataFrame({
             "code": points["code"].to_numpy(),
             "category": category,
-            "distance_km": np.where(reach, dist, np.nan) / 1000,
-            "facility_id": np.where(reach, fac["facility_id"].to_numpy()[idx], None),
-            "facility_name": np.where(reach, fac["name"].to_numpy()[idx], None),
-            "facility_towncode": np.where(reach, fac["towncode"].to_numpy()[idx], None),
-            "across_sea_km": across / 1000,
+            "distance_km": near["distance_m"] / 1000,
+            "facility_id": np.where(reach, facilities["facility_id"].to_numpy()[idx], None),
+            "facility_name": np.where(reach, facilities["name"].to_numpy()[idx], None),
+            "facility_towncode": np.where(reach, facilities["towncode"].to_numpy()[idx], None),
+            "across_sea_km": near["across_sea_m"] / 1000,
         }))
     cols = ["code", "category", "distance_km", "facility_id", "facility_name", "facility_towncode", "across_sea_km"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)

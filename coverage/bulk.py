@@ -418,22 +418,27 @@ def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
         reasons[int(pos)] = "; ".join(group["reason"])
     geoms = points.geometry.copy()
     geoms[bad] = None
-    found = locate_points(geoms, polygons, key=key)
-    code = found[key].to_numpy(dtype=object)
-    code[pd.isna(code)] = None
-    status = np.where(bad, "rejected", np.where(pd.notna(found[key].to_numpy()), "located", "outside"))
+    found = locate_points(geoms, polygons, key=key, rows=True)
+    # the codes as objects, None where missing, taken by polygon position (not converted point by point)
+    code = _lookup(polygons[key], found["_row"].to_numpy())
+    status = np.where(bad, "rejected", np.where(pd.notna(code), "located", "outside")).astype(object)
     reasons[status == "outside"] = OUTSIDE_REASON
-    return pd.DataFrame({key: code, "snapped": found["snapped"].to_numpy(dtype=bool) & ~bad,
-                         "status": status.astype(object), "reason": reasons}, index=points.index)
+    index = points.index
+    return pd.DataFrame({key: pd.Series(code, index=index, dtype=object),  # objects: no string inference
+                         "snapped": pd.Series(found["snapped"].to_numpy(dtype=bool) & ~bad, index=index),
+                         "status": pd.Series(status, index=index, dtype=object),
+                         "reason": pd.Series(reasons, index=index, dtype=object)})
 
 
 def _locate_partition(points, polygons: gpd.GeoDataFrame, key: str, public_columns=()):
     import geopandas as gpd
+    import pandas as pd
 
     result = _status(points, polygons, key)
     if key != "towncode" and "towncode" in polygons:
         town_of = dict(zip(polygons[key], polygons["towncode"], strict=True))
-        result.insert(1, "towncode", [town_of.get(c) for c in result[key]])
+        result.insert(1, "towncode", pd.Series([town_of.get(c) for c in result[key]], index=result.index,
+                                               dtype=object))
     own = _input_columns(points, set(result.columns), public_columns)
     out = own.join(result)
     out[points.geometry.name] = points.geometry.to_numpy()
@@ -690,45 +695,38 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
 
 def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) -> np.ndarray:
     """Land mass of located points: their township's (:func:`land_per_township`), else by geometry."""
+    import numpy as np
     import shapely
 
     from .access import land_of
 
     land = town_land[town]
-    todo = (land < 0) | (town < 0) | snapped
-    if todo.any():
-        land[todo] = land_of(shapely.points(x[todo], y[todo]), lands)
+    todo = np.flatnonzero((land < 0) | (town < 0) | snapped)
+    if len(todo):
+        pts = shapely.points(x[todo], y[todo])
+        # on a land mass: box candidates, then the exact test on prepared land masses (a tree query with a
+        # predicate would test against the unprepared island outlines, point by point)
+        ipt, iland = shapely.STRtree(lands).query(pts)
+        shapely.prepare(lands)
+        hit = shapely.intersects(lands[iland], pts[ipt])
+        found = np.full(len(todo), -1, dtype=np.int64)
+        found[ipt[hit]] = iland[hit]
+        sea = np.flatnonzero(found < 0)  # snapped from the sea: the nearest land mass
+        if len(sea):
+            found[sea] = land_of(pts[sea], lands)
+        land[todo] = found
     return land
 
 
-def _nearest_tables(near, n: int, cats: list[str]) -> dict[str, np.ndarray]:
-    """Facility columns, ``distance_km`` and ``across_sea_km`` of ``n`` points for each category in turn
-    (``n × len(cats)`` values each; None and NaN where no facility)."""
+def _lookup(values, positions: np.ndarray) -> np.ndarray:
+    """``values`` (objects, None where missing) at ``positions``; None at −1."""
     import numpy as np
     import pandas as pd
 
-    k = len(cats)
-    out = {c: np.full(n * k, None, dtype=object) for c in ("facility_id", "facility_name", "facility_towncode")}
-    out["distance_km"], out["across_sea_km"] = np.full(n * k, np.nan), np.full(n * k, np.nan)
-    if near is None or not len(near):
-        return out
-    codes, uniques = pd.factorize(near["category"])
-    block = pd.Index(cats).get_indexer(np.asarray(uniques, dtype=object))[codes]
-    pos = near["code"].to_numpy(dtype="int64") + n * block.astype("int64")
-    for c in out:
-        out[c][pos] = near[c].to_numpy(dtype=float) if c.endswith("_km") else _objects(near[c])
-    return out
-
-
-def _objects(column: pd.Series) -> np.ndarray:
-    """A column as Python objects, None where missing (each distinct value converted once)."""
-    import numpy as np
-    import pandas as pd
-
-    codes, uniques = pd.factorize(column)
-    values = np.empty(len(uniques) + 1, dtype=object)  # the last one (code −1: missing) stays None
-    values[:-1] = np.asarray(uniques, dtype=object)
-    return values[codes]
+    table = np.empty(len(values) + 1, dtype=object)  # the last one (position −1) stays None
+    table[:-1] = np.asarray(values, dtype=object)
+    table[:-1][pd.isna(table[:-1])] = None
+    return table[positions]
 
 
 def _no_facility_reasons(base, none, across, county, across_counties: bool):
@@ -750,45 +748,73 @@ def _no_facility_reasons(base, none, across, county, across_counties: bool):
 
 def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, townships: gpd.GeoDataFrame,
                        cats: list[str], cross_sea: bool, across_counties: bool, public_columns=()):
-    """:func:`nearest` for one partition of points (any CRS); ``town_land`` from :func:`land_per_township`."""
+    """:func:`nearest` for one partition of points (any CRS); ``town_land`` from :func:`land_per_township`.
+
+    Every result column is built as one array (objects with None where missing), and the table once."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
 
-    from .access import nearest_facility
+    from .access import nearest_by_category
 
     state = _status(points, townships, "towncode")
     ok = (state["status"] == "located").to_numpy()
-    codes = state["towncode"].to_numpy(dtype=object)
+    codes = state["towncode"].to_numpy(dtype=object, copy=True)
+    codes[pd.isna(codes)] = None
     town = pd.Index(townships["towncode"].to_numpy(dtype=object)).get_indexer(codes)
     county = np.full(len(points), None, dtype=object)
     county[town >= 0] = townships["county"].to_numpy(dtype=object)[town[town >= 0]]
-    near = None
+    if not cats:
+        return _meta(points, dict.fromkeys(NEAREST_COLUMNS, object), public_columns)
+    n, k = len(points), len(cats)
+    found = {"distance_km": np.full(n * k, np.nan), "across_sea_km": np.full(n * k, np.nan),
+             "facility": np.full(n * k, -1, dtype=np.int64)}
     if ok.any() and len(facilities):
         x, y = _projected_xy(points.geometry[ok])
         land = _point_lands(x, y, town[ok], state["snapped"].to_numpy(dtype=bool)[ok], lands, town_land)
         frame = pd.DataFrame({"code": np.flatnonzero(ok), "x": x, "y": y, "land": land,
                               "county": pd.Series(county[ok], dtype=object)})
-        near = nearest_facility(frame, facilities, cross_sea=cross_sea, across_counties=across_counties)
+        block = {c: i for i, c in enumerate(cats)}
+        at = np.flatnonzero(ok)
+        for category, near in nearest_by_category(frame, facilities, cross_sea=cross_sea,
+                                                  across_counties=across_counties):
+            if category not in block:
+                continue
+            pos = at + n * block[category]
+            found["distance_km"][pos] = near["distance_m"] / 1000
+            found["across_sea_km"][pos] = near["across_sea_m"] / 1000
+            found["facility"][pos] = near["facility"]
     own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
-    if not cats:
-        return _meta(points, dict.fromkeys(NEAREST_COLUMNS, object), public_columns)
-    n, k = len(points), len(cats)
-    out = own.take(np.tile(np.arange(n), k)).reset_index(drop=True)
-    out["point"] = np.tile(points.index.to_numpy(), k)
-    out["towncode"] = pd.Series(np.tile(codes, k), dtype=object)
-    out["status"] = pd.Series(np.tile(state["status"].to_numpy(dtype=object), k), dtype=object)
-    found = _nearest_tables(near, n, cats)
+    rows = np.tile(np.arange(n), k)
     base = state["reason"].to_numpy(dtype=object)
-    out["reason"] = pd.Series(np.concatenate([
+    reason = np.concatenate([
         _no_facility_reasons(base, ok & np.isnan(found["distance_km"][i * n:(i + 1) * n]),
                              found["across_sea_km"][i * n:(i + 1) * n], county, across_counties)
-        for i in range(k)]), dtype=object)
-    out["category"] = pd.Series(np.repeat(np.array(cats, dtype=object), n), dtype=object)
-    for c in ("distance_km", "facility_id", "facility_name", "facility_towncode", "across_sea_km"):
-        out[c] = found[c] if c.endswith("_km") else pd.Series(found[c], dtype=object)
-    out[points.geometry.name] = gpd.GeoSeries(points.geometry.values.take(np.tile(np.arange(n), k)),
-                                              crs=points.crs)
+        for i in range(k)])
+    fac = found["facility"]
+    columns = {
+        "point": np.tile(points.index.to_numpy(), k),
+        "towncode": np.tile(codes, k),
+        "status": np.tile(state["status"].to_numpy(dtype=object), k),
+        "reason": reason,
+        "category": np.repeat(np.array(cats, dtype=object), n),
+        "distance_km": found["distance_km"],
+        "facility_id": _lookup(facilities["facility_id"], fac),
+        "facility_name": _lookup(facilities["name"], fac),
+        "facility_towncode": _lookup(facilities["towncode"], fac),
+        "across_sea_km": found["across_sea_km"],
+    }
+    geometry = gpd.GeoSeries(points.geometry.values.take(rows), crs=points.crs)
+    if own.columns.is_unique and points.geometry.name not in own.columns:
+        data = {c: own[c].take(rows).reset_index(drop=True) for c in own.columns}
+        for c, v in columns.items():  # objects stay objects (no string inference); "point" as before
+            data[c] = pd.Series(v, dtype=object) if v.dtype == object and c != "point" else pd.Series(v)
+        data[points.geometry.name] = geometry
+        return gpd.GeoDataFrame(data, geometry=points.geometry.name, crs=points.crs, copy=False)
+    out = own.take(rows).reset_index(drop=True)
+    for c, v in columns.items():
+        out[c] = pd.Series(v, dtype=object) if v.dtype == object and c != "point" else v
+    out[points.geometry.name] = geometry
     out = out[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]]
     return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
 
@@ -858,6 +884,7 @@ def nearest(
         result = _nearest_partition(points, fac, masses, land_per_township(townships, masses), townships, cats,
                                     cross_sea, across_counties, public_columns)
         ordered = points.index.is_monotonic_increasing  # blocks by category, each in the points' order
+        return _nearest_result(result, cats, ordered, objects=True)
     else:
         shared = (fac, masses, land_per_township(townships, masses), townships)
         result = _nearest_dask(points, shared, cats, cross_sea, across_counties, npartitions, client,
@@ -884,9 +911,9 @@ def _nearest_dask(points, shared: tuple, cats, cross_sea, across_counties, npart
         return parts.compute() if client is None else client.compute(parts).result()
 
 
-def _nearest_result(result, cats: list[str], ordered: bool):
+def _nearest_result(result, cats: list[str], ordered: bool, objects: bool = False):
     """Rows sorted by category then point (``ordered``: they already are), numbered from 0, the same
-    dtypes from either engine."""
+    dtypes from either engine (``objects``: the text columns already are objects, None where missing)."""
     import pandas as pd
 
     if not ordered:
@@ -895,5 +922,7 @@ def _nearest_result(result, cats: list[str], ordered: bool):
     result = result.reset_index(drop=True)
     result["distance_km"] = pd.to_numeric(result["distance_km"]).astype(float)
     result["across_sea_km"] = pd.to_numeric(result["across_sea_km"]).astype(float)
+    if objects:
+        return result
     return _as_objects(result, ["towncode", "status", "reason", "category", "facility_id", "facility_name",
                                 "facility_towncode"])

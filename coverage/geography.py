@@ -324,7 +324,8 @@ def counties(townships: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
 
 
 def locate_points(
-    points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode"
+    points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode", *,
+    rows: bool = False,
 ) -> pd.DataFrame:
     """Find the township of each point (point in polygon, with a grid pre-index).
 
@@ -354,11 +355,13 @@ def locate_points(
     key : str
         The code column of the polygons: ``"towncode"`` for townships, or ``"villcode"`` to
         locate points in :func:`load_villages`.
+    rows : bool
+        Add ``_row``, the position of the polygon in ``townships`` (−1 for none).
 
     Returns
     -------
     DataFrame aligned to ``points.index`` with ``key`` (missing, NA, when outside)
-    and ``snapped`` (bool).
+    and ``snapped`` (bool) (and ``_row``).
     """
     import numpy as np
     import pandas as pd
@@ -368,7 +371,7 @@ def locate_points(
         geoms = geoms.to_crs(townships.crs)
     grid = _grid_for(townships, key, len(geoms)) if len(geoms) >= _GRID_MIN_POINTS else None
     if grid is None:
-        return locate_points_exact(geoms, townships, key)
+        return locate_points_exact(geoms, townships, key, rows=rows)
     # in chunks: the lookup's temporaries (coordinates, cell indices) stay small whatever the point count
     which = np.concatenate([_grid_lookup(grid, geoms.iloc[i:i + _GRID_CHUNK])
                             for i in range(0, len(geoms), _GRID_CHUNK)])
@@ -380,7 +383,10 @@ def locate_points(
         snapped[exact] = sub["snapped"].to_numpy()
     which[which < 0] = -1
     found = townships[key].array.take(which, allow_fill=True)
-    return pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+    out = pd.DataFrame({key: found, "snapped": snapped}, index=geoms.index)
+    if rows:
+        out["_row"] = which
+    return out
 
 
 def locate_points_exact(
@@ -415,11 +421,12 @@ def locate_points_exact(
         geoms = geoms.to_crs(townships.crs)
     pts = np.asarray(geoms.values)
     polys = np.asarray(townships.geometry.values)
-    shapely.prepare(polys)
     codes = townships[key].to_numpy(dtype=object)
     # Bounding-box candidates from the index, then an exact test on prepared polygons
-    # (faster than STRtree.query(predicate=...), which does not reuse the preparation).
+    # (faster than STRtree.query(predicate=...), which does not reuse the preparation);
+    # only the polygons some point may be in are prepared.
     ipt, ipoly = shapely.STRtree(polys).query(pts)
+    shapely.prepare(polys[np.unique(ipoly)])
     hit = shapely.intersects(polys[ipoly], pts[ipt])
     ipt, ipoly = _lowest_code_per_point(ipt[hit], ipoly[hit], codes)
     which = np.full(len(pts), -1, dtype=np.intp)  # row of the polygon per point, -1 for none
@@ -445,6 +452,7 @@ _GRID_SPLIT = 16  # each coarse cell a boundary crosses is split into 16 × 16 f
 _GRID_TILE = 64  # coarse cells per side of a tile rasterised at the fine resolution
 _GRID_CHUNK = 1_000_000  # points looked up at a time
 _GRIDS: dict = {}
+_IDENTS: dict = {}  # (key, crs, ids of the geometries) -> (grid ident, the geometries)
 # Build a grid (seconds, once: it is then read from the disk cache) for this many points or more.
 _GRID_BUILD_POINTS = 200_000
 
@@ -472,39 +480,51 @@ def _grid_lookup(grid: _Grid, geoms) -> np.ndarray:
     import shapely
 
     values = np.asarray(geoms.values)
-    out = np.full(len(values), _EXACT, dtype=np.intp)
     simple = shapely.get_type_id(values) == 0  # points; anything else goes the exact way
-    xy = shapely.get_coordinates(values[simple], include_z=False)
-    if len(xy) != int(simple.sum()):  # an empty point has no coordinates
-        return out
+    # the bounds of a point are its coordinates twice: the fastest way out of shapely (NaN when empty)
+    xy = shapely.bounds(values)[:, :2]
     ny, nx = grid.coarse.shape
     f = grid.split
     with np.errstate(invalid="ignore"):
         fx = np.floor((xy[:, 0] - grid.x0) / grid.fine)
         fy = np.floor((grid.y1 - xy[:, 1]) / grid.fine)
-    inside = (fx >= 0) & (fx < nx * f) & (fy >= 0) & (fy < ny * f)  # NaN compares False
-    got = np.full(len(xy), _EXACT, dtype=np.intp)
-    jx, jy = fx[inside].astype(np.intp), fy[inside].astype(np.intp)
-    label = grid.coarse[jy // f, jx // f].astype(np.intp)
-    deep = label <= -3
-    if deep.any():
-        label[deep] = grid.blocks[-3 - label[deep], jy[deep] % f, jx[deep] % f]
-    got[inside] = label
-    got[np.isfinite(xy).all(axis=1) & ~inside] = -1  # the grid reaches past the snap distance: nothing out there
-    out[simple] = got
+        inside = simple & (fx >= 0) & (fx < nx * f) & (fy >= 0) & (fy < ny * f)  # NaN compares False
+        jx, jy = fx[inside].astype(np.intp), fy[inside].astype(np.intp)
+    cy, ry = np.divmod(jy, f)
+    cx, rx = np.divmod(jx, f)
+    label = grid.coarse.ravel().take(cy * nx + cx).astype(np.intp)
+    deep = np.flatnonzero(label <= -3)
+    if len(deep):  # a coarse cell a boundary crosses: its fine block, flat
+        at = (-3 - label[deep]) * (f * f) + ry[deep] * f + rx[deep]
+        label[deep] = grid.blocks.ravel().take(at)
+    out = np.full(len(values), _EXACT, dtype=np.intp)
+    out[inside] = label
+    out[simple & ~inside & np.isfinite(xy).all(axis=1)] = -1  # the grid reaches past the snap distance
     return out
 
 
 def _grid_ident(townships: gpd.GeoDataFrame, key: str) -> str:
+    """Hash of the polygons' geometries (and ``key``, CRS, grid layout): the name of their grid. Shapely
+    geometries are immutable, so the hash is remembered for the same geometry objects (held meanwhile,
+    so their ids are not reused)."""
     import hashlib
 
     import numpy as np
     import shapely
 
+    polys = np.asarray(townships.geometry.values)
+    ids = np.fromiter(map(id, polys), dtype=np.int64, count=len(polys)).tobytes()
+    memo = (key, str(townships.crs), ids)
+    if memo in _IDENTS:
+        return _IDENTS[memo][0]
     digest = hashlib.sha256()
     digest.update(f"{key}|{townships.crs}|v2|{_GRID_CELLS}|{_GRID_SPLIT}".encode())
-    digest.update(b"".join(shapely.to_wkb(np.asarray(townships.geometry.values))))
-    return digest.hexdigest()[:24]
+    digest.update(b"".join(shapely.to_wkb(polys)))
+    ident = digest.hexdigest()[:24]
+    if len(_IDENTS) >= 8:
+        _IDENTS.pop(next(iter(_IDENTS)))
+    _IDENTS[memo] = (ident, polys)
+    return ident
 
 
 def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = 0) -> _Grid | None:
@@ -702,7 +722,13 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> np.ndarray:
 
 
 def _snap(pts, todo, townships, codes, which, snapped) -> None:
-    """Snap unlocated points within SNAP_DISTANCE_M of a township to the nearest one (in place)."""
+    """Snap unlocated points within SNAP_DISTANCE_M of a township to the nearest one (in place).
+
+    The points are outside every polygon, so their distance to a polygon is the distance to its rings:
+    they are searched among the rings, cut into short runs of their own vertices (:func:`_boundary_pieces`),
+    of the polygons whose box is within reach. That gives the same distances as the whole polygons
+    without measuring to every vertex of a coastline.
+    """
     import numpy as np
     import shapely
 
@@ -710,22 +736,61 @@ def _snap(pts, todo, townships, codes, which, snapped) -> None:
     # Coarse pre-filter in the table's own units (0.011° is more than 1 km everywhere in Taiwan).
     coarse = 0.011 * SNAP_DISTANCE_M / 1000 if geographic else SNAP_DISTANCE_M
     polys = np.asarray(townships.geometry.values)
-    near_pt, near_poly = shapely.STRtree(polys).query(pts[todo], predicate="dwithin", distance=coarse)
-    if not len(near_pt):
+    xy = shapely.bounds(pts[todo])
+    boxes = shapely.box(xy[:, 0] - coarse, xy[:, 1] - coarse, xy[:, 2] + coarse, xy[:, 3] + coarse)
+    near = np.unique(shapely.STRtree(polys).query(boxes)[1])  # every polygon within reach, and a few more
+    if not len(near):
         return
-    todo = todo[np.unique(near_pt)]
-    # only the polygons near some unlocated point are projected and searched
-    near = np.unique(near_poly)
-    import geopandas as gpd
-
     sub = townships.geometry.iloc[near]
-    proj_polys = np.asarray(sub.to_crs(PROJECTED_CRS).values if geographic else sub.values)
-    cand = gpd.GeoSeries(pts[todo], crs=townships.crs).to_crs(PROJECTED_CRS).values if geographic else pts[todo]
-    ipt, ipoly = shapely.STRtree(proj_polys).query_nearest(np.asarray(cand), max_distance=SNAP_DISTANCE_M)
-    ipoly = near[ipoly]
-    ipt, ipoly = _lowest_code_per_point(ipt, ipoly, codes)  # ties: equidistant townships
+    proj = np.asarray(sub.to_crs(PROJECTED_CRS).values if geographic else sub.values)
+    tree, piece_of = _boundary_pieces(proj)
+    if geographic:
+        import geopandas as gpd
+
+        cand = np.asarray(gpd.GeoSeries(pts[todo], crs=townships.crs).to_crs(PROJECTED_CRS).values)
+    else:
+        cand = pts[todo]
+    # without max_distance the tree searches nearest-first (with it, it measures to every piece in reach)
+    (ipt, ipiece), dist = tree.query_nearest(cand, return_distance=True)
+    ok = dist <= SNAP_DISTANCE_M
+    ipt, ipoly = ipt[ok], near[piece_of[ipiece[ok]]]
+    if not len(ipt):
+        return
+    order = np.lexsort((ipoly, ipt))  # one pair per point and polygon (a vertex two pieces share)
+    ipt, ipoly = ipt[order], ipoly[order]
+    first = np.ones(len(ipt), dtype=bool)
+    first[1:] = (ipt[1:] != ipt[:-1]) | (ipoly[1:] != ipoly[:-1])
+    ipt, ipoly = _lowest_code_per_point(ipt[first], ipoly[first], codes)  # ties: equidistant townships
     which[todo[ipt]] = ipoly
     snapped[todo[ipt]] = True
+
+
+_PIECE_VERTICES = 16  # vertices per piece of ring in the snapping index
+
+
+def _boundary_pieces(polys: np.ndarray):
+    """STRtree of the polygons' rings cut into runs of at most ``_PIECE_VERTICES`` + 1 of their own
+    vertices (consecutive runs share one; no vertex is added or moved), and the polygon position of
+    each piece."""
+    import numpy as np
+    import shapely
+
+    parts, part_of = shapely.get_parts(polys, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    n = shapely.get_num_coordinates(rings)  # closed rings: n ≥ 4, the last vertex repeats the first
+    rings, ring_of, n = rings[n >= 2], ring_of[n >= 2], n[n >= 2]
+    xy = shapely.get_coordinates(rings)
+    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    k = _PIECE_VERTICES
+    count = np.maximum((n - 1 + k - 1) // k, 1)  # pieces per ring, covering its n − 1 segments
+    ring = np.repeat(np.arange(len(rings)), count)
+    j = np.arange(len(ring)) - np.repeat(np.cumsum(count) - count, count)  # piece number within its ring
+    lo = start[ring] + j * k
+    hi = np.minimum(lo + k, start[ring] + n[ring] - 1)  # last vertex of the piece, inclusive
+    size = hi - lo + 1
+    vertex = np.repeat(lo - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+    lines = shapely.linestrings(xy[vertex], indices=np.repeat(np.arange(len(ring)), size))
+    return shapely.STRtree(lines), part_of[ring_of][ring]
 
 
 def _lowest_code_per_point(ipt, ipoly, codes):

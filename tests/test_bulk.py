@@ -479,3 +479,55 @@ def test_locate_parquet_in_batches_equals_locate(tmp_path, points, townships):
     assert rejected["row"].tolist() == [4, 1235] and set(rejected["file"]) == {"points.parquet"}
     with pytest.raises(InputError, match="batch_rows="):
         locate_parquet(src, tmp_path / "o2", townships, batch_rows=0)
+
+
+def test_nearest_text_columns_are_objects_with_none(points, townships, seed_facilities):
+    """The local engine builds its text columns directly (no conversion pass): objects, None where missing —
+    value for value what the dask engine's conversion gives, NaN nowhere."""
+    local = nearest(points, seed_facilities, townships)
+    dask_ = nearest(points, seed_facilities, townships, engine="dask", npartitions=3)
+    text = ["towncode", "status", "reason", "category", "facility_id", "facility_name", "facility_towncode"]
+    missing = 0
+    for col in text:
+        assert local[col].dtype == object
+        values = local[col].tolist()
+        assert all(v is None or isinstance(v, str) for v in values), col
+        assert values == dask_[col].tolist(), col  # NaN != NaN: a NaN anywhere would fail here
+        missing += sum(v is None for v in values)
+    assert missing > 1000  # outside points and points without a facility reached the check
+
+
+_POINT_LANDS = {"geometric": 0, "sea": 0}
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣"]))
+def test_point_lands_equal_land_of(townships, seed, county):
+    """Points of multi-island townships and snapped points are placed on land masses by a prepared test
+    (and the nearest land mass off the coast): the answer of the reference query land_of."""
+    from hypothesis import event
+
+    from coverage import bulk
+    from coverage.access import land_masses, land_of
+    from coverage.geography import locate_points
+
+    lands = land_masses(townships)
+    town_land = bulk.land_per_township(townships, lands)
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
+    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, 2000), rng.uniform(miny, maxy, 2000)), crs=4326)
+    found = locate_points(pts, townships)
+    town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
+    ok = town >= 0
+    proj = pts[ok].to_crs(3826)
+    x, y = proj.x.to_numpy(), proj.y.to_numpy()
+    snapped = found["snapped"].to_numpy()[ok]
+    got = bulk._point_lands(x, y, town[ok], snapped, lands, town_land)
+    assert (got == land_of(np.asarray(proj.values), lands)).all()
+    _POINT_LANDS["geometric"] += int((town_land[town[ok]] < 0).sum())
+    _POINT_LANDS["sea"] += int(snapped.sum())
+    event(f"snapped points: {'some' if snapped.any() else 'none'}")
+
+
+def test_point_lands_reached_points():
+    assert _POINT_LANDS["geometric"] > 100 and _POINT_LANDS["sea"] > 10

@@ -261,3 +261,46 @@ def test_grid_locate_equals_exact(level, grid_cache):
 
     check()
     assert seen["on_vertex"] == 8 and seen["outside"] > 0 and seen["snapped"] > 0 and seen["by_lookup"] > 8 * 2000
+
+
+@pytest.mark.parametrize("level", ["township", "village"])
+def test_snapping_matches_brute_force_distances(level):
+    """Points off the coast snap to the nearest polygon within 1 km (lowest code on ties), as measured
+    to every polygon whole: the boundary-piece index gives the same answer as brute force."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+    from hypothesis import event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage.geography import PROJECTED_CRS, SNAP_DISTANCE_M, load_townships, load_villages, locate_points_exact
+
+    polys = load_townships() if level == "township" else load_villages()
+    key = "towncode" if level == "township" else "villcode"
+    proj = np.asarray(polys.geometry.to_crs(PROJECTED_CRS).values)
+    land = shapely.union_all(np.asarray(polys.geometry.values))
+    shapely.prepare(land)
+    verts = shapely.get_coordinates(shapely.boundary(land))
+    codes = polys[key].to_numpy(dtype=object)
+    seen = {"snapped": 0, "outside": 0}
+
+    @settings(max_examples=5, deadline=None)
+    @given(seed=st.integers(0, 2**32 - 1), spread=st.sampled_from([0.002, 0.006, 0.012]))
+    def check(seed, spread):
+        rng = np.random.default_rng(seed)
+        k = rng.integers(0, len(verts), 150)
+        x, y = verts[k, 0] + rng.normal(0, spread, 150), verts[k, 1] + rng.normal(0, spread, 150)
+        pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=polys.crs)
+        pts = pts[~shapely.intersects(land, pts.values)]  # off the land: snapped or outside
+        got = locate_points_exact(pts, polys, key)
+        pp = np.asarray(pts.to_crs(PROJECTED_CRS).values)
+        for i, p in enumerate(pp):
+            d = shapely.distance(proj, p)
+            best = d.min()
+            want = None if best > SNAP_DISTANCE_M else min(codes[d == best])
+            assert got[key].iat[i] == want or (want is None and got[key].isna().iat[i])
+            seen["snapped" if want else "outside"] += 1
+        event(f"spread {spread}")
+
+    check()
+    assert seen["snapped"] > 50 and seen["outside"] > 5
