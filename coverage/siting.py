@@ -736,6 +736,7 @@ def site_new_points(
 
     from .access import land_masses
     from .errors import InputError
+    from .traveltime import BY_ROAD
 
     if objective not in ("population", "children", "townships"):
         raise InputError(f"objective must be townships, population or children, got {objective!r}")
@@ -772,9 +773,12 @@ def site_new_points(
                               county=county, category=category, objective=objective, radius_km=radius_km,
                               across_counties=across_counties, cross_sea=cross_sea,
                               has_pop=population is not None)
+    sites = pd.DataFrame(rows)
     if by_road is not None:
         summary = _road_summary(summary, by_road, access_kmh)
-    return SitingPlan(pd.DataFrame(rows), summary, result)
+        sites["service_radius"] = f"{summary['radius_min']:g} {BY_ROAD}"
+        sites["network"] = summary["network"]
+    return SitingPlan(sites, summary, result)
 
 
 def _by_road(network, radius_min) -> tuple | None:
@@ -828,13 +832,13 @@ def _reach_by_road(net, people, cand, lands, limit: float, *, cross_sea: bool, a
 
 def _road_summary(summary: dict, by_road: tuple, access_kmh: float) -> dict:
     """The summary of a siting by road: the radius in minutes and the network it was measured on."""
-    from .traveltime import BY_ROAD
+    from .traveltime import BY_ROAD, network_label
 
     net, limit = by_road
     out = {}
     for key, value in summary.items():
         if key == "radius_km":
-            out.update({"radius_km": None, "radius_min": limit, "distance": BY_ROAD, "network": net.source,
+            out.update({"radius_km": None, "radius_min": limit, "distance": BY_ROAD, "network": network_label(net),
                         "access_kmh": float(access_kmh)})
         else:
             out[key] = value

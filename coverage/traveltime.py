@@ -42,6 +42,7 @@ __all__ = [
     "cover_by_road",
     "minutes_to_nearest",
     "nearest_minutes",
+    "network_label",
     "road_network",
     "whatif_within_minutes",
 ]
@@ -88,6 +89,21 @@ def road_network(
     if not isinstance(network, (str, Path)):
         raise InputError(f"network= must be a road network or its file, got {type(network).__name__}")
     return read_network(network, speeds=speeds, road_class_column=road_class_column)
+
+
+def network_label(net: RoadNetwork) -> str:
+    """The network's file and content hash, for outputs (the same whether or not the graph came from the cache).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+
+    Returns
+    -------
+    str
+        E.g. ``Miaoli_Road_Network.shp (sha256 64340ba0f836d530)``.
+    """
+    return net.source.replace("; graph from the cache", "")
 
 
 def check_minutes(name: str, value: float | None) -> float:

@@ -199,14 +199,17 @@ def _changes(add: list[str], remove: list[str], scenario: Path | None, registry:
 _OBJECTIVES = ("townships", "population", "children")
 
 
-@with_options("county category new radius_km objective population candidates facilities as_of time_limit boundaries "
-              "out no_map offline xy_datum across_counties")
+@with_options("county category new radius_km radius_min network speeds road_class_column access_kmh objective "
+              "population candidates facilities as_of time_limit boundaries out no_map offline xy_datum "
+              "across_counties")
 def site(
     opts: RunOptions,
     county: Annotated[str, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣.")],
     category: Annotated[str, typer.Option(help="Programme, e.g. community_support_point.")],
     new: Annotated[int | None, typer.Option("--new", help="Number of new points (townships: default fewest)")] = None,
     radius_km: Annotated[float, typer.Option("--radius-km", help="Service radius, km.")] = 5.0,
+    radius_min: Annotated[float | None, typer.Option(
+        "--radius-min", help="Service radius in minutes by road (with --network, instead of --radius-km).")] = None,
     objective: Annotated[str, typer.Option(help="townships, population or children.")] = "townships",
     population: Annotated[Path | None, typer.Option(help="MOI village population file.")] = None,
     candidates: Annotated[
@@ -224,7 +227,8 @@ def site(
     """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS).
 
     Writes sites.csv, sites.json and the map sites_<county>_<category>.html (existing points,
-    township fill 現況/新增後, numbered new sites and their service radius).
+    township fill 現況/新增後, numbered new sites and their service radius). With --network and
+    --radius-min the radius is minutes by road (no map: its circles are straight lines).
     """
     with failing():
         from .. import run_coverage
@@ -235,6 +239,7 @@ def site(
         check_xy_datum(opts.xy_datum)
         objective = _check_siting(objective, population=population, new=new, radius_km=radius_km,
                                   time_limit=time_limit)
+        _check_by_road(opts, radius_min)
         towns = load_townships(opts.boundaries)
         county_name = resolve_county_option(county, towns)
         cat: str | None
@@ -250,12 +255,18 @@ def site(
             cat = resolve_category_option(category, set(report.registry.facilities["category"]))
         pop = _village_population(population, objective) if population else None
         cand, cand_notes, cand_rejected = _candidates(candidates, cat, towns, opts.xy_datum)
+        net = _road_network(opts)
+        by_road = {} if net is None else {"network": net, "radius_min": radius_min, "access_kmh": opts.access_kmh}
         with progress.step("選址 siting"):
             plan = site_new_points(report.registry.facilities, towns, load_villages(), county=county_name,
                                    category=cat, new=new, radius_km=radius_km, objective=objective, population=pop,
                                    candidates=cand, as_of=report.as_of, time_limit=time_limit,
-                                   across_counties=opts.across_counties)
-        written = _write_siting(report, plan, out, map_=not no_map, offline=offline)
+                                   across_counties=opts.across_counties, **by_road)
+        if net is not None:
+            cand_notes = [*cand_notes, f"road network {net.source}"]
+            if not no_map:
+                cand_notes.append("no map with --network: the siting map draws straight-line circles")
+        written = _write_siting(report, plan, out, map_=not no_map and net is None, offline=offline)
     print_siting(plan, county_name, cat, objective=objective, radius_km=radius_km, population=pop is not None,
                  notes=cand_notes, rejected=cand_rejected, written=written)
 
@@ -272,6 +283,26 @@ def _check_siting(objective: str, *, population: Path | None, new: int | None, r
     check_positive("--radius-km", radius_km)
     check_positive("--time-limit", time_limit)
     return objective
+
+
+def _check_by_road(opts: RunOptions, radius_min: float | None) -> None:
+    """``--network`` and ``--radius-min`` go together (usage errors, exit 2)."""
+    if radius_min is not None and opts.network is None:
+        raise OptionError("--radius-min", "needs --network FILE (a service radius in minutes is by road)")
+    if opts.network is not None and radius_min is None:
+        raise OptionError("--network", "siting by road needs --radius-min MINUTES (the service radius)")
+    check_positive("--radius-min", radius_min)
+    check_positive("--access-kmh", opts.access_kmh)
+
+
+def _road_network(opts: RunOptions) -> Any:
+    """The road network of ``--network`` (with ``--speeds`` and ``--road-class-column``), or None."""
+    if opts.network is None:
+        return None
+    from ..traveltime import road_network
+
+    with progress.step("讀取道路網 reading the road network"):
+        return road_network(opts.network, speeds=opts.speeds, road_class_column=opts.road_class_column)
 
 
 def _candidates(candidates: str, category: str, towns: Any, xy_datum: str) -> tuple[Any, list[str], Any]:
