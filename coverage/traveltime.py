@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "BY_ROAD",
+    "MAX_SNAP_KM",
     "NEAREST_MINUTES_COLUMNS",
     "check_minutes",
     "cover_by_road",
@@ -53,9 +54,32 @@ log = logging.getLogger(__name__)
 BY_ROAD = "minutes by road"
 
 #: Columns :func:`nearest_minutes` adds beside ``distance_km``.
-NEAREST_MINUTES_COLUMNS = ["nearest_min", "network_km", "snap_km", "travel_reason"]
+NEAREST_MINUTES_COLUMNS = ["nearest_min", "network_km", "snap_km", "travel_reason", "road_facility_id",
+                           "road_facility_name"]
 
 _NO_ROAD = "no road connection to a facility"
+
+#: A point farther than this (km, straight line) from every road of the network is off the network: it
+#: gets no minutes (and a facility that far serves no one by road). A network covers a region (an OSM
+#: extract of one county); a point outside it would otherwise "travel" tens of km at ``access_kmh`` to
+#: the nearest road of another region. 20 km is well above the longest leg of 苗栗縣's villages to its
+#: major roads (11 km in 泰安鄉) and well below the distance between Taiwan's counties' road networks.
+MAX_SNAP_KM = 20.0
+
+
+def _off_network(net: RoadNetwork, points) -> np.ndarray:
+    """Whether each point (GeoSeries) is farther than :data:`MAX_SNAP_KM` from every road."""
+    import numpy as np
+
+    from .geography import PROJECTED_CRS
+
+    if not len(points):
+        return np.zeros(0, dtype=bool)
+    geoms = np.asarray(points.to_crs(PROJECTED_CRS).values)
+    (at, _), dist = net.tree.query_nearest(geoms, return_distance=True, all_matches=False)
+    far = np.ones(len(geoms), dtype=bool)
+    far[at] = dist > MAX_SNAP_KM * 1000.0
+    return far
 
 
 def road_network(
@@ -206,12 +230,16 @@ def cover_by_road(
 
     limit = check_minutes("limit_min", limit_min)
     shape = (len(origins), len(destinations))
-    if not shape[0] or not shape[1]:
+    o_on = np.flatnonzero(~_off_network(net, origins))
+    d_on = np.flatnonzero(~_off_network(net, destinations))
+    if not len(o_on) or not len(d_on):
         return sp.csr_matrix(shape, dtype=bool)
-    pairs = _pairs(net, origins.reset_index(drop=True), destinations.reset_index(drop=True), limit,
-                   origin_groups, destination_groups, access_kmh)
-    rows = pairs["origin"].to_numpy(dtype=np.int64)
-    cols = pairs["destination"].to_numpy(dtype=np.int64)
+    pairs = _pairs(net, origins.iloc[o_on].reset_index(drop=True), destinations.iloc[d_on].reset_index(drop=True),
+                   limit, None if origin_groups is None else np.asarray(origin_groups, dtype=object)[o_on],
+                   None if destination_groups is None else np.asarray(destination_groups, dtype=object)[d_on],
+                   access_kmh)
+    rows = o_on[pairs["origin"].to_numpy(dtype=np.int64)]
+    cols = d_on[pairs["destination"].to_numpy(dtype=np.int64)]
     keep = pairs["minutes"].to_numpy(dtype=float) <= limit
     return sp.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (rows[keep], cols[keep])), shape=shape)
 
@@ -242,14 +270,28 @@ def minutes_to_nearest(
     Returns
     -------
     DataFrame aligned to ``origins``: ``minutes``, ``network_km``, ``snap_km``, ``facility``
-    (position, −1 when none) and ``reason`` (empty where there are minutes).
+    (position, −1 when none) and ``reason`` (empty where there are minutes). An origin farther
+    than :data:`MAX_SNAP_KM` from every road has no minutes (reason: off the road network), and a
+    facility that far serves no one.
     """
     import numpy as np
 
-    res = nearest_by_network(net, origins, facilities, access_kmh=access_kmh,
-                             origin_groups=None if origin_groups is None else np.asarray(origin_groups, dtype=object),
-                             facility_groups=None if facility_groups is None else np.asarray(facility_groups,
-                                                                                              dtype=object))
+    og = None if origin_groups is None else np.asarray(origin_groups, dtype=object)
+    fg = None if facility_groups is None else np.asarray(facility_groups, dtype=object)
+    f_on = np.flatnonzero(~_off_network(net, facilities))
+    res = nearest_by_network(net, origins, facilities.iloc[f_on], access_kmh=access_kmh, origin_groups=og,
+                             facility_groups=None if fg is None else fg[f_on])
+    hit = res["facility"].to_numpy() >= 0
+    res.loc[hit, "facility"] = f_on[res["facility"].to_numpy()[hit]]
+    if fg is not None and og is not None:  # a group whose only points are off the network: no road connection
+        lost = np.isin(og, fg) & (res["reason"].to_numpy(dtype=object) == "no facility in its group")
+        res.loc[lost, "reason"] = _NO_ROAD
+    off = _off_network(net, origins)
+    if off.any():
+        cols = ["minutes", "network_km"]
+        res.loc[off, cols] = np.nan
+        res.loc[off, "facility"] = -1
+        res.loc[off, "reason"] = f"off the road network (no road within {MAX_SNAP_KM:g} km)"
     if not len(facilities):
         res["reason"] = "no facility"
     return res
@@ -392,9 +434,11 @@ def nearest_minutes(
     Adds :data:`NEAREST_MINUTES_COLUMNS` after ``distance_km``: ``nearest_min`` (minutes by road to
     the fastest open point of the row's programme), ``network_km`` (road km plus the off-network
     legs), ``snap_km`` (the point's straight leg to its nearest road) and ``travel_reason`` (why
-    there are no minutes: not located, no open point the point may use, or no road connection to
-    one; empty where there are minutes). The same points serve as for the distance: the point's
-    own county unless ``across_counties``, its own land mass unless ``cross_sea``.
+    there are no minutes: not located, off the road network, no open point the point may use, or no
+    road connection to one; empty where there are minutes), ``road_facility_id`` and
+    ``road_facility_name`` (the fastest point by road: not always the nearest in a straight line).
+    The same points serve as for the distance: the point's own county unless ``across_counties``,
+    its own land mass unless ``cross_sea``.
 
     Parameters
     ----------
@@ -416,7 +460,7 @@ def nearest_minutes(
     Returns
     -------
     GeoDataFrame
-        ``result`` with the four columns added (the rows and their order unchanged).
+        ``result`` with :data:`NEAREST_MINUTES_COLUMNS` added (the rows and their order unchanged).
 
     Raises
     ------
@@ -436,6 +480,7 @@ def nearest_minutes(
     lands = land_masses(townships)
     n = len(result)
     minutes, net_km, snap_km = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    fac_id, fac_name = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
     status = result["status"].to_numpy(dtype=object)
     reason = np.array([f"not located ({s})" for s in status], dtype=object)
     located = status == "located"
@@ -460,15 +505,19 @@ def nearest_minutes(
             net_km[at] = res["network_km"].round(3).to_numpy(dtype=float)
             snap_km[at] = res["snap_km"].round(3).to_numpy(dtype=float)
             has_point = np.isin(p_groups, f_groups)
+            given = res["reason"].to_numpy(dtype=object)
             why = np.where(np.isfinite(res["minutes"].to_numpy(dtype=float)), "",
-                           np.where(has_point, _NO_ROAD, _no_point_reason(across_counties, cross_sea)))
+                           np.where(~has_point, _no_point_reason(across_counties, cross_sea), given))
             reason[at] = why
+            pos = res["facility"].to_numpy()
+            got = pos >= 0
+            fac_id[at[got]] = fp["facility_id"].to_numpy(dtype=object)[pos[got]]
+            fac_name[at[got]] = fp["name"].to_numpy(dtype=object)[pos[got]]
     out = result.copy()
     at = list(out.columns).index("distance_km") + 1
-    for k, (name, values) in enumerate(zip(NEAREST_MINUTES_COLUMNS, (minutes, net_km, snap_km, reason),
-                                           strict=True)):
-        out.insert(at + k, name, pd.Series(values, index=out.index, dtype=object if name == "travel_reason"
-                                           else float))
+    values = (minutes, net_km, snap_km, reason, fac_id, fac_name)
+    for k, (name, column) in enumerate(zip(NEAREST_MINUTES_COLUMNS, values, strict=True)):
+        out.insert(at + k, name, pd.Series(column, index=out.index, dtype=float if k < 3 else object))
     return out
 
 

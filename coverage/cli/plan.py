@@ -130,18 +130,21 @@ def targets(
 
 
 @with_options("facilities add remove scenario county category definition as_of boundaries population age_group "
-              "xy_datum distance_km across_counties")
+              "xy_datum distance_km network speeds road_class_column access_kmh within_min across_counties")
 def whatif(
     opts: RunOptions,
     add: Annotated[list[str] | None, typer.Option("--add", help="縣市鄉鎮市區:category; repeatable.")] = None,
     remove: Annotated[list[str] | None, typer.Option("--remove", help="Facility name; repeatable.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="CSV with action (add/remove) and target columns.")] = None,
+    within_min: Annotated[float, typer.Option(
+        "--within-min", help="Share of population within this many minutes by road (with --network).")] = 30.0,
 ) -> None:
     """Recompute coverage with facilities added/removed and print before → after.
 
     With --population also the share of people (of --age-group) living in covered townships, and
     of those within --distance-km of a point where it changes (each county's own points unless
-    --across-counties, as in report and site).
+    --across-counties, as in report and site); with --network also of those within --within-min
+    minutes by road.
     """
     with failing():
         from ..geography import load_townships
@@ -153,6 +156,10 @@ def whatif(
         check_xy_datum(opts.xy_datum)
         if not add and not remove and not scenario:
             raise OptionError("--add", "nothing to change: give --add, --remove or --scenario")
+        if opts.network is not None and opts.population is None:
+            raise OptionError("--network", "the what-if in minutes is a share of people: give --population FILE")
+        check_positive("--within-min", within_min)
+        check_positive("--access-kmh", opts.access_kmh)
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         present = set(registry.facilities["category"])
@@ -161,16 +168,46 @@ def whatif(
         pop, group = _population(opts, towns)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition, as_of=when,
                            counties=counties, categories=cats, population=pop, age_group=group)
-        within = None
+        within = by_road = None
         if pop is not None:
             from ..access import whatif_within
             from ..plan import apply_scenario
 
-            within = whatif_within(registry.facilities, apply_scenario(registry.facilities, towns, adds, removes),
-                                   towns, pop, group=group, distance_km=opts.distance_km, as_of=when,
-                                   counties=counties, categories=cats, across_counties=opts.across_counties)
+            after = apply_scenario(registry.facilities, towns, adds, removes)
+            within = whatif_within(registry.facilities, after, towns, pop, group=group, distance_km=opts.distance_km,
+                                   as_of=when, counties=counties, categories=cats,
+                                   across_counties=opts.across_counties)
+            net = _road_network(opts)
+            if net is not None:
+                from ..traveltime import whatif_within_minutes
+
+                with progress.step("路網時間 minutes by road"):
+                    by_road = whatif_within_minutes(registry.facilities, after, towns, pop, network=net,
+                                                    within_min=within_min, group=group, as_of=when,
+                                                    counties=counties, categories=cats,
+                                                    across_counties=opts.across_counties, access_kmh=opts.access_kmh)
     print_whatif(table, within, population=pop is not None, distance_km=opts.distance_km,
                  across_counties=opts.across_counties)
+    if by_road is not None:
+        _print_within_minutes(by_road, within_min, net.source, across_counties=opts.across_counties)
+
+
+def _print_within_minutes(table: Any, within_min: float, source: str, *, across_counties: bool) -> None:
+    """People within ``within_min`` minutes by road before → after, beside the straight-line figure."""
+    from ..traveltime import BY_ROAD
+
+    whose = "every county's points" if across_counties else "each county's own points"
+    label = f"{within_min:g} {BY_ROAD}"
+    if not len(table):
+        typer.echo(f"people within {label} of a point ({whose}): unchanged; road network: {source}")
+        return
+    shown = table.assign(**{f"≤{within_min:g}min": [
+        f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
+        for a, b, t, ra, rb in zip(table["people_within_min_before"], table["people_within_min_after"],
+                                   table["people_placed"], table["within_min_rate_before"],
+                                   table["within_min_rate_after"], strict=True)]})
+    print_frame(shown[["county", "category", f"≤{within_min:g}min"]], f"路網 people within {label} ({whose})")
+    typer.echo(f"road network: {source}")
 
 
 def _changes(add: list[str], remove: list[str], scenario: Path | None, registry: Any, towns: Any
