@@ -80,6 +80,7 @@ _EXPORTS = {
     "diff_registries": "diff",
     "read_network": "network",
     "nearest_by_network": "network",
+    "travel_pairs": "network",
     "write_brief": "brief",
     "write_geopackage": "gpkg",
     "data_completeness": "completeness",

@@ -43,12 +43,14 @@ __all__ = [
     "ACCESS_KMH",
     "CLASS_COLUMNS",
     "DEFAULT_SPEEDS",
+    "PAIR_COLUMNS",
     "TRAVEL_COLUMNS",
     "RoadNetwork",
     "nearest_by_network",
     "network_from_lines",
     "read_network",
     "read_speeds",
+    "travel_pairs",
     "village_travel_times",
 ]
 
@@ -594,19 +596,19 @@ def _augmented(net: RoadNetwork, fac: _Entries, n_fac: int):
     return extend(net.minutes, np.maximum(fac.minutes, 1e-9)), extend(net.km, np.maximum(fac.km, 1e-12))
 
 
-def _same_piece(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: float, n_org: int):
-    """Direct travel along a road piece both points enter (no node in between): per origin the best
-    minutes, km and facility (inf / nan / −1 where none)."""
+def _piece_pairs(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: float):
+    """Every (origin, facility) pair whose points enter one road piece (no node in between), with the
+    direct minutes along it (inf where the piece's direction forbids it) and km: four arrays."""
     import numpy as np
     import pandas as pd
 
-    best_t, best_d, best_f = np.full(n_org, np.inf), np.full(n_org, np.nan), np.full(n_org, -1)
     a = pd.DataFrame({"line": org.line, "piece": org.piece, "owner": org.owner, "pos": org.pos, "leg": org.leg_km})
     b = pd.DataFrame({"line": fac.line, "piece": fac.piece, "fac": fac.owner, "fpos": fac.pos, "fleg": fac.leg_km})
     pairs = a.drop_duplicates(["owner", "line", "piece"]).merge(b.drop_duplicates(["fac", "line", "piece"]),
                                                               on=["line", "piece"])
     if pairs.empty:
-        return best_t, best_d, best_f
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), np.zeros(0)
     line = pairs["line"].to_numpy()
     forward = pairs["fpos"].to_numpy() >= pairs["pos"].to_numpy()
     way = net.line_oneway[line]
@@ -614,11 +616,22 @@ def _same_piece(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: floa
     road = np.abs(pairs["fpos"].to_numpy() - pairs["pos"].to_numpy()) / 1000.0
     legs = pairs["leg"].to_numpy() + pairs["fleg"].to_numpy()
     t = np.where(allowed, road / net.line_speed[line] * 60.0 + legs / access_kmh * 60.0, np.inf)
-    owner, fac_id = pairs["owner"].to_numpy(), pairs["fac"].to_numpy()
+    return pairs["owner"].to_numpy(), pairs["fac"].to_numpy(), t, road + legs
+
+
+def _same_piece(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: float, n_org: int):
+    """Direct travel along a road piece both points enter (no node in between): per origin the best
+    minutes, km and facility (inf / nan / −1 where none)."""
+    import numpy as np
+
+    best_t, best_d, best_f = np.full(n_org, np.inf), np.full(n_org, np.nan), np.full(n_org, -1)
+    owner, fac_id, t, d = _piece_pairs(org, fac, net, access_kmh)
+    if not len(owner):
+        return best_t, best_d, best_f
     order = np.lexsort((t, owner))
     first = order[np.r_[True, owner[order][1:] != owner[order][:-1]]]
     first = first[np.isfinite(t[first])]
-    best_t[owner[first]], best_d[owner[first]], best_f[owner[first]] = t[first], (road + legs)[first], fac_id[first]
+    best_t[owner[first]], best_d[owner[first]], best_f[owner[first]] = t[first], d[first], fac_id[first]
     return best_t, best_d, best_f
 
 
@@ -718,6 +731,173 @@ def nearest_by_network(
     out["reason"] = np.where(reached, "", np.where(has_group, "no road connection to a facility",
                                                    "no facility in its group"))
     return out
+
+
+#: Columns of :func:`travel_pairs`.
+PAIR_COLUMNS = ["origin", "destination", "minutes", "network_km"]
+
+#: Memory for one block of limited Dijkstra rows (destinations × graph nodes: distances, predecessors,
+#: path km); a county graph with ~1,500 candidate sites is routed in blocks of this size.
+_PAIRS_BLOCK_BYTES = 256 * 2**20
+
+
+def _edge_values(mat, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist, vectorised (sorted keys)."""
+    import numpy as np
+
+    mat = mat.copy() if not mat.has_sorted_indices else mat
+    mat.sort_indices()
+    n = mat.shape[1]
+    keys = np.repeat(np.arange(mat.shape[0], dtype=np.int64), np.diff(mat.indptr)) * n + mat.indices
+    return mat.data[np.searchsorted(keys, rows.astype(np.int64) * n + cols)]
+
+
+def _pairs_within(net: RoadNetwork, org: _Entries, dest: _Entries, dest_ids: np.ndarray, limit_min: float,
+                  access_kmh: float) -> tuple[np.ndarray, ...]:
+    """Pairs (origin, destination position, minutes, km) within ``limit_min`` between the origins of
+    ``org`` and the destinations ``dest_ids``: limited Dijkstra on the reversed graph from one virtual node
+    per destination, in blocks, plus travel along a shared road piece."""
+    import numpy as np
+    from scipy.sparse.csgraph import dijkstra
+
+    found: list[tuple[np.ndarray, ...]] = []
+    sub = dest.take(np.isin(dest.owner, dest_ids))
+    ent = org.take(org.minutes <= limit_min)
+    if len(sub.owner) and len(ent.owner):
+        local = np.searchsorted(dest_ids, sub.owner)  # destination → virtual node number
+        g_min, g_km = _augmented(net, _Entries(**{**sub.__dict__, "owner": local}), len(dest_ids))
+        n_all = g_min.shape[0]
+        block = int(max(1, _PAIRS_BLOCK_BYTES // (n_all * 48)))
+        for start in range(0, len(dest_ids), block):
+            rows = np.arange(start, min(start + block, len(dest_ids)))
+            dist, pred = dijkstra(g_min, directed=True, indices=net.n_nodes + rows, limit=limit_min,
+                                  return_predecessors=True)
+            t = ent.minutes[None, :] + dist[:, ent.node]
+            k, e = np.nonzero(t <= limit_min)
+            if not len(k):
+                continue
+            # network km along each destination's shortest-path tree (pointer doubling, all rows at once)
+            flat = pred.ravel().astype(np.int64)
+            has = np.flatnonzero(flat >= 0)
+            offset = (has // n_all) * n_all
+            anc = np.full(len(flat), -1, dtype=np.int64)
+            anc[has] = flat[has] + offset
+            step = np.zeros(len(flat))
+            step[has] = _edge_values(g_km, flat[has], has - offset)
+            tree_km = _path_km(anc, step)
+            found.append((ent.owner[e], dest_ids[rows[k]], t[k, e], ent.km[e] + tree_km[k * n_all + ent.node[e]]))
+    if len(sub.owner) and len(org.owner):
+        o, d, t, km = _piece_pairs(org, sub, net, access_kmh)
+        near = t <= limit_min
+        found.append((o[near], d[near], t[near], km[near]))
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, np.zeros(0), np.zeros(0)
+    o, d, t, km = (np.concatenate(c) for c in zip(*found, strict=True))
+    if not len(o):
+        return o, d, t, km
+    # per pair its fastest way (stable: through the graph before along a shared piece, as nearest_by_network)
+    order = np.lexsort((t, d, o))
+    o, d, t, km = o[order], d[order], t[order], km[order]
+    first = np.r_[True, (o[1:] != o[:-1]) | (d[1:] != d[:-1])]
+    return o[first], d[first], t[first], km[first]
+
+
+def _group_labels(groups, n: int, name: str, what: str) -> np.ndarray:
+    import numpy as np
+
+    if groups is None:
+        return np.zeros(n, dtype=object)
+    labels = np.asarray(groups, dtype=object)
+    if labels.shape != (n,):
+        raise InputError(f"{name}= has {labels.size} labels for {n} {what}: expected one label per point")
+    return labels
+
+
+def travel_pairs(
+    net: RoadNetwork,
+    origins: gpd.GeoSeries,
+    destinations: gpd.GeoSeries,
+    *,
+    limit_min: float,
+    origin_groups: np.ndarray | None = None,
+    destination_groups: np.ndarray | None = None,
+    access_kmh: float = ACCESS_KMH,
+) -> pd.DataFrame:
+    """Every origin × destination pair reachable by road within ``limit_min`` minutes.
+
+    Travel runs FROM the origin TO the destination (one-way roads respected), with the snapping,
+    off-network legs and same-road-piece travel of :func:`nearest_by_network`: a pair's minutes equal
+    :func:`nearest_by_network`'s when that destination is the origin's fastest. Computed by one limited
+    Dijkstra (:func:`scipy.sparse.csgraph.dijkstra` with ``limit``) per destination on the reversed
+    graph, many destinations per call, in blocks of bounded memory; use it for catchments in minutes
+    (villages → facilities) and coverage radii in minutes (villages → candidate sites).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The road graph (:func:`read_network`).
+    origins, destinations : GeoSeries
+        Points (any CRS; projected to TWD97 TM2).
+    limit_min : float
+        Largest travel time kept, minutes (> 0); pairs at exactly ``limit_min`` are kept.
+    origin_groups, destination_groups : array, optional
+        A group label per origin and per destination (e.g. the county): only pairs of equal labels are
+        returned. Default: every pair.
+    access_kmh : float
+        Speed of the straight off-network legs (point → road, road → destination).
+
+    Returns
+    -------
+    DataFrame
+        :data:`PAIR_COLUMNS`: ``origin`` and ``destination`` (integer positions in ``origins`` and
+        ``destinations``), ``minutes`` and ``network_km`` (road km plus both off-network legs) of the
+        fastest way, one row per reachable pair, sorted by (origin, destination). Pairs not reachable
+        within ``limit_min`` (or not at all) are absent.
+
+    Raises
+    ------
+    InputError
+        ``limit_min`` or ``access_kmh`` not a positive number, or groups of the wrong length.
+
+    Examples
+    --------
+    >>> pairs = travel_pairs(net, villages.representative_point(), sites.geometry,
+    ...                      limit_min=30, origin_groups=village_county,
+    ...                      destination_groups=site_county)  # doctest: +SKIP
+    """
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    from .geography import PROJECTED_CRS
+
+    try:
+        limit = float(limit_min)
+    except (TypeError, ValueError):
+        raise InputError(f"limit_min={limit_min!r}: expected minutes, a number > 0") from None
+    if not (limit > 0 and math.isfinite(limit)):
+        raise InputError(f"limit_min={limit_min!r}: expected minutes, a finite number > 0")
+    if not access_kmh > 0:
+        raise InputError(f"access_kmh={access_kmh!r}: expected a speed > 0 km/h")
+    og = _group_labels(origin_groups, len(origins), "origin_groups", "origins")
+    dg = _group_labels(destination_groups, len(destinations), "destination_groups", "destinations")
+    out: dict[str, list[np.ndarray]] = {"origin": [np.zeros(0, dtype=np.int64)],
+                                        "destination": [np.zeros(0, dtype=np.int64)],
+                                        "minutes": [np.zeros(0)], "network_km": [np.zeros(0)]}
+    if len(origins) and len(destinations):
+        o_proj, d_proj = origins.to_crs(PROJECTED_CRS), destinations.to_crs(PROJECTED_CRS)
+        org, _ = _snap(net, np.c_[o_proj.x, o_proj.y], access_kmh, outbound=True)
+        dest, _ = _snap(net, np.c_[d_proj.x, d_proj.y], access_kmh, outbound=False)
+        for group in sorted(set(og) & set(dg), key=str):
+            part = org.take(np.isin(org.owner, np.flatnonzero(og == group)))
+            found = _pairs_within(net, part, dest, np.flatnonzero(dg == group), limit, access_kmh)
+            for column, values in zip(PAIR_COLUMNS, found, strict=True):
+                out[column].append(values)
+    frame = pd.DataFrame({c: np.concatenate(v) for c, v in out.items()})
+    frame = frame.astype({"origin": "int64", "destination": "int64", "minutes": "float64", "network_km": "float64"})
+    return frame.sort_values(["origin", "destination"], kind="stable").reset_index(drop=True)
 
 
 #: Columns of :func:`village_travel_times`.

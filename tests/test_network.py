@@ -315,3 +315,237 @@ def test_report_with_network(tmp_path):
     assert summary["travel"]["network"].startswith("Miaoli_Road_Network.shp")
     slowest = travel.sort_values("nearest_min").dropna(subset=["nearest_min"]).iloc[-1]
     assert slowest["township"] == "泰安鄉"
+
+
+# --- travel_pairs: every pair within a time limit ----------------------------------------------------
+
+
+def oracle_graph(lines, speed, oneway):
+    """networkx DiGraph on every vertex of the raw lines (independent of coverage.network's noding)."""
+    import networkx as nx
+    import shapely
+
+    graph = nx.DiGraph()
+    for li, line in enumerate(lines):
+        xy = shapely.get_coordinates(line)
+        for (x0, y0), (x1, y1) in itertools.pairwise(xy):
+            a, b = (round(x0, 2), round(y0, 2)), (round(x1, 2), round(y1, 2))
+            w = minutes(np.hypot(x1 - x0, y1 - y0) / 1000, speed[li])
+            for u, v, ok in ((a, b, oneway[li] >= 0), (b, a, oneway[li] <= 0)):
+                if ok and u != v and (not graph.has_edge(u, v) or graph[u][v]["weight"] > w):
+                    graph.add_edge(u, v, weight=w)
+    return graph
+
+
+def oracle_join(graph, node, point, lines, speed, oneway, outbound):
+    """Join a point to the oracle graph at its projection on every road within the snapping slack;
+    returns its (line, segment, position along the line, leg km) for same-segment travel."""
+    import shapely
+
+    from coverage.network import SNAP_SLACK_M
+
+    d = shapely.distance(point, lines)
+    joins = []
+    for li in np.flatnonzero(d <= d.min() + SNAP_SLACK_M):
+        line = lines[li]
+        pos = shapely.line_locate_point(line, point)
+        proj = shapely.get_coordinates(shapely.line_interpolate_point(line, pos))[0]
+        xy = shapely.get_coordinates(line)
+        seg = int(np.argmin([shapely.distance(shapely.points(proj), shapely.linestrings(xy[k:k + 2]))
+                             for k in range(len(xy) - 1)]))
+        leg = minutes(d[li] / 1000, ACCESS_KMH)
+        # towards the segment's start is against a forward one-way road when leaving, with it when arriving
+        for end, against in ((xy[seg], 1), (xy[seg + 1], -1)):
+            if oneway[li] == (against if outbound else -against):
+                continue
+            w = leg + minutes(np.hypot(*(end - proj)) / 1000, speed[li])
+            u, v = (node, (round(end[0], 2), round(end[1], 2)))[:: 1 if outbound else -1]
+            if not graph.has_edge(u, v) or graph[u][v]["weight"] > w:  # roads sharing an end: the fastest
+                graph.add_edge(u, v, weight=w)
+        joins.append((li, seg, pos, d[li] / 1000))
+    return joins
+
+
+def oracle_pairs(lines, speed, oneway, origins, destinations, limit):
+    """{(origin, destination): minutes} within ``limit`` by brute force (networkx single-source Dijkstra)."""
+    import networkx as nx
+
+    graph = oracle_graph(lines, speed, oneway)
+    ends = {}
+    for k, p in enumerate(destinations):
+        ends[k] = oracle_join(graph, ("d", k), p, lines, speed, oneway, outbound=False)
+    pairs = {}
+    for i, p in enumerate(origins):
+        starts = oracle_join(graph, ("o", i), p, lines, speed, oneway, outbound=True)
+        for k, joins in ends.items():  # along one segment both points enter, in an allowed direction
+            for li, seg, pos, leg in starts:
+                for lk, sk, fpos, fleg in joins:
+                    if (li, seg) == (lk, sk) and oneway[li] != (-1 if fpos >= pos else 1):
+                        w = minutes(leg + fleg, ACCESS_KMH) + minutes(abs(fpos - pos) / 1000, speed[li])
+                        if not graph.has_edge(("o", i), ("d", k)) or graph[("o", i)][("d", k)]["weight"] > w:
+                            graph.add_edge(("o", i), ("d", k), weight=w)
+        dist = nx.single_source_dijkstra_path_length(graph, ("o", i), weight="weight")
+        pairs.update({(i, k): dist[("d", k)] for k in range(len(destinations))
+                      if ("d", k) in dist and dist[("d", k)] <= limit})
+        graph.remove_node(("o", i))
+    return pairs
+
+
+def assert_pairs_equal(got, expected):
+    found = {(int(o), int(d)): t for o, d, t in got[["origin", "destination", "minutes"]].itertuples(index=False)}
+    near_limit = set(found) ^ set(expected)
+    assert not near_limit, {k: (found.get(k), expected.get(k)) for k in near_limit}
+    for key, t in expected.items():
+        assert found[key] == pytest.approx(t, rel=1e-9, abs=1e-9), key
+
+
+def test_travel_pairs_toy_by_hand(toy):
+    from coverage.network import PAIR_COLUMNS, travel_pairs
+
+    origins = pts((0, 0), (0, 1000), (300, 0), (50_500, 50_000))
+    dests = pts((1000, 1000), (0, 0), (700, 0))
+    pairs = travel_pairs(toy, origins, dests, limit_min=3.0)
+    assert list(pairs.columns) == PAIR_COLUMNS
+    assert pairs[["origin", "destination"]].to_numpy().tolist() == [
+        [0, 0], [0, 1], [0, 2], [1, 0], [1, 2], [2, 0], [2, 1], [2, 2]]
+    got = pairs.set_index(["origin", "destination"])["minutes"]
+    a, b, d = minutes(1, 60), minutes(1, 40), minutes(1, 50)
+    assert got[(0, 0)] == pytest.approx(a + b)  # 2.5: A then B
+    assert got[(1, 0)] == pytest.approx(d)
+    assert got[(1, 2)] == pytest.approx(d + b + minutes(0.3, 60))  # 1.2 + 1.5 + 0.3 = 3.0: exactly the limit
+    assert (1, 1) not in got  # C is one-way northward: D, B, A = 3.7 > 3
+    assert got[(2, 2)] == pytest.approx(minutes(0.4, 60))  # along A, no node between
+    assert pairs.set_index(["origin", "destination"]).at[(0, 0), "network_km"] == pytest.approx(2.0)
+    # the island road reaches none; an island destination is reached from the island only
+    island = travel_pairs(toy, origins, pts((50_900, 50_000)), limit_min=60)
+    assert island[["origin", "destination"]].to_numpy().tolist() == [[3, 0]]
+    assert island["minutes"].iloc[0] == pytest.approx(minutes(0.4, 60))
+
+
+def test_travel_pairs_direction_and_groups(toy):
+    from coverage.network import travel_pairs
+
+    up, down = pts((0, 100)), pts((0, 900))
+    forward = travel_pairs(toy, up, down, limit_min=60)["minutes"].iloc[0]
+    backward = travel_pairs(toy, down, up, limit_min=60)["minutes"].iloc[0]
+    assert forward == pytest.approx(minutes(0.8, 30))  # along one-way C, northward
+    # from the origin TO the destination: not down C; round by D, B, A would be 4.1 min, and the straight
+    # off-network leg to A's end (900 m at ACCESS_KMH) then up C is 3.8
+    assert backward == pytest.approx(minutes(0.9, ACCESS_KMH) + minutes(0.1, 30))
+    assert backward == pytest.approx(nearest_by_network(toy, down, up)["minutes"].iloc[0])
+    origins, dests = pts((0, 900), (0, 900), (0, 900)), pts((0, 1000), (1000, 1000))
+    grouped = travel_pairs(toy, origins, dests, limit_min=60, origin_groups=["甲", "乙", "丙"],
+                           destination_groups=["甲", "乙"])
+    assert grouped[["origin", "destination"]].to_numpy().tolist() == [[0, 0], [1, 1]]
+
+
+def test_travel_pairs_errors(toy):
+    from coverage.network import PAIR_COLUMNS, travel_pairs
+
+    o, d = pts((0, 0)), pts((1000, 1000))
+    for bad in (0, -1, float("nan"), float("inf"), "soon", None):
+        with pytest.raises(InputError, match="limit_min="):
+            travel_pairs(toy, o, d, limit_min=bad)
+    with pytest.raises(InputError, match="access_kmh="):
+        travel_pairs(toy, o, d, limit_min=10, access_kmh=0)
+    with pytest.raises(InputError, match=r"origin_groups= has 2 labels for 1 origins"):
+        travel_pairs(toy, o, d, limit_min=10, origin_groups=["a", "b"])
+    with pytest.raises(InputError, match=r"destination_groups= has 0 labels for 1 destinations"):
+        travel_pairs(toy, o, d, limit_min=10, destination_groups=[])
+    for empty in (travel_pairs(toy, o.iloc[:0], d, limit_min=10), travel_pairs(toy, o, d.iloc[:0], limit_min=10)):
+        assert list(empty.columns) == PAIR_COLUMNS and empty.empty
+        assert empty.dtypes.astype(str).tolist() == ["int64", "int64", "float64", "float64"]
+
+
+def random_streets(draw_int, draw_bool, n_streets):
+    """Horizontal and vertical streets on a 100 m grid (0..400), each a polyline through every grid point it
+    spans (so crossings are shared vertices and the vertices between crossings are not nodes)."""
+    import shapely
+
+    lines, speed, oneway = [], [], []
+    kmh = sorted({float(v) for v in DEFAULT_SPEEDS.values()})
+    for _ in range(n_streets):
+        fixed, a, b = draw_int(0, 4), draw_int(0, 4), draw_int(0, 4)
+        if a == b:
+            continue
+        run = range(min(a, b), max(a, b) + 1)
+        xy = [(100 * fixed, 100 * k) for k in run] if draw_bool() else [(100 * k, 100 * fixed) for k in run]
+        lines.append(shapely.linestrings(xy))
+        speed.append(kmh[draw_int(0, len(kmh) - 1)])
+        oneway.append(draw_int(-1, 1) if draw_bool() else 0)
+    return lines, speed, oneway
+
+
+_PAIR_STATS = {"examples": 0, "pairs": 0, "one_way": 0}
+
+
+def test_travel_pairs_equal_networkx_on_random_streets():
+    """Property: on random street grids (one-way streets included) and random points, travel_pairs equals a
+    brute-force networkx oracle, pair for pair, and the fastest pair equals nearest_by_network."""
+    from hypothesis import HealthCheck, event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage.network import network_from_lines, travel_pairs
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        lines, speed, oneway = random_streets(lambda a, b: data.draw(st.integers(a, b)),
+                                              lambda: data.draw(st.booleans()), data.draw(st.integers(1, 9)))
+        if not lines:
+            return
+        coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
+        origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=6)))
+        dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4)))
+        limit = data.draw(st.sampled_from([0.5, 2.0, 6.0, 30.0]))
+        net = network_from_lines(gpd.GeoSeries(lines, crs=CRS), speed, oneway)
+        got = travel_pairs(net, origins, dests, limit_min=limit)
+        expected = oracle_pairs(np.asarray(lines), np.asarray(speed), np.asarray(oneway),
+                                list(origins), list(dests), limit)
+        assert_pairs_equal(got, expected)
+        nearest = nearest_by_network(net, origins, dests)
+        fastest = got.groupby("origin")["minutes"].min()
+        for i, t in fastest.items():
+            assert nearest.at[i, "minutes"] == pytest.approx(t, rel=1e-9), i
+            assert got.loc[(got["origin"] == i) & (got["destination"] == nearest.at[i, "facility"]),
+                           "minutes"].iloc[0] == pytest.approx(t, rel=1e-9)
+        _PAIR_STATS["examples"] += 1
+        _PAIR_STATS["pairs"] += len(got)
+        _PAIR_STATS["one_way"] += any(oneway)
+        event(f"pairs within limit: {'none' if got.empty else 'some'}")
+        event(f"one-way streets: {'yes' if any(oneway) else 'no'}")
+
+    check()
+    assert _PAIR_STATS["examples"] >= 20 and _PAIR_STATS["pairs"] >= 50 and _PAIR_STATS["one_way"] >= 5, _PAIR_STATS
+
+
+def test_travel_pairs_miaoli(miaoli):
+    """Real 苗栗縣 roads: every village × 社福中心 pair within 45 min equals networkx, and each village's
+    fastest pair equals nearest_by_network."""
+    from coverage.network import travel_pairs
+
+    net, origins, fac, res = miaoli
+    pairs = travel_pairs(net, origins, fac.geometry, limit_min=45)
+    assert pairs["origin"].is_monotonic_increasing and len(pairs) > len(origins)
+    fastest = pairs.groupby("origin")["minutes"].min()
+    near = res["minutes"].to_numpy()
+    within = np.flatnonzero(near <= 45)
+    assert set(fastest.index) == set(within)
+    assert fastest.to_numpy() == pytest.approx(near[fastest.index], rel=1e-9)
+    best = pairs.merge(pd_frame(origin=np.arange(len(res)), destination=res["facility"].to_numpy()))
+    assert best["minutes"].to_numpy() == pytest.approx(near[best["origin"]], rel=1e-9)
+    assert best["network_km"].to_numpy() == pytest.approx(res["network_km"].to_numpy()[best["origin"]], rel=1e-9)
+    sample = np.linspace(0, len(origins) - 1, 12).astype(int)
+    expected = oracle_pairs(net.lines.to_numpy(), net.line_speed, net.line_oneway,
+                            [origins.iloc[i] for i in sample], list(fac.geometry), 45)
+    sub = pairs[pairs["origin"].isin(sample)].assign(origin=lambda f: np.searchsorted(sample, f["origin"]))
+    assert_pairs_equal(sub, expected)
+    # a shorter limit keeps exactly the pairs within it, with the same minutes
+    short = travel_pairs(net, origins, fac.geometry, limit_min=20)
+    assert short.equals(pairs[pairs["minutes"] <= 20].reset_index(drop=True))
+
+
+def pd_frame(**columns):
+    import pandas as pd
+
+    return pd.DataFrame(columns)
