@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError
-from .network import ACCESS_KMH, RoadNetwork, nearest_by_network, read_network
+from .network import ACCESS_KMH, RoadNetwork, nearest_by_network, read_network, travel_pairs
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -159,35 +159,6 @@ def check_minutes(name: str, value: float | None) -> float:
     return minutes
 
 
-def _pairs(net, origins, destinations, limit_min, origin_groups, destination_groups, access_kmh):
-    """Origin × destination pairs within ``limit_min`` minutes: ``origin, destination, minutes, network_km``
-    (positions). :func:`coverage.network.travel_pairs` where the network module has it; else one routing
-    per destination (the same snapping and shortest paths, slower)."""
-    import numpy as np
-    import pandas as pd
-
-    from . import network as network_module
-
-    fast = getattr(network_module, "travel_pairs", None)
-    if fast is not None:
-        return fast(net, origins, destinations, limit_min=limit_min, origin_groups=origin_groups,
-                    destination_groups=destination_groups, access_kmh=access_kmh)
-    og = None if origin_groups is None else np.asarray(origin_groups, dtype=object)
-    dg = None if destination_groups is None else np.asarray(destination_groups, dtype=object)
-    parts = []
-    for j in range(len(destinations)):
-        res = nearest_by_network(net, origins, destinations.iloc[[j]], access_kmh=access_kmh, origin_groups=og,
-                                 facility_groups=None if dg is None else dg[[j]])
-        t = res["minutes"].to_numpy(dtype=float)
-        hit = np.flatnonzero(t <= limit_min)
-        parts.append(pd.DataFrame({"origin": hit, "destination": j, "minutes": t[hit],
-                                   "network_km": res["network_km"].to_numpy(dtype=float)[hit]}))
-    if not parts:
-        return pd.DataFrame({"origin": np.empty(0, np.int64), "destination": np.empty(0, np.int64),
-                             "minutes": np.empty(0), "network_km": np.empty(0)})
-    return pd.concat(parts, ignore_index=True)
-
-
 def cover_by_road(
     net: RoadNetwork,
     origins: gpd.GeoSeries,
@@ -200,8 +171,10 @@ def cover_by_road(
 ) -> sp.csr_matrix:
     """Boolean sparse matrix: origin i reaches destination j within ``limit_min`` minutes by road.
 
-    The road twin of :func:`coverage.siting.coverage_matrix`: travel is from the origin (a village)
-    to the destination (a candidate site), off-network legs at ``access_kmh``.
+    The road twin of :func:`coverage.siting.coverage_matrix`, from :func:`coverage.network.travel_pairs`:
+    travel is from the origin (a village) to the destination (a candidate site), off-network legs at
+    ``access_kmh``. Points farther than :data:`MAX_SNAP_KM` from every road cover and are covered
+    by nothing.
 
     Parameters
     ----------
@@ -234,10 +207,11 @@ def cover_by_road(
     d_on = np.flatnonzero(~_off_network(net, destinations))
     if not len(o_on) or not len(d_on):
         return sp.csr_matrix(shape, dtype=bool)
-    pairs = _pairs(net, origins.iloc[o_on].reset_index(drop=True), destinations.iloc[d_on].reset_index(drop=True),
-                   limit, None if origin_groups is None else np.asarray(origin_groups, dtype=object)[o_on],
-                   None if destination_groups is None else np.asarray(destination_groups, dtype=object)[d_on],
-                   access_kmh)
+    pairs = travel_pairs(net, origins.iloc[o_on].reset_index(drop=True),
+                         destinations.iloc[d_on].reset_index(drop=True), limit_min=limit, access_kmh=access_kmh,
+                         origin_groups=None if origin_groups is None else np.asarray(origin_groups, dtype=object)[o_on],
+                         destination_groups=(None if destination_groups is None
+                                             else np.asarray(destination_groups, dtype=object)[d_on]))
     rows = o_on[pairs["origin"].to_numpy(dtype=np.int64)]
     cols = d_on[pairs["destination"].to_numpy(dtype=np.int64)]
     keep = pairs["minutes"].to_numpy(dtype=float) <= limit
