@@ -257,3 +257,100 @@ def test_miaoli_minutes_equal_networkx(miaoli_net, shared_data):
     assert (out["network_km"] >= out["distance_km"] - 1e-3).all()
     assert (out["nearest_min"] >= out["distance_km"] / 100 * 60 - 1e-2).all()
     assert (out["travel_reason"] == "").all() and out["road_facility_name"].str.endswith("社會福利服務中心").all()
+
+
+# --- siting and what-if by road on 苗栗縣 ----------------------------------------------------------
+
+POPULATION = "village_population_agegroups_2021-03.csv"
+
+
+@pytest.fixture(scope="module")
+def miaoli_plan(miaoli_net, shared_data):
+    import coverage
+    from coverage.geography import load_villages
+    from coverage.population import read_population
+    from coverage.siting import site_new_points
+
+    towns = coverage.load_townships()
+    reg = coverage.read_facilities(coverage.get_path("registry")).facilities
+    pop = read_population(shared_data / "population" / POPULATION, townships=towns)
+    people = pop.villages.set_index("villcode")["total"]
+    plan = site_new_points(reg, towns, load_villages(), county="苗栗縣", category="welfare_centre", new=2,
+                           objective="population", population=people, network=miaoli_net, radius_min=20.0,
+                           as_of="2024-01-01")
+    return plan, reg, towns, pop
+
+
+def test_site_by_road_says_minutes_and_network(miaoli_plan):
+    plan, *_ = miaoli_plan
+    s = plan.summary
+    assert s["radius_km"] is None and s["radius_min"] == 20.0 and s["distance"] == "minutes by road"
+    assert s["network"].startswith("Miaoli_Road_Network.shp (sha256 ") and s["access_kmh"] == ACCESS_KMH
+    keys = list(s)
+    at = keys.index("radius_km")
+    assert keys[at:at + 5] == ["radius_km", "radius_min", "distance", "network", "access_kmh"]
+    assert len(plan.sites) == 2 and (plan.sites["service_radius"] == "20 minutes by road").all()
+    assert (plan.sites["network"] == s["network"]).all()
+    assert s["population_within_radius_before"] < s["population_within_radius_after"] <= s["population_total"]
+    assert plan.sites["people_newly_within_radius"].sum() == (
+        s["population_within_radius_after"] - s["population_within_radius_before"])
+
+
+def test_site_by_road_agrees_with_whatif_by_road(miaoli_plan, miaoli_net):
+    """The siting's before and after figures are the what-if's for the same network and minutes, with the
+    recommended sites opened as points: two computations (coverage matrix to candidates, and fastest
+    point per village) of one quantity."""
+    import pandas as pd
+
+    from coverage.traveltime import whatif_within_minutes
+
+    plan, reg, towns, pop = miaoli_plan
+    own = reg[(reg["county"] == "苗栗縣") & (reg["category"] == "welfare_centre")]
+    added = pd.concat([own.iloc[[0]]] * len(plan.sites), ignore_index=True)
+    added["facility_id"] = [f"new-{k}" for k in range(len(added))]
+    added["name"] = [f"新設 {k}" for k in range(len(added))]
+    added["towncode"] = plan.sites["towncode"].to_numpy()
+    added = added.set_geometry(gpd.points_from_xy(plan.sites["lon"], plan.sites["lat"], crs="EPSG:4326"))
+    after = pd.concat([reg, added.to_crs(reg.crs)], ignore_index=True)
+    table = whatif_within_minutes(reg, after, towns, pop, network=miaoli_net, within_min=20.0,
+                                  counties=["苗栗縣"], categories=["welfare_centre"], as_of="2024-01-01")
+    assert len(table) == 1
+    row = table.iloc[0]
+    s = plan.summary
+    assert row["people_within_min_before"] == s["population_within_radius_before"]
+    assert row["people_within_min_after"] == s["population_within_radius_after"]
+    assert row["people_placed"] == s["population_total"]
+    assert row["within_min_rate_before"] < row["within_min_rate_after"] <= 100
+
+
+def test_whatif_by_road_unchanged_and_errors(miaoli_net, shared_data):
+    import coverage
+    from coverage.population import read_population
+    from coverage.traveltime import whatif_within_minutes
+
+    towns = coverage.load_townships()
+    reg = coverage.read_facilities(coverage.get_path("registry")).facilities
+    pop = read_population(shared_data / "population" / POPULATION, townships=towns)
+    same = whatif_within_minutes(reg, reg, towns, pop, network=miaoli_net, counties=["苗栗縣"])
+    assert same.empty and "people_within_min_before" in same.columns
+    with pytest.raises(InputError, match="within_min="):
+        whatif_within_minutes(reg, reg, towns, pop, network=miaoli_net, within_min=0)
+
+
+def test_site_by_road_refuses_half_the_options(miaoli_net):
+    import coverage
+    from coverage.geography import load_villages
+    from coverage.siting import site_new_points
+
+    towns = coverage.load_townships()
+    reg = coverage.read_facilities(coverage.get_path("registry")).facilities
+    kw = dict(county="苗栗縣", category="welfare_centre", new=None, objective="townships")
+    with pytest.raises(InputError, match=r"radius_min=20 needs network="):
+        site_new_points(reg, towns, load_villages(), radius_min=20, **kw)
+    with pytest.raises(InputError, match=r"network= needs radius_min="):
+        site_new_points(reg, towns, load_villages(), network=miaoli_net, **kw)
+    with pytest.raises(InputError, match=r"radius_min=-1"):
+        site_new_points(reg, towns, load_villages(), network=miaoli_net, radius_min=-1, **kw)
+    plain = site_new_points(reg, towns, load_villages(), **kw)  # no network: the straight-line plan as before
+    assert "radius_min" not in plain.summary and plain.summary["radius_km"] == 5.0
+    assert "service_radius" not in plain.sites and "network" not in plain.sites
