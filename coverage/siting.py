@@ -723,14 +723,17 @@ def site_new_points(
     SitingPlan
         The sites in rank order, before/after figures (``summary``) and the solver's result.
         With ``network`` the summary's ``radius_km`` is None and it gains ``radius_min``,
-        ``distance`` ("minutes by road"), ``network`` (the file and its hash) and ``access_kmh``.
+        ``distance`` ("minutes by road"), ``network`` (the file and its hash), ``access_kmh`` and
+        ``villages_off_network`` (villages farther than :data:`coverage.traveltime.MAX_SNAP_KM`
+        from every road: never within the radius).
 
     Raises
     ------
     InputError
         An unknown objective, a population objective without ``population`` or ``new``, a county
         without townships, no candidate site in the county, ``radius_min`` without ``network``
-        (or the reverse), or a ``radius_min`` that is not a positive number of minutes.
+        (or the reverse), a ``radius_min`` that is not a positive number of minutes, or a
+        ``network`` none of the county's villages is near.
     """
     import pandas as pd
 
@@ -775,7 +778,7 @@ def site_new_points(
                               has_pop=population is not None)
     sites = pd.DataFrame(rows)
     if by_road is not None:
-        summary = _road_summary(summary, by_road, access_kmh)
+        summary = _road_summary(summary, by_road, access_kmh, people["off_network"])
         sites["service_radius"] = f"{summary['radius_min']:g} {BY_ROAD}"
         sites["network"] = summary["network"]
     return SitingPlan(sites, summary, result)
@@ -805,11 +808,17 @@ def _reach_by_road(net, people, cand, lands, limit: float, *, cross_sea: bool, a
     import numpy as np
 
     from .access import land_of
+    from .errors import InputError
     from .geography import PROJECTED_CRS
-    from .traveltime import cover_by_road, minutes_to_nearest
+    from .traveltime import MAX_SNAP_KM, cover_by_road, minutes_to_nearest, off_network
 
     vpts = people["points"]
     origins = gpd.GeoSeries(gpd.points_from_xy(vpts["x"], vpts["y"]), crs=PROJECTED_CRS)
+    off = off_network(net, origins)
+    if len(off) and off.all():
+        raise InputError(f"network= covers no village of {vpts['county'].iloc[0]}: every one is more than "
+                         f"{MAX_SNAP_KM:g} km from its roads (a network of another region?)")
+    people["off_network"] = int(off.sum())
     cxy = cand.geometry.to_crs(PROJECTED_CRS)
     cland = land_of(np.asarray(cxy.values), lands)
     vland = vpts["land"].to_numpy()
@@ -830,7 +839,7 @@ def _reach_by_road(net, people, cand, lands, limit: float, *, cross_sea: bool, a
     return reach
 
 
-def _road_summary(summary: dict, by_road: tuple, access_kmh: float) -> dict:
+def _road_summary(summary: dict, by_road: tuple, access_kmh: float, off_network: int) -> dict:
     """The summary of a siting by road: the radius in minutes and the network it was measured on."""
     from .traveltime import BY_ROAD, network_label
 
@@ -839,7 +848,7 @@ def _road_summary(summary: dict, by_road: tuple, access_kmh: float) -> dict:
     for key, value in summary.items():
         if key == "radius_km":
             out.update({"radius_km": None, "radius_min": limit, "distance": BY_ROAD, "network": network_label(net),
-                        "access_kmh": float(access_kmh)})
+                        "access_kmh": float(access_kmh), "villages_off_network": off_network})
         else:
             out[key] = value
     return out

@@ -44,6 +44,7 @@ __all__ = [
     "minutes_to_nearest",
     "nearest_minutes",
     "network_label",
+    "off_network",
     "road_network",
     "whatif_within_minutes",
 ]
@@ -67,8 +68,19 @@ _NO_ROAD = "no road connection to a facility"
 MAX_SNAP_KM = 20.0
 
 
-def _off_network(net: RoadNetwork, points) -> np.ndarray:
-    """Whether each point (GeoSeries) is farther than :data:`MAX_SNAP_KM` from every road."""
+def off_network(net: RoadNetwork, points: gpd.GeoSeries) -> np.ndarray:
+    """Whether each point is farther than :data:`MAX_SNAP_KM` from every road of ``net``.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+    points : GeoSeries
+        Points (any CRS).
+
+    Returns
+    -------
+    ndarray of bool, aligned to ``points``
+    """
     import numpy as np
 
     from .geography import PROJECTED_CRS
@@ -203,8 +215,8 @@ def cover_by_road(
 
     limit = check_minutes("limit_min", limit_min)
     shape = (len(origins), len(destinations))
-    o_on = np.flatnonzero(~_off_network(net, origins))
-    d_on = np.flatnonzero(~_off_network(net, destinations))
+    o_on = np.flatnonzero(~off_network(net, origins))
+    d_on = np.flatnonzero(~off_network(net, destinations))
     if not len(o_on) or not len(d_on):
         return sp.csr_matrix(shape, dtype=bool)
     pairs = travel_pairs(net, origins.iloc[o_on].reset_index(drop=True),
@@ -252,7 +264,7 @@ def minutes_to_nearest(
 
     og = None if origin_groups is None else np.asarray(origin_groups, dtype=object)
     fg = None if facility_groups is None else np.asarray(facility_groups, dtype=object)
-    f_on = np.flatnonzero(~_off_network(net, facilities))
+    f_on = np.flatnonzero(~off_network(net, facilities))
     res = nearest_by_network(net, origins, facilities.iloc[f_on], access_kmh=access_kmh, origin_groups=og,
                              facility_groups=None if fg is None else fg[f_on])
     hit = res["facility"].to_numpy() >= 0
@@ -260,7 +272,7 @@ def minutes_to_nearest(
     if fg is not None and og is not None:  # a group whose only points are off the network: no road connection
         lost = np.isin(og, fg) & (res["reason"].to_numpy(dtype=object) == "no facility in its group")
         res.loc[lost, "reason"] = _NO_ROAD
-    off = _off_network(net, origins)
+    off = off_network(net, origins)
     if off.any():
         cols = ["minutes", "network_km"]
         res.loc[off, cols] = np.nan
@@ -341,13 +353,15 @@ def whatif_within_minutes(
     Returns
     -------
     DataFrame ``county, category, people_placed, people_within_min_before, people_within_min_after,
-    within_min_rate_before, within_min_rate_after``: one row per county × category whose figure
-    changed.
+    within_min_rate_before, within_min_rate_after, people_off_network``: one row per county ×
+    category whose figure changed; ``people_off_network`` are the placed people farther than
+    :data:`MAX_SNAP_KM` from every road (never within).
 
     Raises
     ------
     InputError
-        ``within_min`` is not a positive number, or ``group`` is not in ``population``.
+        ``within_min`` is not a positive number, ``group`` is not in ``population``, or every
+        population point is off the network.
     """
     import pandas as pd
 
@@ -366,8 +380,12 @@ def whatif_within_minutes(
         set(before["category"].dropna()) | set(after["category"].dropna()))
     origins = _points(pts)
     p_groups = _group_labels(pts, cross_sea=cross_sea, across_counties=across_counties)
+    off = off_network(net, origins)
+    if len(pts) and off.all():
+        raise InputError(f"network= covers none of the people: every population point is more than {MAX_SNAP_KM:g} "
+                         "km from its roads (a network of another region?)")
     columns = ["county", "category", "people_placed", "people_within_min_before", "people_within_min_after",
-               "within_min_rate_before", "within_min_rate_after"]
+               "within_min_rate_before", "within_min_rate_after", "people_off_network"]
     rows = []
     for cat in cats:
         within = {}
@@ -386,10 +404,12 @@ def whatif_within_minutes(
             rows.append({"county": county, "category": cat, "people_placed": int(placed),
                          "people_within_min_before": int(b), "people_within_min_after": int(a),
                          "within_min_rate_before": round(100 * b / placed, 1) if placed else None,
-                         "within_min_rate_after": round(100 * a / placed, 1) if placed else None})
+                         "within_min_rate_after": round(100 * a / placed, 1) if placed else None,
+                         "people_off_network": int(people[idx][off[idx]].sum())})
     log.info("what-if within %g %s: %d points × %d categories", limit, BY_ROAD, len(pts), len(cats))
-    return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(columns[2:5], "int64")) if rows else (
-        pd.DataFrame({c: pd.Series(dtype="int64" if c in columns[2:5] else object) for c in columns}))
+    ints = [*columns[2:5], "people_off_network"]
+    return pd.DataFrame(rows, columns=columns).astype(dict.fromkeys(ints, "int64")) if rows else (
+        pd.DataFrame({c: pd.Series(dtype="int64" if c in ints else object) for c in columns}))
 
 
 def nearest_minutes(

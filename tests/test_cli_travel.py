@@ -181,3 +181,14 @@ def test_nearest_speeds_without_network_is_a_usage_error(tmp_path):
     speeds.write_text("class,kmh\nprimary,50\n", encoding="utf-8")
     line = one_line_error(run("nearest", _points(tmp_path), "-o", tmp_path / "n.parquet", "--speeds", speeds), 2)
     assert "--speeds" in line and "--network" in line
+
+
+def test_network_of_another_region_is_refused(tmp_path, roads, shared_data):
+    """苗栗縣's roads give 連江縣 (Matsu) no minutes: an input error naming the county, not 0 people within."""
+    line = one_line_error(run("site", "-c", "連江縣", "--category", "welfare_centre", "--network", roads,
+                              "--radius-min", "30", "--no-map", "-o", tmp_path), 1)
+    assert "--network" in line and "連江縣" in line and "20 km" in line
+    line = one_line_error(run("whatif", "--add", "連江縣北竿鄉:welfare_centre", "-c", "連江縣", "--category",
+                              "welfare_centre", "--population", shared_data / "population" / POPULATION,
+                              "--network", roads), 1)
+    assert "--network" in line and "none of the people" in line

@@ -288,7 +288,8 @@ def test_site_by_road_says_minutes_and_network(miaoli_plan):
     assert s["network"].startswith("Miaoli_Road_Network.shp (sha256 ") and s["access_kmh"] == ACCESS_KMH
     keys = list(s)
     at = keys.index("radius_km")
-    assert keys[at:at + 5] == ["radius_km", "radius_min", "distance", "network", "access_kmh"]
+    assert keys[at:at + 6] == ["radius_km", "radius_min", "distance", "network", "access_kmh", "villages_off_network"]
+    assert s["villages_off_network"] == 0  # 苗栗縣's villages are at most ~11 km from these roads
     assert len(plan.sites) == 2 and (plan.sites["service_radius"] == "20 minutes by road").all()
     assert (plan.sites["network"] == s["network"]).all()
     assert s["population_within_radius_before"] < s["population_within_radius_after"] <= s["population_total"]
@@ -321,6 +322,7 @@ def test_site_by_road_agrees_with_whatif_by_road(miaoli_plan, miaoli_net):
     assert row["people_within_min_after"] == s["population_within_radius_after"]
     assert row["people_placed"] == s["population_total"]
     assert row["within_min_rate_before"] < row["within_min_rate_after"] <= 100
+    assert row["people_off_network"] == 0
 
 
 def test_whatif_by_road_unchanged_and_errors(miaoli_net, shared_data):

@@ -525,6 +525,11 @@ def print_siting(plan: Any, county: str, category: str, *, objective: str, radiu
                 hide=("towncode", "county", "service_radius", "network"))
     if s.get("radius_min") is not None:
         typer.echo(f"service radius {radius} on {s['network']} (off-road legs at {s['access_kmh']:g} km/h)")
+        if s.get("villages_off_network"):
+            from ..traveltime import MAX_SNAP_KM
+
+            typer.echo(f"note: {s['villages_off_network']} villages are off the road network (no road within "
+                       f"{MAX_SNAP_KM:g} km): never within the radius")
     if not population:
         typer.echo("note: no --population given; townships are ranked without population (ties by township code)")
     people = (f"; people within {radius} {s['population_within_radius_before']:,} → "
