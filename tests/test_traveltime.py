@@ -356,3 +356,63 @@ def test_site_by_road_refuses_half_the_options(miaoli_net):
     plain = site_new_points(reg, towns, load_villages(), **kw)  # no network: the straight-line plan as before
     assert "radius_min" not in plain.summary and plain.summary["radius_km"] == 5.0
     assert "service_radius" not in plain.sites and "network" not in plain.sites
+
+
+# --- malformed road files: an input error naming the file, or minutes with a reason for every gap -------
+
+_feature = st.one_of(
+    st.tuples(st.sampled_from(["primary", "tertiary", "residential", "bridleway", "", None]),
+              st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2)), min_size=0, max_size=4),
+              st.sampled_from(["LineString", "MultiLineString", "Point"]),
+              st.sampled_from(["", "yes", "-1", "no", None])),
+)
+_OUTCOMES = {"refused": 0, "routed": 0}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_feature, min_size=0, max_size=6), st.booleans())
+def test_malformed_road_files(tmp_path_factory, features, truncate):
+    """GeoJSON road layers with blank or unknown classes, points among lines, one-vertex and empty lines, odd
+    oneway values, or cut off mid-file: either one input error naming the file, or a network on which every
+    origin either has minutes or a reason (never a crash, never 0 for an unreached point)."""
+    import json
+
+    from coverage.errors import CoverageError
+
+    tmp = tmp_path_factory.mktemp("roads")
+
+    def geometry(kind, cells):
+        xy = [[1000.0 * x, 1000.0 * y] for x, y in cells]
+        if kind == "Point":
+            return {"type": "Point", "coordinates": xy[0] if xy else []}
+        if kind == "MultiLineString":
+            return {"type": "MultiLineString", "coordinates": [xy]}
+        return {"type": "LineString", "coordinates": xy}
+
+    doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3826"}},
+           "features": [{"type": "Feature", "properties": {"highway": h, "oneway": o}, "geometry": geometry(k, c)}
+                        for h, c, k, o in features]}
+    text = json.dumps(doc)
+    path = tmp / "roads.geojson"
+    path.write_text(text[: len(text) // 2] if truncate else text, encoding="utf-8")
+    try:
+        net = road_network(path)
+    except CoverageError as exc:
+        assert isinstance(exc, InputError) and "roads.geojson" in str(exc) and "\n" not in str(exc)
+        _OUTCOMES["refused"] += 1
+        event("refused")
+        return
+    _OUTCOMES["routed"] += 1
+    event("routed")
+    res = minutes_to_nearest(net, pts((500, 0), (2500, 1500), (90_000, 0)), pts((4000, 2000)))
+    assert len(res) == 3
+    reached = res["minutes"].notna()
+    assert ((res["reason"] == "") == reached).all()
+    assert (res.loc[reached, "minutes"] > 0).all()
+    assert not reached.iloc[2] and res["reason"].iloc[2].startswith("off the road network")
+
+
+def test_malformed_road_files_reached_both_outcomes():
+    if not any(_OUTCOMES.values()):
+        pytest.skip("run with the property test above")
+    assert _OUTCOMES["refused"] > 0 and _OUTCOMES["routed"] > 0
