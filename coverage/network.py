@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError, UnreadableFileError
+from .snapping import Entries, piece_pairs, snap_points
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -103,9 +104,11 @@ class RoadNetwork:
     line_base, line_speed, line_oneway : ndarray
         Per line: offset of its positions, speed (km/h), direction (+1, −1, 0 both).
     source : str
-        The file it came from and its content hash.
+        The file it came from and its content hash (and ``; graph from the cache`` when it was).
     classes : dict
         Lines per road class.
+    from_cache : bool
+        Whether :func:`read_network` took the built graph from the cache instead of reading the file.
     """
 
     node_xy: np.ndarray
@@ -120,6 +123,7 @@ class RoadNetwork:
     line_oneway: np.ndarray
     source: str
     classes: dict
+    from_cache: bool = False
 
     @property
     def geoms(self) -> np.ndarray:
@@ -129,6 +133,26 @@ class RoadNetwork:
 
             self._geoms = np.asarray(self.lines.values)
         return self._geoms
+
+    @property
+    def vertices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every line's vertices, line after line: coordinates (n, 2), each line's first vertex index (and
+        one past the end), and each vertex's distance from its line's start (m); built on first use."""
+        if getattr(self, "_vertices", None) is None:
+            import numpy as np
+            import shapely
+
+            coords = shapely.get_coordinates(self.geoms)
+            offsets = np.r_[0, np.cumsum(shapely.get_num_coordinates(self.geoms))]
+            self._vertices = (coords, offsets, _along(coords, offsets[:-1], offsets[1:] - 1))
+        return self._vertices
+
+    @property
+    def reversed_graph(self) -> tuple[csr_matrix, csr_matrix]:
+        """Minutes and km of the reversed graph (arrival → departure), built on first use."""
+        if getattr(self, "_reversed", None) is None:
+            self._reversed = (self.minutes.T.tocsr(), self.km.T.tocsr())
+        return self._reversed
 
     @property
     def tree(self):
@@ -278,11 +302,19 @@ def _node(lines) -> tuple:
     is_node[ends] = True
     node_keys, node_id = np.unique(inverse[is_node], return_inverse=True)
     node_xy = coords[vid[node_keys]]
+    return node_xy, node_id.ravel(), is_node, line_of, _along(coords, starts, ends)
+
+
+def _along(coords: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Distance (m) of every vertex from the start of its line (lines concatenated, ``starts``/``ends`` the
+    index of each line's first and last vertex): one formula for the graph's nodes and for snapping."""
+    import numpy as np
+
     seg = np.r_[0.0, np.hypot(*np.diff(coords, axis=0).T)]
     seg[starts] = 0.0
     along = np.cumsum(seg)
     along -= np.repeat(along[starts], ends - starts + 1)
-    return node_xy, node_id.ravel(), is_node, line_of, along
+    return along
 
 
 def _graph(n: int, tail, head, km, minutes, oneway):
@@ -360,6 +392,7 @@ def read_network(
     if cached is not None:
         log.info("%s: road graph from the cache (%s)", path.name, _cache_file(key))
         cached.source = f"{path.name} (sha256 {digest}; graph from the cache)"
+        cached.from_cache = True
         return cached
     frame = _read_lines(path, layer)
     if frame.empty:
@@ -477,85 +510,6 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
         log.debug("road graph cache not written (%s)", exc)
 
 
-#: A point may join the network at any road within this many metres beyond its nearest road: the fastest
-#: entry wins, so a village beside a cul-de-sac fragment still reaches the highway 300 m away.
-SNAP_SLACK_M = 1000.0
-_MAX_CANDIDATES = 64
-
-
-@dataclass
-class _Entries:
-    """Ways for points to enter (or leave) the network: each entry is a point, a road piece end node
-    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays."""
-
-    owner: np.ndarray  # point position
-    node: np.ndarray  # network node
-    minutes: np.ndarray  # inf where the piece's direction forbids it
-    km: np.ndarray
-    line: np.ndarray  # line of the piece
-    piece: np.ndarray  # first node of the piece (identifies it within the line)
-    pos: np.ndarray  # position of the point's projection along the line (m)
-    leg_km: np.ndarray  # the straight off-network leg
-
-    def take(self, mask: np.ndarray) -> _Entries:
-        return _Entries(**{k: v[mask] for k, v in self.__dict__.items()})
-
-
-def _candidates(net: RoadNetwork, pts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(point, line, distance m) of the roads each point may enter: the nearest and all within the slack."""
-    import numpy as np
-    import shapely
-
-    tree = net.tree
-    near, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    nearest = np.full(len(pts), np.inf)
-    nearest[near[0]] = dist
-    pi, li = tree.query(pts, predicate="dwithin", distance=nearest + SNAP_SLACK_M)
-    d = shapely.distance(pts[pi], net.geoms[li])
-    keep = d <= nearest[pi] + SNAP_SLACK_M
-    pi, li, d = pi[keep], li[keep], d[keep]
-    order = np.lexsort((li, d, pi))
-    pi, li, d = pi[order], li[order], d[order]
-    rank = np.arange(len(pi)) - np.searchsorted(pi, pi)
-    keep = rank < _MAX_CANDIDATES
-    return pi[keep], li[keep], d[keep]
-
-
-def _snap(net: RoadNetwork, xy: np.ndarray, access_kmh: float, outbound: bool) -> tuple[_Entries, np.ndarray]:
-    """Entries of points onto the network, and each point's straight leg to its nearest road (km).
-
-    ``outbound``: from the point onto the network (a oneway piece can be left only along its
-    direction); else from the network to the point."""
-    import numpy as np
-    import shapely
-
-    pts = shapely.points(xy)
-    owner, line, leg = _candidates(net, pts)
-    pos = shapely.line_locate_point(net.geoms[line], pts[owner])
-    # the piece holding each projection: one search in the lines' concatenated node positions
-    at = net.line_base[line] + pos
-    j = np.searchsorted(net.seq_pos, at, side="right") - 1
-    j = np.clip(j, net.line_start[line], net.line_start[line + 1] - 2)
-    tail, head = net.seq_node[j], net.seq_node[j + 1]
-    to_tail = np.maximum(at - net.seq_pos[j], 0.0)
-    to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
-    kmh, way = net.line_speed[line], net.line_oneway[line]
-    leg_min = leg / 1000.0 / access_kmh * 60.0
-    t_tail = to_tail / 1000.0 / kmh * 60.0 + leg_min
-    t_head = to_head / 1000.0 / kmh * 60.0 + leg_min
-    # toward the tail is against the line's direction when leaving the point, with it when arriving
-    t_tail[way == (1 if outbound else -1)] = np.inf
-    t_head[way == (-1 if outbound else 1)] = np.inf
-    entries = _Entries(
-        owner=np.r_[owner, owner], node=np.r_[tail, head], minutes=np.r_[t_tail, t_head],
-        km=np.r_[to_tail, to_head] / 1000.0 + np.r_[leg, leg] / 1000.0, line=np.r_[line, line],
-        piece=np.r_[tail, tail], pos=np.r_[pos, pos], leg_km=np.r_[leg, leg] / 1000.0,
-    )
-    nearest_leg = np.full(len(xy), np.nan)
-    np.fmin.at(nearest_leg, owner, leg / 1000.0)
-    return entries.take(np.isfinite(entries.minutes)), nearest_leg
-
-
 def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
     """Kilometres from the root of a shortest-path tree to every node, by pointer doubling.
 
@@ -576,56 +530,34 @@ def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
         anc[idx] = anc[up]
 
 
-def _augmented(net: RoadNetwork, fac: _Entries, n_fac: int):
+def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
     """The reversed graph (arrival → departure) plus one virtual node per facility joined to the end
     nodes of its road pieces; returns (minutes, km)."""
     import numpy as np
-    from scipy.sparse import coo_matrix, vstack
+    from scipy.sparse import csr_matrix
 
     n = net.n_nodes
-    # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up)
+    # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up);
+    # the order (facility, node) is the virtual rows' CSR order
     order = np.lexsort((fac.minutes, fac.node, fac.owner))
     first = order[np.r_[True, (np.diff(fac.owner[order]) != 0) | (np.diff(fac.node[order]) != 0)]]
+    indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
 
     def extend(base, values):
-        top = base.T.tocsr()
-        top.resize((n, n + n_fac))
-        low = coo_matrix((values[first], (fac.owner[first], fac.node[first])), shape=(n_fac, n + n_fac)).tocsr()
-        return vstack([top, low]).tocsr()
+        return csr_matrix((np.r_[base.data, values[first]], np.r_[base.indices, fac.node[first]],
+                           np.r_[base.indptr, base.indptr[-1] + indptr[1:]]), shape=(n + n_fac, n + n_fac))
 
-    return extend(net.minutes, np.maximum(fac.minutes, 1e-9)), extend(net.km, np.maximum(fac.km, 1e-12))
-
-
-def _piece_pairs(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: float):
-    """Every (origin, facility) pair whose points enter one road piece (no node in between), with the
-    direct minutes along it (inf where the piece's direction forbids it) and km: four arrays."""
-    import numpy as np
-    import pandas as pd
-
-    a = pd.DataFrame({"line": org.line, "piece": org.piece, "owner": org.owner, "pos": org.pos, "leg": org.leg_km})
-    b = pd.DataFrame({"line": fac.line, "piece": fac.piece, "fac": fac.owner, "fpos": fac.pos, "fleg": fac.leg_km})
-    pairs = a.drop_duplicates(["owner", "line", "piece"]).merge(b.drop_duplicates(["fac", "line", "piece"]),
-                                                              on=["line", "piece"])
-    if pairs.empty:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0), np.zeros(0)
-    line = pairs["line"].to_numpy()
-    forward = pairs["fpos"].to_numpy() >= pairs["pos"].to_numpy()
-    way = net.line_oneway[line]
-    allowed = ~((forward & (way == -1)) | (~forward & (way == 1)))
-    road = np.abs(pairs["fpos"].to_numpy() - pairs["pos"].to_numpy()) / 1000.0
-    legs = pairs["leg"].to_numpy() + pairs["fleg"].to_numpy()
-    t = np.where(allowed, road / net.line_speed[line] * 60.0 + legs / access_kmh * 60.0, np.inf)
-    return pairs["owner"].to_numpy(), pairs["fac"].to_numpy(), t, road + legs
+    rev_min, rev_km = net.reversed_graph
+    return extend(rev_min, np.maximum(fac.minutes, 1e-9)), extend(rev_km, np.maximum(fac.km, 1e-12))
 
 
-def _same_piece(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: float, n_org: int):
+def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float, n_org: int):
     """Direct travel along a road piece both points enter (no node in between): per origin the best
     minutes, km and facility (inf / nan / −1 where none)."""
     import numpy as np
 
     best_t, best_d, best_f = np.full(n_org, np.inf), np.full(n_org, np.nan), np.full(n_org, -1)
-    owner, fac_id, t, d = _piece_pairs(org, fac, net, access_kmh)
+    owner, fac_id, t, d = piece_pairs(org, fac, net, access_kmh)
     if not len(owner):
         return best_t, best_d, best_f
     order = np.lexsort((t, owner))
@@ -635,7 +567,7 @@ def _same_piece(org: _Entries, fac: _Entries, net: RoadNetwork, access_kmh: floa
     return best_t, best_d, best_f
 
 
-def _route(net: RoadNetwork, org: _Entries, n_org: int, fac: _Entries, fac_ids: np.ndarray, access_kmh: float):
+def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np.ndarray, access_kmh: float):
     """Fastest facility of every origin among ``fac_ids`` (facility positions): minutes, km, facility."""
     import numpy as np
     from scipy.sparse.csgraph import dijkstra
@@ -645,7 +577,7 @@ def _route(net: RoadNetwork, org: _Entries, n_org: int, fac: _Entries, fac_ids: 
     if not len(sub.owner) or not len(org.owner):
         return minutes, km, which
     local = np.searchsorted(fac_ids, sub.owner)  # facility → virtual node number
-    g_min, g_km = _augmented(net, _Entries(**{**sub.__dict__, "owner": local}), len(fac_ids))
+    g_min, g_km = _augmented(net, Entries(**{**sub.__dict__, "owner": local}), len(fac_ids))
     virtual = np.arange(net.n_nodes, net.n_nodes + len(fac_ids))
     dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
     has = pred >= 0
@@ -707,11 +639,11 @@ def nearest_by_network(
                         "reason": "no facility"}, index=origins.index)
     if not len(oxy):
         return out
-    org, leg = _snap(net, oxy, access_kmh, outbound=True)
+    org, leg = snap_points(net, oxy, access_kmh, outbound=True)
     out["snap_km"] = leg
     if not len(fxy):
         return out
-    fac, _ = _snap(net, fxy, access_kmh, outbound=False)
+    fac, _ = snap_points(net, fxy, access_kmh, outbound=False)
     og = np.zeros(len(oxy), dtype=object) if origin_groups is None else np.asarray(origin_groups, dtype=object)
     fg = np.zeros(len(fxy), dtype=object) if facility_groups is None else np.asarray(facility_groups, dtype=object)
     everyone = np.arange(len(fxy))
@@ -741,18 +673,22 @@ PAIR_COLUMNS = ["origin", "destination", "minutes", "network_km"]
 _PAIRS_BLOCK_BYTES = 256 * 2**20
 
 
-def _edge_values(mat, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist, vectorised (sorted keys)."""
+def _edge_keys(mat) -> np.ndarray:
+    """Sorted ``row * n + column`` of every stored entry of a CSR matrix (indices sorted in place)."""
     import numpy as np
 
-    mat = mat.copy() if not mat.has_sorted_indices else mat
     mat.sort_indices()
-    n = mat.shape[1]
-    keys = np.repeat(np.arange(mat.shape[0], dtype=np.int64), np.diff(mat.indptr)) * n + mat.indices
-    return mat.data[np.searchsorted(keys, rows.astype(np.int64) * n + cols)]
+    return np.repeat(np.arange(mat.shape[0], dtype=np.int64), np.diff(mat.indptr)) * mat.shape[1] + mat.indices
 
 
-def _pairs_within(net: RoadNetwork, org: _Entries, dest: _Entries, dest_ids: np.ndarray, limit_min: float,
+def _edge_values(mat, keys: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist, vectorised (``keys``: _edge_keys)."""
+    import numpy as np
+
+    return mat.data[np.searchsorted(keys, rows.astype(np.int64) * mat.shape[1] + cols)]
+
+
+def _pairs_within(net: RoadNetwork, org: Entries, dest: Entries, dest_ids: np.ndarray, limit_min: float,
                   access_kmh: float) -> tuple[np.ndarray, ...]:
     """Pairs (origin, destination position, minutes, km) within ``limit_min`` between the origins of
     ``org`` and the destinations ``dest_ids``: limited Dijkstra on the reversed graph from one virtual node
@@ -765,8 +701,9 @@ def _pairs_within(net: RoadNetwork, org: _Entries, dest: _Entries, dest_ids: np.
     ent = org.take(org.minutes <= limit_min)
     if len(sub.owner) and len(ent.owner):
         local = np.searchsorted(dest_ids, sub.owner)  # destination → virtual node number
-        g_min, g_km = _augmented(net, _Entries(**{**sub.__dict__, "owner": local}), len(dest_ids))
+        g_min, g_km = _augmented(net, Entries(**{**sub.__dict__, "owner": local}), len(dest_ids))
         n_all = g_min.shape[0]
+        keys = _edge_keys(g_km)
         block = int(max(1, _PAIRS_BLOCK_BYTES // (n_all * 48)))
         for start in range(0, len(dest_ids), block):
             rows = np.arange(start, min(start + block, len(dest_ids)))
@@ -783,11 +720,11 @@ def _pairs_within(net: RoadNetwork, org: _Entries, dest: _Entries, dest_ids: np.
             anc = np.full(len(flat), -1, dtype=np.int64)
             anc[has] = flat[has] + offset
             step = np.zeros(len(flat))
-            step[has] = _edge_values(g_km, flat[has], has - offset)
+            step[has] = _edge_values(g_km, keys, flat[has], has - offset)
             tree_km = _path_km(anc, step)
             found.append((ent.owner[e], dest_ids[rows[k]], t[k, e], ent.km[e] + tree_km[k * n_all + ent.node[e]]))
     if len(sub.owner) and len(org.owner):
-        o, d, t, km = _piece_pairs(org, sub, net, access_kmh)
+        o, d, t, km = piece_pairs(org, sub, net, access_kmh)
         near = t <= limit_min
         found.append((o[near], d[near], t[near], km[near]))
     if not found:
@@ -888,8 +825,8 @@ def travel_pairs(
                                         "minutes": [np.zeros(0)], "network_km": [np.zeros(0)]}
     if len(origins) and len(destinations):
         o_proj, d_proj = origins.to_crs(PROJECTED_CRS), destinations.to_crs(PROJECTED_CRS)
-        org, _ = _snap(net, np.c_[o_proj.x, o_proj.y], access_kmh, outbound=True)
-        dest, _ = _snap(net, np.c_[d_proj.x, d_proj.y], access_kmh, outbound=False)
+        org, _ = snap_points(net, np.c_[o_proj.x, o_proj.y], access_kmh, outbound=True)
+        dest, _ = snap_points(net, np.c_[d_proj.x, d_proj.y], access_kmh, outbound=False)
         for group in sorted(set(og) & set(dg), key=str):
             part = org.take(np.isin(org.owner, np.flatnonzero(og == group)))
             found = _pairs_within(net, part, dest, np.flatnonzero(dg == group), limit, access_kmh)

@@ -209,7 +209,7 @@ def test_miaoli_equals_networkx(miaoli):
     import networkx as nx
     import shapely
 
-    from coverage.network import SNAP_SLACK_M
+    from coverage.snapping import SNAP_SLACK_M
 
     net, origins, fac, res = miaoli
     lines = net.lines.to_numpy()
@@ -254,7 +254,7 @@ def test_graph_cache(tmp_path, monkeypatch):
     first = read_network(path)
     assert "from the cache" not in first.source and list((tmp_path / "cache").glob("network-*.npz"))
     second = read_network(path)
-    assert "graph from the cache" in second.source
+    assert "graph from the cache" in second.source and second.from_cache and not first.from_cache
     assert (second.minutes != first.minutes).nnz == 0 and second.lines.geom_equals(first.lines).all()
     assert second.classes == first.classes
     origins, fac = pts((0, 0), (0, 500)), pts((1000, 1000))
@@ -342,7 +342,7 @@ def oracle_join(graph, node, point, lines, speed, oneway, outbound):
     returns its (line, segment, position along the line, leg km) for same-segment travel."""
     import shapely
 
-    from coverage.network import SNAP_SLACK_M
+    from coverage.snapping import SNAP_SLACK_M
 
     d = shapely.distance(point, lines)
     joins = []
@@ -549,3 +549,68 @@ def pd_frame(**columns):
     import pandas as pd
 
     return pd.DataFrame(columns)
+
+
+# --- snapping (coverage.snapping) ----------------------------------------------------------------------
+
+
+_SNAP_STATS = {"examples": 0, "points": 0, "several_roads": 0, "inner_vertex": 0}
+
+
+def test_snapping_equals_brute_force_projection():
+    """Property: on random polylines (several vertices, shared ends) and random points, the vectorised
+    candidates are exactly the roads within SNAP_SLACK_M of the nearest, with GEOS's distance and projected
+    position on each; every entry's piece holds the projection."""
+    import shapely
+    from hypothesis import HealthCheck, event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage.network import network_from_lines
+    from coverage.snapping import SNAP_SLACK_M, road_candidates, snap_points
+
+    coord = st.integers(0, 40).map(lambda v: v * 50.0)  # a 50 m lattice: lines share vertices and meet
+    polyline = st.lists(st.tuples(coord, coord), min_size=2, max_size=7, unique=True)
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(polyline, min_size=1, max_size=8),
+           st.lists(st.tuples(st.floats(-1500, 3500), st.floats(-1500, 3500)), min_size=1, max_size=8))
+    def check(polylines, points):
+        lines = np.array([shapely.LineString(p) for p in polylines], dtype=object)
+        net = network_from_lines(gpd.GeoSeries(lines, crs=CRS), [50.0] * len(lines))
+        xy = np.asarray(points, dtype=float)
+        owner, line, dist, pos = road_candidates(net, xy)
+        for i, p in enumerate(shapely.points(xy)):
+            d = shapely.distance(p, lines)
+            expected = set(np.flatnonzero(d <= d.min() + SNAP_SLACK_M).tolist())
+            mine = line[owner == i]
+            assert set(mine.tolist()) == expected, i
+            assert dist[owner == i] == pytest.approx(d[mine], rel=1e-9, abs=1e-6)
+            assert pos[owner == i] == pytest.approx(shapely.line_locate_point(lines[mine], p), rel=1e-9, abs=1e-6)
+            _SNAP_STATS["several_roads"] += len(mine) > 1
+        entries, leg = snap_points(net, xy, ACCESS_KMH, outbound=True)
+        at = net.line_base[entries.line] + entries.pos
+        assert (net.seq_pos[entries.piece] <= at + 1e-6).all() and (at <= net.seq_pos[entries.piece + 1] + 1e-6).all()
+        assert leg == pytest.approx(shapely.distance(shapely.points(xy)[:, None], lines[None, :]).min(axis=1) / 1000)
+        inner = shapely.get_num_coordinates(lines)[entries.line] > 2
+        _SNAP_STATS["inner_vertex"] += int(inner.any())
+        _SNAP_STATS["examples"] += 1
+        _SNAP_STATS["points"] += len(xy)
+        event(f"candidates per point: {'several' if len(owner) > len(xy) else 'one'}")
+
+    check()
+    assert _SNAP_STATS["examples"] >= 30 and _SNAP_STATS["several_roads"] >= 10, _SNAP_STATS
+    assert _SNAP_STATS["inner_vertex"] >= 10, _SNAP_STATS
+
+
+def test_snapping_caps_candidates():
+    """A point among more than MAX_CANDIDATES roads within the slack keeps the nearest MAX_CANDIDATES."""
+    import shapely
+
+    from coverage.network import network_from_lines
+    from coverage.snapping import MAX_CANDIDATES, road_candidates
+
+    lines = shapely.linestrings([[(10.0 * k, 0.0), (10.0 * k, 100.0)] for k in range(1, 101)])
+    net = network_from_lines(gpd.GeoSeries(lines, crs=CRS), [30.0] * 100)
+    owner, line, dist, _ = road_candidates(net, np.array([[0.0, 50.0]]))
+    assert len(owner) == MAX_CANDIDATES and sorted(line.tolist()) == list(range(MAX_CANDIDATES))
+    assert (np.diff(dist) >= 0).all()

@@ -1,0 +1,239 @@
+"""Snapping points onto a road network: the roads a point may enter, its projection on each, and the
+ways in and out of the routable graph (:mod:`coverage.network`).
+
+A point may enter the nearest road and any road within :data:`SNAP_SLACK_M` metres beyond it (the
+:data:`MAX_CANDIDATES` nearest of them); on each it joins at its projection (the nearest point of the
+line) and travels along the road piece to the piece's end nodes. Everything is vectorised: one STRtree
+query for the nearest road of every point, one bounding-box query for the candidates, and the exact
+point-to-segment projections in numpy over the candidate lines' vertices (in bounded blocks), so the
+position along a line uses the same cumulative vertex distances as the graph's nodes.
+
+The functions take a :class:`coverage.network.RoadNetwork` (``net``): its ``tree``, ``vertices``,
+``seq_node``/``seq_pos``/``line_start``/``line_base`` and ``line_speed``/``line_oneway``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+__all__ = ["MAX_CANDIDATES", "SNAP_SLACK_M", "Entries", "piece_pairs", "road_candidates", "snap_points"]
+
+#: A point may join the network at any road within this many metres beyond its nearest road: the fastest
+#: entry wins, so a village beside a cul-de-sac fragment still reaches the highway 300 m away.
+SNAP_SLACK_M = 1000.0
+
+#: At most this many roads (the nearest) are tried per point.
+MAX_CANDIDATES = 64
+
+_BLOCK_ROWS = 500_000  # (point, segment) rows per block of the projection
+
+
+@dataclass
+class Entries:
+    """Ways for points to enter (or leave) the network: each entry is a point, a road piece end node
+    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays.
+
+    Attributes
+    ----------
+    owner : ndarray
+        Position of the point.
+    node : ndarray
+        The network node reached.
+    minutes, km : ndarray
+        Cost of the entry (minutes inf where the piece's direction forbids it).
+    line : ndarray
+        The line of the piece.
+    piece : ndarray
+        Index of the piece's first node in ``net.seq_node`` (one number per piece of the network).
+    pos : ndarray
+        Position of the point's projection along the line (m).
+    leg_km : ndarray
+        The straight off-network leg.
+    """
+
+    owner: np.ndarray
+    node: np.ndarray
+    minutes: np.ndarray
+    km: np.ndarray
+    line: np.ndarray
+    piece: np.ndarray
+    pos: np.ndarray
+    leg_km: np.ndarray
+
+    def take(self, mask: np.ndarray) -> Entries:
+        """The entries selected by a boolean mask or an index array."""
+        return Entries(**{k: v[mask] for k, v in self.__dict__.items()})
+
+
+def _project(net: Any, xy: np.ndarray, owner: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (m) from each point ``xy[owner]`` to its ``line`` and the position of its projection along
+    the line: the nearest of the line's segments (the first on ties, as GEOS), in blocks of rows."""
+    import numpy as np
+
+    vxy, voff, valong = net.vertices
+    n_seg = voff[line + 1] - voff[line] - 1
+    dist, pos = np.empty(len(line)), np.empty(len(line))
+    ends = np.cumsum(n_seg)
+    start = 0
+    while start < len(line):
+        stop = max(int(np.searchsorted(ends, (ends[start - 1] if start else 0) + _BLOCK_ROWS, side="right")),
+                   start + 1)
+        segs = n_seg[start:stop]
+        pair = np.repeat(np.arange(start, stop), segs)
+        first = np.r_[0, np.cumsum(segs)[:-1]]
+        k = voff[line[pair]] + np.arange(len(pair)) - np.repeat(first, segs)  # each segment's first vertex
+        ax, ay = vxy[k, 0], vxy[k, 1]
+        dx, dy = vxy[k + 1, 0] - ax, vxy[k + 1, 1] - ay
+        px, py = xy[owner[pair], 0] - ax, xy[owner[pair], 1] - ay
+        len2 = dx * dx + dy * dy
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(len2 > 0, (px * dx + py * dy) / len2, 0.0)
+        t = np.clip(t, 0.0, 1.0)
+        ex, ey = px - t * dx, py - t * dy
+        d2 = ex * ex + ey * ey
+        best = np.minimum.reduceat(d2, first)
+        hit = np.flatnonzero(d2 == np.repeat(best, segs))
+        row = hit[np.r_[True, pair[hit][1:] != pair[hit][:-1]]]  # first nearest segment of each pair
+        dist[start:stop] = np.sqrt(best)
+        pos[start:stop] = valong[k[row]] + t[row] * np.sqrt(len2[row])
+        start = stop
+    return dist, pos
+
+
+def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The roads each point may enter: its nearest and every road within :data:`SNAP_SLACK_M` beyond it
+    (the :data:`MAX_CANDIDATES` nearest), with the point's projection on each.
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The network (:func:`coverage.network.read_network`).
+    xy : ndarray (n, 2)
+        Points in the network's metres.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(point, line, distance m, position m along the line)``, sorted by point, then distance, then line.
+    """
+    import numpy as np
+    import shapely
+
+    pts = shapely.points(xy)
+    tree = net.tree
+    near, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
+    reach = np.full(len(pts), np.nan)
+    reach[near[0]] = dist + SNAP_SLACK_M
+    has = np.flatnonzero(np.isfinite(reach))
+    r = reach[has]
+    boxes = shapely.box(xy[has, 0] - r, xy[has, 1] - r, xy[has, 0] + r, xy[has, 1] + r)
+    bi, li = tree.query(boxes)
+    pi = has[bi]
+    d, pos = _project(net, xy, pi, li)
+    keep = d <= reach[pi]
+    pi, li, d, pos = pi[keep], li[keep], d[keep], pos[keep]
+    order = np.lexsort((li, d, pi))
+    pi, li, d, pos = pi[order], li[order], d[order], pos[order]
+    rank = np.arange(len(pi)) - np.searchsorted(pi, pi)
+    keep = rank < MAX_CANDIDATES
+    return pi[keep], li[keep], d[keep], pos[keep]
+
+
+def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> tuple[Entries, np.ndarray]:
+    """Entries of points onto the network, and each point's straight leg to its nearest road (km).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The network.
+    xy : ndarray (n, 2)
+        Points in the network's metres.
+    access_kmh : float
+        Speed of the straight off-network leg.
+    outbound : bool
+        From the point onto the network (a one-way piece can be left only along its direction); else
+        from the network to the point.
+
+    Returns
+    -------
+    (Entries, ndarray)
+        The allowed entries, and per point the km to its nearest road (NaN without any road).
+    """
+    import numpy as np
+
+    owner, line, leg, pos = road_candidates(net, xy)
+    # the piece holding each projection: one search in the lines' concatenated node positions
+    at = net.line_base[line] + pos
+    j = np.searchsorted(net.seq_pos, at, side="right") - 1
+    j = np.clip(j, net.line_start[line], net.line_start[line + 1] - 2)
+    tail, head = net.seq_node[j], net.seq_node[j + 1]
+    to_tail = np.maximum(at - net.seq_pos[j], 0.0)
+    to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
+    kmh, way = net.line_speed[line], net.line_oneway[line]
+    leg_min = leg / 1000.0 / access_kmh * 60.0
+    t_tail = to_tail / 1000.0 / kmh * 60.0 + leg_min
+    t_head = to_head / 1000.0 / kmh * 60.0 + leg_min
+    # toward the tail is against the line's direction when leaving the point, with it when arriving
+    t_tail[way == (1 if outbound else -1)] = np.inf
+    t_head[way == (-1 if outbound else 1)] = np.inf
+    entries = Entries(
+        owner=np.r_[owner, owner], node=np.r_[tail, head], minutes=np.r_[t_tail, t_head],
+        km=np.r_[to_tail, to_head] / 1000.0 + np.r_[leg, leg] / 1000.0, line=np.r_[line, line],
+        piece=np.r_[j, j], pos=np.r_[pos, pos], leg_km=np.r_[leg, leg] / 1000.0,
+    )
+    nearest_leg = np.full(len(xy), np.nan)
+    np.fmin.at(nearest_leg, owner, leg / 1000.0)
+    return entries.take(np.isfinite(entries.minutes)), nearest_leg
+
+
+def _first_per(keys: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each key, in order of occurrence."""
+    import numpy as np
+
+    _, first = np.unique(keys, return_index=True)
+    return np.sort(first)
+
+
+def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tuple[np.ndarray, ...]:
+    """Every (origin, destination) pair whose points enter one road piece (no node in between).
+
+    Parameters
+    ----------
+    org, dest : Entries
+        Entries of the origins (outbound) and of the destinations (inbound).
+    net : RoadNetwork
+        The network.
+    access_kmh : float
+        Speed of the straight off-network legs.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(origin, destination, minutes, km)``: minutes directly along the piece (inf where the piece's
+        direction forbids it), in the order of the origins' entries, then of the destinations' entries.
+    """
+    import numpy as np
+
+    n_piece = len(net.seq_node) + 1
+    a = _first_per(org.owner.astype(np.int64) * n_piece + org.piece)
+    b = _first_per(dest.owner.astype(np.int64) * n_piece + dest.piece)
+    b = b[np.argsort(dest.piece[b], kind="stable")]
+    b_piece = dest.piece[b]
+    lo = np.searchsorted(b_piece, org.piece[a], side="left")
+    hi = np.searchsorted(b_piece, org.piece[a], side="right")
+    count = hi - lo
+    ai = np.repeat(a, count)
+    bi = b[np.repeat(lo, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+    line = org.line[ai]
+    pos, fpos = org.pos[ai], dest.pos[bi]
+    forward = fpos >= pos
+    way = net.line_oneway[line]
+    allowed = ~((forward & (way == -1)) | (~forward & (way == 1)))
+    road = np.abs(fpos - pos) / 1000.0
+    legs = org.leg_km[ai] + dest.leg_km[bi]
+    t = np.where(allowed, road / net.line_speed[line] * 60.0 + legs / access_kmh * 60.0, np.inf)
+    return org.owner[ai], dest.owner[bi], t, road + legs
