@@ -360,17 +360,21 @@ def test_site_by_road_refuses_half_the_options(miaoli_net):
 
 # --- malformed road files: an input error naming the file, or minutes with a reason for every gap -------
 
-_feature = st.one_of(
-    st.tuples(st.sampled_from(["primary", "tertiary", "residential", "bridleway", "", None]),
-              st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2)), min_size=0, max_size=4),
-              st.sampled_from(["LineString", "MultiLineString", "Point"]),
-              st.sampled_from(["", "yes", "-1", "no", None])),
+# mostly well-formed features (so that some files are routed), each of them possibly malformed
+_feature = st.tuples(
+    st.sampled_from(["primary", "primary", "tertiary", "residential", "residential", "bridleway", "", None]),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2)), min_size=0, max_size=4),
+    st.sampled_from(["LineString", "LineString", "LineString", "MultiLineString", "Point"]),
+    st.sampled_from(["", "yes", "-1", "no", None]),
 )
 _OUTCOMES = {"refused": 0, "routed": 0}
 
 
+# GDAL reports a Point without coordinates as a RuntimeWarning from inside pyogrio's C error handler, where
+# pytest's warnings-as-errors can only make it an "unraisable" warning: the file is still refused below.
+@pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
 @settings(max_examples=40, deadline=None)
-@given(st.lists(_feature, min_size=0, max_size=6), st.booleans())
+@given(st.lists(_feature, min_size=0, max_size=2), st.sampled_from([False, False, False, True]))
 def test_malformed_road_files(tmp_path_factory, features, truncate):
     """GeoJSON road layers with blank or unknown classes, points among lines, one-vertex and empty lines, odd
     oneway values, or cut off mid-file: either one input error naming the file, or a network on which every
@@ -391,7 +395,7 @@ def test_malformed_road_files(tmp_path_factory, features, truncate):
 
     doc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3826"}},
            "features": [{"type": "Feature", "properties": {"highway": h, "oneway": o}, "geometry": geometry(k, c)}
-                        for h, c, k, o in features]}
+                        for h, c, k, o in [("primary", [(0, 0), (4, 0), (4, 2)], "LineString", ""), *features]]}
     text = json.dumps(doc)
     path = tmp / "roads.geojson"
     path.write_text(text[: len(text) // 2] if truncate else text, encoding="utf-8")
