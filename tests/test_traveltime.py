@@ -190,7 +190,7 @@ def _networkx_minutes(net, origins, facilities):
     network's snapping slack by their projection, at the access speed. Minutes per origin."""
     import networkx as nx
 
-    from coverage.network import SNAP_SLACK_M
+    from coverage.snapping import SNAP_SLACK_M
 
     lines = net.lines.to_numpy()
     graph = nx.DiGraph()
