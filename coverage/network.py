@@ -228,6 +228,7 @@ def _file_hash(path: Path) -> str:
 
 def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     import pyogrio
+    import shapely
 
     from .geography import PROJECTED_CRS
 
@@ -238,13 +239,14 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         frame = pyogrio.read_dataframe(path, layer=layer)
     except Exception as exc:  # GDAL raises DataSourceError, DataLayerError, …
-        raise UnreadableFileError(path, f"not a readable line layer ({exc})") from exc
+        raise UnreadableFileError(path, f"not a readable line layer ({' '.join(str(exc).split())})") from exc
     if frame.crs is None:
         raise UnreadableFileError(path, "the layer has no coordinate reference system")
     types = set(frame.geometry.geom_type.dropna())
     if not types or not types <= {"LineString", "MultiLineString"}:
         raise UnreadableFileError(path, f"expected lines, found {', '.join(sorted(types)) or 'no geometry'}")
-    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty].explode(index_parts=False)
+    present = ~shapely.is_missing(frame.geometry.to_numpy())  # GeoSeries.notna() warns on empty geometries
+    frame = frame[present & ~frame.geometry.is_empty.to_numpy()].explode(index_parts=False)
     return frame.to_crs(PROJECTED_CRS).reset_index(drop=True)
 
 
@@ -332,7 +334,7 @@ def _graph(n: int, tail, head, km, minutes, oneway):
     # parallel edges: keep the fastest (sort so the fastest comes last, then coo → csr keeps sums; avoid sums)
     order = np.lexsort((-t, cols, rows))
     rows, cols, t, d = rows[order], cols[order], t[order], d[order]
-    last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True]
+    last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True][: len(rows)]  # no edge: none kept
     rows, cols, t, d = rows[last], cols[last], t[last], d[last]
     # csgraph treats an explicit 0 as "no edge": a zero-length edge costs a hair
     t = np.maximum(t, 1e-9)

@@ -663,6 +663,9 @@ def site_new_points(
     time_limit: float = 60.0,
     across_counties: bool = False,
     cross_sea: bool = False,
+    network=None,
+    radius_min: float | None = None,
+    access_kmh: float = 15.0,
 ) -> SitingPlan:
     """Where to put ``new`` points of ``category`` in ``county``, existing points kept.
 
@@ -705,22 +708,38 @@ def site_new_points(
         Existing points count when open on this date (default today).
     time_limit : float
         Seconds for the MILP (see :func:`maximal_covering`, :func:`set_cover`).
+    network : RoadNetwork or path, optional
+        A road network (:func:`coverage.read_network`): the service radius is then ``radius_min``
+        minutes by road from the village to the point (:func:`coverage.traveltime.cover_by_road`),
+        for the coverage matrix and the "before" figures alike; ``radius_km`` is not used. A
+        village with no road connection to a point is never counted within the radius.
+    radius_min : float, optional
+        Service radius in minutes by road; required with ``network``, refused without it.
+    access_kmh : float
+        With ``network``: speed of the straight legs between a point and the road.
 
     Returns
     -------
     SitingPlan
         The sites in rank order, before/after figures (``summary``) and the solver's result.
+        With ``network`` the summary's ``radius_km`` is None and it gains ``radius_min``,
+        ``distance`` ("minutes by road"), ``network`` (the file and its hash), ``access_kmh`` and
+        ``villages_off_network`` (villages farther than :data:`coverage.traveltime.MAX_SNAP_KM`
+        from every road: never within the radius).
 
     Raises
     ------
     InputError
         An unknown objective, a population objective without ``population`` or ``new``, a county
-        without townships, or no candidate site in the county.
+        without townships, no candidate site in the county, ``radius_min`` without ``network``
+        (or the reverse), a ``radius_min`` that is not a positive number of minutes, or a
+        ``network`` none of the county's villages is near.
     """
     import pandas as pd
 
     from .access import land_masses
     from .errors import InputError
+    from .traveltime import BY_ROAD
 
     if objective not in ("population", "children", "townships"):
         raise InputError(f"objective must be townships, population or children, got {objective!r}")
@@ -728,6 +747,7 @@ def site_new_points(
         raise InputError(f"objective={objective!r} needs village population: give population=")
     if new is None and objective != "townships":
         raise InputError("new= is required for the population objectives")
+    by_road = _by_road(network, radius_min)
     towns = townships[townships["county"] == county]
     if towns.empty:
         raise InputError(f"county {county!r} has no townships in the boundaries")
@@ -736,7 +756,12 @@ def site_new_points(
                             population=population, as_of=as_of, cross_sea=cross_sea,
                             across_counties=across_counties)
     cand = _candidate_sites(candidates, people["villages"], villages, townships, towns, county)
-    reach = _reach(people["points"], cand, lands, float(radius_km) * 1000.0, cross_sea)  # villages × candidates
+    if by_road is None:
+        reach = _reach(people["points"], cand, lands, float(radius_km) * 1000.0, cross_sea)  # villages × candidates
+    else:
+        net, limit = by_road
+        reach = _reach_by_road(net, people, cand, lands, limit, cross_sea=cross_sea,
+                               across_counties=across_counties, access_kmh=access_kmh)
     unserved = people["pop"] * ~people["reached_before"]
     covered_towns = set(people["facilities"]["towncode"])
     if objective == "townships":
@@ -751,7 +776,82 @@ def site_new_points(
                               county=county, category=category, objective=objective, radius_km=radius_km,
                               across_counties=across_counties, cross_sea=cross_sea,
                               has_pop=population is not None)
-    return SitingPlan(pd.DataFrame(rows), summary, result)
+    sites = pd.DataFrame(rows)
+    if by_road is not None:
+        summary = _road_summary(summary, by_road, access_kmh, people["off_network"])
+        sites["service_radius"] = f"{summary['radius_min']:g} {BY_ROAD}"
+        sites["network"] = summary["network"]
+    return SitingPlan(sites, summary, result)
+
+
+def _by_road(network, radius_min) -> tuple | None:
+    """``(road network, minutes)`` when siting by road, None for the straight line; refuses half of it."""
+    from .errors import InputError
+    from .traveltime import check_minutes, road_network
+
+    if network is None:
+        if radius_min is not None:
+            raise InputError(f"radius_min={radius_min!r} needs network= (a radius in minutes is by road)")
+        return None
+    if radius_min is None:
+        raise InputError("network= needs radius_min= (the service radius in minutes by road)")
+    limit = check_minutes("radius_min", radius_min)
+    return road_network(network), limit
+
+
+def _reach_by_road(net, people, cand, lands, limit: float, *, cross_sea: bool, across_counties: bool,
+                   access_kmh: float):
+    """Villages × candidates within ``limit`` minutes by road (the candidate is the destination), on the same
+    land mass unless ``cross_sea``; and ``people["reached_before"]`` replaced by the same measure to the
+    existing points (each county's own unless ``across_counties``)."""
+    import geopandas as gpd
+    import numpy as np
+
+    from .access import land_of
+    from .errors import InputError
+    from .geography import PROJECTED_CRS
+    from .traveltime import MAX_SNAP_KM, cover_by_road, minutes_to_nearest, off_network
+
+    vpts = people["points"]
+    origins = gpd.GeoSeries(gpd.points_from_xy(vpts["x"], vpts["y"]), crs=PROJECTED_CRS)
+    off = off_network(net, origins)
+    if len(off) and off.all():
+        raise InputError(f"network= covers no village of {vpts['county'].iloc[0]}: every one is more than "
+                         f"{MAX_SNAP_KM:g} km from its roads (a network of another region?)")
+    people["off_network"] = int(off.sum())
+    cxy = cand.geometry.to_crs(PROJECTED_CRS)
+    cland = land_of(np.asarray(cxy.values), lands)
+    vland = vpts["land"].to_numpy()
+    reach = cover_by_road(net, origins, cxy, limit_min=limit, access_kmh=access_kmh,
+                          origin_groups=None if cross_sea else vland, destination_groups=None if cross_sea else cland)
+    ex = people["existing"]
+
+    def groups(county, land):
+        county = np.full(len(land), "", dtype=object) if across_counties else np.asarray(county, dtype=object)
+        land = np.zeros(len(land), dtype=np.int64) if cross_sea else np.asarray(land, dtype=np.int64)
+        return np.array([f"{c}|{g}" for c, g in zip(county, land, strict=True)], dtype=object)
+
+    near = minutes_to_nearest(net, origins, gpd.GeoSeries(gpd.points_from_xy(ex["x"], ex["y"]), crs=PROJECTED_CRS),
+                              origin_groups=groups(vpts["county"], vland), facility_groups=groups(ex["county"],
+                                                                                                  ex["land"]),
+                              access_kmh=access_kmh)
+    people["reached_before"] = near["minutes"].to_numpy(dtype=float) <= limit
+    return reach
+
+
+def _road_summary(summary: dict, by_road: tuple, access_kmh: float, off_network: int) -> dict:
+    """The summary of a siting by road: the radius in minutes and the network it was measured on."""
+    from .traveltime import BY_ROAD, network_label
+
+    net, limit = by_road
+    out = {}
+    for key, value in summary.items():
+        if key == "radius_km":
+            out.update({"radius_km": None, "radius_min": limit, "distance": BY_ROAD, "network": network_label(net),
+                        "access_kmh": float(access_kmh), "villages_off_network": off_network})
+        else:
+            out[key] = value
+    return out
 
 
 def _people_served(facilities, townships, villages, towns, lands, *, category, radius_km, population, as_of,
@@ -777,7 +877,7 @@ def _people_served(facilities, townships, villages, towns, lands, *, category, r
     near = nearest_facility(vpts, existing, cross_sea=cross_sea, across_counties=across_counties)
     dist = near.set_index("code")["distance_km"].reindex(vpts["code"]).to_numpy(dtype=float) if len(near) else (
         np.full(len(vpts), np.nan))
-    return {"villages": vill, "points": vpts, "pop": pop, "facilities": fac,
+    return {"villages": vill, "points": vpts, "pop": pop, "facilities": fac, "existing": existing,
             "reached_before": dist <= float(radius_km)}
 
 

@@ -138,13 +138,22 @@ def nearest(
     partitions: Annotated[int | None, typer.Option(help="Dask partitions (default 2 per core).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Address of a Dask scheduler to run on (tcp://…).")] = None,
     public_column: PublicColumnOpt = None,
+    network: Annotated[Path | None, typer.Option(
+        "--network", help="Road network (GDAL line layer or .osm.pbf): also minutes by road (nearest_min, network_km, "
+        "snap_km).")] = None,
+    speeds: Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")] = None,
+    road_class_column: Annotated[
+        str | None, typer.Option("--road-class-column", help="Road-class column of --network.")] = None,
+    access_kmh: Annotated[float, typer.Option(
+        "--access-kmh", help="Speed (km/h) of the straight legs between a point and the road network.")] = 15.0,
 ) -> None:
     """Distance from every point to the nearest open facility of each programme (km, straight line).
 
     Writes OUT with one row per input row × programme: its own columns (personal ones left out),
     status (located / outside / rejected), reason and the distance (none when outside or rejected,
     nor to other counties' facilities unless --across-counties); rejected rows also to
-    OUT's name + .rejected.csv.
+    OUT's name + .rejected.csv. With --network also nearest_min (minutes by road to the fastest
+    point), network_km, snap_km and travel_reason (why a point has no minutes).
     """
     with failing():
         from ..bulk import ENGINES
@@ -156,15 +165,32 @@ def nearest(
         when = parse_as_of(as_of)
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
         check_positive("--partitions", partitions)
+        check_positive("--access-kmh", access_kmh)
+        if network is None and (speeds is not None or road_class_column is not None):
+            from .exits import OptionError
+
+            raise OptionError("--speeds" if speeds is not None else "--road-class-column", "needs --network FILE")
         towns = load_townships()
         with progress.step("讀取清冊 reading registries"):
             registry = read_facilities(facilities or [get_path("registry")], townships=towns)
         cats = resolve_category_options(category, set(registry.facilities["category"]))
+        net = None
+        if network is not None:
+            from ..traveltime import road_network
+
+            with progress.step("讀取道路網 reading the road network"):
+                net = road_network(network, speeds=speeds, road_class_column=road_class_column)
         pts = _read_points(points, engine, partitions)
         with progress.step("最近據點 nearest services"):
             result = run_nearest(pts, registry.facilities, towns, as_of=when, categories=cats, cross_sea=cross_sea,
                                  across_counties=across_counties, engine=engine, npartitions=partitions,
                                  client=_client(scheduler), public_columns=public_column or ())
+        if net is not None:
+            from ..traveltime import nearest_minutes
+
+            with progress.step("路網時間 minutes by road"):
+                result = nearest_minutes(result, registry.facilities, towns, network=net, as_of=when,
+                                         cross_sea=cross_sea, across_counties=across_counties, access_kmh=access_kmh)
         rejected = _write_points(result, pts, points, out)
     _note_dropped(pts, public_column)
     first = result[result["category"] == result["category"].iloc[0]] if len(result) else result
@@ -176,7 +202,26 @@ def nearest(
             continue
         typer.echo(f"{cat}: median {row['median']:.1f} km, max {row['max']:.1f} km over {int(row['count']):,} "
                    "located points")
+    if net is not None:
+        _echo_minutes(result, net.source)
     typer.echo(f"wrote {out}")
+
+
+def _echo_minutes(result: Any, source: str) -> None:
+    """Per programme: median and max minutes by road, and how many located points have none."""
+    from ..traveltime import BY_ROAD
+
+    typer.echo(f"road network: {source}")
+    located = result[result["status"] == "located"]
+    for cat, part in located.groupby("category", sort=False):
+        minutes = part["nearest_min"].dropna()
+        none = len(part) - len(minutes)
+        missing = f"; {none:,} located points without minutes (see travel_reason)" if none else ""
+        if not len(minutes):
+            typer.echo(f"{cat}: no located point has minutes by road (see travel_reason)")
+            continue
+        typer.echo(f"{cat}: median {minutes.median():.1f}, max {minutes.max():.1f} {BY_ROAD} over "
+                   f"{len(minutes):,} located points{missing}")
 
 
 _CHANGE_LABELS = {"opened": "新增", "closed": "裁撤", "moved": "遷移", "renamed": "更名", "unchanged": "未變"}

@@ -555,11 +555,21 @@ def print_siting(plan: Any, county: str, category: str, *, objective: str, radiu
         first = rejected.iloc[0]
         typer.echo(f"note: {rejected_rows(rejected)} candidate rows rejected, e.g. row {first['row']}: "
                    f"{first['reason']}")
-    print_frame(plan.sites, f"建議新設點 {county} {category}（{objective}, {radius_km:g} km）",
-                hide=("towncode", "county"))
+    radius = f"{radius_km:g} km"
+    if s.get("radius_min") is not None:  # sited by road (site --network)
+        radius = f"{s['radius_min']:g} {s['distance']}"
+    print_frame(plan.sites, f"建議新設點 {county} {category}（{objective}, {radius}）",
+                hide=("towncode", "county", "service_radius", "network"))
+    if s.get("radius_min") is not None:
+        typer.echo(f"service radius {radius} on {s['network']} (off-road legs at {s['access_kmh']:g} km/h)")
+        if s.get("villages_off_network"):
+            from ..traveltime import MAX_SNAP_KM
+
+            typer.echo(f"note: {s['villages_off_network']} villages are off the road network (no road within "
+                       f"{MAX_SNAP_KM:g} km): never within the radius")
     if not population:
         typer.echo("note: no --population given; townships are ranked without population (ties by township code)")
-    people = (f"; people within {radius_km:g} km {s['population_within_radius_before']:,} → "
+    people = (f"; people within {radius} {s['population_within_radius_before']:,} → "
               f"{s['population_within_radius_after']:,}") if population else ""
     typer.echo(
         f"townships covered {s['townships_covered_before']}/{s['townships_total']} ({s['rate_before']}%) → "

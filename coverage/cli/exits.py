@@ -50,7 +50,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "radius_km": "--radius-km", "candidates": "--candidates", "time_limit": "--time-limit", "engine": "--engine",
     "npartitions": "--partitions", "scheduler": "--scheduler", "level": "--level", "basemap": "--basemap",
     "offline": "--offline", "add": "--add", "remove": "--remove", "scenario": "--scenario",
-    "within_min": "--within-min", "catchment_min": "--catchment-min",
+    "within_min": "--within-min", "catchment_min": "--catchment-min", "radius_min": "--radius-min",
 }
 
 # ``name=`` (the parameter itself) or ``name=value``; never inside a quoted value the user typed.

@@ -142,18 +142,21 @@ def targets(
 
 
 @with_options("facilities add remove scenario county category definition as_of boundaries population age_group "
-              "xy_datum distance_km across_counties")
+              "xy_datum distance_km network speeds road_class_column access_kmh within_min across_counties")
 def whatif(
     opts: RunOptions,
     add: Annotated[list[str] | None, typer.Option("--add", help="縣市鄉鎮市區:category; repeatable.")] = None,
     remove: Annotated[list[str] | None, typer.Option("--remove", help="Facility name; repeatable.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="CSV with action (add/remove) and target columns.")] = None,
+    within_min: Annotated[float, typer.Option(
+        "--within-min", help="Share of population within this many minutes by road (with --network).")] = 30.0,
 ) -> None:
     """Recompute coverage with facilities added/removed and print before → after.
 
     With --population also the share of people (of --age-group) living in covered townships, and
     of those within --distance-km of a point where it changes (each county's own points unless
-    --across-counties, as in report and site).
+    --across-counties, as in report and site); with --network also of those within --within-min
+    minutes by road.
     """
     with failing():
         from ..geography import load_townships
@@ -165,6 +168,10 @@ def whatif(
         check_xy_datum(opts.xy_datum)
         if not add and not remove and not scenario:
             raise OptionError("--add", "nothing to change: give --add, --remove or --scenario")
+        if opts.network is not None and opts.population is None:
+            raise OptionError("--network", "the what-if in minutes is a share of people: give --population FILE")
+        check_positive("--within-min", within_min)
+        check_positive("--access-kmh", opts.access_kmh)
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         present = set(registry.facilities["category"])
@@ -173,16 +180,46 @@ def whatif(
         pop, group = _population(opts, towns)
         table = run_whatif(registry.facilities, towns, adds, removes, definition=definition, as_of=when,
                            counties=counties, categories=cats, population=pop, age_group=group)
-        within = None
+        within = by_road = None
         if pop is not None:
             from ..access import whatif_within
             from ..plan import apply_scenario
 
-            within = whatif_within(registry.facilities, apply_scenario(registry.facilities, towns, adds, removes),
-                                   towns, pop, group=group, distance_km=opts.distance_km, as_of=when,
-                                   counties=counties, categories=cats, across_counties=opts.across_counties)
+            after = apply_scenario(registry.facilities, towns, adds, removes)
+            within = whatif_within(registry.facilities, after, towns, pop, group=group, distance_km=opts.distance_km,
+                                   as_of=when, counties=counties, categories=cats,
+                                   across_counties=opts.across_counties)
+            net = _road_network(opts)
+            if net is not None:
+                from ..traveltime import whatif_within_minutes
+
+                with progress.step("路網時間 minutes by road"):
+                    by_road = whatif_within_minutes(registry.facilities, after, towns, pop, network=net,
+                                                    within_min=within_min, group=group, as_of=when,
+                                                    counties=counties, categories=cats,
+                                                    across_counties=opts.across_counties, access_kmh=opts.access_kmh)
     print_whatif(table, within, population=pop is not None, distance_km=opts.distance_km,
                  across_counties=opts.across_counties)
+    if by_road is not None:
+        _print_within_minutes(by_road, within_min, net.source, across_counties=opts.across_counties)
+
+
+def _print_within_minutes(table: Any, within_min: float, source: str, *, across_counties: bool) -> None:
+    """People within ``within_min`` minutes by road before → after, beside the straight-line figure."""
+    from ..traveltime import BY_ROAD
+
+    whose = "every county's points" if across_counties else "each county's own points"
+    label = f"{within_min:g} {BY_ROAD}"
+    if not len(table):
+        typer.echo(f"people within {label} of a point ({whose}): unchanged; road network: {source}")
+        return
+    shown = table.assign(**{f"≤{within_min:g}min": [
+        f"{a:,}/{t:,} ({ra:.1f}%) → {b:,}/{t:,} ({rb:.1f}%)"
+        for a, b, t, ra, rb in zip(table["people_within_min_before"], table["people_within_min_after"],
+                                   table["people_placed"], table["within_min_rate_before"],
+                                   table["within_min_rate_after"], strict=True)]})
+    print_frame(shown[["county", "category", f"≤{within_min:g}min"]], f"路網 people within {label} ({whose})")
+    typer.echo(f"road network: {source}")
 
 
 def _changes(add: list[str], remove: list[str], scenario: Path | None, registry: Any, towns: Any
@@ -211,14 +248,17 @@ def _changes(add: list[str], remove: list[str], scenario: Path | None, registry:
 _OBJECTIVES = ("townships", "population", "children")
 
 
-@with_options("county category new radius_km objective population candidates facilities as_of time_limit boundaries "
-              "out no_map offline xy_datum across_counties")
+@with_options("county category new radius_km radius_min network speeds road_class_column access_kmh objective "
+              "population candidates facilities as_of time_limit boundaries out no_map offline xy_datum "
+              "across_counties")
 def site(
     opts: RunOptions,
     county: Annotated[str, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣.")],
     category: Annotated[str, typer.Option(help="Programme, e.g. community_support_point.")],
     new: Annotated[int | None, typer.Option("--new", help="Number of new points (townships: default fewest)")] = None,
     radius_km: Annotated[float, typer.Option("--radius-km", help="Service radius, km.")] = 5.0,
+    radius_min: Annotated[float | None, typer.Option(
+        "--radius-min", help="Service radius in minutes by road (with --network, instead of --radius-km).")] = None,
     objective: Annotated[str, typer.Option(help="townships, population or children.")] = "townships",
     population: Annotated[Path | None, typer.Option(help="MOI village population file.")] = None,
     candidates: Annotated[
@@ -236,7 +276,8 @@ def site(
     """Recommend where k new points should go (MCLP / set cover, solved exactly with HiGHS).
 
     Writes sites.csv, sites.json and the map sites_<county>_<category>.html (existing points,
-    township fill 現況/新增後, numbered new sites and their service radius).
+    township fill 現況/新增後, numbered new sites and their service radius). With --network and
+    --radius-min the radius is minutes by road (no map: its circles are straight lines).
     """
     with failing():
         from .. import run_coverage
@@ -247,6 +288,7 @@ def site(
         check_xy_datum(opts.xy_datum)
         objective = _check_siting(objective, population=population, new=new, radius_km=radius_km,
                                   time_limit=time_limit)
+        _check_by_road(opts, radius_min)
         towns = load_townships(opts.boundaries)
         county_name = resolve_county_option(county, towns)
         cat: str | None
@@ -262,12 +304,18 @@ def site(
             cat = resolve_category_option(category, set(report.registry.facilities["category"]))
         pop = _village_population(population, objective) if population else None
         cand, cand_notes, cand_rejected = _candidates(candidates, cat, towns, opts.xy_datum)
+        net = _road_network(opts)
+        by_road = {} if net is None else {"network": net, "radius_min": radius_min, "access_kmh": opts.access_kmh}
         with progress.step("選址 siting"):
             plan = site_new_points(report.registry.facilities, towns, load_villages(), county=county_name,
                                    category=cat, new=new, radius_km=radius_km, objective=objective, population=pop,
                                    candidates=cand, as_of=report.as_of, time_limit=time_limit,
-                                   across_counties=opts.across_counties)
-        written = _write_siting(report, plan, out, map_=not no_map, offline=offline)
+                                   across_counties=opts.across_counties, **by_road)
+        if net is not None:
+            cand_notes = [*cand_notes, f"road network {net.source}"]
+            if not no_map:
+                cand_notes.append("no map with --network: the siting map draws straight-line circles")
+        written = _write_siting(report, plan, out, map_=not no_map and net is None, offline=offline)
     print_siting(plan, county_name, cat, objective=objective, radius_km=radius_km, population=pop is not None,
                  notes=cand_notes, rejected=cand_rejected, written=written)
 
@@ -284,6 +332,26 @@ def _check_siting(objective: str, *, population: Path | None, new: int | None, r
     check_positive("--radius-km", radius_km)
     check_positive("--time-limit", time_limit)
     return objective
+
+
+def _check_by_road(opts: RunOptions, radius_min: float | None) -> None:
+    """``--network`` and ``--radius-min`` go together (usage errors, exit 2)."""
+    if radius_min is not None and opts.network is None:
+        raise OptionError("--radius-min", "needs --network FILE (a service radius in minutes is by road)")
+    if opts.network is not None and radius_min is None:
+        raise OptionError("--network", "siting by road needs --radius-min MINUTES (the service radius)")
+    check_positive("--radius-min", radius_min)
+    check_positive("--access-kmh", opts.access_kmh)
+
+
+def _road_network(opts: RunOptions) -> Any:
+    """The road network of ``--network`` (with ``--speeds`` and ``--road-class-column``), or None."""
+    if opts.network is None:
+        return None
+    from ..traveltime import road_network
+
+    with progress.step("讀取道路網 reading the road network"):
+        return road_network(opts.network, speeds=opts.speeds, road_class_column=opts.road_class_column)
 
 
 def _candidates(candidates: str, category: str, towns: Any, xy_datum: str) -> tuple[Any, list[str], Any]:
