@@ -6,10 +6,10 @@ some villages of a township (文蘭村、銅門村 from 吉安), or part of a to
 does not name (鳳山區 north and south of 國泰路). Here they become
 
 * :func:`service_area_text` — the popup's 服務區域 line, with the village parts;
-* :func:`catchment_outlines` — per centre one outline: the union of its whole townships and its
-  villages where a township is split (``g``), and, drawn dashed, the townships it serves only in
-  part without named villages (``gp``); each centre an outline colour that differs from those of
-  the centres whose areas touch or overlap it.
+* :func:`catchment_outlines` — per centre the polygons of the map its area is made of (whole
+  townships, villages where a township is split; dashed, the townships it serves only in part
+  without named villages), from which the page draws one outline, and an outline colour that
+  differs from those of the centres whose areas touch or overlap it.
 
 This module imports only the leaves :mod:`coverage.maps.escape`, :mod:`coverage.maps.geometry` and
 :mod:`coverage.maps.schema` of the package.
@@ -105,8 +105,15 @@ def _colours(geoms: list) -> list[str]:
 
 def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str, Any]]]],
                        townships: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
-                       tolerance_m: float, q: int) -> list[Area]:
-    """One outline per facility with a service area: the ``areas`` of a county map's payload.
+                       tolerance_m: float, q: int, *, town_index: Mapping[str, int],
+                       village_index: Mapping[str, int] | None = None) -> list[Area]:
+    """One catchment per facility with a service area: the ``areas`` of a county map's payload.
+
+    A catchment names the payload's polygons it is made of — townships ``ti`` (whole), ``tp`` (served
+    in part, villages not named) and, on a village-level map, villages ``vi`` — and the page draws its
+    outline from their shared display geometry (edges two members share are inside). Only what the
+    payload lacks is sent as geometry: on a township-level map the villages of a split township, and
+    any township not on the map (``g``; ``gp`` for a partly served one).
 
     Parameters
     ----------
@@ -120,15 +127,19 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
         Village boundaries (``villcode``, ``towncode``, polygons) for ``except``/``only`` parts; None
         when no part needs them.
     tolerance_m : float
-        Simplification tolerance (metres) of the outlines.
+        Simplification tolerance (metres) of the geometry sent.
     q : int
         Coordinate quantum (:data:`coverage.maps.geometry.QUANTUM`).
+    town_index : mapping of str to int
+        Towncode → index in the payload's ``towns``.
+    village_index : mapping of str to int, optional
+        Villcode → index in the payload's ``villages`` (a village-level map).
 
     Returns
     -------
     list of Area
-        In the order of ``areas``: ``f``, ``k``, ``n``, outline colour ``c``, the solid outline ``g``, the
-        dashed outline ``gp`` of the partly served townships, and the tooltip HTML ``t``.
+        In the order of ``areas``: ``f``, ``k``, ``n``, outline colour ``c`` (touching catchments
+        differ), ``ti``, ``tp``, ``vi``, ``g``, ``gp`` and the tooltip HTML ``t``.
     """
     import geopandas as gpd
     import shapely
@@ -138,9 +149,12 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
     towns = townships.set_index("towncode").geometry.to_crs(PROJECTED_CRS)
     vills = None if villages is None else villages.set_index("villcode")
     vgeom = None if vills is None else vills.geometry.to_crs(PROJECTED_CRS)
-    solid, dashed = [], []
+    members, extra, extra_part, footprint = [], [], [], []
     for _f, _k, _name, _text, parts in areas:
-        pieces, partly = [], []
+        ti: list[int] = []
+        tp: list[int] = []
+        vi: list[int] = []
+        pieces, partly, every = [], [], []
         for p in parts:
             code = str(p["towncode"])
             if code not in towns.index:
@@ -149,14 +163,24 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
             if p["part"] in ("except", "only") and chosen and vills is not None and vgeom is not None:
                 mine = vills.index[vills["towncode"] == code]
                 keep = [v for v in mine if (v in chosen) == (p["part"] == "only")]
-                pieces += list(shapely.make_valid(vgeom.loc[keep].to_numpy()))
-            elif p["part"] == "partial":
-                partly.append(shapely.make_valid(towns.loc[code]))
+                geoms = list(shapely.make_valid(vgeom.loc[keep].to_numpy()))
+                every += geoms
+                if village_index is not None and all(v in village_index for v in keep):
+                    vi += [village_index[v] for v in keep]
+                else:
+                    pieces += geoms
+                continue
+            geom = shapely.make_valid(towns.loc[code])
+            every.append(geom)
+            if code in town_index:
+                (tp if p["part"] == "partial" else ti).append(town_index[code])
             else:
-                pieces.append(shapely.make_valid(towns.loc[code]))
-        solid.append(shapely.union_all(pieces, grid_size=1.0) if pieces else None)
-        dashed.append(shapely.union_all(partly, grid_size=1.0) if partly else None)
-    colours = _colours([s if d is None else d if s is None else s.union(d) for s, d in zip(solid, dashed, strict=True)])
+                (partly if p["part"] == "partial" else pieces).append(geom)
+        members.append((ti, tp, vi))
+        extra.append(shapely.union_all(pieces, grid_size=1.0) if pieces else None)
+        extra_part.append(shapely.union_all(partly, grid_size=1.0) if partly else None)
+        footprint.append(shapely.union_all(every, grid_size=1.0) if every else None)
+    colours = _colours(footprint)
 
     def encoded(geoms: list) -> list:
         present = [g for g in geoms if g is not None and not g.is_empty]
@@ -165,9 +189,11 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
         return [encode_geometry(next(simple), q) if g is not None and not g.is_empty else [] for g in geoms]
 
     out: list[Area] = []
-    for (f, k, name, text, _parts), colour, g, gp in zip(areas, colours, encoded(solid), encoded(dashed), strict=True):
+    for (f, k, name, text, _parts), colour, (ti, tp, vi), g, gp in zip(
+            areas, colours, members, encoded(extra), encoded(extra_part), strict=True):
         tooltip = (f'<div class="sn-tt"><b>{name}</b><div>服務區域：{text}</div>'
-                   + ('<div class="sn-note">虛線：僅服務該鄉鎮市區的一部分（公告未列村里）</div>' if gp else "")
+                   + ('<div class="sn-note">虛線：僅服務該鄉鎮市區的一部分（公告未列村里）</div>' if tp or gp else "")
                    + "</div>")
-        out.append({"f": f, "k": k, "n": name, "c": colour, "g": g, "gp": gp, "t": tooltip})
+        out.append({"f": f, "k": k, "n": name, "c": colour, "ti": ti, "tp": tp, "vi": vi, "g": g, "gp": gp,
+                    "t": tooltip})
     return out

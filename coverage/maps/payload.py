@@ -455,7 +455,8 @@ def map_payload(
          "lp": [round(float(labels.loc[code].y), 5), round(float(labels.loc[code].x), 5)]}
         for code, name in zip(codes, towns["township"], strict=True)
     ]
-    fac_payload, areas = _facility_payload(report, cats, codes, styles, townships, villages, county, tol, q)
+    fac_payload, areas = _facility_payload(report, cats, codes, styles, townships, villages, county, tol, q,
+                                           villcodes)
     payload: MapPayload = {
         "q": q,
         "level": level,
@@ -538,13 +539,13 @@ def _village_geometry(towns: gpd.GeoDataFrame, codes: list[str], villages: gpd.G
 def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
                       styles: dict[str, dict[str, str]], townships: gpd.GeoDataFrame,
                       villages: gpd.GeoDataFrame | None, county: str | None,
-                      tol: float, q: int) -> tuple[list[Facility], list[Area]]:
+                      tol: float, q: int, villcodes: list[str] | None) -> tuple[list[Facility], list[Area]]:
     """The service points of ``cats`` in the townships ``codes`` that are not closed on the report's date,
     and, on a county map (``county`` given), the outlines of their service areas.
 
     ``townships`` (every township of the boundaries) names the townships of their service areas;
     ``villages`` (default: the bundled ones, read only when a service area is split by village) their
-    village parts.
+    village parts; ``villcodes``, the payload's villages on a village-level map.
     """
     from ..measure import facility_state
     from ..serviceareas import facility_service_areas
@@ -563,6 +564,7 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
 
         vill = load_villages() if villages is None else villages
     village_names = None if vill is None else dict(zip(vill["villcode"], vill["village"], strict=True))
+    village_index = None if villcodes is None else {c: i for i, c in enumerate(villcodes)}
     popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
                              town_names=town_names, service_areas=areas, village_names=village_names)
     cat_index = {c: i for i, c in enumerate(cats)}
@@ -579,7 +581,8 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
             todo.append((len(out), cat_index[cat], item["n"],
                          service_area_text(areas[label], own, town_names, village_names), areas[label]))
         out.append(item)
-    outlines = catchment_outlines(todo, townships, vill, tol, q) if todo else []
+    outlines = (catchment_outlines(todo, townships, vill, tol, q, town_index={c: i for i, c in enumerate(codes)},
+                                   village_index=village_index) if todo else [])
     return out, outlines
 
 

@@ -100,8 +100,11 @@ class Area(TypedDict):
     k: int  #: category index
     n: str  #: facility name (escaped)
     c: str  #: outline colour
-    g: Geometry  #: the townships and villages it serves
-    gp: Geometry  #: townships it serves only in part, villages not named (drawn dashed)
+    ti: list[int]  #: indices in ``towns`` of the townships it serves whole
+    tp: list[int]  #: indices in ``towns`` of the townships it serves only in part, villages not named (dashed)
+    vi: list[int]  #: indices in ``villages`` of the villages of split townships it serves (village-level maps)
+    g: Geometry  #: what else it serves, not among the payload's polygons (villages on a township-level map)
+    gp: Geometry  #: … of which served only in part (dashed)
     t: str  #: tooltip HTML
 
 

@@ -291,17 +291,48 @@ function safetynetDraw(map, D, tiles) {
   }
 
   // 服務區域: the catchment of each point of the shown programme, outlined in its own colour (dashed: a township
-  // served only in part, its villages not named); hovering an outline names the point.
+  // served only in part, its villages not named); hovering an outline names the point. A catchment lists the
+  // map's polygons it is made of; its outline is their edges that no two of them share (neighbours share edges).
   var A = D.areas || null, areas = null, areaShapes = [], areaLit = null;
+  function areaPolygons(a) {
+    var polys = [];
+    a.ti.forEach(function (i) { polys = polys.concat(towns[i].ll); });
+    a.vi.forEach(function (j) { polys = polys.concat(villages[j].ll); });
+    return polys.concat(decode(a.g));
+  }
+  function outerEdges(polys) {
+    var seen = {}, keys = [];
+    polys.forEach(function (poly) {
+      poly.forEach(function (r) {
+        for (var k = 0; k < r.length; k++) {
+          var a = r[k], b = r[(k + 1) % r.length];
+          var key = a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a + "|" + b : b + "|" + a;
+          if (seen[key]) { seen[key].n += 1; } else { seen[key] = {n: 1, s: [a, b]}; keys.push(key); }
+        }
+      });
+    });
+    return keys.filter(function (k) { return seen[k].n === 1; }).map(function (k) { return seen[k].s; });
+  }
   function areaShape(a, j, lit) {
-    var g = L.featureGroup(), opts = {pane: "snAreas", color: a.c, weight: lit ? 5 : 3, fill: !!lit,
-                                      fillColor: a.c, fillOpacity: lit ? 0.18 : 0, interactive: !lit};
-    [[a.g, ""], [a.gp, " sn-area-part"]].forEach(function (part) {
-      if (!part[0].length) { return; }
-      var o = L.extend({}, opts, {dashArray: part[1] ? "7 5" : null,
-                                  className: (lit ? "sn-area-lit" : "sn-area") + part[1] + " sn-area-" + j});
-      var poly = L.polygon(decode(part[0]), o).addTo(g);
-      if (!lit) { poly.bindTooltip(a.t, {sticky: true, className: "sn-tooltip sn-area-tooltip"}); }
+    var g = L.featureGroup(), polys = areaPolygons(a), part = [];
+    a.tp.forEach(function (i) { part = part.concat(towns[i].ll); });
+    part = part.concat(decode(a.gp));
+    if (lit) {  // the highlight of a popup: the area filled, under a heavier outline
+      L.polygon(polys.concat(part), {pane: "snAreas", stroke: false, fillColor: a.c, fillOpacity: 0.18,
+                                     interactive: false, className: "sn-area-lit sn-area-" + j}).addTo(g);
+    }
+    var style = {pane: "snAreas", color: a.c, weight: lit ? 5 : 3, interactive: !lit};
+    var lines = [];
+    if (polys.length) {
+      lines.push(L.polyline(outerEdges(polys), L.extend({className: "sn-area sn-area-" + j}, style)));
+    }
+    if (part.length) {
+      lines.push(L.polygon(part, L.extend({fill: false, dashArray: "7 5", className: "sn-area sn-area-part sn-area-" + j},
+                                          style)));
+    }
+    lines.forEach(function (line) {
+      if (!lit) { line.bindTooltip(a.t, {sticky: true, className: "sn-tooltip sn-area-tooltip"}); }
+      line.addTo(g);
     });
     return g;
   }
