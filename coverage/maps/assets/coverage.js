@@ -103,7 +103,7 @@ function safetynetDraw(map, D, tiles) {
   map.createPane("snOutline").style.zIndex = 440;
   map.createPane("snGaps").style.zIndex = 450;
   map.createPane("snLabels").style.zIndex = 460;
-  if (D.areas) { map.createPane("snAreas").style.zIndex = 445; }
+  if (D.areas) { map.createPane("snAreas").style.zIndex = 455; }  // above the red gap outlines
   if (T && T.v) { map.createPane("snTravel").style.zIndex = 420; }
 
   function control(position, html, cls) {
