@@ -322,13 +322,10 @@ function safetynetDraw(map, D, tiles) {
                                      interactive: false, className: "sn-area-lit sn-area-" + j}).addTo(g);
     }
     var style = {pane: "snAreas", color: a.c, weight: lit ? 5 : 3, interactive: !lit};
-    var lines = [];
-    if (polys.length) {
-      lines.push(L.polyline(outerEdges(polys), L.extend({className: "sn-area sn-area-" + j}, style)));
-    }
+    var cls = (lit ? "sn-area-lit sn-area-line" : "sn-area") + " sn-area-" + j, lines = [];
+    if (polys.length) { lines.push(L.polyline(outerEdges(polys), L.extend({className: cls}, style))); }
     if (part.length) {
-      lines.push(L.polygon(part, L.extend({fill: false, dashArray: "7 5", className: "sn-area sn-area-part sn-area-" + j},
-                                          style)));
+      lines.push(L.polygon(part, L.extend({fill: false, dashArray: "7 5", className: cls + " sn-area-part"}, style)));
     }
     lines.forEach(function (line) {
       if (!lit) { line.bindTooltip(a.t, {sticky: true, className: "sn-tooltip sn-area-tooltip"}); }
