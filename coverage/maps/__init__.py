@@ -7,9 +7,12 @@ those below it):
   siting map; writes them with their offline web assets (``lib/``);
 * :mod:`~coverage.maps.static` — printable county figures (PNG, matplotlib);
 * :mod:`~coverage.maps.payload` — what a page shows, as plain data (:func:`map_payload`);
+* :mod:`~coverage.maps.catchments` — the service areas (服務區域) of the points: outlines and popup text;
+* :mod:`~coverage.maps.travel` — minutes by road (``report.travel``): township tooltips, the village layer;
 * :mod:`~coverage.maps.population` — the population layer of the payload: people, distances,
   computed flags, gap priorities;
-* :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
+* :mod:`~coverage.maps.geometry` — display geometry (simplified as a coverage, quantised, delta-encoded),
+  :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
   :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves.
 
 The page's own script and style are files of the package, ``assets/coverage.js`` and
