@@ -329,9 +329,9 @@ def facility_service_areas(facilities: pd.DataFrame, table: pd.DataFrame | None 
     for label, serves, ident in zip(facilities.index, facilities["serves"], ids, strict=True):
         if not isinstance(serves, (tuple, list)) or not serves:
             continue
-        parts = official.get(str(ident)) if isinstance(ident, str) and ident else None
-        if parts and {p["towncode"] for p in parts} == set(serves):
-            out[label] = [dict(p) for p in parts]
+        found = official.get(str(ident)) if isinstance(ident, str) and ident else None
+        if found and {p["towncode"] for p in found} == set(serves):
+            out[label] = [dict(p) for p in found]
         else:
             out[label] = [{"towncode": str(c), "part": "whole", "villcodes": (), "note": ""}
                           for c in dict.fromkeys(serves)]

@@ -154,7 +154,9 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
         ti: list[int] = []
         tp: list[int] = []
         vi: list[int] = []
-        pieces, partly, every = [], [], []
+        pieces: list[Any] = []
+        partly: list[Any] = []
+        every: list[Any] = []
         for p in parts:
             code = str(p["towncode"])
             if code not in towns.index:

@@ -569,7 +569,7 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
                              town_names=town_names, service_areas=areas, village_names=village_names)
     cat_index = {c: i for i, c in enumerate(cats)}
     out: list[Facility] = []
-    todo = []
+    todo: list[tuple[int, int, str, str, list[dict[str, Any]]]] = []
     for label, cat, lat, lon, name, prec, state, popup, own in zip(
             fac.index, fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"], fstate, popups,
             fac["county"], strict=True):
