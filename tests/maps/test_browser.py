@@ -718,7 +718,9 @@ def test_no_data_townships_are_grey_and_say_so(open_map):
         return out; }""", next(t["c"] for t in none if "臺中市" in t["t"]))
     assert "無資料" in text and "不以缺口計" in text
     assert m.payload["cats"][k]["data"] == "partial"  # nationwide: some counties have data, some none
-    assert "部分資料" in m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    # the national figure counts only the counties with complete data, and the layer control says so
+    label = m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    assert f"{m.payload['cats'][k]['rate']:.1f}%（{m.payload['cats'][k]['cc']} 縣市完整資料）" in label
     assert "無資料" in m.page.inner_text(".sn-legend")
     assert m.errors == []
 
@@ -799,7 +801,7 @@ def test_national_headline_says_how_many_counties_are_complete(open_map):
     assert f"涵蓋 {c['covered']}/{c['total']} 鄉鎮市區（{c['rate']:.1f}%）" in text
     assert f"（{c['cc']} 縣市完整資料，共 {c['cn']} 縣市）" in text
     label = m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
-    assert f"{c['cc']} 縣市完整資料" in label
+    assert f"{c['rate']:.1f}%（{c['cc']} 縣市完整資料）" in label
     assert m.errors == []
 
 

@@ -247,8 +247,9 @@ function safetynetDraw(map, D, tiles) {
     g.on("add", function () { activate(i); });
     g.on("remove", function () { deactivate(i); });
     groups.push(g);
-    var figure = c.data === "none" ? "無資料" : c.cc === 0 ? "部分資料" : c.covered + "/" + c.total + "（" +
-      c.rate.toFixed(1) + "%）" + (c.cc !== undefined ? completeNote(c) : c.data === "partial" ? " 部分資料" : "");
+    var figure = c.data === "none" ? "無資料" : c.cc === 0 ? "部分資料" : c.cc !== undefined ?
+      c.rate.toFixed(1) + "%（" + c.cc + " 縣市完整資料）" :
+      c.covered + "/" + c.total + "（" + c.rate.toFixed(1) + "%）" + (c.data === "partial" ? " 部分資料" : "");
     overlays['<span class="sn-layer sn-data-' + c.data + '" data-cat="' + i + '">' + c.icon + " " + c.label +
              " <small>" + figure + "</small></span>"] = g;
   });
