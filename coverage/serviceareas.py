@@ -27,8 +27,10 @@ from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
+    import pandas as pd
 
-__all__ = ["AREA_PARTS", "ServiceArea", "parse_service_area", "service_area_table"]
+__all__ = ["AREA_PARTS", "ServiceArea", "facility_service_areas", "load_service_areas", "parse_service_area",
+           "service_area_table"]
 
 #: The kinds of part a township can be in a service area.
 AREA_PARTS = ("whole", "except", "only", "partial")
@@ -260,3 +262,77 @@ def service_area_table(areas: dict[str, ServiceArea], villages: gpd.GeoDataFrame
         rows += [{"id": ident, "towncode": "", "part": "unresolved", "villcode": "", "note": u}
                  for u in area.unresolved]
     return pd.DataFrame(rows, columns=["id", "towncode", "part", "villcode", "note"])
+
+
+def load_service_areas() -> pd.DataFrame:
+    """The bundled official service areas (``geodata/service_areas.csv``, :func:`service_area_table` of
+    the national registry's centres): one row per centre × township (× village).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``id, towncode, part, villcode, note`` as text (blank cells ``""``); ``part`` is one of
+        :data:`AREA_PARTS` or ``unresolved``.
+    """
+    import csv
+
+    import pandas as pd
+
+    from .datasets import get_path
+
+    lines = get_path("service_areas").read_text(encoding="utf-8").splitlines()
+    rows = list(csv.DictReader(x for x in lines if not x.startswith("#")))
+    return pd.DataFrame(rows, columns=["id", "towncode", "part", "villcode", "note"]).fillna("")
+
+
+def facility_service_areas(facilities: pd.DataFrame, table: pd.DataFrame | None = None) -> dict:
+    """The service area of each facility that has one, as township parts (villages where a township is split).
+
+    A facility whose ``id`` is in ``table`` (the official areas, default :func:`load_service_areas`) and
+    whose ``serves`` names the same townships takes the parts of the table: ``whole``, ``except`` (all
+    villages but ``villcodes``), ``only`` (just ``villcodes``) or ``partial`` (part of the township, the
+    villages not named). Any other facility with a ``serves`` list gets one ``whole`` part per township
+    of it. An ``id`` of a user's registry that happens to equal an official one but serves other
+    townships is not matched (its own ``serves`` is used).
+
+    Parameters
+    ----------
+    facilities : DataFrame
+        Rows of :attr:`Registry.facilities <coverage.facilities.Registry>`; ``serves`` (tuple of
+        towncodes) and ``id`` are used where present.
+    table : DataFrame, optional
+        Official areas with the columns of :func:`load_service_areas`.
+
+    Returns
+    -------
+    dict
+        Index label of ``facilities`` → list of parts, each a dict ``towncode``, ``part``, ``villcodes``
+        (tuple) and ``note``, in the order written; facilities without a service area are left out.
+    """
+    if "serves" not in facilities:
+        return {}
+    official: dict[str, list[dict]] = {}
+    if "id" in facilities:
+        table = load_service_areas() if table is None else table
+        for row in table.itertuples(index=False):
+            if row.part not in AREA_PARTS:
+                continue
+            parts = official.setdefault(str(row.id), [])
+            same = next((p for p in parts if p["towncode"] == row.towncode and p["part"] == row.part), None)
+            if same is None:
+                parts.append({"towncode": str(row.towncode), "part": str(row.part),
+                              "villcodes": (str(row.villcode),) if row.villcode else (), "note": str(row.note)})
+            elif row.villcode:
+                same["villcodes"] = (*same["villcodes"], str(row.villcode))
+    out: dict = {}
+    ids = facilities["id"] if "id" in facilities else [None] * len(facilities)
+    for label, serves, ident in zip(facilities.index, facilities["serves"], ids, strict=True):
+        if not isinstance(serves, (tuple, list)) or not serves:
+            continue
+        found = official.get(str(ident)) if isinstance(ident, str) and ident else None
+        if found and {p["towncode"] for p in found} == set(serves):
+            out[label] = [dict(p) for p in found]
+        else:
+            out[label] = [{"towncode": str(c), "part": "whole", "villcodes": (), "note": ""}
+                          for c in dict.fromkeys(serves)]
+    return out

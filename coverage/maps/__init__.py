@@ -7,9 +7,12 @@ those below it):
   siting map; writes them with their offline web assets (``lib/``);
 * :mod:`~coverage.maps.static` — printable county figures (PNG, matplotlib);
 * :mod:`~coverage.maps.payload` — what a page shows, as plain data (:func:`map_payload`);
+* :mod:`~coverage.maps.catchments` — the service areas (服務區域) of the points: outlines and popup text;
+* :mod:`~coverage.maps.travel` — minutes by road (``report.travel``): township tooltips, the village layer;
 * :mod:`~coverage.maps.population` — the population layer of the payload: people, distances,
   computed flags, gap priorities;
-* :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
+* :mod:`~coverage.maps.geometry` — display geometry (simplified as a coverage, quantised, delta-encoded),
+  :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
   :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves.
 
 The page's own script and style are files of the package, ``assets/coverage.js`` and
@@ -25,24 +28,27 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_MODULES = ("render", "static", "payload", "population", "schema", "escape")
+_MODULES = ("render", "static", "payload", "catchments", "travel", "population", "geometry", "schema", "escape")
 _EXPORTS = {
     "render": ["ASSET_DIR", "BASEMAPS", "LEVELS", "PARTIAL_NOTE", "PAYLOAD_ID", "TILE_NOTE", "MapFrame", "asset_text",
                "map_filename", "page_css", "render_index", "render_map", "show_map", "site_map_filename",
                "write_maps", "write_offline_assets", "write_site_map"],
     "static": ["county_figure", "label_offsets", "scale_bar_corner"],
     "payload": ["BUNDLED_ATTRIBUTION", "COVERED", "GAP_COLOUR", "NO_DATA", "NO_DATA_COLOUR", "NO_DATA_LABEL",
-                "QUANTUM", "STATE_COLOURS", "STATE_LABELS",
-                "TOLERANCE_M", "UNCOVERED", "UNCOVERED_FLAGGED", "boundary_attribution", "category_styles",
-                "coverage_rate", "definition_label", "display_geometry", "encode_geometry", "facility_popups",
-                "main_island_bounds", "map_payload", "marker_svg", "ordered_categories", "sites_payload",
+                "STATE_COLOURS", "STATE_LABELS", "UNCOVERED", "UNCOVERED_FLAGGED", "boundary_attribution",
+                "category_styles", "coverage_rate", "definition_label", "facility_popups",
+                "map_payload", "marker_svg", "ordered_categories", "sites_payload",
                 "township_states",
                 "township_tooltips"],
     "population": ["NATIONAL_PRIORITY_TOP", "PRIORITY_CLASS_LABELS", "PRIORITY_COLOURS", "PRIORITY_LAYER",
                    "add_population", "age_label", "population_meta", "priority_items", "priority_rank_class",
                    "representative_points", "township_figures", "village_figures"],
-    "schema": ["Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
-               "Sites", "Town", "UiText", "Village"],
+    "catchments": ["AREA_COLOURS", "AREA_LAYER", "catchment_outlines", "service_area_text"],
+    "travel": ["TRAVEL_BINS", "TRAVEL_COLOURS", "TRAVEL_LAYER", "NO_ROAD_COLOUR", "add_travel", "town_minutes",
+               "travel_reason_label"],
+    "geometry": ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds"],
+    "schema": ["Area", "Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
+               "Sites", "Town", "Travel", "TravelVillage", "UiText", "Village"],
     "escape": ["esc", "to_script_json"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

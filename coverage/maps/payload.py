@@ -21,9 +21,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..measure import rate as _measure_rate
 from ..vocabulary import DEFINITION_LABELS, PRECISION_LABELS
+from .catchments import AREA_LAYER, catchment_outlines, service_area_text
 from .escape import esc
+from .geometry import QUANTUM, TOLERANCE_M, bounds_of, display_geometry, encode_geometry, main_island_bounds
 from .population import add_population
-from .schema import Category, Facility, MapPayload, SiteItem, Sites, Town, Village
+from .schema import Area, Category, Facility, MapPayload, SiteItem, Sites, Town, Village
+from .travel import add_travel
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -39,20 +42,15 @@ __all__ = [
     "NO_DATA",
     "NO_DATA_COLOUR",
     "NO_DATA_LABEL",
-    "QUANTUM",
     "STATE_COLOURS",
     "STATE_LABELS",
-    "TOLERANCE_M",
     "UNCOVERED",
     "UNCOVERED_FLAGGED",
     "boundary_attribution",
     "category_styles",
     "coverage_rate",
     "definition_label",
-    "display_geometry",
-    "encode_geometry",
     "facility_popups",
-    "main_island_bounds",
     "map_payload",
     "marker_svg",
     "ordered_categories",
@@ -97,14 +95,6 @@ _SYMBOLS = {
     "cross": '<path d="M10 6h4v4h4v4h-4v4h-4v-4H6v-4h4z"/>',
 }
 _PIN = "M12 1C5.9 1 1 5.9 1 12c0 8.3 11 21 11 21s11-12.7 11-21C23 5.9 18.1 1 12 1z"
-
-#: Display simplification tolerance (metres) and coordinate quantum (1/q degree) per map scale.
-#: The quantum stays well under the tolerance (nation 1/10,000° ≈ 11 m vs 150 m; county
-#: 1/20,000° ≈ 5 m vs 30 m): finer digits would only add bytes (1/100,000° made the 高雄市
-#: village page with population 398 KB against the 400 KB budget; 1/20,000° makes it ~360 KB).
-TOLERANCE_M = {("nation", "township"): 150.0, ("nation", "village"): 150.0,
-               ("county", "township"): 30.0, ("county", "village"): 30.0}
-QUANTUM = {"nation": 10_000, "county": 20_000}
 
 _DEFINITION_LABELS = DEFINITION_LABELS
 BUNDLED_ATTRIBUTION = (
@@ -180,137 +170,6 @@ def marker_svg(colour: str, symbol: str, size: int = 24) -> str:
         f'aria-hidden="true"><path d="{_PIN}" fill="{colour}" stroke="#fff" stroke-width="1.5"/>'
         f'<g fill="#fff">{_SYMBOLS[symbol]}</g></svg>'
     )
-
-
-# --------------------------------------------------------------------------------------------
-# geometry
-
-
-def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeries:
-    """Polygons simplified for display, keeping shared edges shared (EPSG:4326, aligned to ``frame``).
-
-    Uses :func:`shapely.coverage_simplify` (GEOS >= 3.12) in TWD97 metres: each edge between
-    two polygons is simplified once, so neighbours never overlap or open a sliver. Without it
-    each polygon is simplified on its own (``preserve_topology=True``), which can leave hairline
-    gaps, and a warning is logged.
-
-    Parameters
-    ----------
-    frame : GeoDataFrame
-        Polygons (townships or villages) in any CRS; invalid ones are made valid first.
-    tolerance_m : float
-        Simplification tolerance in metres (:data:`TOLERANCE_M`); 0 or less keeps every vertex.
-
-    Returns
-    -------
-    GeoSeries
-        The simplified polygons in EPSG:4326, with the index of ``frame``.
-    """
-    import geopandas as gpd
-    import shapely
-
-    from ..geography import PROJECTED_CRS
-
-    proj = frame.geometry.to_crs(PROJECTED_CRS)
-    geoms = shapely.make_valid(proj.values)
-    if tolerance_m <= 0:
-        simple = geoms
-    elif hasattr(shapely, "coverage_simplify"):
-        simple = shapely.coverage_simplify(geoms, tolerance_m)
-    else:  # pragma: no cover - shapely < 2.1 or GEOS < 3.12
-        log.warning("shapely.coverage_simplify is unavailable (needs shapely>=2.1, GEOS>=3.12); "
-                    "simplifying polygons one by one, neighbours may show hairline gaps")
-        simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
-    return gpd.GeoSeries(simple, index=frame.index, crs=PROJECTED_CRS).to_crs("EPSG:4326")
-
-
-def _encode_ring(coords, q: int):
-    import numpy as np
-
-    xy = np.rint(np.asarray(coords)[:, :2] * q).astype(np.int64)
-    if len(xy) > 1 and (xy[-1] == xy[0]).all():
-        xy = xy[:-1]  # Leaflet closes rings itself
-    if len(xy) > 1:
-        keep = np.ones(len(xy), dtype=bool)
-        keep[1:] = (xy[1:] != xy[:-1]).any(axis=1)
-        xy = xy[keep]
-    if len(xy) > 1 and (xy[-1] == xy[0]).all():
-        xy = xy[:-1]
-    return np.vstack([xy[:1], np.diff(xy, axis=0)]).ravel().tolist() if len(xy) else []
-
-
-def encode_geometry(geom, q: int) -> list[list[list[int]]]:
-    """Polygon/MultiPolygon → ``[[ring, hole, …], …]``; a ring is ``[x0, y0, dx1, dy1, …]``.
-
-    Coordinates are lon/lat in units of ``1/q`` degree (``q=10_000``: about 10 m), the first
-    vertex absolute and the next ones as differences, closing vertex left out. Rings that
-    quantisation collapses to fewer than three vertices are dropped (unless nothing else
-    would be left of the geometry).
-
-    Parameters
-    ----------
-    geom : shapely Polygon or MultiPolygon or None
-        Geometry in lon/lat degrees; None or empty gives ``[]``.
-    q : int
-        Quantum: coordinates are rounded to ``1/q`` degree (:data:`QUANTUM`).
-
-    Returns
-    -------
-    list of list of list of int
-        Per polygon, its exterior ring then its holes, each delta-encoded.
-
-    Examples
-    --------
-    >>> from shapely.geometry import box
-    >>> encode_geometry(box(120.0, 23.0, 120.001, 23.002), 1000)
-    [[[120001, 23000, 0, 2, -1, 0, 0, -2]]]
-    """
-    import shapely
-
-    if geom is None or geom.is_empty:
-        return []
-    out: list[list[list[int]]] = []
-    fallback: list[list[list[int]]] = []
-    for poly in shapely.get_parts(geom):
-        rings = [_encode_ring(ring.coords, q) for ring in (poly.exterior, *poly.interiors)]
-        if not fallback and rings[0]:
-            fallback = [[rings[0]]]
-        if len(rings[0]) >= 6:
-            out.append([r for r in rings if len(r) >= 6])
-    return out or fallback
-
-
-def _bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
-    minx, miny, maxx, maxy = geoms.total_bounds
-    return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
-
-
-def main_island_bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
-    """``[[south, west], [north, east]]`` of the largest land mass of ``geoms`` (lon/lat polygons).
-
-    The national map opens on it (Taiwan's main island) instead of on every island from 金門 to 蘭嶼.
-    Parts are measured in degrees², which ranks land masses of one latitude band correctly. The
-    polygons are merged as a coverage (:func:`display_geometry` keeps shared edges shared), which is
-    fast; overlapping input only shifts where the page opens.
-
-    Parameters
-    ----------
-    geoms : GeoSeries
-        Polygons in lon/lat (EPSG:4326), e.g. from :func:`display_geometry`; missing ones are skipped.
-
-    Returns
-    -------
-    list of list of float
-        ``[[south, west], [north, east]]`` in degrees, rounded to 4 decimals.
-    """
-    import numpy as np
-    import shapely
-
-    land = shapely.coverage_union_all(shapely.make_valid(np.asarray(geoms.dropna().values)))
-    parts = shapely.get_parts(land)
-    largest = parts[int(np.argmax(shapely.area(parts)))]
-    minx, miny, maxx, maxy = largest.bounds
-    return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,7 +271,9 @@ def _date(value: object) -> str:
 
 def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *,
                     public_columns: Sequence[str] = (),
-                    town_names: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
+                    town_names: Mapping[str, tuple[str, str]] | None = None,
+                    service_areas: Mapping[Any, Sequence[Mapping[str, Any]]] | None = None,
+                    village_names: Mapping[str, str] | None = None) -> list[str]:
     """Popup HTML per facility: name, category, address, status, opened date, source, the columns
     the user marked public (e.g. 聯絡人), notes. Never a facility's caseload (a township total of a
     few facilities would give a small one away).
@@ -436,6 +297,14 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
     town_names : mapping of str to tuple of (str, str), optional
         Towncode → (county, township), to name the townships a facility serves; None leaves
         服務區域 out.
+    service_areas : mapping, optional
+        Index label of ``facilities`` → its service-area parts
+        (:func:`coverage.serviceareas.facility_service_areas`): the 服務區域 row then names the
+        village parts (:func:`coverage.maps.catchments.service_area_text`), and a township served
+        only in part without named villages adds the official wording (``serves_text``) as 公告服務區域.
+        Facilities it lacks fall back on ``serves``.
+    village_names : mapping of str to str, optional
+        Villcode → village name, for the village parts.
 
     Returns
     -------
@@ -443,7 +312,8 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
         One popup HTML per facility, in the order of ``facilities``.
     """
     out = []
-    for (_, f), state in zip(facilities.iterrows(), states, strict=True):
+    areas = service_areas or {}
+    for (label, f), state in zip(facilities.iterrows(), states, strict=True):
         status = esc(f.get("status")) or "—"
         if state == "planned":
             status += "（尚未啟用）"
@@ -452,7 +322,8 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
             ("地址", esc(f.get("address")) or "—"),
             ("鄉鎮市區", f"{esc(f.get('county'))}{esc(f.get('township'))}" or "—"),
             ("定位精度", PRECISION_LABELS.get(str(f.get("precision")), esc(f.get("precision")) or "—")),
-            *_service_area_row(f.get("serves"), f.get("county"), town_names),
+            *_service_area_row(f.get("serves"), f.get("county"), town_names, areas.get(label), village_names,
+                               f.get("serves_text")),
             ("狀態", status),
             ("啟用日期", _date(f.get("opened")) or "—"),
         ]
@@ -471,10 +342,20 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
     return out
 
 
-def _service_area_row(serves: Any, county: Any, town_names: Mapping[str, tuple[str, str]] | None
-                      ) -> list[tuple[str, str]]:
-    """The popup row 服務區域 of a facility's ``serves`` towncodes (none when it names none)."""
-    if town_names is None or not isinstance(serves, (tuple, list)) or not serves:
+def _service_area_row(serves: Any, county: Any, town_names: Mapping[str, tuple[str, str]] | None,
+                      parts: Sequence[Mapping[str, Any]] | None = None,
+                      village_names: Mapping[str, str] | None = None,
+                      official: Any = None) -> list[tuple[str, str]]:
+    """The popup row 服務區域 of a facility's ``serves`` towncodes or service-area ``parts`` (none when it
+    names none); 公告服務區域 (the official wording) too where a township is served only in part."""
+    if town_names is None:
+        return []
+    if parts:
+        rows = [("服務區域", service_area_text(parts, county, town_names, village_names))]
+        if any(p["part"] == "partial" for p in parts) and esc(official):
+            rows.append(("公告服務區域", esc(official)))
+        return rows
+    if not isinstance(serves, (tuple, list)) or not serves:
         return []
     names = []
     for code in serves:
@@ -574,15 +455,17 @@ def map_payload(
          "lp": [round(float(labels.loc[code].y), 5), round(float(labels.loc[code].x), 5)]}
         for code, name in zip(codes, towns["township"], strict=True)
     ]
+    fac_payload, areas = _facility_payload(report, cats, codes, styles, townships, villages, county, tol, q,
+                                           villcodes)
     payload: MapPayload = {
         "q": q,
         "level": level,
         "county": esc(county) if county else None,
-        "bounds": _bounds(tgeom),
+        "bounds": bounds_of(tgeom),
         "cats": _category_payload(report, county, cats, styles, states, data),
         "towns": town_payload,
         "villages": vill_payload,
-        "fac": _facility_payload(report, cats, codes, styles, townships),
+        "fac": fac_payload,
         "colours": [*(STATE_COLOURS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)), NO_DATA_COLOUR],
         "stateLabels": [*(STATE_LABELS[s] for s in (COVERED, UNCOVERED, UNCOVERED_FLAGGED)), NO_DATA_LABEL],
         "gapColour": GAP_COLOUR,
@@ -591,7 +474,11 @@ def map_payload(
     }
     if county is None:
         payload["view"] = main_island_bounds(tgeom)
+    if areas:
+        payload["areas"] = areas
+        payload["areaLayer"] = AREA_LAYER
     add_population(payload, report, county, codes, cats, towns, villcodes)
+    add_travel(payload, report, county, codes, cats, villcodes=villcodes, villages=villages, tolerance_m=tol, q=q)
     if sites is not None and county is not None:
         payload["sites"] = sites_payload(sites, county, cats, states, styles)
     return payload
@@ -650,12 +537,18 @@ def _village_geometry(towns: gpd.GeoDataFrame, codes: list[str], villages: gpd.G
 
 
 def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
-                      styles: dict[str, dict[str, str]], townships: gpd.GeoDataFrame) -> list[Facility]:
-    """The service points of ``cats`` in the townships ``codes`` that are not closed on the report's date.
+                      styles: dict[str, dict[str, str]], townships: gpd.GeoDataFrame,
+                      villages: gpd.GeoDataFrame | None, county: str | None,
+                      tol: float, q: int, villcodes: list[str] | None) -> tuple[list[Facility], list[Area]]:
+    """The service points of ``cats`` in the townships ``codes`` that are not closed on the report's date,
+    and, on a county map (``county`` given), the outlines of their service areas.
 
-    ``townships`` (every township of the boundaries) names the townships of their service areas.
+    ``townships`` (every township of the boundaries) names the townships of their service areas;
+    ``villages`` (default: the bundled ones, read only when a service area is split by village) their
+    village parts; ``villcodes``, the payload's villages on a village-level map.
     """
     from ..measure import facility_state
+    from ..serviceareas import facility_service_areas
 
     fac = report.registry.facilities
     fac = fac[fac["category"].isin(cats) & fac["towncode"].isin(codes)]
@@ -664,16 +557,33 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     fac, fstate = fac[shown], fstate[shown]
     town_names = dict(zip(townships["towncode"], zip(townships["county"], townships["township"], strict=True),
                           strict=True))
+    areas = facility_service_areas(fac)
+    vill = None
+    if any(p["villcodes"] for parts in areas.values() for p in parts):
+        from ..geography import load_villages
+
+        vill = load_villages() if villages is None else villages
+    village_names = None if vill is None else dict(zip(vill["villcode"], vill["village"], strict=True))
+    village_index = None if villcodes is None else {c: i for i, c in enumerate(villcodes)}
     popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
-                             town_names=town_names)
+                             town_names=town_names, service_areas=areas, village_names=village_names)
     cat_index = {c: i for i, c in enumerate(cats)}
-    return [
-        {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)], "n": esc(name) or "（未命名）",
-         "p": popup, "x": int(prec == "township"), "pl": int(state == "planned")}
-        for cat, lat, lon, name, prec, state, popup in zip(
-            fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"], fstate, popups,
-            strict=True)
-    ]
+    out: list[Facility] = []
+    todo: list[tuple[int, int, str, str, list[dict[str, Any]]]] = []
+    for label, cat, lat, lon, name, prec, state, popup, own in zip(
+            fac.index, fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"], fstate, popups,
+            fac["county"], strict=True):
+        item: Facility = {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)],
+                          "n": esc(name) or "（未命名）", "p": popup, "x": int(prec == "township"),
+                          "pl": int(state == "planned")}
+        if county is not None and label in areas:
+            item["ar"] = len(todo)
+            todo.append((len(out), cat_index[cat], item["n"],
+                         service_area_text(areas[label], own, town_names, village_names), areas[label]))
+        out.append(item)
+    outlines = (catchment_outlines(todo, townships, vill, tol, q, town_index={c: i for i, c in enumerate(codes)},
+                                   village_index=village_index) if todo else [])
+    return out, outlines
 
 
 def _category_payload(report: CoverageReport, county: str | None, cats: list[str],
@@ -683,7 +593,9 @@ def _category_payload(report: CoverageReport, county: str | None, cats: list[str
 
     ``data`` (per towncode, a letter per category, :func:`_data_states`) makes ``data`` of the
     category: ``none`` when no township has data, ``partial`` when some lack it or have partial
-    data, else ``complete``; townships without data are not gaps.
+    data, else ``complete``; townships without data are not gaps. The national figures (``county``
+    None) of a category whose data is not complete everywhere count only the counties with complete
+    data, and say how many: ``cc`` of ``cn`` counties.
     """
     summary = report.counties if county is None else report.counties[report.counties["county"] == county]
     out: list[Category] = []
@@ -692,17 +604,27 @@ def _category_payload(report: CoverageReport, county: str | None, cats: list[str
         has_data = [x != "n" for x in letters]
         quality = "none" if not any(has_data) else "complete" if set(letters) == {"c"} else "partial"
         rows = summary[summary["category"] == cat]
+        counted = has_data
+        national_partial = county is None and quality == "partial" and "data" in rows
+        if national_partial:  # national totals: complete data only
+            all_counties = len(rows)
+            rows = rows[rows["data"] == "complete"]
+            counted = [x == "c" for x in letters]
         covered, total = int(rows["covered"].sum()), int(rows["total"].sum())
-        out.append({
+        item: Category = {
             "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
             "symbol": styles[cat]["symbol"],
             "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
             "covered": covered, "total": total,
             "rate": float(rows["rate"].iloc[0]) if len(rows) == 1 else coverage_rate(covered, total),
-            "gaps": sum(st != COVERED and ok for st, ok in zip(states[cat], has_data, strict=True)),
-            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(states[cat], has_data, strict=True)),
+            "gaps": sum(st != COVERED and ok for st, ok in zip(states[cat], counted, strict=True)),
+            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(states[cat], counted, strict=True)),
             "data": quality,
-        })
+        }
+        if national_partial:
+            item["cc"] = len(rows)
+            item["cn"] = all_counties
+        out.append(item)
     return out
 
 

@@ -297,6 +297,8 @@ def _legend_html(report: CoverageReport, payload: MapPayload, attribution: str) 
                   f'<div><i class="sn-sw sn-sw-radius"></i>服務半徑 {km}（直線）；虛線：既有據點</div>',
                   '<div class="sn-meta">「新增後」：有建議點的鄉鎮市區視為已涵蓋</div>']
     parts += _priority_legend(payload)
+    parts += _area_legend(payload)
+    parts += _travel_legend(payload)
     files = "、".join(esc(Path(f).name) for f in report.files) or "—"
     parts.append(
         '<details class="sn-data"><summary>資料說明</summary><div class="sn-meta">'
@@ -343,6 +345,27 @@ def _priority_legend(payload: MapPayload) -> list[str]:
     return parts
 
 
+def _area_legend(payload: MapPayload) -> list[str]:
+    """Legend lines of the 服務區域 layer (none without service areas)."""
+    if not payload.get("areas"):
+        return []
+    return ['<div class="sn-h">服務區域（所選服務類別）</div>',
+            '<div><i class="sn-sw sn-sw-area"></i>各據點公告之服務區域，一據點一色框；滑鼠移至框線看據點名稱，'
+            "點選據點亦標示其服務區域</div>",
+            '<div><i class="sn-sw sn-sw-area sn-sw-area-part"></i>虛線：僅服務該鄉鎮市區的一部分（公告未列村里）</div>']
+
+
+def _travel_legend(payload: MapPayload) -> list[str]:
+    """Legend of the 行車時間 village layer, shown while the layer is on (none without it)."""
+    travel = payload.get("travel")
+    if not travel or travel["v"] is None:
+        return []
+    rows = "".join(f'<div><i class="sn-sw" style="background:{colour}"></i>{label}</div>'
+                   for colour, label in zip(travel["colours"], travel["labels"], strict=True))
+    return ['<div class="sn-tlegend"><div class="sn-h">行車時間（村里至最近所選服務類別據點，道路）</div>'
+            f'{rows}<div class="sn-meta">點選村里看分鐘數、道路與離路公里數、最近據點</div></div>']
+
+
 def _population_note(report: CoverageReport, payload: MapPayload) -> str:
     """資料說明 lines on population, distances and the computed flags (empty without them)."""
     pop = payload.get("pop")
@@ -353,6 +376,11 @@ def _population_note(report: CoverageReport, payload: MapPayload) -> str:
         lines.append(f"人口資料：{pop['file']}{period}，{pop['label']}<br>"
                      f"距離：{where}至最近據點的直線距離（人口加權平均／最遠）；"
                      f"2SFCA：服務圈 {pop['catchment']:g} km 內每萬人據點數<br>")
+    travel = payload.get("travel")
+    if travel:
+        mean = "人口加權平均" if travel["weighted"] else "村里平均"
+        lines.append(f"行車時間：路網 {travel['network'] or '—'}；村里代表點經道路至最近據點的分鐘數"
+                     f"（鄉鎮市區：{mean}／最遠），離路段以直線計；無道路連線者不計分鐘<br>")
     if report.remoteness is not None:
         mountain = "；山區 = 數值地形模型（DEM）平均海拔達門檻" if "mountain" in report.remoteness else ""
         lines.append("計算旗標：偏遠 = 人口密度低於全國 1/5，或距縣治 7.5 km 以上之離島（內政部定義）"
@@ -419,6 +447,9 @@ def page_css(payload: MapPayload) -> str:
                      for c, colour in PRIORITY_COLOURS.items())
     rows = "\n".join(f".sn-active-{i} .sn-tooltip .sn-r{i} {{ font-weight: bold; }}"
                      for i in range(len(payload["cats"])))
+    if payload.get("travel"):
+        rows += "".join(f"\n.sn-active-{i} .sn-tmin .sn-r{i} {{ font-weight: bold; }}"
+                        for i in range(len(payload["cats"])))
     return f":root {{ --sn-gap: {GAP_COLOUR}; }}\n{asset_text('coverage.css')}{prio}\n{rows}\n"
 
 

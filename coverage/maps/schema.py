@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import NotRequired, TypedDict
 
 __all__ = [
+    "Area",
     "Category",
     "Facility",
     "MapPayload",
@@ -21,6 +22,8 @@ __all__ = [
     "SiteItem",
     "Sites",
     "Town",
+    "Travel",
+    "TravelVillage",
     "UiText",
     "Village",
 ]
@@ -43,6 +46,8 @@ class Category(TypedDict):
     gaps: int  #: townships not covered
     flaggedGaps: int  #: of which in a flagged area
     data: str  #: completeness of the data behind it: ``complete``, ``partial`` or ``none``
+    cc: NotRequired[int]  #: national map, data not complete everywhere: counties with complete data, counted alone
+    cn: NotRequired[int]  #: … of so many counties with the category
 
 
 class Town(TypedDict):
@@ -62,6 +67,8 @@ class Town(TypedDict):
     el: NotRequired[int]  #: mean elevation (m)
     #: per category [share within distance %, mean km, max km, nearest name index, 2SFCA, km across the sea]
     ac: NotRequired[list[list[float | int | None] | None]]
+    #: with travel times, per category [mean minutes, max minutes, villages without minutes, villages]
+    tm: NotRequired[list[list[float | int | None] | None]]
 
 
 class Village(TypedDict):
@@ -83,6 +90,49 @@ class Facility(TypedDict):
     p: str  #: popup HTML
     x: int  #: 1: location known only to the township (drawn at its representative point)
     pl: int  #: 1: planned, not yet open
+    ar: NotRequired[int]  #: index of its service area in ``areas``
+
+
+class Area(TypedDict):
+    """A facility's service area (服務區域) on a county map, outlined in its own colour."""
+
+    f: int  #: index of the facility in ``fac``
+    k: int  #: category index
+    n: str  #: facility name (escaped)
+    c: str  #: outline colour
+    ti: list[int]  #: indices in ``towns`` of the townships it serves whole
+    tp: list[int]  #: indices in ``towns`` of the townships it serves only in part, villages not named (dashed)
+    vi: list[int]  #: indices in ``villages`` of the villages of split townships it serves (village-level maps)
+    g: Geometry  #: what else it serves, not among the payload's polygons (villages on a township-level map)
+    gp: Geometry  #: … of which served only in part (dashed)
+    t: str  #: tooltip HTML
+
+
+class TravelVillage(TypedDict):
+    """Minutes by road from one village to the nearest point of each category (``None``: no minutes)."""
+
+    n: str  #: village name (escaped)
+    i: int  #: index of its township in ``towns``
+    g: NotRequired[Geometry]  #: its polygon, when the payload has no ``villages`` (else ``villages[j]``)
+    m: list[float | None]  #: minutes per category
+    km: list[float | None]  #: network km per category
+    sk: list[float | None]  #: km off the network (village point → road, road → facility) per category
+    f: list[int]  #: index of the nearest point's name in ``Travel.names`` per category, −1 none
+    r: list[int]  #: index of the reason in ``Travel.reasons`` where there are no minutes, −1 none
+
+
+class Travel(TypedDict):
+    """Travel times by road (``run_coverage(network=…)``): the 行車時間 village layer and its legend."""
+
+    bins: list[int]  #: upper bounds (minutes) of the colour classes; the last class is above the last bound
+    colours: list[str]  #: one per class, then the colour of villages without minutes
+    labels: list[str]  #: legend text per colour (escaped)
+    weighted: bool  #: township means weighted by village population
+    network: str  #: road network file name (escaped)
+    layer: str  #: layer-control label HTML
+    names: list[str]  #: nearest points' names (escaped)
+    reasons: list[str]  #: zh-TW reasons for no minutes (escaped)
+    v: list[TravelVillage] | None  #: county maps; None on the national map (township tooltips only)
 
 
 class PopulationMeta(TypedDict):
@@ -181,5 +231,8 @@ class MapPayload(TypedDict):
     prio: Priorities | None
     names: NotRequired[list[str]]  #: nearest facilities' names (escaped), indexed from ``Town.ac``
     sites: NotRequired[Sites]
+    areas: NotRequired[list[Area]]  #: service areas of the facilities (county maps)
+    areaLayer: NotRequired[str]  #: layer-control label HTML of ``areas``
+    travel: NotRequired[Travel]  #: minutes by road (``report.travel``)
     clusterRadius: NotRequired[int]  #: set by the renderer
     ui: NotRequired[UiText]  #: set by the renderer

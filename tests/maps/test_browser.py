@@ -718,6 +718,168 @@ def test_no_data_townships_are_grey_and_say_so(open_map):
         return out; }""", next(t["c"] for t in none if "臺中市" in t["t"]))
     assert "無資料" in text and "不以缺口計" in text
     assert m.payload["cats"][k]["data"] == "partial"  # nationwide: some counties have data, some none
-    assert "部分資料" in m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    # the national figure counts only the counties with complete data, and the layer control says so
+    label = m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    assert f"{m.payload['cats'][k]['rate']:.1f}%（{m.payload['cats'][k]['cc']} 縣市完整資料）" in label
     assert "無資料" in m.page.inner_text(".sn-legend")
     assert m.errors == []
+
+
+# --- service areas, the national headline, minutes by road -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def area_site(tmp_path_factory) -> Path:
+    """花蓮縣's map from the bundled registry: five 社福中心 with official service areas, 秀林鄉 split by village."""
+    from coverage.maps import write_maps
+    from coverage.pipeline import run_coverage
+
+    root = tmp_path_factory.mktemp("areas")
+    write_maps(run_coverage(counties=["花蓮縣"], as_of=AS_OF), root, offline=True, national=False)
+    return root
+
+
+def test_service_area_layer_outlines_each_centre(browser, area_site, tmp_path):
+    m = Page(browser, area_site / "花蓮縣.html")
+    try:
+        k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+        m.show_category(k)
+        box = m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="areas"]) input')
+        assert not box.is_checked() and m.count("path.sn-area") == 0  # off at first: the gaps stay readable
+        box.check()
+        areas = [a for a in m.payload["areas"] if a["k"] == k]
+        assert len(areas) == 5
+        # one outline per centre (a second, dashed one where a township is served in part), each in its colour
+        expected = sum(bool(a["ti"] or a["vi"] or a["g"]) + bool(a["tp"] or a["gp"]) for a in areas)
+        assert m.count(".leaflet-pane path.sn-area") == expected
+        colours = m.js("() => Array.from(document.querySelectorAll('path.sn-area')).map(p => p.getAttribute('stroke'))")
+        assert set(colours) == {a["c"] for a in areas}
+        m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
+        # hovering an outline names its centre
+        j = next(i for i, a in enumerate(m.payload["areas"]) if a["n"] == "花蓮縣吉安社會福利服務中心")
+        x, y = m.js("""j => { const p = document.querySelector('path.sn-area-' + j), n = p.getTotalLength();
+                              for (let s = 0.05; s < 1; s += 0.05) {
+                                const q = p.getPointAtLength(n * s), c = p.getScreenCTM();
+                                const x = c.a * q.x + c.c * q.y + c.e, y = c.b * q.x + c.d * q.y + c.f;
+                                if (document.elementFromPoint(x, y) === p) { return [x, y]; } }
+                              return [null, null]; }""", j)
+        assert x is not None
+        m.page.mouse.move(x, y)
+        tip = m.page.locator(".leaflet-tooltip.sn-area-tooltip").last
+        tip.wait_for(state="visible", timeout=5000)
+        assert "花蓮縣吉安社會福利服務中心" in tip.inner_text() and "秀林鄉文蘭村、銅門村" in tip.inner_text()
+        m.page.screenshot(path=str(tmp_path / "areas.png"))
+        # the centre's popup highlights its area (filled), and closing it removes the highlight
+        box.uncheck()
+        assert m.count("path.sn-area") == 0
+        f = m.payload["areas"][j]["f"]
+        m.js("""([i, f]) => new Promise(done => {
+            const group = window.safetynet.markers[i];
+            const marker = group.getLayers().find(l => l.getPopup().getContent().includes("吉安社會福利服務中心"));
+            group.zoomToShowLayer(marker, () => { marker.openPopup(); done(); }); })""", [k, f])
+        m.page.locator(".leaflet-popup-content").wait_for(state="visible", timeout=5000)
+        assert "吉安鄉、秀林鄉文蘭村、銅門村" in m.page.inner_text(".leaflet-popup-content")
+        assert m.count(f"path.sn-area-lit.sn-area-{j}") >= 2  # the fill and its outline
+        m.page.screenshot(path=str(tmp_path / "area-popup.png"))
+        m.js("() => { window.safetynet.map.closePopup(); }")
+        m.page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
+        assert m.count("path.sn-area-lit") == 0
+        assert m.errors == [] and m.dialogs == [] and m.blocked == []
+    finally:
+        m.close()
+
+
+def test_national_headline_says_how_many_counties_are_complete(open_map):
+    """taiwan.html of the seed registry plus a 嘉義縣 file: a programme complete in some counties only is
+    counted over those, and the headline and the layer control say how many."""
+    m = open_map("taiwan.html")
+    cats = m.payload["cats"]
+    k = next(i for i, c in enumerate(cats) if c.get("cc"))
+    m.show_category(k)
+    text = m.page.inner_text(".sn-title .sn-sub")
+    c = cats[k]
+    assert f"涵蓋 {c['covered']}/{c['total']} 鄉鎮市區（{c['rate']:.1f}%）" in text
+    assert f"（{c['cc']} 縣市完整資料，共 {c['cn']} 縣市）" in text
+    label = m.page.locator(f'.leaflet-control-layers label:has(span[data-cat="{k}"])').inner_text()
+    assert f"{c['rate']:.1f}%（{c['cc']} 縣市完整資料）" in label
+    assert m.errors == []
+
+
+@pytest.fixture(scope="module")
+def travel_site(tmp_path_factory) -> Path:
+    """苗栗縣's maps with minutes by road over the OSM roads of ../shared/data/roads."""
+    from coverage.maps import render_map, write_maps
+    from coverage.pipeline import run_coverage
+    from tests.maps.conftest import shared_file
+
+    roads = shared_file("roads", "Miaoli_Road_Network.shp")
+    root = tmp_path_factory.mktemp("travel")
+    report = run_coverage(counties=["苗栗縣"], as_of=AS_OF, network=roads)
+    write_maps(report, root, offline=True, national=False)
+    (root / "苗栗縣-村里.html").write_text(render_map(report, "苗栗縣", level="village", basemap="none"),
+                                          encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("name", ["苗栗縣.html", "苗栗縣-村里.html"])
+def test_travel_layer_and_its_legend(browser, travel_site, name, tmp_path):
+    m = Page(browser, travel_site / name)
+    try:
+        travel = m.payload["travel"]
+        k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+        m.show_category(k)
+        legend = m.page.locator(".sn-legend .sn-tlegend")
+        assert legend.count() == 1 and not legend.is_visible()  # the layer is off: so is its legend
+        m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="travel"]) input').check()
+        assert legend.is_visible()
+        text = legend.inner_text()
+        assert "≤ 15 分鐘" in text and "&gt;" not in text and "> 60 分鐘" in text and "無行車時間" in text
+        # every village drawn, in the class of its minutes
+        assert m.count(".leaflet-pane path.sn-tfill") == len(travel["v"]) > 200
+
+        def klass(minutes):
+            if minutes is None:
+                return len(travel["bins"]) + 1
+            return next((b for b, bound in enumerate(travel["bins"]) if minutes <= bound), len(travel["bins"]))
+
+        counts = Counter(klass(v["m"][k]) for v in travel["v"])
+        for c, n in counts.items():
+            assert m.count(f"path.sn-tfill.sn-tclass-{c}") == n
+        fills = m.js("() => Array.from(document.querySelectorAll('path.sn-tclass-0')).map(p => p.getAttribute('fill'))")
+        assert set(fills) == {travel["colours"][0]}
+        assert counts[len(travel["bins"])] > 0  # 泰安鄉's villages: more than an hour
+        m.js("b => window.safetynet.map.fitBounds(b, {animate: false})", m.payload["bounds"])
+        m.page.screenshot(path=str(tmp_path / f"travel-{name}.png"))
+        # a village's popup: minutes, network km, off-network km and the facility
+        j = next(i for i, v in enumerate(travel["v"]) if v["m"][k] is not None)
+        text = m.js("""([j]) => { const l = window.safetynet.travel.getLayers()[j]; l.openPopup();
+                                 return document.querySelector('.leaflet-popup-content').innerText; }""", [j])
+        v = travel["v"][j]
+        assert f"{v['m'][k]:.1f} 分鐘・道路 {v['km'][k]:.1f} km・離路 {v['sk'][k]:.2f} km" in text
+        assert f"最近：{travel['names'][v['f'][k]]}" in text
+        # switching the programme recolours the layer; switching the layer off hides it and its legend
+        m.show_category(0 if k else 1)
+        assert m.count("path.sn-tfill") == len(travel["v"])
+        m.page.locator('.leaflet-control-layers-overlays label:has(span[data-layer="travel"]) input').uncheck()
+        assert m.count("path.sn-tfill") == 0 and not legend.is_visible()
+        assert m.errors == [] and m.dialogs == [] and m.blocked == []
+    finally:
+        m.close()
+
+
+def test_township_tooltip_shows_minutes(browser, travel_site):
+    m = Page(browser, travel_site / "苗栗縣.html")
+    try:
+        k = [c["key"] for c in m.payload["cats"]].index("welfare_centre")
+        m.show_category(k)
+        town = next(t for t in m.payload["towns"] if t["n"] == "泰安鄉")
+        mean, most, _without, _n = town["tm"][k]
+        text = m.js("""code => { let out = null;
+            window.safetynet.fills[window.safetynet.active()].eachLayer(p => {
+              if (p.snUnit.c === code) {
+                p.openTooltip(p.getCenter()); out = p.getTooltip().getElement().innerText; } });
+            return out; }""", town["c"])
+        assert f"道路：平均 {mean:.1f}／最遠 {most:.1f} 分鐘（村里平均）" in text
+        assert m.errors == []
+    finally:
+        m.close()

@@ -16,7 +16,7 @@
 /* exported safetynetDraw */
 function safetynetDraw(map, D, tiles) {
   "use strict";
-  var q = D.q, cats = D.cats, towns = D.towns, villages = D.villages;
+  var q = D.q, cats = D.cats, towns = D.towns, villages = D.villages, T = D.travel || null;
 
   function ring(r) {
     var x = 0, y = 0, out = new Array(r.length / 2);
@@ -60,9 +60,26 @@ function safetynetDraw(map, D, tiles) {
     });
     return html;
   }
+  // Minutes by road (payload numbers): per programme, a row under its own with the mean and max of the villages.
+  function mins(x) { return x === null || x === undefined ? "—" : x.toFixed(1); }
+  function withMinutes(t) {
+    var html = t.t;
+    t.tm.forEach(function (a, i) {
+      if (!a) { return; }
+      var text = a[0] === null ? "道路：" + a[3] + " 村里皆無行車時間" :
+        "道路：平均 " + mins(a[0]) + "／最遠 " + mins(a[1]) + " 分鐘" + (T.weighted ? "（人口加權）" : "（村里平均）") +
+        (a[2] ? "・" + a[2] + " 村里無行車時間" : "");
+      var row = html.indexOf('<tr class="sn-r' + i + '">'), end = row < 0 ? -1 : html.indexOf("</tr>", row);
+      if (end < 0) { return; }
+      html = html.slice(0, end + 5) + '<tr class="sn-r' + i + ' sn-sub"><td></td><td colspan="4" class="sn-min">' +
+        text + "</td></tr>" + html.slice(end + 5);
+    });
+    return html;
+  }
   towns.forEach(function (t, i) {
     t.ll = decode(t.g); delete t.g; t.ti = i;
     if (D.pop || t.rf) { t.t = withPopulation(t); }
+    if (t.tm) { t.t = withMinutes(t); }
   });
   var units = towns;
   if (villages) {
@@ -86,6 +103,8 @@ function safetynetDraw(map, D, tiles) {
   map.createPane("snOutline").style.zIndex = 440;
   map.createPane("snGaps").style.zIndex = 450;
   map.createPane("snLabels").style.zIndex = 460;
+  if (D.areas) { map.createPane("snAreas").style.zIndex = 455; }  // above the red gap outlines
+  if (T && T.v) { map.createPane("snTravel").style.zIndex = 420; }
 
   function control(position, html, cls) {
     var c = L.control({position: position});
@@ -170,18 +189,26 @@ function safetynetDraw(map, D, tiles) {
                             spiderfyOnMaxZoom: true, iconCreateFunction: clusterIcon(i)}) : L.featureGroup();
     D.fac.forEach(function (f) {
       if (f.k === i) {
-        mk.addLayer(L.marker(f.a, {icon: icon(i, f), riseOnHover: true}).bindPopup(f.p).bindTooltip(f.n));
+        var marker = L.marker(f.a, {icon: icon(i, f), riseOnHover: true}).bindPopup(f.p).bindTooltip(f.n);
+        if (f.ar !== undefined) {  // its popup highlights its service area
+          marker.on("popupopen", function () { highlightArea(f.ar); });
+          marker.on("popupclose", function () { highlightArea(-1); });
+        }
+        mk.addLayer(marker);
       }
     });
     fills[i] = fill; gapLayers[i] = gap; markers[i] = mk;
   }
+  // National figures of a programme whose data is not complete everywhere count the complete counties only.
+  function completeNote(c) { return "（" + c.cc + " 縣市完整資料，共 " + c.cn + " 縣市）"; }
   function subtitle(i) {
     var c = S && mode === 1 && i === S.k ? S : cats[i];
     if (c === cats[i] && c.data === "none") { return c.label + "：" + D.stateLabels[3]; }
+    if (c === cats[i] && c.cc === 0) { return c.label + "：無縣市有完整資料，不計全國涵蓋率（部分資料）"; }
     return cats[i].label + (c === S ? "（新增後）" : "") + "：涵蓋 " + c.covered + "/" + c.total + " 鄉鎮市區（" +
-      c.rate.toFixed(1) + "%）" +
+      c.rate.toFixed(1) + "%）" + (c === cats[i] && c.cc !== undefined ? completeNote(c) : "") +
       (c.gaps ? "，缺口 " + c.gaps + (c.flaggedGaps ? "（特殊地區 " + c.flaggedGaps + "）" : "") : "") +
-      (cats[i].data === "partial" ? "・部分資料" : "");
+      (cats[i].data === "partial" && c.cc === undefined ? "・部分資料" : "");
   }
   function gapsFor(i) {
     if (S && mode === 1 && i === S.k) { return gapsAfter || (gapsAfter = gapGroup(i, true)); }
@@ -194,8 +221,10 @@ function safetynetDraw(map, D, tiles) {
     groups[i].addLayer(markers[i]);
     gaps.clearLayers();
     gaps.addLayer(gapsFor(i));
-    drawPriorities(i);
     active = i;
+    drawPriorities(i);
+    drawAreas(i);
+    drawTravel(i);
     var box = title.getContainer();
     box.querySelector(".sn-sub").innerHTML = subtitle(i);
     legend.getContainer().querySelector(".sn-active-label").innerHTML = cats[i].label;
@@ -206,6 +235,8 @@ function safetynetDraw(map, D, tiles) {
     if (active !== i) { return; }
     gaps.clearLayers();
     drawPriorities(-1);
+    drawAreas(-1);
+    drawTravel(-1);
     active = -1;
     title.getContainer().querySelector(".sn-sub").innerHTML = "（未選擇服務類別）";
   }
@@ -216,8 +247,9 @@ function safetynetDraw(map, D, tiles) {
     g.on("add", function () { activate(i); });
     g.on("remove", function () { deactivate(i); });
     groups.push(g);
-    var figure = c.data === "none" ? "無資料" : c.covered + "/" + c.total + "（" + c.rate.toFixed(1) + "%）" +
-      (c.data === "partial" ? " 部分資料" : "");
+    var figure = c.data === "none" ? "無資料" : c.cc === 0 ? "部分資料" : c.cc !== undefined ?
+      c.rate.toFixed(1) + "%（" + c.cc + " 縣市完整資料）" :
+      c.covered + "/" + c.total + "（" + c.rate.toFixed(1) + "%）" + (c.data === "partial" ? " 部分資料" : "");
     overlays['<span class="sn-layer sn-data-' + c.data + '" data-cat="' + i + '">' + c.icon + " " + c.label +
              " <small>" + figure + "</small></span>"] = g;
   });
@@ -257,6 +289,106 @@ function safetynetDraw(map, D, tiles) {
         .bindTooltip(tip, {className: "sn-tooltip sn-prio-tooltip", direction: "right"})
         .addTo(prio);
     });
+  }
+
+  // 服務區域: the catchment of each point of the shown programme, outlined in its own colour (dashed: a township
+  // served only in part, its villages not named); hovering an outline names the point. A catchment lists the
+  // map's polygons it is made of; its outline is their edges that no two of them share (neighbours share edges).
+  var A = D.areas || null, areas = null, areaShapes = [], areaLit = null;
+  function areaPolygons(a) {
+    var polys = [];
+    a.ti.forEach(function (i) { polys = polys.concat(towns[i].ll); });
+    a.vi.forEach(function (j) { polys = polys.concat(villages[j].ll); });
+    return polys.concat(decode(a.g));
+  }
+  function outerEdges(polys) {
+    var seen = {}, keys = [];
+    polys.forEach(function (poly) {
+      poly.forEach(function (r) {
+        for (var k = 0; k < r.length; k++) {
+          var a = r[k], b = r[(k + 1) % r.length];
+          var key = a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1]) ? a + "|" + b : b + "|" + a;
+          if (seen[key]) { seen[key].n += 1; } else { seen[key] = {n: 1, s: [a, b]}; keys.push(key); }
+        }
+      });
+    });
+    return keys.filter(function (k) { return seen[k].n === 1; }).map(function (k) { return seen[k].s; });
+  }
+  function areaShape(a, j, lit) {
+    var g = L.featureGroup(), polys = areaPolygons(a), part = [];
+    a.tp.forEach(function (i) { part = part.concat(towns[i].ll); });
+    part = part.concat(decode(a.gp));
+    if (lit) {  // the highlight of a popup: the area filled, under a heavier outline
+      L.polygon(polys.concat(part), {pane: "snAreas", stroke: false, fillColor: a.c, fillOpacity: 0.18,
+                                     interactive: false, className: "sn-area-lit sn-area-" + j}).addTo(g);
+    }
+    var style = {pane: "snAreas", color: a.c, weight: lit ? 5 : 3, interactive: !lit};
+    var cls = (lit ? "sn-area-lit sn-area-line" : "sn-area") + " sn-area-" + j, lines = [];
+    if (polys.length) { lines.push(L.polyline(outerEdges(polys), L.extend({className: cls}, style))); }
+    if (part.length) {
+      lines.push(L.polygon(part, L.extend({fill: false, dashArray: "7 5", className: cls + " sn-area-part"}, style)));
+    }
+    lines.forEach(function (line) {
+      if (!lit) { line.bindTooltip(a.t, {sticky: true, className: "sn-tooltip sn-area-tooltip"}); }
+      line.addTo(g);
+    });
+    return g;
+  }
+  if (A) {
+    A.forEach(function (a, j) { areaShapes.push(areaShape(a, j, false)); });
+    areas = L.featureGroup();
+    overlays[D.areaLayer] = areas;
+  }
+  function drawAreas(i) {
+    if (!areas) { return; }
+    areas.clearLayers();
+    A.forEach(function (a, j) { if (a.k === i) { areas.addLayer(areaShapes[j]); } });
+  }
+  function highlightArea(j) {
+    if (areaLit) { map.removeLayer(areaLit); areaLit = null; }
+    if (j >= 0 && A) { areaLit = areaShape(A[j], j, true).addTo(map); }
+  }
+
+  // 行車時間（村里）: villages coloured by the minutes by road to the nearest point of the shown programme.
+  var travel = null;
+  function minuteClass(m) {
+    if (m === null) { return T.colours.length - 1; }
+    for (var b = 0; b < T.bins.length; b++) { if (m <= T.bins[b]) { return b; } }
+    return T.bins.length;
+  }
+  function placeOf(v) { return (v.i >= 0 ? towns[v.i].n + " " : "") + v.n; }
+  function travelPopup(v) {
+    var rows = cats.map(function (c, i) {
+      var m = v.m[i], what = m === null ? (v.r[i] >= 0 ? T.reasons[v.r[i]] : "—") :
+        mins(m) + " 分鐘・道路 " + km(v.km[i]) + " km・離路 " + (v.sk[i] === null ? "—" : v.sk[i].toFixed(2)) + " km" +
+        (v.f[i] >= 0 ? "<br>最近：" + T.names[v.f[i]] : "");
+      return '<tr class="sn-r' + i + '"><th>' + c.label + "</th><td>" + what + "</td></tr>";
+    });
+    return '<div class="sn-pop sn-tmin"><b>' + placeOf(v) + "</b><div>道路行車時間至最近據點</div><table>" +
+      rows.join("") + '</table><div class="sn-note">離路：村里代表點至道路、道路至據點的直線段</div></div>';
+  }
+  function drawTravel(i) {
+    if (!travel || !map.hasLayer(travel)) { return; }
+    travel.clearLayers();
+    if (i < 0) { return; }
+    T.v.forEach(function (v) {
+      var c = minuteClass(v.m[i]);
+      L.polygon(v.ll, {pane: "snTravel", color: "#666", weight: 0.3, fillColor: T.colours[c], fillOpacity: 0.8,
+                       className: "sn-tfill sn-tclass-" + c})
+        .bindTooltip(function () {
+          return '<div class="sn-tt"><b>' + placeOf(v) + "</b><div>" + cats[i].label + "：" +
+            (v.m[i] === null ? (v.r[i] >= 0 ? T.reasons[v.r[i]] : "—") : mins(v.m[i]) + " 分鐘（道路）") + "</div></div>";
+        }, {sticky: true, className: "sn-tooltip"})
+        .bindPopup(function () { return travelPopup(v); })
+        .addTo(travel);
+    });
+  }
+  if (T && T.v) {
+    T.v.forEach(function (v, j) { v.ll = v.g ? decode(v.g) : villages[j].ll; delete v.g; });
+    travel = L.featureGroup();
+    travel.on("add", function () { map.getContainer().classList.add("sn-travel-on"); drawTravel(active); });
+    travel.on("remove", function () { map.getContainer().classList.remove("sn-travel-on"); });
+    overlays[T.layer] = travel;
   }
 
   var sites = null, radii = null;
@@ -386,6 +518,7 @@ function safetynetDraw(map, D, tiles) {
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
                       active: function () { return active; }, sites: sites, radii: radii,
                       mode: function () { return mode; }, setMode: setMode, priorities: prio,
-                      labels: labels, layerPanel: panel, setFolded: setFolded,
+                      labels: labels, layerPanel: panel, setFolded: setFolded, areas: areas, travel: travel,
+                      areaLit: function () { return areaLit; },
                       tileNote: function () { return tileNote ? tileNote.getContainer() : null; }};
 }
