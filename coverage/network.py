@@ -699,12 +699,29 @@ def _pair_graph(net: RoadNetwork, dest: Entries, n_dest: int, org: Entries, n_or
 
     base = net.reversed_graph[0 if values == "minutes" else 1]
     n = net.n_nodes
-    floor = 1e-9 if values == "minutes" else 1e-12  # csgraph reads an explicit 0 as no edge
-    rows = np.r_[np.repeat(np.arange(n), np.diff(base.indptr)), n + dest.owner[d], org.node[o]]
-    cols = np.r_[base.indices, dest.node[d], n + n_dest + org.owner[o]]
-    data = np.r_[base.data, np.maximum(getattr(dest, values)[d], floor), np.maximum(getattr(org, values)[o], floor)]
     size = n + n_dest + n_org
-    return csr_matrix((data, (rows, cols)), shape=(size, size))
+    floor = 1e-9 if values == "minutes" else 1e-12  # csgraph reads an explicit 0 as no edge
+    itype = np.int32 if size + base.nnz + len(o) + len(d) < 2**31 else np.int64
+    # sink edges go after each network row's own entries (their columns are the largest): built in
+    # place, without a COO copy of the whole graph
+    order = np.lexsort((org.owner[o], org.node[o]))
+    s_row, s_col = org.node[o][order], (n + n_dest + org.owner[o][order]).astype(itype)
+    s_val = np.maximum(getattr(org, values)[o][order], floor)
+    s_count, b_count = np.bincount(s_row, minlength=n), np.diff(base.indptr)
+    s_before = np.r_[0, np.cumsum(s_count)]
+    indptr = np.r_[0, np.cumsum(b_count + s_count)].astype(np.int64)
+    n_net = int(indptr[-1])
+    indices = np.empty(n_net + len(d), dtype=itype)
+    data = np.empty(n_net + len(d))
+    at = np.arange(base.nnz, dtype=np.int64) + np.repeat(s_before[:-1], b_count)
+    indices[at], data[at] = base.indices, base.data
+    at = indptr[s_row] + b_count[s_row] + np.arange(len(s_row)) - s_before[s_row]
+    indices[at], data[at] = s_col, s_val
+    # source rows (d is sorted by destination, then node), then the sinks' empty rows
+    indices[n_net:], data[n_net:] = dest.node[d], np.maximum(getattr(dest, values)[d], floor)
+    per_dest = np.cumsum(np.bincount(dest.owner[d], minlength=n_dest))
+    indptr = np.r_[indptr, n_net + per_dest, np.full(n_org, n_net + len(d))].astype(itype)
+    return csr_matrix((data, indices, indptr), shape=(size, size))
 
 
 def _tree_km(pred: np.ndarray, g_km, wanted: np.ndarray) -> np.ndarray:
