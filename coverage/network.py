@@ -543,12 +543,17 @@ def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
     first = order[np.r_[True, (np.diff(fac.owner[order]) != 0) | (np.diff(fac.node[order]) != 0)]]
     indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
 
-    def extend(base, values):
-        return csr_matrix((np.r_[base.data, values[first]], np.r_[base.indices, fac.node[first]],
-                           np.r_[base.indptr, base.indptr[-1] + indptr[1:]]), shape=(n + n_fac, n + n_fac))
-
     rev_min, rev_km = net.reversed_graph
-    return extend(rev_min, np.maximum(fac.minutes, 1e-9)), extend(rev_km, np.maximum(fac.km, 1e-12))
+    shape = (n + n_fac, n + n_fac)
+    indices = np.r_[rev_min.indices, fac.node[first].astype(rev_min.indices.dtype)]
+    pointers = np.r_[rev_min.indptr, rev_min.indptr[-1] + indptr[1:]].astype(rev_min.indptr.dtype)
+    g_min = csr_matrix((np.r_[rev_min.data, np.maximum(fac.minutes, 1e-9)[first]], indices, pointers), shape=shape)
+    km = np.r_[rev_km.data, np.maximum(fac.km, 1e-12)[first]]
+    if np.array_equal(rev_km.indptr, rev_min.indptr) and np.array_equal(rev_km.indices, rev_min.indices):
+        return g_min, csr_matrix((km, g_min.indices, g_min.indptr), shape=shape, copy=False)  # one structure
+    indices = np.r_[rev_km.indices, fac.node[first].astype(rev_km.indices.dtype)]
+    pointers = np.r_[rev_km.indptr, rev_km.indptr[-1] + indptr[1:]].astype(rev_km.indptr.dtype)
+    return g_min, csr_matrix((km, indices, pointers), shape=shape)
 
 
 def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float, n_org: int):
