@@ -44,6 +44,7 @@ __all__ = [
     "ACCESS_KMH",
     "CLASS_COLUMNS",
     "DEFAULT_SPEEDS",
+    "MAX_SNAP_KM",
     "PAIR_COLUMNS",
     "TRAVEL_COLUMNS",
     "RoadNetwork",
@@ -75,6 +76,13 @@ DEFAULT_SPEEDS: dict[str, float] = {
     "國道": 100, "高速公路": 100, "快速公路": 80, "快速道路": 80, "省道": 60, "縣道": 50, "市道": 50,
     "區道": 40, "鄉道": 40, "市區道路": 40, "產業道路": 25, "農路": 20,
 }
+
+#: A point farther than this (km, straight line) from every road of the network is off the network: it
+#: gets no minutes (and a facility that far serves no one by road). A network covers a region (an OSM
+#: extract of one county); a point outside it would otherwise "travel" tens of km at ``access_kmh`` to
+#: the nearest road of another region. 20 km is well above the longest leg of 苗栗縣's villages to its
+#: major roads (11 km in 泰安鄉) and well below the distance between Taiwan's counties' road networks.
+MAX_SNAP_KM = 20.0
 
 _ONEWAY_FWD = {"yes", "true", "1", "t", "y", "是"}
 _ONEWAY_REV = {"-1", "reverse"}
@@ -650,25 +658,27 @@ def nearest_by_network(
     out["snap_km"] = leg
     if not len(fxy):
         return out
-    fac, _ = snap_points(net, fxy, access_kmh, outbound=False)
+    fac, fleg = snap_points(net, fxy, access_kmh, outbound=False)
     og = np.zeros(len(oxy), dtype=object) if origin_groups is None else np.asarray(origin_groups, dtype=object)
     fg = np.zeros(len(fxy), dtype=object) if facility_groups is None else np.asarray(facility_groups, dtype=object)
-    everyone = np.arange(len(fxy))
-    minutes, km, which = _route(net, org, len(oxy), fac, everyone, access_kmh)
+    serving = np.flatnonzero(~(fleg > MAX_SNAP_KM))  # a facility off the network serves no one by road
+    minutes, km, which = _route(net, org, len(oxy), fac, serving, access_kmh)
     # the overall fastest is the group's fastest when it belongs to the group; route the rest per group
     wrong = (which < 0) | (fg[np.maximum(which, 0)] != og)
     for group in sorted(set(og[wrong]), key=str):
         rows = np.flatnonzero(wrong & (og == group))
         part = org.take(np.isin(org.owner, rows))
-        m, d, w = _route(net, part, len(oxy), fac, everyone[fg == group], access_kmh)
+        m, d, w = _route(net, part, len(oxy), fac, serving[fg[serving] == group], access_kmh)
         minutes[rows], km[rows], which[rows] = m[rows], d[rows], w[rows]
-    reached = np.isfinite(minutes)
+    off = ~(leg <= MAX_SNAP_KM)  # farther than MAX_SNAP_KM from every road (or no road at all)
+    reached = np.isfinite(minutes) & ~off
     has_group = np.isin(og, fg)
     out["minutes"] = np.where(reached, minutes, np.nan)
     out["network_km"] = np.where(reached, km, np.nan)
     out["facility"] = np.where(reached, which, -1)
-    out["reason"] = np.where(reached, "", np.where(has_group, "no road connection to a facility",
-                                                   "no facility in its group"))
+    out["reason"] = np.where(reached, "", np.where(
+        off, f"off the road network (no road within {MAX_SNAP_KM:g} km)",
+        np.where(has_group, "no road connection to a facility", "no facility in its group")))
     return out
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import InputError
-from .network import ACCESS_KMH, RoadNetwork, nearest_by_network, read_network, travel_pairs
+from .network import ACCESS_KMH, MAX_SNAP_KM, RoadNetwork, nearest_by_network, read_network, travel_pairs
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -59,13 +59,6 @@ NEAREST_MINUTES_COLUMNS = ["nearest_min", "network_km", "snap_km", "travel_reaso
                            "road_facility_name"]
 
 _NO_ROAD = "no road connection to a facility"
-
-#: A point farther than this (km, straight line) from every road of the network is off the network: it
-#: gets no minutes (and a facility that far serves no one by road). A network covers a region (an OSM
-#: extract of one county); a point outside it would otherwise "travel" tens of km at ``access_kmh`` to
-#: the nearest road of another region. 20 km is well above the longest leg of 苗栗縣's villages to its
-#: major roads (11 km in 泰安鄉) and well below the distance between Taiwan's counties' road networks.
-MAX_SNAP_KM = 20.0
 
 
 def off_network(net: RoadNetwork, points: gpd.GeoSeries) -> np.ndarray:

@@ -70,6 +70,23 @@ def test_hand_computed_minutes(toy):
     assert res["facility"].tolist() == [0, 0, 0, 0, -1]
 
 
+def test_points_off_the_network_get_no_minutes(toy):
+    """A point farther than MAX_SNAP_KM from every road has no minutes (not an hours-long straight leg), and a
+    facility that far serves no one: the rule site/nearest apply holds for report's travel times too."""
+    from coverage.network import MAX_SNAP_KM
+
+    far = MAX_SNAP_KM * 1000 + 4000  # metres beyond the square's west side
+    res = nearest_by_network(toy, pts((0, 0), (-far, 500)), pts((1000, 1000)))
+    assert np.isfinite(res["minutes"].iloc[0])
+    assert np.isnan(res["minutes"].iloc[1]) and res["facility"].iloc[1] == -1
+    assert res["reason"].iloc[1].startswith("off the road network")
+    assert res["snap_km"].iloc[1] > MAX_SNAP_KM  # the leg is still reported
+    only_far = nearest_by_network(toy, pts((0, 0)), pts((-far, 500)))
+    assert np.isnan(only_far["minutes"].iloc[0]) and only_far["reason"].iloc[0] == "no road connection to a facility"
+    both = nearest_by_network(toy, pts((0, 0)), pts((-far, 0), (1000, 1000)))
+    assert both["facility"].iloc[0] == 1  # the far facility is never the fastest, however short its leg looks
+
+
 def test_oneway_against_the_flow(toy):
     # from the top of C to its bottom: C is one-way northward, so D, B, A (1.2 + 1.5 + 1)
     res = nearest_by_network(toy, pts((0, 1000)), pts((0, 0)))
