@@ -117,6 +117,8 @@ class RoadNetwork:
         Lines per road class.
     from_cache : bool
         Whether :func:`read_network` took the built graph from the cache instead of reading the file.
+    without_geometry : int
+        Features of the file that had no geometry (or an empty one): not roads, counted, not routed.
     """
 
     node_xy: np.ndarray
@@ -132,6 +134,7 @@ class RoadNetwork:
     source: str
     classes: dict
     from_cache: bool = False
+    without_geometry: int = 0
 
     @property
     def geoms(self) -> np.ndarray:
@@ -234,7 +237,7 @@ def _file_hash(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+def _read_lines(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, int]:
     import pyogrio
     import shapely
 
@@ -254,8 +257,9 @@ def _read_lines(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     if not types or not types <= {"LineString", "MultiLineString"}:
         raise UnreadableFileError(path, f"expected lines, found {', '.join(sorted(types)) or 'no geometry'}")
     present = ~shapely.is_missing(frame.geometry.to_numpy())  # GeoSeries.notna() warns on empty geometries
-    frame = frame[present & ~frame.geometry.is_empty.to_numpy()].explode(index_parts=False)
-    return frame.to_crs(PROJECTED_CRS).reset_index(drop=True)
+    keep = present & ~frame.geometry.is_empty.to_numpy()
+    frame = frame[keep].explode(index_parts=False)
+    return frame.to_crs(PROJECTED_CRS).reset_index(drop=True), int((~keep).sum())
 
 
 def _classes(frame, path: Path, column: str | None, speeds: dict[str, float]) -> tuple[np.ndarray, str]:
@@ -404,13 +408,17 @@ def read_network(
         cached.source = f"{path.name} (sha256 {digest}; graph from the cache)"
         cached.from_cache = True
         return cached
-    frame = _read_lines(path, layer)
+    frame, without_geometry = _read_lines(path, layer)
     if frame.empty:
         raise UnreadableFileError(path, "the layer has no lines")
+    if without_geometry:
+        log.warning("%s: %d features without geometry are not roads (counted, not routed)", path.name,
+                    without_geometry)
     cls, _ = _classes(frame, path, road_class_column, table)
     net = network_from_lines(frame.geometry, [table[c] for c in cls], _oneway(frame),
                              source=f"{path.name} (sha256 {digest})")
     net.classes = {c: int(n) for c, n in zip(*np.unique(cls, return_counts=True), strict=True)}
+    net.without_geometry = without_geometry
     if cache:
         _save_cached(key, net)
     return net
@@ -460,7 +468,7 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
                        line_speed=kmh, line_oneway=oneway, source=source, classes={})
 
 
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: the count of features without geometry is kept
 _ARRAYS = ("node_xy", "seq_node", "seq_pos", "line_start", "line_base", "line_speed", "line_oneway")
 
 
@@ -492,7 +500,8 @@ def _load_cached(key: str) -> RoadNetwork | None:
             meta = json.loads(str(data["meta"]))
     except (OSError, KeyError, ValueError):
         return None
-    return RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"], **arrays)
+    return RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"],
+                       without_geometry=int(meta.get("without_geometry", 0)), **arrays)
 
 
 def _save_cached(key: str, net: RoadNetwork) -> None:
@@ -514,7 +523,8 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
             np.savez(fh, shape=np.array(net.minutes.shape), indices=net.minutes.indices, indptr=net.minutes.indptr,
                      minutes_data=net.minutes.data, km_data=net.km.data,
                      wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), wkb_offsets=offsets,
-                     meta=json.dumps({"classes": net.classes}), **{k: getattr(net, k) for k in _ARRAYS})
+                     meta=json.dumps({"classes": net.classes, "without_geometry": net.without_geometry}),
+                     **{k: getattr(net, k) for k in _ARRAYS})
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("road graph cache not written (%s)", exc)

@@ -236,6 +236,7 @@ def run_coverage(
         net = _travel_times(report, towns, county_names, network, speeds, road_class_column, access_kmh)
         report.travel_settings = {
             "file": str(network), "graph_from_cache": bool(net.from_cache),
+            "features_without_geometry": int(net.without_geometry),
             "speeds": str(speeds) if isinstance(speeds, (str, Path)) else
             ("given as a table (speeds=)" if speeds else "default table (coverage.network.DEFAULT_SPEEDS)"),
             "road_class_column": road_class_column, "access_kmh": float(access_kmh),

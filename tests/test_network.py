@@ -87,6 +87,22 @@ def test_points_off_the_network_get_no_minutes(toy):
     assert both["facility"].iloc[0] == 1  # the far facility is never the fastest, however short its leg looks
 
 
+def test_features_without_geometry_are_counted(tmp_path, monkeypatch):
+    """A road file's features with no (or an empty) geometry are not routed, but never vanish: counted on the
+    network, through the cache too."""
+    monkeypatch.setenv("SAFETYNET_CACHE", str(tmp_path / "cache"))
+    path = write_toy(tmp_path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["features"] += [{"type": "Feature", "properties": {"highway": "primary"}, "geometry": None},
+                        {"type": "Feature", "properties": {"highway": "primary"},
+                         "geometry": {"type": "LineString", "coordinates": []}}]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    net = read_network(path)
+    assert net.without_geometry == 2 and net.n_nodes == 6 and not net.from_cache
+    again = read_network(path)
+    assert again.from_cache and again.without_geometry == 2
+
+
 def test_oneway_against_the_flow(toy):
     # from the top of C to its bottom: C is one-way northward, so D, B, A (1.2 + 1.5 + 1)
     res = nearest_by_network(toy, pts((0, 1000)), pts((0, 0)))

@@ -280,6 +280,9 @@ def _print_travel(con: Console, result: CoverageReport) -> None:
     con.print(f"道路 road network: {name}; {cache}; speeds "
               f"{settings.get('speeds', 'default')}; off-road legs at {settings.get('access_kmh', 15.0):g} km/h",
               highlight=False, markup=False)
+    if settings.get("features_without_geometry"):
+        con.print(f"  {settings['features_without_geometry']:,} features of the road file have no geometry: not "
+                  "roads, not routed", highlight=False, markup=False)
     acc = result.access
     if acc is not None and acc.within_min is not None:
         fca = (f"; 2SFCA in minutes: catchment {acc.catchment_min:g} min (fca_2sfca_min)"
