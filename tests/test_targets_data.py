@@ -132,3 +132,21 @@ def test_gaps_say_when_their_data_are_partial(tmp_path):
     listed = [line for line in r.output.splitlines() if line.startswith("  臺中市")]
     marked = [i for i, line in enumerate(listed) if "（部分資料）" in line]
     assert marked and marked == list(range(len(listed) - len(marked), len(listed)))  # partial ones last
+
+
+def test_site_on_partial_data_says_so(tmp_path):
+    """site on a programme whose county data are partial (臺中市 心衛中心 in the bundled list): the plan says so in
+    sites.json and in the printout; on complete data it does not."""
+    import json
+
+    r = runner.invoke(app, ["site", "--county", "臺中市", "--category", "心衛中心", "--new", "1", "--no-map",
+                            "--as-of", "2024-06-30", "--out", str(tmp_path / "p")])
+    assert r.exit_code == 0, r.output
+    sites = json.loads((tmp_path / "p" / "sites.json").read_text(encoding="utf-8"))
+    assert sites["summary"]["data"] == "partial"
+    assert "部分資料 partial data" in r.output and "mental_health_centre" not in r.output  # zh-TW title
+    r = runner.invoke(app, ["site", "--county", "嘉義縣", "--category", "小衛星", "--no-map", "--as-of",
+                            "2024-06-30", "--out", str(tmp_path / "c")])
+    assert r.exit_code == 0, r.output
+    assert "partial data" not in r.output and "no data" not in r.output
+    assert json.loads((tmp_path / "c" / "sites.json").read_text(encoding="utf-8"))["summary"]["data"] == "complete"

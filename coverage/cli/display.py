@@ -561,7 +561,7 @@ def print_siting(plan: Any, county: str, category: str, *, objective: str, radiu
     radius = f"{radius_km:g} km"
     if s.get("radius_min") is not None:  # sited by road (site --network)
         radius = f"{s['radius_min']:g} {s['distance']}"
-    print_frame(plan.sites, f"建議新設點 {county} {category}（{objective}, {radius}）",
+    print_frame(plan.sites, f"建議新設點 {county} {programme_label(category)}（{objective}, {radius}）",
                 hide=("towncode", "county", "service_radius", "network"))
     if s.get("radius_min") is not None:
         typer.echo(f"service radius {radius} on {s['network']} (off-road legs at {s['access_kmh']:g} km/h)")

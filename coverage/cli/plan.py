@@ -311,6 +311,10 @@ def site(
                                    category=cat, new=new, radius_km=radius_km, objective=objective, population=pop,
                                    candidates=cand, as_of=report.as_of, time_limit=time_limit,
                                    across_counties=opts.across_counties, **by_road)
+        state = _data_state(report, county_name, cat)
+        plan.summary["data"] = state
+        if state != "complete":
+            cand_notes = [*cand_notes, _PARTIAL_SITING[state]]
         if net is not None:
             cand_notes = [*cand_notes, f"road network {net.source}"]
             if not no_map:
@@ -318,6 +322,21 @@ def site(
         written = _write_siting(report, plan, out, map_=not no_map and net is None, offline=offline)
     print_siting(plan, county_name, cat, objective=objective, radius_km=radius_km, population=pop is not None,
                  notes=cand_notes, rejected=cand_rejected, written=written)
+
+
+_PARTIAL_SITING = {
+    "partial": "部分資料 partial data: the registry lists only some of this programme's points in the county, so "
+               "'before' is a floor and a recommended site may duplicate an unlisted point; give the county's "
+               "complete registry with --facilities",
+    "none": "無資料 no data: no registry read has a point of this programme in the county; sited as if there were "
+            "none — give the county's registry with --facilities if it has points",
+}
+
+
+def _data_state(report: Any, county: str, category: str) -> str:
+    """complete / partial / none for the county × programme of a siting run (coverage.completeness)."""
+    rows = report.counties[(report.counties["county"] == county) & (report.counties["category"] == category)]
+    return str(rows["data"].iloc[0]) if len(rows) and "data" in rows else "complete"
 
 
 def _check_siting(objective: str, *, population: Path | None, new: int | None, radius_km: float,
