@@ -150,3 +150,11 @@ def test_site_on_partial_data_says_so(tmp_path):
     assert r.exit_code == 0, r.output
     assert "partial data" not in r.output and "no data" not in r.output
     assert json.loads((tmp_path / "c" / "sites.json").read_text(encoding="utf-8"))["summary"]["data"] == "complete"
+
+
+def test_whatif_on_partial_data_says_so():
+    r = runner.invoke(app, ["whatif", "--add", "臺中市和平區:心衛中心", "--add", "嘉義縣阿里山鄉:小衛星",
+                            "--as-of", "2024-06-30"])
+    assert r.exit_code == 0, r.output
+    notes = [line for line in r.output.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "臺中市 心衛中心" in notes[0] and "部分資料" in notes[0]  # 嘉義縣's 小衛星: complete

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from . import progress
-from .display import print_frame, print_siting, print_trend, print_whatif, series_with_facilities
+from .display import print_frame, print_siting, print_trend, print_whatif, programme_label, series_with_facilities
 from .exits import OptionError, failing
 from .options import (
     OutOpt,
@@ -159,6 +159,7 @@ def whatif(
     minutes by road.
     """
     with failing():
+        from ..completeness import target_data
         from ..geography import load_townships
         from ..plan import whatif as run_whatif
 
@@ -200,6 +201,14 @@ def whatif(
                                                     across_counties=opts.across_counties, access_kmh=opts.access_kmh)
     print_whatif(table, within, population=pop is not None, distance_km=opts.distance_km,
                  across_counties=opts.across_counties)
+    if len(table):  # a change on a programme whose county data are incomplete: its "before" is not the county's
+        data = target_data(towns, sorted(set(table["category"])), registry.facilities, registry_files(opts))
+        changed = data.merge(table[["county", "category"]].drop_duplicates(), on=["county", "category"])
+        for row in changed[changed["data"] != "complete"].itertuples(index=False):
+            what = "部分資料 partial data: 'before' is a floor" if row.data == "partial" else \
+                "無資料 no data: 'before' counts no point"
+            typer.echo(f"note: {row.county} {programme_label(row.category)}: {what} (the registry does not list "
+                       "every point of the programme there)")
     if by_road is not None:
         _print_within_minutes(by_road, within_min, net.source, across_counties=opts.across_counties)
 
