@@ -193,6 +193,42 @@ def _village_panel(ax, ctx: dict[str, Any], category: str, with_fill: bool) -> b
     return filled
 
 
+_LABEL_SIZE = 6.0  # points
+_LABEL_DROP = 8.0  # points a label moves down, top-aligned, when a marker would cover it
+
+
+def _label_paths(names: list[str], family: str) -> tuple[list[Any], list[Any]]:
+    """Each township name as a glyph outline in points: centred on its anchor, and top-aligned
+    :data:`_LABEL_DROP` points below it. Built once per county and shared by its panels."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    prop = FontProperties(family=family, size=_LABEL_SIZE)
+    centred, below = [], []
+    for name in names:
+        path = TextPath((0, 0), name, size=_LABEL_SIZE, prop=prop)
+        (x0, y0), (x1, y1) = path.get_extents().get_points() if len(path.vertices) else ((0, 0), (0, 0))
+        centred.append(path.transformed(Affine2D().translate(-(x0 + x1) / 2, -(y0 + y1) / 2)))
+        below.append(path.transformed(Affine2D().translate(-(x0 + x1) / 2, -_LABEL_DROP - y1)))
+    return centred, below
+
+
+def _draw_labels(ax, ctx: dict[str, Any], paths: list[Any]) -> None:
+    """The township names with a white halo: two collections of glyph outlines (halo, then ink)
+    placed at the anchors, sized in points; not clipped at the panel's edge, as text is not."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.transforms import Affine2D
+
+    points = Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans
+    for style in ({"facecolors": "white", "edgecolors": "white", "linewidths": 2.2, "zorder": 5},
+                  {"facecolors": "#222222", "edgecolors": "none", "linewidths": 0.0, "zorder": 5.1}):
+        labels = PathCollection(paths, sizes=None, offsets=ctx["anchors"], offset_transform=ax.transData,
+                                transform=points, clip_on=False, **style)
+        labels.set_in_layout(False)
+        ax.add_collection(labels, autolim=False)
+
+
 def _panel_title(cat: str, ctx: dict[str, Any]) -> str:
     """Programme name, then covered/total (rate), 無資料 (no data) or the figures and 部分資料."""
     from ..facilities import CATEGORIES
@@ -216,8 +252,6 @@ def _panel(ax, cat: str, ctx: dict[str, Any]) -> None:
 
     A programme without data in the county (``data`` none) is grey, 無資料, with no gap outline.
     """
-    from matplotlib import patheffects
-
     from .payload import COVERED, GAP_COLOUR, NO_DATA_COLOUR, STATE_COLOURS
 
     paths, state = ctx["paths"], ctx["states"][cat]
@@ -236,17 +270,16 @@ def _panel(ax, cat: str, ctx: dict[str, Any]) -> None:
         if len(group):
             ax.scatter(group.geometry.x, group.geometry.y, s=42, marker=marker, zorder=4,
                        facecolors="white" if planned else colour, edgecolors=colour, linewidths=1.3)
-    anchors = ctx["anchors"]
-    offsets = label_offsets(anchors, list(zip(points.geometry.x, points.geometry.y, strict=True)), ctx["radius"])
-    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
-    for (x, y), name, dy in zip(anchors, ctx["names"], offsets, strict=True):
-        ax.annotate(name, (x, y), xytext=(0, dy), textcoords="offset points", ha="center",
-                    va="top" if dy else "center", fontsize=6, family=ctx["family"], color="#222222", zorder=5,
-                    path_effects=halo)
+    offsets = label_offsets(ctx["anchors"], list(zip(points.geometry.x, points.geometry.y, strict=True)),
+                            ctx["radius"])
+    _draw_labels(ax, ctx, [below if dy else centred for centred, below, dy in
+                           zip(ctx["label_paths"][0], ctx["label_paths"][1], offsets, strict=True)])
     ax.set_title(_panel_title(cat, ctx), family=ctx["family"], fontsize=11)
     ax.autoscale_view()
     ax.set_aspect("equal")
     ax.set_axis_off()
+    ax.xaxis.set_visible(False)  # no tick is ever computed (set_axis_off alone still lays them out)
+    ax.yaxis.set_visible(False)
     _scale_bar(ax, ctx["family"], ctx["land"])
 
 
@@ -389,7 +422,8 @@ def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDa
         "paths": _geometry_paths(geoms.values), "states": township_states(table, cats).reindex(codes),
         "styles": category_styles(cats), "data": data,
         "fac": fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS), "family": family, "summary": summary,
-        "anchors": list(zip(labels.x, labels.y, strict=True)), "names": [_text(n) for n in towns["township"]],
+        "anchors": list(zip(labels.x, labels.y, strict=True)),
+        "label_paths": _label_paths([_text(n) for n in towns["township"]], family),
         "land": shapely.union_all(geoms.values), "radius": 0.012 * max(maxx - minx, maxy - miny),
         "villages": villages, "distances": distances, "village_fill": False,
         "village_paths": None if villages is None else _geometry_paths(villages.geometry.values),
