@@ -378,10 +378,42 @@ def county_figure(
     fig = _draw_figure(report, county, ctx, dpi)
     path = Path(path)
     with atomic_open(path, "wb") as fh:
-        # bbox_inches="tight" grows the canvas to whatever was drawn: the footer is never clipped
-        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=0.25, metadata={"Software": None},
-                    pil_kwargs={"compress_level": 3})  # zlib 3: smaller than the default 6 here, and faster
+        _write_png(fig, fh)
     return path
+
+
+_PAD_INCHES = 0.25  # white margin around everything drawn
+
+
+def _write_png(fig: Figure, fh: Any) -> None:
+    """Draw ``fig`` once on its Agg canvas and write the part with ink, plus a white margin, as RGB PNG.
+
+    What ``savefig(bbox_inches="tight")`` gives, without its second drawing pass: the canvas is
+    drawn at its own size (the renderer that laid the panels out also draws them, so no text is
+    measured twice), then cropped to the tight box. Should anything lie outside the canvas,
+    ``savefig`` grows the canvas to it instead: nothing is ever clipped at the edge.
+    """
+    import numpy as np
+    from PIL import Image
+
+    canvas = fig.canvas
+    canvas.draw()
+    box = fig.get_tightbbox(canvas.get_renderer())
+    width, height = fig.get_size_inches()
+    if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
+        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=_PAD_INCHES, metadata={"Software": None},
+                    pil_kwargs={"compress_level": 3})
+        return
+    dpi = fig.dpi
+    rgba = np.asarray(canvas.buffer_rgba())
+    rows, cols = rgba.shape[:2]
+    x0, x1 = math.floor((box.x0 - _PAD_INCHES) * dpi), math.ceil((box.x1 + _PAD_INCHES) * dpi)
+    top, bottom = math.floor((height - box.y1 - _PAD_INCHES) * dpi), math.ceil((height - box.y0 + _PAD_INCHES) * dpi)
+    out = np.full((bottom - top, x1 - x0, 3), 255, dtype=np.uint8)  # the margin may reach past the canvas
+    r0, r1, c0, c1 = max(top, 0), min(bottom, rows), max(x0, 0), min(x1, cols)
+    out[r0 - top:r1 - top, c0 - x0:c1 - x0] = rgba[r0:r1, c0:c1, :3]
+    # zlib level 3: smaller than the default 6 on these maps, and faster; no text chunk (no timestamp)
+    Image.fromarray(out).save(fh, format="png", compress_level=3, dpi=(dpi, dpi))
 
 
 def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDataFrame | None, level: str,
