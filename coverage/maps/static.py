@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..pipeline import CoverageReport
 
-__all__ = ["county_figure", "label_offsets", "scale_bar_corner"]
+__all__ = ["county_figure", "draw_county_figure", "label_offsets", "scale_bar_corner"]
 
 _MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^", "star": "*", "cross": "P"}
 
@@ -336,12 +336,9 @@ def county_figure(
 ) -> Path:
     """Write a PNG of one county's coverage, one panel per programme, and return its path.
 
-    Township names carry a white halo and move below a service point that would cover them;
-    the scale bar goes to the corner with the least land; nothing is clipped at the edges.
-    A programme with no data in the county (``report.counties["data"]`` ``none``) is drawn
-    grey and titled 無資料, never as gaps, and the legend explains the grey (as the HTML maps);
-    a programme with partial data says 部分資料 in its title and in a note under the figure.
-    Identical inputs give identical bytes (no timestamp in the PNG).
+    The figure of :func:`draw_county_figure`, written by :func:`coverage.charts.write_png`
+    (cropped to what was drawn plus a white margin, nothing clipped; identical inputs give
+    identical bytes).
 
     Parameters
     ----------
@@ -354,8 +351,7 @@ def county_figure(
     townships : GeoDataFrame, optional
         The report's township boundaries, if already loaded.
     level : {"township", "village"}
-        ``village`` also draws the village (村里) boundaries and, when the report has village-level
-        population figures, fills each village by its distance to the programme's nearest point.
+        As for :func:`draw_county_figure`.
     categories : list of str, optional
         Programmes to draw (canonical keys), one panel each; default every programme of the report.
     dpi : int
@@ -369,51 +365,66 @@ def county_figure(
     Raises
     ------
     InputError
-        When ``level`` is not one of its choices, ``county`` is not in the report, or none of
-        ``categories`` is in the report for ``county``.
+        As :func:`draw_county_figure`.
     """
+    from ..charts import write_png
     from ..report import atomic_open
 
-    ctx = _figure_context(report, county, townships=townships, level=level, categories=categories)
-    fig = _draw_figure(report, county, ctx, dpi)
+    fig = draw_county_figure(report, county, townships=townships, level=level, categories=categories, dpi=dpi)
     path = Path(path)
     with atomic_open(path, "wb") as fh:
-        _write_png(fig, fh)
+        write_png(fig, fh)
     return path
 
 
-_PAD_INCHES = 0.25  # white margin around everything drawn
+def draw_county_figure(
+    report: CoverageReport,
+    county: str,
+    *,
+    townships: gpd.GeoDataFrame | None = None,
+    level: str = "township",
+    categories: list[str] | None = None,
+    dpi: int = 130,
+) -> Figure:
+    """One county's coverage as a matplotlib Figure (Agg canvas, no pyplot state): one panel per programme.
 
+    Township names carry a white halo and move below a service point that would cover them;
+    the scale bar goes to the corner with the least land. A programme with no data in the
+    county (``report.counties["data"]`` ``none``) is drawn grey and titled 無資料, never as
+    gaps, and the legend explains the grey, as the HTML maps do; a programme with partial
+    data says 部分資料 in its title and in a note under the figure.
 
-def _write_png(fig: Figure, fh: Any) -> None:
-    """Draw ``fig`` once on its Agg canvas and write the part with ink, plus a white margin, as RGB PNG.
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    county : str
+        Official county name in the report.
+    townships : GeoDataFrame, optional
+        The report's township boundaries, if already loaded.
+    level : {"township", "village"}
+        ``village`` also draws the village (村里) boundaries and, when the report has village-level
+        population figures, fills each village by its distance to the programme's nearest point
+        (not for a programme without data in the county).
+    categories : list of str, optional
+        Programmes to draw (canonical keys), one panel each; default every programme of the report.
+    dpi : int
+        Resolution of the figure.
 
-    What ``savefig(bbox_inches="tight")`` gives, without its second drawing pass: the canvas is
-    drawn at its own size (the renderer that laid the panels out also draws them, so no text is
-    measured twice), then cropped to the tight box. Should anything lie outside the canvas,
-    ``savefig`` grows the canvas to it instead: nothing is ever clipped at the edge.
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        When ``level`` is not one of its choices, ``county`` is not in the report, or none of
+        ``categories`` is in the report for ``county``.
+    CoverageError
+        No CJK font is installed (:func:`coverage.charts.cjk_font`).
     """
-    import numpy as np
-    from PIL import Image
-
-    canvas = fig.canvas
-    canvas.draw()
-    box = fig.get_tightbbox(canvas.get_renderer())
-    width, height = fig.get_size_inches()
-    if box.x0 < 0 or box.y0 < 0 or box.x1 > width or box.y1 > height:
-        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=_PAD_INCHES, metadata={"Software": None},
-                    pil_kwargs={"compress_level": 3})
-        return
-    dpi = fig.dpi
-    rgba = np.asarray(canvas.buffer_rgba())
-    rows, cols = rgba.shape[:2]
-    x0, x1 = math.floor((box.x0 - _PAD_INCHES) * dpi), math.ceil((box.x1 + _PAD_INCHES) * dpi)
-    top, bottom = math.floor((height - box.y1 - _PAD_INCHES) * dpi), math.ceil((height - box.y0 + _PAD_INCHES) * dpi)
-    out = np.full((bottom - top, x1 - x0, 3), 255, dtype=np.uint8)  # the margin may reach past the canvas
-    r0, r1, c0, c1 = max(top, 0), min(bottom, rows), max(x0, 0), min(x1, cols)
-    out[r0 - top:r1 - top, c0 - x0:c1 - x0] = rgba[r0:r1, c0:c1, :3]
-    # zlib level 3: smaller than the default 6 on these maps, and faster; no text chunk (no timestamp)
-    Image.fromarray(out).save(fh, format="png", compress_level=3, dpi=(dpi, dpi))
+    ctx = _figure_context(report, county, townships=townships, level=level, categories=categories)
+    return _draw_figure(report, county, ctx, dpi)
 
 
 def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDataFrame | None, level: str,
