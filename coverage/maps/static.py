@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..pipeline import CoverageReport
 
-__all__ = ["county_figure", "draw_county_figure", "label_offsets", "scale_bar_corner"]
+__all__ = ["county_figure", "draw_county_figure", "label_offsets", "polygon_paths", "scale_bar_corner"]
 
 _MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^", "star": "*", "cross": "P"}
 
@@ -130,17 +130,29 @@ def _distance_label(lo: float, hi: float) -> str:
     return f"{lo:g} 公里以上" if math.isinf(hi) else f"{lo:g}–{hi:g} 公里"
 
 
-def _geometry_paths(geoms) -> list[Any]:
+def polygon_paths(geoms) -> list[Any]:
     """One matplotlib ``Path`` per (multi)polygon, every ring (holes included) a closed sub-path.
 
-    Built from the coordinate arrays in one pass, so a county's outlines are converted once and
-    shared by all its panels (an artist belongs to one axes; its paths need not).
+    Rings are oriented first (exteriors counter-clockwise, holes clockwise): matplotlib fills by
+    the non-zero winding rule, so a hole wound like its exterior would be painted over. Built from
+    the coordinate arrays in one pass, so a county's outlines are converted once and shared by
+    all its panels (an artist belongs to one axes; its paths need not).
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        Polygons or multipolygons (None or empty: an empty path), in the axes' coordinates.
+
+    Returns
+    -------
+    list of matplotlib.path.Path
+        One per geometry, in order.
     """
     import numpy as np
     import shapely
     from matplotlib.path import Path as MplPath
 
-    values = np.asarray(geoms, dtype=object)
+    values = shapely.orient_polygons(np.asarray(geoms, dtype=object), exterior_cw=False)
     parts, part_of = shapely.get_parts(values, return_index=True)
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     coords = shapely.get_coordinates(rings)
@@ -465,14 +477,14 @@ def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDa
     labels = geoms.representative_point()
     return {
         "cats": cats, "bounds": (minx, miny, maxx, maxy),
-        "paths": _geometry_paths(geoms.values), "states": township_states(table, cats).reindex(codes),
+        "paths": polygon_paths(geoms.values), "states": township_states(table, cats).reindex(codes),
         "styles": category_styles(cats), "data": data,
         "fac": fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS), "family": family, "summary": summary,
         "anchors": list(zip(labels.x, labels.y, strict=True)),
         "label_paths": _label_paths([_text(n) for n in towns["township"]], family),
         "land": shapely.union_all(geoms.values), "radius": 0.012 * max(maxx - minx, maxy - miny),
         "villages": villages, "distances": distances, "village_fill": False,
-        "village_paths": None if villages is None else _geometry_paths(villages.geometry.values),
+        "village_paths": None if villages is None else polygon_paths(villages.geometry.values),
     }
 
 

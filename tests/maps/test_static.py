@@ -6,6 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shapely
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from coverage.errors import CoverageError, InputError
@@ -273,3 +276,75 @@ def test_png_identical_across_processes(font, tmp_path):
     here = county_figure(run_coverage(counties=["連江縣"]), "連江縣", tmp_path / "here.png", dpi=60)
     assert here.read_bytes() == other.read_bytes()
     assert b"tEXt" not in here.read_bytes() and b"tIME" not in here.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# polygon_paths: what is drawn is the polygon, holes included, however its rings are wound
+
+_WINDING_CASES = {"hole wound like exterior": 0, "hole wound opposite": 0}
+
+
+@st.composite
+def _holed_polygons(draw):
+    """A box with a box-shaped hole, each ring wound either way, sometimes as a part of a multipolygon,
+    with None and empty geometries among them."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    x0, y0 = draw(st.floats(0, 30)), draw(st.floats(0, 30))
+    w, h = draw(st.floats(30, 60)), draw(st.floats(30, 60))
+    hx, hy = x0 + draw(st.floats(5, w / 2 - 5)), y0 + draw(st.floats(5, h / 2 - 5))
+    hw, hh = draw(st.floats(5, w / 2 - 5)), draw(st.floats(5, h / 2 - 5))
+    outer = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+    hole = [(hx, hy), (hx + hw, hy), (hx + hw, hy + hh), (hx, hy + hh)]
+    if draw(st.booleans()):
+        outer = outer[::-1]
+    if draw(st.booleans()):
+        hole = hole[::-1]
+    polygon = Polygon(outer, [hole])
+    same = shapely.is_ccw(polygon.exterior) == shapely.is_ccw(polygon.interiors[0])
+    geom = MultiPolygon([polygon, box(95, 95, 99, 99)]) if draw(st.booleans()) else polygon
+    extra = draw(st.sampled_from([[], [None], [Polygon()]]))
+    return [*extra, geom], same
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=_holed_polygons())
+def test_polygon_paths_fill_is_the_polygon(case):
+    """Rendered black on white: every pixel centre at least 1.5 px from an edge is black exactly where
+    the polygon contains it (holes white, whichever way the rings are wound)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+
+    from coverage.maps import polygon_paths
+
+    geoms, same = case
+    label = "hole wound like exterior" if same else "hole wound opposite"
+    event(label)
+    _WINDING_CASES[label] += 1
+    paths = polygon_paths(np.array(geoms, dtype=object))
+    assert len(paths) == len(geoms)
+    assert all(len(p.vertices) == 0 for p, g in zip(paths, geoms, strict=True) if g is None or g.is_empty)
+    fig = Figure(figsize=(2, 2), dpi=50)  # 100 × 100 px over 0..100: one unit a pixel
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_axis_off()
+    ax.add_collection(PathCollection(paths, sizes=None, facecolors="black", edgecolors="none"))
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., 0]
+    shape = geoms[-1]
+    xs, ys = np.meshgrid(np.arange(100) + 0.5, 100 - (np.arange(100) + 0.5))
+    pts = shapely.points(xs.ravel(), ys.ravel())
+    far = shapely.distance(pts, shape.boundary) > 1.5
+    inside = shapely.contains(shape, pts)
+    black = img.ravel() < 128
+    assert far.sum() > 5_000
+    assert (black[far] == inside[far]).all()
+
+
+def test_polygon_paths_saw_both_windings():
+    if sum(_WINDING_CASES.values()) == 0:
+        pytest.skip("run with test_polygon_paths_fill_is_the_polygon")
+    assert all(_WINDING_CASES.values()), _WINDING_CASES
