@@ -2,7 +2,12 @@
 
 One figure per county, one panel per programme: township fill by coverage state, gaps outlined
 in red, service points with the programme's colour and symbol, township names, a scale bar, and
-title, legend and sources in zh-TW (CJK font from :func:`coverage.charts.cjk_font`).
+title, legend and sources in zh-TW (CJK font from :func:`coverage.charts.cjk_font`). A programme
+with no data in the county is grey and titled 無資料 (never gaps); partial data says 部分資料.
+
+Drawn for speed on a bare Agg figure (no pyplot): each layer is one collection of paths converted
+once per county (:func:`polygon_paths`) and shared by the panels, township names are glyph
+outlines built once per county, and the figure is drawn once (:func:`coverage.charts.write_png`).
 matplotlib is imported lazily.
 """
 
