@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .errors import CoverageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from typing import BinaryIO
+    from typing import IO
 
     import pandas as pd
     from matplotlib.artist import Artist
@@ -250,7 +250,7 @@ def _label_points(ax, xs, ys, colour, family) -> None:
                     color=colour, family=family)
 
 
-def write_png(fig: Figure, out: str | Path | BinaryIO, *, pad_inches: float = 0.25) -> None:
+def write_png(fig: Figure, out: str | Path | IO[bytes], *, pad_inches: float = 0.25) -> None:
     """Draw ``fig`` once and write what was drawn, with a white margin, as an RGB PNG.
 
     The result of ``savefig(bbox_inches="tight")`` without its second drawing pass: the figure is
