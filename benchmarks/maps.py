@@ -4,6 +4,8 @@
     python benchmarks/maps.py --report [--repeat 5]    # `safetynet report` (maps included) and `--no-maps`
     python benchmarks/maps.py --stages                 # where the national report's time goes, stage by stage
     python benchmarks/maps.py --figures                # county_figure() alone, all counties, in one process
+    python benchmarks/maps.py --png --baseline DIR     # also the same commands from another checkout, in turn
+                                                       # (e.g. `git archive 3cc2b6c | tar -x -C DIR`: before)
 
 Every command runs as ``python -m coverage.cli`` from this checkout, in a subprocess, timed end to end
 (start-up included); its CPU time (user + system, from ``getrusage`` of the children) is given beside the
@@ -41,27 +43,36 @@ def summary(samples: list[float]) -> str:
     return f"{statistics.median(samples):.2f} s (min {min(samples):.2f}, max {max(samples):.2f}, n={len(samples)})"
 
 
-def cli(args: list[str], repeat: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of ``python -m coverage.cli ARGS`` run from this checkout, ``repeat`` times."""
+def cli(args: list[str], repeat: int, root: Path = ROOT) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of ``python -m coverage.cli ARGS`` run from checkout ``root``, ``repeat`` times."""
     walls, cpus = [], []
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "coverage.cli", *args], cwd=ROOT, check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "coverage.cli", *args], cwd=root, check=True, capture_output=True)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return walls, cpus
 
 
-def bench_cli(repeat: int, runs: list[tuple[str, list[str], str]]) -> list[str]:
-    lines = ["| what | command | wall | CPU (user + sys) | target |", "|---|---|---|---|---|"]
+def bench_cli(repeat: int, runs: list[tuple[str, list[str], str]], baseline: Path | None = None) -> list[str]:
+    """One row per run (and per run of ``baseline``, measured in turn with ours, repeat by repeat)."""
+    lines = ["| what | code | command | wall | CPU (user + sys) | target |", "|---|---|---|---|---|---|"]
+    sides = [("this checkout", ROOT)] + ([(f"baseline ({baseline.name})", baseline)] if baseline else [])
     with tempfile.TemporaryDirectory() as tmp:
         for label, args, target in runs:
-            out = Path(tmp) / label.replace(" ", "_")
-            walls, cpus = cli([*args, "--out", str(out)], repeat)
+            samples: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name, _ in sides}
+            for i in range(repeat):
+                for name, root in sides:
+                    out = Path(tmp) / f"{label.replace(' ', '_')}-{i}-{len(name)}"
+                    walls, cpus = cli([*args, "--out", str(out)], 1, root)
+                    samples[name][0].extend(walls)
+                    samples[name][1].extend(cpus)
             shown = " ".join(["safetynet", *args, "--out", "DIR"])
-            lines.append(f"| {label} | `{shown}` | {summary(walls)} | {summary(cpus)} | {target} |")
+            for name, _ in sides:
+                walls, cpus = samples[name]
+                lines.append(f"| {label} | {name} | `{shown}` | {summary(walls)} | {summary(cpus)} | {target} |")
     return lines
 
 
@@ -167,16 +178,18 @@ def main() -> None:
     parser.add_argument("--stages", action="store_true", help="the national report, stage by stage")
     parser.add_argument("--figures", action="store_true", help="county_figure() alone, all counties")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout to run the CLI from, in turn")
     args = parser.parse_args()
     print(f"before: {load()}\n")
     if args.png:
         print("\n".join(bench_cli(args.repeat, [("map --png, all 22 counties (HTML maps + PNG figures)",
                                                  ["map", "--png", "--offline"], "≤ 15 s"),
                                                 ("map, all 22 counties, no PNG (for comparison)",
-                                                 ["map", "--offline"], "-")])), "\n")
+                                                 ["map", "--offline"], "-")], args.baseline)), "\n")
     if args.report:
         print("\n".join(bench_cli(args.repeat, [("national report with maps", ["report"], "≤ 1.5 s"),
-                                                ("national report, no maps", ["report", "--no-maps"], "-")])), "\n")
+                                                ("national report, no maps", ["report", "--no-maps"], "-")],
+                                            args.baseline)), "\n")
     if args.figures:
         print("\n".join(bench_figures()), "\n")
     if args.stages:
