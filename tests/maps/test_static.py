@@ -1,14 +1,27 @@
-"""Printable county figures (coverage.maps.static): labels, scale bar, clipping, village level."""
+"""Printable county figures (coverage.maps.static): labels, scale bar, clipping, village level, no data."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+import shapely
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 from coverage.errors import CoverageError, InputError
 from coverage.geography import PROJECTED_CRS, load_townships
-from coverage.maps import county_figure, label_offsets, scale_bar_corner, write_maps
+from coverage.maps import (
+    NO_DATA_COLOUR,
+    NO_DATA_LABEL,
+    county_figure,
+    draw_county_figure,
+    label_offsets,
+    scale_bar_corner,
+    write_maps,
+)
 from coverage.pipeline import run_coverage
 from tests.conftest import require
 
@@ -109,3 +122,229 @@ def test_static_county_figure(chiayi_report, tmp_path):
     height, width, _ = matplotlib.image.imread(png).shape
     assert width > 1000 and height > 1000  # five panels (four programmes and the test's own), legend, title
     assert not list(tmp_path.rglob("*.part"))
+
+
+# ---------------------------------------------------------------------------------------------
+# no data is not 0%: grey, 無資料, never a gap (issue 15 item 3), as on the HTML maps
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def _mask(path, hex_colour: str, tolerance: int) -> np.ndarray:
+    """Where the PNG is within ``tolerance`` of a colour on every channel."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(path).convert("RGB")).astype(int)
+    return np.abs(img - np.array(_rgb(hex_colour))).max(axis=2) <= tolerance
+
+
+def _pixels(path, hex_colour: str, tolerance: int = 6) -> int:
+    return int(_mask(path, hex_colour, tolerance).sum())
+
+
+@pytest.fixture(scope="module")
+def no_data_report(tmp_path_factory):
+    """嘉義縣 from a user registry of 小衛星 only: 社福中心 has no point in any registry read (data none)."""
+    reg = tmp_path_factory.mktemp("reg") / "reg.csv"
+    reg.write_text("category,name,county,township\n小衛星,甲,嘉義縣,竹崎鄉\n小衛星,乙,嘉義縣,民雄鄉\n",
+                   encoding="utf-8")
+    report = run_coverage([reg], counties=["嘉義縣"], categories=["community_support_point", "welfare_centre"])
+    data = report.counties.set_index("category")["data"]
+    assert data["welfare_centre"] == "none" and data["community_support_point"] == "complete"
+    return report
+
+
+def _titles(fig) -> list[str]:
+    return [ax.get_title() for ax in fig.axes if ax.get_visible()]
+
+
+def _legend_labels(fig) -> list[str]:
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
+def test_no_data_panel_is_grey_not_gaps(no_data_report, font):
+    """The 無資料 panel: every township grey, no red gap outline, title 無資料 (not 0/18, 0.0%)."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    from matplotlib.colors import to_hex
+
+    from coverage.maps import GAP_COLOUR, STATE_COLOURS
+
+    fig = draw_county_figure(no_data_report, "嘉義縣", dpi=40)
+    titles = _titles(fig)
+    assert titles[0].startswith("社會福利服務中心") and titles[0].endswith("無資料")
+    assert "0/18" not in titles[0] and "%" not in titles[0]
+    assert "2/18" in titles[1] and "無資料" not in titles[1]
+    none_ax, data_ax = fig.axes[0], fig.axes[1]
+
+    def faces(ax):
+        return {to_hex(c) for coll in ax.collections for c in coll.get_facecolors() if c[3] > 0}
+
+    def edges(ax):
+        return {to_hex(c) for coll in ax.collections for c in coll.get_edgecolors() if c[3] > 0}
+
+    assert NO_DATA_COLOUR in faces(none_ax)
+    assert not faces(none_ax) & {to_hex(c) for c in STATE_COLOURS.values()}
+    assert GAP_COLOUR not in edges(none_ax)
+    assert GAP_COLOUR in edges(data_ax)  # 16 of 18 townships without a 小衛星 are gaps
+    assert NO_DATA_COLOUR not in faces(data_ax)
+    assert NO_DATA_LABEL in _legend_labels(fig)
+
+
+def test_no_data_pixels(no_data_report, font, tmp_path):
+    """Read back with PIL: the 無資料 panel is grey with no gap red; the panel with data has red outlines."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    from coverage.maps import GAP_COLOUR, STATE_COLOURS, UNCOVERED, UNCOVERED_FLAGGED
+
+    none = county_figure(no_data_report, "嘉義縣", tmp_path / "none.png", categories=["welfare_centre"], dpi=40)
+    data = county_figure(no_data_report, "嘉義縣", tmp_path / "data.png", categories=["community_support_point"],
+                         dpi=40)
+    assert _pixels(none, NO_DATA_COLOUR, 2) > 5_000  # the county, grey (and the legend's swatch)
+    red = _mask(none, GAP_COLOUR, 30)
+    assert red.sum() < 100  # the legend's 缺口 swatch only: below the map
+    assert np.flatnonzero(red.any(axis=1)).min() > 0.6 * red.shape[0]
+    assert _pixels(none, STATE_COLOURS[UNCOVERED], 2) < 200  # the legend's swatches only
+    assert _pixels(data, GAP_COLOUR, 30) > 200
+    assert _pixels(data, STATE_COLOURS[UNCOVERED], 2) + _pixels(data, STATE_COLOURS[UNCOVERED_FLAGGED], 2) > 5_000
+    assert _pixels(data, NO_DATA_COLOUR, 2) < _pixels(none, NO_DATA_COLOUR, 2) / 10  # text antialiasing only
+
+
+def test_complete_data_has_no_data_notes(no_data_report, font):
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    fig = draw_county_figure(no_data_report, "嘉義縣", categories=["community_support_point"], dpi=40)
+    texts = _titles(fig) + _legend_labels(fig) + [t.get_text() for t in fig.texts]
+    assert not any("無資料" in t or "部分資料" in t for t in texts)
+
+
+def test_partial_data_says_so(national, font):
+    """A programme with partial data: 部分資料 in its panel title and the note under the figure."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    from coverage.facilities import CATEGORIES
+
+    counties = national.counties
+    partial = counties[counties["data"] == "partial"]
+    require(len(partial) > 0, "the bundled registry has no partial county × programme")
+    county, cat = partial.iloc[0][["county", "category"]]
+    complete = counties[(counties["county"] == county) & (counties["data"] == "complete")]["category"].tolist()
+    fig = draw_county_figure(national, county, categories=[cat, *complete], dpi=40)
+    from coverage.maps import ordered_categories
+
+    titles = dict(zip(ordered_categories([cat, *complete]), _titles(fig), strict=True))
+    assert titles[cat].endswith("部分資料")
+    row = partial.iloc[0]
+    assert f"{row['covered']}/{row['total']}" in titles[cat]  # the figures still show, marked
+    notes = [t.get_text() for t in fig.texts if "部分資料" in t.get_text()]
+    assert len(notes) == 1 and f"部分資料（{CATEGORIES[cat]}）" in notes[0]
+    assert all("部分資料" not in titles[c] for c in complete)
+
+
+def test_village_level_no_data_has_no_distance_fill(font, tmp_path, shared_data):
+    """At village level a programme without data stays grey: no distance-to-nearest fill."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    from matplotlib.colors import to_hex
+
+    reg = tmp_path / "reg.csv"
+    reg.write_text("category,name,county,township\n小衛星,甲,嘉義縣,竹崎鄉\n", encoding="utf-8")
+    report = run_coverage([reg], counties=["嘉義縣"], categories=["community_support_point", "welfare_centre"],
+                          population=shared_data / "population" / "village_population_agegroups_2021-03.csv")
+    fig = draw_county_figure(report, "嘉義縣", level="village", dpi=40)
+    greens = {"#edf8e9", "#bae4b3", "#74c476", "#31a354", "#006d2c"}
+
+    def faces(ax):
+        return {to_hex(c) for coll in ax.collections for c in coll.get_facecolors() if c[3] > 0}
+
+    none_ax, data_ax = fig.axes[0], fig.axes[1]
+    assert _titles(fig)[0].endswith("無資料")
+    assert not faces(none_ax) & greens
+    assert faces(data_ax) & greens
+    assert NO_DATA_LABEL in _legend_labels(fig)
+
+
+def test_png_identical_across_processes(font, tmp_path):
+    """The same figure from a fresh interpreter has the same bytes (no timestamp, no process state)."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    import subprocess
+    import sys
+
+    script = ("import sys; from coverage.pipeline import run_coverage; from coverage.maps import county_figure; "
+              "county_figure(run_coverage(counties=['連江縣']), '連江縣', sys.argv[1], dpi=60)")
+    other = tmp_path / "other.png"
+    run = subprocess.run([sys.executable, "-c", script, str(other)], capture_output=True, text=True, timeout=600,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 0, run.stderr[-2000:]
+    here = county_figure(run_coverage(counties=["連江縣"]), "連江縣", tmp_path / "here.png", dpi=60)
+    assert here.read_bytes() == other.read_bytes()
+    assert b"tEXt" not in here.read_bytes() and b"tIME" not in here.read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------
+# polygon_paths: what is drawn is the polygon, holes included, however its rings are wound
+
+_WINDING_CASES = {"hole wound like exterior": 0, "hole wound opposite": 0}
+
+
+@st.composite
+def _holed_polygons(draw):
+    """A box with a box-shaped hole, each ring wound either way, sometimes as a part of a multipolygon,
+    with None and empty geometries among them."""
+    from shapely.geometry import MultiPolygon, Polygon
+
+    x0, y0 = draw(st.floats(0, 30)), draw(st.floats(0, 30))
+    w, h = draw(st.floats(30, 60)), draw(st.floats(30, 60))
+    hx, hy = x0 + draw(st.floats(5, w / 2 - 5)), y0 + draw(st.floats(5, h / 2 - 5))
+    hw, hh = draw(st.floats(5, w / 2 - 5)), draw(st.floats(5, h / 2 - 5))
+    outer = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+    hole = [(hx, hy), (hx + hw, hy), (hx + hw, hy + hh), (hx, hy + hh)]
+    if draw(st.booleans()):
+        outer = outer[::-1]
+    if draw(st.booleans()):
+        hole = hole[::-1]
+    polygon = Polygon(outer, [hole])
+    same = shapely.is_ccw(polygon.exterior) == shapely.is_ccw(polygon.interiors[0])
+    geom = MultiPolygon([polygon, box(95, 95, 99, 99)]) if draw(st.booleans()) else polygon
+    extra = draw(st.sampled_from([[], [None], [Polygon()]]))
+    return [*extra, geom], same
+
+
+@settings(max_examples=30, deadline=None)
+@given(case=_holed_polygons())
+def test_polygon_paths_fill_is_the_polygon(case):
+    """Rendered black on white: every pixel centre at least 1.5 px from an edge is black exactly where
+    the polygon contains it (holes white, whichever way the rings are wound)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+
+    from coverage.maps import polygon_paths
+
+    geoms, same = case
+    label = "hole wound like exterior" if same else "hole wound opposite"
+    event(label)
+    _WINDING_CASES[label] += 1
+    paths = polygon_paths(np.array(geoms, dtype=object))
+    assert len(paths) == len(geoms)
+    assert all(len(p.vertices) == 0 for p, g in zip(paths, geoms, strict=True) if g is None or g.is_empty)
+    fig = Figure(figsize=(2, 2), dpi=50)  # 100 × 100 px over 0..100: one unit a pixel
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    ax.set_axis_off()
+    ax.add_collection(PathCollection(paths, sizes=None, facecolors="black", edgecolors="none"))
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., 0]
+    shape = geoms[-1]
+    xs, ys = np.meshgrid(np.arange(100) + 0.5, 100 - (np.arange(100) + 0.5))
+    pts = shapely.points(xs.ravel(), ys.ravel())
+    far = shapely.distance(pts, shape.boundary) > 1.5
+    inside = shapely.contains(shape, pts)
+    black = img.ravel() < 128
+    assert far.sum() > 5_000
+    assert (black[far] == inside[far]).all()
+
+
+def test_polygon_paths_saw_both_windings():
+    if sum(_WINDING_CASES.values()) == 0:
+        pytest.skip("run with test_polygon_paths_fill_is_the_polygon")
+    assert all(_WINDING_CASES.values()), _WINDING_CASES
