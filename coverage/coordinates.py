@@ -131,7 +131,7 @@ def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -
 
 def locate_by_coordinates(
     col: dict[str, np.ndarray], towns: gpd.GeoDataFrame, decl_county: np.ndarray,
-    rej: Rejections, notes: list[list[str]], datum: str = "TWD97",
+    rej: Rejections, notes: dict[int, list[str]] | list[list[str]], datum: str = "TWD97",
 ) -> dict[str, np.ndarray]:
     """Parse, recognise, reproject and locate the coordinates of every row that has some.
 
@@ -146,7 +146,7 @@ def locate_by_coordinates(
         zone 121 for metres that land in a township either way.
     rej : Rejections
         Receives the rows whose coordinates are unusable.
-    notes : list of lists
+    notes : dict of int to list of str, or list of list of str
         Per row; receives what was recognised (swapped, metres in lon/lat, zone 119 …).
     datum : {"TWD97", "TWD67"}
 
@@ -186,7 +186,7 @@ def locate_by_coordinates(
 
 
 def _coordinate_notes(c: dict[str, np.ndarray], use2: np.ndarray, code: np.ndarray,
-                      notes: list[list[str]], datum: str) -> None:
+                      notes: dict[int, list[str]] | list[list[str]], datum: str) -> None:
     """Note on each located row what was recognised in its coordinates."""
     proj, use_ll = c["proj"], c["use_ll"]
     for mask, text in (

@@ -255,7 +255,7 @@ def read_registry_tables(
 
 
 def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], towns: gpd.GeoDataFrame,
-                   notes: list[list[str]]) -> pd.DataFrame:
+                   notes: dict[int, list[str]] | list[list[str]]) -> pd.DataFrame:
     """The :data:`FACILITY_COLUMNS` of the accepted rows (``keep``), in table order.
 
     ``values`` holds per-row arrays: ``category``, ``code``, ``lon``, ``lat``, ``precision``,
@@ -274,8 +274,9 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
         The per-row arrays above.
     towns : GeoDataFrame
         The townships (:func:`coverage.load_townships` or the user's boundaries).
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -308,11 +309,23 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
         "source": _taken(t, "source", k),
         "cases": values["cases"][k],
         "snapped": values["snapped"][k],
-        "note": ["; ".join(n) if n else "" for n in map(notes.__getitem__, k)],
+        "note": _note_texts(notes, k),
     })
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
                                                            "serves", "cases", "snapped")]
     return out.astype(dict.fromkeys(text_cols, "str"))
+
+
+def _note_texts(notes: dict[int, list[str]] | list[list[str]], rows: np.ndarray) -> np.ndarray:
+    """The notes of the rows at positions ``rows`` (increasing), each joined by ``"; "`` (``""`` for none)."""
+    out = np.full(len(rows), "", dtype=object)
+    noted = np.array(sorted(i for i in (notes if isinstance(notes, dict) else range(len(notes))) if notes[i]),
+                     dtype=np.int64)
+    at = np.searchsorted(rows, noted)
+    inside = at < len(rows)
+    inside[inside] = rows[at[inside]] == noted[inside]
+    out[at[inside]] = ["; ".join(notes[i]) for i in noted[inside].tolist()]
+    return out
 
 
 def _taken(t: pd.DataFrame, column: str, rows: np.ndarray) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -75,12 +76,19 @@ def _shared_objects(column: pd.Series) -> np.ndarray:
     return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
 
-def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
-    """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
+def _codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer per row of aligned columns, equal for equal rows, numbered in order of first appearance
+    (missing values equal to each other)."""
     codes = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
         c, uniques = pd.factorize(column, use_na_sentinel=False)
         codes = pd.factorize(codes * len(uniques) + c)[0]
+    return codes
+
+
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
+    codes = _codes(*columns)
     _, first = np.unique(codes, return_index=True)
     return codes, [tuple(column[i] for column in columns) for i in first]
 
@@ -365,7 +373,7 @@ def locate_without_coordinates(
 
 
 def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
-                    notes: list[list[str]]) -> np.ndarray:
+                    notes: dict[int, list[str]] | list[list[str]]) -> np.ndarray:
     """``point``, ``office``, ``village`` or ``township`` per row: ``point`` with coordinates unless the row
     says ``township``, ``village`` (the coordinates stand for a 村/里) or ``office`` (the point is an office
     several centres share); ``township`` without coordinates (:func:`locate_villages` may then refine it).
@@ -378,8 +386,9 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
         Rows with usable coordinates.
     rej : Rejections
         Collects the rejected rows; added to in place.
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -405,7 +414,7 @@ def _precision_given(given: np.ndarray) -> np.ndarray:
 
 
 def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.ndarray, has: np.ndarray,
-                    towns: gpd.GeoDataFrame, notes: list[list[str]]) -> dict[str, np.ndarray]:
+                    towns: gpd.GeoDataFrame, notes: dict[int, list[str]] | list[list[str]]) -> dict[str, np.ndarray]:
     """Rows without coordinates whose address names a 村/里 of their township: that village's point.
 
     The village is looked for right after the township in the address, among the villages of the
@@ -428,8 +437,9 @@ def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.
         Rows with usable coordinates.
     towns : GeoDataFrame
         The townships the rows were located in.
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -609,11 +619,15 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     """
     n = len(t)
     good = np.flatnonzero(~rej.bad)
-    first = pd.Series(good).groupby([v[good] for v in keys.values()], dropna=False, sort=False).transform("first")
+    # one integer per distinct combination of keys (blanks and NaN equal to each other), then the first row of each
+    codes = _codes(*(np.asarray(v)[good] for v in keys.values()))
+    new = np.ones(len(codes), dtype=bool)  # codes count from 0 in order of first appearance
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    first = good[np.flatnonzero(new)[codes]]
     dup = np.zeros(n, dtype=bool)
-    dup[good] = first.to_numpy() != good
+    dup[good] = first != good
     first_of = np.zeros(n, dtype=int)
-    first_of[good] = first.to_numpy()
+    first_of[good] = first
     files, rows = t["file"].to_numpy(), t["row"].to_numpy()
     rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {files[first_of[i]]} row {rows[first_of[i]]}"
                                                  for i in p])
@@ -621,7 +635,8 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
 
 def find_mismatches(
     t: pd.DataFrame, col: dict[str, np.ndarray], keep: np.ndarray, has: np.ndarray, code: np.ndarray,
-    decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame, notes: list[list[str]],
+    decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame,
+    notes: dict[int, list[str]] | list[list[str]],
 ) -> pd.DataFrame:
     """Accepted rows whose coordinates lie in another township (or county) than the declared one.
 
@@ -645,8 +660,9 @@ def find_mismatches(
         The declared places (:func:`resolve_declared`).
     towns : GeoDataFrame
         The townships (:func:`coverage.load_townships` or the user's boundaries).
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -693,11 +709,11 @@ def check_rows(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str
     dict
         ``rej`` (the :class:`~coverage.rejections.Rejections`), ``malformed`` (per row, why it is
         malformed, else ``""``), ``values`` (per-row arrays for
-        :func:`coverage.facilities.facility_frame`), ``notes`` (per row, a list of notes),
+        :func:`coverage.facilities.facility_frame`), ``notes`` (row position → its notes, rows noted only),
         ``keep`` (accepted rows) and ``mismatches`` (:data:`MISMATCH_COLUMNS`).
     """
     n = len(t)
-    notes: list[list[str]] = [[] for _ in range(n)]
+    notes: defaultdict[int, list[str]] = defaultdict(list)  # only the rows noted (a few of a million)
     rej, col = Rejections(n), registry_columns(t)
     malformed = reject_malformed_rows(col, rej)
     category = check_categories(col, rej)
