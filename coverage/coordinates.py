@@ -28,6 +28,7 @@ __all__ = ["XY_DATUMS", "check_xy_datum", "locate_by_coordinates"]
 # Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
 _LON, _LAT = (118.0, 123.0), (21.5, 26.5)
 _MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
+_LOCATE_CHUNK = 250_000  # points located at a time (at least the count for which locate_points builds its grid)
 
 
 def _numbers(text: np.ndarray) -> np.ndarray:
@@ -164,13 +165,21 @@ def locate_by_coordinates(
     n, county_of = len(c["has"]), dict(zip(towns["towncode"], towns["county"], strict=True))
     lon, lat, prim, alt = c["lon"], c["lat"], c["prim"], c["alt"]
     ip, ia = np.flatnonzero(prim), np.flatnonzero(alt)
-    pts = gpd.GeoSeries(gpd.points_from_xy(np.r_[lon[ip], c["alt_lon"][ia]], np.r_[lat[ip], c["alt_lat"][ia]]),
-                        crs="EPSG:4326")
-    found = locate_points(pts, towns[["towncode", "geometry"]])
+    xs, ys = np.r_[lon[ip], c["alt_lon"][ia]], np.r_[lat[ip], c["alt_lat"][ia]]
+    polygons = towns[["towncode", "geometry"]]
+    found_code, found_snapped = np.full(len(xs), None, dtype=object), np.zeros(len(xs), dtype=bool)
+    for part in np.array_split(np.arange(len(xs)), max(1, -(-len(xs) // _LOCATE_CHUNK))):
+        # one chunk of points at a time: a million shapely points would cost ~150 MB at once
+        pts = gpd.GeoSeries(gpd.points_from_xy(xs[part], ys[part]), crs="EPSG:4326")
+        found = locate_points(pts, polygons)
+        found_code[part] = found["towncode"].to_numpy()
+        found_snapped[part] = found["snapped"].to_numpy()
+        del pts, found
     code, code2 = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
     snapped, snapped2 = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    code[ip], snapped[ip] = found["towncode"].to_numpy()[: len(ip)], found["snapped"].to_numpy()[: len(ip)]
-    code2[ia], snapped2[ia] = found["towncode"].to_numpy()[len(ip):], found["snapped"].to_numpy()[len(ip):]
+    code[ip], snapped[ip] = found_code[: len(ip)], found_snapped[: len(ip)]
+    code2[ia], snapped2[ia] = found_code[len(ip):], found_snapped[len(ip):]
+    del xs, ys, found_code, found_snapped
     county1 = np.array([county_of.get(k) for k in code], dtype=object)
     county2 = np.array([county_of.get(k) for k in code2], dtype=object)
     use2 = alt & pd.notna(code2) & (

@@ -417,6 +417,7 @@ def registry_from_table(
     towns = load_townships() if townships is None else townships
     t = t.reset_index(drop=True)
     v = check_rows(t, towns, datum)
+    v["values"].pop("col", None)  # the per-row object arrays of every column: not needed from here (~8 bytes a cell)
     out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
     for c in kept:
