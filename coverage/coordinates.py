@@ -180,8 +180,7 @@ def locate_by_coordinates(
     code[ip], snapped[ip] = found_code[: len(ip)], found_snapped[: len(ip)]
     code2[ia], snapped2[ia] = found_code[len(ip):], found_snapped[len(ip):]
     del xs, ys, found_code, found_snapped
-    county1 = np.array([county_of.get(k) for k in code], dtype=object)
-    county2 = np.array([county_of.get(k) for k in code2], dtype=object)
+    county1, county2 = (_counties(county_of, k) for k in (code, code2))
     use2 = alt & pd.notna(code2) & (
         pd.isna(code) | (pd.notna(decl_county) & (county1 != decl_county) & (county2 == decl_county))
     )
@@ -192,6 +191,14 @@ def locate_by_coordinates(
         "of any township" for i in p])
     _coordinate_notes(c, use2, code, notes, datum)
     return {"has": c["has"], "code": code, "snapped": snapped, "lon": lon, "lat": lat}
+
+
+def _counties(county_of: dict[str, str], code: np.ndarray) -> np.ndarray:
+    """The county of each towncode (None where none), looked up once per distinct code."""
+    codes, uniques = pd.factorize(code, use_na_sentinel=False)
+    counties = np.empty(len(uniques), dtype=object)
+    counties[:] = [county_of.get(u) for u in uniques]
+    return counties[codes]
 
 
 def _coordinate_notes(c: dict[str, np.ndarray], use2: np.ndarray, code: np.ndarray,

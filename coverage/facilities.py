@@ -305,7 +305,7 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
         "status": _taken(t, "status", k),
         "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
         "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
-        "serves": pd.Series([values["serves"][i] for i in k], dtype=object),
+        "serves": pd.Series(_objects(values["serves"])[k], dtype=object),
         "source": _taken(t, "source", k),
         "cases": values["cases"][k],
         "snapped": values["snapped"][k],
@@ -314,6 +314,13 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
                                                            "serves", "cases", "snapped")]
     return out.astype(dict.fromkeys(text_cols, "str"))
+
+
+def _objects(values: Any) -> np.ndarray:
+    """``values`` (a list of tuples …) as a 1-d object array, each item one element."""
+    if isinstance(values, np.ndarray):
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
 
 
 def _note_texts(notes: dict[int, list[str]] | list[list[str]], rows: np.ndarray) -> np.ndarray:

@@ -86,6 +86,18 @@ def _codes(*columns: np.ndarray) -> np.ndarray:
     return codes
 
 
+def _files_at(t: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The file labels of ``t`` at ``rows`` (a mask or positions), without turning the whole column into objects."""
+    at = np.flatnonzero(rows) if rows.dtype == bool else rows
+    return np.asarray(t["file"].array.take(at), dtype=object)
+
+
+def _looked_up(mapping: dict[Any, Any], keys: np.ndarray) -> np.ndarray:
+    """``[mapping.get(k) for k in keys]`` as an object array, looked up once per distinct key."""
+    codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    return _objects(mapping.get(u) for u in uniques)[codes] if len(codes) else np.array([], dtype=object)
+
+
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
     """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
     codes = _codes(*columns)
@@ -188,7 +200,7 @@ def _with_status_mismatches(
         return f"opened {o.date() if pd.notna(o) else '—'}, closed {c.date() if pd.notna(c) else '—'}"
 
     status = pd.DataFrame({
-        "file": t["file"].to_numpy()[bad], "row": t["row"].to_numpy()[bad].astype("int64"),
+        "file": _files_at(t, bad), "row": t["row"].to_numpy()[bad].astype("int64"),
         "name": col["name"][bad], "kind": "status", "declared": col["status"][bad],
         "located": [when(int(i)) for i in np.flatnonzero(bad)], "reason": why[bad],
     })
@@ -410,7 +422,8 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
 
 def _precision_given(given: np.ndarray) -> np.ndarray:
     """The precision each row declares (``""`` when blank, ``"?"`` when not a known word)."""
-    return np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
+    codes, distinct = _distinct(given)
+    return _objects(_PRECISION.get(p.lower(), "?") if p else "" for p, in distinct)[codes]
 
 
 def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.ndarray, has: np.ndarray,
@@ -558,12 +571,13 @@ def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDat
         Per row, the towncodes of its ``serves`` column (empty when blank).
     """
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
-    ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
-    keys = list(zip(col["serves"], ctx, strict=True))
-    serves = _map_unique(keys, lambda k: _serves(k[0], k[1], towns) if k[0] else ((), None))
-    err = np.array([e for _, e in serves], dtype=object)
+    located = _looked_up(county_of, code)  # the row's county: its township's, else the one it declares
+    declared = col["county"]
+    ctx = np.where(pd.notna(located) & (located != ""), located, np.where(declared != "", declared, None))
+    codes, pairs = _distinct(col["serves"], ctx)
+    serves, err = _fields([_serves(v, c, towns) if v else ((), None) for v, c in pairs], codes, 2)
     rej.add(pd.notna(err), "serves", col["serves"], err)
-    return [s for s, _ in serves]
+    return list(serves)
 
 
 def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
@@ -628,9 +642,9 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     dup[good] = first != good
     first_of = np.zeros(n, dtype=int)
     first_of[good] = first
-    files, rows = t["file"].to_numpy(), t["row"].to_numpy()
-    rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {files[first_of[i]]} row {rows[first_of[i]]}"
-                                                 for i in p])
+    rows = t["row"].to_numpy()
+    rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {file} row {rows[first_of[i]]}"
+                                                 for i, file in zip(p, _files_at(t, first_of[p]), strict=True)])
 
 
 def find_mismatches(
@@ -676,15 +690,15 @@ def find_mismatches(
         if full_of.get(code[i]) in decl["sugg"][i]:  # an ambiguous 東區 that the coordinates settle
             d_code[i], d_msg[i] = code[i], None
     mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
-    located_county = np.array([county_of.get(c) for c in code], dtype=object)
+    located_county = _looked_up(county_of, code)
     mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
-    declared = np.where(pd.notna(d_code), np.asarray([full_of.get(c) for c in d_code]), d_county)
+    declared = np.where(pd.notna(d_code), _looked_up(full_of, d_code), d_county)
     for i in np.flatnonzero(mism):
         notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
     for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
         notes[i].append(f"declared place not used: {d_msg[i]}")
     return pd.DataFrame({
-        "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
+        "file": _files_at(t, mism), "row": t["row"].to_numpy()[mism].astype("int64"),
         "name": col["name"][mism], "kind": "location", "declared": declared[mism],
         "located": [full_of[c] for c in code[mism]],
         "reason": [f"declared {declared[i]}, coordinates in {full_of[code[i]]}" for i in np.flatnonzero(mism)],
