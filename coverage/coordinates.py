@@ -172,7 +172,8 @@ def locate_by_coordinates(
         # one chunk of points at a time: a million shapely points would cost ~150 MB at once
         pts = gpd.GeoSeries(gpd.points_from_xy(xs[part], ys[part]), crs="EPSG:4326")
         found = locate_points(pts, polygons)
-        found_code[part] = found["towncode"].to_numpy()
+        codes, towncodes = pd.factorize(found["towncode"], use_na_sentinel=False)
+        found_code[part] = np.asarray(towncodes, dtype=object)[codes]  # one str object per township, not per row
         found_snapped[part] = found["snapped"].to_numpy()
         del pts, found
     code, code2 = np.full(n, None, dtype=object), np.full(n, None, dtype=object)

@@ -81,8 +81,12 @@ def _codes(*columns: np.ndarray) -> np.ndarray:
     (missing values equal to each other)."""
     codes = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
-        c, uniques = pd.factorize(column, use_na_sentinel=False)
-        codes = pd.factorize(codes * len(uniques) + c)[0]
+        repeated = np.bincount(codes)[codes] > 1  # a row unique on the columns so far stays unique
+        if not repeated.any():
+            break
+        c = np.zeros(len(codes), dtype=np.int64)
+        c[repeated] = pd.factorize(column[repeated], use_na_sentinel=False)[0]
+        codes = pd.factorize(codes * (c.max() + 1) + c)[0]
     return codes
 
 
@@ -634,7 +638,8 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     n = len(t)
     good = np.flatnonzero(~rej.bad)
     # one integer per distinct combination of keys (blanks and NaN equal to each other), then the first row of each
-    codes = _codes(*(np.asarray(v)[good] for v in keys.values()))
+    numbers_first = sorted(keys.values(), key=lambda v: np.asarray(v).dtype == object)  # cheap to compare first
+    codes = _codes(*(np.asarray(v)[good] for v in numbers_first))
     new = np.ones(len(codes), dtype=bool)  # codes count from 0 in order of first appearance
     new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
     first = good[np.flatnonzero(new)[codes]]
