@@ -11,7 +11,7 @@ township, is rejected.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -132,7 +132,7 @@ def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -
 
 def locate_by_coordinates(
     col: dict[str, np.ndarray], towns: gpd.GeoDataFrame, decl_county: np.ndarray,
-    rej: Rejections, notes: dict[int, list[str]] | list[list[str]], datum: str = "TWD97",
+    rej: Rejections, notes: dict[Any, list[str]] | list[list[str]], datum: str = "TWD97",
 ) -> dict[str, np.ndarray]:
     """Parse, recognise, reproject and locate the coordinates of every row that has some.
 
@@ -203,7 +203,7 @@ def _counties(county_of: dict[str, str], code: np.ndarray) -> np.ndarray:
 
 
 def _coordinate_notes(c: dict[str, np.ndarray], use2: np.ndarray, code: np.ndarray,
-                      notes: dict[int, list[str]] | list[list[str]], datum: str) -> None:
+                      notes: dict[Any, list[str]] | list[list[str]], datum: str) -> None:
     """Note on each located row what was recognised in its coordinates."""
     proj, use_ll = c["proj"], c["use_ll"]
     for mask, text in (

@@ -255,7 +255,7 @@ def read_registry_tables(
 
 
 def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], towns: gpd.GeoDataFrame,
-                   notes: dict[int, list[str]] | list[list[str]]) -> pd.DataFrame:
+                   notes: dict[Any, list[str]] | list[list[str]]) -> pd.DataFrame:
     """The :data:`FACILITY_COLUMNS` of the accepted rows (``keep``), in table order.
 
     ``values`` holds per-row arrays: ``category``, ``code``, ``lon``, ``lat``, ``precision``,
@@ -323,7 +323,7 @@ def _objects(values: Any) -> np.ndarray:
     return np.fromiter(values, dtype=object, count=len(values))
 
 
-def _note_texts(notes: dict[int, list[str]] | list[list[str]], rows: np.ndarray) -> np.ndarray:
+def _note_texts(notes: dict[Any, list[str]] | list[list[str]], rows: np.ndarray) -> np.ndarray:
     """The notes of the rows at positions ``rows`` (increasing), each joined by ``"; "`` (``""`` for none)."""
     out = np.full(len(rows), "", dtype=object)
     noted = np.array(sorted(i for i in (notes if isinstance(notes, dict) else range(len(notes))) if notes[i]),

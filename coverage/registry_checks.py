@@ -389,7 +389,7 @@ def locate_without_coordinates(
 
 
 def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
-                    notes: dict[int, list[str]] | list[list[str]]) -> np.ndarray:
+                    notes: dict[Any, list[str]] | list[list[str]]) -> np.ndarray:
     """``point``, ``office``, ``village`` or ``township`` per row: ``point`` with coordinates unless the row
     says ``township``, ``village`` (the coordinates stand for a 村/里) or ``office`` (the point is an office
     several centres share); ``township`` without coordinates (:func:`locate_villages` may then refine it).
@@ -431,7 +431,7 @@ def _precision_given(given: np.ndarray) -> np.ndarray:
 
 
 def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.ndarray, has: np.ndarray,
-                    towns: gpd.GeoDataFrame, notes: dict[int, list[str]] | list[list[str]]) -> dict[str, np.ndarray]:
+                    towns: gpd.GeoDataFrame, notes: dict[Any, list[str]] | list[list[str]]) -> dict[str, np.ndarray]:
     """Rows without coordinates whose address names a 村/里 of their township: that village's point.
 
     The village is looked for right after the township in the address, among the villages of the
@@ -576,8 +576,9 @@ def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDat
     """
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     located = _looked_up(county_of, code)  # the row's county: its township's, else the one it declares
-    declared = col["county"]
-    ctx = np.where(pd.notna(located) & (located != ""), located, np.where(declared != "", declared, None))
+    declared = col["county"].copy()
+    declared[declared == ""] = None
+    ctx = np.where(pd.notna(located) & (located != ""), located, declared)
     codes, pairs = _distinct(col["serves"], ctx)
     serves, err = _fields([_serves(v, c, towns) if v else ((), None) for v, c in pairs], codes, 2)
     rej.add(pd.notna(err), "serves", col["serves"], err)
@@ -655,7 +656,7 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
 def find_mismatches(
     t: pd.DataFrame, col: dict[str, np.ndarray], keep: np.ndarray, has: np.ndarray, code: np.ndarray,
     decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame,
-    notes: dict[int, list[str]] | list[list[str]],
+    notes: dict[Any, list[str]] | list[list[str]],
 ) -> pd.DataFrame:
     """Accepted rows whose coordinates lie in another township (or county) than the declared one.
 
