@@ -101,7 +101,7 @@ def import_help_formatter() -> None:
     While it is imported, the two modules are stand-ins whose classes import the real ones when
     used; they are removed from ``sys.modules`` right after, so any later ``import rich.markdown``
     gets the real module. The help text is the same (``tests/test_package.py``). Does nothing if the
-    formatter or either module is imported already.
+    formatter is imported already (nor for a module imported already), nor without rich.
     """
     if "typer.rich_utils" in sys.modules:
         return
@@ -114,6 +114,8 @@ def import_help_formatter() -> None:
     sys.modules.update(stand_ins)
     try:
         importlib.import_module("typer.rich_utils")
+    except ImportError:  # typer without rich (typer-slim): typer prints plain click help
+        pass
     finally:
         for module, stand_in in stand_ins.items():
             if sys.modules.get(module) is stand_in:
