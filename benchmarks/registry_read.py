@@ -10,7 +10,8 @@ memory never inflates another's) and reports its wall time and its peak resident
     python benchmarks/registry_read.py                    # 1,000,000 rows (issue 16)
     python benchmarks/registry_read.py --rows 100000 --profile   # cProfile of read_facilities, top 25
 
-Runs, each ``--repeat`` times (the minimum is reported):
+Runs, each ``--repeat`` times (the minimum wall time is reported, with its CPU seconds — ``time.process_time`` of
+the child, steadier than wall time on a loaded machine — and both ratios to ``pandas.read_csv``):
 
 * ``bytes``: reading the file's bytes and decoding them (the physical floor of any reader);
 * ``pandas.read_csv``: ``pandas.read_csv(path, dtype=str)`` (the peer of issue 16);
