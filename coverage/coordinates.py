@@ -11,7 +11,7 @@ township, is rejected.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,7 @@ __all__ = ["XY_DATUMS", "check_xy_datum", "locate_by_coordinates"]
 # Generous bounds of Taiwan, Penghu, Kinmen and Matsu: WGS84 degrees, TWD97 TM2 metres.
 _LON, _LAT = (118.0, 123.0), (21.5, 26.5)
 _MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
+_LOCATE_CHUNK = 250_000  # points located at a time (at least the count for which locate_points builds its grid)
 
 
 def _numbers(text: np.ndarray) -> np.ndarray:
@@ -131,7 +132,7 @@ def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -
 
 def locate_by_coordinates(
     col: dict[str, np.ndarray], towns: gpd.GeoDataFrame, decl_county: np.ndarray,
-    rej: Rejections, notes: list[list[str]], datum: str = "TWD97",
+    rej: Rejections, notes: dict[Any, list[str]] | list[list[str]], datum: str = "TWD97",
 ) -> dict[str, np.ndarray]:
     """Parse, recognise, reproject and locate the coordinates of every row that has some.
 
@@ -146,7 +147,7 @@ def locate_by_coordinates(
         zone 121 for metres that land in a township either way.
     rej : Rejections
         Receives the rows whose coordinates are unusable.
-    notes : list of lists
+    notes : dict of int to list of str, or list of list of str
         Per row; receives what was recognised (swapped, metres in lon/lat, zone 119 …).
     datum : {"TWD97", "TWD67"}
 
@@ -164,15 +165,23 @@ def locate_by_coordinates(
     n, county_of = len(c["has"]), dict(zip(towns["towncode"], towns["county"], strict=True))
     lon, lat, prim, alt = c["lon"], c["lat"], c["prim"], c["alt"]
     ip, ia = np.flatnonzero(prim), np.flatnonzero(alt)
-    pts = gpd.GeoSeries(gpd.points_from_xy(np.r_[lon[ip], c["alt_lon"][ia]], np.r_[lat[ip], c["alt_lat"][ia]]),
-                        crs="EPSG:4326")
-    found = locate_points(pts, towns[["towncode", "geometry"]])
+    xs, ys = np.r_[lon[ip], c["alt_lon"][ia]], np.r_[lat[ip], c["alt_lat"][ia]]
+    polygons = towns[["towncode", "geometry"]]
+    found_code, found_snapped = np.full(len(xs), None, dtype=object), np.zeros(len(xs), dtype=bool)
+    for part in np.array_split(np.arange(len(xs)), max(1, -(-len(xs) // _LOCATE_CHUNK))):
+        # one chunk of points at a time: a million shapely points would cost ~150 MB at once
+        pts = gpd.GeoSeries(gpd.points_from_xy(xs[part], ys[part]), crs="EPSG:4326")
+        found = locate_points(pts, polygons)
+        codes, towncodes = pd.factorize(found["towncode"], use_na_sentinel=False)
+        found_code[part] = np.asarray(towncodes, dtype=object)[codes]  # one str object per township, not per row
+        found_snapped[part] = found["snapped"].to_numpy()
+        del pts, found
     code, code2 = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
     snapped, snapped2 = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    code[ip], snapped[ip] = found["towncode"].to_numpy()[: len(ip)], found["snapped"].to_numpy()[: len(ip)]
-    code2[ia], snapped2[ia] = found["towncode"].to_numpy()[len(ip):], found["snapped"].to_numpy()[len(ip):]
-    county1 = np.array([county_of.get(k) for k in code], dtype=object)
-    county2 = np.array([county_of.get(k) for k in code2], dtype=object)
+    code[ip], snapped[ip] = found_code[: len(ip)], found_snapped[: len(ip)]
+    code2[ia], snapped2[ia] = found_code[len(ip):], found_snapped[len(ip):]
+    del xs, ys, found_code, found_snapped
+    county1, county2 = (_counties(county_of, k) for k in (code, code2))
     use2 = alt & pd.notna(code2) & (
         pd.isna(code) | (pd.notna(decl_county) & (county1 != decl_county) & (county2 == decl_county))
     )
@@ -185,8 +194,16 @@ def locate_by_coordinates(
     return {"has": c["has"], "code": code, "snapped": snapped, "lon": lon, "lat": lat}
 
 
+def _counties(county_of: dict[str, str], code: np.ndarray) -> np.ndarray:
+    """The county of each towncode (None where none), looked up once per distinct code."""
+    codes, uniques = pd.factorize(code, use_na_sentinel=False)
+    counties = np.empty(len(uniques), dtype=object)
+    counties[:] = [county_of.get(u) for u in uniques]
+    return counties[codes]
+
+
 def _coordinate_notes(c: dict[str, np.ndarray], use2: np.ndarray, code: np.ndarray,
-                      notes: list[list[str]], datum: str) -> None:
+                      notes: dict[Any, list[str]] | list[list[str]], datum: str) -> None:
     """Note on each located row what was recognised in its coordinates."""
     proj, use_ll = c["proj"], c["use_ll"]
     for mask, text in (

@@ -190,6 +190,9 @@ def _dates(values: Any, n: int) -> pd.Series:
 def _kinds(status: Iterable[object] | None, n: int) -> np.ndarray:
     if status is None:
         return np.full(n, "", dtype=object)
+    if isinstance(status, np.ndarray) and status.dtype == object and not pd.isna(status).any():
+        codes, distinct = pd.factorize(status)  # a registry of a million rows has a handful of statuses
+        return np.array([status_kind(s) for s in distinct], dtype=object)[codes]
     cache: dict[object, str] = {}
     return np.array([cache[s] if s in cache else cache.setdefault(s, status_kind(s)) for s in status],
                     dtype=object)

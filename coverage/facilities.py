@@ -255,7 +255,7 @@ def read_registry_tables(
 
 
 def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], towns: gpd.GeoDataFrame,
-                   notes: list[list[str]]) -> pd.DataFrame:
+                   notes: dict[Any, list[str]] | list[list[str]]) -> pd.DataFrame:
     """The :data:`FACILITY_COLUMNS` of the accepted rows (``keep``), in table order.
 
     ``values`` holds per-row arrays: ``category``, ``code``, ``lon``, ``lat``, ``precision``,
@@ -274,8 +274,9 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
         The per-row arrays above.
     towns : GeoDataFrame
         The townships (:func:`coverage.load_townships` or the user's boundaries).
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -304,15 +305,34 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
         "status": _taken(t, "status", k),
         "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
         "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
-        "serves": pd.Series([values["serves"][i] for i in k], dtype=object),
+        "serves": pd.Series(_objects(values["serves"])[k], dtype=object),
         "source": _taken(t, "source", k),
         "cases": values["cases"][k],
         "snapped": values["snapped"][k],
-        "note": ["; ".join(n) if n else "" for n in map(notes.__getitem__, k)],
+        "note": _note_texts(notes, k),
     })
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
                                                            "serves", "cases", "snapped")]
     return out.astype(dict.fromkeys(text_cols, "str"))
+
+
+def _objects(values: Any) -> np.ndarray:
+    """``values`` (a list of tuples …) as a 1-d object array, each item one element."""
+    if isinstance(values, np.ndarray):
+        return values
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def _note_texts(notes: dict[Any, list[str]] | list[list[str]], rows: np.ndarray) -> np.ndarray:
+    """The notes of the rows at positions ``rows`` (increasing), each joined by ``"; "`` (``""`` for none)."""
+    out = np.full(len(rows), "", dtype=object)
+    noted = np.array(sorted(i for i in (notes if isinstance(notes, dict) else range(len(notes))) if notes[i]),
+                     dtype=np.int64)
+    at = np.searchsorted(rows, noted)
+    inside = at < len(rows)
+    inside[inside] = rows[at[inside]] == noted[inside]
+    out[at[inside]] = ["; ".join(notes[i]) for i in noted[inside].tolist()]
+    return out
 
 
 def _taken(t: pd.DataFrame, column: str, rows: np.ndarray) -> Any:
@@ -404,6 +424,7 @@ def registry_from_table(
     towns = load_townships() if townships is None else townships
     t = t.reset_index(drop=True)
     v = check_rows(t, towns, datum)
+    v["values"].pop("col", None)  # the per-row object arrays of every column: not needed from here (~8 bytes a cell)
     out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
     for c in kept:

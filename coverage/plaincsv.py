@@ -66,13 +66,27 @@ def _is_clean(text: str) -> bool:
     return _OTHER_SPACES.search(text) is None and unicodedata.is_normalized("NFKC", text)
 
 
+#: A value that is ASCII is its own :func:`_clean` unless it matches this (RE2): a space at either end, two
+#: spaces, or an ASCII character ``str.split()`` splits on other than the space (NFKC leaves ASCII as it is).
+_ASCII_UNCLEAN = "^ | $|  |[" + "".join(f"\\x{{{ord(c):02x}}}" for c in (*_ASCII_SPACES, "\n")) + "]"
+
+
+def _ascii_clean(column: pa.Array) -> bool:
+    """Whether every value of ``column`` is ASCII and its own :func:`_clean`, found by Arrow without a Python
+    string per value (coordinates, codes and dates are ASCII columns of mostly distinct values)."""
+    import pyarrow.compute as pc
+
+    return bool(pc.all(pc.string_is_ascii(column)).as_py()) and \
+        not pc.any(pc.match_substring_regex(column, _ASCII_UNCLEAN)).as_py()
+
+
 def _clean_column(column: pa.Array) -> pa.Array:
     """``column`` with every value cleaned: tested as a whole first, then cleaned once per distinct value
     (or, in a long column of mostly distinct values, only the values that a cleaning may change)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if len(column) == 0:
+    if len(column) == 0 or _ascii_clean(column):
         return column
     encoded = column.dictionary_encode()
     distinct = encoded.dictionary.to_pylist()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -75,12 +76,35 @@ def _shared_objects(column: pd.Series) -> np.ndarray:
     return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
 
 
-def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
-    """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
+def _codes(*columns: np.ndarray) -> np.ndarray:
+    """One integer per row of aligned columns, equal for equal rows, numbered in order of first appearance
+    (missing values equal to each other)."""
     codes = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:
-        c, uniques = pd.factorize(column, use_na_sentinel=False)
-        codes = pd.factorize(codes * len(uniques) + c)[0]
+        repeated = np.bincount(codes)[codes] > 1  # a row unique on the columns so far stays unique
+        if not repeated.any():
+            break
+        c = np.zeros(len(codes), dtype=np.int64)
+        c[repeated] = pd.factorize(column[repeated], use_na_sentinel=False)[0]
+        codes = pd.factorize(codes * (c.max() + 1) + c)[0]
+    return codes
+
+
+def _files_at(t: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The file labels of ``t`` at ``rows`` (a mask or positions), without turning the whole column into objects."""
+    at = np.flatnonzero(rows) if rows.dtype == bool else rows
+    return np.asarray(t["file"].array.take(at), dtype=object)
+
+
+def _looked_up(mapping: dict[Any, Any], keys: np.ndarray) -> np.ndarray:
+    """``[mapping.get(k) for k in keys]`` as an object array, looked up once per distinct key."""
+    codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    return _objects(mapping.get(u) for u in uniques)[codes] if len(codes) else np.array([], dtype=object)
+
+
+def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """(code of each row, distinct rows) of aligned columns: row ``i`` holds ``distinct[codes[i]]``."""
+    codes = _codes(*columns)
     _, first = np.unique(codes, return_index=True)
     return codes, [tuple(column[i] for column in columns) for i in first]
 
@@ -180,7 +204,7 @@ def _with_status_mismatches(
         return f"opened {o.date() if pd.notna(o) else '—'}, closed {c.date() if pd.notna(c) else '—'}"
 
     status = pd.DataFrame({
-        "file": t["file"].to_numpy()[bad], "row": t["row"].to_numpy()[bad].astype("int64"),
+        "file": _files_at(t, bad), "row": t["row"].to_numpy()[bad].astype("int64"),
         "name": col["name"][bad], "kind": "status", "declared": col["status"][bad],
         "located": [when(int(i)) for i in np.flatnonzero(bad)], "reason": why[bad],
     })
@@ -365,7 +389,7 @@ def locate_without_coordinates(
 
 
 def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections,
-                    notes: list[list[str]]) -> np.ndarray:
+                    notes: dict[Any, list[str]] | list[list[str]]) -> np.ndarray:
     """``point``, ``office``, ``village`` or ``township`` per row: ``point`` with coordinates unless the row
     says ``township``, ``village`` (the coordinates stand for a 村/里) or ``office`` (the point is an office
     several centres share); ``township`` without coordinates (:func:`locate_villages` may then refine it).
@@ -378,8 +402,9 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
         Rows with usable coordinates.
     rej : Rejections
         Collects the rejected rows; added to in place.
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -401,11 +426,12 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
 
 def _precision_given(given: np.ndarray) -> np.ndarray:
     """The precision each row declares (``""`` when blank, ``"?"`` when not a known word)."""
-    return np.array([_PRECISION.get(p.lower(), "?") if p else "" for p in given], dtype=object)
+    codes, distinct = _distinct(given)
+    return _objects(_PRECISION.get(p.lower(), "?") if p else "" for p, in distinct)[codes]
 
 
 def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.ndarray, has: np.ndarray,
-                    towns: gpd.GeoDataFrame, notes: list[list[str]]) -> dict[str, np.ndarray]:
+                    towns: gpd.GeoDataFrame, notes: dict[Any, list[str]] | list[list[str]]) -> dict[str, np.ndarray]:
     """Rows without coordinates whose address names a 村/里 of their township: that village's point.
 
     The village is looked for right after the township in the address, among the villages of the
@@ -428,8 +454,9 @@ def locate_villages(col: dict[str, np.ndarray], code: np.ndarray, precision: np.
         Rows with usable coordinates.
     towns : GeoDataFrame
         The townships the rows were located in.
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -548,12 +575,14 @@ def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDat
         Per row, the towncodes of its ``serves`` column (empty when blank).
     """
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
-    ctx = [county_of.get(c) or (k or None) for c, k in zip(code, col["county"], strict=True)]
-    keys = list(zip(col["serves"], ctx, strict=True))
-    serves = _map_unique(keys, lambda k: _serves(k[0], k[1], towns) if k[0] else ((), None))
-    err = np.array([e for _, e in serves], dtype=object)
+    located = _looked_up(county_of, code)  # the row's county: its township's, else the one it declares
+    declared = col["county"].copy()
+    declared[declared == ""] = None
+    ctx = np.where(pd.notna(located) & (located != ""), located, declared)
+    codes, pairs = _distinct(col["serves"], ctx)
+    serves, err = _fields([_serves(v, c, towns) if v else ((), None) for v, c in pairs], codes, 2)
     rej.add(pd.notna(err), "serves", col["serves"], err)
-    return [s for s, _ in serves]
+    return list(serves)
 
 
 def check_cases(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
@@ -609,19 +638,25 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     """
     n = len(t)
     good = np.flatnonzero(~rej.bad)
-    first = pd.Series(good).groupby([v[good] for v in keys.values()], dropna=False, sort=False).transform("first")
+    # one integer per distinct combination of keys (blanks and NaN equal to each other), then the first row of each
+    numbers_first = sorted(keys.values(), key=lambda v: np.asarray(v).dtype == object)  # cheap to compare first
+    codes = _codes(*(np.asarray(v)[good] for v in numbers_first))
+    new = np.ones(len(codes), dtype=bool)  # codes count from 0 in order of first appearance
+    new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    first = good[np.flatnonzero(new)[codes]]
     dup = np.zeros(n, dtype=bool)
-    dup[good] = first.to_numpy() != good
+    dup[good] = first != good
     first_of = np.zeros(n, dtype=int)
-    first_of[good] = first.to_numpy()
-    files, rows = t["file"].to_numpy(), t["row"].to_numpy()
-    rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {files[first_of[i]]} row {rows[first_of[i]]}"
-                                                 for i in p])
+    first_of[good] = first
+    rows = t["row"].to_numpy()
+    rej.add(dup, "row", keys["name"], lambda p: [f"duplicate of {file} row {rows[first_of[i]]}"
+                                                 for i, file in zip(p, _files_at(t, first_of[p]), strict=True)])
 
 
 def find_mismatches(
     t: pd.DataFrame, col: dict[str, np.ndarray], keep: np.ndarray, has: np.ndarray, code: np.ndarray,
-    decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame, notes: list[list[str]],
+    decl: dict[str, np.ndarray], towns: gpd.GeoDataFrame,
+    notes: dict[Any, list[str]] | list[list[str]],
 ) -> pd.DataFrame:
     """Accepted rows whose coordinates lie in another township (or county) than the declared one.
 
@@ -645,8 +680,9 @@ def find_mismatches(
         The declared places (:func:`resolve_declared`).
     towns : GeoDataFrame
         The townships (:func:`coverage.load_townships` or the user's boundaries).
-    notes : list of list of str
-        Per-row notes; appended to in place.
+    notes : dict of int to list of str, or list of list of str
+        Per-row notes (row position → notes; a ``defaultdict(list)`` keeps only the rows noted); appended to
+        in place.
 
     Returns
     -------
@@ -660,15 +696,15 @@ def find_mismatches(
         if full_of.get(code[i]) in decl["sugg"][i]:  # an ambiguous 東區 that the coordinates settle
             d_code[i], d_msg[i] = code[i], None
     mism = keep & has & pd.notna(code) & (pd.notna(d_code) | pd.notna(d_county))
-    located_county = np.array([county_of.get(c) for c in code], dtype=object)
+    located_county = _looked_up(county_of, code)
     mism &= np.where(pd.notna(d_code), d_code != code, d_county != located_county)
-    declared = np.where(pd.notna(d_code), np.asarray([full_of.get(c) for c in d_code]), d_county)
+    declared = np.where(pd.notna(d_code), _looked_up(full_of, d_code), d_county)
     for i in np.flatnonzero(mism):
         notes[i].append(f"declared {declared[i]}, coordinates in {full_of[code[i]]}")
     for i in np.flatnonzero(keep & has & pd.notna(d_msg)):
         notes[i].append(f"declared place not used: {d_msg[i]}")
     return pd.DataFrame({
-        "file": t["file"].to_numpy()[mism], "row": t["row"].to_numpy()[mism].astype("int64"),
+        "file": _files_at(t, mism), "row": t["row"].to_numpy()[mism].astype("int64"),
         "name": col["name"][mism], "kind": "location", "declared": declared[mism],
         "located": [full_of[c] for c in code[mism]],
         "reason": [f"declared {declared[i]}, coordinates in {full_of[code[i]]}" for i in np.flatnonzero(mism)],
@@ -693,11 +729,11 @@ def check_rows(t: pd.DataFrame, towns: gpd.GeoDataFrame, datum: str) -> dict[str
     dict
         ``rej`` (the :class:`~coverage.rejections.Rejections`), ``malformed`` (per row, why it is
         malformed, else ``""``), ``values`` (per-row arrays for
-        :func:`coverage.facilities.facility_frame`), ``notes`` (per row, a list of notes),
+        :func:`coverage.facilities.facility_frame`), ``notes`` (row position → its notes, rows noted only),
         ``keep`` (accepted rows) and ``mismatches`` (:data:`MISMATCH_COLUMNS`).
     """
     n = len(t)
-    notes: list[list[str]] = [[] for _ in range(n)]
+    notes: defaultdict[int, list[str]] = defaultdict(list)  # only the rows noted (a few of a million)
     rej, col = Rejections(n), registry_columns(t)
     malformed = reject_malformed_rows(col, rej)
     category = check_categories(col, rej)

@@ -103,7 +103,7 @@ class Rejections:
         lines = pd.concat(self.parts, ignore_index=True).sort_values("_pos", kind="stable")
         pos = lines["_pos"].to_numpy()
         out = pd.DataFrame({
-            "file": t["file"].to_numpy()[pos],
+            "file": np.asarray(t["file"].array.take(pos), dtype=object),  # not the whole column as objects
             "row": t["row"].to_numpy()[pos].astype("int64"),
             "field": lines["field"].astype("str").to_numpy(),
             "value": lines["value"].astype("str").to_numpy(),

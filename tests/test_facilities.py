@@ -49,7 +49,7 @@ from coverage.facilities import (
     split_extra_columns,
 )
 from coverage.privacy import is_personal_column
-from coverage.rejections import Rejections
+from coverage.rejections import WITHHELD, Rejections
 
 ZHUQI, ALISHAN, CHIAYI_EAST, BANQIAO, YUANLIN, DAJIA, JINCHENG = (
     "10010140", "10010180", "10020010", "65000010", "10007100", "66000110", "09020010",
@@ -1310,3 +1310,115 @@ def test_village_point_in_villages_csv_and_popup(tmp_path: Path, shared_data) ->
     styles = {"community_support_point": {"label": "小衛星"}}
     popups = facility_popups(reg.facilities, pd.Series(["open"] * 2, index=reg.facilities.index), styles)
     assert "<th>定位精度</th><td>村里</td>" in popups[0] and "<th>定位精度</th><td>鄉鎮市區</td>" in popups[1]
+
+
+# ----------------------------------------------------------------------------- fast path = general path (issue 16)
+
+_fast_seen: Counter = Counter()
+_FAST_HEADER = ["類別", "名稱", "縣市", "鄉鎮市區", "地址", "經度", "緯度", "啟用日期", "結束日期", "個案數",
+                "服務區域", "精確度", "聯絡人"]
+_FAST_CELLS = {
+    "類別": ["社福中心", "小衛星", "小衛", "", "少年服務方案", "ｓｏｃｉａｌ"],
+    "名稱": ["甲", "乙 社福", "", "竹崎  中心", "Ａ１", "丙"],
+    "縣市": ["", "嘉義縣", "台北市", "花蓮縣", "不存在縣"],
+    "鄉鎮市區": ["嘉義縣竹崎鄉", "竹崎鄉", "東區", "", "不存在鄉", "大安區", "中正區"],
+    "地址": ["", "嘉義縣竹崎鄉竹崎村1號", "臺北市大安區", "新竹市東區光復路", "無此地"],
+    "經度": ["120.55", "", "23.52", "abc", "121.543", "200000", "120°33'", "0"],
+    "緯度": ["23.52", "", "120.55", "25.03", "2600000", "23.5 度", "0"],
+    "啟用日期": ["", "112/07/01", "2020-01-01", "not a date", "89/13/01", "2030-01-01"],
+    "結束日期": ["", "111/01/01", "2025-12-31"],
+    "個案數": ["", "12", "1,234人", "-3", "x"],
+    "服務區域": ["", "竹崎鄉、中埔鄉", "不存在", "大安區"],
+    "精確度": ["", "點", "township", "村里", "zzz"],
+    "聯絡人": ["", "王小明"],
+}
+
+_FAST_GOOD = {"縣市": 1, "結束日期": 1}  # how many of the first cells of a column are valid in any row (else 2)
+
+
+@st.composite
+def _quote_free_registry(draw: st.DrawFn) -> str:
+    """A quote-free registry: rows drawn from valid and invalid cells, repeated rows (duplicates), rows with
+    fewer or more cells than the header (malformed), blank lines."""
+    rows = []
+    for _ in range(draw(st.integers(1, 14))):
+        kind = draw(st.sampled_from(["good", "good", "good", "row", "row", "repeat", "short", "long", "blank"]))
+        if kind == "repeat" and rows:
+            rows.append(draw(st.sampled_from(rows)))
+            continue
+        cells = [draw(st.sampled_from(_FAST_CELLS[h][:_FAST_GOOD.get(h, 2)] if kind == "good" else _FAST_CELLS[h]))
+                 for h in _FAST_HEADER]
+        if kind == "good":  # both coordinates or neither
+            cells[5:7] = draw(st.sampled_from([["120.55", "23.52"], ["", ""], ["121.543", "25.03"]]))
+        if kind == "short":
+            cells = cells[: draw(st.integers(1, len(cells) - 1))]
+        elif kind == "long":
+            cells += draw(st.sampled_from([[""], ["x"], ["王小明", "0912"]]))
+        elif kind == "blank":
+            cells = []
+        rows.append(",".join(cells))
+    return "\n".join([",".join(_FAST_HEADER), *rows]) + draw(st.sampled_from(["\n", ""]))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_quote_free_registry(), chunk=st.integers(1, 6), locate_chunk=st.integers(1, 4))
+def test_fast_path_gives_the_rows_of_the_general_path(tmp_path: Path, townships, text: str, chunk: int,
+                                                      locate_chunk: int) -> None:
+    """A quote-free registry read by the fast path (columns split by Arrow, cleaned per distinct value, points
+    located a chunk at a time) gives the very facilities, rejections (file/row/field/value/reason) and mismatches
+    of the general path (record by record, every point at once); counts balance on both."""
+    from coverage import coordinates, plaincsv, tabular
+
+    path = tmp_path / "清冊.csv"
+    path.write_text(text, encoding="utf-8")
+    used = Counter()
+    real_chunk = plaincsv._plain_chunk
+
+    def spy_chunk(*args, **kwargs):
+        table = real_chunk(*args, **kwargs)
+        used["plain chunk" if table is not None else "careful chunk"] += 1
+        return table
+
+    def read():
+        try:
+            return read_facilities(path, townships=townships)
+        except UnreadableFileError as exc:
+            return str(exc)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plaincsv, "_CHUNK_LINES", chunk)
+        mp.setattr(plaincsv, "_plain_chunk", spy_chunk)
+        mp.setattr(coordinates, "_LOCATE_CHUNK", locate_chunk)
+        fast = read()
+        mp.setattr(tabular, "_plain_csv", lambda *a: pytest.fail("the general reader was not used"))
+        mp.setattr(tabular, "_scan", lambda *a: True)  # as if the file held a quote
+        mp.setattr(coordinates, "_LOCATE_CHUNK", 10**9)
+        general = read()
+    if isinstance(general, str):
+        assert fast == general
+        event("refused")
+        _fast_seen["refused"] += 1
+        return
+    assert not isinstance(fast, str), fast
+    for reg in (fast, general):
+        assert reg.rows_read == reg.accepted + reg.rejected_rows
+    pd.testing.assert_frame_equal(fast.facilities.drop(columns="geometry"), general.facilities.drop(columns="geometry"))
+    assert fast.facilities.geometry.geom_equals(general.facilities.geometry).all()
+    pd.testing.assert_frame_equal(fast.rejected, general.rejected)
+    pd.testing.assert_frame_equal(fast.mismatches, general.mismatches)
+    assert (fast.rows_read, fast.withheld_columns) == (general.rows_read, general.withheld_columns)
+    assert "王小明" not in fast.rejected.to_string() + fast.facilities.to_string()
+    for what, hit in (("accepted", fast.accepted), ("rejected", fast.rejected_rows),
+                      ("malformed", (fast.rejected["value"] == WITHHELD).any()),
+                      ("duplicate", fast.rejected["reason"].str.startswith("duplicate").any()),
+                      ("mismatch", len(fast.mismatches)), *used.items()):
+        if hit:
+            event(what)
+            _fast_seen[what] += 1
+
+
+def test_fast_path_property_reached_its_cases() -> None:
+    if not _fast_seen:
+        pytest.skip("run with test_fast_path_gives_the_rows_of_the_general_path")
+    assert min(_fast_seen[k] for k in ("accepted", "rejected", "malformed", "duplicate", "plain chunk")) >= 3, \
+        _fast_seen

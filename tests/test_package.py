@@ -166,3 +166,51 @@ def test_cli_import_does_not_load_geopandas():
     code = "import sys, coverage.cli; print('geopandas' in sys.modules, 'pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+_HELP = """import sys
+sys.argv = ["safetynet", *{argv!r}]
+{prelude}
+from coverage.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("@@", sorted(m for m in ("rich.markdown", "rich.traceback", "markdown_it", "pygments", "attr")
+                   if m in sys.modules))
+"""
+
+
+def _help(argv: list[str], prelude: str = "") -> tuple[str, list[str]]:
+    env = {**__import__("os").environ, "COLUMNS": "100", "TERM": "dumb"}
+    out = subprocess.run([sys.executable, "-c", _HELP.format(argv=argv, prelude=prelude)], capture_output=True,
+                         text=True, cwd=REPO, check=True, env=env)
+    text, _, loaded = out.stdout.rpartition("@@ ")
+    return text + out.stderr, eval(loaded)  # a list literal printed just above
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["report", "--help"], ["site", "--help"], ["report", "--bogus"]])
+def test_help_is_the_same_without_markdown_and_traceback(argv):
+    """``safetynet --help`` imports typer's rich formatter without rich.markdown/rich.traceback (issue 16 start-up),
+    and prints byte for byte what the formatter prints when imported the ordinary way."""
+    text, loaded = _help(argv)
+    ordinary, loaded_ordinarily = _help(argv, prelude="import typer.rich_utils")
+    assert loaded == []
+    assert "rich.markdown" in loaded_ordinarily  # the comparison is with the full formatter
+    assert text == ordinary
+    assert "safetynet" in text
+
+
+def test_deferred_help_classes_are_the_real_ones_when_used():
+    """After the light import, rich.markdown is the real module again, and the formatter's stand-ins build
+    real objects (Markdown help text, pretty tracebacks) when a caller uses them."""
+    code = ("import sys; from coverage.cli import import_help_formatter; import_help_formatter(); "
+            "import typer.rich_utils as ru; assert 'rich.markdown' not in sys.modules; "
+            "import rich.markdown, rich.traceback; "
+            "m = ru.Markdown('*x*'); assert type(m) is rich.markdown.Markdown, type(m)\n"
+            "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n"
+            "    tb = ru.Traceback.from_exception(type(e), e, e.__traceback__)\n"
+            "    assert type(tb) is rich.traceback.Traceback\n"
+            "print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=False)
+    assert out.stdout.strip() == "ok", out.stderr

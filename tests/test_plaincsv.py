@@ -116,3 +116,31 @@ def test_space_characters_are_those_str_split_splits_on() -> None:
     from coverage.plaincsv import SPACE_CHARACTERS
 
     assert "".join(c for c in map(chr, range(0x110000)) if c.isspace()) == SPACE_CHARACTERS
+
+
+_ascii_seen: Counter = Counter()
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.text(st.sampled_from([*"ab1.-", " ", "\t", "\x0b", "\x0c", "\r", "\x1c", "\x1f", "\x7f",
+                                                 "\x85", "\xa0", "甲"]), max_size=5), min_size=1, max_size=6))
+def test_ascii_column_found_clean_by_arrow_as_by_python(values: list[str]) -> None:
+    """The Arrow test of an ASCII column (coordinates, dates: no Python string per value) says "clean" exactly when
+    every value is ASCII and the Python test (NFKC, str.split) finds the column clean."""
+    import pyarrow as pa
+
+    from coverage import plaincsv
+
+    values = [v.replace("\n", "") for v in values]
+    by_arrow = plaincsv._ascii_clean(pa.array(values, pa.string()))
+    by_python = all(v.isascii() for v in values) and plaincsv._is_clean("\n".join(values))
+    assert by_arrow == by_python
+    kind = "clean" if by_arrow else "ascii, not clean" if all(v.isascii() for v in values) else "not ascii"
+    event(kind)
+    _ascii_seen[kind] += 1
+
+
+def test_ascii_property_reached_each_case() -> None:
+    if not _ascii_seen:
+        pytest.skip("run with test_ascii_column_found_clean_by_arrow_as_by_python")
+    assert min(_ascii_seen[k] for k in ("clean", "ascii, not clean", "not ascii")) >= 10, _ascii_seen

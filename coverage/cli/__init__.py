@@ -17,15 +17,18 @@ are imported by ``safetynet --help``: the library is imported by a command when 
 
 from __future__ import annotations
 
+import importlib
+import sys
+import types
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from . import data, plan, progress, report
 from .exits import run_main
 
-__all__ = ["COMMANDS", "app", "main"]
+__all__ = ["COMMANDS", "app", "import_help_formatter", "main"]
 
 app = typer.Typer(
     name="safetynet",
@@ -67,6 +70,59 @@ def _register(commands: tuple[tuple[str, Callable[..., None]], ...]) -> None:
 _register(COMMANDS)
 
 
+#: Modules typer's help formatter imports at its top but uses only for Markdown help text
+#: (``rich_markup_mode="markdown"``, not ours) and for pretty tracebacks (disabled above): module → names.
+_UNUSED_BY_HELP = {"rich.markdown": ("Markdown",), "rich.traceback": ("Traceback",)}
+
+
+def _deferred(module: str, name: str) -> type:
+    """A stand-in for ``module.name`` that imports the real class when it is called or asked for a traceback."""
+
+    def real() -> Any:
+        return getattr(importlib.import_module(module), name)
+
+    class Deferred:
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+            return real()(*args, **kwargs)
+
+        @classmethod
+        def from_exception(cls, *args: Any, **kwargs: Any) -> Any:
+            return real().from_exception(*args, **kwargs)
+
+    Deferred.__name__ = Deferred.__qualname__ = name
+    return Deferred
+
+
+def import_help_formatter() -> None:
+    """Import typer's rich help formatter without rich.markdown and rich.traceback (issue 16: ``--help`` ≤ 0.2 s).
+
+    ``typer.rich_utils`` imports both at its top (markdown_it, pygments, attrs: about a third of the
+    start-up of ``safetynet --help``) though our help never renders Markdown nor a pretty traceback.
+    While it is imported, the two modules are stand-ins whose classes import the real ones when
+    used; they are removed from ``sys.modules`` right after, so any later ``import rich.markdown``
+    gets the real module. The help text is the same (``tests/test_package.py``). Does nothing if the
+    formatter is imported already (nor for a module imported already), nor without rich.
+    """
+    if "typer.rich_utils" in sys.modules:
+        return
+    stand_ins: dict[str, types.ModuleType] = {}
+    for module, names in _UNUSED_BY_HELP.items():
+        if module not in sys.modules:
+            stand_ins[module] = types.ModuleType(module)
+            for name in names:
+                setattr(stand_ins[module], name, _deferred(module, name))
+    sys.modules.update(stand_ins)
+    try:
+        importlib.import_module("typer.rich_utils")
+    except ImportError:  # typer without rich (typer-slim): typer prints plain click help
+        pass
+    finally:
+        for module, stand_in in stand_ins.items():
+            if sys.modules.get(module) is stand_in:
+                del sys.modules[module]
+
+
 def main() -> None:
     """Console-script entry point: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it)."""
+    import_help_formatter()
     run_main(app)
