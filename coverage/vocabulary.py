@@ -95,6 +95,8 @@ DEFINITION_LABELS: dict[str, str] = {"presence": "鄉鎮市區內至少一處據
 
 #: Completeness of a county's registry data (:mod:`coverage.completeness`) -> zh-TW label.
 DATA_LABELS: dict[str, str] = {"complete": "完整資料", "partial": "部分資料", "none": "無資料"}
+#: What partial data mean for a gap (maps, figures): said after 部分資料（programmes）：.
+PARTIAL_MEANING = "清冊僅含部分據點，未涵蓋者未必為缺口"
 
 #: How exactly a facility is placed (``precision`` of :func:`coverage.read_facilities`) -> zh-TW label:
 #: its own coordinates, an office several centres share, its village's (村里) or its township's

