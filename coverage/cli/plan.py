@@ -323,7 +323,9 @@ def site(
         state = _data_state(report, county_name, cat)
         plan.summary["data"] = state
         if state != "complete":
-            cand_notes = [*cand_notes, _PARTIAL_SITING[state]]
+            from ..vocabulary import DATA_LABELS
+
+            cand_notes = [*cand_notes, f"{DATA_LABELS[state]} {_PARTIAL_SITING[state]}"]
         if net is not None:
             cand_notes = [*cand_notes, f"road network {net.source}"]
             if not no_map:
@@ -333,12 +335,12 @@ def site(
                  notes=cand_notes, rejected=cand_rejected, written=written)
 
 
-_PARTIAL_SITING = {
-    "partial": "部分資料 partial data: the registry lists only some of this programme's points in the county, so "
-               "'before' is a floor and a recommended site may duplicate an unlisted point; give the county's "
-               "complete registry with --facilities",
-    "none": "無資料 no data: no registry read has a point of this programme in the county; sited as if there were "
-            "none — give the county's registry with --facilities if it has points",
+_PARTIAL_SITING = {  # after DATA_LABELS[state]
+    "partial": "partial data: the registry lists only some of this programme's points in the county, so 'before' "
+               "is a floor and a recommended site may duplicate an unlisted point; give the county's complete "
+               "registry with --facilities",
+    "none": "no data: no registry read has a point of this programme in the county; sited as if there were none "
+            "— give the county's registry with --facilities if it has points",
 }
 
 

@@ -554,6 +554,8 @@ def test_default_maps_draw_with_the_network_blocked(browser, tmp_path):
 def test_popup_shows_the_service_area(open_map, site, tmp_path):
     """Clicking a 社會福利服務中心 that has an official service area shows its 服務區域 townships
     (the bundled national registry; the seed registry names none)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     from coverage.maps import render_map
     from coverage.pipeline import run_coverage
 
@@ -572,9 +574,16 @@ def test_popup_shows_the_service_area(open_map, site, tmp_path):
         window.safetynet.map.setView(marker.getLatLng(), 14, {animate: false});
         group.zoomToShowLayer(marker, () => { marker.getElement().setAttribute("data-sn-test", "1"); done(); });
     })""", [k, j])
-    m.page.locator("[data-sn-test]").click()
     popup = m.page.locator(".leaflet-popup-content")
-    popup.wait_for(state="visible", timeout=5000)
+    for attempt in range(3):  # the cluster may still be laying out its markers: a click can land before it settles
+        m.page.locator("[data-sn-test]").click()
+        try:
+            popup.wait_for(state="visible", timeout=5000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                m.page.screenshot(path=str(tmp_path / "service-area-no-popup.png"))
+                raise
     text = popup.inner_text()
     m.page.screenshot(path=str(tmp_path / "service-area.png"))
     assert "日安民雄社會福利服務中心" in text
