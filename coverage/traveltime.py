@@ -58,7 +58,6 @@ BY_ROAD = "minutes by road"
 NEAREST_MINUTES_COLUMNS = ["nearest_min", "network_km", "snap_km", "travel_reason", "road_facility_id",
                            "road_facility_name"]
 
-_NO_ROAD = "no road connection to a facility"
 
 
 def off_network(net: RoadNetwork, points: gpd.GeoSeries) -> np.ndarray:
@@ -257,23 +256,8 @@ def minutes_to_nearest(
 
     og = None if origin_groups is None else np.asarray(origin_groups, dtype=object)
     fg = None if facility_groups is None else np.asarray(facility_groups, dtype=object)
-    f_on = np.flatnonzero(~off_network(net, facilities))
-    res = nearest_by_network(net, origins, facilities.iloc[f_on], access_kmh=access_kmh, origin_groups=og,
-                             facility_groups=None if fg is None else fg[f_on])
-    hit = res["facility"].to_numpy() >= 0
-    res.loc[hit, "facility"] = f_on[res["facility"].to_numpy()[hit]]
-    if fg is not None and og is not None:  # a group whose only points are off the network: no road connection
-        lost = np.isin(og, fg) & (res["reason"].to_numpy(dtype=object) == "no facility in its group")
-        res.loc[lost, "reason"] = _NO_ROAD
-    off = off_network(net, origins)
-    if off.any():
-        cols = ["minutes", "network_km"]
-        res.loc[off, cols] = np.nan
-        res.loc[off, "facility"] = -1
-        res.loc[off, "reason"] = f"off the road network (no road within {MAX_SNAP_KM:g} km)"
-    if not len(facilities):
-        res["reason"] = "no facility"
-    return res
+    # nearest_by_network applies the off-network rule itself (origins and facilities beyond MAX_SNAP_KM)
+    return nearest_by_network(net, origins, facilities, access_kmh=access_kmh, origin_groups=og, facility_groups=fg)
 
 
 def _group_labels(frame: pd.DataFrame, *, cross_sea: bool, across_counties: bool) -> np.ndarray:
