@@ -699,6 +699,7 @@ def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) 
     import shapely
 
     from .access import land_of
+    from .geography import prepared_copies
 
     land = town_land[town]
     todo = np.flatnonzero((land < 0) | (town < 0) | snapped)
@@ -707,8 +708,7 @@ def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) 
         # on a land mass: box candidates, then the exact test on prepared land masses (a tree query with a
         # predicate would test against the unprepared island outlines, point by point)
         ipt, iland = shapely.STRtree(lands).query(pts)
-        shapely.prepare(lands)
-        hit = shapely.intersects(lands[iland], pts[ipt])
+        hit = shapely.intersects(prepared_copies(lands)[iland], pts[ipt])  # never prepare the shared ones
         found = np.full(len(todo), -1, dtype=np.int64)
         found[ipt[hit]] = iland[hit]
         sea = np.flatnonzero(found < 0)  # snapped from the sea: the nearest land mass

@@ -35,6 +35,7 @@ __all__ = [
     "load_villages",
     "locate_points",
     "locate_points_exact",
+    "prepared_copies",
     "standardise_boundaries",
     "to_official",
 ]
@@ -389,6 +390,31 @@ def locate_points(
     return out
 
 
+def prepared_copies(geoms: np.ndarray) -> np.ndarray:
+    """Prepared copies of geometries, for repeated predicates in one call; the originals are left as they are.
+
+    GEOS prepared geometries are not thread-safe (libgeos/geos#825: their indexes are built lazily, on first
+    use), and shapely releases the GIL during predicates, so preparing a shared polygon table in place lets
+    two threads (a Dask partition each, a notebook's thread pool) build the same index at once and corrupt
+    the heap. Each call therefore prepares its own copies and drops them when done.
+
+    Parameters
+    ----------
+    geoms : array of Geometry
+        The geometries to test against (2-D; a Z coordinate plays no part in the planar predicates).
+
+    Returns
+    -------
+    array of Geometry
+        New geometry objects, equal to ``geoms`` in x and y, prepared.
+    """
+    import shapely
+
+    copies = shapely.force_2d(geoms)  # a new GEOS geometry per element, never the shared object
+    shapely.prepare(copies)
+    return copies
+
+
 def locate_points_exact(
     points: gpd.GeoSeries | gpd.GeoDataFrame, townships: gpd.GeoDataFrame, key: str = "towncode", *,
     rows: bool = False,
@@ -426,8 +452,10 @@ def locate_points_exact(
     # (faster than STRtree.query(predicate=...), which does not reuse the preparation);
     # only the polygons some point may be in are prepared.
     ipt, ipoly = shapely.STRtree(polys).query(pts)
-    shapely.prepare(polys[np.unique(ipoly)])
-    hit = shapely.intersects(polys[ipoly], pts[ipt])
+    cand = np.unique(ipoly)
+    mine = np.empty(len(polys), dtype=object)
+    mine[cand] = prepared_copies(polys[cand])
+    hit = shapely.intersects(mine[ipoly], pts[ipt])
     ipt, ipoly = _lowest_code_per_point(ipt[hit], ipoly[hit], codes)
     which = np.full(len(pts), -1, dtype=np.intp)  # row of the polygon per point, -1 for none
     which[ipt] = ipoly
