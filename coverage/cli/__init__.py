@@ -5,6 +5,9 @@ one-line message naming the file; 2 a usage error (:mod:`coverage.cli.exits`).
 
 Layout (imports run one way, from here down):
 
+* ``application`` — the Typer app: the root options, and a click group that builds each command
+  from ``commands`` when it is asked for; ``quickhelp`` — ``safetynet --help`` with rich alone.
+* ``commands`` — the static table of the commands (name, module, function, help line). A leaf.
 * ``report``, ``plan``, ``data`` — the commands, by topic; each a plain function.
 * ``run`` — one coverage run from the options: checked once, passed to :func:`coverage.run_coverage`.
 * ``display`` — terminal tables and lines.
@@ -104,7 +107,16 @@ def import_help_formatter() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it)."""
+    """Console-script entry point: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it).
+
+    ``safetynet --help`` and ``safetynet`` alone are printed without typer (:mod:`coverage.cli.quickhelp`,
+    the same bytes); everything else goes to the Typer application.
+    """
+    from .quickhelp import quick_help
+
+    code = quick_help(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
     import_help_formatter()
     from .application import app
     from .exits import run_main
