@@ -5,12 +5,13 @@
 Runs, in turn (interleaved, so that a change of load hits all alike), each ``--repeat`` times in a fresh
 interpreter: ``safetynet --help`` and ``safetynet report --help`` of this checkout — as the console script
 runs them, ``python -c "import sys; sys.argv=['safetynet', …]; from coverage.cli import main; main()"`` —,
-the same through typer's own help formatter (the path of every other command line), plain click help (``TYPER_USE_RICH=0``), and the floors ``python -c pass`` and
-importing rich's console. With ``--baseline DIR`` (e.g. ``git archive 452a465~1 | tar -x -C DIR``) also
-that checkout's ``safetynet --help``. Wall time (best and median) and CPU time (user + system of the
-child, ``getrusage``) are printed as a markdown table for BENCHMARKS.md, with the load average before and
-after. The package's modules are byte-compiled first (``PYTHONDONTWRITEBYTECODE=1`` is set on the
-project machine; an installed wheel is compiled), so that every run measures imports, not compiling.
+the same through typer's own help formatter (the path of every other command line), plain click help
+(``TYPER_USE_RICH=0``), and the floors ``python -c pass`` and importing rich's console. With
+``--baseline DIR`` (e.g. ``git archive 452a465~1 coverage | tar -x -C DIR``: before this work) also that
+checkout's ``safetynet --help``. Wall time (best and median) and CPU time (user + system of the child,
+``getrusage``) are printed as a markdown table for BENCHMARKS.md, with the load average before and after.
+The package's modules are byte-compiled first (``PYTHONDONTWRITEBYTECODE=1`` is set on the project
+machine; an installed wheel is compiled), so that every run measures imports, not compiling.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def main() -> None:
     todo = cases(args.baseline)
     for checkout in {c for _, _, c, _ in todo}:
         compileall.compile_dir(checkout / "coverage", quiet=1)
-    for label, code, checkout, env in todo:  # one warm-up each (file cache)
+    for _label, code, checkout, env in todo:  # one warm-up each (file cache)
         run_once(code, checkout, env)
     print(f"Before: {load()}; {args.repeat} runs each, interleaved; python {sys.version.split()[0]}\n")
     times: dict[str, list[tuple[float, float]]] = {label: [] for label, *_ in todo}

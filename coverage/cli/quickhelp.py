@@ -51,11 +51,11 @@ def program_name() -> str:
     str
         ``safetynet`` for the console script, ``python -m coverage.cli`` for ``python -m coverage.cli``.
     """
-    path = sys.argv[0]
+    path = sys.argv[0]  # os.path, not pathlib: nothing else of the quick help imports pathlib
     package = getattr(sys.modules.get("__main__"), "__package__", None)
     if not package:
-        return os.path.basename(path)
-    name = os.path.splitext(os.path.basename(path))[0]
+        return os.path.basename(path)  # noqa: PTH119
+    name = os.path.splitext(os.path.basename(path))[0]  # noqa: PTH119, PTH122
     module = package if name == "__main__" else f"{package}.{name}"
     return f"python -m {module.lstrip('.')}"
 
@@ -156,13 +156,15 @@ def root_help(prog: str) -> str:
     return captured.get()
 
 
-def quick_help(argv: list[str]) -> int | None:
+def quick_help(argv: list[str], prog: str | None = None) -> int | None:
     """Print the root help for ``argv`` if it asks for nothing else; the exit code, or ``None`` for typer to answer.
 
     Parameters
     ----------
     argv : list of str
         The arguments after the program name.
+    prog : str, optional
+        The program name of the usage line; by default the one click would show (:func:`program_name`).
 
     Returns
     -------
@@ -174,7 +176,7 @@ def quick_help(argv: list[str]) -> int | None:
     if argv not in ([], ["--help"]):
         return None
     try:
-        prog = program_name()
+        prog = program_name() if prog is None else prog
         if _typer_answers(prog):
             return None
         text = root_help(prog)
@@ -184,7 +186,7 @@ def quick_help(argv: list[str]) -> int | None:
         # click echoes the (empty) help string after --help: one more newline
         sys.stdout.write(text + "\n" if argv else text)
         sys.stdout.flush()
-    except Exception as exc:  # noqa: BLE001 - typer answers (and reports) anything but a closed pipe
+    except Exception as exc:  # typer answers (and reports) anything but a closed pipe
         if not isinstance(exc, OSError) or exc.errno != errno.EPIPE:
             return None
         # as typer: exit 1, and no error at interpreter exit when flushing the closed pipe again
