@@ -89,10 +89,10 @@ class LazyGroup(TyperGroup):
         self.commands = lazy
         self._listing = False
 
-    def list_commands(self, ctx: typer.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return list(self.commands)
 
-    def get_command(self, ctx: typer.Context, cmd_name: str) -> Any:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if self._listing:
             entry = next((c for c in COMMAND_TABLE if c.name == cmd_name), None)
             if entry is not None and cmd_name not in self.commands._built:  # type: ignore[attr-defined]
@@ -100,7 +100,7 @@ class LazyGroup(TyperGroup):
                 return TyperCommand(name=entry.name, help=entry.help_line, rich_markup_mode=self.rich_markup_mode)
         return self.commands.get(cmd_name)
 
-    def format_help(self, ctx: typer.Context, formatter: Any) -> None:
+    def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
             super().format_help(ctx, formatter)

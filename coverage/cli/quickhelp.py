@@ -76,9 +76,7 @@ def _typer_answers(prog: str) -> bool:
 def _highlighter(patterns: tuple[str, ...]) -> Any:
     from rich.highlighter import RegexHighlighter
 
-    highlighter = RegexHighlighter()
-    highlighter.highlights = list(patterns)
-    return highlighter
+    return type("Highlighter", (RegexHighlighter,), {"highlights": list(patterns)})()
 
 
 def _console() -> Any:
