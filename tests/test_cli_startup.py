@@ -316,3 +316,12 @@ def test_command_help_imports_its_module_only(tmp_path, command, module):
     assert run.returncode == 0 and command.encode() in run.stdout
     assert f"coverage.cli.{module}" in loaded
     assert {f"coverage.cli.{m}" for m in COMMAND_MODULES if m != module}.isdisjoint(loaded)
+
+
+def test_output_the_terminal_cannot_encode_is_reported_as_before(tmp_path):
+    """Standard output in ASCII: the help cannot be written; the quick help writes nothing and typer reports it,
+    with the same exit code and message as before."""
+    quick, _ = run_main(tmp_path, _QUICK, ["--help"], {"PYTHONIOENCODING": "ascii"}, capture_output=True)
+    slow, _ = run_main(tmp_path, _TYPER, ["--help"], {"PYTHONIOENCODING": "ascii"}, capture_output=True)
+    assert (quick.returncode, quick.stdout, quick.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+    assert quick.returncode == 1 and b"UnicodeEncodeError" in quick.stderr
