@@ -8,10 +8,11 @@ runs them, ``python -c "import sys; sys.argv=['safetynet', …]; from coverage.c
 the same through typer's own help formatter (the path of every other command line), plain click help
 (``TYPER_USE_RICH=0``), and the floors ``python -c pass`` and importing rich's console. With
 ``--baseline DIR`` (e.g. ``git archive 452a465~1 coverage | tar -x -C DIR``: before this work) also that
-checkout's ``safetynet --help``. Wall time (best and median) and CPU time (user + system of the child,
-``getrusage``) are printed as a markdown table for BENCHMARKS.md, with the load average before and after.
-The package's modules are byte-compiled first (``PYTHONDONTWRITEBYTECODE=1`` is set on the project
-machine; an installed wheel is compiled), so that every run measures imports, not compiling.
+checkout's ``safetynet --help`` and ``safetynet report --help``. Wall time (best and median) and CPU time
+(user + system of the child, ``getrusage``) are printed as a markdown table for BENCHMARKS.md, with the
+load average before and after. The package's modules are byte-compiled first (``PYTHONDONTWRITEBYTECODE=1``
+is set on the project machine; an installed wheel is compiled), so that every run measures imports, not
+compiling.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def cases(baseline: Path | None) -> list[tuple[str, str, Path, dict[str, str]]]:
     ]
     if baseline is not None:
         out.insert(1, (f"`safetynet --help` (baseline {baseline.name})", MAIN.format(argv=["--help"]), baseline, {}))
+        out.insert(4, (f"`safetynet report --help` (baseline {baseline.name})", MAIN.format(argv=["report", "--help"]),
+                       baseline, {}))
     return out
 
 
