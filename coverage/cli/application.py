@@ -78,15 +78,19 @@ class _Commands(MutableMapping[str, Any]):
     def __contains__(self, name: object) -> bool:
         return name in self._names
 
+    def is_built(self, name: str) -> bool:
+        """Whether the click command ``name`` is built already (its module imported)."""
+        return name in self._built
+
 
 class LazyGroup(TyperGroup):
     """typer's group whose commands are built when asked for, and listed from the table by ``--help``."""
 
     def __init__(self, *, commands: Any = None, **attrs: Any) -> None:
         super().__init__(**attrs)
-        lazy = _Commands(self.rich_markup_mode)
-        lazy.update(commands or {})
-        self.commands = lazy
+        self._lazy = _Commands(self.rich_markup_mode)
+        self._lazy.update(commands or {})
+        self.commands = self._lazy
         self._listing = False
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -95,7 +99,7 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if self._listing:
             entry = next((c for c in COMMAND_TABLE if c.name == cmd_name), None)
-            if entry is not None and cmd_name not in self.commands._built:  # type: ignore[attr-defined]
+            if entry is not None and not self._lazy.is_built(cmd_name):
                 # what the command list shows of a command: its name and first paragraph
                 return TyperCommand(name=entry.name, help=entry.help_line, rich_markup_mode=self.rich_markup_mode)
         return self.commands.get(cmd_name)
