@@ -69,7 +69,7 @@ def _usage_fits(prog: str) -> bool:
 
 def _typer_answers(prog: str) -> bool:
     """Whether the environment asks typer for something else than its rich help (plain click help, completion)."""
-    complete_var = f"_{prog}_COMPLETE".replace("-", "_").replace(" ", "_").upper()
+    complete_var = f"_{prog}_COMPLETE".replace("-", "_").upper()  # as typer names it
     return "TYPER_USE_RICH" in os.environ or complete_var in os.environ or not _usage_fits(prog)
 
 
