@@ -176,6 +176,32 @@ def test_long_program_name_goes_to_typer():
     assert "\n Usage: safetynet [OPTIONS] COMMAND [ARGS]..." in out.getvalue()
 
 
+def test_usage_line_width_is_clicks():
+    """Whether the usage line fits is decided on click's width (``COLUMNS``, else the terminal, else 80): for
+    ``python -m coverage.cli`` (one line from 59 columns) under every mix of the two, the quick help answers
+    exactly when click writes the usage on one line."""
+    eager = eager_group()
+    prog = "python -m coverage.cli"
+    cases = 0
+    for columns in (None, "0", "-4", "abc", "58", "59", "120"):
+        for terminal in ((58, 24), (59, 24), (0, 0), OSError("not a terminal")):
+            def size(fd=None, terminal=terminal):
+                if isinstance(terminal, OSError):
+                    raise terminal
+                return os.terminal_size(terminal)
+
+            env = {} if columns is None else {"COLUMNS": columns}
+            with mock.patch.dict(os.environ, env), mock.patch.object(os, "get_terminal_size", size):
+                if columns is None:
+                    os.environ.pop("COLUMNS", None)
+                one_line = "\n" not in eager.get_usage(typer.Context(eager, info_name=prog))
+                with contextlib.redirect_stdout(io.StringIO()):
+                    answered = quick_help(["--help"], prog=prog) is not None
+            assert answered == one_line, (columns, terminal)
+            cases += one_line
+    assert 0 < cases < 28  # both outcomes reached
+
+
 @pytest.mark.parametrize("argv", [["-v", "--help"], ["--help", "report"], ["report"], ["--quiet"], ["-h"]])
 def test_other_arguments_go_to_typer(argv, capsys):
     assert quick_help(argv, prog="safetynet") is None

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import sys
 from typing import Any
 
@@ -60,9 +59,25 @@ def program_name() -> str:
     return f"python -m {module.lstrip('.')}"
 
 
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns`` (``COLUMNS``, else standard output's terminal, else 80), without
+    importing shutil (and with it bz2, lzma, zlib: a few milliseconds of the start-up)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
+
+
 def _usage_fits(prog: str) -> bool:
     """Whether click writes the usage line on one line (its help width: terminal, at most 78, at least 50)."""
-    width = max(min(shutil.get_terminal_size().columns, 80) - 2, 50)
+    width = max(min(_terminal_columns(), 80) - 2, 50)
     prefix = f"Usage: {prog} "
     return "\x1b" not in prog and width >= len(prefix) + 20 and len(prefix) + len(_USAGE_ARGS) <= width
 
