@@ -7,7 +7,7 @@ interpreter: ``safetynet --help`` and ``safetynet report --help`` of this checko
 runs them, ``python -c "import sys; sys.argv=['safetynet', …]; from coverage.cli import main; main()"`` —,
 the same through typer's own help formatter (the path of every other command line), plain click help
 (``TYPER_USE_RICH=0``), and the floors ``python -c pass`` and importing rich's console. With
-``--baseline DIR`` (e.g. ``git archive 452a465~1 coverage | tar -x -C DIR``: before this work) also that
+``--baseline DIR`` (e.g. ``git archive 468c467 coverage | tar -x -C DIR``: before this work) also that
 checkout's ``safetynet --help`` and ``safetynet report --help``. Wall time (best and median) and CPU time
 (user + system of the child, ``getrusage``) are printed as a markdown table for BENCHMARKS.md, with the
 load average before and after. The package's modules are byte-compiled first (``PYTHONDONTWRITEBYTECODE=1``
