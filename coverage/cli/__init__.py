@@ -5,14 +5,19 @@ one-line message naming the file; 2 a usage error (:mod:`coverage.cli.exits`).
 
 Layout (imports run one way, from here down):
 
+* ``application`` — the Typer app: the root options, and a click group that builds each command
+  from ``commands`` when it is asked for; ``quickhelp`` — ``safetynet --help`` with rich alone.
+* ``commands`` — the static table of the commands (name, module, function, help line). A leaf.
 * ``report``, ``plan``, ``data`` — the commands, by topic; each a plain function.
 * ``run`` — one coverage run from the options: checked once, passed to :func:`coverage.run_coverage`.
 * ``display`` — terminal tables and lines.
 * ``options`` — the option definitions, the bundles commands share (``RunOptions``), their checks.
 * ``progress`` — logging and progress bars on stderr; ``exits`` — error messages and exit codes.
 
-Every command is registered here, in :data:`COMMANDS`, and nowhere else. Only typer and rich
-are imported by ``safetynet --help``: the library is imported by a command when it runs.
+Every command is listed once, in :data:`coverage.cli.commands.COMMAND_TABLE` (name, module,
+function, help line); ``application`` assembles the Typer app, which imports a command's module
+when that command runs or shows its help. ``safetynet --help`` imports no command module and not
+typer (``quickhelp``: rich alone); the library is imported by a command when it runs.
 """
 
 from __future__ import annotations
@@ -20,54 +25,33 @@ from __future__ import annotations
 import importlib
 import sys
 import types
-from collections.abc import Callable
-from typing import Annotated, Any
-
-import typer
-
-from . import data, plan, progress, report
-from .exits import run_main
+from typing import Any
 
 __all__ = ["COMMANDS", "app", "import_help_formatter", "main"]
 
-app = typer.Typer(
-    name="safetynet",
-    help="強化社會安全網 服務據點涵蓋率 — township coverage of Taiwan's social safety net service points.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 
-#: (name, command) in the order ``safetynet --help`` lists them.
-COMMANDS: tuple[tuple[str, Callable[..., None]], ...] = (
-    ("report", report.report),
-    ("validate", data.validate),
-    ("map", report.map_),
-    ("locate", data.locate),
-    ("nearest", data.nearest),
-    ("diff", data.diff),
-    ("trend", plan.trend),
-    ("targets", plan.targets),
-    ("whatif", plan.whatif),
-    ("site", plan.site),
-    ("brief", plan.brief),
-)
+def __getattr__(name: str) -> Any:
+    """``app`` (the Typer application) and ``COMMANDS`` ((name, function) of every command), built on first use.
+
+    ``import coverage.cli`` imports neither typer nor a command module, so that ``safetynet --help``
+    needs neither (:func:`main`).
+    """
+    if name == "app":
+        from .application import app
+
+        value: Any = app
+    elif name == "COMMANDS":
+        from .commands import commands
+
+        value = commands()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
-@app.callback()
-def _root(
-    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug).")] = 0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors.")] = False,
-) -> None:
-    progress.configure(verbose, quiet)
-
-
-def _register(commands: tuple[tuple[str, Callable[..., None]], ...]) -> None:
-    for name, command in commands:
-        app.command(name)(command)
-
-
-_register(COMMANDS)
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 #: Modules typer's help formatter imports at its top but uses only for Markdown help text
@@ -123,6 +107,18 @@ def import_help_formatter() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it)."""
+    """Console-script entry point: never a traceback, one line and exit 1 even for a bug (``-vv`` shows it).
+
+    ``safetynet --help`` and ``safetynet`` alone are printed without typer (:mod:`coverage.cli.quickhelp`,
+    the same bytes); everything else goes to the Typer application.
+    """
+    from .quickhelp import quick_help
+
+    code = quick_help(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
     import_help_formatter()
+    from .application import app
+    from .exits import run_main
+
     run_main(app)
