@@ -172,9 +172,9 @@ def whatif(
             raise OptionError("--add", "nothing to change: give --add, --remove or --scenario")
         if opts.network is not None and opts.population is None:
             raise OptionError("--network", "the what-if in minutes is a share of people: give --population FILE")
-        check_by_road(opts.network, given_options(ctx), ("within_min", "speeds", "road_class_column", "access_kmh"))
         check_positive("--within-min", opts.within_min)
         check_positive("--access-kmh", opts.access_kmh)
+        check_by_road(opts.network, given_options(ctx), ("within_min", "speeds", "road_class_column", "access_kmh"))
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         present = set(registry.facilities["category"])
