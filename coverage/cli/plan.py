@@ -350,14 +350,14 @@ def _check_siting(objective: str, *, population: Path | None, new: int | None, r
 
 
 def _check_by_road(opts: RunOptions, radius_min: float | None, given: frozenset[str]) -> None:
-    """``--network`` and ``--radius-min`` go together (usage errors, exit 2)."""
+    """``--network`` and ``--radius-min`` go together; other road options need ``--network`` (usage errors: exit 2)."""
     if radius_min is not None and opts.network is None:
         raise OptionError("--radius-min", "needs --network FILE (a service radius in minutes is by road)")
     if opts.network is not None and radius_min is None:
         raise OptionError("--network", "siting by road needs --radius-min MINUTES (the service radius)")
-    check_by_road(opts.network, given, ("speeds", "road_class_column", "access_kmh"))
     check_positive("--radius-min", radius_min)
     check_positive("--access-kmh", opts.access_kmh)
+    check_by_road(opts.network, given, ("speeds", "road_class_column", "access_kmh"))
 
 
 def _road_network(opts: RunOptions) -> Any:
