@@ -192,3 +192,108 @@ def test_network_of_another_region_is_refused(tmp_path, roads, shared_data):
                               "welfare_centre", "--population", shared_data / "population" / POPULATION,
                               "--network", roads), 1)
     assert "--network" in line and "none of the people" in line
+
+
+# ----------------------------------------------------------------------------- minutes asked for, never ignored
+
+#: command → the arguments of a run that needs no road network, and the options in minutes by road it takes.
+_WITHOUT_NETWORK = {
+    "report": (["report", "-c", "嘉義縣", "--no-maps"],
+               ["--within-min", "--catchment-min", "--access-kmh", "--speeds", "--road-class-column"]),
+    "map": (["map", "-c", "嘉義縣"], ["--within-min", "--catchment-min", "--access-kmh", "--speeds",
+                                      "--road-class-column"]),
+    "whatif": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星"], ["--within-min", "--access-kmh", "--speeds",
+                                                              "--road-class-column"]),
+    "site": (["site", "-c", "嘉義縣", "--category", "小衛星"], ["--access-kmh", "--speeds", "--road-class-column"]),
+    "nearest": (["nearest", "{points}", "--category", "welfare_centre"],
+                ["--access-kmh", "--speeds", "--road-class-column"]),
+}
+#: A value for each option: the defaults among them (30, 30, 15) — given, they are still asked for.
+_VALUES = {"--within-min": ["30", "20", "0.5"], "--catchment-min": ["30", "45"], "--access-kmh": ["15", "4"],
+           "--speeds": ["{speeds}"], "--road-class-column": ["highway", "fclass"]}
+_ASKED = {"examples": 0}
+
+
+def _without_network_args(tmp_path, command, flag, value):
+    speeds = tmp_path / "speeds.csv"
+    speeds.write_text("class,kmh\nprimary,50\n", encoding="utf-8")
+    base, _ = _WITHOUT_NETWORK[command]
+    out = tmp_path / "out"
+    fill = {"points": str(_points(tmp_path)), "speeds": str(speeds)}
+    args = [a.format(**fill) for a in base] + [flag, value.format(**fill)]
+    args += ["-o", str(out / "near.parquet")] if command == "nearest" else ([] if command == "whatif" else
+                                                                           ["-o", str(out)])
+    return args, out
+
+
+def test_minute_options_without_network_are_usage_errors(tmp_path):
+    """Every option in minutes by road, on every command that takes it, given without --network — with any value,
+    the default included (click's parameter source tells it was given) — is a one-line usage error (exit 2) naming
+    it and --network, before anything is read or written: never a run that looks complete without minutes."""
+    from hypothesis import event, given, settings
+    from hypothesis import strategies as st
+
+    cases = [(c, f, v) for c, (_, flags) in _WITHOUT_NETWORK.items() for f in flags for v in _VALUES[f]]
+
+    @settings(max_examples=40, deadline=None, database=None)
+    @given(case=st.sampled_from(cases))
+    def check(case):
+        command, flag, value = case
+        args, out = _without_network_args(tmp_path, command, flag, value)
+        line = one_line_error(run(*args), 2)
+        assert line == f"error: {flag}: needs --network FILE (without a road network no figure is in minutes)"
+        assert not out.exists()
+        event(f"{command} {flag}")
+        _ASKED["examples"] += 1
+
+    check()
+    assert _ASKED["examples"] >= 20
+
+
+@pytest.mark.parametrize("flag", ["--within-min", "--catchment-min"])
+def test_minutes_about_people_need_population(tmp_path, roads, flag):
+    """With --network but no --population nothing uses --within-min/--catchment-min: refused (exit 2), naming both."""
+    line = one_line_error(run("report", "-c", "苗栗縣", "--no-maps", "--network", roads, flag, "20", "-o", tmp_path), 2)
+    assert line.startswith(f"error: {flag}: needs --population FILE")
+    assert not list(tmp_path.iterdir())
+
+
+def test_minutes_need_people_per_village(tmp_path, roads, shared_data):
+    """A township-level population file gives no share within minutes: an explicit --within-min is an input error
+    naming the file (exit 1), and nothing is written; without the flag the same run succeeds as before."""
+    town = shared_data / "population" / "township_population_2026-01.json"
+    args = ["report", "-c", "苗栗縣", "--category", "welfare_centre", "--no-maps", "--as-of", "2024-01-01",
+            "--network", roads, "--population", town]
+    line = one_line_error(run(*args, "--within-min", "20", "-o", tmp_path / "asked"), 1)
+    assert "--within-min" in line and "township_population_2026-01.json" in line and "per village" in line
+    assert not (tmp_path / "asked").exists()
+    result = run(*args, "-o", tmp_path / "plain")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "plain" / "travel_times.csv").exists()
+
+
+def test_whatif_within_min_is_the_shared_option():
+    """whatif's --within-min is the one of cli/options.py: same flag, help text, default and type as report's."""
+    import typer
+
+    from coverage.cli import app as cli_app
+
+    group = typer.main.get_command(cli_app)
+    ctx = typer.Context(group)
+
+    def within(command):
+        param = next(p for p in group.get_command(ctx, command).params if p.name == "within_min")
+        return param.opts, param.help, param.default, str(param.type_descriptor.annotation)
+
+    assert within("whatif") == within("report") == within("map")
+    assert within("whatif")[2] == 30.0
+
+
+def test_whatif_within_min_default_given_is_the_default(roads, shared_data):
+    """--within-min 30 given to whatif prints what leaving it out prints (the value is used, not only checked)."""
+    args = ["whatif", "--add", "苗栗縣卓蘭鎮:welfare_centre", "-c", "苗栗縣", "--category", "welfare_centre",
+            "--population", shared_data / "population" / POPULATION, "--network", roads, "--as-of", "2024-01-01"]
+    plain, given, other = run(*args), run(*args, "--within-min", "30"), run(*args, "--within-min", "10")
+    assert plain.exit_code == given.exit_code == other.exit_code == 0, plain.output
+    assert "≤30min" in plain.output and plain.output == given.output
+    assert "≤10min" in other.output and "≤30min" not in other.output

@@ -13,9 +13,11 @@ from .exits import failing
 from .options import (
     PublicColumnOpt,
     RunOptions,
+    check_by_road,
     check_choice,
     check_positive,
     check_xy_datum,
+    given_options,
     parse_as_of,
     resolve_category_options,
     with_options,
@@ -58,6 +60,7 @@ def locate(
         from ..bulk import ENGINES
         from ..bulk import locate as run_locate
         from ..geography import load_townships, load_villages
+        from ..pointio import write_points
 
         level = check_choice("--level", level, ("township", "village"), lambda v: v.strip().lower())
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
@@ -68,7 +71,7 @@ def locate(
         with progress.step("定位 locating points"):
             result = run_locate(pts, polygons, key=key, engine=engine, npartitions=partitions,
                                 client=_client(scheduler), public_columns=public_column or ())
-        rejected = _write_points(result, pts, points, out)
+        rejected = write_points(result, pts, out, file=points.name)
     _note_dropped(pts, public_column)
     typer.echo(_counts(result["status"], rejected, snapped=int(result["snapped"].sum())))
     typer.echo(f"wrote {out}")
@@ -92,16 +95,6 @@ def _client(scheduler: str | None) -> Any:
     return Client(scheduler)
 
 
-def _write_points(result: Any, pts: Any, source: Path, out: Path) -> Path:
-    """Write the result and, beside it, the rejected rows (always: a stale file never lingers)."""
-    from ..bulk import point_rejections, rejections_path
-    from ..report import atomic_open, write_csv
-
-    with atomic_open(out, "wb") as fh:
-        result.to_parquet(fh)
-    return write_csv(point_rejections(pts, file=source.name), rejections_path(out))
-
-
 def _note_dropped(pts: Any, public_column: list[str] | None) -> None:
     from ..bulk import dropped_columns
 
@@ -121,6 +114,7 @@ def _counts(status: Any, rejected: Path, snapped: int | None = None) -> str:
 
 
 def nearest(
+    ctx: typer.Context,
     points: Annotated[Path, typer.Argument(help="Points: GeoParquet, GeoPackage/GeoJSON, or CSV with lon/lat or x/y.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output Parquet file (one row per point × programme).")],
     facilities: Annotated[
@@ -161,15 +155,13 @@ def nearest(
         from ..datasets import get_path
         from ..facilities import read_facilities
         from ..geography import load_townships
+        from ..pointio import write_points
 
         when = parse_as_of(as_of)
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
         check_positive("--partitions", partitions)
         check_positive("--access-kmh", access_kmh)
-        if network is None and (speeds is not None or road_class_column is not None):
-            from .exits import OptionError
-
-            raise OptionError("--speeds" if speeds is not None else "--road-class-column", "needs --network FILE")
+        check_by_road(network, given_options(ctx), ("speeds", "road_class_column", "access_kmh"))
         towns = load_townships()
         with progress.step("讀取清冊 reading registries"):
             registry = read_facilities(facilities or [get_path("registry")], townships=towns)
@@ -191,7 +183,7 @@ def nearest(
             with progress.step("路網時間 minutes by road"):
                 result = nearest_minutes(result, registry.facilities, towns, network=net, as_of=when,
                                          cross_sea=cross_sea, across_counties=across_counties, access_kmh=access_kmh)
-        rejected = _write_points(result, pts, points, out)
+        rejected = write_points(result, pts, out, file=points.name)
     _note_dropped(pts, public_column)
     first = result[result["category"] == result["category"].iloc[0]] if len(result) else result
     typer.echo(_counts(first["status"], rejected))
@@ -239,12 +231,12 @@ def diff(
         from ..diff import diff_registries
         from ..facilities import read_facilities
         from ..geography import load_townships
-        from ..names import resolve_county
+        from ..pipeline import resolve_counties
         from ..report import write_csv
 
         towns = load_townships()
         # a county that is not one is an input error here (exit 1), as it always was for diff
-        counties = list(dict.fromkeys(resolve_county(n, townships=towns) for n in county)) if county else None
+        counties = resolve_counties(county, towns)
         with progress.step("讀取清冊 reading registries"):
             before = read_facilities([old], townships=towns).facilities
             after = read_facilities([new], townships=towns).facilities

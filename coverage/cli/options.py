@@ -34,11 +34,13 @@ __all__ = [
     "SHARED_OPTIONS",
     "MapOptions",
     "RunOptions",
+    "check_by_road",
     "check_choice",
     "check_definition",
     "check_positive",
     "check_removals",
     "check_xy_datum",
+    "given_options",
     "option",
     "parse_as_of",
     "parse_year_option",
@@ -336,6 +338,52 @@ def check_xy_datum(value: str) -> str:
     if key not in ("TWD97", "TWD67"):
         raise OptionError("--xy-datum", f"{value!r} is not TWD97 or TWD67", _closest(value, ("TWD97", "TWD67")))
     return value
+
+
+def given_options(ctx: typer.Context) -> frozenset[str]:
+    """The parameters of the running command whose value was given, not left at its default.
+
+    Told by click's parameter source (the command line, an environment variable or a prompt; not
+    the default), so that a value given equal to its default (``--within-min 30``) counts as given.
+
+    Parameters
+    ----------
+    ctx : typer.Context
+        The command's context (a ``ctx: typer.Context`` parameter of the command).
+
+    Returns
+    -------
+    frozenset of str
+        Parameter names (``within_min``).
+    """
+    def given(name: str) -> bool:
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+    return frozenset(n for n in ctx.params if given(n))
+
+
+def check_by_road(network: Path | None, given: Collection[str], names: Iterable[str]) -> None:
+    """Options about minutes by road given without ``--network``: a usage error (exit 2).
+
+    Without a road network no figure is in minutes: a run that ignored ``--within-min`` would look
+    complete. The error names the first such option and ``--network``.
+
+    Parameters
+    ----------
+    network : Path, optional
+        The value of ``--network``; given, nothing is checked.
+    given : collection of str
+        The parameters given (:func:`given_options`).
+    names : iterable of str
+        Parameter names of the road options the command takes (``within_min``, ``access_kmh`` …).
+    """
+    if network is not None:
+        return
+    for name in names:
+        if name in given:
+            flag = "--" + name.replace("_", "-")
+            raise OptionError(flag, "needs --network FILE (without a road network no figure is in minutes)")
 
 
 def check_positive(name: str, value: float | None, *, allow_zero: bool = False) -> None:

@@ -9,15 +9,17 @@ import typer
 
 from . import progress
 from .display import print_frame, print_siting, print_trend, print_whatif, programme_label, series_with_facilities
-from .exits import OptionError, failing
+from .exits import OptionError, failing, flag_names
 from .options import (
     OutOpt,
     RunOptions,
+    check_by_road,
     check_choice,
     check_definition,
     check_positive,
     check_removals,
     check_xy_datum,
+    given_options,
     parse_as_of,
     parse_year_option,
     resolve_additions,
@@ -145,11 +147,10 @@ def targets(
               "xy_datum distance_km network speeds road_class_column access_kmh within_min across_counties")
 def whatif(
     opts: RunOptions,
+    ctx: typer.Context,
     add: Annotated[list[str] | None, typer.Option("--add", help="縣市鄉鎮市區:category; repeatable.")] = None,
     remove: Annotated[list[str] | None, typer.Option("--remove", help="Facility name; repeatable.")] = None,
     scenario: Annotated[Path | None, typer.Option(help="CSV with action (add/remove) and target columns.")] = None,
-    within_min: Annotated[float, typer.Option(
-        "--within-min", help="Share of population within this many minutes by road (with --network).")] = 30.0,
 ) -> None:
     """Recompute coverage with facilities added/removed and print before → after.
 
@@ -171,8 +172,9 @@ def whatif(
             raise OptionError("--add", "nothing to change: give --add, --remove or --scenario")
         if opts.network is not None and opts.population is None:
             raise OptionError("--network", "the what-if in minutes is a share of people: give --population FILE")
-        check_positive("--within-min", within_min)
+        check_positive("--within-min", opts.within_min)
         check_positive("--access-kmh", opts.access_kmh)
+        check_by_road(opts.network, given_options(ctx), ("within_min", "speeds", "road_class_column", "access_kmh"))
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         present = set(registry.facilities["category"])
@@ -196,7 +198,7 @@ def whatif(
 
                 with progress.step("路網時間 minutes by road"):
                     by_road = whatif_within_minutes(registry.facilities, after, towns, pop, network=net,
-                                                    within_min=within_min, group=group, as_of=when,
+                                                    within_min=opts.within_min, group=group, as_of=when,
                                                     counties=counties, categories=cats,
                                                     across_counties=opts.across_counties, access_kmh=opts.access_kmh)
     print_whatif(table, within, population=pop is not None, distance_km=opts.distance_km,
@@ -210,7 +212,7 @@ def whatif(
             typer.echo(f"note: {row.county} {programme_label(row.category)}: {what} (the registry does not list "
                        "every point of the programme there)")
     if by_road is not None:
-        _print_within_minutes(by_road, within_min, net.source, across_counties=opts.across_counties)
+        _print_within_minutes(by_road, opts.within_min, net.source, across_counties=opts.across_counties)
 
 
 def _print_within_minutes(table: Any, within_min: float, source: str, *, across_counties: bool) -> None:
@@ -254,14 +256,12 @@ def _changes(add: list[str], remove: list[str], scenario: Path | None, registry:
     return adds, removes
 
 
-_OBJECTIVES = ("townships", "population", "children")
-
-
 @with_options("county category new radius_km radius_min network speeds road_class_column access_kmh objective "
               "population candidates facilities as_of time_limit boundaries out no_map offline xy_datum "
               "across_counties")
 def site(
     opts: RunOptions,
+    ctx: typer.Context,
     county: Annotated[str, typer.Option("--county", "-c", help="County/city, e.g. 嘉義縣.")],
     category: Annotated[str, typer.Option(help="Programme, e.g. community_support_point.")],
     new: Annotated[int | None, typer.Option("--new", help="Number of new points (townships: default fewest)")] = None,
@@ -292,12 +292,13 @@ def site(
         from .. import run_coverage
         from ..geography import load_townships, load_villages
         from ..siting import site_new_points
+        from ..sitingio import record_data_state, write_siting
 
         when = parse_as_of(opts.as_of)
         check_xy_datum(opts.xy_datum)
         objective = _check_siting(objective, population=population, new=new, radius_km=radius_km,
                                   time_limit=time_limit)
-        _check_by_road(opts, radius_min)
+        _check_by_road(opts, radius_min, given_options(ctx))
         towns = load_townships(opts.boundaries)
         county_name = resolve_county_option(county, towns)
         cat: str | None
@@ -311,7 +312,7 @@ def site(
                                                       as_of=when, across_counties=False))  # 現況: as reported
         if cat is None:
             cat = resolve_category_option(category, set(report.registry.facilities["category"]))
-        pop = _village_population(population, objective) if population else None
+        pop = _village_population(population, objective)
         cand, cand_notes, cand_rejected = _candidates(candidates, cat, towns, opts.xy_datum)
         net = _road_network(opts)
         by_road = {} if net is None else {"network": net, "radius_min": radius_min, "access_kmh": opts.access_kmh}
@@ -320,40 +321,24 @@ def site(
                                    category=cat, new=new, radius_km=radius_km, objective=objective, population=pop,
                                    candidates=cand, as_of=report.as_of, time_limit=time_limit,
                                    across_counties=opts.across_counties, **by_road)
-        state = _data_state(report, county_name, cat)
-        plan.summary["data"] = state
-        if state != "complete":
-            from ..vocabulary import DATA_LABELS
-
-            cand_notes = [*cand_notes, f"{DATA_LABELS[state]} {_PARTIAL_SITING[state]}"]
+        data_note = record_data_state(plan, report)
+        if data_note is not None:
+            cand_notes = [*cand_notes, flag_names(data_note)]
         if net is not None:
             cand_notes = [*cand_notes, f"road network {net.source}"]
             if not no_map:
                 cand_notes.append("no map with --network: the siting map draws straight-line circles")
-        written = _write_siting(report, plan, out, map_=not no_map and net is None, offline=offline)
+        written = write_siting(report, plan, out, site_map=not no_map and net is None, offline=offline)
     print_siting(plan, county_name, cat, objective=objective, radius_km=radius_km, population=pop is not None,
                  notes=cand_notes, rejected=cand_rejected, written=written)
-
-
-_PARTIAL_SITING = {  # after DATA_LABELS[state]
-    "partial": "partial data: the registry lists only some of this programme's points in the county, so 'before' "
-               "is a floor and a recommended site may duplicate an unlisted point; give the county's complete "
-               "registry with --facilities",
-    "none": "no data: no registry read has a point of this programme in the county; sited as if there were none "
-            "— give the county's registry with --facilities if it has points",
-}
-
-
-def _data_state(report: Any, county: str, category: str) -> str:
-    """complete / partial / none for the county × programme of a siting run (coverage.completeness)."""
-    rows = report.counties[(report.counties["county"] == county) & (report.counties["category"] == category)]
-    return str(rows["data"].iloc[0]) if len(rows) and "data" in rows else "complete"
 
 
 def _check_siting(objective: str, *, population: Path | None, new: int | None, radius_km: float,
                   time_limit: float) -> str:
     """The objective's key, after checking it and the numbers of ``site`` (usage errors, exit 2)."""
-    objective = check_choice("--objective", objective, _OBJECTIVES, lambda v: v.strip().lower())
+    from ..sitingio import SITING_OBJECTIVES
+
+    objective = check_choice("--objective", objective, SITING_OBJECTIVES, lambda v: v.strip().lower())
     if objective != "townships" and population is None:
         raise OptionError("--objective", f"{objective} needs people per village: give --population FILE")
     if objective != "townships" and new is None:
@@ -364,14 +349,15 @@ def _check_siting(objective: str, *, population: Path | None, new: int | None, r
     return objective
 
 
-def _check_by_road(opts: RunOptions, radius_min: float | None) -> None:
-    """``--network`` and ``--radius-min`` go together (usage errors, exit 2)."""
+def _check_by_road(opts: RunOptions, radius_min: float | None, given: frozenset[str]) -> None:
+    """``--network`` and ``--radius-min`` go together; other road options need ``--network`` (usage errors: exit 2)."""
     if radius_min is not None and opts.network is None:
         raise OptionError("--radius-min", "needs --network FILE (a service radius in minutes is by road)")
     if opts.network is not None and radius_min is None:
         raise OptionError("--network", "siting by road needs --radius-min MINUTES (the service radius)")
     check_positive("--radius-min", radius_min)
     check_positive("--access-kmh", opts.access_kmh)
+    check_by_road(opts.network, given, ("speeds", "road_class_column", "access_kmh"))
 
 
 def _road_network(opts: RunOptions) -> Any:
@@ -394,37 +380,14 @@ def _candidates(candidates: str, category: str, towns: Any, xy_datum: str) -> tu
     return cand, notes, rejected
 
 
-def _write_siting(report: Any, plan: Any, out: Path, *, map_: bool, offline: bool) -> list[Path]:
-    """sites.csv, sites.json and (unless ``map_`` is false) the siting map; the paths written."""
-    import json
-
-    from ..report import atomic_open, write_csv
-
-    written = [write_csv(plan.sites, out / "sites.csv")]
-    with atomic_open(out / "sites.json") as fh:
-        json.dump({"summary": plan.summary, "sites": plan.sites.to_dict("records")}, fh, ensure_ascii=False,
-                  indent=2, default=str)
-    written.append(out / "sites.json")
-    if map_:
-        from ..maps import write_site_map
-
-        written.append(write_site_map(report, plan, out, offline=offline))
-    return written
-
-
-def _village_population(path: Path, objective: str) -> Any:
-    """People per village (Series by villcode) for the objective's age group."""
-    from ..errors import InputError
-    from ..population import read_population, require_group
+def _village_population(path: Path | None, objective: str) -> Any:
+    """People per village (Series by villcode) for the objective's age group, or None without ``--population``."""
+    if path is None:
+        return None
+    from ..sitingio import village_population
 
     with progress.step("讀取人口 reading population"):
-        pop = read_population(path)
-    if pop.level != "village":
-        raise InputError(f"{path.name}: siting needs people per village; this is a {pop.level}-level file "
-                         f"({pop.layout})")
-    column = "children" if objective == "children" else "total"
-    require_group(pop, column)
-    return pop.villages.set_index("villcode")[column]
+        return village_population(path, objective=objective)
 
 
 @with_options("county facilities as_of definition boundaries population dem targets_file no_siting out")
@@ -443,11 +406,11 @@ def brief(
         from .. import run_coverage
         from ..brief import write_brief
         from ..geography import load_townships
-        from ..names import resolve_county
+        from ..pipeline import resolve_counties
         from ..plan import load_targets
 
         # a county that is not one is an input error here (exit 1), as it always was for brief
-        names = [resolve_county(county, townships=load_townships(opts.boundaries))] if county else None
+        names = resolve_counties([county] if county else None, load_townships(opts.boundaries))
         with progress.step("計算涵蓋率 computing coverage"):
             result = run_coverage(**pipeline_keywords(opts, counties=names, as_of=parse_as_of(opts.as_of), dem=dem))
         paths = write_brief(result, out, names[0] if names else None, targets=load_targets(targets_file),

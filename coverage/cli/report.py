@@ -9,8 +9,8 @@ import typer
 
 from . import progress
 from .exits import failing
-from .options import MapOptions, OutOpt, RunOptions, with_options
-from .run import check_categories, checked_keywords, command_record, input_files
+from .options import MapOptions, OutOpt, RunOptions, given_options, with_options
+from .run import check_categories, check_minutes_measured, checked_keywords, command_record, input_files
 
 __all__ = ["map_", "report"]
 
@@ -48,10 +48,12 @@ def report(
         from .. import run_coverage
         from ..report import MANIFEST_FILE, output_run, write_report
 
-        keywords = checked_keywords(opts)
+        given = given_options(ctx)
+        keywords = checked_keywords(opts, given)
         with progress.step("計算涵蓋率 computing coverage"):
             result = run_coverage(**keywords)
         check_categories(opts.category, result)
+        check_minutes_measured(opts, result, given)
         target_table = None
         if targets is not None:  # read before writing anything: a bad targets file fails the run early
             from ..plan import load_targets
@@ -102,10 +104,12 @@ def map_(opts: RunOptions, maps: MapOptions, ctx: typer.Context, out: OutOpt = P
         from ..maps import write_maps
         from ..report import output_run
 
-        keywords = checked_keywords(opts)
+        given = given_options(ctx)
+        keywords = checked_keywords(opts, given)
         with progress.step("計算涵蓋率 computing coverage"):
             result = run_coverage(**keywords)
         check_categories(opts.category, result)
+        check_minutes_measured(opts, result, given)
         with output_run(out, command=command_record(ctx), inputs=input_files(result, opts)), \
                 progress.step("繪製地圖 drawing maps"):
             paths = write_maps(result, out, level=maps.level, basemap=maps.basemap, offline=maps.offline,

@@ -8,14 +8,16 @@ of :func:`coverage.run_coverage`. Also what a run records in its manifest.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from .exits import OptionError
 from .options import (
     RunOptions,
+    check_by_road,
     check_definition,
     check_positive,
     check_xy_datum,
@@ -28,7 +30,21 @@ from .options import (
 if TYPE_CHECKING:  # pragma: no cover
     from .. import CoverageReport
 
-__all__ = ["check_categories", "checked_keywords", "command_record", "input_files", "pipeline_keywords"]
+__all__ = [
+    "ROAD_OPTIONS",
+    "check_by_population",
+    "check_categories",
+    "check_minutes_measured",
+    "checked_keywords",
+    "command_record",
+    "input_files",
+    "pipeline_keywords",
+]
+
+#: The options of a coverage run that only mean something with ``--network`` (minutes by road).
+ROAD_OPTIONS = ("within_min", "catchment_min", "speeds", "road_class_column", "access_kmh")
+#: Those of them that are figures about people: they need ``--population`` (at village level) too.
+PEOPLE_MINUTE_OPTIONS = ("within_min", "catchment_min")
 
 
 def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
@@ -59,12 +75,16 @@ def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
     return {**keywords, **resolved}
 
 
-def checked_keywords(opts: RunOptions) -> dict[str, Any]:
+def checked_keywords(opts: RunOptions, given: Collection[str] = ()) -> dict[str, Any]:
     """:func:`pipeline_keywords` after checking every value, before any file but the boundaries is read.
 
     Parameters
     ----------
     opts : RunOptions
+    given : collection of str
+        The options given, not left at their default (:func:`~coverage.cli.options.given_options`):
+        an option in minutes by road given without ``--network`` (or, for the figures about people,
+        without ``--population``) is refused, not ignored.
 
     Returns
     -------
@@ -87,8 +107,62 @@ def checked_keywords(opts: RunOptions) -> dict[str, Any]:
     check_positive("--catchment-km", opts.catchment_km)
     check_positive("--within-min", opts.within_min)
     check_positive("--catchment-min", opts.catchment_min)
+    check_by_road(opts.network, given, ROAD_OPTIONS)
+    check_by_population(opts, given)
     counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
     return pipeline_keywords(opts, as_of=when, counties=counties, definition=definition)
+
+
+def check_by_population(opts: RunOptions, given: Collection[str]) -> None:
+    """``--within-min``/``--catchment-min`` given with ``--network`` but without ``--population``: a usage error.
+
+    Both are shares of people (people within so many minutes, the 2SFCA catchment in minutes):
+    without a population file nothing uses them, and a run that ignored them would look complete.
+
+    Parameters
+    ----------
+    opts : RunOptions
+    given : collection of str
+        The options given (:func:`~coverage.cli.options.given_options`).
+    """
+    if opts.network is None or opts.population is not None:
+        return
+    for name in (n for n in PEOPLE_MINUTE_OPTIONS if n in given):
+        flag = "--" + name.replace("_", "-")
+        raise OptionError(flag, "needs --population FILE (people per village): it measures people within minutes "
+                                "by road, and without a population file no figure uses it")
+
+
+def check_minutes_measured(opts: RunOptions, result: CoverageReport, given: Collection[str]) -> None:
+    """The minutes asked for were measured: ``--within-min``/``--catchment-min`` need people per village.
+
+    With a township-level ``--population`` file the road figures stop at the villages' minutes
+    (no share of people within minutes, no 2SFCA in minutes); an explicit ``--within-min`` or
+    ``--catchment-min`` is then refused (input error, exit 1) rather than silently left unused.
+
+    Parameters
+    ----------
+    opts : RunOptions
+    result : CoverageReport
+        The run of ``opts``.
+    given : collection of str
+        The options given (:func:`~coverage.cli.options.given_options`).
+
+    Raises
+    ------
+    InputError
+        The population file is not at village level.
+    """
+    if opts.network is None or result.population is None or result.population.level == "village":
+        return
+    asked = [n for n in PEOPLE_MINUTE_OPTIONS if n in given]
+    if asked:
+        from ..errors import InputError
+
+        flag = "--" + asked[0].replace("_", "-")
+        raise InputError(f"{flag}: minutes by road are counted per village, and {Path(opts.population or '').name} "
+                         f"is a {result.population.level}-level population file: give one with people per "
+                         f"village (or leave {flag} out)")
 
 
 def check_categories(category: list[str] | None, result: CoverageReport) -> None:
