@@ -551,29 +551,63 @@ def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
-    """The reversed graph (arrival → departure) plus one virtual node per facility joined to the end
-    nodes of its road pieces; returns (minutes, km)."""
+    """The reversed graph's minutes (arrival → departure) plus one virtual node per facility joined to the
+    end nodes of its road pieces; returns the graph and the km of each virtual edge, keyed
+    ``facility * n_nodes + node`` (sorted)."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
     n = net.n_nodes
     # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up);
     # the order (facility, node) is the virtual rows' CSR order
-    order = np.lexsort((fac.minutes, fac.node, fac.owner))
-    first = order[np.r_[True, (np.diff(fac.owner[order]) != 0) | (np.diff(fac.node[order]) != 0)]]
+    first = _cheapest(fac.owner, fac.node, fac.minutes)
     indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
-
-    rev_min, rev_km = net.reversed_graph
+    rev_min = net.reversed_graph[0]
     shape = (n + n_fac, n + n_fac)
     indices = np.r_[rev_min.indices, fac.node[first].astype(rev_min.indices.dtype)]
     pointers = np.r_[rev_min.indptr, rev_min.indptr[-1] + indptr[1:]].astype(rev_min.indptr.dtype)
     g_min = csr_matrix((np.r_[rev_min.data, np.maximum(fac.minutes, 1e-9)[first]], indices, pointers), shape=shape)
-    km = np.r_[rev_km.data, np.maximum(fac.km, 1e-12)[first]]
-    if np.array_equal(rev_km.indptr, rev_min.indptr) and np.array_equal(rev_km.indices, rev_min.indices):
-        return g_min, csr_matrix((km, g_min.indices, g_min.indptr), shape=shape, copy=False)  # one structure
-    indices = np.r_[rev_km.indices, fac.node[first].astype(rev_km.indices.dtype)]
-    pointers = np.r_[rev_km.indptr, rev_km.indptr[-1] + indptr[1:]].astype(rev_km.indptr.dtype)
-    return g_min, csr_matrix((km, indices, pointers), shape=shape)
+    keys = fac.owner[first].astype(np.int64) * n + fac.node[first]
+    return g_min, (keys, np.maximum(fac.km, 1e-12)[first])
+
+
+def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) -> np.ndarray:
+    """Km from each node ``start`` up its shortest-path tree (``pred`` of the reversed graph plus virtual
+    facility nodes numbered from ``net.n_nodes``) to the root: the tree edges summed while walking up,
+    only along the paths asked for."""
+    import numpy as np
+
+    n = net.n_nodes
+    keys, km_virtual = virtual_km
+    total = np.zeros(len(start))
+    cur = np.asarray(start, dtype=np.int64).copy()
+    alive = np.flatnonzero(pred[cur] >= 0)
+    while len(alive):
+        v = cur[alive]
+        up = pred[v].astype(np.int64)
+        net_edge = up < n
+        step = np.empty(len(v))
+        # a reversed edge up → v is the road v → up
+        step[net_edge] = _edge_values(net.km, v[net_edge], up[net_edge])
+        root = ~net_edge
+        step[root] = km_virtual[np.searchsorted(keys, (up[root] - n) * n + v[root])]
+        total[alive] += step
+        cur[alive] = up
+        alive = alive[net_edge]
+    return total
+
+
+def _first_min(owner: np.ndarray, t: np.ndarray, n_owner: int) -> np.ndarray:
+    """Index of the first smallest finite ``t`` of every owner (``owner`` sorted), owners with one only."""
+    import numpy as np
+
+    if not len(owner):
+        return np.zeros(0, dtype=np.int64)
+    best = np.full(n_owner, np.inf)
+    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    best[owner[starts]] = np.minimum.reduceat(t, starts)
+    hit = np.flatnonzero((t == best[owner]) & np.isfinite(t))
+    return hit[np.r_[True, owner[hit][1:] != owner[hit][:-1]]] if len(hit) else hit
 
 
 def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float, n_org: int):
@@ -593,7 +627,8 @@ def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float,
 
 
 def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np.ndarray, access_kmh: float):
-    """Fastest facility of every origin among ``fac_ids`` (facility positions): minutes, km, facility."""
+    """Fastest facility of every origin among ``fac_ids`` (facility positions): minutes, km, facility.
+    ``org`` is sorted by origin."""
     import numpy as np
     from scipy.sparse.csgraph import dijkstra
 
@@ -602,21 +637,15 @@ def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np
     if not len(sub.owner) or not len(org.owner):
         return minutes, km, which
     local = np.searchsorted(fac_ids, sub.owner)  # facility → virtual node number
-    g_min, g_km = _augmented(net, Entries(**{**sub.__dict__, "owner": local}), len(fac_ids))
+    g_min, virtual_km = _augmented(net, Entries(**{**sub.__dict__, "owner": local}), len(fac_ids))
     virtual = np.arange(net.n_nodes, net.n_nodes + len(fac_ids))
     dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
-    has = pred >= 0
-    step = np.zeros(len(pred))
-    step[has] = _edge_values(g_km, pred[has], np.flatnonzero(has))
-    tree_km = _path_km(pred, step)
     t = org.minutes + dist[org.node]
-    order = np.lexsort((t, org.owner))  # per origin, its fastest entry first
-    first = order[np.r_[True, org.owner[order][1:] != org.owner[order][:-1]]]
-    first = first[np.isfinite(t[first])]
-    o = org.owner[first]
+    first = _first_min(org.owner, t, n_org)  # per origin, its fastest entry
+    o, node = org.owner[first], org.node[first]
     minutes[o] = t[first]
-    km[o] = org.km[first] + tree_km[org.node[first]]
-    which[o] = fac_ids[src[org.node[first]] - net.n_nodes]
+    km[o] = org.km[first] + _root_km(net, pred, node, virtual_km)
+    which[o] = fac_ids[src[node] - net.n_nodes]
     direct_t, direct_d, direct_f = _same_piece(org, sub, net, access_kmh, n_org)
     better = direct_t < minutes
     minutes[better], km[better], which[better] = direct_t[better], direct_d[better], direct_f[better]

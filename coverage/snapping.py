@@ -30,6 +30,7 @@ SNAP_SLACK_M = 1000.0
 MAX_CANDIDATES = 64
 
 _BLOCK_ROWS = 500_000  # (point, segment) rows per block of the projection
+_PROBE_M = 300.0  # half-side of the first box searched for each point's nearest road
 
 
 @dataclass
@@ -123,11 +124,21 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     import numpy as np
     import shapely
 
-    pts = shapely.points(xy)
     tree = net.tree
-    near, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    reach = np.full(len(pts), np.nan)
-    reach[near[0]] = dist + SNAP_SLACK_M
+    # the nearest road: a small box first (every road within _PROBE_M of a point meets its box, so the
+    # nearest projection found there is the nearest road); GEOS's nearest query only for the others
+    nearest = np.full(len(xy), np.inf)
+    bi, li = tree.query(shapely.box(xy[:, 0] - _PROBE_M, xy[:, 1] - _PROBE_M, xy[:, 0] + _PROBE_M,
+                                    xy[:, 1] + _PROBE_M))
+    if len(bi):
+        d, _ = _project(net, xy, bi, li)
+        np.minimum.at(nearest, bi, d)
+    nearest[nearest > _PROBE_M] = np.inf
+    far = np.flatnonzero(~np.isfinite(nearest))
+    if len(far):
+        near, dist = tree.query_nearest(shapely.points(xy[far]), return_distance=True, all_matches=False)
+        nearest[far[near[0]]] = dist
+    reach = nearest + SNAP_SLACK_M
     has = np.flatnonzero(np.isfinite(reach))
     r = reach[has]
     boxes = shapely.box(xy[has, 0] - r, xy[has, 1] - r, xy[has, 0] + r, xy[has, 1] + r)
@@ -166,10 +177,14 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     import numpy as np
 
     owner, line, leg, pos = road_candidates(net, xy)
-    # the piece holding each projection: one search in the lines' concatenated node positions
+    # the piece holding each projection: a line of one piece holds it; on the others, one search in the
+    # lines' concatenated node positions
     at = net.line_base[line] + pos
-    j = np.searchsorted(net.seq_pos, at, side="right") - 1
-    j = np.clip(j, net.line_start[line], net.line_start[line + 1] - 2)
+    j = net.line_start[line]
+    many = np.flatnonzero(net.line_start[line + 1] - j > 2)
+    if len(many):
+        found = np.searchsorted(net.seq_pos, at[many], side="right") - 1
+        j[many] = np.clip(found, j[many], net.line_start[line[many] + 1] - 2)
     tail, head = net.seq_node[j], net.seq_node[j + 1]
     to_tail = np.maximum(at - net.seq_pos[j], 0.0)
     to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
@@ -180,10 +195,16 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     # toward the tail is against the line's direction when leaving the point, with it when arriving
     t_tail[way == (1 if outbound else -1)] = np.inf
     t_head[way == (-1 if outbound else 1)] = np.inf
+    def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a candidate's two entries side by side
+        return np.column_stack((a, b)).ravel()
+
+    def twice(a: np.ndarray) -> np.ndarray:
+        return np.repeat(a, 2)
+
     entries = Entries(
-        owner=np.r_[owner, owner], node=np.r_[tail, head], minutes=np.r_[t_tail, t_head],
-        km=np.r_[to_tail, to_head] / 1000.0 + np.r_[leg, leg] / 1000.0, line=np.r_[line, line],
-        piece=np.r_[j, j], pos=np.r_[pos, pos], leg_km=np.r_[leg, leg] / 1000.0,
+        owner=twice(owner), node=pair(tail, head), minutes=pair(t_tail, t_head),
+        km=pair(to_tail / 1000.0 + leg / 1000.0, to_head / 1000.0 + leg / 1000.0), line=twice(line),
+        piece=twice(j), pos=twice(pos), leg_km=twice(leg / 1000.0),
     )
     nearest_leg = np.full(len(xy), np.nan)
     np.fmin.at(nearest_leg, owner, leg / 1000.0)
