@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-__all__ = ["MAX_CANDIDATES", "SNAP_SLACK_M", "Entries", "piece_pairs", "road_candidates", "snap_points"]
+__all__ = ["MAX_CANDIDATES", "SNAP_SLACK_M", "Entries", "chain_pairs", "core_entries", "piece_pairs", "road_candidates",
+           "snap_points"]
 
 #: A point may join the network at any road within this many metres beyond its nearest road: the fastest
 #: entry wins, so a village beside a cul-de-sac fragment still reaches the highway 300 m away.
@@ -258,3 +259,98 @@ def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tup
     legs = org.leg_km[ai] + dest.leg_km[bi]
     t = np.where(allowed, road / net.line_speed[line] * 60.0 + legs / access_kmh * 60.0, np.inf)
     return org.owner[ai], dest.owner[bi], t, road + legs
+
+
+def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
+    """The entries moved onto the contracted graph: an entry at a chain node becomes entries at the
+    chain's core ends, at the cost of the chain's edges in between (:mod:`coverage.contraction`).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The network (its ``chains``).
+    entries : Entries
+        Entries of :func:`snap_points`.
+    outbound : bool
+        Entries from points onto the network (travel from the chain node to an end), else from the
+        network to points (from an end to the chain node).
+
+    Returns
+    -------
+    Entries
+        Entries at core nodes only, sorted by owner (``line``, ``piece``, ``pos``, ``leg_km`` are those
+        of the entry they come from).
+    """
+    import numpy as np
+
+    ch = net.chains
+    c = ch.of_node[entries.node]
+    inner = np.flatnonzero(c >= 0)
+    if not len(inner):
+        return entries
+    c, v = c[inner], entries.node[inner]
+    with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: masked by ``ok``
+        ways = _chain_ways(ch, c, v, outbound)
+    parts = [entries.take(np.flatnonzero(ch.of_node[entries.node] < 0))]
+    for node, add_min, add_km, ok in ways:
+        part = entries.take(inner[ok])
+        part.node = node[ok].astype(part.node.dtype)
+        part.minutes = part.minutes + add_min[ok]
+        part.km = part.km + add_km[ok]
+        parts.append(part)
+    out = Entries(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in entries.__dict__})
+    return out.take(np.argsort(out.owner, kind="stable"))
+
+
+def _chain_ways(ch: Any, c: np.ndarray, v: np.ndarray, outbound: bool) -> tuple:
+    """(core node, added minutes, added km, allowed) from chain nodes ``v`` of chains ``c`` to both ends."""
+    import numpy as np
+
+    if outbound:  # onward to the end (forward) or back to the start (backward)
+        ways = ((ch.end[c], ch.total_fwd_min[c] - ch.fwd_min[v], ch.total_fwd_km[c] - ch.fwd_km[v],
+                 np.isfinite(ch.total_fwd_min[c])),
+                (ch.start[c], ch.bwd_min[v], ch.bwd_km[v], np.isfinite(ch.bwd_min[v])))
+    else:  # arriving from the start (forward) or from the end (backward)
+        ways = ((ch.start[c], ch.fwd_min[v], ch.fwd_km[v], np.isfinite(ch.fwd_min[v])),
+                (ch.end[c], ch.total_bwd_min[c] - ch.bwd_min[v], ch.total_bwd_km[c] - ch.bwd_km[v],
+                 np.isfinite(ch.total_bwd_min[c])))
+    return ways
+
+
+def chain_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tuple[np.ndarray, ...]:
+    """Every (origin, destination) pair whose entries are nodes of one chain, travelling along it.
+
+    Parameters
+    ----------
+    org, dest : Entries
+        Entries of the origins (outbound) and of the destinations (inbound), from :func:`snap_points`.
+    net : RoadNetwork
+        The network (its ``chains``).
+    access_kmh : float
+        Unused (the entries' costs hold the off-network legs); kept beside :func:`piece_pairs`.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(origin, destination, minutes, km)`` (inf minutes where the chain's direction forbids it).
+    """
+    import numpy as np
+
+    ch = net.chains
+    a = np.flatnonzero(ch.of_node[org.node] >= 0)
+    b = np.flatnonzero(ch.of_node[dest.node] >= 0)
+    b = b[np.argsort(ch.of_node[dest.node[b]], kind="stable")]
+    b_chain = ch.of_node[dest.node[b]]
+    a_chain = ch.of_node[org.node[a]]
+    lo = np.searchsorted(b_chain, a_chain, side="left")
+    count = np.searchsorted(b_chain, a_chain, side="right") - lo
+    ai = np.repeat(a, count)
+    bi = b[np.repeat(lo, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+    x, y = org.node[ai], dest.node[bi]
+    forward = ch.pos[y] >= ch.pos[x]
+    with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: not allowed
+        along_min = np.where(forward, ch.fwd_min[y] - ch.fwd_min[x], ch.bwd_min[x] - ch.bwd_min[y])
+        along_km = np.where(forward, ch.fwd_km[y] - ch.fwd_km[x], ch.bwd_km[x] - ch.bwd_km[y])
+    t = org.minutes[ai] + along_min + dest.minutes[bi]
+    t = np.where(np.isfinite(t), t, np.inf)
+    return org.owner[ai], dest.owner[bi], t, org.km[ai] + along_km + dest.km[bi]
