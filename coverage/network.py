@@ -598,27 +598,35 @@ def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
 
 def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) -> np.ndarray:
     """Km from each node ``start`` up its shortest-path tree (``pred`` of the reversed graph plus virtual
-    facility nodes numbered from ``net.n_nodes``) to the root: the tree edges summed while walking up,
-    only along the paths asked for."""
+    facility nodes numbered from ``net.n_nodes``) to the root: the tree edges summed from the start
+    upward, only along the paths asked for."""
     import numpy as np
 
     n = net.n_nodes
     keys, km_virtual = virtual_km
-    total = np.zeros(len(start))
-    cur = np.asarray(start, dtype=np.int64).copy()
+    walker, tail, head = [], [], []
+    cur = np.asarray(start, dtype=np.int64)
     alive = np.flatnonzero(pred[cur] >= 0)
+    cur = cur[alive]
     while len(alive):
-        v = cur[alive]
-        up = pred[v].astype(np.int64)
-        net_edge = up < n
-        step = np.empty(len(v))
-        # a reversed edge up → v is the road v → up
-        step[net_edge] = _edge_values(net.km, v[net_edge], up[net_edge])
-        root = ~net_edge
-        step[root] = km_virtual[np.searchsorted(keys, (up[root] - n) * n + v[root])]
-        total[alive] += step
-        cur[alive] = up
-        alive = alive[net_edge]
+        up = pred[cur].astype(np.int64)
+        walker.append(alive)
+        tail.append(cur)
+        head.append(up)
+        go = up < n  # a virtual facility node is the root
+        alive, cur = alive[go], up[go]
+    total = np.zeros(len(start))
+    if not walker:
+        return total
+    w, v, up = np.concatenate(walker), np.concatenate(tail), np.concatenate(head)
+    step = np.empty(len(w))
+    road = up < n
+    step[road] = _edge_values(net.km, v[road], up[road])  # a reversed edge up → v is the road v → up
+    step[~road] = km_virtual[np.searchsorted(keys, (up[~road] - n) * n + v[~road])]
+    order = np.argsort(w, kind="stable")  # each walker's steps from its start upward
+    w, step = w[order], step[order]
+    first = np.r_[0, np.flatnonzero(np.diff(w)) + 1]
+    total[w[first]] = np.add.reduceat(step, first)
     return total
 
 

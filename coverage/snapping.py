@@ -37,7 +37,8 @@ _PROBE_M = 300.0  # half-side of the first box searched for each point's nearest
 @dataclass
 class Entries:
     """Ways for points to enter (or leave) the network: each entry is a point, a road piece end node
-    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays.
+    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays, sorted
+    by point; a point's two entries of one piece (toward its tail, toward its head) are side by side.
 
     Attributes
     ----------
@@ -209,15 +210,16 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     )
     nearest_leg = np.full(len(xy), np.nan)
     np.fmin.at(nearest_leg, owner, leg / 1000.0)
-    return entries.take(np.isfinite(entries.minutes)), nearest_leg
+    allowed = np.isfinite(entries.minutes)
+    return (entries if allowed.all() else entries.take(allowed)), nearest_leg
 
 
 def _first_per(keys: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each key, in order of occurrence."""
+    """Indices of the first occurrence of each key, in order of occurrence, for keys whose equal values
+    are adjacent (a point's entries of one piece are side by side: :func:`snap_points`)."""
     import numpy as np
 
-    _, first = np.unique(keys, return_index=True)
-    return np.sort(first)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
 
 
 def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tuple[np.ndarray, ...]:
@@ -284,22 +286,30 @@ def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
     import numpy as np
 
     ch = net.chains
-    c = ch.of_node[entries.node]
-    inner = np.flatnonzero(c >= 0)
+    chain = ch.of_node[entries.node]
+    inner = np.flatnonzero(chain >= 0)
     if not len(inner):
         return entries
-    c, v = c[inner], entries.node[inner]
+    c, v = chain[inner], entries.node[inner]
     with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: masked by ``ok``
         ways = _chain_ways(ch, c, v, outbound)
-    parts = [entries.take(np.flatnonzero(ch.of_node[entries.node] < 0))]
-    for node, add_min, add_km, ok in ways:
-        part = entries.take(inner[ok])
-        part.node = node[ok].astype(part.node.dtype)
-        part.minutes = part.minutes + add_min[ok]
-        part.km = part.km + add_km[ok]
-        parts.append(part)
-    out = Entries(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in entries.__dict__})
-    return out.take(np.argsort(out.owner, kind="stable"))
+    # two slots per entry, side by side (the order by owner stays): the entry itself at a core node;
+    # a chain node's entry becomes its ways to the chain's two ends
+    n = len(entries.owner)
+    node = np.column_stack((entries.node, np.zeros(n, dtype=entries.node.dtype)))
+    add_min, add_km = np.zeros((n, 2)), np.zeros((n, 2))
+    ok = np.zeros((n, 2), dtype=bool)
+    ok[:, 0] = chain < 0
+    for slot, (end, a_min, a_km, allowed) in enumerate(ways):
+        node[inner, slot], add_min[inner, slot], add_km[inner, slot] = end, a_min, a_km
+        ok[inner, slot] = allowed
+    keep = np.flatnonzero(ok.ravel())
+    row = keep // 2
+    out = Entries(**{k: v[row] for k, v in entries.__dict__.items()})
+    out.node = node.ravel()[keep]
+    out.minutes = out.minutes + add_min.ravel()[keep]
+    out.km = out.km + add_km.ravel()[keep]
+    return out
 
 
 def _chain_ways(ch: Any, c: np.ndarray, v: np.ndarray, outbound: bool) -> tuple:
