@@ -67,7 +67,18 @@ CHAIN_FIELDS = ("of_node", "pos", "fwd_min", "fwd_km", "bwd_min", "bwd_km", "sta
 
 
 def no_chains(n: int) -> Chains:
-    """Chains of a graph of ``n`` nodes that was not contracted (every node is a core node)."""
+    """Chains of a graph that was not contracted: every node is a core node.
+
+    Parameters
+    ----------
+    n : int
+        Nodes of the graph.
+
+    Returns
+    -------
+    Chains
+        No chain; every node's ``of_node`` is −1.
+    """
     import numpy as np
 
     empty = np.zeros(0)
