@@ -81,9 +81,10 @@ def no_chains(n: int) -> Chains:
     """
     import numpy as np
 
-    empty = np.zeros(0)
-    return Chains(np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=np.int32), *(np.zeros(n) for _ in range(4)),
-                  np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), empty, empty, empty, empty)
+    per_node = {k: np.zeros(n) for k in ("fwd_min", "fwd_km", "bwd_min", "bwd_km")}
+    per_chain = {k: np.zeros(0) for k in ("total_fwd_min", "total_fwd_km", "total_bwd_min", "total_bwd_km")}
+    return Chains(of_node=np.full(n, -1, dtype=np.int32), pos=np.zeros(n, dtype=np.int32),
+                  start=np.zeros(0, dtype=np.int32), end=np.zeros(0, dtype=np.int32), **per_node, **per_chain)
 
 
 def _lookup(keys: np.ndarray, values: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -216,6 +217,7 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     itype = minutes.indices.dtype
     g_min = csr_matrix((t, k.astype(itype), indptr.astype(minutes.indptr.dtype)), shape=(n, n))
     g_km = csr_matrix((d, g_min.indices, g_min.indptr), shape=(n, n))
-    chains = Chains(of_node, pos, fwd_min, fwd_km, bwd_min, bwd_km, start_core.astype(np.int32),
-                    end.astype(np.int32), *total)
+    chains = Chains(of_node=of_node, pos=pos, fwd_min=fwd_min, fwd_km=fwd_km, bwd_min=bwd_min, bwd_km=bwd_km,
+                    start=start_core.astype(np.int32), end=end.astype(np.int32), total_fwd_min=total[0],
+                    total_fwd_km=total[1], total_bwd_min=total[2], total_bwd_km=total[3])
     return g_min, g_km, chains

@@ -290,6 +290,11 @@ def test_graph_cache(tmp_path, monkeypatch):
     assert "graph from the cache" in second.source and second.from_cache and not first.from_cache
     assert (second.minutes != first.minutes).nnz == 0 and second.lines.geom_equals(first.lines).all()
     assert second.classes == first.classes
+    assert second.road_edges == first.road_edges == first.n_edges
+    from coverage.contraction import CHAIN_FIELDS
+
+    for field in CHAIN_FIELDS:  # the contracted chains come back from the cache as built
+        assert np.array_equal(getattr(second.chains, field), getattr(first.chains, field)), field
     origins, fac = pts((0, 0), (0, 500)), pts((1000, 1000))
     assert nearest_by_network(second, origins, fac).equals(nearest_by_network(first, origins, fac))
     other = tmp_path / "speeds.csv"
