@@ -10,7 +10,10 @@ Reading (:func:`read_network`)
 Graph
     Lines are noded where they share a vertex (and at their ends); each piece between two nodes is an
     edge weighted by its length / the class speed. The graph is a compressed sparse matrix, and shortest
-    paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once).
+    paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once). Chains of
+    pass-through nodes are contracted into one edge each at build time (:mod:`coverage.contraction`);
+    a point entering the network at a chain node joins the chain's ends at the chain's exact cost, so
+    routes equal those on every road edge.
 
 Snapping
     A point joins the network at the nearest point of the nearest road (its projection on the line),
@@ -839,7 +842,8 @@ def _pairs_within(net: RoadNetwork, org: Entries, dest: Entries, dest_ids: np.nd
     """Pairs (origin, destination position, minutes, km) within ``limit_min`` between the origins of
     ``org`` and the destinations ``dest_ids``: limited Dijkstra on the reversed graph from one source node
     per destination to one sink node per origin, many destinations per call in blocks of bounded memory,
-    plus travel along a shared road piece."""
+    plus travel along a shared road piece or chain. ``org``/``dest`` are the entries of
+    :func:`snap_points`, ``org_core``/``dest_core`` the same on the contracted graph."""
     import numpy as np
     from scipy.sparse.csgraph import dijkstra
 
