@@ -119,6 +119,7 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     keys = rows * n + cols  # sorted: canonical CSR
     pair = np.unique(np.minimum(rows, cols) * n + np.maximum(rows, cols))
     ua, ub = pair // n, pair % n
+    del pair
     degree = np.bincount(ua, minlength=n) + np.bincount(ub, minlength=n)
     out_deg, in_deg = np.diff(minutes.indptr), np.bincount(cols, minlength=n)
     through = (degree == 2) & (((out_deg == 2) & (in_deg == 2)) | ((out_deg == 1) & (in_deg == 1)))
@@ -206,7 +207,9 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     fwd_ok = np.isfinite(total[0]) & (start_core != end)
     bwd_ok = np.isfinite(total[2]) & (start_core != end)
     r = np.r_[rows[core_edge], start_core[fwd_ok], end[bwd_ok]]
+    del rows
     k = np.r_[cols[core_edge], end[fwd_ok], start_core[bwd_ok]]
+    del cols
     t = np.r_[minutes.data[core_edge], total[0][fwd_ok], total[2][bwd_ok]]
     d = np.r_[kdata[core_edge], total[1][fwd_ok], total[3][bwd_ok]]
     order = np.lexsort((-t, k, r))  # parallel edges: the fastest comes last and is kept
