@@ -10,7 +10,10 @@ Reading (:func:`read_network`)
 Graph
     Lines are noded where they share a vertex (and at their ends); each piece between two nodes is an
     edge weighted by its length / the class speed. The graph is a compressed sparse matrix, and shortest
-    paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once).
+    paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once). Chains of
+    pass-through nodes are contracted into one edge each at build time (:mod:`coverage.contraction`);
+    a point entering the network at a chain node joins the chain's ends at the chain's exact cost, so
+    routes equal those on every road edge.
 
 Snapping
     A point joins the network at the nearest point of the nearest road (its projection on the line),
@@ -31,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .contraction import CHAIN_FIELDS, Chains, contract_chains, no_chains
 from .errors import InputError, UnreadableFileError
-from .snapping import Entries, piece_pairs, snap_points
+from .snapping import Entries, chain_pairs, core_entries, piece_pairs, snap_points
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -99,9 +103,14 @@ class RoadNetwork:
     node_xy : ndarray (n, 2)
         Node coordinates.
     minutes : csr_matrix (n, n)
-        Travel time of each directed edge.
+        Travel time of each directed edge of the routable graph: chains of pass-through nodes are
+        contracted into one edge each (``chains``); ``road_edges`` counts the edges before.
     km : csr_matrix (n, n)
         Length of each directed edge (same sparsity as ``minutes``).
+    chains : Chains
+        The contracted chains (:mod:`coverage.contraction`): how a chain node joins the graph.
+    road_edges : int
+        Directed edges of the road graph before contraction.
     lines : GeoSeries
         The input lines (for snapping).
     seq_node, seq_pos : ndarray
@@ -133,6 +142,8 @@ class RoadNetwork:
     line_oneway: np.ndarray
     source: str
     classes: dict
+    chains: Chains
+    road_edges: int
     from_cache: bool = False
     without_geometry: int = 0
 
@@ -180,7 +191,8 @@ class RoadNetwork:
 
     @property
     def n_edges(self) -> int:
-        return int(self.minutes.nnz)
+        """Directed edges of the road graph (before chains are contracted)."""
+        return int(self.road_edges)
 
 
 def read_speeds(path: str | Path) -> dict[str, float]:
@@ -424,7 +436,8 @@ def read_network(
     return net
 
 
-def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = "lines") -> RoadNetwork:
+def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = "lines",
+                       contract: bool = True) -> RoadNetwork:
     """Build the routable graph of line geometries in TWD97 TM2 metres, with a speed (km/h) per line and
     optionally a direction (+1 forward only, −1 reverse only, 0 both).
 
@@ -438,6 +451,9 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
         Direction of each line: +1 forward only, −1 reverse only, 0 both ways (the default).
     source : str
         What the lines came from, for the log and :attr:`RoadNetwork.source`.
+    contract : bool
+        Contract chains of pass-through nodes (:mod:`coverage.contraction`): same results, faster
+        shortest paths. ``False`` keeps every road edge in the routable graph.
 
     Returns
     -------
@@ -459,16 +475,24 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
     eline = nline[1:][same]
     minutes = km / kmh[eline] * 60.0
     mins, kms = _graph(len(node_xy), tail, head, km, minutes, oneway[eline])
+    del tail, head, km, minutes, eline
+    road_edges = int(mins.nnz)
+    if contract:
+        mins, kms, chains = contract_chains(mins, kms)
+    else:
+        chains = no_chains(len(node_xy))
     bounds = np.r_[0, np.flatnonzero(np.diff(nline)) + 1, len(nline)]
     lengths = lines.length.to_numpy()
     line_base = np.r_[0.0, np.cumsum(lengths + 1.0)[:-1]]  # 1 m gap: a line's end never meets the next start
-    log.info("%s: %d lines, %d nodes, %d directed edges", source, len(lines), len(node_xy), mins.nnz)
+    log.info("%s: %d lines, %d nodes, %d directed edges (%d after contracting %d chains)", source, len(lines),
+             len(node_xy), road_edges, mins.nnz, len(chains.start))
     return RoadNetwork(node_xy=node_xy, minutes=mins, km=kms, lines=lines, seq_node=node_id,
                        seq_pos=npos + line_base[nline], line_start=bounds, line_base=line_base,
-                       line_speed=kmh, line_oneway=oneway, source=source, classes={})
+                       line_speed=kmh, line_oneway=oneway, source=source, classes={}, chains=chains,
+                       road_edges=road_edges)
 
 
-_CACHE_VERSION = 2  # 2: the count of features without geometry is kept
+_CACHE_VERSION = 3  # 2: the count of features without geometry is kept; 3: chains contracted
 _ARRAYS = ("node_xy", "seq_node", "seq_pos", "line_start", "line_base", "line_speed", "line_oneway")
 
 
@@ -497,11 +521,13 @@ def _load_cached(key: str) -> RoadNetwork | None:
             wkb = [blob[a:b] for a, b in itertools.pairwise(offsets)]
             lines = gpd.GeoSeries(shapely.from_wkb(wkb), crs=PROJECTED_CRS)
             arrays = {k: data[k] for k in _ARRAYS}
+            chains = Chains(**{k: data[f"chain_{k}"] for k in CHAIN_FIELDS})
             meta = json.loads(str(data["meta"]))
     except (OSError, KeyError, ValueError):
         return None
     return RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"],
-                       without_geometry=int(meta.get("without_geometry", 0)), **arrays)
+                       without_geometry=int(meta.get("without_geometry", 0)), chains=chains,
+                       road_edges=int(meta["road_edges"]), **arrays)
 
 
 def _save_cached(key: str, net: RoadNetwork) -> None:
@@ -523,8 +549,10 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
             np.savez(fh, shape=np.array(net.minutes.shape), indices=net.minutes.indices, indptr=net.minutes.indptr,
                      minutes_data=net.minutes.data, km_data=net.km.data,
                      wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), wkb_offsets=offsets,
-                     meta=json.dumps({"classes": net.classes, "without_geometry": net.without_geometry}),
-                     **{k: getattr(net, k) for k in _ARRAYS})
+                     meta=json.dumps({"classes": net.classes, "without_geometry": net.without_geometry,
+                                      "road_edges": net.road_edges}),
+                     **{k: getattr(net, k) for k in _ARRAYS},
+                     **{f"chain_{k}": getattr(net.chains, k) for k in CHAIN_FIELDS})
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("road graph cache not written (%s)", exc)
@@ -551,38 +579,81 @@ def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
 
 
 def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
-    """The reversed graph (arrival → departure) plus one virtual node per facility joined to the end
-    nodes of its road pieces; returns (minutes, km)."""
+    """The reversed graph's minutes (arrival → departure) plus one virtual node per facility joined to the
+    end nodes of its road pieces; returns the graph and the km of each virtual edge, keyed
+    ``facility * n_nodes + node`` (sorted)."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
     n = net.n_nodes
     # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up);
     # the order (facility, node) is the virtual rows' CSR order
-    order = np.lexsort((fac.minutes, fac.node, fac.owner))
-    first = order[np.r_[True, (np.diff(fac.owner[order]) != 0) | (np.diff(fac.node[order]) != 0)]]
+    first = _cheapest(fac.owner, fac.node, fac.minutes)
     indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
-
-    rev_min, rev_km = net.reversed_graph
+    rev_min = net.reversed_graph[0]
     shape = (n + n_fac, n + n_fac)
     indices = np.r_[rev_min.indices, fac.node[first].astype(rev_min.indices.dtype)]
     pointers = np.r_[rev_min.indptr, rev_min.indptr[-1] + indptr[1:]].astype(rev_min.indptr.dtype)
     g_min = csr_matrix((np.r_[rev_min.data, np.maximum(fac.minutes, 1e-9)[first]], indices, pointers), shape=shape)
-    km = np.r_[rev_km.data, np.maximum(fac.km, 1e-12)[first]]
-    if np.array_equal(rev_km.indptr, rev_min.indptr) and np.array_equal(rev_km.indices, rev_min.indices):
-        return g_min, csr_matrix((km, g_min.indices, g_min.indptr), shape=shape, copy=False)  # one structure
-    indices = np.r_[rev_km.indices, fac.node[first].astype(rev_km.indices.dtype)]
-    pointers = np.r_[rev_km.indptr, rev_km.indptr[-1] + indptr[1:]].astype(rev_km.indptr.dtype)
-    return g_min, csr_matrix((km, indices, pointers), shape=shape)
+    keys = fac.owner[first].astype(np.int64) * n + fac.node[first]
+    return g_min, (keys, np.maximum(fac.km, 1e-12)[first])
+
+
+def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) -> np.ndarray:
+    """Km from each node ``start`` up its shortest-path tree (``pred`` of the reversed graph plus virtual
+    facility nodes numbered from ``net.n_nodes``) to the root: the tree edges summed from the start
+    upward, only along the paths asked for."""
+    import numpy as np
+
+    n = net.n_nodes
+    keys, km_virtual = virtual_km
+    walker, tail, head = [], [], []
+    cur = np.asarray(start, dtype=np.int64)
+    alive = np.flatnonzero(pred[cur] >= 0)
+    cur = cur[alive]
+    while len(alive):
+        up = pred[cur].astype(np.int64)
+        walker.append(alive)
+        tail.append(cur)
+        head.append(up)
+        go = up < n  # a virtual facility node is the root
+        alive, cur = alive[go], up[go]
+    total = np.zeros(len(start))
+    if not walker:
+        return total
+    w, v, up = np.concatenate(walker), np.concatenate(tail), np.concatenate(head)
+    step = np.empty(len(w))
+    road = up < n
+    step[road] = _edge_values(net.km, v[road], up[road])  # a reversed edge up → v is the road v → up
+    step[~road] = km_virtual[np.searchsorted(keys, (up[~road] - n) * n + v[~road])]
+    order = np.argsort(w, kind="stable")  # each walker's steps from its start upward
+    w, step = w[order], step[order]
+    first = np.r_[0, np.flatnonzero(np.diff(w)) + 1]
+    total[w[first]] = np.add.reduceat(step, first)
+    return total
+
+
+def _first_min(owner: np.ndarray, t: np.ndarray, n_owner: int) -> np.ndarray:
+    """Index of the first smallest finite ``t`` of every owner (``owner`` sorted), owners with one only."""
+    import numpy as np
+
+    if not len(owner):
+        return np.zeros(0, dtype=np.int64)
+    best = np.full(n_owner, np.inf)
+    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
+    best[owner[starts]] = np.minimum.reduceat(t, starts)
+    hit = np.flatnonzero((t == best[owner]) & np.isfinite(t))
+    return hit[np.r_[True, owner[hit][1:] != owner[hit][:-1]]] if len(hit) else hit
 
 
 def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float, n_org: int):
-    """Direct travel along a road piece both points enter (no node in between): per origin the best
-    minutes, km and facility (inf / nan / −1 where none)."""
+    """Direct travel along a road piece both points enter (no node in between), or along a chain both
+    points enter at its nodes: per origin the best minutes, km and facility (inf / nan / −1 where none)."""
     import numpy as np
 
     best_t, best_d, best_f = np.full(n_org, np.inf), np.full(n_org, np.nan), np.full(n_org, -1)
-    owner, fac_id, t, d = piece_pairs(org, fac, net, access_kmh)
+    owner, fac_id, t, d = (np.r_[a, b] for a, b in zip(piece_pairs(org, fac, net, access_kmh),
+                                                        chain_pairs(org, fac, net, access_kmh), strict=True))
     if not len(owner):
         return best_t, best_d, best_f
     order = np.lexsort((t, owner))
@@ -592,8 +663,11 @@ def _same_piece(org: Entries, fac: Entries, net: RoadNetwork, access_kmh: float,
     return best_t, best_d, best_f
 
 
-def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np.ndarray, access_kmh: float):
-    """Fastest facility of every origin among ``fac_ids`` (facility positions): minutes, km, facility."""
+def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np.ndarray, access_kmh: float,
+           org_core: Entries, fac_core: Entries):
+    """Fastest facility of every origin among ``fac_ids`` (facility positions): minutes, km, facility.
+    ``org``/``fac`` are the entries of :func:`snap_points`, ``org_core``/``fac_core`` the same on the
+    contracted graph (:func:`coverage.snapping.core_entries`), sorted by origin."""
     import numpy as np
     from scipy.sparse.csgraph import dijkstra
 
@@ -601,22 +675,17 @@ def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np
     sub = fac.take(np.isin(fac.owner, fac_ids))
     if not len(sub.owner) or not len(org.owner):
         return minutes, km, which
-    local = np.searchsorted(fac_ids, sub.owner)  # facility → virtual node number
-    g_min, g_km = _augmented(net, Entries(**{**sub.__dict__, "owner": local}), len(fac_ids))
+    core = fac_core.take(np.isin(fac_core.owner, fac_ids))
+    local = np.searchsorted(fac_ids, core.owner)  # facility → virtual node number
+    g_min, virtual_km = _augmented(net, Entries(**{**core.__dict__, "owner": local}), len(fac_ids))
     virtual = np.arange(net.n_nodes, net.n_nodes + len(fac_ids))
     dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
-    has = pred >= 0
-    step = np.zeros(len(pred))
-    step[has] = _edge_values(g_km, pred[has], np.flatnonzero(has))
-    tree_km = _path_km(pred, step)
-    t = org.minutes + dist[org.node]
-    order = np.lexsort((t, org.owner))  # per origin, its fastest entry first
-    first = order[np.r_[True, org.owner[order][1:] != org.owner[order][:-1]]]
-    first = first[np.isfinite(t[first])]
-    o = org.owner[first]
+    t = org_core.minutes + dist[org_core.node]
+    first = _first_min(org_core.owner, t, n_org)  # per origin, its fastest entry
+    o, node = org_core.owner[first], org_core.node[first]
     minutes[o] = t[first]
-    km[o] = org.km[first] + tree_km[org.node[first]]
-    which[o] = fac_ids[src[org.node[first]] - net.n_nodes]
+    km[o] = org_core.km[first] + _root_km(net, pred, node, virtual_km)
+    which[o] = fac_ids[src[node] - net.n_nodes]
     direct_t, direct_d, direct_f = _same_piece(org, sub, net, access_kmh, n_org)
     better = direct_t < minutes
     minutes[better], km[better], which[better] = direct_t[better], direct_d[better], direct_f[better]
@@ -669,16 +738,18 @@ def nearest_by_network(
     if not len(fxy):
         return out
     fac, fleg = snap_points(net, fxy, access_kmh, outbound=False)
+    org_core, fac_core = core_entries(net, org, outbound=True), core_entries(net, fac, outbound=False)
     og = np.zeros(len(oxy), dtype=object) if origin_groups is None else np.asarray(origin_groups, dtype=object)
     fg = np.zeros(len(fxy), dtype=object) if facility_groups is None else np.asarray(facility_groups, dtype=object)
     serving = np.flatnonzero(~(fleg > MAX_SNAP_KM))  # a facility off the network serves no one by road
-    minutes, km, which = _route(net, org, len(oxy), fac, serving, access_kmh)
+    minutes, km, which = _route(net, org, len(oxy), fac, serving, access_kmh, org_core, fac_core)
     # the overall fastest is the group's fastest when it belongs to the group; route the rest per group
     wrong = (which < 0) | (fg[np.maximum(which, 0)] != og)
     for group in sorted(set(og[wrong]), key=str):
         rows = np.flatnonzero(wrong & (og == group))
         part = org.take(np.isin(org.owner, rows))
-        m, d, w = _route(net, part, len(oxy), fac, serving[fg[serving] == group], access_kmh)
+        part_core = org_core.take(np.isin(org_core.owner, rows))
+        m, d, w = _route(net, part, len(oxy), fac, serving[fg[serving] == group], access_kmh, part_core, fac_core)
         minutes[rows], km[rows], which[rows] = m[rows], d[rows], w[rows]
     off = ~(leg <= MAX_SNAP_KM)  # farther than MAX_SNAP_KM from every road (or no road at all)
     reached = np.isfinite(minutes) & ~off
@@ -767,17 +838,18 @@ def _tree_km(pred: np.ndarray, g_km, wanted: np.ndarray) -> np.ndarray:
 
 
 def _pairs_within(net: RoadNetwork, org: Entries, dest: Entries, dest_ids: np.ndarray, limit_min: float,
-                  access_kmh: float) -> tuple[np.ndarray, ...]:
+                  access_kmh: float, org_core: Entries, dest_core: Entries) -> tuple[np.ndarray, ...]:
     """Pairs (origin, destination position, minutes, km) within ``limit_min`` between the origins of
     ``org`` and the destinations ``dest_ids``: limited Dijkstra on the reversed graph from one source node
     per destination to one sink node per origin, many destinations per call in blocks of bounded memory,
-    plus travel along a shared road piece."""
+    plus travel along a shared road piece or chain. ``org``/``dest`` are the entries of
+    :func:`snap_points`, ``org_core``/``dest_core`` the same on the contracted graph."""
     import numpy as np
     from scipy.sparse.csgraph import dijkstra
 
     found: list[tuple[np.ndarray, ...]] = []
-    sub = dest.take(np.isin(dest.owner, dest_ids))
-    ent = org.take(org.minutes <= limit_min)
+    sub = dest_core.take(np.isin(dest_core.owner, dest_ids))
+    ent = org_core.take(org_core.minutes <= limit_min)
     if len(sub.owner) and len(ent.owner):
         n, n_dest = net.n_nodes, len(dest_ids)
         org_ids = np.unique(ent.owner)
@@ -805,9 +877,9 @@ def _pairs_within(net: RoadNetwork, org: Entries, dest: Entries, dest_ids: np.nd
             found.append((org_ids[o[ok]], dest_ids[rows[k[ok]]], t[ok], km[ok]))
     sub = dest.take(np.isin(dest.owner, dest_ids))
     if len(sub.owner) and len(org.owner):
-        o, d, t, km = piece_pairs(org, sub, net, access_kmh)
-        near = t <= limit_min
-        found.append((o[near], d[near], t[near], km[near]))
+        for o, d, t, km in (piece_pairs(org, sub, net, access_kmh), chain_pairs(org, sub, net, access_kmh)):
+            near = t <= limit_min
+            found.append((o[near], d[near], t[near], km[near]))
     if not found:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0), np.zeros(0)
@@ -908,9 +980,13 @@ def travel_pairs(
         o_proj, d_proj = origins.to_crs(PROJECTED_CRS), destinations.to_crs(PROJECTED_CRS)
         org, _ = snap_points(net, np.c_[o_proj.x, o_proj.y], access_kmh, outbound=True)
         dest, _ = snap_points(net, np.c_[d_proj.x, d_proj.y], access_kmh, outbound=False)
+        org_core, dest_core = core_entries(net, org, outbound=True), core_entries(net, dest, outbound=False)
         for group in sorted(set(og) & set(dg), key=str):
-            part = org.take(np.isin(org.owner, np.flatnonzero(og == group)))
-            found = _pairs_within(net, part, dest, np.flatnonzero(dg == group), limit, access_kmh)
+            members = np.flatnonzero(og == group)
+            part = org.take(np.isin(org.owner, members))
+            part_core = org_core.take(np.isin(org_core.owner, members))
+            found = _pairs_within(net, part, dest, np.flatnonzero(dg == group), limit, access_kmh, part_core,
+                                  dest_core)
             for column, values in zip(PAIR_COLUMNS, found, strict=True):
                 out[column].append(values)
     frame = pd.DataFrame({c: np.concatenate(v) for c, v in out.items()})

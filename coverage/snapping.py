@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-__all__ = ["MAX_CANDIDATES", "SNAP_SLACK_M", "Entries", "piece_pairs", "road_candidates", "snap_points"]
+__all__ = ["MAX_CANDIDATES", "SNAP_SLACK_M", "Entries", "chain_pairs", "core_entries", "piece_pairs", "road_candidates",
+           "snap_points"]
 
 #: A point may join the network at any road within this many metres beyond its nearest road: the fastest
 #: entry wins, so a village beside a cul-de-sac fragment still reaches the highway 300 m away.
@@ -30,12 +31,14 @@ SNAP_SLACK_M = 1000.0
 MAX_CANDIDATES = 64
 
 _BLOCK_ROWS = 500_000  # (point, segment) rows per block of the projection
+_PROBE_M = 300.0  # half-side of the first box searched for each point's nearest road
 
 
 @dataclass
 class Entries:
     """Ways for points to enter (or leave) the network: each entry is a point, a road piece end node
-    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays.
+    and the cost to reach it (off-network leg at ``access_kmh`` + along the piece). Flat arrays, sorted
+    by point; a point's two entries of one piece (toward its tail, toward its head) are side by side.
 
     Attributes
     ----------
@@ -123,11 +126,21 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     import numpy as np
     import shapely
 
-    pts = shapely.points(xy)
     tree = net.tree
-    near, dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    reach = np.full(len(pts), np.nan)
-    reach[near[0]] = dist + SNAP_SLACK_M
+    # the nearest road: a small box first (every road within _PROBE_M of a point meets its box, so the
+    # nearest projection found there is the nearest road); GEOS's nearest query only for the others
+    nearest = np.full(len(xy), np.inf)
+    bi, li = tree.query(shapely.box(xy[:, 0] - _PROBE_M, xy[:, 1] - _PROBE_M, xy[:, 0] + _PROBE_M,
+                                    xy[:, 1] + _PROBE_M))
+    if len(bi):
+        d, _ = _project(net, xy, bi, li)
+        np.minimum.at(nearest, bi, d)
+    nearest[nearest > _PROBE_M] = np.inf
+    far = np.flatnonzero(~np.isfinite(nearest))
+    if len(far):
+        near, dist = tree.query_nearest(shapely.points(xy[far]), return_distance=True, all_matches=False)
+        nearest[far[near[0]]] = dist
+    reach = nearest + SNAP_SLACK_M
     has = np.flatnonzero(np.isfinite(reach))
     r = reach[has]
     boxes = shapely.box(xy[has, 0] - r, xy[has, 1] - r, xy[has, 0] + r, xy[has, 1] + r)
@@ -166,10 +179,14 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     import numpy as np
 
     owner, line, leg, pos = road_candidates(net, xy)
-    # the piece holding each projection: one search in the lines' concatenated node positions
+    # the piece holding each projection: a line of one piece holds it; on the others, one search in the
+    # lines' concatenated node positions
     at = net.line_base[line] + pos
-    j = np.searchsorted(net.seq_pos, at, side="right") - 1
-    j = np.clip(j, net.line_start[line], net.line_start[line + 1] - 2)
+    j = net.line_start[line]
+    many = np.flatnonzero(net.line_start[line + 1] - j > 2)
+    if len(many):
+        found = np.searchsorted(net.seq_pos, at[many], side="right") - 1
+        j[many] = np.clip(found, j[many], net.line_start[line[many] + 1] - 2)
     tail, head = net.seq_node[j], net.seq_node[j + 1]
     to_tail = np.maximum(at - net.seq_pos[j], 0.0)
     to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
@@ -180,22 +197,29 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     # toward the tail is against the line's direction when leaving the point, with it when arriving
     t_tail[way == (1 if outbound else -1)] = np.inf
     t_head[way == (-1 if outbound else 1)] = np.inf
+    def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a candidate's two entries side by side
+        return np.column_stack((a, b)).ravel()
+
+    def twice(a: np.ndarray) -> np.ndarray:
+        return np.repeat(a, 2)
+
     entries = Entries(
-        owner=np.r_[owner, owner], node=np.r_[tail, head], minutes=np.r_[t_tail, t_head],
-        km=np.r_[to_tail, to_head] / 1000.0 + np.r_[leg, leg] / 1000.0, line=np.r_[line, line],
-        piece=np.r_[j, j], pos=np.r_[pos, pos], leg_km=np.r_[leg, leg] / 1000.0,
+        owner=twice(owner), node=pair(tail, head), minutes=pair(t_tail, t_head),
+        km=pair(to_tail / 1000.0 + leg / 1000.0, to_head / 1000.0 + leg / 1000.0), line=twice(line),
+        piece=twice(j), pos=twice(pos), leg_km=twice(leg / 1000.0),
     )
     nearest_leg = np.full(len(xy), np.nan)
     np.fmin.at(nearest_leg, owner, leg / 1000.0)
-    return entries.take(np.isfinite(entries.minutes)), nearest_leg
+    allowed = np.isfinite(entries.minutes)
+    return (entries if allowed.all() else entries.take(allowed)), nearest_leg
 
 
 def _first_per(keys: np.ndarray) -> np.ndarray:
-    """Indices of the first occurrence of each key, in order of occurrence."""
+    """Indices of the first occurrence of each key, in order of occurrence, for keys whose equal values
+    are adjacent (a point's entries of one piece are side by side: :func:`snap_points`)."""
     import numpy as np
 
-    _, first = np.unique(keys, return_index=True)
-    return np.sort(first)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
 
 
 def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tuple[np.ndarray, ...]:
@@ -237,3 +261,106 @@ def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tup
     legs = org.leg_km[ai] + dest.leg_km[bi]
     t = np.where(allowed, road / net.line_speed[line] * 60.0 + legs / access_kmh * 60.0, np.inf)
     return org.owner[ai], dest.owner[bi], t, road + legs
+
+
+def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
+    """The entries moved onto the contracted graph: an entry at a chain node becomes entries at the
+    chain's core ends, at the cost of the chain's edges in between (:mod:`coverage.contraction`).
+
+    Parameters
+    ----------
+    net : RoadNetwork
+        The network (its ``chains``).
+    entries : Entries
+        Entries of :func:`snap_points`.
+    outbound : bool
+        Entries from points onto the network (travel from the chain node to an end), else from the
+        network to points (from an end to the chain node).
+
+    Returns
+    -------
+    Entries
+        Entries at core nodes only, sorted by owner (``line``, ``piece``, ``pos``, ``leg_km`` are those
+        of the entry they come from).
+    """
+    import numpy as np
+
+    ch = net.chains
+    chain = ch.of_node[entries.node]
+    inner = np.flatnonzero(chain >= 0)
+    if not len(inner):
+        return entries
+    c, v = chain[inner], entries.node[inner]
+    with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: masked by ``ok``
+        ways = _chain_ways(ch, c, v, outbound)
+    # two slots per entry, side by side (the order by owner stays): the entry itself at a core node;
+    # a chain node's entry becomes its ways to the chain's two ends
+    n = len(entries.owner)
+    node = np.column_stack((entries.node, np.zeros(n, dtype=entries.node.dtype)))
+    add_min, add_km = np.zeros((n, 2)), np.zeros((n, 2))
+    ok = np.zeros((n, 2), dtype=bool)
+    ok[:, 0] = chain < 0
+    for slot, (end, a_min, a_km, allowed) in enumerate(ways):
+        node[inner, slot], add_min[inner, slot], add_km[inner, slot] = end, a_min, a_km
+        ok[inner, slot] = allowed
+    keep = np.flatnonzero(ok.ravel())
+    row = keep // 2
+    out = Entries(**{k: v[row] for k, v in entries.__dict__.items()})
+    out.node = node.ravel()[keep]
+    out.minutes = out.minutes + add_min.ravel()[keep]
+    out.km = out.km + add_km.ravel()[keep]
+    return out
+
+
+def _chain_ways(ch: Any, c: np.ndarray, v: np.ndarray, outbound: bool) -> tuple:
+    """(core node, added minutes, added km, allowed) from chain nodes ``v`` of chains ``c`` to both ends."""
+    import numpy as np
+
+    if outbound:  # onward to the end (forward) or back to the start (backward)
+        ways = ((ch.end[c], ch.total_fwd_min[c] - ch.fwd_min[v], ch.total_fwd_km[c] - ch.fwd_km[v],
+                 np.isfinite(ch.total_fwd_min[c])),
+                (ch.start[c], ch.bwd_min[v], ch.bwd_km[v], np.isfinite(ch.bwd_min[v])))
+    else:  # arriving from the start (forward) or from the end (backward)
+        ways = ((ch.start[c], ch.fwd_min[v], ch.fwd_km[v], np.isfinite(ch.fwd_min[v])),
+                (ch.end[c], ch.total_bwd_min[c] - ch.bwd_min[v], ch.total_bwd_km[c] - ch.bwd_km[v],
+                 np.isfinite(ch.total_bwd_min[c])))
+    return ways
+
+
+def chain_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tuple[np.ndarray, ...]:
+    """Every (origin, destination) pair whose entries are nodes of one chain, travelling along it.
+
+    Parameters
+    ----------
+    org, dest : Entries
+        Entries of the origins (outbound) and of the destinations (inbound), from :func:`snap_points`.
+    net : RoadNetwork
+        The network (its ``chains``).
+    access_kmh : float
+        Unused (the entries' costs hold the off-network legs); kept beside :func:`piece_pairs`.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(origin, destination, minutes, km)`` (inf minutes where the chain's direction forbids it).
+    """
+    import numpy as np
+
+    ch = net.chains
+    a = np.flatnonzero(ch.of_node[org.node] >= 0)
+    b = np.flatnonzero(ch.of_node[dest.node] >= 0)
+    b = b[np.argsort(ch.of_node[dest.node[b]], kind="stable")]
+    b_chain = ch.of_node[dest.node[b]]
+    a_chain = ch.of_node[org.node[a]]
+    lo = np.searchsorted(b_chain, a_chain, side="left")
+    count = np.searchsorted(b_chain, a_chain, side="right") - lo
+    ai = np.repeat(a, count)
+    bi = b[np.repeat(lo, count) + np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)]
+    x, y = org.node[ai], dest.node[bi]
+    forward = ch.pos[y] >= ch.pos[x]
+    with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: not allowed
+        along_min = np.where(forward, ch.fwd_min[y] - ch.fwd_min[x], ch.bwd_min[x] - ch.bwd_min[y])
+        along_km = np.where(forward, ch.fwd_km[y] - ch.fwd_km[x], ch.bwd_km[x] - ch.bwd_km[y])
+    t = org.minutes[ai] + along_min + dest.minutes[bi]
+    t = np.where(np.isfinite(t), t, np.inf)
+    return org.owner[ai], dest.owner[bi], t, org.km[ai] + along_km + dest.km[bi]

@@ -290,6 +290,11 @@ def test_graph_cache(tmp_path, monkeypatch):
     assert "graph from the cache" in second.source and second.from_cache and not first.from_cache
     assert (second.minutes != first.minutes).nnz == 0 and second.lines.geom_equals(first.lines).all()
     assert second.classes == first.classes
+    assert second.road_edges == first.road_edges == first.n_edges
+    from coverage.contraction import CHAIN_FIELDS
+
+    for field in CHAIN_FIELDS:  # the contracted chains come back from the cache as built
+        assert np.array_equal(getattr(second.chains, field), getattr(first.chains, field)), field
     origins, fac = pts((0, 0), (0, 500)), pts((1000, 1000))
     assert nearest_by_network(second, origins, fac).equals(nearest_by_network(first, origins, fac))
     other = tmp_path / "speeds.csv"
@@ -647,3 +652,167 @@ def test_snapping_caps_candidates():
     owner, line, dist, _ = road_candidates(net, np.array([[0.0, 50.0]]))
     assert len(owner) == MAX_CANDIDATES and sorted(line.tolist()) == list(range(MAX_CANDIDATES))
     assert (np.diff(dist) >= 0).all()
+
+
+# --- contracted chains (coverage.contraction) ----------------------------------------------------------
+
+
+def test_contraction_by_hand():
+    """Chains between two junctions J1 (0,0) and J2 (3000,0): A along y=0 (three lines), B round the top (three
+    lines, slower than A: its edge is dropped as a parallel one), C a one-way loop westward round the bottom;
+    dead-end spurs west and east; an island ring keeps one core node. Hand-computed minutes (60 km/h) and the
+    full graph's results."""
+    import shapely
+
+    from coverage.network import network_from_lines, travel_pairs
+
+    lines = [
+        [(-1000, 0), (0, 0)], [(3000, 0), (4000, 0)],  # spurs
+        [(0, 0), (1000, 0)], [(1000, 0), (2000, 0)], [(2000, 0), (3000, 0)],  # A
+        [(0, 0), (0, 1000)], [(0, 1000), (3000, 1000)], [(3000, 1000), (3000, 0)],  # B
+        [(3000, 0), (3000, -1000)], [(3000, -1000), (0, -1000)], [(0, -1000), (0, 0)],  # C, one-way
+        [(10_000, 0), (11_000, 0)], [(11_000, 0), (11_000, 1000)], [(11_000, 1000), (10_000, 0)],  # ring
+    ]
+    oneway = [0] * 8 + [1, 1, 1] + [0] * 3
+    series = gpd.GeoSeries(shapely.linestrings(lines), crs=CRS)
+    net = network_from_lines(series, [60.0] * len(lines), oneway)
+    flat = network_from_lines(series, [60.0] * len(lines), oneway, contract=False)
+    chains = net.chains
+    assert (net.n_edges, flat.minutes.nnz, net.minutes.nnz) == (25, 25, 6)  # spurs 2 + 2, A both ways 2
+    node = {tuple(xy): k for k, xy in enumerate(np.round(net.node_xy).astype(int).tolist())}
+    core = sorted(xy for xy, k in node.items() if chains.of_node[k] < 0)
+    ring = [(10_000, 0), (11_000, 0), (11_000, 1000)]
+    assert [xy for xy in core if xy not in ring] == [(-1000, 0), (0, 0), (3000, 0), (4000, 0)]
+    assert sum(xy in ring for xy in core) == 1  # one core node per ring
+    j1, j2 = node[(0, 0)], node[(3000, 0)]
+    a, b, c = (chains.of_node[node[xy]] for xy in ((1000, 0), (0, 1000), (0, -1000)))
+    assert len({a, b, c}) == 3 and chains.of_node[node[(2000, 0)]] == a and chains.of_node[node[(3000, -1000)]] == c
+    assert {int(chains.start[a]), int(chains.end[a])} == {int(chains.start[b]), int(chains.end[b])} == {j1, j2}
+    assert (int(chains.start[c]), int(chains.end[c])) == (j2, j1)  # oriented along its one way
+    assert chains.total_fwd_min[a] == pytest.approx(3.0) and chains.total_bwd_min[b] == pytest.approx(5.0)
+    assert chains.total_fwd_min[c] == pytest.approx(5.0) and np.isinf(chains.total_bwd_min[c])
+    origins = pts((1500, 1000), (500, -1000), (1500, 0), (10_500, 0))
+    dests = pts((-1000, 0), (4000, 0), (2500, 0), (11_000, 500))
+    res = nearest_by_network(net, origins.iloc[:2], dests.iloc[:2])
+    assert res["minutes"].tolist() == pytest.approx([1.5 + 1 + 1, 0.5 + 1 + 1])  # B west; C west, up, the spur
+    east = nearest_by_network(net, origins.iloc[1:2], dests.iloc[1:2])  # C west, then back east along A
+    assert east["minutes"].iloc[0] == pytest.approx(0.5 + 1 + 3 + 1)
+    assert east["network_km"].iloc[0] == pytest.approx(5.5)
+    along = nearest_by_network(net, pts((1500, 1000)), pts((2500, 1000)))  # along chain B, between its nodes
+    assert along["minutes"].iloc[0] == pytest.approx(1.0)
+    ring_res = nearest_by_network(net, pts((10_500, 0)), pts((11_000, 500)))
+    assert ring_res["minutes"].iloc[0] == pytest.approx(0.5 + 0.5)
+    got, want = nearest_by_network(net, origins, dests), nearest_by_network(flat, origins, dests)
+    assert got["facility"].tolist() == want["facility"].tolist()
+    for column in ("minutes", "network_km"):
+        assert got[column].to_numpy() == pytest.approx(want[column].to_numpy(), rel=1e-12, nan_ok=True)
+    pairs, flat_pairs = (travel_pairs(g, origins, dests, limit_min=60) for g in (net, flat))
+    assert len(pairs) >= 10 and pairs[["origin", "destination"]].equals(flat_pairs[["origin", "destination"]])
+    for column in ("minutes", "network_km"):
+        assert pairs[column].to_numpy() == pytest.approx(flat_pairs[column].to_numpy(), rel=1e-12)
+
+
+def jittered_streets(data, st):
+    """random_streets on a lattice whose points are moved by up to 30 m (the same move for a point on every
+    street through it, so crossings stay shared), some streets split in two at an inner vertex (a pass-through
+    node: chains), one-way streets included; no two routes tie."""
+    import shapely
+
+    lines, speed, oneway = random_streets(lambda a, b: data.draw(st.integers(a, b)),
+                                          lambda: data.draw(st.booleans()), data.draw(st.integers(1, 12)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    move = rng.uniform(-30, 30, (5, 5, 2))
+    out_lines, out_speed, out_way = [], [], []
+    for line, kmh, way in zip(lines, speed, oneway, strict=True):
+        xy = shapely.get_coordinates(line)
+        k = np.round(xy / 100).astype(int)
+        xy = xy + move[k[:, 0], k[:, 1]]
+        cut = data.draw(st.integers(0, len(xy) - 2)) if len(xy) > 2 and data.draw(st.booleans()) else 0
+        pieces = [xy[: cut + 1], xy[cut:]] if cut else [xy]
+        if cut:  # a split street: one-way (either way) more often than not
+            way = data.draw(st.sampled_from([1, -1, 0]))
+        for piece in pieces:
+            out_lines.append(shapely.linestrings(piece))
+            out_speed.append(kmh if len(pieces) == 1 else float(rng.choice([30.0, 40.0, 50.0, 60.0])))
+            out_way.append(way)
+    return out_lines, out_speed, out_way
+
+
+_CHAIN_STATS = {"examples": 0, "chains": 0, "one_way_chains": 0, "entries_on_chains": 0}
+
+
+def test_contracted_graph_routes_equal_the_full_graph():
+    """Property: on random jittered street grids (one-way streets, streets split into chains) and random points,
+    the contracted graph gives the full graph's results: nearest_by_network's minutes, network km, snap km and
+    facility, and travel_pairs' pairs, minutes and km (1e-9 relative)."""
+    from hypothesis import HealthCheck, event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage.network import network_from_lines, travel_pairs
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        lines, speed, oneway = jittered_streets(data, st)
+        if not lines:
+            return
+        coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
+        origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
+        dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4)))
+        series = gpd.GeoSeries(lines, crs=CRS)
+        net = network_from_lines(series, speed, oneway)
+        flat = network_from_lines(series, speed, oneway, contract=False)
+        got, want = nearest_by_network(net, origins, dests), nearest_by_network(flat, origins, dests)
+        assert got["facility"].tolist() == want["facility"].tolist()
+        assert got["reason"].tolist() == want["reason"].tolist()
+        for column in ("minutes", "network_km", "snap_km"):
+            assert got[column].to_numpy() == pytest.approx(want[column].to_numpy(), rel=1e-9, nan_ok=True), column
+        limit = data.draw(st.sampled_from([1.0, 3.0, 30.0]))
+        pairs, flat_pairs = (travel_pairs(g, origins, dests, limit_min=limit) for g in (net, flat))
+        assert pairs[["origin", "destination"]].equals(flat_pairs[["origin", "destination"]])
+        for column in ("minutes", "network_km"):
+            assert pairs[column].to_numpy() == pytest.approx(flat_pairs[column].to_numpy(), rel=1e-9), column
+        chains = net.chains
+        n_chains = len(chains.start)
+        _CHAIN_STATS["examples"] += 1
+        _CHAIN_STATS["chains"] += n_chains
+        _CHAIN_STATS["one_way_chains"] += int(np.isinf(chains.total_bwd_min).sum())
+        from coverage.snapping import snap_points
+
+        xy = np.c_[origins.x, origins.y]
+        entries, _ = snap_points(net, xy, ACCESS_KMH, outbound=True)
+        _CHAIN_STATS["entries_on_chains"] += int((chains.of_node[entries.node] >= 0).any())
+        event(f"chains: {'some' if n_chains else 'none'}")
+
+    check()
+    assert _CHAIN_STATS["examples"] >= 30 and _CHAIN_STATS["chains"] >= 15, _CHAIN_STATS
+    assert _CHAIN_STATS["one_way_chains"] >= 3 and _CHAIN_STATS["entries_on_chains"] >= 8, _CHAIN_STATS
+
+
+def test_miaoli_routes_unchanged_by_contraction(shared_data):
+    """The real 苗栗縣 roads: routes equal those of the code before chains were contracted (snapshot
+    tests/snapshots/network_miaoli_routes.json, written by commit 468c467 for the 275 villages' representative
+    points and 苗栗縣's 5 社福中心 and 7 service points of every programme): same facility, minutes and network km
+    within 1e-9 relative; travel_pairs within 40 min the same pairs."""
+    from pathlib import Path
+
+    from coverage.network import network_from_lines, travel_pairs
+
+    snap = json.loads((Path(__file__).parent / "snapshots" / "network_miaoli_routes.json").read_text(encoding="utf-8"))
+    net = read_network(shared_data / "roads" / "Miaoli_Road_Network.shp", cache=False)
+    assert len(net.chains.start) > 100 and net.minutes.nnz < 0.8 * net.n_edges  # the real roads do have chains
+    flat = network_from_lines(net.lines, net.line_speed, net.line_oneway, contract=False)
+    origins = pts(*snap["origins"])
+    for key, fac in (("nearest", snap["facilities"]), ("nearest_more", snap["more_facilities"])):
+        want = snap[key]
+        for graph in (net, flat):
+            got = nearest_by_network(graph, origins, pts(*fac))
+            assert got["facility"].tolist() == want["facility"], key
+            for column in ("minutes", "network_km", "snap_km"):
+                expected = np.array([np.nan if v is None else v for v in want[column]])
+                assert got[column].to_numpy() == pytest.approx(expected, rel=1e-9, nan_ok=True), (key, column)
+    pairs = travel_pairs(net, origins, pts(*snap["facilities"]), limit_min=40)
+    want = snap["pairs_40min"]
+    assert pairs["origin"].tolist() == want["origin"] and pairs["destination"].tolist() == want["destination"]
+    assert pairs["minutes"].to_numpy() == pytest.approx(np.array(want["minutes"]), rel=1e-9)
+    assert pairs["network_km"].to_numpy() == pytest.approx(np.array(want["network_km"]), rel=1e-9)

@@ -1,0 +1,226 @@
+"""Chains of pass-through nodes contracted into single edges, so shortest paths visit fewer nodes.
+
+A node is *pass-through* when the road only goes through it: exactly two neighbours, reached both ways
+from both (a two-way road) or entered from one and left to the other (a one-way road). A maximal run of
+pass-through nodes between two other (*core*) nodes is a *chain*; the routable graph keeps, per chain,
+one edge from its start core node to its end core node (and back, on a two-way chain) weighing the sum
+of the chain's edges, and drops the chain's own edges. A ring of pass-through nodes only keeps one of
+them as a core node.
+
+Every chain node keeps its chain, its position along it and the cumulative minutes and km from the
+chain's start (forward) and to it (backward), so a point that enters the network at a chain node is
+joined to the chain's core ends at the exact cost of the edges it would have travelled
+(:func:`coverage.snapping.core_entries`), and two points entering the same chain travel along it
+directly (:func:`coverage.snapping.chain_pairs`). Shortest paths on the contracted graph therefore equal
+those of the full graph (sums of the same edges, in another order: within 1e-12 relative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+__all__ = ["CHAIN_FIELDS", "Chains", "contract_chains", "no_chains"]
+
+
+@dataclass
+class Chains:
+    """Chains of pass-through nodes (see the module's docstring).
+
+    Attributes
+    ----------
+    of_node : ndarray (n,) int32
+        The chain of each node, −1 for a core node.
+    pos : ndarray (n,) int32
+        Position of a chain node along its chain (0 next to the start core node).
+    fwd_min, fwd_km : ndarray (n,)
+        Minutes and km from the chain's start core node to the node (inf where the chain is one-way
+        the other way: never, chains are oriented along their one-way direction).
+    bwd_min, bwd_km : ndarray (n,)
+        Minutes and km from the node back to the chain's start core node (inf on a one-way chain).
+    start, end : ndarray (chains,) int32
+        The chain's core ends.
+    total_fwd_min, total_fwd_km, total_bwd_min, total_bwd_km : ndarray (chains,)
+        The whole chain, start → end and end → start (inf on a one-way chain's way back).
+    """
+
+    of_node: np.ndarray
+    pos: np.ndarray
+    fwd_min: np.ndarray
+    fwd_km: np.ndarray
+    bwd_min: np.ndarray
+    bwd_km: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    total_fwd_min: np.ndarray
+    total_fwd_km: np.ndarray
+    total_bwd_min: np.ndarray
+    total_bwd_km: np.ndarray
+
+
+CHAIN_FIELDS = ("of_node", "pos", "fwd_min", "fwd_km", "bwd_min", "bwd_km", "start", "end", "total_fwd_min",
+          "total_fwd_km", "total_bwd_min", "total_bwd_km")
+
+
+def no_chains(n: int) -> Chains:
+    """Chains of a graph that was not contracted: every node is a core node.
+
+    Parameters
+    ----------
+    n : int
+        Nodes of the graph.
+
+    Returns
+    -------
+    Chains
+        No chain; every node's ``of_node`` is −1.
+    """
+    import numpy as np
+
+    per_node = {k: np.zeros(n) for k in ("fwd_min", "fwd_km", "bwd_min", "bwd_km")}
+    per_chain = {k: np.zeros(0) for k in ("total_fwd_min", "total_fwd_km", "total_bwd_min", "total_bwd_km")}
+    return Chains(of_node=np.full(n, -1, dtype=np.int32), pos=np.zeros(n, dtype=np.int32),
+                  start=np.zeros(0, dtype=np.int32), end=np.zeros(0, dtype=np.int32), **per_node, **per_chain)
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """``values`` of the sorted ``keys`` asked for (inf where absent)."""
+    import numpy as np
+
+    at = np.minimum(np.searchsorted(keys, want), len(keys) - 1)
+    return np.where(keys[at] == want, values[at], np.inf)
+
+
+def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, csr_matrix, Chains]:
+    """Contract the chains of pass-through nodes of a directed graph.
+
+    Parameters
+    ----------
+    minutes, km : csr_matrix (n, n)
+        The graph (same sparsity, sorted indices, no self-loops, no duplicate edges).
+
+    Returns
+    -------
+    (csr_matrix, csr_matrix, Chains)
+        Minutes and km of the contracted graph (same n nodes; chain nodes have no edges left; parallel
+        edges keep the fastest) and the chains.
+    """
+    import numpy as np
+    from scipy.sparse import coo_matrix, csr_matrix
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    n = minutes.shape[0]
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(minutes.indptr))
+    cols = minutes.indices.astype(np.int64)
+    keys = rows * n + cols  # sorted: canonical CSR
+    pair = np.unique(np.minimum(rows, cols) * n + np.maximum(rows, cols))
+    ua, ub = pair // n, pair % n
+    del pair
+    degree = np.bincount(ua, minlength=n) + np.bincount(ub, minlength=n)
+    out_deg, in_deg = np.diff(minutes.indptr), np.bincount(cols, minlength=n)
+    through = (degree == 2) & (((out_deg == 2) & (in_deg == 2)) | ((out_deg == 1) & (in_deg == 1)))
+    while True:
+        both = through[ua] & through[ub]
+        sym = coo_matrix((np.ones(2 * both.sum(), dtype=np.int8), (np.r_[ua[both], ub[both]],
+                                                                     np.r_[ub[both], ua[both]])), shape=(n, n))
+        _, comp = connected_components(sym.tocsr(), directed=False)
+        # the ways in: a chain node x beside a core node c with a road c → x
+        one = through[ua] != through[ub]
+        x = np.where(through[ua], ua, ub)[one]
+        c = np.where(through[ua], ub, ua)[one]
+        has_end = np.zeros(n, dtype=bool)
+        has_end[comp[x]] = True
+        ring = through & ~has_end[comp]
+        if not ring.any():
+            break
+        _, first = np.unique(comp[ring], return_index=True)
+        through[np.flatnonzero(ring)[first]] = False  # one core node per ring
+    if not through.any():
+        return minutes, km, no_chains(n)
+    way_in = np.isfinite(_lookup(keys, np.zeros(len(keys)), c * n + x))
+    x, c = x[way_in], c[way_in]
+    order = np.lexsort((c, x, comp[x]))
+    first = order[np.r_[True, comp[x[order]][1:] != comp[x[order]][:-1]]]
+    start_node, start_core = x[first], c[first]  # one per chain
+    n_chain = len(first)
+    chain_of_comp = np.full(n, -1, dtype=np.int64)
+    chain_of_comp[comp[start_node]] = np.arange(n_chain)
+    of_node = np.where(through, chain_of_comp[comp], -1).astype(np.int32)
+    # walk every chain at once from its start: the successor of a node is its other chain neighbour
+    both = through[ua] & through[ub]
+    root = n
+    walk = coo_matrix((np.ones(2 * both.sum() + n_chain, dtype=np.int8),
+                       (np.r_[ua[both], ub[both], np.full(n_chain, root)],
+                        np.r_[ub[both], ua[both], start_node])), shape=(n + 1, n + 1)).tocsr()
+    _, pred = breadth_first_order(walk, root, directed=True, return_predecessors=True)
+    succ = np.full(n + 1, -1, dtype=np.int64)
+    inner = np.flatnonzero(through & (pred[:n] >= 0) & (pred[:n] != root))
+    succ[pred[inner]] = inner
+    pos = np.zeros(n, dtype=np.int32)
+    fwd_min, fwd_km, bwd_min, bwd_km = (np.full(n, np.inf) for _ in range(4))
+    kdata = km.data
+
+    def edge(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        want = a * n + b
+        return _lookup(keys, minutes.data, want), _lookup(keys, kdata, want)
+
+    cur, prev = start_node, start_core
+    f_min, f_km = edge(prev, cur)
+    b_min, b_km = edge(cur, prev)
+    last = np.empty(n_chain, dtype=np.int64)
+    chain = np.arange(n_chain)
+    step = 0
+    while len(cur):
+        pos[cur], fwd_min[cur], fwd_km[cur], bwd_min[cur], bwd_km[cur] = step, f_min, f_km, b_min, b_km
+        last[chain] = cur
+        nxt = succ[cur]
+        go = nxt >= 0
+        cur, nxt, chain = cur[go], nxt[go], chain[go]
+        e_min, e_km = edge(cur, nxt)
+        r_min, r_km = edge(nxt, cur)
+        f_min, f_km = f_min[go] + e_min, f_km[go] + e_km
+        b_min, b_km = r_min + b_min[go], r_km + b_km[go]
+        cur = nxt
+        step += 1
+    # the end core node: the last node's neighbour that is not its predecessor in the chain
+    lo = np.r_[ua[one], ub[one]]
+    hi = np.r_[ub[one], ua[one]]  # (node, core neighbour)
+    is_last = np.zeros(n, dtype=bool)
+    is_last[last] = True
+    pick = is_last[lo] & ~through[hi]
+    lo, hi = lo[pick], hi[pick]
+    end = np.full(n_chain, -1, dtype=np.int64)
+    # a one-node chain has two core neighbours: the end is the one that is not its start
+    other = hi != start_core[of_node[lo]]
+    single = start_node[of_node[lo]] == last[of_node[lo]]
+    ok = ~single | other
+    end[of_node[lo][ok]] = hi[ok]
+    e_min, e_km = edge(last, end)
+    r_min, r_km = edge(end, last)
+    total = (fwd_min[last] + e_min, fwd_km[last] + e_km, r_min + bwd_min[last], r_km + bwd_km[last])
+    # the contracted graph: core → core edges and one edge per chain and direction (no self-loops)
+    core_edge = ~through[rows] & ~through[cols]
+    fwd_ok = np.isfinite(total[0]) & (start_core != end)
+    bwd_ok = np.isfinite(total[2]) & (start_core != end)
+    r = np.r_[rows[core_edge], start_core[fwd_ok], end[bwd_ok]]
+    del rows
+    k = np.r_[cols[core_edge], end[fwd_ok], start_core[bwd_ok]]
+    del cols
+    t = np.r_[minutes.data[core_edge], total[0][fwd_ok], total[2][bwd_ok]]
+    d = np.r_[kdata[core_edge], total[1][fwd_ok], total[3][bwd_ok]]
+    order = np.lexsort((-t, k, r))  # parallel edges: the fastest comes last and is kept
+    r, k, t, d = r[order], k[order], t[order], d[order]
+    keep = np.r_[(r[1:] != r[:-1]) | (k[1:] != k[:-1]), True][: len(r)]
+    r, k, t, d = r[keep], k[keep], t[keep], d[keep]
+    indptr = np.r_[0, np.cumsum(np.bincount(r, minlength=n))]
+    itype = minutes.indices.dtype
+    g_min = csr_matrix((t, k.astype(itype), indptr.astype(minutes.indptr.dtype)), shape=(n, n))
+    g_km = csr_matrix((d, g_min.indices, g_min.indptr), shape=(n, n))
+    chains = Chains(of_node=of_node, pos=pos, fwd_min=fwd_min, fwd_km=fwd_km, bwd_min=bwd_min, bwd_km=bwd_km,
+                    start=start_core.astype(np.int32), end=end.astype(np.int32), total_fwd_min=total[0],
+                    total_fwd_km=total[1], total_bwd_min=total[2], total_bwd_km=total[3])
+    return g_min, g_km, chains
