@@ -410,6 +410,8 @@ def maximal_covering(
     sel, gains = _order_by_gain(full_cover, full_w, [int(cols[j]) for j in chosen])
     objective = float(sum(gains))
     bound = max(min(bound, upper), objective)
+    if bound - objective <= 1e-12 * max(1.0, abs(bound)):  # the same number summed in another order
+        bound = objective
     gap = (bound - objective) / bound if bound > 0 else 0.0
     if gap > 1e-9:
         log.warning("MCLP stopped (%s) with optimality gap %.3f%%", status, 100 * gap)
