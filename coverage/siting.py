@@ -459,8 +459,12 @@ def _mclp_solve(red, w, fixed, p: int, deadline: float):
         return status
     lower = _covered(red, w, fixed, incumbent)
     tol = 1e-9 * max(1.0, abs(upper))
-    free = np.union1d(np.flatnonzero(upper - dj >= lower - tol), incumbent)
-    if len(free) == len(incumbent) or lower >= upper - tol:  # nothing else can do better: proven optimal
+    # a better solution covers more than ``lower``: at least lower + 1 when every weight is a whole number
+    better = lower + 1.0 - 1e-3 if _whole(w) and _whole(fixed) else lower - tol
+    lam = np.clip(w + lp.duals[m:], 0.0, w)  # the LP's row duals, from the reduced costs of the y_i
+    priced = (upper - dj >= lower - tol) & (_lagrangian_bounds(red, w, fixed, p, lam) >= better)
+    free = np.union1d(np.flatnonzero(priced), incumbent)
+    if len(free) == len(incumbent) or upper < better or lower >= upper - tol:  # nothing can do better: optimal
         return incumbent, "Optimal", lower, upper
     fin_red, fin_w, fin_fixed, fin_cols = _reduce(red[:, free], w, p, fixed[free])
     start_cols = np.flatnonzero(np.isin(free[fin_cols], incumbent))
@@ -474,6 +478,30 @@ def _mclp_solve(red, w, fixed, p: int, deadline: float):
     if fin.values is not None and -fin.objective >= lower - tol:
         chosen = free[fin_cols[np.flatnonzero(fin.values[: len(fin_cols)] > 0.5)]]
     return chosen, fin.status, (-fin.bound if np.isfinite(fin.bound) else upper), upper
+
+
+def _whole(values) -> bool:
+    """Whether every value is a whole number (then so is every covered weight)."""
+    import numpy as np
+
+    return bool(np.all(np.mod(values, 1.0) == 0.0))
+
+
+def _lagrangian_bounds(cover, w, fixed, p: int, lam):
+    """Upper bound on the covered weight of any p sites that include candidate j, for each j.
+
+    For any multipliers 0 ≤ λ_i ≤ w_i on the rows y_i ≤ Σ_{j ∈ N_i} x_j, the covered weight of a choice S
+    is at most Σ_i (w_i − λ_i) + Σ_{j ∈ S} c_j with c_j = fixed_j + Σ_{i ∈ N_j} λ_i; with j forced into S the
+    best S takes the p − 1 largest other c. Valid whatever λ is (the LP's duals make it tightest), so a
+    candidate whose bound is below a known solution cannot be in a better one.
+    """
+    import numpy as np
+
+    lam = np.clip(np.asarray(lam, dtype=float), 0.0, w)
+    c = fixed + cover.T.astype(float) @ lam
+    top = np.sort(c)[::-1]
+    base = float(np.sum(w - lam)) + float(top[:p].sum())
+    return base - np.maximum(0.0, top[p - 1] - c)
 
 
 def _covered(cover, w, fixed, chosen) -> float:
