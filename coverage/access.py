@@ -504,10 +504,10 @@ def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross
                         across_counties: bool = False) -> list[tuple[str, dict[str, np.ndarray]]]:
     """The numeric core of :func:`nearest_facility`: arrays per category, no table.
 
-    One k-d tree query per category over every point (workers=-1); a second, over the county's
-    facilities on every land mass (for ``across_sea_m``), only for the points of a county whose
-    facilities of the category are not all on the point's own land mass (elsewhere its answer is
-    the first one's).
+    One k-d tree query per category (workers=-1) over the points whose group (land mass, county) has
+    a facility of the category; a second, over the county's facilities on every land mass (for
+    ``across_sea_m``), only for the points of a county whose facilities of the category are not all
+    on the point's own land mass (elsewhere its answer is the first one's).
 
     Parameters
     ----------
@@ -534,7 +534,14 @@ def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross
                    county_f.max(initial=0))) + 1
     bound = _ISLAND_GAP_M / 2  # prunes the other groups: a distance past it is inf, and counts as none either way
     for category, at in _by_category(facilities):
-        dist, idx = cKDTree(fxyz[at]).query(pts, k=1, workers=-1, distance_upper_bound=bound)
+        # asked only of the points whose group has a facility of the category (elsewhere: inf, as the tree says)
+        served = np.bincount(reach_f[at], minlength=size)[reach_p] > 0
+        dist, idx = np.full(len(pts), np.inf), np.full(len(pts), len(at), dtype=np.intp)
+        if served.all():
+            dist, idx = cKDTree(fxyz[at]).query(pts, k=1, workers=-1, distance_upper_bound=bound)
+        elif served.any():
+            dist[served], idx[served] = cKDTree(fxyz[at]).query(pts[served], k=1, workers=-1,
+                                                                distance_upper_bound=bound)
         reach = dist < bound
         d_reach = np.where(reach, dist, np.inf)
         # the county's facilities on any land mass: the same answer where they are all on the point's own

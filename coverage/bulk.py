@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -253,12 +254,12 @@ def _problems(points) -> pd.DataFrame:
     import shapely
 
     geoms = np.asarray(points.geometry.values, dtype=object)
-    n = len(geoms)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     kind = shapely.get_type_id(geoms)
     point = ~missing & (kind == 0)
-    x, y = np.full(n, np.nan), np.full(n, np.nan)
-    x[point], y[point] = shapely.get_x(geoms[point]), shapely.get_y(geoms[point])
+    # the bounds of a point are its coordinates twice: one pass over the geometries, no masked copy
+    bounds = shapely.bounds(geoms)
+    x, y = np.where(point, bounds[:, 0], np.nan), np.where(point, bounds[:, 1], np.nan)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(x) & np.isfinite(y)
         lon, lat = x.copy(), y.copy()
@@ -695,7 +696,6 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     coordinates (no intermediate shapely points)."""
     import numpy as np
     import shapely
-    from pyproj import Transformer
 
     from .geography import PROJECTED_CRS
 
@@ -704,8 +704,16 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     xy = shapely.get_coordinates(np.asarray(geoms.values))
     if geoms.crs.equals(PROJECTED_CRS):
         return xy[:, 0].copy(), xy[:, 1].copy()
-    x, y = Transformer.from_crs(geoms.crs, PROJECTED_CRS, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    x, y = _transformer(geoms.crs, PROJECTED_CRS).transform(xy[:, 0], xy[:, 1])
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+@lru_cache(maxsize=8)
+def _transformer(source, target: str):
+    """A pyproj Transformer (building one costs a tenth of a second), kept for the next call."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) -> np.ndarray:
