@@ -801,8 +801,19 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
              "facility": np.full(n * k, -1, dtype=np.int64)}
     if ok.any() and len(facilities):
         at = np.flatnonzero(ok)
-        x, y = _projected_xy(points.geometry.iloc[at] if len(at) < n else points.geometry)
-        land = _point_lands(x, y, town[at], state["snapped"][at], lands, town_land)
+        # a point of a county without facilities (each county serves its own) is measured to none: it is
+        # neither projected nor placed on a land mass (x, y NaN, land 0; its groups stay numbered as they were)
+        if across_counties:
+            need = np.ones(len(at), dtype=bool)
+        else:
+            held = set(facilities["county"].dropna().tolist()) if "county" in facilities else set()
+            need = np.append(np.array([c in held for c in names], dtype=bool), False)[county_code[at]]
+        sub = at[need]
+        x, y = np.full(len(at), np.nan), np.full(len(at), np.nan)
+        land = np.zeros(len(at), dtype=np.int64)
+        if len(sub):
+            x[need], y[need] = _projected_xy(points.geometry.iloc[sub] if len(sub) < n else points.geometry)
+            land[need] = _point_lands(x[need], y[need], town[sub], state["snapped"][sub], lands, town_land)
         frame = pd.DataFrame({"code": at, "x": x, "y": y, "land": land,
                               "county": pd.Categorical.from_codes(county_code[at], categories=names)
                               if len(names) else pd.Series(None, index=range(len(at)), dtype=object)})
