@@ -340,9 +340,13 @@ def locate_points(
     For 20,000 points or more, most points are resolved by an array lookup in a two-level grid
     of the polygons: about 4 million coarse cells, each wholly inside one polygon, wholly
     outside every polygon (farther than the snap distance) or crossed by a boundary; each
-    crossed cell is split into 16 × 16 fine cells labelled the same way. Only points in fine
-    cells a boundary touches (a few per cent of points placed by population in villages) are
-    tested exactly (:func:`locate_points_exact`), so the result is identical to the exact test.
+    crossed cell is split into 16 × 16 fine cells labelled the same way. Points in fine cells a
+    boundary touches (a few per cent of points placed by population in villages) are placed by
+    the polygon edges of their coarse cell: the polygon holding a reference point of the cell,
+    toggled by each edge the segment from it to the point crosses, with orientation tests whose
+    sign is certain (floating-point error bound). Points on or within rounding of an edge or a
+    vertex, and points in no polygon (snapping), are tested exactly (:func:`locate_points_exact`),
+    so the result is identical to the exact test.
     The grid is built for 200,000 points or more (seconds, once) and kept in
     :func:`coverage.datasets.cache_dir`, keyed by a hash of the polygons.
 
