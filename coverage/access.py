@@ -468,7 +468,8 @@ def _county_groups(points: pd.DataFrame, facilities: pd.DataFrame) -> tuple[np.n
         if "county" not in frame:
             raise ValueError(f"{name}= needs a 'county' column to keep each county's points to its own "
                              "residents, or pass across_counties=True")
-    codes, names = [], {}
+    codes: list[np.ndarray] = []
+    names: dict[object, int] = {}
     for frame in (points, facilities):
         local, uniques = pd.factorize(frame["county"])
         number = np.empty(len(uniques) + 1, dtype=np.int64)
