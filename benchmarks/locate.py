@@ -1,7 +1,12 @@
 """Locating synthetic points: ours vs geopandas.sjoin, time and peak memory; and nearest vs locate.
 
     python benchmarks/locate.py [--sizes 1000000 10000000] [--repeat 5] [--spread population area]
-    python benchmarks/locate.py --nearest 1000000
+    python benchmarks/locate.py --nearest 1000000 --repeat 1
+
+Every table is printed with the load average before and after it, and the CPU time (user + sys of
+the measuring process, all its threads) beside the wall time. ``--nearest`` also measures
+``nearest(..., across_counties=True)``: every located point is then projected and queried (with the
+own-county rule, points of counties without facilities need neither).
 
 Points spread by population: villages drawn with probability proportional to their 2021-03
 population (../shared/data; uniform if absent), each point scattered around the village's
@@ -50,21 +55,24 @@ sigma = np.sqrt(proj.area.to_numpy() / np.pi) / 2
 x = rep.x.to_numpy()[pick] + rng.normal(0, 1, n) * sigma[pick]
 y = rep.y.to_numpy()[pick] + rng.normal(0, 1, n) * sigma[pick]
 pts = gpd.GeoSeries(gpd.points_from_xy(x, y), crs=3826).to_crs(4326)
-if engine in ("ours", "nearest", "locate"):
+if engine in ("ours", "nearest", "nearest_all", "locate"):
     from coverage import geography
     t_build = time.perf_counter()
     geography._grid_for(polys, key, n_points=n)
     t_build = time.perf_counter() - t_build
 else:
     t_build = 0.0
-t0 = time.perf_counter()
-if engine == "nearest":
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t0, c0 = time.perf_counter(), cpu()
+if engine in ("nearest", "nearest_all"):
     from coverage.bulk import nearest
     from coverage.datasets import get_path
     from coverage.facilities import read_facilities
     fac = read_facilities(get_path("seed_registry"), townships=polys).facilities
-    t0 = time.perf_counter()
-    out = nearest(gpd.GeoDataFrame(geometry=pts), fac, polys)
+    t0, c0 = time.perf_counter(), cpu()
+    out = nearest(gpd.GeoDataFrame(geometry=pts), fac, polys, across_counties=engine == "nearest_all")
     found = int(out["distance_km"].notna().sum())
 elif engine == "locate":
     from coverage.bulk import locate
@@ -76,13 +84,13 @@ elif engine == "ours":
 else:
     joined = gpd.sjoin(gpd.GeoDataFrame(geometry=pts), polys[[key, "geometry"]], predicate="within", how="left")
     found = int(joined[key].notna().sum())
-elapsed = time.perf_counter() - t0
+elapsed, used = time.perf_counter() - t0, cpu() - c0
 try:  # VmHWM: this image's own peak (ru_maxrss keeps the forking parent's peak across exec)
     with open("/proc/self/status") as fh:
         peak = next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024
 except (OSError, StopIteration):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak, "build": t_build,
+print(json.dumps({"seconds": elapsed, "cpu": used, "peak_mb": peak, "build": t_build,
                   "found": found}))
 """
 
@@ -94,23 +102,41 @@ def measure(n: int, level: str, engine: str, spread: str = "population") -> dict
 
 
 def run(sizes: list[int], repeat: int, peer_max: int = 1_000_000, spreads=("population",)) -> list[str]:
-    lines = ["| points | spread by | polygons | engine | locate time | grid build (once, then cached) | "
-             "peak memory (process) | located |", "|---|---|---|---|---|---|---|---|"]
+    lines = [f"load: {_load()}", "",
+             "| points | spread by | polygons | engine | locate time | CPU (user+sys) | "
+             "grid build (once, then cached) | peak memory (process) | located | sjoin ÷ ours |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for n in sizes:
         for spread in spreads:
             for level in ("township", "village"):
+                ours = None
                 for engine in ("ours", "geopandas.sjoin"):
                     if engine != "ours" and n > peer_max:
                         continue
                     runs = [measure(n, level, "ours" if engine == "ours" else "sjoin", spread) for _ in range(repeat)]
                     s = [r["seconds"] for r in runs]
                     build = f"{max(r['build'] for r in runs):.2f} s" if engine == "ours" else "-"
+                    ratio = "-"
+                    if engine == "ours":
+                        ours = statistics.median(s)
+                    else:
+                        ratio = f"{statistics.median(s) / ours:.1f}×"
                     lines.append(
                         f"| {n:,} | {spread} | {level}s ({'368' if level == 'township' else '7,701'}) | {engine} | "
-                        f"{statistics.median(s):.2f} s (min {min(s):.2f}, max {max(s):.2f}, n={len(s)}) | {build} | "
-                        f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} |"
+                        f"{statistics.median(s):.2f} s (min {min(s):.2f}, max {max(s):.2f}, n={len(s)}) | "
+                        f"{statistics.median(r['cpu'] for r in runs):.2f} s | {build} | "
+                        f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} | {ratio} |"
                     )
+    lines.append(f"load: {_load()}")
     return lines
+
+
+def _load() -> str:
+    """``uptime``'s load averages, printed beside every table."""
+    import os
+
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
 STREAM = r"""
@@ -167,12 +193,19 @@ def run_stream(n: int, workdir: Path) -> list[str]:
 
 def run_nearest(n: int, repeat: int) -> list[str]:
     """``coverage.nearest`` vs ``coverage.locate`` on the same points (townships, seed registry)."""
-    lines = ["| points | function | time | peak memory (process) | rows with a value |", "|---|---|---|---|---|"]
-    for engine in ("locate", "nearest"):
+    lines = [f"load: {_load()}", "", "| points | function | time | CPU (user+sys) | peak memory (process) | "
+             "rows with a value | ÷ locate (time) |", "|---|---|---|---|---|---|---|"]
+    base = None
+    for engine in ("locate", "nearest", "nearest_all"):
         runs = [measure(n, "township", engine) for _ in range(repeat)]
         s = [r["seconds"] for r in runs]
-        lines.append(f"| {n:,} | coverage.{engine} | {statistics.median(s):.2f} s (min {min(s):.2f}, max "
-                     f"{max(s):.2f}, n={len(s)}) | {max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} |")
+        base = base or statistics.median(s)
+        name = "coverage.nearest(across_counties=True)" if engine == "nearest_all" else f"coverage.{engine}"
+        lines.append(f"| {n:,} | {name} | {statistics.median(s):.2f} s (min {min(s):.2f}, max "
+                     f"{max(s):.2f}, n={len(s)}) | {statistics.median(r['cpu'] for r in runs):.2f} s | "
+                     f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} | "
+                     f"{statistics.median(s) / base:.1f}× |")
+    lines.append(f"load: {_load()}")
     return lines
 
 

@@ -456,14 +456,64 @@ def _xyz(frame: pd.DataFrame, group: np.ndarray) -> np.ndarray:
     return stack_groups(frame["x"].to_numpy(dtype=float), frame["y"].to_numpy(dtype=float), group)
 
 
+def _county_groups(points: pd.DataFrame, facilities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """County group of each point and facility, numbered as :func:`_groups` numbers them (first appearance
+    over the points, then the facilities; blank and missing apart), without joining the two columns:
+    the points' column (10^6 values, perhaps a Categorical) is factorised once, the few distinct names
+    are matched by value."""
+    import numpy as np
+    import pandas as pd
+
+    for name, frame in (("points", points), ("facilities", facilities)):
+        if "county" not in frame:
+            raise ValueError(f"{name}= needs a 'county' column to keep each county's points to its own "
+                             "residents, or pass across_counties=True")
+    codes: list[np.ndarray] = []
+    names: dict[object, int] = {}
+    for frame in (points, facilities):
+        local, uniques = pd.factorize(frame["county"])
+        number = np.empty(len(uniques) + 1, dtype=np.int64)
+        number[-1] = -1  # missing (code −1)
+        for i, value in enumerate(uniques.tolist()):
+            blank = value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == ""
+            number[i] = -1 if blank else names.setdefault(value, len(names))
+        codes.append(number[local])
+    n = len(names)
+    pc = np.where(codes[0] < 0, n, codes[0])  # a point with no county: a group no facility has
+    fc = np.where(codes[1] < 0, n + 1, codes[1])
+    return pc, fc, n + 2
+
+
+def _nearest_groups(points: pd.DataFrame, facilities: pd.DataFrame, cross_sea: bool, across_counties: bool
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_groups`, the same numbers, for many points (:func:`_county_groups`)."""
+    import numpy as np
+
+    def land(frame):
+        return frame["land"].to_numpy(dtype=np.int64) if "land" in frame else np.zeros(len(frame), np.int64)
+
+    if across_counties:
+        pc, fc, n = np.zeros(len(points), np.int64), np.zeros(len(facilities), np.int64), 1
+    else:
+        pc, fc, n = _county_groups(points, facilities)
+    if cross_sea:
+        return pc, fc, pc, fc
+    return land(points) * n + pc, land(facilities) * n + fc, pc, fc
+
+
 def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_sea: bool = False,
                         across_counties: bool = False) -> list[tuple[str, dict[str, np.ndarray]]]:
     """The numeric core of :func:`nearest_facility`: arrays per category, no table.
 
+    One k-d tree query per category (workers=-1) over the points whose group (land mass, county) has
+    a facility of the category; a second, over the county's facilities on every land mass (for
+    ``across_sea_m``), only for the points of a county whose facilities of the category are not all
+    on the point's own land mass (elsewhere its answer is the first one's).
+
     Parameters
     ----------
     points, facilities : DataFrame
-        As for :func:`nearest_facility`.
+        As for :func:`nearest_facility`; the points' ``county`` may be a Categorical.
     cross_sea, across_counties : bool
         As for :func:`nearest_facility`.
 
@@ -478,18 +528,32 @@ def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross
     from scipy.spatial import cKDTree
 
     out = []
-    reach_p, reach_f, county_p, county_f = _groups(points, facilities, cross_sea, across_counties)
-    pts, flat = _xyz(points, reach_p), _xyz(points, county_p)
+    reach_p, reach_f, county_p, county_f = _nearest_groups(points, facilities, cross_sea, across_counties)
+    pts = _xyz(points, reach_p)
+    fxyz, fflat = _xyz(facilities, reach_f), _xyz(facilities, county_f)
+    size = int(max(reach_p.max(initial=0), reach_f.max(initial=0), county_p.max(initial=0),
+                   county_f.max(initial=0))) + 1
+    bound = _ISLAND_GAP_M / 2  # prunes the other groups: a distance past it is inf, and counts as none either way
     for category, at in _by_category(facilities):
-        fac = facilities.iloc[at]
-        # workers=-1: the queries of many points share the cores; the bound prunes the other groups (a
-        # distance past it is inf, and counts as none either way)
-        bound = _ISLAND_GAP_M / 2
-        dist, idx = cKDTree(_xyz(fac, reach_f[at])).query(pts, k=1, workers=-1, distance_upper_bound=bound)
-        reach = dist < _ISLAND_GAP_M / 2
-        d_any, _ = cKDTree(_xyz(fac, county_f[at])).query(flat, k=1, workers=-1, distance_upper_bound=bound)
-        d_any = np.where(d_any < _ISLAND_GAP_M / 2, d_any, np.inf)
-        across = np.where(d_any < np.where(reach, dist, np.inf) - 1e-6, d_any, np.nan)
+        # asked only of the points whose group has a facility of the category (elsewhere: inf, as the tree says)
+        served = np.bincount(reach_f[at], minlength=size)[reach_p] > 0
+        dist, idx = np.full(len(pts), np.inf), np.full(len(pts), len(at), dtype=np.intp)
+        if served.all():
+            dist, idx = cKDTree(fxyz[at]).query(pts, k=1, workers=-1, distance_upper_bound=bound)
+        elif served.any():
+            dist[served], idx[served] = cKDTree(fxyz[at]).query(pts[served], k=1, workers=-1,
+                                                                distance_upper_bound=bound)
+        reach = dist < bound
+        d_reach = np.where(reach, dist, np.inf)
+        # the county's facilities on any land mass: the same answer where they are all on the point's own
+        # land mass (same group, same tree points); asked only of the other points
+        other = np.bincount(county_f[at], minlength=size)[county_p] > np.bincount(reach_f[at], minlength=size)[reach_p]
+        d_any = d_reach.copy()
+        if not cross_sea and other.any():
+            flat = stack_groups(pts[other, 0], pts[other, 1], county_p[other])
+            sub, _ = cKDTree(fflat[at]).query(flat, k=1, workers=-1, distance_upper_bound=bound)
+            d_any[other] = np.where(sub < bound, sub, np.inf)
+        across = np.where(d_any < d_reach - 1e-6, d_any, np.nan)
         facility = np.where(reach, at[np.minimum(idx, len(at) - 1)], -1)
         out.append((category, {"distance_m": np.where(reach, dist, np.nan), "facility": facility,
                                "across_sea_m": across}))

@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -253,12 +254,12 @@ def _problems(points) -> pd.DataFrame:
     import shapely
 
     geoms = np.asarray(points.geometry.values, dtype=object)
-    n = len(geoms)
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     kind = shapely.get_type_id(geoms)
     point = ~missing & (kind == 0)
-    x, y = np.full(n, np.nan), np.full(n, np.nan)
-    x[point], y[point] = shapely.get_x(geoms[point]), shapely.get_y(geoms[point])
+    # the bounds of a point are its coordinates twice: one pass over the geometries, no masked copy
+    bounds = shapely.bounds(geoms)
+    x, y = np.where(point, bounds[:, 0], np.nan), np.where(point, bounds[:, 1], np.nan)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(x) & np.isfinite(y)
         lon, lat = x.copy(), y.copy()
@@ -403,8 +404,9 @@ def _input_columns(points, taken: set[str], public_columns=()) -> pd.DataFrame:
     return frame.rename(columns=names)
 
 
-def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
-    """``key``, ``snapped``, ``status``, ``reason`` of each point, aligned to its index."""
+def _status_arrays(points, polygons: gpd.GeoDataFrame, key: str) -> dict[str, np.ndarray]:
+    """``key`` (objects, None where missing), ``snapped``, ``status``, ``reason`` and ``row`` (the polygon's
+    position, −1 for none) of each point, as arrays in the points' order."""
     import numpy as np
     import pandas as pd
 
@@ -414,20 +416,34 @@ def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
     bad = np.zeros(len(points), dtype=bool)
     bad[lines["_pos"].to_numpy(dtype="int64")] = True
     reasons = np.full(len(points), "", dtype=object)
-    for pos, group in lines.groupby("_pos", sort=False):
-        reasons[int(pos)] = "; ".join(group["reason"])
-    geoms = points.geometry.copy()
-    geoms[bad] = None
+    if len(lines):
+        for pos, group in lines.groupby("_pos", sort=False):
+            reasons[int(pos)] = "; ".join(group["reason"])
+    geoms = points.geometry
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = None
     found = locate_points(geoms, polygons, key=key, rows=True)
+    row = found["_row"].to_numpy()
     # the codes as objects, None where missing, taken by polygon position (not converted point by point)
-    code = _lookup(polygons[key], found["_row"].to_numpy())
-    status = np.where(bad, "rejected", np.where(pd.notna(code), "located", "outside")).astype(object)
-    reasons[status == "outside"] = OUTSIDE_REASON
+    code = _lookup(polygons[key], row)
+    outside = ~bad & pd.isna(code)
+    status = np.array(["located", "outside", "rejected"], dtype=object)[np.where(bad, 2, np.where(outside, 1, 0))]
+    reasons[outside] = OUTSIDE_REASON
+    return {key: code, "snapped": found["snapped"].to_numpy(dtype=bool) & ~bad, "status": status,
+            "reason": reasons, "row": row}
+
+
+def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
+    """``key``, ``snapped``, ``status``, ``reason`` of each point, aligned to its index."""
+    import pandas as pd
+
+    state = _status_arrays(points, polygons, key)
     index = points.index
-    return pd.DataFrame({key: pd.Series(code, index=index, dtype=object),  # objects: no string inference
-                         "snapped": pd.Series(found["snapped"].to_numpy(dtype=bool) & ~bad, index=index),
-                         "status": pd.Series(status, index=index, dtype=object),
-                         "reason": pd.Series(reasons, index=index, dtype=object)})
+    return pd.DataFrame({key: pd.Series(state[key], index=index, dtype=object),  # objects: no string inference
+                         "snapped": pd.Series(state["snapped"], index=index),
+                         "status": pd.Series(state["status"], index=index, dtype=object),
+                         "reason": pd.Series(state["reason"], index=index, dtype=object)})
 
 
 def _locate_partition(points, polygons: gpd.GeoDataFrame, key: str, public_columns=()):
@@ -680,7 +696,6 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     coordinates (no intermediate shapely points)."""
     import numpy as np
     import shapely
-    from pyproj import Transformer
 
     from .geography import PROJECTED_CRS
 
@@ -689,20 +704,33 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
     xy = shapely.get_coordinates(np.asarray(geoms.values))
     if geoms.crs.equals(PROJECTED_CRS):
         return xy[:, 0].copy(), xy[:, 1].copy()
-    x, y = Transformer.from_crs(geoms.crs, PROJECTED_CRS, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    x, y = _transformer(geoms.crs, PROJECTED_CRS).transform(xy[:, 0], xy[:, 1])
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
+@lru_cache(maxsize=8)
+def _transformer(source, target: str):
+    """A pyproj Transformer (building one costs a tenth of a second), kept for the next call."""
+    from pyproj import Transformer
+
+    return Transformer.from_crs(source, target, always_xy=True)
+
+
 def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) -> np.ndarray:
-    """Land mass of located points: their township's (:func:`land_per_township`), else by geometry."""
+    """Land mass of located points: their township's (:func:`land_per_township`), else by geometry.
+
+    A point snapped from the sea to a township on one land mass is on that land mass: the nearest
+    township holds the nearest stretch of coast. Only points of townships on several land masses are
+    placed geometrically (and, off the coast, on the nearest land mass)."""
     import numpy as np
     import shapely
 
     from .access import land_of
     from .geography import prepared_copies
 
-    land = town_land[town]
-    todo = np.flatnonzero((land < 0) | (town < 0) | snapped)
+    land = town_land[np.maximum(town, 0)]
+    land[town < 0] = -1
+    todo = np.flatnonzero(land < 0)
     if len(todo):
         pts = shapely.points(x[todo], y[todo])
         # on a land mass: box candidates, then the exact test on prepared land masses (a tree query with a
@@ -729,9 +757,10 @@ def _lookup(values, positions: np.ndarray) -> np.ndarray:
     return table[positions]
 
 
-def _no_facility_reasons(base, none, across, county, across_counties: bool):
+def _no_facility_reasons(base, none, across, county: np.ndarray, names: list, across_counties: bool):
     """``base`` reasons, with why no distance where ``none``: the nearest point is across the sea, or the
-    programme has no open point (in the point's own county unless ``across_counties``)."""
+    programme has no open point (in the point's own county unless ``across_counties``). ``county`` is
+    the position of each point's county in ``names`` (−1 for none)."""
     import numpy as np
 
     reason = base.copy()
@@ -740,9 +769,9 @@ def _no_facility_reasons(base, none, across, county, across_counties: bool):
     if across_counties:
         reason[absent] = "no open point of this programme"
     elif absent.any():
-        at = np.flatnonzero(absent)
-        text = {c: f"no open point of this programme of the point's own county ({c})" for c in set(county[at])}
-        reason[at] = [text[c] for c in county[at]]
+        text = np.array([f"no open point of this programme of the point's own county ({c})" for c in [*names, None]],
+                        dtype=object)
+        reason[absent] = text[county[absent]]  # −1: the last, "(None)", as before
     return reason
 
 
@@ -750,32 +779,45 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
                        cats: list[str], cross_sea: bool, across_counties: bool, public_columns=()):
     """:func:`nearest` for one partition of points (any CRS); ``town_land`` from :func:`land_per_township`.
 
-    Every result column is built as one array (objects with None where missing), and the table once."""
+    Every result column is built as one array (objects with None where missing), and the table once;
+    township, county and land mass of each point are taken by the position of its township."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
 
     from .access import nearest_by_category
 
-    state = _status(points, townships, "towncode")
-    ok = (state["status"] == "located").to_numpy()
-    codes = state["towncode"].to_numpy(dtype=object, copy=True)
-    codes[pd.isna(codes)] = None
-    town = pd.Index(townships["towncode"].to_numpy(dtype=object)).get_indexer(codes)
-    county = np.full(len(points), None, dtype=object)
-    county[town >= 0] = townships["county"].to_numpy(dtype=object)[town[town >= 0]]
+    state = _status_arrays(points, townships, "towncode")
+    ok = state["status"] == "located"
+    codes = state["towncode"]
+    town = np.where(ok, state["row"], -1)
+    county_of_town, names = pd.factorize(townships["county"].to_numpy(dtype=object))
+    names = list(names)
+    county_code = np.append(county_of_town, -1)[town]  # −1 (the appended one) where no township
     if not cats:
         return _meta(points, dict.fromkeys(NEAREST_COLUMNS, object), public_columns)
     n, k = len(points), len(cats)
     found = {"distance_km": np.full(n * k, np.nan), "across_sea_km": np.full(n * k, np.nan),
              "facility": np.full(n * k, -1, dtype=np.int64)}
     if ok.any() and len(facilities):
-        x, y = _projected_xy(points.geometry[ok])
-        land = _point_lands(x, y, town[ok], state["snapped"].to_numpy(dtype=bool)[ok], lands, town_land)
-        frame = pd.DataFrame({"code": np.flatnonzero(ok), "x": x, "y": y, "land": land,
-                              "county": pd.Series(county[ok], dtype=object)})
-        block = {c: i for i, c in enumerate(cats)}
         at = np.flatnonzero(ok)
+        # a point of a county without facilities (each county serves its own) is measured to none: it is
+        # neither projected nor placed on a land mass (x, y NaN, land 0; its groups stay numbered as they were)
+        if across_counties:
+            need = np.ones(len(at), dtype=bool)
+        else:
+            held = set(facilities["county"].dropna().tolist()) if "county" in facilities else set()
+            need = np.append(np.array([c in held for c in names], dtype=bool), False)[county_code[at]]
+        sub = at[need]
+        x, y = np.full(len(at), np.nan), np.full(len(at), np.nan)
+        land = np.zeros(len(at), dtype=np.int64)
+        if len(sub):
+            x[need], y[need] = _projected_xy(points.geometry.iloc[sub] if len(sub) < n else points.geometry)
+            land[need] = _point_lands(x[need], y[need], town[sub], state["snapped"][sub], lands, town_land)
+        frame = pd.DataFrame({"code": at, "x": x, "y": y, "land": land,
+                              "county": pd.Categorical.from_codes(county_code[at], categories=names)
+                              if len(names) else pd.Series(None, index=range(len(at)), dtype=object)})
+        block = {c: i for i, c in enumerate(cats)}
         for category, near in nearest_by_category(frame, facilities, cross_sea=cross_sea,
                                                   across_counties=across_counties):
             if category not in block:
@@ -786,16 +828,16 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
             found["facility"][pos] = near["facility"]
     own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
     rows = np.tile(np.arange(n), k)
-    base = state["reason"].to_numpy(dtype=object)
+    base = state["reason"]
     reason = np.concatenate([
         _no_facility_reasons(base, ok & np.isnan(found["distance_km"][i * n:(i + 1) * n]),
-                             found["across_sea_km"][i * n:(i + 1) * n], county, across_counties)
+                             found["across_sea_km"][i * n:(i + 1) * n], county_code, names, across_counties)
         for i in range(k)])
     fac = found["facility"]
     columns = {
         "point": np.tile(points.index.to_numpy(), k),
         "towncode": np.tile(codes, k),
-        "status": np.tile(state["status"].to_numpy(dtype=object), k),
+        "status": np.tile(state["status"], k),
         "reason": reason,
         "category": np.repeat(np.array(cats, dtype=object), n),
         "distance_km": found["distance_km"],
@@ -808,12 +850,13 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
     if own.columns.is_unique and points.geometry.name not in own.columns:
         data = {c: own[c].take(rows).reset_index(drop=True) for c in own.columns}
         for c, v in columns.items():  # objects stay objects (no string inference); "point" as before
-            data[c] = pd.Series(v, dtype=object) if v.dtype == object and c != "point" else pd.Series(v)
+            data[c] = (pd.Series(v, dtype=object, copy=False) if v.dtype == object and c != "point"
+                       else pd.Series(v, copy=False))
         data[points.geometry.name] = geometry
         return gpd.GeoDataFrame(data, geometry=points.geometry.name, crs=points.crs, copy=False)
     out = own.take(rows).reset_index(drop=True)
     for c, v in columns.items():
-        out[c] = pd.Series(v, dtype=object) if v.dtype == object and c != "point" else v
+        out[c] = pd.Series(v, dtype=object, copy=False) if v.dtype == object and c != "point" else v
     out[points.geometry.name] = geometry
     out = out[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]]
     return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)

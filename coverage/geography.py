@@ -341,9 +341,13 @@ def locate_points(
     For 20,000 points or more, most points are resolved by an array lookup in a two-level grid
     of the polygons: about 4 million coarse cells, each wholly inside one polygon, wholly
     outside every polygon (farther than the snap distance) or crossed by a boundary; each
-    crossed cell is split into 16 × 16 fine cells labelled the same way. Only points in fine
-    cells a boundary touches (a few per cent of points placed by population in villages) are
-    tested exactly (:func:`locate_points_exact`), so the result is identical to the exact test.
+    crossed cell is split into 16 × 16 fine cells labelled the same way. Points in fine cells a
+    boundary touches (a few per cent of points placed by population in villages) are placed by
+    the polygon edges of their coarse cell: the polygon holding a reference point of the cell,
+    toggled by each edge the segment from it to the point crosses, with orientation tests whose
+    sign is certain (floating-point error bound). Points on or within rounding of an edge or a
+    vertex, and points in no polygon (snapping), are tested exactly (:func:`locate_points_exact`),
+    so the result is identical to the exact test.
     The grid is built for 200,000 points or more (seconds, once) and kept in
     :func:`coverage.datasets.cache_dir`, keyed by a hash of the polygons.
 
@@ -374,8 +378,14 @@ def locate_points(
     if grid is None:
         return locate_points_exact(geoms, townships, key, rows=rows)
     # in chunks: the lookup's temporaries (coordinates, cell indices) stay small whatever the point count
-    which = np.concatenate([_grid_lookup(grid, geoms.iloc[i:i + _GRID_CHUNK])
-                            for i in range(0, len(geoms), _GRID_CHUNK)])
+    which = np.empty(len(geoms), dtype=np.intp)
+    for i in range(0, len(geoms), _GRID_CHUNK):
+        part, xy, block = _grid_cells(grid, geoms.iloc[i:i + _GRID_CHUNK])
+        fine = np.flatnonzero(block >= 0)  # in a fine cell a boundary touches: by the edges of its block
+        if len(fine):  # in no polygon there: snapped, or not, by the exact test, as are undecided points
+            found = _edge_locate(grid, xy[fine], block[fine])
+            part[fine] = np.where(found == -1, _EXACT, found)
+        which[i:i + len(part)] = part
     exact = np.flatnonzero(which == _EXACT)
     snapped = np.zeros(len(geoms), dtype=bool)
     if len(exact):
@@ -491,7 +501,10 @@ class _Grid(NamedTuple):
     ``coarse`` (rows from the top edge ``y1``, columns from ``x0``) holds for each coarse cell the
     position of the one polygon that contains it wholly, −1 (no polygon within the snap distance),
     −2 (test exactly) or ``−3 − b`` where fine block ``b`` of ``blocks`` (``split × split`` fine
-    cells of side ``fine``) labels it the same way, finer.
+    cells of side ``fine``) labels it the same way, finer. A point left to the exact test in a fine
+    block is first placed by the edges of its block (:func:`_edge_locate`): the polygons holding it
+    are those holding the block's reference point, toggled by every polygon edge the segment from
+    the reference point to the point crosses.
     """
 
     x0: float
@@ -500,10 +513,25 @@ class _Grid(NamedTuple):
     split: int
     coarse: np.ndarray
     blocks: np.ndarray
+    #: per fine block: a reference point (the centre of a fine cell no boundary touches) …
+    ref_xy: np.ndarray
+    #: … the polygon holding it (−1: none; −2: the block has no such cell, its points are tested exactly)
+    ref_label: np.ndarray
+    #: per fine block, the polygon edges that may cross it: ``edge_xy[edge_start[b]:edge_start[b + 1]]``
+    #: (``ax, ay, bx, by``, the polygons' own vertices) and the polygon of each (``edge_poly``)
+    edge_start: np.ndarray
+    edge_xy: np.ndarray
+    edge_poly: np.ndarray
 
 
 def _grid_lookup(grid: _Grid, geoms) -> np.ndarray:
     """Polygon position of each point by lookup: ≥ 0, −1 (nowhere) or −2 (test exactly)."""
+    return _grid_cells(grid, geoms)[0]
+
+
+def _grid_cells(grid: _Grid, geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_grid_lookup`, with the coordinates of the points and, for those left to the exact test in a
+    fine block, the block (−1 elsewhere)."""
     import numpy as np
     import shapely
 
@@ -522,13 +550,98 @@ def _grid_lookup(grid: _Grid, geoms) -> np.ndarray:
     cx, rx = np.divmod(jx, f)
     label = grid.coarse.ravel().take(cy * nx + cx).astype(np.intp)
     deep = np.flatnonzero(label <= -3)
+    block = np.full(len(values), -1, dtype=np.intp)
     if len(deep):  # a coarse cell a boundary crosses: its fine block, flat
-        at = (-3 - label[deep]) * (f * f) + ry[deep] * f + rx[deep]
+        b = -3 - label[deep]
+        at = b * (f * f) + ry[deep] * f + rx[deep]
         label[deep] = grid.blocks.ravel().take(at)
+        held = np.flatnonzero(inside)[deep]
+        block[held] = np.where(label[deep] == _EXACT, b, -1)
     out = np.full(len(values), _EXACT, dtype=np.intp)
     out[inside] = label
     out[simple & ~inside & np.isfinite(xy).all(axis=1)] = -1  # the grid reaches past the snap distance
+    return out, xy, block
+
+
+def _orient(ax, ay, bx, by, px, py):
+    """Orientation of ``p`` to the line ``a → b`` (> 0 left) and whether its sign is certain: the
+    determinant in floating point, against an error bound 45 times Shewchuk's (orient2d, bound A)."""
+    import numpy as np
+
+    left, right = (ax - px) * (by - py), (ay - py) * (bx - px)
+    det = left - right
+    return det, np.abs(det) > 1e-14 * (np.abs(left) + np.abs(right))
+
+
+_EDGE_PAIRS = 4_000_000  # (point, edge) pairs tested at a time
+
+
+def _edge_locate(grid: _Grid, xy: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Polygon position of points in fine cells a boundary touches (block ``block`` of the grid), from the
+    edges of their block: ≥ 0, −1 (in no polygon), −2 (undecided: test exactly).
+
+    A point is in the polygons holding the block's reference point (no boundary touches its cell) toggled
+    by each polygon of which the segment reference → point crosses an odd number of edges; the segment
+    stays in the block, so every edge it may cross is in the block's list. A point of which an orientation
+    test is not certain (on an edge or a vertex, or the segment through a vertex: a tie) is undecided, as
+    is every point of a block without a reference; several polygons: the lowest code decides, as in the
+    exact test, by the caller."""
+    import numpy as np
+
+    out = np.full(len(xy), _EXACT, dtype=np.intp)
+    ref = grid.ref_label[block]
+    todo = np.flatnonzero(ref >= -1)
+    if not len(todo):
+        return out
+    start, stop = grid.edge_start[block[todo]], grid.edge_start[block[todo] + 1]
+    count = stop - start
+    ends = np.cumsum(count)
+    lo = 0
+    while lo < len(todo):  # chunks of points whose pairs fit in _EDGE_PAIRS
+        hi = max(int(np.searchsorted(ends, (ends[lo - 1] if lo else 0) + _EDGE_PAIRS, side="right")), lo + 1)
+        hi = min(hi, len(todo))
+        _edge_chunk(grid, xy, block, todo[lo:hi], start[lo:hi], count[lo:hi], out)
+        lo = hi
     return out
+
+
+def _edge_chunk(grid: _Grid, xy, block, todo, start, count, out) -> None:
+    import numpy as np
+
+    n = len(todo)
+    pt = np.repeat(np.arange(n), count)
+    edge = np.repeat(start - np.cumsum(count) + count, count) + np.arange(len(pt))
+    ax, ay, bx, by = (grid.edge_xy[edge, i] for i in range(4))
+    cx, cy = grid.ref_xy[block[todo], 0][pt], grid.ref_xy[block[todo], 1][pt]
+    qx, qy = xy[todo, 0][pt], xy[todo, 1][pt]
+    # boxes apart: no crossing, for certain (exact comparisons); only the others are tested
+    near = ((np.maximum(np.minimum(ax, bx), np.minimum(cx, qx)) <= np.minimum(np.maximum(ax, bx), np.maximum(cx, qx)))
+            & (np.maximum(np.minimum(ay, by), np.minimum(cy, qy))
+               <= np.minimum(np.maximum(ay, by), np.maximum(cy, qy))))
+    pt, edge = pt[near], edge[near]
+    ax, ay, bx, by, cx, cy, qx, qy = (v[near] for v in (ax, ay, bx, by, cx, cy, qx, qy))
+    d1, s1 = _orient(ax, ay, bx, by, cx, cy)
+    d2, s2 = _orient(ax, ay, bx, by, qx, qy)
+    d3, s3 = _orient(cx, cy, qx, qy, ax, ay)
+    d4, s4 = _orient(cx, cy, qx, qy, bx, by)
+    sure = s1 & s2 & s3 & s4
+    cross = sure & ((d1 > 0) != (d2 > 0)) & ((d3 > 0) != (d4 > 0))
+    unsure = np.zeros(n, dtype=bool)
+    unsure[pt[~sure]] = True
+    # polygons holding each point: the reference's, and each crossed an odd number of times, toggled
+    ref = grid.ref_label[block[todo]]
+    npoly = int(max(grid.edge_poly.max(initial=-1), ref.max(initial=-1))) + 1
+    keys = np.concatenate([pt[cross] * npoly + grid.edge_poly[edge[cross]],
+                           np.flatnonzero(ref >= 0) * npoly + ref[ref >= 0]])
+    keys, times = np.unique(keys, return_counts=True)
+    ipt, ipoly = np.divmod(keys[times % 2 == 1], npoly)
+    first = np.ones(len(ipt), dtype=bool)
+    first[1:] = ipt[1:] != ipt[:-1]
+    result = np.full(n, -1, dtype=np.intp)
+    result[ipt[first]] = ipoly[first]
+    result[np.bincount(ipt, minlength=n) > 1] = _EXACT  # in two polygons (overlapping ones): the exact test
+    result[unsure] = _EXACT
+    out[todo] = result
 
 
 def _grid_ident(townships: gpd.GeoDataFrame, key: str) -> str:
@@ -546,7 +659,7 @@ def _grid_ident(townships: gpd.GeoDataFrame, key: str) -> str:
     if memo in _IDENTS:
         return _IDENTS[memo][0]
     digest = hashlib.sha256()
-    digest.update(f"{key}|{townships.crs}|v2|{_GRID_CELLS}|{_GRID_SPLIT}".encode())
+    digest.update(f"{key}|{townships.crs}|v3|{_GRID_CELLS}|{_GRID_SPLIT}".encode())
     digest.update(b"".join(shapely.to_wkb(polys)))
     ident = digest.hexdigest()[:24]
     if len(_IDENTS) >= 8:
@@ -570,7 +683,7 @@ def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = 0) -> _Grid
     try:
         with np.load(path) as data:
             grid = _Grid(float(data["x0"]), float(data["y1"]), float(data["fine"]), int(data["split"]),
-                         data["coarse"], data["blocks"])
+                         *(data[name] for name in _Grid._fields[4:]))
     except (OSError, KeyError, ValueError):
         if n_points < _GRID_BUILD_POINTS:
             return None
@@ -695,15 +808,68 @@ def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
     coarse = (label - 1).astype(np.int32)
     coarse[count > 1] = _EXACT
     coarse[(label == 0) & near] = _EXACT  # outside every polygon but within snapping reach
-    blocks = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
+    blocks, ref_cell, ref_label = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
     split = np.flatnonzero(touched.ravel())
     coarse.flat[split] = -3 - np.arange(len(split), dtype=np.int32)
-    return _Grid(minx, maxy, fine, f, coarse, blocks)
+    cy, cx = np.divmod(split, nx)
+    ry, rx = np.divmod(ref_cell, f)
+    ref_xy = np.column_stack([minx + (cx * f + rx + 0.5) * fine, maxy - (cy * f + ry + 0.5) * fine])
+    if not shapely.is_valid(polys[idx]).all():  # parity of edge crossings is point-in-polygon for valid ones only
+        ref_label[:] = -2
+    edge_start, edge_xy, edge_poly = _block_edges(polys, idx, split, (minx, maxy, cell, (ny, nx)))
+    return _Grid(minx, maxy, fine, f, coarse, blocks, ref_xy, ref_label, edge_start, edge_xy, edge_poly)
 
 
-def _fine_blocks(polys, idx, touched, edges, frame) -> np.ndarray:
+def _block_edges(polys, idx, split, frame):
+    """The polygon edges (their own vertices) that may cross each coarse cell of ``split`` (flat indices, in
+    block order): ``edge_start`` (CSR offsets per block), ``edge_xy`` (``ax, ay, bx, by``) and ``edge_poly``.
+    Each edge is cut, for indexing only, into pieces shorter than a cell; each piece marks the cells of its
+    bounding box widened by a margin (a superset of the cells the edge crosses)."""
+    import numpy as np
+    import shapely
+
+    x0, y1, cell, (ny, nx) = frame
+    parts, part_of = shapely.get_parts(polys[idx], return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy = shapely.get_coordinates(rings)
+    ring = np.repeat(np.arange(len(rings)), shapely.get_num_coordinates(rings))
+    same = (ring[:-1] == ring[1:]) & (xy[:-1] != xy[1:]).any(axis=1)  # a segment of a ring, not of length 0
+    a, b = xy[:-1][same], xy[1:][same]
+    poly = idx[part_of[ring_of[ring[:-1][same]]]].astype(np.int32)
+    span = np.maximum(np.abs(b[:, 0] - a[:, 0]), np.abs(b[:, 1] - a[:, 1]))
+    pieces = (span // (0.5 * cell)).astype(np.int64) + 1
+    seg = np.repeat(np.arange(len(a)), pieces)
+    j = np.arange(len(seg)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    t0, t1 = j / pieces[seg], (j + 1) / pieces[seg]
+    d = b[seg] - a[seg]
+    p, q = a[seg] + d * t0[:, None], a[seg] + d * t1[:, None]
+    margin = cell * 1e-6
+    lo_x = np.floor((np.minimum(p[:, 0], q[:, 0]) - margin - x0) / cell).astype(np.int64)
+    hi_x = np.floor((np.maximum(p[:, 0], q[:, 0]) + margin - x0) / cell).astype(np.int64)
+    lo_y = np.floor((y1 - np.maximum(p[:, 1], q[:, 1]) - margin) / cell).astype(np.int64)
+    hi_y = np.floor((y1 - np.minimum(p[:, 1], q[:, 1]) + margin) / cell).astype(np.int64)
+    order = np.full(ny * nx, -1, dtype=np.int64)
+    order[split] = np.arange(len(split))
+    found_block, found_seg = [], []
+    for dx in range(3):  # a piece shorter than half a cell spans at most 3 cells along each axis (with the margin)
+        for dy in range(3):
+            cx, cy = lo_x + dx, lo_y + dy
+            ok = (cx <= hi_x) & (cy <= hi_y) & (cx >= 0) & (cx < nx) & (cy >= 0) & (cy < ny)
+            blk = order[cy[ok] * nx + cx[ok]]
+            found_block.append(blk[blk >= 0])
+            found_seg.append(seg[ok][blk >= 0])
+    key = np.unique(np.concatenate(found_block) * len(a) + np.concatenate(found_seg)) if len(a) else (
+        np.empty(0, np.int64))
+    blk, seg = np.divmod(key, max(len(a), 1))
+    edge_start = np.searchsorted(blk, np.arange(len(split) + 1)).astype(np.int64)
+    return edge_start, np.column_stack([a[seg], b[seg]]), poly[seg]
+
+
+def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fine labels of the coarse cells ``touched`` by a boundary, in their flat order:
-    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none."""
+    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none; and per block a reference
+    cell (flat position in the block) that no boundary touches and its polygon (−1 for none; −2 when the
+    block has no such cell)."""
     import numpy as np
     import shapely
 
@@ -711,6 +877,8 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> np.ndarray:
     ny, nx = touched.shape
     big = len(polys) < 2**15 - 3
     blocks = np.empty((int(touched.sum()), f, f), dtype=np.int16 if big else np.int32)
+    ref_cell = np.zeros(len(blocks), dtype=np.int32)
+    ref_label = np.full(len(blocks), -2, dtype=np.int32)
     order = np.full(touched.size, -1, dtype=np.int64)
     order[touched.ravel()] = np.arange(len(blocks))
     tree = shapely.STRtree(polys[idx])
@@ -733,6 +901,7 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> np.ndarray:
             clipped = shapely.clip_by_rect(polys[near], *shapely.bounds(box))
             keep = ~shapely.is_empty(clipped)
             fine_lab = np.full(shape, _EXACT, dtype=blocks.dtype)  # in no polygon: near a coast (snapping)
+            ref = np.full(shape, -1, dtype=np.int32)  # what a reference cell holds: a polygon, −1 none, −2 two
             if keep.any():
                 local = np.empty(len(polys), dtype=object)
                 local[near[keep]] = clipped[keep]
@@ -740,13 +909,21 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> np.ndarray:
                 label = _rasterize(local, near[keep], shape, transform)
                 count = _rasterize(local, near[keep], shape, transform, count=True)
                 fine_lab = np.where(count == 1, label - 1, _EXACT).astype(blocks.dtype)  # in two: exact
+                ref = np.where(count == 1, label - 1, np.where(count == 0, -1, -2)).astype(np.int32)
             key = (ty // t) * (nx // t + 1) + tx // t
             lo, hi = np.searchsorted(tile, [key, key + 1])
             fine_lab[gy[lo:hi] - ty * f, gx[lo:hi] - tx * f] = _EXACT
+            ref[gy[lo:hi] - ty * f, gx[lo:hi] - tx * f] = -3  # touched: no reference
             cy, cx = np.nonzero(sub)
             cells = fine_lab.reshape(h, f, w, f).transpose(0, 2, 1, 3)[cy, cx]
-            blocks[order[(cy + ty) * nx + cx + tx]] = cells
-    return blocks
+            at = order[(cy + ty) * nx + cx + tx]
+            blocks[at] = cells
+            refs = ref.reshape(h, f, w, f).transpose(0, 2, 1, 3)[cy, cx].reshape(len(cy), f * f)
+            first = np.argmax(refs >= -1, axis=1)  # the first cell no boundary touches, in one polygon or none
+            has = refs[np.arange(len(cy)), first] >= -1
+            ref_cell[at[has]] = first[has]
+            ref_label[at[has]] = refs[np.flatnonzero(has), first[has]]
+    return blocks, ref_cell, ref_label
 
 
 def _snap(pts, todo, townships, codes, which, snapped) -> None:

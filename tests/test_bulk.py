@@ -407,16 +407,11 @@ def test_blank_lines_and_line_endings_are_not_rows(tmp_path):
     assert point_rejections(pts)["row"].tolist() == [5, 5]  # its line in the file
 
 
-_LAND_COUNT = {"checked": 0, "islands": 0}
-
-
-@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
-@given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣",
-                                                               "新北市", "基隆市"]))
-def test_land_from_township_equals_land_of(townships, seed, county):
+def test_land_from_township_equals_land_of(townships):
     """Island membership taken from the located township (land_per_township) is the land mass a geometric
     query finds, on coasts and multi-island townships; only snapped points and multi-island townships are
-    left to the query."""
+    left to the query. The examples' counts are asserted in the same test, so it does not depend on the
+    order tests run in (a counter asserted by another test failed when that test ran alone)."""
     from hypothesis import event
 
     from coverage.access import land_masses, land_of
@@ -426,23 +421,28 @@ def test_land_from_township_equals_land_of(townships, seed, county):
     lands = land_masses(townships)
     town_land = land_per_township(townships, lands)
     assert (town_land == -1).sum() >= 1 and (town_land >= 0).sum() > 300  # some townships span islands
-    rng = np.random.default_rng(seed)
-    minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
-    n = 3000
-    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)), crs=4326)
-    found = locate_points(pts, townships)
-    town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
-    fast = (town >= 0) & ~found["snapped"].to_numpy()
-    fast &= town_land[np.maximum(town, 0)] >= 0
-    proj = np.asarray(pts[fast].to_crs(3826).values)
-    assert (land_of(proj, lands) == town_land[town[fast]]).all()
-    _LAND_COUNT["checked"] += int(fast.sum())
-    _LAND_COUNT["islands"] += int((town_land[np.maximum(town, 0)][town >= 0] == -1).sum())
-    event(f"points decided by township: {'some' if fast.any() else 'none'}")
+    seen = {"checked": 0, "islands": 0}
 
+    @settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    @given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣",
+                                                                   "新北市", "基隆市"]))
+    def check(seed, county):
+        rng = np.random.default_rng(seed)
+        minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
+        n = 3000
+        pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)), crs=4326)
+        found = locate_points(pts, townships)
+        town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
+        fast = (town >= 0) & ~found["snapped"].to_numpy()
+        fast &= town_land[np.maximum(town, 0)] >= 0
+        proj = np.asarray(pts[fast].to_crs(3826).values)
+        assert (land_of(proj, lands) == town_land[town[fast]]).all()
+        seen["checked"] += int(fast.sum())
+        seen["islands"] += int((town_land[np.maximum(town, 0)][town >= 0] == -1).sum())
+        event(f"points decided by township: {'some' if fast.any() else 'none'}")
 
-def test_land_from_township_reached_points():
-    assert _LAND_COUNT["checked"] > 10_000 and _LAND_COUNT["islands"] > 100
+    check()
+    assert seen["checked"] > 10_000 and seen["islands"] > 100
 
 
 def test_nearest_same_whatever_the_row_order(points, townships, seed_facilities):
@@ -497,14 +497,10 @@ def test_nearest_text_columns_are_objects_with_none(points, townships, seed_faci
     assert missing > 1000  # outside points and points without a facility reached the check
 
 
-_POINT_LANDS = {"geometric": 0, "sea": 0}
-
-
-@settings(max_examples=12, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣"]))
-def test_point_lands_equal_land_of(townships, seed, county):
+def test_point_lands_equal_land_of(townships):
     """Points of multi-island townships and snapped points are placed on land masses by a prepared test
-    (and the nearest land mass off the coast): the answer of the reference query land_of."""
+    (and the nearest land mass off the coast): the answer of the reference query land_of. The examples'
+    counts are asserted here, whatever order the tests run in."""
     from hypothesis import event
 
     from coverage import bulk
@@ -513,21 +509,26 @@ def test_point_lands_equal_land_of(townships, seed, county):
 
     lands = land_masses(townships)
     town_land = bulk.land_per_township(townships, lands)
-    rng = np.random.default_rng(seed)
-    minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
-    pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, 2000), rng.uniform(miny, maxy, 2000)), crs=4326)
-    found = locate_points(pts, townships)
-    town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
-    ok = town >= 0
-    proj = pts[ok].to_crs(3826)
-    x, y = proj.x.to_numpy(), proj.y.to_numpy()
-    snapped = found["snapped"].to_numpy()[ok]
-    got = bulk._point_lands(x, y, town[ok], snapped, lands, town_land)
-    assert (got == land_of(np.asarray(proj.values), lands)).all()
-    _POINT_LANDS["geometric"] += int((town_land[town[ok]] < 0).sum())
-    _POINT_LANDS["sea"] += int(snapped.sum())
-    event(f"snapped points: {'some' if snapped.any() else 'none'}")
+    seen = {"geometric": 0, "sea": 0}
 
+    @settings(max_examples=12, deadline=None)
+    @given(seed=st.integers(0, 2**32 - 1), county=st.sampled_from(["澎湖縣", "金門縣", "連江縣", "屏東縣", "臺東縣"]))
+    def check(seed, county):
+        rng = np.random.default_rng(seed)
+        minx, miny, maxx, maxy = townships[townships["county"] == county].total_bounds
+        pts = gpd.GeoSeries(gpd.points_from_xy(rng.uniform(minx, maxx, 2000), rng.uniform(miny, maxy, 2000)),
+                            crs=4326)
+        found = locate_points(pts, townships)
+        town = pd.Index(townships["towncode"]).get_indexer(found["towncode"].to_numpy(dtype=object))
+        ok = town >= 0
+        proj = pts[ok].to_crs(3826)
+        x, y = proj.x.to_numpy(), proj.y.to_numpy()
+        snapped = found["snapped"].to_numpy()[ok]
+        got = bulk._point_lands(x, y, town[ok], snapped, lands, town_land)
+        assert (got == land_of(np.asarray(proj.values), lands)).all()
+        seen["geometric"] += int((town_land[town[ok]] < 0).sum())
+        seen["sea"] += int(snapped.sum())
+        event(f"snapped points: {'some' if snapped.any() else 'none'}")
 
-def test_point_lands_reached_points():
-    assert _POINT_LANDS["geometric"] > 100 and _POINT_LANDS["sea"] > 10
+    check()
+    assert seen["geometric"] > 100 and seen["sea"] > 10

@@ -1,0 +1,122 @@
+"""The fast paths of nearest give the answers of the straightforward ones: county groups numbered as
+before, k-d queries skipped only where their answer is known, land masses from the township, points of
+counties without facilities left unprojected."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
+
+_NAMES = ["嘉義縣", "臺中市", "澎湖縣", "", None, np.nan, "金門縣"]
+
+
+def _reference(points, facilities, cross_sea, across_counties):
+    """nearest_by_category as it was: two 3-D k-d tree queries per category over every point."""
+    from scipy.spatial import cKDTree
+
+    from coverage import access
+
+    gap = 1e8
+    reach_p, reach_f, county_p, county_f = access._groups(points, facilities, cross_sea, across_counties)
+    pts, flat = access._xyz(points, reach_p), access._xyz(points, county_p)
+    out = []
+    for category, at in access._by_category(facilities):
+        fac = facilities.iloc[at]
+        dist, idx = cKDTree(access._xyz(fac, reach_f[at])).query(pts, k=1, distance_upper_bound=gap / 2)
+        reach = dist < gap / 2
+        d_any, _ = cKDTree(access._xyz(fac, county_f[at])).query(flat, k=1, distance_upper_bound=gap / 2)
+        d_any = np.where(d_any < gap / 2, d_any, np.inf)
+        across = np.where(d_any < np.where(reach, dist, np.inf) - 1e-6, d_any, np.nan)
+        facility = np.where(reach, at[np.minimum(idx, len(at) - 1)], -1)
+        out.append((category, np.where(reach, dist, np.nan), facility, across))
+    return out
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 400), m=st.integers(1, 30),
+       cross_sea=st.booleans(), across_counties=st.booleans(), categorical=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_nearest_by_category_equals_two_full_queries(seed, n, m, cross_sea, across_counties, categorical):
+    """Skipping the k-d query for points whose group has no facility, and the across-sea query where the
+    county's facilities are all on the point's land mass, changes no distance, facility or across-sea
+    distance; county groups get the numbers the joined factorisation gave (the points' county may be a
+    Categorical), so ties between equidistant facilities fall the same way."""
+    from coverage import access
+
+    rng = np.random.default_rng(seed)
+    county = rng.choice(np.array(_NAMES, dtype=object), n)
+    points = pd.DataFrame({"code": np.arange(n), "x": rng.uniform(0, 5000, n).round(-1),
+                           "y": rng.uniform(0, 5000, n).round(-1), "land": rng.integers(0, 3, n),
+                           "county": pd.Categorical(county) if categorical else pd.Series(county, dtype=object)})
+    facilities = pd.DataFrame({"category": rng.choice(["a", "b", "c"], m), "x": rng.uniform(0, 5000, m).round(-2),
+                               "y": rng.uniform(0, 5000, m).round(-2), "land": rng.integers(0, 3, m),
+                               "county": rng.choice(np.array(_NAMES, dtype=object), m)})
+    if categorical:  # Categorical drops NaN/None into missing: compare with the same missing values
+        points["county"] = pd.Categorical(points["county"])
+    ref = access._groups(points.assign(county=points["county"].astype(object)), facilities, cross_sea,
+                         across_counties)
+    fast = access._nearest_groups(points, facilities, cross_sea, across_counties)
+    for a, b in zip(ref, fast, strict=True):
+        assert np.array_equal(a, b)
+    got = access.nearest_by_category(points, facilities, cross_sea=cross_sea, across_counties=across_counties)
+    want = _reference(points.assign(county=points["county"].astype(object)), facilities, cross_sea, across_counties)
+    assert [c for c, _ in got] == [c for c, *_ in want]
+    for (_, near), (_, dist, facility, across) in zip(got, want, strict=True):
+        np.testing.assert_array_equal(near["distance_m"], dist)
+        np.testing.assert_array_equal(near["facility"], facility)
+        np.testing.assert_array_equal(near["across_sea_m"], across)
+        event("some point measured" if np.isfinite(dist).any() else "no point measured")
+        event("some across the sea" if np.isfinite(across).any() else "none across the sea")
+        _REACHED["measured"] += int(np.isfinite(dist).sum())
+        _REACHED["across"] += int(np.isfinite(across).sum())
+
+
+_REACHED = {"measured": 0, "across": 0}
+
+
+def test_nearest_by_category_reached_both_kinds():
+    """Runs the property test above and checks its examples measured distances and across-sea ones."""
+    _REACHED.update(measured=0, across=0)
+    test_nearest_by_category_equals_two_full_queries()
+    assert _REACHED["measured"] > 100 and _REACHED["across"] > 10
+
+
+@pytest.mark.parametrize("across_counties", [False, True])
+def test_bulk_nearest_equals_every_point_projected(townships, across_counties):
+    """bulk.nearest (land mass from the township, snapped points of one-island townships without a query,
+    points of counties without facilities unprojected) gives the distances nearest_facility gives when every
+    located point is projected and placed on its land mass by the geometric query."""
+    from coverage.access import facility_points, land_masses, land_of, nearest_facility
+    from coverage.bulk import nearest
+    from coverage.datasets import get_path
+    from coverage.facilities import read_facilities
+
+    fac = read_facilities(get_path("seed_registry"), townships=townships).facilities
+    rng = np.random.default_rng(11)
+    n = 30_000
+    x = np.r_[rng.uniform(119.9, 122.1, n // 2), rng.uniform(120.05, 120.3, n // 2)]  # Taiwan; Chiayi coast
+    y = np.r_[rng.uniform(21.8, 25.4, n // 2), rng.uniform(23.3, 23.6, n // 2)]
+    pts = gpd.GeoDataFrame({"id": np.arange(n)}, geometry=gpd.points_from_xy(x, y), crs=4326)
+    got = nearest(pts, fac, townships, across_counties=across_counties)
+    lands = land_masses(townships)
+    f = facility_points(fac, lands, townships=townships)
+    first = got[got["category"] == got["category"].iloc[0]]
+    located = first["status"].to_numpy() == "located"
+    proj = pts.geometry[located].to_crs(3826)
+    county = townships.set_index("towncode")["county"]
+    frame = pd.DataFrame({"code": pts.index[located], "x": proj.x.to_numpy(), "y": proj.y.to_numpy(),
+                          "land": land_of(np.asarray(proj.values), lands),
+                          "county": first["towncode"][located].map(county).to_numpy(dtype=object)})
+    want = nearest_facility(frame, f, across_counties=across_counties)
+    for category, part in want.groupby("category", sort=False):
+        mine = got[(got["category"] == category) & (got["status"] == "located")]
+        np.testing.assert_array_equal(mine["distance_km"].to_numpy(), part["distance_km"].to_numpy())
+        np.testing.assert_array_equal(mine["across_sea_km"].to_numpy(), part["across_sea_km"].to_numpy())
+        assert [v if pd.notna(v) else None for v in part["facility_id"]] == mine["facility_id"].tolist()
+    from coverage.geography import locate_points
+
+    assert got["distance_km"].notna().sum() > 1000 and located.sum() > n // 2
+    assert locate_points(pts, townships)["snapped"].sum() > 10  # points snapped from the sea reached the check
