@@ -70,6 +70,7 @@ from .dates import parse_date
 from .programmes import PROGRAMMES, classify, programme_key
 from .registry_checks import (
     MISMATCH_COLUMNS,
+    categorical_columns,
     check_cases,
     check_categories,
     check_dates,
@@ -427,8 +428,9 @@ def registry_from_table(
     v["values"].pop("col", None)  # the per-row object arrays of every column: not needed from here (~8 bytes a cell)
     out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
-    for c in kept:
-        out[c] = t[c].to_numpy()[v["keep"]]
+    keep = np.flatnonzero(v["keep"])
+    for c in kept:  # as read (str): taken, not turned into a Python object per row
+        out[c] = _taken(t, c, keep) if isinstance(t[c].dtype, pd.StringDtype) else t[c].to_numpy()[keep]
     facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
     malformed = v["malformed"]
     rejected = v["rej"].table(t, malformed != "", lambda p: malformed[p].tolist())
@@ -488,6 +490,9 @@ def read_facilities(
     """
     datum = check_xy_datum(xy_datum)
     t, personal_of = read_registry_tables(paths, public_columns, layer=layer)
+    # the text of the canonical columns freed column by column as each becomes a Categorical (issue 16:
+    # a million rows in 1 GB); the checks then work on their codes and distinct values
+    categorical_columns(t)
     reg = registry_from_table(t, townships, personal_of=personal_of, public_columns=public_columns,
                               xy_datum=datum)
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",
