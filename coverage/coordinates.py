@@ -38,9 +38,9 @@ def _numbers(text: Any) -> np.ndarray:
     ``text`` is an array of strings or a :class:`pandas.Categorical`; a Categorical's distinct values are
     parsed once each and mapped back by its codes (no Python string per row).
     """
-    if isinstance(text, pd.Categorical):
-        codes = text.codes
-        parsed = np.append(_numbers(np.asarray(text.categories, dtype=object)), np.nan)  # code -1: missing
+    if isinstance(text, pd.api.extensions.ExtensionArray):  # Categorical, Arrow strings: each distinct value once
+        codes, uniques = (text.codes, text.categories) if isinstance(text, pd.Categorical) else pd.factorize(text)
+        parsed = np.append(_numbers(np.asarray(uniques, dtype=object)), np.nan)  # code -1: missing
         return parsed[codes]
     text = np.asarray(text, dtype=object)
     direct = pd.to_numeric(pd.Series(text, dtype="str").where(text != ""), errors="coerce")

@@ -342,6 +342,29 @@ def _timestamps(values: np.ndarray) -> pd.Series:
     return pd.Series(np.append(converted.to_numpy(), np.datetime64("NaT", "ns"))[codes], dtype="datetime64[ns]")
 
 
+def _release_memory() -> None:
+    """Return the memory freed so far to the operating system: Arrow's pool, and glibc's heap where there is one.
+
+    Arrow (mimalloc) and numpy (glibc malloc) keep freed pages for reuse by themselves only; between the steps
+    of a large read (text → Categoricals → checks → output) each step's garbage would otherwise add to the
+    next one's peak.
+    """
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = getattr(libc, "malloc_trim", None)
+    except OSError:  # pragma: no cover - no C library to load
+        trim = None
+    if trim is not None:
+        trim(0)
+
+
 def _objects(values: Any) -> np.ndarray:
     """``values`` (a list of tuples …) as a 1-d object array, each item one element."""
     if isinstance(values, np.ndarray):
@@ -453,8 +476,11 @@ def registry_from_table(
     towns = load_townships() if townships is None else townships
     t = t.reset_index(drop=True)
     v = check_rows(t, towns, datum)
-    v["values"].pop("col", None)  # the per-row object arrays of every column: not needed from here (~8 bytes a cell)
+    v["values"].pop("col", None)  # the columns the checks read: not needed from here
+    _release_memory()  # the checks' temporaries, before the output is built
     out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
+    del v["values"]  # the checks' per-row arrays: freed before the points are made
+    _release_memory()
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
     keep = np.flatnonzero(v["keep"])
     for c in kept:  # as read (str): taken, not turned into a Python object per row
@@ -521,9 +547,7 @@ def read_facilities(
     # the text of the canonical columns freed column by column as each becomes a Categorical (issue 16:
     # a million rows in 1 GB); the checks then work on their codes and distinct values
     categorical_columns(t)
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()  # give the freed text back to the system, for the checks' arrays
+    _release_memory()  # the freed text, back to the system before the checks allocate theirs
     reg = registry_from_table(t, townships, personal_of=personal_of, public_columns=public_columns,
                               xy_datum=datum)
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",

@@ -67,24 +67,38 @@ def _objects(values: Any) -> np.ndarray:
     return np.fromiter(items, dtype=object, count=len(items))
 
 
-def _categorical(column: Any) -> pd.Categorical:
-    """A column (Series, Arrow string array, object array or Categorical) as a :class:`pandas.Categorical`.
+def _categorical(column: Any) -> Any:
+    """A column (Series, Arrow string array, object array or Categorical) as a :class:`pandas.Categorical`,
+    unless most of its values are distinct (names, coordinates): then its array as it is.
 
     A Categorical is returned as it is (no copy). Otherwise the categories are the distinct values in order
-    of first appearance, kept in the column's own dtype (Arrow strings stay Arrow strings: no Python string
-    per value), and the codes take 1, 2 or 4 bytes a row.
+    of first appearance, kept in the column's own dtype (Arrow strings stay Arrow strings), and the codes
+    take 1, 2 or 4 bytes a row. A column of mostly distinct values gains nothing from codes, and its
+    categories would be hashed as one Python string each: it stays as read.
     """
     if isinstance(column, pd.Series):
         column = column.array
+    if isinstance(column, pd.arrays.NumpyExtensionArray):  # an object column: its numpy array (not a copy)
+        column = column.to_numpy()
     if isinstance(column, pd.Categorical):
         return column
     codes, uniques = pd.factorize(column)
+    if len(codes) > _MOSTLY_DISTINCT_MIN and 2 * len(uniques) > len(codes):
+        return column
     return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(uniques)))
 
 
+_MOSTLY_DISTINCT_MIN = 1000  # a shorter column is always made a Categorical
+
+
 def _keys(column: Any) -> np.ndarray:
-    """Values to compare rows by: a Categorical's integer codes (equal codes, equal values), else the values."""
-    return column.codes if isinstance(column, pd.Categorical) else np.asarray(column)
+    """Values to compare rows by: a Categorical's integer codes (equal codes, equal values), an Arrow column's
+    codes (no Python string per row), else the values."""
+    if isinstance(column, pd.Categorical):
+        return column.codes
+    if isinstance(column, pd.api.extensions.ExtensionArray):
+        return pd.factorize(column, use_na_sentinel=False)[0]
+    return np.asarray(column)
 
 
 def _codes(*columns: np.ndarray) -> np.ndarray:
@@ -231,13 +245,14 @@ _SHIFTED = ("its values are not shown: they may have shifted between columns, in
             "fix the row in the file")
 #: Internal columns of a stacked table (not the files' own columns).
 
-def registry_columns(t: pd.DataFrame) -> dict[str, pd.Categorical]:
+def registry_columns(t: pd.DataFrame) -> dict[str, Any]:
     """The canonical and internal columns of a stacked table as :class:`pandas.Categorical` (``""`` if absent).
 
     A registry of a million rows repeats its categories, townships, dates and blanks: the checks
     work on each column's distinct values (its categories) and map the results back by the integer
     codes, 1–4 bytes a row, never a Python object per row. A column of ``t`` that is a Categorical
-    already (:func:`categorical_columns`) is shared, not copied.
+    already (:func:`categorical_columns`) is shared, not copied; a long column of mostly distinct
+    values (names, coordinates) is shared as it is (an Arrow string array as read).
 
     Parameters
     ----------
@@ -247,7 +262,7 @@ def registry_columns(t: pd.DataFrame) -> dict[str, pd.Categorical]:
 
     Returns
     -------
-    dict of str to Categorical
+    dict of str to Categorical or array
         Column name → its values, aligned to ``t``.
     """
     blank = pd.Categorical.from_codes(np.zeros(len(t), dtype=np.int8), dtype=pd.CategoricalDtype([""]))
@@ -259,7 +274,8 @@ def categorical_columns(t: pd.DataFrame, columns: Iterable[str] | None = None) -
     """Turn the text columns of ``t`` into Categoricals, in place, one column at a time.
 
     The file label, the canonical and the internal columns of a stacked registry table are
-    mostly repeated values; as Categoricals they cost 1–4 bytes a row plus their distinct values,
+    mostly repeated values (a column of mostly distinct values is left as it is); as Categoricals
+    they cost 1–4 bytes a row plus their distinct values,
     and each column's text is freed as soon as it is converted (when nothing else holds it).
     :func:`registry_columns` then shares them. Values are unchanged (``t[c].astype("str")`` gives
     them back).
@@ -280,7 +296,9 @@ def categorical_columns(t: pd.DataFrame, columns: Iterable[str] | None = None) -
     names = ["file", *COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM] if columns is None else columns
     for c in names:
         if c in t.columns and not isinstance(t[c].dtype, pd.CategoricalDtype):
-            t[c] = _categorical(t[c])
+            converted = _categorical(t[c])
+            if isinstance(converted, pd.Categorical):
+                t[c] = converted
     return t
 
 
@@ -345,12 +363,11 @@ def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
         The programme of every row.
     """
     column = _categorical(col["category"])
-    codes = column.codes
-    if (codes < 0).any():  # a missing value (not read from a file): classify row by row
-        category, problem = classify(column)
-    else:  # once per distinct name
+    if isinstance(column, pd.Categorical) and (column.codes >= 0).all():  # once per distinct name
         kinds, problems = classify(column.categories)
-        category, problem = kinds[codes], problems[codes]
+        category, problem = kinds[column.codes], problems[column.codes]
+    else:  # mostly distinct names, or a missing value (not read from a file): row by row (classify caches)
+        category, problem = classify(column)
     rej.add(pd.notna(problem), "category", column, problem)
     return category
 
@@ -464,7 +481,7 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
     prec_in = _precision_given(given)
     rej.add(prec_in == "?", "precision", given,
             lambda p: [f"precision '{given[i]}' is not point, office, village or township" for i in p])
-    precision = np.where(has, "point", "township").astype(object)
+    precision = np.array(["township", "point"], dtype=object)[np.asarray(has, dtype=np.intp)]  # 2 str objects
     precision[prec_in == "township"] = "township"
     precision[has & (prec_in == "office")] = "office"
     precision[has & (prec_in == "village")] = "village"
