@@ -482,9 +482,8 @@ def registry_from_table(
     del v["values"]  # the checks' per-row arrays: freed before the points are made
     _release_memory()
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
-    keep = np.flatnonzero(v["keep"])
-    for c in kept:  # as read (str): taken, not turned into a Python object per row
-        out[c] = _taken(t, c, keep) if isinstance(t[c].dtype, pd.StringDtype) else t[c].to_numpy()[keep]
+    for c in kept:
+        out[c] = t[c].to_numpy()[v["keep"]]
     facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
     malformed = v["malformed"]
     rejected = v["rej"].table(t, malformed != "", lambda p: malformed[p].tolist())
