@@ -1429,7 +1429,7 @@ def test_fast_path_property_reached_its_cases() -> None:
 _forms_seen: Counter = Counter()
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=_quote_free_registry(), form=st.sampled_from(["categorical", "object", "arrow"]),
        distinct_min=st.sampled_from([0, 1000]))
 def test_checks_give_the_same_registry_for_any_column_form(tmp_path: Path, townships, text: str, form: str,
