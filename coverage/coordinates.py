@@ -11,6 +11,7 @@ township, is rejected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,8 +32,17 @@ _MX, _MY = (-100_000.0, 700_000.0), (2_300_000.0, 3_000_000.0)
 _LOCATE_CHUNK = 250_000  # points located at a time (at least the count for which locate_points builds its grid)
 
 
-def _numbers(text: np.ndarray) -> np.ndarray:
-    """Numbers of coordinate cells (NaN where blank or not a number), ``°``, ``度`` and spaces ignored."""
+def _numbers(text: Any) -> np.ndarray:
+    """Numbers of coordinate cells (NaN where blank or not a number), ``°``, ``度`` and spaces ignored.
+
+    ``text`` is an array of strings or a :class:`pandas.Categorical`; a Categorical's distinct values are
+    parsed once each and mapped back by its codes (no Python string per row).
+    """
+    if isinstance(text, pd.api.extensions.ExtensionArray):  # Categorical, Arrow strings: each distinct value once
+        codes, uniques = (text.codes, text.categories) if isinstance(text, pd.Categorical) else pd.factorize(text)
+        parsed = np.append(_numbers(np.asarray(uniques, dtype=object)), np.nan)  # code -1: missing
+        return parsed[codes]
+    text = np.asarray(text, dtype=object)
     direct = pd.to_numeric(pd.Series(text, dtype="str").where(text != ""), errors="coerce")
     plain = direct.to_numpy(dtype=float, copy=True)
     retry = np.flatnonzero(np.isnan(plain) & (text != ""))  # only these can hold ° 度 or inner spaces
@@ -40,6 +50,14 @@ def _numbers(text: np.ndarray) -> np.ndarray:
         cleaned = pd.Series(text[retry], dtype="str").str.replace(r"[°度\s]", "", regex=True)
         plain[retry] = pd.to_numeric(cleaned.where(cleaned != ""), errors="coerce").to_numpy(dtype=float)
     return plain
+
+
+def _chosen(first: Any, second: Any, use_first: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """The cells of ``first`` where ``use_first``, else of ``second``, taken only at the positions asked for."""
+    def at(p: np.ndarray) -> np.ndarray:
+        return np.where(use_first[p], np.asarray(first.take(p), dtype=object), np.asarray(second.take(p), dtype=object))
+
+    return at
 
 
 def _inside(v: np.ndarray, bounds: tuple[float, float]) -> np.ndarray:
@@ -91,17 +109,22 @@ def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -
 
     n = len(col["lon"])
     lon_s, lat_s, x_s, y_s = (col[c] for c in ("lon", "lat", "x", "y"))
-    use_ll = (lon_s != "") | (lat_s != "")
-    has = use_ll | (x_s != "") | (y_s != "")
-    a_s, b_s = np.where(use_ll, lon_s, x_s), np.where(use_ll, lat_s, y_s)
-    fa, fb = np.where(use_ll, "lon", "x"), np.where(use_ll, "lat", "y")
-    a, b = _numbers(a_s), _numbers(b_s)
-    for f, g, s, other, num in ((fa, fb, a_s, b_s, a), (fb, fa, b_s, a_s, b)):
-        rej.add(has & (s == "") & (other != ""), f, "",
-                lambda p, f=f, g=g, o=other: [f"{f[i]} is blank but {g[i]} is '{o[i]}'; give both or neither"
-                                              for i in p])
-        rej.add(has & (s != "") & ~np.isfinite(num), f, s,
-                lambda p, s=s, f=f: [f"{f[i]} '{s[i]}' is not a finite number" for i in p])
+    given = {c: np.asarray(col[c] != "", dtype=bool) for c in ("lon", "lat", "x", "y")}
+    use_ll = given["lon"] | given["lat"]
+    has = use_ll | given["x"] | given["y"]
+    # the cells used, lon/lat where either is given, else x/y: as numbers, and as text only where shown
+    a_s, b_s = _chosen(lon_s, x_s, use_ll), _chosen(lat_s, y_s, use_ll)
+    a_given, b_given = np.where(use_ll, given["lon"], given["x"]), np.where(use_ll, given["lat"], given["y"])
+    fa = np.array(["x", "lon"], dtype=object)[use_ll.astype(np.intp)]
+    fb = np.array(["y", "lat"], dtype=object)[use_ll.astype(np.intp)]
+    a, b = np.where(use_ll, _numbers(lon_s), _numbers(x_s)), np.where(use_ll, _numbers(lat_s), _numbers(y_s))
+    for f, g, s, other, s_given, other_given, num in ((fa, fb, a_s, b_s, a_given, b_given, a),
+                                                      (fb, fa, b_s, a_s, b_given, a_given, b)):
+        rej.add(has & ~s_given & other_given, f, "",
+                lambda p, f=f, g=g, o=other: [f"{f[i]} is blank but {g[i]} is '{v}'; give both or neither"
+                                              for i, v in zip(p, o(p), strict=True)])
+        rej.add(has & s_given & ~np.isfinite(num), f, s,
+                lambda p, s=s, f=f: [f"{f[i]} '{v}' is not a finite number" for i, v in zip(p, s(p), strict=True)])
     ok = has & np.isfinite(a) & np.isfinite(b)
     deg = ok & _inside(a, _LON) & _inside(b, _LAT)
     deg_sw = ok & ~deg & _inside(b, _LON) & _inside(a, _LAT)
@@ -124,8 +147,9 @@ def _read_coordinates(col: dict[str, np.ndarray], rej: Rejections, datum: str) -
     prim = (deg | deg_sw | proj) & _inside(lon, _LON) & _inside(lat, _LAT)
     alt = proj & _inside(alt_lon, _LON) & _inside(alt_lat, _LAT)
     rej.add(ok & ~prim & ~alt, fa, a_s, lambda p: [
-        f"({fa[i]}, {fb[i]}) = ({a_s[i]}, {b_s[i]}) lies outside Taiwan; expected WGS84 lon "
-        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or {datum} TM2 metres" for i in p])
+        f"({fa[i]}, {fb[i]}) = ({va}, {vb}) lies outside Taiwan; expected WGS84 lon "
+        f"{_LON[0]:g}–{_LON[1]:g} and lat {_LAT[0]:g}–{_LAT[1]:g}, or {datum} TM2 metres"
+        for i, va, vb in zip(p, a_s(p), b_s(p), strict=True)])
     return {"has": has, "use_ll": use_ll, "fa": fa, "a_s": a_s, "deg": deg, "deg_sw": deg_sw, "met_sw": met_sw,
             "proj": proj, "prim": prim, "alt": alt, "lon": lon, "lat": lat, "alt_lon": alt_lon, "alt_lat": alt_lat}
 

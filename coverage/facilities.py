@@ -70,6 +70,7 @@ from .dates import parse_date
 from .programmes import PROGRAMMES, classify, programme_key
 from .registry_checks import (
     MISMATCH_COLUMNS,
+    categorical_columns,
     check_cases,
     check_categories,
     check_dates,
@@ -283,37 +284,85 @@ def facility_frame(t: pd.DataFrame, keep: np.ndarray, values: dict[str, Any], to
     DataFrame
         One row per accepted facility, columns :data:`FACILITY_COLUMNS`.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     k = np.flatnonzero(keep)
     kc = values["code"][k]
     codes, distinct = pd.factorize(kc)  # every accepted row has a towncode
     by_code = towns.set_index("towncode")
     files, rows = _taken(t, "file", k), t["row"].to_numpy()[k].astype("int64")
     dates = values["dates"]
+    ids = pc.binary_join_element_wise(pa.array(pd.array(files, dtype="str")).cast(pa.large_string()),
+                                      pc.cast(pa.array(rows), pa.large_string()), pa.scalar(":", pa.large_string()))
     out = pd.DataFrame({
-        "facility_id": pd.Series(files, dtype="str").str.cat(pd.Series(rows).astype("str"), sep=":"),
-        "file": files,
+        "facility_id": pd.array(ids, dtype="str"),
+        "file": _text(files),
         "row": rows,
-        "category": values["category"][k],
+        "category": _text(values["category"][k]),
         "name": _taken(t, "name", k),
-        "county": by_code["county"].reindex(distinct).to_numpy()[codes],
-        "township": by_code["township"].reindex(distinct).to_numpy()[codes],
-        "towncode": kc,
+        "county": _text(by_code["county"].reindex(distinct).to_numpy(), codes),
+        "township": _text(by_code["township"].reindex(distinct).to_numpy(), codes),
+        "towncode": _text(np.asarray(distinct, dtype=object), codes),
         "address": _taken(t, "address", k),
         "lon": values["lon"][k],
         "lat": values["lat"][k],
-        "precision": values["precision"][k],
+        "precision": _text(values["precision"][k]),
         "status": _taken(t, "status", k),
-        "opened": pd.to_datetime(pd.Series(dates["opened"][k], dtype=object)).astype("datetime64[ns]"),
-        "closed": pd.to_datetime(pd.Series(dates["closed"][k], dtype=object)).astype("datetime64[ns]"),
+        "opened": _timestamps(dates["opened"][k]),
+        "closed": _timestamps(dates["closed"][k]),
         "serves": pd.Series(_objects(values["serves"])[k], dtype=object),
         "source": _taken(t, "source", k),
         "cases": values["cases"][k],
         "snapped": values["snapped"][k],
-        "note": _note_texts(notes, k),
+        "note": _text(_note_texts(notes, k)),
     })
     text_cols = [c for c in FACILITY_COLUMNS if c not in ("row", "lon", "lat", "opened", "closed",
                                                            "serves", "cases", "snapped")]
     return out.astype(dict.fromkeys(text_cols, "str"))
+
+
+def _text(values: Any, codes: np.ndarray | None = None) -> Any:
+    """``values`` (or ``values[codes]``) as an Arrow string array, built from the distinct values by index:
+    no Python string per row on the way (a Categorical's categories are taken by its codes)."""
+    if isinstance(values, pd.Categorical):
+        values, codes = values.categories.array, values.codes
+    elif codes is None:
+        codes, values = pd.factorize(np.asarray(values, dtype=object))
+    text = values if isinstance(getattr(values, "dtype", None), pd.StringDtype) else \
+        pd.array(np.asarray(values, dtype=object), dtype="str")
+    return text.take(codes, allow_fill=True)
+
+
+def _timestamps(values: np.ndarray) -> pd.Series:
+    """Timestamps or None per row as a ``datetime64[ns]`` column, converted once per distinct date."""
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    converted = pd.to_datetime(pd.Series(np.asarray(distinct, dtype=object), dtype=object)).astype("datetime64[ns]")
+    # code -1 (None) takes the NaT appended last
+    return pd.Series(np.append(converted.to_numpy(), np.datetime64("NaT", "ns"))[codes], dtype="datetime64[ns]")
+
+
+def _release_memory() -> None:
+    """Return the memory freed so far to the operating system: Arrow's pool, and glibc's heap where there is one.
+
+    Arrow (mimalloc) and numpy (glibc malloc) keep freed pages for reuse by themselves only; between the steps
+    of a large read (text → Categoricals → checks → output) each step's garbage would otherwise add to the
+    next one's peak.
+    """
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = getattr(libc, "malloc_trim", None)
+    except OSError:  # pragma: no cover - no C library to load
+        trim = None
+    if trim is not None:
+        trim(0)
 
 
 def _objects(values: Any) -> np.ndarray:
@@ -339,9 +388,12 @@ def _taken(t: pd.DataFrame, column: str, rows: np.ndarray) -> Any:
     """The values of ``column`` of ``t`` at the positions ``rows`` (``""`` when ``t`` has no such column)."""
     if column not in t.columns:
         return np.full(len(rows), "", dtype=object)
+    values = t[column].array
+    if isinstance(values, pd.Categorical):  # its distinct values taken by code: no Python string per row
+        return _text(values if len(rows) == len(t) else values.take(rows))
     if len(rows) == len(t):  # every row (rows are increasing): share the column, do not copy it
-        return t[column].array
-    return t[column].array.take(rows)
+        return values
+    return values.take(rows)
 
 
 def split_extra_columns(
@@ -424,8 +476,11 @@ def registry_from_table(
     towns = load_townships() if townships is None else townships
     t = t.reset_index(drop=True)
     v = check_rows(t, towns, datum)
-    v["values"].pop("col", None)  # the per-row object arrays of every column: not needed from here (~8 bytes a cell)
+    v["values"].pop("col", None)  # the columns the checks read: not needed from here
+    _release_memory()  # the checks' temporaries, before the output is built
     out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
+    del v["values"]  # the checks' per-row arrays: freed before the points are made
+    _release_memory()
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
     for c in kept:
         out[c] = t[c].to_numpy()[v["keep"]]
@@ -488,6 +543,10 @@ def read_facilities(
     """
     datum = check_xy_datum(xy_datum)
     t, personal_of = read_registry_tables(paths, public_columns, layer=layer)
+    # the text of the canonical columns freed column by column as each becomes a Categorical (issue 16:
+    # a million rows in 1 GB); the checks then work on their codes and distinct values
+    categorical_columns(t)
+    _release_memory()  # the freed text, back to the system before the checks allocate theirs
     reg = registry_from_table(t, townships, personal_of=personal_of, public_columns=public_columns,
                               xy_datum=datum)
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",

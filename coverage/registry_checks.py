@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MISMATCH_COLUMNS",
+    "categorical_columns",
     "check_cases",
     "check_categories",
     "check_dates",
@@ -66,14 +67,38 @@ def _objects(values: Any) -> np.ndarray:
     return np.fromiter(items, dtype=object, count=len(items))
 
 
-def _shared_objects(column: pd.Series) -> np.ndarray:
-    """A string column as an object array in which equal values are one Python object.
+def _categorical(column: Any) -> Any:
+    """A column (Series, Arrow string array, object array or Categorical) as a :class:`pandas.Categorical`,
+    unless most of its values are distinct (names, coordinates): then its array as it is.
 
-    A registry of a million rows repeats its categories, townships, dates and blanks; sharing
-    them keeps the arrays the validation works on at 8 bytes a cell instead of ~60.
+    A Categorical is returned as it is (no copy). Otherwise the categories are the distinct values in order
+    of first appearance, kept in the column's own dtype (Arrow strings stay Arrow strings), and the codes
+    take 1, 2 or 4 bytes a row. A column of mostly distinct values gains nothing from codes, and its
+    categories would be hashed as one Python string each: it stays as read.
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=False)
-    return np.asarray(uniques, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+    if isinstance(column, pd.Series):
+        column = column.array
+    if isinstance(column, pd.arrays.NumpyExtensionArray):  # an object column: its numpy array (not a copy)
+        column = column.to_numpy()
+    if isinstance(column, pd.Categorical):
+        return column
+    codes, uniques = pd.factorize(column)
+    if len(codes) > _MOSTLY_DISTINCT_MIN and 2 * len(uniques) > len(codes):
+        return column
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(uniques)))
+
+
+_MOSTLY_DISTINCT_MIN = 1000  # a shorter column is always made a Categorical
+
+
+def _keys(column: Any) -> np.ndarray:
+    """Values to compare rows by: a Categorical's integer codes (equal codes, equal values), an Arrow column's
+    codes (no Python string per row), else the values."""
+    if isinstance(column, pd.Categorical):
+        return column.codes
+    if isinstance(column, pd.api.extensions.ExtensionArray):
+        return pd.factorize(column, use_na_sentinel=False)[0]
+    return np.asarray(column)
 
 
 def _codes(*columns: np.ndarray) -> np.ndarray:
@@ -85,7 +110,7 @@ def _codes(*columns: np.ndarray) -> np.ndarray:
         if not repeated.any():
             break
         c = np.zeros(len(codes), dtype=np.int64)
-        c[repeated] = pd.factorize(column[repeated], use_na_sentinel=False)[0]
+        c[repeated] = pd.factorize(_keys(column)[repeated], use_na_sentinel=False)[0]
         codes = pd.factorize(codes * (c.max() + 1) + c)[0]
     return codes
 
@@ -220,11 +245,14 @@ _SHIFTED = ("its values are not shown: they may have shifted between columns, in
             "fix the row in the file")
 #: Internal columns of a stacked table (not the files' own columns).
 
-def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The canonical and internal columns of a stacked table as object arrays (``""`` if absent).
+def registry_columns(t: pd.DataFrame) -> dict[str, Any]:
+    """The canonical and internal columns of a stacked table as :class:`pandas.Categorical` (``""`` if absent).
 
-    Equal values are one Python object (a registry of a million rows repeats its categories,
-    townships and blanks), so the arrays cost 8 bytes a cell.
+    A registry of a million rows repeats its categories, townships, dates and blanks: the checks
+    work on each column's distinct values (its categories) and map the results back by the integer
+    codes, 1–4 bytes a row, never a Python object per row. A column of ``t`` that is a Categorical
+    already (:func:`categorical_columns`) is shared, not copied; a long column of mostly distinct
+    values (names, coordinates) is shared as it is (an Arrow string array as read).
 
     Parameters
     ----------
@@ -234,11 +262,44 @@ def registry_columns(t: pd.DataFrame) -> dict[str, np.ndarray]:
 
     Returns
     -------
-    dict of str to array
-        Column name → object array aligned to ``t``.
+    dict of str to Categorical or array
+        Column name → its values, aligned to ``t``.
     """
-    return {c: _shared_objects(t[c]) if c in t.columns else np.full(len(t), "", dtype=object)
+    blank = pd.Categorical.from_codes(np.zeros(len(t), dtype=np.int8), dtype=pd.CategoricalDtype([""]))
+    return {c: _categorical(t[c]) if c in t.columns else blank
             for c in (*COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM)}
+
+
+def categorical_columns(t: pd.DataFrame, columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """Turn the text columns of ``t`` into Categoricals, in place, one column at a time.
+
+    The file label, the canonical and the internal columns of a stacked registry table are
+    mostly repeated values (a column of mostly distinct values is left as it is); as Categoricals
+    they cost 1–4 bytes a row plus their distinct values,
+    and each column's text is freed as soon as it is converted (when nothing else holds it).
+    :func:`registry_columns` then shares them. Values are unchanged (``t[c].astype("str")`` gives
+    them back).
+
+    Parameters
+    ----------
+    t : DataFrame
+        A stacked registry table (:func:`coverage.facilities.read_registry_tables`).
+    columns : iterable of str, optional
+        The columns to convert; default ``file``, the canonical :data:`coverage.columns.COLUMNS` and the
+        internal columns that ``t`` has.
+
+    Returns
+    -------
+    DataFrame
+        ``t`` itself.
+    """
+    names = ["file", *COLUMNS, EXTRA_CELLS, CELL_COUNT, ROW_PROBLEM, GEOMETRY_PROBLEM] if columns is None else columns
+    for c in names:
+        if c in t.columns and not isinstance(t[c].dtype, pd.CategoricalDtype):
+            converted = _categorical(t[c])
+            if isinstance(converted, pd.Categorical):
+                t[c] = converted
+    return t
 
 
 def reject_malformed_rows(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
@@ -301,8 +362,13 @@ def check_categories(col: dict[str, np.ndarray], rej: Rejections) -> np.ndarray:
     array
         The programme of every row.
     """
-    category, problem = classify(col["category"])
-    rej.add(pd.notna(problem), "category", col["category"], problem)
+    column = _categorical(col["category"])
+    if isinstance(column, pd.Categorical) and (column.codes >= 0).all():  # once per distinct name
+        kinds, problems = classify(column.categories)
+        category, problem = kinds[column.codes], problems[column.codes]
+    else:  # mostly distinct names, or a missing value (not read from a file): row by row (classify caches)
+        category, problem = classify(column)
+    rej.add(pd.notna(problem), "category", column, problem)
     return category
 
 
@@ -415,7 +481,7 @@ def check_precision(col: dict[str, np.ndarray], has: np.ndarray, rej: Rejections
     prec_in = _precision_given(given)
     rej.add(prec_in == "?", "precision", given,
             lambda p: [f"precision '{given[i]}' is not point, office, village or township" for i in p])
-    precision = np.where(has, "point", "township").astype(object)
+    precision = np.array(["township", "point"], dtype=object)[np.asarray(has, dtype=np.intp)]  # 2 str objects
     precision[prec_in == "township"] = "township"
     precision[has & (prec_in == "office")] = "office"
     precision[has & (prec_in == "village")] = "village"
@@ -576,7 +642,7 @@ def check_serves(col: dict[str, np.ndarray], code: np.ndarray, towns: gpd.GeoDat
     """
     county_of = dict(zip(towns["towncode"], towns["county"], strict=True))
     located = _looked_up(county_of, code)  # the row's county: its township's, else the one it declares
-    declared = col["county"].copy()
+    declared = np.asarray(col["county"], dtype=object).copy()  # one str per county, shared
     declared[declared == ""] = None
     ctx = np.where(pd.notna(located) & (located != ""), located, declared)
     codes, pairs = _distinct(col["serves"], ctx)
@@ -639,8 +705,9 @@ def reject_duplicates(t: pd.DataFrame, keys: dict[str, np.ndarray], rej: Rejecti
     n = len(t)
     good = np.flatnonzero(~rej.bad)
     # one integer per distinct combination of keys (blanks and NaN equal to each other), then the first row of each
-    numbers_first = sorted(keys.values(), key=lambda v: np.asarray(v).dtype == object)  # cheap to compare first
-    codes = _codes(*(np.asarray(v)[good] for v in numbers_first))
+    # a Categorical compares by its codes (equal codes, equal values): no Python string per row
+    numbers_first = sorted((_keys(v) for v in keys.values()), key=lambda v: v.dtype == object)  # cheap first
+    codes = _codes(*(v[good] for v in numbers_first))
     new = np.ones(len(codes), dtype=bool)  # codes count from 0 in order of first appearance
     new[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
     first = good[np.flatnonzero(new)[codes]]

@@ -77,7 +77,10 @@ class Rejections:
         def pick(v: Any) -> Any:
             if callable(v):
                 return v(pos)
-            return np.asarray(v, dtype=object)[pos] if np.ndim(v) else v
+            if not np.ndim(v):
+                return v
+            # the rejected positions only: a Categorical or an Arrow column is not turned whole into objects
+            return np.asarray(v.take(pos) if hasattr(v, "take") else np.asarray(v, dtype=object)[pos], dtype=object)
 
         self.parts.append(pd.DataFrame(
             {"_pos": pos, "field": pick(field), "value": pick(value), "reason": pick(reason)}

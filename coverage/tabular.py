@@ -157,7 +157,7 @@ def max_file_bytes() -> int:
 def max_rows() -> int:
     """Most rows read from one registry file (``SAFETYNET_MAX_ROWS``, default 2,000,000).
 
-    Validating a registry takes about 1.3 KB of memory a row (1.4 GB peak for a million rows,
+    Validating a registry takes about 1 KB of memory a row (1.17 GB peak for a million rows,
     ``benchmarks/registry_read.py``); real registries have hundreds to thousands of rows.
 
     Returns

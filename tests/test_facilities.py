@@ -1422,3 +1422,62 @@ def test_fast_path_property_reached_its_cases() -> None:
         pytest.skip("run with test_fast_path_gives_the_rows_of_the_general_path")
     assert min(_fast_seen[k] for k in ("accepted", "rejected", "malformed", "duplicate", "plain chunk")) >= 3, \
         _fast_seen
+
+
+# ------------------------------------------------------------------ Categorical columns = text columns (issue 16)
+
+_forms_seen: Counter = Counter()
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_quote_free_registry(), form=st.sampled_from(["categorical", "object", "arrow"]),
+       distinct_min=st.sampled_from([0, 1000]))
+def test_checks_give_the_same_registry_for_any_column_form(tmp_path: Path, townships, text: str, form: str,
+                                                           distinct_min: int) -> None:
+    """The checks read the table's columns as Categoricals (codes and distinct values, issue 16: a million rows in
+    1 GB), as Arrow strings (long columns of mostly distinct values) or as object arrays (a table built by hand):
+    the facilities, rejections (file/row/field/value/reason) and mismatches are the same as from the text
+    columns as read, and read_facilities (which makes the columns Categoricals) gives them too."""
+    from coverage import registry_checks
+    from coverage.registry_checks import categorical_columns
+
+    path = tmp_path / "清冊.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        t, personal = read_registry_tables(path)
+    except UnreadableFileError:
+        event("refused")
+        _forms_seen["refused"] += 1
+        return
+    reference = registry_from_table(t.copy(), townships, personal_of=personal)
+    other = t.copy()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry_checks, "_MOSTLY_DISTINCT_MIN", distinct_min)
+        if form == "categorical":
+            categorical_columns(other)
+            kinds = {type(other[c].array).__name__ for c in ("category", "name", "lon")}
+            event(f"column kinds {sorted(kinds)}")
+            _forms_seen["kept as read"] += "Categorical" not in {type(other[c].array).__name__ for c in other}
+        elif form == "object":
+            other = other.astype({c: object for c in other.columns if c != "row"})
+        got = registry_from_table(other, townships, personal_of=personal)
+        whole = read_facilities(path, townships=townships)
+    for reg in (got, whole):
+        pd.testing.assert_frame_equal(reg.facilities.drop(columns="geometry"),
+                                      reference.facilities.drop(columns="geometry"))
+        assert reg.facilities.geometry.geom_equals(reference.facilities.geometry).all()
+        pd.testing.assert_frame_equal(reg.rejected, reference.rejected)
+        pd.testing.assert_frame_equal(reg.mismatches, reference.mismatches)
+        assert reg.rows_read == reg.accepted + reg.rejected_rows == len(t)
+    assert "王小明" not in got.rejected.to_string() + got.facilities.to_string()
+    for what, hit in (("accepted", got.accepted), ("rejected", got.rejected_rows), (form, True),
+                      ("mismatch", len(got.mismatches))):
+        if hit:
+            event(what)
+            _forms_seen[what] += 1
+
+
+def test_column_forms_property_reached_its_cases() -> None:
+    if not _forms_seen:
+        pytest.skip("run with test_checks_give_the_same_registry_for_any_column_form")
+    assert min(_forms_seen[k] for k in ("accepted", "rejected", "categorical", "object", "arrow")) >= 3, _forms_seen
