@@ -771,6 +771,7 @@ def write_maps(
     offline: bool = False,
     national: bool | None = None,
     png: bool = False,
+    workers: int | None = None,
 ) -> dict[str, Path]:
     """Write every county's map, the national map and ``index.html`` into ``out_dir``, atomically.
 
@@ -791,6 +792,10 @@ def write_maps(
         Also write ``taiwan.html``; default: when the report covers every county of its boundaries.
     png : bool
         Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps.static.county_figure`).
+    workers : int, optional
+        With ``png``: worker processes drawing the figures while this one writes the HTML maps
+        (:func:`coverage.maps.static.county_figures`; the same bytes as without). Default: 2, or 1
+        on a machine with one core; 1 draws every figure in this process.
 
     Returns
     -------
@@ -798,8 +803,11 @@ def write_maps(
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
         ``lib/…`` → path.
     """
+    import os
+
     from ..geography import load_townships
     from ..report import atomic_open
+    from .static import county_figures
 
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)
@@ -815,21 +823,25 @@ def write_maps(
     options = {"level": level, "basemap": basemap, "offline": True, "index_href": INDEX_FILE,
                "townships": towns}
     targets = ([None] if national else []) + counties
+    figures = [(county, out / f"{Path(map_filename(county)).stem}.png") for county in counties] if png else []
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     links = {}
-    for county in targets:
-        name = map_filename(county)
-        log.info("writing %s", out / name)
-        html = render_map(report, county, **options)
-        with atomic_open(out / name) as fh:
-            fh.write(html)
-        paths["taiwan" if county is None else county] = out / name
-        if county is not None:
-            links[county] = name
-            if png:
-                from .static import county_figure
-
-                figure = out / f"{Path(name).stem}.png"
-                paths[f"{county}.png"] = county_figure(report, county, figure, townships=towns, level=level)
+    with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn:
+        for county in targets:
+            name = map_filename(county)
+            log.info("writing %s", out / name)
+            html = render_map(report, county, **options)
+            with atomic_open(out / name) as fh:
+                fh.write(html)
+            paths["taiwan" if county is None else county] = out / name
+            if county is not None:
+                links[county] = name
+        pngs = drawn()
+    for county in counties:  # the order of the paths: each county's map, then its figure
+        paths[county] = paths.pop(county)
+        if county in pngs:
+            paths[f"{county}.png"] = pngs[county]
     with atomic_open(out / INDEX_FILE) as fh:
         fh.write(render_index(report, links, NATIONAL_FILE if national else None))
     paths["index"] = out / INDEX_FILE
