@@ -13,7 +13,8 @@ those below it):
   computed flags, gap priorities;
 * :mod:`~coverage.maps.geometry` — display geometry (simplified as a coverage, quantised, delta-encoded),
   :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
-  :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves.
+  :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves;
+* :mod:`~coverage.maps.memo` — the work the maps of one run share (computed once, not per map): a leaf.
 
 The page's own script and style are files of the package, ``assets/coverage.js`` and
 ``assets/coverage.css`` (and ``assets/index.css``), read with :mod:`importlib.resources`; the
@@ -28,7 +29,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_MODULES = ("render", "static", "payload", "catchments", "travel", "population", "geometry", "schema", "escape")
+_MODULES = ("render", "static", "payload", "catchments", "travel", "population", "geometry", "schema", "escape",
+            "memo")
 _EXPORTS = {
     "render": ["ASSET_DIR", "BASEMAPS", "LEVELS", "PARTIAL_NOTE", "PAYLOAD_ID", "TILE_NOTE", "MapFrame", "asset_text",
                "map_filename", "page_css", "render_index", "render_map", "show_map", "site_map_filename",
@@ -51,6 +53,7 @@ _EXPORTS = {
     "schema": ["Area", "Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
                "Sites", "Town", "Travel", "TravelVillage", "UiText", "Village"],
     "escape": ["esc", "to_script_json"],
+    "memo": ["is_sharing", "shared", "sharing"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

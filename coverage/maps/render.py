@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -94,13 +95,23 @@ TILE_NOTE = ("底圖圖磚無法載入（底圖需要網路連線）；涵蓋圖
              "可於圖層選單改選「無底圖」。")
 
 
+@lru_cache(maxsize=1)
 def _asset_urls() -> dict[str, str]:
-    """File name → the URL folium links for each web asset the pages use."""
+    """File name → the URL folium links for each web asset the pages use (looked up once per process).
+
+    Leaflet's from ``folium.Map``; Leaflet.markercluster's read from the source of folium's
+    ``MarkerCluster`` plugin (:func:`_class_links`) rather than importing ``folium.plugins``, which
+    loads every plugin; imported only when that source cannot be read.
+    """
     import folium
-    from folium.plugins import MarkerCluster
 
     js, css = dict(folium.Map.default_js), dict(folium.Map.default_css)
-    mc_js, mc_css = dict(MarkerCluster.default_js), dict(MarkerCluster.default_css)
+    links = _class_links("folium", "plugins/marker_cluster.py", "MarkerCluster")
+    if links is None:  # pragma: no cover - a folium whose plugin is not plain source
+        from folium.plugins import MarkerCluster
+
+        links = (list(MarkerCluster.default_js), list(MarkerCluster.default_css))
+    mc_js, mc_css = dict(links[0]), dict(links[1])
     return {
         "leaflet.js": js["leaflet"],
         "leaflet.css": css["leaflet_css"],
@@ -109,17 +120,119 @@ def _asset_urls() -> dict[str, str]:
     }
 
 
-def _asset_texts() -> dict[str, str]:
-    """File name → text of each web asset the pages use, from the package ``folium-offline``."""
+def _package_file(package: str, name: str) -> Path | None:
+    """The file ``name`` of an installed ``package``, found without importing it (None when there is none,
+    or when an import of it is blocked: ``sys.modules`` holds None for the package or the module)."""
+    import importlib.util
+    import sys
+
+    module = f"{package}.{name.removesuffix('.py').replace('/', '.')}"
+    if any(m in sys.modules and sys.modules[m] is None for m in (package, module)):
+        return None
     try:
-        from offlinefolium.elements import _res as bundled
-    except ImportError as exc:
-        raise CoverageError(
-            "the maps need the package folium-offline (folium's web assets, written beside the maps so they "
-            "draw without internet); install it with: pip install folium-offline"
-        ) from exc
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / name
+        if path.is_file():
+            return path
+    return None
+
+
+def _class_links(package: str, name: str, cls: str) -> tuple[list, list] | None:
+    """``default_js`` and ``default_css`` of class ``cls`` in file ``name`` of ``package``, read from its
+    source (literals only); None when they cannot be read so."""
+    import ast
+
+    path = _package_file(package, name)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        body = next(node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == cls)
+        found = {target.id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)
+                 for target in node.targets
+                 if isinstance(target, ast.Name) and target.id in ("default_js", "default_css")}
+        return list(found["default_js"]), list(found["default_css"])
+    except (OSError, SyntaxError, ValueError, StopIteration, KeyError):
+        return None
+
+
+_LINE_END = re.compile(r"[ \t]*(?:#[^\n]*)?\n")  # after a statement: blanks, a comment, the end of the line
+
+
+def _triple_quoted(source: str, start: int) -> str | None:
+    """The triple-quoted string literal (no prefix) at ``start`` of ``source`` up to its closing quotes, when
+    nothing but a comment follows it on its line; else None.
+
+    The literal ends at the first three quotes whose first one no backslash escapes (an odd number of
+    backslashes before it), as Python's tokenizer reads it.
+    """
+    quotes = source[start:start + 3]
+    if quotes not in ("'''", '"""'):
+        return None
+    end = start + 3
+    while (end := source.find(quotes, end)) >= 0:
+        slashes = 0
+        while source[end - 1 - slashes] == "\\":
+            slashes += 1
+        if slashes % 2 == 0:
+            return source[start:end + 3] if _LINE_END.match(source, end + 3) else None
+        end += 1
+    return None
+
+
+@lru_cache(maxsize=4)
+def _bundled_texts(path: Path, urls: tuple[str, ...]) -> dict[str, str] | None:
+    """URL → text of each asset in folium-offline's ``elements.py``, read from its source without importing it.
+
+    folium-offline stores each asset as a statement ``_res['URL'] = <triple-quoted string>``; the last
+    one of a URL is what an import would keep. The literal is evaluated by :func:`ast.literal_eval`.
+    None when a URL is not assigned so (the caller then imports the module).
+    """
+    import ast
+
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
     texts = {}
-    for name, url in _asset_urls().items():
+    for url in urls:
+        head = f"_res[{url!r}] = "
+        start = source.rfind(head)
+        literal = _triple_quoted(source, start + len(head)) if start >= 0 else None
+        if literal is None or (start and source[start - 1] != "\n"):
+            return None
+        try:
+            text = ast.literal_eval(literal)
+        except (SyntaxError, ValueError):
+            return None
+        if not isinstance(text, str):
+            return None
+        texts[url] = text
+    return texts
+
+
+def _asset_texts() -> dict[str, str]:
+    """File name → text of each web asset the pages use, from the package ``folium-offline``.
+
+    Read from the package's source once per process (:func:`_bundled_texts`), not by importing it
+    (which loads its own copy of folium, 7 MB of modules); imported only when that fails.
+    """
+    urls = _asset_urls()
+    path = _package_file("offlinefolium", "elements.py")
+    bundled = _bundled_texts(path, tuple(urls.values())) if path is not None else None
+    if bundled is None:
+        try:
+            from offlinefolium.elements import _res as bundled
+        except ImportError as exc:
+            raise CoverageError(
+                "the maps need the package folium-offline (folium's web assets, written beside the maps so they "
+                "draw without internet); install it with: pip install folium-offline"
+            ) from exc
+    texts = {}
+    for name, url in urls.items():
         text = bundled.get(url)
         if text is None:
             raise CoverageError(f"folium-offline does not ship {url} (needed by this folium version); "
@@ -413,6 +526,12 @@ def asset_text(name: str) -> str:
     CoverageError
         When the package was installed without its assets (the names it has are listed).
     """
+    return _read_asset(name)
+
+
+@lru_cache(maxsize=8)
+def _read_asset(name: str) -> str:
+    """:func:`asset_text`, read once per process (an error is not kept: the next call tries again)."""
     from importlib.resources import files
 
     folder = files(__package__).joinpath("assets")
@@ -807,6 +926,7 @@ def write_maps(
 
     from ..geography import load_townships
     from ..report import atomic_open
+    from .memo import sharing
     from .static import county_figures
 
     basemap = basemap or ("none" if offline else "osm")
@@ -827,7 +947,7 @@ def write_maps(
     if workers is None:
         workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     links = {}
-    with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn:
+    with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn, sharing():
         for county in targets:
             name = map_filename(county)
             log.info("writing %s", out / name)
