@@ -577,13 +577,9 @@ def page_css(payload: MapPayload) -> str:
 PAYLOAD_ID = "sn-payload"
 
 
-def _layers_element(payload: MapPayload, tiles: dict[str, Any]) -> Any:
-    """The folium element that draws the payload.
-
-    The stylesheet goes into the head; the payload into a ``<script type="application/json">``
-    element of the body; ``assets/coverage.js`` and one call of its ``safetynetDraw`` after the map
-    and its tile layers are made.
-    """
+@lru_cache(maxsize=1)
+def _layers_class() -> type:
+    """The folium element class that draws the payload (made once per process: its template compiled once)."""
     from branca.element import MacroElement
     from folium.template import Template
 
@@ -597,20 +593,109 @@ def _layers_element(payload: MapPayload, tiles: dict[str, Any]) -> Any:
             "{% macro script(this, kwargs) %}{{ this.script_text(this._parent.get_name()) }}{% endmacro %}"
         )
 
-        def __init__(self) -> None:
+        def __init__(self, css: str, data: str, tiles: dict[str, Any]) -> None:
             super().__init__()
             self._name = "CoverageLayers"
-            self.css = page_css(payload)
-            self.data = to_script_json(payload)
+            self.css = css
+            self.data = data
+            self.tiles = tiles
 
         def script_text(self, map_name: str) -> str:
             # tile layer names are read at render time, after the page's ids are final
-            layers = ", ".join(f"{to_script_json(_BASE_LABELS[k])}: {t.get_name()}" for k, t in tiles.items())
+            layers = ", ".join(f"{to_script_json(_BASE_LABELS[k])}: {t.get_name()}" for k, t in self.tiles.items())
             return (f"{asset_text('coverage.js')}\nsafetynetDraw({map_name}, "
                     f"JSON.parse(document.getElementById({to_script_json(PAYLOAD_ID)}).textContent), "
                     f"{{{layers}}});\n")
 
-    return CoverageLayers()
+    return CoverageLayers
+
+
+def _layers_element(css: str, data: str, tiles: dict[str, Any]) -> Any:
+    """The folium element that draws the payload.
+
+    The stylesheet ``css`` goes into the head; the payload's JSON ``data`` into a
+    ``<script type="application/json">`` element of the body; ``assets/coverage.js`` and one call of
+    its ``safetynetDraw`` after the map and its tile layers are made.
+    """
+    return _layers_class()(css, data, tiles)
+
+
+def _folium_page(*, location: list[float], zoom: int, basemap: str, offline: bool | str, title: str, css: str,
+                 data: str) -> str:
+    """The page as folium renders it: the map, its tile layers, the stylesheet, the payload and the script."""
+    import folium
+
+    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, zoom_control=False, control_scale=False)
+    src = _asset_sources(offline)
+    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
+    fmap.default_js = [("leaflet", src["leaflet.js"]), ("markerclusterjs", src["leaflet.markercluster.js"])]
+    fmap.default_css = [("leaflet_css", src["leaflet.css"]), ("markerclustercss", src["MarkerCluster.css"])]
+    tiles = {
+        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
+        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
+                                 max_native_zoom=19, show=basemap == "nlsc"),
+    }
+    for tile in tiles.values():
+        tile.add_to(fmap)
+    _layers_element(css, data, tiles).add_to(fmap)
+    root: Any = fmap.get_root()  # a branca Figure
+    root.title = title
+    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+
+
+# Stand-ins rendered by folium once in a page skeleton (_skeleton), then replaced by each map's own values.
+_MARKS = {"title": "sn-title-3f8a1c", "css": "sn-css-3f8a1c", "data": "sn-data-3f8a1c"}
+_MARK_LOCATION = [12.345678, 98.765432]
+# folium renders a macro's output once more as a Jinja template: text is unchanged by it only without
+# Jinja delimiters and carriage returns (which Jinja would turn into newlines).
+_NOT_VERBATIM = ("{{", "{%", "{#", "\r")
+
+
+@lru_cache(maxsize=8)
+def _skeleton(zoom: int, basemap: str, offline: bool | str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """folium's page for these options with stand-ins for the title, centre, stylesheet and payload, cut
+    at each stand-in: (the pieces, the name of the value between each two). None when a stand-in is
+    not found exactly once (the page is then rendered by folium whole)."""
+    import json
+
+    page = _folium_page(location=_MARK_LOCATION, zoom=zoom, basemap=basemap, offline=offline, **_MARKS)
+    marks = {**_MARKS, "location": json.dumps(_MARK_LOCATION)}
+    if any(page.count(mark) != 1 for mark in marks.values()):
+        return None
+    pieces, names, at = [], [], 0
+    for pos, name, mark in sorted((page.index(mark), name, mark) for name, mark in marks.items()):
+        pieces.append(page[at:pos])
+        names.append(name)
+        at = pos + len(mark)
+    pieces.append(page[at:])
+    return tuple(pieces), tuple(names)
+
+
+def _page_html(*, location: list[float], zoom: int, basemap: str, offline: bool | str, title: str, css: str,
+               data: str) -> str:
+    """:func:`_folium_page`, byte for byte, without rendering folium's elements for every map.
+
+    folium renders the page skeleton of these options once per process (:func:`_skeleton`); each map
+    fills in its title, centre (as folium writes it: JSON of the two floats), stylesheet and payload.
+    A value that folium would not keep verbatim (a non-finite centre, text with Jinja delimiters or
+    a carriage return) has the page rendered by folium whole, as before.
+    """
+    import json
+    import math
+
+    verbatim = (all(math.isfinite(x) for x in location)
+                and not any(mark in text for text in (css, data) for mark in _NOT_VERBATIM))
+    skeleton = _skeleton(zoom, basemap, offline) if verbatim else None
+    if skeleton is None:
+        return _folium_page(location=location, zoom=zoom, basemap=basemap, offline=offline, title=title, css=css,
+                            data=data)
+    pieces, names = skeleton
+    values = {"title": title, "css": css, "data": data,
+              "location": json.dumps([float(location[0]), float(location[1])])}
+    out = [pieces[0]]
+    for name, piece in zip(names, pieces[1:], strict=True):
+        out += [values[name], piece]
+    return "".join(out)
 
 
 def render_map(
@@ -662,7 +747,7 @@ def render_map(
         When ``level``, ``basemap`` or ``offline`` is not one of its choices, ``county`` is not in
         the report, or ``sites`` is for another county or category.
     """
-    import folium
+    from .escape import to_script_json
 
     _check(level, basemap)
     if offline not in (True, False, "inline"):
@@ -670,23 +755,9 @@ def render_map(
     payload = _page_payload(report, county, level=level, basemap=basemap, index_href=index_href,
                             townships=townships, sites=sites)
     (south, west), (north, east) = payload["bounds"]
-    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
-                      tiles=None, zoom_control=False, control_scale=False)
-    src = _asset_sources(offline)
-    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
-    fmap.default_js = [("leaflet", src["leaflet.js"]), ("markerclusterjs", src["leaflet.markercluster.js"])]
-    fmap.default_css = [("leaflet_css", src["leaflet.css"]), ("markerclustercss", src["MarkerCluster.css"])]
-    tiles = {
-        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
-        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
-                                 max_native_zoom=19, show=basemap == "nlsc"),
-    }
-    for tile in tiles.values():
-        tile.add_to(fmap)
-    _layers_element(payload, tiles).add_to(fmap)
-    root: Any = fmap.get_root()  # a branca Figure
-    root.title = _page_title(report, county, sites)
-    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+    return _page_html(location=[(south + north) / 2, (west + east) / 2], zoom=7 if county is None else 10,
+                      basemap=basemap, offline=offline, title=_page_title(report, county, sites),
+                      css=page_css(payload), data=to_script_json(payload))
 
 
 def _page_payload(report: CoverageReport, county: str | None, *, level: str, basemap: str,
