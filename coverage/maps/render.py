@@ -677,13 +677,13 @@ def _page_html(*, location: list[float], zoom: int, basemap: str, offline: bool 
 
     folium renders the page skeleton of these options once per process (:func:`_skeleton`); each map
     fills in its title, centre (as folium writes it: JSON of the two floats), stylesheet and payload.
-    A value that folium would not keep verbatim (a non-finite centre, text with Jinja delimiters or
-    a carriage return) has the page rendered by folium whole, as before.
+    A value that folium would not keep verbatim (an empty title, a non-finite centre, text with Jinja
+    delimiters or a carriage return) has the page rendered by folium whole, as before.
     """
     import json
     import math
 
-    verbatim = (all(math.isfinite(x) for x in location)
+    verbatim = (bool(title) and all(math.isfinite(x) for x in location)  # folium writes no <title> for ""
                 and not any(mark in text for text in (css, data) for mark in _NOT_VERBATIM))
     skeleton = _skeleton(zoom, basemap, offline) if verbatim else None
     if skeleton is None:
