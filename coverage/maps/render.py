@@ -222,8 +222,11 @@ def _asset_texts() -> dict[str, str]:
     """
     urls = _asset_urls()
     path = _package_file("offlinefolium", "elements.py")
-    bundled = _bundled_texts(path, tuple(urls.values())) if path is not None else None
-    if bundled is None:
+    found = _bundled_texts(path, tuple(urls.values())) if path is not None else None
+    bundled: dict[str, str]
+    if found is not None:
+        bundled = found
+    else:
         try:
             from offlinefolium.elements import _res as bundled
         except ImportError as exc:
