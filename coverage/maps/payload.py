@@ -449,7 +449,8 @@ def map_payload(
     whole = is_sharing()
     by_code = shared("townships by code", (townships,), lambda: townships.set_index("towncode"))
     towns = by_code.loc[codes].reset_index()
-    states = township_states(table, cats).reindex(codes)
+    states = (shared(("states", tuple(cats)), (report.townships,), lambda: township_states(report.townships, cats))
+              if whole else township_states(table, cats)).reindex(codes)
 
     vill_payload: list[Village] | None = None
     villcodes = None
