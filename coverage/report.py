@@ -52,6 +52,7 @@ __all__ = [
     "neutralise",
     "neutralise_frame",
     "output_run",
+    "record_output",
     "remove_stale_parts",
     "write_csv",
     "write_report",
@@ -243,6 +244,28 @@ def _record(path: Path, tmp: str) -> None:
             if name != MANIFEST_FILE:
                 files[name] = {"path": name, "size": Path(tmp).stat().st_size, "sha256": file_digest(tmp)}
             return
+
+
+def record_output(path: str | Path) -> Path:
+    """List a file another process wrote (atomically) in the output run writing into its folder, if any.
+
+    :func:`atomic_open` lists what this process writes; a file written by a worker process
+    (:func:`coverage.maps.static.county_figures`) is listed here once it is complete, with its size
+    and sha256 as it is now.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file, complete.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    path = Path(path)
+    _record(path, str(path))
+    return path
 
 
 def _input_entry(path: str | Path) -> dict[str, Any]:

@@ -13,7 +13,8 @@ those below it):
   computed flags, gap priorities;
 * :mod:`~coverage.maps.geometry` — display geometry (simplified as a coverage, quantised, delta-encoded),
   :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
-  :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves.
+  :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves;
+* :mod:`~coverage.maps.memo` — the work the maps of one run share (computed once, not per map): a leaf.
 
 The page's own script and style are files of the package, ``assets/coverage.js`` and
 ``assets/coverage.css`` (and ``assets/index.css``), read with :mod:`importlib.resources`; the
@@ -28,12 +29,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_MODULES = ("render", "static", "payload", "catchments", "travel", "population", "geometry", "schema", "escape")
+_MODULES = ("render", "static", "payload", "catchments", "travel", "population", "geometry", "schema", "escape",
+            "memo")
 _EXPORTS = {
     "render": ["ASSET_DIR", "BASEMAPS", "LEVELS", "PARTIAL_NOTE", "PAYLOAD_ID", "TILE_NOTE", "MapFrame", "asset_text",
                "map_filename", "page_css", "render_index", "render_map", "show_map", "site_map_filename",
                "write_maps", "write_offline_assets", "write_site_map"],
-    "static": ["county_figure", "draw_county_figure", "label_offsets", "polygon_paths", "scale_bar_corner"],
+    "static": ["county_figure", "county_figures", "draw_county_figure", "label_offsets", "polygon_paths",
+               "scale_bar_corner"],
     "payload": ["BUNDLED_ATTRIBUTION", "COVERED", "GAP_COLOUR", "NO_DATA", "NO_DATA_COLOUR", "NO_DATA_LABEL",
                 "STATE_COLOURS", "STATE_LABELS", "UNCOVERED", "UNCOVERED_FLAGGED", "boundary_attribution",
                 "category_styles", "coverage_rate", "definition_label", "facility_popups",
@@ -46,10 +49,12 @@ _EXPORTS = {
     "catchments": ["AREA_COLOURS", "AREA_LAYER", "catchment_outlines", "service_area_text"],
     "travel": ["TRAVEL_BINS", "TRAVEL_COLOURS", "TRAVEL_LAYER", "NO_ROAD_COLOUR", "add_travel", "town_minutes",
                "travel_reason_label"],
-    "geometry": ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds"],
+    "geometry": ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds",
+                 "projected_polygons"],
     "schema": ["Area", "Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
                "Sites", "Town", "Travel", "TravelVillage", "UiText", "Village"],
     "escape": ["esc", "to_script_json"],
+    "memo": ["is_sharing", "shared", "sharing"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -11,8 +11,8 @@ does not name (鳳山區 north and south of 國泰路). Here they become
   without named villages), from which the page draws one outline, and an outline colour that
   differs from those of the centres whose areas touch or overlap it.
 
-This module imports only the leaves :mod:`coverage.maps.escape`, :mod:`coverage.maps.geometry` and
-:mod:`coverage.maps.schema` of the package.
+This module imports only the leaves :mod:`coverage.maps.escape`, :mod:`coverage.maps.geometry`,
+:mod:`coverage.maps.memo` and :mod:`coverage.maps.schema` of the package.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .escape import esc
 from .geometry import encode_geometry
+from .memo import shared
 from .schema import Area
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,9 +147,13 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
 
     from ..geography import PROJECTED_CRS
 
-    towns = townships.set_index("towncode").geometry.to_crs(PROJECTED_CRS)
-    vills = None if villages is None else villages.set_index("villcode")
-    vgeom = None if vills is None else vills.geometry.to_crs(PROJECTED_CRS)
+    # projected once per boundary table in a run of maps (coverage.maps.memo), each polygon on its own
+    towns = shared("catchments: townships in metres", (townships,),
+                   lambda: townships.set_index("towncode").geometry.to_crs(PROJECTED_CRS))
+    vills = None if villages is None else shared("catchments: villages by code", (villages,),
+                                                  lambda: villages.set_index("villcode"))
+    vgeom = None if vills is None else shared("catchments: villages in metres", (vills,),
+                                              lambda: vills.geometry.to_crs(PROJECTED_CRS))
     members, extra, extra_part, footprint = [], [], [], []
     for _f, _k, _name, _text, parts in areas:
         ti: list[int] = []

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds"]
+__all__ = ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds",
+           "projected_polygons"]
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,34 @@ TOLERANCE_M = {("nation", "township"): 150.0, ("nation", "village"): 150.0,
 QUANTUM = {"nation": 10_000, "county": 20_000}
 
 
-def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeries:
+def projected_polygons(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The polygons of ``frame`` in TWD97 metres, made valid: what :func:`display_geometry` simplifies.
+
+    Each polygon is projected and repaired on its own, so the rows of the result for a whole table
+    equal the result for any subset of its rows (the maps of one run project the boundaries once,
+    :mod:`coverage.maps.memo`).
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Polygons (townships or villages) in any CRS.
+
+    Returns
+    -------
+    GeoSeries
+        In :data:`coverage.geography.PROJECTED_CRS`, with the index of ``frame``.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from ..geography import PROJECTED_CRS
+
+    proj = frame.geometry.to_crs(PROJECTED_CRS)
+    return gpd.GeoSeries(shapely.make_valid(proj.values), index=frame.index, crs=PROJECTED_CRS)
+
+
+def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float, *,
+                     projected: gpd.GeoSeries | None = None) -> gpd.GeoSeries:
     """Polygons simplified for display, keeping shared edges shared (EPSG:4326, aligned to ``frame``).
 
     Uses :func:`shapely.coverage_simplify` (GEOS >= 3.12) in TWD97 metres: each edge between
@@ -39,6 +67,8 @@ def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeri
         Polygons (townships or villages) in any CRS; invalid ones are made valid first.
     tolerance_m : float
         Simplification tolerance in metres (:data:`TOLERANCE_M`); 0 or less keeps every vertex.
+    projected : GeoSeries, optional
+        :func:`projected_polygons` of ``frame`` (its rows in the same order), when already made.
 
     Returns
     -------
@@ -50,8 +80,7 @@ def display_geometry(frame: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoSeri
 
     from ..geography import PROJECTED_CRS
 
-    proj = frame.geometry.to_crs(PROJECTED_CRS)
-    geoms = shapely.make_valid(proj.values)
+    geoms = (projected_polygons(frame) if projected is None else projected).values
     if tolerance_m <= 0:
         simple = geoms
     elif hasattr(shapely, "coverage_simplify"):

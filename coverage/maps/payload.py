@@ -23,7 +23,16 @@ from ..measure import rate as _measure_rate
 from ..vocabulary import DEFINITION_LABELS, PRECISION_LABELS
 from .catchments import AREA_LAYER, catchment_outlines, service_area_text
 from .escape import esc
-from .geometry import QUANTUM, TOLERANCE_M, bounds_of, display_geometry, encode_geometry, main_island_bounds
+from .geometry import (
+    QUANTUM,
+    TOLERANCE_M,
+    bounds_of,
+    display_geometry,
+    encode_geometry,
+    main_island_bounds,
+    projected_polygons,
+)
+from .memo import is_sharing, shared
 from .population import add_population
 from .schema import Area, Category, Facility, MapPayload, SiteItem, Sites, Town, Village
 from .travel import add_travel
@@ -434,26 +443,38 @@ def map_payload(
     if townships is None:
         townships = load_townships(None if report.boundaries.startswith("bundled") else report.boundaries)
     codes = list(dict.fromkeys(table.sort_values("towncode")["towncode"]))
-    towns = townships.set_index("towncode").loc[codes].reset_index()
-    states = township_states(table, cats).reindex(codes)
+    # Inside memo.sharing (every map of a run), what is the same for every map is computed once for
+    # every township (projection, tooltips, label points) and each map takes its rows: the same rows
+    # give the same values. A map drawn alone computes only its own.
+    whole = is_sharing()
+    by_code = shared("townships by code", (townships,), lambda: townships.set_index("towncode"))
+    towns = by_code.loc[codes].reset_index()
+    states = (shared(("states", tuple(cats)), (report.townships,), lambda: township_states(report.townships, cats))
+              if whole else township_states(table, cats)).reindex(codes)
 
     vill_payload: list[Village] | None = None
     villcodes = None
     if level == "village":
         vill_payload, villcodes, tgeom = _village_geometry(towns, codes, villages, tol, q)
     else:
-        tgeom = display_geometry(towns, tol)
+        projected = (shared("projected townships", (by_code,), lambda: projected_polygons(by_code)).loc[codes]
+                     if whole else None)
+        tgeom = display_geometry(towns, tol, projected=projected)
         tgeom.index = codes
-    tips = township_tooltips(table, cats, styles, suppress_below=report.suppress_below)
-    labels = towns.set_index("towncode").geometry.representative_point()
+    rows = report.townships if whole else table
+    tips = shared(("tooltips", tuple(cats), report.suppress_below), (rows,),
+                  lambda: township_tooltips(rows, cats, styles, suppress_below=report.suppress_below))
+    labels = shared("label points", (by_code,), lambda: _label_points(by_code)) if whole else _label_points(
+        towns.set_index("towncode"))
     data = _data_states(report, towns, cats)
     town_payload: list[Town] = [
         {"c": code, "t": tips[code],
-         "s": "".join(str(NO_DATA if d == "n" else int(s)) for s, d in zip(states.loc[code], data[code], strict=True)),
+         "s": "".join(str(NO_DATA if d == "n" else int(s)) for s, d in zip(state, data[code], strict=True)),
          "dq": data[code],
-         "g": encode_geometry(tgeom.loc[code], q), "n": esc(name),
-         "lp": [round(float(labels.loc[code].y), 5), round(float(labels.loc[code].x), 5)]}
-        for code, name in zip(codes, towns["township"], strict=True)
+         "g": encode_geometry(geom, q), "n": esc(name),
+         "lp": labels[code]}
+        for code, name, state, geom in zip(codes, towns["township"], states.to_numpy().tolist(), tgeom.values,
+                                           strict=True)
     ]
     fac_payload, areas = _facility_payload(report, cats, codes, styles, townships, villages, county, tol, q,
                                            villcodes)
@@ -482,6 +503,13 @@ def map_payload(
     if sites is not None and county is not None:
         payload["sites"] = sites_payload(sites, county, cats, states, styles)
     return payload
+
+
+def _label_points(towns: gpd.GeoDataFrame) -> dict[str, list[float]]:
+    """Towncode → ``[lat, lon]`` (5 decimals) of a point inside each township, where its name is shown."""
+    points = towns.geometry.representative_point()
+    return {code: [round(float(y), 5), round(float(x), 5)]
+            for code, x, y in zip(towns.index, points.x, points.y, strict=True)}
 
 
 def _data_states(report: CoverageReport, towns: gpd.GeoDataFrame, cats: list[str]) -> dict[str, str]:
@@ -520,9 +548,13 @@ def _village_geometry(towns: gpd.GeoDataFrame, codes: list[str], villages: gpd.G
 
     from ..geography import load_villages
 
-    vill = load_villages() if villages is None else villages
-    vill = vill[vill["towncode"].isin(codes)].sort_values("villcode").reset_index(drop=True)
-    vgeom = display_geometry(vill, tol)
+    every = villages if villages is not None else shared("bundled villages", (), load_villages)
+    vill = every[every["towncode"].isin(codes)].sort_values("villcode").reset_index(drop=True)
+    projected = None
+    by_code = shared("villages by code", (every,), lambda: every.set_index("villcode")) if is_sharing() else None
+    if by_code is not None and by_code.index.is_unique:  # a run of maps: the villages projected once
+        projected = shared("projected villages", (by_code,), lambda: projected_polygons(by_code)).loc[vill["villcode"]]
+    vgeom = display_geometry(vill, tol, projected=projected)
     index = {c: i for i, c in enumerate(codes)}
     payload: list[Village] = [
         {"n": esc(name), "i": index[code], "g": encode_geometry(g, q)}
@@ -547,26 +579,34 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     ``villages`` (default: the bundled ones, read only when a service area is split by village) their
     village parts; ``villcodes``, the payload's villages on a village-level map.
     """
+    import numpy as np
+
     from ..measure import facility_state
     from ..serviceareas import facility_service_areas
 
-    fac = report.registry.facilities
-    fac = fac[fac["category"].isin(cats) & fac["towncode"].isin(codes)]
-    fstate = facility_state(fac, report.as_of)
-    shown = fstate != "closed"
-    fac, fstate = fac[shown], fstate[shown]
-    town_names = dict(zip(townships["towncode"], zip(townships["county"], townships["township"], strict=True),
-                          strict=True))
-    areas = facility_service_areas(fac)
-    vill = None
-    if any(p["villcodes"] for parts in areas.values() for p in parts):
-        from ..geography import load_villages
-
-        vill = load_villages() if villages is None else villages
-    village_names = None if vill is None else dict(zip(vill["villcode"], vill["village"], strict=True))
+    town_names = shared("town names", (townships,), lambda: dict(
+        zip(townships["towncode"], zip(townships["county"], townships["township"], strict=True), strict=True)))
+    if is_sharing():  # every map of a run: states, service areas and popups of all its facilities at once
+        every, states, areas_all, popups_all = shared("facilities", (report, townships, villages),
+                                                      lambda: _all_facilities(report, town_names, villages))
+        keep = (every["category"].isin(cats) & every["towncode"].isin(codes) & (states != "closed")).to_numpy()
+        fac, fstate = every[keep], states[keep]
+        popups = [popups_all[i] for i in np.flatnonzero(keep)]
+        areas = {label: areas_all[label] for label in fac.index if label in areas_all}
+        vill = _villages_of(areas, villages)
+        village_names = None if vill is None else _village_names(vill)
+    else:
+        fac = report.registry.facilities
+        fac = fac[fac["category"].isin(cats) & fac["towncode"].isin(codes)]
+        fstate = facility_state(fac, report.as_of)
+        shown = fstate != "closed"
+        fac, fstate = fac[shown], fstate[shown]
+        areas = facility_service_areas(fac)
+        vill = _villages_of(areas, villages)
+        village_names = None if vill is None else _village_names(vill)
+        popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
+                                 town_names=town_names, service_areas=areas, village_names=village_names)
     village_index = None if villcodes is None else {c: i for i, c in enumerate(villcodes)}
-    popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
-                             town_names=town_names, service_areas=areas, village_names=village_names)
     cat_index = {c: i for i, c in enumerate(cats)}
     out: list[Facility] = []
     todo: list[tuple[int, int, str, str, list[dict[str, Any]]]] = []
@@ -584,6 +624,44 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     outlines = (catchment_outlines(todo, townships, vill, tol, q, town_index={c: i for i, c in enumerate(codes)},
                                    village_index=village_index) if todo else [])
     return out, outlines
+
+
+def _villages_of(areas: dict[Any, list[dict[str, Any]]], villages: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The village boundaries when a service area of ``areas`` is split by village (``villages`` or the
+    bundled ones, read once per run), else None."""
+    if not any(p["villcodes"] for parts in areas.values() for p in parts):
+        return None
+    if villages is not None:
+        return villages
+    from ..geography import load_villages
+
+    return shared("bundled villages", (), load_villages)
+
+
+def _village_names(villages: gpd.GeoDataFrame) -> dict[str, str]:
+    """Villcode → village name (once per village table and run)."""
+    return shared("village names", (villages,),
+                  lambda: dict(zip(villages["villcode"], villages["village"], strict=True)))
+
+
+def _all_facilities(report: CoverageReport, town_names: dict[str, tuple[str, str]],
+                    villages: gpd.GeoDataFrame | None) -> tuple[Any, Any, dict[Any, Any], list[str]]:
+    """The facilities any map of ``report`` can show (its townships and categories), their states on the
+    report's date, their service areas and their popups: each computed once for the maps of a run."""
+    from ..measure import facility_state
+    from ..serviceareas import facility_service_areas
+
+    table = report.townships
+    fac = report.registry.facilities
+    fac = fac[fac["category"].isin(table["category"].unique()) & fac["towncode"].isin(table["towncode"].unique())]
+    states = facility_state(fac, report.as_of)
+    areas = facility_service_areas(fac)
+    vill = _villages_of(areas, villages)
+    styles = category_styles(ordered_categories(fac["category"].unique().tolist()))  # labels only: any order
+    popups = facility_popups(fac, states, styles, public_columns=report.registry.public_columns,
+                             town_names=town_names, service_areas=areas,
+                             village_names=None if vill is None else _village_names(vill))
+    return fac, states, areas, popups
 
 
 def _category_payload(report: CoverageReport, county: str | None, cats: list[str],

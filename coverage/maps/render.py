@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -94,13 +95,23 @@ TILE_NOTE = ("底圖圖磚無法載入（底圖需要網路連線）；涵蓋圖
              "可於圖層選單改選「無底圖」。")
 
 
+@lru_cache(maxsize=1)
 def _asset_urls() -> dict[str, str]:
-    """File name → the URL folium links for each web asset the pages use."""
+    """File name → the URL folium links for each web asset the pages use (looked up once per process).
+
+    Leaflet's from ``folium.Map``; Leaflet.markercluster's read from the source of folium's
+    ``MarkerCluster`` plugin (:func:`_class_links`) rather than importing ``folium.plugins``, which
+    loads every plugin; imported only when that source cannot be read.
+    """
     import folium
-    from folium.plugins import MarkerCluster
 
     js, css = dict(folium.Map.default_js), dict(folium.Map.default_css)
-    mc_js, mc_css = dict(MarkerCluster.default_js), dict(MarkerCluster.default_css)
+    links = _class_links("folium", "plugins/marker_cluster.py", "MarkerCluster")
+    if links is None:  # pragma: no cover - a folium whose plugin is not plain source
+        from folium.plugins import MarkerCluster
+
+        links = (list(MarkerCluster.default_js), list(MarkerCluster.default_css))
+    mc_js, mc_css = dict(links[0]), dict(links[1])
     return {
         "leaflet.js": js["leaflet"],
         "leaflet.css": css["leaflet_css"],
@@ -109,17 +120,122 @@ def _asset_urls() -> dict[str, str]:
     }
 
 
-def _asset_texts() -> dict[str, str]:
-    """File name → text of each web asset the pages use, from the package ``folium-offline``."""
+def _package_file(package: str, name: str) -> Path | None:
+    """The file ``name`` of an installed ``package``, found without importing it (None when there is none,
+    or when an import of it is blocked: ``sys.modules`` holds None for the package or the module)."""
+    import importlib.util
+    import sys
+
+    module = f"{package}.{name.removesuffix('.py').replace('/', '.')}"
+    if any(m in sys.modules and sys.modules[m] is None for m in (package, module)):
+        return None
     try:
-        from offlinefolium.elements import _res as bundled
-    except ImportError as exc:
-        raise CoverageError(
-            "the maps need the package folium-offline (folium's web assets, written beside the maps so they "
-            "draw without internet); install it with: pip install folium-offline"
-        ) from exc
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / name
+        if path.is_file():
+            return path
+    return None
+
+
+def _class_links(package: str, name: str, cls: str) -> tuple[list, list] | None:
+    """``default_js`` and ``default_css`` of class ``cls`` in file ``name`` of ``package``, read from its
+    source (literals only); None when they cannot be read so."""
+    import ast
+
+    path = _package_file(package, name)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        body = next(node.body for node in tree.body if isinstance(node, ast.ClassDef) and node.name == cls)
+        found = {target.id: ast.literal_eval(node.value) for node in body if isinstance(node, ast.Assign)
+                 for target in node.targets
+                 if isinstance(target, ast.Name) and target.id in ("default_js", "default_css")}
+        return list(found["default_js"]), list(found["default_css"])
+    except (OSError, SyntaxError, ValueError, StopIteration, KeyError):
+        return None
+
+
+_LINE_END = re.compile(r"[ \t]*(?:#[^\n]*)?\n")  # after a statement: blanks, a comment, the end of the line
+
+
+def _triple_quoted(source: str, start: int) -> str | None:
+    """The triple-quoted string literal (no prefix) at ``start`` of ``source`` up to its closing quotes, when
+    nothing but a comment follows it on its line; else None.
+
+    The literal ends at the first three quotes whose first one no backslash escapes (an odd number of
+    backslashes before it), as Python's tokenizer reads it.
+    """
+    quotes = source[start:start + 3]
+    if quotes not in ("'''", '"""'):
+        return None
+    end = start + 3
+    while (end := source.find(quotes, end)) >= 0:
+        slashes = 0
+        while source[end - 1 - slashes] == "\\":
+            slashes += 1
+        if slashes % 2 == 0:
+            return source[start:end + 3] if _LINE_END.match(source, end + 3) else None
+        end += 1
+    return None
+
+
+@lru_cache(maxsize=4)
+def _bundled_texts(path: Path, urls: tuple[str, ...]) -> dict[str, str] | None:
+    """URL → text of each asset in folium-offline's ``elements.py``, read from its source without importing it.
+
+    folium-offline stores each asset as a statement ``_res['URL'] = <triple-quoted string>``; the last
+    one of a URL is what an import would keep. The literal is evaluated by :func:`ast.literal_eval`.
+    None when a URL is not assigned so (the caller then imports the module).
+    """
+    import ast
+
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
     texts = {}
-    for name, url in _asset_urls().items():
+    for url in urls:
+        head = f"_res[{url!r}] = "
+        start = source.rfind(head)
+        literal = _triple_quoted(source, start + len(head)) if start >= 0 else None
+        if literal is None or (start and source[start - 1] != "\n"):
+            return None
+        try:
+            text = ast.literal_eval(literal)
+        except (SyntaxError, ValueError):
+            return None
+        if not isinstance(text, str):
+            return None
+        texts[url] = text
+    return texts
+
+
+def _asset_texts() -> dict[str, str]:
+    """File name → text of each web asset the pages use, from the package ``folium-offline``.
+
+    Read from the package's source once per process (:func:`_bundled_texts`), not by importing it
+    (which loads its own copy of folium, 7 MB of modules); imported only when that fails.
+    """
+    urls = _asset_urls()
+    path = _package_file("offlinefolium", "elements.py")
+    found = _bundled_texts(path, tuple(urls.values())) if path is not None else None
+    bundled: dict[str, str]
+    if found is not None:
+        bundled = found
+    else:
+        try:
+            from offlinefolium.elements import _res as bundled
+        except ImportError as exc:
+            raise CoverageError(
+                "the maps need the package folium-offline (folium's web assets, written beside the maps so they "
+                "draw without internet); install it with: pip install folium-offline"
+            ) from exc
+    texts = {}
+    for name, url in urls.items():
         text = bundled.get(url)
         if text is None:
             raise CoverageError(f"folium-offline does not ship {url} (needed by this folium version); "
@@ -413,6 +529,12 @@ def asset_text(name: str) -> str:
     CoverageError
         When the package was installed without its assets (the names it has are listed).
     """
+    return _read_asset(name)
+
+
+@lru_cache(maxsize=8)
+def _read_asset(name: str) -> str:
+    """:func:`asset_text`, read once per process (an error is not kept: the next call tries again)."""
     from importlib.resources import files
 
     folder = files(__package__).joinpath("assets")
@@ -458,13 +580,9 @@ def page_css(payload: MapPayload) -> str:
 PAYLOAD_ID = "sn-payload"
 
 
-def _layers_element(payload: MapPayload, tiles: dict[str, Any]) -> Any:
-    """The folium element that draws the payload.
-
-    The stylesheet goes into the head; the payload into a ``<script type="application/json">``
-    element of the body; ``assets/coverage.js`` and one call of its ``safetynetDraw`` after the map
-    and its tile layers are made.
-    """
+@lru_cache(maxsize=1)
+def _layers_class() -> type:
+    """The folium element class that draws the payload (made once per process: its template compiled once)."""
     from branca.element import MacroElement
     from folium.template import Template
 
@@ -478,20 +596,109 @@ def _layers_element(payload: MapPayload, tiles: dict[str, Any]) -> Any:
             "{% macro script(this, kwargs) %}{{ this.script_text(this._parent.get_name()) }}{% endmacro %}"
         )
 
-        def __init__(self) -> None:
+        def __init__(self, css: str, data: str, tiles: dict[str, Any]) -> None:
             super().__init__()
             self._name = "CoverageLayers"
-            self.css = page_css(payload)
-            self.data = to_script_json(payload)
+            self.css = css
+            self.data = data
+            self.tiles = tiles
 
         def script_text(self, map_name: str) -> str:
             # tile layer names are read at render time, after the page's ids are final
-            layers = ", ".join(f"{to_script_json(_BASE_LABELS[k])}: {t.get_name()}" for k, t in tiles.items())
+            layers = ", ".join(f"{to_script_json(_BASE_LABELS[k])}: {t.get_name()}" for k, t in self.tiles.items())
             return (f"{asset_text('coverage.js')}\nsafetynetDraw({map_name}, "
                     f"JSON.parse(document.getElementById({to_script_json(PAYLOAD_ID)}).textContent), "
                     f"{{{layers}}});\n")
 
-    return CoverageLayers()
+    return CoverageLayers
+
+
+def _layers_element(css: str, data: str, tiles: dict[str, Any]) -> Any:
+    """The folium element that draws the payload.
+
+    The stylesheet ``css`` goes into the head; the payload's JSON ``data`` into a
+    ``<script type="application/json">`` element of the body; ``assets/coverage.js`` and one call of
+    its ``safetynetDraw`` after the map and its tile layers are made.
+    """
+    return _layers_class()(css, data, tiles)
+
+
+def _folium_page(*, location: list[float], zoom: int, basemap: str, offline: bool | str, title: str, css: str,
+                 data: str) -> str:
+    """The page as folium renders it: the map, its tile layers, the stylesheet, the payload and the script."""
+    import folium
+
+    fmap = folium.Map(location=location, zoom_start=zoom, tiles=None, zoom_control=False, control_scale=False)
+    src = _asset_sources(offline)
+    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
+    fmap.default_js = [("leaflet", src["leaflet.js"]), ("markerclusterjs", src["leaflet.markercluster.js"])]
+    fmap.default_css = [("leaflet_css", src["leaflet.css"]), ("markerclustercss", src["MarkerCluster.css"])]
+    tiles = {
+        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
+        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
+                                 max_native_zoom=19, show=basemap == "nlsc"),
+    }
+    for tile in tiles.values():
+        tile.add_to(fmap)
+    _layers_element(css, data, tiles).add_to(fmap)
+    root: Any = fmap.get_root()  # a branca Figure
+    root.title = title
+    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+
+
+# Stand-ins rendered by folium once in a page skeleton (_skeleton), then replaced by each map's own values.
+_MARKS = {"title": "sn-title-3f8a1c", "css": "sn-css-3f8a1c", "data": "sn-data-3f8a1c"}
+_MARK_LOCATION = [12.345678, 98.765432]
+# folium renders a macro's output once more as a Jinja template: text is unchanged by it only without
+# Jinja delimiters and carriage returns (which Jinja would turn into newlines).
+_NOT_VERBATIM = ("{{", "{%", "{#", "\r")
+
+
+@lru_cache(maxsize=8)
+def _skeleton(zoom: int, basemap: str, offline: bool | str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """folium's page for these options with stand-ins for the title, centre, stylesheet and payload, cut
+    at each stand-in: (the pieces, the name of the value between each two). None when a stand-in is
+    not found exactly once (the page is then rendered by folium whole)."""
+    import json
+
+    page = _folium_page(location=_MARK_LOCATION, zoom=zoom, basemap=basemap, offline=offline, **_MARKS)
+    marks = {**_MARKS, "location": json.dumps(_MARK_LOCATION)}
+    if any(page.count(mark) != 1 for mark in marks.values()):
+        return None
+    pieces, names, at = [], [], 0
+    for pos, name, mark in sorted((page.index(mark), name, mark) for name, mark in marks.items()):
+        pieces.append(page[at:pos])
+        names.append(name)
+        at = pos + len(mark)
+    pieces.append(page[at:])
+    return tuple(pieces), tuple(names)
+
+
+def _page_html(*, location: list[float], zoom: int, basemap: str, offline: bool | str, title: str, css: str,
+               data: str) -> str:
+    """:func:`_folium_page`, byte for byte, without rendering folium's elements for every map.
+
+    folium renders the page skeleton of these options once per process (:func:`_skeleton`); each map
+    fills in its title, centre (as folium writes it: JSON of the two floats), stylesheet and payload.
+    A value that folium would not keep verbatim (an empty title, a non-finite centre, text with Jinja
+    delimiters or a carriage return) has the page rendered by folium whole, as before.
+    """
+    import json
+    import math
+
+    verbatim = (bool(title) and all(math.isfinite(x) for x in location)  # folium writes no <title> for ""
+                and not any(mark in text for text in (css, data) for mark in _NOT_VERBATIM))
+    skeleton = _skeleton(zoom, basemap, offline) if verbatim else None
+    if skeleton is None:
+        return _folium_page(location=location, zoom=zoom, basemap=basemap, offline=offline, title=title, css=css,
+                            data=data)
+    pieces, names = skeleton
+    values = {"title": title, "css": css, "data": data,
+              "location": json.dumps([float(location[0]), float(location[1])])}
+    out = [pieces[0]]
+    for name, piece in zip(names, pieces[1:], strict=True):
+        out += [values[name], piece]
+    return "".join(out)
 
 
 def render_map(
@@ -543,7 +750,7 @@ def render_map(
         When ``level``, ``basemap`` or ``offline`` is not one of its choices, ``county`` is not in
         the report, or ``sites`` is for another county or category.
     """
-    import folium
+    from .escape import to_script_json
 
     _check(level, basemap)
     if offline not in (True, False, "inline"):
@@ -551,23 +758,9 @@ def render_map(
     payload = _page_payload(report, county, level=level, basemap=basemap, index_href=index_href,
                             townships=townships, sites=sites)
     (south, west), (north, east) = payload["bounds"]
-    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=7 if county is None else 10,
-                      tiles=None, zoom_control=False, control_scale=False)
-    src = _asset_sources(offline)
-    # Only what the page uses: folium's default bootstrap, jQuery and font icons are not needed.
-    fmap.default_js = [("leaflet", src["leaflet.js"]), ("markerclusterjs", src["leaflet.markercluster.js"])]
-    fmap.default_css = [("leaflet_css", src["leaflet.css"]), ("markerclustercss", src["MarkerCluster.css"])]
-    tiles = {
-        "osm": folium.TileLayer("OpenStreetMap", name=_BASE_LABELS["osm"], show=basemap == "osm"),
-        "nlsc": folium.TileLayer(NLSC_URL, attr=NLSC_ATTRIBUTION, name=_BASE_LABELS["nlsc"], max_zoom=19,
-                                 max_native_zoom=19, show=basemap == "nlsc"),
-    }
-    for tile in tiles.values():
-        tile.add_to(fmap)
-    _layers_element(payload, tiles).add_to(fmap)
-    root: Any = fmap.get_root()  # a branca Figure
-    root.title = _page_title(report, county, sites)
-    return _numbered_ids(root, root.render()).replace("<html>", '<html lang="zh-Hant-TW">', 1)
+    return _page_html(location=[(south + north) / 2, (west + east) / 2], zoom=7 if county is None else 10,
+                      basemap=basemap, offline=offline, title=_page_title(report, county, sites),
+                      css=page_css(payload), data=to_script_json(payload))
 
 
 def _page_payload(report: CoverageReport, county: str | None, *, level: str, basemap: str,
@@ -771,6 +964,7 @@ def write_maps(
     offline: bool = False,
     national: bool | None = None,
     png: bool = False,
+    workers: int | None = None,
 ) -> dict[str, Path]:
     """Write every county's map, the national map and ``index.html`` into ``out_dir``, atomically.
 
@@ -791,6 +985,10 @@ def write_maps(
         Also write ``taiwan.html``; default: when the report covers every county of its boundaries.
     png : bool
         Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps.static.county_figure`).
+    workers : int, optional
+        With ``png``: worker processes drawing the figures while this one writes the HTML maps
+        (:func:`coverage.maps.static.county_figures`; the same bytes as without). Default: 2, or 1
+        on a machine with one core; 1 draws every figure in this process.
 
     Returns
     -------
@@ -798,8 +996,12 @@ def write_maps(
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
         ``lib/…`` → path.
     """
+    import os
+
     from ..geography import load_townships
     from ..report import atomic_open
+    from .memo import sharing
+    from .static import county_figures
 
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)
@@ -815,21 +1017,25 @@ def write_maps(
     options = {"level": level, "basemap": basemap, "offline": True, "index_href": INDEX_FILE,
                "townships": towns}
     targets = ([None] if national else []) + counties
+    figures = [(county, out / f"{Path(map_filename(county)).stem}.png") for county in counties] if png else []
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     links = {}
-    for county in targets:
-        name = map_filename(county)
-        log.info("writing %s", out / name)
-        html = render_map(report, county, **options)
-        with atomic_open(out / name) as fh:
-            fh.write(html)
-        paths["taiwan" if county is None else county] = out / name
-        if county is not None:
-            links[county] = name
-            if png:
-                from .static import county_figure
-
-                figure = out / f"{Path(name).stem}.png"
-                paths[f"{county}.png"] = county_figure(report, county, figure, townships=towns, level=level)
+    with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn, sharing():
+        for county in targets:
+            name = map_filename(county)
+            log.info("writing %s", out / name)
+            html = render_map(report, county, **options)
+            with atomic_open(out / name) as fh:
+                fh.write(html)
+            paths["taiwan" if county is None else county] = out / name
+            if county is not None:
+                links[county] = name
+        pngs = drawn()
+    for county in counties:  # the order of the paths: each county's map, then its figure
+        paths[county] = paths.pop(county)
+        if county in pngs:
+            paths[f"{county}.png"] = pngs[county]
     with atomic_open(out / INDEX_FILE) as fh:
         fh.write(render_index(report, links, NATIONAL_FILE if national else None))
     paths["index"] = out / INDEX_FILE

@@ -13,8 +13,11 @@ matplotlib is imported lazily.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import math
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +28,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..pipeline import CoverageReport
 
-__all__ = ["county_figure", "draw_county_figure", "label_offsets", "polygon_paths", "scale_bar_corner"]
+__all__ = ["county_figure", "county_figures", "draw_county_figure", "label_offsets", "polygon_paths",
+           "scale_bar_corner"]
+
+log = logging.getLogger(__name__)
 
 _MARKERS = {"circle": "o", "square": "s", "diamond": "D", "triangle": "^", "star": "*", "cross": "P"}
 
@@ -546,3 +552,184 @@ def _draw_figure(report: CoverageReport, county: str, ctx: dict[str, Any], dpi: 
              linespacing=1.5)
     fig.tight_layout(rect=(0, (footer_h - 0.7 + legend_h) / fig_h, 1, 1 - 0.6 / fig_h), h_pad=4.0)
     return fig
+
+
+# --------------------------------------------------------------------------------------------
+# many figures at once: worker processes drawing in the background of the HTML maps
+
+
+def _worker_command() -> list[str]:
+    """A fresh interpreter running :func:`_figure_worker` from this package (its folder first on the path).
+
+    A new process, not a fork of this one (whose threads could hold a lock in the child) nor a
+    ``multiprocessing`` spawn (which would run the caller's ``__main__`` script again in the child).
+    """
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    return [sys.executable, "-c",
+            f"import sys; sys.path.insert(0, {root!r}); import coverage.maps.static as s; s._figure_worker()"]
+
+
+def _figure_worker() -> None:
+    """The loop of a figure worker: (report, townships, level, dpi), then (county, path) per figure, from stdin.
+
+    Answers each figure with None (written, atomically) or the error's text, pickled on what was
+    stdout; anything a library prints goes to stderr instead.
+    """
+    import os
+    import pickle
+    import sys
+
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    tasks = sys.stdin.buffer
+    report, townships, level, dpi = pickle.load(tasks)
+    while (task := pickle.load(tasks)) is not None:
+        county, path = task
+        try:
+            county_figure(report, county, path, townships=townships, level=level, dpi=dpi)
+            answer = None
+        except Exception as exc:  # the caller draws this figure again and raises there
+            answer = f"{type(exc).__name__}: {exc}"
+        pickle.dump(answer, answers)
+        answers.flush()
+
+
+def _serve(command: list[str], setup: bytes, todo: list[tuple[str, Path]], take: Callable[[], int | None],
+           answers: dict[int, str | None]) -> None:
+    """Run one worker: send it ``setup``, then the figures ``take`` hands out one at a time, until none is left.
+
+    Runs in a thread of the caller. A figure the worker could not draw is left out of ``answers``
+    (or answered with its error's text); a worker that cannot start or dies stops taking figures.
+    Its stderr (warnings) is passed on to this process's stderr when it ends.
+    """
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryFile() as errors:
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        except OSError as exc:
+            log.info("no figure worker (%s): the figures are drawn in this process", exc)
+            return
+        with proc:
+            assert proc.stdin is not None and proc.stdout is not None
+            try:
+                proc.stdin.write(setup)
+                while (i := take()) is not None:
+                    county, path = todo[i]
+                    pickle.dump((county, str(path)), proc.stdin)
+                    proc.stdin.flush()
+                    answer = pickle.load(proc.stdout)
+                    answers[i] = answer if answer is None or isinstance(answer, str) else repr(answer)
+                pickle.dump(None, proc.stdin)
+                proc.stdin.close()
+            except Exception as exc:  # a pipe closed, an answer that is no pickle: any ends it
+                log.info("a figure worker stopped (%s): its figures are drawn in this process", exc)
+                proc.kill()
+        errors.seek(0)
+        text = errors.read().decode("utf-8", "replace")
+        if text.strip():
+            sys.stderr.write(text)
+
+
+@contextlib.contextmanager
+def county_figures(
+    report: CoverageReport,
+    figures: Sequence[tuple[str, str | Path]],
+    *,
+    townships: gpd.GeoDataFrame | None = None,
+    level: str = "township",
+    dpi: int = 130,
+    workers: int = 2,
+) -> Iterator[Callable[[], dict[str, Path]]]:
+    """Write the figures of several counties (:func:`county_figure`) in worker processes while the caller goes on.
+
+    Use as a context manager: the figures are drawn while the block runs (the HTML maps, in
+    :func:`coverage.maps.render.write_maps`); the function it yields waits for them and returns
+    county → path. Leaving the block early stops the workers after the figure each is drawing.
+
+    Each worker is a fresh Python process (never a fork of this one, never a re-run of the
+    caller's script) that receives the report once and then one county at a time, so that the
+    workers share the figures however long each takes. Each figure is written atomically by its
+    worker, with the same bytes as :func:`county_figure` in this process (the drawing is
+    deterministic: no timestamp, no process state), and listed in the output run
+    (:func:`coverage.report.record_output`). A figure a worker fails to draw (or that no worker drew:
+    none could start, one died) is drawn again in this process, so that its error is raised here as
+    without workers. With ``workers`` 1, or a single figure, no process is started: the figures are
+    drawn one by one when the yielded function is called.
+
+    Parameters
+    ----------
+    report : CoverageReport
+        From :func:`coverage.run_coverage`; sent once to each worker.
+    figures : sequence of (str, path)
+        County name and PNG path of each figure, in the order the result lists them.
+    townships : GeoDataFrame, optional
+        The report's township boundaries, if already loaded.
+    level : {"township", "village"}
+        As for :func:`draw_county_figure`.
+    dpi : int
+        Resolution of the PNGs.
+    workers : int
+        Worker processes (at most one per figure); 1 draws in this process.
+
+    Yields
+    ------
+    callable
+        Takes nothing; waits for every figure and returns ``{county: path}`` in the order of
+        ``figures``. Raises as :func:`county_figure` would.
+    """
+    import pickle
+    import threading
+
+    from ..report import record_output
+
+    todo = [(county, Path(path)) for county, path in figures]
+    workers = min(int(workers), len(todo))
+
+    def draw_here(county: str, path: Path) -> Path:
+        return county_figure(report, county, path, townships=townships, level=level, dpi=dpi)
+
+    if workers <= 1:
+        yield lambda: {county: draw_here(county, path) for county, path in todo}
+        return
+    lock = threading.Lock()
+    queue = iter(range(len(todo)))
+    stop = threading.Event()
+
+    def take() -> int | None:
+        with lock:
+            return None if stop.is_set() else next(queue, None)
+
+    answers: dict[int, str | None] = {}
+    setup = pickle.dumps((report, townships, level, dpi), protocol=pickle.HIGHEST_PROTOCOL)
+    command = _worker_command()
+    threads = [threading.Thread(target=_serve, args=(command, setup, todo, take, answers), daemon=True,
+                                name=f"figure worker {n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+
+    def wait() -> dict[str, Path]:
+        for thread in threads:
+            thread.join()
+        out = {}
+        for i, (county, path) in enumerate(todo):
+            if i in answers and answers[i] is None:
+                out[county] = record_output(path)
+            else:
+                if i in answers:
+                    log.info("the figure of %s failed in a worker (%s); drawing it in this process", county,
+                             answers[i])
+                out[county] = draw_here(county, path)
+        return out
+
+    try:
+        yield wait
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()

@@ -348,3 +348,108 @@ def test_polygon_paths_saw_both_windings():
     if sum(_WINDING_CASES.values()) == 0:
         pytest.skip("run with test_polygon_paths_fill_is_the_polygon")
     assert all(_WINDING_CASES.values()), _WINDING_CASES
+
+
+# ---------------------------------------------------------------------------------------------
+# many figures in worker processes (issue 16): the same bytes as one by one, listed in the manifest
+
+_SMALL = ["連江縣", "金門縣", "澎湖縣"]  # the smallest counties: quick figures
+
+
+@pytest.fixture(scope="module")
+def islands():
+    return run_coverage(counties=_SMALL)
+
+
+def _figure_bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_workers_write_the_same_bytes_as_one_process(islands, font, tmp_path):
+    """``write_maps(png=True)`` with 2 worker processes writes exactly the files of the serial path (maps and
+    figures), returns the same paths in the same order, and the manifest lists every figure with its digest."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    import json
+
+    from coverage.report import file_digest, output_run
+
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        with output_run(out):
+            paths = write_maps(islands, out, png=True, offline=True, workers=workers, national=False)
+        runs[workers] = (out, [(k, v.relative_to(out)) for k, v in paths.items()])
+    (one, one_paths), (two, two_paths) = runs[1], runs[2]
+    assert one_paths == two_paths
+    assert [k for k, _ in one_paths if k.endswith(".png")] == [f"{c}.png" for c in sorted(_SMALL, key=_order(islands))]
+    serial, parallel = _figure_bytes(one), _figure_bytes(two)
+    assert serial.keys() == parallel.keys() and {f"{c}.png" for c in _SMALL} <= serial.keys()
+    for name in serial:
+        if name != "manifest.json":
+            assert serial[name] == parallel[name], name
+    listed = {f["path"]: f["sha256"] for f in json.loads((two / "manifest.json").read_text("utf-8"))["files"]}
+    for county in _SMALL:
+        assert listed[f"{county}.png"] == file_digest(two / f"{county}.png")
+    assert (one / "manifest.json").read_bytes() == (two / "manifest.json").read_bytes()
+    assert not list(two.rglob("*.part"))
+
+
+def _order(report):
+    counties = list(dict.fromkeys(report.counties["county"]))
+    return counties.index
+
+
+def test_a_worker_that_fails_leaves_its_figures_to_this_process(islands, font, tmp_path, monkeypatch):
+    """Workers that cannot start, or die, or answer nonsense: every figure is still written, drawn here,
+    with the same bytes."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    import sys
+
+    import coverage.maps.static as static
+
+    expected = {c: county_figure(islands, c, tmp_path / f"serial-{c}.png").read_bytes() for c in _SMALL}
+    broken = {
+        "cannot start": [str(tmp_path / "no-such-python"), "-c", "pass"],
+        "dies": [sys.executable, "-c", "import sys; sys.exit(3)"],
+        "answers nonsense": [sys.executable, "-c", "import sys; sys.stdin.buffer.read(1); print('hello')"],
+    }
+    for label, command in broken.items():
+        monkeypatch.setattr(static, "_worker_command", lambda command=command: command)
+        out = tmp_path / label.replace(" ", "-")
+        figures = [(c, out / f"{c}.png") for c in _SMALL]
+        with static.county_figures(islands, figures, workers=2) as drawn:
+            written = drawn()
+        assert list(written) == _SMALL, label
+        for county in _SMALL:
+            assert written[county].read_bytes() == expected[county], (label, county)
+
+
+def test_a_figure_that_fails_in_a_worker_raises_here(islands, font, tmp_path):
+    """A figure whose drawing fails (a county not in the report) raises the error of the serial path, in
+    this process, and the other figures are written."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    from coverage.maps.static import county_figures
+
+    figures = [("連江縣", tmp_path / "a.png"), ("臺北市", tmp_path / "b.png"), ("金門縣", tmp_path / "c.png")]
+    with pytest.raises(InputError, match="臺北市"), county_figures(islands, figures, workers=2) as drawn:
+        drawn()
+    assert (tmp_path / "a.png").is_file() and not (tmp_path / "b.png").exists()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_leaving_early_stops_the_workers(islands, font, tmp_path):
+    """An error in the block (an HTML map that fails) stops the workers: no figure is written after the block,
+    no temporary part is left, and the error is the block's."""
+    require(font is not None, "no CJK font installed (fonts-noto-cjk) for zh-TW figure labels")
+    import threading
+
+    from coverage.maps.static import county_figures
+
+    figures = [(c, tmp_path / f"{c}-{i}.png") for i in range(4) for c in _SMALL]
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="html failed"), county_figures(islands, figures, workers=2):
+        raise RuntimeError("html failed")
+    written = sorted(tmp_path.glob("*.png"))
+    assert len(written) < len(figures)  # at most the figures already being drawn
+    assert threading.active_count() == before
+    assert not list(tmp_path.glob("*.part"))
