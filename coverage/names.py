@@ -220,7 +220,8 @@ def _build_index(townships: gpd.GeoDataFrame) -> _Index:
     for full in by_full:
         by_length.setdefault(len(full), []).append(full)
     return _Index(
-        counties=tuple(sorted(set(county), key=len, reverse=True)),
+        # longest first; ties by name, not by the hash seed
+        counties=tuple(sorted(set(county), key=lambda name: (-len(name), name))),
         by_full=by_full,
         by_town={k: tuple(v) for k, v in by_town.items()},
         towns_of={k: tuple(sorted(v, key=len, reverse=True)) for k, v in towns_of.items()},

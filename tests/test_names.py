@@ -359,3 +359,20 @@ def test_any_village_in_an_address_is_found():
 
     check()
     assert reached["found"] >= 100 and reached["none"] >= 50
+
+
+def test_county_hint_order_does_not_depend_on_the_hash_seed():
+    """嘉義縣 and 嘉義市 tie on length: the hint's order came from a set and changed with PYTHONHASHSEED."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from coverage.names import resolve_county\n"
+            "try:\n    resolve_county('嘉義')\nexcept Exception as exc:\n    print(exc)\n")
+    seen = set()
+    for seed in ("0", "1", "2", "3", "4", "5"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        seen.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                                check=True).stdout)
+    assert len(seen) == 1, seen
+    assert "嘉義市、嘉義縣" in seen.pop()
