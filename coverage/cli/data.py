@@ -161,7 +161,7 @@ def nearest(
         engine = check_choice("--engine", engine, ENGINES, lambda v: v.strip().lower())
         check_positive("--partitions", partitions)
         check_positive("--access-kmh", access_kmh)
-        check_by_road(network, given_options(ctx), ("speeds", "road_class_column", "access_kmh"))
+        check_by_road(network, given_options(ctx))
         towns = load_townships()
         with progress.step("讀取清冊 reading registries"):
             registry = read_facilities(facilities or [get_path("registry")], townships=towns)

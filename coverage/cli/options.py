@@ -31,6 +31,7 @@ from ..errors import InputError
 from .exits import PARAMETER_FLAGS, OptionError
 
 __all__ = [
+    "ROAD_OPTIONS",
     "SHARED_OPTIONS",
     "MapOptions",
     "RunOptions",
@@ -363,7 +364,12 @@ def given_options(ctx: typer.Context) -> frozenset[str]:
     return frozenset(n for n in ctx.params if given(n))
 
 
-def check_by_road(network: Path | None, given: Collection[str], names: Iterable[str]) -> None:
+#: Parameters that only mean something by road, in the order the error looks for them (``--radius-min`` of
+#: ``site`` has its own message).
+ROAD_OPTIONS = ("within_min", "catchment_min", "speeds", "road_class_column", "access_kmh")
+
+
+def check_by_road(network: Path | None, given: Collection[str], names: Iterable[str] = ROAD_OPTIONS) -> None:
     """Options about minutes by road given without ``--network``: a usage error (exit 2).
 
     Without a road network no figure is in minutes: a run that ignored ``--within-min`` would look
@@ -376,7 +382,8 @@ def check_by_road(network: Path | None, given: Collection[str], names: Iterable[
     given : collection of str
         The parameters given (:func:`given_options`).
     names : iterable of str
-        Parameter names of the road options the command takes (``within_min``, ``access_kmh`` …).
+        Parameter names of the road options (default :data:`ROAD_OPTIONS`; a command's ``given`` holds
+        only its own parameters, so every command can check them all).
     """
     if network is not None:
         return

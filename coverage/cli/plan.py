@@ -174,7 +174,7 @@ def whatif(
             raise OptionError("--network", "the what-if in minutes is a share of people: give --population FILE")
         check_positive("--within-min", opts.within_min)
         check_positive("--access-kmh", opts.access_kmh)
-        check_by_road(opts.network, given_options(ctx), ("within_min", "speeds", "road_class_column", "access_kmh"))
+        check_by_road(opts.network, given_options(ctx))
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         present = set(registry.facilities["category"])
@@ -357,7 +357,7 @@ def _check_by_road(opts: RunOptions, radius_min: float | None, given: frozenset[
         raise OptionError("--network", "siting by road needs --radius-min MINUTES (the service radius)")
     check_positive("--radius-min", radius_min)
     check_positive("--access-kmh", opts.access_kmh)
-    check_by_road(opts.network, given, ("speeds", "road_class_column", "access_kmh"))
+    check_by_road(opts.network, given)
 
 
 def _road_network(opts: RunOptions) -> Any:

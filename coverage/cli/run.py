@@ -31,7 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .. import CoverageReport
 
 __all__ = [
-    "ROAD_OPTIONS",
     "check_by_population",
     "check_categories",
     "check_minutes_measured",
@@ -41,9 +40,8 @@ __all__ = [
     "pipeline_keywords",
 ]
 
-#: The options of a coverage run that only mean something with ``--network`` (minutes by road).
-ROAD_OPTIONS = ("within_min", "catchment_min", "speeds", "road_class_column", "access_kmh")
-#: Those of them that are figures about people: they need ``--population`` (at village level) too.
+#: The road options (:data:`coverage.cli.options.ROAD_OPTIONS`) that are figures about people: they need
+#: ``--population`` (at village level) too.
 PEOPLE_MINUTE_OPTIONS = ("within_min", "catchment_min")
 
 
@@ -107,7 +105,7 @@ def checked_keywords(opts: RunOptions, given: Collection[str] = ()) -> dict[str,
     check_positive("--catchment-km", opts.catchment_km)
     check_positive("--within-min", opts.within_min)
     check_positive("--catchment-min", opts.catchment_min)
-    check_by_road(opts.network, given, ROAD_OPTIONS)
+    check_by_road(opts.network, given)
     check_by_population(opts, given)
     counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
     return pipeline_keywords(opts, as_of=when, counties=counties, definition=definition)
