@@ -30,7 +30,7 @@ from .options import (
     resolve_county_options,
     with_options,
 )
-from .run import pipeline_keywords
+from .run import check_by_population, pipeline_keywords
 
 __all__ = ["brief", "site", "targets", "trend", "whatif"]
 
@@ -69,6 +69,7 @@ def _population(opts: RunOptions, towns: Any) -> tuple[Any, str]:
               "age_group xy_datum")
 def trend(
     opts: RunOptions,
+    ctx: typer.Context,
     year_from: Annotated[str, typer.Option("--from", help="First year, e.g. 2019 or ROC 108.")] = "2019",
     year_to: Annotated[str | None, typer.Option("--to", help="Last year; default this year.")] = None,
     roc: Annotated[bool, typer.Option("--roc", help="Label years in ROC (民國).")] = False,
@@ -94,6 +95,7 @@ def trend(
         definition = check_definition(opts.definition)
         resolve_age_group_option(opts.age_group)
         check_xy_datum(opts.xy_datum)
+        check_by_population(opts, given_options(ctx))
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         cats = resolve_category_options(opts.category, set(registry.facilities["category"]))
@@ -175,6 +177,7 @@ def whatif(
         check_positive("--within-min", opts.within_min)
         check_positive("--access-kmh", opts.access_kmh)
         check_by_road(opts.network, given_options(ctx))
+        check_by_population(opts, given_options(ctx))
         counties = resolve_county_options(opts.county, load_townships(opts.boundaries))
         registry, towns = _load(opts)
         present = set(registry.facilities["category"])

@@ -43,6 +43,10 @@ __all__ = [
 #: The road options (:data:`coverage.cli.options.ROAD_OPTIONS`) that are figures about people: they need
 #: ``--population`` (at village level) too.
 PEOPLE_MINUTE_OPTIONS = ("within_min", "catchment_min")
+#: Options that only the figures about people use (``--population``), in the order the error looks for them.
+PEOPLE_OPTIONS = ("age_group", "distance_km", "catchment_km", "cross_sea")
+#: Options that only the elevation figures use (``--dem``).
+DEM_OPTIONS = ("mountain_m",)
 
 
 def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
@@ -112,23 +116,40 @@ def checked_keywords(opts: RunOptions, given: Collection[str] = ()) -> dict[str,
 
 
 def check_by_population(opts: RunOptions, given: Collection[str]) -> None:
-    """``--within-min``/``--catchment-min`` given with ``--network`` but without ``--population``: a usage error.
+    """Options that only figures about people (or elevation) use, given without their file: a usage error.
 
-    Both are shares of people (people within so many minutes, the 2SFCA catchment in minutes):
-    without a population file nothing uses them, and a run that ignored them would look complete.
+    ``--age-group``, ``--distance-km``, ``--catchment-km`` and ``--cross-sea`` shape only the
+    figures about people, so without ``--population`` nothing reads them; ``--within-min`` and
+    ``--catchment-min`` are shares of people by road; ``--mountain-m`` is the threshold of the
+    ``--dem`` figures. A run that ignored one of them would look as if it had been applied.
 
     Parameters
     ----------
     opts : RunOptions
     given : collection of str
         The options given (:func:`~coverage.cli.options.given_options`).
+
+    Raises
+    ------
+    OptionError
+        The first such option given without the file it needs (exit 2).
     """
-    if opts.network is None or opts.population is not None:
-        return
-    for name in (n for n in PEOPLE_MINUTE_OPTIONS if n in given):
-        flag = "--" + name.replace("_", "-")
-        raise OptionError(flag, "needs --population FILE (people per village): it measures people within minutes "
-                                "by road, and without a population file no figure uses it")
+    if opts.population is None:
+        if opts.network is not None:
+            for name in (n for n in PEOPLE_MINUTE_OPTIONS if n in given):
+                raise OptionError(_flag(name), "needs --population FILE (people per village): it measures people "
+                                  "within minutes by road, and without a population file no figure uses it")
+        for name in (n for n in PEOPLE_OPTIONS if n in given):
+            raise OptionError(_flag(name), "needs --population FILE: only the figures about people use it, and "
+                              "without a population file it would be left unused")
+    if not opts.dem:
+        for name in (n for n in DEM_OPTIONS if n in given):
+            raise OptionError(_flag(name), "needs --dem FILE: it is the elevation threshold of the terrain figures, "
+                              "and without an elevation raster it would be left unused")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def check_minutes_measured(opts: RunOptions, result: CoverageReport, given: Collection[str]) -> None:
