@@ -129,6 +129,28 @@ def test_validate(tmp_path):
     assert not (tmp_path / "coverage.csv").exists()
 
 
+def test_validate_a_file_without_a_column(tmp_path):
+    """Every row rejected on the same field (here: no 類別 column): one hint naming the field before the rejection
+    lines, and every rejection on its own physical line however long (not wrapped at the console width)."""
+    reg = tmp_path / "nocat.csv"
+    reg.write_text("名稱,縣市,鄉鎮市區\n甲,嘉義縣,竹崎鄉\n乙,嘉義縣,梅山鄉\n丙,嘉義縣,東石鄉\n", encoding="utf-8")
+    lines = run("validate", str(reg)).output.splitlines()
+    assert lines[0] == "3 rows read: 0 accepted, 3 rejected, 0 mismatched"
+    assert lines[1].startswith("nocat.csv: every row (3) was rejected on `category`")
+    rows = [line for line in lines if line.startswith("  nocat.csv row ")]
+    assert [r.split(",")[0] for r in rows] == [f"  nocat.csv row {i}" for i in (2, 3, 4)]  # physical lines
+    assert all(r.endswith("or another service type") for r in rows)
+    assert len(lines) == 2 + 1 + 3  # counts, hint, "rejected", one line per row
+
+
+def test_validate_gives_no_hint_when_some_rows_pass(tmp_path):
+    reg = tmp_path / "reg.csv"
+    reg.write_text("類別,名稱,縣市,鄉鎮市區\n小衛星,甲,嘉義縣,竹崎鄉\n,乙,嘉義縣,竹崎鄉\n,丙,嘉義縣,梅山鄉\n",
+                   encoding="utf-8")
+    output = run("validate", str(reg)).output
+    assert "1 accepted, 2 rejected" in output and "every row" not in output
+
+
 def test_input_and_usage_errors(tmp_path):
     result = run("report", "-f", str(tmp_path / "missing.csv"), "--out", str(tmp_path))
     assert result.exit_code == 1

@@ -35,12 +35,11 @@ def _cases():
     cases = []
     for command, click_command in sorted(commands.items()):
         params = {p.name for p in click_command.params}
-        for name in PEOPLE_OPTIONS:  # `nearest` has --cross-sea of its own, used with no population file
-            if name in params and "population" in params:
-                cases.append((command, _flag(name), "--population"))
-        for name in DEM_OPTIONS:
-            if name in params and "dem" in params:
-                cases.append((command, _flag(name), "--dem"))
+        # `nearest` has --cross-sea of its own, used with no population file
+        if "population" in params:
+            cases += [(command, _flag(n), "--population") for n in PEOPLE_OPTIONS if n in params]
+        if "dem" in params:
+            cases += [(command, _flag(n), "--dem") for n in DEM_OPTIONS if n in params]
     return cases
 
 

@@ -356,10 +356,13 @@ def print_validation(registry: Registry) -> None:
             t.add_row(r.county, _label(r.category), str(r.n))
         con.print(t)
     if len(registry.rejected):
-        # one line per rejection (not a table): messages stay whole and greppable
+        for line in _whole_file_rejections(registry):
+            con.print(line, highlight=False, markup=False, soft_wrap=True)
+        # one line per rejection (not a table, never wrapped): messages stay whole and greppable
         con.print("[bold]rejected[/bold]")
         for r in registry.rejected.itertuples(index=False):
-            con.print(f"  {r.file} row {r.row}, {r.field}={r.value!r}: {r.reason}", highlight=False, markup=False)
+            con.print(f"  {r.file} row {r.row}, {r.field}={r.value!r}: {r.reason}", highlight=False, markup=False,
+                      soft_wrap=True)
     if len(registry.mismatches):
         t = Table(title="mismatches (location: coordinates win; status: not open when the status says so)")
         for col in registry.mismatches.columns:
@@ -367,6 +370,23 @@ def print_validation(registry: Registry) -> None:
         for r in registry.mismatches.itertuples(index=False):
             t.add_row(*map(str, r))
         con.print(t)
+
+
+def _whole_file_rejections(registry: Registry) -> list[str]:
+    """One hint per file whose every row was rejected on the same field: most likely a missing column."""
+    rej = registry.rejected
+    accepted = set(registry.facilities["file"]) if "file" in registry.facilities else set()
+    lines = []
+    for file, rows in rej.groupby("file", sort=False):
+        n = rows["row"].nunique()
+        every = rows.groupby("field")["row"].nunique()  # sorted by field: the same hint on every run
+        common = every[every == n]
+        if file in accepted or n < 2 or common.empty:
+            continue
+        field = str(common.index[0])
+        lines.append(f"{file}: every row ({n}) was rejected on `{field}`: is that column missing or "
+                     "named differently? (the registry format is in the README)")
+    return lines
 
 
 # ----------------------------------------------------------------------------- planning commands
