@@ -29,6 +29,7 @@ from .geometry import (
     bounds_of,
     display_geometry,
     encode_geometry,
+    encoded_display,
     main_island_bounds,
     projected_polygons,
 )
@@ -456,11 +457,13 @@ def map_payload(
     villcodes = None
     if level == "village":
         vill_payload, villcodes, tgeom = _village_geometry(towns, codes, villages, tol, q)
-    else:
-        projected = (shared("projected townships", (by_code,), lambda: projected_polygons(by_code)).loc[codes]
-                     if whole else None)
-        tgeom = display_geometry(towns, tol, projected=projected)
-        tgeom.index = codes
+        shown = {"g": [encode_geometry(geom, q) for geom in tgeom.values], "bounds": bounds_of(tgeom)}
+        if county is None:
+            shown["view"] = main_island_bounds(tgeom)
+    else:  # the display geometry of these townships, from the disk cache when they were drawn before
+        shown = encoded_display(towns, tol, q, view=county is None, projected=(
+            (lambda: shared("projected townships", (by_code,), lambda: projected_polygons(by_code)).loc[codes])
+            if whole else None))
     rows = report.townships if whole else table
     tips = shared(("tooltips", tuple(cats), report.suppress_below), (rows,),
                   lambda: township_tooltips(rows, cats, styles, suppress_below=report.suppress_below))
@@ -471,9 +474,9 @@ def map_payload(
         {"c": code, "t": tips[code],
          "s": "".join(str(NO_DATA if d == "n" else int(s)) for s, d in zip(state, data[code], strict=True)),
          "dq": data[code],
-         "g": encode_geometry(geom, q), "n": esc(name),
+         "g": geom, "n": esc(name),
          "lp": labels[code]}
-        for code, name, state, geom in zip(codes, towns["township"], states.to_numpy().tolist(), tgeom.values,
+        for code, name, state, geom in zip(codes, towns["township"], states.to_numpy().tolist(), shown["g"],
                                            strict=True)
     ]
     fac_payload, areas = _facility_payload(report, cats, codes, styles, townships, villages, county, tol, q,
@@ -482,7 +485,7 @@ def map_payload(
         "q": q,
         "level": level,
         "county": esc(county) if county else None,
-        "bounds": bounds_of(tgeom),
+        "bounds": shown["bounds"],
         "cats": _category_payload(report, county, cats, styles, states, data),
         "towns": town_payload,
         "villages": vill_payload,
@@ -494,7 +497,7 @@ def map_payload(
         "prio": None,
     }
     if county is None:
-        payload["view"] = main_island_bounds(tgeom)
+        payload["view"] = shown["view"]
     if areas:
         payload["areas"] = areas
         payload["areaLayer"] = AREA_LAYER
