@@ -1,7 +1,7 @@
 """Display geometry of the map pages: polygons simplified as a coverage, quantised and delta-encoded.
 
-A leaf module of :mod:`coverage.maps` (it imports nothing from the package): the payload, the
-catchment outlines and the travel-time villages all encode their polygons here.
+A leaf module of :mod:`coverage.maps` (it imports only :mod:`coverage.maps.memo`'s disk cache): the
+payload, the catchment outlines and the travel-time villages all encode their polygons here.
 """
 
 from __future__ import annotations
@@ -274,40 +274,16 @@ def encoded_display(frame: gpd.GeoDataFrame, tolerance_m: float, q: int, *, view
     dict
         ``g`` (one encoded geometry per row of ``frame``), ``bounds`` and, with ``view``, ``view``.
     """
-    import json
+    from .memo import read_cached, write_cached
 
-    from ..datasets import cache_dir
-
-    path = cache_dir() / "maps" / f"display-{_display_key(frame, tolerance_m, q, view)}.json"
-    try:
-        cached = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        cached = None
+    key = _display_key(frame, tolerance_m, q, view)
+    cached = read_cached("display", key)
     if _valid_display(cached, len(frame), view):
         return cached
     geoms = display_geometry(frame, tolerance_m, projected=None if projected is None else projected())
     value: dict[str, Any] = {"g": [encode_geometry(g, q) for g in geoms.values], "bounds": bounds_of(geoms)}
     if view:
         value["view"] = main_island_bounds(geoms)
-    _write_json(path, value)
+    write_cached("display", key, value)
     return value
 
-
-def _write_json(path: Path, value: Any) -> None:
-    """Write ``value`` as JSON to ``path`` atomically; a file that cannot be written is only logged."""
-    import json
-    import os
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(value, fh, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        log.debug("display geometry cache not written (%s)", exc)

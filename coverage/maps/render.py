@@ -296,49 +296,21 @@ def _cache_key() -> str | None:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-def _cache_path(kind: str) -> Path | None:
-    """The cache file of ``kind`` (``assets``, or a skeleton's options) under the current key; None without
-    a key."""
-    from ..datasets import cache_dir
+def _read_cache(kind: str) -> Any:
+    """The value cached for ``kind`` under the current :func:`_cache_key`; None without a key or an entry."""
+    from .memo import read_cached
 
     key = _cache_key()
-    return None if key is None else cache_dir() / "maps" / f"{kind}-{key}.json"
-
-
-def _read_cache(kind: str) -> Any:
-    """The JSON value cached for ``kind`` under the current key; None when there is none or it is unreadable."""
-    import json
-
-    path = _cache_path(kind)
-    if path is None:
-        return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+    return None if key is None else read_cached(f"folium-{kind}", key)
 
 
 def _write_cache(kind: str, value: Any) -> None:
-    """Write ``value`` as the cache of ``kind``, atomically; a cache that cannot be written is only logged."""
-    import json
-    import os
-    import tempfile
+    """Keep ``value`` for ``kind`` under the current :func:`_cache_key` (nothing without a key)."""
+    from .memo import write_cached
 
-    path = _cache_path(kind)
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(value, fh, ensure_ascii=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        log.debug("map cache not written (%s)", exc)
+    key = _cache_key()
+    if key is not None:
+        write_cached(f"folium-{kind}", key, value)
 
 
 def _is_text_table(value: Any) -> bool:
