@@ -519,9 +519,10 @@ def _data_states(report: CoverageReport, towns: gpd.GeoDataFrame, cats: list[str
     """Per towncode, one letter per category: how complete the data of its county is (``c``omplete,
     ``p``artial, ``n``one; ``report.counties["data"]``, complete when the report has no such column)."""
     summary = report.counties
-    known = ({(r.county, r.category): _DATA_CODES.get(str(r.data), "c")
-              for r in summary[["county", "category", "data"]].itertuples(index=False)}
-             if "data" in summary else {})
+    known = shared("data codes", (summary,), lambda: (
+        {(r.county, r.category): _DATA_CODES.get(str(r.data), "c")
+         for r in summary[["county", "category", "data"]].itertuples(index=False)}
+        if "data" in summary else {}))
     return {code: "".join(known.get((county, cat), "c") for cat in cats)
             for code, county in zip(towns["towncode"], towns["county"], strict=True)}
 
@@ -678,6 +679,63 @@ def _category_payload(report: CoverageReport, county: str | None, cats: list[str
     None) of a category whose data is not complete everywhere count only the counties with complete
     data, and say how many: ``cc`` of ``cn`` counties.
     """
+    by_category = shared("summary rows by category", (report.counties,), lambda: _rows_by_category(report.counties))
+    if by_category is None:  # columns of unusual types: pandas sums them, as before
+        return _category_payload_frames(report, county, cats, styles, states, data)
+    has_data_column = "data" in report.counties
+    out: list[Category] = []
+    for j, cat in enumerate(cats):
+        letters = [data[code][j] for code in states.index]
+        has_data = [x != "n" for x in letters]
+        quality = "none" if not any(has_data) else "complete" if set(letters) == {"c"} else "partial"
+        rows = [r for r in by_category.get(cat, ()) if county is None or r[0] == county]
+        counted = has_data
+        national_partial = county is None and quality == "partial" and has_data_column
+        if national_partial:  # national totals: complete data only
+            all_counties = len(rows)
+            rows = [r for r in rows if r[4] == "complete"]
+            counted = [x == "c" for x in letters]
+        covered, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        column = states[cat].tolist()
+        item: Category = {
+            "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
+            "symbol": styles[cat]["symbol"],
+            "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
+            "covered": covered, "total": total,
+            "rate": rows[0][3] if len(rows) == 1 else coverage_rate(covered, total),
+            "gaps": sum(st != COVERED and ok for st, ok in zip(column, counted, strict=True)),
+            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(column, counted, strict=True)),
+            "data": quality,
+        }
+        if national_partial:
+            item["cc"] = len(rows)
+            item["cn"] = all_counties
+        out.append(item)
+    return out
+
+
+def _rows_by_category(summary: pd.DataFrame) -> dict[Any, list[tuple[Any, int, int, float, Any]]] | None:
+    """Per category, ``(county, covered, total, rate, data)`` of each row of ``report.counties`` in table
+    order, as Python numbers (``data`` None without that column). None when ``covered``/``total`` are
+    not integer columns or ``rate`` not a float column: their sums are then left to pandas."""
+    from pandas.api.types import is_float_dtype, is_integer_dtype
+
+    if not (is_integer_dtype(summary["covered"]) and is_integer_dtype(summary["total"])
+            and is_float_dtype(summary["rate"])):
+        return None
+    data = summary["data"].tolist() if "data" in summary else [None] * len(summary)
+    out: dict[Any, list[tuple[Any, int, int, float, Any]]] = {}
+    for county, cat, covered, total, rate, quality in zip(
+            summary["county"].tolist(), summary["category"].tolist(), summary["covered"].tolist(),
+            summary["total"].tolist(), summary["rate"].tolist(), data, strict=True):
+        out.setdefault(cat, []).append((county, int(covered), int(total), float(rate), quality))
+    return out
+
+
+def _category_payload_frames(report: CoverageReport, county: str | None, cats: list[str],
+                             styles: dict[str, dict[str, str]], states: pd.DataFrame,
+                             data: dict[str, str]) -> list[Category]:
+    """:func:`_category_payload` by filtering ``report.counties`` with pandas (columns of other types)."""
     summary = report.counties if county is None else report.counties[report.counties["county"] == county]
     out: list[Category] = []
     for j, cat in enumerate(cats):
