@@ -186,19 +186,31 @@ def _code_versions() -> str:
     return digest.hexdigest()
 
 
-def _wkb_by_code(frame: gpd.GeoDataFrame, code_column: str) -> dict[str, list[tuple[str, bytes]]] | None:
-    """Per ``towncode``: (its own code in ``code_column``, WKB of the polygon) of each row, in row order;
-    None when ``code_column`` repeats a code (the outlines are then not cached)."""
-    import shapely
+def _rows_by_town(frame: gpd.GeoDataFrame, code_column: str) -> tuple[dict[str, list[int]], Any, Any] | None:
+    """Per ``towncode`` the positions of its rows in ``frame`` (row order), with the codes of
+    ``code_column`` and the polygons as arrays; None when ``code_column`` repeats a code (the outlines
+    are then not cached)."""
+    import numpy as np
 
     codes = frame[code_column].astype(str)
     if codes.duplicated().any():
         return None
-    out: dict[str, list[tuple[str, bytes]]] = {}
-    wkbs = shapely.to_wkb(frame.geometry.values, hex=False, output_dimension=2, include_srid=False)
-    for town, code, wkb in zip(frame["towncode"].astype(str), codes, wkbs, strict=True):
-        out.setdefault(town, []).append((code, wkb))
-    return out
+    rows: dict[str, list[int]] = {}
+    for i, town in enumerate(frame["towncode"].astype(str).tolist()):
+        rows.setdefault(town, []).append(i)
+    return rows, np.asarray(codes.tolist(), dtype=object), np.asarray(frame.geometry.values, dtype=object)
+
+
+def _wkb_of(table: tuple[dict[str, list[int]], Any, Any], town: str) -> bytes:
+    """The codes and polygons (WKB) of the rows of ``town`` in ``table`` (:func:`_rows_by_town`), as one
+    byte string for a hash."""
+    import shapely
+
+    rows, codes, geoms = table
+    at = rows.get(town, [])
+    wkbs = shapely.to_wkb(geoms[at], hex=False, output_dimension=2, include_srid=False) if at else []
+    return b"".join(str(code).encode() + b"|" + len(wkb).to_bytes(8, "little") + wkb
+                    for code, wkb in zip(codes[at], wkbs, strict=True))
 
 
 def _outlines_key(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str, Any]]]],
@@ -211,9 +223,9 @@ def _outlines_key(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str
     import hashlib
     import json
 
-    towns = shared("catchments: township WKB", (townships,), lambda: _wkb_by_code(townships, "towncode"))
-    vills = None if villages is None else shared("catchments: village WKB", (villages,),
-                                                  lambda: _wkb_by_code(villages, "villcode"))
+    towns = shared("catchments: township rows", (townships,), lambda: _rows_by_town(townships, "towncode"))
+    vills = None if villages is None else shared("catchments: village rows", (villages,),
+                                                  lambda: _rows_by_town(villages, "villcode"))
     if towns is None or (villages is not None and vills is None):
         return None
     digest = hashlib.sha256(_code_versions().encode())
@@ -225,11 +237,9 @@ def _outlines_key(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str
             listed = [[str(p["towncode"]), str(p["part"]), [str(v) for v in p.get("villcodes", ())]] for p in parts]
             digest.update(json.dumps([int(f), int(k), str(name), str(text), listed], ensure_ascii=False).encode())
             for code, _part, villcodes in listed:
-                for _same, wkb in towns.get(code, []):
-                    digest.update(len(wkb).to_bytes(8, "little") + wkb)
+                digest.update(b"township" + _wkb_of(towns, code))
                 if villcodes and vills is not None:
-                    for vill, wkb in vills.get(code, []):
-                        digest.update(vill.encode() + b"|" + len(wkb).to_bytes(8, "little") + wkb)
+                    digest.update(b"villages" + _wkb_of(vills, code))
     except (TypeError, ValueError, KeyError):
         return None
     return digest.hexdigest()[:32]
