@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .escape import esc
 from .geometry import encode_geometry
-from .memo import read_cached, shared, write_cached
+from .memo import shared
 from .schema import Area
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -149,6 +149,8 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
         In the order of ``areas``: ``f``, ``k``, ``n``, outline colour ``c`` (touching catchments
         differ), ``ti``, ``tp``, ``vi``, ``g``, ``gp`` and the tooltip HTML ``t``.
     """
+    from .memo import read_cached, write_cached
+
     key = _outlines_key(areas, townships, villages, tolerance_m, q, town_index, village_index)
     cached = None if key is None else read_cached("outlines", key)
     if _valid_outlines(cached, areas):
