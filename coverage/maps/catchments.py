@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .escape import esc
 from .geometry import encode_geometry
@@ -154,7 +154,7 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
     key = _outlines_key(areas, townships, villages, tolerance_m, q, town_index, village_index)
     cached = None if key is None else read_cached("outlines", key)
     if _valid_outlines(cached, areas):
-        return cached
+        return cast("list[Area]", cached)
     out = _outlines(areas, townships, villages, tolerance_m, q, town_index, village_index)
     if key is not None:
         write_cached("outlines", key, out)
@@ -236,7 +236,7 @@ def _outlines_key(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str
     try:
         digest.update(json.dumps(head, ensure_ascii=False).encode())
         for f, k, name, text, parts in areas:
-            listed = [[str(p["towncode"]), str(p["part"]), [str(v) for v in p.get("villcodes", ())]] for p in parts]
+            listed = [(str(p["towncode"]), str(p["part"]), [str(v) for v in p.get("villcodes", ())]) for p in parts]
             digest.update(json.dumps([int(f), int(k), str(name), str(text), listed], ensure_ascii=False).encode())
             for code, _part, villcodes in listed:
                 digest.update(b"township" + _wkb_of(towns, code))

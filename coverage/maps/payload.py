@@ -455,6 +455,7 @@ def map_payload(
 
     vill_payload: list[Village] | None = None
     villcodes = None
+    shown: dict[str, Any]  # the townships' encoded display geometry, bounds and (national map) view
     if level == "village":
         vill_payload, villcodes, tgeom = _village_geometry(towns, codes, villages, tol, q)
         shown = {"g": [encode_geometry(geom, q) for geom in tgeom.values], "bounds": bounds_of(tgeom)}

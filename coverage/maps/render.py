@@ -1089,12 +1089,13 @@ def write_maps(
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
         ``lib/…`` → path.
     """
+    import contextlib
     import os
+    from collections.abc import Callable
 
     from ..geography import load_townships
     from ..report import atomic_open
     from .memo import sharing
-    from .static import county_figures
 
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)
@@ -1114,7 +1115,14 @@ def write_maps(
     if workers is None:
         workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     links = {}
-    with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn, sharing():
+    drawing: contextlib.AbstractContextManager[Callable[[], dict[str, Path]]]
+    if figures:
+        from .static import county_figures
+
+        drawing = county_figures(report, figures, townships=towns, level=level, workers=workers)
+    else:  # no figure to draw: the static figures' module is not imported
+        drawing = contextlib.nullcontext(dict)
+    with drawing as drawn, sharing():
         for county in targets:
             name = map_filename(county)
             log.info("writing %s", out / name)
