@@ -595,9 +595,10 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
         every, states, areas_all, popups_all = shared("facilities", (report, townships, villages),
                                                       lambda: _all_facilities(report, town_names, villages))
         keep = (every["category"].isin(cats) & every["towncode"].isin(codes) & (states != "closed")).to_numpy()
-        fac, fstate = every[keep], states[keep]
-        popups = [popups_all[i] for i in np.flatnonzero(keep)]
-        areas = {label: areas_all[label] for label in fac.index if label in areas_all}
+        all_rows = shared("facility rows", (every, states, popups_all),
+                          lambda: _facility_rows(every, states, popups_all))
+        rows = [all_rows[i] for i in np.flatnonzero(keep)]
+        areas = {row[0]: areas_all[row[0]] for row in rows if row[0] in areas_all}
         vill = _villages_of(areas, villages)
         village_names = None if vill is None else _village_names(vill)
     else:
@@ -611,13 +612,12 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
         village_names = None if vill is None else _village_names(vill)
         popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
                                  town_names=town_names, service_areas=areas, village_names=village_names)
+        rows = _facility_rows(fac, fstate, popups)
     village_index = None if villcodes is None else {c: i for i, c in enumerate(villcodes)}
     cat_index = {c: i for i, c in enumerate(cats)}
     out: list[Facility] = []
     todo: list[tuple[int, int, str, str, list[dict[str, Any]]]] = []
-    for label, cat, lat, lon, name, prec, state, popup, own in zip(
-            fac.index, fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"], fstate, popups,
-            fac["county"], strict=True):
+    for label, cat, lat, lon, name, prec, state, popup, own in rows:
         item: Facility = {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)],
                           "n": esc(name) or "（未命名）", "p": popup, "x": int(prec == "township"),
                           "pl": int(state == "planned")}
@@ -629,6 +629,13 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     outlines = (catchment_outlines(todo, townships, vill, tol, q, town_index={c: i for i, c in enumerate(codes)},
                                    village_index=village_index) if todo else [])
     return out, outlines
+
+
+def _facility_rows(fac: gpd.GeoDataFrame, states: pd.Series, popups: list[str]) -> list[tuple[Any, ...]]:
+    """Per facility of ``fac``: its label, category, latitude, longitude, name, precision, state, popup and
+    county, as a map's markers take them (once for every map of a run, each map then takes its rows)."""
+    return list(zip(fac.index, fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"],
+                    states, popups, fac["county"], strict=True))
 
 
 def _villages_of(areas: dict[Any, list[dict[str, Any]]], villages: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
