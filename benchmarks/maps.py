@@ -1,7 +1,8 @@
 """The map outputs (issue 16): `map --png` for every county, and the national `report` with its maps.
 
     python benchmarks/maps.py --png [--repeat 3]       # `safetynet map --png --offline`, all counties
-    python benchmarks/maps.py --report [--repeat 5]    # `safetynet report` (maps included) and `--no-maps`
+    python benchmarks/maps.py --report [--repeat 5]    # `safetynet report` (maps included) and `--no-maps`: warm
+                                                       # and cold map cache, bytecode cached or not, import floor
     python benchmarks/maps.py --stages                 # where the national report's time goes, stage by stage
     python benchmarks/maps.py --figures                # county_figure() alone, all counties, in one process
     python benchmarks/maps.py --png --baseline DIR     # also the same commands from another checkout, in turn
@@ -73,6 +74,88 @@ def bench_cli(repeat: int, runs: list[tuple[str, list[str], str]], baseline: Pat
             for name, _ in sides:
                 walls, cpus = samples[name]
                 lines.append(f"| {label} | {name} | `{shown}` | {summary(walls)} | {summary(cpus)} | {target} |")
+    return lines
+
+
+def _env(cache: Path, pyc: Path | None) -> dict[str, str]:
+    """The environment of a timed run: ``SAFETYNET_CACHE=cache``; with ``pyc`` the package's bytecode kept
+    there (``PYTHONPYCACHEPREFIX``, as an installed tool has it), else none written (``PYTHONDONTWRITEBYTECODE``,
+    as on this machine: every run compiles the package afresh)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    env["SAFETYNET_CACHE"] = str(cache)
+    if pyc is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pyc)
+    return env
+
+
+def _timed(cmd: list[str], root: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + sys of the child) seconds of one run of ``cmd`` from ``root``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=root, env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
+def bench_report(repeat: int, baseline: Path | None = None) -> list[str]:
+    """The national ``report`` (seed registry) with and without maps: warm and cold map cache, the package's
+    bytecode cached or not; the baseline checkout (if any) measured in turn, run by run; the import floor.
+
+    The map cache (``SAFETYNET_CACHE``) of each checkout is its own folder, warmed by one untimed run; a
+    cold run gets an empty folder. Bytecode cached: ``PYTHONPYCACHEPREFIX`` (a folder per checkout, filled
+    by the untimed run); not cached: ``PYTHONDONTWRITEBYTECODE=1``.
+    """
+    sides = [("this checkout", ROOT)] + ([(f"baseline ({baseline.name})", baseline)] if baseline else [])
+    runs = [("report with maps, warm cache", ["report"], "warm", False, "≤ 1.5 s"),
+            ("report with maps, warm cache", ["report"], "warm", True, "≤ 1.5 s"),
+            ("report with maps, cold cache", ["report"], "cold", False, "-"),
+            ("report --no-maps", ["report", "--no-maps"], "warm", False, "-"),
+            ("report --no-maps", ["report", "--no-maps"], "warm", True, "-")]
+    floors = [("floor: `import pandas, geopandas, shapely, pyarrow.parquet`",
+               [sys.executable, "-c", "import pandas, geopandas, shapely, pyarrow.parquet"]),
+              ("floor: `import pandas, geopandas, shapely, pyarrow.parquet, typer, rich.table`",
+               [sys.executable, "-c", "import pandas, geopandas, shapely, pyarrow.parquet, typer, rich.table"]),
+              ("floor: `python -c pass`", [sys.executable, "-c", "pass"])]
+    lines = ["| what | bytecode | code | command | wall | CPU (user + sys) | CPU ratio to baseline | load (1 min) "
+             "| target |", "|---|---|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        for n, (_name, root) in enumerate(sides):  # warm the map cache and the bytecode of each side
+            for pyc in (None, base / f"pyc-{n}"):
+                _timed([sys.executable, "-m", "coverage.cli", "report", "--out", str(base / "warmup")], root,
+                       _env(base / f"cache-{n}", pyc))
+        for label, args, cache, bytecode, target in runs:
+            samples: dict[int, tuple[list[float], list[float]]] = {n: ([], []) for n in range(len(sides))}
+            loads = []
+            for i in range(repeat):
+                for n, (_name, root) in enumerate(sides):
+                    folder = base / f"cache-{n}" if cache == "warm" else base / f"cold-{n}-{i}-{len(label)}"
+                    env = _env(folder, base / f"pyc-{n}" if bytecode else None)
+                    loads.append(os.getloadavg()[0])
+                    out = base / f"out-{n}-{i}"
+                    wall, cpu = _timed([sys.executable, "-m", "coverage.cli", *args, "--out", str(out)], root, env)
+                    samples[n][0].append(wall)
+                    samples[n][1].append(cpu)
+            shown = " ".join(["safetynet", *args, "--out", "DIR"])
+            ours = statistics.median(samples[0][1])
+            for n, (name, _root) in enumerate(sides):
+                walls, cpus = samples[n]
+                ratio = f"{ours / statistics.median(cpus):.2f}×" if baseline and n else "-"
+                lines.append(f"| {label} | {'cached' if bytecode else 'none'} | {name} | `{shown}` | "
+                             f"{summary(walls)} | {summary(cpus)} | {ratio if n else '-'} | "
+                             f"{min(loads):.2f}–{max(loads):.2f} | {target} |")
+        for label, cmd in floors:
+            walls, cpus, loads = [], [], []
+            for _ in range(repeat):
+                loads.append(os.getloadavg()[0])
+                wall, cpu = _timed(cmd, ROOT, _env(base / "cache-0", base / "pyc-0"))
+                walls.append(wall)
+                cpus.append(cpu)
+            lines.append(f"| {label} | cached | - | - | {summary(walls)} | {summary(cpus)} | - | "
+                         f"{min(loads):.2f}–{max(loads):.2f} | - |")
     return lines
 
 
@@ -187,9 +270,7 @@ def main() -> None:
                                                 ("map, all 22 counties, no PNG (for comparison)",
                                                  ["map", "--offline"], "-")], args.baseline)), "\n")
     if args.report:
-        print("\n".join(bench_cli(args.repeat, [("national report with maps", ["report"], "≤ 1.5 s"),
-                                                ("national report, no maps", ["report", "--no-maps"], "-")],
-                                            args.baseline)), "\n")
+        print("\n".join(bench_report(args.repeat, args.baseline)), "\n")
     if args.figures:
         print("\n".join(bench_figures()), "\n")
     if args.stages:

@@ -248,6 +248,13 @@ def load_townships(boundaries: str | Path | None = None) -> gpd.GeoDataFrame:
     """
     if boundaries is not None:
         return load_boundaries(boundaries)
+    return _bundled_townships().copy()
+
+
+@lru_cache(maxsize=1)
+def _bundled_townships() -> gpd.GeoDataFrame:
+    """The bundled townships with their reference flags, made once per process (like :func:`_load_bundled`);
+    callers get a copy."""
     towns = _load_bundled("townships").copy()
     return add_reference_flags(towns)[TOWNSHIP_COLUMNS + FLAGS + ["geometry"]]
 

@@ -49,12 +49,13 @@ _EXPORTS = {
     "catchments": ["AREA_COLOURS", "AREA_LAYER", "catchment_outlines", "service_area_text"],
     "travel": ["TRAVEL_BINS", "TRAVEL_COLOURS", "TRAVEL_LAYER", "NO_ROAD_COLOUR", "add_travel", "town_minutes",
                "travel_reason_label"],
-    "geometry": ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds",
+    "geometry": ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "encoded_display",
+                 "main_island_bounds",
                  "projected_polygons"],
     "schema": ["Area", "Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
                "Sites", "Town", "Travel", "TravelVillage", "UiText", "Village"],
     "escape": ["esc", "to_script_json"],
-    "memo": ["is_sharing", "shared", "sharing"],
+    "memo": ["cached_path", "is_sharing", "read_cached", "shared", "sharing", "write_cached"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -18,7 +18,9 @@ This module imports only the leaves :mod:`coverage.maps.escape`, :mod:`coverage.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from .escape import esc
 from .geometry import encode_geometry
@@ -116,6 +118,11 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
     payload lacks is sent as geometry: on a township-level map the villages of a split township, and
     any township not on the map (``g``; ``gp`` for a partly served one).
 
+    The outlines are kept on disk (:func:`coverage.maps.memo.write_cached`), named by a hash of all
+    they are made from: the areas, the polygons of the townships (and split townships' villages) they
+    name, both indices, the tolerance and quantum, this code and the versions of shapely, GEOS, pyproj
+    and geopandas. The same service areas on the same boundaries are then not merged again.
+
     Parameters
     ----------
     areas : sequence of tuple
@@ -142,6 +149,117 @@ def catchment_outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mappin
         In the order of ``areas``: ``f``, ``k``, ``n``, outline colour ``c`` (touching catchments
         differ), ``ti``, ``tp``, ``vi``, ``g``, ``gp`` and the tooltip HTML ``t``.
     """
+    from .memo import read_cached, write_cached
+
+    key = _outlines_key(areas, townships, villages, tolerance_m, q, town_index, village_index)
+    cached = None if key is None else read_cached("outlines", key)
+    if _valid_outlines(cached, areas):
+        return cast("list[Area]", cached)
+    out = _outlines(areas, townships, villages, tolerance_m, q, town_index, village_index)
+    if key is not None:
+        write_cached("outlines", key, out)
+    return out
+
+
+#: Bumped when what :func:`catchment_outlines` keeps on disk changes (with the source, part of the key).
+_OUTLINES_FORMAT = "outlines-v1"
+
+
+@lru_cache(maxsize=1)
+def _code_versions() -> str:
+    """The source of this module and of :mod:`coverage.maps.geometry`, and the versions of the libraries
+    that project, repair, merge and simplify the outlines."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    import shapely
+
+    from . import geometry
+
+    digest = hashlib.sha256(_OUTLINES_FORMAT.encode())
+    for source in (__file__, geometry.__file__):
+        digest.update(Path(source).read_bytes())
+    for name in ("shapely", "pyproj", "geopandas"):
+        try:
+            digest.update(f"|{name} {version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"|{name} ?".encode())
+    digest.update(f"|geos {shapely.geos_version_string}".encode())
+    return digest.hexdigest()
+
+
+def _rows_by_town(frame: gpd.GeoDataFrame, code_column: str) -> tuple[dict[str, list[int]], Any, Any] | None:
+    """Per ``towncode`` the positions of its rows in ``frame`` (row order), with the codes of
+    ``code_column`` and the polygons as arrays; None when ``code_column`` repeats a code (the outlines
+    are then not cached)."""
+    import numpy as np
+
+    codes = frame[code_column].astype(str)
+    if codes.duplicated().any():
+        return None
+    rows: dict[str, list[int]] = {}
+    for i, town in enumerate(frame["towncode"].astype(str).tolist()):
+        rows.setdefault(town, []).append(i)
+    return rows, np.asarray(codes.tolist(), dtype=object), np.asarray(frame.geometry.values, dtype=object)
+
+
+def _wkb_of(table: tuple[dict[str, list[int]], Any, Any], town: str) -> bytes:
+    """The codes and polygons (WKB) of the rows of ``town`` in ``table`` (:func:`_rows_by_town`), as one
+    byte string for a hash."""
+    import shapely
+
+    rows, codes, geoms = table
+    at = rows.get(town, [])
+    wkbs = shapely.to_wkb(geoms[at], hex=False, output_dimension=2, include_srid=False) if at else []
+    return b"".join(str(code).encode() + b"|" + len(wkb).to_bytes(8, "little") + wkb
+                    for code, wkb in zip(codes[at], wkbs, strict=True))
+
+
+def _outlines_key(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str, Any]]]],
+                  townships: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None, tolerance_m: float, q: int,
+                  town_index: Mapping[str, int], village_index: Mapping[str, int] | None) -> str | None:
+    """Hash of everything :func:`catchment_outlines` reads: the areas (indices, names, texts, parts), the
+    polygons of every township named by a part (WKB) and, for a part split by village, of every village
+    of that township, both CRSs, the tolerance, quantum, both indices and :func:`_code_versions`.
+    None when the parts cannot be keyed so (a code repeated in the boundaries)."""
+    import hashlib
+    import json
+
+    towns = shared("catchments: township rows", (townships,), lambda: _rows_by_town(townships, "towncode"))
+    vills = None if villages is None else shared("catchments: village rows", (villages,),
+                                                  lambda: _rows_by_town(villages, "villcode"))
+    if towns is None or (villages is not None and vills is None):
+        return None
+    digest = hashlib.sha256(_code_versions().encode())
+    head = [str(townships.crs), None if villages is None else str(villages.crs), repr(float(tolerance_m)), int(q),
+            sorted(town_index.items()), None if village_index is None else sorted(village_index.items())]
+    try:
+        digest.update(json.dumps(head, ensure_ascii=False).encode())
+        for f, k, name, text, parts in areas:
+            listed = [(str(p["towncode"]), str(p["part"]), [str(v) for v in p.get("villcodes", ())]) for p in parts]
+            digest.update(json.dumps([int(f), int(k), str(name), str(text), listed], ensure_ascii=False).encode())
+            for code, _part, villcodes in listed:
+                digest.update(b"township" + _wkb_of(towns, code))
+                if villcodes and vills is not None:
+                    digest.update(b"villages" + _wkb_of(vills, code))
+    except (TypeError, ValueError, KeyError):
+        return None
+    return digest.hexdigest()[:32]
+
+
+def _valid_outlines(value: Any, areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str, Any]]]]) -> bool:
+    """Whether a cached entry has the shape of :func:`catchment_outlines`' result for ``areas``."""
+    fields = {"f", "k", "n", "c", "ti", "tp", "vi", "g", "gp", "t"}
+    return (isinstance(value, list) and len(value) == len(areas)
+            and all(isinstance(a, dict) and set(a) == fields and a["f"] == area[0] and a["k"] == area[1]
+                    and a["n"] == area[2] for a, area in zip(value, areas, strict=True)))
+
+
+def _outlines(areas: Sequence[tuple[int, int, str, str, Sequence[Mapping[str, Any]]]],
+              townships: gpd.GeoDataFrame, villages: gpd.GeoDataFrame | None,
+              tolerance_m: float, q: int, town_index: Mapping[str, int],
+              village_index: Mapping[str, int] | None) -> list[Area]:
+    """:func:`catchment_outlines`, computed."""
     import geopandas as gpd
     import shapely
 

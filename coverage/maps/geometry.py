@@ -1,19 +1,22 @@
 """Display geometry of the map pages: polygons simplified as a coverage, quantised and delta-encoded.
 
-A leaf module of :mod:`coverage.maps` (it imports nothing from the package): the payload, the
-catchment outlines and the travel-time villages all encode their polygons here.
+A leaf module of :mod:`coverage.maps` (it imports only :mod:`coverage.maps.memo`'s disk cache): the
+payload, the catchment outlines and the travel-time villages all encode their polygons here.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
 
-__all__ = ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "main_island_bounds",
-           "projected_polygons"]
+__all__ = ["QUANTUM", "TOLERANCE_M", "bounds_of", "display_geometry", "encode_geometry", "encoded_display",
+           "main_island_bounds", "projected_polygons"]
 
 log = logging.getLogger(__name__)
 
@@ -191,3 +194,96 @@ def main_island_bounds(geoms: gpd.GeoSeries) -> list[list[float]]:
     largest = parts[int(np.argmax(shapely.area(parts)))]
     minx, miny, maxx, maxy = largest.bounds
     return [[round(float(miny), 4), round(float(minx), 4)], [round(float(maxy), 4), round(float(maxx), 4)]]
+
+
+#: Bumped when what :func:`encoded_display` stores changes (with this module's source, part of the key).
+_DISPLAY_FORMAT = "display-v1"
+
+
+@lru_cache(maxsize=1)
+def _display_versions() -> str:
+    """This module's source and the versions of the libraries that simplify and project the polygons."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    import shapely
+
+    digest = hashlib.sha256(_DISPLAY_FORMAT.encode())
+    digest.update(Path(__file__).read_bytes())
+    for name in ("shapely", "pyproj", "geopandas"):
+        try:
+            digest.update(f"|{name} {version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"|{name} ?".encode())
+    digest.update(f"|geos {shapely.geos_version_string}".encode())
+    return digest.hexdigest()
+
+
+def _display_key(frame: gpd.GeoDataFrame, tolerance_m: float, q: int, view: bool) -> str:
+    """Hash of everything :func:`encoded_display` depends on: the polygons (WKB, in row order), their CRS,
+    the tolerance, quantum and ``view``, and :func:`_display_versions`."""
+    import hashlib
+
+    import shapely
+
+    digest = hashlib.sha256(_display_versions().encode())
+    digest.update(f"|{frame.crs}|{float(tolerance_m)!r}|{int(q)}|{bool(view)}|{len(frame)}|".encode())
+    for wkb in shapely.to_wkb(frame.geometry.values, hex=False, output_dimension=2, include_srid=False):
+        digest.update(len(wkb).to_bytes(8, "little"))
+        digest.update(wkb)
+    return digest.hexdigest()[:32]
+
+
+def _valid_display(value: Any, rows: int, view: bool) -> bool:
+    """Whether a cached entry has the shape :func:`encoded_display` returns for ``rows`` polygons."""
+    def corners(b: Any) -> bool:
+        return (isinstance(b, list) and len(b) == 2 and all(isinstance(p, list) and len(p) == 2 for p in b)
+                and all(isinstance(x, float | int) and not isinstance(x, bool) for p in b for x in p))
+
+    return (isinstance(value, dict) and isinstance(value.get("g"), list) and len(value["g"]) == rows
+            and all(isinstance(g, list) for g in value["g"]) and corners(value.get("bounds"))
+            and (corners(value.get("view")) if view else "view" not in value))
+
+
+def encoded_display(frame: gpd.GeoDataFrame, tolerance_m: float, q: int, *, view: bool = False,
+                    projected: Callable[[], gpd.GeoSeries] | None = None) -> dict[str, Any]:
+    """The display geometry of ``frame`` as a map payload holds it, computed once per set of polygons.
+
+    :func:`display_geometry` of the polygons, each :func:`encode_geometry` d, their :func:`bounds_of`
+    and, with ``view``, :func:`main_island_bounds`. The result is kept in the disk cache
+    (``datasets.cache_dir()/maps/display-KEY.json``), KEY a hash of the polygons (WKB), their CRS,
+    ``tolerance_m``, ``q``, ``view``, this module's source and the versions of shapely, GEOS, pyproj and
+    geopandas: the same boundaries give the same bytes without simplifying them again. An unreadable
+    or malformed entry is computed again and rewritten; a cache that cannot be written is only logged.
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Polygons (townships) in any CRS, in the order of the payload.
+    tolerance_m : float
+        Simplification tolerance in metres (:data:`TOLERANCE_M`).
+    q : int
+        Quantum of the encoded coordinates (:data:`QUANTUM`).
+    view : bool
+        Also the bounds of the largest land mass (``view``, the national map's opening view).
+    projected : callable, optional
+        Gives :func:`projected_polygons` of ``frame`` when it is needed (only on a cache miss).
+
+    Returns
+    -------
+    dict
+        ``g`` (one encoded geometry per row of ``frame``), ``bounds`` and, with ``view``, ``view``.
+    """
+    from .memo import read_cached, write_cached
+
+    key = _display_key(frame, tolerance_m, q, view)
+    cached = read_cached("display", key)
+    if _valid_display(cached, len(frame), view):
+        return cached
+    geoms = display_geometry(frame, tolerance_m, projected=None if projected is None else projected())
+    value: dict[str, Any] = {"g": [encode_geometry(g, q) for g in geoms.values], "bounds": bounds_of(geoms)}
+    if view:
+        value["view"] = main_island_bounds(geoms)
+    write_cached("display", key, value)
+    return value
+

@@ -7,18 +7,27 @@ is computed on first use inside :func:`sharing` and handed out again to the next
 then takes its own rows of it. The results are those of computing it map by map (the same
 functions on the same rows: tests/maps/test_memo.py compares the pages).
 
-A leaf module of :mod:`coverage.maps` (it imports nothing from the package). Outside
-:func:`sharing` nothing is kept: :func:`shared` computes afresh on every call.
+Work that is the same across runs (folium's page skeleton, the display geometry of a set of
+boundaries, the catchment outlines of a set of service areas) is kept on disk instead, under
+``datasets.cache_dir()/maps``: :func:`read_cached`, :func:`write_cached`, each entry named by a hash of
+everything it depends on (computed by its caller).
+
+A leaf module of :mod:`coverage.maps` (it imports only :func:`coverage.datasets.cache_dir`). Outside
+:func:`sharing` nothing is kept in memory: :func:`shared` computes afresh on every call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Callable, Hashable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["is_sharing", "shared", "sharing"]
+__all__ = ["cached_path", "is_sharing", "read_cached", "shared", "sharing", "write_cached"]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -94,3 +103,76 @@ def shared(name: Hashable, inputs: tuple[Any, ...], compute: Callable[[], T]) ->
     if hit is None:
         hit = memo[key] = (inputs, compute())
     return hit[1]
+
+
+def cached_path(kind: str, key: str) -> Path:
+    """The disk-cache file of an entry: ``datasets.cache_dir()/maps/KIND-KEY.json``.
+
+    Parameters
+    ----------
+    kind : str
+        What is kept (``display``, ``outlines``, ``assets`` …).
+    key : str
+        Hash of everything the entry depends on.
+
+    Returns
+    -------
+    Path
+        The file (it may not exist).
+    """
+    from ..datasets import cache_dir
+
+    return cache_dir() / "maps" / f"{kind}-{key}.json"
+
+
+def read_cached(kind: str, key: str) -> Any:
+    """The JSON value kept for ``kind`` and ``key``; None when there is none or it cannot be read.
+
+    The caller checks the value's shape: a malformed entry is computed again and rewritten.
+
+    Parameters
+    ----------
+    kind, key : str
+        As for :func:`cached_path`.
+
+    Returns
+    -------
+    object or None
+        The decoded JSON.
+    """
+    import json
+
+    try:
+        return json.loads(cached_path(kind, key).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+
+
+def write_cached(kind: str, key: str, value: Any) -> None:
+    """Keep ``value`` (JSON-able) for ``kind`` and ``key``, written atomically; a cache that cannot be
+    written is only logged (the run goes on: the cache only saves time).
+
+    Parameters
+    ----------
+    kind, key : str
+        As for :func:`cached_path`.
+    value : object
+        Plain JSON data (dicts, lists, strings, numbers).
+    """
+    import json
+    import os
+    import tempfile
+
+    path = cached_path(kind, key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(value, fh, ensure_ascii=False, separators=(",", ":"))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        log.debug("map cache %s not written (%s)", path, exc)

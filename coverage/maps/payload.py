@@ -29,6 +29,7 @@ from .geometry import (
     bounds_of,
     display_geometry,
     encode_geometry,
+    encoded_display,
     main_island_bounds,
     projected_polygons,
 )
@@ -454,13 +455,16 @@ def map_payload(
 
     vill_payload: list[Village] | None = None
     villcodes = None
+    shown: dict[str, Any]  # the townships' encoded display geometry, bounds and (national map) view
     if level == "village":
         vill_payload, villcodes, tgeom = _village_geometry(towns, codes, villages, tol, q)
-    else:
-        projected = (shared("projected townships", (by_code,), lambda: projected_polygons(by_code)).loc[codes]
-                     if whole else None)
-        tgeom = display_geometry(towns, tol, projected=projected)
-        tgeom.index = codes
+        shown = {"g": [encode_geometry(geom, q) for geom in tgeom.values], "bounds": bounds_of(tgeom)}
+        if county is None:
+            shown["view"] = main_island_bounds(tgeom)
+    else:  # the display geometry of these townships, from the disk cache when they were drawn before
+        shown = encoded_display(towns, tol, q, view=county is None, projected=(
+            (lambda: shared("projected townships", (by_code,), lambda: projected_polygons(by_code)).loc[codes])
+            if whole else None))
     rows = report.townships if whole else table
     tips = shared(("tooltips", tuple(cats), report.suppress_below), (rows,),
                   lambda: township_tooltips(rows, cats, styles, suppress_below=report.suppress_below))
@@ -471,9 +475,9 @@ def map_payload(
         {"c": code, "t": tips[code],
          "s": "".join(str(NO_DATA if d == "n" else int(s)) for s, d in zip(state, data[code], strict=True)),
          "dq": data[code],
-         "g": encode_geometry(geom, q), "n": esc(name),
+         "g": geom, "n": esc(name),
          "lp": labels[code]}
-        for code, name, state, geom in zip(codes, towns["township"], states.to_numpy().tolist(), tgeom.values,
+        for code, name, state, geom in zip(codes, towns["township"], states.to_numpy().tolist(), shown["g"],
                                            strict=True)
     ]
     fac_payload, areas = _facility_payload(report, cats, codes, styles, townships, villages, county, tol, q,
@@ -482,7 +486,7 @@ def map_payload(
         "q": q,
         "level": level,
         "county": esc(county) if county else None,
-        "bounds": bounds_of(tgeom),
+        "bounds": shown["bounds"],
         "cats": _category_payload(report, county, cats, styles, states, data),
         "towns": town_payload,
         "villages": vill_payload,
@@ -494,7 +498,7 @@ def map_payload(
         "prio": None,
     }
     if county is None:
-        payload["view"] = main_island_bounds(tgeom)
+        payload["view"] = shown["view"]
     if areas:
         payload["areas"] = areas
         payload["areaLayer"] = AREA_LAYER
@@ -516,9 +520,10 @@ def _data_states(report: CoverageReport, towns: gpd.GeoDataFrame, cats: list[str
     """Per towncode, one letter per category: how complete the data of its county is (``c``omplete,
     ``p``artial, ``n``one; ``report.counties["data"]``, complete when the report has no such column)."""
     summary = report.counties
-    known = ({(r.county, r.category): _DATA_CODES.get(str(r.data), "c")
-              for r in summary[["county", "category", "data"]].itertuples(index=False)}
-             if "data" in summary else {})
+    known = shared("data codes", (summary,), lambda: (
+        {(r.county, r.category): _DATA_CODES.get(str(r.data), "c")
+         for r in summary[["county", "category", "data"]].itertuples(index=False)}
+        if "data" in summary else {}))
     return {code: "".join(known.get((county, cat), "c") for cat in cats)
             for code, county in zip(towns["towncode"], towns["county"], strict=True)}
 
@@ -590,9 +595,10 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
         every, states, areas_all, popups_all = shared("facilities", (report, townships, villages),
                                                       lambda: _all_facilities(report, town_names, villages))
         keep = (every["category"].isin(cats) & every["towncode"].isin(codes) & (states != "closed")).to_numpy()
-        fac, fstate = every[keep], states[keep]
-        popups = [popups_all[i] for i in np.flatnonzero(keep)]
-        areas = {label: areas_all[label] for label in fac.index if label in areas_all}
+        all_rows = shared("facility rows", (every, states, popups_all),
+                          lambda: _facility_rows(every, states, popups_all))
+        rows = [all_rows[i] for i in np.flatnonzero(keep)]
+        areas = {row[0]: areas_all[row[0]] for row in rows if row[0] in areas_all}
         vill = _villages_of(areas, villages)
         village_names = None if vill is None else _village_names(vill)
     else:
@@ -606,13 +612,12 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
         village_names = None if vill is None else _village_names(vill)
         popups = facility_popups(fac, fstate, styles, public_columns=report.registry.public_columns,
                                  town_names=town_names, service_areas=areas, village_names=village_names)
+        rows = _facility_rows(fac, fstate, popups)
     village_index = None if villcodes is None else {c: i for i, c in enumerate(villcodes)}
     cat_index = {c: i for i, c in enumerate(cats)}
     out: list[Facility] = []
     todo: list[tuple[int, int, str, str, list[dict[str, Any]]]] = []
-    for label, cat, lat, lon, name, prec, state, popup, own in zip(
-            fac.index, fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"], fstate, popups,
-            fac["county"], strict=True):
+    for label, cat, lat, lon, name, prec, state, popup, own in rows:
         item: Facility = {"k": cat_index[cat], "a": [round(float(lat), 6), round(float(lon), 6)],
                           "n": esc(name) or "（未命名）", "p": popup, "x": int(prec == "township"),
                           "pl": int(state == "planned")}
@@ -624,6 +629,13 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     outlines = (catchment_outlines(todo, townships, vill, tol, q, town_index={c: i for i, c in enumerate(codes)},
                                    village_index=village_index) if todo else [])
     return out, outlines
+
+
+def _facility_rows(fac: gpd.GeoDataFrame, states: pd.Series, popups: list[str]) -> list[tuple[Any, ...]]:
+    """Per facility of ``fac``: its label, category, latitude, longitude, name, precision, state, popup and
+    county, as a map's markers take them (once for every map of a run, each map then takes its rows)."""
+    return list(zip(fac.index, fac["category"], fac.geometry.y, fac.geometry.x, fac["name"], fac["precision"],
+                    states, popups, fac["county"], strict=True))
 
 
 def _villages_of(areas: dict[Any, list[dict[str, Any]]], villages: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
@@ -675,6 +687,63 @@ def _category_payload(report: CoverageReport, county: str | None, cats: list[str
     None) of a category whose data is not complete everywhere count only the counties with complete
     data, and say how many: ``cc`` of ``cn`` counties.
     """
+    by_category = shared("summary rows by category", (report.counties,), lambda: _rows_by_category(report.counties))
+    if by_category is None:  # columns of unusual types: pandas sums them, as before
+        return _category_payload_frames(report, county, cats, styles, states, data)
+    has_data_column = "data" in report.counties
+    out: list[Category] = []
+    for j, cat in enumerate(cats):
+        letters = [data[code][j] for code in states.index]
+        has_data = [x != "n" for x in letters]
+        quality = "none" if not any(has_data) else "complete" if set(letters) == {"c"} else "partial"
+        rows = [r for r in by_category.get(cat, ()) if county is None or r[0] == county]
+        counted = has_data
+        national_partial = county is None and quality == "partial" and has_data_column
+        if national_partial:  # national totals: complete data only
+            all_counties = len(rows)
+            rows = [r for r in rows if r[4] == "complete"]
+            counted = [x == "c" for x in letters]
+        covered, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
+        column = states[cat].tolist()
+        item: Category = {
+            "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
+            "symbol": styles[cat]["symbol"],
+            "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
+            "covered": covered, "total": total,
+            "rate": rows[0][3] if len(rows) == 1 else coverage_rate(covered, total),
+            "gaps": sum(st != COVERED and ok for st, ok in zip(column, counted, strict=True)),
+            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(column, counted, strict=True)),
+            "data": quality,
+        }
+        if national_partial:
+            item["cc"] = len(rows)
+            item["cn"] = all_counties
+        out.append(item)
+    return out
+
+
+def _rows_by_category(summary: pd.DataFrame) -> dict[Any, list[tuple[Any, int, int, float, Any]]] | None:
+    """Per category, ``(county, covered, total, rate, data)`` of each row of ``report.counties`` in table
+    order, as Python numbers (``data`` None without that column). None when ``covered``/``total`` are
+    not integer columns or ``rate`` not a float column: their sums are then left to pandas."""
+    from pandas.api.types import is_float_dtype, is_integer_dtype
+
+    if not (is_integer_dtype(summary["covered"]) and is_integer_dtype(summary["total"])
+            and is_float_dtype(summary["rate"])):
+        return None
+    data = summary["data"].tolist() if "data" in summary else [None] * len(summary)
+    out: dict[Any, list[tuple[Any, int, int, float, Any]]] = {}
+    for county, cat, covered, total, rate, quality in zip(
+            summary["county"].tolist(), summary["category"].tolist(), summary["covered"].tolist(),
+            summary["total"].tolist(), summary["rate"].tolist(), data, strict=True):
+        out.setdefault(cat, []).append((county, int(covered), int(total), float(rate), quality))
+    return out
+
+
+def _category_payload_frames(report: CoverageReport, county: str | None, cats: list[str],
+                             styles: dict[str, dict[str, str]], states: pd.DataFrame,
+                             data: dict[str, str]) -> list[Category]:
+    """:func:`_category_payload` by filtering ``report.counties`` with pandas (columns of other types)."""
     summary = report.counties if county is None else report.counties[report.counties["county"] == county]
     out: list[Category] = []
     for j, cat in enumerate(cats):

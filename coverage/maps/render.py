@@ -99,10 +99,14 @@ TILE_NOTE = ("底圖圖磚無法載入（底圖需要網路連線）；涵蓋圖
 def _asset_urls() -> dict[str, str]:
     """File name → the URL folium links for each web asset the pages use (looked up once per process).
 
-    Leaflet's from ``folium.Map``; Leaflet.markercluster's read from the source of folium's
-    ``MarkerCluster`` plugin (:func:`_class_links`) rather than importing ``folium.plugins``, which
-    loads every plugin; imported only when that source cannot be read.
+    From the disk cache (:func:`_cached_assets`) when it holds them; else Leaflet's from ``folium.Map``,
+    Leaflet.markercluster's read from the source of folium's ``MarkerCluster`` plugin
+    (:func:`_class_links`) rather than importing ``folium.plugins``, which loads every plugin; imported
+    only when that source cannot be read.
     """
+    cached = _cached_assets()
+    if cached is not None:
+        return dict(cached[0])
     import folium
 
     js, css = dict(folium.Map.default_js), dict(folium.Map.default_css)
@@ -220,6 +224,9 @@ def _asset_texts() -> dict[str, str]:
     Read from the package's source once per process (:func:`_bundled_texts`), not by importing it
     (which loads its own copy of folium, 7 MB of modules); imported only when that fails.
     """
+    cached = _cached_assets()
+    if cached is not None:
+        return dict(cached[1])
     urls = _asset_urls()
     path = _package_file("offlinefolium", "elements.py")
     found = _bundled_texts(path, tuple(urls.values())) if path is not None else None
@@ -241,7 +248,82 @@ def _asset_texts() -> dict[str, str]:
             raise CoverageError(f"folium-offline does not ship {url} (needed by this folium version); "
                                 "install the folium-offline release matching folium")
         texts[name] = text
+    _write_cache("assets", {"urls": urls, "texts": texts})
     return texts
+
+
+# Disk cache of what folium gives the pages (issue 16: a warm run imports neither folium nor jinja2).
+_ASSET_NAMES = ("leaflet.js", "leaflet.css", "leaflet.markercluster.js", "MarkerCluster.css")
+_SKELETON_NAMES = frozenset(("title", "css", "data", "location"))
+_CACHE_FORMAT = "folium-page-v1"
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """Hash of this package's code and script that go into a page skeleton (the source of this module,
+    of :mod:`coverage.maps.escape` and ``assets/coverage.js``): a changed one makes a new cache key."""
+    import hashlib
+
+    from . import escape
+
+    digest = hashlib.sha256(_CACHE_FORMAT.encode())
+    for source in (__file__, escape.__file__):
+        digest.update(Path(source).read_bytes())
+    digest.update(asset_text("coverage.js").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _cache_key() -> str | None:
+    """Key of the disk cache of folium's pieces: the versions of folium, branca, jinja2 and folium-offline,
+    the size and modification time of folium-offline's asset table and :func:`_code_digest`.
+
+    None (no cache: the pieces come from folium and folium-offline themselves) when folium-offline's
+    table cannot be found without importing it or a version cannot be read.
+    """
+    import hashlib
+    import sys
+    from importlib.metadata import PackageNotFoundError, version
+
+    table = _package_file("offlinefolium", "elements.py")
+    if table is None or any(name in sys.modules and sys.modules[name] is None for name in ("folium", "branca")):
+        return None  # an import blocked (sys.modules holds None): the pieces come the long way, which says so
+    try:
+        versions = [version(name) for name in ("folium", "branca", "jinja2", "folium-offline")]
+        stat = table.stat()
+    except (PackageNotFoundError, OSError):
+        return None
+    text = "|".join([_code_digest(), *versions, str(table), str(stat.st_size), str(stat.st_mtime_ns)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _read_cache(kind: str) -> Any:
+    """The value cached for ``kind`` under the current :func:`_cache_key`; None without a key or an entry."""
+    from .memo import read_cached
+
+    key = _cache_key()
+    return None if key is None else read_cached(f"folium-{kind}", key)
+
+
+def _write_cache(kind: str, value: Any) -> None:
+    """Keep ``value`` for ``kind`` under the current :func:`_cache_key` (nothing without a key)."""
+    from .memo import write_cached
+
+    key = _cache_key()
+    if key is not None:
+        write_cached(f"folium-{kind}", key, value)
+
+
+def _is_text_table(value: Any) -> bool:
+    return (isinstance(value, dict) and tuple(value) == _ASSET_NAMES
+            and all(isinstance(v, str) for v in value.values()))
+
+
+def _cached_assets() -> tuple[dict[str, str], dict[str, str]] | None:
+    """(URLs, texts) of the web assets from the disk cache, or None when it holds no valid entry."""
+    value = _read_cache("assets")
+    if not (isinstance(value, dict) and _is_text_table(value.get("urls")) and _is_text_table(value.get("texts"))):
+        return None
+    return value["urls"], value["texts"]
 
 
 def write_offline_assets(out_dir: str | Path) -> list[Path]:
@@ -658,9 +740,19 @@ _NOT_VERBATIM = ("{{", "{%", "{#", "\r")
 def _skeleton(zoom: int, basemap: str, offline: bool | str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """folium's page for these options with stand-ins for the title, centre, stylesheet and payload, cut
     at each stand-in: (the pieces, the name of the value between each two). None when a stand-in is
-    not found exactly once (the page is then rendered by folium whole)."""
+    not found exactly once (the page is then rendered by folium whole).
+
+    Kept on disk (``datasets.cache_dir()/maps``, keyed by :func:`_cache_key`): a later run takes it from
+    there without importing folium; an unreadable or malformed entry is rendered again and rewritten.
+    """
     import json
 
+    kind = f"skeleton-{zoom}-{basemap}-{offline}"
+    cached = _read_cache(kind)
+    if (isinstance(cached, list) and len(cached) == 2 and isinstance(cached[1], list)
+            and sorted(cached[1]) == sorted(_SKELETON_NAMES) and isinstance(cached[0], list)
+            and len(cached[0]) == len(cached[1]) + 1 and all(isinstance(p, str) for p in cached[0])):
+        return tuple(cached[0]), tuple(cached[1])
     page = _folium_page(location=_MARK_LOCATION, zoom=zoom, basemap=basemap, offline=offline, **_MARKS)
     marks = {**_MARKS, "location": json.dumps(_MARK_LOCATION)}
     if any(page.count(mark) != 1 for mark in marks.values()):
@@ -671,6 +763,7 @@ def _skeleton(zoom: int, basemap: str, offline: bool | str) -> tuple[tuple[str, 
         names.append(name)
         at = pos + len(mark)
     pieces.append(page[at:])
+    _write_cache(kind, [pieces, names])
     return tuple(pieces), tuple(names)
 
 
@@ -996,12 +1089,13 @@ def write_maps(
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
         ``lib/…`` → path.
     """
+    import contextlib
     import os
+    from collections.abc import Callable
 
     from ..geography import load_townships
     from ..report import atomic_open
     from .memo import sharing
-    from .static import county_figures
 
     basemap = basemap or ("none" if offline else "osm")
     _check(level, basemap)
@@ -1021,7 +1115,14 @@ def write_maps(
     if workers is None:
         workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     links = {}
-    with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn, sharing():
+    drawing: contextlib.AbstractContextManager[Callable[[], dict[str, Path]]]
+    if figures:
+        from .static import county_figures
+
+        drawing = county_figures(report, figures, townships=towns, level=level, workers=workers)
+    else:  # no figure to draw: the static figures' module is not imported
+        drawing = contextlib.nullcontext(dict)
+    with drawing as drawn, sharing():
         for county in targets:
             name = map_filename(county)
             log.info("writing %s", out / name)

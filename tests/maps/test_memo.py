@@ -141,12 +141,15 @@ def test_both_ways_were_exercised():
 # the web-asset texts, from folium-offline's source
 
 
-def test_asset_texts_are_those_of_folium_offline_without_importing_it():
+def test_asset_texts_are_those_of_folium_offline_without_importing_it(tmp_path):
     """The texts read from the source equal folium-offline's own table; neither it nor folium.plugins is
-    imported (a fresh interpreter)."""
+    imported (a fresh interpreter, an empty disk cache: the texts are read from the source)."""
+    import os
+
     code = ("import sys, json; from coverage.maps.render import _asset_texts, _asset_urls; t = _asset_texts(); "
             "print(json.dumps([sorted(t), 'offlinefolium' in sys.modules, 'folium.plugins' in sys.modules]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
+                         env={**os.environ, "SAFETYNET_CACHE": str(tmp_path)})
     names, offline_imported, plugins_imported = json.loads(out.stdout)
     assert names == sorted(["leaflet.js", "leaflet.css", "leaflet.markercluster.js", "MarkerCluster.css"])
     assert not offline_imported and not plugins_imported
@@ -165,6 +168,7 @@ def test_asset_texts_fall_back_on_the_import(monkeypatch):
     """A source that cannot be read so (no such statement) makes the texts come from the import, the same."""
     expected = render._asset_texts()
     monkeypatch.setattr(render, "_bundled_texts", lambda path, urls: None)
+    monkeypatch.setattr(render, "_cached_assets", lambda: None)  # not from the disk cache either
     assert render._asset_texts() == expected
 
 
