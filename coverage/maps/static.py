@@ -649,8 +649,10 @@ def county_figures(
     """Write the figures of several counties (:func:`county_figure`) in worker processes while the caller goes on.
 
     Use as a context manager: the figures are drawn while the block runs (the HTML maps, in
-    :func:`coverage.maps.render.write_maps`); the function it yields waits for them and returns
-    county → path. Leaving the block early stops the workers after the figure each is drawing.
+    :func:`coverage.maps.render.write_maps`); the function it yields draws, in this process, the
+    figures no worker has taken yet (this process then takes the place of a worker), waits for
+    the workers' and returns county → path. Leaving the block early stops the workers after the
+    figure each is drawing.
 
     Each worker is a fresh Python process (never a fork of this one, never a re-run of the
     caller's script) that receives the report once and then one county at a time, so that the
@@ -659,8 +661,11 @@ def county_figures(
     deterministic: no timestamp, no process state), and listed in the output run
     (:func:`coverage.report.record_output`). A figure a worker fails to draw (or that no worker drew:
     none could start, one died) is drawn again in this process, so that its error is raised here as
-    without workers. With ``workers`` 1, or a single figure, no process is started: the figures are
-    drawn one by one when the yielded function is called.
+    without workers. ``workers`` counts the processes that draw, this one included: ``workers − 1``
+    processes are started (one per figure at most), since this one draws once its block has ended
+    (a third process on two cores would only add its start-up, ~1 s of imports and the report's
+    unpickling, to the time the cores are shared). With ``workers`` 1, or a single figure, no
+    process is started: the figures are drawn one by one when the yielded function is called.
 
     Parameters
     ----------
@@ -675,7 +680,8 @@ def county_figures(
     dpi : int
         Resolution of the PNGs.
     workers : int
-        Worker processes (at most one per figure); 1 draws in this process.
+        Processes that draw, this one included (``workers − 1`` are started, at most one per figure
+        but one); 1 draws every figure in this process.
 
     Yields
     ------
@@ -709,16 +715,24 @@ def county_figures(
     setup = pickle.dumps((report, townships, level, dpi), protocol=pickle.HIGHEST_PROTOCOL)
     command = _worker_command()
     threads = [threading.Thread(target=_serve, args=(command, setup, todo, take, answers), daemon=True,
-                                name=f"figure worker {n}") for n in range(workers)]
+                                name=f"figure worker {n}") for n in range(workers - 1)]
     for thread in threads:
         thread.start()
 
     def wait() -> dict[str, Path]:
+        here: dict[int, Path] = {}
+        while (i := take()) is not None:  # this process draws the figures no worker has taken yet
+            try:
+                here[i] = draw_here(*todo[i])
+            except Exception:  # drawn again below, in order, where its error is raised
+                continue
         for thread in threads:
             thread.join()
         out = {}
         for i, (county, path) in enumerate(todo):
-            if i in answers and answers[i] is None:
+            if i in here:
+                out[county] = here[i]
+            elif i in answers and answers[i] is None:
                 out[county] = record_output(path)
             else:
                 if i in answers:
