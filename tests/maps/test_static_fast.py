@@ -101,3 +101,29 @@ def test_any_number_of_processes_writes_the_same_bytes(islands, expected, tmp_pa
     assert list(written) == _SMALL
     assert {c: p.read_bytes() for c, p in written.items()} == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{c}.png" for c in _SMALL)
+
+
+def test_workers_started_ahead_draw_the_figures(islands, expected, tmp_path):
+    """A worker started before the report exists (start_figure_workers: its imports overlap the coverage
+    run) is the one county_figures uses: none is left waiting, and the bytes are those drawn alone."""
+    assert static.start_figure_workers(2) == 1
+    assert len(static._READY) == 1
+    figures = [(c, tmp_path / f"{c}.png") for c in _SMALL]
+    with static.county_figures(islands, figures, workers=2) as drawn:
+        assert static._READY == []  # taken by county_figures
+        written = drawn()
+    assert {c: p.read_bytes() for c, p in written.items()} == expected
+    assert static.start_figure_workers(1) == 0 and static._READY == []
+
+
+def test_workers_started_ahead_and_never_used_end(tmp_path):
+    """Workers started ahead for figures that never come end with this process (here: at its exit hook),
+    and one started with another command is never handed a report."""
+    assert static.start_figure_workers(3) == 2
+    procs = [proc for _, proc, _ in static._READY]
+    assert static._take_ready(["another", "command"]) is None  # ends both: neither matches
+    assert static._READY == [] and all(proc.poll() is not None for proc in procs)
+    static.start_figure_workers(2)
+    (proc,) = [proc for _, proc, _ in static._READY]
+    static._stop_ready()
+    assert static._READY == [] and proc.poll() is not None
