@@ -10,6 +10,8 @@ Prints a markdown table (wall and CPU = user + sys, child processes such as CBC 
 the 1-minute load average at the start of each row); exits non-zero if the objectives differ.
 Two reference rows: the coverage matrix alone, and one LP relaxation of the reduced instance
 (the physical limit of an LP-based exact method: every such method solves it at least once).
+Each spopt run is split in two rows: building the PuLP model in Python, and the solver run; the
+versions of spopt, PuLP and highspy are printed above the table.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ def run(repeat: int, spopt_repeat: int) -> tuple[list[str], bool]:
             part_of[id(build)] = part_of[id(solve)] = (times, cpus)
             rows.append(("of which building the PuLP model in Python (`MCLP.from_cost_matrix`, cdist included)",
                          build, build_cpu, [], start_load))
-            rows.append((f"of which the solver run ({name}; PuLP writes the model file and reads the solution)",
+            rows.append((f"of which the solver run ({name} as PuLP calls it: CBC on an MPS file, HiGHS by highspy)",
                          solve, solve_cpu, [], start_load))
     lines = ["| what | wall | CPU (user+sys) | load | objective (people covered) | ratio (wall; CPU) |",
              "|---|---|---|---|---|---|"]
