@@ -10,6 +10,8 @@ Prints a markdown table (wall and CPU = user + sys, child processes such as CBC 
 the 1-minute load average at the start of each row); exits non-zero if the objectives differ.
 Two reference rows: the coverage matrix alone, and one LP relaxation of the reduced instance
 (the physical limit of an LP-based exact method: every such method solves it at least once).
+Each spopt run is split in two rows: building the PuLP model in Python, and the solver run; the
+versions of spopt, PuLP and highspy are printed above the table.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def run(repeat: int, spopt_repeat: int) -> tuple[list[str], bool]:
     loads["limit"] = load()
     limit = [lp_limit(cover, w, 30) for _ in range(repeat)]
     share = 100 * statistics.median(matrix) / statistics.median(ours)
+    part_of: dict[int, tuple[list[float], list[float]]] = {}  # a spopt share's samples -> its whole run's
     rows = [("ours: coverage.siting.maximal_covering (HiGHS via highspy), incl. coverage matrix", ours, ours_cpu,
              sorted(ours_obj), loads["ours"]),
             (f"of which the coverage matrix (k-d tree, sparse; {cover.nnz:,} pairs): {share:.0f}% of ours",
@@ -115,23 +118,44 @@ def run(repeat: int, spopt_repeat: int) -> tuple[list[str], bool]:
 
         for name, make in (("CBC", lambda: pulp.PULP_CBC_CMD(msg=False)), ("HiGHS", lambda: pulp.HiGHS(msg=False))):
             times, cpus, objs, start_load = [], [], set(), load()
+            build, build_cpu = [], []
             for _ in range(spopt_repeat):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     t0, c0 = time.perf_counter(), cpu()
                     m = locate.MCLP.from_cost_matrix(cdist(demand, cand), w, service_radius=5000.0, p_facilities=30)
+                    build.append(time.perf_counter() - t0)
+                    build_cpu.append(cpu() - c0)
                     m = m.solve(make())
                     times.append(time.perf_counter() - t0)
                     cpus.append(cpu() - c0)
                 objs.add(round(pulp.value(m.problem.objective), 3))
             rows.append((f"PySAL spopt MCLP via PuLP + {name}, incl. cost matrix", times, cpus, sorted(objs),
                          start_load))
+            solve = [t - b for t, b in zip(times, build, strict=True)]
+            solve_cpu = [c - b for c, b in zip(cpus, build_cpu, strict=True)]
+            part_of[id(build)] = part_of[id(solve)] = (times, cpus)
+            rows.append(("of which building the PuLP model in Python (`MCLP.from_cost_matrix`, cdist included)",
+                         build, build_cpu, [], start_load))
+            rows.append((f"of which the solver run ({name} as PuLP calls it: CBC on an MPS file, HiGHS by highspy)",
+                         solve, solve_cpu, [], start_load))
     lines = ["| what | wall | CPU (user+sys) | load | objective (people covered) | ratio (wall; CPU) |",
              "|---|---|---|---|---|---|"]
+    if spopt_repeat:
+        import importlib.metadata as metadata
+
+        versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("spopt", "PuLP", "highspy"))
+        cbc = pulp.PULP_CBC_CMD().path
+        lines.insert(0, f"Versions: {versions}; CBC binary {cbc} (PuLP's bundled CBC, run with its default "
+                        "of one thread: PuLP passes no `threads`). Ours: HiGHS with threads=1.\n")
     base, base_cpu = statistics.median(ours), statistics.median(ours_cpu)
     for what, times, cpus, objs, at in rows:
         if times is ours:
             ratio = "1×"
+        elif id(times) in part_of:  # a share of a spopt run
+            whole, whole_cpu = part_of[id(times)]
+            ratio = (f"{100 * statistics.median(times) / statistics.median(whole):.0f}% of that spopt run; "
+                     f"{100 * statistics.median(cpus) / statistics.median(whole_cpu):.0f}% of its CPU")
         elif objs:
             ratio = (f"{statistics.median(times) / base:.1f}× slower than ours; "
                      f"{statistics.median(cpus) / base_cpu:.1f}×")

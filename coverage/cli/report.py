@@ -106,6 +106,10 @@ def map_(opts: RunOptions, maps: MapOptions, ctx: typer.Context, out: OutOpt = P
 
         given = given_options(ctx)
         keywords = checked_keywords(opts, given)
+        if maps.png and not opts.county:  # the figure workers start up while the coverage is computed
+            from ..maps import start_figure_workers
+
+            start_figure_workers()
         with progress.step("計算涵蓋率 computing coverage"):
             result = run_coverage(**keywords)
         check_categories(opts.category, result)

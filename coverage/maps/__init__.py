@@ -36,7 +36,7 @@ _EXPORTS = {
                "map_filename", "page_css", "render_index", "render_map", "show_map", "site_map_filename",
                "write_maps", "write_offline_assets", "write_site_map"],
     "static": ["county_figure", "county_figures", "draw_county_figure", "label_offsets", "polygon_paths",
-               "scale_bar_corner"],
+               "scale_bar_corner", "start_figure_workers"],
     "payload": ["BUNDLED_ATTRIBUTION", "COVERED", "GAP_COLOUR", "NO_DATA", "NO_DATA_COLOUR", "NO_DATA_LABEL",
                 "STATE_COLOURS", "STATE_LABELS", "UNCOVERED", "UNCOVERED_FLAGGED", "boundary_attribution",
                 "category_styles", "coverage_rate", "definition_label", "facility_popups",

@@ -1079,9 +1079,10 @@ def write_maps(
     png : bool
         Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps.static.county_figure`).
     workers : int, optional
-        With ``png``: worker processes drawing the figures while this one writes the HTML maps
-        (:func:`coverage.maps.static.county_figures`; the same bytes as without). Default: 2, or 1
-        on a machine with one core; 1 draws every figure in this process.
+        With ``png``: processes drawing the figures, this one included once it has written the HTML
+        maps (``workers − 1`` start at once; :func:`coverage.maps.static.county_figures`; the same
+        bytes as without). Default: 2, or 1 on a machine with one core; 1 draws every figure in this
+        process.
 
     Returns
     -------

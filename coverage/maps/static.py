@@ -13,10 +13,12 @@ matplotlib is imported lazily.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import logging
 import math
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..pipeline import CoverageReport
 
 __all__ = ["county_figure", "county_figures", "draw_county_figure", "label_offsets", "polygon_paths",
-           "scale_bar_corner"]
+           "scale_bar_corner", "start_figure_workers"]
 
 log = logging.getLogger(__name__)
 
@@ -583,8 +585,21 @@ def _figure_worker() -> None:
 
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
+    # what every figure needs, imported before the report arrives: a worker started ahead
+    # (start_figure_workers) spends its start-up while the caller still computes the coverage
+    import geopandas  # noqa: F401
+    import matplotlib.backends.backend_agg  # noqa: F401
+
+    from ..charts import cjk_font
+    from ..errors import CoverageError
+
+    with contextlib.suppress(CoverageError):  # no CJK font: each figure raises it, in the caller too
+        cjk_font()
     tasks = sys.stdin.buffer
-    report, townships, level, dpi = pickle.load(tasks)
+    try:
+        report, townships, level, dpi = pickle.load(tasks)
+    except EOFError:  # started ahead and never used: the caller has ended
+        return
     while (task := pickle.load(tasks)) is not None:
         county, path = task
         try:
@@ -609,12 +624,16 @@ def _serve(command: list[str], setup: bytes, todo: list[tuple[str, Path]], take:
     import sys
     import tempfile
 
-    with tempfile.TemporaryFile() as errors:
-        try:
-            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
-        except OSError as exc:
-            log.info("no figure worker (%s): the figures are drawn in this process", exc)
-            return
+    ready = _take_ready(command)
+    with ready[1] if ready else tempfile.TemporaryFile() as errors:
+        if ready:
+            proc = ready[0]
+        else:
+            try:
+                proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+            except OSError as exc:
+                log.info("no figure worker (%s): the figures are drawn in this process", exc)
+                return
         with proc:
             assert proc.stdin is not None and proc.stdout is not None
             try:
@@ -636,6 +655,81 @@ def _serve(command: list[str], setup: bytes, todo: list[tuple[str, Path]], take:
             sys.stderr.write(text)
 
 
+# workers started ahead by start_figure_workers, not yet used: (command, process, its stderr file)
+_READY: list[tuple[list[str], Any, Any]] = []
+_READY_LOCK = threading.Lock()
+
+
+def _stop_ready() -> None:
+    """At exit: end the workers started ahead and never used."""
+    with _READY_LOCK:
+        while _READY:
+            _, proc, errors = _READY.pop()
+            proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout, errors):
+                pipe.close()
+
+
+def _take_ready(command: list[str]):
+    """A worker started ahead with ``command`` and still alive, as ``(process, stderr file)``; or None."""
+    with _READY_LOCK:
+        while _READY:
+            started, proc, errors = _READY.pop(0)
+            if started == command and proc.poll() is None:
+                return proc, errors
+            proc.kill()
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout, errors):
+                pipe.close()
+    return None
+
+
+def start_figure_workers(workers: int | None = None) -> int:
+    """Start the figure workers of :func:`county_figures` now, before the report they will draw exists.
+
+    A worker's start-up (a fresh interpreter importing pandas, geopandas and matplotlib, and finding
+    the CJK font: about a second of CPU) then runs while this process computes the coverage, on a
+    core that would otherwise wait; :func:`county_figures` sends the report to these workers instead
+    of starting its own. Only the start-up moves: the figures and their bytes are the same. Workers
+    never used end when this process does (their standard input closes).
+
+    Parameters
+    ----------
+    workers : int, optional
+        Processes that will draw, this one included, as for :func:`county_figures`
+        (``workers − 1`` are started); default 2, or 1 (none started) on a machine with one core.
+
+    Returns
+    -------
+    int
+        How many worker processes were started.
+    """
+    import os
+    import subprocess
+    import tempfile
+
+    if workers is None:
+        workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    command = _worker_command()
+    started = 0
+    for _ in range(int(workers) - 1):
+        errors = tempfile.TemporaryFile()  # noqa: SIM115 - kept open with its worker, closed when it ends
+        try:
+            proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors)
+        except OSError as exc:
+            errors.close()
+            log.info("no figure worker started ahead (%s)", exc)
+            break
+        with _READY_LOCK:
+            if not _READY:
+                atexit.unregister(_stop_ready)
+                atexit.register(_stop_ready)
+            _READY.append((command, proc, errors))
+        started += 1
+    return started
+
+
 @contextlib.contextmanager
 def county_figures(
     report: CoverageReport,
@@ -649,8 +743,10 @@ def county_figures(
     """Write the figures of several counties (:func:`county_figure`) in worker processes while the caller goes on.
 
     Use as a context manager: the figures are drawn while the block runs (the HTML maps, in
-    :func:`coverage.maps.render.write_maps`); the function it yields waits for them and returns
-    county → path. Leaving the block early stops the workers after the figure each is drawing.
+    :func:`coverage.maps.render.write_maps`); the function it yields draws, in this process, the
+    figures no worker has taken yet (this process then takes the place of a worker), waits for
+    the workers' and returns county → path. Leaving the block early stops the workers after the
+    figure each is drawing.
 
     Each worker is a fresh Python process (never a fork of this one, never a re-run of the
     caller's script) that receives the report once and then one county at a time, so that the
@@ -659,8 +755,11 @@ def county_figures(
     deterministic: no timestamp, no process state), and listed in the output run
     (:func:`coverage.report.record_output`). A figure a worker fails to draw (or that no worker drew:
     none could start, one died) is drawn again in this process, so that its error is raised here as
-    without workers. With ``workers`` 1, or a single figure, no process is started: the figures are
-    drawn one by one when the yielded function is called.
+    without workers. ``workers`` counts the processes that draw, this one included: ``workers − 1``
+    processes are started (one per figure at most), since this one draws once its block has ended
+    (a third process on two cores would only add its start-up, ~1 s of imports and the report's
+    unpickling, to the time the cores are shared). With ``workers`` 1, or a single figure, no
+    process is started: the figures are drawn one by one when the yielded function is called.
 
     Parameters
     ----------
@@ -675,7 +774,8 @@ def county_figures(
     dpi : int
         Resolution of the PNGs.
     workers : int
-        Worker processes (at most one per figure); 1 draws in this process.
+        Processes that draw, this one included (``workers − 1`` are started, at most one per figure
+        but one); 1 draws every figure in this process.
 
     Yields
     ------
@@ -684,7 +784,6 @@ def county_figures(
         ``figures``. Raises as :func:`county_figure` would.
     """
     import pickle
-    import threading
 
     from ..report import record_output
 
@@ -709,16 +808,24 @@ def county_figures(
     setup = pickle.dumps((report, townships, level, dpi), protocol=pickle.HIGHEST_PROTOCOL)
     command = _worker_command()
     threads = [threading.Thread(target=_serve, args=(command, setup, todo, take, answers), daemon=True,
-                                name=f"figure worker {n}") for n in range(workers)]
+                                name=f"figure worker {n}") for n in range(workers - 1)]
     for thread in threads:
         thread.start()
 
     def wait() -> dict[str, Path]:
+        here: dict[int, Path] = {}
+        while (i := take()) is not None:  # this process draws the figures no worker has taken yet
+            try:
+                here[i] = draw_here(*todo[i])
+            except Exception:  # drawn again below, in order, where its error is raised
+                continue
         for thread in threads:
             thread.join()
         out = {}
         for i, (county, path) in enumerate(todo):
-            if i in answers and answers[i] is None:
+            if i in here:
+                out[county] = here[i]
+            elif i in answers and answers[i] is None:
                 out[county] = record_output(path)
             else:
                 if i in answers:
