@@ -534,29 +534,32 @@ def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross
     size = int(max(reach_p.max(initial=0), reach_f.max(initial=0), county_p.max(initial=0),
                    county_f.max(initial=0))) + 1
     bound = _ISLAND_GAP_M / 2  # prunes the other groups: a distance past it is inf, and counts as none either way
+    n = len(pts)
     for category, at in _by_category(facilities):
-        # asked only of the points whose group has a facility of the category (elsewhere: inf, as the tree says)
-        served = np.bincount(reach_f[at], minlength=size)[reach_p] > 0
-        dist, idx = np.full(len(pts), np.inf), np.full(len(pts), len(at), dtype=np.intp)
-        if served.all():
-            dist, idx = cKDTree(fxyz[at]).query(pts, k=1, workers=-1, distance_upper_bound=bound)
-        elif served.any():
-            dist[served], idx[served] = cKDTree(fxyz[at]).query(pts[served], k=1, workers=-1,
-                                                                distance_upper_bound=bound)
-        reach = dist < bound
-        d_reach = np.where(reach, dist, np.inf)
-        # the county's facilities on any land mass: the same answer where they are all on the point's own
-        # land mass (same group, same tree points); asked only of the other points
-        other = np.bincount(county_f[at], minlength=size)[county_p] > np.bincount(reach_f[at], minlength=size)[reach_p]
-        d_any = d_reach.copy()
-        if not cross_sea and other.any():
+        in_reach = np.bincount(reach_f[at], minlength=size)
+        distance, facility = np.full(n, np.nan), np.full(n, -1, dtype=np.int64)
+        across = np.full(n, np.nan)
+        # asked only of the points whose group has a facility of the category (elsewhere: none, as the tree says);
+        # each point's answer is its own, so asking fewer points changes no answer
+        served = np.flatnonzero(in_reach[reach_p] > 0)
+        if len(served):
+            dist, idx = cKDTree(fxyz[at]).query(pts if len(served) == n else pts[served], k=1, workers=-1,
+                                                distance_upper_bound=bound)
+            hit = dist < bound
+            distance[served[hit]] = dist[hit]
+            facility[served[hit]] = at[idx[hit]]
+        # the county's facilities on any land mass: the same answer as the first query where they are all on the
+        # point's own land mass (same group, same tree points), so no distance across the sea; asked only of the
+        # points of a county with facilities of the category on another land mass
+        other = (np.flatnonzero(np.bincount(county_f[at], minlength=size)[county_p] > in_reach[reach_p])
+                 if not cross_sea else np.empty(0, dtype=np.intp))
+        if len(other):
             flat = stack_groups(pts[other, 0], pts[other, 1], county_p[other])
             sub, _ = cKDTree(fflat[at]).query(flat, k=1, workers=-1, distance_upper_bound=bound)
-            d_any[other] = np.where(sub < bound, sub, np.inf)
-        across = np.where(d_any < d_reach - 1e-6, d_any, np.nan)
-        facility = np.where(reach, at[np.minimum(idx, len(at) - 1)], -1)
-        out.append((category, {"distance_m": np.where(reach, dist, np.nan), "facility": facility,
-                               "across_sea_m": across}))
+            d_any = np.where(sub < bound, sub, np.inf)
+            d_reach = np.where(np.isnan(distance[other]), np.inf, distance[other])
+            across[other] = np.where(d_any < d_reach - 1e-6, d_any, np.nan)
+        out.append((category, {"distance_m": distance, "facility": facility, "across_sea_m": across}))
     return out
 
 
