@@ -710,10 +710,16 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=8)
 def _transformer(source, target: str):
-    """A pyproj Transformer (building one costs a tenth of a second), kept for the next call."""
-    from pyproj import Transformer
+    """A pyproj Transformer (building one costs a tenth of a second), kept for the next call: the one
+    ``GeoSeries.to_crs`` keeps for the same pair of CRS when geopandas offers it (the land masses and the
+    facilities are projected with it), so a call builds one, not two."""
+    from pyproj import CRS, Transformer
 
-    return Transformer.from_crs(source, target, always_xy=True)
+    try:
+        from geopandas.array import TransformerFromCRS as make
+    except ImportError:  # pragma: no cover - a geopandas without its cache
+        make = Transformer.from_crs
+    return make(CRS.from_user_input(source), CRS.from_user_input(target), always_xy=True)
 
 
 def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) -> np.ndarray:
