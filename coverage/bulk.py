@@ -710,10 +710,16 @@ def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
 
 @lru_cache(maxsize=8)
 def _transformer(source, target: str):
-    """A pyproj Transformer (building one costs a tenth of a second), kept for the next call."""
-    from pyproj import Transformer
+    """A pyproj Transformer (building one costs a tenth of a second), kept for the next call: the one
+    ``GeoSeries.to_crs`` keeps for the same pair of CRS when geopandas offers it (the land masses and the
+    facilities are projected with it), so a call builds one, not two."""
+    from pyproj import CRS, Transformer
 
-    return Transformer.from_crs(source, target, always_xy=True)
+    try:
+        from geopandas.array import TransformerFromCRS as make
+    except ImportError:  # pragma: no cover - a geopandas without its cache
+        make = Transformer.from_crs
+    return make(CRS.from_user_input(source), CRS.from_user_input(target), always_xy=True)
 
 
 def _point_lands(x, y, town, snapped, lands: np.ndarray, town_land: np.ndarray) -> np.ndarray:
@@ -757,22 +763,21 @@ def _lookup(values, positions: np.ndarray) -> np.ndarray:
     return table[positions]
 
 
-def _no_facility_reasons(base, none, across, county: np.ndarray, names: list, across_counties: bool):
-    """``base`` reasons, with why no distance where ``none``: the nearest point is across the sea, or the
-    programme has no open point (in the point's own county unless ``across_counties``). ``county`` is
-    the position of each point's county in ``names`` (−1 for none)."""
+def _no_facility_reasons(reason, none, across, county: np.ndarray, names: list, across_counties: bool) -> None:
+    """Write into ``reason`` (the base reasons of one category's rows) why no distance where ``none``: the
+    nearest point is across the sea, or the programme has no open point (in the point's own county unless
+    ``across_counties``). ``county`` is the position of each point's county in ``names`` (−1 for none)."""
     import numpy as np
 
-    reason = base.copy()
-    reason[none & ~np.isnan(across)] = "no open point of this programme on the island; nearest across the sea"
-    absent = none & np.isnan(across)
+    at_sea = np.isnan(across)
+    reason[none & ~at_sea] = "no open point of this programme on the island; nearest across the sea"
+    absent = np.flatnonzero(none & at_sea)
     if across_counties:
         reason[absent] = "no open point of this programme"
-    elif absent.any():
+    elif len(absent):
         text = np.array([f"no open point of this programme of the point's own county ({c})" for c in [*names, None]],
                         dtype=object)
         reason[absent] = text[county[absent]]  # −1: the last, "(None)", as before
-    return reason
 
 
 def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, townships: gpd.GeoDataFrame,
@@ -797,8 +802,9 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
     if not cats:
         return _meta(points, dict.fromkeys(NEAREST_COLUMNS, object), public_columns)
     n, k = len(points), len(cats)
-    found = {"distance_km": np.full(n * k, np.nan), "across_sea_km": np.full(n * k, np.nan),
-             "facility": np.full(n * k, -1, dtype=np.int64)}
+    # one block of n rows per category, in the order of ``cats``: row i * n + j is point j, category i
+    distance, across = np.full(n * k, np.nan), np.full(n * k, np.nan)
+    facility = np.full(n * k, -1, dtype=np.int64)
     if ok.any() and len(facilities):
         at = np.flatnonzero(ok)
         # a point of a county without facilities (each county serves its own) is measured to none: it is
@@ -822,44 +828,53 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
                                                   across_counties=across_counties):
             if category not in block:
                 continue
-            pos = at + n * block[category]
-            found["distance_km"][pos] = near["distance_m"] / 1000
-            found["across_sea_km"][pos] = near["across_sea_m"] / 1000
-            found["facility"][pos] = near["facility"]
+            # only the measured points (a distance, or one across the sea) are written; the rest stay none
+            i = block[category] * n
+            got = np.flatnonzero(near["facility"] >= 0)
+            distance[i + at[got]] = near["distance_m"][got] / 1000
+            facility[i + at[got]] = near["facility"][got]
+            sea = np.flatnonzero(~np.isnan(near["across_sea_m"]))
+            across[i + at[sea]] = near["across_sea_m"][sea] / 1000
     own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
-    rows = np.tile(np.arange(n), k)
-    base = state["reason"]
-    reason = np.concatenate([
-        _no_facility_reasons(base, ok & np.isnan(found["distance_km"][i * n:(i + 1) * n]),
-                             found["across_sea_km"][i * n:(i + 1) * n], county_code, names, across_counties)
-        for i in range(k)])
-    fac = found["facility"]
+    reason = np.tile(state["reason"], k)
+    for i in range(k):  # each category's block of reasons, in place
+        part = slice(i * n, (i + 1) * n)
+        _no_facility_reasons(reason[part], ok & np.isnan(distance[part]), across[part], county_code, names,
+                             across_counties)
     columns = {
         "point": np.tile(points.index.to_numpy(), k),
         "towncode": np.tile(codes, k),
         "status": np.tile(state["status"], k),
         "reason": reason,
         "category": np.repeat(np.array(cats, dtype=object), n),
-        "distance_km": found["distance_km"],
-        "facility_id": _lookup(facilities["facility_id"], fac),
-        "facility_name": _lookup(facilities["name"], fac),
-        "facility_towncode": _lookup(facilities["towncode"], fac),
-        "across_sea_km": found["across_sea_km"],
+        "distance_km": distance,
+        "facility_id": _lookup(facilities["facility_id"], facility),
+        "facility_name": _lookup(facilities["name"], facility),
+        "facility_towncode": _lookup(facilities["towncode"], facility),
+        "across_sea_km": across,
     }
-    geometry = gpd.GeoSeries(points.geometry.values.take(rows), crs=points.crs)
+    # the points' geometries k times over, wrapped without the copy a new GeoSeries would make
+    geometry = pd.Series(points.geometry.values.take(np.tile(np.arange(n), k)), copy=False)
     if own.columns.is_unique and points.geometry.name not in own.columns:
-        data = {c: own[c].take(rows).reset_index(drop=True) for c in own.columns}
+        data = {c: _tiled(own[c], k) for c in own.columns}
         for c, v in columns.items():  # objects stay objects (no string inference); "point" as before
             data[c] = (pd.Series(v, dtype=object, copy=False) if v.dtype == object and c != "point"
                        else pd.Series(v, copy=False))
         data[points.geometry.name] = geometry
         return gpd.GeoDataFrame(data, geometry=points.geometry.name, crs=points.crs, copy=False)
-    out = own.take(rows).reset_index(drop=True)
+    out = own.take(np.tile(np.arange(n), k)).reset_index(drop=True)
     for c, v in columns.items():
         out[c] = pd.Series(v, dtype=object, copy=False) if v.dtype == object and c != "point" else v
     out[points.geometry.name] = geometry
     out = out[[*own.columns, *NEAREST_COLUMNS, points.geometry.name]]
     return gpd.GeoDataFrame(out, geometry=points.geometry.name, crs=points.crs)
+
+
+def _tiled(column: pd.Series, k: int) -> pd.Series:
+    """``column`` k times over, numbered from 0 (``Series.take`` of its rows k times)."""
+    import numpy as np
+
+    return column.take(np.tile(np.arange(len(column)), k)).reset_index(drop=True)
 
 
 def nearest(

@@ -120,3 +120,64 @@ def test_bulk_nearest_equals_every_point_projected(townships, across_counties):
 
     assert got["distance_km"].notna().sum() > 1000 and located.sum() > n // 2
     assert locate_points(pts, townships)["snapped"].sum() > 10  # points snapped from the sea reached the check
+
+
+_TIES = {"examples": 0, "tied": 0, "measured": 0, "across": 0}
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 120), m=st.integers(1, 40), spots=st.integers(1, 6),
+       cross_sea=st.booleans(), across_counties=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_nearest_by_category_brute_force_with_ties(seed, n, m, spots, cross_sea, across_counties):
+    """Against a brute-force oracle on small inputs where ties are the rule: facilities share a few spots on a
+    coarse grid (several of one programme at the same address) and points stand on the grid too, so many
+    points are equally far from two or more facilities. Every distance is the smallest over the facilities
+    allowed to serve the point (same land mass unless ``cross_sea``, same county unless ``across_counties``),
+    the chosen facility is at that distance, and among equals the choice is the one the single full k-d tree
+    query made before (``_reference``): the facility picked on a tie did not change."""
+    from coverage import access
+
+    rng = np.random.default_rng(seed)
+    grid = rng.integers(0, 4, (spots, 2)) * 1000.0
+    where = rng.integers(0, spots, m)
+    county_names = np.array(["嘉義縣", "臺中市", None], dtype=object)
+    facilities = pd.DataFrame({"category": rng.choice(["a", "b"], m), "x": grid[where, 0], "y": grid[where, 1],
+                               "land": rng.integers(0, 2, m), "county": rng.choice(county_names[:2], m)})
+    points = pd.DataFrame({"code": np.arange(n), "x": rng.integers(0, 7, n) * 500.0,
+                           "y": rng.integers(0, 7, n) * 500.0, "land": rng.integers(0, 2, n),
+                           "county": rng.choice(county_names, n)})
+    got = access.nearest_by_category(points, facilities, cross_sea=cross_sea, across_counties=across_counties)
+    want = _reference(points, facilities, cross_sea, across_counties)
+    _TIES["examples"] += 1
+    for (category, near), (_, _, facility, across) in zip(got, want, strict=True):
+        at = np.flatnonzero(facilities["category"].to_numpy() == category)
+        for i in range(n):
+            ok = np.ones(len(at), dtype=bool)
+            if not cross_sea:
+                ok &= facilities["land"].to_numpy()[at] == points["land"].iat[i]
+            if not across_counties:
+                ok &= (facilities["county"].to_numpy()[at] == points["county"].iat[i]) & (points["county"].iat[i]
+                                                                                          is not None)
+            d = np.hypot(facilities["x"].to_numpy()[at] - points["x"].iat[i],
+                         facilities["y"].to_numpy()[at] - points["y"].iat[i])
+            if not ok.any():
+                assert np.isnan(near["distance_m"][i]) and near["facility"][i] == -1
+                continue
+            best = d[ok].min()
+            assert near["distance_m"][i] == pytest.approx(best, abs=1e-9)
+            chosen = near["facility"][i]
+            assert chosen in at[ok] and d[np.flatnonzero(at == chosen)[0]] == pytest.approx(best, abs=1e-9)
+            _TIES["measured"] += 1
+            _TIES["tied"] += int((np.abs(d[ok] - best) < 1e-9).sum() > 1)
+        np.testing.assert_array_equal(near["facility"], facility)  # ties fall as before
+        np.testing.assert_array_equal(near["across_sea_m"], across)
+        _TIES["across"] += int(np.isfinite(across).sum())
+        event("a tie" if _TIES["tied"] else "no tie yet")
+
+
+def test_nearest_by_category_brute_force_reached_ties():
+    """Runs the oracle test above and checks its examples reached measured points, ties and across-sea
+    distances (so the asserts on ties were exercised, not skipped)."""
+    _TIES.update(examples=0, tied=0, measured=0, across=0)
+    test_nearest_by_category_brute_force_with_ties()
+    assert _TIES["examples"] >= 50 and _TIES["measured"] > 500 and _TIES["tied"] > 100 and _TIES["across"] > 10
