@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+from hypothesis import settings
 from shapely.geometry import box
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +29,13 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def in_ci() -> bool:
     """True when the environment variable ``CI`` is set to anything but an empty/false value."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+# Property tests: random examples on a developer's machine (a new corner each run), a fixed sequence in CI,
+# so that a landing never depends on the draw and a CI failure replays exactly (``--hypothesis-seed`` aside).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if in_ci():
+    settings.load_profile("ci")
 
 
 def require(available: bool, reason: str) -> None:
