@@ -384,7 +384,7 @@ def locate_points(
         fine = np.flatnonzero(block >= 0)  # in a fine cell a boundary touches: by the edges of its block
         if len(fine):  # in no polygon there: snapped, or not, as at sea; undecided points: the exact test
             found = _edge_locate(grid, xy[fine], block[fine])
-            part[fine] = np.where(found == -1, _SEA, found)
+            part[fine] = np.where(found == -1, grid.block_snap[block[fine]], found)
         which[i:i + len(part)] = part
     snapped = which >= grid.base  # in a cell at sea all of whose points snap to one polygon
     which[snapped] -= grid.base
@@ -529,6 +529,8 @@ class _Grid(NamedTuple):
     ref_xy: np.ndarray
     #: … the polygon holding it (−1: none; −2: the block has no such cell, its points are tested exactly)
     ref_label: np.ndarray
+    #: per fine block, where its points in no polygon snap: as a coarse cell at sea (``base + p``, −1 or −3)
+    block_snap: np.ndarray
     #: per fine block, the polygon edges that may cross it: ``edge_xy[edge_start[b]:edge_start[b + 1]]``
     #: (``ax, ay, bx, by``, the polygons' own vertices) and the polygon of each (``edge_poly``)
     edge_start: np.ndarray
@@ -836,8 +838,10 @@ def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
     coarse[count > 1] = _EXACT
     sea = np.flatnonzero(((label == 0) & near & ~touched).ravel())  # outside every polygon, within reach
     coarse.flat[sea] = _sea_labels(townships, idx, sea, (minx, maxy, cell, nx))
-    blocks, ref_cell, ref_label = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
+    blocks, ref_cell, ref_label, wet = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
     split = np.flatnonzero(touched.ravel())
+    block_snap = np.full(len(split), _SEA, dtype=np.int32)  # blocks with a fine cell in no polygon: decided
+    block_snap[wet] = _sea_labels(townships, idx, split[wet], (minx, maxy, cell, nx))
     coarse.flat[split] = _BLOCK - np.arange(len(split), dtype=np.int32)
     cy, cx = np.divmod(split, nx)
     ry, rx = np.divmod(ref_cell, f)
@@ -845,7 +849,8 @@ def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
     if not shapely.is_valid(polys[idx]).all():  # parity of edge crossings is point-in-polygon for valid ones only
         ref_label[:] = -2
     edge_start, edge_xy, edge_poly = _block_edges(polys, idx, split, (minx, maxy, cell, (ny, nx)))
-    return _Grid(minx, maxy, fine, f, len(polys), coarse, blocks, ref_xy, ref_label, edge_start, edge_xy, edge_poly)
+    return _Grid(minx, maxy, fine, f, len(polys), coarse, blocks, ref_xy, ref_label, block_snap, edge_start, edge_xy,
+                 edge_poly)
 
 
 _SEA_MARGIN_M = 0.1  # metres: the cell's projected image bends by < 1 mm over a coarse cell; floating point far less
@@ -960,11 +965,11 @@ def _block_edges(polys, idx, split, frame):
     return edge_start, np.column_stack([a[seg], b[seg]]), poly[seg]
 
 
-def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The fine labels of the coarse cells ``touched`` by a boundary, in their flat order:
-    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none; and per block a reference
+    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none; per block a reference
     cell (flat position in the block) that no boundary touches and its polygon (−1 for none; −2 when the
-    block has no such cell)."""
+    block has no such cell); and whether the block has a fine cell in no polygon."""
     import numpy as np
     import shapely
 
@@ -974,6 +979,7 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndar
     blocks = np.empty((int(touched.sum()), f, f), dtype=np.int16 if big else np.int32)
     ref_cell = np.zeros(len(blocks), dtype=np.int32)
     ref_label = np.full(len(blocks), -2, dtype=np.int32)
+    wet = np.zeros(len(blocks), dtype=bool)
     order = np.full(touched.size, -1, dtype=np.int64)
     order[touched.ravel()] = np.arange(len(blocks))
     tree = shapely.STRtree(polys[idx])
@@ -1018,7 +1024,8 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndar
             has = refs[np.arange(len(cy)), first] >= -1
             ref_cell[at[has]] = first[has]
             ref_label[at[has]] = refs[np.flatnonzero(has), first[has]]
-    return blocks, ref_cell, ref_label
+            wet[at] = (refs == -1).any(axis=1)
+    return blocks, ref_cell, ref_label, wet
 
 
 def _snap(pts, todo, townships, codes, which, snapped) -> None:
