@@ -346,8 +346,11 @@ def locate_points(
     the polygon edges of their coarse cell: the polygon holding a reference point of the cell,
     toggled by each edge the segment from it to the point crosses, with orientation tests whose
     sign is certain (floating-point error bound). Points on or within rounding of an edge or a
-    vertex, and points in no polygon (snapping), are tested exactly (:func:`locate_points_exact`),
-    so the result is identical to the exact test.
+    vertex, are tested exactly (:func:`locate_points_exact`). Cells in no polygon within snapping reach
+    (coarse cells, and the part of a block in no polygon) whose every point snaps to one polygon, or to
+    none, are labelled so when the grid is built (the cell's extent in metres against the distances from
+    its centre to the two nearest polygons); the points of the other such cells are snapped one by one.
+    So the result is identical to the exact test.
     The grid is built for 200,000 points or more (seconds, once) and kept in
     :func:`coverage.datasets.cache_dir`, keyed by a hash of the polygons.
 
@@ -557,26 +560,28 @@ def _grid_cells(grid: _Grid, geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     xy = np.ascontiguousarray(shapely.bounds(values)[:, :2])
     ny, nx = grid.coarse.shape
     f = grid.split
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"):  # NaN, ±inf or far away: any integer, then outside (below)
         fx = xy[:, 0] - grid.x0
         fx /= grid.fine
         np.floor(fx, out=fx)
+        jx = fx.astype(np.int64)
         fy = grid.y1 - xy[:, 1]
         fy /= grid.fine
         np.floor(fy, out=fy)
-        inside = (fx >= 0) & (fx < nx * f) & (fy >= 0) & (fy < ny * f)  # NaN compares False
+        jy = fy.astype(np.int64)
+    inside = jx.view(np.uint64) < nx * f  # a negative cell is a huge unsigned one
+    inside &= jy.view(np.uint64) < ny * f
     inside &= simple
-    fx[~inside] = 0
-    fy[~inside] = 0
-    jx, jy = fx.astype(np.intp), fy.astype(np.intp)
     if f & (f - 1) == 0:  # a power of two: shifts and masks
         shift = f.bit_length() - 1
-        cy, ry, cx, rx = jy >> shift, jy & (f - 1), jx >> shift, jx & (f - 1)
+        cell = jy >> shift
+        cell *= nx
+        cell += jx >> shift
+        ry, rx = jy & (f - 1), jx & (f - 1)
     else:
         (cy, ry), (cx, rx) = np.divmod(jy, f), np.divmod(jx, f)
-    cy *= nx
-    cy += cx
-    label = grid.coarse.ravel().take(cy).astype(np.intp)
+        cell = cy * nx + cx
+    label = grid.coarse.ravel().take(cell, mode="clip").astype(np.intp)  # clip: points outside, relabelled
     label[~inside] = _EXACT
     outside = simple & ~inside
     outside[outside] = np.isfinite(xy[outside]).all(axis=1)

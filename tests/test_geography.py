@@ -357,7 +357,7 @@ def test_edge_locate_equals_exact(level, grid_cache):
     assert seen["decided"] > 6 * 1000 and seen["in_none"] > 0 and seen["undecided"] > 0
 
 
-@pytest.mark.parametrize("level", ["township", "village"])
+@pytest.mark.parametrize("level", ["township", "village", "township in metres"])
 def test_sea_cells_snap_as_measured(level, grid_cache):
     """Coarse cells in no polygon (and the sea part of blocks) decided at build — every point of the cell
     snaps to one polygon, or none is within reach — place points exactly as the snapping measured point by
@@ -370,8 +370,10 @@ def test_sea_cells_snap_as_measured(level, grid_cache):
     from coverage import geography
     from coverage.geography import load_townships, load_villages, locate_points, locate_points_exact
 
-    polys = load_townships() if level == "township" else load_villages()
-    key = "towncode" if level == "township" else "villcode"
+    polys = load_villages() if level == "village" else load_townships()
+    if level == "township in metres":  # a projected table: cells and snapping in its own units
+        polys = polys.to_crs(geography.PROJECTED_CRS)
+    key = "villcode" if level == "village" else "towncode"
     grid = geography._grid_for(polys, key, n_points=2**63)
     nx = grid.coarse.shape[1]
     cell = grid.fine * grid.split
