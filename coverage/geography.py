@@ -884,19 +884,18 @@ def _sea_labels(townships: gpd.GeoDataFrame, idx, cells, frame) -> np.ndarray:
     corners = [(cx + dx) * cell for dx in (0.0, 0.5, 1.0)], [(cy + dy) * cell for dy in (0.0, 0.5, 1.0)]
     geographic = townships.crs.is_geographic
     polys = townships.geometry.iloc[idx]
+    transformer = None
     if geographic:
         from pyproj import Transformer
 
-        move = Transformer.from_crs(townships.crs, PROJECTED_CRS, always_xy=True).transform
+        transformer = Transformer.from_crs(townships.crs, PROJECTED_CRS, always_xy=True)
         polys = polys.to_crs(PROJECTED_CRS)
-    else:
-        def move(x, y):
-            return x, y
     pxy = {}
     for i, dx in enumerate(corners[0]):
         for j, dy in enumerate(corners[1]):
             if (i == 1) == (j == 1):  # the centre and the four corners
-                pxy[i, j] = np.column_stack(move(x0 + dx, y1 - dy))
+                x, y = x0 + dx, y1 - dy
+                pxy[i, j] = np.column_stack(transformer.transform(x, y) if transformer else (x, y))
     centre = pxy.pop((1, 1))
     r = np.max([np.hypot(*(c - centre).T) for c in pxy.values()], axis=0) * (1 + 1e-6) + _SEA_MARGIN_M
     tree, piece_of = _boundary_pieces(np.asarray(polys.values))
