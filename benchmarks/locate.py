@@ -2,6 +2,7 @@
 
     python benchmarks/locate.py [--sizes 1000000 10000000] [--repeat 5] [--spread population area]
     python benchmarks/locate.py --nearest 1000000 --repeat 1
+    python benchmarks/locate.py --stages --repeat 3 [--root CHECKOUT]  (villages, 10^6 points, per stage)
 
 Every table is printed with the load average before and after it, and the CPU time (user + sys of
 the measuring process, all its threads) beside the wall time. ``--nearest`` also measures
@@ -142,6 +143,93 @@ def _load() -> str:
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
+# --stages: the points of the benchmark (CHILD up to its engines), then locate_points timed stage by stage
+STAGES = CHILD[:CHILD.index("if engine in")] + r"""
+import os, resource, shapely
+from coverage import geography as G
+proj.to_crs(4326)  # the transformers exist before the clock, as in the benchmark (points made by to_crs)
+v.geometry.to_crs(3826)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+rows = {}
+def rec(name, t, c):
+    rows.setdefault(name, []).append((time.perf_counter() - t, cpu() - c))
+grid = G._grid_for(polys, key, n_points=n)
+new = hasattr(grid, "block_snap")  # this round's grid (sea cells decided) or the one before
+codes = polys[key].to_numpy(dtype=object)
+for _ in range(int(sys.argv[7])):
+    T, C = time.perf_counter(), cpu()
+    t, c = time.perf_counter(), cpu()
+    values = np.asarray(pts.values)
+    simple = shapely.get_type_id(values) == 0
+    xy = shapely.bounds(values)[:, :2]
+    rec("coordinates out of shapely (get_type_id + bounds)", t, c)
+    t, c = time.perf_counter(), cpu()
+    which, xy, block = G._grid_cells(grid, pts)
+    rec("grid lookup, coarse + fine (incl. the coordinates)", t, c)
+    t, c = time.perf_counter(), cpu()
+    fine = np.flatnonzero(block >= 0)
+    found = G._edge_locate(grid, xy[fine], block[fine])
+    which[fine] = np.where(found == -1, grid.block_snap[block[fine]] if new else G._EXACT, found)
+    rec(f"edge tests ({len(fine):,} points)", t, c)
+    snapped = np.zeros(len(which), dtype=bool)
+    t, c = time.perf_counter(), cpu()
+    if new:
+        snapped = which >= grid.base
+        which[snapped] -= grid.base
+        sea = np.flatnonzero(which == G._SEA)
+        which[sea] = -1
+        G._snap(values, sea, polys, codes, which, snapped)
+    else:
+        sea = []
+    rec(f"snapping measured, no exact test ({len(sea):,} points)", t, c)
+    t, c = time.perf_counter(), cpu()
+    exact = np.flatnonzero(which == G._EXACT)
+    if len(exact):
+        sub = G.locate_points_exact(pts.iloc[exact], polys, key, rows=True)
+        which[exact] = sub["_row"].to_numpy()
+        snapped[exact] = sub["snapped"].to_numpy()
+    rec(f"exact test + snapping ({len(exact):,} points)", t, c)
+    t, c = time.perf_counter(), cpu()
+    which[which < 0] = -1
+    out = pd.DataFrame({key: polys[key].array.take(which, allow_fill=True), "snapped": snapped}, index=pts.index)
+    rec("output frame (Arrow take of the codes)", t, c)
+    rec("sum of the stages", T, C)
+    t, c = time.perf_counter(), cpu()
+    ref = locate_points(pts, polys, key=key)
+    rec(f"locate_points() as called ({int(ref['snapped'].sum()):,} snapped)", t, c)
+    assert ref.equals(out)
+    t, c = time.perf_counter(), cpu()
+    values = np.asarray(pts.values)
+    shapely.get_type_id(values)
+    b = shapely.bounds(values)
+    cell = grid.fine * grid.split
+    with np.errstate(invalid="ignore"):
+        ix = ((b[:, 0] - grid.x0) / cell).astype(np.int64)
+        iy = ((grid.y1 - b[:, 1]) / cell).astype(np.int64)
+    grid.coarse.ravel().take(iy * grid.coarse.shape[1] + ix, mode="clip")
+    rec("floor: get_type_id + bounds + one gather into the coarse grid", t, c)
+print(json.dumps({k: [list(x) for x in r] for k, r in rows.items()}))
+"""
+
+
+def run_stages(repeat: int, root: Path, level: str = "village") -> list[str]:
+    """``locate_points`` stage by stage on the benchmark's 10^6 points (wall and CPU, median of ``repeat``)."""
+    lines = [f"load: {_load()}", "", f"code: {root}", "",
+             "| spread by | stage | wall, median (min–max) | CPU (user+sys), median |", "|---|---|---|---|"]
+    for spread in ("population", "area"):
+        out = subprocess.run([sys.executable, "-c", STAGES, "1000000", level, "stages", str(root), str(POP), spread,
+                              str(repeat)], check=True, capture_output=True, text=True)
+        rows = json.loads(out.stdout.strip().splitlines()[-1])
+        for name, r in rows.items():
+            w, c = [x[0] for x in r], [x[1] for x in r]
+            lines.append(f"| {spread} | {name} | {statistics.median(w):.3f} s ({min(w):.3f}–{max(w):.3f}, n={len(w)}) "
+                         f"| {statistics.median(c):.3f} s |")
+    lines.append(f"load: {_load()}")
+    return lines
+
+
 STREAM = r"""
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -226,7 +314,12 @@ def main() -> None:
     parser.add_argument("--nearest", type=int, default=0, help="compare nearest with locate on this many points")
     parser.add_argument("--stream", type=int, default=0, help="peak memory of locate_parquet on this many points")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/safetynet-locate-stream"))
+    parser.add_argument("--stages", action="store_true", help="locate_points into villages, stage by stage")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the code measured by --stages (a checkout)")
     args = parser.parse_args()
+    if args.stages:
+        print("\n".join(run_stages(args.repeat, args.root)))
+        return
     if args.stream:
         print("\n".join(run_stream(args.stream, args.workdir)))
         return

@@ -353,8 +353,11 @@ def locate_points(
     the polygon edges of their coarse cell: the polygon holding a reference point of the cell,
     toggled by each edge the segment from it to the point crosses, with orientation tests whose
     sign is certain (floating-point error bound). Points on or within rounding of an edge or a
-    vertex, and points in no polygon (snapping), are tested exactly (:func:`locate_points_exact`),
-    so the result is identical to the exact test.
+    vertex, are tested exactly (:func:`locate_points_exact`). Cells in no polygon within snapping reach
+    (coarse cells, and the part of a block in no polygon) whose every point snaps to one polygon, or to
+    none, are labelled so when the grid is built (the cell's extent in metres against the distances from
+    its centre to the two nearest polygons); the points of the other such cells are snapped one by one.
+    So the result is identical to the exact test.
     The grid is built for 200,000 points or more (seconds, once) and kept in
     :func:`coverage.datasets.cache_dir`, keyed by a hash of the polygons.
 
@@ -389,12 +392,18 @@ def locate_points(
     for i in range(0, len(geoms), _GRID_CHUNK):
         part, xy, block = _grid_cells(grid, geoms.iloc[i:i + _GRID_CHUNK])
         fine = np.flatnonzero(block >= 0)  # in a fine cell a boundary touches: by the edges of its block
-        if len(fine):  # in no polygon there: snapped, or not, by the exact test, as are undecided points
+        if len(fine):  # in no polygon there: snapped, or not, as at sea; undecided points: the exact test
             found = _edge_locate(grid, xy[fine], block[fine])
-            part[fine] = np.where(found == -1, _EXACT, found)
+            part[fine] = np.where(found == -1, grid.block_snap[block[fine]], found)
         which[i:i + len(part)] = part
+    snapped = which >= grid.base  # in a cell at sea all of whose points snap to one polygon
+    which[snapped] -= grid.base
+    sea = np.flatnonzero(which == _SEA)
+    if len(sea):  # in no polygon for certain: only the snapping is measured
+        which[sea] = -1
+        pts = np.asarray(geoms.values)
+        _snap(pts, sea, townships, townships[key].to_numpy(dtype=object), which, snapped)
     exact = np.flatnonzero(which == _EXACT)
-    snapped = np.zeros(len(geoms), dtype=bool)
     if len(exact):
         sub = locate_points_exact(geoms.iloc[exact], townships, key, rows=True)
         which[exact] = sub["_row"].to_numpy()
@@ -491,6 +500,8 @@ def locate_points_exact(
 
 
 _EXACT = -2  # grid cell near a boundary (or a point the grid cannot place): test exactly
+_SEA = -3  # in no polygon for certain, within snapping reach: snapped (or not) without the exact test
+_BLOCK = -4  # coarse label of fine block b: _BLOCK - b
 _GRID_MIN_POINTS = 20_000  # below this the exact test is as fast as building a grid
 _GRID_CELLS = 4_000_000  # coarse cells over the polygons' extent
 _GRID_SPLIT = 16  # each coarse cell a boundary crosses is split into 16 × 16 fine cells
@@ -506,9 +517,11 @@ class _Grid(NamedTuple):
     """Two-level label grid of a polygon table.
 
     ``coarse`` (rows from the top edge ``y1``, columns from ``x0``) holds for each coarse cell the
-    position of the one polygon that contains it wholly, −1 (no polygon within the snap distance),
-    −2 (test exactly) or ``−3 − b`` where fine block ``b`` of ``blocks`` (``split × split`` fine
-    cells of side ``fine``) labels it the same way, finer. A point left to the exact test in a fine
+    position of the one polygon that contains it wholly, ``base + p`` (in no polygon, and every
+    point of it snaps to polygon ``p``: certain by the triangle inequality, :func:`_sea_labels`),
+    −1 (no polygon within the snap distance), −2 (test exactly), −3 (in no polygon; snapping to be
+    measured) or ``−4 − b`` where fine block ``b`` of ``blocks`` (``split × split`` fine cells of
+    side ``fine``) labels it the same way, finer (≥ 0 or −2). A point left to the exact test in a fine
     block is first placed by the edges of its block (:func:`_edge_locate`): the polygons holding it
     are those holding the block's reference point, toggled by every polygon edge the segment from
     the reference point to the point crosses.
@@ -518,12 +531,16 @@ class _Grid(NamedTuple):
     y1: float
     fine: float
     split: int
+    #: labels ``base + p`` mean "snapped to polygon p" (``base``: the number of polygons)
+    base: int
     coarse: np.ndarray
     blocks: np.ndarray
     #: per fine block: a reference point (the centre of a fine cell no boundary touches) …
     ref_xy: np.ndarray
     #: … the polygon holding it (−1: none; −2: the block has no such cell, its points are tested exactly)
     ref_label: np.ndarray
+    #: per fine block, where its points in no polygon snap: as a coarse cell at sea (``base + p``, −1 or −3)
+    block_snap: np.ndarray
     #: per fine block, the polygon edges that may cross it: ``edge_xy[edge_start[b]:edge_start[b + 1]]``
     #: (``ax, ay, bx, by``, the polygons' own vertices) and the polygon of each (``edge_poly``)
     edge_start: np.ndarray
@@ -532,7 +549,8 @@ class _Grid(NamedTuple):
 
 
 def _grid_lookup(grid: _Grid, geoms) -> np.ndarray:
-    """Polygon position of each point by lookup: ≥ 0, −1 (nowhere) or −2 (test exactly)."""
+    """Polygon position of each point by lookup: ≥ 0, −1 (nowhere) or −2 (test exactly), −3 (in no polygon:
+    snapping to be measured), or ``grid.base + p`` (in no polygon, snapped to ``p``)."""
     return _grid_cells(grid, geoms)[0]
 
 
@@ -543,31 +561,47 @@ def _grid_cells(grid: _Grid, geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     import shapely
 
     values = np.asarray(geoms.values)
+    n = len(values)
     simple = shapely.get_type_id(values) == 0  # points; anything else goes the exact way
     # the bounds of a point are its coordinates twice: the fastest way out of shapely (NaN when empty)
-    xy = shapely.bounds(values)[:, :2]
+    xy = np.ascontiguousarray(shapely.bounds(values)[:, :2])
     ny, nx = grid.coarse.shape
     f = grid.split
-    with np.errstate(invalid="ignore"):
-        fx = np.floor((xy[:, 0] - grid.x0) / grid.fine)
-        fy = np.floor((grid.y1 - xy[:, 1]) / grid.fine)
-        inside = simple & (fx >= 0) & (fx < nx * f) & (fy >= 0) & (fy < ny * f)  # NaN compares False
-        jx, jy = fx[inside].astype(np.intp), fy[inside].astype(np.intp)
-    cy, ry = np.divmod(jy, f)
-    cx, rx = np.divmod(jx, f)
-    label = grid.coarse.ravel().take(cy * nx + cx).astype(np.intp)
-    deep = np.flatnonzero(label <= -3)
-    block = np.full(len(values), -1, dtype=np.intp)
+    with np.errstate(invalid="ignore"):  # NaN, ±inf or far away: any integer, then outside (below)
+        fx = xy[:, 0] - grid.x0
+        fx /= grid.fine
+        np.floor(fx, out=fx)
+        jx = fx.astype(np.int64)
+        fy = grid.y1 - xy[:, 1]
+        fy /= grid.fine
+        np.floor(fy, out=fy)
+        jy = fy.astype(np.int64)
+    inside = jx.view(np.uint64) < nx * f  # a negative cell is a huge unsigned one
+    inside &= jy.view(np.uint64) < ny * f
+    inside &= simple
+    if f & (f - 1) == 0:  # a power of two: shifts and masks
+        shift = f.bit_length() - 1
+        cell = jy >> shift
+        cell *= nx
+        cell += jx >> shift
+        ry, rx = jy & (f - 1), jx & (f - 1)
+    else:
+        (cy, ry), (cx, rx) = np.divmod(jy, f), np.divmod(jx, f)
+        cell = cy * nx + cx
+    label = grid.coarse.ravel().take(cell, mode="clip").astype(np.intp)  # clip: points outside, relabelled
+    label[~inside] = _EXACT
+    outside = simple & ~inside
+    outside[outside] = np.isfinite(xy[outside]).all(axis=1)
+    label[outside] = -1  # the grid reaches past the snap distance
+    deep = np.flatnonzero(label <= _BLOCK)
+    block = np.full(n, -1, dtype=np.intp)
     if len(deep):  # a coarse cell a boundary crosses: its fine block, flat
-        b = -3 - label[deep]
+        b = _BLOCK - label[deep]
         at = b * (f * f) + ry[deep] * f + rx[deep]
-        label[deep] = grid.blocks.ravel().take(at)
-        held = np.flatnonzero(inside)[deep]
-        block[held] = np.where(label[deep] == _EXACT, b, -1)
-    out = np.full(len(values), _EXACT, dtype=np.intp)
-    out[inside] = label
-    out[simple & ~inside & np.isfinite(xy).all(axis=1)] = -1  # the grid reaches past the snap distance
-    return out, xy, block
+        fine = grid.blocks.ravel().take(at)
+        label[deep] = fine
+        block[deep] = np.where(fine == _EXACT, b, -1)
+    return label, xy, block
 
 
 def _orient(ax, ay, bx, by, px, py):
@@ -666,7 +700,7 @@ def _grid_ident(townships: gpd.GeoDataFrame, key: str) -> str:
     if memo in _IDENTS:
         return _IDENTS[memo][0]
     digest = hashlib.sha256()
-    digest.update(f"{key}|{townships.crs}|v3|{_GRID_CELLS}|{_GRID_SPLIT}".encode())
+    digest.update(f"{key}|{townships.crs}|v4|{_GRID_CELLS}|{_GRID_SPLIT}".encode())
     digest.update(b"".join(shapely.to_wkb(polys)))
     ident = digest.hexdigest()[:24]
     if len(_IDENTS) >= 8:
@@ -690,7 +724,7 @@ def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = 0) -> _Grid
     try:
         with np.load(path) as data:
             grid = _Grid(float(data["x0"]), float(data["y1"]), float(data["fine"]), int(data["split"]),
-                         *(data[name] for name in _Grid._fields[4:]))
+                         int(data["base"]), *(data[name] for name in _Grid._fields[5:]))
     except (OSError, KeyError, ValueError):
         if n_points < _GRID_BUILD_POINTS:
             return None
@@ -793,7 +827,7 @@ def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
 
     polys = np.asarray(townships.geometry.values)
     ok = ~(shapely.is_missing(polys) | shapely.is_empty(polys))
-    if not ok.any() or len(polys) >= 2**31 - 4:
+    if not ok.any() or len(polys) >= 2**30:  # labels up to 2 × the polygons in int32
         return None
     idx = np.flatnonzero(ok)
     geographic = townships.crs is None or townships.crs.is_geographic
@@ -814,17 +848,87 @@ def _build_grid(townships: gpd.GeoDataFrame) -> _Grid | None:
     near = _dilate(((label > 0) | touched).astype(np.uint8), int(np.ceil(snap / cell)) + 1).astype(bool)
     coarse = (label - 1).astype(np.int32)
     coarse[count > 1] = _EXACT
-    coarse[(label == 0) & near] = _EXACT  # outside every polygon but within snapping reach
-    blocks, ref_cell, ref_label = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
+    sea = np.flatnonzero(((label == 0) & near & ~touched).ravel())  # outside every polygon, within reach
+    coarse.flat[sea] = _sea_labels(townships, idx, sea, (minx, maxy, cell, nx))
+    blocks, ref_cell, ref_label, wet = _fine_blocks(polys, idx, touched, edges, (minx, maxy, fine, f))
     split = np.flatnonzero(touched.ravel())
-    coarse.flat[split] = -3 - np.arange(len(split), dtype=np.int32)
+    block_snap = np.full(len(split), _SEA, dtype=np.int32)  # blocks with a fine cell in no polygon: decided
+    block_snap[wet] = _sea_labels(townships, idx, split[wet], (minx, maxy, cell, nx))
+    coarse.flat[split] = _BLOCK - np.arange(len(split), dtype=np.int32)
     cy, cx = np.divmod(split, nx)
     ry, rx = np.divmod(ref_cell, f)
     ref_xy = np.column_stack([minx + (cx * f + rx + 0.5) * fine, maxy - (cy * f + ry + 0.5) * fine])
     if not shapely.is_valid(polys[idx]).all():  # parity of edge crossings is point-in-polygon for valid ones only
         ref_label[:] = -2
     edge_start, edge_xy, edge_poly = _block_edges(polys, idx, split, (minx, maxy, cell, (ny, nx)))
-    return _Grid(minx, maxy, fine, f, coarse, blocks, ref_xy, ref_label, edge_start, edge_xy, edge_poly)
+    return _Grid(minx, maxy, fine, f, len(polys), coarse, blocks, ref_xy, ref_label, block_snap, edge_start, edge_xy,
+                 edge_poly)
+
+
+_SEA_MARGIN_M = 0.1  # metres: the cell's projected image bends by < 1 mm over a coarse cell; floating point far less
+
+
+def _sea_labels(townships: gpd.GeoDataFrame, idx, cells, frame) -> np.ndarray:
+    """Snapping of whole coarse cells in no polygon (flat indices ``cells``): ``base + p`` where every
+    point of the cell snaps to polygon ``p``, −1 where none is within the snap distance, −3 (measure each
+    point) otherwise.
+
+    The distances are those of the snapping (metres in ``PROJECTED_CRS``, to the polygons' rings): from
+    the cell's projected centre ``c``, with ``r`` the farthest projected corner, a point ``q`` of the cell
+    has ``d(c, P) − r ≤ d(q, P) ≤ d(c, P) + r`` for every polygon. So the nearest polygon ``P`` of
+    ``c`` is that of every point when ``d(c, P) + r`` is below both the snap distance and
+    ``d(c, Q) − r`` for every other polygon ``Q`` (``_SEA_MARGIN_M`` to spare); no point snaps when
+    ``d(c, P) − r`` exceeds the snap distance. Tables without a CRS are left to the per-point snapping.
+    """
+    import numpy as np
+    import shapely
+
+    x0, y1, cell, nx = frame
+    out = np.full(len(cells), _SEA, dtype=np.int32)
+    if not len(cells) or townships.crs is None:
+        return out
+    cy, cx = np.divmod(cells, nx)
+    corners = [(cx + dx) * cell for dx in (0.0, 0.5, 1.0)], [(cy + dy) * cell for dy in (0.0, 0.5, 1.0)]
+    geographic = townships.crs.is_geographic
+    polys = townships.geometry.iloc[idx]
+    transformer = None
+    if geographic:
+        from pyproj import Transformer
+
+        transformer = Transformer.from_crs(townships.crs, PROJECTED_CRS, always_xy=True)
+        polys = polys.to_crs(PROJECTED_CRS)
+    pxy = {}
+    for i, dx in enumerate(corners[0]):
+        for j, dy in enumerate(corners[1]):
+            if (i == 1) == (j == 1):  # the centre and the four corners
+                x, y = x0 + dx, y1 - dy
+                pxy[i, j] = np.column_stack(transformer.transform(x, y) if transformer else (x, y))
+    centre = pxy.pop((1, 1))
+    r = np.max([np.hypot(*(c - centre).T) for c in pxy.values()], axis=0) * (1 + 1e-6) + _SEA_MARGIN_M
+    tree, piece_of = _boundary_pieces(np.asarray(polys.values))
+    reach = SNAP_DISTANCE_M + 2 * float(r.max(initial=0.0)) + 10 * _SEA_MARGIN_M
+    points = shapely.points(centre)
+    ipt, ipiece = tree.query(points, predicate="dwithin", distance=reach)
+    d = shapely.distance(points[ipt], tree.geometries[ipiece])
+    ipoly = piece_of[ipiece]
+    order = np.lexsort((d, ipoly, ipt))  # nearest piece of each (cell, polygon) first
+    ipt, ipoly, d = ipt[order], ipoly[order], d[order]
+    first = np.r_[True, (ipt[1:] != ipt[:-1]) | (ipoly[1:] != ipoly[:-1])]
+    ipt, ipoly, d = ipt[first], ipoly[first], d[first]
+    order = np.lexsort((d, ipt))  # per cell, its polygons nearest first
+    ipt, ipoly, d = ipt[order], ipoly[order], d[order]
+    head = np.flatnonzero(np.r_[True, ipt[1:] != ipt[:-1]])
+    d1 = np.full(len(cells), np.inf)
+    d2 = np.full(len(cells), np.inf)
+    p1 = np.zeros(len(cells), dtype=np.int64)
+    d1[ipt[head]], p1[ipt[head]] = d[head], ipoly[head]
+    second = head + 1
+    has = (second < len(ipt)) & (ipt[np.minimum(second, len(ipt) - 1)] == ipt[head])
+    d2[ipt[head[has]]] = d[second[has]]
+    out[d1 - r > SNAP_DISTANCE_M + _SEA_MARGIN_M] = -1  # no pair within reach: d1 is inf
+    sure = (d1 + r < SNAP_DISTANCE_M - _SEA_MARGIN_M) & (d1 + r < d2 - r - _SEA_MARGIN_M)
+    out[sure] = len(townships) + idx[p1[sure]]
+    return out
 
 
 def _block_edges(polys, idx, split, frame):
@@ -872,11 +976,11 @@ def _block_edges(polys, idx, split, frame):
     return edge_start, np.column_stack([a[seg], b[seg]]), poly[seg]
 
 
-def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The fine labels of the coarse cells ``touched`` by a boundary, in their flat order:
-    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none; and per block a reference
+    ``(n, f, f)``, −2 where a fine cell is touched, in two polygons or in none; per block a reference
     cell (flat position in the block) that no boundary touches and its polygon (−1 for none; −2 when the
-    block has no such cell)."""
+    block has no such cell); and whether the block has a fine cell in no polygon."""
     import numpy as np
     import shapely
 
@@ -886,6 +990,7 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndar
     blocks = np.empty((int(touched.sum()), f, f), dtype=np.int16 if big else np.int32)
     ref_cell = np.zeros(len(blocks), dtype=np.int32)
     ref_label = np.full(len(blocks), -2, dtype=np.int32)
+    wet = np.zeros(len(blocks), dtype=bool)
     order = np.full(touched.size, -1, dtype=np.int64)
     order[touched.ravel()] = np.arange(len(blocks))
     tree = shapely.STRtree(polys[idx])
@@ -930,7 +1035,8 @@ def _fine_blocks(polys, idx, touched, edges, frame) -> tuple[np.ndarray, np.ndar
             has = refs[np.arange(len(cy)), first] >= -1
             ref_cell[at[has]] = first[has]
             ref_label[at[has]] = refs[np.flatnonzero(has), first[has]]
-    return blocks, ref_cell, ref_label
+            wet[at] = (refs == -1).any(axis=1)
+    return blocks, ref_cell, ref_label, wet
 
 
 def _snap(pts, todo, townships, codes, which, snapped) -> None:

@@ -355,3 +355,69 @@ def test_edge_locate_equals_exact(level, grid_cache):
 
     check()
     assert seen["decided"] > 6 * 1000 and seen["in_none"] > 0 and seen["undecided"] > 0
+
+
+@pytest.mark.parametrize("level", ["township", "village", "township in metres"])
+def test_sea_cells_snap_as_measured(level, grid_cache):
+    """Coarse cells in no polygon (and the sea part of blocks) decided at build — every point of the cell
+    snaps to one polygon, or none is within reach — place points exactly as the snapping measured point by
+    point: anywhere in those cells, on their corners and edges, and in undecided cells beside them."""
+    import geopandas as gpd
+    import numpy as np
+    from hypothesis import event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage import geography
+    from coverage.geography import load_townships, load_villages, locate_points, locate_points_exact
+
+    polys = load_villages() if level == "village" else load_townships()
+    if level == "township in metres":  # a projected table: cells and snapping in its own units
+        polys = polys.to_crs(geography.PROJECTED_CRS)
+    key = "villcode" if level == "village" else "towncode"
+    grid = geography._grid_for(polys, key, n_points=2**63)
+    nx = grid.coarse.shape[1]
+    cell = grid.fine * grid.split
+    flat = grid.coarse.ravel()
+    blocks = np.flatnonzero(flat <= geography._BLOCK)
+    wet = (grid.coarse >= grid.base) | (grid.coarse == geography._SEA)
+    beside = np.zeros_like(wet)  # out of reach, next to a cell at sea within reach: the 1 km limit
+    beside[1:] |= wet[:-1]
+    beside[:-1] |= wet[1:]
+    beside[:, 1:] |= wet[:, :-1]
+    beside[:, :-1] |= wet[:, 1:]
+    kinds = {
+        "snapped cell": np.flatnonzero(flat >= grid.base),
+        "cell out of reach": np.flatnonzero((grid.coarse == -1) & beside),
+        "undecided cell": np.flatnonzero(flat == geography._SEA),
+        "snapped block": blocks[grid.block_snap[geography._BLOCK - flat[blocks]] >= grid.base],
+    }
+    assert all(len(c) for c in kinds.values())
+    seen = {"by_lookup": 0, "snapped": 0, "outside": 0}
+
+    @settings(max_examples=6, deadline=None)
+    @given(seed=st.integers(0, 2**32 - 1), where=st.sampled_from(["inside", "corners", "edges"]))
+    def check(seed, where):
+        rng = np.random.default_rng(seed)
+        n = geography._GRID_MIN_POINTS + 4_000
+        parts = []
+        for cells in kinds.values():
+            c = cells[rng.integers(0, len(cells), n // len(kinds))]
+            cy, cx = np.divmod(c, nx)
+            u, v = rng.uniform(size=len(c)), rng.uniform(size=len(c))
+            if where == "corners":
+                u, v = rng.integers(0, 2, len(c)).astype(float), rng.integers(0, 2, len(c)).astype(float)
+            elif where == "edges":
+                u = rng.integers(0, 2, len(c)).astype(float)
+            parts.append(np.column_stack([grid.x0 + (cx + u) * cell, grid.y1 - (cy + v) * cell]))
+        xy = np.vstack(parts)
+        pts = gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=polys.crs)
+        fast, exact = locate_points(pts, polys, key), locate_points_exact(pts, polys, key)
+        assert fast.equals(exact)
+        which = geography._grid_lookup(grid, pts)
+        seen["by_lookup"] += int((which >= grid.base).sum())
+        seen["snapped"] += int(exact["snapped"].sum())
+        seen["outside"] += int(exact[key].isna().sum())
+        event(f"{where}: snapped by lookup {'some' if (which >= grid.base).any() else 'none'}")
+
+    check()
+    assert seen["by_lookup"] > 6 * 1000 and seen["snapped"] > seen["by_lookup"] and seen["outside"] > 0
