@@ -422,7 +422,8 @@ def flatten_tables(tables: list[tuple[pd.DataFrame, str]]) -> pd.DataFrame:
         t = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
     else:
         t = pd.concat(frames, ignore_index=True)
-        text = [c for c in t.columns if c != "row"]
+        # a Categorical column (a large quote-free CSV: coverage.plaincsv) stays one: it is never missing here
+        text = [c for c in t.columns if c != "row" and not isinstance(t[c].dtype, pd.CategoricalDtype)]
         t[text] = t[text].fillna("").astype("str")
     t.attrs["skipped"] = skipped
     return t
