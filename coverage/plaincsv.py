@@ -9,6 +9,10 @@ its text is not clean already, and then once per distinct value. The table is th
 is not plain (a line break other than ``\\n``, a line longer than the ``csv`` field limit, a row
 whose number of cells differs from the header's, cells beyond the header's named columns) is
 handed to :func:`coverage.csvtext.iter_csv_rows` and :func:`coverage.columns.chunk_table`.
+
+Blocks are not stacked as text (issue 16: 10^6 rows in 1 GB). Each registry column of a block is coded
+against the distinct values seen so far (new ones appended in order of first appearance) and the
+block's text freed; a column found mostly distinct (names, coordinates) keeps its blocks' text instead.
 """
 
 from __future__ import annotations
@@ -238,7 +242,10 @@ def plain_table(path: Path, lines: Iterable[str], *, first: int, delimiter: str,
     -------
     DataFrame
         What :func:`coverage.columns.rows_table` gives for the same file (``delimited=True``),
-        without the header.
+        without the header, except that the canonical :data:`coverage.columns.COLUMNS` and the
+        malformed-row markers are built block by block as pandas Categoricals (categories in order of
+        first appearance, as :func:`coverage.registry_checks.categorical_columns` makes them), unless a
+        column is mostly distinct (then Arrow strings): the raw text of every block is never held at once.
 
     Raises
     ------
