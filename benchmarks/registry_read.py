@@ -9,6 +9,8 @@ memory never inflates another's) and reports its wall time and its peak resident
     python benchmarks/registry_read.py --rows 100000      # while developing
     python benchmarks/registry_read.py                    # 1,000,000 rows (issue 16)
     python benchmarks/registry_read.py --rows 100000 --profile   # cProfile of read_facilities, top 25
+    python benchmarks/registry_read.py --stages          # read_facilities' peak memory step by step
+    python benchmarks/registry_read.py --stages --trace  # the same, with tracemalloc's Python objects (slower)
 
 Runs, each ``--repeat`` times (the minimum wall time is reported, with its CPU seconds — ``time.process_time`` of
 the child, steadier than wall time on a loaded machine — and both ratios to ``pandas.read_csv``):
@@ -128,17 +130,98 @@ def profile(path: Path, top: int = 25) -> None:
     stats.sort_stats("tottime").print_stats(top)
 
 
+_STAGES = textwrap.dedent("""
+    import json, sys, time, tracemalloc
+    import geopandas
+    import coverage.facilities as F
+    from coverage.geography import load_townships
+
+    def status(key):
+        with open("/proc/self/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith(key)) / 1024
+
+    def reset_peak():
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+
+    trace, steps, depth = sys.argv[2] == "trace", [], [0]
+
+    def measured(name, func):
+        def run(*args, **kwargs):
+            if depth[0]:  # called by another measured step (the checks make points too): part of it
+                return func(*args, **kwargs)
+            reset_peak()
+            c0 = time.process_time()
+            depth[0] += 1
+            try:
+                out = func(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+            step = {"step": name, "cpu": time.process_time() - c0, "peak_mb": status("VmHWM:"),
+                    "after_mb": status("VmRSS:")}
+            if trace:
+                now, top = tracemalloc.get_traced_memory()
+                step.update(py_mb=now / 2**20, py_peak_mb=top / 2**20)
+                tracemalloc.reset_peak()
+            steps.append(step)
+            reset_peak()
+            return out
+        return run
+
+    for name, attr in (("read the files (read_registry_tables)", "read_registry_tables"),
+                       ("Categoricals (categorical_columns)", "categorical_columns"),
+                       ("checks (check_rows)", "check_rows"), ("output table (facility_frame)", "facility_frame")):
+        setattr(F, attr, measured(name, getattr(F, attr)))
+    geopandas.points_from_xy = measured("points (points_from_xy)", geopandas.points_from_xy)
+    towns = load_townships()
+    base = status("VmRSS:")
+    if trace:
+        tracemalloc.start()
+    reset_peak()
+    c0 = time.process_time()
+    reg = F.read_facilities(sys.argv[1], townships=towns)
+    steps.append({"step": "whole read_facilities", "cpu": time.process_time() - c0, "peak_mb": max(
+        [s["peak_mb"] for s in steps] + [status("VmHWM:")]), "after_mb": status("VmRSS:")})
+    print(json.dumps({"base_mb": base, "steps": steps, "rows": reg.rows_read}))
+""")
+
+
+def stages(path: Path, trace: bool = False) -> None:
+    """Print ``read_facilities``' steps at ``path``: CPU seconds, the peak resident memory of each step (``VmHWM``
+    reset at its start), the resident memory after it, and with ``trace`` the Python objects alive (tracemalloc)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", _STAGES, str(path), "trace" if trace else "-"], capture_output=True,
+                          text=True, cwd=REPO, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"stages failed:\n{proc.stderr}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"baseline (imports + townships) {result['base_mb']:,.0f} MB; {result['rows']:,} rows\n")
+    extra = " | Python objects after MB | Python peak MB" if trace else ""
+    print(f"| step | CPU s | peak RSS MB | RSS after MB{extra} |")
+    print("|---|---:|---:|---:|" + "---:|" * (2 * trace))
+    for s in result["steps"]:
+        more = f" | {s['py_mb']:,.0f} | {s['py_peak_mb']:,.0f}" if "py_mb" in s else (" | - | -" if trace else "")
+        print(f"| {s['step']} | {s['cpu']:.1f} | {s['peak_mb']:,.0f} | {s['after_mb']:,.0f}{more} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile read_facilities instead of timing")
+    parser.add_argument("--stages", action="store_true", help="peak memory of each step of read_facilities")
+    parser.add_argument("--trace", action="store_true", help="with --stages: tracemalloc's Python objects too")
     parser.add_argument("--runs", default="bytes,pandas.read_csv,read_table,read_facilities")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="safetynet-registry-") as tmp:
         path = write_registry(Path(tmp) / "registry.csv", args.rows)
         if args.profile:
             profile(path)
+            return
+        if args.stages:
+            print(f"load average {os.getloadavg()[0]:.2f} before")
+            stages(path, args.trace)
+            print(f"\nload average {os.getloadavg()[0]:.2f} after")
             return
         size = path.stat().st_size / 2**20
         load = os.getloadavg()[0]

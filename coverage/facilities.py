@@ -56,8 +56,9 @@ Counts balance: ``rows_read == accepted + rejected_rows``. The steps are public 
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -365,6 +366,26 @@ def _release_memory() -> None:
         trim(0)
 
 
+@contextlib.contextmanager
+def _system_arrow_pool() -> Iterator[None]:
+    """Arrow allocates from the C library's heap (its system pool) while inside, then from the pool it used before.
+
+    Arrow's default pool (mimalloc) keeps the pages of freed buffers for its own reuse, and
+    ``release_unused`` gives back only part of them: at 10^6 rows ~130 MB of the read table's freed
+    text stayed resident under the checks and the output (issue 16, ``benchmarks/registry_read.py``).
+    Buffers from glibc's heap go back to the system with ``malloc_trim`` (:func:`_release_memory`).
+    Each buffer remembers its pool, so arrays made inside are freed correctly after it.
+    """
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)
+
+
 def _objects(values: Any) -> np.ndarray:
     """``values`` (a list of tuples …) as a 1-d object array, each item one element."""
     if isinstance(values, np.ndarray):
@@ -468,27 +489,46 @@ def registry_from_table(
     Registry
         Every row of ``t`` is either a facility or rejected (``rows_read == len(t)``).
     """
+    return _registry_from([t], townships, personal_of=personal_of, public_columns=public_columns, xy_datum=xy_datum)
+
+
+def _registry_from(
+    holder: list[pd.DataFrame],
+    townships: gpd.GeoDataFrame | None,
+    *,
+    personal_of: dict[str, list[str]] | None,
+    public_columns: Sequence[str],
+    xy_datum: str,
+) -> Registry:
+    """:func:`registry_from_table` of the one table in ``holder``, which it takes out (empties ``holder``).
+
+    Once the output columns, the files' own kept columns and the rejections are taken from the table,
+    nothing refers to it here, so when the caller held it only in ``holder`` it is freed before the points
+    are made (issue 16: the points are the last and largest allocation of a large read).
+    """
     import geopandas as gpd
 
     from .geography import load_townships
 
     datum = check_xy_datum(xy_datum)
     towns = load_townships() if townships is None else townships
-    t = t.reset_index(drop=True)
+    t = holder.pop().reset_index(drop=True)
     v = check_rows(t, towns, datum)
     v["values"].pop("col", None)  # the columns the checks read: not needed from here
     _release_memory()  # the checks' temporaries, before the output is built
     out = facility_frame(t, v["keep"], v["values"], towns, v["notes"])
     del v["values"]  # the checks' per-row arrays: freed before the points are made
-    _release_memory()
     kept, withheld, public = split_extra_columns(t, personal_of or {}, public_columns)
     for c in kept:
         out[c] = t[c].to_numpy()[v["keep"]]
-    facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
     malformed = v["malformed"]
     rejected = v["rej"].table(t, malformed != "", lambda p: malformed[p].tolist())
-    return Registry(facilities, rejected, v["mismatches"], len(t), tuple(withheld), tuple(public),
-                    tuple(t.attrs.get("skipped", ())))
+    rows_read, skipped = len(t), tuple(t.attrs.get("skipped", ()))
+    mismatches = v["mismatches"]
+    del t, v  # the table and the checks' arrays, freed before the points are made
+    _release_memory()
+    facilities = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
+    return Registry(facilities, rejected, mismatches, rows_read, tuple(withheld), tuple(public), skipped)
 
 
 def read_facilities(
@@ -542,13 +582,16 @@ def read_facilities(
     ([[3, 'township']], (2, 1, 1))
     """
     datum = check_xy_datum(xy_datum)
-    t, personal_of = read_registry_tables(paths, public_columns, layer=layer)
-    # the text of the canonical columns freed column by column as each becomes a Categorical (issue 16:
-    # a million rows in 1 GB); the checks then work on their codes and distinct values
-    categorical_columns(t)
-    _release_memory()  # the freed text, back to the system before the checks allocate theirs
-    reg = registry_from_table(t, townships, personal_of=personal_of, public_columns=public_columns,
-                              xy_datum=datum)
+    with _system_arrow_pool():  # freed Arrow buffers go back to the system between the steps (issue 16)
+        t, personal_of = read_registry_tables(paths, public_columns, layer=layer)
+        # the text of the canonical columns freed column by column as each becomes a Categorical (issue 16:
+        # a million rows in 1 GB); the checks then work on their codes and distinct values
+        categorical_columns(t)
+        _release_memory()  # the freed text, back to the system before the checks allocate theirs
+        holder = [t]
+        del t  # held only by ``holder`` from here: freed before the points are made
+        reg = _registry_from(holder, townships, personal_of=personal_of, public_columns=public_columns,
+                             xy_datum=datum)
     log.info("%d row(s) read from %d file(s): %d accepted, %d rejected, %d mismatch(es)",
              reg.rows_read, len(personal_of), reg.accepted, reg.rejected_rows, len(reg.mismatches))
     return reg

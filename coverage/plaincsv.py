@@ -9,6 +9,10 @@ its text is not clean already, and then once per distinct value. The table is th
 is not plain (a line break other than ``\\n``, a line longer than the ``csv`` field limit, a row
 whose number of cells differs from the header's, cells beyond the header's named columns) is
 handed to :func:`coverage.csvtext.iter_csv_rows` and :func:`coverage.columns.chunk_table`.
+
+Blocks are not stacked as text (issue 16: 10^6 rows in 1 GB). Each registry column of a block is coded
+against the distinct values seen so far (new ones appended in order of first appearance) and the
+block's text freed; a column found mostly distinct (names, coordinates) keeps its blocks' text instead.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import functools
 import itertools
 import re
 import unicodedata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .columns import CELL_COUNT, EXTRA_CELLS, ROW_PROBLEM, chunk_table, with_all_columns
+from .columns import CELL_COUNT, COLUMNS, EXTRA_CELLS, ROW_PROBLEM, chunk_table, with_all_columns
 from .csvtext import iter_csv_rows
 from .errors import UnreadableFileError
 
@@ -158,6 +162,61 @@ def _plain_chunk(lines: list[str], first: int, delimiter: str, names: list[str],
     return table
 
 
+#: A column this long whose distinct values are more than half its rows is kept as text, not as codes: the
+#: rule of :func:`coverage.registry_checks.categorical_columns`, so that it finds nothing left to convert.
+_MOSTLY_DISTINCT_MIN = 1000
+
+
+def _new_state(encode: bool) -> dict[str, Any]:
+    """What :func:`_add_block` keeps of one column: its distinct values so far and each block's codes into
+    them, or (a column not encoded, or found mostly distinct) each block's text."""
+    import pyarrow as pa
+
+    return {"dictionary": pa.array([], pa.large_string()), "codes": [], "rows": 0, "text": None if encode else []}
+
+
+def _add_block(state: dict[str, Any], values: pa.Array) -> None:
+    """Add one block's values of a column: coded against the distinct values seen so far (new ones appended in
+    order of first appearance), or kept as text once the column is found mostly distinct."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if state["text"] is not None:
+        state["text"].append(values)
+        return
+    dictionary = state["dictionary"]
+    at = pc.index_in(values, value_set=dictionary)
+    if at.null_count:
+        dictionary = pa.concat_arrays([dictionary, pc.unique(values.filter(pc.is_null(at)))])
+        at = pc.index_in(values, value_set=dictionary)
+    state["dictionary"] = dictionary
+    state["codes"].append(at.to_numpy(zero_copy_only=False).astype(np.int32, copy=False))
+    state["rows"] += len(values)
+    if state["rows"] > _MOSTLY_DISTINCT_MIN and 2 * len(dictionary) > state["rows"]:
+        state["text"] = [dictionary.take(pa.array(np.concatenate(state["codes"])))]
+        state["codes"], state["dictionary"] = [], None
+
+
+def _finish(state: dict[str, Any]) -> Any:
+    """The column of :func:`_add_block`'s blocks: a Categorical (categories in order of first appearance, as
+    ``pandas.factorize`` gives them) unless the column is mostly distinct, then Arrow strings."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    if state["text"] is None:
+        codes = np.concatenate(state["codes"]) if state["codes"] else np.empty(0, dtype=np.int32)
+        dictionary = state["dictionary"]
+        if not (len(codes) > _MOSTLY_DISTINCT_MIN and 2 * len(dictionary) > len(codes)):
+            categories = pd.Index(pd.array(dictionary, dtype="str"))
+            return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+        state["text"] = [dictionary.take(pa.array(codes))]
+    text = pa.chunked_array(state["text"], pa.large_string())
+    state["text"] = None
+    return pd.array(text, dtype="str")
+
+
 def plain_table(path: Path, lines: Iterable[str], *, first: int, delimiter: str, names: list[str],
                 header_cells: int, limit: int) -> pd.DataFrame:
     """The table of the data lines of a delimited file that holds no quote character.
@@ -183,29 +242,43 @@ def plain_table(path: Path, lines: Iterable[str], *, first: int, delimiter: str,
     -------
     DataFrame
         What :func:`coverage.columns.rows_table` gives for the same file (``delimited=True``),
-        without the header.
+        without the header, except that the canonical :data:`coverage.columns.COLUMNS` and the
+        malformed-row markers are built block by block as pandas Categoricals (categories in order of
+        first appearance, as :func:`coverage.registry_checks.categorical_columns` makes them), unless a
+        column is mostly distinct (then Arrow strings): the raw text of every block is never held at once.
 
     Raises
     ------
     UnreadableFileError
         More than ``limit`` rows.
     """
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
+    markers = (EXTRA_CELLS, ROW_PROBLEM, CELL_COUNT)
+    encoded = {*COLUMNS, *markers}  # the columns a registry read turns into Categoricals
+    states = {name: _new_state(name in encoded) for name in [*names, *markers]}
+    rows: list[np.ndarray] = []
     it = iter(lines)
-    parts, seen, number = [], 0, first
+    seen, number = 0, first
     while chunk := list(itertools.islice(it, _CHUNK_LINES)):
         table = _plain_chunk(chunk, number, delimiter, names, header_cells)
         if table is None:
-            rows = [(number - 1 + n, c, p) for n, c, p in iter_csv_rows(chunk, delimiter=delimiter)]
-            table = chunk_table(rows, names, header_cells)
-        parts.append(table)
-        seen += len(table)
+            block = [(number - 1 + n, c, p) for n, c, p in iter_csv_rows(chunk, delimiter=delimiter)]
+            table = chunk_table(block, names, header_cells)
         number += len(chunk)
+        del chunk
+        rows.append(table.index.to_numpy(dtype="int64"))
+        for name, state in states.items():
+            _add_block(state, pa.array(table[name].array, pa.large_string()))
+        seen += len(table)
+        del table  # the block's text: only its codes (or, for a column of mostly distinct values, its text) stay
         if seen > limit:
             raise UnreadableFileError(path, f"more than {limit:,} rows, over the row limit for a registry; "
                                       "split it, or raise SAFETYNET_MAX_ROWS")
-    if not parts:
-        parts.append(chunk_table([], names))
-    table = pd.concat(parts) if len(parts) > 1 else parts[0]
-    return with_all_columns(table)
+    index = pd.Index(np.concatenate(rows) if rows else np.empty(0, dtype="int64"), name="row")
+    columns = {}
+    for name in list(states):
+        columns[name] = pd.Series(_finish(states.pop(name)), index=index, copy=False)
+    return with_all_columns(pd.DataFrame(columns, index=index, copy=False))

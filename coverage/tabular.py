@@ -157,7 +157,7 @@ def max_file_bytes() -> int:
 def max_rows() -> int:
     """Most rows read from one registry file (``SAFETYNET_MAX_ROWS``, default 2,000,000).
 
-    Validating a registry takes about 1 KB of memory a row (1.17 GB peak for a million rows,
+    Validating a registry takes under 1 KB of memory a row (about 0.95 GB peak for a million rows,
     ``benchmarks/registry_read.py``); real registries have hundreds to thousands of rows.
 
     Returns
@@ -422,7 +422,8 @@ def flatten_tables(tables: list[tuple[pd.DataFrame, str]]) -> pd.DataFrame:
         t = pd.DataFrame({c: pd.Series([], dtype="str") for c in columns}).assign(row=0)
     else:
         t = pd.concat(frames, ignore_index=True)
-        text = [c for c in t.columns if c != "row"]
+        # a Categorical column (a large quote-free CSV: coverage.plaincsv) stays one: it is never missing here
+        text = [c for c in t.columns if c != "row" and not isinstance(t[c].dtype, pd.CategoricalDtype)]
         t[text] = t[text].fillna("").astype("str")
     t.attrs["skipped"] = skipped
     return t
@@ -535,7 +536,9 @@ def read_table(path: str | Path, *, layer: str | None = None) -> pd.DataFrame:
         header's width, comma-joined; non-empty means a malformed row), ``_row_problem``
         (non-empty: the row could not be read, e.g. a line swallowed by an unbalanced quote;
         its cells are blank) and ``_part`` (sheet or layer name, ``""`` if the file has only
-        one). ``attrs["skipped"]`` lists what was not read. Values are ``str``:
+        one). ``attrs["skipped"]`` lists what was not read. Values are ``str`` (in a CSV without quotes,
+        the canonical columns and the markers come as pandas Categoricals of those strings,
+        :mod:`coverage.plaincsv`):
         NFKC-normalised (full-width → half-width), stripped, inner whitespace collapsed,
         ``""`` when blank; XLSX dates become ISO dates. Entirely blank rows are skipped.
         GeoJSON/GeoPackage give a GeoDataFrame whose geometry is in EPSG:4326 when the

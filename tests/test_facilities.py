@@ -1481,3 +1481,28 @@ def test_column_forms_property_reached_its_cases() -> None:
     if not _forms_seen:
         pytest.skip("run with test_checks_give_the_same_registry_for_any_column_form")
     assert min(_forms_seen[k] for k in ("accepted", "rejected", "categorical", "object", "arrow")) >= 3, _forms_seen
+
+
+def test_read_facilities_restores_arrow_pool_and_matches_registry_from_table(tmp_path: Path) -> None:
+    """read_facilities allocates Arrow buffers from the system heap while it reads (issue 16: mimalloc kept freed
+    text resident) and gives the default pool back afterwards, also when a file cannot be read; the registry it
+    builds (its table freed before the points) equals registry_from_table's on the same stacked table."""
+    import pyarrow as pa
+
+    from coverage.facilities import read_registry_tables, registry_from_table
+    from coverage.registry_checks import categorical_columns
+
+    path = tmp_path / "r.csv"
+    path.write_text("類別,名稱,鄉鎮市區,經度,緯度\n社福中心,竹崎,嘉義縣竹崎鄉,,\n小衛星,甲,,120.55,23.52\n小衛星,,,,\n",
+                    encoding="utf-8")
+    before = pa.default_memory_pool().backend_name
+    reg = read_facilities(path)
+    assert pa.default_memory_pool().backend_name == before
+    with pytest.raises(UnreadableFileError):
+        read_facilities(tmp_path / "missing.csv")
+    assert pa.default_memory_pool().backend_name == before
+    t, personal = read_registry_tables(path)
+    other = registry_from_table(categorical_columns(t), personal_of=personal)
+    pd.testing.assert_frame_equal(reg.facilities, other.facilities)
+    pd.testing.assert_frame_equal(reg.rejected, other.rejected)
+    assert (reg.rows_read, reg.accepted, reg.rejected_rows) == (other.rows_read, 2, 1)

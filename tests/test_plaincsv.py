@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from coverage.errors import UnreadableFileError
+from coverage.registry_checks import categorical_columns
 from coverage.tabular import read_table
 
 _plain_seen: Counter = Counter()
@@ -41,19 +42,34 @@ def _plain_csv_text(draw: st.DrawFn) -> tuple[str, str]:
     return "".join(lines), delimiter
 
 
+def _as_text(table):
+    """``table`` with its Categorical columns as strings."""
+    import pandas as pd
+
+    cats = [c for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)]
+    return table.astype(dict.fromkeys(cats, "str"))
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(file=_plain_csv_text(), chunk=st.integers(1, 5), by_value=st.booleans())
+@given(file=_plain_csv_text(), chunk=st.integers(1, 5), by_value=st.booleans(), bom=st.booleans(),
+       distinct_min=st.sampled_from([0, 2, 1000]))
 def test_quote_free_csv_read_by_columns_equals_the_careful_reader(tmp_path: Path, file: tuple[str, str],
-                                                                  chunk: int, by_value: bool) -> None:
+                                                                  chunk: int, by_value: bool, bom: bool,
+                                                                  distinct_min: int) -> None:
     """A CSV without quotes is read column by column (coverage.plaincsv) into the very table the
-    record-by-record reader gives: same rows and row numbers, same cells, same malformed-row markers."""
+    record-by-record reader gives: same rows and row numbers, same cells, same malformed-row markers.
+
+    Blocks of 1–5 lines put block boundaries after the header (and its BOM), between the two halves of
+    a CRLF file's lines, and on either side of a ragged or blank line; a registry column is coded block by
+    block against the distinct values so far, or turned back to text once found mostly distinct
+    (``distinct_min``), and either way ends as categorical_columns makes the careful reader's column."""
     import pandas as pd
 
     from coverage import plaincsv, tabular
 
     text, _ = file
     path = tmp_path / "plain.csv"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8-sig" if bom else "utf-8")
     calls = Counter()
     real_plain, real_chunk = tabular._plain_csv, plaincsv._plain_chunk
 
@@ -72,6 +88,7 @@ def test_quote_free_csv_read_by_columns_equals_the_careful_reader(tmp_path: Path
         mp.setattr(plaincsv, "_CHUNK_LINES", chunk)
         mp.setattr(plaincsv, "_FILTER_MIN", 0 if by_value else 10**9)  # find the values to clean, or clean all
         mp.setattr(plaincsv, "_plain_chunk", spy_chunk)
+        mp.setattr(plaincsv, "_MOSTLY_DISTINCT_MIN", distinct_min)
         by_columns = outcome(read_table)
         mp.setattr(tabular, "_plain_csv", lambda *a: pytest.fail("the careful reader was not used"))
         mp.setattr(tabular, "_scan", lambda *a: True)  # as if the file held a quote
@@ -81,8 +98,14 @@ def test_quote_free_csv_read_by_columns_equals_the_careful_reader(tmp_path: Path
         kind = "refused"
     else:
         assert not isinstance(by_columns, str), by_columns
-        pd.testing.assert_frame_equal(by_columns, careful)
+        # the same strings; the registry columns already coded (built block by block) exactly as
+        # registry_checks.categorical_columns codes the careful reader's strings
+        pd.testing.assert_frame_equal(_as_text(by_columns), careful)
+        pd.testing.assert_frame_equal(categorical_columns(by_columns.copy()), categorical_columns(careful.copy()))
         kind = "read"
+        coded = {c for c in by_columns.columns if isinstance(by_columns[c].dtype, pd.CategoricalDtype)}
+        if len(by_columns) and "name" in by_columns.columns:
+            calls["name coded" if "name" in coded else "name kept as text"] += 1
     assert real_plain is tabular._plain_csv
     for k in calls:
         event(k)
@@ -95,6 +118,7 @@ def test_quote_free_property_reached_both_paths() -> None:
     if not _plain_seen:
         pytest.skip("run with test_quote_free_csv_read_by_columns_equals_the_careful_reader")
     assert _plain_seen["plain chunk"] > 20 and _plain_seen["careful chunk"] > 20 and _plain_seen["read"] > 20
+    assert _plain_seen["name coded"] > 10 and _plain_seen["name kept as text"] > 10
 
 
 def test_combining_starters_are_those_unicodedata_knows() -> None:
