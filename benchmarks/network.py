@@ -21,8 +21,9 @@ Prints a markdown table: wall time with CPU time (user + sys) beside it, the pea
 (VmHWM) after each step, and the 1-minute load average before → after each process. Ours runs twice
 in separate processes: the first run builds the graph and writes it to a temporary cache (then routes
 and runs ``travel_pairs``); the second, a fresh process, loads the graph from that cache and routes,
-as a planner's second run does. networkx runs in its own process, so its memory is not counted in ours. Ours routes on the graph with chains of pass-through nodes contracted
-("routed" edges); networkx gets every road edge.
+as a planner's second run does. networkx runs in its own process, so its memory is not counted in ours.
+Ours routes on the graph with chains of pass-through nodes contracted ("routed" edges); networkx gets
+every road edge.
 """
 
 from __future__ import annotations
