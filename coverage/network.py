@@ -772,33 +772,10 @@ _PAIRS_BLOCK_BYTES = 256 * 2**20
 
 
 def _edge_values(mat, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist.
-
-    On a canonical matrix (sorted, no duplicate entries) each row holds a column at most once: the rows
-    are scanned side by side, one position at a time (road nodes have a few neighbours), which skips
-    scipy's fancy-indexing machinery; rows still unmatched after a few positions (and every edge of a
-    non-canonical matrix) are looked up by ``mat[rows, cols]``, which also gives 0 for a missing edge.
-    """
+    """``mat[rows[i], cols[i]]`` of a CSR matrix for edges known to exist (compiled row scans)."""
     import numpy as np
 
-    rows, cols = np.asarray(rows), np.asarray(cols)
-    if not mat.has_canonical_format:
-        return np.asarray(mat[rows, cols]).ravel()
-    out = np.zeros(len(rows))
-    start = mat.indptr[rows].astype(np.int64)
-    left = mat.indptr[rows + 1] - start
-    todo = np.flatnonzero(left > 0)
-    for k in range(8):
-        if not len(todo):
-            return out
-        at = start[todo] + k
-        hit = mat.indices[at] == cols[todo]
-        out[todo[hit]] = mat.data[at[hit]]
-        todo = todo[~hit]
-        todo = todo[left[todo] > k + 1]
-    if len(todo):
-        out[todo] = np.asarray(mat[rows[todo], cols[todo]]).ravel()
-    return out
+    return np.asarray(mat[rows, cols]).ravel()
 
 
 def _cheapest(owner: np.ndarray, node: np.ndarray, minutes: np.ndarray) -> np.ndarray:
