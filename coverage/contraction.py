@@ -207,7 +207,8 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     core_edge = ~through[rows] & ~through[cols]
     fwd_ok = np.isfinite(total[0]) & (start_core != end)
     bwd_ok = np.isfinite(total[2]) & (start_core != end)
-    del keys, ua, ub, lo, hi  # the build's peak is here: free what the contracted edges do not need
+    # the build's peak is here: free what the contracted edges do not need
+    del keys, ua, ub, lo, hi, pred, succ, walk, sym, comp, chain_of_comp, degree, out_deg, in_deg, inner
     r = np.r_[rows[core_edge], start_core[fwd_ok], end[bwd_ok]]
     del rows
     k = np.r_[cols[core_edge], end[fwd_ok], start_core[bwd_ok]]
