@@ -114,10 +114,11 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     from scipy.sparse.csgraph import breadth_first_order, connected_components
 
     n = minutes.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(minutes.indptr))
-    cols = minutes.indices.astype(np.int64)
-    keys = rows * n + cols  # sorted: canonical CSR
-    pair = np.unique(np.minimum(rows, cols) * n + np.maximum(rows, cols))
+    # int32 rows and columns (road graphs are far below 2^31 nodes): the int64 keys are computed from them
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(minutes.indptr))
+    cols = minutes.indices.astype(np.int32, copy=False)
+    keys = rows.astype(np.int64) * n + cols  # sorted: canonical CSR
+    pair = np.unique(np.minimum(rows, cols).astype(np.int64) * n + np.maximum(rows, cols))
     ua, ub = pair // n, pair % n
     del pair
     degree = np.bincount(ua, minlength=n) + np.bincount(ub, minlength=n)
@@ -164,13 +165,13 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     fwd_min, fwd_km, bwd_min, bwd_km = (np.full(n, np.inf) for _ in range(4))
     kdata = km.data
 
-    def edge(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def edge(a: np.ndarray, b: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         want = a * n + b
         return _lookup(keys, minutes.data, want), _lookup(keys, kdata, want)
 
     cur, prev = start_node, start_core
-    f_min, f_km = edge(prev, cur)
-    b_min, b_km = edge(cur, prev)
+    f_min, f_km = edge(prev, cur, keys)
+    b_min, b_km = edge(cur, prev, keys)
     last = np.empty(n_chain, dtype=np.int64)
     chain = np.arange(n_chain)
     step = 0
@@ -180,8 +181,8 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
         nxt = succ[cur]
         go = nxt >= 0
         cur, nxt, chain = cur[go], nxt[go], chain[go]
-        e_min, e_km = edge(cur, nxt)
-        r_min, r_km = edge(nxt, cur)
+        e_min, e_km = edge(cur, nxt, keys)
+        r_min, r_km = edge(nxt, cur, keys)
         f_min, f_km = f_min[go] + e_min, f_km[go] + e_km
         b_min, b_km = r_min + b_min[go], r_km + b_km[go]
         cur = nxt
@@ -199,23 +200,34 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
     single = start_node[of_node[lo]] == last[of_node[lo]]
     ok = ~single | other
     end[of_node[lo][ok]] = hi[ok]
-    e_min, e_km = edge(last, end)
-    r_min, r_km = edge(end, last)
+    e_min, e_km = edge(last, end, keys)
+    r_min, r_km = edge(end, last, keys)
     total = (fwd_min[last] + e_min, fwd_km[last] + e_km, r_min + bwd_min[last], r_km + bwd_km[last])
     # the contracted graph: core → core edges and one edge per chain and direction (no self-loops)
     core_edge = ~through[rows] & ~through[cols]
     fwd_ok = np.isfinite(total[0]) & (start_core != end)
     bwd_ok = np.isfinite(total[2]) & (start_core != end)
+    # the build's peak is here: free what the contracted edges do not need
+    del keys, ua, ub, lo, hi, pred, succ, walk, sym, comp, chain_of_comp, degree, out_deg, in_deg, inner
     r = np.r_[rows[core_edge], start_core[fwd_ok], end[bwd_ok]]
     del rows
     k = np.r_[cols[core_edge], end[fwd_ok], start_core[bwd_ok]]
     del cols
     t = np.r_[minutes.data[core_edge], total[0][fwd_ok], total[2][bwd_ok]]
     d = np.r_[kdata[core_edge], total[1][fwd_ok], total[3][bwd_ok]]
+    del core_edge
     order = np.lexsort((-t, k, r))  # parallel edges: the fastest comes last and is kept
-    r, k, t, d = r[order], k[order], t[order], d[order]
+    # one array at a time (not four new ones beside four old ones)
+    r = r[order]
+    k = k[order]
+    t = t[order]
+    d = d[order]
+    del order
     keep = np.r_[(r[1:] != r[:-1]) | (k[1:] != k[:-1]), True][: len(r)]
-    r, k, t, d = r[keep], k[keep], t[keep], d[keep]
+    r = r[keep]
+    k = k[keep]
+    t = t[keep]
+    d = d[keep]
     indptr = np.r_[0, np.cumsum(np.bincount(r, minlength=n))]
     itype = minutes.indices.dtype
     g_min = csr_matrix((t, k.astype(itype), indptr.astype(minutes.indptr.dtype)), shape=(n, n))

@@ -469,6 +469,7 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
     # edges: consecutive nodes along each line
     nline = line_of[is_node]
     npos = along[is_node]
+    del line_of, along, is_node  # per vertex: not needed beyond the nodes (frees memory before the contraction)
     same = nline[1:] == nline[:-1]
     tail, head = node_id[:-1][same], node_id[1:][same]
     km = (npos[1:] - npos[:-1])[same] / 1000.0

@@ -80,6 +80,40 @@ def _project(net: Any, xy: np.ndarray, owner: np.ndarray, line: np.ndarray) -> t
     vxy, voff, valong = net.vertices
     n_seg = voff[line + 1] - voff[line] - 1
     dist, pos = np.empty(len(line)), np.empty(len(line))
+    one = n_seg == 1
+    if one.any():  # lines of one segment (most roads between two junctions): no per-segment minimum to take
+        single = np.flatnonzero(one)
+        dist[single], pos[single] = _project_segment(vxy, valong, xy, owner[single], voff[line[single]])
+        if one.all():
+            return dist, pos
+        multi = np.flatnonzero(~one)
+        dist[multi], pos[multi] = _project_many(vxy, voff, valong, xy, owner[multi], line[multi], n_seg[multi])
+        return dist, pos
+    return _project_many(vxy, voff, valong, xy, owner, line, n_seg)
+
+
+def _project_segment(vxy: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
+                     k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_project` for lines of one segment (first vertex ``k``): the same arithmetic, row by row."""
+    import numpy as np
+
+    ax, ay = vxy[k, 0], vxy[k, 1]
+    dx, dy = vxy[k + 1, 0] - ax, vxy[k + 1, 1] - ay
+    px, py = xy[owner, 0] - ax, xy[owner, 1] - ay
+    len2 = dx * dx + dy * dy
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(len2 > 0, (px * dx + py * dy) / len2, 0.0)
+    t = np.clip(t, 0.0, 1.0)
+    ex, ey = px - t * dx, py - t * dy
+    return np.sqrt(ex * ex + ey * ey), valong[k] + t * np.sqrt(len2)
+
+
+def _project_many(vxy: np.ndarray, voff: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
+                  line: np.ndarray, n_seg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_project` over every segment of the lines, in blocks of :data:`_BLOCK_ROWS` rows."""
+    import numpy as np
+
+    dist, pos = np.empty(len(line)), np.empty(len(line))
     ends = np.cumsum(n_seg)
     start = 0
     while start < len(line):
@@ -149,11 +183,41 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     d, pos = _project(net, xy, pi, li)
     keep = d <= reach[pi]
     pi, li, d, pos = pi[keep], li[keep], d[keep], pos[keep]
-    order = np.lexsort((li, d, pi))
+    order = _by_point_distance_line(pi, d, li)
     pi, li, d, pos = pi[order], li[order], d[order], pos[order]
     rank = np.arange(len(pi)) - np.searchsorted(pi, pi)
     keep = rank < MAX_CANDIDATES
     return pi[keep], li[keep], d[keep], pos[keep]
+
+
+def _by_point_distance_line(pi: np.ndarray, d: np.ndarray, li: np.ndarray) -> np.ndarray:
+    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite, at the cost of two argsorts.
+
+    A stable sort by line, then a stable sort by the float key ``pi * K + d`` (K a power of two above
+    every ``d``). Rounding is monotone, so a strictly smaller key is a strictly smaller (point, distance):
+    only rows of equal keys can be out of order, and among them the stable sort already orders equal
+    distances by line. Runs of equal keys whose distances differ below the key's resolution are
+    re-sorted exactly (rare: distances equal but for rounding).
+    """
+    import numpy as np
+
+    order = np.argsort(li, kind="stable")
+    if len(order) < 2:
+        return order
+    scale = 2.0 ** np.ceil(np.log2(float(d.max()) + 1.0))
+    key = pi[order] * scale + d[order]
+    by_key = np.argsort(key, kind="stable")
+    order, key = order[by_key], key[by_key]
+    p, q = pi[order], d[order]
+    tie = key[:-1] == key[1:]
+    wrong = tie & ((p[:-1] != p[1:]) | (q[:-1] != q[1:]))  # an equal key that rounding made equal
+    if wrong.any():
+        run = np.cumsum(np.r_[True, ~tie])
+        bad = np.isin(run, run[1:][wrong])
+        at = np.flatnonzero(bad)
+        sub = order[at]
+        order[at] = sub[np.lexsort((li[sub], d[sub], pi[sub]))]
+    return order
 
 
 def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> tuple[Entries, np.ndarray]:
@@ -209,7 +273,8 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
         piece=twice(j), pos=twice(pos), leg_km=twice(leg / 1000.0),
     )
     nearest_leg = np.full(len(xy), np.nan)
-    np.fmin.at(nearest_leg, owner, leg / 1000.0)
+    first = _first_per(owner)  # candidates sorted by point, then distance: a point's first is its nearest
+    nearest_leg[owner[first]] = leg[first] / 1000.0
     allowed = np.isfinite(entries.minutes)
     return (entries if allowed.all() else entries.take(allowed)), nearest_leg
 
