@@ -55,7 +55,7 @@ _EXPORTS = {
     "schema": ["Area", "Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
                "Sites", "Town", "Travel", "TravelVillage", "UiText", "Village"],
     "escape": ["esc", "to_script_json"],
-    "memo": ["cached_path", "is_sharing", "read_cached", "shared", "sharing", "write_cached"],
+    "memo": ["cached_path", "code_digest", "is_sharing", "read_cached", "shared", "sharing", "write_cached"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .escape import esc
 from .geometry import encode_geometry
-from .memo import shared
+from .memo import code_digest, shared
 from .schema import Area
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -169,23 +168,9 @@ _OUTLINES_FORMAT = "outlines-v1"
 def _code_versions() -> str:
     """The source of this module and of :mod:`coverage.maps.geometry`, and the versions of the libraries
     that project, repair, merge and simplify the outlines."""
-    import hashlib
-    from importlib.metadata import PackageNotFoundError, version
-
-    import shapely
-
     from . import geometry
 
-    digest = hashlib.sha256(_OUTLINES_FORMAT.encode())
-    for source in (__file__, geometry.__file__):
-        digest.update(Path(source).read_bytes())
-    for name in ("shapely", "pyproj", "geopandas"):
-        try:
-            digest.update(f"|{name} {version(name)}".encode())
-        except PackageNotFoundError:
-            digest.update(f"|{name} ?".encode())
-    digest.update(f"|geos {shapely.geos_version_string}".encode())
-    return digest.hexdigest()
+    return code_digest(_OUTLINES_FORMAT, (__file__, geometry.__file__))
 
 
 def _rows_by_town(frame: gpd.GeoDataFrame, code_column: str) -> tuple[dict[str, list[int]], Any, Any] | None:

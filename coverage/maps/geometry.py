@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -203,20 +202,9 @@ _DISPLAY_FORMAT = "display-v1"
 @lru_cache(maxsize=1)
 def _display_versions() -> str:
     """This module's source and the versions of the libraries that simplify and project the polygons."""
-    import hashlib
-    from importlib.metadata import PackageNotFoundError, version
+    from .memo import code_digest
 
-    import shapely
-
-    digest = hashlib.sha256(_DISPLAY_FORMAT.encode())
-    digest.update(Path(__file__).read_bytes())
-    for name in ("shapely", "pyproj", "geopandas"):
-        try:
-            digest.update(f"|{name} {version(name)}".encode())
-        except PackageNotFoundError:
-            digest.update(f"|{name} ?".encode())
-    digest.update(f"|geos {shapely.geos_version_string}".encode())
-    return digest.hexdigest()
+    return code_digest(_DISPLAY_FORMAT, (__file__,))
 
 
 def _display_key(frame: gpd.GeoDataFrame, tolerance_m: float, q: int, view: bool) -> str:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["cached_path", "is_sharing", "read_cached", "shared", "sharing", "write_cached"]
+__all__ = ["cached_path", "code_digest", "is_sharing", "read_cached", "shared", "sharing", "write_cached"]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,39 @@ def shared(name: Hashable, inputs: tuple[Any, ...], compute: Callable[[], T]) ->
     if hit is None:
         hit = memo[key] = (inputs, compute())
     return hit[1]
+
+
+def code_digest(tag: str, sources: Sequence[str | Path]) -> str:
+    """Hash of what a disk-cache entry's content depends on besides its inputs: a format ``tag``, the
+    ``sources`` (module files) that compute it, and the versions of shapely, pyproj, geopandas and GEOS.
+
+    Parameters
+    ----------
+    tag : str
+        The entry's format, bumped when what is kept changes (``outlines-v1``).
+    sources : sequence of str or Path
+        The files of the code that makes the entry (``__file__`` of its modules).
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
+    """
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    import shapely
+
+    digest = hashlib.sha256(tag.encode())
+    for source in sources:
+        digest.update(Path(source).read_bytes())
+    for name in ("shapely", "pyproj", "geopandas"):
+        try:
+            digest.update(f"|{name} {version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"|{name} ?".encode())
+    digest.update(f"|geos {shapely.geos_version_string}".encode())
+    return digest.hexdigest()
 
 
 def cached_path(kind: str, key: str) -> Path:

@@ -704,22 +704,29 @@ def _category_payload(report: CoverageReport, county: str | None, cats: list[str
             rows = [r for r in rows if r[4] == "complete"]
             counted = [x == "c" for x in letters]
         covered, total = sum(r[1] for r in rows), sum(r[2] for r in rows)
-        column = states[cat].tolist()
-        item: Category = {
-            "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
-            "symbol": styles[cat]["symbol"],
-            "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
-            "covered": covered, "total": total,
-            "rate": rows[0][3] if len(rows) == 1 else coverage_rate(covered, total),
-            "gaps": sum(st != COVERED and ok for st, ok in zip(column, counted, strict=True)),
-            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(column, counted, strict=True)),
-            "data": quality,
-        }
-        if national_partial:
-            item["cc"] = len(rows)
-            item["cn"] = all_counties
-        out.append(item)
+        rate = rows[0][3] if len(rows) == 1 else coverage_rate(covered, total)
+        out.append(_category_item(cat, styles, covered, total, rate, states[cat].tolist(), counted, quality,
+                                  (len(rows), all_counties) if national_partial else None))
     return out
+
+
+def _category_item(cat: str, styles: dict[str, dict[str, str]], covered: int, total: int, rate: float,
+                   column: Sequence[str], counted: Sequence[bool], quality: str,
+                   counties: tuple[int, int] | None) -> Category:
+    """One category of the payload: its style, figures, gaps among the ``counted`` townships, and
+    ``counties`` = (with complete data, all) when the national figures count only complete data."""
+    item: Category = {
+        "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
+        "symbol": styles[cat]["symbol"],
+        "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
+        "covered": covered, "total": total, "rate": rate,
+        "gaps": sum(st != COVERED and ok for st, ok in zip(column, counted, strict=True)),
+        "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(column, counted, strict=True)),
+        "data": quality,
+    }
+    if counties is not None:
+        item["cc"], item["cn"] = counties
+    return item
 
 
 def _rows_by_category(summary: pd.DataFrame) -> dict[Any, list[tuple[Any, int, int, float, Any]]] | None:
@@ -758,20 +765,9 @@ def _category_payload_frames(report: CoverageReport, county: str | None, cats: l
             rows = rows[rows["data"] == "complete"]
             counted = [x == "c" for x in letters]
         covered, total = int(rows["covered"].sum()), int(rows["total"].sum())
-        item: Category = {
-            "key": esc(cat), "label": styles[cat]["label"], "colour": styles[cat]["colour"],
-            "symbol": styles[cat]["symbol"],
-            "icon": marker_svg(styles[cat]["colour"], styles[cat]["symbol"]),
-            "covered": covered, "total": total,
-            "rate": float(rows["rate"].iloc[0]) if len(rows) == 1 else coverage_rate(covered, total),
-            "gaps": sum(st != COVERED and ok for st, ok in zip(states[cat], counted, strict=True)),
-            "flaggedGaps": sum(st == UNCOVERED_FLAGGED and ok for st, ok in zip(states[cat], counted, strict=True)),
-            "data": quality,
-        }
-        if national_partial:
-            item["cc"] = len(rows)
-            item["cn"] = all_counties
-        out.append(item)
+        rate = float(rows["rate"].iloc[0]) if len(rows) == 1 else coverage_rate(covered, total)
+        out.append(_category_item(cat, styles, covered, total, rate, states[cat].tolist(), counted, quality,
+                                  (len(rows), all_counties) if national_partial else None))
     return out
 
 
