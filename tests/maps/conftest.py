@@ -191,3 +191,15 @@ def write_xss_registry(path: Path, corpus: list[str], *, category: str) -> Path:
             cat = category if i == 0 else ["welfare_centre", "community_support_point"][i % 2]
             w.writerow([cat, f"{text}#{i}", "嘉義縣", town, f"嘉義縣{town}{text}", lon, lat, text, text, text])
     return path
+
+
+@pytest.fixture(scope="module")
+def font():
+    """The CJK font the static figures use, or None where there is none (tests that need it gate on it)."""
+    from coverage.charts import cjk_font
+    from coverage.errors import CoverageError
+
+    try:
+        return cjk_font()
+    except CoverageError:
+        return None

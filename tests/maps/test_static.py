@@ -27,16 +27,6 @@ from tests.conftest import require
 
 
 @pytest.fixture(scope="module")
-def font():
-    from coverage.charts import cjk_font
-
-    try:
-        return cjk_font()
-    except CoverageError:
-        return None
-
-
-@pytest.fixture(scope="module")
 def national():
     return run_coverage()
 

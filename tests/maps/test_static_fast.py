@@ -10,21 +10,10 @@ from pathlib import Path
 import pytest
 
 import coverage.maps.static as static
-from coverage.errors import CoverageError
 from coverage.pipeline import run_coverage
 from tests.conftest import require
 
 _SMALL = ["連江縣", "金門縣", "澎湖縣"]  # the smallest counties: quick figures
-
-
-@pytest.fixture(scope="module")
-def font():
-    from coverage.charts import cjk_font
-
-    try:
-        return cjk_font()
-    except CoverageError:
-        return None
 
 
 @pytest.fixture(scope="module")
