@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ __all__ = [
     "print_validation",
     "print_whatif",
     "programme_label",
+    "report_printer",
     "series_with_facilities",
 ]
 
@@ -186,9 +187,37 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     paths : dict of str to Path
         What was written, by name (``map NAME`` for the HTML maps).
     """
+    report_printer(result)(paths)
+
+
+def report_printer(result: CoverageReport) -> Callable[[dict[str, Path]], None]:
+    """Lay out :func:`print_report`'s summary now (while files are still being written), print it later.
+
+    Parameters
+    ----------
+    result : CoverageReport
+
+    Returns
+    -------
+    callable
+        Takes the paths written (as for :func:`print_report`) and prints what :func:`print_report`
+        prints, byte for byte: the summary laid out before, then the files.
+    """
+    con = _console()
+    with con.capture() as cap:
+        _print_summary(con, result)
+    text = cap.get()
+
+    def show(paths: dict[str, Path]) -> None:
+        con.file.write(text)
+        _print_written(con, paths)
+
+    return show
+
+
+def _print_summary(con: Console, result: CoverageReport) -> None:
     from ..programmes import custom_programmes
 
-    con = _console()
     title = f"鄉鎮市區涵蓋率 township coverage — as of {result.as_of.date().isoformat()} ({result.definition})"
     headers = ["縣市", "類別", "據點", "涵蓋", "涵蓋率 %", "尚缺"]
     acc = result.access
@@ -251,6 +280,9 @@ def print_report(result: CoverageReport, paths: dict[str, Path]) -> None:
     custom = custom_programmes(reg.facilities["category"])
     if custom:
         con.print(f"custom programmes (自訂類別): {'、'.join(custom)}", highlight=False, markup=False)
+
+
+def _print_written(con: Console, paths: dict[str, Path]) -> None:
     maps = {name: path for name, path in paths.items() if name.startswith("map ")}
     for name, path in paths.items():
         if name not in maps:

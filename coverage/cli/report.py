@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -59,34 +61,48 @@ def report(
             from ..plan import load_targets
 
             target_table = load_targets(targets)
-        with output_run(out, command=command_record(ctx), inputs=input_files(result, opts, targets)):
+        with output_run(out, command=command_record(ctx), inputs=input_files(result, opts, targets)), \
+                progress.step("寫出報表與地圖 writing tables and maps"), \
+                _maps_writing(result, out, maps, national=not opts.county, skip=no_maps) as finish_maps:
+            # the maps are rendered by a forked copy of this process while this one writes the tables
+            # and lays out the summary; then it renders the maps the copy has not taken
             paths = write_report(result, out)
-            if not no_maps:
-                paths.update(_write_maps(result, out, maps, national=not opts.county))
+            extra = {}
             if xlsx:
                 from ..workbook import write_planner_workbook
 
-                paths["workbook"] = write_planner_workbook(result, out, targets=target_table)
+                extra["workbook"] = write_planner_workbook(result, out, targets=target_table)
             if gpkg:
                 from ..gpkg import write_geopackage
 
-                paths["geopackage"] = write_geopackage(result, out)
+                extra["geopackage"] = write_geopackage(result, out)
+            from .display import report_printer
+
+            show = report_printer(result)
+            paths.update(finish_maps())
+            paths.update(extra)
         paths["manifest"] = out / MANIFEST_FILE
-    from .display import print_report
-
-    print_report(result, paths)
+    show(paths)
 
 
-def _write_maps(result: Any, out: Path, maps: MapOptions, *, national: bool) -> dict[str, Path]:
-    """The report's maps: HTML ones as ``map NAME``, PNG figures by their own name."""
-    from ..maps import write_maps
+@contextlib.contextmanager
+def _maps_writing(result: Any, out: Path, maps: MapOptions, *, national: bool,
+                  skip: bool) -> Iterator[Callable[[], dict[str, Path]]]:
+    """The report's maps, written while the block runs: HTML ones as ``map NAME``, PNG figures by their own name."""
+    if skip:
+        yield dict
+        return
+    from ..maps import writing_maps
 
-    with progress.step("繪製地圖 drawing maps"):
-        written = write_maps(result, out, level=maps.level, basemap=maps.basemap, offline=maps.offline,
-                             national=national, png=maps.png)
-    paths = {f"map {k}": v for k, v in written.items() if v.suffix == ".html"}
-    paths.update({k: v for k, v in written.items() if v.suffix == ".png"})
-    return paths
+    with writing_maps(result, out, level=maps.level, basemap=maps.basemap, offline=maps.offline,
+                      national=national, png=maps.png) as finish:
+        def named() -> dict[str, Path]:
+            written = finish()
+            paths = {f"map {k}": v for k, v in written.items() if v.suffix == ".html"}
+            paths.update({k: v for k, v in written.items() if v.suffix == ".png"})
+            return paths
+
+        yield named
 
 
 @with_options("facilities county category level basemap offline as_of definition boundaries png out population dem "

@@ -14,7 +14,8 @@ those below it):
 * :mod:`~coverage.maps.geometry` — display geometry (simplified as a coverage, quantised, delta-encoded),
   :mod:`~coverage.maps.schema` — the payload's shape (TypedDicts) and
   :mod:`~coverage.maps.escape` — HTML escaping and script-safe JSON: leaves;
-* :mod:`~coverage.maps.memo` — the work the maps of one run share (computed once, not per map): a leaf.
+* :mod:`~coverage.maps.memo` — the work the maps of one run share (computed once, not per map): a leaf;
+* :mod:`~coverage.maps.forkshare` — pages shared with a forked copy of the process, on two cores: a leaf.
 
 The page's own script and style are files of the package, ``assets/coverage.js`` and
 ``assets/coverage.css`` (and ``assets/index.css``), read with :mod:`importlib.resources`; the
@@ -30,11 +31,11 @@ from importlib import import_module
 from typing import Any
 
 _MODULES = ("render", "static", "payload", "catchments", "travel", "population", "geometry", "schema", "escape",
-            "memo")
+            "memo", "forkshare")
 _EXPORTS = {
     "render": ["ASSET_DIR", "BASEMAPS", "LEVELS", "PARTIAL_NOTE", "PAYLOAD_ID", "TILE_NOTE", "MapFrame", "asset_text",
                "map_filename", "page_css", "render_index", "render_map", "show_map", "site_map_filename",
-               "write_maps", "write_offline_assets", "write_site_map"],
+               "write_maps", "write_offline_assets", "write_site_map", "writing_maps"],
     "static": ["county_figure", "county_figures", "draw_county_figure", "label_offsets", "polygon_paths",
                "scale_bar_corner", "start_figure_workers"],
     "payload": ["BUNDLED_ATTRIBUTION", "COVERED", "GAP_COLOUR", "NO_DATA", "NO_DATA_COLOUR", "NO_DATA_LABEL",
@@ -55,6 +56,7 @@ _EXPORTS = {
     "schema": ["Area", "Category", "Facility", "MapPayload", "PopulationMeta", "Priorities", "PriorityItem", "SiteItem",
                "Sites", "Town", "Travel", "TravelVillage", "UiText", "Village"],
     "escape": ["esc", "to_script_json"],
+    "forkshare": ["can_fork", "forked_share"],
     "memo": ["cached_path", "code_digest", "is_sharing", "read_cached", "shared", "sharing", "write_cached"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

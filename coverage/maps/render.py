@@ -38,8 +38,11 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,6 +78,7 @@ __all__ = [
     "write_maps",
     "write_offline_assets",
     "write_site_map",
+    "writing_maps",
 ]
 
 log = logging.getLogger(__name__)
@@ -1079,10 +1083,11 @@ def write_maps(
     png : bool
         Also write a static figure per county (``嘉義縣.png``, :func:`coverage.maps.static.county_figure`).
     workers : int, optional
-        With ``png``: processes drawing the figures, this one included once it has written the HTML
-        maps (``workers − 1`` start at once; :func:`coverage.maps.static.county_figures`; the same
-        bytes as without). Default: 2, or 1 on a machine with one core; 1 draws every figure in this
-        process.
+        Processes that work, this one included. With ``png``: those drawing the figures, this one
+        once it has written the HTML maps (``workers − 1`` start at once;
+        :func:`coverage.maps.static.county_figures`). Without: with 2 or more, the pages are shared
+        with one forked copy of this process (:func:`coverage.maps.forkshare.forked_share`). The same
+        bytes either way. Default: 2, or 1 on a machine with one core; 1 does everything here.
 
     Returns
     -------
@@ -1090,12 +1095,51 @@ def write_maps(
         ``index``, ``taiwan`` (if written), each county name, ``<county>.png`` (png) and
         ``lib/…`` → path.
     """
-    import contextlib
-    import os
-    from collections.abc import Callable
+    with writing_maps(report, out_dir, level=level, basemap=basemap, offline=offline, national=national, png=png,
+                      workers=workers) as finish:
+        return finish()
 
+
+@contextlib.contextmanager
+def writing_maps(
+    report: CoverageReport,
+    out_dir: str | Path,
+    *,
+    level: str = "township",
+    basemap: str | None = None,
+    offline: bool = False,
+    national: bool | None = None,
+    png: bool = False,
+    workers: int | None = None,
+) -> Iterator[Callable[[], dict[str, Path]]]:
+    """:func:`write_maps` with the caller's own work in between: the maps are written while the block runs.
+
+    Use as a context manager. On entering, the web assets are written and (``workers`` 2 or more, no
+    ``png``, on a machine that can fork) a copy of this process is forked that starts rendering
+    the pages, first to last, while the block runs. The function the block receives renders the pages
+    that copy has not taken yet (last to first), waits for it and writes ``index.html``; it returns
+    what :func:`write_maps` returns, with the same bytes in every file. A page the copy could not
+    write is rendered again here, so its error is raised here, in page order. Leaving the block
+    without calling the function stops the copy after its current page.
+
+    Parameters
+    ----------
+    report, out_dir, level, basemap, offline, national, png, workers
+        As for :func:`write_maps`.
+
+    Yields
+    ------
+    callable
+        Takes nothing; writes what is left and returns the paths as :func:`write_maps` does.
+
+    Raises
+    ------
+    InputError
+        When ``level`` or ``basemap`` is not one of its choices.
+    """
     from ..geography import load_townships
-    from ..report import atomic_open
+    from ..report import atomic_open, record_output
+    from .forkshare import forked_share
     from .memo import sharing
 
     basemap = basemap or ("none" if offline else "osm")
@@ -1112,36 +1156,55 @@ def write_maps(
     options = {"level": level, "basemap": basemap, "offline": True, "index_href": INDEX_FILE,
                "townships": towns}
     targets = ([None] if national else []) + counties
-    figures = [(county, out / f"{Path(map_filename(county)).stem}.png") for county in counties] if png else []
     if workers is None:
         workers = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-    links = {}
-    drawing: contextlib.AbstractContextManager[Callable[[], dict[str, Path]]]
-    if figures:
+
+    def write_page(i: int) -> Path:
+        county = targets[i]
+        name = map_filename(county)
+        log.info("writing %s", out / name)
+        html = render_map(report, county, **options)
+        with atomic_open(out / name) as fh:
+            fh.write(html)
+        return out / name
+
+    def finished(pngs: dict[str, Path]) -> dict[str, Path]:
+        links = {}
+        for county in targets:
+            paths["taiwan" if county is None else county] = out / map_filename(county)
+            if county is not None:
+                links[county] = map_filename(county)
+        for county in counties:  # the order of the paths: each county's map, then its figure
+            paths[county] = paths.pop(county)
+            if county in pngs:
+                paths[f"{county}.png"] = pngs[county]
+        with atomic_open(out / INDEX_FILE) as fh:
+            fh.write(render_index(report, links, NATIONAL_FILE if national else None))
+        paths["index"] = out / INDEX_FILE
+        return paths
+
+    if png:
         from .static import county_figures
 
-        drawing = county_figures(report, figures, townships=towns, level=level, workers=workers)
-    else:  # no figure to draw: the static figures' module is not imported
-        drawing = contextlib.nullcontext(dict)
-    with drawing as drawn, sharing():
-        for county in targets:
-            name = map_filename(county)
-            log.info("writing %s", out / name)
-            html = render_map(report, county, **options)
-            with atomic_open(out / name) as fh:
-                fh.write(html)
-            paths["taiwan" if county is None else county] = out / name
-            if county is not None:
-                links[county] = name
-        pngs = drawn()
-    for county in counties:  # the order of the paths: each county's map, then its figure
-        paths[county] = paths.pop(county)
-        if county in pngs:
-            paths[f"{county}.png"] = pngs[county]
-    with atomic_open(out / INDEX_FILE) as fh:
-        fh.write(render_index(report, links, NATIONAL_FILE if national else None))
-    paths["index"] = out / INDEX_FILE
-    return paths
+        figures = [(county, out / f"{Path(map_filename(county)).stem}.png") for county in counties]
+        with county_figures(report, figures, townships=towns, level=level, workers=workers) as drawn, sharing():
+            def draw_all() -> dict[str, Path]:
+                for i in range(len(targets)):
+                    write_page(i)
+                return finished(drawn())
+
+            yield draw_all
+        return
+    with sharing(), forked_share(len(targets) if workers >= 2 else 0, write_page,
+                                 reported=lambda i: record_output(out / map_filename(targets[i]))) as share:
+        def write_rest() -> dict[str, Path]:
+            who = share()
+            for i in range(len(targets)):  # in page order: the first page that fails raises its error here
+                if i not in who:
+                    write_page(i)
+            return finished({})
+
+        yield write_rest
 
 
 def write_site_map(
