@@ -80,8 +80,12 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]
             if sum(widths) + 3 * len(widths) - 1 > con.width:  # padding and rules, no outer edge
                 continue
             table = _grid(title, heads, shown, figure, widths)
-            if _figures_whole(con.width, table, shown, figure):
-                con.print(table)
+            plain = _plain_render(con.width, table)
+            if _figures_whole(con.width, plain, shown, figure):
+                if _renders_plain(con):  # what con.print(table) would write: the table is not rendered again
+                    con.out(plain, end="", highlight=False)
+                else:
+                    con.print(table)
                 return
     _print_vertical(con, title, headers, rows)
 
@@ -121,8 +125,8 @@ def _grid(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]], fig
     return t
 
 
-def _figures_whole(width: int, table: Table, rows: Sequence[Sequence[str]], figure: Sequence[bool]) -> bool:
-    """Whether ``table`` rendered ``width`` cells wide shows every line of every figure whole, on one line."""
+def _plain_render(width: int, table: Table) -> str:
+    """``table`` as a console ``width`` cells wide without colour writes it."""
     import io
 
     from rich.console import Console
@@ -130,7 +134,19 @@ def _figures_whole(width: int, table: Table, rows: Sequence[Sequence[str]], figu
     plain = Console(width=width, file=io.StringIO(), color_system=None, soft_wrap=False, highlight=False)
     with plain.capture() as cap:
         plain.print(table)
-    lines = cap.get().splitlines()
+    return cap.get()
+
+
+def _renders_plain(con: Console) -> bool:
+    """Whether ``con`` writes a table as :func:`_plain_render` does: no colour, not a terminal, UTF-8."""
+    return con.color_system is None and not con.is_terminal and not con.is_jupyter and con.encoding == "utf-8" \
+        and not con.legacy_windows
+
+
+def _figures_whole(width: int, rendered: str, rows: Sequence[Sequence[str]], figure: Sequence[bool]) -> bool:
+    """Whether a table ``rendered`` ``width`` cells wide (:func:`_plain_render`) shows every line of every
+    figure whole, on one line."""
+    lines = rendered.splitlines()
     if any(_width(line) > width for line in lines):
         return False
     for r in rows:

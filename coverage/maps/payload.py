@@ -16,7 +16,7 @@ draws (its shape: :class:`coverage.maps.schema.MapPayload`); :mod:`coverage.maps
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..measure import rate as _measure_rate
@@ -254,7 +254,7 @@ def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: di
     counts = table.set_index(["towncode", "category"])[shown]
     lookup = counts.to_dict("index")
     out = {}
-    for code, row in first.iterrows():
+    for code, row in _row_dicts(first):
         lines = [f'<div class="sn-tt"><b>{esc(row["county"])} {esc(row["township"])}</b>']
         if flags[code]:
             lines.append(f'<div class="sn-flags">{esc(flags[code])}</div>')
@@ -269,6 +269,46 @@ def township_tooltips(table: pd.DataFrame, categories: Sequence[str], styles: di
         lines.append("</table></div>")
         out[code] = "".join(lines)
     return out
+
+
+def _values(column: pd.Series) -> list[Any]:
+    """The values iterating over ``column`` gives, as a list: a pyarrow-backed text column converted in one
+    call (``to_pylist``, None → its dtype's missing value, as its iterator gives), any other one by iterating."""
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        na = column.dtype.na_value
+        return [na if v is None else v for v in pa.array(column).to_pylist()]
+    return list(column)
+
+
+def _row_dicts(frame: pd.DataFrame) -> Iterator[tuple[Any, Mapping[str, Any]]]:
+    """``frame.iterrows()`` with each row a dict of the same values, without a Series per row.
+
+    ``iterrows`` takes the rows of ``frame.values``: with columns of several types, an object array in
+    which a pyarrow-backed text column gives ``str`` or its dtype's missing value, one element at a time
+    (the slow part). Here those columns are converted in one call (``to_pylist``, None → the same
+    missing value) and the other columns as ``to_numpy(dtype=object)`` takes them, as ``.values``
+    does. Any other frame (one type only, repeated column names): the rows of ``iterrows`` itself.
+    """
+    import pandas as pd
+
+    texts = [c for c, t in frame.dtypes.items() if isinstance(t, pd.StringDtype) and t.storage == "pyarrow"]
+    if not frame.columns.is_unique or not texts or len(set(frame.dtypes)) < 2:
+        yield from frame.iterrows()
+        return
+    columns: dict[Any, list[Any]] = {}
+    for name in texts:
+        columns[name] = _values(frame[name])
+    rest = [c for c in frame.columns if c not in columns]
+    values = frame[rest].to_numpy(dtype=object) if rest else None
+    for j, name in enumerate(rest):
+        columns[name] = list(values[:, j])
+    names = list(frame.columns)
+    for i, label in enumerate(frame.index):
+        yield label, {name: columns[name][i] for name in names}
 
 
 def _date(value: object) -> str:
@@ -323,7 +363,7 @@ def facility_popups(facilities: pd.DataFrame, states: pd.Series, styles: dict, *
     """
     out = []
     areas = service_areas or {}
-    for (label, f), state in zip(facilities.iterrows(), states, strict=True):
+    for (label, f), state in zip(_row_dicts(facilities), states, strict=True):
         status = esc(f.get("status")) or "—"
         if state == "planned":
             status += "（尚未啟用）"
@@ -590,7 +630,8 @@ def _facility_payload(report: CoverageReport, cats: list[str], codes: list[str],
     from ..serviceareas import facility_service_areas
 
     town_names = shared("town names", (townships,), lambda: dict(
-        zip(townships["towncode"], zip(townships["county"], townships["township"], strict=True), strict=True)))
+        zip(_values(townships["towncode"]), zip(_values(townships["county"]), _values(townships["township"]),
+                                                strict=True), strict=True)))
     if is_sharing():  # every map of a run: states, service areas and popups of all its facilities at once
         every, states, areas_all, popups_all = shared("facilities", (report, townships, villages),
                                                       lambda: _all_facilities(report, town_names, villages))
@@ -653,7 +694,7 @@ def _villages_of(areas: dict[Any, list[dict[str, Any]]], villages: gpd.GeoDataFr
 def _village_names(villages: gpd.GeoDataFrame) -> dict[str, str]:
     """Villcode → village name (once per village table and run)."""
     return shared("village names", (villages,),
-                  lambda: dict(zip(villages["villcode"], villages["village"], strict=True)))
+                  lambda: dict(zip(_values(villages["villcode"]), _values(villages["village"]), strict=True)))
 
 
 def _all_facilities(report: CoverageReport, town_names: dict[str, tuple[str, str]],
