@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import event, given, settings
@@ -104,3 +105,52 @@ def test_random_tables_never_split_a_figure(kinds, data, width):
 def test_random_tables_reached_the_asserts():
     """Runs after the property test (file order): its examples got through every assert."""
     assert _COUNT["examples"] >= 30
+
+
+# ---------------------------------------------------------------------------------------------
+# the table rendered once (issue 16): the plain rendering written as it is, the same characters as con.print
+
+_SAME = {"grid": 0}
+
+
+def _printed(headers, rows, width: int, *, terminal: bool) -> str:
+    """print_table on a console without colour; ``terminal`` makes it render the table again with con.print
+    (a terminal without a colour system writes the same characters), otherwise it writes its plain rendering."""
+    con = Console(width=width, file=io.StringIO(), color_system=None, soft_wrap=False, highlight=False,
+                  force_terminal=terminal)
+    print_table("標題 title", headers, rows, console=con)
+    return con.file.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds=st.lists(st.booleans(), min_size=1, max_size=8), data=st.data(), width=st.integers(30, 160))
+def test_the_plain_rendering_written_once_is_what_console_print_writes(kinds, data, width):
+    rows = [[data.draw(_figure if k else _text) for k in kinds] for _ in range(data.draw(st.integers(1, 5)))]
+    headers = [data.draw(st.sampled_from(["欄", "涵蓋率 %", "人口涵蓋率%", "x"])) + str(i) for i in range(len(kinds))]
+    once = _printed(headers, rows, width, terminal=False)
+    again = _printed(headers, rows, width, terminal=True)
+    assert once == again
+    if not once.splitlines()[1].startswith("── 1 ──"):
+        _SAME["grid"] += 1
+        event("grid (rendered once)")
+
+
+def test_the_rendered_once_property_reached_grids():
+    assert _SAME["grid"] >= 20, _SAME
+
+
+def test_report_printer_prints_what_print_report_prints(capsys):
+    from coverage.cli.display import print_report, report_printer
+    from coverage.pipeline import run_coverage
+
+    result = run_coverage(counties=["嘉義縣", "花蓮縣"], as_of="2024-06-30")
+    paths = {"coverage": Path("out/coverage.csv"),
+             "map 嘉義縣": Path("out/嘉義縣.html"),
+             "map index": Path("out/index.html")}
+    print_report(result, paths)
+    direct = capsys.readouterr().out
+    show = report_printer(result)  # laid out before the files exist
+    assert capsys.readouterr().out == ""  # nothing printed yet
+    show(paths)
+    assert capsys.readouterr().out == direct
+    assert "wrote 2 HTML maps; open out/index.html" in direct and "嘉義縣" in direct

@@ -306,9 +306,30 @@ def _row_dicts(frame: pd.DataFrame) -> Iterator[tuple[Any, Mapping[str, Any]]]:
     values = frame[rest].to_numpy(dtype=object) if rest else None
     for j, name in enumerate(rest):
         columns[name] = list(values[:, j])
+    import numpy as np
+
     names = list(frame.columns)
     for i, label in enumerate(frame.index):
-        yield label, {name: columns[name][i] for name in names}
+        row = [columns[name][i] for name in names]
+        if _mixed(row, (pd.NA, pd.NaT)):
+            yield label, dict(zip(names, row, strict=True))
+        else:  # iterrows' Series infers a type from such a row (all text, all dates …): built as it builds it
+            cells = np.empty(len(row), dtype=object)
+            for j, value in enumerate(row):  # one by one: a tuple (``serves``) stays one cell
+                cells[j] = value
+            yield label, pd.Series(cells, index=frame.columns, name=label)
+
+
+def _mixed(values: list[Any], missing: tuple[Any, ...]) -> bool:
+    """Whether ``values`` hold text and something else that is neither missing (None, NaN or one of
+    ``missing``): a Series made of them keeps them as they are (object dtype), with no type inferred."""
+    text = other = False
+    for v in values:
+        if isinstance(v, str):
+            text = True
+        elif not (v is None or any(v is m for m in missing) or (isinstance(v, float) and v != v)):
+            other = True
+    return text and other
 
 
 def _date(value: object) -> str:
