@@ -33,13 +33,17 @@ _INT = struct.Struct("<i")
 
 
 def can_fork() -> bool:
-    """Whether a child can share the work: ``os.fork`` exists and this process may run on two cores.
+    """Whether a child can share the work: ``os.fork`` exists, this process may run on two cores, and no
+    other Python thread runs (a fork copies only the calling thread: a lock another one holds, on a
+    stream or a console, would stay held in the copy).
 
     Returns
     -------
     bool
     """
-    if not hasattr(os, "fork"):  # pragma: no cover - not POSIX
+    import threading
+
+    if not hasattr(os, "fork") or threading.active_count() > 1:  # pragma: no cover - not POSIX, or threads
         return False
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return cores >= 2
