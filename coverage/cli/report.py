@@ -63,7 +63,7 @@ def report(
             target_table = load_targets(targets)
         with output_run(out, command=command_record(ctx), inputs=input_files(result, opts, targets)), \
                 _maps_writing(result, out, maps, national=not opts.county, skip=no_maps) as finish_maps, \
-                progress.step("寫出報表與地圖 writing tables and maps"):
+                (contextlib.nullcontext() if no_maps else progress.step("繪製地圖 drawing maps")):
             # the maps are rendered by a forked copy of this process while this one writes the tables
             # and lays out the summary; then it renders the maps the copy has not taken. The progress
             # bar (a thread, on a terminal) starts after the fork: the copy has only this thread
