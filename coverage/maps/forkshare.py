@@ -161,7 +161,7 @@ def forked_share(count: int, do: Callable[[int], object], *,
             os._exit(0)
     os.close(claims_in)
     os.close(news_out)
-    state = {"ended": False, "called": False}
+    state = {"ended": False, "finished": False}
     started: set[int] = set()
     pending = bytearray()
 
@@ -181,7 +181,6 @@ def forked_share(count: int, do: Callable[[int], object], *,
                 started.add(value // 2)
 
     def finish() -> dict[int, str]:
-        state["called"] = True
         i = count - 1
         while True:
             listen(block=False)
@@ -193,13 +192,14 @@ def forked_share(count: int, do: Callable[[int], object], *,
             i -= 1
         while not state["ended"]:  # the child's last task
             listen(block=True)
+        state["finished"] = True
         return done
 
     try:
         yield finish
     finally:
-        if not state["called"]:
-            _send(claims_out, 0)  # stop after the current task
+        if not state["finished"]:  # the block failed (or finish did): stop after the current task
+            _send(claims_out, 0)
         os.close(claims_out)
         while not state["ended"]:
             listen(block=True)

@@ -303,9 +303,10 @@ def _row_dicts(frame: pd.DataFrame) -> Iterator[tuple[Any, Mapping[str, Any]]]:
     for name in texts:
         columns[name] = _values(frame[name])
     rest = [c for c in frame.columns if c not in columns]
-    values = frame[rest].to_numpy(dtype=object) if rest else None
-    for j, name in enumerate(rest):
-        columns[name] = list(values[:, j])
+    if rest:
+        values = frame[rest].to_numpy(dtype=object)
+        for j, name in enumerate(rest):
+            columns[name] = list(values[:, j])
     import numpy as np
 
     names = list(frame.columns)

@@ -98,6 +98,22 @@ def test_leaving_the_block_on_an_error_stops_the_child_and_reports_what_it_finis
     assert len(written) < 50 or reported  # it stopped (or had finished everything already)
 
 
+def test_an_interrupt_in_this_process_stops_the_child_too(tmp_path):
+    """Ctrl-C (or any BaseException) while this process does its share: the child stops after its task and
+    is waited for; the interrupt goes on."""
+    parent = os.getpid()
+
+    def do(i: int) -> None:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        (tmp_path / f"{i}").write_text("x")
+
+    reported: list[int] = []
+    with pytest.raises(KeyboardInterrupt), forked_share(200, do, reported=reported.append) as finish:
+        finish()
+    assert sorted(reported) == sorted(int(p.name) for p in tmp_path.iterdir())
+
+
 # ---------------------------------------------------------------------------------------------
 # write_maps: the same files with one process and with two
 
