@@ -167,7 +167,8 @@ def _class_links(package: str, name: str, cls: str) -> tuple[list, list] | None:
         return None
 
 
-_LINE_END = re.compile(r"[ \t]*(?:#[^\n]*)?\n")  # after a statement: blanks, a comment, the end of the line
+# after a statement: blanks, lines joined by a backslash, a comment, the end of the line
+_LINE_END = re.compile(r"(?:[ \t]*\\\n)*[ \t]*(?:#[^\n]*)?\n")
 
 
 def _triple_quoted(source: str, start: int) -> str | None:

@@ -15,7 +15,7 @@ import tokenize
 from pathlib import Path
 
 import pytest
-from hypothesis import event, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 import coverage.maps.render as render
@@ -176,6 +176,8 @@ _LITERALS = {"ends": 0, "no literal": 0}
 
 
 @settings(max_examples=300, deadline=None)
+@example(body='a"""', quote='"""', tail="\\\n\n")  # a backslash joins an empty line: still a lone literal
+@example(body="a'''", quote="'''", tail="\\\n+ x\n")  # ... not when the joined line goes on
 @given(body=st.text(alphabet=st.sampled_from("a'\"\\\n#"), max_size=14), quote=st.sampled_from(["'''", '"""']),
        tail=st.sampled_from(["\n", "  # note\n", " + x\n", "\n'''", ""]))
 def test_triple_quoted_reads_as_python_does(body, quote, tail):
