@@ -78,34 +78,37 @@ def _project(net: Any, xy: np.ndarray, owner: np.ndarray, line: np.ndarray) -> t
     import numpy as np
 
     vxy, voff, valong = net.vertices
-    n_seg = voff[line + 1] - voff[line] - 1
+    k = np.take(voff, line)
+    one = np.take(voff, line + 1) - k == 2
+    if one.all():  # every line of one segment (most roads between two junctions): no per-segment minimum
+        return _project_segment(vxy, xy, owner, k)
     dist, pos = np.empty(len(line)), np.empty(len(line))
-    one = n_seg == 1
-    if one.any():  # lines of one segment (most roads between two junctions): no per-segment minimum to take
+    if one.any():
         single = np.flatnonzero(one)
-        dist[single], pos[single] = _project_segment(vxy, valong, xy, owner[single], voff[line[single]])
-        if one.all():
-            return dist, pos
-        multi = np.flatnonzero(~one)
-        dist[multi], pos[multi] = _project_many(vxy, voff, valong, xy, owner[multi], line[multi], n_seg[multi])
-        return dist, pos
-    return _project_many(vxy, voff, valong, xy, owner, line, n_seg)
+        dist[single], pos[single] = _project_segment(vxy, xy, owner[single], k[single])
+    multi = np.flatnonzero(~one)
+    dist[multi], pos[multi] = _project_many(vxy, voff, valong, xy, owner[multi], line[multi],
+                                            np.take(voff, line[multi] + 1) - k[multi] - 1)
+    return dist, pos
 
 
-def _project_segment(vxy: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
+def _project_segment(vxy: np.ndarray, xy: np.ndarray, owner: np.ndarray,
                      k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_project` for lines of one segment (first vertex ``k``): the same arithmetic, row by row."""
+    """:func:`_project` for lines of one segment (first vertex ``k``): the same arithmetic, row by row, on
+    rows gathered whole from the contiguous coordinate arrays. A line's first vertex is at 0 m along it
+    (``valong[k] == 0.0`` exactly), so the position is ``t`` times the segment's length."""
     import numpy as np
 
-    ax, ay = vxy[k, 0], vxy[k, 1]
-    dx, dy = vxy[k + 1, 0] - ax, vxy[k + 1, 1] - ay
-    px, py = xy[owner, 0] - ax, xy[owner, 1] - ay
+    a, b, p = np.take(vxy, k, axis=0), np.take(vxy, k + 1, axis=0), np.take(xy, owner, axis=0)
+    d = b - a
+    p -= a
+    dx, dy, px, py = d[:, 0], d[:, 1], p[:, 0], p[:, 1]
     len2 = dx * dx + dy * dy
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(len2 > 0, (px * dx + py * dy) / len2, 0.0)
-    t = np.clip(t, 0.0, 1.0)
+    np.clip(t, 0.0, 1.0, out=t)
     ex, ey = px - t * dx, py - t * dy
-    return np.sqrt(ex * ex + ey * ey), valong[k] + t * np.sqrt(len2)
+    return np.sqrt(ex * ex + ey * ey), t * np.sqrt(len2)
 
 
 def _project_many(vxy: np.ndarray, voff: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
@@ -191,32 +194,46 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _by_point_distance_line(pi: np.ndarray, d: np.ndarray, li: np.ndarray) -> np.ndarray:
-    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite, at the cost of two argsorts.
+    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite and unique (``pi``, ``li``) pairs, at the
+    cost of one float argsort and a sort of the tied rows.
 
-    A stable sort by line, then a stable sort by the float key ``pi * K + d`` (K a power of two above
-    every ``d``). Rounding is monotone, so a strictly smaller key is a strictly smaller (point, distance):
-    only rows of equal keys can be out of order, and among them the stable sort already orders equal
-    distances by line. Runs of equal keys whose distances differ below the key's resolution are
-    re-sorted exactly (rare: distances equal but for rounding).
+    A stable sort by the float key ``pi * K + d`` (K a power of two above every ``d``). Rounding is
+    monotone, so a strictly smaller key is a strictly smaller (point, distance): only rows of equal keys
+    can be out of order, and equal keys form runs whose slots no other row can take. Within a run of
+    exactly equal (point, distance) the rows are ordered by line (one integer sort of run × lines +
+    line over the tied rows only); the runs whose distances differ below the key's resolution (a point
+    projected onto a junction from two lines, a few ulps apart) are then re-sorted by ``np.lexsort`` of
+    the three keys, which keeps each run in its slots for the same reason.
     """
     import numpy as np
 
-    order = np.argsort(li, kind="stable")
-    if len(order) < 2:
-        return order
+    if len(pi) < 2:
+        return np.argsort(pi, kind="stable")
     scale = 2.0 ** np.ceil(np.log2(float(d.max()) + 1.0))
-    key = pi[order] * scale + d[order]
-    by_key = np.argsort(key, kind="stable")
-    order, key = order[by_key], key[by_key]
-    p, q = pi[order], d[order]
+    key = pi * scale + d
+    order = np.argsort(key, kind="stable")
+    key = key[order]
     tie = key[:-1] == key[1:]
-    wrong = tie & ((p[:-1] != p[1:]) | (q[:-1] != q[1:]))  # an equal key that rounding made equal
+    if not tie.any():
+        return order
+    at = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])  # every row of a run of equal keys
+    sub = order[at]
+    p, q = pi[sub], d[sub]
+    same = (p[:-1] == p[1:]) & (q[:-1] == q[1:])
+    within = np.diff(at) == 1  # neighbours in one run are adjacent slots (and have equal keys)
+    within &= tie[at[:-1]]
+    run = np.cumsum(np.r_[True, ~within])
+    n_lines = int(li.max()) + 1
+    if len(at) * n_lines < 2**62:  # every run by line; exact for runs of one (point, distance)
+        sub = sub[np.argsort(run * n_lines + li[sub])]
+    else:  # pragma: no cover - over 2^62 rows × lines
+        sub = sub[np.lexsort((li[sub], run))]
+    order[at] = sub
+    wrong = within & ~same  # an equal key that rounding made equal: such runs by the three keys, exactly
     if wrong.any():
-        run = np.cumsum(np.r_[True, ~tie])
-        bad = np.isin(run, run[1:][wrong])
-        at = np.flatnonzero(bad)
-        sub = order[at]
-        order[at] = sub[np.lexsort((li[sub], d[sub], pi[sub]))]
+        bad = np.flatnonzero(np.isin(run, run[1:][wrong]))
+        rows = order[at[bad]]
+        order[at[bad]] = rows[np.lexsort((li[rows], d[rows], pi[rows]))]
     return order
 
 
