@@ -325,7 +325,12 @@ def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tup
     import numpy as np
 
     n_piece = len(net.seq_node) + 1
-    a = _first_per(org.owner.astype(np.int64) * n_piece + org.piece)
+    # only the origins' entries on a piece some destination enters can pair: a flag per piece keeps them
+    # (a point's two entries of a piece are kept or dropped together, so the first of each stays first)
+    shared = np.zeros(n_piece, dtype=bool)
+    shared[dest.piece] = True
+    near = np.flatnonzero(np.take(shared, org.piece))
+    a = near[_first_per(org.owner[near].astype(np.int64) * n_piece + org.piece[near])]
     b = _first_per(dest.owner.astype(np.int64) * n_piece + dest.piece)
     b = b[np.argsort(dest.piece[b], kind="stable")]
     b_piece = dest.piece[b]
@@ -368,7 +373,7 @@ def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
     import numpy as np
 
     ch = net.chains
-    chain = ch.of_node[entries.node]
+    chain = np.take(ch.of_node, entries.node)
     inner = np.flatnonzero(chain >= 0)
     if not len(inner):
         return entries
@@ -378,19 +383,21 @@ def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
     # two slots per entry, side by side (the order by owner stays): the entry itself at a core node;
     # a chain node's entry becomes its ways to the chain's two ends
     n = len(entries.owner)
-    node = np.column_stack((entries.node, np.zeros(n, dtype=entries.node.dtype)))
+    node = np.empty((n, 2), dtype=entries.node.dtype)
+    node[:, 0] = entries.node
     add_min, add_km = np.zeros((n, 2)), np.zeros((n, 2))
     ok = np.zeros((n, 2), dtype=bool)
     ok[:, 0] = chain < 0
     for slot, (end, a_min, a_km, allowed) in enumerate(ways):
-        node[inner, slot], add_min[inner, slot], add_km[inner, slot] = end, a_min, a_km
-        ok[inner, slot] = allowed
+        for column, value in ((node, end), (add_min, a_min), (add_km, a_km), (ok, allowed)):
+            view = column[:, slot]  # a 1-d view: a plain scatter, not a 2-d fancy index
+            view[inner] = value
     keep = np.flatnonzero(ok.ravel())
-    row = keep // 2
-    out = Entries(**{k: v[row] for k, v in entries.__dict__.items()})
-    out.node = node.ravel()[keep]
-    out.minutes = out.minutes + add_min.ravel()[keep]
-    out.km = out.km + add_km.ravel()[keep]
+    row = keep >> 1
+    out = Entries(**{k: np.take(v, row) for k, v in entries.__dict__.items()})
+    out.node = np.take(node.ravel(), keep)
+    out.minutes += np.take(add_min.ravel(), keep)
+    out.km += np.take(add_km.ravel(), keep)
     return out
 
 
@@ -399,13 +406,15 @@ def _chain_ways(ch: Any, c: np.ndarray, v: np.ndarray, outbound: bool) -> tuple:
     import numpy as np
 
     if outbound:  # onward to the end (forward) or back to the start (backward)
-        ways = ((ch.end[c], ch.total_fwd_min[c] - ch.fwd_min[v], ch.total_fwd_km[c] - ch.fwd_km[v],
-                 np.isfinite(ch.total_fwd_min[c])),
-                (ch.start[c], ch.bwd_min[v], ch.bwd_km[v], np.isfinite(ch.bwd_min[v])))
+        total, bwd_min = np.take(ch.total_fwd_min, c), np.take(ch.bwd_min, v)
+        ways = ((np.take(ch.end, c), total - np.take(ch.fwd_min, v),
+                 np.take(ch.total_fwd_km, c) - np.take(ch.fwd_km, v), np.isfinite(total)),
+                (np.take(ch.start, c), bwd_min, np.take(ch.bwd_km, v), np.isfinite(bwd_min)))
     else:  # arriving from the start (forward) or from the end (backward)
-        ways = ((ch.start[c], ch.fwd_min[v], ch.fwd_km[v], np.isfinite(ch.fwd_min[v])),
-                (ch.end[c], ch.total_bwd_min[c] - ch.bwd_min[v], ch.total_bwd_km[c] - ch.bwd_km[v],
-                 np.isfinite(ch.total_bwd_min[c])))
+        total, fwd_min = np.take(ch.total_bwd_min, c), np.take(ch.fwd_min, v)
+        ways = ((np.take(ch.start, c), fwd_min, np.take(ch.fwd_km, v), np.isfinite(fwd_min)),
+                (np.take(ch.end, c), total - np.take(ch.bwd_min, v),
+                 np.take(ch.total_bwd_km, c) - np.take(ch.bwd_km, v), np.isfinite(total)))
     return ways
 
 
@@ -429,8 +438,12 @@ def chain_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tup
     import numpy as np
 
     ch = net.chains
-    a = np.flatnonzero(ch.of_node[org.node] >= 0)
+    # only the origins' entries at a node of a chain some destination enters can pair (a flag per
+    # chain, the last slot for "no chain")
     b = np.flatnonzero(ch.of_node[dest.node] >= 0)
+    shared = np.zeros(len(ch.start) + 1, dtype=bool)
+    shared[ch.of_node[dest.node[b]]] = True
+    a = np.flatnonzero(np.take(shared, np.take(ch.of_node, org.node)))
     b = b[np.argsort(ch.of_node[dest.node[b]], kind="stable")]
     b_chain = ch.of_node[dest.node[b]]
     a_chain = ch.of_node[org.node[a]]
