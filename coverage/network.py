@@ -167,7 +167,19 @@ class RoadNetwork:
             coords = shapely.get_coordinates(self.geoms)
             offsets = np.r_[0, np.cumsum(shapely.get_num_coordinates(self.geoms))]
             self._vertices = (coords, offsets, _along(coords, offsets[:-1], offsets[1:] - 1))
+            self.simple_lines  # noqa: B018 - built with the vertices (one snapping index)
         return self._vertices
+
+    @property
+    def simple_lines(self) -> tuple[np.ndarray, bool, np.ndarray]:
+        """Per line whether it is one straight segment (two vertices), whether every line is, and per line
+        whether it is one piece (no node between its ends); built with ``vertices``."""
+        if getattr(self, "_simple", None) is None:
+            import numpy as np
+
+            one = np.diff(self.vertices[1]) == 2
+            self._simple = (one, bool(one.all()), np.diff(self.line_start) == 2)
+        return self._simple
 
     @property
     def reversed_graph(self) -> tuple[csr_matrix, csr_matrix]:

@@ -78,30 +78,35 @@ def _project(net: Any, xy: np.ndarray, owner: np.ndarray, line: np.ndarray) -> t
     import numpy as np
 
     vxy, voff, valong = net.vertices
+    one_segment, every_line, _ = net.simple_lines
+    if every_line:  # every line one segment: line l is the row 2l..2l+1 of the vertices, read as one row
+        ends = np.take(vxy.reshape(-1, 4), line, axis=0)
+        return _project_segment(ends[:, :2], ends[:, 2:], np.take(xy, owner, axis=0))
     k = np.take(voff, line)
-    one = np.take(voff, line + 1) - k == 2
-    if one.all():  # every line of one segment (most roads between two junctions): no per-segment minimum
-        return _project_segment(vxy, xy, owner, k)
+    one = np.take(one_segment, line)
     dist, pos = np.empty(len(line)), np.empty(len(line))
-    if one.any():
+    if one.any():  # lines of one segment (most roads between two junctions): no per-segment minimum
         single = np.flatnonzero(one)
-        dist[single], pos[single] = _project_segment(vxy, xy, owner[single], k[single])
+        ks = k[single]
+        dist[single], pos[single] = _project_segment(np.take(vxy, ks, axis=0), np.take(vxy, ks + 1, axis=0),
+                                                     np.take(xy, owner[single], axis=0))
+        if len(single) == len(line):
+            return dist, pos
     multi = np.flatnonzero(~one)
     dist[multi], pos[multi] = _project_many(vxy, voff, valong, xy, owner[multi], line[multi],
                                             np.take(voff, line[multi] + 1) - k[multi] - 1)
     return dist, pos
 
 
-def _project_segment(vxy: np.ndarray, xy: np.ndarray, owner: np.ndarray,
-                     k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_project` for lines of one segment (first vertex ``k``): the same arithmetic, row by row, on
-    rows gathered whole from the contiguous coordinate arrays. A line's first vertex is at 0 m along it
-    (``valong[k] == 0.0`` exactly), so the position is ``t`` times the segment's length."""
+def _project_segment(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_project` for lines of one segment from ``a`` to ``b`` (rows gathered whole from the
+    contiguous coordinate arrays) and points ``p`` (rows): the same arithmetic as :func:`_project_many`,
+    row by row. A line's first vertex is at 0 m along it (``valong`` is exactly 0.0 there), so the
+    position is ``t`` times the segment's length."""
     import numpy as np
 
-    a, b, p = np.take(vxy, k, axis=0), np.take(vxy, k + 1, axis=0), np.take(xy, owner, axis=0)
     d = b - a
-    p -= a
+    p = p - a
     dx, dy, px, py = d[:, 0], d[:, 1], p[:, 0], p[:, 1]
     len2 = dx * dx + dy * dy
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -184,13 +189,16 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     bi, li = tree.query(boxes)
     pi = has[bi]
     d, pos = _project(net, xy, pi, li)
-    keep = d <= reach[pi]
-    pi, li, d, pos = pi[keep], li[keep], d[keep], pos[keep]
-    order = _by_point_distance_line(pi, d, li)
-    pi, li, d, pos = pi[order], li[order], d[order], pos[order]
-    rank = np.arange(len(pi)) - np.searchsorted(pi, pi)
-    keep = rank < MAX_CANDIDATES
-    return pi[keep], li[keep], d[keep], pos[keep]
+    near = np.flatnonzero(d <= np.take(reach, pi))
+    rows = near[_by_point_distance_line(pi[near], d[near], li[near])]
+    pi = pi[rows]
+    count = np.bincount(pi)
+    if len(count) and count.max() > MAX_CANDIDATES:  # the nearest MAX_CANDIDATES of each point
+        first = np.cumsum(count) - count
+        rank = np.arange(len(pi)) - np.repeat(first, count)
+        keep = rank < MAX_CANDIDATES
+        rows, pi = rows[keep], pi[keep]
+    return pi, li[rows], d[rows], pos[rows]
 
 
 def _by_point_distance_line(pi: np.ndarray, d: np.ndarray, li: np.ndarray) -> np.ndarray:
@@ -262,36 +270,40 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     owner, line, leg, pos = road_candidates(net, xy)
     # the piece holding each projection: a line of one piece holds it; on the others, one search in the
     # lines' concatenated node positions
-    at = net.line_base[line] + pos
-    j = net.line_start[line]
-    many = np.flatnonzero(net.line_start[line + 1] - j > 2)
+    at = np.take(net.line_base, line) + pos
+    j = np.take(net.line_start, line)
+    many = np.flatnonzero(~np.take(net.simple_lines[2], line))
     if len(many):
         found = np.searchsorted(net.seq_pos, at[many], side="right") - 1
         j[many] = np.clip(found, j[many], net.line_start[line[many] + 1] - 2)
-    tail, head = net.seq_node[j], net.seq_node[j + 1]
-    to_tail = np.maximum(at - net.seq_pos[j], 0.0)
-    to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
-    kmh, way = net.line_speed[line], net.line_oneway[line]
+    tail, head = np.take(net.seq_node, j), np.take(net.seq_node, j + 1)
+    to_tail = np.maximum(at - np.take(net.seq_pos, j), 0.0)
+    to_head = np.maximum(np.take(net.seq_pos, j + 1) - at, 0.0)
+    kmh, way = np.take(net.line_speed, line), np.take(net.line_oneway, line)
     leg_min = leg / 1000.0 / access_kmh * 60.0
     t_tail = to_tail / 1000.0 / kmh * 60.0 + leg_min
     t_head = to_head / 1000.0 / kmh * 60.0 + leg_min
     # toward the tail is against the line's direction when leaving the point, with it when arriving
     t_tail[way == (1 if outbound else -1)] = np.inf
     t_head[way == (-1 if outbound else 1)] = np.inf
+
     def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a candidate's two entries side by side
-        return np.column_stack((a, b)).ravel()
+        out = np.empty(2 * len(a), dtype=np.result_type(a, b))
+        out[0::2], out[1::2] = a, b
+        return out
 
     def twice(a: np.ndarray) -> np.ndarray:
         return np.repeat(a, 2)
 
+    leg_km = leg / 1000.0
     entries = Entries(
         owner=twice(owner), node=pair(tail, head), minutes=pair(t_tail, t_head),
-        km=pair(to_tail / 1000.0 + leg / 1000.0, to_head / 1000.0 + leg / 1000.0), line=twice(line),
-        piece=twice(j), pos=twice(pos), leg_km=twice(leg / 1000.0),
+        km=pair(to_tail / 1000.0 + leg_km, to_head / 1000.0 + leg_km), line=twice(line),
+        piece=twice(j), pos=twice(pos), leg_km=twice(leg_km),
     )
     nearest_leg = np.full(len(xy), np.nan)
     first = _first_per(owner)  # candidates sorted by point, then distance: a point's first is its nearest
-    nearest_leg[owner[first]] = leg[first] / 1000.0
+    nearest_leg[owner[first]] = leg_km[first]
     allowed = np.isfinite(entries.minutes)
     return (entries if allowed.all() else entries.take(allowed)), nearest_leg
 
