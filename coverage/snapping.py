@@ -392,24 +392,20 @@ def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
     c, v = chain[inner], entries.node[inner]
     with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: masked by ``ok``
         ways = _chain_ways(ch, c, v, outbound)
-    # two slots per entry, side by side (the order by owner stays): the entry itself at a core node;
-    # a chain node's entry becomes its ways to the chain's two ends
-    n = len(entries.owner)
-    node = np.empty((n, 2), dtype=entries.node.dtype)
-    node[:, 0] = entries.node
-    add_min, add_km = np.zeros((n, 2)), np.zeros((n, 2))
-    ok = np.zeros((n, 2), dtype=bool)
-    ok[:, 0] = chain < 0
-    for slot, (end, a_min, a_km, allowed) in enumerate(ways):
-        for column, value in ((node, end), (add_min, a_min), (add_km, a_km), (ok, allowed)):
-            view = column[:, slot]  # a 1-d view: a plain scatter, not a 2-d fancy index
-            view[inner] = value
-    keep = np.flatnonzero(ok.ravel())
-    row = keep >> 1
+    # each entry in place, in order (the order by owner stays): an entry at a core node is kept; a chain
+    # node's entry becomes its allowed ways to the chain's two ends (up to two rows, the end way first)
+    (end0, min0, km0, ok0), (end1, min1, km1, ok1) = ways
+    count = (chain < 0).astype(np.int64)
+    count[inner] = ok0.astype(np.int64) + ok1
+    first = np.cumsum(count) - count
+    row = np.repeat(np.arange(len(count)), count)
     out = Entries(**{k: np.take(v, row) for k, v in entries.__dict__.items()})
-    out.node = np.take(node.ravel(), keep)
-    out.minutes += np.take(add_min.ravel(), keep)
-    out.km += np.take(add_km.ravel(), keep)
+    at0 = first[inner[ok0]]
+    at1 = first[inner[ok1]] + ok0[ok1]
+    for at, ok, end, a_min, a_km in ((at0, ok0, end0, min0, km0), (at1, ok1, end1, min1, km1)):
+        out.node[at] = end[ok]
+        out.minutes[at] += a_min[ok]
+        out.km[at] += a_km[ok]
     return out
 
 
