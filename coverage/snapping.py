@@ -100,20 +100,33 @@ def _project(net: Any, xy: np.ndarray, owner: np.ndarray, line: np.ndarray) -> t
 
 def _project_segment(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_project` for lines of one segment from ``a`` to ``b`` (rows gathered whole from the
-    contiguous coordinate arrays) and points ``p`` (rows): the same arithmetic as :func:`_project_many`,
-    row by row. A line's first vertex is at 0 m along it (``valong`` is exactly 0.0 there), so the
-    position is ``t`` times the segment's length."""
+    contiguous coordinate arrays) and points ``p`` (rows, overwritten): the same arithmetic as
+    :func:`_project_many`, row by row, in place where it can be. A line's first vertex is at 0 m along it
+    (``valong`` is exactly 0.0 there), so the position is ``t`` times the segment's length."""
     import numpy as np
 
     d = b - a
-    p = p - a
+    p -= a
     dx, dy, px, py = d[:, 0], d[:, 1], p[:, 0], p[:, 1]
-    len2 = dx * dx + dy * dy
+    len2 = dx * dx
+    len2 += dy * dy
+    t = px * dx
+    t += py * dy
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(len2 > 0, (px * dx + py * dy) / len2, 0.0)
+        t /= len2
+    flat = ~(len2 > 0)  # a segment of length 0: its first point (0/0 above)
+    if flat.any():
+        t[flat] = 0.0
     np.clip(t, 0.0, 1.0, out=t)
-    ex, ey = px - t * dx, py - t * dy
-    return np.sqrt(ex * ex + ey * ey), t * np.sqrt(len2)
+    ex, ey = t * dx, t * dy
+    np.subtract(px, ex, out=ex)
+    np.subtract(py, ey, out=ey)
+    ex *= ex
+    ey *= ey
+    ex += ey
+    np.sqrt(len2, out=len2)
+    len2 *= t
+    return np.sqrt(ex, out=ex), len2
 
 
 def _project_many(vxy: np.ndarray, voff: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
