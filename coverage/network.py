@@ -654,10 +654,9 @@ def _first_min(owner: np.ndarray, t: np.ndarray, n_owner: int) -> np.ndarray:
 
     if not len(owner):
         return np.zeros(0, dtype=np.int64)
-    best = np.full(n_owner, np.inf)
-    starts = np.r_[0, np.flatnonzero(np.diff(owner)) + 1]
-    best[owner[starts]] = np.minimum.reduceat(t, starts)
-    hit = np.flatnonzero((t == best[owner]) & np.isfinite(t))
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    best = np.minimum.reduceat(t, starts)  # per run of one owner, spread back over the run below
+    hit = np.flatnonzero((t == np.repeat(best, np.diff(np.r_[starts, len(owner)]))) & np.isfinite(t))
     return hit[np.r_[True, owner[hit][1:] != owner[hit][:-1]]] if len(hit) else hit
 
 

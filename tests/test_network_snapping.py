@@ -249,3 +249,37 @@ def test_simple_lines_flags():
     general = _project_many(vxy, voff, valong, xy, owner, line, voff[line + 1] - voff[line] - 1)
     assert np.array_equal(fast[0], general[0]) and np.array_equal(fast[1], general[1])
     assert fast[0].tolist()[:2] == [30.0, 50.0]  # (50, 30): 30 m above line 0, 50 m beside line 1
+
+
+_FIRST_STATS = {"examples": 0, "ties": 0, "all_inf": 0}
+
+
+def test_first_min_is_the_first_smallest_finite():
+    """Property: ``_first_min`` gives, per owner (sorted), the index of its first smallest finite value, and
+    nothing for an owner whose values are all infinite (ties and infinities drawn on purpose)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from coverage.network import _first_min
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.5, 1.0, 1.0, 2.0, np.inf])), max_size=30))
+    def check(rows):
+        rows = sorted(rows, key=lambda r: r[0])  # owners sorted, values in drawn order
+        owner = np.array([r[0] for r in rows], dtype=np.int64)
+        t = np.array([r[1] for r in rows], dtype=float)
+        want = []
+        for o in dict.fromkeys(owner.tolist()):
+            idx = [i for i in range(len(owner)) if owner[i] == o and np.isfinite(t[i])]
+            if idx:
+                low = min(t[i] for i in idx)
+                want.append(next(i for i in idx if t[i] == low))
+                _FIRST_STATS["ties"] += sum(t[i] == low for i in idx) > 1
+            else:
+                _FIRST_STATS["all_inf"] += 1
+        assert _first_min(owner, t, 6).tolist() == want
+        _FIRST_STATS["examples"] += 1
+
+    check()
+    assert _FIRST_STATS["examples"] >= 100, _FIRST_STATS
+    assert _FIRST_STATS["ties"] >= 20 and _FIRST_STATS["all_inf"] >= 10, _FIRST_STATS
