@@ -177,6 +177,25 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     -------
     tuple of ndarray
         ``(point, line, distance m, position m along the line)``, sorted by point, then distance, then line.
+
+    Notes
+    -----
+    The spatial index bounds the roads exactly; only the roads it returns are projected. A road at
+    distance ``r`` or less from a point has a point within the disc of radius ``r`` around it, hence
+    inside the square box of half-side ``r``, so the road's envelope meets that box and the index returns
+    it: a road the index leaves out of a box of half-side ``r`` is farther than ``r``.
+
+    - Nearest road: the box of half-side ``P`` (``_PROBE_M``). If the smallest projection distance ``d``
+      among the roads it returns is at most ``P``, every road left out is farther than ``P`` ≥ ``d``, so
+      ``d`` is the nearest distance: a road whose straight-line distance exceeds the best candidate's can
+      never be the nearest. Otherwise (``d`` > ``P``, or no road) GEOS's nearest-neighbour query answers.
+    - Candidates: the box of half-side ``reach = d + SNAP_SLACK_M`` holds every road within ``reach``, and
+      the exact projection keeps those with distance ≤ ``reach`` and no other: the candidates are exactly
+      the roads within :data:`SNAP_SLACK_M` beyond the nearest, whatever the index's shape.
+
+    The projections are the per-segment arithmetic of every version before (bit for bit); the order is
+    ``np.lexsort((line, distance, point))`` (:func:`_by_point_distance_line`), so the first
+    :data:`MAX_CANDIDATES` of a point are its nearest, ties broken by line.
     """
     import numpy as np
     import shapely
