@@ -234,16 +234,16 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _by_point_distance_line(pi: np.ndarray, d: np.ndarray, li: np.ndarray) -> np.ndarray:
-    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite and unique (``pi``, ``li``) pairs, at the
-    cost of one float argsort and a sort of the tied rows.
+    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite, at the cost of one argsort.
 
-    A stable sort by the float key ``pi * K + d`` (K a power of two above every ``d``). Rounding is
-    monotone, so a strictly smaller key is a strictly smaller (point, distance): only rows of equal keys
-    can be out of order, and equal keys form runs whose slots no other row can take. Within a run of
-    exactly equal (point, distance) the rows are ordered by line (one integer sort of run × lines +
-    line over the tied rows only); the runs whose distances differ below the key's resolution (a point
-    projected onto a junction from two lines, a few ulps apart) are then re-sorted by ``np.lexsort`` of
-    the three keys, which keeps each run in its slots for the same reason.
+    One stable sort of the complex key ``(pi * K + d) + 1j * li`` (K a power of two above every ``d``;
+    numpy orders complex numbers by real part, then imaginary part; ``li`` < 2^53 is exact as a float).
+    Rounding is monotone, so a strictly smaller real part is a strictly smaller (point, distance): only
+    rows of equal real parts can be out of order, equal real parts form runs whose slots no other row can
+    take, and within a run of exactly equal (point, distance) the rows are already ordered by line. The
+    runs whose distances differ below the key's resolution (a point projected onto a junction from two
+    lines, a few ulps apart) are re-sorted by ``np.lexsort`` of the three keys, which keeps each run in
+    its slots for the same reason.
     """
     import numpy as np
 
@@ -251,29 +251,20 @@ def _by_point_distance_line(pi: np.ndarray, d: np.ndarray, li: np.ndarray) -> np
         return np.argsort(pi, kind="stable")
     scale = 2.0 ** np.ceil(np.log2(float(d.max()) + 1.0))
     key = pi * scale + d
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key + 1j * li, kind="stable")
     key = key[order]
-    tie = key[:-1] == key[1:]
-    if not tie.any():
+    tie = np.flatnonzero(key[:-1] == key[1:])  # slots i, i + 1 of one run
+    if not len(tie):
         return order
-    at = np.flatnonzero(np.r_[tie, False] | np.r_[False, tie])  # every row of a run of equal keys
-    sub = order[at]
-    p, q = pi[sub], d[sub]
-    same = (p[:-1] == p[1:]) & (q[:-1] == q[1:])
-    within = np.diff(at) == 1  # neighbours in one run are adjacent slots (and have equal keys)
-    within &= tie[at[:-1]]
-    run = np.cumsum(np.r_[True, ~within])
-    n_lines = int(li.max()) + 1
-    if len(at) * n_lines < 2**62:  # every run by line; exact for runs of one (point, distance)
-        sub = sub[np.argsort(run * n_lines + li[sub])]
-    else:  # pragma: no cover - over 2^62 rows × lines
-        sub = sub[np.lexsort((li[sub], run))]
-    order[at] = sub
-    wrong = within & ~same  # an equal key that rounding made equal: such runs by the three keys, exactly
+    a, b = order[tie], order[tie + 1]
+    wrong = (pi[a] != pi[b]) | (d[a] != d[b])  # an equal key that rounding made equal
     if wrong.any():
-        bad = np.flatnonzero(np.isin(run, run[1:][wrong]))
-        rows = order[at[bad]]
-        order[at[bad]] = rows[np.lexsort((li[rows], d[rows], pi[rows]))]
+        run = np.cumsum(np.r_[True, key[:-1] != key[1:]])
+        bad_run = np.zeros(int(run[-1]) + 1, dtype=bool)
+        bad_run[run[tie[wrong]]] = True
+        bad = np.flatnonzero(bad_run[run])
+        rows = order[bad]
+        order[bad] = rows[np.lexsort((li[rows], d[rows], pi[rows]))]
     return order
 
 
