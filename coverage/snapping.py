@@ -78,34 +78,55 @@ def _project(net: Any, xy: np.ndarray, owner: np.ndarray, line: np.ndarray) -> t
     import numpy as np
 
     vxy, voff, valong = net.vertices
-    n_seg = voff[line + 1] - voff[line] - 1
+    one_segment, every_line, _ = net.simple_lines
+    if every_line:  # every line one segment: line l is the row 2l..2l+1 of the vertices, read as one row
+        ends = np.take(vxy.reshape(-1, 4), line, axis=0)
+        return _project_segment(ends[:, :2], ends[:, 2:], np.take(xy, owner, axis=0))
+    k = np.take(voff, line)
+    one = np.take(one_segment, line)
     dist, pos = np.empty(len(line)), np.empty(len(line))
-    one = n_seg == 1
-    if one.any():  # lines of one segment (most roads between two junctions): no per-segment minimum to take
+    if one.any():  # lines of one segment (most roads between two junctions): no per-segment minimum
         single = np.flatnonzero(one)
-        dist[single], pos[single] = _project_segment(vxy, valong, xy, owner[single], voff[line[single]])
-        if one.all():
+        ks = k[single]
+        dist[single], pos[single] = _project_segment(np.take(vxy, ks, axis=0), np.take(vxy, ks + 1, axis=0),
+                                                     np.take(xy, owner[single], axis=0))
+        if len(single) == len(line):
             return dist, pos
-        multi = np.flatnonzero(~one)
-        dist[multi], pos[multi] = _project_many(vxy, voff, valong, xy, owner[multi], line[multi], n_seg[multi])
-        return dist, pos
-    return _project_many(vxy, voff, valong, xy, owner, line, n_seg)
+    multi = np.flatnonzero(~one)
+    dist[multi], pos[multi] = _project_many(vxy, voff, valong, xy, owner[multi], line[multi],
+                                            np.take(voff, line[multi] + 1) - k[multi] - 1)
+    return dist, pos
 
 
-def _project_segment(vxy: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
-                     k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_project` for lines of one segment (first vertex ``k``): the same arithmetic, row by row."""
+def _project_segment(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_project` for lines of one segment from ``a`` to ``b`` (rows gathered whole from the
+    contiguous coordinate arrays) and points ``p`` (rows, overwritten): the same arithmetic as
+    :func:`_project_many`, row by row, in place where it can be. A line's first vertex is at 0 m along it
+    (``valong`` is exactly 0.0 there), so the position is ``t`` times the segment's length."""
     import numpy as np
 
-    ax, ay = vxy[k, 0], vxy[k, 1]
-    dx, dy = vxy[k + 1, 0] - ax, vxy[k + 1, 1] - ay
-    px, py = xy[owner, 0] - ax, xy[owner, 1] - ay
-    len2 = dx * dx + dy * dy
+    d = b - a
+    p -= a
+    dx, dy, px, py = d[:, 0], d[:, 1], p[:, 0], p[:, 1]
+    len2 = dx * dx
+    len2 += dy * dy
+    t = px * dx
+    t += py * dy
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(len2 > 0, (px * dx + py * dy) / len2, 0.0)
-    t = np.clip(t, 0.0, 1.0)
-    ex, ey = px - t * dx, py - t * dy
-    return np.sqrt(ex * ex + ey * ey), valong[k] + t * np.sqrt(len2)
+        t /= len2
+    flat = ~(len2 > 0)  # a segment of length 0: its first point (0/0 above)
+    if flat.any():
+        t[flat] = 0.0
+    np.clip(t, 0.0, 1.0, out=t)
+    ex, ey = t * dx, t * dy
+    np.subtract(px, ex, out=ex)
+    np.subtract(py, ey, out=ey)
+    ex *= ex
+    ey *= ey
+    ex += ey
+    np.sqrt(len2, out=len2)
+    len2 *= t
+    return np.sqrt(ex, out=ex), len2
 
 
 def _project_many(vxy: np.ndarray, voff: np.ndarray, valong: np.ndarray, xy: np.ndarray, owner: np.ndarray,
@@ -156,6 +177,25 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     -------
     tuple of ndarray
         ``(point, line, distance m, position m along the line)``, sorted by point, then distance, then line.
+
+    Notes
+    -----
+    The spatial index bounds the roads exactly; only the roads it returns are projected. A road at
+    distance ``r`` or less from a point has a point within the disc of radius ``r`` around it, hence
+    inside the square box of half-side ``r``, so the road's envelope meets that box and the index returns
+    it: a road the index leaves out of a box of half-side ``r`` is farther than ``r``.
+
+    - Nearest road: the box of half-side ``P`` (``_PROBE_M``). If the smallest projection distance ``d``
+      among the roads it returns is at most ``P``, every road left out is farther than ``P`` ≥ ``d``, so
+      ``d`` is the nearest distance: a road whose straight-line distance exceeds the best candidate's can
+      never be the nearest. Otherwise (``d`` > ``P``, or no road) GEOS's nearest-neighbour query answers.
+    - Candidates: the box of half-side ``reach = d + SNAP_SLACK_M`` holds every road within ``reach``, and
+      the exact projection keeps those with distance ≤ ``reach`` and no other: the candidates are exactly
+      the roads within :data:`SNAP_SLACK_M` beyond the nearest, whatever the index's shape.
+
+    The projections are the per-segment arithmetic of every version before (bit for bit); the order is
+    ``np.lexsort((line, distance, point))`` (:func:`_by_point_distance_line`), so the first
+    :data:`MAX_CANDIDATES` of a point are its nearest, ties broken by line.
     """
     import numpy as np
     import shapely
@@ -181,42 +221,50 @@ def road_candidates(net: Any, xy: np.ndarray) -> tuple[np.ndarray, ...]:
     bi, li = tree.query(boxes)
     pi = has[bi]
     d, pos = _project(net, xy, pi, li)
-    keep = d <= reach[pi]
-    pi, li, d, pos = pi[keep], li[keep], d[keep], pos[keep]
-    order = _by_point_distance_line(pi, d, li)
-    pi, li, d, pos = pi[order], li[order], d[order], pos[order]
-    rank = np.arange(len(pi)) - np.searchsorted(pi, pi)
-    keep = rank < MAX_CANDIDATES
-    return pi[keep], li[keep], d[keep], pos[keep]
+    near = np.flatnonzero(d <= np.take(reach, pi))
+    rows = near[_by_point_distance_line(pi[near], d[near], li[near])]
+    pi = pi[rows]
+    count = np.bincount(pi)
+    if len(count) and count.max() > MAX_CANDIDATES:  # the nearest MAX_CANDIDATES of each point
+        first = np.cumsum(count) - count
+        rank = np.arange(len(pi)) - np.repeat(first, count)
+        keep = rank < MAX_CANDIDATES
+        rows, pi = rows[keep], pi[keep]
+    return pi, li[rows], d[rows], pos[rows]
 
 
 def _by_point_distance_line(pi: np.ndarray, d: np.ndarray, li: np.ndarray) -> np.ndarray:
-    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite, at the cost of two argsorts.
+    """The order of ``np.lexsort((li, d, pi))`` for ``d`` ≥ 0 finite, at the cost of one argsort.
 
-    A stable sort by line, then a stable sort by the float key ``pi * K + d`` (K a power of two above
-    every ``d``). Rounding is monotone, so a strictly smaller key is a strictly smaller (point, distance):
-    only rows of equal keys can be out of order, and among them the stable sort already orders equal
-    distances by line. Runs of equal keys whose distances differ below the key's resolution are
-    re-sorted exactly (rare: distances equal but for rounding).
+    One stable sort of the complex key ``(pi * K + d) + 1j * li`` (K a power of two above every ``d``;
+    numpy orders complex numbers by real part, then imaginary part; ``li`` < 2^53 is exact as a float).
+    Rounding is monotone, so a strictly smaller real part is a strictly smaller (point, distance): only
+    rows of equal real parts can be out of order, equal real parts form runs whose slots no other row can
+    take, and within a run of exactly equal (point, distance) the rows are already ordered by line. The
+    runs whose distances differ below the key's resolution (a point projected onto a junction from two
+    lines, a few ulps apart) are re-sorted by ``np.lexsort`` of the three keys, which keeps each run in
+    its slots for the same reason.
     """
     import numpy as np
 
-    order = np.argsort(li, kind="stable")
-    if len(order) < 2:
-        return order
+    if len(pi) < 2:
+        return np.argsort(pi, kind="stable")
     scale = 2.0 ** np.ceil(np.log2(float(d.max()) + 1.0))
-    key = pi[order] * scale + d[order]
-    by_key = np.argsort(key, kind="stable")
-    order, key = order[by_key], key[by_key]
-    p, q = pi[order], d[order]
-    tie = key[:-1] == key[1:]
-    wrong = tie & ((p[:-1] != p[1:]) | (q[:-1] != q[1:]))  # an equal key that rounding made equal
+    key = pi * scale + d
+    order = np.argsort(key + 1j * li, kind="stable")
+    key = key[order]
+    tie = np.flatnonzero(key[:-1] == key[1:])  # slots i, i + 1 of one run
+    if not len(tie):
+        return order
+    a, b = order[tie], order[tie + 1]
+    wrong = (pi[a] != pi[b]) | (d[a] != d[b])  # an equal key that rounding made equal
     if wrong.any():
-        run = np.cumsum(np.r_[True, ~tie])
-        bad = np.isin(run, run[1:][wrong])
-        at = np.flatnonzero(bad)
-        sub = order[at]
-        order[at] = sub[np.lexsort((li[sub], d[sub], pi[sub]))]
+        run = np.cumsum(np.r_[True, key[:-1] != key[1:]])
+        bad_run = np.zeros(int(run[-1]) + 1, dtype=bool)
+        bad_run[run[tie[wrong]]] = True
+        bad = np.flatnonzero(bad_run[run])
+        rows = order[bad]
+        order[bad] = rows[np.lexsort((li[rows], d[rows], pi[rows]))]
     return order
 
 
@@ -245,36 +293,40 @@ def snap_points(net: Any, xy: np.ndarray, access_kmh: float, outbound: bool) -> 
     owner, line, leg, pos = road_candidates(net, xy)
     # the piece holding each projection: a line of one piece holds it; on the others, one search in the
     # lines' concatenated node positions
-    at = net.line_base[line] + pos
-    j = net.line_start[line]
-    many = np.flatnonzero(net.line_start[line + 1] - j > 2)
+    at = np.take(net.line_base, line) + pos
+    j = np.take(net.line_start, line)
+    many = np.flatnonzero(~np.take(net.simple_lines[2], line))
     if len(many):
         found = np.searchsorted(net.seq_pos, at[many], side="right") - 1
         j[many] = np.clip(found, j[many], net.line_start[line[many] + 1] - 2)
-    tail, head = net.seq_node[j], net.seq_node[j + 1]
-    to_tail = np.maximum(at - net.seq_pos[j], 0.0)
-    to_head = np.maximum(net.seq_pos[j + 1] - at, 0.0)
-    kmh, way = net.line_speed[line], net.line_oneway[line]
+    tail, head = np.take(net.seq_node, j), np.take(net.seq_node, j + 1)
+    to_tail = np.maximum(at - np.take(net.seq_pos, j), 0.0)
+    to_head = np.maximum(np.take(net.seq_pos, j + 1) - at, 0.0)
+    kmh, way = np.take(net.line_speed, line), np.take(net.line_oneway, line)
     leg_min = leg / 1000.0 / access_kmh * 60.0
     t_tail = to_tail / 1000.0 / kmh * 60.0 + leg_min
     t_head = to_head / 1000.0 / kmh * 60.0 + leg_min
     # toward the tail is against the line's direction when leaving the point, with it when arriving
     t_tail[way == (1 if outbound else -1)] = np.inf
     t_head[way == (-1 if outbound else 1)] = np.inf
+
     def pair(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # a candidate's two entries side by side
-        return np.column_stack((a, b)).ravel()
+        out = np.empty(2 * len(a), dtype=np.result_type(a, b))
+        out[0::2], out[1::2] = a, b
+        return out
 
     def twice(a: np.ndarray) -> np.ndarray:
         return np.repeat(a, 2)
 
+    leg_km = leg / 1000.0
     entries = Entries(
         owner=twice(owner), node=pair(tail, head), minutes=pair(t_tail, t_head),
-        km=pair(to_tail / 1000.0 + leg / 1000.0, to_head / 1000.0 + leg / 1000.0), line=twice(line),
-        piece=twice(j), pos=twice(pos), leg_km=twice(leg / 1000.0),
+        km=pair(to_tail / 1000.0 + leg_km, to_head / 1000.0 + leg_km), line=twice(line),
+        piece=twice(j), pos=twice(pos), leg_km=twice(leg_km),
     )
     nearest_leg = np.full(len(xy), np.nan)
     first = _first_per(owner)  # candidates sorted by point, then distance: a point's first is its nearest
-    nearest_leg[owner[first]] = leg[first] / 1000.0
+    nearest_leg[owner[first]] = leg_km[first]
     allowed = np.isfinite(entries.minutes)
     return (entries if allowed.all() else entries.take(allowed)), nearest_leg
 
@@ -308,7 +360,12 @@ def piece_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tup
     import numpy as np
 
     n_piece = len(net.seq_node) + 1
-    a = _first_per(org.owner.astype(np.int64) * n_piece + org.piece)
+    # only the origins' entries on a piece some destination enters can pair: a flag per piece keeps them
+    # (a point's two entries of a piece are kept or dropped together, so the first of each stays first)
+    shared = np.zeros(n_piece, dtype=bool)
+    shared[dest.piece] = True
+    near = np.flatnonzero(np.take(shared, org.piece))
+    a = near[_first_per(org.owner[near].astype(np.int64) * n_piece + org.piece[near])]
     b = _first_per(dest.owner.astype(np.int64) * n_piece + dest.piece)
     b = b[np.argsort(dest.piece[b], kind="stable")]
     b_piece = dest.piece[b]
@@ -351,29 +408,27 @@ def core_entries(net: Any, entries: Entries, outbound: bool) -> Entries:
     import numpy as np
 
     ch = net.chains
-    chain = ch.of_node[entries.node]
+    chain = np.take(ch.of_node, entries.node)
     inner = np.flatnonzero(chain >= 0)
     if not len(inner):
         return entries
     c, v = chain[inner], entries.node[inner]
     with np.errstate(invalid="ignore"):  # inf - inf on a one-way chain's way back: masked by ``ok``
         ways = _chain_ways(ch, c, v, outbound)
-    # two slots per entry, side by side (the order by owner stays): the entry itself at a core node;
-    # a chain node's entry becomes its ways to the chain's two ends
-    n = len(entries.owner)
-    node = np.column_stack((entries.node, np.zeros(n, dtype=entries.node.dtype)))
-    add_min, add_km = np.zeros((n, 2)), np.zeros((n, 2))
-    ok = np.zeros((n, 2), dtype=bool)
-    ok[:, 0] = chain < 0
-    for slot, (end, a_min, a_km, allowed) in enumerate(ways):
-        node[inner, slot], add_min[inner, slot], add_km[inner, slot] = end, a_min, a_km
-        ok[inner, slot] = allowed
-    keep = np.flatnonzero(ok.ravel())
-    row = keep // 2
-    out = Entries(**{k: v[row] for k, v in entries.__dict__.items()})
-    out.node = node.ravel()[keep]
-    out.minutes = out.minutes + add_min.ravel()[keep]
-    out.km = out.km + add_km.ravel()[keep]
+    # each entry in place, in order (the order by owner stays): an entry at a core node is kept; a chain
+    # node's entry becomes its allowed ways to the chain's two ends (up to two rows, the end way first)
+    (end0, min0, km0, ok0), (end1, min1, km1, ok1) = ways
+    count = (chain < 0).astype(np.int64)
+    count[inner] = ok0.astype(np.int64) + ok1
+    first = np.cumsum(count) - count
+    row = np.repeat(np.arange(len(count)), count)
+    out = Entries(**{k: np.take(v, row) for k, v in entries.__dict__.items()})
+    at0 = first[inner[ok0]]
+    at1 = first[inner[ok1]] + ok0[ok1]
+    for at, ok, end, a_min, a_km in ((at0, ok0, end0, min0, km0), (at1, ok1, end1, min1, km1)):
+        out.node[at] = end[ok]
+        out.minutes[at] += a_min[ok]
+        out.km[at] += a_km[ok]
     return out
 
 
@@ -382,13 +437,15 @@ def _chain_ways(ch: Any, c: np.ndarray, v: np.ndarray, outbound: bool) -> tuple:
     import numpy as np
 
     if outbound:  # onward to the end (forward) or back to the start (backward)
-        ways = ((ch.end[c], ch.total_fwd_min[c] - ch.fwd_min[v], ch.total_fwd_km[c] - ch.fwd_km[v],
-                 np.isfinite(ch.total_fwd_min[c])),
-                (ch.start[c], ch.bwd_min[v], ch.bwd_km[v], np.isfinite(ch.bwd_min[v])))
+        total, bwd_min = np.take(ch.total_fwd_min, c), np.take(ch.bwd_min, v)
+        ways = ((np.take(ch.end, c), total - np.take(ch.fwd_min, v),
+                 np.take(ch.total_fwd_km, c) - np.take(ch.fwd_km, v), np.isfinite(total)),
+                (np.take(ch.start, c), bwd_min, np.take(ch.bwd_km, v), np.isfinite(bwd_min)))
     else:  # arriving from the start (forward) or from the end (backward)
-        ways = ((ch.start[c], ch.fwd_min[v], ch.fwd_km[v], np.isfinite(ch.fwd_min[v])),
-                (ch.end[c], ch.total_bwd_min[c] - ch.bwd_min[v], ch.total_bwd_km[c] - ch.bwd_km[v],
-                 np.isfinite(ch.total_bwd_min[c])))
+        total, fwd_min = np.take(ch.total_bwd_min, c), np.take(ch.fwd_min, v)
+        ways = ((np.take(ch.start, c), fwd_min, np.take(ch.fwd_km, v), np.isfinite(fwd_min)),
+                (np.take(ch.end, c), total - np.take(ch.bwd_min, v),
+                 np.take(ch.total_bwd_km, c) - np.take(ch.bwd_km, v), np.isfinite(total)))
     return ways
 
 
@@ -412,8 +469,12 @@ def chain_pairs(org: Entries, dest: Entries, net: Any, access_kmh: float) -> tup
     import numpy as np
 
     ch = net.chains
-    a = np.flatnonzero(ch.of_node[org.node] >= 0)
+    # only the origins' entries at a node of a chain some destination enters can pair (a flag per
+    # chain, the last slot for "no chain")
     b = np.flatnonzero(ch.of_node[dest.node] >= 0)
+    shared = np.zeros(len(ch.start) + 1, dtype=bool)
+    shared[ch.of_node[dest.node[b]]] = True
+    a = np.flatnonzero(np.take(shared, np.take(ch.of_node, org.node)))
     b = b[np.argsort(ch.of_node[dest.node[b]], kind="stable")]
     b_chain = ch.of_node[dest.node[b]]
     a_chain = ch.of_node[org.node[a]]
