@@ -790,6 +790,16 @@ def _scattered(values: np.ndarray, size: int, parts: list[tuple[np.ndarray, np.n
     return out
 
 
+def _blocks(values: list, n: int) -> np.ndarray:
+    """Each of ``values`` ``n`` times over, in blocks, as objects (``np.repeat`` without its per-item loop)."""
+    import numpy as np
+
+    out = np.empty(len(values) * n, dtype=object)
+    for i, value in enumerate(values):
+        out[i * n:(i + 1) * n] = value
+    return out
+
+
 def _absent_reasons(reason: np.ndarray, ok: np.ndarray, county: np.ndarray, names: list,
                     across_counties: bool) -> np.ndarray:
     """Each point's reason when no facility of a programme may serve it: its own ``reason`` unless ``ok``
@@ -840,22 +850,30 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
     at_sea: list[np.ndarray] = []  # rows with no facility on the island but one across the sea
     if ok.any() and len(facilities):
         at = np.flatnonzero(ok)
-        # a point of a county without facilities (each county serves its own) is measured to none: it is
-        # neither projected nor placed on a land mass (x, y NaN, land 0; its groups stay numbered as they were)
-        if across_counties:
-            need = np.ones(len(at), dtype=bool)
+        lead = np.empty(0, dtype=np.int64)
+        if across_counties or not names:
+            sub = at
         else:
+            # a point of a county without facilities (each county serves its own) is measured to none: it is
+            # neither projected nor placed on a land mass, nor handed to the k-d core. That core numbers the
+            # county groups by first appearance over its points (equidistant facilities tie by those numbers),
+            # so one row per county leads, in the order of first appearance over every located point; the
+            # leading rows' answers are dropped
+            cc = county_code[at]
             held = set(facilities["county"].dropna().tolist()) if "county" in facilities else set()
-            need = np.append(np.array([c in held for c in names], dtype=bool), False)[county_code[at]]
-        sub = at[need]
-        x, y = np.full(len(at), np.nan), np.full(len(at), np.nan)
-        land = np.zeros(len(at), dtype=np.int64)
+            sub = at[np.append(np.array([c in held for c in names], dtype=bool), False)[cc]]
+            lead = pd.unique(cc)
+            lead = lead[lead >= 0]
+        m = len(lead)
+        x, y = np.zeros(m + len(sub)), np.zeros(m + len(sub))
+        land = np.zeros(m + len(sub), dtype=np.int64)
         if len(sub):
-            x[need], y[need] = _projected_xy(coords["x"][sub], coords["y"][sub], points.crs)
-            land[need] = _point_lands(x[need], y[need], town[sub], state["snapped"][sub], lands, town_land)
-        frame = pd.DataFrame({"code": at, "x": x, "y": y, "land": land,
-                              "county": pd.Categorical.from_codes(county_code[at], categories=names)
-                              if len(names) else pd.Series(None, index=range(len(at)), dtype=object)})
+            x[m:], y[m:] = _projected_xy(coords["x"][sub], coords["y"][sub], points.crs)
+            land[m:] = _point_lands(x[m:], y[m:], town[sub], state["snapped"][sub], lands, town_land)
+        county = (pd.Categorical.from_codes(np.concatenate([lead, county_code[sub]]), categories=names) if names
+                  else pd.Series(None, index=range(len(sub)), dtype=object))
+        frame = pd.DataFrame({"code": np.concatenate([np.full(m, -1), sub]), "x": x, "y": y, "land": land,
+                              "county": county}, copy=False)
         block = {c: i for i, c in enumerate(cats)}
         for category, near in nearest_by_category(frame, facilities, cross_sea=cross_sea,
                                                   across_counties=across_counties):
@@ -863,13 +881,14 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
                 continue
             # only the measured points (a distance, or one across the sea) are written; the rest stay none
             i = block[category] * n
-            got = np.flatnonzero(near["facility"] >= 0)
-            rows = i + at[got]
-            distance[rows] = near["distance_m"][got] / 1000
-            served.append((rows, near["facility"][got]))
-            sea = np.flatnonzero(~np.isnan(near["across_sea_m"]))
-            across[i + at[sea]] = near["across_sea_m"][sea] / 1000
-            at_sea.append(i + at[sea])
+            found, facility, sea_m = near["distance_m"][m:], near["facility"][m:], near["across_sea_m"][m:]
+            got = np.flatnonzero(facility >= 0)
+            rows = i + sub[got]
+            distance[rows] = found[got] / 1000
+            served.append((rows, facility[got]))
+            sea = np.flatnonzero(~np.isnan(sea_m))
+            across[i + sub[sea]] = sea_m[sea] / 1000
+            at_sea.append(i + sub[sea])
     own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
     # every row's reason as if no facility served it, then the served rows and those served across the sea
     reason = np.tile(_absent_reasons(state["reason"], ok, county_code, names, across_counties), k)
@@ -882,7 +901,7 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
         "towncode": np.tile(codes, k),
         "status": np.tile(state["status"], k),
         "reason": reason,
-        "category": np.repeat(np.array(cats, dtype=object), n),
+        "category": _blocks(cats, n),
         "distance_km": distance,
         "facility_id": _scattered(_objects(facilities["facility_id"]), n * k, served),
         "facility_name": _scattered(_objects(facilities["name"]), n * k, served),
