@@ -1034,8 +1034,9 @@ def _nearest_result(result, cats: list[str], ordered: bool, objects: bool = Fals
         order = pd.Categorical(result["category"], categories=cats, ordered=True)
         result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")
     result = result.reset_index(drop=True)
-    result["distance_km"] = pd.to_numeric(result["distance_km"]).astype(float)
-    result["across_sea_km"] = pd.to_numeric(result["across_sea_km"]).astype(float)
+    for col in ("distance_km", "across_sea_km"):
+        if result[col].dtype != "float64":  # (the local engine's are: no two copies of 4 × 10^6 floats)
+            result[col] = pd.to_numeric(result[col]).astype(float)
     if objects:
         return result
     return _as_objects(result, ["towncode", "status", "reason", "category", "facility_id", "facility_name",
