@@ -790,6 +790,21 @@ def _scattered(values: np.ndarray, size: int, parts: list[tuple[np.ndarray, np.n
     return out
 
 
+def _to_measure(county: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the own-county rule: the counties (positions, ``county`` −1 for none) in order of first appearance
+    over the located points, and the positions of the points of a county that ``held`` (by county) a facility.
+
+    :func:`coverage.access.nearest_by_category` numbers the county groups by first appearance over its points,
+    and equidistant facilities may tie by those numbers: handed one leading row per county in this order and
+    then only the points to measure, it numbers them as over every point, and gives those points the
+    answers it gives them among all (``tests/test_nearest_perf.py``)."""
+    import numpy as np
+    import pandas as pd
+
+    lead = pd.unique(county)
+    return lead[lead >= 0], np.flatnonzero(np.append(held, False)[county])
+
+
 def _blocks(values: list, n: int) -> np.ndarray:
     """Each of ``values`` ``n`` times over, in blocks, as objects (``np.repeat`` without its per-item loop)."""
     import numpy as np
@@ -859,11 +874,9 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
             # county groups by first appearance over its points (equidistant facilities tie by those numbers),
             # so one row per county leads, in the order of first appearance over every located point; the
             # leading rows' answers are dropped
-            cc = county_code[at]
             held = set(facilities["county"].dropna().tolist()) if "county" in facilities else set()
-            sub = at[np.append(np.array([c in held for c in names], dtype=bool), False)[cc]]
-            lead = pd.unique(cc)
-            lead = lead[lead >= 0]
+            lead, keep = _to_measure(county_code[at], np.array([c in held for c in names], dtype=bool))
+            sub = at[keep]
         m = len(lead)
         x, y = np.zeros(m + len(sub)), np.zeros(m + len(sub))
         land = np.zeros(m + len(sub), dtype=np.int64)
