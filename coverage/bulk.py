@@ -411,9 +411,9 @@ def _input_columns(points, taken: set[str], public_columns=()) -> pd.DataFrame:
 
 def _status_arrays(points, polygons: gpd.GeoDataFrame, key: str, coords: dict | None = None
                    ) -> dict[str, np.ndarray]:
-    """``key`` (objects, None where missing), ``snapped``, ``status``, ``reason`` and ``row`` (the polygon's
-    position, −1 for none) of each point, as arrays in the points' order; ``coords`` as for
-    :func:`_problems`."""
+    """``key`` (objects, None where missing), ``snapped``, ``status``, ``reason``, ``row`` (the polygon's
+    position, −1 for none) and ``located`` (status is ``located``) of each point, as arrays in the points'
+    order; ``coords`` as for :func:`_problems`."""
     import numpy as np
     import pandas as pd
 
@@ -435,10 +435,11 @@ def _status_arrays(points, polygons: gpd.GeoDataFrame, key: str, coords: dict | 
     # the codes as objects, None where missing, taken by polygon position (not converted point by point)
     code = _lookup(polygons[key], row)
     outside = ~bad & pd.isna(code)
-    status = np.array(["located", "outside", "rejected"], dtype=object)[np.where(bad, 2, np.where(outside, 1, 0))]
+    kind = np.where(bad, 2, np.where(outside, 1, 0))
+    status = np.array(["located", "outside", "rejected"], dtype=object)[kind]
     reasons[outside] = OUTSIDE_REASON
     return {key: code, "snapped": found["snapped"].to_numpy(dtype=bool) & ~bad, "status": status,
-            "reason": reasons, "row": row}
+            "reason": reasons, "row": row, "located": kind == 0}
 
 
 def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
@@ -850,7 +851,7 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
 
     coords: dict[str, np.ndarray] = {}
     state = _status_arrays(points, townships, "towncode", coords)
-    ok = state["status"] == "located"
+    ok = state["located"]
     codes = state["towncode"]
     town = np.where(ok, state["row"], -1)
     county_of_town, names = pd.factorize(townships["county"].to_numpy(dtype=object))
