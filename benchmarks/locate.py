@@ -326,7 +326,7 @@ def run_nearest(n: int, repeat: int) -> list[str]:
         lines.append(f"| {n:,} | {name} | {statistics.median(s):.2f} s (min {min(s):.2f}, max "
                      f"{max(s):.2f}, n={len(s)}) | {c:.2f} s | "
                      f"{max(r['peak_mb'] for r in runs):,.0f} MB | {runs[0]['found']:,} | "
-                     f"{statistics.median(s) / base:.1f}× | {c / base_cpu:.1f}× | {imp} |")
+                     f"{statistics.median(s) / base:.2f}× | {c / base_cpu:.2f}× | {imp} |")
     lines.append(f"load: {_load()}")
     return lines
 
