@@ -247,8 +247,11 @@ def _coordinate_columns(points) -> tuple[tuple[str, str, float | None, float | N
     return None, []
 
 
-def _problems(points) -> pd.DataFrame:
-    """One line per problem of each unusable row: ``_pos`` (position), ``field``, ``value``, ``reason``."""
+def _problems(points, coords: dict | None = None) -> pd.DataFrame:
+    """One line per problem of each unusable row: ``_pos`` (position), ``field``, ``value``, ``reason``.
+
+    ``coords``, when given, receives the points' own coordinates as ``x`` and ``y`` (in their CRS, NaN
+    where not a point), read here anyway, so a caller needs no second pass over the geometries."""
     import numpy as np
     import pandas as pd
     import shapely
@@ -260,6 +263,8 @@ def _problems(points) -> pd.DataFrame:
     # the bounds of a point are its coordinates twice: one pass over the geometries, no masked copy
     bounds = shapely.bounds(geoms)
     x, y = np.where(point, bounds[:, 0], np.nan), np.where(point, bounds[:, 1], np.nan)
+    if coords is not None:
+        coords.update(x=x, y=y)
     with np.errstate(invalid="ignore"):
         finite = np.isfinite(x) & np.isfinite(y)
         lon, lat = x.copy(), y.copy()
@@ -404,15 +409,17 @@ def _input_columns(points, taken: set[str], public_columns=()) -> pd.DataFrame:
     return frame.rename(columns=names)
 
 
-def _status_arrays(points, polygons: gpd.GeoDataFrame, key: str) -> dict[str, np.ndarray]:
-    """``key`` (objects, None where missing), ``snapped``, ``status``, ``reason`` and ``row`` (the polygon's
-    position, −1 for none) of each point, as arrays in the points' order."""
+def _status_arrays(points, polygons: gpd.GeoDataFrame, key: str, coords: dict | None = None
+                   ) -> dict[str, np.ndarray]:
+    """``key`` (objects, None where missing), ``snapped``, ``status``, ``reason``, ``row`` (the polygon's
+    position, −1 for none) and ``located`` (status is ``located``) of each point, as arrays in the points'
+    order; ``coords`` as for :func:`_problems`."""
     import numpy as np
     import pandas as pd
 
     from .geography import locate_points
 
-    lines = _problems(points)
+    lines = _problems(points, coords)
     bad = np.zeros(len(points), dtype=bool)
     bad[lines["_pos"].to_numpy(dtype="int64")] = True
     reasons = np.full(len(points), "", dtype=object)
@@ -428,10 +435,11 @@ def _status_arrays(points, polygons: gpd.GeoDataFrame, key: str) -> dict[str, np
     # the codes as objects, None where missing, taken by polygon position (not converted point by point)
     code = _lookup(polygons[key], row)
     outside = ~bad & pd.isna(code)
-    status = np.array(["located", "outside", "rejected"], dtype=object)[np.where(bad, 2, np.where(outside, 1, 0))]
+    kind = np.where(bad, 2, np.where(outside, 1, 0))
+    status = np.array(["located", "outside", "rejected"], dtype=object)[kind]
     reasons[outside] = OUTSIDE_REASON
     return {key: code, "snapped": found["snapped"].to_numpy(dtype=bool) & ~bad, "status": status,
-            "reason": reasons, "row": row}
+            "reason": reasons, "row": row, "located": kind == 0}
 
 
 def _status(points, polygons: gpd.GeoDataFrame, key: str) -> pd.DataFrame:
@@ -683,7 +691,9 @@ def land_per_township(townships: gpd.GeoDataFrame, lands: np.ndarray) -> np.ndar
     from .geography import PROJECTED_CRS
 
     proj = np.asarray(townships.geometry.to_crs(PROJECTED_CRS).values)
-    itown, iland = shapely.STRtree(lands).query(proj, predicate="intersects")
+    # the tree over the townships, the few land masses as the input (prepared once each): the pairs that
+    # intersect, as from the other side (intersects is symmetric), ten times faster than preparing every township
+    iland, itown = shapely.STRtree(proj).query(lands, predicate="intersects")
     count = np.bincount(itown, minlength=len(proj))
     out = np.full(len(proj), -1, dtype=np.int64)
     single = count[itown] == 1
@@ -691,20 +701,20 @@ def land_per_township(townships: gpd.GeoDataFrame, lands: np.ndarray) -> np.ndar
     return out
 
 
-def _projected_xy(geoms: gpd.GeoSeries) -> tuple[np.ndarray, np.ndarray]:
-    """x, y in TWD97 TM2 metres of point geometries: the transform of ``GeoSeries.to_crs`` on the bare
-    coordinates (no intermediate shapely points)."""
+def _projected_xy(x: np.ndarray, y: np.ndarray, crs) -> tuple[np.ndarray, np.ndarray]:
+    """``x, y`` (points' coordinates in ``crs``) in TWD97 TM2 metres: the transform of ``GeoSeries.to_crs``
+    on the bare coordinates, as new arrays."""
     import numpy as np
-    import shapely
 
     from .geography import PROJECTED_CRS
 
-    if geoms.crs is None:  # same error as before: naive geometries cannot be projected
-        geoms.iloc[:0].to_crs(PROJECTED_CRS)
-    xy = shapely.get_coordinates(np.asarray(geoms.values))
-    if geoms.crs.equals(PROJECTED_CRS):
-        return xy[:, 0].copy(), xy[:, 1].copy()
-    x, y = _transformer(geoms.crs, PROJECTED_CRS).transform(xy[:, 0], xy[:, 1])
+    if crs is None:  # same error as before: naive geometries cannot be projected
+        import geopandas as gpd
+
+        gpd.GeoSeries([], crs=None).to_crs(PROJECTED_CRS)
+    if crs.equals(PROJECTED_CRS):
+        return np.array(x, dtype=float), np.array(y, dtype=float)
+    x, y = _transformer(crs, PROJECTED_CRS).transform(x, y)
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
@@ -763,21 +773,67 @@ def _lookup(values, positions: np.ndarray) -> np.ndarray:
     return table[positions]
 
 
-def _no_facility_reasons(reason, none, across, county: np.ndarray, names: list, across_counties: bool) -> None:
-    """Write into ``reason`` (the base reasons of one category's rows) why no distance where ``none``: the
-    nearest point is across the sea, or the programme has no open point (in the point's own county unless
-    ``across_counties``). ``county`` is the position of each point's county in ``names`` (−1 for none)."""
+def _objects(values) -> np.ndarray:
+    """``values`` as an array of objects, None where missing."""
+    import numpy as np
+    import pandas as pd
+
+    table = np.array(values, dtype=object)  # a copy: None written in place
+    table[pd.isna(table)] = None
+    return table
+
+
+def _scattered(values: np.ndarray, size: int, parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """An array of ``size`` objects, None but at the rows of ``parts`` (rows, positions in ``values``)."""
     import numpy as np
 
-    at_sea = np.isnan(across)
-    reason[none & ~at_sea] = "no open point of this programme on the island; nearest across the sea"
-    absent = np.flatnonzero(none & at_sea)
+    out = np.empty(size, dtype=object)  # None throughout
+    for rows, at in parts:
+        out[rows] = values[at]
+    return out
+
+
+def _to_measure(county: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the own-county rule: the counties (positions, ``county`` −1 for none) in order of first appearance
+    over the located points, and the positions of the points of a county that ``held`` (by county) a facility.
+
+    :func:`coverage.access.nearest_by_category` numbers the county groups by first appearance over its points,
+    and equidistant facilities may tie by those numbers: handed one leading row per county in this order and
+    then only the points to measure, it numbers them as over every point, and gives those points the
+    answers it gives them among all (``tests/test_nearest_perf.py``)."""
+    import numpy as np
+    import pandas as pd
+
+    lead = pd.unique(county)
+    return lead[lead >= 0], np.flatnonzero(np.append(held, False)[county])
+
+
+def _blocks(values: list, n: int) -> np.ndarray:
+    """Each of ``values`` ``n`` times over, in blocks, as objects (``np.repeat`` without its per-item loop)."""
+    import numpy as np
+
+    out = np.empty(len(values) * n, dtype=object)
+    for i, value in enumerate(values):
+        out[i * n:(i + 1) * n] = value
+    return out
+
+
+def _absent_reasons(reason: np.ndarray, ok: np.ndarray, county: np.ndarray, names: list,
+                    across_counties: bool) -> np.ndarray:
+    """Each point's reason when no facility of a programme may serve it: its own ``reason`` unless ``ok``
+    (located); for a located point, the programme has no open point (in the point's own county unless
+    ``across_counties``; ``county`` is its position in ``names``, −1 for none)."""
+    import numpy as np
+
+    out = reason.copy()
+    at = np.flatnonzero(ok)
     if across_counties:
-        reason[absent] = "no open point of this programme"
-    elif len(absent):
+        out[at] = "no open point of this programme"
+    else:
         text = np.array([f"no open point of this programme of the point's own county ({c})" for c in [*names, None]],
                         dtype=object)
-        reason[absent] = text[county[absent]]  # −1: the last, "(None)", as before
+        out[at] = text[county[at]]  # −1: the last, "(None)", as before
+    return out
 
 
 def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, townships: gpd.GeoDataFrame,
@@ -785,15 +841,19 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
     """:func:`nearest` for one partition of points (any CRS); ``town_land`` from :func:`land_per_township`.
 
     Every result column is built as one array (objects with None where missing), and the table once;
-    township, county and land mass of each point are taken by the position of its township."""
+    township, county and land mass of each point are taken by the position of its township. The
+    coordinates come from the pass that checks them; the rows a facility serves are written one by one
+    category, the others keep the reason their point has with no facility (one block, tiled)."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
+    from geopandas.array import GeometryArray
 
     from .access import nearest_by_category
 
-    state = _status_arrays(points, townships, "towncode")
-    ok = state["status"] == "located"
+    coords: dict[str, np.ndarray] = {}
+    state = _status_arrays(points, townships, "towncode", coords)
+    ok = state["located"]
     codes = state["towncode"]
     town = np.where(ok, state["row"], -1)
     county_of_town, names = pd.factorize(townships["county"].to_numpy(dtype=object))
@@ -804,25 +864,32 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
     n, k = len(points), len(cats)
     # one block of n rows per category, in the order of ``cats``: row i * n + j is point j, category i
     distance, across = np.full(n * k, np.nan), np.full(n * k, np.nan)
-    facility = np.full(n * k, -1, dtype=np.int64)
+    served: list[tuple[np.ndarray, np.ndarray]] = []  # (rows, facility positions)
+    at_sea: list[np.ndarray] = []  # rows with no facility on the island but one across the sea
     if ok.any() and len(facilities):
         at = np.flatnonzero(ok)
-        # a point of a county without facilities (each county serves its own) is measured to none: it is
-        # neither projected nor placed on a land mass (x, y NaN, land 0; its groups stay numbered as they were)
-        if across_counties:
-            need = np.ones(len(at), dtype=bool)
+        lead = np.empty(0, dtype=np.int64)
+        if across_counties or not names:
+            sub = at
         else:
+            # a point of a county without facilities (each county serves its own) is measured to none: it is
+            # neither projected nor placed on a land mass, nor handed to the k-d core. That core numbers the
+            # county groups by first appearance over its points (equidistant facilities tie by those numbers),
+            # so one row per county leads, in the order of first appearance over every located point; the
+            # leading rows' answers are dropped
             held = set(facilities["county"].dropna().tolist()) if "county" in facilities else set()
-            need = np.append(np.array([c in held for c in names], dtype=bool), False)[county_code[at]]
-        sub = at[need]
-        x, y = np.full(len(at), np.nan), np.full(len(at), np.nan)
-        land = np.zeros(len(at), dtype=np.int64)
+            lead, keep = _to_measure(county_code[at], np.array([c in held for c in names], dtype=bool))
+            sub = at[keep]
+        m = len(lead)
+        x, y = np.zeros(m + len(sub)), np.zeros(m + len(sub))
+        land = np.zeros(m + len(sub), dtype=np.int64)
         if len(sub):
-            x[need], y[need] = _projected_xy(points.geometry.iloc[sub] if len(sub) < n else points.geometry)
-            land[need] = _point_lands(x[need], y[need], town[sub], state["snapped"][sub], lands, town_land)
-        frame = pd.DataFrame({"code": at, "x": x, "y": y, "land": land,
-                              "county": pd.Categorical.from_codes(county_code[at], categories=names)
-                              if len(names) else pd.Series(None, index=range(len(at)), dtype=object)})
+            x[m:], y[m:] = _projected_xy(coords["x"][sub], coords["y"][sub], points.crs)
+            land[m:] = _point_lands(x[m:], y[m:], town[sub], state["snapped"][sub], lands, town_land)
+        county = (pd.Categorical.from_codes(np.concatenate([lead, county_code[sub]]), categories=names) if names
+                  else pd.Series(None, index=range(len(sub)), dtype=object))
+        frame = pd.DataFrame({"code": np.concatenate([np.full(m, -1), sub]), "x": x, "y": y, "land": land,
+                              "county": county}, copy=False)
         block = {c: i for i, c in enumerate(cats)}
         for category, near in nearest_by_category(frame, facilities, cross_sea=cross_sea,
                                                   across_counties=across_counties):
@@ -830,31 +897,36 @@ def _nearest_partition(points, facilities: pd.DataFrame, lands, town_land, towns
                 continue
             # only the measured points (a distance, or one across the sea) are written; the rest stay none
             i = block[category] * n
-            got = np.flatnonzero(near["facility"] >= 0)
-            distance[i + at[got]] = near["distance_m"][got] / 1000
-            facility[i + at[got]] = near["facility"][got]
-            sea = np.flatnonzero(~np.isnan(near["across_sea_m"]))
-            across[i + at[sea]] = near["across_sea_m"][sea] / 1000
+            found, facility, sea_m = near["distance_m"][m:], near["facility"][m:], near["across_sea_m"][m:]
+            got = np.flatnonzero(facility >= 0)
+            rows = i + sub[got]
+            distance[rows] = found[got] / 1000
+            served.append((rows, facility[got]))
+            sea = np.flatnonzero(~np.isnan(sea_m))
+            across[i + sub[sea]] = sea_m[sea] / 1000
+            at_sea.append(i + sub[sea])
     own = _input_columns(points, set(NEAREST_COLUMNS), public_columns)
-    reason = np.tile(state["reason"], k)
-    for i in range(k):  # each category's block of reasons, in place
-        part = slice(i * n, (i + 1) * n)
-        _no_facility_reasons(reason[part], ok & np.isnan(distance[part]), across[part], county_code, names,
-                             across_counties)
+    # every row's reason as if no facility served it, then the served rows and those served across the sea
+    reason = np.tile(_absent_reasons(state["reason"], ok, county_code, names, across_counties), k)
+    for rows in at_sea:
+        reason[rows] = "no open point of this programme on the island; nearest across the sea"
+    for rows, _ in served:
+        reason[rows] = state["reason"][rows % n]  # the point's own (a located point has none)
     columns = {
         "point": np.tile(points.index.to_numpy(), k),
         "towncode": np.tile(codes, k),
         "status": np.tile(state["status"], k),
         "reason": reason,
-        "category": np.repeat(np.array(cats, dtype=object), n),
+        "category": _blocks(cats, n),
         "distance_km": distance,
-        "facility_id": _lookup(facilities["facility_id"], facility),
-        "facility_name": _lookup(facilities["name"], facility),
-        "facility_towncode": _lookup(facilities["towncode"], facility),
+        "facility_id": _scattered(_objects(facilities["facility_id"]), n * k, served),
+        "facility_name": _scattered(_objects(facilities["name"]), n * k, served),
+        "facility_towncode": _scattered(_objects(facilities["towncode"]), n * k, served),
         "across_sea_km": across,
     }
     # the points' geometries k times over, wrapped without the copy a new GeoSeries would make
-    geometry = pd.Series(points.geometry.values.take(np.tile(np.arange(n), k)), copy=False)
+    values = points.geometry.values
+    geometry = pd.Series(GeometryArray(np.tile(np.asarray(values), k), crs=values.crs), copy=False)
     if own.columns.is_unique and points.geometry.name not in own.columns:
         data = {c: _tiled(own[c], k) for c in own.columns}
         for c, v in columns.items():  # objects stay objects (no string inference); "point" as before
@@ -978,8 +1050,9 @@ def _nearest_result(result, cats: list[str], ordered: bool, objects: bool = Fals
         order = pd.Categorical(result["category"], categories=cats, ordered=True)
         result = result.assign(_cat=order).sort_values(["_cat", "point"], kind="stable").drop(columns="_cat")
     result = result.reset_index(drop=True)
-    result["distance_km"] = pd.to_numeric(result["distance_km"]).astype(float)
-    result["across_sea_km"] = pd.to_numeric(result["across_sea_km"]).astype(float)
+    for col in ("distance_km", "across_sea_km"):
+        if result[col].dtype != "float64":  # (the local engine's are: no two copies of 4 × 10^6 floats)
+            result[col] = pd.to_numeric(result[col]).astype(float)
     if objects:
         return result
     return _as_objects(result, ["towncode", "status", "reason", "category", "facility_id", "facility_name",

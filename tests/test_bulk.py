@@ -445,6 +445,29 @@ def test_land_from_township_equals_land_of(townships):
     assert seen["checked"] > 10_000 and seen["islands"] > 100
 
 
+@pytest.mark.parametrize("grow_m", [0.0, -500.0, 300.0])
+def test_land_per_township_equals_pairwise_intersects(townships, grow_m):
+    """land_per_township (one tree query over the townships, land masses as the input) gives each township the
+    one land mass it intersects, tested pair by pair, and −1 where it intersects several or none; land masses
+    shrunk or grown by ``grow_m`` make their outlines cross townships, so both −1 cases are reached."""
+    import shapely
+
+    from coverage.access import land_masses
+    from coverage.bulk import land_per_township
+
+    lands = land_masses(townships)
+    if grow_m:
+        lands = shapely.get_parts(shapely.buffer(lands, grow_m))
+    proj = np.asarray(townships.geometry.to_crs(3826).values)
+    hits = [np.flatnonzero(shapely.intersects(lands, town)) for town in proj]
+    want = np.array([h[0] if len(h) == 1 else -1 for h in hits], dtype=np.int64)
+    got = land_per_township(townships, lands)
+    np.testing.assert_array_equal(got, want)
+    assert (got >= 0).sum() > 300 and any(len(h) > 1 for h in hits)
+    if grow_m < 0:  # islets smaller than the shrinking vanish: townships on no land mass
+        assert any(len(h) == 0 for h in hits)
+
+
 def test_nearest_same_whatever_the_row_order(points, townships, seed_facilities):
     """Rows come out by category then point, whether the input index is sorted (no sort done) or not."""
     ordered = nearest(points, seed_facilities, townships)

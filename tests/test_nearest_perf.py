@@ -84,17 +84,22 @@ def test_nearest_by_category_reached_both_kinds():
     assert _REACHED["measured"] > 100 and _REACHED["across"] > 10
 
 
-@pytest.mark.parametrize("across_counties", [False, True])
-def test_bulk_nearest_equals_every_point_projected(townships, across_counties):
+@pytest.mark.parametrize(("across_counties", "twins"), [(False, False), (True, False), (False, True), (True, True)])
+def test_bulk_nearest_equals_every_point_projected(townships, across_counties, twins):
     """bulk.nearest (land mass from the township, snapped points of one-island townships without a query,
-    points of counties without facilities unprojected) gives the distances nearest_facility gives when every
-    located point is projected and placed on its land mass by the geometric query."""
+    points of counties without facilities neither projected nor handed to the k-d core) gives the distances
+    nearest_facility gives when every located point is projected and placed on its land mass by the geometric
+    query. With ``twins`` every facility has a twin at the same address (another id, listed after all the
+    others), so every measured point is equally far from two: the facility picked is the one the full
+    query over every located point picks (county groups numbered by first appearance over all of them)."""
     from coverage.access import facility_points, land_masses, land_of, nearest_facility
     from coverage.bulk import nearest
     from coverage.datasets import get_path
     from coverage.facilities import read_facilities
 
     fac = read_facilities(get_path("seed_registry"), townships=townships).facilities
+    if twins:
+        fac = pd.concat([fac, fac.assign(facility_id=fac["facility_id"] + "-twin")], ignore_index=True)
     rng = np.random.default_rng(11)
     n = 30_000
     x = np.r_[rng.uniform(119.9, 122.1, n // 2), rng.uniform(120.05, 120.3, n // 2)]  # Taiwan; Chiayi coast
@@ -119,6 +124,9 @@ def test_bulk_nearest_equals_every_point_projected(townships, across_counties):
     from coverage.geography import locate_points
 
     assert got["distance_km"].notna().sum() > 1000 and located.sum() > n // 2
+    if twins:  # both twins were picked somewhere: the ties did reach the comparison above
+        picked = set(got["facility_id"].dropna())
+        assert any(p.endswith("-twin") for p in picked) and any(not p.endswith("-twin") for p in picked)
     assert locate_points(pts, townships)["snapped"].sum() > 10  # points snapped from the sea reached the check
 
 
@@ -181,3 +189,60 @@ def test_nearest_by_category_brute_force_reached_ties():
     _TIES.update(examples=0, tied=0, measured=0, across=0)
     test_nearest_by_category_brute_force_with_ties()
     assert _TIES["examples"] >= 50 and _TIES["measured"] > 500 and _TIES["tied"] > 100 and _TIES["across"] > 10
+
+
+_LEAD = {"examples": 0, "measured": 0, "tied": 0, "left_out": 0}
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 150), m=st.integers(1, 30), spots=st.integers(1, 5),
+       cross_sea=st.booleans())
+@settings(max_examples=80, deadline=None)
+def test_leading_county_rows_keep_every_answer(seed, n, m, spots, cross_sea):
+    """bulk.nearest hands the k-d core one row per county (in order of first appearance) and then only the
+    points of counties holding a facility (``bulk._to_measure``): those points get exactly the answers of the
+    frame of every located point — distance, the facility picked among equidistant ones (facilities share a
+    few spots, points stand on a grid: ties are the rule), across-sea distance — and the points left out have
+    none there either."""
+    from coverage import access, bulk
+
+    rng = np.random.default_rng(seed)
+    names = ["嘉義縣", "臺中市", "澎湖縣", "金門縣", "臺東縣"]
+    county = rng.integers(-1, len(names), n)  # −1: a township without a county
+    grid = rng.integers(0, 4, (spots, 2)) * 1000.0
+    where = rng.integers(0, spots, m)
+    fcounty = rng.choice(np.array([*names[:3], None], dtype=object), m)  # the last two counties hold none
+    facilities = pd.DataFrame({"category": rng.choice(["a", "b"], m), "x": grid[where, 0], "y": grid[where, 1],
+                               "land": rng.integers(0, 2, m), "county": fcounty})
+    x, y = rng.integers(0, 7, n) * 500.0, rng.integers(0, 7, n) * 500.0
+    land = rng.integers(0, 2, n)
+    full = pd.DataFrame({"code": np.arange(n), "x": x, "y": y, "land": land,
+                         "county": pd.Categorical.from_codes(county, categories=names)})
+    lead, keep = bulk._to_measure(county, np.array([c in set(fcounty) for c in names], dtype=bool))
+    k = len(lead)
+    reduced = pd.DataFrame({"code": np.r_[np.full(k, -1), keep], "x": np.r_[np.zeros(k), x[keep]],
+                            "y": np.r_[np.zeros(k), y[keep]], "land": np.r_[np.zeros(k, dtype=np.int64), land[keep]],
+                            "county": pd.Categorical.from_codes(np.r_[lead, county[keep]], categories=names)})
+    want = access.nearest_by_category(full, facilities, cross_sea=cross_sea)
+    got = access.nearest_by_category(reduced, facilities, cross_sea=cross_sea)
+    left = np.setdiff1d(np.arange(n), keep)
+    _LEAD["examples"] += 1
+    _LEAD["left_out"] += len(left)
+    for (category, a), (same, b) in zip(want, got, strict=True):
+        assert category == same
+        for name in ("distance_m", "facility", "across_sea_m"):
+            np.testing.assert_array_equal(b[name][k:], a[name][keep])
+        assert (a["facility"][left] == -1).all() and np.isnan(a["across_sea_m"][left]).all()
+        picked = a["facility"][keep]
+        for i in picked[picked >= 0]:  # another facility of the category, same county, same spot: a tie
+            twin = ((facilities["category"] == category) & (facilities["county"] == facilities["county"].iat[i])
+                    & (facilities["x"] == facilities["x"].iat[i]) & (facilities["y"] == facilities["y"].iat[i]))
+            _LEAD["tied"] += int(twin.sum() > 1)
+        _LEAD["measured"] += int((picked >= 0).sum())
+    event("a tie" if _LEAD["tied"] else "no tie yet")
+
+
+def test_leading_county_rows_reached_ties():
+    """Runs the test above and checks its examples measured points, left points out and met ties."""
+    _LEAD.update(examples=0, measured=0, tied=0, left_out=0)
+    test_leading_county_rows_keep_every_answer()
+    assert _LEAD["examples"] >= 50 and _LEAD["measured"] > 300 and _LEAD["tied"] > 100 and _LEAD["left_out"] > 300
