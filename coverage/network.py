@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .contraction import CHAIN_FIELDS, Chains, contract_chains, no_chains
+from .contraction import CHAIN_FIELDS, TREE_FIELDS, Chains, Trees, contract_chains, no_chains, no_trees, prune_trees
 from .errors import InputError, UnreadableFileError
 from .snapping import Entries, chain_pairs, core_entries, piece_pairs, snap_points
 
@@ -109,6 +109,9 @@ class RoadNetwork:
         Length of each directed edge (same sparsity as ``minutes``).
     chains : Chains
         The contracted chains (:mod:`coverage.contraction`): how a chain node joins the graph.
+    trees : Trees
+        The two-way dead-end trees of the contracted graph (:func:`coverage.contraction.prune_trees`):
+        the nearest-facility Dijkstra skips them and sweeps them after.
     road_edges : int
         Directed edges of the road graph before contraction.
     lines : GeoSeries
@@ -144,6 +147,7 @@ class RoadNetwork:
     classes: dict
     chains: Chains
     road_edges: int
+    trees: Trees | None = None
     from_cache: bool = False
     without_geometry: int = 0
 
@@ -177,6 +181,13 @@ class RoadNetwork:
         return self._reversed
 
     @property
+    def routing(self) -> Routing:
+        """The graph the nearest-facility Dijkstra runs on (:class:`Routing`), built on first use."""
+        if getattr(self, "_routing", None) is None:
+            self._routing = _routing(self.minutes, self.trees if self.trees is not None else no_trees())
+        return self._routing
+
+    @property
     def tree(self):
         """A spatial index of the lines, built on first use."""
         if getattr(self, "_tree", None) is None:
@@ -193,6 +204,84 @@ class RoadNetwork:
     def n_edges(self) -> int:
         """Directed edges of the road graph (before chains are contracted)."""
         return int(self.road_edges)
+
+
+#: Virtual facility entries a query appends to the routing graph in place (beyond: one copy of the graph).
+_SPARE_ENTRIES = 2**16
+
+
+@dataclass
+class Routing:
+    """The graph the nearest-facility Dijkstra runs on, built once per network (:attr:`RoadNetwork.routing`).
+
+    The reversed graph (arrival → departure) of :attr:`RoadNetwork.minutes` on its routable nodes only
+    (chain nodes and nodes without edges left out), the core's nodes first, then the dead-end trees'
+    (:attr:`RoadNetwork.trees`), without the edges from the trees into their attach nodes, so the
+    Dijkstra does not enter a tree unless a facility is on it. Canonical CSR with int32 indices; the
+    ``indices``/``data`` buffers have room after the last edge for the virtual facility rows of a query.
+
+    Attributes
+    ----------
+    node_of : ndarray (m,) int32
+        The network node of each routing node.
+    index : ndarray (n,) int32
+        The routing node of each network node (−1 where none).
+    indptr : ndarray (m + 1,) int32
+        Row pointers.
+    indices, data : ndarray
+        Columns and minutes of the ``nnz`` edges, then free room.
+    nnz : int
+        Edges of the graph.
+    tree_node, tree_parent : ndarray int32
+        The trees' nodes top down and their parents, as routing nodes.
+    tree_up_min : ndarray
+        Minutes of the edge from each tree node up to its parent.
+    tree_level : ndarray int64
+        Start of each level in ``tree_node``.
+    """
+
+    node_of: np.ndarray
+    index: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    nnz: int
+    tree_node: np.ndarray
+    tree_parent: np.ndarray
+    tree_up_min: np.ndarray
+    tree_level: np.ndarray
+
+
+def _routing(minutes: csr_matrix, trees: Trees) -> Routing:
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    n = minutes.shape[0]
+    out_deg = np.diff(minutes.indptr)
+    has_edge = (out_deg > 0) | (np.bincount(minutes.indices, minlength=n) > 0)
+    in_tree = np.zeros(n, dtype=bool)
+    in_tree[trees.node] = True
+    node_of = np.r_[np.flatnonzero(has_edge & ~in_tree), trees.node].astype(np.int32)
+    m = len(node_of)
+    index = np.full(n, -1, dtype=np.int32)
+    index[node_of] = np.arange(m, dtype=np.int32)
+    rows = np.repeat(np.arange(n, dtype=np.int32), out_deg)
+    keep = np.ones(len(rows), dtype=bool)
+    top = ~in_tree[trees.parent]  # a tree's top nodes: the edge up to the attach node is left out
+    if top.any():
+        keys = rows.astype(np.int64) * n + minutes.indices  # sorted: canonical CSR
+        keep[np.searchsorted(keys, trees.node[top].astype(np.int64) * n + trees.parent[top])] = False
+        del keys
+    rev = coo_matrix((minutes.data[keep], (index[minutes.indices[keep]], index[rows[keep]])), shape=(m, m)).tocsr()
+    del rows, keep
+    rev.sum_duplicates()  # canonical: sorted columns (there are no duplicates to sum)
+    nnz = int(rev.nnz)
+    indices = np.empty(nnz + _SPARE_ENTRIES, dtype=np.int32)
+    data = np.empty(nnz + _SPARE_ENTRIES)
+    indices[:nnz], data[:nnz] = rev.indices, rev.data
+    return Routing(node_of=node_of, index=index, indptr=rev.indptr.astype(np.int32), indices=indices, data=data,
+                   nnz=nnz, tree_node=index[trees.node], tree_parent=index[trees.parent],
+                   tree_up_min=trees.up_min, tree_level=trees.level)
 
 
 def read_speeds(path: str | Path) -> dict[str, float]:
@@ -437,7 +526,7 @@ def read_network(
 
 
 def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = "lines",
-                       contract: bool = True) -> RoadNetwork:
+                       contract: bool = True, prune: bool = True) -> RoadNetwork:
     """Build the routable graph of line geometries in TWD97 TM2 metres, with a speed (km/h) per line and
     optionally a direction (+1 forward only, −1 reverse only, 0 both).
 
@@ -454,6 +543,10 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
     contract : bool
         Contract chains of pass-through nodes (:mod:`coverage.contraction`): same results, faster
         shortest paths. ``False`` keeps every road edge in the routable graph.
+    prune : bool
+        Find the two-way dead-end trees of the contracted graph (:func:`coverage.contraction.prune_trees`),
+        which the nearest-facility Dijkstra then skips: same results, fewer nodes visited. Only with
+        ``contract``.
 
     Returns
     -------
@@ -482,18 +575,20 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
         mins, kms, chains = contract_chains(mins, kms)
     else:
         chains = no_chains(len(node_xy))
+    trees = prune_trees(mins, kms) if contract and prune else no_trees()
     bounds = np.r_[0, np.flatnonzero(np.diff(nline)) + 1, len(nline)]
     lengths = lines.length.to_numpy()
     line_base = np.r_[0.0, np.cumsum(lengths + 1.0)[:-1]]  # 1 m gap: a line's end never meets the next start
-    log.info("%s: %d lines, %d nodes, %d directed edges (%d after contracting %d chains)", source, len(lines),
-             len(node_xy), road_edges, mins.nnz, len(chains.start))
+    log.info("%s: %d lines, %d nodes, %d directed edges (%d after contracting %d chains; %d nodes on dead-end "
+             "trees)", source, len(lines), len(node_xy), road_edges, mins.nnz, len(chains.start), len(trees.node))
     return RoadNetwork(node_xy=node_xy, minutes=mins, km=kms, lines=lines, seq_node=node_id,
                        seq_pos=npos + line_base[nline], line_start=bounds, line_base=line_base,
                        line_speed=kmh, line_oneway=oneway, source=source, classes={}, chains=chains,
-                       road_edges=road_edges)
+                       road_edges=road_edges, trees=trees)
 
 
-_CACHE_VERSION = 3  # 2: the count of features without geometry is kept; 3: chains contracted
+_CACHE_VERSION = 4  # 2: the count of features without geometry is kept; 3: chains contracted; 4: dead-end trees,
+# 2-D lines kept as their vertex arrays (no WKB)
 _ARRAYS = ("node_xy", "seq_node", "seq_pos", "line_start", "line_base", "line_speed", "line_oneway")
 
 
@@ -518,17 +613,28 @@ def _load_cached(key: str) -> RoadNetwork | None:
             shape = tuple(data["shape"])
             mats = [csr_matrix((data[f"{m}_data"], data["indices"], data["indptr"]), shape=shape)
                     for m in ("minutes", "km")]
-            blob, offsets = data["wkb"].tobytes(), data["wkb_offsets"]
-            wkb = [blob[a:b] for a, b in itertools.pairwise(offsets)]
-            lines = gpd.GeoSeries(shapely.from_wkb(wkb), crs=PROJECTED_CRS)
+            vertices = None
+            if "line_xy" in data:  # 2-D lines: rebuilt from their vertices in one call (no per-line objects)
+                coords, offsets = data["line_xy"], data["line_offsets"]
+                counts = np.diff(offsets)
+                geoms = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
+                vertices = (coords, offsets, _along(coords, offsets[:-1], offsets[1:] - 1))
+            else:
+                blob, offsets = data["wkb"].tobytes(), data["wkb_offsets"]
+                geoms = shapely.from_wkb([blob[a:b] for a, b in itertools.pairwise(offsets)])
+            lines = gpd.GeoSeries(geoms, crs=PROJECTED_CRS)
             arrays = {k: data[k] for k in _ARRAYS}
             chains = Chains(**{k: data[f"chain_{k}"] for k in CHAIN_FIELDS})
+            trees = Trees(**{k: data[f"tree_{k}"] for k in TREE_FIELDS})
             meta = json.loads(str(data["meta"]))
     except (OSError, KeyError, ValueError):
         return None
-    return RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"],
-                       without_geometry=int(meta.get("without_geometry", 0)), chains=chains,
-                       road_edges=int(meta["road_edges"]), **arrays)
+    net = RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"],
+                      without_geometry=int(meta.get("without_geometry", 0)), chains=chains, trees=trees,
+                      road_edges=int(meta["road_edges"]), **arrays)
+    if vertices is not None:
+        net._geoms, net._vertices = geoms, vertices
+    return net
 
 
 def _save_cached(key: str, net: RoadNetwork) -> None:
@@ -544,12 +650,20 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        wkb = shapely.to_wkb(np.asarray(net.lines.values))
-        offsets = np.r_[0, np.cumsum([len(w) for w in wkb])]
+        geoms = net.geoms
+        if (shapely.has_z(geoms).any() or not (shapely.get_type_id(geoms) == 1).all()
+                or not (shapely.get_num_coordinates(geoms) >= 2).all()):
+            wkb = shapely.to_wkb(geoms)
+            lines = {"wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
+                     "wkb_offsets": np.r_[0, np.cumsum([len(w) for w in wkb])]}
+        else:  # 2-D LineStrings (every line read from a file or built by the benchmark): their vertices
+            coords, offsets, _ = net.vertices
+            lines = {"line_xy": coords, "line_offsets": offsets}
+        trees = net.trees if net.trees is not None else no_trees()
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, shape=np.array(net.minutes.shape), indices=net.minutes.indices, indptr=net.minutes.indptr,
-                     minutes_data=net.minutes.data, km_data=net.km.data,
-                     wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), wkb_offsets=offsets,
+                     minutes_data=net.minutes.data, km_data=net.km.data, **lines,
+                     **{f"tree_{k}": getattr(trees, k) for k in TREE_FIELDS},
                      meta=json.dumps({"classes": net.classes, "without_geometry": net.without_geometry,
                                       "road_edges": net.road_edges}),
                      **{k: getattr(net, k) for k in _ARRAYS},
@@ -579,34 +693,55 @@ def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
     return total
 
 
-def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
-    """The reversed graph's minutes (arrival → departure) plus one virtual node per facility joined to the
-    end nodes of its road pieces; returns the graph and the km of each virtual edge, keyed
-    ``facility * n_nodes + node`` (sorted)."""
+def _augmented(r: Routing, owner: np.ndarray, node: np.ndarray, minutes: np.ndarray, km: np.ndarray,
+               n_fac: int):
+    """The routing graph plus one virtual node per facility (numbered from the routing graph's nodes) with
+    an edge to each routing node ``node`` its entries reach (the cheapest per node); returns the graph and
+    the km of each virtual edge, keyed ``facility * nodes + node`` (sorted). The virtual rows are written
+    into the free room after the graph's edges (one copy of the graph only when they do not fit)."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    n = net.n_nodes
-    # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up);
-    # the order (facility, node) is the virtual rows' CSR order
-    first = _cheapest(fac.owner, fac.node, fac.minutes)
-    indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
-    rev_min = net.reversed_graph[0]
-    shape = (n + n_fac, n + n_fac)
-    indices = np.r_[rev_min.indices, fac.node[first].astype(rev_min.indices.dtype)]
-    pointers = np.r_[rev_min.indptr, rev_min.indptr[-1] + indptr[1:]].astype(rev_min.indptr.dtype)
-    g_min = csr_matrix((np.r_[rev_min.data, np.maximum(fac.minutes, 1e-9)[first]], indices, pointers), shape=shape)
-    keys = fac.owner[first].astype(np.int64) * n + fac.node[first]
-    return g_min, (keys, np.maximum(fac.km, 1e-12)[first])
+    m = len(r.node_of)
+    first = _cheapest(owner, node, minutes)  # sorted by (facility, node): the virtual rows' CSR order
+    k = len(first)
+    if k <= len(r.indices) - r.nnz:
+        indices, data = r.indices[: r.nnz + k], r.data[: r.nnz + k]  # views: nothing copied
+    else:
+        indices = np.r_[r.indices[: r.nnz], np.zeros(k, dtype=np.int32)]
+        data = np.r_[r.data[: r.nnz], np.zeros(k)]
+    indices[r.nnz:] = node[first]
+    data[r.nnz:] = np.maximum(minutes[first], 1e-9)  # csgraph reads an explicit 0 as no edge
+    per = np.cumsum(np.bincount(owner[first], minlength=n_fac))
+    indptr = np.r_[r.indptr, r.nnz + per].astype(np.int32)
+    g_min = csr_matrix((data, indices, indptr), shape=(m + n_fac, m + n_fac))
+    keys = owner[first].astype(np.int64) * m + node[first]
+    return g_min, (keys, np.maximum(km, 1e-12)[first])
+
+
+def _sweep_trees(r: Routing, dist: np.ndarray, pred: np.ndarray, src: np.ndarray) -> None:
+    """The dead-end trees after the Dijkstra, top down: a node takes its parent's minutes plus the edge up
+    when that is faster than what the Dijkstra found inside its tree (the same sum a Dijkstra over the
+    whole graph makes), with the parent as predecessor and the parent's source (in place)."""
+    import numpy as np
+
+    for a, b in itertools.pairwise(r.tree_level):
+        v, p = r.tree_node[a:b], r.tree_parent[a:b]
+        via = dist[p] + r.tree_up_min[a:b]
+        better = np.flatnonzero(via < dist[v])
+        if len(better):
+            v, p = v[better], p[better]
+            dist[v], pred[v], src[v] = via[better], p, src[p]
 
 
 def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) -> np.ndarray:
-    """Km from each node ``start`` up its shortest-path tree (``pred`` of the reversed graph plus virtual
-    facility nodes numbered from ``net.n_nodes``) to the root: the tree edges summed from the start
+    """Km from each routing node ``start`` up its shortest-path tree (``pred`` of the routing graph plus
+    virtual facility nodes numbered after its nodes) to the root: the tree edges summed from the start
     upward, only along the paths asked for."""
     import numpy as np
 
-    n = net.n_nodes
+    r = net.routing
+    n = len(r.node_of)
     keys, km_virtual = virtual_km
     walker, tail, head = [], [], []
     cur = np.asarray(start, dtype=np.int64)
@@ -625,7 +760,8 @@ def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) 
     w, v, up = np.concatenate(walker), np.concatenate(tail), np.concatenate(head)
     step = np.empty(len(w))
     road = up < n
-    step[road] = _edge_values(net.km, v[road], up[road])  # a reversed edge up → v is the road v → up
+    # a reversed edge up → v is the road v → up
+    step[road] = _edge_values(net.km, r.node_of[v[road]], r.node_of[up[road]])
     step[~road] = km_virtual[np.searchsorted(keys, (up[~road] - n) * n + v[~road])]
     order = np.argsort(w, kind="stable")  # each walker's steps from its start upward
     w, step = w[order], step[order]
@@ -676,17 +812,23 @@ def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np
     sub = fac.take(np.isin(fac.owner, fac_ids))
     if not len(sub.owner) or not len(org.owner):
         return minutes, km, which
+    r = net.routing
+    m = len(r.node_of)
     core = fac_core.take(np.isin(fac_core.owner, fac_ids))
+    at = r.index[core.node]
+    core, at = core.take(at >= 0), at[at >= 0]  # a node without edges is no way in
     local = np.searchsorted(fac_ids, core.owner)  # facility → virtual node number
-    g_min, virtual_km = _augmented(net, Entries(**{**core.__dict__, "owner": local}), len(fac_ids))
-    virtual = np.arange(net.n_nodes, net.n_nodes + len(fac_ids))
+    g_min, virtual_km = _augmented(r, local, at, core.minutes, core.km, len(fac_ids))
+    virtual = np.arange(m, m + len(fac_ids))
     dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
-    t = org_core.minutes + dist[org_core.node]
+    _sweep_trees(r, dist, pred, src)
+    at = r.index[org_core.node]
+    t = org_core.minutes + np.where(at >= 0, dist[at], np.inf)
     first = _first_min(org_core.owner, t, n_org)  # per origin, its fastest entry
-    o, node = org_core.owner[first], org_core.node[first]
+    o, node = org_core.owner[first], at[first]
     minutes[o] = t[first]
     km[o] = org_core.km[first] + _root_km(net, pred, node, virtual_km)
-    which[o] = fac_ids[src[node] - net.n_nodes]
+    which[o] = fac_ids[src[node] - m]
     direct_t, direct_d, direct_f = _same_piece(org, sub, net, access_kmh, n_org)
     better = direct_t < minutes
     minutes[better], km[better], which[better] = direct_t[better], direct_d[better], direct_f[better]
@@ -784,6 +926,8 @@ def _cheapest(owner: np.ndarray, node: np.ndarray, minutes: np.ndarray) -> np.nd
     import numpy as np
 
     order = np.lexsort((minutes, node, owner))
+    if not len(order):
+        return order
     return order[np.r_[True, (np.diff(owner[order]) != 0) | (np.diff(node[order]) != 0)]]
 
 
