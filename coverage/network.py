@@ -405,13 +405,24 @@ def _node(lines) -> tuple:
 
     coords, line_of = shapely.get_coordinates(lines.values, return_index=True)
     keys = np.round(coords / _KEY_QUANTUM).astype(np.int64)
-    _, vid, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    lo = keys.min(axis=0) if len(keys) else np.zeros(2, dtype=np.int64)
+    span = [int(v) + 1 for v in (keys.max(axis=0) - lo)] if len(keys) else [1, 1]
+    if span[0] * span[1] < 2**62:  # one int64 key per vertex, in the same (x, y) order: a cheaper sort
+        flat = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
+        del keys
+        _, vid, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        del flat
+    else:
+        _, vid, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        del keys
     inverse = inverse.ravel()
     starts = np.r_[0, np.flatnonzero(np.diff(line_of)) + 1]
     ends = np.r_[starts[1:] - 1, len(line_of) - 1]
     # a vertex is a node if it ends a line or appears on two different lines
-    pairs = np.unique(np.c_[inverse, line_of], axis=0)
-    lines_per_vertex = np.bincount(pairs[:, 0], minlength=len(vid))
+    n_lines = int(line_of[-1]) + 1 if len(line_of) else 1
+    pairs = np.unique(inverse.astype(np.int64) * n_lines + line_of)  # (vertex, line) once each
+    lines_per_vertex = np.bincount(pairs // n_lines, minlength=len(vid))
+    del pairs
     is_node = lines_per_vertex[inverse] >= 2
     is_node[starts] = True
     is_node[ends] = True
@@ -434,25 +445,31 @@ def _along(coords: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
 
 def _graph(n: int, tail, head, km, minutes, oneway):
     import numpy as np
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import csr_matrix
 
     fwd = oneway >= 0
     rev = oneway <= 0
-    rows = np.r_[tail[fwd], head[rev]]
-    cols = np.r_[head[fwd], tail[rev]]
+    key = np.r_[tail[fwd], head[rev]].astype(np.int64) * n + np.r_[head[fwd], tail[rev]]  # (row, column)
     t = np.r_[minutes[fwd], minutes[rev]]
     d = np.r_[km[fwd], km[rev]]
-    keep = rows != cols
-    rows, cols, t, d = rows[keep], cols[keep], t[keep], d[keep]
-    # parallel edges: keep the fastest (sort so the fastest comes last, then coo → csr keeps sums; avoid sums)
-    order = np.lexsort((-t, cols, rows))
-    rows, cols, t, d = rows[order], cols[order], t[order], d[order]
-    last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True][: len(rows)]  # no edge: none kept
-    rows, cols, t, d = rows[last], cols[last], t[last], d[last]
+    keep = key // n != key % n  # no self-loops
+    key, t, d = key[keep], t[keep], d[keep]
+    del keep
+    # parallel edges: keep the fastest (sorted by edge, the fastest last); one array at a time
+    order = np.lexsort((-t, key))
+    key = key[order]
+    t = t[order]
+    d = d[order]
+    del order
+    last = np.r_[key[1:] != key[:-1], True][: len(key)]  # no edge: none kept
+    key, t, d = key[last], t[last], d[last]
     # csgraph treats an explicit 0 as "no edge": a zero-length edge costs a hair
     t = np.maximum(t, 1e-9)
-    mins = coo_matrix((t, (rows, cols)), shape=(n, n)).tocsr()
-    kms = coo_matrix((np.maximum(d, 1e-12), (rows, cols)), shape=(n, n)).tocsr()
+    d = np.maximum(d, 1e-12)
+    itype = np.int32 if max(n, len(key)) < 2**31 else np.int64
+    indptr = np.r_[0, np.cumsum(np.bincount(key // n, minlength=n))].astype(itype)
+    mins = csr_matrix((t, (key % n).astype(itype), indptr), shape=(n, n))  # canonical: sorted, no duplicates
+    kms = csr_matrix((d, mins.indices, mins.indptr), shape=(n, n))
     return mins, kms
 
 
