@@ -13,7 +13,11 @@ Graph
     paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once). Chains of
     pass-through nodes are contracted into one edge each at build time (:mod:`coverage.contraction`);
     a point entering the network at a chain node joins the chain's ends at the chain's exact cost, so
-    routes equal those on every road edge.
+    routes equal those on every road edge. The two-way dead-end trees left hanging from the rest of the
+    graph by one node are found at build time too (:func:`coverage.contraction.prune_trees`): the
+    nearest-facility Dijkstra runs on :attr:`RoadNetwork.routing`, which leaves them out unless a
+    facility is on them, and sweeps them after, top down, with the same sums a Dijkstra over every node
+    would make (results identical, bit for bit).
 
 Snapping
     A point joins the network at the nearest point of the nearest road (its projection on the line),

@@ -295,6 +295,15 @@ def test_graph_cache(tmp_path, monkeypatch):
 
     for field in CHAIN_FIELDS:  # the contracted chains come back from the cache as built
         assert np.array_equal(getattr(second.chains, field), getattr(first.chains, field)), field
+    from coverage.contraction import TREE_FIELDS
+
+    for field in TREE_FIELDS:  # and the dead-end trees
+        assert np.array_equal(getattr(second.trees, field), getattr(first.trees, field)), field
+    import shapely
+
+    assert shapely.equals_exact(second.geoms, first.geoms, 0).all()  # the lines, vertex for vertex
+    for got, want in zip(second.vertices, first.vertices, strict=True):
+        assert np.array_equal(got, want)
     origins, fac = pts((0, 0), (0, 500)), pts((1000, 1000))
     assert nearest_by_network(second, origins, fac).equals(nearest_by_network(first, origins, fac))
     other = tmp_path / "speeds.csv"
