@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -222,7 +223,8 @@ class Routing:
     (chain nodes and nodes without edges left out), the core's nodes first, then the dead-end trees'
     (:attr:`RoadNetwork.trees`), without the edges from the trees into their attach nodes, so the
     Dijkstra does not enter a tree unless a facility is on it. Canonical CSR with int32 indices; the
-    ``indices``/``data`` buffers have room after the last edge for the virtual facility rows of a query.
+    ``indices``/``data`` buffers have room after the last edge for the virtual facility rows of a query
+    (written there in place: one network serves one query at a time, not two threads at once).
 
     Attributes
     ----------
@@ -630,7 +632,7 @@ def _load_cached(key: str) -> RoadNetwork | None:
     from .geography import PROJECTED_CRS
 
     try:
-        with np.load(_cache_file(key), allow_pickle=False) as data:
+        with _cache_file(key).open("rb") as fh, np.load(fh, allow_pickle=False) as data:  # our handle: closed
             shape = tuple(data["shape"])
             mats = [csr_matrix((data[f"{m}_data"], data["indices"], data["indptr"]), shape=shape)
                     for m in ("minutes", "km")]
@@ -648,14 +650,68 @@ def _load_cached(key: str) -> RoadNetwork | None:
             chains = Chains(**{k: data[f"chain_{k}"] for k in CHAIN_FIELDS})
             trees = Trees(**{k: data[f"tree_{k}"] for k in TREE_FIELDS})
             meta = json.loads(str(data["meta"]))
-    except (OSError, KeyError, ValueError):
+            classes, road_edges = dict(meta["classes"]), int(meta["road_edges"])
+            without_geometry = int(meta.get("without_geometry", 0))
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
         return None
-    net = RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"],
-                      without_geometry=int(meta.get("without_geometry", 0)), chains=chains, trees=trees,
-                      road_edges=int(meta["road_edges"]), **arrays)
+    try:
+        problem = _cache_problem(shape, arrays, chains, trees, len(geoms), vertices, mats)
+    except (ValueError, TypeError, IndexError) as exc:
+        problem = str(exc)
+    if problem:
+        log.warning("road graph cache %s is inconsistent (%s): rebuilt", _cache_file(key), problem)
+        return None
+    net = RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=classes,
+                      without_geometry=without_geometry, chains=chains, trees=trees, road_edges=road_edges, **arrays)
     if vertices is not None:
         net._geoms, net._vertices = geoms, vertices
     return net
+
+
+def _cache_problem(shape: tuple, arrays: dict, chains: Chains, trees: Trees, n_lines: int, vertices,
+                   mats: list) -> str:
+    """What is wrong with the arrays of a cached graph ('' when they fit together): a cache file cut short or
+    altered must be rebuilt, never routed on."""
+    import numpy as np
+
+    n = int(shape[0]) if len(shape) == 2 else -1
+    named = {**arrays, **{f"chain_{k}": getattr(chains, k) for k in CHAIN_FIELDS},
+             **{f"tree_{k}": getattr(trees, k) for k in TREE_FIELDS}}
+    if vertices is not None:
+        named.update(line_xy=vertices[0], line_offsets=vertices[1])
+    for name, a in named.items():
+        two_d = name in ("node_xy", "line_xy")
+        whole = name in ("seq_node", "line_start", "line_oneway", "line_offsets", "chain_of_node", "chain_pos",
+                         "chain_start", "chain_end", "tree_node", "tree_parent", "tree_level")
+        if a.ndim != (2 if two_d else 1) or a.dtype.kind != ("i" if whole else "f"):
+            return f"{name}: {a.ndim}-D {a.dtype}"
+    for m in mats:
+        if m.shape != (n, n) or m.data.dtype != np.float64:
+            return "graph matrices of the wrong shape or type"
+    sizes = {"node_xy": (n, 2), "line_start": (n_lines + 1,), "line_base": (n_lines,), "line_speed": (n_lines,),
+             "line_oneway": (n_lines,)}
+    for name, want in sizes.items():
+        if arrays[name].shape != want:
+            return f"{name} has shape {arrays[name].shape}, expected {want}"
+    seq = len(arrays["seq_node"])
+    if len(arrays["seq_pos"]) != seq or (n_lines and int(arrays["line_start"][-1]) != seq):
+        return "seq_node, seq_pos and line_start do not match"
+    per_node = [getattr(chains, k) for k in ("of_node", "pos", "fwd_min", "fwd_km", "bwd_min", "bwd_km")]
+    per_chain = [getattr(chains, k) for k in ("start", "end", "total_fwd_min", "total_fwd_km", "total_bwd_min",
+                                               "total_bwd_km")]
+    if any(len(a) != n for a in per_node) or len({len(a) for a in per_chain}) != 1:
+        return "chain arrays of the wrong length"
+    m = len(trees.node)
+    if any(len(a) != m for a in (trees.parent, trees.up_min, trees.up_km)) or not (
+            len(trees.level) and trees.level[0] == 0 and trees.level[-1] == m and np.all(np.diff(trees.level) >= 0)):
+        return "tree arrays of the wrong length"
+    for name, a in (("seq_node", arrays["seq_node"]), ("chain ends", np.r_[chains.start, chains.end]),
+                    ("tree nodes", np.r_[trees.node, trees.parent])):
+        if len(a) and (a.min() < 0 or a.max() >= n):
+            return f"{name} outside the {n} nodes"
+    if vertices is not None and (len(vertices[1]) != n_lines + 1 or int(vertices[1][-1]) != len(vertices[0])):
+        return "line vertices do not match"
+    return ""
 
 
 def _save_cached(key: str, net: RoadNetwork) -> None:

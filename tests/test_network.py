@@ -825,3 +825,70 @@ def test_miaoli_routes_unchanged_by_contraction(shared_data):
     assert pairs["origin"].tolist() == want["origin"] and pairs["destination"].tolist() == want["destination"]
     assert pairs["minutes"].to_numpy() == pytest.approx(np.array(want["minutes"]), rel=1e-9)
     assert pairs["network_km"].to_numpy() == pytest.approx(np.array(want["network_km"]), rel=1e-9)
+
+
+_CACHE_STATS = {"examples": 0, "rebuilt": 0, "from_cache": 0}
+
+
+def test_a_damaged_graph_cache_is_rebuilt_never_routed_on(tmp_path_factory):
+    """Property: a cache file altered in a structurally valid way (a member dropped, cut to half, its dtype or
+    shape changed, the zip cut short, the meta garbled) is either refused and the graph rebuilt from the file, or
+    read back whole: read_network never raises, and the routes equal those of the network built afresh."""
+    import io
+
+    from hypothesis import HealthCheck, event, given, settings
+    from hypothesis import strategies as st
+
+    base = tmp_path_factory.mktemp("damaged")
+    path = write_toy(base)
+    fresh = read_network(path, cache=False)
+    origins, fac = pts((0, 0), (0, 500), (900, 100)), pts((1000, 1000))
+    want = nearest_by_network(fresh, origins, fac)
+    calls = itertools.count()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                     HealthCheck.function_scoped_fixture])
+    @given(st.data())
+    def check(data):
+        import os
+
+        cache = base / f"cache{next(calls)}"  # a new cache each call (replays included)
+        os.environ["SAFETYNET_CACHE"] = str(cache)
+        try:
+            read_network(path)  # writes the cache
+            (file,) = cache.glob("network-*.npz")
+            with np.load(file, allow_pickle=False) as npz:
+                members = {k: npz[k] for k in npz.files}
+            name = data.draw(st.sampled_from(sorted(members)))
+            how = data.draw(st.sampled_from(["drop", "half", "float32", "2d", "cut zip", "meta"]))
+            if how == "cut zip":
+                raw = file.read_bytes()
+                file.write_bytes(raw[: data.draw(st.integers(0, len(raw) - 1))])
+            else:
+                if how == "drop":
+                    members.pop(name)
+                elif how == "half":
+                    flat = members[name].reshape(-1)
+                    members[name] = flat[: len(flat) // 2]
+                elif how == "float32":
+                    a = members[name]
+                    members[name] = a.astype(np.float32) if a.dtype.kind in "iuf" else np.zeros(a.shape, np.float32)
+                elif how == "2d":
+                    members[name] = members[name].reshape(1, -1)
+                else:
+                    members["meta"] = np.array(data.draw(st.sampled_from(['{"classes": 3}', "[", '{}', '"x"'])))
+                buffer = io.BytesIO()
+                np.savez(buffer, **members)
+                file.write_bytes(buffer.getvalue())
+            net = read_network(path)
+            got = nearest_by_network(net, origins, fac)
+            assert got.equals(want) or np.allclose(got["minutes"], want["minutes"], rtol=1e-12, equal_nan=True)
+            assert got["facility"].tolist() == want["facility"].tolist()
+            _CACHE_STATS["examples"] += 1
+            _CACHE_STATS["from_cache" if net.from_cache else "rebuilt"] += 1
+            event(f"{how}: {'from the cache' if net.from_cache else 'rebuilt'}")
+        finally:
+            os.environ.pop("SAFETYNET_CACHE", None)
+
+    check()
+    assert _CACHE_STATS["examples"] >= 30 and _CACHE_STATS["rebuilt"] >= 15, _CACHE_STATS
