@@ -892,3 +892,26 @@ def test_a_damaged_graph_cache_is_rebuilt_never_routed_on(tmp_path_factory):
 
     check()
     assert _CACHE_STATS["examples"] >= 30 and _CACHE_STATS["rebuilt"] >= 15, _CACHE_STATS
+
+
+def test_graph_cache_keeps_3d_lines_and_2d_lines_exactly(tmp_path, monkeypatch):
+    """The cache keeps 2-D lines as vertex arrays and anything else (here 3-D lines) as WKB: both come back
+    equal vertex for vertex (Z included), with the same trees and routes."""
+    import shapely
+
+    from coverage.network import _load_cached, _save_cached, network_from_lines
+
+    monkeypatch.setenv("SAFETYNET_CACHE", str(tmp_path))
+    flat2 = [shapely.linestrings([(0, 0), (500, 0), (1000, 0)]), shapely.linestrings([(500, 0), (500, 700)]),
+             shapely.linestrings([(1000, 0), (1000, 400), (1300, 400)])]
+    for dims, geoms in (("2d", flat2), ("3d", [shapely.force_3d(g, 12.5) for g in flat2])):
+        net = network_from_lines(gpd.GeoSeries(geoms, crs=CRS), [30.0, 50.0, 40.0])
+        _save_cached(dims, net)
+        back = _load_cached(dims)
+        assert back is not None and len(net.trees.node) >= 1
+        assert shapely.equals_exact(back.geoms, net.geoms, 0).all()
+        assert shapely.has_z(back.geoms).all() == (dims == "3d")
+        for field in ("node", "parent", "up_min", "level"):
+            assert np.array_equal(getattr(back.trees, field), getattr(net.trees, field))
+        origins, fac = pts((100, 50), (1250, 450)), pts((500, 690))
+        assert nearest_by_network(back, origins, fac).equals(nearest_by_network(net, origins, fac))
