@@ -767,7 +767,8 @@ def test_contracted_graph_routes_equal_the_full_graph():
             return
         coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
         origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
-        dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4)))
+        # distinct destinations: two at one point tie exactly, and which of them wins is not a property
+        dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4, unique=True)))
         series = gpd.GeoSeries(lines, crs=CRS)
         net = network_from_lines(series, speed, oneway)
         flat = network_from_lines(series, speed, oneway, contract=False)
