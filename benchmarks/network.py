@@ -9,10 +9,11 @@ graph: a jittered square grid of ~``--nodes`` nodes with 35% of its links remove
 two-way links = 5 M directed edges), speeds drawn from the default classes, ``--villages`` origins and
 ``--facilities`` facilities at random.
 
-Figures per graph: graph build from line geometries; the snapping index, built once per network and
-reused by every query (STRtree of the lines, their vertex arrays, the routing graph ``RoadNetwork.routing``); routing every
-origin to its fastest facility (``nearest_by_network``: snapping, multi-source Dijkstra in scipy's
-compiled csgraph on the routing graph, dead-end trees swept after, network km); every origin × facility pair within ``--pairs-min`` minutes
+Figures per graph: graph build from line geometries; the snapping and routing index, built once per
+network and reused by every query (STRtree of the lines, their vertex arrays, the routing graph
+``RoadNetwork.routing``); routing every origin to its fastest facility (``nearest_by_network``: snapping,
+multi-source Dijkstra in scipy's compiled csgraph on the routing graph, dead-end trees swept after, network
+km); every origin × facility pair within ``--pairs-min`` minutes
 (``travel_pairs``: limited Dijkstra per facility); the nearest query by networkx
 ``multi_source_dijkstra_path_length`` on the same directed graph (built from ours, origins and
 facilities joined at their nearest node, so networkx does strictly less work); osmnx's routing if osmnx

@@ -37,7 +37,7 @@ def test_prune_trees_by_hand():
 
     edges = both(0, 1, 1.0) + both(1, 2, 1.0) + both(2, 3, 1.0) + both(3, 0, 1.0)
     edges += both(0, 4, 2.0) + both(4, 5, 3.0) + both(4, 6, 4.0) + [(6, 7, 5.0), (7, 6, 6.0)]
-    edges += [(1, 8, 1.5)] + both(2, 9, 2.5) + [(9, 10, 0.5)] + both(11, 12, 7.0)
+    edges += [(1, 8, 1.5), *both(2, 9, 2.5), (9, 10, 0.5), *both(11, 12, 7.0)]
     mins, km = graph(13, edges)
     trees = prune_trees(mins, km)
     node, parent = trees.node.tolist(), trees.parent.tolist()
