@@ -9,10 +9,11 @@ graph: a jittered square grid of ~``--nodes`` nodes with 35% of its links remove
 two-way links = 5 M directed edges), speeds drawn from the default classes, ``--villages`` origins and
 ``--facilities`` facilities at random.
 
-Figures per graph: graph build from line geometries; the snapping index, built once per network and
-reused by every query (STRtree of the lines, their vertex arrays, the reversed graph); routing every
-origin to its fastest facility (``nearest_by_network``: snapping, multi-source Dijkstra in scipy's
-compiled csgraph, network km); every origin × facility pair within ``--pairs-min`` minutes
+Figures per graph: graph build from line geometries; the snapping and routing index, built once per
+network and reused by every query (STRtree of the lines, their vertex arrays, the routing graph
+``RoadNetwork.routing``); routing every origin to its fastest facility (``nearest_by_network``: snapping,
+multi-source Dijkstra in scipy's compiled csgraph on the routing graph, dead-end trees swept after, network
+km); every origin × facility pair within ``--pairs-min`` minutes
 (``travel_pairs``: limited Dijkstra per facility); the nearest query by networkx
 ``multi_source_dijkstra_path_length`` on the same directed graph (built from ours, origins and
 facilities joined at their nearest node, so networkx does strictly less work); osmnx's routing if osmnx
@@ -99,7 +100,7 @@ out = {"nodes": net.n_nodes, "edges": net.n_edges, "core_edges": int(net.minutes
        "build_cpu": cpu() - c0, "build_peak_mb": peak()}
 if spec["engine"] != "networkx":
     t0 = time.perf_counter()
-    net.tree, net.vertices, net.reversed_graph  # the snapping index: once per network, reused by every query
+    net.tree, net.vertices, net.routing  # the snapping and routing index: once per network, reused by every query
     out["index_s"] = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), cpu()
     res = nearest_by_network(net, origins, fac)

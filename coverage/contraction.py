@@ -13,6 +13,16 @@ joined to the chain's core ends at the exact cost of the edges it would have tra
 (:func:`coverage.snapping.core_entries`), and two points entering the same chain travel along it
 directly (:func:`coverage.snapping.chain_pairs`). Shortest paths on the contracted graph therefore equal
 those of the full graph (sums of the same edges, in another order: within 1e-12 relative).
+
+Dead-end trees (:func:`prune_trees`): after the chains, a node of the contracted graph with one
+neighbour, joined to it both ways, is a leaf; leaves are peeled off round after round, so what is peeled
+is every two-way tree hanging from the rest of the graph (the *core*) by one node, its *attach* node. Any
+way between a tree node and the core passes through the attach node, so a multi-source shortest path
+need not visit the trees: :func:`coverage.network.nearest_by_network` runs its Dijkstra without the
+edges from the trees into their attach nodes and then sweeps the trees from the top down, each node
+taking its parent's time plus the edge up to it when that beats what the Dijkstra found inside the tree
+(from a facility on the tree). Every value is the same sum, in the same order, as a Dijkstra over the
+whole graph computes.
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     from scipy.sparse import csr_matrix
 
-__all__ = ["CHAIN_FIELDS", "Chains", "contract_chains", "no_chains"]
+__all__ = ["CHAIN_FIELDS", "TREE_FIELDS", "Chains", "Trees", "contract_chains", "no_chains", "no_trees",
+           "prune_trees"]
 
 
 @dataclass
@@ -236,3 +247,121 @@ def contract_chains(minutes: csr_matrix, km: csr_matrix) -> tuple[csr_matrix, cs
                     start=start_core.astype(np.int32), end=end.astype(np.int32), total_fwd_min=total[0],
                     total_fwd_km=total[1], total_bwd_min=total[2], total_bwd_km=total[3])
     return g_min, g_km, chains
+
+
+@dataclass
+class Trees:
+    """Dead-end trees peeled off a graph (see the module's docstring), parents before children.
+
+    Attributes
+    ----------
+    node : ndarray (m,) int32
+        The peeled nodes, top down: every node comes after its parent.
+    parent : ndarray (m,) int32
+        Each node's neighbour toward its attach node (the attach node itself for a tree's top nodes).
+    up_min, up_km : ndarray (m,)
+        Minutes and km of the edge from the node up to its parent.
+    level : ndarray (levels + 1,) int64
+        Start of each level in ``node`` (a level's parents are all in earlier levels or in the core).
+    """
+
+    node: np.ndarray
+    parent: np.ndarray
+    up_min: np.ndarray
+    up_km: np.ndarray
+    level: np.ndarray
+
+
+TREE_FIELDS = ("node", "parent", "up_min", "up_km", "level")
+
+
+def no_trees() -> Trees:
+    """Trees of a graph that was not pruned: none.
+
+    Returns
+    -------
+    Trees
+        Empty arrays.
+    """
+    import numpy as np
+
+    empty = np.zeros(0, dtype=np.int32)
+    return Trees(node=empty, parent=empty.copy(), up_min=np.zeros(0), up_km=np.zeros(0),
+                 level=np.zeros(1, dtype=np.int64))
+
+
+def prune_trees(minutes: csr_matrix, km: csr_matrix) -> Trees:
+    """The two-way dead-end trees of a directed graph, peeled leaf by leaf.
+
+    Parameters
+    ----------
+    minutes, km : csr_matrix (n, n)
+        The graph (same sparsity, canonical, no self-loops), e.g. the contracted graph of
+        :func:`contract_chains`.
+
+    Returns
+    -------
+    Trees
+        The peeled nodes top down, their parents and the edge up to each. A component that is a tree
+        keeps one node (its smallest leaf of the last round) unpeeled, as its core.
+    """
+    import numpy as np
+
+    n = minutes.shape[0]
+    rows = np.repeat(np.arange(n, dtype=np.int32), np.diff(minutes.indptr))
+    cols = minutes.indices.astype(np.int32, copy=False)
+    if not len(rows):
+        return no_trees()
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    key = lo.astype(np.int64) * n + hi
+    del lo, hi
+    pair, count = np.unique(key, return_counts=True)  # count 2: joined both ways
+    del key
+    ua, ub = (pair // n).astype(np.int32), (pair % n).astype(np.int32)
+    two_way = count == 2
+    del pair, count
+    # the undirected neighbours of every node (CSR), with each link's two-way flag
+    a = np.r_[ua, ub]
+    b = np.r_[ub, ua]
+    both = np.r_[two_way, two_way]
+    del ua, ub, two_way
+    order = np.argsort(a, kind="stable")
+    nb, both = b[order], both[order]
+    indptr = np.r_[0, np.cumsum(np.bincount(a, minlength=n))]
+    del a, b, order
+    degree = np.diff(indptr)
+    gone = np.zeros(n, dtype=bool)
+    rounds: list[tuple[np.ndarray, np.ndarray]] = []
+    cand = np.flatnonzero(degree == 1)
+    while len(cand):
+        leaf = np.unique(cand[(degree[cand] == 1) & ~gone[cand]])
+        if not len(leaf):
+            break
+        # each leaf's one neighbour left: scan its links for the one not peeled
+        span = indptr[leaf + 1] - indptr[leaf]
+        link = np.repeat(indptr[leaf], span) + np.arange(span.sum()) - np.repeat(np.cumsum(span) - span, span)
+        alive = ~gone[nb[link]]
+        link = link[alive]
+        leaf = leaf[np.repeat(np.arange(len(span)), span)[alive]]
+        keep = both[link]  # peeled only when joined both ways
+        leaf, up = leaf[keep], nb[link[keep]]
+        # two leaves of each other (a two-node component): the larger is peeled, the smaller stays
+        is_leaf = np.zeros(n, dtype=bool)
+        is_leaf[leaf] = True
+        stay = is_leaf[up] & (leaf < up)
+        leaf, up = leaf[~stay], up[~stay]
+        if not len(leaf):
+            break
+        gone[leaf] = True
+        np.subtract.at(degree, up, 1)
+        rounds.append((leaf, up))
+        cand = up
+    if not rounds:
+        return no_trees()
+    rounds.reverse()  # top down: a node's parent is peeled in a later round (or is core)
+    node = np.concatenate([r[0] for r in rounds]).astype(np.int32)
+    parent = np.concatenate([r[1] for r in rounds]).astype(np.int32)
+    level = np.r_[0, np.cumsum([len(r[0]) for r in rounds])].astype(np.int64)
+    keys = rows.astype(np.int64) * n + cols  # sorted: canonical CSR
+    at = np.searchsorted(keys, node.astype(np.int64) * n + parent)
+    return Trees(node=node, parent=parent, up_min=minutes.data[at], up_km=km.data[at], level=level)

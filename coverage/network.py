@@ -13,7 +13,11 @@ Graph
     paths run in compiled code (:func:`scipy.sparse.csgraph.dijkstra`, many sources at once). Chains of
     pass-through nodes are contracted into one edge each at build time (:mod:`coverage.contraction`);
     a point entering the network at a chain node joins the chain's ends at the chain's exact cost, so
-    routes equal those on every road edge.
+    routes equal those on every road edge. The two-way dead-end trees left hanging from the rest of the
+    graph by one node are found at build time too (:func:`coverage.contraction.prune_trees`): the
+    nearest-facility Dijkstra runs on :attr:`RoadNetwork.routing`, which leaves them out unless a
+    facility is on them, and sweeps them after, top down, with the same sums a Dijkstra over every node
+    would make (results identical, bit for bit).
 
 Snapping
     A point joins the network at the nearest point of the nearest road (its projection on the line),
@@ -30,11 +34,12 @@ import hashlib
 import itertools
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .contraction import CHAIN_FIELDS, Chains, contract_chains, no_chains
+from .contraction import CHAIN_FIELDS, TREE_FIELDS, Chains, Trees, contract_chains, no_chains, no_trees, prune_trees
 from .errors import InputError, UnreadableFileError
 from .snapping import Entries, chain_pairs, core_entries, piece_pairs, snap_points
 
@@ -109,6 +114,9 @@ class RoadNetwork:
         Length of each directed edge (same sparsity as ``minutes``).
     chains : Chains
         The contracted chains (:mod:`coverage.contraction`): how a chain node joins the graph.
+    trees : Trees
+        The two-way dead-end trees of the contracted graph (:func:`coverage.contraction.prune_trees`):
+        the nearest-facility Dijkstra skips them and sweeps them after.
     road_edges : int
         Directed edges of the road graph before contraction.
     lines : GeoSeries
@@ -144,6 +152,7 @@ class RoadNetwork:
     classes: dict
     chains: Chains
     road_edges: int
+    trees: Trees | None = None
     from_cache: bool = False
     without_geometry: int = 0
 
@@ -189,6 +198,13 @@ class RoadNetwork:
         return self._reversed
 
     @property
+    def routing(self) -> Routing:
+        """The graph the nearest-facility Dijkstra runs on (:class:`Routing`), built on first use."""
+        if getattr(self, "_routing", None) is None:
+            self._routing = _routing(self.minutes, self.trees if self.trees is not None else no_trees())
+        return self._routing
+
+    @property
     def tree(self):
         """A spatial index of the lines, built on first use. Nodes of 32 entries: snapping's box queries,
         which return ~80 roads per point, run ~20% faster than with GEOS's default of 10 (its results do
@@ -207,6 +223,85 @@ class RoadNetwork:
     def n_edges(self) -> int:
         """Directed edges of the road graph (before chains are contracted)."""
         return int(self.road_edges)
+
+
+#: Virtual facility entries a query appends to the routing graph in place (beyond: one copy of the graph).
+_SPARE_ENTRIES = 2**16
+
+
+@dataclass
+class Routing:
+    """The graph the nearest-facility Dijkstra runs on, built once per network (:attr:`RoadNetwork.routing`).
+
+    The reversed graph (arrival → departure) of :attr:`RoadNetwork.minutes` on its routable nodes only
+    (chain nodes and nodes without edges left out), the core's nodes first, then the dead-end trees'
+    (:attr:`RoadNetwork.trees`), without the edges from the trees into their attach nodes, so the
+    Dijkstra does not enter a tree unless a facility is on it. Canonical CSR with int32 indices; the
+    ``indices``/``data`` buffers have room after the last edge for the virtual facility rows of a query
+    (written there in place: one network serves one query at a time, not two threads at once).
+
+    Attributes
+    ----------
+    node_of : ndarray (m,) int32
+        The network node of each routing node.
+    index : ndarray (n,) int32
+        The routing node of each network node (−1 where none).
+    indptr : ndarray (m + 1,) int32
+        Row pointers.
+    indices, data : ndarray
+        Columns and minutes of the ``nnz`` edges, then free room.
+    nnz : int
+        Edges of the graph.
+    tree_node, tree_parent : ndarray int32
+        The trees' nodes top down and their parents, as routing nodes.
+    tree_up_min : ndarray
+        Minutes of the edge from each tree node up to its parent.
+    tree_level : ndarray int64
+        Start of each level in ``tree_node``.
+    """
+
+    node_of: np.ndarray
+    index: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    nnz: int
+    tree_node: np.ndarray
+    tree_parent: np.ndarray
+    tree_up_min: np.ndarray
+    tree_level: np.ndarray
+
+
+def _routing(minutes: csr_matrix, trees: Trees) -> Routing:
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    n = minutes.shape[0]
+    out_deg = np.diff(minutes.indptr)
+    has_edge = (out_deg > 0) | (np.bincount(minutes.indices, minlength=n) > 0)
+    in_tree = np.zeros(n, dtype=bool)
+    in_tree[trees.node] = True
+    node_of = np.r_[np.flatnonzero(has_edge & ~in_tree), trees.node].astype(np.int32)
+    m = len(node_of)
+    index = np.full(n, -1, dtype=np.int32)
+    index[node_of] = np.arange(m, dtype=np.int32)
+    rows = np.repeat(np.arange(n, dtype=np.int32), out_deg)
+    keep = np.ones(len(rows), dtype=bool)
+    top = ~in_tree[trees.parent]  # a tree's top nodes: the edge up to the attach node is left out
+    if top.any():
+        keys = rows.astype(np.int64) * n + minutes.indices  # sorted: canonical CSR
+        keep[np.searchsorted(keys, trees.node[top].astype(np.int64) * n + trees.parent[top])] = False
+        del keys
+    rev = coo_matrix((minutes.data[keep], (index[minutes.indices[keep]], index[rows[keep]])), shape=(m, m)).tocsr()
+    del rows, keep
+    rev.sum_duplicates()  # canonical: sorted columns (there are no duplicates to sum)
+    nnz = int(rev.nnz)
+    indices = np.empty(nnz + _SPARE_ENTRIES, dtype=np.int32)
+    data = np.empty(nnz + _SPARE_ENTRIES)
+    indices[:nnz], data[:nnz] = rev.indices, rev.data
+    return Routing(node_of=node_of, index=index, indptr=rev.indptr.astype(np.int32), indices=indices, data=data,
+                   nnz=nnz, tree_node=index[trees.node], tree_parent=index[trees.parent],
+                   tree_up_min=trees.up_min, tree_level=trees.level)
 
 
 def read_speeds(path: str | Path) -> dict[str, float]:
@@ -330,13 +425,24 @@ def _node(lines) -> tuple:
 
     coords, line_of = shapely.get_coordinates(lines.values, return_index=True)
     keys = np.round(coords / _KEY_QUANTUM).astype(np.int64)
-    _, vid, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    lo = keys.min(axis=0) if len(keys) else np.zeros(2, dtype=np.int64)
+    span = [int(v) + 1 for v in (keys.max(axis=0) - lo)] if len(keys) else [1, 1]
+    if span[0] * span[1] < 2**62:  # one int64 key per vertex, in the same (x, y) order: a cheaper sort
+        flat = (keys[:, 0] - lo[0]) * span[1] + (keys[:, 1] - lo[1])
+        del keys
+        _, vid, inverse = np.unique(flat, return_index=True, return_inverse=True)
+        del flat
+    else:
+        _, vid, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        del keys
     inverse = inverse.ravel()
     starts = np.r_[0, np.flatnonzero(np.diff(line_of)) + 1]
     ends = np.r_[starts[1:] - 1, len(line_of) - 1]
     # a vertex is a node if it ends a line or appears on two different lines
-    pairs = np.unique(np.c_[inverse, line_of], axis=0)
-    lines_per_vertex = np.bincount(pairs[:, 0], minlength=len(vid))
+    n_lines = int(line_of[-1]) + 1 if len(line_of) else 1
+    pairs = np.unique(inverse.astype(np.int64) * n_lines + line_of)  # (vertex, line) once each
+    lines_per_vertex = np.bincount(pairs // n_lines, minlength=len(vid))
+    del pairs
     is_node = lines_per_vertex[inverse] >= 2
     is_node[starts] = True
     is_node[ends] = True
@@ -359,25 +465,31 @@ def _along(coords: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
 
 def _graph(n: int, tail, head, km, minutes, oneway):
     import numpy as np
-    from scipy.sparse import coo_matrix
+    from scipy.sparse import csr_matrix
 
     fwd = oneway >= 0
     rev = oneway <= 0
-    rows = np.r_[tail[fwd], head[rev]]
-    cols = np.r_[head[fwd], tail[rev]]
+    key = np.r_[tail[fwd], head[rev]].astype(np.int64) * n + np.r_[head[fwd], tail[rev]]  # (row, column)
     t = np.r_[minutes[fwd], minutes[rev]]
     d = np.r_[km[fwd], km[rev]]
-    keep = rows != cols
-    rows, cols, t, d = rows[keep], cols[keep], t[keep], d[keep]
-    # parallel edges: keep the fastest (sort so the fastest comes last, then coo → csr keeps sums; avoid sums)
-    order = np.lexsort((-t, cols, rows))
-    rows, cols, t, d = rows[order], cols[order], t[order], d[order]
-    last = np.r_[(rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1]), True][: len(rows)]  # no edge: none kept
-    rows, cols, t, d = rows[last], cols[last], t[last], d[last]
+    keep = key // n != key % n  # no self-loops
+    key, t, d = key[keep], t[keep], d[keep]
+    del keep
+    # parallel edges: keep the fastest (sorted by edge, the fastest last); one array at a time
+    order = np.lexsort((-t, key))
+    key = key[order]
+    t = t[order]
+    d = d[order]
+    del order
+    last = np.r_[key[1:] != key[:-1], True][: len(key)]  # no edge: none kept
+    key, t, d = key[last], t[last], d[last]
     # csgraph treats an explicit 0 as "no edge": a zero-length edge costs a hair
     t = np.maximum(t, 1e-9)
-    mins = coo_matrix((t, (rows, cols)), shape=(n, n)).tocsr()
-    kms = coo_matrix((np.maximum(d, 1e-12), (rows, cols)), shape=(n, n)).tocsr()
+    d = np.maximum(d, 1e-12)
+    itype = np.int32 if max(n, len(key)) < 2**31 else np.int64
+    indptr = np.r_[0, np.cumsum(np.bincount(key // n, minlength=n))].astype(itype)
+    mins = csr_matrix((t, (key % n).astype(itype), indptr), shape=(n, n))  # canonical: sorted, no duplicates
+    kms = csr_matrix((d, mins.indices, mins.indptr), shape=(n, n))
     return mins, kms
 
 
@@ -451,7 +563,7 @@ def read_network(
 
 
 def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = "lines",
-                       contract: bool = True) -> RoadNetwork:
+                       contract: bool = True, prune: bool = True) -> RoadNetwork:
     """Build the routable graph of line geometries in TWD97 TM2 metres, with a speed (km/h) per line and
     optionally a direction (+1 forward only, −1 reverse only, 0 both).
 
@@ -468,6 +580,10 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
     contract : bool
         Contract chains of pass-through nodes (:mod:`coverage.contraction`): same results, faster
         shortest paths. ``False`` keeps every road edge in the routable graph.
+    prune : bool
+        Find the two-way dead-end trees of the contracted graph (:func:`coverage.contraction.prune_trees`),
+        which the nearest-facility Dijkstra then skips: same results, fewer nodes visited. Only with
+        ``contract``.
 
     Returns
     -------
@@ -496,18 +612,20 @@ def network_from_lines(lines: gpd.GeoSeries, kmh, oneway=None, *, source: str = 
         mins, kms, chains = contract_chains(mins, kms)
     else:
         chains = no_chains(len(node_xy))
+    trees = prune_trees(mins, kms) if contract and prune else no_trees()
     bounds = np.r_[0, np.flatnonzero(np.diff(nline)) + 1, len(nline)]
     lengths = lines.length.to_numpy()
     line_base = np.r_[0.0, np.cumsum(lengths + 1.0)[:-1]]  # 1 m gap: a line's end never meets the next start
-    log.info("%s: %d lines, %d nodes, %d directed edges (%d after contracting %d chains)", source, len(lines),
-             len(node_xy), road_edges, mins.nnz, len(chains.start))
+    log.info("%s: %d lines, %d nodes, %d directed edges (%d after contracting %d chains; %d nodes on dead-end "
+             "trees)", source, len(lines), len(node_xy), road_edges, mins.nnz, len(chains.start), len(trees.node))
     return RoadNetwork(node_xy=node_xy, minutes=mins, km=kms, lines=lines, seq_node=node_id,
                        seq_pos=npos + line_base[nline], line_start=bounds, line_base=line_base,
                        line_speed=kmh, line_oneway=oneway, source=source, classes={}, chains=chains,
-                       road_edges=road_edges)
+                       road_edges=road_edges, trees=trees)
 
 
-_CACHE_VERSION = 3  # 2: the count of features without geometry is kept; 3: chains contracted
+_CACHE_VERSION = 4  # 2: the count of features without geometry is kept; 3: chains contracted; 4: dead-end trees,
+# 2-D lines kept as their vertex arrays (no WKB)
 _ARRAYS = ("node_xy", "seq_node", "seq_pos", "line_start", "line_base", "line_speed", "line_oneway")
 
 
@@ -528,21 +646,86 @@ def _load_cached(key: str) -> RoadNetwork | None:
     from .geography import PROJECTED_CRS
 
     try:
-        with np.load(_cache_file(key), allow_pickle=False) as data:
+        with _cache_file(key).open("rb") as fh, np.load(fh, allow_pickle=False) as data:  # our handle: closed
             shape = tuple(data["shape"])
             mats = [csr_matrix((data[f"{m}_data"], data["indices"], data["indptr"]), shape=shape)
                     for m in ("minutes", "km")]
-            blob, offsets = data["wkb"].tobytes(), data["wkb_offsets"]
-            wkb = [blob[a:b] for a, b in itertools.pairwise(offsets)]
-            lines = gpd.GeoSeries(shapely.from_wkb(wkb), crs=PROJECTED_CRS)
+            vertices = None
+            if "line_xy" in data:  # 2-D lines: rebuilt from their vertices in one call (no per-line objects)
+                coords, offsets = data["line_xy"], data["line_offsets"]
+                counts = np.diff(offsets)
+                geoms = shapely.linestrings(coords, indices=np.repeat(np.arange(len(counts)), counts))
+                vertices = (coords, offsets, _along(coords, offsets[:-1], offsets[1:] - 1))
+            else:
+                blob, offsets = data["wkb"].tobytes(), data["wkb_offsets"]
+                geoms = shapely.from_wkb([blob[a:b] for a, b in itertools.pairwise(offsets)])
+            lines = gpd.GeoSeries(geoms, crs=PROJECTED_CRS)
             arrays = {k: data[k] for k in _ARRAYS}
             chains = Chains(**{k: data[f"chain_{k}"] for k in CHAIN_FIELDS})
+            trees = Trees(**{k: data[f"tree_{k}"] for k in TREE_FIELDS})
             meta = json.loads(str(data["meta"]))
-    except (OSError, KeyError, ValueError):
+            classes, road_edges = dict(meta["classes"]), int(meta["road_edges"])
+            without_geometry = int(meta.get("without_geometry", 0))
+    except (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
         return None
-    return RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=meta["classes"],
-                       without_geometry=int(meta.get("without_geometry", 0)), chains=chains,
-                       road_edges=int(meta["road_edges"]), **arrays)
+    try:
+        problem = _cache_problem(shape, arrays, chains, trees, len(geoms), vertices, mats)
+    except (ValueError, TypeError, IndexError) as exc:
+        problem = str(exc)
+    if problem:
+        log.warning("road graph cache %s is inconsistent (%s): rebuilt", _cache_file(key), problem)
+        return None
+    net = RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=classes,
+                      without_geometry=without_geometry, chains=chains, trees=trees, road_edges=road_edges, **arrays)
+    if vertices is not None:
+        net._geoms, net._vertices = geoms, vertices
+    return net
+
+
+def _cache_problem(shape: tuple, arrays: dict, chains: Chains, trees: Trees, n_lines: int, vertices,
+                   mats: list) -> str:
+    """What is wrong with the arrays of a cached graph ('' when they fit together): a cache file cut short or
+    altered must be rebuilt, never routed on."""
+    import numpy as np
+
+    n = int(shape[0]) if len(shape) == 2 else -1
+    named = {**arrays, **{f"chain_{k}": getattr(chains, k) for k in CHAIN_FIELDS},
+             **{f"tree_{k}": getattr(trees, k) for k in TREE_FIELDS}}
+    if vertices is not None:
+        named.update(line_xy=vertices[0], line_offsets=vertices[1])
+    for name, a in named.items():
+        two_d = name in ("node_xy", "line_xy")
+        whole = name in ("seq_node", "line_start", "line_oneway", "line_offsets", "chain_of_node", "chain_pos",
+                         "chain_start", "chain_end", "tree_node", "tree_parent", "tree_level")
+        if a.ndim != (2 if two_d else 1) or a.dtype.kind != ("i" if whole else "f"):
+            return f"{name}: {a.ndim}-D {a.dtype}"
+    for m in mats:
+        if m.shape != (n, n) or m.data.dtype != np.float64:
+            return "graph matrices of the wrong shape or type"
+    sizes = {"node_xy": (n, 2), "line_start": (n_lines + 1,), "line_base": (n_lines,), "line_speed": (n_lines,),
+             "line_oneway": (n_lines,)}
+    for name, want in sizes.items():
+        if arrays[name].shape != want:
+            return f"{name} has shape {arrays[name].shape}, expected {want}"
+    seq = len(arrays["seq_node"])
+    if len(arrays["seq_pos"]) != seq or (n_lines and int(arrays["line_start"][-1]) != seq):
+        return "seq_node, seq_pos and line_start do not match"
+    per_node = [getattr(chains, k) for k in ("of_node", "pos", "fwd_min", "fwd_km", "bwd_min", "bwd_km")]
+    per_chain = [getattr(chains, k) for k in ("start", "end", "total_fwd_min", "total_fwd_km", "total_bwd_min",
+                                               "total_bwd_km")]
+    if any(len(a) != n for a in per_node) or len({len(a) for a in per_chain}) != 1:
+        return "chain arrays of the wrong length"
+    m = len(trees.node)
+    if any(len(a) != m for a in (trees.parent, trees.up_min, trees.up_km)) or not (
+            len(trees.level) and trees.level[0] == 0 and trees.level[-1] == m and np.all(np.diff(trees.level) >= 0)):
+        return "tree arrays of the wrong length"
+    for name, a in (("seq_node", arrays["seq_node"]), ("chain ends", np.r_[chains.start, chains.end]),
+                    ("tree nodes", np.r_[trees.node, trees.parent])):
+        if len(a) and (a.min() < 0 or a.max() >= n):
+            return f"{name} outside the {n} nodes"
+    if vertices is not None and (len(vertices[1]) != n_lines + 1 or int(vertices[1][-1]) != len(vertices[0])):
+        return "line vertices do not match"
+    return ""
 
 
 def _save_cached(key: str, net: RoadNetwork) -> None:
@@ -558,12 +741,20 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        wkb = shapely.to_wkb(np.asarray(net.lines.values))
-        offsets = np.r_[0, np.cumsum([len(w) for w in wkb])]
+        geoms = net.geoms
+        if (shapely.has_z(geoms).any() or not (shapely.get_type_id(geoms) == 1).all()
+                or not (shapely.get_num_coordinates(geoms) >= 2).all()):
+            wkb = shapely.to_wkb(geoms)
+            lines = {"wkb": np.frombuffer(b"".join(wkb), dtype=np.uint8),
+                     "wkb_offsets": np.r_[0, np.cumsum([len(w) for w in wkb])]}
+        else:  # 2-D LineStrings (every line read from a file or built by the benchmark): their vertices
+            coords, offsets, _ = net.vertices
+            lines = {"line_xy": coords, "line_offsets": offsets}
+        trees = net.trees if net.trees is not None else no_trees()
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, shape=np.array(net.minutes.shape), indices=net.minutes.indices, indptr=net.minutes.indptr,
-                     minutes_data=net.minutes.data, km_data=net.km.data,
-                     wkb=np.frombuffer(b"".join(wkb), dtype=np.uint8), wkb_offsets=offsets,
+                     minutes_data=net.minutes.data, km_data=net.km.data, **lines,
+                     **{f"tree_{k}": getattr(trees, k) for k in TREE_FIELDS},
                      meta=json.dumps({"classes": net.classes, "without_geometry": net.without_geometry,
                                       "road_edges": net.road_edges}),
                      **{k: getattr(net, k) for k in _ARRAYS},
@@ -593,34 +784,55 @@ def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
     return total
 
 
-def _augmented(net: RoadNetwork, fac: Entries, n_fac: int):
-    """The reversed graph's minutes (arrival → departure) plus one virtual node per facility joined to the
-    end nodes of its road pieces; returns the graph and the km of each virtual edge, keyed
-    ``facility * n_nodes + node`` (sorted)."""
+def _augmented(r: Routing, owner: np.ndarray, node: np.ndarray, minutes: np.ndarray, km: np.ndarray,
+               n_fac: int):
+    """The routing graph plus one virtual node per facility (numbered from the routing graph's nodes) with
+    an edge to each routing node ``node`` its entries reach (the cheapest per node); returns the graph and
+    the km of each virtual edge, keyed ``facility * nodes + node`` (sorted). The virtual rows are written
+    into the free room after the graph's edges (one copy of the graph only when they do not fit)."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    n = net.n_nodes
-    # one edge per (facility, node): the cheapest entry (a sparse matrix would add duplicates up);
-    # the order (facility, node) is the virtual rows' CSR order
-    first = _cheapest(fac.owner, fac.node, fac.minutes)
-    indptr = np.r_[0, np.cumsum(np.bincount(fac.owner[first], minlength=n_fac))]
-    rev_min = net.reversed_graph[0]
-    shape = (n + n_fac, n + n_fac)
-    indices = np.r_[rev_min.indices, fac.node[first].astype(rev_min.indices.dtype)]
-    pointers = np.r_[rev_min.indptr, rev_min.indptr[-1] + indptr[1:]].astype(rev_min.indptr.dtype)
-    g_min = csr_matrix((np.r_[rev_min.data, np.maximum(fac.minutes, 1e-9)[first]], indices, pointers), shape=shape)
-    keys = fac.owner[first].astype(np.int64) * n + fac.node[first]
-    return g_min, (keys, np.maximum(fac.km, 1e-12)[first])
+    m = len(r.node_of)
+    first = _cheapest(owner, node, minutes)  # sorted by (facility, node): the virtual rows' CSR order
+    k = len(first)
+    if k <= len(r.indices) - r.nnz:
+        indices, data = r.indices[: r.nnz + k], r.data[: r.nnz + k]  # views: nothing copied
+    else:
+        indices = np.r_[r.indices[: r.nnz], np.zeros(k, dtype=np.int32)]
+        data = np.r_[r.data[: r.nnz], np.zeros(k)]
+    indices[r.nnz:] = node[first]
+    data[r.nnz:] = np.maximum(minutes[first], 1e-9)  # csgraph reads an explicit 0 as no edge
+    per = np.cumsum(np.bincount(owner[first], minlength=n_fac))
+    indptr = np.r_[r.indptr, r.nnz + per].astype(np.int32)
+    g_min = csr_matrix((data, indices, indptr), shape=(m + n_fac, m + n_fac))
+    keys = owner[first].astype(np.int64) * m + node[first]
+    return g_min, (keys, np.maximum(km, 1e-12)[first])
+
+
+def _sweep_trees(r: Routing, dist: np.ndarray, pred: np.ndarray, src: np.ndarray) -> None:
+    """The dead-end trees after the Dijkstra, top down: a node takes its parent's minutes plus the edge up
+    when that is faster than what the Dijkstra found inside its tree (the same sum a Dijkstra over the
+    whole graph makes), with the parent as predecessor and the parent's source (in place)."""
+    import numpy as np
+
+    for a, b in itertools.pairwise(r.tree_level):
+        v, p = r.tree_node[a:b], r.tree_parent[a:b]
+        via = dist[p] + r.tree_up_min[a:b]
+        better = np.flatnonzero(via < dist[v])
+        if len(better):
+            v, p = v[better], p[better]
+            dist[v], pred[v], src[v] = via[better], p, src[p]
 
 
 def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) -> np.ndarray:
-    """Km from each node ``start`` up its shortest-path tree (``pred`` of the reversed graph plus virtual
-    facility nodes numbered from ``net.n_nodes``) to the root: the tree edges summed from the start
+    """Km from each routing node ``start`` up its shortest-path tree (``pred`` of the routing graph plus
+    virtual facility nodes numbered after its nodes) to the root: the tree edges summed from the start
     upward, only along the paths asked for."""
     import numpy as np
 
-    n = net.n_nodes
+    r = net.routing
+    n = len(r.node_of)
     keys, km_virtual = virtual_km
     walker, tail, head = [], [], []
     cur = np.asarray(start, dtype=np.int64)
@@ -639,7 +851,8 @@ def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) 
     w, v, up = np.concatenate(walker), np.concatenate(tail), np.concatenate(head)
     step = np.empty(len(w))
     road = up < n
-    step[road] = _edge_values(net.km, v[road], up[road])  # a reversed edge up → v is the road v → up
+    # a reversed edge up → v is the road v → up
+    step[road] = _edge_values(net.km, r.node_of[v[road]], r.node_of[up[road]])
     step[~road] = km_virtual[np.searchsorted(keys, (up[~road] - n) * n + v[~road])]
     order = np.argsort(w, kind="stable")  # each walker's steps from its start upward
     w, step = w[order], step[order]
@@ -689,17 +902,23 @@ def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np
     sub = fac.take(np.isin(fac.owner, fac_ids))
     if not len(sub.owner) or not len(org.owner):
         return minutes, km, which
+    r = net.routing
+    m = len(r.node_of)
     core = fac_core.take(np.isin(fac_core.owner, fac_ids))
+    at = r.index[core.node]
+    core, at = core.take(at >= 0), at[at >= 0]  # a node without edges is no way in
     local = np.searchsorted(fac_ids, core.owner)  # facility → virtual node number
-    g_min, virtual_km = _augmented(net, Entries(**{**core.__dict__, "owner": local}), len(fac_ids))
-    virtual = np.arange(net.n_nodes, net.n_nodes + len(fac_ids))
+    g_min, virtual_km = _augmented(r, local, at, core.minutes, core.km, len(fac_ids))
+    virtual = np.arange(m, m + len(fac_ids))
     dist, pred, src = dijkstra(g_min, directed=True, indices=virtual, min_only=True, return_predecessors=True)
-    t = org_core.minutes + dist[org_core.node]
+    _sweep_trees(r, dist, pred, src)
+    at = r.index[org_core.node]
+    t = org_core.minutes + np.where(at >= 0, dist[at], np.inf)
     first = _first_min(org_core.owner, t, n_org)  # per origin, its fastest entry
-    o, node = org_core.owner[first], org_core.node[first]
+    o, node = org_core.owner[first], at[first]
     minutes[o] = t[first]
     km[o] = org_core.km[first] + _root_km(net, pred, node, virtual_km)
-    which[o] = fac_ids[src[node] - net.n_nodes]
+    which[o] = fac_ids[src[node] - m]
     direct_t, direct_d, direct_f = _same_piece(org, sub, net, access_kmh, n_org)
     better = direct_t < minutes
     minutes[better], km[better], which[better] = direct_t[better], direct_d[better], direct_f[better]
@@ -797,6 +1016,8 @@ def _cheapest(owner: np.ndarray, node: np.ndarray, minutes: np.ndarray) -> np.nd
     import numpy as np
 
     order = np.lexsort((minutes, node, owner))
+    if not len(order):
+        return order
     return order[np.r_[True, (np.diff(owner[order]) != 0) | (np.diff(node[order]) != 0)]]
 
 

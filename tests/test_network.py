@@ -295,6 +295,15 @@ def test_graph_cache(tmp_path, monkeypatch):
 
     for field in CHAIN_FIELDS:  # the contracted chains come back from the cache as built
         assert np.array_equal(getattr(second.chains, field), getattr(first.chains, field)), field
+    from coverage.contraction import TREE_FIELDS
+
+    for field in TREE_FIELDS:  # and the dead-end trees
+        assert np.array_equal(getattr(second.trees, field), getattr(first.trees, field)), field
+    import shapely
+
+    assert shapely.equals_exact(second.geoms, first.geoms, 0).all()  # the lines, vertex for vertex
+    for got, want in zip(second.vertices, first.vertices, strict=True):
+        assert np.array_equal(got, want)
     origins, fac = pts((0, 0), (0, 500)), pts((1000, 1000))
     assert nearest_by_network(second, origins, fac).equals(nearest_by_network(first, origins, fac))
     other = tmp_path / "speeds.csv"
@@ -758,7 +767,8 @@ def test_contracted_graph_routes_equal_the_full_graph():
             return
         coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
         origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
-        dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4)))
+        # distinct destinations: two at one point tie exactly, and which of them wins is not a property
+        dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4, unique=True)))
         series = gpd.GeoSeries(lines, crs=CRS)
         net = network_from_lines(series, speed, oneway)
         flat = network_from_lines(series, speed, oneway, contract=False)
@@ -816,3 +826,93 @@ def test_miaoli_routes_unchanged_by_contraction(shared_data):
     assert pairs["origin"].tolist() == want["origin"] and pairs["destination"].tolist() == want["destination"]
     assert pairs["minutes"].to_numpy() == pytest.approx(np.array(want["minutes"]), rel=1e-9)
     assert pairs["network_km"].to_numpy() == pytest.approx(np.array(want["network_km"]), rel=1e-9)
+
+
+_CACHE_STATS = {"examples": 0, "rebuilt": 0, "from_cache": 0}
+
+
+def test_a_damaged_graph_cache_is_rebuilt_never_routed_on(tmp_path_factory):
+    """Property: a cache file altered in a structurally valid way (a member dropped, cut to half, its dtype or
+    shape changed, the zip cut short, the meta garbled) is either refused and the graph rebuilt from the file, or
+    read back whole: read_network never raises, and the routes equal those of the network built afresh."""
+    import io
+
+    from hypothesis import HealthCheck, event, given, settings
+    from hypothesis import strategies as st
+
+    base = tmp_path_factory.mktemp("damaged")
+    path = write_toy(base)
+    fresh = read_network(path, cache=False)
+    origins, fac = pts((0, 0), (0, 500), (900, 100)), pts((1000, 1000))
+    want = nearest_by_network(fresh, origins, fac)
+    calls = itertools.count()
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                     HealthCheck.function_scoped_fixture])
+    @given(st.data())
+    def check(data):
+        import os
+
+        cache = base / f"cache{next(calls)}"  # a new cache each call (replays included)
+        os.environ["SAFETYNET_CACHE"] = str(cache)
+        try:
+            read_network(path)  # writes the cache
+            (file,) = cache.glob("network-*.npz")
+            with np.load(file, allow_pickle=False) as npz:
+                members = {k: npz[k] for k in npz.files}
+            name = data.draw(st.sampled_from(sorted(members)))
+            how = data.draw(st.sampled_from(["drop", "half", "float32", "2d", "cut zip", "meta"]))
+            if how == "cut zip":
+                raw = file.read_bytes()
+                file.write_bytes(raw[: data.draw(st.integers(0, len(raw) - 1))])
+            else:
+                if how == "drop":
+                    members.pop(name)
+                elif how == "half":
+                    flat = members[name].reshape(-1)
+                    members[name] = flat[: len(flat) // 2]
+                elif how == "float32":
+                    a = members[name]
+                    members[name] = a.astype(np.float32) if a.dtype.kind in "iuf" else np.zeros(a.shape, np.float32)
+                elif how == "2d":
+                    members[name] = members[name].reshape(1, -1)
+                else:
+                    members["meta"] = np.array(data.draw(st.sampled_from(['{"classes": 3}', "[", '{}', '"x"'])))
+                buffer = io.BytesIO()
+                np.savez(buffer, **members)
+                file.write_bytes(buffer.getvalue())
+            net = read_network(path)
+            got = nearest_by_network(net, origins, fac)
+            assert got.equals(want) or np.allclose(got["minutes"], want["minutes"], rtol=1e-12, equal_nan=True)
+            assert got["facility"].tolist() == want["facility"].tolist()
+            _CACHE_STATS["examples"] += 1
+            _CACHE_STATS["from_cache" if net.from_cache else "rebuilt"] += 1
+            event(f"{how}: {'from the cache' if net.from_cache else 'rebuilt'}")
+        finally:
+            os.environ.pop("SAFETYNET_CACHE", None)
+
+    check()
+    assert _CACHE_STATS["examples"] >= 30 and _CACHE_STATS["rebuilt"] >= 15, _CACHE_STATS
+
+
+def test_graph_cache_keeps_3d_lines_and_2d_lines_exactly(tmp_path, monkeypatch):
+    """The cache keeps 2-D lines as vertex arrays and anything else (here 3-D lines) as WKB: both come back
+    equal vertex for vertex (Z included), with the same trees and routes."""
+    import shapely
+
+    from coverage.network import _load_cached, _save_cached, network_from_lines
+
+    monkeypatch.setenv("SAFETYNET_CACHE", str(tmp_path))
+    flat2 = [shapely.linestrings([(0, 0), (500, 0), (1000, 0)]), shapely.linestrings([(500, 0), (500, 700)]),
+             shapely.linestrings([(1000, 0), (1000, 400), (1300, 400)])]
+    for dims, geoms in (("2d", flat2), ("3d", [shapely.force_3d(g, 12.5) for g in flat2])):
+        net = network_from_lines(gpd.GeoSeries(geoms, crs=CRS), [30.0, 50.0, 40.0])
+        _save_cached(dims, net)
+        back = _load_cached(dims)
+        assert back is not None and len(net.trees.node) >= 1
+        assert shapely.equals_exact(back.geoms, net.geoms, 0).all()
+        assert shapely.has_z(back.geoms).all() == (dims == "3d")
+        for field in ("node", "parent", "up_min", "level"):
+            assert np.array_equal(getattr(back.trees, field), getattr(net.trees, field))
+        origins, fac = pts((100, 50), (1250, 450)), pts((500, 690))
+        assert nearest_by_network(back, origins, fac).equals(nearest_by_network(net, origins, fac))
