@@ -38,6 +38,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ROADS = ROOT.parent / "shared" / "data" / "roads" / "Miaoli_Road_Network.shp"
 
+# The synthetic road network's draws, shared with benchmarks/snapping.py (the same graph in both): a jittered
+# square grid of ~nodes nodes 300 m apart, 35% of its links removed at random.
+GRID = r"""
+def street_grid(nodes, rng):
+    side = int(np.sqrt(nodes))
+    gx, gy = np.meshgrid(np.arange(side) * 300.0, np.arange(side) * 300.0)
+    xy = np.c_[gx.ravel(), gy.ravel()] + rng.normal(0, 60, (side * side, 2))
+    ids = np.arange(side * side).reshape(side, side)
+    a = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
+    b = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
+    keep = rng.random(len(a)) > 0.35
+    return side, xy, a[keep], b[keep]
+"""
+
 CHILD = r"""
 import json, resource, sys, time
 import numpy as np
@@ -69,23 +83,16 @@ if spec["graph"] == "miaoli":
     origins = v.representative_point()
 else:
     from coverage.network import _load_cached, _save_cached  # the per-file graph cache, keyed here by size
-    side = int(np.sqrt(spec["nodes"]))
-    gx, gy = np.meshgrid(np.arange(side) * 300.0, np.arange(side) * 300.0)
-    xy = np.c_[gx.ravel(), gy.ravel()] + rng.normal(0, 60, (side * side, 2))
-    ids = np.arange(side * side).reshape(side, side)
-    a = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
-    b = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
-    keep = rng.random(len(a)) > 0.35
-    a, b = a[keep], b[keep]
+    side, xy, a, b = street_grid(spec["nodes"], rng)
     speeds = np.array(list(DEFAULT_SPEEDS.values())[:12])
     kmh = rng.choice(speeds, len(a))  # the same draws in every process: the same graph and points
     key = f"bench-synthetic-{spec['nodes']}"
     if cached:  # a later run: the graph from the cache (saved by the "ours" process just before)
-        del xy, a, b, kmh, gx, gy, ids, keep
+        del xy, a, b, kmh
         net = _load_cached(key)
     else:
         lines = gpd.GeoSeries(shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)), crs=3826)
-        del xy, a, b, gx, gy, ids, keep  # the benchmark's own inputs: not part of the build
+        del xy, a, b  # the benchmark's own inputs: not part of the build
         t0, c0 = time.perf_counter(), cpu()
         net = network_from_lines(lines, kmh, contract=spec["engine"] == "ours")
         del lines, kmh
@@ -138,8 +145,8 @@ def load() -> str:
 
 def measure(spec: dict, env: dict | None = None) -> dict:
     before = load()
-    done = subprocess.run([sys.executable, "-c", CHILD, str(ROOT), json.dumps(spec)], capture_output=True, text=True,
-                          env=env)
+    done = subprocess.run([sys.executable, "-c", GRID + CHILD, str(ROOT), json.dumps(spec)], capture_output=True,
+                          text=True, env=env)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}"}
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": f"{before}→{load()}"}

@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from network import GRID  # noqa: E402  (the synthetic graph of benchmarks/network.py)
 
 CHILD = r"""
 import json, resource, sys, time
@@ -38,14 +40,7 @@ def cpu():
     return r.ru_utime + r.ru_stime
 
 rng = np.random.default_rng(0)
-side = int(np.sqrt(spec["nodes"]))
-gx, gy = np.meshgrid(np.arange(side) * 300.0, np.arange(side) * 300.0)
-xy = np.c_[gx.ravel(), gy.ravel()] + rng.normal(0, 60, (side * side, 2))
-ids = np.arange(side * side).reshape(side, side)
-a = np.r_[ids[:, :-1].ravel(), ids[:-1, :].ravel()]
-b = np.r_[ids[:, 1:].ravel(), ids[1:, :].ravel()]
-keep = rng.random(len(a)) > 0.35
-a, b = a[keep], b[keep]
+side, xy, a, b = street_grid(spec["nodes"], rng)  # benchmarks/network.py's graph
 speeds = np.array(list(N.DEFAULT_SPEEDS.values())[:12])
 kmh = rng.choice(speeds, len(a))
 key = f"bench-synthetic-{spec['nodes']}"
@@ -54,7 +49,7 @@ if net is None:
     lines = gpd.GeoSeries(shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)), crs=3826)
     net = N.network_from_lines(lines, kmh, contract=True)
     N._save_cached(key, net)
-del xy, a, b, gx, gy, ids, keep
+del xy, a, b
 span = side * 300.0
 origins = gpd.GeoSeries(gpd.points_from_xy(*rng.uniform(0, span, (2, 7701))), crs=3826)
 fac = gpd.GeoSeries(gpd.points_from_xy(*rng.uniform(0, span, (2, 150))), crs=3826)
@@ -104,7 +99,7 @@ def load() -> str:
 
 def run(code: Path, spec: dict) -> dict:
     before = load()
-    done = subprocess.run([sys.executable, "-c", CHILD, str(code), json.dumps(spec)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", GRID + CHILD, str(code), json.dumps(spec)], capture_output=True,
                           text=True)
     if done.returncode:
         raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}")
