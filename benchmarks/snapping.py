@@ -4,9 +4,10 @@
 
 The synthetic graph and the points of ``benchmarks/network.py`` (the same draws: a jittered square grid of
 ~``--nodes`` nodes, 35% of its links removed, 7,701 origins and 150 facilities at random), loaded from the
-graph cache that ``benchmarks/network.py`` writes (built and cached here on the first run). Each stage runs
-``--repeat`` times after one warm-up call, in a fresh process per code base; the table gives the run with the
-least CPU (user + sys) and its wall time, and the 1-minute load average before → after each process. With
+graph cache (built and cached on the first run, in ``safetynet-bench-cache`` under the system's temporary
+folder, not in the user's cache). Each stage runs ``--repeat`` times after one warm-up call, in a fresh process
+per code base; the table gives the run with the least CPU (user + sys) and its wall time, and the 1-minute
+load average before → after each process. With
 ``--baseline DIR`` (a directory holding another version's ``coverage/`` package, e.g. from
 ``git archive COMMIT coverage | tar -x -C DIR``) both code bases run in turn, the baseline first, on the same
 cached graph, and the table gains their CPU ratio. Every stage's results are compared: "results identical"
@@ -99,8 +100,13 @@ def load() -> str:
 
 def run(code: Path, spec: dict) -> dict:
     before = load()
+    import os
+    import tempfile
+
+    # the synthetic graph is kept between runs, in a folder of its own: not in the user's cache
+    env = {**os.environ, "SAFETYNET_CACHE": str(Path(tempfile.gettempdir()) / "safetynet-bench-cache")}
     done = subprocess.run([sys.executable, "-c", GRID + CHILD, str(code), json.dumps(spec)], capture_output=True,
-                          text=True)
+                          text=True, env=env)
     if done.returncode:
         raise SystemExit(done.stderr.strip().splitlines()[-1] if done.stderr else f"exit {done.returncode}")
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load": f"{before}→{load()}"}
