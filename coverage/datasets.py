@@ -7,12 +7,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 from .errors import DataFileNotFoundError
 
-__all__ = ["available", "cache_dir", "geodata_dir", "get_path"]
+__all__ = ["CACHE_KEEP_DAYS", "available", "cache_dir", "geodata_dir", "get_path", "mark_used", "prune_cache"]
 
 _FILES = {
     "townships": "townships.parquet",
@@ -63,6 +64,60 @@ def cache_dir() -> Path:
     """
     env = os.environ.get("SAFETYNET_CACHE")
     return Path(env) if env else Path.home() / ".cache" / "safetynet-coverage"
+
+
+#: A built road graph or locate grid not used for this many days is removed when another one is saved.
+CACHE_KEEP_DAYS = 30
+
+
+def mark_used(path: Path) -> None:
+    """Record that a cache file was just used (its modification time set to now), so that
+    :func:`prune_cache` keeps it. A file that cannot be touched is left as it is.
+
+    Parameters
+    ----------
+    path : Path
+        A file in :func:`cache_dir`.
+    """
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
+def prune_cache(pattern: str, *, days: float = CACHE_KEEP_DAYS, now: float | None = None) -> list[Path]:
+    """Remove the files of :func:`cache_dir` matching ``pattern`` that have not been used (written, or
+    marked by :func:`mark_used`) for ``days`` days, and leftovers of interrupted writes of them
+    (``.NAME.*.part``) older than a day. Without it, every new version of a road file would leave its
+    graph (up to ~0.5 GB for the whole of Taiwan) in the cache for ever. Files that cannot be removed
+    are left; nothing is raised.
+
+    Parameters
+    ----------
+    pattern : str
+        A glob pattern for file names, e.g. ``"network-*.npz"``.
+    days : float
+        Age, in days since last use, beyond which a file is removed.
+    now : float, optional
+        The time to measure ages from (seconds since the epoch); default: now.
+
+    Returns
+    -------
+    list of Path
+        The files removed, sorted.
+    """
+    import time
+
+    now = time.time() if now is None else now
+    folder = cache_dir()
+    removed = []
+    for limit, glob in ((days, pattern), (1.0, f".{pattern}.*.part")):
+        for path in folder.glob(glob):
+            try:
+                if now - path.stat().st_mtime > limit * 86400:
+                    path.unlink()
+                    removed.append(path)
+            except OSError:
+                continue
+    return sorted(removed)
 
 
 def available() -> list[str]:

@@ -717,7 +717,7 @@ def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = 0) -> _Grid
     ident = _grid_ident(townships, key)
     if ident in _GRIDS:
         return _GRIDS[ident]
-    from .datasets import cache_dir
+    from .datasets import cache_dir, mark_used
 
     path = cache_dir() / f"grid-{ident}.npz"
     grid = None
@@ -725,6 +725,7 @@ def _grid_for(townships: gpd.GeoDataFrame, key: str, n_points: int = 0) -> _Grid
         with np.load(path) as data:
             grid = _Grid(float(data["x0"]), float(data["y1"]), float(data["fine"]), int(data["split"]),
                          int(data["base"]), *(data[name] for name in _Grid._fields[5:]))
+        mark_used(path)
     except (OSError, KeyError, ValueError):
         if n_points < _GRID_BUILD_POINTS:
             return None
@@ -752,6 +753,10 @@ def _save_grid(path: Path, grid: _Grid) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("grid cache not written (%s)", exc)
+        return
+    from .datasets import prune_cache
+
+    prune_cache("grid-*.npz")  # grids of older versions or other polygons, not used for a month
 
 
 def _dilate(mask, k: int):

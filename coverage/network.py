@@ -679,6 +679,9 @@ def _load_cached(key: str) -> RoadNetwork | None:
                       without_geometry=without_geometry, chains=chains, trees=trees, road_edges=road_edges, **arrays)
     if vertices is not None:
         net._geoms, net._vertices = geoms, vertices
+    from .datasets import mark_used
+
+    mark_used(_cache_file(key))
     return net
 
 
@@ -762,6 +765,10 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("road graph cache not written (%s)", exc)
+        return
+    from .datasets import prune_cache
+
+    prune_cache("network-*.npz")  # graphs of road files not used for a month
 
 
 def _path_km(pred: np.ndarray, step: np.ndarray) -> np.ndarray:
