@@ -868,7 +868,7 @@ def _root_km(net: RoadNetwork, pred: np.ndarray, start: np.ndarray, virtual_km) 
     return total
 
 
-def _first_min(owner: np.ndarray, t: np.ndarray, n_owner: int) -> np.ndarray:
+def _first_min(owner: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Index of the first smallest finite ``t`` of every owner (``owner`` sorted), owners with one only."""
     import numpy as np
 
@@ -921,7 +921,7 @@ def _route(net: RoadNetwork, org: Entries, n_org: int, fac: Entries, fac_ids: np
     _sweep_trees(r, dist, pred, src)
     at = r.index[org_core.node]
     t = org_core.minutes + np.where(at >= 0, dist[at], np.inf)
-    first = _first_min(org_core.owner, t, n_org)  # per origin, its fastest entry
+    first = _first_min(org_core.owner, t)  # per origin, its fastest entry
     o, node = org_core.owner[first], at[first]
     minutes[o] = t[first]
     km[o] = org_core.km[first] + _root_km(net, pred, node, virtual_km)
