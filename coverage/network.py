@@ -201,7 +201,7 @@ class RoadNetwork:
     def routing(self) -> Routing:
         """The graph the nearest-facility Dijkstra runs on (:class:`Routing`), built on first use."""
         if getattr(self, "_routing", None) is None:
-            self._routing = _routing(self.minutes, self.trees if self.trees is not None else no_trees())
+            self._routing = _routing(self.minutes, self.trees if self.trees is not None else no_trees(), self.source)
         return self._routing
 
     @property
@@ -227,6 +227,9 @@ class RoadNetwork:
 
 #: Virtual facility entries a query appends to the routing graph in place (beyond: one copy of the graph).
 _SPARE_ENTRIES = 2**16
+
+#: The routing graph's int32 indices hold fewer nodes and edges (room included) than this (Taiwan: ~5 M edges).
+_INDEX_LIMIT = 2**31
 
 
 @dataclass
@@ -272,11 +275,14 @@ class Routing:
     tree_level: np.ndarray
 
 
-def _routing(minutes: csr_matrix, trees: Trees) -> Routing:
+def _routing(minutes: csr_matrix, trees: Trees, source: str = "road network") -> Routing:
     import numpy as np
     from scipy.sparse import coo_matrix
 
     n = minutes.shape[0]
+    if max(n, minutes.nnz + _SPARE_ENTRIES) >= _INDEX_LIMIT:  # refused, never wrapped round in int32
+        raise InputError(f"{source}: {n:,} nodes and {minutes.nnz:,} routed edges; the routing graph holds fewer "
+                         f"than {_INDEX_LIMIT - _SPARE_ENTRIES:,} of each: split the road file (e.g. by county)")
     out_deg = np.diff(minutes.indptr)
     has_edge = (out_deg > 0) | (np.bincount(minutes.indices, minlength=n) > 0)
     in_tree = np.zeros(n, dtype=bool)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,29 @@ def in_ci() -> bool:
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
 if in_ci():
     settings.load_profile("ci")
+
+
+_USER_CACHE = pytest.StashKey[tuple[str, str | None]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests keep the road graphs, locate grids and map pieces they build in a cache folder of their own
+    (``SAFETYNET_CACHE``, removed at the end; subprocesses and notebooks inherit it), never in the user's
+    ``~/.cache/safetynet-coverage``: a run would otherwise leave some fifteen small road graphs there."""
+    folder = tempfile.mkdtemp(prefix="safetynet-test-cache-")
+    config.stash[_USER_CACHE] = (folder, os.environ.get("SAFETYNET_CACHE"))
+    os.environ["SAFETYNET_CACHE"] = folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _USER_CACHE not in config.stash:
+        return
+    folder, before = config.stash[_USER_CACHE]
+    if before is None:
+        os.environ.pop("SAFETYNET_CACHE", None)
+    else:
+        os.environ["SAFETYNET_CACHE"] = before
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def require(available: bool, reason: str) -> None:

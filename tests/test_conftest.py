@@ -52,3 +52,13 @@ def test_missing_shared_data_fails_in_ci(scratch, ci):
     assert run.returncode == 1, run.stdout[-2000:]
     assert "1 error" in run.stdout and " skipped" not in run.stdout.splitlines()[-1]
     assert "real population/terrain/registry data not available" in run.stdout and "CI=true" in run.stdout
+
+
+def test_tests_build_caches_in_a_folder_of_their_own():
+    """No test writes road graphs or grids into the user's cache: the whole run has its own folder."""
+    from pathlib import Path
+
+    from coverage.datasets import cache_dir
+
+    assert cache_dir() != Path.home() / ".cache" / "safetynet-coverage"
+    assert cache_dir().name.startswith("safetynet-test-cache-") and cache_dir().is_dir()

@@ -663,6 +663,29 @@ def test_snapping_caps_candidates():
     assert (np.diff(dist) >= 0).all()
 
 
+def test_a_graph_beyond_int32_indices_is_refused_not_wrapped(monkeypatch):
+    """The routing graph's indices are int32: a network with too many nodes or edges for them is refused with
+    its name and size (lowered limit: a real one would need some 2 × 10^9 road edges), never routed on indices
+    wrapped round to negative numbers; just under the limit it routes."""
+    import shapely
+
+    import coverage.network as network
+
+    lines = shapely.linestrings([[(0.0, 1000.0 * k), (1000.0, 1000.0 * k)] for k in range(3)]
+                                + [[(0.0, 0.0), (0.0, 2000.0)]])
+    series = gpd.GeoSeries(lines, crs=CRS)
+    size = network.network_from_lines(series, [60.0] * 4).minutes
+    limit = max(size.shape[0], size.nnz + network._SPARE_ENTRIES)
+    monkeypatch.setattr(network, "_INDEX_LIMIT", limit)
+    net = network.network_from_lines(series, [60.0] * 4, source="roads.gpkg")
+    with pytest.raises(InputError, match=r"^roads\.gpkg: .* routed edges; the routing graph holds fewer than"):
+        _ = net.routing
+    monkeypatch.setattr(network, "_INDEX_LIMIT", limit + 1)
+    got = nearest_by_network(network.network_from_lines(series, [60.0] * 4), gpd.GeoSeries(
+        gpd.points_from_xy([1000.0], [2000.0]), crs=CRS), gpd.GeoSeries(gpd.points_from_xy([0.0], [0.0]), crs=CRS))
+    assert got["minutes"].iloc[0] == pytest.approx(3.0)  # 1 km east + 2 km south at 60 km/h
+
+
 # --- contracted chains (coverage.contraction) ----------------------------------------------------------
 
 
