@@ -552,11 +552,13 @@ def nearest_by_category(points: pd.DataFrame, facilities: pd.DataFrame, *, cross
         # each point's answer is its own, so asking fewer points changes no answer
         served = np.flatnonzero(in_reach[reach_a] > 0)
         if len(served):
-            dist, idx = cKDTree(fxyz[at]).query(pts if len(served) == len(pts) else pts[served], k=1, workers=-1,
-                                                distance_upper_bound=bound)
+            # of facilities at one point (same group), the first listed is the answer: the tree holds it alone
+            first = at[np.sort(np.unique(fxyz[at], axis=0, return_index=True)[1])]
+            dist, idx = cKDTree(fxyz[first]).query(pts if len(served) == len(pts) else pts[served], k=1,
+                                                   workers=-1, distance_upper_bound=bound)
             hit = dist < bound
             distance[ask[served[hit]]] = dist[hit]
-            facility[ask[served[hit]]] = at[idx[hit]]
+            facility[ask[served[hit]]] = first[idx[hit]]
         # the county's facilities on any land mass: the same answer as the first query where they are all on the
         # point's own land mass (same group, same tree points), so no distance across the sea; asked only of the
         # points of a county with facilities of the category on another land mass
@@ -593,7 +595,8 @@ def nearest_facility(points: pd.DataFrame, facilities: pd.DataFrame, *, cross_se
     One row per point × category: ``code, category, distance_km`` (NaN when no facility may serve
     the point), ``facility_id, facility_name, facility_towncode`` and ``across_sea_km`` (distance
     to the nearest facility of the point's own county — any county with ``across_counties`` — on
-    another land mass, where that one is nearer or the only one; NaN otherwise).
+    another land mass, where that one is nearer or the only one; NaN otherwise). Of facilities at
+    one point, the first listed is given.
     """
     import numpy as np
     import pandas as pd

@@ -964,7 +964,9 @@ def nearest_by_network(
     -------
     DataFrame aligned to ``origins``: ``minutes``, ``network_km`` (road km plus both off-network
     legs), ``snap_km`` (the origin's straight leg to its nearest road), ``facility`` (position in
-    ``facilities``, −1 if none), ``reason`` (why there are no minutes, else empty).
+    ``facilities``, −1 if none), ``reason`` (why there are no minutes, else empty). Facilities at
+    one point (and in one group) tie on every route: the first of them in ``facilities`` is the one
+    given, on the contracted and the full graph alike.
     """
     import numpy as np
     import pandas as pd
@@ -987,7 +989,10 @@ def nearest_by_network(
     org_core, fac_core = core_entries(net, org, outbound=True), core_entries(net, fac, outbound=False)
     og = np.zeros(len(oxy), dtype=object) if origin_groups is None else np.asarray(origin_groups, dtype=object)
     fg = np.zeros(len(fxy), dtype=object) if facility_groups is None else np.asarray(facility_groups, dtype=object)
-    serving = np.flatnonzero(~(fleg > MAX_SNAP_KM))  # a facility off the network serves no one by road
+    # a facility off the network serves no one by road; of facilities at one point, the first serves (the others
+    # would tie with it exactly, and the Dijkstra's pick among exact ties is not a rule)
+    first_at = ~pd.DataFrame({"group": fg, "x": fxy[:, 0], "y": fxy[:, 1]}).duplicated().to_numpy()
+    serving = np.flatnonzero(~(fleg > MAX_SNAP_KM) & first_at)
     minutes, km, which = _route(net, org, len(oxy), fac, serving, access_kmh, org_core, fac_core)
     # the overall fastest is the group's fastest when it belongs to the group; route the rest per group
     wrong = (which < 0) | (fg[np.maximum(which, 0)] != og)

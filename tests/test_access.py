@@ -160,6 +160,23 @@ def test_nearest_facility_does_not_cross_the_sea():
     assert across.loc["island", "distance_km"] == 5.0 and across.loc["island", "facility_name"] == "乙"
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_facilities_at_one_point_the_first_listed_is_nearest(seed):
+    """Three facilities share one building (板橋's two centres do in the bundled registry), listed at random
+    places among 40 others: the first listed of the three is every nearby point's facility, at the same
+    distance (the k-d tree's own pick among exact ties is not a rule: it reorders its points)."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 20_000, (43, 2))
+    same = np.sort(rng.choice(43, 3, replace=False))
+    xy[same] = (10_000.0, 10_000.0)
+    villages = _points([(10_003, 10_004), (10_030, 9_990), (9_950, 10_000)], [0, 0, 0], ["v0", "v1", "v2"])
+    fac = _points([tuple(p) for p in xy], [0] * 43, [f"f{k}" for k in range(43)]).rename(
+        columns={"code": "facility_id"}).assign(category="x", name=[f"站{k}" for k in range(43)], towncode="t0")
+    near = nearest_facility(villages, fac)
+    assert near["facility_name"].tolist() == [f"站{same[0]}"] * 3
+    assert near["distance_km"].tolist() == pytest.approx([0.005, np.hypot(30, 10) / 1000, 0.05])
+
+
 def test_each_county_served_by_its_own_points():
     """甲縣's village next to 乙縣's point is measured to 甲縣's farther point; 丙縣 has none: no distance
     (and no across-sea distance either). Across counties, the nearest point of any county."""

@@ -555,3 +555,20 @@ def test_point_lands_equal_land_of(townships):
 
     check()
     assert seen["geometric"] > 100 and seen["sea"] > 10
+
+
+def test_nearest_of_two_centres_in_one_building_is_the_first_listed(townships):
+    """The bundled registry lists 板橋第一 and 板橋第二社會福利服務中心 at one address (rows 15 and 16): points around
+    it are given the first listed, by straight line (here) and by road (tests/test_network.py, property test)."""
+    import coverage
+
+    reg = coverage.read_facilities(coverage.get_path("registry")).facilities
+    pair = reg[reg["name"].isin(["板橋第一社會福利服務中心", "板橋第二社會福利服務中心"])]
+    assert pair["name"].tolist() == ["板橋第一社會福利服務中心", "板橋第二社會福利服務中心"]
+    at = pair.geometry.to_crs(3826).iloc[0]
+    assert pair.geometry.to_crs(3826).iloc[1].equals(at)
+    around = gpd.GeoDataFrame({"id": range(4)}, geometry=gpd.GeoSeries.from_xy(
+        at.x + np.array([40.0, -40.0, 0.0, 25.0]), at.y + np.array([0.0, 30.0, -60.0, 25.0]), crs=3826).to_crs(4326))
+    got = nearest(around, reg, townships)
+    got = got[got["category"] == "welfare_centre"]
+    assert got["facility_name"].tolist() == ["板橋第一社會福利服務中心"] * 4

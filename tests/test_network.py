@@ -822,6 +822,52 @@ def test_contracted_graph_routes_equal_the_full_graph():
     assert _CHAIN_STATS["one_way_chains"] >= 3 and _CHAIN_STATS["entries_on_chains"] >= 8, _CHAIN_STATS
 
 
+_TIE_STATS = {"examples": 0, "reached_a_copy": 0}
+
+
+def test_facilities_at_one_point_the_first_is_given():
+    """Property: facilities at one point tie on every route; the first of them (in the order given) is the
+    facility of every origin they serve, on the contracted and the full graph alike (the Dijkstra's own pick
+    among exact ties differs between the two), with the same minutes as without the later copies."""
+    from hypothesis import HealthCheck, event, given, settings
+    from hypothesis import strategies as st
+
+    from coverage.network import network_from_lines
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def check(data):
+        lines, speed, oneway = jittered_streets(data, st)
+        if not lines:
+            return
+        coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
+        origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
+        whole_m = st.integers(-150, 550).map(float)  # distinct places at least 1 m apart: they never tie exactly
+        places = data.draw(st.lists(st.tuples(whole_m, whole_m), min_size=1, max_size=3, unique=True))
+        order = data.draw(st.lists(st.integers(0, len(places) - 1), min_size=len(places) + 1,
+                                   max_size=len(places) + 4))  # at least one place twice
+        order += [k for k in range(len(places)) if k not in order]
+        dests = pts(*[places[k] for k in order])
+        first = {k: order.index(k) for k in range(len(places))}
+        series = gpd.GeoSeries(lines, crs=CRS)
+        alone = nearest_by_network(network_from_lines(series, speed, oneway), origins, pts(*places))
+        picks = []
+        for contract in (True, False):
+            got = nearest_by_network(network_from_lines(series, speed, oneway, contract=contract), origins, dests)
+            served = got["facility"] >= 0
+            assert (got["facility"][served] == [first[order[f]] for f in got["facility"][served]]).all()
+            assert got["minutes"].to_numpy() == pytest.approx(alone["minutes"].to_numpy(), rel=1e-9, nan_ok=True)
+            picks.append(got["facility"].tolist())
+            copies = {k for k in order if order.count(k) > 1}
+            _TIE_STATS["reached_a_copy"] += int(any(order[f] in copies for f in got["facility"][served]))
+        assert picks[0] == picks[1]
+        _TIE_STATS["examples"] += 1
+        event(f"places: {len(places)}, facilities: {len(order)}")
+
+    check()
+    assert _TIE_STATS["examples"] >= 20 and _TIE_STATS["reached_a_copy"] >= 10, _TIE_STATS
+
+
 def test_miaoli_routes_unchanged_by_contraction(shared_data):
     """The real 苗栗縣 roads: routes equal those of the code before chains were contracted (snapshot
     tests/snapshots/network_miaoli_routes.json, written by commit 468c467 for the 275 villages' representative
