@@ -770,6 +770,15 @@ def jittered_streets(data, st):
     return out_lines, out_speed, out_way
 
 
+def streets_and_origins(data, st):
+    """jittered_streets and 1–8 origins anywhere around them; None when the draw has no street."""
+    lines, speed, oneway = jittered_streets(data, st)
+    if not lines:
+        return None
+    coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
+    return lines, speed, oneway, pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
+
+
 _CHAIN_STATS = {"examples": 0, "chains": 0, "one_way_chains": 0, "entries_on_chains": 0}
 
 
@@ -785,12 +794,12 @@ def test_contracted_graph_routes_equal_the_full_graph():
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
     def check(data):
-        lines, speed, oneway = jittered_streets(data, st)
-        if not lines:
+        drawn = streets_and_origins(data, st)
+        if drawn is None:
             return
+        lines, speed, oneway, origins = drawn
         coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
-        origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
-        # distinct destinations: two at one point tie exactly, and which of them wins is not a property
+        # distinct destinations (facilities at one point: test_facilities_at_one_point_the_first_is_given)
         dests = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=4, unique=True)))
         series = gpd.GeoSeries(lines, crs=CRS)
         net = network_from_lines(series, speed, oneway)
@@ -837,11 +846,10 @@ def test_facilities_at_one_point_the_first_is_given():
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data())
     def check(data):
-        lines, speed, oneway = jittered_streets(data, st)
-        if not lines:
+        drawn = streets_and_origins(data, st)
+        if drawn is None:
             return
-        coord = st.floats(-150, 550, allow_nan=False, allow_infinity=False)
-        origins = pts(*data.draw(st.lists(st.tuples(coord, coord), min_size=1, max_size=8)))
+        lines, speed, oneway, origins = drawn
         whole_m = st.integers(-150, 550).map(float)  # distinct places at least 1 m apart: they never tie exactly
         places = data.draw(st.lists(st.tuples(whole_m, whole_m), min_size=1, max_size=3, unique=True))
         order = data.draw(st.lists(st.integers(0, len(places) - 1), min_size=len(places) + 1,
