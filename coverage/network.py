@@ -353,8 +353,9 @@ def read_speeds(path: str | Path) -> dict[str, float]:
     for n, line in enumerate(text.splitlines(), start=1):
         try:
             rows.append((n, next(csv.reader([line], strict=True), [])))
-        except csv.Error as exc:
-            raise InputError(f"{path.name} row {n}: {exc} (an unbalanced quote?)") from None
+        except csv.Error:
+            raise InputError(f"{path.name} row {n}: an unbalanced quote (\" opened and not closed on its line); "
+                             "quote whole cells or remove the stray quote") from None
     if not rows or [c.strip().lower() for c in rows[0][1][:2]] != ["class", "kmh"]:
         raise UnreadableFileError(path, "expected a header 'class,kmh'")
     speeds: dict[str, float] = {}
@@ -468,6 +469,8 @@ def _read_lines(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, int]:
             warnings.simplefilter("always")
             frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
     except Exception as exc:  # GDAL raises DataSourceError, DataLayerError, …
+        if path.suffix.lower() == ".shp":  # a damaged record GEOS refused (e.g. one point left): named
+            _damaged_geometries(path, layer, None, None)
         raise UnreadableFileError(path, f"not a readable line layer ({' '.join(str(exc).split())})") from exc
     for w in caught:
         log.warning("%s: %s", path.name, " ".join(str(w.message).split()))
@@ -522,16 +525,17 @@ def _check_coordinates(path: Path, crs, geoms: np.ndarray, keep: np.ndarray, *, 
                          f"layer's CRS to TWD97 TM2): {every}; is the declared CRS the one of the coordinates?")
 
 
-def _damaged_geometries(path: Path, layer: str | None, frame, missing: np.ndarray) -> None:
+def _damaged_geometries(path: Path, layer: str | None, frame, missing: np.ndarray | None) -> None:
     """Features GDAL read without geometry although the file holds one (a cut or damaged record, an unknown
-    geometry type): one error naming them. Truly null geometries pass (counted by the caller)."""
+    geometry type): one error naming them. Truly null geometries pass (counted by the caller). ``frame`` None:
+    the read failed (a shapefile's records are then checked on their own)."""
     import numpy as np
 
     suffix = path.suffix.lower()
-    if suffix != ".shp" and not missing.any():
-        return
     if suffix == ".shp":  # record counts checked even when every geometry was read
-        damaged = _shapefile_damage(path, len(frame), missing)
+        damaged = _shapefile_damage(path, None if frame is None else len(frame), missing)
+    elif missing is None or not missing.any():
+        return
     elif suffix == ".gpkg":
         damaged = _gpkg_damage(path, layer, frame, missing)
     elif suffix in (".geojson", ".json"):
@@ -562,10 +566,10 @@ def _geojson_damage(path: Path, missing: np.ndarray) -> np.ndarray:
                      f"written \"geometry\": null; the others (among {_features(at)}) are damaged: repair the file")
 
 
-def _shapefile_damage(path: Path, n_read: int, missing: np.ndarray) -> np.ndarray:
-    """Shapefile records GDAL returned without geometry whose ``.shp`` shape type is not null (0), or whose
-    content length does not fit their parts and points; the ``.shx``, ``.dbf`` and features read must count
-    the same records. Positions of the damaged records."""
+def _shapefile_damage(path: Path, n_read: int | None, missing: np.ndarray | None) -> np.ndarray:
+    """Shapefile records GDAL returned without geometry (``missing``) whose ``.shp`` shape type is not null (0),
+    or whose content length does not fit their parts and points; the ``.shx``, ``.dbf`` and features read
+    (``n_read``, when the read succeeded) must count the same records. Positions of the damaged records."""
     import numpy as np
 
     shx, dbf = path.with_suffix(".shx"), path.with_suffix(".dbf")
@@ -580,7 +584,7 @@ def _shapefile_damage(path: Path, n_read: int, missing: np.ndarray) -> np.ndarra
         if n_dbf != n_shx:
             raise UnreadableFileError(path, f"{dbf.name} holds {n_dbf:,} records and {shx.name} {n_shx:,}: one of the "
                                       "files is cut short or they do not belong together")
-    if n_read != n_shx:
+    if n_read is not None and n_read != n_shx:
         raise UnreadableFileError(path, f"{n_read:,} features read of the {n_shx:,} records in {shx.name}")
     offset = index[0 : 2 * n_shx : 2].astype(np.int64) * 2 + 8  # record content
     length = index[1 : 2 * n_shx : 2].astype(np.int64) * 2
@@ -589,7 +593,7 @@ def _shapefile_damage(path: Path, n_read: int, missing: np.ndarray) -> np.ndarra
     kind = np.full(n_shx, -1, dtype=np.int64)
     ok = np.flatnonzero(whole)
     kind[ok] = _le_int32(shp, offset[ok])
-    damaged = missing & (kind != 0)  # read as no geometry, written as some
+    damaged = np.zeros(n_shx, dtype=bool) if missing is None else missing & (kind != 0)  # no geometry read, some written
     lines = np.flatnonzero(whole & np.isin(kind, (3, 13, 23)) & (length >= 44))
     if len(lines):
         parts, points = _le_int32(shp, offset[lines] + 36), _le_int32(shp, offset[lines] + 40)
