@@ -593,7 +593,8 @@ def _shapefile_damage(path: Path, n_read: int | None, missing: np.ndarray | None
     kind = np.full(n_shx, -1, dtype=np.int64)
     ok = np.flatnonzero(whole)
     kind[ok] = _le_int32(shp, offset[ok])
-    damaged = np.zeros(n_shx, dtype=bool) if missing is None else missing & (kind != 0)  # no geometry read, some written
+    # read as no geometry, written as some
+    damaged = np.zeros(n_shx, dtype=bool) if missing is None else missing & (kind != 0)
     lines = np.flatnonzero(whole & np.isin(kind, (3, 13, 23)) & (length >= 44))
     if len(lines):
         parts, points = _le_int32(shp, offset[lines] + 36), _le_int32(shp, offset[lines] + 40)
