@@ -346,10 +346,10 @@ def read_speeds(path: str | Path) -> dict[str, float]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        row = raw[: exc.start].count(b"\n") + 1
-        raise UnreadableFileError(path, f"row {row}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the table as "
+        line_no = raw[: exc.start].count(b"\n") + 1
+        raise UnreadableFileError(path, f"row {line_no}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the table as "
                                   "UTF-8") from exc
-    rows = []
+    rows: list[tuple[int, list[str]]] = []
     for n, line in enumerate(text.splitlines(), start=1):
         try:
             rows.append((n, next(csv.reader([line], strict=True), [])))
