@@ -36,6 +36,7 @@ import logging
 import re
 import zipfile
 from dataclasses import dataclass
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -408,6 +409,16 @@ def _checked_speeds(speeds: dict, what: str = "speeds=") -> dict[str, float]:
                              f"({first[1]:g} and {kmh:g} km/h); give it once")
         out.setdefault(name, kmh)
     return out
+
+
+def _companion_hashes(path: Path) -> list[list[str]]:
+    """Content hashes of a shapefile's companion files (``.dbf``, ``.shx``, ``.prj``, ``.cpg``, any case) that
+    exist: part of the graph's cache key, so that editing the attribute table is never answered from the cache."""
+    if path.suffix.lower() != ".shp":
+        return []
+    others = sorted(path.parent.glob(f"{glob_escape(path.stem)}.*"))
+    return [[other.suffix.lower(), _file_hash(other)] for other in others
+            if other.suffix.lower() in (".dbf", ".shx", ".prj", ".cpg") and other.is_file()]
 
 
 def _file_hash(path: Path) -> str:
@@ -847,8 +858,9 @@ def read_network(
     if not path.exists():
         raise UnreadableFileError(path, "file not found")
     digest = _file_hash(path)
-    key = hashlib.sha256(json.dumps([_CACHE_VERSION, digest, road_class_column, layer, sorted(table.items())])
-                         .encode()).hexdigest()[:24]
+    # a shapefile's classes, CRS and records are in its companions: an edited .dbf is another network
+    key = hashlib.sha256(json.dumps([_CACHE_VERSION, digest, _companion_hashes(path), road_class_column, layer,
+                                     sorted(table.items())]).encode()).hexdigest()[:24]
     cached = _load_cached(key) if cache else None
     if cached is not None:
         log.info("%s: road graph from the cache (%s)", path.name, _cache_file(key))

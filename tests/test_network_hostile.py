@@ -646,3 +646,22 @@ def test_damaged_osm_pbf_is_one_line(tmp_path, clean_routes):
         assert outcome == "refused", (how, message)
         if how == "header only":
             assert "the layer has no features" in message
+
+
+def test_an_edited_shapefile_table_is_never_answered_from_the_cache(tmp_path, monkeypatch, clean_routes):
+    """The graph cache was keyed by the .shp alone: a road class edited in the .dbf (what a GIS does when only
+    attributes change) or another .prj gave the old graph and the old minutes, exit 0. Now every companion file
+    is in the key; the .shp's own hash is still the one shown as the network's source."""
+    monkeypatch.setenv("SAFETYNET_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "roads.shp"
+    toy_frame().to_file(path)
+    first = read_network(path)
+    assert routes(first) == clean_routes and read_network(path).from_cache
+    edited = toy_frame()
+    edited.loc[0, "highway"] = "tertiary"  # A at 40 km/h instead of 60
+    edited.to_file(tmp_path / "edited.shp")
+    path.with_suffix(".dbf").write_bytes((tmp_path / "edited.dbf").read_bytes())
+    again = read_network(path)
+    assert not again.from_cache and again.classes == {"primary": 1, "residential": 1, "secondary": 1, "tertiary": 2}
+    assert routes(again)[0][0] == pytest.approx(1 / 40 * 60 + 1 / 40 * 60)  # A then B, both at 40 km/h
+    assert again.source.split(" (sha256 ")[1][:16] == first.source.split(" (sha256 ")[1][:16]
