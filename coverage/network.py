@@ -583,7 +583,7 @@ def _shapefile_damage(path: Path, n_read: int | None, missing: np.ndarray | None
     (``n_read``, when the read succeeded) must count the same records. Positions of the damaged records."""
     import numpy as np
 
-    shx, dbf = path.with_suffix(".shx"), path.with_suffix(".dbf")
+    shx, dbf = _companion(path, ".shx"), _companion(path, ".dbf")
     if not shx.exists():
         return np.zeros(0, dtype=np.int64)
     index = np.frombuffer(shx.read_bytes()[100:], dtype=">i4")
@@ -617,6 +617,12 @@ def _shapefile_damage(path: Path, n_read: int | None, missing: np.ndarray | None
         damaged[lines[~fits]] = True
     del shp
     return np.flatnonzero(damaged)
+
+
+def _companion(path: Path, suffix: str) -> Path:
+    """A shapefile's companion file with ``suffix`` in lower or upper case (the lower-case path when neither)."""
+    upper = path.with_suffix(suffix.upper())
+    return upper if not path.with_suffix(suffix).exists() and upper.exists() else path.with_suffix(suffix)
 
 
 def _le_int32(data: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -681,8 +687,9 @@ def _classes(frame, path: Path, column: str | None, speeds: dict[str, float]) ->
     kmh = np.array([speeds[n] if n in speeds else by_key.get(_class_key(n), np.nan) for n in names], dtype=float)
     missing = [str(n) for n in names[np.isnan(kmh)]]
     if missing:
-        counts = {m: int((cls == m).sum()) for m in missing}
-        listed = ", ".join(f"{m or '(blank)'} ({counts[m]})" for m in missing)
+        counts = np.bincount(inverse.ravel(), minlength=len(names))[np.isnan(kmh)]
+        listed = ", ".join(f"{m or '(blank)'} ({c})" for m, c in zip(missing[:20], counts[:20], strict=False))
+        listed += f" … ({len(missing)} classes)" if len(missing) > 20 else ""
         raise InputError(f"{path.name}: road classes without a speed: {listed}; give them in a speeds table "
                          "(class,kmh) or drop those lines")
     return cls, column, kmh[inverse.ravel()]

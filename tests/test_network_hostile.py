@@ -665,3 +665,28 @@ def test_an_edited_shapefile_table_is_never_answered_from_the_cache(tmp_path, mo
     assert not again.from_cache and again.classes == {"primary": 1, "residential": 1, "secondary": 1, "tertiary": 2}
     assert routes(again)[0][0] == pytest.approx(1 / 40 * 60 + 1 / 40 * 60)  # A then B, both at 40 km/h
     assert again.source.split(" (sha256 ")[1][:16] == first.source.split(" (sha256 ")[1][:16]
+
+
+def test_upper_case_shapefile_companions_are_checked_too(tmp_path):
+    """ROADS.SHP with ROADS.SHX and ROADS.DBF (older tools write upper case): a .dbf counting 3 of 5 records is
+    refused as in lower case; before, 3 roads were read and 2 vanished, exit 0."""
+    toy_frame().to_file(tmp_path / "roads.shp")
+    for f in list(tmp_path.iterdir()):
+        f.rename(tmp_path / f"ROADS{f.suffix.upper()}")
+    dbf = tmp_path / "ROADS.DBF"
+    data = bytearray(dbf.read_bytes())
+    data[4:8] = struct.pack("<I", 3)
+    dbf.write_bytes(data)
+    with pytest.raises(UnreadableFileError, match="ROADS.DBF holds 3 records and ROADS.SHX 5"):
+        read_network(tmp_path / "ROADS.SHP", cache=False)
+
+
+def test_many_classes_without_a_speed_are_one_short_line(tmp_path):
+    """500 unknown classes: the first 20 and the count, not a 10,000-character line."""
+    feats = [{"type": "Feature", "properties": {"highway": f"class{k:03d}"},
+              "geometry": {"type": "LineString", "coordinates": [[X0 + k, Y0], [X0 + k, Y0 + 10]]}} for k in range(500)]
+    with pytest.raises(InputError) as info:
+        read_network(write_geojson(tmp_path / "roads.geojson", feats), cache=False)
+    message = str(info.value)
+    assert "class000 (1), class001 (1)" in message and "class019 (1) … (500 classes)" in message
+    assert "class020" not in message and len(message) < 600
