@@ -5,7 +5,22 @@ Reading (:func:`read_network`)
     layer) or an OpenStreetMap ``.osm.pbf`` (GDAL's OSM driver, layer ``lines``). The road class comes
     from ``road_class_column`` or the first of :data:`CLASS_COLUMNS` present; every class must have a
     speed (:data:`DEFAULT_SPEEDS`, or a ``speeds`` table ``class,kmh``): missing classes are one error
-    listing them. ``oneway`` (yes/true/1 forward, -1 reverse) is respected where tagged.
+    listing them; a class written otherwise in case, width or spacing (``Primary``, ``ｐｒｉｍａｒｙ``) takes
+    its class's speed. ``oneway`` (any case; yes/true/1 forward, -1/reverse against the line, no/0/reversible/
+    alternating both ways; Geofabrik's B/F/T when the class column is ``fclass`` or a value is B) is respected
+    where tagged; any other value is one error listing them.
+
+Hostile files
+    A road file is read whole or refused in one line naming it (and the feature): a feature GDAL reads
+    without geometry although the file holds one (a damaged shapefile record, a GeoPackage blob cut or with a
+    wrong envelope flag, GeoJSON coordinates of no known form) is refused — only a geometry written as null
+    or empty is a counted feature without geometry; a shapefile whose ``.dbf``/``.shx`` count other records
+    than were read is refused; a vertex NaN, infinite or beyond 10,000 km, or metres under a lon/lat CRS
+    (a GeoJSON without ``crs`` is WGS84), is refused; a file of several line layers is refused listing them
+    (``layer=`` picks one); an empty part of a multi-line is no road, the rest is routed. A shapefile's
+    companion files are part of the graph cache's key. Not detectable: an ``.osm.pbf`` cut exactly at a blob
+    boundary (a valid, smaller file), and coordinates in a projected CRS other than the declared one that
+    still fall on Earth (they route, off the villages, which then get no minutes with the reason).
 
 Graph
     Lines are noded where they share a vertex (and at their ends); each piece between two nodes is an
@@ -854,7 +869,9 @@ def read_network(
     Raises
     ------
     UnreadableFileError, InputError
-        Unreadable file, no class column, or classes with no speed (all listed).
+        Unreadable file, no class column, or classes with no speed (all listed); a damaged feature, record
+        count or coordinate (named), several line layers, oneway values of no known meaning, or a speed in
+        ``speeds`` that is not a number in (0, 200] km/h.
     """
     import json
 
