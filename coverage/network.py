@@ -526,29 +526,47 @@ def _check_coordinates(path: Path, crs, geoms: np.ndarray, keep: np.ndarray, *, 
                        position: np.ndarray | None = None) -> None:
     """Every vertex finite and on Earth (in the layer's own CRS when geographic: lon within ±180°, lat ±90°;
     after projection to TWD97 TM2 within :data:`_MAX_COORD`): else one error naming the features
-    (``position``: the feature of each geometry, when exploded)."""
+    (``position``: the feature of each geometry, when exploded). Checked in blocks of lines (bounded memory)."""
     import numpy as np
-    import shapely
 
     if not projected and not crs.is_geographic:
         return
-    coords, index = shapely.get_coordinates(geoms[keep], return_index=True)
-    feature = np.flatnonzero(keep)[index]
     if not projected:
-        bad = (np.abs(coords[:, 0]) > 180) | (np.abs(coords[:, 1]) > 90)  # NaN: not here (damaged, below)
-        if bad.any():
-            x, y = coords[bad][0]
-            raise InputError(f"{path.name} {_features(np.unique(feature[bad]))}: ({x:g}, {y:g}) is not a longitude/"
-                             f"latitude, yet the layer's CRS is {crs.name} (a GeoJSON without a 'crs' member is "
-                             "WGS84): give the file its real CRS")
+        limit = np.array([180.0, 90.0])
+        # NaN: not here (a damaged vertex, refused after projection)
+        at, x, y = _bad_vertices(geoms, keep, lambda c: (np.abs(c) > limit).any(axis=1))
+        if len(at):
+            raise InputError(f"{path.name} {_features(at)}: ({x:g}, {y:g}) is not a longitude/latitude, yet the "
+                             f"layer's CRS is {crs.name} (a GeoJSON without a 'crs' member is WGS84): give the file "
+                             "its real CRS")
         return
-    bad = ~(np.isfinite(coords).all(axis=1) & (np.abs(coords) <= _MAX_COORD).all(axis=1))
-    if bad.any():
-        at = np.unique(feature[bad])
-        every = "every feature" if len(at) == len(geoms) else "a damaged geometry"
+    at, _, _ = _bad_vertices(geoms, keep, lambda c: ~(np.abs(c) <= _MAX_COORD).all(axis=1))
+    if len(at):
+        why = ("every feature: is the declared CRS the one of the coordinates?" if len(at) == len(geoms) else
+               "a damaged geometry: repair or drop the feature")
         raise InputError(f"{path.name} {_features(position[at] if position is not None else at)}: a vertex is not "
                          f"a finite coordinate on Earth (NaN, infinite, or beyond 10,000 km once moved from the "
-                         f"layer's CRS to TWD97 TM2): {every}; is the declared CRS the one of the coordinates?")
+                         f"layer's CRS to TWD97 TM2): {why}")
+
+
+def _bad_vertices(geoms: np.ndarray, keep: np.ndarray, bad, block: int = 200_000) -> tuple[np.ndarray, float, float]:
+    """Positions of the geometries (among ``keep``) with a vertex that ``bad`` flags (2-D coordinates → bool per
+    vertex), and the first such vertex; the lines are taken a block at a time."""
+    import numpy as np
+    import shapely
+
+    rows = np.flatnonzero(keep)
+    found: list[np.ndarray] = []
+    first = (np.nan, np.nan)
+    for start in range(0, len(rows), block):
+        part = rows[start: start + block]
+        coords, index = shapely.get_coordinates(geoms[part], return_index=True)
+        flag = bad(coords)
+        if flag.any():
+            found.append(np.unique(part[index[flag]]))
+            if not len(found) - 1:
+                first = tuple(coords[flag][0])
+    return (np.concatenate(found) if found else np.zeros(0, dtype=np.int64)), float(first[0]), float(first[1])
 
 
 def _damaged_geometries(path: Path, layer: str | None, frame, missing: np.ndarray | None) -> None:
@@ -762,8 +780,9 @@ def _node(lines) -> tuple:
     import shapely
 
     coords, line_of = shapely.get_coordinates(lines.values, return_index=True)
-    bad = ~(np.abs(coords) <= _MAX_COORD).all(axis=1)  # NaN too: no 1 cm key would hold them
-    if bad.any():
+    span = np.r_[coords.min(axis=0), coords.max(axis=0)] if len(coords) else np.zeros(1)  # NaN propagates
+    if not (np.abs(span) <= _MAX_COORD).all():  # NaN too: no 1 cm key would hold them
+        bad = ~(np.abs(coords) <= _MAX_COORD).all(axis=1)
         raise InputError(f"lines= {_features(np.unique(line_of[bad])).replace('feature', 'line')}: a vertex is not "
                          "a finite coordinate within 10,000 km (TWD97 TM2 metres)")
     keys = np.round(coords / _KEY_QUANTUM).astype(np.int64)
