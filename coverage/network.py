@@ -687,7 +687,7 @@ def _gpkg_damage(path: Path, layer: str | None, frame, missing: np.ndarray) -> n
     return at[np.isin(frame.index.to_numpy()[at], list(written))]
 
 
-def _as_text(values) -> np.ndarray:
+def _as_text(values) -> pd.Series:
     """A column as text per feature: blank for a missing value, whole numbers without ``.0`` (an integer column
     with a gap is read as floats)."""
     import numpy as np
@@ -695,10 +695,10 @@ def _as_text(values) -> np.ndarray:
 
     if pd.api.types.is_float_dtype(values.dtype):
         v = values.to_numpy(dtype=float)
-        whole = np.isfinite(v) & (np.mod(v, 1) == 0)
+        whole = (np.abs(np.nan_to_num(v)) < 2**53) & (np.mod(np.nan_to_num(v), 1) == 0) & np.isfinite(v)
         text = np.where(whole, np.char.mod("%d", np.where(whole, v, 0).astype(np.int64)), values.astype(str).to_numpy())
-        return np.where(np.isnan(v), "", text).astype(object)
-    return values.astype(object).where(values.notna(), "").astype(str).to_numpy()
+        return pd.Series(np.where(np.isnan(v), "", text).astype(object), index=values.index)
+    return values.astype(object).where(values.notna(), "").astype(str)
 
 
 def _classes(frame, path: Path, column: str | None, speeds: dict[str, float]) -> tuple[np.ndarray, str, np.ndarray]:
@@ -714,18 +714,20 @@ def _classes(frame, path: Path, column: str | None, speeds: dict[str, float]) ->
                              "(name one with road_class_column=)")
     elif column not in frame.columns:
         raise InputError(f"{path.name}: no column {column!r}; columns are {', '.join(map(str, frame.columns))}")
-    cls = np.char.strip(_as_text(frame[column]).astype(str)).astype(object)
+    import pandas as pd
+
+    cls = _as_text(frame[column]).str.strip().to_numpy(dtype=object)
     by_key = {_class_key(k): v for k, v in reversed(speeds.items())}  # the first of a key wins, as in speeds
-    names, inverse = np.unique(cls, return_inverse=True)
+    inverse, names = pd.factorize(cls, sort=True)
     kmh = np.array([speeds[n] if n in speeds else by_key.get(_class_key(n), np.nan) for n in names], dtype=float)
     missing = [str(n) for n in names[np.isnan(kmh)]]
     if missing:
-        counts = np.bincount(inverse.ravel(), minlength=len(names))[np.isnan(kmh)]
+        counts = np.bincount(inverse, minlength=len(names))[np.isnan(kmh)]
         listed = ", ".join(f"{m or '(blank)'} ({c})" for m, c in zip(missing[:20], counts[:20], strict=False))
         listed += f" … ({len(missing)} classes)" if len(missing) > 20 else ""
         raise InputError(f"{path.name}: road classes without a speed: {listed}; give them in a speeds table "
                          "(class,kmh) or drop those lines")
-    return cls, column, kmh[inverse.ravel()]
+    return cls, column, kmh[inverse]
 
 
 #: ``oneway`` values taken both ways: untagged, no, and OSM's reversible/alternating (direction by time of day).
@@ -741,18 +743,19 @@ def _oneway(frame, path: Path | None = None, class_column: str | None = None) ->
     when the class column is ``fclass`` or a value is ``B``; else ``t``/``f`` are true/false.
     """
     import numpy as np
+    import pandas as pd
 
     out = np.zeros(len(frame), dtype=np.int8)
     column = "oneway" if "oneway" in frame.columns else next(
         (c for c in frame.columns if str(c).lower() == "oneway"), None)
     if column is not None:
-        values = np.char.lower(np.char.strip(_as_text(frame[column]).astype(str))).astype(object)
+        values = _as_text(frame[column]).str.strip().str.lower()
     elif "other_tags" in frame.columns:  # GDAL's OSM driver keeps unlisted tags here
         values = (frame["other_tags"].fillna("").astype(str).str.extract(_OSM_TAG, expand=False).fillna("")
-                  .str.strip().str.lower().to_numpy(dtype=object))
+                  .str.strip().str.lower())
     else:
         return out
-    names, inverse = np.unique(values.astype(str), return_inverse=True)
+    inverse, names = pd.factorize(values.to_numpy(dtype=object), sort=True)
     geofabrik = str(class_column).lower() == "fclass" or "b" in set(names)
     code = {}
     for name in names:
@@ -766,12 +769,12 @@ def _oneway(frame, path: Path | None = None, class_column: str | None = None) ->
             code[name] = 0
     unknown = [n for n in names if n not in code]
     if unknown:
-        counts = np.bincount(inverse.ravel(), minlength=len(names))
+        counts = np.bincount(inverse, minlength=len(names))
         listed = ", ".join(f"{n} ({counts[list(names).index(n)]})" for n in unknown[:10])
         where = path.name if path is not None else "oneway"
         raise InputError(f"{where}: oneway values of no known meaning: {listed}; expected yes/true/1, no/false/0, "
                          "-1/reverse (or Geofabrik's B/F/T): fix or drop those lines")
-    return np.array([code[n] for n in names], dtype=np.int8)[inverse.ravel()]
+    return np.array([code[n] for n in names], dtype=np.int8)[inverse]
 
 
 def _node(lines) -> tuple:
