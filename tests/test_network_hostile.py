@@ -690,3 +690,33 @@ def test_many_classes_without_a_speed_are_one_short_line(tmp_path):
     message = str(info.value)
     assert "class000 (1), class001 (1)" in message and "class019 (1) … (500 classes)" in message
     assert "class020" not in message and len(message) < 600
+
+
+def test_a_null_geometry_is_counted_a_damaged_one_refused_in_every_format(tmp_path, clean_routes):
+    """The line between the two exclusions: a feature written without geometry (shapefile null record, NULL
+    blob, "geometry": null) is counted and the rest routed as before; the same feature with a geometry that
+    cannot be read is refused (before: counted the same way, its road gone)."""
+    import pandas as pd
+
+    frame = pd.concat([toy_frame(), gpd.GeoDataFrame({"highway": ["primary"], "oneway": [""]}, geometry=[None],
+                                                     crs=CRS)], ignore_index=True)
+    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=CRS)
+    for suffix in (".shp", ".gpkg", ".geojson"):
+        folder = tmp_path / suffix[1:]
+        folder.mkdir()
+        path = folder / f"roads{suffix}"
+        frame.to_file(path, **({"layer": "roads"} if suffix == ".gpkg" else {}))
+        net = read_network(path, cache=False)
+        assert net.without_geometry == 1 and routes(net) == clean_routes, suffix
+        if suffix == ".shp":
+            data = bytearray(path.read_bytes())
+            data[108 + 40: 108 + 44] = struct.pack("<i", 1000)  # the first record's point count
+            path.write_bytes(data)
+        elif suffix == ".gpkg":
+            _edit_blob(path, 2, lambda b: b[:30])
+        else:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc["features"][1]["geometry"]["type"] = "LineStrin"
+            path.write_text(json.dumps(doc), encoding="utf-8")
+        outcome, message = read_or_refuse(path)
+        assert outcome == "refused" and "damaged" in message and "feature" in message, (suffix, message)
