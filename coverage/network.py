@@ -8,7 +8,9 @@ Reading (:func:`read_network`)
     listing them; a class written otherwise in case, width or spacing (``Primary``, ``ｐｒｉｍａｒｙ``) takes
     its class's speed. ``oneway`` (any case; yes/true/1 forward, -1/reverse against the line, no/0/reversible/
     alternating both ways; Geofabrik's B/F/T when the class column is ``fclass`` or a value is B) is respected
-    where tagged; any other value is one error listing them.
+    where tagged; any other value in a file's ``oneway`` column is one error listing them, while in an
+    ``.osm.pbf``'s tags (which a planner cannot fix) its lines are taken both ways, counted
+    (:attr:`RoadNetwork.oneway_unknown`) and reported.
 
 Hostile files
     A road file is read whole or refused in one line naming it (and the feature): a feature GDAL reads
@@ -50,7 +52,7 @@ import itertools
 import logging
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -152,6 +154,10 @@ class RoadNetwork:
         Whether :func:`read_network` took the built graph from the cache instead of reading the file.
     without_geometry : int
         Features of the file that had no geometry (or an empty one): not roads, counted, not routed.
+    oneway_unknown : dict
+        Lines per OpenStreetMap ``oneway`` value of no known meaning (e.g. ``yes;no``), routed both ways,
+        counted (an ``.osm.pbf`` cannot be fixed by hand; a file's own ``oneway`` column with such values
+        is refused instead).
     """
 
     node_xy: np.ndarray
@@ -171,6 +177,7 @@ class RoadNetwork:
     trees: Trees | None = None
     from_cache: bool = False
     without_geometry: int = 0
+    oneway_unknown: dict = field(default_factory=dict)
 
     @property
     def geoms(self) -> np.ndarray:
@@ -737,11 +744,14 @@ _ONEWAY_BOTH = {"", "no", "false", "0", "n", "否", "reversible", "alternating"}
 _GEOFABRIK = {"b": 0, "f": 1, "t": -1}
 
 
-def _oneway(frame, path: Path | None = None, class_column: str | None = None) -> np.ndarray:
-    """+1 forward only, -1 reverse only, 0 both ways; a value of no known meaning is an error listing them.
+def _oneway(frame, path: Path | None = None, class_column: str | None = None
+            ) -> tuple[np.ndarray, dict[str, int]]:
+    """+1 forward only, -1 reverse only, 0 both ways, and the lines per value of no known meaning.
 
     The column ``oneway`` (any case), else OSM's tag in ``other_tags``. Geofabrik's B/F/T coding is used
-    when the class column is ``fclass`` or a value is ``B``; else ``t``/``f`` are true/false.
+    when the class column is ``fclass`` or a value is ``B``; else ``t``/``f`` are true/false. A value of
+    no known meaning in a ``oneway`` column is an error listing them; in OSM's tags (an ``.osm.pbf``,
+    which a planner cannot fix by hand) its lines are taken both ways and counted, with a warning.
     """
     import numpy as np
     import pandas as pd
@@ -755,7 +765,8 @@ def _oneway(frame, path: Path | None = None, class_column: str | None = None) ->
         values = (frame["other_tags"].fillna("").astype(str).str.extract(_OSM_TAG, expand=False).fillna("")
                   .str.strip().str.lower())
     else:
-        return out
+        return out, {}
+    from_tags = column is None
     inverse, names = pd.factorize(values.to_numpy(dtype=object), sort=True)
     geofabrik = str(class_column).lower() == "fclass" or "b" in set(names)
     code = {}
@@ -769,13 +780,18 @@ def _oneway(frame, path: Path | None = None, class_column: str | None = None) ->
         elif name in _ONEWAY_BOTH or (name == "f" and not geofabrik):
             code[name] = 0
     unknown = [n for n in names if n not in code]
-    if unknown:
-        counts = np.bincount(inverse, minlength=len(names))
-        listed = ", ".join(f"{n} ({counts[list(names).index(n)]})" for n in unknown[:10])
-        where = path.name if path is not None else "oneway"
+    counts = np.bincount(inverse, minlength=len(names))
+    listed = ", ".join(f"{n} ({counts[list(names).index(n)]})" for n in unknown[:10])
+    where = path.name if path is not None else "oneway"
+    if unknown and from_tags:
+        log.warning("%s: %d lines with an OSM oneway value of no known meaning, taken both ways: %s", where,
+                    sum(int(counts[list(names).index(n)]) for n in unknown), listed)
+        code.update(dict.fromkeys(unknown, 0))
+    elif unknown:
         raise InputError(f"{where}: oneway values of no known meaning: {listed}; expected yes/true/1, no/false/0, "
                          "-1/reverse (or Geofabrik's B/F/T): fix or drop those lines")
-    return np.array([code[n] for n in names], dtype=np.int8)[inverse]
+    return (np.array([code[n] for n in names], dtype=np.int8)[inverse],
+            {str(n): int(counts[list(names).index(n)]) for n in unknown})
 
 
 def _node(lines) -> tuple:
@@ -921,9 +937,10 @@ def read_network(
         log.warning("%s: %d features without geometry are not roads (counted, not routed)", path.name,
                     without_geometry)
     cls, column, kmh = _classes(frame, path, road_class_column, table)
-    net = network_from_lines(frame.geometry, kmh, _oneway(frame, path, column), source=f"{path.name} (sha256 {digest})")
+    way, oneway_unknown = _oneway(frame, path, column)
+    net = network_from_lines(frame.geometry, kmh, way, source=f"{path.name} (sha256 {digest})")
     net.classes = {c: int(n) for c, n in zip(*np.unique(cls, return_counts=True), strict=True)}
-    net.without_geometry = without_geometry
+    net.without_geometry, net.oneway_unknown = without_geometry, oneway_unknown
     if cache:
         _save_cached(key, net)
     return net
@@ -1063,6 +1080,7 @@ def _load_cached(key: str) -> RoadNetwork | None:
             meta = json.loads(str(data["meta"]))
             classes, road_edges = dict(meta["classes"]), int(meta["road_edges"])
             without_geometry = int(meta.get("without_geometry", 0))
+            oneway_unknown = {str(k): int(v) for k, v in dict(meta.get("oneway_unknown", {})).items()}
     except (OSError, KeyError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile):
         return None
     try:
@@ -1073,7 +1091,8 @@ def _load_cached(key: str) -> RoadNetwork | None:
         log.warning("road graph cache %s is inconsistent (%s): rebuilt", _cache_file(key), problem)
         return None
     net = RoadNetwork(minutes=mats[0], km=mats[1], lines=lines, source="", classes=classes,
-                      without_geometry=without_geometry, chains=chains, trees=trees, road_edges=road_edges, **arrays)
+                      without_geometry=without_geometry, oneway_unknown=oneway_unknown, chains=chains, trees=trees,
+                      road_edges=road_edges, **arrays)
     if vertices is not None:
         net._geoms, net._vertices = geoms, vertices
     from .datasets import mark_used
@@ -1156,7 +1175,7 @@ def _save_cached(key: str, net: RoadNetwork) -> None:
                      minutes_data=net.minutes.data, km_data=net.km.data, **lines,
                      **{f"tree_{k}": getattr(trees, k) for k in TREE_FIELDS},
                      meta=json.dumps({"classes": net.classes, "without_geometry": net.without_geometry,
-                                      "road_edges": net.road_edges}),
+                                      "oneway_unknown": net.oneway_unknown, "road_edges": net.road_edges}),
                      **{k: getattr(net, k) for k in _ARRAYS},
                      **{f"chain_{k}": getattr(net.chains, k) for k in CHAIN_FIELDS})
         os.replace(tmp, path)

@@ -242,6 +242,8 @@ def run_coverage(
             "road_class_column": road_class_column, "access_kmh": float(access_kmh),
             "within_min": float(within_min), "catchment_min": float(catchment_min),
         }
+        if net.oneway_unknown:  # an .osm.pbf's oneway values of no known meaning: those lines both ways
+            report.travel_settings["oneway_unknown"] = dict(net.oneway_unknown)
     if population is not None or dem:
         _population_figures(report, towns, population, dem, age_group=age_group, distance_km=distance_km,
                             catchment_km=catchment_km, cross_sea=cross_sea, mountain_m=mountain_m,

@@ -154,3 +154,25 @@ def test_report_printer_prints_what_print_report_prints(capsys):
     show(paths)
     assert capsys.readouterr().out == direct
     assert "wrote 2 HTML maps; open out/index.html" in direct and "嘉義縣" in direct
+
+
+def test_road_summary_counts_osm_oneway_values_of_no_known_meaning():
+    """The run's road line says how many roads an OSM oneway value of no known meaning left both ways, with the
+    values as written (markup-looking text printed as it is)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from coverage.cli.display import _print_travel
+
+    travel = pd.DataFrame({"nearest_min": [3.0], "reason": [""]})
+    for unknown, want in (({}, None), ({"yes;no": 3, "[bold]x[/bold]": 1},
+                                      "4 roads with an OSM oneway value of no known meaning, taken both ways: "
+                                      "yes;no (3), [bold]x[/bold] (1)")):
+        con = Console(file=io.StringIO(), width=200, color_system=None)
+        settings = {"file": "taiwan.osm.pbf", "graph_from_cache": False, **({"oneway_unknown": unknown} if unknown
+                                                                            else {})}
+        _print_travel(con, SimpleNamespace(travel_settings=settings, network=None, access=None, travel=travel))
+        text = con.file.getvalue()
+        assert text.startswith("道路 road network: taiwan.osm.pbf; graph built")
+        assert (want in text) if want else ("oneway" not in text)

@@ -175,13 +175,13 @@ def test_not_lines(tmp_path):
         read_network(tmp_path / "nope.shp")
 
 
-def test_osm_pbf(tmp_path):
+def _toy_pbf(path, oneway_of_c=None):
+    """TOY written as an .osm.pbf near 嘉義 (C's oneway tag replaced by ``oneway_of_c`` if given); its origin."""
     osmium = pytest.importorskip("osmium", reason="osmium (test extra) writes the PBF fixture")
     from pyproj import Transformer
 
     to_ll = Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
     origin = (200_000, 2_600_000)  # somewhere in 嘉義
-    path = tmp_path / "toy.osm.pbf"
     writer = osmium.SimpleWriter(str(path))
     ids = {}
     for _, _, _, coords in TOY:
@@ -191,14 +191,43 @@ def test_osm_pbf(tmp_path):
                 lon, lat = to_ll.transform(origin[0] + x, origin[1] + y)
                 writer.add_node(osmium.osm.mutable.Node(id=ids[(x, y)], location=(lon, lat), version=1))
     for k, (name, highway, oneway, coords) in enumerate(TOY, start=1):
+        if oneway_of_c is not None and name == "C":
+            oneway = oneway_of_c
         tags = {"highway": highway, "name": name, **({"oneway": oneway} if oneway else {})}
         writer.add_way(osmium.osm.mutable.Way(id=k, nodes=[ids[c] for c in coords], tags=tags, version=1))
     writer.close()
+    return origin
+
+
+def test_osm_pbf(tmp_path):
+    path = tmp_path / "toy.osm.pbf"
+    origin = _toy_pbf(path)
     net = read_network(path)
     res = nearest_by_network(net, pts((origin[0], origin[1] + 1000)), pts((origin[0], origin[1])))
     # the one-way tag survived: from the top of C to its bottom goes round by D, B, A
     expected = minutes(1, 50) + minutes(1, 40) + minutes(1, 60)
     assert res["minutes"].iloc[0] == pytest.approx(expected, rel=2e-3)  # degrees ↔ metres rounding
+    assert net.oneway_unknown == {}
+
+
+def test_osm_oneway_of_no_known_meaning_is_both_ways_and_counted(tmp_path, monkeypatch, caplog):
+    """An .osm.pbf cannot be fixed by hand: a oneway tag of no known meaning (``yes;no``) takes its line both
+    ways, with a warning and a count kept in the graph cache (a file's own oneway column with such a value is
+    refused: tests/test_network_hostile.py)."""
+    import logging
+
+    monkeypatch.setenv("SAFETYNET_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "toy.osm.pbf"
+    origin = _toy_pbf(path, oneway_of_c="yes;no")
+    for run in ("built", "from the cache"):
+        with caplog.at_level(logging.WARNING, logger="coverage.network"):
+            net = read_network(path)
+        assert net.from_cache == (run == "from the cache")
+        assert net.oneway_unknown == {"yes;no": 1}, run
+        res = nearest_by_network(net, pts((origin[0], origin[1] + 1000)), pts((origin[0], origin[1])))
+        down_c = minutes(1, DEFAULT_SPEEDS["residential"])  # straight down C, taken both ways
+        assert res["minutes"].iloc[0] == pytest.approx(down_c, rel=2e-3), run
+    assert "1 lines with an OSM oneway value of no known meaning, taken both ways: yes;no (1)" in caplog.text
 
 
 # --- real data: OSM major roads of 苗栗縣 ------------------------------------------------------------

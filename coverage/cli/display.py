@@ -331,6 +331,11 @@ def _print_travel(con: Console, result: CoverageReport) -> None:
     if settings.get("features_without_geometry"):
         con.print(f"  {settings['features_without_geometry']:,} features of the road file have no geometry: not "
                   "roads, not routed", highlight=False, markup=False)
+    if settings.get("oneway_unknown"):
+        unknown = settings["oneway_unknown"]
+        listed = ", ".join(f"{v} ({n:,})" for v, n in list(unknown.items())[:10])
+        con.print(f"  {sum(unknown.values()):,} roads with an OSM oneway value of no known meaning, taken both ways: "
+                  f"{listed}", highlight=False, markup=False)
     acc = result.access
     if acc is not None and acc.within_min is not None:
         fca = (f"; 2SFCA in minutes: catchment {acc.catchment_min:g} min (fca_2sfca_min)"
