@@ -220,7 +220,7 @@ def test_osm_oneway_of_no_known_meaning_is_both_ways_and_counted(tmp_path, monke
     path = tmp_path / "toy.osm.pbf"
     origin = _toy_pbf(path, oneway_of_c="yes;no")
     for run in ("built", "from the cache"):
-        with caplog.at_level(logging.WARNING, logger="coverage.network"):
+        with caplog.at_level(logging.WARNING, logger="coverage.roadfile"):
             net = read_network(path)
         assert net.from_cache == (run == "from the cache")
         assert net.oneway_unknown == {"yes;no": 1}, run
