@@ -238,7 +238,7 @@ def feature_list(positions, limit: int = 5) -> str:
 
 def _line_layer(path: Path, layer: str | None) -> str | None:
     """The layer to read: ``layer``, ``lines`` for an ``.osm.pbf``, else the file's only line layer when it has
-    several layers; several line layers are an error listing them (which is the road network is not guessed)."""
+    several layers; several line layers are an error listing them (which of them is the road network is not guessed)."""
     import pyogrio
 
     if layer is not None:
