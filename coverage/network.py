@@ -326,7 +326,7 @@ def _node(lines) -> tuple:
     span = np.r_[coords.min(axis=0), coords.max(axis=0)] if len(coords) else np.zeros(1)  # NaN propagates
     if not (np.abs(span) <= MAX_COORD).all():  # NaN too: no 1 cm key would hold them
         bad = ~(np.abs(coords) <= MAX_COORD).all(axis=1)
-        raise InputError(f"lines= {feature_list(np.unique(line_of[bad])).replace('feature', 'line')}: a vertex is not "
+        raise InputError(f"lines= {feature_list(np.unique(line_of[bad]), noun='line')}: a vertex is not "
                          "a finite coordinate within 10,000 km (TWD97 TM2 metres)")
     keys = np.round(coords / _KEY_QUANTUM).astype(np.int64)
     lo = keys.min(axis=0) if len(keys) else np.zeros(2, dtype=np.int64)
@@ -440,7 +440,7 @@ def read_network(
     import numpy as np
 
     path = Path(path)
-    table = checked_speeds(read_speeds(speeds) if isinstance(speeds, (str, Path)) else dict(speeds or DEFAULT_SPEEDS))
+    table = read_speeds(speeds) if isinstance(speeds, (str, Path)) else checked_speeds(dict(speeds or DEFAULT_SPEEDS))
     if not path.exists():
         raise UnreadableFileError(path, "file not found")
     digest = file_hash(path)
@@ -539,7 +539,7 @@ def _checked_lines(lines, kmh, oneway) -> tuple[gpd.GeoSeries, np.ndarray, np.nd
     geoms = lines.to_numpy()
     bad = shapely.is_missing(geoms) | (shapely.get_type_id(geoms) != 1) | shapely.is_empty(geoms)
     if bad.any():
-        raise InputError(f"lines= {feature_list(np.flatnonzero(bad)).replace('feature', 'line')}: not a LineString "
+        raise InputError(f"lines= {feature_list(np.flatnonzero(bad), noun='line')}: not a LineString "
                          "with vertices (missing, empty or another type)")
     try:
         kmh = np.asarray(kmh, dtype=float).reshape(-1)
@@ -549,7 +549,7 @@ def _checked_lines(lines, kmh, oneway) -> tuple[gpd.GeoSeries, np.ndarray, np.nd
         raise InputError(f"kmh= has {len(kmh)} speeds for {len(lines)} lines: expected one per line")
     bad = ~(np.isfinite(kmh) & (kmh > 0))
     if bad.any():
-        raise InputError(f"kmh= {feature_list(np.flatnonzero(bad)).replace('feature', 'line')}: the speed "
+        raise InputError(f"kmh= {feature_list(np.flatnonzero(bad), noun='line')}: the speed "
                          f"{kmh[bad][0]:g} is not a finite number > 0 km/h")
     if oneway is None:
         return lines, kmh, np.zeros(len(lines), dtype=np.int8)

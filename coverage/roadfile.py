@@ -109,12 +109,7 @@ def read_speeds(path: str | Path) -> dict[str, float]:
             continue
         if len(row) != 2:
             raise InputError(f"{path.name} row {n}: expected 2 cells (class,kmh), found {len(row)}")
-        try:
-            kmh = float(row[1])
-        except ValueError:
-            raise InputError(f"{path.name} row {n}: kmh '{row[1]}' is not a number") from None
-        if not (0 < kmh <= 200):
-            raise InputError(f"{path.name} row {n}: kmh {kmh:g} is not in (0, 200]")
+        kmh = _speed(row[1], f"{path.name} row {n}")
         cls = row[0].strip()
         first = seen.setdefault(_class_key(cls), (n, kmh))
         if first[1] != kmh:
@@ -122,6 +117,17 @@ def read_speeds(path: str | Path) -> dict[str, float]:
                              f"in row {first[0]}; give each class once")
         speeds.setdefault(cls, kmh)
     return speeds
+
+
+def _speed(value, where: str) -> float:
+    """``value`` as a speed in (0, 200] km/h, else an error starting with ``where``."""
+    try:
+        kmh = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: kmh {value!r} is not a number") from None
+    if not (0 < kmh <= 200):  # NaN and inf too
+        raise InputError(f"{where}: kmh {kmh:g} is not in (0, 200]")
+    return kmh
 
 
 def _class_key(name: str) -> str:
@@ -152,17 +158,10 @@ def checked_speeds(speeds: dict, what: str = "speeds=") -> dict[str, float]:
     InputError
         A speed that is not a number in (0, 200], or one class with two speeds.
     """
-    import math
-
     out: dict[str, float] = {}
     seen: dict[str, tuple[str, float]] = {}
     for cls, value in speeds.items():
-        try:
-            kmh = float(value)
-        except (TypeError, ValueError):
-            raise InputError(f"{what} class {cls!r}: kmh {value!r} is not a number") from None
-        if not (math.isfinite(kmh) and 0 < kmh <= 200):
-            raise InputError(f"{what} class {cls!r}: kmh {kmh:g} is not in (0, 200]")
+        kmh = _speed(value, f"{what} class {cls!r}")
         name = str(cls).strip()
         first = seen.setdefault(_class_key(name), (name, kmh))
         if first[1] != kmh:
@@ -217,7 +216,7 @@ def file_hash(path: Path) -> str:
 MAX_COORD = 1e7
 
 
-def feature_list(positions, limit: int = 5) -> str:
+def feature_list(positions, limit: int = 5, noun: str = "feature") -> str:
     """'feature 3' / 'features 3, 7, 9 … (12 in all)' for messages.
 
     Parameters
@@ -226,6 +225,8 @@ def feature_list(positions, limit: int = 5) -> str:
         0-based positions of the features (shown 1-based).
     limit : int
         Positions shown at most.
+    noun : str
+        What the positions are ("feature", "line").
 
     Returns
     -------
@@ -233,7 +234,7 @@ def feature_list(positions, limit: int = 5) -> str:
     """
     shown = ", ".join(str(int(p) + 1) for p in positions[:limit])
     more = f" … ({len(positions)} in all)" if len(positions) > limit else ""
-    return f"feature{'s' if len(positions) > 1 else ''} {shown}{more}"
+    return f"{noun}{'s' if len(positions) > 1 else ''} {shown}{more}"
 
 
 def _line_layer(path: Path, layer: str | None) -> str | None:
