@@ -183,6 +183,26 @@ def test_every_township_polygon_is_drawn(open_map, name):
 
 
 @pytest.mark.parametrize("name", MAPS)
+def test_opens_on_its_view_at_once(browser, site, name):
+    # The view the page's script leaves when it hands the map over (window.safetynet) is the view at rest: no
+    # opening zoom still animating. While one animates, Leaflet ignores a view set by a reader or a test (the
+    # national map then stayed on the main island, 東引 undrawn, whenever a test set its view too early).
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.add_init_script("""Object.defineProperty(window, "safetynet", {configurable: true,
+            get() { return window.__sn; },
+            set(v) { window.__sn = v; window.__handed = [v.map.getZoom(), v.map.getCenter(), !!v.map._animatingZoom]; }});""")
+        page.goto((site / name).as_uri())
+        page.wait_for_function("window.__handed !== undefined")
+        page.wait_for_timeout(600)  # beyond Leaflet's 250 ms zoom animation
+        handed, now = page.evaluate("() => [window.__handed, [window.__sn.map.getZoom(), window.__sn.map.getCenter()]]")
+        assert handed[2] is False  # not animating when handed over
+        assert handed[:2] == now  # and nothing moved after
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", MAPS)
 def test_markers_per_category_and_toggling(open_map, name):
     m = open_map(name)
     # taiwan.html opens on the main island, where Leaflet leaves the far islands (東引) undrawn: show them all

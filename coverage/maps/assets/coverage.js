@@ -512,7 +512,9 @@ function safetynetDraw(map, D, tiles) {
   if (prio && P.show) { prio.addTo(map); }
   if (D.county) { labels.addTo(map); }
   if (cats.length) { groups[start < 0 ? 0 : start].addTo(map); }
-  map.fitBounds(D.view || D.bounds, {padding: [8, 8]});  // the national map opens on the main island
+  // the national map opens on the main island; at once, not animated: a view set while the opening zoom still
+  // animates would be ignored by Leaflet (and the animation would then land on this view, not on the later one)
+  map.fitBounds(D.view || D.bounds, {padding: [8, 8], animate: false});
 
   window.safetynet = {map: map, groups: groups, fills: fills, markers: markers, gaps: gaps, cats: cats,
                       towns: towns, villages: villages, activate: function (i) { groups[i].addTo(map); },
