@@ -266,6 +266,41 @@ def test_miaoli_bounds(miaoli):
     assert median.idxmax() == "泰安鄉"
 
 
+@pytest.mark.parametrize("level", [1, 2, 3, 6])
+def test_hilbert_order_walks_a_full_grid_cell_by_cell(level):
+    from coverage.contraction import hilbert_order
+
+    side = 1 << level
+    gx, gy = np.meshgrid(np.arange(side), np.arange(side))
+    cells = np.c_[gx.ravel(), gy.ravel()] * 7.5 + [250_000.0, 2_650_000.0]  # any spacing and origin
+    xy = cells[np.random.default_rng(level).permutation(len(cells))]
+    order = hilbert_order(xy, level=level)
+    assert np.array_equal(np.sort(order), np.arange(len(xy)))
+    steps = np.abs(np.diff(xy[order], axis=0)).sum(axis=1)
+    assert (steps == 7.5).all()  # every next cell of the curve is an edge neighbour: no jump
+    assert xy[order[0]].tolist() == cells[0].tolist()  # from one corner
+
+
+def test_hilbert_order_of_few_or_equal_points():
+    from coverage.contraction import hilbert_order
+
+    assert hilbert_order(np.zeros((0, 2))).tolist() == []
+    assert hilbert_order(np.array([[5.0, 5.0]])).tolist() == [0]
+    assert hilbert_order(np.full((4, 2), 3.0)).tolist() == [0, 1, 2, 3]  # one cell: input order kept
+
+
+def test_nodes_are_numbered_along_the_curve(miaoli):
+    from coverage.contraction import hilbert_order
+
+    net = miaoli[0]
+    assert np.array_equal(hilbert_order(net.node_xy), np.arange(net.n_nodes))
+    # neighbours on the ground are near in memory: an edge's two nodes are numbered closer than when numbered by x
+    rows, cols = np.repeat(np.arange(net.n_nodes), np.diff(net.minutes.indptr)), net.minutes.indices
+    by_x = np.empty(net.n_nodes, dtype=np.int64)
+    by_x[np.lexsort((net.node_xy[:, 1], net.node_xy[:, 0]))] = np.arange(net.n_nodes)
+    assert 2 * np.median(np.abs(rows - cols)) <= np.median(np.abs(by_x[rows] - by_x[cols]))
+
+
 def test_miaoli_equals_networkx(miaoli):
     """Independent oracle: networkx on every vertex of the raw lines, points joined by projection."""
     import networkx as nx
