@@ -191,7 +191,10 @@ def test_opens_on_its_view_at_once(browser, site, name):
     try:
         page.add_init_script("""Object.defineProperty(window, "safetynet", {configurable: true,
             get() { return window.__sn; },
-            set(v) { window.__sn = v; window.__handed = [v.map.getZoom(), v.map.getCenter(), !!v.map._animatingZoom]; }});""")
+            set(v) {
+                window.__sn = v;
+                window.__handed = [v.map.getZoom(), v.map.getCenter(), !!v.map._animatingZoom];
+            }});""")
         page.goto((site / name).as_uri())
         page.wait_for_function("window.__handed !== undefined")
         page.wait_for_timeout(600)  # beyond Leaflet's 250 ms zoom animation
