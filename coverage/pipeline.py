@@ -147,6 +147,7 @@ def run_coverage(
     access_kmh: float = 15.0,
     within_min: float = 30.0,
     catchment_min: float = 30.0,
+    road_layer: str | None = None,
 ) -> CoverageReport:
     """Read registries, locate facilities, and compute coverage and gaps.
 
@@ -183,8 +184,9 @@ def run_coverage(
     network : path, optional
         A road network (GDAL line layer or ``.osm.pbf``; :func:`coverage.read_network`): adds the
         minutes by road from every village to each programme's fastest open point (``report.travel``).
-    speeds, road_class_column
-        Speeds per road class and the class column of ``network`` (see :func:`coverage.read_network`).
+    speeds, road_class_column, road_layer
+        Speeds per road class, the class column and the layer of ``network`` (a file of several line
+        layers; see :func:`coverage.read_network`).
     access_kmh : float
         Speed of the straight legs between a point and the road network (``coverage.network.ACCESS_KMH``).
     within_min, catchment_min : float
@@ -233,7 +235,7 @@ def run_coverage(
     report.suppress_below, report.across_counties = threshold, bool(across_counties)
     net = None
     if network is not None:
-        net = _travel_times(report, towns, county_names, network, speeds, road_class_column, access_kmh)
+        net = _travel_times(report, towns, county_names, network, speeds, road_class_column, road_layer, access_kmh)
         report.travel_settings = {
             "file": str(network), "graph_from_cache": bool(net.from_cache),
             "features_without_geometry": int(net.without_geometry),
@@ -242,6 +244,8 @@ def run_coverage(
             "road_class_column": road_class_column, "access_kmh": float(access_kmh),
             "within_min": float(within_min), "catchment_min": float(catchment_min),
         }
+        if road_layer is not None:  # recorded when given (a file's only line layer needs no name)
+            report.travel_settings["road_layer"] = road_layer
         if net.oneway_unknown:  # an .osm.pbf's oneway values of no known meaning: those lines both ways
             report.travel_settings["oneway_unknown"] = dict(net.oneway_unknown)
     if population is not None or dem:
@@ -429,13 +433,13 @@ def _population_figures(report: CoverageReport, towns, population, dem, *, age_g
     report.townships = report.townships.merge(extra, on="towncode", how="left")
 
 
-def _travel_times(report: CoverageReport, towns, county_names, network, speeds, road_class_column,
+def _travel_times(report: CoverageReport, towns, county_names, network, speeds, road_class_column, road_layer,
                   access_kmh) -> RoadNetwork:
     """Minutes by road from every village of the report's counties (``report.travel``)."""
     from .geography import load_villages
     from .network import read_network, village_travel_times
 
-    net = read_network(network, speeds=speeds, road_class_column=road_class_column)
+    net = read_network(network, speeds=speeds, road_class_column=road_class_column, layer=road_layer)
     villages = load_villages()
     codes = set(towns.loc[towns["county"].isin(county_names), "towncode"]) if county_names else set(towns["towncode"])
     villages = villages[villages["towncode"].isin(codes)]

@@ -238,24 +238,27 @@ def feature_list(positions, limit: int = 5, noun: str = "feature") -> str:
 
 
 def _line_layer(path: Path, layer: str | None) -> str | None:
-    """The layer to read: ``layer``, ``lines`` for an ``.osm.pbf``, else the file's only line layer when it has
-    several layers; several line layers are an error listing them (which of them is the road network is not guessed)."""
+    """The layer to read: ``layer`` (an error listing the file's line layers when it has no such layer), ``lines``
+    for an ``.osm.pbf``, else the file's only line layer when it has several layers; several line layers are an
+    error listing them (which of them is the road network is not guessed)."""
     import pyogrio
 
-    if layer is not None:
-        return layer
-    if path.name.lower().endswith(".pbf"):
+    if layer is None and path.name.lower().endswith(".pbf"):
         return "lines"
     try:
         layers = pyogrio.list_layers(path)
     except Exception as exc:  # GDAL raises DataSourceError, DataLayerError, …
         raise UnreadableFileError(path, f"not a readable line layer ({' '.join(str(exc).split())})") from exc
+    lines = [str(name) for name, kind in layers if "linestring" in str(kind).lower()]
+    if layer is not None:
+        if layer not in {str(name) for name, _ in layers}:
+            raise UnreadableFileError(path, f"no layer {layer!r} (its line layers: {', '.join(lines) or 'none'})")
+        return layer
     if len(layers) < 2:
         return None
-    lines = [str(name) for name, kind in layers if "linestring" in str(kind).lower()]
     if len(lines) > 1:
         raise UnreadableFileError(path, f"{len(lines)} line layers ({', '.join(lines)}): a road network is one "
-                                  "layer; save it alone, or name it with read_network's layer parameter")
+                                  "layer: name one with --road-layer (read_network's layer=), or save it alone")
     return lines[0] if lines else None
 
 

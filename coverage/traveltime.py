@@ -91,6 +91,7 @@ def road_network(
     *,
     speeds: dict[str, float] | str | Path | None = None,
     road_class_column: str | None = None,
+    layer: str | None = None,
 ) -> RoadNetwork:
     """The road network itself, or read from a file (:func:`coverage.read_network`).
 
@@ -102,6 +103,8 @@ def road_network(
         km/h per road class (only when ``network`` is a file).
     road_class_column : str, optional
         Road-class column of the file.
+    layer : str, optional
+        The file's layer to read (a file of several line layers; default its only line layer).
 
     Returns
     -------
@@ -116,7 +119,7 @@ def road_network(
         return network
     if not isinstance(network, (str, Path)):
         raise InputError(f"network= must be a road network or its file, got {type(network).__name__}")
-    return read_network(network, speeds=speeds, road_class_column=road_class_column)
+    return read_network(network, speeds=speeds, road_class_column=road_class_column, layer=layer)
 
 
 def network_label(net: RoadNetwork) -> str:

@@ -168,6 +168,43 @@ def test_nearest_by_road(tmp_path, roads):
     assert table["nearest_min"].notna().sum() == 2
 
 
+@pytest.fixture(scope="module")
+def two_layers(roads, tmp_path_factory):
+    """The 苗栗縣 roads as layer 'roads' of a GeoPackage, beside a line layer 'aaa' of 10 of them (read first by
+    name order)."""
+    path = tmp_path_factory.mktemp("gpkg") / "two.gpkg"
+    frame = gpd.read_file(roads)
+    frame.iloc[:10].to_file(path, layer="aaa")
+    frame.to_file(path, layer="roads")
+    return path
+
+
+def test_road_layer_picks_one_of_several_line_layers(tmp_path, roads, two_layers):
+    """A file of two line layers is a one-line error naming them and --road-layer; with --road-layer the named layer
+    is read, and gives the minutes of the shapefile it was saved from."""
+    args = ["nearest", _points(tmp_path), "--category", "welfare_centre", "--network"]
+    line = one_line_error(run(*args, two_layers, "-o", tmp_path / "x.parquet"), 1)
+    assert "2 line layers (aaa, roads)" in line and "--road-layer" in line
+    assert not (tmp_path / "x.parquet").exists()
+    result = run(*args, two_layers, "--road-layer", "roads", "-o", tmp_path / "gpkg.parquet")
+    assert result.exit_code == 0, result.output
+    assert run(*args, roads, "-o", tmp_path / "shp.parquet").exit_code == 0
+    got, expected = gpd.read_parquet(tmp_path / "gpkg.parquet"), gpd.read_parquet(tmp_path / "shp.parquet")
+    assert got["nearest_min"].notna().sum() == 2
+    pd.testing.assert_series_equal(got["nearest_min"], expected["nearest_min"])
+    line = one_line_error(run(*args, two_layers, "--road-layer", "nope", "-o", tmp_path / "y.parquet"), 1)
+    assert line.endswith("two.gpkg: no layer 'nope' (its line layers: aaa, roads)")
+
+
+def test_report_records_the_road_layer(tmp_path, two_layers):
+    out = tmp_path / "out"
+    result = run("report", "-c", "苗栗縣", "--category", "welfare_centre", "--no-maps", "-o", out,
+                 "--network", two_layers, "--road-layer", "roads")
+    assert result.exit_code == 0, result.output
+    text = json.dumps(json.loads((out / "summary.json").read_text(encoding="utf-8")), ensure_ascii=False)
+    assert '"road_layer": "roads"' in text
+
+
 def test_nearest_without_network_is_unchanged(tmp_path):
     out = tmp_path / "near.parquet"
     result = run("nearest", _points(tmp_path), "-o", out, "--category", "welfare_centre")
@@ -199,18 +236,19 @@ def test_network_of_another_region_is_refused(tmp_path, roads, shared_data):
 #: command → the arguments of a run that needs no road network, and the options in minutes by road it takes.
 _WITHOUT_NETWORK = {
     "report": (["report", "-c", "嘉義縣", "--no-maps"],
-               ["--within-min", "--catchment-min", "--access-kmh", "--speeds", "--road-class-column"]),
+               ["--within-min", "--catchment-min", "--access-kmh", "--speeds", "--road-class-column", "--road-layer"]),
     "map": (["map", "-c", "嘉義縣"], ["--within-min", "--catchment-min", "--access-kmh", "--speeds",
-                                      "--road-class-column"]),
+                                      "--road-class-column", "--road-layer"]),
     "whatif": (["whatif", "--add", "嘉義縣阿里山鄉:小衛星"], ["--within-min", "--access-kmh", "--speeds",
-                                                              "--road-class-column"]),
-    "site": (["site", "-c", "嘉義縣", "--category", "小衛星"], ["--access-kmh", "--speeds", "--road-class-column"]),
+                                                              "--road-class-column", "--road-layer"]),
+    "site": (["site", "-c", "嘉義縣", "--category", "小衛星"], ["--access-kmh", "--speeds", "--road-class-column",
+                                                              "--road-layer"]),
     "nearest": (["nearest", "{points}", "--category", "welfare_centre"],
-                ["--access-kmh", "--speeds", "--road-class-column"]),
+                ["--access-kmh", "--speeds", "--road-class-column", "--road-layer"]),
 }
 #: A value for each option: the defaults among them (30, 30, 15) — given, they are still asked for.
 _VALUES = {"--within-min": ["30", "20", "0.5"], "--catchment-min": ["30", "45"], "--access-kmh": ["15", "4"],
-           "--speeds": ["{speeds}"], "--road-class-column": ["highway", "fclass"]}
+           "--speeds": ["{speeds}"], "--road-class-column": ["highway", "fclass"], "--road-layer": ["roads"]}
 _ASKED = {"examples": 0}
 
 

@@ -138,6 +138,9 @@ def nearest(
     speeds: Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")] = None,
     road_class_column: Annotated[
         str | None, typer.Option("--road-class-column", help="Road-class column of --network.")] = None,
+    road_layer: Annotated[str | None, typer.Option(
+        "--road-layer", help="Layer of --network to read, for a file of several line layers (e.g. a GeoPackage).")
+    ] = None,
     access_kmh: Annotated[float, typer.Option(
         "--access-kmh", help="Speed (km/h) of the straight legs between a point and the road network.")] = 15.0,
 ) -> None:
@@ -171,7 +174,7 @@ def nearest(
             from ..traveltime import road_network
 
             with progress.step("讀取道路網 reading the road network"):
-                net = road_network(network, speeds=speeds, road_class_column=road_class_column)
+                net = road_network(network, speeds=speeds, road_class_column=road_class_column, layer=road_layer)
         pts = _read_points(points, engine, partitions)
         with progress.step("最近據點 nearest services"):
             result = run_nearest(pts, registry.facilities, towns, as_of=when, categories=cats, cross_sea=cross_sea,

@@ -45,7 +45,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "catchment_km": "--catchment-km", "cross_sea": "--cross-sea", "across_counties": "--across-counties",
     "mountain_m": "--mountain-m", "suppress_below": "--suppress-below", "public_columns": "--public-column",
     "xy_datum": "--xy-datum", "layer": "--layer", "network": "--network", "speeds": "--speeds",
-    "access_kmh": "--access-kmh", "road_class_column": "--road-class-column",
+    "access_kmh": "--access-kmh", "road_class_column": "--road-class-column", "road_layer": "--road-layer",
     "targets": "--targets", "objective": "--objective", "new": "--new",
     "radius_km": "--radius-km", "candidates": "--candidates", "time_limit": "--time-limit", "engine": "--engine",
     "npartitions": "--partitions", "scheduler": "--scheduler", "level": "--level", "basemap": "--basemap",

@@ -129,6 +129,8 @@ NetworkOpt = Annotated[Path | None, typer.Option(
     "--network", help="Road network (GDAL line layer or .osm.pbf): minutes by road per village → travel_times.csv.")]
 SpeedsOpt = Annotated[Path | None, typer.Option("--speeds", help="Speeds per road class: CSV class,kmh.")]
 RoadClassColumnOpt = Annotated[str | None, typer.Option("--road-class-column", help="Road-class column of --network.")]
+RoadLayerOpt = Annotated[str | None, typer.Option(
+    "--road-layer", help="Layer of --network to read, for a file of several line layers (e.g. a GeoPackage).")]
 AccessKmhOpt = Annotated[float, typer.Option(
     "--access-kmh", help="Speed (km/h) of the straight legs between a point and the road network.")]
 WithinMinOpt = Annotated[float, typer.Option(
@@ -166,6 +168,7 @@ class RunOptions:
     network: Path | None = None
     speeds: Path | None = None
     road_class_column: str | None = None
+    road_layer: str | None = None
     access_kmh: float = 15.0
     within_min: float = 30.0
     catchment_min: float = 30.0
@@ -188,7 +191,8 @@ SHARED_OPTIONS: dict[str, Any] = {
     "age_group": AgeGroupOpt, "distance_km": DistanceKmOpt, "catchment_km": CatchmentKmOpt, "cross_sea": CrossSeaOpt,
     "across_counties": AcrossCountiesOpt, "mountain_m": MountainMOpt, "suppress_below": SuppressOpt,
     "public_column": PublicColumnOpt, "xy_datum": XyDatumOpt, "layer": LayerOpt,
-    "network": NetworkOpt, "speeds": SpeedsOpt, "road_class_column": RoadClassColumnOpt, "access_kmh": AccessKmhOpt,
+    "network": NetworkOpt, "speeds": SpeedsOpt, "road_class_column": RoadClassColumnOpt, "road_layer": RoadLayerOpt,
+    "access_kmh": AccessKmhOpt,
     "within_min": WithinMinOpt, "catchment_min": CatchmentMinOpt,
     "level": LevelOpt, "basemap": BasemapOpt, "offline": OfflineOpt, "png": PngOpt,
 }
@@ -366,7 +370,7 @@ def given_options(ctx: typer.Context) -> frozenset[str]:
 
 #: Parameters that only mean something by road, in the order the error looks for them (``--radius-min`` of
 #: ``site`` has its own message).
-ROAD_OPTIONS = ("within_min", "catchment_min", "speeds", "road_class_column", "access_kmh")
+ROAD_OPTIONS = ("within_min", "catchment_min", "speeds", "road_class_column", "road_layer", "access_kmh")
 
 
 def check_by_road(network: Path | None, given: Collection[str], names: Iterable[str] = ROAD_OPTIONS) -> None:

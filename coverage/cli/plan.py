@@ -146,7 +146,7 @@ def targets(
 
 
 @with_options("facilities add remove scenario county category definition as_of boundaries population age_group "
-              "xy_datum distance_km network speeds road_class_column access_kmh within_min across_counties")
+              "xy_datum distance_km network speeds road_class_column road_layer access_kmh within_min across_counties")
 def whatif(
     opts: RunOptions,
     ctx: typer.Context,
@@ -259,7 +259,8 @@ def _changes(add: list[str], remove: list[str], scenario: Path | None, registry:
     return adds, removes
 
 
-@with_options("county category new radius_km radius_min network speeds road_class_column access_kmh objective "
+@with_options("county category new radius_km radius_min network speeds road_class_column road_layer access_kmh "
+              "objective "
               "population candidates facilities as_of time_limit boundaries out no_map offline xy_datum "
               "across_counties")
 def site(
@@ -364,13 +365,14 @@ def _check_by_road(opts: RunOptions, radius_min: float | None, given: frozenset[
 
 
 def _road_network(opts: RunOptions) -> Any:
-    """The road network of ``--network`` (with ``--speeds`` and ``--road-class-column``), or None."""
+    """The road network of ``--network`` (with ``--speeds``, ``--road-class-column``, ``--road-layer``), or None."""
     if opts.network is None:
         return None
     from ..traveltime import road_network
 
     with progress.step("讀取道路網 reading the road network"):
-        return road_network(opts.network, speeds=opts.speeds, road_class_column=opts.road_class_column)
+        return road_network(opts.network, speeds=opts.speeds, road_class_column=opts.road_class_column,
+                            layer=opts.road_layer)
 
 
 def _candidates(candidates: str, category: str, towns: Any, xy_datum: str) -> tuple[Any, list[str], Any]:

@@ -24,7 +24,7 @@ TargetsOpt = Annotated[
 
 
 @with_options("facilities county category definition as_of boundaries out xlsx gpkg network speeds road_class_column "
-              "access_kmh within_min catchment_min targets no_maps level basemap offline png population dem age_group "
+              "road_layer access_kmh within_min catchment_min targets no_maps level basemap offline png population dem age_group "
               "distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column xy_datum "
               "layer")
 def report(
@@ -108,7 +108,7 @@ def _maps_writing(result: Any, out: Path, maps: MapOptions, *, national: bool,
 
 @with_options("facilities county category level basemap offline as_of definition boundaries png out population dem "
               "age_group distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column "
-              "xy_datum layer network speeds road_class_column access_kmh within_min catchment_min")
+              "xy_datum layer network speeds road_class_column road_layer access_kmh within_min catchment_min")
 def map_(opts: RunOptions, maps: MapOptions, ctx: typer.Context, out: OutOpt = Path("maps")) -> None:
     """Interactive HTML maps: one per county (嘉義縣.html), taiwan.html when no --county, and index.html.
 

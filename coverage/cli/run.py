@@ -71,7 +71,7 @@ def pipeline_keywords(opts: RunOptions, **resolved: Any) -> dict[str, Any]:
         "mountain_m": opts.mountain_m, "suppress_below": opts.suppress_below,
         "public_columns": opts.public_column or (), "xy_datum": opts.xy_datum, "layer": opts.layer,
         "across_counties": opts.across_counties, "network": opts.network, "speeds": opts.speeds,
-        "road_class_column": opts.road_class_column, "access_kmh": opts.access_kmh,
+        "road_class_column": opts.road_class_column, "road_layer": opts.road_layer, "access_kmh": opts.access_kmh,
         "within_min": opts.within_min, "catchment_min": opts.catchment_min,
     }
     return {**keywords, **resolved}
