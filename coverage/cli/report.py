@@ -24,9 +24,9 @@ TargetsOpt = Annotated[
 
 
 @with_options("facilities county category definition as_of boundaries out xlsx gpkg network speeds road_class_column "
-              "road_layer access_kmh within_min catchment_min targets no_maps level basemap offline png population dem age_group "
-              "distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column xy_datum "
-              "layer")
+              "road_layer access_kmh within_min catchment_min targets no_maps level basemap offline png population dem "
+              "age_group distance_km catchment_km cross_sea across_counties mountain_m suppress_below public_column "
+              "xy_datum layer")
 def report(
     opts: RunOptions,
     maps: MapOptions,
