@@ -1,7 +1,7 @@
 """Travel-time benchmark: coverage.network vs networkx on the same graphs, each in a fresh process.
 
     python benchmarks/network.py [--nodes 2000000] [--villages 7701] [--facilities 150] [--peer-max 2000000]
-                                 [--pairs-min 30]
+                                 [--pairs-min 30] [--repeat 1]
 
 Graphs: (1) the real OSM major roads of 苗栗縣 (../shared/data/roads; 5,152 lines) with its 275 village
 representative points and 5 社福中心; (2) a synthetic road network the size of Taiwan's drivable OSM
@@ -24,7 +24,10 @@ Prints a markdown table: wall time with CPU time (user + sys) beside it, the pea
 in separate processes: the first run builds the graph and writes it to a temporary cache (then routes
 and runs ``travel_pairs``); the second, a fresh process, loads the graph from that cache and routes,
 as a planner's second run does. networkx runs in its own process, so its memory is not counted in ours. Each
-process starts once the files of the one before are written to disk (``os.sync``).
+process starts once the files of the one before are written to disk (``os.sync``). With ``--repeat N``,
+N − 1 more pairs of fresh processes run on the synthetic graph (ours from the cache, then networkx, one
+right after the other), and the median of the pairs' ratios is printed: this machine's speed drifts by
+tens of percent over minutes, so a ratio is only taken within a pair.
 Ours routes on the graph with chains of pass-through nodes contracted ("routed" edges); networkx gets
 every road edge.
 """
@@ -177,7 +180,7 @@ def _peaks(r: dict) -> str:
     return " / ".join(f"{name} {r[k]:,.0f}" for name, k in steps if k in r) + " MB"
 
 
-def run(nodes: int, villages: int, facilities: int, peer_max: int, pairs_min: float) -> list[str]:
+def run(nodes: int, villages: int, facilities: int, peer_max: int, pairs_min: float, repeat: int = 1) -> list[str]:
     import os
     import tempfile
 
@@ -203,6 +206,8 @@ def run(nodes: int, villages: int, facilities: int, peer_max: int, pairs_min: fl
                     else {"error": "skipped (--peer-max)"})
             runs.append(("networkx multi_source_dijkstra", peer))
             rows += _rows(label, runs, pairs_min)
+            if spec["graph"] == "synthetic" and repeat > 1 and "error" not in peer:
+                rows += _repeats(label, spec, env, runs[1][1], peer, repeat)
             rows.append(f"| | | osmnx routing | | {osmnx_note()} | | | |")
     return rows
 
@@ -237,6 +242,26 @@ def _rows(label: str, runs: list, pairs_min: float) -> list[str]:
     return rows
 
 
+def _repeats(label: str, spec: dict, env: dict, ours: dict, peer: dict, repeat: int) -> list[str]:
+    """``repeat`` − 1 more pairs of fresh processes, ours from the cache then networkx, one right after the
+    other: the machine's speed drifts over minutes, so the ratio of each pair and their median are given."""
+    import statistics
+
+    pairs = [(ours, peer)] + [(measure({**spec, "engine": "ours-cached"}, env), measure({**spec, "engine": "networkx"}))
+                              for _ in range(repeat - 1)]
+    pairs = [(o, n) for o, n in pairs if "error" not in o and "error" not in n]
+    whole = [n["route_s"] / o["route_s"] for o, n in pairs]
+    alone = [n["route_s"] / o["dijkstra_s"] for o, n in pairs if o.get("dijkstra_s")]
+    each = "; ".join(f"{o['route_s']:.2f} s (Dijkstra {o.get('dijkstra_s', 0):.2f} s) vs {n['route_s']:.2f} s, "
+                     f"load {o['load']}" for o, n in pairs)
+    rows = [f"| {label} | | {len(pairs)} pairs, ours from the cache then networkx: {each} | | median "
+            f"{statistics.median(whole):.1f}× wall (min {min(whole):.1f}×, max {max(whole):.1f}×) | | | |"]
+    if alone:
+        rows.append(f"| | | the same pairs, networkx's Dijkstra ÷ scipy's inside ours | | median "
+                    f"{statistics.median(alone):.1f}× (min {min(alone):.1f}×, max {max(alone):.1f}×) | | | |")
+    return rows
+
+
 def osmnx_note() -> str:
     """osmnx routes with networkx's Dijkstra on a MultiDiGraph: measured only if it is installed."""
     import importlib.util
@@ -253,8 +278,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--facilities", type=int, default=150)
     parser.add_argument("--peer-max", type=int, default=2_000_000, help="largest graph networkx is run on")
     parser.add_argument("--pairs-min", type=float, default=30.0, help="time limit of the travel_pairs query")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="pairs of fresh processes (ours from the cache, then networkx) on the synthetic graph")
     args = parser.parse_args(argv)
-    print("\n".join(run(args.nodes, args.villages, args.facilities, args.peer_max, args.pairs_min)))
+    print("\n".join(run(args.nodes, args.villages, args.facilities, args.peer_max, args.pairs_min, args.repeat)))
 
 
 if __name__ == "__main__":
