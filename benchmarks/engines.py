@@ -54,7 +54,7 @@ def query_graph(nodes: int):
     rng = np.random.default_rng(0)
     side, xy, a, b = scope["street_grid"](nodes, rng)
     kmh = rng.choice(np.array(list(N.DEFAULT_SPEEDS.values())[:12]), len(a))
-    key = f"bench-synthetic-{nodes}"
+    key = f"bench-synthetic-v{N._CACHE_VERSION}-{nodes}"  # a graph of an older format is rebuilt
     net = N._load_cached(key)
     if net is None:
         net = N.network_from_lines(gpd.GeoSeries(shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)), crs=3826),

@@ -44,7 +44,7 @@ rng = np.random.default_rng(0)
 side, xy, a, b = street_grid(spec["nodes"], rng)  # benchmarks/network.py's graph
 speeds = np.array(list(N.DEFAULT_SPEEDS.values())[:12])
 kmh = rng.choice(speeds, len(a))
-key = f"bench-synthetic-{spec['nodes']}"
+key = f"bench-synthetic-v{N._CACHE_VERSION}-{spec['nodes']}"  # a graph of an older format is rebuilt
 net = N._load_cached(key)
 if net is None:
     lines = gpd.GeoSeries(shapely.linestrings(np.stack([xy[a], xy[b]], axis=1)), crs=3826)
