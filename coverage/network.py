@@ -14,7 +14,9 @@ Graph
     graph by one node are found at build time too (:func:`coverage.contraction.prune_trees`): the
     nearest-facility Dijkstra runs on :attr:`RoadNetwork.routing`, which leaves them out unless a
     facility is on them, and sweeps them after, top down, with the same sums a Dijkstra over every node
-    would make (results identical, bit for bit).
+    would make (results identical, bit for bit). The nodes are numbered along a Hilbert curve over
+    their coordinates (:func:`coverage.contraction.hilbert_order`): a Dijkstra's frontier then touches
+    nearby memory, which halves its time on a 2 M-node graph (``benchmarks/nodeorder.py``).
 
 Snapping
     A point joins the network at the nearest point of the nearest road (its projection on the line),

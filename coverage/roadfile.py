@@ -258,7 +258,7 @@ def _line_layer(path: Path, layer: str | None) -> str | None:
         return None
     if len(lines) > 1:
         raise UnreadableFileError(path, f"{len(lines)} line layers ({', '.join(lines)}): a road network is one "
-                                  "layer: name one with --road-layer (read_network's layer=), or save it alone")
+                                  "layer: name one with road_layer= (read_network's layer parameter), or save it alone")
     return lines[0] if lines else None
 
 
