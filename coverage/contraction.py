@@ -27,9 +27,10 @@ whole graph computes.
 Node order (:func:`hilbert_order`): the graph's nodes are numbered along a Hilbert curve over their
 coordinates, so nodes near one another on the ground are near one another in memory. A Dijkstra's
 frontier is a ring on the ground; numbered this way, the rows, distances and heap entries it touches
-share cache lines, and the multi-source Dijkstra of 150 facilities over a 2 M-node street grid runs
-about twice as fast as with the nodes numbered by x (BENCHMARKS.md, round 8). The numbering changes
-no distance: a Dijkstra's sums do not depend on it.
+share cache lines: the multi-source Dijkstra of 150 facilities over a 2 M-node street grid ran 1.43×
+faster than with the nodes numbered by x (``benchmarks/nodeorder.py``; BENCHMARKS.md, round 8). The
+numbering changes no distance a Dijkstra computes on a given graph; the chains' and trees' sums may run
+the other way along a chain (last-bit differences, as the contraction allows).
 """
 
 from __future__ import annotations
