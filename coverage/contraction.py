@@ -411,7 +411,7 @@ def hilbert_order(xy: np.ndarray, level: int = 16) -> np.ndarray:
     d = np.zeros(len(xy), dtype=np.uint64)
     rx, ry, t = (np.empty(len(xy), dtype=np.uint32) for _ in range(3))
     s = side >> 1
-    while s:  # whole-array integer steps, in place: ~0.6 s for 2 M points
+    while s:  # whole-array integer steps, in place (with the sort, ~1.2 s for 2 M points)
         np.bitwise_and(x, s, out=rx)
         np.bitwise_and(y, s, out=ry)
         np.minimum(rx, 1, out=rx)  # the bits as 0/1

@@ -260,8 +260,7 @@ def _changes(add: list[str], remove: list[str], scenario: Path | None, registry:
 
 
 @with_options("county category new radius_km radius_min network speeds road_class_column road_layer access_kmh "
-              "objective "
-              "population candidates facilities as_of time_limit boundaries out no_map offline xy_datum "
+              "objective population candidates facilities as_of time_limit boundaries out no_map offline xy_datum "
               "across_counties")
 def site(
     opts: RunOptions,
